@@ -1,0 +1,125 @@
+"""The structured result of an investigation. Its JSON Schema is published by ``casefile schema``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CATEGORIES",
+    "Category",
+    "Confidence",
+    "Diagnosis",
+    "Escalation",
+    "Evidence",
+    "GroundingVerdict",
+    "RelatedItem",
+    "RootCause",
+    "UnavailableSource",
+    "Usage",
+]
+
+Category = Literal[
+    "rate_limit",
+    "known_bug",
+    "deploy_regression",
+    "platform_incident",
+    "billing_past_due",
+    "billing_canceled",
+    "billing_plan_limit",
+    "billing_card_declined",
+    "sso_certificate_expired",
+    "sso_certificate_mismatch",
+    "sso_config",
+    "sso_clock_skew",
+    "webhook_customer_endpoint",
+    "webhook_platform",
+    "data_timezone",
+    "ui_browser",
+    "performance_account",
+    "performance_platform",
+    "customer_error",
+    "no_issue_found",
+    "insufficient_evidence",
+]
+CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
+
+
+class RootCause(BaseModel):
+    category: Category
+    statement: str = Field(min_length=1, description="one or two sentences: what broke and why")
+    component: str | None = Field(default=None, description="the component at fault, e.g. api-gateway rate limiter")
+
+
+class Evidence(BaseModel):
+    """One fact the diagnosis rests on, citing the tool call it came from."""
+
+    call_id: str = Field(description="id of the tool call whose result shows this")
+    tool: str = Field(default="", description="name of that tool (filled in from the call when omitted)")
+    value: str = Field(min_length=1, description="the exact value from that result, e.g. '2026-11-20T08:12:00Z'")
+    claim: str = Field(min_length=1, description="what this value shows")
+
+
+class Confidence(BaseModel):
+    score: float = Field(ge=0.0, le=1.0)
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Escalation(BaseModel):
+    team: str
+    reason: str
+    packet: dict[str, Any] = Field(default_factory=dict, description="context the team requires, from tool results")
+    missing: list[str] = Field(default_factory=list, description="context that could not be collected")
+
+
+class RelatedItem(BaseModel):
+    kind: Literal["bug", "deploy", "ticket", "invoice", "certificate", "other"]
+    id: str
+    title: str = ""
+    url: str | None = None
+
+
+class UnavailableSource(BaseModel):
+    source: str
+    reason: str
+
+
+class Usage(BaseModel):
+    turns: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    duration_ms: float = 0.0
+    phases_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class GroundingVerdict(BaseModel):
+    verified: int = 0
+    rejected: list[str] = Field(default_factory=list, description="why each rejected evidence item failed")
+
+
+class Diagnosis(BaseModel):
+    """What the frontline agent receives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: str
+    summary: str = Field(min_length=1)
+    root_cause: RootCause
+    evidence: list[Evidence] = Field(default_factory=list)
+    confidence: Confidence
+    customer_reply: str = Field(min_length=1, description="draft reply to the customer")
+    internal_note: str = Field(default="", description="note for the support team")
+    action: Literal["resolve", "escalate"]
+    escalation: Escalation | None = None
+    related: list[RelatedItem] = Field(default_factory=list)
+    unavailable_sources: list[UnavailableSource] = Field(default_factory=list)
+    account_id: str | None = None
+    runbooks: list[str] = Field(default_factory=list)
+    model: str = "offline"
+    fallback_reason: str | None = Field(default=None, description="set when the offline investigator stood in")
+    grounding: GroundingVerdict = Field(default_factory=GroundingVerdict)
+    usage: Usage = Field(default_factory=Usage)

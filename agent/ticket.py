@@ -1,0 +1,78 @@
+"""The ticket as casefile sees it, whatever helpdesk or file it came from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Comment", "Requester", "Signals", "Ticket"]
+
+
+class Requester(BaseModel):
+    name: str | None = None
+    email: str | None = None
+
+
+class Comment(BaseModel):
+    author: str | None = None
+    body: str
+    created_at: datetime | None = None
+    public: bool = True
+
+
+class Ticket(BaseModel):
+    """One support ticket, normalised and already redacted.
+
+    ``created_at`` is the investigation's "now": every time window is relative
+    to it, which keeps evals deterministic.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    subject: str = ""
+    body: str = Field(min_length=1)
+    requester: Requester = Field(default_factory=Requester)
+    account_id: str | None = None
+    created_at: datetime
+    source: Literal["file", "zendesk", "api", "webhook"] = "file"
+    comments: list[Comment] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    revision: str | None = None
+    redactions: int = 0
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("created_at needs a timezone (e.g. 2026-11-20T09:30:00Z)")
+        return value
+
+    def full_text(self) -> str:
+        """Subject, body and public comments, as one text for signal extraction."""
+        parts = [self.subject, self.body, *(c.body for c in self.comments)]
+        return "\n\n".join(p for p in parts if p)
+
+
+class Signals(BaseModel):
+    """Facts extracted deterministically from the ticket before any model runs."""
+
+    statuses: list[int] = Field(default_factory=list, description="HTTP statuses mentioned, e.g. 429, 502")
+    error_codes: list[str] = Field(default_factory=list, description="error codes, e.g. rate_limit_exceeded")
+    exceptions: list[str] = Field(
+        default_factory=list, description="exception names, e.g. javax.net.ssl.SSLHandshakeException"
+    )
+    hosts: list[str] = Field(default_factory=list, description="hosts, IPs and ports, e.g. 10.0.45.2:5432")
+    endpoints: list[str] = Field(default_factory=list, description="API paths mentioned, e.g. /v2/orders")
+    areas: list[str] = Field(
+        default_factory=list, description="product areas: api, webhook, sso, oauth, export, billing, ui, performance"
+    )
+    browsers: list[str] = Field(default_factory=list, description="browser names/versions, e.g. Safari 17.2")
+    time_hint: str | None = Field(default=None, description="the phrase that placed the problem in time")
+    window_start: datetime
+    window_end: datetime
+    account_id: str | None = None
+    account_name: str | None = None
+    account_source: Literal["ticket", "email_domain", "unresolved"] = "unresolved"

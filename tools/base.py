@@ -1,0 +1,334 @@
+"""The one mechanism every connector shares.
+
+A connector is a class with a ``source`` name ("logs", "billing", ...) whose
+methods are marked with :func:`operation`. Each marked method becomes a
+:class:`Tool`: a name, a description written for a model, a Pydantic argument
+model (whose JSON Schema is what a model sees), an async call, and a rendering
+of its result for the model within a size budget. The full result is kept as
+``data`` for evidence and the audit log; the model only sees ``rendered``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tools.errors import ToolArgumentError, ToolError
+
+__all__ = [
+    "RENDER_BUDGET_CHARS",
+    "AccountLookup",
+    "CallContext",
+    "Connector",
+    "Tool",
+    "ToolArgs",
+    "ToolCall",
+    "ToolOutcome",
+    "Toolbox",
+    "operation",
+    "to_jsonable",
+    "truncate",
+]
+
+# What a model sees of one tool result. Aggregates fit easily; raw rows are cut.
+RENDER_BUDGET_CHARS = 6000
+
+
+class ToolArgs(BaseModel):
+    """Base for argument models: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+ArgsT = TypeVar("ArgsT", bound=ToolArgs)
+
+
+class AccountLookup:
+    """What connectors may know about a customer account (from the account directory).
+
+    Connectors read configuration from here, never from ticket text: the SSO
+    metadata URL, the Stripe customer id, the repositories that serve the account.
+    """
+
+    def __init__(self, accounts: Mapping[str, Mapping[str, Any]]) -> None:
+        self._accounts = dict(accounts)
+
+    def get(self, account_id: str) -> Mapping[str, Any] | None:
+        return self._accounts.get(account_id)
+
+    def require(self, source: str, account_id: str) -> Mapping[str, Any]:
+        account = self._accounts.get(account_id)
+        if account is None:
+            raise ToolArgumentError(source, f"unknown account {account_id!r}")
+        return account
+
+    def ids(self) -> list[str]:
+        return sorted(self._accounts)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Facts a tool call may depend on besides its arguments.
+
+    ``now`` is the ticket's creation time, not the wall clock, so that
+    "days until the certificate expires" is the same in an eval run next year.
+    """
+
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    accounts: AccountLookup = field(default_factory=lambda: AccountLookup({}))
+    requested_by: str = "casefile"
+
+
+class ToolCall(BaseModel):
+    """A request to run one tool, from a runbook's plan or from a model."""
+
+    id: str
+    tool: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    origin: Literal["preflight", "model"] = "model"
+
+
+class ToolOutcome(BaseModel):
+    """What one tool call returned: the record evidence cites and the audit log keeps."""
+
+    call_id: str
+    tool: str
+    source: str
+    arguments: dict[str, Any]
+    origin: Literal["preflight", "model"] = "model"
+    ok: bool
+    data: Any = None
+    rendered: str = ""
+    error_kind: str | None = None
+    error: str | None = None
+    started_at: datetime
+    duration_ms: float
+
+    def text_for_model(self) -> str:
+        if self.ok:
+            return self.rendered
+        return f"{self.source} unavailable: {self.error}"
+
+
+def to_jsonable(value: Any) -> Any:
+    """Normalise a result (datetimes, Pydantic models, tuples) to plain JSON types."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def truncate(text: str, budget: int = RENDER_BUDGET_CHARS) -> str:
+    if len(text) <= budget:
+        return text
+    return text[:budget] + f"\n… [{len(text) - budget} more characters cut; ask a narrower question]"
+
+
+def _default_render(data: Any) -> str:
+    return json.dumps(data, indent=1, default=str)
+
+
+OperationFunc = Callable[[Any, Any, CallContext], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class _OperationSpec:
+    name: str
+    args_model: type[ToolArgs]
+    render: Callable[[Any], str] | None
+
+
+def operation(
+    name: str, args: type[ArgsT], *, render: Callable[[Any], str] | None = None
+) -> Callable[[Callable[[Any, ArgsT, CallContext], Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
+    """Mark a connector method as a tool. Its docstring is the description a model reads."""
+
+    def mark(func: Callable[[Any, ArgsT, CallContext], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"operation {name} must be async")
+        func.__casefile_operation__ = _OperationSpec(name, args, render)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+class Tool:
+    """One operation of one connector, bound and ready to call."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        source: str,
+        description: str,
+        args_model: type[ToolArgs],
+        func: Callable[[Any, CallContext], Awaitable[Any]],
+        render: Callable[[Any], str] | None = None,
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.description = description
+        self.args_model = args_model
+        self._func = func
+        self._render = render or _default_render
+
+    def parameters_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the arguments, as models expect it in a tool definition."""
+        return self.args_model.model_json_schema()
+
+    def parse_arguments(self, arguments: Mapping[str, Any]) -> ToolArgs:
+        try:
+            return self.args_model.model_validate(dict(arguments))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ToolArgumentError(self.source, f"bad arguments for {self.name}: {problems}") from None
+
+    async def call(self, arguments: Mapping[str, Any], ctx: CallContext) -> Any:
+        parsed = self.parse_arguments(arguments)
+        return to_jsonable(await self._func(parsed, ctx))
+
+    def render(self, data: Any) -> str:
+        return truncate(self._render(data))
+
+
+class Connector:
+    """Base class of a connector: collects its ``@operation`` methods as tools."""
+
+    source: ClassVar[str]
+
+    def tools(self) -> list[Tool]:
+        found: list[Tool] = []
+        for attr in dir(type(self)):
+            method = getattr(type(self), attr)
+            spec = getattr(method, "__casefile_operation__", None)
+            if not isinstance(spec, _OperationSpec):
+                continue
+            bound = getattr(self, attr)
+            found.append(
+                Tool(
+                    name=spec.name,
+                    source=self.source,
+                    description=inspect.cleandoc(method.__doc__ or spec.name),
+                    args_model=spec.args_model,
+                    func=bound,
+                    render=spec.render,
+                )
+            )
+        return found
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release clients; connectors that hold one override this."""
+
+
+class Toolbox:
+    """All tools available to one investigation, and the one place calls are executed.
+
+    Every call, from a runbook's preflight or from a model, goes through
+    :meth:`execute`, which never raises: an error becomes a failed outcome the
+    model and the diagnosis can see. ``on_event`` receives one event per call
+    start and finish (the CLI's progress, the service's stream, the audit log).
+    """
+
+    def __init__(self, connectors: Iterable[Connector], unavailable: Mapping[str, str] | None = None) -> None:
+        self.connectors = list(connectors)
+        self.tools: dict[str, Tool] = {}
+        for connector in self.connectors:
+            for tool in connector.tools():
+                if tool.name in self.tools:
+                    raise ValueError(f"two tools are named {tool.name}")
+                self.tools[tool.name] = tool
+        # Sources that could not even be configured: their calls fail with this reason.
+        self.unavailable = dict(unavailable or {})
+
+    def get(self, name: str) -> Tool | None:
+        return self.tools.get(name)
+
+    def catalogue(self) -> list[Tool]:
+        return [self.tools[name] for name in sorted(self.tools)]
+
+    async def execute(
+        self,
+        call: ToolCall,
+        ctx: CallContext,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        timeout_s: float = 30.0,
+    ) -> ToolOutcome:
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        tool = self.tools.get(call.tool)
+        source = tool.source if tool else call.tool.split("_", 1)[0]
+        if on_event:
+            on_event("tool_started", {"call_id": call.id, "tool": call.tool, "arguments": call.arguments})
+        data: Any = None
+        rendered = ""
+        error: str | None = None
+        error_kind: str | None = None
+        try:
+            if tool is None:
+                raise ToolArgumentError(source, f"no tool named {call.tool!r}")
+            if tool.source in self.unavailable:
+                raise ToolError(tool.source, self.unavailable[tool.source])
+            data = await asyncio.wait_for(tool.call(call.arguments, ctx), timeout_s)
+            rendered = tool.render(data)
+        except ToolError as exc:
+            error, error_kind = exc.reason, exc.kind
+        except TimeoutError:
+            error, error_kind = f"no answer within {timeout_s:.0f} s", "timeout"
+        except Exception as exc:  # a connector bug must not end the investigation
+            error, error_kind = f"internal error: {type(exc).__name__}: {exc}", "internal"
+        outcome = ToolOutcome(
+            call_id=call.id,
+            tool=call.tool,
+            source=source,
+            arguments=dict(call.arguments),
+            origin=call.origin,
+            ok=error is None,
+            data=data,
+            rendered=rendered,
+            error=error,
+            error_kind=error_kind,
+            started_at=started,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 2),
+        )
+        if on_event:
+            on_event(
+                "tool_finished",
+                {
+                    "call_id": call.id,
+                    "tool": call.tool,
+                    "ok": outcome.ok,
+                    "error": outcome.error,
+                    "duration_ms": outcome.duration_ms,
+                },
+            )
+        return outcome
+
+    async def execute_many(
+        self,
+        calls: list[ToolCall],
+        ctx: CallContext,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> list[ToolOutcome]:
+        """Run calls concurrently; outcomes come back in the order of ``calls``."""
+        return list(await asyncio.gather(*(self.execute(c, ctx, on_event) for c in calls)))
+
+    async def aclose(self) -> None:
+        for connector in self.connectors:
+            await connector.aclose()
