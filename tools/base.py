@@ -213,6 +213,17 @@ class Connector:
 
     source: ClassVar[str]
 
+    @classmethod
+    def operation_specs(cls) -> dict[str, tuple[type[ToolArgs], str]]:
+        """Name → (argument model, description) of every operation, without an instance."""
+        specs: dict[str, tuple[type[ToolArgs], str]] = {}
+        for attr in dir(cls):
+            method = getattr(cls, attr)
+            spec = getattr(method, "__casefile_operation__", None)
+            if isinstance(spec, _OperationSpec):
+                specs[spec.name] = (spec.args_model, inspect.cleandoc(method.__doc__ or spec.name))
+        return specs
+
     def tools(self) -> list[Tool]:
         found: list[Tool] = []
         for attr in dir(type(self)):

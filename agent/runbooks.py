@@ -1,0 +1,420 @@
+"""Runbooks: Markdown files support engineers maintain, with no Python.
+
+A runbook is ``prompts/runbooks/<name>.md``: YAML front matter between ``---``
+lines, then a Markdown body that goes into the model's prompt as guidance.
+
+Front matter::
+
+    id: api-429                      # unique
+    title: API requests rejected with 429
+    team: backend                    # who gets it when escalated
+    triggers:                        # any one that hits matches the runbook
+      keywords: ["429", "rate limit"]
+      regex: ['\\btoo many requests\\b']
+      statuses: [429]
+      error_codes: [rate_limit_exceeded]
+      areas: [api]
+    plan:                            # tool calls to run before the model's first turn
+      - id: errors                   # results are reachable under this name
+        tool: logs_error_summary
+        args: {account_id: "{{ account.id }}", start: "{{ window.start }}", end: "{{ window.end }}"}
+      - id: compare
+        tool: deploys_compare
+        needs: [deploys]             # runs after these steps, may use their results
+        when: "deploys.deployments"  # optional condition (sandboxed Jinja2 expression)
+        args: {repo: "...", base: "...", head: "..."}
+    findings:                        # conditions over results → a root cause
+      - id: known-bug
+        when: "errors.spike and bugs.issues"
+        priority: 50                 # higher wins when several hold
+        category: known_bug
+        statement: "..."             # templates may use every step's result
+        confidence: 0.85
+        action: resolve              # or escalate
+        evidence:
+          - {step: errors, value: "{{ errors.spike.start }}", claim: "429s began at {{ errors.spike.start }}"}
+        reply: "..."
+        note: "..."
+
+A step whose rendered arguments leave a required value empty (e.g. no account
+was resolved) is skipped and reported, rather than sent with a blank.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jinja2 import TemplateSyntaxError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agent.diagnosis import CATEGORIES
+from agent.templating import PROMPTS_DIR, expression_env, render_value
+from agent.ticket import Signals, Ticket
+
+__all__ = [
+    "RUNBOOKS_DIR",
+    "Finding",
+    "PlanStep",
+    "Problem",
+    "Runbook",
+    "RunbookError",
+    "check_runbooks",
+    "evaluate",
+    "load_runbooks",
+    "match_runbooks",
+]
+
+RUNBOOKS_DIR = PROMPTS_DIR / "runbooks"
+
+
+class RunbookError(Exception):
+    """A runbook file that cannot be used; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class Triggers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    keywords: list[str] = Field(default_factory=list)
+    regex: list[str] = Field(default_factory=list)
+    statuses: list[int] = Field(default_factory=list)
+    error_codes: list[str] = Field(default_factory=list)
+    exceptions: list[str] = Field(default_factory=list)
+    areas: list[str] = Field(default_factory=list)
+
+
+class PlanStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    needs: list[str] = Field(default_factory=list)
+    when: str | None = None
+
+
+class EvidenceTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: str
+    value: str
+    claim: str
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    when: str
+    priority: int = 0
+    category: str
+    statement: str
+    component: str | None = None
+    confidence: float = Field(ge=0, le=1)
+    confidence_reasons: list[str] = Field(default_factory=list)
+    action: Literal["resolve", "escalate"]
+    team: str | None = None
+    summary: str | None = None
+    evidence: list[EvidenceTemplate] = Field(default_factory=list)
+    reply: str
+    note: str = ""
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"unknown category {value!r}; one of: {', '.join(CATEGORIES)}")
+        return value
+
+
+class Runbook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    title: str
+    team: str
+    triggers: Triggers = Field(default_factory=Triggers)
+    plan: list[PlanStep] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    body: str = ""
+    path: str = ""
+
+
+# ---------------------------------------------------------------- loading and checking
+
+
+def _split_front_matter(text: str) -> tuple[str, str, int]:
+    """Return (yaml text, body, line number where the yaml starts)."""
+    if not text.startswith("---"):
+        raise ValueError("no front matter: the file must start with a '---' line")
+    end = text.find("\n---", 3)
+    if end < 0:
+        raise ValueError("front matter is not closed by a '---' line")
+    front = text[3:end].lstrip("\n")
+    body = text[end + 4 :].lstrip("\n")
+    return front, body, 2
+
+
+def _line_of(node: yaml.Node | None, path: Sequence[str | int], base: int) -> int:
+    """Line (1-based, in the file) of the YAML node at ``path``, as deep as it exists."""
+    line = base
+    for key in path:
+        if node is None:
+            break
+        line = base + node.start_mark.line
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if getattr(k, "value", None) == key:
+                    child = v
+                    line = base + k.start_mark.line
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            child = node.value[key]
+        node = child
+    if node is not None:
+        line = base + node.start_mark.line
+    return line
+
+
+def _parse_file(path: Path) -> tuple[Runbook | None, list[Problem]]:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        front, body, base = _split_front_matter(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, [Problem(name, 1, str(exc))]
+    try:
+        node = yaml.compose(front, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(front)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, [Problem(name, base + (mark.line if mark else 0), f"invalid YAML: {exc}")]
+    if not isinstance(data, dict):
+        return None, [Problem(name, base, "front matter must be a mapping")]
+    try:
+        runbook = Runbook.model_validate({**data, "body": body.strip(), "path": name})
+    except ValidationError as exc:
+        return None, [
+            Problem(name, _line_of(node, [p for p in err["loc"] if p != "body"], base), _pydantic_reason(err))
+            for err in exc.errors()
+        ]
+    return runbook, _check_semantics(runbook, node, base)
+
+
+def _pydantic_reason(err: Mapping[str, Any]) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}"
+
+
+def _check_semantics(runbook: Runbook, node: yaml.Node, base: int) -> list[Problem]:
+    """What Pydantic cannot see: regexes, expressions, tool names and arguments, step references."""
+    from tools.catalogue import tool_specs  # the tools' argument models, without building clients
+
+    problems: list[Problem] = []
+    name = runbook.path
+    env = expression_env()
+
+    def problem(path: Sequence[str | int], reason: str) -> None:
+        problems.append(Problem(name, _line_of(node, path, base), reason))
+
+    for i, pattern in enumerate(runbook.triggers.regex):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problem(["triggers", "regex", i], f"bad regex {pattern!r}: {exc}")
+
+    def check_template(path: Sequence[str | int], text: str, expression: bool = False) -> None:
+        try:
+            if expression:
+                env.compile_expression(text)
+            else:
+                env.from_string(text)
+        except TemplateSyntaxError as exc:
+            problem(path, f"bad expression {text!r}: {exc.message}")
+
+    specs = tool_specs()
+    step_ids: list[str] = []
+    for i, step in enumerate(runbook.plan):
+        if step.id in step_ids:
+            problem(["plan", i, "id"], f"duplicate step id {step.id!r}")
+        for need in step.needs:
+            if need not in step_ids:
+                problem(["plan", i, "needs"], f"step {step.id!r} needs {need!r}, which is not an earlier step")
+        step_ids.append(step.id)
+        if step.when:
+            check_template(["plan", i, "when"], step.when, expression=True)
+        spec = specs.get(step.tool)
+        if spec is None:
+            problem(["plan", i, "tool"], f"unknown tool {step.tool!r}; known: {', '.join(sorted(specs))}")
+            continue
+        fields = spec.model_fields
+        for key, value in step.args.items():
+            if key not in fields:
+                problem(["plan", i, "args", key], f"tool {step.tool} has no argument {key!r}")
+            elif isinstance(value, str):
+                check_template(["plan", i, "args", key], value)
+        missing = [k for k, f in fields.items() if f.is_required() and k not in step.args]
+        if missing:
+            problem(["plan", i, "args"], f"tool {step.tool} needs argument(s) {', '.join(missing)}")
+        # Literal (non-templated) values must already satisfy the argument model.
+        literal = {k: v for k, v in step.args.items() if not (isinstance(v, str) and "{" in v) and k in fields}
+        try:
+            spec.model_validate({**{k: _placeholder(f) for k, f in fields.items() if f.is_required()}, **literal})
+        except ValidationError as exc:
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                if key in literal:
+                    problem(["plan", i, "args", key], f"bad argument {key}: {err['msg']}")
+
+    for i, finding in enumerate(runbook.findings):
+        check_template(["findings", i, "when"], finding.when, expression=True)
+        for field_name in ("statement", "reply", "note", "summary"):
+            value = getattr(finding, field_name)
+            if value:
+                check_template(["findings", i, field_name], value)
+        for j, ev in enumerate(finding.evidence):
+            if ev.step not in step_ids:
+                problem(["findings", i, "evidence", j, "step"], f"evidence cites unknown step {ev.step!r}")
+            check_template(["findings", i, "evidence", j, "value"], ev.value)
+            check_template(["findings", i, "evidence", j, "claim"], ev.claim)
+    return problems
+
+
+def _placeholder(field_info: Any) -> Any:
+    annotation = str(field_info.annotation)
+    if "int" in annotation:
+        return 1
+    return "x"
+
+
+def load_runbooks(directory: Path | None = None, *, strict: bool = True) -> list[Runbook]:
+    """Load every runbook; with ``strict`` any problem raises :class:`RunbookError`."""
+    runbooks, problems = _load_all(directory or RUNBOOKS_DIR)
+    if strict and problems:
+        raise RunbookError(problems)
+    return runbooks
+
+
+def check_runbooks(directory: Path | None = None) -> tuple[list[Runbook], list[Problem]]:
+    return _load_all(directory or RUNBOOKS_DIR)
+
+
+def _load_all(directory: Path) -> tuple[list[Runbook], list[Problem]]:
+    runbooks: list[Runbook] = []
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        return [], [Problem(str(directory), 0, "runbook directory not found")]
+    seen: dict[str, str] = {}
+    for path in sorted(directory.glob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        runbook, found = _parse_file(path)
+        problems.extend(found)
+        if runbook is None:
+            continue
+        if runbook.id in seen:
+            problems.append(Problem(str(path), 1, f"id {runbook.id!r} already used by {seen[runbook.id]}"))
+            continue
+        seen[runbook.id] = str(path)
+        if not found:
+            runbooks.append(runbook)
+    return runbooks, problems
+
+
+# ---------------------------------------------------------------- matching
+
+
+@dataclass
+class Match:
+    runbook: Runbook
+    score: int
+    reasons: list[str] = field(default_factory=list)
+
+
+def match_runbooks(runbooks: Iterable[Runbook], ticket: Ticket, signals: Signals) -> list[Match]:
+    """Runbooks whose triggers hit, best first (by the number of distinct hits)."""
+    text = ticket.full_text().lower()
+    matches: list[Match] = []
+    for runbook in runbooks:
+        t = runbook.triggers
+        reasons = [f"keyword {k!r}" for k in t.keywords if k.lower() in text]
+        reasons += [f"pattern {p!r}" for p in t.regex if re.search(p, text, re.IGNORECASE)]
+        reasons += [f"status {s}" for s in t.statuses if s in signals.statuses]
+        codes = {c.lower() for c in signals.error_codes}
+        reasons += [f"error code {c}" for c in t.error_codes if c.lower() in codes]
+        exceptions = " ".join(signals.exceptions).lower()
+        reasons += [f"exception {e}" for e in t.exceptions if e.lower() in exceptions]
+        reasons += [f"area {a}" for a in t.areas if a in signals.areas]
+        if reasons:
+            matches.append(Match(runbook, len(reasons), reasons))
+    matches.sort(key=lambda m: (-m.score, m.runbook.id))
+    return matches
+
+
+# ---------------------------------------------------------------- findings
+
+
+@dataclass
+class Holding:
+    """A finding whose condition held, rendered against the results."""
+
+    runbook: Runbook
+    finding: Finding
+    statement: str
+    summary: str
+    reply: str
+    note: str
+    evidence: list[dict[str, str]]
+
+
+def evaluate(runbook: Runbook, context: Mapping[str, Any]) -> list[Holding]:
+    """Every finding of ``runbook`` whose condition holds, highest priority first."""
+    env = expression_env()
+    held: list[Holding] = []
+    for finding in sorted(runbook.findings, key=lambda f: -f.priority):
+        try:
+            holds = bool(env.compile_expression(finding.when, undefined_to_none=True)(**context))
+        except Exception:  # a runbook expression over a missing value is simply false
+            holds = False
+        if not holds:
+            continue
+        evidence = []
+        for ev in finding.evidence:
+            value = render_value(ev.value, context)
+            if value in (None, ""):
+                continue
+            evidence.append(
+                {"step": ev.step, "value": str(value), "claim": str(render_value(ev.claim, context))}
+            )
+        statement = str(render_value(finding.statement, context))
+        held.append(
+            Holding(
+                runbook=runbook,
+                finding=finding,
+                statement=statement,
+                summary=str(render_value(finding.summary, context)) if finding.summary else statement,
+                reply=str(render_value(finding.reply, context)).strip(),
+                note=str(render_value(finding.note, context)).strip(),
+                evidence=evidence,
+            )
+        )
+    return held

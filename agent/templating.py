@@ -1,0 +1,146 @@
+"""The sandboxed Jinja2 environment runbooks and prompts are evaluated in.
+
+Runbook authors write expressions over tool results ("errors.spike and
+billing.in_good_standing"); those run in an immutable sandbox, so a runbook can
+read results but cannot call methods that change anything or reach Python
+internals. Missing values chain to undefined instead of raising, so a finding
+over a source that was down is simply false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChainableUndefined, FileSystemLoader, StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+__all__ = ["PROMPTS_DIR", "expression_env", "iso", "parse_ts", "prompt_env", "render_value"]
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """ISO 8601 (with Z) or datetime → aware UTC datetime; anything else → None."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _shift(value: Any, days: float = 0, hours: float = 0, minutes: float = 0) -> str:
+    ts = parse_ts(value)
+    if ts is None:
+        return ""
+    return iso(ts + timedelta(days=days, hours=hours, minutes=minutes))
+
+
+def _minutes_between(a: Any, b: Any) -> float | None:
+    ta, tb = parse_ts(a), parse_ts(b)
+    if ta is None or tb is None:
+        return None
+    return (tb - ta).total_seconds() / 60
+
+
+def _between(items: Iterable[Mapping[str, Any]] | None, field: str, start: Any, end: Any) -> list[Any]:
+    """Items whose timestamp ``field`` lies in [start, end]."""
+    lo, hi = parse_ts(start), parse_ts(end)
+    if items is None or lo is None or hi is None:
+        return []
+    found = []
+    for item in items:
+        ts = parse_ts(item.get(field)) if isinstance(item, Mapping) else None
+        if ts is not None and lo <= ts <= hi:
+            found.append(item)
+    return found
+
+
+def _latest(items: Iterable[Mapping[str, Any]] | None, field: str) -> Any:
+    rows = [i for i in items or [] if isinstance(i, Mapping) and parse_ts(i.get(field))]
+    return max(rows, key=lambda i: parse_ts(i.get(field)) or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def _percent(value: Any, digits: int = 1) -> str:
+    try:
+        return f"{float(value) * 100:.{digits}f}%"
+    except (TypeError, ValueError):
+        return "?"
+
+
+def _date(value: Any) -> str:
+    ts = parse_ts(value)
+    return ts.strftime("%Y-%m-%d") if ts else ""
+
+
+def _hhmm(value: Any) -> str:
+    ts = parse_ts(value)
+    return ts.strftime("%H:%M UTC") if ts else ""
+
+
+def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
+    env.filters.update(
+        shift=_shift, between=_between, latest=_latest, percent=_percent, date=_date, hhmm=_hhmm
+    )
+    env.globals.update(minutes_between=_minutes_between, parse_ts=parse_ts)
+
+
+def expression_env() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+    _install_helpers(env)
+    return env
+
+
+_EXPR_ENV: ImmutableSandboxedEnvironment | None = None
+
+
+def _env() -> ImmutableSandboxedEnvironment:
+    global _EXPR_ENV
+    if _EXPR_ENV is None:
+        _EXPR_ENV = expression_env()
+    return _EXPR_ENV
+
+
+def render_value(template: Any, context: Mapping[str, Any]) -> Any:
+    """Render one templated value from a runbook.
+
+    A string that is exactly one ``{{ expression }}`` keeps the expression's
+    type; other strings are rendered as text; lists and dicts recurse.
+    """
+    if isinstance(template, str):
+        stripped = template.strip()
+        if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
+            value = _env().compile_expression(stripped[2:-2].strip(), undefined_to_none=True)(**context)
+            return None if value is None or value == "" else value
+        if "{{" in template or "{%" in template:
+            return _env().from_string(template).render(**context)
+        return template
+    if isinstance(template, list):
+        return [render_value(item, context) for item in template]
+    if isinstance(template, dict):
+        return {key: render_value(value, context) for key, value in template.items()}
+    return template
+
+
+def prompt_env() -> ImmutableSandboxedEnvironment:
+    """Environment for the prompt templates in ``prompts/`` (strict: a typo is an error)."""
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(PROMPTS_DIR)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    _install_helpers(env)
+    return env

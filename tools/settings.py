@@ -1,0 +1,77 @@
+"""Connector settings: credentials, endpoints and the log schema mapping.
+
+Read from the environment and an optional TOML file by ``agent.config``; a
+world fills them in with its local stand-ins. Secrets are ``SecretStr`` so they
+never print.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr
+
+__all__ = [
+    "ConnectorSettings",
+    "GitHubSettings",
+    "LinearSettings",
+    "LogTableMap",
+    "LogsSettings",
+    "SSOSettings",
+    "StripeSettings",
+]
+
+
+class LogTableMap(BaseModel):
+    """Where the logical fields live in the customer's own log schema."""
+
+    table: str
+    time: str = "ts"
+    account: str = "account_id"
+    status: str | None = None
+    path: str | None = None
+    latency: str | None = None
+    error: str | None = None
+
+
+class LogsSettings(BaseModel):
+    dsn: str | None = Field(default=None, description="clickhouse-connect DSN, e.g. https://user:pw@host:8443/db")
+    database: str = "default"
+    requests: LogTableMap = LogTableMap(
+        table="requests", status="status", path="path", latency="latency_ms", error="error_code"
+    )
+    webhooks: LogTableMap = LogTableMap(
+        table="webhook_deliveries", status="response_status", path="endpoint_url", latency="response_ms", error="error"
+    )
+    sso: LogTableMap = LogTableMap(table="sso_logins", status="outcome", error="error")
+    # Tables a model may query with guarded SQL; everything else (system.* included) is refused.
+    allowed_tables: list[str] = Field(default_factory=lambda: ["requests", "webhook_deliveries", "sso_logins"])
+    max_rows: int = 1000
+    max_execution_time_s: int = 10
+
+
+class LinearSettings(BaseModel):
+    api_key: SecretStr | None = None
+    url: str = "https://api.linear.app/graphql"
+
+
+class GitHubSettings(BaseModel):
+    token: SecretStr | None = None
+    base_url: str = Field(default="https://api.github.com", description="GitHub Enterprise: https://HOST/api/v3")
+    repos: list[str] = Field(default_factory=list, description="owner/name of the repositories that deploy")
+
+
+class StripeSettings(BaseModel):
+    api_key: SecretStr | None = Field(default=None, description="a restricted key (rk_...) with read permissions")
+    base_url: str = "https://api.stripe.com"
+
+
+class SSOSettings(BaseModel):
+    timeout_s: float = 10.0
+    max_metadata_bytes: int = 2_000_000
+
+
+class ConnectorSettings(BaseModel):
+    logs: LogsSettings = LogsSettings()
+    linear: LinearSettings = LinearSettings()
+    github: GitHubSettings = GitHubSettings()
+    stripe: StripeSettings = StripeSettings()
+    sso: SSOSettings = SSOSettings()
