@@ -1,0 +1,260 @@
+"""A read-only HTTP client for connectors: GET, and POST only where a guard approved it.
+
+:class:`ReadOnlyHTTP` wraps one ``httpx.AsyncClient`` per source and is the only
+way the HTTP connectors (Linear, GitHub, the IdP metadata) reach the network:
+
+* **Read-only in depth.** The public methods send GET, or POST to an allow-listed
+  path after ``post_guard`` accepted the body (GraphQL queries ride on POST).
+  The same rule is checked again by an httpx request hook, so even a direct
+  ``client.delete(...)`` on the underlying client raises
+  :class:`~tools.errors.ReadOnlyViolation` before a byte is sent.
+* **Errors are ours.** Timeouts, refusals and garbage become the
+  :mod:`tools.errors` tree; messages name the method and path, never headers
+  (the credentials live there).
+* **Bounded.** Bodies are streamed and reading stops at ``max_bytes``.
+* **Retried once, in one place.** Timeouts, connection errors, 429 and 5xx go
+  through :func:`tools.retry.call_with_retry`, honouring Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import httpx
+
+from tools.errors import (
+    ReadOnlyViolation,
+    SourceAuthError,
+    SourceError,
+    SourceMalformed,
+    SourceNotFound,
+    SourceRateLimited,
+    SourceTimeout,
+    SourceTooLarge,
+    SourceUnavailable,
+    ToolArgumentError,
+    ToolError,
+)
+from tools.retry import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_MAX_WAIT_S,
+    RetryableError,
+    call_with_retry,
+    parse_retry_after,
+)
+
+__all__ = ["ReadOnlyHTTP"]
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+# How much of an error body we read to explain a refusal.
+_ERROR_SNIPPET_BYTES = 2048
+
+
+class ReadOnlyHTTP:
+    """One source's HTTP client that can read and cannot write.
+
+    ``base_url`` may carry a path prefix (GitHub Enterprise's ``/api/v3``);
+    relative paths are resolved under it. ``allow_post_paths`` are paths as
+    passed to :meth:`post_json` (resolved the same way); ``post_guard``
+    receives the exact body bytes and raises ``ReadOnlyViolation`` to refuse.
+    ``transport`` replaces the network (a world emulator, respx, a mock).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 10.0,
+        max_bytes: int = 10_000_000,
+        allow_post_paths: Collection[str] = frozenset(),
+        post_guard: Callable[[bytes], None] | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
+        max_wait_s: float = DEFAULT_MAX_WAIT_S,
+    ) -> None:
+        self.source = source
+        self.max_bytes = max_bytes
+        self._attempts = attempts
+        self._max_wait_s = max_wait_s
+        self._post_guard = post_guard
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            # A redirect could lead anywhere (a private address, a write endpoint): never follow.
+            follow_redirects=False,
+            event_hooks={"request": [self._check_request]},
+        )
+        # Resolve once so the hook compares final URL paths, whatever prefix base_url has.
+        self._post_paths = frozenset(self._client.build_request("POST", p).url.path for p in allow_post_paths)
+
+    # --- the read-only rule, applied to every request the client sends ---------
+
+    def _refuse_unless_allowed(self, method: str, url: httpx.URL, body: bytes) -> None:
+        if method in _SAFE_METHODS:
+            return
+        if method == "POST" and url.path in self._post_paths:
+            if self._post_guard is None:
+                raise ReadOnlyViolation(self.source, f"POST {url.path} has no guard to approve it")
+            self._post_guard(body)
+            return
+        raise ReadOnlyViolation(self.source, f"{method} {url.path} refused: this connector only reads")
+
+    async def _check_request(self, request: httpx.Request) -> None:
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = b""  # a streamed body cannot be inspected, so the guard sees nothing to approve
+        self._refuse_unless_allowed(request.method, request.url, body)
+
+    # --- public API ---------------------------------------------------------------
+
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        expect: type | tuple[type, ...] | None = None,
+    ) -> Any:
+        """GET ``path`` and decode JSON; ``expect`` (e.g. ``dict``) checks the top-level shape."""
+        body = await self._send("GET", path, params=params)
+        return self._decode(body, "GET", path, expect)
+
+    async def post_json(
+        self, path: str, payload: Any, *, expect: type | tuple[type, ...] | None = None
+    ) -> Any:
+        """POST a JSON payload to an allow-listed path once ``post_guard`` approved it."""
+        content = json.dumps(payload, separators=(",", ":")).encode()
+        # Checked here too so a refusal happens before retries or connections are set up.
+        self._refuse_unless_allowed("POST", self._client.build_request("POST", path).url, content)
+        body = await self._send("POST", path, content=content)
+        return self._decode(body, "POST", path, expect)
+
+    async def get_bytes(self, url_or_path: str) -> bytes:
+        """GET raw bytes (an absolute URL or a path under ``base_url``), at most ``max_bytes``."""
+        return await self._send("GET", url_or_path)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # --- one request, with retries and error translation --------------------------
+
+    async def _send(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, content: bytes | None = None
+    ) -> bytes:
+        async def attempt() -> bytes:
+            return await self._attempt(method, path, params, content)
+
+        return await call_with_retry(
+            self.source, attempt, attempts=self._attempts, max_wait_s=self._max_wait_s
+        )
+
+    async def _attempt(
+        self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None
+    ) -> bytes:
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        request = self._client.build_request(method, path, params=params, content=content, headers=headers)
+        where = f"{method} {request.url.path}"
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise RetryableError(SourceTimeout(self.source, f"{where} timed out")) from None
+        except httpx.TransportError as exc:
+            # Connection refused, DNS, TLS, a dropped connection: the system is not reachable.
+            raise RetryableError(
+                SourceUnavailable(self.source, f"{where} failed: {type(exc).__name__}")
+            ) from None
+        try:
+            if response.status_code >= 300:
+                raise await self._status_error(response, where)
+            return await self._read_capped(response, where)
+        except httpx.TimeoutException:
+            raise RetryableError(SourceTimeout(self.source, f"{where} timed out reading the body")) from None
+        except httpx.TransportError as exc:
+            raise RetryableError(
+                SourceUnavailable(self.source, f"{where} broke off: {type(exc).__name__}")
+            ) from None
+        finally:
+            await response.aclose()
+
+    async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            raise SourceTooLarge(self.source, f"{where}: body of {declared} bytes exceeds {self.max_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                # Stop reading here: memory stays bounded whatever the server sends.
+                raise SourceTooLarge(self.source, f"{where}: body exceeds {self.max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _status_error(self, response: httpx.Response, where: str) -> ToolError | RetryableError:
+        status = response.status_code
+        detail = await self._snippet(response)
+        reason = f"{where} returned HTTP {status}" + (f": {detail}" if detail else "")
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        if status == 429 or (status == 403 and _looks_rate_limited(response)):
+            # GitHub signals its rate limits with 403 as well as 429.
+            return RetryableError(SourceRateLimited(self.source, reason), retry_after=retry_after)
+        if status >= 500:
+            return RetryableError(SourceUnavailable(self.source, reason), retry_after=retry_after)
+        if status in (401, 403):
+            return SourceAuthError(self.source, reason)
+        if status == 404:
+            return SourceNotFound(self.source, reason)
+        if status in (400, 409, 422):
+            # The request was understood and refused: the arguments need to change, not the timing.
+            return ToolArgumentError(self.source, reason)
+        if status < 400:
+            location = response.headers.get("location", "?")
+            return SourceUnavailable(
+                self.source, f"{where} redirected to {location}; redirects are not followed"
+            )
+        return SourceError(self.source, reason)
+
+    async def _snippet(self, response: httpx.Response) -> str:
+        """A short, single-line excerpt of an error body (the message, if it is JSON)."""
+        data = b""
+        try:
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) >= _ERROR_SNIPPET_BYTES:
+                    break
+        except httpx.HTTPError:
+            return ""
+        text = data[:_ERROR_SNIPPET_BYTES].decode("utf-8", "replace")
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return " ".join(text.split())[:200]
+        if isinstance(parsed, dict):
+            for key in ("message", "error", "error_description"):
+                if isinstance(parsed.get(key), str):
+                    return parsed[key][:200]
+            errors = parsed.get("errors")
+            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+                return str(errors[0].get("message", ""))[:200]
+        return " ".join(text.split())[:200]
+
+    def _decode(self, body: bytes, method: str, path: str, expect: type | tuple[type, ...] | None) -> Any:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise SourceMalformed(self.source, f"{method} {path} did not return JSON") from None
+        if expect is not None and not isinstance(data, expect):
+            raise SourceMalformed(
+                self.source, f"{method} {path} returned a JSON {type(data).__name__}, not the expected shape"
+            )
+        return data
+
+
+def _looks_rate_limited(response: httpx.Response) -> bool:
+    return "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0"
