@@ -39,3 +39,10 @@ def test_sync_client_and_port_specific_host() -> None:
     with httpx.Client(transport=transport) as client:
         assert client.get("https://a.test/p").json()["path"] == "/p"
         assert client.get("https://a.test:8443/p").json() == {"port": 8443}
+
+
+def test_resolve_is_the_worlds_dns() -> None:
+    transport = WorldTransport({"a.test": _echo, "b.test:8443": _echo})
+    assert transport.resolve("A.test") == ["52.10.20.30"]
+    assert transport.resolve("b.test") == ["52.10.20.30"]
+    assert transport.resolve("evil.test") == []

@@ -24,11 +24,22 @@ from typing import Any
 
 import httpx
 
-__all__ = ["EMULATOR_MODULES", "Handler", "WorldTransport", "build_transport", "json_response"]
+__all__ = [
+    "EMULATOR_MODULES",
+    "WORLD_HOST_ADDRESS",
+    "Handler",
+    "WorldTransport",
+    "build_transport",
+    "json_response",
+]
 
 log = logging.getLogger("casefile.world")
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+# What every emulated host "resolves" to for connectors that check addresses (the SSO
+# connector's SSRF guard). Globally routable, so the check passes; never contacted.
+WORLD_HOST_ADDRESS = "52.10.20.30"
 
 # One module per provider; the last two are optional until they exist.
 EMULATOR_MODULES = (
@@ -77,6 +88,12 @@ class WorldTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
         except Exception as exc:  # the emulator's own bug: answer like a server error would
             log.exception("emulated %s failed on %s %s", host, request.method, request.url.path)
             return json_response(500, {"error": f"emulator error: {type(exc).__name__}: {exc}"})
+
+    def resolve(self, host: str) -> list[str]:
+        """The world's DNS: an emulated host resolves to :data:`WORLD_HOST_ADDRESS`, others to nothing."""
+        host = host.lower()
+        known = host in self.handlers or any(key.split(":", 1)[0] == host for key in self.handlers)
+        return [WORLD_HOST_ADDRESS] if known else []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
