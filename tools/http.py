@@ -49,7 +49,7 @@ __all__ = ["ReadOnlyHTTP"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 # How much of an error body we read to explain a refusal.
-_ERROR_SNIPPET_BYTES = 2048
+_ERROR_BODY_BYTES = 65536
 
 
 class ReadOnlyHTTP:
@@ -196,10 +196,26 @@ class ReadOnlyHTTP:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def classify_error(
+        self, status: int, headers: httpx.Headers, body: Any, reason: str
+    ) -> ToolError | RetryableError | None:
+        """Hook for vendors whose error statuses say less than their bodies.
+
+        ``body`` is the parsed JSON of the (first 64 KB of the) error body, or
+        None. Return an error to use instead of the status-based mapping, or
+        None to keep it. Linear, for one, reports rate limiting as HTTP 400
+        with ``extensions.code == "RATELIMITED"``.
+        """
+        return None
+
     async def _status_error(self, response: httpx.Response, where: str) -> ToolError | RetryableError:
         status = response.status_code
-        detail = await self._snippet(response)
+        body = await self._error_body(response)
+        detail = _error_message(body)
         reason = f"{where} returned HTTP {status}" + (f": {detail}" if detail else "")
+        special = self.classify_error(status, response.headers, body, reason)
+        if special is not None:
+            return special
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429 or (status == 403 and _looks_rate_limited(response)):
             # GitHub signals its rate limits with 403 as well as 429.
@@ -220,29 +236,21 @@ class ReadOnlyHTTP:
             )
         return SourceError(self.source, reason)
 
-    async def _snippet(self, response: httpx.Response) -> str:
-        """A short, single-line excerpt of an error body (the message, if it is JSON)."""
+    async def _error_body(self, response: httpx.Response) -> Any:
+        """The start of an error body: parsed JSON when it is JSON, else the text, else None."""
         data = b""
         try:
             async for chunk in response.aiter_bytes():
                 data += chunk
-                if len(data) >= _ERROR_SNIPPET_BYTES:
+                if len(data) >= _ERROR_BODY_BYTES:
                     break
         except httpx.HTTPError:
-            return ""
-        text = data[:_ERROR_SNIPPET_BYTES].decode("utf-8", "replace")
+            return None
+        text = data[:_ERROR_BODY_BYTES].decode("utf-8", "replace")
         try:
-            parsed = json.loads(text)
+            return json.loads(text)
         except ValueError:
-            return " ".join(text.split())[:200]
-        if isinstance(parsed, dict):
-            for key in ("message", "error", "error_description"):
-                if isinstance(parsed.get(key), str):
-                    return parsed[key][:200]
-            errors = parsed.get("errors")
-            if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-                return str(errors[0].get("message", ""))[:200]
-        return " ".join(text.split())[:200]
+            return text or None
 
     def _decode(self, body: bytes, method: str, path: str, expect: type | tuple[type, ...] | None) -> Any:
         try:
@@ -258,3 +266,17 @@ class ReadOnlyHTTP:
 
 def _looks_rate_limited(response: httpx.Response) -> bool:
     return "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0"
+
+
+def _error_message(body: Any) -> str:
+    """A short, single-line message from an error body (REST ``message`` or GraphQL ``errors``)."""
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error"):
+            if isinstance(body.get(key), str):
+                return " ".join(body[key].split())[:200]
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return " ".join(str(errors[0].get("message", "")).split())[:200]
+    if isinstance(body, str):
+        return " ".join(body.split())[:200]
+    return ""
