@@ -23,15 +23,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.errors import ConfigError
 from tools.settings import ConnectorSettings
 
 __all__ = ["Budgets", "ConfigError", "Settings", "load_settings"]
 
 DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
-
-
-class ConfigError(Exception):
-    """The configuration file or environment is unusable; the message says where."""
 
 
 class Budgets(BaseModel):
@@ -49,6 +46,7 @@ class Settings(BaseModel):
     world: Path | None = None
     runbooks_dir: Path | None = None
     accounts_file: Path | None = None
+    transcript: Path | None = Field(default=None, description="JSONL file for model requests and responses")
     budgets: Budgets = Budgets()
     connectors: ConnectorSettings = ConnectorSettings()
     prices: dict[str, dict[str, float]] = Field(

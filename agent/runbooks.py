@@ -53,6 +53,7 @@ from jinja2 import TemplateSyntaxError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.diagnosis import CATEGORIES
+from agent.errors import ConfigError
 from agent.templating import PROMPTS_DIR, expression_env, render_value
 from agent.ticket import Signals, Ticket
 
@@ -72,7 +73,7 @@ __all__ = [
 RUNBOOKS_DIR = PROMPTS_DIR / "runbooks"
 
 
-class RunbookError(Exception):
+class RunbookError(ConfigError):
     """A runbook file that cannot be used; carries every problem found."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

@@ -1,0 +1,242 @@
+"""The ``casefile`` command.
+
+Start-up must stay fast (``casefile --help`` well under a second), so this
+module imports only the standard library at the top; each command imports what
+it needs when it runs. Commands that live in other packages register through
+:data:`EXTERNAL_COMMANDS` ("module:function" taking the subparsers object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+EXTERNAL_COMMANDS: list[str] = [
+    "evals.cli:register",
+    "agent.routing_cli:register",
+    "agent.service.cli:register",
+]
+
+
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- investigate
+
+
+def _cmd_investigate(args: argparse.Namespace) -> int:
+    from agent.config import load_settings
+    from agent.events import Event, format_event
+    from agent.intake import load_ticket
+    from agent.pipeline import open_environment, run_investigation
+
+    settings = load_settings(args.config)
+    if args.model:
+        settings = settings.model_copy(update={"model": args.model})
+    if args.transcript:
+        settings = settings.model_copy(update={"transcript": args.transcript})
+    ticket = load_ticket(args.ticket)
+    env = open_environment(settings, args.world)
+    if not args.quiet:
+        _print_err(f"casefile: {ticket.id} against {env.description}")
+
+    def progress(event: Event) -> None:
+        line = None if args.quiet else format_event(event)
+        if line:
+            _print_err(line)
+
+    async def run() -> Any:
+        try:
+            return await run_investigation(ticket, env, settings, on_event=progress)
+        finally:
+            await env.aclose()
+
+    result = asyncio.run(run())
+    diagnosis = result.diagnosis
+    if args.json:
+        print(diagnosis.model_dump_json(indent=2))
+    else:
+        from agent.render import render_diagnosis
+
+        print(render_diagnosis(diagnosis))
+    return 0
+
+
+# ---------------------------------------------------------------- schema, runbooks, tools
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from agent.diagnosis import Diagnosis
+
+    print(json.dumps(Diagnosis.model_json_schema(), indent=2))
+    return 0
+
+
+def _cmd_runbooks_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.runbooks import check_runbooks
+
+    runbooks, problems = check_runbooks(Path(args.dir) if args.dir else None)
+    for problem in problems:
+        print(str(problem))
+    if problems:
+        _print_err(f"{len(problems)} problem(s) in runbooks")
+        return 1
+    print(f"{len(runbooks)} runbooks OK: {', '.join(r.id for r in runbooks)}")
+    return 0
+
+
+def _cmd_runbooks_list(args: argparse.Namespace) -> int:
+    from agent.runbooks import load_runbooks
+
+    for runbook in load_runbooks():
+        print(f"{runbook.id:28} {runbook.team:14} {runbook.title}")
+    return 0
+
+
+def _cmd_tools_list(args: argparse.Namespace) -> int:
+    from tools.catalogue import connector_classes
+
+    for source, cls in connector_classes().items():
+        for name, (_args_model, description) in sorted(cls.operation_specs().items()):
+            first_line = description.splitlines()[0] if description else ""
+            print(f"{name:28} [{source}] {first_line}")
+            if args.verbose:
+                print(json.dumps(_args_model.model_json_schema(), indent=1))
+    return 0
+
+
+def _cmd_tools_call(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from agent.config import load_settings
+    from agent.errors import UsageError
+    from agent.pipeline import open_environment
+    from agent.templating import parse_ts
+    from tools.base import AccountLookup, CallContext, ToolCall
+
+    try:
+        arguments = json.loads(args.args)
+    except ValueError as exc:
+        raise UsageError(f"--args is not valid JSON: {exc}") from None
+    if not isinstance(arguments, dict):
+        raise UsageError("--args must be a JSON object")
+    now = parse_ts(args.now) if args.now else datetime.now(UTC)
+    if now is None:
+        raise UsageError(f"--now is not an ISO 8601 time: {args.now}")
+    settings = load_settings(args.config)
+    env = open_environment(settings, args.world)
+    if env.toolbox.get(args.name) is None:
+        raise UsageError(f"no tool named {args.name!r}; see `casefile tools list`")
+    accounts = env.directory.as_mapping() if env.directory else {}
+    ctx = CallContext(now=now, accounts=AccountLookup(accounts), requested_by="cli")
+
+    async def run() -> Any:
+        try:
+            return await env.toolbox.execute(ToolCall(id="cli", tool=args.name, arguments=arguments), ctx)
+        finally:
+            await env.aclose()
+
+    outcome = asyncio.run(run())
+    if not outcome.ok:
+        print(f"{outcome.source} unavailable: {outcome.error}")
+        return 1
+    print("── rendered for the model ──")
+    print(outcome.rendered)
+    print("── raw result ──")
+    print(json.dumps(outcome.data, indent=2, default=str))
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casefile",
+        description="Investigate a support ticket with read-only tools and print a grounded diagnosis.",
+    )
+    parser.add_argument("--config", help="TOML settings file (default: $CASEFILE_CONFIG or ./casefile.toml)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("investigate", help="investigate one ticket file")
+    p.add_argument("ticket", help="ticket JSON: casefile's format or a Zendesk ticket export")
+    p.add_argument("--json", action="store_true", help="print the Diagnosis as JSON")
+    p.add_argument("--world", help="world directory to investigate against (default: live, or the demo world)")
+    p.add_argument("--model", help="offline (default), openai:<model> or anthropic:<model>")
+    p.add_argument("--transcript", help="write every model request and response (redacted) as JSONL")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.set_defaults(func=_cmd_investigate)
+
+    p = sub.add_parser("schema", help="print the Diagnosis JSON Schema")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("runbooks", help="list or check the runbooks")
+    rsub = p.add_subparsers(dest="runbooks_command", metavar="ACTION", required=True)
+    c = rsub.add_parser("check", help="validate every runbook: file, line and reason for each problem")
+    c.add_argument("dir", nargs="?", help="runbook directory (default: prompts/runbooks)")
+    c.set_defaults(func=_cmd_runbooks_check)
+    c = rsub.add_parser("list", help="list runbooks")
+    c.set_defaults(func=_cmd_runbooks_list)
+
+    p = sub.add_parser("tools", help="list tools, or call one by hand")
+    tsub = p.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
+    c = tsub.add_parser("list", help="every tool a model can call")
+    c.add_argument("--verbose", "-v", action="store_true", help="print argument schemas")
+    c.set_defaults(func=_cmd_tools_list)
+    c = tsub.add_parser("call", help="run one tool and print its rendered and raw result")
+    c.add_argument("name")
+    c.add_argument("--args", default="{}", help="JSON object of arguments")
+    c.add_argument("--world", help="world directory (default: live, or the demo world)")
+    c.add_argument("--now", help="the investigation's 'now' (ISO 8601; default: the current time)")
+    c.set_defaults(func=_cmd_tools_call)
+
+    for target in EXTERNAL_COMMANDS:
+        module_name, _, function = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue  # a command whose package is absent is simply not offered
+        getattr(module, function)(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    from agent.errors import CasefileError
+
+    try:
+        code: int = args.func(args)
+        return code
+    except CasefileError as exc:
+        _print_err(f"casefile: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _print_err("casefile: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # never a traceback for the user; CASEFILE_DEBUG=1 shows it
+        import os
+
+        if os.environ.get("CASEFILE_DEBUG"):
+            raise
+        _print_err(f"casefile: internal error: {type(exc).__name__}: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

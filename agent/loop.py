@@ -1,0 +1,323 @@
+"""The investigation loop: ticket → signals → runbooks → preflight → model turns → Diagnosis.
+
+Every model goes through the same loop. Tool calls run concurrently through
+the toolbox; budgets (turns, tool calls, tokens, deadline) are enforced here,
+and when one runs out the model is asked once to conclude. A diagnosis is
+validated (Pydantic) and grounded (every evidence item checked against the
+cited result); a failure goes back to the model with the errors, a bounded
+number of times, after which the offline investigator's diagnosis stands in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.config import Budgets
+from agent.diagnosis import Diagnosis, Usage
+from agent.events import Event, EventSink, Stopwatch
+from agent.grounding import ground
+from agent.models.base import LoopState, Model, ModelUnavailable
+from agent.models.offline import offline_diagnosis
+from agent.routing import route
+from agent.runbooks import Match, Runbook, match_runbooks
+from agent.templating import iso, render_value
+from agent.ticket import Signals, Ticket
+from tools.base import AccountLookup, CallContext, ToolCall, ToolOutcome, Toolbox
+from tools.catalogue import tool_specs
+
+__all__ = ["InvestigationResult", "investigate"]
+
+
+@dataclass
+class InvestigationResult:
+    diagnosis: Diagnosis
+    signals: Signals
+    matches: list[Match]
+    outcomes: list[ToolOutcome]
+    events: list[Event] = field(default_factory=list)
+    skipped_steps: list[str] = field(default_factory=list)
+
+
+class _Recorder:
+    """Collects events and forwards them to the caller's sink."""
+
+    def __init__(self, sink: EventSink | None) -> None:
+        self.sink = sink
+        self.events: list[Event] = []
+        self.clock = Stopwatch()
+
+    def emit(self, kind: str, **data: Any) -> None:
+        event = Event(kind=kind, elapsed_ms=self.clock.ms(), data=data)  # type: ignore[arg-type]
+        self.events.append(event)
+        if self.sink:
+            self.sink(event)
+
+    def tool_event(self, kind: str, data: dict[str, Any]) -> None:
+        self.emit(kind, **data)
+
+
+def _signals_summary(signals: Signals) -> str:
+    parts = []
+    if signals.statuses:
+        parts.append("status " + ",".join(map(str, signals.statuses)))
+    if signals.error_codes:
+        parts.append(",".join(signals.error_codes[:3]))
+    if signals.exceptions:
+        parts.append(",".join(signals.exceptions[:2]))
+    if signals.areas:
+        parts.append("areas " + ",".join(signals.areas))
+    if signals.time_hint:
+        parts.append(f"since {iso(signals.window_start)} ({signals.time_hint!r})")
+    return "; ".join(parts)
+
+
+def _base_context(ticket: Ticket, signals: Signals, account: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "ticket": {"id": ticket.id, "subject": ticket.subject, "created_at": iso(ticket.created_at)},
+        "signals": signals.model_dump(mode="json"),
+        "account": dict(account or {}),
+        "window": {"start": iso(signals.window_start), "end": iso(signals.window_end)},
+        "now": iso(ticket.created_at),
+        "steps": {},
+    }
+
+
+async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, skipped: list[str]) -> None:
+    """Run the matched runbooks' plans: dependency waves, each wave concurrent, shared calls deduplicated."""
+    specs = tool_specs()
+    pending: dict[str, list[Any]] = {m.runbook.id: list(m.runbook.plan) for m in state.matches}
+    finished: dict[str, set[str]] = {rb: set() for rb in pending}
+    results: dict[str, dict[str, Any]] = state.context["steps"]
+    by_key: dict[str, str] = {}
+    counter = len(state.outcomes)
+    while any(pending.values()):
+        wave: list[ToolCall] = []
+        scheduled: list[tuple[str, str, str | None]] = []
+        for rb_id, steps in pending.items():
+            results.setdefault(rb_id, {})
+            for step in [s for s in steps if all(n in finished[rb_id] for n in s.needs)]:
+                steps.remove(step)
+                context = {**state.context, **results[rb_id]}
+                if step.when and not render_value("{{ " + step.when + " }}", context):
+                    scheduled.append((rb_id, step.id, None))
+                    continue
+                args = {k: v for k, v in render_value(step.args, context).items() if v is not None}
+                spec = specs.get(step.tool)
+                missing = [k for k, f in spec.model_fields.items() if f.is_required() and k not in args] if spec else []
+                if missing:
+                    skipped.append(f"{rb_id}.{step.id}: no value for {', '.join(missing)}")
+                    scheduled.append((rb_id, step.id, None))
+                    continue
+                key = step.tool + json.dumps(args, sort_keys=True, default=str)
+                if key not in by_key:
+                    if len(state.outcomes) + len(wave) >= state.budgets.max_tool_calls:
+                        skipped.append(f"{rb_id}.{step.id}: tool-call budget spent")
+                        scheduled.append((rb_id, step.id, None))
+                        continue
+                    counter += 1
+                    call = ToolCall(id=f"c{counter}", tool=step.tool, arguments=args, origin="preflight")
+                    by_key[key] = call.id
+                    wave.append(call)
+                scheduled.append((rb_id, step.id, by_key[key]))
+        if not scheduled:  # only steps waiting on something that will never finish
+            break
+        outcomes = await state.toolbox.execute_many(wave, ctx, recorder.tool_event)
+        state.outcomes.extend(outcomes)
+        by_id = {o.call_id: o for o in state.outcomes}
+        for rb_id, step_id, call_id in scheduled:
+            finished[rb_id].add(step_id)
+            outcome = by_id.get(call_id) if call_id else None
+            results[rb_id][step_id] = outcome.data if outcome is not None and outcome.ok else None
+            if call_id:
+                state.step_calls.setdefault(rb_id, {})[step_id] = call_id
+
+
+def _finalise(
+    raw: Mapping[str, Any], state: LoopState, model_name: str
+) -> tuple[Diagnosis | None, list[str]]:
+    """Validate and ground a raw diagnosis; return it or the errors to send back."""
+    observed = {}
+    for outcome in state.outcomes:
+        if not outcome.ok and outcome.error_kind not in {"bad_arguments", "read_only_violation"}:
+            observed.setdefault(outcome.source, outcome.error or "unavailable")
+    merged = dict(raw)
+    merged["ticket_id"] = state.ticket.id
+    merged["account_id"] = (state.account or {}).get("id")
+    merged["runbooks"] = [m.runbook.id for m in state.matches]
+    merged.setdefault("model", model_name)
+    if not isinstance(merged.get("unavailable_sources"), list):
+        merged["unavailable_sources"] = []
+    reported = {u.get("source") for u in merged["unavailable_sources"] if isinstance(u, dict)}
+    merged["unavailable_sources"] += [
+        {"source": s, "reason": r} for s, r in observed.items() if s not in reported
+    ]
+    for key in ("usage", "grounding"):
+        merged.pop(key, None)
+    try:
+        diagnosis = Diagnosis.model_validate(merged)
+    except ValidationError as exc:
+        return None, [
+            f"{'.'.join(str(p) for p in err['loc']) or 'diagnosis'}: {err['msg']}" for err in exc.errors()[:20]
+        ]
+    grounded, rejected = ground(diagnosis, state.outcomes)
+    return grounded, rejected
+
+
+async def investigate(
+    ticket: Ticket,
+    *,
+    signals: Signals,
+    account: Mapping[str, Any] | None,
+    accounts: Mapping[str, Mapping[str, Any]],
+    toolbox: Toolbox,
+    model: Model,
+    runbooks: list[Runbook],
+    budgets: Budgets | None = None,
+    on_event: EventSink | None = None,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
+) -> InvestigationResult:
+    """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources."""
+    budgets = budgets or Budgets()
+    recorder = _Recorder(on_event)
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    recorder.emit("investigation_started", ticket_id=ticket.id, model=model.name)
+    recorder.emit("signals_extracted", account_id=signals.account_id, summary=_signals_summary(signals))
+
+    t = time.perf_counter()
+    matches = match_runbooks(runbooks, ticket, signals)
+    recorder.emit(
+        "runbooks_matched",
+        runbooks=[m.runbook.id for m in matches],
+        reasons={m.runbook.id: m.reasons for m in matches},
+    )
+    state = LoopState(
+        ticket=ticket,
+        signals=signals,
+        account=dict(account) if account else None,
+        matches=matches,
+        toolbox=toolbox,
+        budgets=budgets,
+        context=_base_context(ticket, signals, account),
+    )
+    ctx = CallContext(now=ticket.created_at, accounts=AccountLookup(accounts), requested_by=model.name)
+    skipped: list[str] = []
+    await _preflight(state, ctx, recorder, skipped)
+    phases["preflight_ms"] = round((time.perf_counter() - t) * 1000, 1)
+
+    usage = Usage()
+    diagnosis: Diagnosis | None = None
+    fallback_reason: str | None = None
+    repairs_left = budgets.max_repairs
+    t = time.perf_counter()
+    state.new_outcomes = list(state.outcomes)
+    for turn in range(1, budgets.max_turns + 1):
+        state.turn = turn
+        state.tool_calls_left = max(0, budgets.max_tool_calls - len(state.outcomes))
+        elapsed = time.perf_counter() - started
+        if (
+            turn == budgets.max_turns
+            or state.tool_calls_left == 0
+            or elapsed > budgets.deadline_s * 0.8
+            or usage.input_tokens >= budgets.max_input_tokens
+            or usage.output_tokens >= budgets.max_output_tokens
+        ):
+            state.must_conclude = True
+        try:
+            reply = await model.turn(state)
+        except ModelUnavailable as exc:
+            fallback_reason = f"{model.name} unavailable: {exc}"
+            break
+        usage.turns += 1
+        usage.input_tokens += reply.usage.input_tokens
+        usage.output_tokens += reply.usage.output_tokens
+        usage.cached_tokens += reply.usage.cached_tokens
+        recorder.emit(
+            "model_turn",
+            turn=turn,
+            tool_calls=[c.tool for c in reply.tool_calls],
+            concluded=reply.diagnosis is not None,
+            summary=(
+                "diagnosis submitted"
+                if reply.diagnosis is not None
+                else f"{len(reply.tool_calls)} tool call(s)" if reply.tool_calls else (reply.refusal or "no action")
+            ),
+        )
+        state.feedback = []
+        if reply.diagnosis is not None:
+            candidate, errors = _finalise(reply.diagnosis, state, model.name)
+            if candidate is not None and not errors:
+                diagnosis = candidate
+                break
+            recorder.emit("diagnosis_rejected", reason="; ".join(errors[:3]), errors=errors)
+            if repairs_left == 0:
+                fallback_reason = f"{model.name} gave no valid, grounded diagnosis: {'; '.join(errors[:3])}"
+                break
+            repairs_left -= 1
+            state.feedback = errors
+            state.new_outcomes = []
+            continue
+        if reply.refusal and not reply.tool_calls:
+            fallback_reason = f"{model.name} refused: {reply.refusal}"
+            break
+        if state.must_conclude and not reply.tool_calls:
+            fallback_reason = f"{model.name} did not conclude within its budget"
+            break
+        calls = reply.tool_calls[: state.tool_calls_left]
+        if not calls:
+            state.feedback = ["No tool calls and no diagnosis: call tools or submit the diagnosis."]
+            state.new_outcomes = []
+            continue
+        if time.perf_counter() - started > budgets.deadline_s:
+            fallback_reason = f"deadline of {budgets.deadline_s:.0f} s passed"
+            break
+        outcomes = await toolbox.execute_many(calls, ctx, recorder.tool_event)
+        state.outcomes.extend(outcomes)
+        state.new_outcomes = outcomes
+    else:
+        fallback_reason = fallback_reason or f"{model.name} used all {budgets.max_turns} turns"
+    phases["model_ms"] = round((time.perf_counter() - t) * 1000, 1)
+
+    if diagnosis is None:
+        if model.name != "offline":
+            recorder.emit("fallback", reason=fallback_reason)
+        raw = offline_diagnosis(state, fallback_reason=fallback_reason if model.name != "offline" else None)
+        candidate, errors = _finalise(raw, state, "offline")
+        assert candidate is not None, errors  # the offline investigator's output is valid by construction
+        diagnosis = candidate
+
+    diagnosis = route(diagnosis, state.outcomes)
+    usage.tool_calls = len(state.outcomes)
+    usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    usage.phases_ms = phases
+    usage.cost_usd = _cost(model.name, usage, prices or {})
+    unavailable = list(diagnosis.unavailable_sources)
+    diagnosis = diagnosis.model_copy(update={"usage": usage, "unavailable_sources": unavailable})
+    recorder.emit(
+        "diagnosis_ready",
+        category=diagnosis.root_cause.category,
+        action=diagnosis.action,
+        confidence=diagnosis.confidence.score,
+        team=diagnosis.escalation.team if diagnosis.escalation else None,
+    )
+    return InvestigationResult(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
+
+
+def _cost(model_name: str, usage: Usage, prices: Mapping[str, Mapping[str, float]]) -> float:
+    price = prices.get(model_name) or prices.get(model_name.split(":", 1)[-1])
+    if not price:
+        return 0.0
+    fresh_input = max(0, usage.input_tokens - usage.cached_tokens)
+    total = (
+        fresh_input * price.get("input", 0.0)
+        + usage.cached_tokens * price.get("cached", price.get("input", 0.0))
+        + usage.output_tokens * price.get("output", 0.0)
+    ) / 1_000_000
+    return round(total, 6)
+

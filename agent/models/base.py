@@ -1,0 +1,78 @@
+"""The interface every model provider implements, and what the loop shows it.
+
+A model is asked for one turn at a time. It sees a :class:`LoopState` (the
+ticket, signals, matched runbooks, every tool outcome so far, feedback on a
+rejected diagnosis, whether it must conclude now) and answers with a
+:class:`ModelReply`: tool calls to run, or a diagnosis to validate. Providers
+keep their own conversation history between turns.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from tools.base import ToolCall, ToolOutcome, Toolbox
+
+if TYPE_CHECKING:
+    from agent.config import Budgets
+    from agent.runbooks import Match
+    from agent.ticket import Signals, Ticket
+
+__all__ = ["LoopState", "Model", "ModelReply", "ModelUnavailable", "TurnUsage"]
+
+
+class ModelUnavailable(Exception):
+    """The provider could not answer (after retries); the loop falls back to the offline investigator."""
+
+
+class TurnUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+
+class ModelReply(BaseModel):
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    diagnosis: dict[str, Any] | None = Field(default=None, description="raw diagnosis, validated by the loop")
+    text: str = ""
+    refusal: str | None = None
+    usage: TurnUsage = Field(default_factory=TurnUsage)
+
+
+@dataclass
+class LoopState:
+    ticket: Ticket
+    signals: Signals
+    account: dict[str, Any] | None
+    matches: list[Match]
+    toolbox: Toolbox
+    budgets: Budgets
+    context: dict[str, Any]
+    """The runbook template context: ticket, signals, account, window and each plan step's result."""
+    step_calls: dict[str, dict[str, str]] = field(default_factory=dict)
+    """runbook id → plan step id → call id, so findings can cite the call behind a step."""
+    outcomes: list[ToolOutcome] = field(default_factory=list)
+    new_outcomes: list[ToolOutcome] = field(default_factory=list)
+    feedback: list[str] = field(default_factory=list)
+    must_conclude: bool = False
+    turn: int = 0
+    tool_calls_left: int = 0
+
+    def outcome(self, call_id: str) -> ToolOutcome | None:
+        return next((o for o in self.outcomes if o.call_id == call_id), None)
+
+
+class Model(ABC):
+    """One provider's way of taking a turn."""
+
+    name: str = "model"
+
+    @abstractmethod
+    async def turn(self, state: LoopState) -> ModelReply: ...
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release the provider's HTTP client."""

@@ -1,0 +1,103 @@
+"""Wire one investigation together: settings → world or live toolbox → model → loop.
+
+The CLI, the eval harness and the service all call :func:`run_investigation`,
+so there is one code path from a ticket to a diagnosis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.config import DEMO_WORLD, Settings
+from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.accounts import AccountDirectory
+    from agent.events import EventSink
+    from agent.loop import InvestigationResult
+    from agent.models.base import Model
+    from agent.runbooks import Runbook
+    from agent.ticket import Ticket
+    from tools.base import Toolbox
+
+__all__ = ["Environment", "open_environment", "run_investigation"]
+
+
+@dataclass
+class Environment:
+    """What investigations need besides the ticket: tools, accounts, runbooks. Reusable across tickets."""
+
+    toolbox: Toolbox
+    directory: AccountDirectory | None
+    runbooks: list[Runbook]
+    world: Any | None
+    description: str
+
+    async def aclose(self) -> None:
+        await self.toolbox.aclose()
+
+
+def _live_configured(settings: Settings) -> bool:
+    c = settings.connectors
+    return bool(c.logs.dsn or c.linear.api_key or c.stripe.api_key or c.github.repos)
+
+
+def open_environment(settings: Settings, world: str | Path | None = None) -> Environment:
+    """A world's stand-ins when a world is given (or nothing live is configured), else the live systems."""
+    from agent.accounts import AccountDirectory
+    from agent.runbooks import load_runbooks
+    from tools.world.loader import World, WorldError
+
+    runbooks = load_runbooks(settings.runbooks_dir)
+    world_path = world or settings.world
+    if world_path is None and not _live_configured(settings):
+        world_path = DEMO_WORLD
+    if world_path is not None:
+        try:
+            loaded = World(world_path)
+            accounts_file = loaded.file("accounts.json")
+            directory = AccountDirectory.from_file(accounts_file) if accounts_file else None
+            toolbox = loaded.toolbox()
+        except WorldError as exc:
+            raise ConfigError(str(exc)) from None
+        return Environment(toolbox, directory, runbooks, loaded, f"world {world_path}")
+    from tools.registry import build_toolbox
+
+    directory = AccountDirectory.from_file(settings.accounts_file) if settings.accounts_file else None
+    return Environment(build_toolbox(settings.connectors), directory, runbooks, None, "live systems")
+
+
+async def run_investigation(
+    ticket: Ticket,
+    env: Environment,
+    settings: Settings,
+    *,
+    model: Model | None = None,
+    on_event: EventSink | None = None,
+) -> InvestigationResult:
+    from agent.loop import investigate
+    from agent.models import get_model
+    from agent.signals import extract_signals
+
+    signals = extract_signals(ticket, env.directory)
+    account = env.directory.get(signals.account_id) if env.directory and signals.account_id else None
+    accounts = env.directory.as_mapping() if env.directory else {}
+    chosen = model or get_model(settings.model, settings)
+    try:
+        return await investigate(
+            ticket,
+            signals=signals,
+            account=account,
+            accounts=accounts,
+            toolbox=env.toolbox,
+            model=chosen,
+            runbooks=env.runbooks,
+            budgets=settings.budgets,
+            on_event=on_event,
+            prices=settings.prices,
+        )
+    finally:
+        if model is None:
+            await chosen.aclose()
