@@ -1,0 +1,82 @@
+"""Emulated identity providers: each account's SAML metadata URL, served from files.
+
+``<world>/sso/urls.json`` maps metadata URLs to files in ``<world>/sso/``::
+
+    {"https://initech.okta.com/app/exk1/sso/saml/metadata": "initech-okta.xml"}
+
+Each host in that map gets a handler that answers ``GET`` of the exact path
+(and query) with the file, ``404`` for anything else on that host, and ``405``
+for any other method.
+
+The SSO connector refuses hosts that do not resolve to a public address, and a
+world's hosts are not in any DNS. :func:`resolver` is the world's DNS: every
+host of ``urls.json`` resolves to :data:`WORLD_HOST_ADDRESS`, every other name
+resolves to nothing (so it is refused like an unknown host). The address is
+never contacted: the world transport answers in its place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+__all__ = ["WORLD_HOST_ADDRESS", "handlers", "load_urls", "resolver"]
+
+# A global unicast address (not private, not a documentation range, which the SSRF
+# check would rightly refuse). Nothing is ever sent to it.
+WORLD_HOST_ADDRESS = "52.10.20.30"
+
+
+def load_urls(world_dir: Path) -> dict[str, Path]:
+    """Metadata URL -> file, from ``sso/urls.json`` (empty when the world has no SSO)."""
+    sso_dir = Path(world_dir) / "sso"
+    index = sso_dir / "urls.json"
+    if not index.is_file():
+        return {}
+    raw = json.loads(index.read_text(encoding="utf-8"))
+    return {str(url): sso_dir / str(name) for url, name in raw.items()}
+
+
+def _target(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return (parts.hostname or "").lower(), path + (f"?{parts.query}" if parts.query else "")
+
+
+def handlers(world_dir: Path) -> dict[str, Callable[[httpx.Request], httpx.Response]]:
+    """One handler per IdP host of the world."""
+    by_host: dict[str, dict[str, Path]] = {}
+    for url, file in load_urls(world_dir).items():
+        host, target = _target(url)
+        by_host.setdefault(host, {})[target] = file
+
+    def make(routes: dict[str, Path]) -> Callable[[httpx.Request], httpx.Response]:
+        def handle(request: httpx.Request) -> httpx.Response:
+            if request.method != "GET":
+                return httpx.Response(405, text="method not allowed", headers={"allow": "GET"})
+            file = routes.get(request.url.raw_path.decode("ascii"))
+            if file is None or not file.is_file():
+                return httpx.Response(404, text="not found")
+            return httpx.Response(
+                200,
+                content=file.read_bytes(),
+                headers={"content-type": "application/samlmetadata+xml"},
+            )
+
+        return handle
+
+    return {host: make(routes) for host, routes in by_host.items()}
+
+
+def resolver(world_dir: Path) -> Callable[[str], list[str]]:
+    """The world's name resolution for the SSO connector's address check."""
+    hosts = {_target(url)[0] for url in load_urls(world_dir)}
+
+    def resolve(host: str) -> list[str]:
+        return [WORLD_HOST_ADDRESS] if host.lower() in hosts else []
+
+    return resolve
