@@ -75,4 +75,4 @@ class Signals(BaseModel):
     window_end: datetime
     account_id: str | None = None
     account_name: str | None = None
-    account_source: Literal["ticket", "email_domain", "unresolved"] = "unresolved"
+    account_source: Literal["ticket", "email_domain", "name_mention", "unresolved"] = "unresolved"
