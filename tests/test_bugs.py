@@ -14,7 +14,7 @@ import respx
 from pydantic import SecretStr
 
 import tools.retry
-from tools.base import CallContext, ToolCall, Toolbox
+from tools.base import CallContext, Toolbox, ToolCall
 from tools.bugs import (
     ISSUE_QUERY,
     SEARCH_QUERY,
