@@ -73,6 +73,7 @@ _LIVE_STATUSES = ("active", "trialing")
 # Used when a world serves Stripe and no key is configured; it never leaves the process.
 _WORLD_KEY = "rk_test_casefile_world"
 LIST_LIMIT = 20
+CHARGES_LIMIT = 10
 
 T = TypeVar("T")
 
@@ -295,8 +296,6 @@ def assess_standing(
         last = failures[0]
         detail = "/".join(x for x in (last["failure_code"], last["outcome_reason"]) if x)
         reasons.append(f"last failed charge {last['charge']} on {last['created']}: {detail or 'failed'}")
-    if not subscriptions:
-        reasons.append("no subscription found for this customer")
     return (not reasons, reasons)
 
 
@@ -409,11 +408,13 @@ class StripeConnector(Connector):
                 ),
             ),
             self._call(
-                "charges", lambda: v1.charges.list_async(params={"customer": customer_id, "limit": 10})
+                "charges",
+                lambda: v1.charges.list_async(params={"customer": customer_id, "limit": CHARGES_LIMIT}),
             ),
         )
         try:
-            sub_list = list(subs["data"])
+            # One page each, and no more than asked even if the server sends more.
+            sub_list = list(subs["data"])[:LIST_LIMIT]
             product_ids = sorted(
                 {
                     pid
@@ -430,8 +431,8 @@ class StripeConnector(Connector):
             )
             products = {p["id"]: p for p in fetched}
             subscriptions = [_subscription(s, products) for s in sub_list]
-            open_invoices = [_invoice(i) for i in invoices["data"] if i.get("status") == "open"]
-            failures = [_failure(c) for c in charges["data"] if c.get("status") == "failed"]
+            open_invoices = [_invoice(i) for i in invoices["data"][:LIST_LIMIT] if i.get("status") == "open"]
+            failures = [_failure(c) for c in charges["data"][:CHARGES_LIMIT] if c.get("status") == "failed"]
             summary = {
                 "id": customer["id"],
                 "email": customer.get("email"),
@@ -472,7 +473,7 @@ class StripeConnector(Connector):
                     "delinquent": c.get("delinquent"),
                     "metadata": dict(c.get("metadata") or {}),
                 }
-                for c in found["data"]
+                for c in found["data"][:10]
             ]
         except (KeyError, TypeError) as exc:
             raise SourceMalformed(SOURCE, f"Stripe search result lacks {exc!r}") from None
