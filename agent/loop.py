@@ -25,7 +25,7 @@ from agent.grounding import ground
 from agent.models.base import LoopState, Model, ModelUnavailable
 from agent.models.offline import offline_diagnosis
 from agent.routing import route
-from agent.runbooks import Match, Runbook, match_runbooks
+from agent.runbooks import Match, Runbook, match_runbooks, runbook_context
 from agent.templating import iso, render_value
 from agent.ticket import Signals, Ticket
 from tools.base import AccountLookup, CallContext, ToolCall, ToolOutcome, Toolbox
@@ -101,9 +101,11 @@ async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, sk
         scheduled: list[tuple[str, str, str | None]] = []
         for rb_id, steps in pending.items():
             results.setdefault(rb_id, {})
-            for step in [s for s in steps if all(n in finished[rb_id] for n in s.needs)]:
+            runbook = next(m.runbook for m in state.matches if m.runbook.id == rb_id)
+            ready = [s for s in steps if all(n in finished[rb_id] for n in s.needs)]
+            context = runbook_context(runbook, state.context, results[rb_id]) if ready else {}
+            for step in ready:
                 steps.remove(step)
-                context = {**state.context, **results[rb_id]}
                 if step.when and not render_value("{{ " + step.when + " }}", context):
                     scheduled.append((rb_id, step.id, None))
                     continue

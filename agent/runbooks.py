@@ -68,6 +68,7 @@ __all__ = [
     "evaluate",
     "load_runbooks",
     "match_runbooks",
+    "runbook_context",
 ]
 
 RUNBOOKS_DIR = PROMPTS_DIR / "runbooks"
@@ -153,6 +154,9 @@ class Runbook(BaseModel):
     title: str
     team: str
     triggers: Triggers = Field(default_factory=Triggers)
+    let: dict[str, str] = Field(
+        default_factory=dict, description="named expressions over results, usable by later steps and findings"
+    )
     plan: list[PlanStep] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     body: str = ""
@@ -251,6 +255,11 @@ def _check_semantics(runbook: Runbook, node: yaml.Node, base: int) -> list[Probl
                 env.from_string(text)
         except TemplateSyntaxError as exc:
             problem(path, f"bad expression {text!r}: {exc.message}")
+
+    for key, expression in runbook.let.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", key):
+            problem(["let", key], f"bad name {key!r}: use lower_snake_case")
+        check_template(["let", key], expression, expression=True)
 
     specs = tool_specs()
     step_ids: list[str] = []
@@ -387,8 +396,23 @@ class Holding:
     evidence: list[dict[str, str]]
 
 
+def runbook_context(runbook: Runbook, base: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
+    """The names a runbook's templates see: base facts, its steps' results, then its ``let`` values."""
+    env = expression_env()
+    context = {**base, **{s.id: None for s in runbook.plan}, **results}
+    for name, expression in runbook.let.items():
+        try:
+            context[name] = env.compile_expression(expression, undefined_to_none=True)(**context)
+        except Exception:  # an expression over a missing result is simply undefined
+            context[name] = None
+    return context
+
+
 def evaluate(runbook: Runbook, context: Mapping[str, Any]) -> list[Holding]:
-    """Every finding of ``runbook`` whose condition holds, highest priority first."""
+    """Every finding of ``runbook`` whose condition holds, highest priority first.
+
+    ``context`` is what :func:`runbook_context` returns.
+    """
     env = expression_env()
     held: list[Holding] = []
     for finding in sorted(runbook.findings, key=lambda f: -f.priority):

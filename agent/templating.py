@@ -88,9 +88,64 @@ def _hhmm(value: Any) -> str:
     return ts.strftime("%H:%M UTC") if ts else ""
 
 
+_CLOSED_STATES = {"done", "canceled", "cancelled", "duplicate", "closed", "won't fix"}
+
+
+def _open_issues(issues: Iterable[Mapping[str, Any]] | None) -> list[Any]:
+    """Bug-tracker issues that are not closed (Done, Canceled, Duplicate...)."""
+    return [i for i in issues or [] if str(i.get("state", "")).lower() not in _CLOSED_STATES]
+
+
+def _successful_deploys(deployments: Iterable[Mapping[str, Any]] | None, environment: str) -> list[Any]:
+    return [
+        d
+        for d in deployments or []
+        if isinstance(d, Mapping)
+        and d.get("environment") == environment
+        and d.get("status") in (None, "success")
+        and parse_ts(d.get("created_at"))
+    ]
+
+
+def _suspect_deploy(
+    deployments: Iterable[Mapping[str, Any]] | None, ts: Any, minutes: float = 90, environment: str = "production"
+) -> Any:
+    """The latest successful deploy in the ``minutes`` before ``ts`` (when a problem started), or None."""
+    at = parse_ts(ts)
+    if at is None:
+        return None
+    window = [
+        d
+        for d in _successful_deploys(deployments, environment)
+        if timedelta(0) <= at - (parse_ts(d["created_at"]) or at) <= timedelta(minutes=minutes)
+    ]
+    return _latest(window, "created_at")
+
+
+def _previous_deploy(deployments: Iterable[Mapping[str, Any]] | None, deploy: Any) -> Any:
+    """The deploy of the same repository and environment just before ``deploy``, or None."""
+    if not isinstance(deploy, Mapping):
+        return None
+    at = parse_ts(deploy.get("created_at"))
+    earlier = [
+        d
+        for d in _successful_deploys(deployments, str(deploy.get("environment")))
+        if d.get("repo") == deploy.get("repo") and at is not None and (parse_ts(d["created_at"]) or at) < at
+    ]
+    return _latest(earlier, "created_at")
+
+
 def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
     env.filters.update(
-        shift=_shift, between=_between, latest=_latest, percent=_percent, date=_date, hhmm=_hhmm
+        shift=_shift,
+        between=_between,
+        latest=_latest,
+        percent=_percent,
+        date=_date,
+        hhmm=_hhmm,
+        open_issues=_open_issues,
+        suspect_deploy=_suspect_deploy,
+        previous_deploy=_previous_deploy,
     )
     env.globals.update(minutes_between=_minutes_between, parse_ts=parse_ts)
 

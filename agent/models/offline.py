@@ -14,7 +14,7 @@ from typing import Any
 
 from agent.diagnosis import Diagnosis
 from agent.models.base import LoopState, Model, ModelReply
-from agent.runbooks import Holding, evaluate
+from agent.runbooks import Holding, evaluate, runbook_context
 
 __all__ = ["OfflineModel", "offline_diagnosis"]
 
@@ -35,7 +35,8 @@ def _unavailable(state: LoopState) -> list[dict[str, str]]:
 def _best_holding(state: LoopState) -> Holding | None:
     best: tuple[tuple[int, float, int], Holding] | None = None
     for match in state.matches:
-        context = {**state.context, **state.context.get("steps", {}).get(match.runbook.id, {})}
+        results = state.context.get("steps", {}).get(match.runbook.id, {})
+        context = runbook_context(match.runbook, state.context, results)
         for holding in evaluate(match.runbook, context)[:1]:
             key = (holding.finding.priority, holding.finding.confidence, match.score)
             if best is None or key > best[0]:
