@@ -179,24 +179,21 @@ def _split_front_matter(text: str) -> tuple[str, str, int]:
 
 
 def _line_of(node: yaml.Node | None, path: Sequence[str | int], base: int) -> int:
-    """Line (1-based, in the file) of the YAML node at ``path``, as deep as it exists."""
-    line = base
+    """Line (1-based, in the file) of the YAML key or item at ``path``, as deep as it exists."""
+    line = base + (node.start_mark.line if node is not None else 0)
     for key in path:
-        if node is None:
-            break
-        line = base + node.start_mark.line
         child: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if getattr(k, "value", None) == key:
-                    child = v
-                    line = base + k.start_mark.line
+                    child, line = v, base + k.start_mark.line
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             child = node.value[key]
+            line = base + child.start_mark.line
+        if child is None:
+            break
         node = child
-    if node is not None:
-        line = base + node.start_mark.line
     return line
 
 

@@ -41,27 +41,27 @@ def test_shipped_runbooks_are_valid() -> None:
 @pytest.mark.parametrize(
     ("plan", "extra", "line", "reason"),
     [
-        (GOOD_STEP.replace("logs_error_summary", "logs_drop_table"), "", 8, "unknown tool 'logs_drop_table'"),
-        (GOOD_STEP + "      colour: red\n", "", 13, "has no argument 'colour'"),
-        (GOOD_STEP.replace('      end: "{{ window.end }}"\n', ""), "", 9, "needs argument(s) end"),
+        (GOOD_STEP.replace("logs_error_summary", "logs_drop_table"), "", 9, "unknown tool 'logs_drop_table'"),
+        (GOOD_STEP + "      colour: red\n", "", 14, "has no argument 'colour'"),
+        (GOOD_STEP.replace('      end: "{{ window.end }}"\n', ""), "", 10, "needs argument(s) end"),
         (
             GOOD_STEP.replace('"{{ window.end }}"', '"{{ window.end "'),
             "",
-            12,
+            13,
             "bad expression",
         ),
         (
             GOOD_STEP,
             "findings:\n  - id: f\n    when: \"errors.spike and (\"\n    category: known_bug\n"
             "    statement: s\n    confidence: 0.5\n    action: resolve\n    reply: r\n",
-            15,
+            16,
             "bad expression",
         ),
         (
             GOOD_STEP,
             "findings:\n  - id: f\n    when: \"true\"\n    category: martian_attack\n"
             "    statement: s\n    confidence: 0.5\n    action: resolve\n    reply: r\n",
-            16,
+            17,
             "unknown category 'martian_attack'",
         ),
         (
@@ -69,7 +69,7 @@ def test_shipped_runbooks_are_valid() -> None:
                 '      start: "{{ window.start }}"\n      end: "{{ window.end }}"\n', "      limit: lots\n"
             ),
             "",
-            11,
+            12,
             "bad argument limit",
         ),
     ],
@@ -89,7 +89,7 @@ def test_bad_regex_and_missing_front_matter(tmp_path: Path) -> None:
     (tmp_path / "plain.md").write_text("# no front matter\n", encoding="utf-8")
     _, problems = check_runbooks(tmp_path)
     reasons = {Path(p.file).name: p for p in problems}
-    assert "bad regex" in reasons["regex.md"].reason and reasons["regex.md"].line == 5
+    assert "bad regex" in reasons["regex.md"].reason and reasons["regex.md"].line == 6
     assert "no front matter" in reasons["plain.md"].reason and reasons["plain.md"].line == 1
 
 
@@ -97,8 +97,8 @@ def test_cli_runbooks_check_prints_problems_and_fails(tmp_path: Path, capsys: py
     write(tmp_path, "broken.md", base_front(plan=GOOD_STEP.replace("logs_error_summary", "nope")))
     assert main(["runbooks", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert f"{tmp_path / 'broken.md'}:8: plan.0.tool" not in out  # reason is ours, not pydantic's path
-    assert f"{tmp_path / 'broken.md'}:8: unknown tool 'nope'" in out
+    assert f"{tmp_path / 'broken.md'}:9: plan.0.tool" not in out  # reason is ours, not pydantic's path
+    assert f"{tmp_path / 'broken.md'}:9: unknown tool 'nope'" in out
     assert main(["runbooks", "check"]) == 0
 
 
