@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tools.world.emulator import WorldTransport, json_response
+from tools.world import emulator
+from tools.world.emulator import WorldTransport, build_transport, json_response
 
 
 def _echo(request: httpx.Request) -> httpx.Response:
@@ -46,3 +49,19 @@ def test_resolve_is_the_worlds_dns() -> None:
     assert transport.resolve("A.test") == ["52.10.20.30"]
     assert transport.resolve("b.test") == ["52.10.20.30"]
     assert transport.resolve("evil.test") == []
+
+
+def test_build_transport_merges_every_provider(tmp_path: Path) -> None:
+    transport = build_transport(tmp_path)  # an empty world still answers, with nothing in it
+    assert {"api.linear.app", "api.github.com"} <= set(transport.handlers)
+    with httpx.Client(transport=transport) as client:
+        assert client.get("https://api.github.com/repos/relayhq/api/deployments").status_code == 404
+
+
+def test_build_transport_tolerates_a_missing_provider_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        emulator, "EMULATOR_MODULES", (*emulator.EMULATOR_MODULES, "tools.world.emulate_nothing")
+    )
+    assert "api.linear.app" in build_transport(tmp_path).handlers
