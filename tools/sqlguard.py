@@ -95,7 +95,7 @@ FORBIDDEN_FUNCTIONS = frozenset(
 _FORBIDDEN_PREFIXES = ("dict",)
 
 # Statement kinds that are refused wherever they appear in the tree.
-_WRITE_NODES: tuple[type[exp.Expression], ...] = (
+_WRITE_NODES: tuple[type[exp.Expr], ...] = (
     exp.DDL,
     exp.DML,
     exp.Command,
@@ -158,7 +158,7 @@ def _check_characters(sql: str) -> None:
             raise _refuse("INTO OUTFILE / FROM INFILE would touch files and are not allowed")
 
 
-def _parse(sql: str) -> list[exp.Expression]:
+def _parse(sql: str) -> list[exp.Expr]:
     try:
         parsed = sqlglot.parse(sql, read=_DIALECT, error_level=sqlglot.ErrorLevel.RAISE)
     except (ParseError, TokenError) as exc:
@@ -168,7 +168,7 @@ def _parse(sql: str) -> list[exp.Expression]:
     return [statement for statement in parsed if statement is not None]
 
 
-def _statement_name(node: exp.Expression) -> str:
+def _statement_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     return node.key.upper()
@@ -180,7 +180,7 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name()
 
 
-def _check_node(node: exp.Expression) -> None:
+def _check_node(node: exp.Expr) -> None:
     if isinstance(node, _WRITE_NODES):
         raise _refuse(f"{_statement_name(node)} is not allowed: the logs are read-only")
     if node.args.get("settings"):
@@ -194,7 +194,9 @@ def _check_node(node: exp.Expression) -> None:
     if isinstance(node, exp.Func):
         name = _function_name(node).lower()
         if name in FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
-            raise _refuse(f"function {_function_name(node)}() is not allowed (it reads outside the log tables)")
+            raise _refuse(
+                f"function {_function_name(node)}() is not allowed (it reads outside the log tables)"
+            )
 
 
 def _cte_in_scope(table: exp.Table) -> bool:
@@ -221,8 +223,8 @@ def _cte_in_scope(table: exp.Table) -> bool:
     return False
 
 
-def _contains(ancestor: exp.Expression, node: exp.Expression) -> bool:
-    current: exp.Expression | None = node
+def _contains(ancestor: exp.Expr, node: exp.Expr) -> bool:
+    current: exp.Expr | None = node
     while current is not None:
         if current is ancestor:
             return True
@@ -230,7 +232,7 @@ def _contains(ancestor: exp.Expression, node: exp.Expression) -> bool:
     return False
 
 
-def _check_tables(root: exp.Expression, allowed: set[str], database: str) -> None:
+def _check_tables(root: exp.Expr, allowed: set[str], database: str) -> None:
     for table in list(root.find_all(exp.Table)):
         if not isinstance(table.this, exp.Identifier):
             raise _refuse(
@@ -247,7 +249,9 @@ def _check_tables(root: exp.Expression, allowed: set[str], database: str) -> Non
                 f"{db}.{table.name} is outside the logs database; allowed tables: {', '.join(sorted(allowed))}"
             )
         if table.name not in allowed:
-            raise _refuse(f"table {table.name!r} is not allowed; allowed tables: {', '.join(sorted(allowed))}")
+            raise _refuse(
+                f"table {table.name!r} is not allowed; allowed tables: {', '.join(sorted(allowed))}"
+            )
         table.set("db", exp.to_identifier(database))
 
 

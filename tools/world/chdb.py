@@ -55,7 +55,9 @@ def parse_schema(schema_sql: str, database: str) -> list[tuple[str, str, dict[st
         if statement is None:
             continue
         if not isinstance(statement, exp.Create) or str(statement.args.get("kind", "")).upper() != "TABLE":
-            raise ValueError(f"schema.sql may only hold CREATE TABLE statements, found: {statement.sql()[:80]}")
+            raise ValueError(
+                f"schema.sql may only hold CREATE TABLE statements, found: {statement.sql()[:80]}"
+            )
         table = statement.find(exp.Table)
         if table is None:
             raise ValueError("CREATE TABLE without a table name")

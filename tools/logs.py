@@ -1,0 +1,1204 @@
+"""The ``logs`` connector: request, webhook and SSO logs in ClickHouse.
+
+Every built-in operation is an aggregate over one account's time range, built
+from the logical fields of :class:`~tools.settings.LogTableMap` (so a customer
+whose columns are named differently only changes configuration) and filtered on
+the ``(account_id, ts)`` sort key, so a query reads one account's slice of the
+table however large it grows. ``logs_sql`` lets a model ask anything else,
+through :func:`tools.sqlguard.guard_sql`.
+
+Read-only in depth:
+
+1. model SQL passes the guard (one SELECT, allow-listed tables, no table
+   functions, no SETTINGS, forced LIMIT);
+2. only SELECT-like text ever reaches the client: clickhouse-connect routes
+   other statements through a path that, on chdb, would leave the session stuck
+   in ``readonly`` mode (see ``tools/world/chdb.py``);
+3. every query, built-in ones included, runs with ``readonly=1`` (which blocks
+   writes and the ``file()``/``url()`` table functions), ``max_execution_time``
+   and ``max_result_rows`` with ``result_overflow_mode='throw'``. ``readonly``
+   comes last: once it is applied no other setting may change.
+
+Values are always bound as query parameters (``{name:Type}``); identifiers come
+only from settings and are validated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import OperationalError
+from pydantic import Field, field_validator, model_validator
+
+from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.errors import (
+    ReadOnlyViolation,
+    SourceAuthError,
+    SourceTimeout,
+    SourceTooLarge,
+    SourceUnavailable,
+    ToolArgumentError,
+    ToolError,
+)
+from tools.settings import LogsSettings, LogTableMap
+from tools.sqlguard import guard_sql
+
+__all__ = [
+    "ClickHouseConnector",
+    "ErrorSummaryArgs",
+    "LatencyArgs",
+    "RecentRequestsArgs",
+    "SchemaArgs",
+    "SqlArgs",
+    "WindowArgs",
+    "detect_spike",
+]
+
+SOURCE = "logs"
+TOP_N = 10
+MAX_RECENT = 200
+SPIKE_MIN_ERRORS = 5
+# Spikes are looked for at 5-minute resolution first; sparse endpoints need coarser buckets.
+SPIKE_BUCKETS_MINUTES = (5, 15, 60)
+# How many following buckets decide whether a jump "stays elevated".
+SPIKE_CONFIRM_BUCKETS = 6
+# How far back "last success" and "recent requests" look before the window.
+LOOKBACK = timedelta(days=7)
+MAX_WINDOW = timedelta(days=31)
+# Built-in queries are small aggregates; this only catches a mistake in one of them.
+BUILTIN_MAX_RESULT_ROWS = 10_000
+
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+_TS_PARAM = "DateTime64(3, 'UTC')"
+
+# ClickHouse error codes, by what they mean for the caller.
+_TIMEOUT_CODES = {159, 160, 209, 394}
+_AUTH_CODES = {192, 193, 194, 516, 497}
+_READONLY_CODES = {164}
+_TOO_LARGE_CODES = {158, 241, 396, 307}
+_ARGUMENT_CODES = {6, 27, 36, 38, 41, 42, 43, 44, 46, 47, 48, 49, 53, 60, 62, 69, 70, 81, 179, 184, 215, 352}
+_CODE_RE = re.compile(r"\bCode:\s*(\d+)")
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class WindowArgs(ToolArgs):
+    account_id: str = Field(description="Account id from the account directory, e.g. 'acme'.")
+    start: datetime = Field(description="Window start, ISO 8601 UTC, e.g. 2026-11-20T00:00:00Z.")
+    end: datetime = Field(description="Window end (exclusive), ISO 8601 UTC.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WindowArgs:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.end - self.start > MAX_WINDOW:
+            raise ValueError("the window may span at most 31 days")
+        return self
+
+
+class ErrorSummaryArgs(WindowArgs):
+    status: int | None = Field(
+        default=None, ge=100, le=599, description="Count only this HTTP status as an error (e.g. 429)."
+    )
+    path: str | None = Field(default=None, description="Only this route template, e.g. /v2/shipments.")
+    baseline_days: int = Field(default=7, ge=0, le=30, description="Days before start used as the baseline.")
+
+
+class LatencyArgs(ToolArgs):
+    account_id: str | None = Field(default=None, description="One account, or null for the whole platform.")
+    start: datetime
+    end: datetime
+    path: str | None = Field(default=None, description="Only this route template.")
+    baseline_days: int = Field(default=7, ge=0, le=30)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LatencyArgs:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if self.end - self.start > MAX_WINDOW:
+            raise ValueError("the window may span at most 31 days")
+        return self
+
+
+class RecentRequestsArgs(ToolArgs):
+    account_id: str
+    limit: int = Field(
+        default=50, ge=1, le=MAX_RECENT, description="How many requests, newest first (≤ 200)."
+    )
+    status: int | None = Field(default=None, ge=100, le=599, description="Only this HTTP status.")
+    path: str | None = Field(default=None, description="Only this route template.")
+    before: datetime | None = Field(
+        default=None, description="Requests before this time; default: ticket time."
+    )
+
+    @field_validator("before")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _utc(value)
+
+
+class SqlArgs(ToolArgs):
+    sql: str = Field(
+        description="One ClickHouse SELECT over the allowed tables (see logs_schema). Always filter "
+        "account_id and a ts range; results are capped."
+    )
+
+
+class SchemaArgs(ToolArgs):
+    pass
+
+
+# ---------------------------------------------------------------- spike detection
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    requests: int
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class Spike:
+    start: datetime
+    bucket_minutes: int
+    before_rate: float
+    after_rate: float
+    peak_rate: float
+    errors_since: int
+
+
+def detect_spike(
+    buckets: Sequence[Bucket],
+    baseline_rate: float,
+    bucket_minutes: int,
+    *,
+    min_errors: int = SPIKE_MIN_ERRORS,
+    confirm: int = SPIKE_CONFIRM_BUCKETS,
+) -> Spike | None:
+    """Find where the error rate jumps and stays up.
+
+    ``buckets`` are the non-empty buckets of the window in time order. A bucket
+    opens a spike when its rate exceeds ``max(3 × baseline, baseline + 5
+    points)`` with at least ``min_errors`` errors, and most of the next
+    ``confirm`` buckets are above that threshold too (a lone bad bucket is
+    noise, not an incident).
+    """
+    threshold = max(3 * baseline_rate, baseline_rate + 0.05)
+    for index, bucket in enumerate(buckets):
+        if bucket.errors < min_errors or bucket.rate <= threshold:
+            continue
+        following = buckets[index + 1 : index + 1 + confirm]
+        elevated = sum(1 for b in following if b.rate > threshold)
+        if following and elevated * 2 <= len(following):
+            continue
+        before = buckets[:index]
+        after = buckets[index:]
+        before_requests = sum(b.requests for b in before)
+        after_requests = sum(b.requests for b in after)
+        after_errors = sum(b.errors for b in after)
+        return Spike(
+            start=bucket.start,
+            bucket_minutes=bucket_minutes,
+            before_rate=(sum(b.errors for b in before) / before_requests)
+            if before_requests
+            else baseline_rate,
+            after_rate=after_errors / after_requests if after_requests else 0.0,
+            peak_rate=max(b.rate for b in after),
+            errors_since=after_errors,
+        )
+    return None
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _ident(name: str) -> str:
+    """A validated, quoted identifier (``db.table`` allowed) from settings."""
+    if not _IDENT_RE.match(name):
+        raise SourceUnavailable(SOURCE, f"invalid identifier in logs settings: {name!r}")
+    return ".".join(f"`{part}`" for part in name.split("."))
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(value)
+
+
+def _from_ms(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _iso(datetime.fromtimestamp(int(value) / 1000, tz=UTC))
+
+
+def _param_ts(value: datetime) -> str:
+    return _utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _rate(part: int | float, whole: int | float) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _ms(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else round(number, 1)
+
+
+def _plain(value: Any) -> Any:
+    """A value from a result row as plain JSON."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _error_code(exc: BaseException) -> int | None:
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    match = _CODE_RE.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # "Code: 47. DB::Exception: Unknown expression identifier `x` ..." → the useful part.
+    text = re.sub(r"^(Code: \d+\. )?(DB::Exception: )+", "", text)
+    text = re.sub(r"\(version [^)]*\)", "", text)
+    # Our own SETTINGS clause and FORMAT are noise to whoever reads the message.
+    text = re.sub(r"\s*SETTINGS max_execution_time = .*?readonly = '1'", "", text)
+    text = re.sub(r"\s*FORMAT Native", "", text)
+    return text[:400].strip()
+
+
+def translate_error(exc: BaseException) -> ToolError:
+    """Map a clickhouse-connect / chdb error to the casefile error tree."""
+    if isinstance(exc, ToolError):
+        return exc
+    code = _error_code(exc)
+    message = _short(exc)
+    lowered = message.lower()
+    if code in _TIMEOUT_CODES or "timeout" in lowered or "timed out" in lowered:
+        return SourceTimeout(SOURCE, f"query took too long: {message}")
+    if code in _AUTH_CODES:
+        return SourceAuthError(SOURCE, f"ClickHouse refused the credentials: {message}")
+    if code in _READONLY_CODES:
+        return ReadOnlyViolation(SOURCE, f"the database refused a write in read-only mode: {message}")
+    if code in _TOO_LARGE_CODES:
+        return SourceTooLarge(SOURCE, f"the query would return or read too much; narrow it: {message}")
+    if code in _ARGUMENT_CODES:
+        return ToolArgumentError(SOURCE, message)
+    if isinstance(exc, OperationalError | ConnectionError | OSError) or code is None:
+        return SourceUnavailable(SOURCE, f"ClickHouse unreachable: {message}")
+    return SourceUnavailable(SOURCE, message)
+
+
+@dataclass(frozen=True)
+class _Result:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def one(self) -> dict[str, Any]:
+        return self.dicts()[0] if self.rows else dict.fromkeys(self.columns)
+
+
+class _Table:
+    """SQL fragments for one mapped log table, built from its logical fields."""
+
+    def __init__(self, mapping: LogTableMap, database: str) -> None:
+        self.mapping = mapping
+        self.name = _ident(mapping.table if "." in mapping.table else f"{database}.{mapping.table}")
+        self.time = _ident(mapping.time)
+        self.account = _ident(mapping.account)
+        self.status = _ident(mapping.status) if mapping.status else None
+        self.path = _ident(mapping.path) if mapping.path else None
+        self.latency = _ident(mapping.latency) if mapping.latency else None
+        self.error = _ident(mapping.error) if mapping.error else None
+        # Milliseconds since the epoch: unambiguous whatever the column's type and timezone.
+        self.ts_ms = f"toUnixTimestamp64Milli(toDateTime64({self.time}, 3, 'UTC'))"
+
+    def require(self, *fields: str) -> None:
+        missing = [f for f in fields if getattr(self.mapping, f) is None]
+        if missing:
+            raise SourceUnavailable(
+                SOURCE, f"logs settings do not map {', '.join(missing)} for table {self.mapping.table}"
+            )
+
+    def account_range(self) -> str:
+        """The sort-key filter every built-in query starts with."""
+        return (
+            f"{self.account} = {{account:String}} AND {self.time} >= {{t0:{_TS_PARAM}}} "
+            f"AND {self.time} < {{t1:{_TS_PARAM}}}"
+        )
+
+    def time_range(self) -> str:
+        return f"{self.time} >= {{t0:{_TS_PARAM}}} AND {self.time} < {{t1:{_TS_PARAM}}}"
+
+
+# ---------------------------------------------------------------- renderers
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def render_error_summary(d: Mapping[str, Any]) -> str:
+    b = d["baseline"]
+    lines = [
+        f"{d['account_id']} {d['window']['start']} → {d['window']['end']}: {d['requests']} requests, "
+        f"{d['errors']} errors ({_pct(d['error_rate'])}); baseline {b['start']} → {b['start'] and b['end']}: "
+        f"{b['requests']} requests, {b['errors']} errors ({_pct(b['error_rate'])})",
+    ]
+    spike = d.get("spike")
+    if spike:
+        lines.append(
+            f"SPIKE from {spike['start']} (first error {spike['first_error_at']}, mostly {spike['status']}, "
+            f"{spike['bucket_minutes']}-min buckets): error rate {_pct(spike['before_rate'])} before → "
+            f"{_pct(spike['after_rate'])} after (peak {_pct(spike['peak_rate'])}), {spike['errors_since']} errors since"
+        )
+    else:
+        lines.append("no error spike in the window")
+    if d["by_status"]:
+        lines.append("status | count | rate | baseline rate")
+        lines += [
+            f"{s['status']} | {s['count']} | {_pct(s['rate'])} | {_pct(s['baseline_rate'])}"
+            for s in d["by_status"]
+        ]
+    if d["top_endpoints"]:
+        lines.append("endpoint | requests | errors | error rate")
+        lines += [
+            f"{e['path']} | {e['requests']} | {e['errors']} | {_pct(e['error_rate'])}"
+            for e in d["top_endpoints"]
+        ]
+    if d["top_error_codes"]:
+        lines.append(
+            "error codes: " + ", ".join(f"{c['error_code']} ({c['count']})" for c in d["top_error_codes"])
+        )
+    return "\n".join(lines)
+
+
+def render_latency(d: Mapping[str, Any]) -> str:
+    b = d["baseline"]
+    lines = [
+        f"latency ({d['scope']}{' ' + d['account_id'] if d.get('account_id') else ''}), {d['requests']} requests: "
+        f"p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms, p99 {d['p99_ms']} ms; baseline p50 {b['p50_ms']}, "
+        f"p95 {b['p95_ms']}, p99 {b['p99_ms']}"
+    ]
+    if d["by_endpoint"]:
+        lines.append("endpoint | requests | p95 ms | baseline p95 ms")
+        lines += [
+            f"{e['path']} | {e['requests']} | {e['p95_ms']} | {e['baseline_p95_ms']}"
+            for e in d["by_endpoint"]
+        ]
+    if d.get("accounts"):
+        lines.append("account | p95 ms | baseline p95 ms | ratio")
+        lines += [
+            f"{a['account_id']} | {a['p95_ms']} | {a['baseline_p95_ms']} | {a['ratio']}"
+            for a in d["accounts"]
+        ]
+    if d["slowest"]:
+        lines.append(
+            "slowest: "
+            + "; ".join(
+                f"{s['ts']} {s['path']} {s['latency_ms']} ms trace {s['trace_id']}" for s in d["slowest"]
+            )
+        )
+    return "\n".join(lines)
+
+
+def render_recent_requests(d: Mapping[str, Any]) -> str:
+    rows = d["requests"]
+    counts = ", ".join(f"{k}: {v}" for k, v in d["status_counts"].items())
+    lines = [f"{len(rows)} most recent requests of {d['account_id']} (status counts {counts or 'none'}):"]
+    for r in rows:
+        lines.append(
+            f"{r['ts']} {r['method'] or ''} {r['path']} {r['status']} {r['error_code'] or '-'} "
+            f"{r['latency_ms']}ms req={r['request_id']} key={r['api_key_hash']}"
+        )
+    errors = [r for r in rows if isinstance(r["status"], int) and r["status"] >= 400][:2]
+    for r in errors:
+        lines.append(f"headers of {r['request_id']}: request {str(r['request_headers'])[:300]}")
+        lines.append(f"  response {str(r['response_headers'])[:300]}")
+    return "\n".join(lines)
+
+
+def render_webhooks(d: Mapping[str, Any]) -> str:
+    p = d["platform"]
+    last = d["last_success"]
+    lines = [
+        f"{d['account_id']} webhooks: {d['attempts']} attempts, {d['failures']} failures ({_pct(d['failure_rate'])}); "
+        f"other accounts: {p['attempts']} attempts, {_pct(p['failure_rate'])} failing",
+        f"last success: {last['ts'] + ' status ' + str(last['response_status']) if last else 'none in the last 7 days'}; "
+        f"failing since: {d['failing_since'] or 'not failing'}",
+        f"endpoints: {', '.join(d['endpoint_urls']) or '-'}; response ms p50 {d['response_ms']['p50']}, "
+        f"p95 {d['response_ms']['p95']}, max {d['response_ms']['max']}",
+        "statuses: " + ", ".join(f"{s['status']} ({s['count']})" for s in d["by_response_status"]),
+        "errors: " + (", ".join(f"{e['error']} ({e['count']})" for e in d["by_error"]) or "none"),
+        "bucket | attempts | failures | p95 ms",
+    ]
+    lines += [f"{h['hour']} | {h['attempts']} | {h['failures']} | {h['p95_ms']}" for h in d["history"]]
+    return "\n".join(lines)
+
+
+def render_sso(d: Mapping[str, Any]) -> str:
+    last = d["last_success"]
+    lines = [
+        f"{d['account_id']} SSO: {d['attempts']} attempts, {d['failures']} failures; last success: "
+        + (
+            f"{last['ts']} {last['user_email']} cert {last['cert_sha1']}"
+            if last
+            else "none in the last 7 days"
+        )
+        + f"; failing since: {d['failing_since'] or 'not failing'}",
+        "errors: " + (", ".join(f"{e['error']} ({e['count']})" for e in d["top_errors"]) or "none"),
+    ]
+    lines += [
+        f"{f['ts']} {f['user_email']} {f['error']} skew={f['clock_skew_s']}s cert {f['cert_sha1']}"
+        for f in d["recent_failures"]
+    ]
+    return "\n".join(lines)
+
+
+def render_sql(d: Mapping[str, Any]) -> str:
+    lines = [" | ".join(d["columns"])]
+    lines += [" | ".join("" if v is None else str(v) for v in row) for row in d["rows"]]
+    tail = f"{d['row_count']} rows" + (" (truncated: add filters or aggregate)" if d["truncated"] else "")
+    return "\n".join([*lines, tail])
+
+
+def render_schema(d: Mapping[str, Any]) -> str:
+    return "\n".join(
+        f"{name}: " + ", ".join(f"{c['name']} {c['type']}" for c in cols)
+        for name, cols in d["tables"].items()
+    )
+
+
+# ---------------------------------------------------------------- connector
+
+_locks_guard = threading.Lock()
+_client_locks: dict[int, threading.Lock] = {}
+
+
+def _lock_for(client: Any) -> Any:
+    """One lock per client; every embedded chdb client shares the engine's lock."""
+    if type(client).__name__ == "ChdbClient":
+        from tools.world.chdb import ENGINE_LOCK
+
+        return ENGINE_LOCK
+    with _locks_guard:
+        return _client_locks.setdefault(id(client), threading.Lock())
+
+
+class ClickHouseConnector(Connector):
+    """Request, webhook-delivery and SSO-login logs in ClickHouse, read-only.
+
+    With ``client`` given (a world's embedded chdb client) it is used as is and
+    ``settings.database`` names the world's database; otherwise a client is
+    built on first use from ``settings.dsn``.
+    """
+
+    source: ClassVar[str] = "logs"
+
+    def __init__(self, settings: LogsSettings, *, client: Any | None = None) -> None:
+        self.settings = settings
+        self._client = client
+        self._owns_client = client is None
+        self._client_guard = threading.Lock()
+        _ident(settings.database)
+        for name in settings.allowed_tables:
+            _ident(name)
+        self.requests = _Table(settings.requests, settings.database)
+        self.webhooks = _Table(settings.webhooks, settings.database)
+        self.sso = _Table(settings.sso, settings.database)
+        self._columns: dict[str, set[str]] = {}
+
+    # ---- query path
+
+    def _get_client(self) -> Any:
+        with self._client_guard:
+            if self._client is None:
+                if not self.settings.dsn:
+                    raise SourceUnavailable(SOURCE, "no ClickHouse DSN configured (logs.dsn)")
+                try:
+                    self._client = clickhouse_connect.get_client(dsn=self.settings.dsn)
+                except Exception as exc:
+                    raise translate_error(exc) from None
+            return self._client
+
+    def _query_settings(self, max_result_rows: int) -> dict[str, Any]:
+        return {
+            "max_execution_time": self.settings.max_execution_time_s,
+            "max_result_rows": max_result_rows,
+            "result_overflow_mode": "throw",
+            # Last: once readonly is applied, no other setting may change.
+            "readonly": 1,
+        }
+
+    def _send(self, sql: str, parameters: Mapping[str, Any] | None, max_result_rows: int) -> _Result:
+        """Run one statement with the read-only settings; the lowest layer, no checks of its own."""
+        client = self._get_client()
+        with _lock_for(client):
+            try:
+                result = client.query(
+                    sql, parameters=dict(parameters or {}), settings=self._query_settings(max_result_rows)
+                )
+            except Exception as exc:
+                raise translate_error(exc) from None
+        return _Result(list(result.column_names), [tuple(row) for row in result.result_rows])
+
+    def _query_sync(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
+    ) -> _Result:
+        client = self._get_client()
+        context = client.create_query_context(query=sql, parameters=dict(parameters or {}))
+        if context.is_command or context.is_insert:
+            raise ReadOnlyViolation(SOURCE, "only SELECT statements are sent to ClickHouse")
+        return self._send(sql, parameters, max_result_rows)
+
+    async def _query(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
+    ) -> _Result:
+        return await asyncio.to_thread(self._query_sync, sql, parameters, max_result_rows)
+
+    async def _table_columns(self, table: _Table) -> set[str]:
+        """Column names of a mapped table, for the optional columns some operations show."""
+        key = table.name
+        if key not in self._columns:
+            db, name = self._split(table.mapping.table)
+            result = await self._query(
+                "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+                {"db": db, "t": name},
+            )
+            self._columns[key] = {str(r[0]) for r in result.rows}
+        return self._columns[key]
+
+    def _split(self, table: str) -> tuple[str, str]:
+        if "." in table:
+            db, name = table.split(".", 1)
+            return db, name
+        return self.settings.database, table
+
+    async def _optional(self, table: _Table, names: Iterable[str]) -> dict[str, str]:
+        """``{name: sql}`` selecting each optional column, or NULL when the table lacks it."""
+        present = await self._table_columns(table)
+        return {n: (_ident(n) if n in present else "NULL") for n in names}
+
+    @staticmethod
+    def _window_params(account: str | None, t0: datetime, t1: datetime, **extra: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"t0": _param_ts(t0), "t1": _param_ts(t1), **extra}
+        if account is not None:
+            params["account"] = account
+        return params
+
+    # ---- operations
+
+    @operation("logs_error_summary", ErrorSummaryArgs, render=render_error_summary)
+    async def error_summary(self, args: ErrorSummaryArgs, ctx: CallContext) -> dict[str, Any]:
+        """Error rate of one account's API requests over a window, against a baseline.
+
+        Returns totals (an error is HTTP status >= 400, or only `status` when given),
+        the breakdown by status with each status's baseline rate, the top endpoints
+        and error codes, and the spike: when the error rate jumped and stayed up
+        (5-minute buckets), with the exact first error. Use it first for "errors
+        since ...". `path` narrows everything to one route template.
+        """
+        t = self.requests
+        t.require("status")
+        base_start = args.start - timedelta(days=args.baseline_days)
+        is_error = f"{t.status} = {{status:UInt16}}" if args.status is not None else f"{t.status} >= 400"
+        path_filter = ""
+        extra: dict[str, Any] = {"w0": _param_ts(args.start)}
+        if args.status is not None:
+            extra["status"] = args.status
+        if args.path is not None:
+            t.require("path")
+            path_filter = f" AND {t.path} = {{path:String}}"
+            extra["path"] = args.path
+        params = self._window_params(args.account_id, base_start, args.end, **extra)
+        in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
+
+        by_status = await self._query(
+            f"SELECT {t.status} AS status, countIf({in_window}) AS w_n, countIf(NOT ({in_window})) AS b_n "
+            f"FROM {t.name} WHERE {t.account_range()}{path_filter} GROUP BY status ORDER BY status",
+            params,
+        )
+        rows = by_status.dicts()
+        requests = sum(int(r["w_n"]) for r in rows)
+        base_requests = sum(int(r["b_n"]) for r in rows)
+
+        def counts_as_error(status: int) -> bool:
+            return status == args.status if args.status is not None else status >= 400
+
+        errors = sum(int(r["w_n"]) for r in rows if counts_as_error(int(r["status"])))
+        base_errors = sum(int(r["b_n"]) for r in rows if counts_as_error(int(r["status"])))
+        statuses = sorted(
+            (r for r in rows if int(r["status"]) >= 400 and int(r["w_n"]) > 0),
+            key=lambda r: (-int(r["w_n"]), int(r["status"])),
+        )[:TOP_N]
+
+        window_params = self._window_params(args.account_id, args.start, args.end, **extra)
+        endpoints: list[dict[str, Any]] = []
+        if t.path is not None:
+            endpoints = (
+                await self._query(
+                    f"SELECT {t.path} AS path, count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
+                    f"WHERE {t.account_range()}{path_filter} GROUP BY path "
+                    f"ORDER BY errors DESC, requests DESC, path LIMIT {TOP_N}",
+                    window_params,
+                )
+            ).dicts()
+        codes: list[dict[str, Any]] = []
+        if t.error is not None:
+            codes = (
+                await self._query(
+                    f"SELECT {t.error} AS error_code, count() AS count FROM {t.name} "
+                    f"WHERE {t.account_range()}{path_filter} AND {is_error} AND {t.error} != '' "
+                    f"GROUP BY error_code ORDER BY count DESC, error_code LIMIT {TOP_N}",
+                    window_params,
+                )
+            ).dicts()
+
+        base_rate = base_errors / base_requests if base_requests else 0.0
+        spike = await self._find_spike(args, t, is_error, path_filter, window_params, base_rate)
+        return {
+            "account_id": args.account_id,
+            "window": {"start": _iso(args.start), "end": _iso(args.end)},
+            "requests": requests,
+            "errors": errors,
+            "error_rate": _rate(errors, requests),
+            "baseline": {
+                "start": _iso(base_start),
+                "end": _iso(args.start),
+                "requests": base_requests,
+                "errors": base_errors,
+                "error_rate": _rate(base_errors, base_requests),
+            },
+            "by_status": [
+                {
+                    "status": int(r["status"]),
+                    "count": int(r["w_n"]),
+                    "rate": _rate(int(r["w_n"]), requests),
+                    "baseline_rate": _rate(int(r["b_n"]), base_requests),
+                }
+                for r in statuses
+            ],
+            "top_endpoints": [
+                {
+                    "path": e["path"],
+                    "requests": int(e["requests"]),
+                    "errors": int(e["errors"]),
+                    "error_rate": _rate(int(e["errors"]), int(e["requests"])),
+                }
+                for e in endpoints
+            ],
+            "top_error_codes": [{"error_code": c["error_code"], "count": int(c["count"])} for c in codes],
+            "spike": spike,
+        }
+
+    async def _find_spike(
+        self,
+        args: ErrorSummaryArgs,
+        t: _Table,
+        is_error: str,
+        path_filter: str,
+        params: dict[str, Any],
+        base_rate: float,
+    ) -> dict[str, Any] | None:
+        for minutes in SPIKE_BUCKETS_MINUTES:
+            result = await self._query(
+                f"SELECT intDiv({t.ts_ms}, {minutes * 60_000}) * {minutes * 60_000} AS bucket, "
+                f"count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
+                f"WHERE {t.account_range()}{path_filter} GROUP BY bucket ORDER BY bucket",
+                params,
+            )
+            buckets = [
+                Bucket(datetime.fromtimestamp(int(b) / 1000, tz=UTC), int(n), int(e))
+                for b, n, e in result.rows
+            ]
+            spike = detect_spike(buckets, base_rate, minutes)
+            if spike is None:
+                continue
+            detail_params = {
+                **params,
+                "s0": _param_ts(spike.start),
+                "s1": _param_ts(spike.start + timedelta(minutes=minutes)),
+            }
+            first = await self._query(
+                f"SELECT min({t.ts_ms}) AS first_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
+                f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} AND {t.time} < {{s1:{_TS_PARAM}}}",
+                detail_params,
+            )
+            top = await self._query(
+                f"SELECT {t.status} AS status, count() AS n FROM {t.name} WHERE {t.account_range()}{path_filter} "
+                f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} GROUP BY status ORDER BY n DESC, status LIMIT 1",
+                detail_params,
+            )
+            return {
+                "start": _iso(spike.start),
+                "first_error_at": _from_ms(first.one()["first_ms"]),
+                "status": int(top.rows[0][0]) if top.rows else None,
+                "bucket_minutes": minutes,
+                "before_rate": round(spike.before_rate, 4),
+                "after_rate": round(spike.after_rate, 4),
+                "peak_rate": round(spike.peak_rate, 4),
+                "errors_since": spike.errors_since,
+            }
+        return None
+
+    @operation("logs_latency", LatencyArgs, render=render_latency)
+    async def latency(self, args: LatencyArgs, ctx: CallContext) -> dict[str, Any]:
+        """Latency percentiles (p50/p95/p99, ms) over a window against a baseline.
+
+        With an account: that account, per endpoint, and its slowest requests with
+        trace ids. With account_id null: the whole platform, plus the accounts whose
+        p95 rose the most, to tell "one customer is slow" from "everything is slow".
+        """
+        t = self.requests
+        t.require("latency")
+        base_start = args.start - timedelta(days=args.baseline_days)
+        scoped = args.account_id is not None
+        where = t.account_range() if scoped else t.time_range()
+        path_filter = ""
+        extra: dict[str, Any] = {"w0": _param_ts(args.start)}
+        if args.path is not None:
+            t.require("path")
+            path_filter = f" AND {t.path} = {{path:String}}"
+            extra["path"] = args.path
+        span = self._window_params(args.account_id, base_start, args.end, **extra)
+        window = self._window_params(args.account_id, args.start, args.end, **extra)
+        in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
+        lat = f"toFloat64({t.latency})"
+
+        totals = (
+            await self._query(
+                f"SELECT countIf({in_window}) AS requests, "
+                f"quantilesExactIf(0.5, 0.95, 0.99)({lat}, {in_window}) AS w, "
+                f"quantilesExactIf(0.5, 0.95, 0.99)({lat}, NOT ({in_window})) AS b "
+                f"FROM {t.name} WHERE {where}{path_filter}",
+                span,
+            )
+        ).one()
+        w = list(totals["w"] or [None] * 3) if totals["requests"] else [None] * 3
+        b = list(totals["b"] or [None] * 3) if args.baseline_days else [None] * 3
+
+        by_endpoint: list[dict[str, Any]] = []
+        if t.path is not None:
+            rows = await self._query(
+                f"SELECT {t.path} AS path, countIf({in_window}) AS requests, "
+                f"quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
+                f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf(NOT ({in_window})) AS bn "
+                f"FROM {t.name} WHERE {where}{path_filter} GROUP BY path HAVING requests > 0 "
+                f"ORDER BY requests DESC, path LIMIT {TOP_N}",
+                span,
+            )
+            by_endpoint = [
+                {
+                    "path": r["path"],
+                    "requests": int(r["requests"]),
+                    "p95_ms": _ms(r["p95"]),
+                    "baseline_p95_ms": _ms(r["bp95"]) if int(r["bn"]) else None,
+                }
+                for r in rows.dicts()
+            ]
+
+        optional = await self._optional(t, ["trace_id"])
+        path_sql = t.path or "''"
+        slowest = await self._query(
+            f"SELECT {t.ts_ms} AS ts_ms, {optional['trace_id']} AS trace_id, {path_sql} AS path, "
+            f"{lat} AS latency_ms FROM {t.name} WHERE {where}{path_filter} "
+            f"ORDER BY latency_ms DESC, ts_ms LIMIT 5",
+            window,
+        )
+        result: dict[str, Any] = {
+            "scope": "account" if scoped else "all",
+            "account_id": args.account_id,
+            "requests": int(totals["requests"] or 0),
+            "p50_ms": _ms(w[0]),
+            "p95_ms": _ms(w[1]),
+            "p99_ms": _ms(w[2]),
+            "baseline": {"p50_ms": _ms(b[0]), "p95_ms": _ms(b[1]), "p99_ms": _ms(b[2])},
+            "by_endpoint": by_endpoint,
+            "slowest": [
+                {
+                    "ts": _from_ms(r["ts_ms"]),
+                    "trace_id": r["trace_id"],
+                    "path": r["path"],
+                    "latency_ms": _ms(r["latency_ms"]),
+                }
+                for r in slowest.dicts()
+            ],
+        }
+        if not scoped:
+            accounts = await self._query(
+                f"SELECT {t.account} AS account_id, quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
+                f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf({in_window}) AS n, "
+                f"countIf(NOT ({in_window})) AS bn FROM {t.name} WHERE {where}{path_filter} "
+                f"GROUP BY account_id HAVING n >= 20 AND bn >= 20 "
+                f"ORDER BY p95 / greatest(bp95, 1) DESC, account_id LIMIT {TOP_N}",
+                span,
+            )
+            result["accounts"] = [
+                {
+                    "account_id": r["account_id"],
+                    "p95_ms": _ms(r["p95"]),
+                    "baseline_p95_ms": _ms(r["bp95"]),
+                    "ratio": round(float(r["p95"]) / max(float(r["bp95"]), 1.0), 2),
+                }
+                for r in accounts.dicts()
+            ]
+        return result
+
+    @operation("logs_recent_requests", RecentRequestsArgs, render=render_recent_requests)
+    async def recent_requests(self, args: RecentRequestsArgs, ctx: CallContext) -> dict[str, Any]:
+        """The account's most recent API requests, newest first (at most 200), one line each.
+
+        Shows method, route, status, error code, latency, request and trace ids, the
+        API key hash and (in the data) the redacted request/response headers. Filter
+        by status or path to see only the failing calls. `before` defaults to the
+        ticket's time; requests older than 7 days before it are not searched.
+        """
+        t = self.requests
+        t.require("status", "path")
+        before = args.before or _utc(ctx.now)
+        extras = ["method", "request_id", "trace_id", "api_key_hash", "request_headers", "response_headers"]
+        optional = await self._optional(t, extras)
+        filters = ""
+        extra: dict[str, Any] = {}
+        if args.status is not None:
+            filters += f" AND {t.status} = {{status:UInt16}}"
+            extra["status"] = args.status
+        if args.path is not None:
+            filters += f" AND {t.path} = {{path:String}}"
+            extra["path"] = args.path
+        error_sql = t.error or "''"
+        latency_sql = f"toFloat64({t.latency})" if t.latency else "NULL"
+        rows = await self._query(
+            f"SELECT {t.ts_ms} AS ts_ms, {optional['method']} AS method, {t.path} AS path, {t.status} AS status, "
+            f"{error_sql} AS error_code, {latency_sql} AS latency_ms, "
+            + ", ".join(f"{optional[n]} AS {n}" for n in extras[1:])
+            + f" FROM {t.name} WHERE {t.account_range()}{filters} ORDER BY {t.time} DESC LIMIT {args.limit}",
+            self._window_params(args.account_id, before - LOOKBACK, before, **extra),
+        )
+        requests = []
+        counts: dict[str, int] = {}
+        for r in rows.dicts():
+            ts = _from_ms(r.pop("ts_ms"))
+            r["status"] = int(r["status"])
+            r["latency_ms"] = _ms(r["latency_ms"])
+            requests.append({"ts": ts, **{k: _plain(v) for k, v in r.items()}})
+            counts[str(r["status"])] = counts.get(str(r["status"]), 0) + 1
+        return {
+            "account_id": args.account_id,
+            "requests": requests,
+            "status_counts": dict(sorted(counts.items())),
+        }
+
+    @operation("logs_webhook_deliveries", WindowArgs, render=render_webhooks)
+    async def webhook_deliveries(self, args: WindowArgs, ctx: CallContext) -> dict[str, Any]:
+        """Webhook delivery attempts to one account's endpoints over a window.
+
+        Failure rate (a failure is no 2xx response or a delivery error), response
+        statuses and errors (timeout, connection_refused, ...), the endpoint URLs,
+        the last successful delivery and since when deliveries fail, response-time
+        percentiles and history, and the failure rate of every other account over the
+        same window (to tell our dispatcher's fault from the customer's endpoint).
+        """
+        t = self.webhooks
+        failed = self._webhook_failure(t)
+        params = self._window_params(args.account_id, args.start, args.end)
+        latency = f"toFloat64({t.latency})" if t.latency else "toFloat64(0)"
+        totals = (
+            await self._query(
+                f"SELECT count() AS attempts, countIf({failed}) AS failures, "
+                f"quantilesExact(0.5, 0.95)({latency}) AS q, max({latency}) AS mx "
+                f"FROM {t.name} WHERE {t.account_range()}",
+                params,
+            )
+        ).one()
+        attempts = int(totals["attempts"] or 0)
+        failures = int(totals["failures"] or 0)
+        q = list(totals["q"] or [None, None]) if attempts else [None, None]
+
+        statuses: list[dict[str, Any]] = []
+        if t.status is not None:
+            statuses = [
+                {"status": int(r[0]), "count": int(r[1])}
+                for r in (
+                    await self._query(
+                        f"SELECT {t.status} AS s, count() AS n FROM {t.name} WHERE {t.account_range()} "
+                        f"GROUP BY s ORDER BY n DESC, s LIMIT {TOP_N}",
+                        params,
+                    )
+                ).rows
+            ]
+        errors: list[dict[str, Any]] = []
+        if t.error is not None:
+            errors = [
+                {"error": r[0], "count": int(r[1])}
+                for r in (
+                    await self._query(
+                        f"SELECT {t.error} AS e, count() AS n FROM {t.name} WHERE {t.account_range()} AND e != '' "
+                        f"GROUP BY e ORDER BY n DESC, e LIMIT {TOP_N}",
+                        params,
+                    )
+                ).rows
+            ]
+        urls: list[str] = []
+        if t.path is not None:
+            urls = [
+                str(r[0])
+                for r in (
+                    await self._query(
+                        f"SELECT DISTINCT {t.path} AS u FROM {t.name} WHERE {t.account_range()} ORDER BY u LIMIT {TOP_N}",
+                        params,
+                    )
+                ).rows
+            ]
+        status_sql = t.status or "NULL"
+        last = await self._query(
+            f"SELECT {t.ts_ms} AS ts_ms, {status_sql} AS response_status, {latency} AS response_ms FROM {t.name} "
+            f"WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
+            self._window_params(args.account_id, args.start - LOOKBACK, args.end),
+        )
+        last_success = None
+        since_params = params
+        if last.rows:
+            row = last.one()
+            last_success = {
+                "ts": _from_ms(row["ts_ms"]),
+                "response_status": None if row["response_status"] is None else int(row["response_status"]),
+                "response_ms": _ms(row["response_ms"]),
+            }
+            since_params = {**params, "ls": int(row["ts_ms"])}
+        since_filter = f" AND {t.ts_ms} > {{ls:Int64}}" if "ls" in since_params else ""
+        failing = await self._query(
+            f"SELECT min({t.ts_ms}) AS first_ms, count() AS n FROM {t.name} "
+            f"WHERE {t.account_range()} AND {failed}{since_filter}",
+            since_params,
+        )
+        failing_row = failing.one()
+        failing_since = _from_ms(failing_row["first_ms"]) if int(failing_row["n"] or 0) else None
+
+        hours = max(1.0, (args.end - args.start).total_seconds() / 3600)
+        step = next((h for h in (1, 3, 6, 12, 24) if hours / h <= 48), 24 * math.ceil(hours / 24 / 48))
+        history = await self._query(
+            f"SELECT intDiv({t.ts_ms}, {step * 3_600_000}) * {step * 3_600_000} AS h, count() AS attempts, "
+            f"countIf({failed}) AS failures, quantileExact(0.95)({latency}) AS p95 FROM {t.name} "
+            f"WHERE {t.account_range()} GROUP BY h ORDER BY h",
+            params,
+        )
+        platform = (
+            await self._query(
+                f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} "
+                f"WHERE {t.time_range()} AND {t.account} != {{account:String}}",
+                params,
+            )
+        ).one()
+        p_attempts = int(platform["attempts"] or 0)
+        p_failures = int(platform["failures"] or 0)
+        return {
+            "account_id": args.account_id,
+            "attempts": attempts,
+            "failures": failures,
+            "failure_rate": _rate(failures, attempts),
+            "by_response_status": statuses,
+            "by_error": errors,
+            "endpoint_urls": urls,
+            "last_success": last_success,
+            "failing_since": failing_since,
+            "response_ms": {
+                "p50": _ms(q[0]),
+                "p95": _ms(q[1]),
+                "max": _ms(totals["mx"]) if attempts else None,
+            },
+            "history": [
+                {"hour": _from_ms(h), "attempts": int(n), "failures": int(f), "p95_ms": _ms(p)}
+                for h, n, f, p in history.rows
+            ],
+            "platform": {
+                "attempts": p_attempts,
+                "failures": p_failures,
+                "failure_rate": _rate(p_failures, p_attempts),
+            },
+        }
+
+    @staticmethod
+    def _webhook_failure(t: _Table) -> str:
+        parts = []
+        if t.status is not None:
+            parts.append(f"({t.status} < 200 OR {t.status} >= 300)")
+        if t.error is not None:
+            parts.append(f"{t.error} != ''")
+        if not parts:
+            raise SourceUnavailable(
+                SOURCE, "logs settings map neither status nor error for webhook deliveries"
+            )
+        return "(" + " OR ".join(parts) + ")"
+
+    @operation("logs_sso_logins", WindowArgs, render=render_sso)
+    async def sso_logins(self, args: WindowArgs, ctx: CallContext) -> dict[str, Any]:
+        """SSO (SAML) login attempts of one account over a window.
+
+        Attempts and failures, the last successful login before the window's end
+        (user, certificate fingerprint), since when logins fail, the most common
+        failure messages and the latest failures with clock skew and certificate.
+        """
+        t = self.sso
+        t.require("status")
+        failed = f"{t.status} != 'success'"
+        optional = await self._optional(t, ["user_email", "cert_sha1", "clock_skew_s"])
+        params = self._window_params(args.account_id, args.start, args.end)
+        totals = (
+            await self._query(
+                f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} WHERE {t.account_range()}",
+                params,
+            )
+        ).one()
+        last = await self._query(
+            f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, {optional['cert_sha1']} AS cert_sha1 "
+            f"FROM {t.name} WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
+            self._window_params(args.account_id, args.start - LOOKBACK, args.end),
+        )
+        last_success = None
+        since_filter = ""
+        since_params = params
+        if last.rows:
+            row = last.one()
+            last_success = {
+                "ts": _from_ms(row["ts_ms"]),
+                "user_email": row["user_email"],
+                "cert_sha1": row["cert_sha1"],
+            }
+            since_filter = f" AND {t.ts_ms} > {{ls:Int64}}"
+            since_params = {**params, "ls": int(row["ts_ms"])}
+        failing = (
+            await self._query(
+                f"SELECT min({t.ts_ms}) AS first_ms, count() AS n FROM {t.name} "
+                f"WHERE {t.account_range()} AND {failed}{since_filter}",
+                since_params,
+            )
+        ).one()
+        error_sql = t.error or "''"
+        top_errors = await self._query(
+            f"SELECT {error_sql} AS error, count() AS n FROM {t.name} WHERE {t.account_range()} AND {failed} "
+            f"GROUP BY error ORDER BY n DESC, error LIMIT {TOP_N}",
+            params,
+        )
+        recent = await self._query(
+            f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, {error_sql} AS error, "
+            f"{optional['clock_skew_s']} AS clock_skew_s, {optional['cert_sha1']} AS cert_sha1 FROM {t.name} "
+            f"WHERE {t.account_range()} AND {failed} ORDER BY {t.time} DESC LIMIT {TOP_N}",
+            params,
+        )
+        return {
+            "account_id": args.account_id,
+            "attempts": int(totals["attempts"] or 0),
+            "failures": int(totals["failures"] or 0),
+            "last_success": last_success,
+            "failing_since": _from_ms(failing["first_ms"]) if int(failing["n"] or 0) else None,
+            "top_errors": [{"error": e, "count": int(n)} for e, n in top_errors.rows],
+            "recent_failures": [
+                {"ts": _from_ms(r.pop("ts_ms")), **{k: _plain(v) for k, v in r.items()}}
+                for r in recent.dicts()
+            ],
+        }
+
+    @operation("logs_sql", SqlArgs, render=render_sql)
+    async def sql(self, args: SqlArgs, ctx: CallContext) -> dict[str, Any]:
+        """Run one read-only ClickHouse SELECT over the log tables (see logs_schema).
+
+        For questions the other logs tools do not answer. Only SELECT over the allowed
+        tables; no table functions, SETTINGS or FORMAT; results are capped (truncated
+        is true when more rows matched). Filter on account_id and a ts range and
+        aggregate: the tables hold every account's traffic.
+        """
+        max_rows = self.settings.max_rows
+        # One extra row tells "exactly max_rows" from "more than max_rows".
+        safe = guard_sql(
+            args.sql,
+            allowed_tables=self.settings.allowed_tables,
+            database=self.settings.database,
+            max_rows=max_rows + 1,
+        )
+        result = await self._query(safe, None, max_result_rows=max_rows + 1)
+        rows = [[_plain(v) for v in row] for row in result.rows[:max_rows]]
+        return {
+            "sql": safe,
+            "columns": result.columns,
+            "rows": rows,
+            "row_count": len(rows),
+            "truncated": len(result.rows) > max_rows,
+        }
+
+    @operation("logs_schema", SchemaArgs, render=render_schema)
+    async def schema(self, args: SchemaArgs, ctx: CallContext) -> dict[str, Any]:
+        """The columns and types of the log tables logs_sql may query."""
+        names = list(self.settings.allowed_tables)
+        result = await self._query(
+            "SELECT table, name, type FROM system.columns WHERE database = {db:String} "
+            "AND table IN {tables:Array(String)} ORDER BY table, position",
+            {"db": self.settings.database, "tables": names},
+        )
+        tables: dict[str, list[dict[str, str]]] = {name: [] for name in names}
+        for table, name, type_ in result.rows:
+            tables[str(table)].append({"name": str(name), "type": str(type_)})
+        return {"tables": {k: v for k, v in tables.items() if v}}
+
+    async def aclose(self) -> None:
+        # The embedded engine outlives connectors; only a client we built is ours to close.
+        if self._client is not None and self._owns_client:
+            await asyncio.to_thread(self._client.close)
