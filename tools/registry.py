@@ -45,7 +45,9 @@ def _construct(source: str, cls: type[Connector], settings: ConnectorSettings, w
         return cls(settings.github, transport=transport)  # type: ignore[call-arg]
     if source == "sso":
         resolver = getattr(transport, "resolve", None)
-        return cls(settings.sso, transport=transport, resolver=resolver)  # type: ignore[call-arg]
+        # Last-working snapshots are world files (sso/<file>.xml) in world mode.
+        snapshot_dir = world.path if world is not None else None
+        return cls(settings.sso, transport=transport, resolver=resolver, snapshot_dir=snapshot_dir)  # type: ignore[call-arg]
     raise ValueError(f"no constructor for source {source!r}")
 
 

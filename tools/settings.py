@@ -67,6 +67,9 @@ class StripeSettings(BaseModel):
 class SSOSettings(BaseModel):
     timeout_s: float = 10.0
     max_metadata_bytes: int = 2_000_000
+    snapshot_dir: str | None = Field(
+        default=None, description="directory that accounts' idp.last_working_snapshot paths are relative to"
+    )
 
 
 class ConnectorSettings(BaseModel):

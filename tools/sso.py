@@ -460,9 +460,10 @@ class SSOConnector(Connector):
 
     ``transport`` replaces the network (a world's emulator, or a test mock);
     ``resolver`` maps a host name to its addresses for the SSRF check (the
-    system resolver by default; a world passes its own, see
-    ``tools.world.emulate_idp.resolver``). ``snapshot_dir`` is where
-    last-working snapshots live (the world directory in world mode).
+    system resolver by default; a world passes ``WorldTransport.resolve`` or
+    ``tools.world.emulate_idp.resolver``). ``snapshot_dir`` (else
+    ``settings.snapshot_dir``) is where last-working snapshots live: the world
+    directory in world mode, a directory of saved metadata in live mode.
     """
 
     source = SOURCE
@@ -477,7 +478,8 @@ class SSOConnector(Connector):
     ) -> None:
         self.settings = settings
         self._resolver = resolver or _system_resolver
-        self._snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
+        directory = snapshot_dir if snapshot_dir is not None else settings.snapshot_dir
+        self._snapshot_dir = Path(directory) if directory is not None else None
         # Not tools.http.ReadOnlyHTTP: it turns a 3xx into an error without the Location,
         # and each hop here needs the SSRF check before it is requested. The same
         # read-only rule is applied by a request hook.
