@@ -153,6 +153,11 @@ def _nodes(connection: Any) -> list[dict[str, Any]]:
     return []
 
 
+def _whole(value: Any) -> Any:
+    """Linear types priority as Float: 1.0 reads better as 1 (0 none, 1 urgent ... 4 low)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _summary(issue: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "identifier": issue.get("identifier"),
@@ -175,7 +180,7 @@ def _detail(issue: Mapping[str, Any]) -> dict[str, Any]:
         "description": issue.get("description") or "",
         "state": summary["state"],
         "url": summary["url"],
-        "priority": issue.get("priority"),
+        "priority": _whole(issue.get("priority")),
         "labels": summary["labels"],
         "created_at": summary["created_at"],
         "updated_at": issue.get("updatedAt"),
@@ -307,6 +312,9 @@ class LinearConnector(Connector):
         self._searches: dict[tuple[str, int], asyncio.Task[dict[str, Any]]] = {}
 
     async def aclose(self) -> None:
+        for task in self._searches.values():
+            task.cancel()
+        self._searches.clear()
         await self._http.aclose()
 
     async def _graphql(self, query: str, variables: dict[str, Any], field: str) -> Any:
