@@ -191,6 +191,8 @@ def _check_node(node: exp.Expr) -> None:
         raise _refuse("WITH RECURSIVE is not allowed")
     if isinstance(node, exp.Placeholder):
         raise _refuse("query parameters are not supported; write literal values")
+    if isinstance(node, exp.Func) and isinstance(node.parent, exp.Table) and node.parent.this is node:
+        raise _refuse(f"table functions are not allowed ({_function_name(node)}); query the log tables")
     if isinstance(node, exp.Func):
         name = _function_name(node).lower()
         if name in FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
