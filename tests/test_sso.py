@@ -327,6 +327,10 @@ async def test_rollover_with_one_valid_signing_cert_is_not_expired(
     )
     assert result["signing_cert_expired"] is False
     assert result["configured_cert_present"] is True
+    assert result["problems"] == [
+        "signing certificate CN=initech.okta.com expired 2026-11-19T23:59:59Z (9 hours ago); "
+        "another signing certificate is still valid"
+    ]
 
 
 async def test_snapshot_outside_the_snapshot_dir_is_not_read(

@@ -347,7 +347,7 @@ class StripeConnector(Connector):
         )
 
     async def aclose(self) -> None:
-        await self.http_client._client_async.aclose()
+        await self.http_client.close_async()
 
     async def _call(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         """One SDK read with our retry policy and errors; returns plain dicts."""

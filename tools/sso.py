@@ -330,7 +330,10 @@ def _problems(
         role = "signing" if cert.use == "signing" else ("encryption" if cert.use else "signing/encryption")
         delta = (cert.not_after - now).total_seconds()
         if info["expired"]:
-            problems.append(f"{role} certificate {cert.subject} expired {info['not_after']} ({_ago(delta)})")
+            text = f"{role} certificate {cert.subject} expired {info['not_after']} ({_ago(delta)})"
+            if info["for_signing"] and any(c["for_signing"] and not c["expired"] for c in certs):
+                text += "; another signing certificate is still valid"
+            problems.append(text)
         elif info["days_left"] < EXPIRY_WARNING_DAYS:
             problems.append(f"{role} certificate {cert.subject} expires {info['not_after']} ({_ago(delta)})")
     signing = [c for c in certs if c["for_signing"]]
