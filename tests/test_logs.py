@@ -35,7 +35,8 @@ CREATE TABLE requests (ts DateTime64(3, 'UTC'), account_id LowCardinality(String
   status UInt16, error_code LowCardinality(String), latency_ms Float32, request_id String, trace_id String,
   region LowCardinality(String), user_agent LowCardinality(String), request_headers String,
   response_headers String) ENGINE = MergeTree ORDER BY (account_id, ts);
-CREATE TABLE webhook_deliveries (ts DateTime64(3, 'UTC'), account_id LowCardinality(String), delivery_id String,
+CREATE TABLE webhook_deliveries (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),
+  delivery_id String,
   webhook_id LowCardinality(String), event_type LowCardinality(String), endpoint_url LowCardinality(String),
   attempt UInt8, response_status UInt16, response_ms Float32, error LowCardinality(String))
   ENGINE = MergeTree ORDER BY (account_id, ts);
@@ -157,7 +158,8 @@ DB = "casefile_test_logs"
 ALT_DB = "casefile_test_logs_alt"
 ALT_SCHEMA = """
 CREATE TABLE edge_logs (event_time DateTime64(3, 'UTC'), tenant LowCardinality(String), route String,
-  http_status UInt16, err String, duration Float64, trace String) ENGINE = MergeTree ORDER BY (tenant, event_time);
+  http_status UInt16, err String, duration Float64, trace String)
+  ENGINE = MergeTree ORDER BY (tenant, event_time);
 """
 NOW = datetime(2026, 11, 20, 11, 40, tzinfo=UTC)
 DAY0 = datetime(2026, 11, 20, tzinfo=UTC)
@@ -189,7 +191,8 @@ def table_counts(client: Any, database: str = DB) -> dict[str, int]:
     return {
         str(name): int(n)
         for name, n in client.query(
-            "SELECT table, sum(rows) FROM system.parts WHERE database = {db:String} AND active GROUP BY table",
+            "SELECT table, sum(rows) FROM system.parts WHERE database = {db:String} AND active "
+            "GROUP BY table",
             parameters={"db": database},
         ).result_rows
     }

@@ -8,7 +8,7 @@ import clickhouse_connect
 import pytest
 from test_logs import DB, SCHEMA, build_rows, columns, table_counts
 
-from tools.base import CallContext, ToolCall, Toolbox
+from tools.base import CallContext, Toolbox, ToolCall
 from tools.errors import ReadOnlyViolation
 from tools.logs import ClickHouseConnector
 from tools.settings import LogsSettings
@@ -158,7 +158,8 @@ def test_typical_investigation_queries_pass() -> None:
         "SELECT toStartOfInterval(ts, INTERVAL 5 MINUTE) AS b, countIf(status >= 400) FROM requests "
         "WHERE account_id = 'acme' AND ts >= '2026-11-20 00:00:00' GROUP BY b ORDER BY b",
         "SELECT quantile(0.95)(latency_ms), path FROM requests WHERE account_id = 'acme' GROUP BY path",
-        "SELECT r.trace_id, w.delivery_id FROM requests AS r JOIN webhook_deliveries AS w ON r.account_id = w.account_id",
+        "SELECT r.trace_id, w.delivery_id FROM requests AS r JOIN webhook_deliveries AS w ON "
+        "r.account_id = w.account_id",
         "SELECT JSONExtractString(request_headers, 'user-agent') FROM requests WHERE status = 429",
         "SELECT * FROM sso_logins WHERE outcome = 'failure' ORDER BY ts DESC",
     ]:

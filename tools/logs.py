@@ -402,7 +402,8 @@ def render_error_summary(d: Mapping[str, Any]) -> str:
         lines.append(
             f"SPIKE from {spike['start']} (first error {spike['first_error_at']}, mostly {spike['status']}, "
             f"{spike['bucket_minutes']}-min buckets): error rate {_pct(spike['before_rate'])} before → "
-            f"{_pct(spike['after_rate'])} after (peak {_pct(spike['peak_rate'])}), {spike['errors_since']} errors since"
+            f"{_pct(spike['after_rate'])} after (peak {_pct(spike['peak_rate'])}), "
+            f"{spike['errors_since']} errors since"
         )
     else:
         lines.append("no error spike in the window")
@@ -428,7 +429,8 @@ def render_error_summary(d: Mapping[str, Any]) -> str:
 def render_latency(d: Mapping[str, Any]) -> str:
     b = d["baseline"]
     lines = [
-        f"latency ({d['scope']}{' ' + d['account_id'] if d.get('account_id') else ''}), {d['requests']} requests: "
+        f"latency ({d['scope']}{' ' + d['account_id'] if d.get('account_id') else ''}), "
+        f"{d['requests']} requests: "
         f"p50 {d['p50_ms']} ms, p95 {d['p95_ms']} ms, p99 {d['p99_ms']} ms; baseline p50 {b['p50_ms']}, "
         f"p95 {b['p95_ms']}, p99 {b['p99_ms']}"
     ]
@@ -474,9 +476,11 @@ def render_webhooks(d: Mapping[str, Any]) -> str:
     p = d["platform"]
     last = d["last_success"]
     lines = [
-        f"{d['account_id']} webhooks: {d['attempts']} attempts, {d['failures']} failures ({_pct(d['failure_rate'])}); "
+        f"{d['account_id']} webhooks: {d['attempts']} attempts, {d['failures']} failures "
+        f"({_pct(d['failure_rate'])}); "
         f"other accounts: {p['attempts']} attempts, {_pct(p['failure_rate'])} failing",
-        f"last success: {last['ts'] + ' status ' + str(last['response_status']) if last else 'none in the last 7 days'}; "
+        f"last success: "
+        f"{last['ts'] + ' status ' + str(last['response_status']) if last else 'none in the last 7 days'}; "
         f"failing since: {d['failing_since'] or 'not failing'}",
         f"endpoints: {', '.join(d['endpoint_urls']) or '-'}; response ms p50 {d['response_ms']['p50']}, "
         f"p95 {d['response_ms']['p95']}, max {d['response_ms']['max']}",
@@ -695,7 +699,8 @@ class ClickHouseConnector(Connector):
         if t.path is not None:
             endpoints = (
                 await self._query(
-                    f"SELECT {t.path} AS path, count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
+                    f"SELECT {t.path} AS path, count() AS requests, countIf({is_error}) AS errors "
+                    f"FROM {t.name} "
                     f"WHERE {t.account_range()}{path_filter} GROUP BY path "
                     f"ORDER BY errors DESC, requests DESC, path LIMIT {TOP_N}",
                     window_params,
@@ -783,8 +788,10 @@ class ClickHouseConnector(Connector):
                 detail_params,
             )
             top = await self._query(
-                f"SELECT {t.status} AS status, count() AS n FROM {t.name} WHERE {t.account_range()}{path_filter} "
-                f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} GROUP BY status ORDER BY n DESC, status LIMIT 1",
+                f"SELECT {t.status} AS status, count() AS n FROM {t.name} WHERE "
+                f"{t.account_range()}{path_filter} "
+                f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} GROUP BY status ORDER BY n "
+                f"DESC, status LIMIT 1",
                 detail_params,
             )
             return {
@@ -927,7 +934,8 @@ class ClickHouseConnector(Connector):
         error_sql = t.error or "''"
         latency_sql = f"toFloat64({t.latency})" if t.latency else "NULL"
         rows = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {optional['method']} AS method, {t.path} AS path, {t.status} AS status, "
+            f"SELECT {t.ts_ms} AS ts_ms, {optional['method']} AS method, {t.path} AS path, "
+            f"{t.status} AS status, "
             f"{error_sql} AS error_code, {latency_sql} AS latency_ms, "
             + ", ".join(f"{optional[n]} AS {n}" for n in extras[1:])
             + f" FROM {t.name} WHERE {t.account_range()}{filters} ORDER BY {t.time} DESC LIMIT {args.limit}",
@@ -991,7 +999,8 @@ class ClickHouseConnector(Connector):
                 {"error": r[0], "count": int(r[1])}
                 for r in (
                     await self._query(
-                        f"SELECT {t.error} AS e, count() AS n FROM {t.name} WHERE {t.account_range()} AND e != '' "
+                        f"SELECT {t.error} AS e, count() AS n FROM {t.name} WHERE "
+                        f"{t.account_range()} AND e != '' "
                         f"GROUP BY e ORDER BY n DESC, e LIMIT {TOP_N}",
                         params,
                     )
@@ -1003,14 +1012,16 @@ class ClickHouseConnector(Connector):
                 str(r[0])
                 for r in (
                     await self._query(
-                        f"SELECT DISTINCT {t.path} AS u FROM {t.name} WHERE {t.account_range()} ORDER BY u LIMIT {TOP_N}",
+                        f"SELECT DISTINCT {t.path} AS u FROM {t.name} WHERE {t.account_range()} "
+                        f"ORDER BY u LIMIT {TOP_N}",
                         params,
                     )
                 ).rows
             ]
         status_sql = t.status or "NULL"
         last = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {status_sql} AS response_status, {latency} AS response_ms FROM {t.name} "
+            f"SELECT {t.ts_ms} AS ts_ms, {status_sql} AS response_status, {latency} AS response_ms "
+            f"FROM {t.name} "
             f"WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
             self._window_params(args.account_id, args.start - LOOKBACK, args.end),
         )
@@ -1104,12 +1115,14 @@ class ClickHouseConnector(Connector):
         params = self._window_params(args.account_id, args.start, args.end)
         totals = (
             await self._query(
-                f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} WHERE {t.account_range()}",
+                f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} WHERE "
+                f"{t.account_range()}",
                 params,
             )
         ).one()
         last = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, {optional['cert_sha1']} AS cert_sha1 "
+            f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, "
+            f"{optional['cert_sha1']} AS cert_sha1 "
             f"FROM {t.name} WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
             self._window_params(args.account_id, args.start - LOOKBACK, args.end),
         )

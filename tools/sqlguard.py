@@ -248,7 +248,8 @@ def _check_tables(root: exp.Expr, allowed: set[str], database: str) -> None:
             continue
         if db and db != database:
             raise _refuse(
-                f"{db}.{table.name} is outside the logs database; allowed tables: {', '.join(sorted(allowed))}"
+                f"{db}.{table.name} is outside the logs database; allowed tables: "
+                f"{', '.join(sorted(allowed))}"
             )
         if table.name not in allowed:
             raise _refuse(
