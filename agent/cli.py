@@ -171,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("investigate", help="investigate one ticket file")
     p.add_argument("ticket", help="ticket JSON: casefile's format or a Zendesk ticket export")
     p.add_argument("--json", action="store_true", help="print the Diagnosis as JSON")
-    p.add_argument("--world", help="world directory to investigate against (default: live, or the demo world)")
+    p.add_argument(
+        "--world", help="world directory to investigate against (default: live, or the demo world)"
+    )
     p.add_argument("--model", help="offline (default), openai:<model> or anthropic:<model>")
     p.add_argument("--transcript", help="write every model request and response (redacted) as JSONL")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")

@@ -70,7 +70,9 @@ def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
     if env.get("GITHUB_API_URL"):
         conn.setdefault("github", {})["base_url"] = env["GITHUB_API_URL"]
     if env.get("GITHUB_REPOS"):
-        conn.setdefault("github", {})["repos"] = [r.strip() for r in env["GITHUB_REPOS"].split(",") if r.strip()]
+        conn.setdefault("github", {})["repos"] = [
+            r.strip() for r in env["GITHUB_REPOS"].split(",") if r.strip()
+        ]
     if env.get("STRIPE_API_KEY"):
         conn.setdefault("stripe", {})["api_key"] = env["STRIPE_API_KEY"]
     if conn:

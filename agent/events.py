@@ -73,7 +73,9 @@ def format_event(event: Event) -> str | None:
         case "fallback":
             return f"{t}  falling back to the offline investigator: {d.get('reason')}"
         case "diagnosis_ready":
-            return f"{t}  diagnosis: {d.get('category')} → {d.get('action')} (confidence {d.get('confidence')})"
+            return (
+                f"{t}  diagnosis: {d.get('category')} → {d.get('action')} (confidence {d.get('confidence')})"
+            )
         case "investigation_failed":
             return f"{t}  failed: {d.get('reason')}"
     return None

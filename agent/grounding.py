@@ -37,7 +37,9 @@ def _occurs(value: str, outcome: ToolOutcome) -> bool:
     needle = value.strip().lower()
     if not needle:
         return False
-    haystack = json.dumps(outcome.data, default=str, ensure_ascii=False).lower() + "\n" + outcome.rendered.lower()
+    haystack = (
+        json.dumps(outcome.data, default=str, ensure_ascii=False).lower() + "\n" + outcome.rendered.lower()
+    )
     if needle in haystack:
         return True
     if _NUMBER.match(needle):

@@ -28,7 +28,7 @@ from agent.routing import route
 from agent.runbooks import Match, Runbook, match_runbooks, runbook_context
 from agent.templating import iso, render_value
 from agent.ticket import Signals, Ticket
-from tools.base import AccountLookup, CallContext, ToolCall, ToolOutcome, Toolbox
+from tools.base import AccountLookup, CallContext, Toolbox, ToolCall, ToolOutcome
 from tools.catalogue import tool_specs
 
 __all__ = ["InvestigationResult", "investigate"]
@@ -111,7 +111,11 @@ async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, sk
                     continue
                 args = {k: v for k, v in render_value(step.args, context).items() if v is not None}
                 spec = specs.get(step.tool)
-                missing = [k for k, f in spec.model_fields.items() if f.is_required() and k not in args] if spec else []
+                missing = (
+                    [k for k, f in spec.model_fields.items() if f.is_required() and k not in args]
+                    if spec
+                    else []
+                )
                 if missing:
                     skipped.append(f"{rb_id}.{step.id}: no value for {', '.join(missing)}")
                     scheduled.append((rb_id, step.id, None))
@@ -144,7 +148,7 @@ def _finalise(
     raw: Mapping[str, Any], state: LoopState, model_name: str
 ) -> tuple[Diagnosis | None, list[str]]:
     """Validate and ground a raw diagnosis; return it or the errors to send back."""
-    observed = {}
+    observed: dict[str, str] = {}
     for outcome in state.outcomes:
         if not outcome.ok and outcome.error_kind not in {"bad_arguments", "read_only_violation"}:
             observed.setdefault(outcome.source, outcome.error or "unavailable")
@@ -165,7 +169,8 @@ def _finalise(
         diagnosis = Diagnosis.model_validate(merged)
     except ValidationError as exc:
         return None, [
-            f"{'.'.join(str(p) for p in err['loc']) or 'diagnosis'}: {err['msg']}" for err in exc.errors()[:20]
+            f"{'.'.join(str(p) for p in err['loc']) or 'diagnosis'}: {err['msg']}"
+            for err in exc.errors()[:20]
         ]
     grounded, rejected = ground(diagnosis, state.outcomes)
     return grounded, rejected
@@ -248,7 +253,9 @@ async def investigate(
             summary=(
                 "diagnosis submitted"
                 if reply.diagnosis is not None
-                else f"{len(reply.tool_calls)} tool call(s)" if reply.tool_calls else (reply.refusal or "no action")
+                else f"{len(reply.tool_calls)} tool call(s)"
+                if reply.tool_calls
+                else (reply.refusal or "no action")
             ),
         )
         state.feedback = []
@@ -322,4 +329,3 @@ def _cost(model_name: str, usage: Usage, prices: Mapping[str, Mapping[str, float
         + usage.output_tokens * price.get("output", 0.0)
     ) / 1_000_000
     return round(total, 6)
-

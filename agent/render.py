@@ -12,7 +12,9 @@ __all__ = ["render_diagnosis"]
 def _wrap(text: str, indent: str = "  ") -> str:
     lines = []
     for paragraph in text.strip().splitlines() or [""]:
-        lines.append(textwrap.fill(paragraph, width=100, initial_indent=indent, subsequent_indent=indent) or "")
+        lines.append(
+            textwrap.fill(paragraph, width=100, initial_indent=indent, subsequent_indent=indent) or ""
+        )
     return "\n".join(lines)
 
 
@@ -23,8 +25,7 @@ def render_diagnosis(d: Diagnosis) -> str:
         f"Summary:     {d.summary}",
         f"Root cause:  [{d.root_cause.category}] {d.root_cause.statement}",
         f"Confidence:  {d.confidence.score:.2f}  ({'; '.join(d.confidence.reasons)})",
-        f"Action:      {d.action.upper()}"
-        + (f" → {d.escalation.team}" if d.escalation else ""),
+        f"Action:      {d.action.upper()}" + (f" → {d.escalation.team}" if d.escalation else ""),
     ]
     if d.fallback_reason:
         out.append(f"Fallback:    offline investigator stood in: {d.fallback_reason}")

@@ -227,7 +227,7 @@ def _pydantic_reason(err: Mapping[str, Any]) -> str:
     return f"{where}: {err['msg']}"
 
 
-def _check_semantics(runbook: Runbook, node: yaml.Node, base: int) -> list[Problem]:
+def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> list[Problem]:
     """What Pydantic cannot see: regexes, expressions, tool names and arguments, step references."""
     from tools.catalogue import tool_specs  # the tools' argument models, without building clients
 
@@ -265,7 +265,9 @@ def _check_semantics(runbook: Runbook, node: yaml.Node, base: int) -> list[Probl
             problem(["plan", i, "id"], f"duplicate step id {step.id!r}")
         for need in step.needs:
             if need not in step_ids:
-                problem(["plan", i, "needs"], f"step {step.id!r} needs {need!r}, which is not an earlier step")
+                problem(
+                    ["plan", i, "needs"], f"step {step.id!r} needs {need!r}, which is not an earlier step"
+                )
         step_ids.append(step.id)
         if step.when:
             check_template(["plan", i, "when"], step.when, expression=True)
@@ -283,9 +285,13 @@ def _check_semantics(runbook: Runbook, node: yaml.Node, base: int) -> list[Probl
         if missing:
             problem(["plan", i, "args"], f"tool {step.tool} needs argument(s) {', '.join(missing)}")
         # Literal (non-templated) values must already satisfy the argument model.
-        literal = {k: v for k, v in step.args.items() if not (isinstance(v, str) and "{" in v) and k in fields}
+        literal = {
+            k: v for k, v in step.args.items() if not (isinstance(v, str) and "{" in v) and k in fields
+        }
         try:
-            spec.model_validate({**{k: _placeholder(f) for k, f in fields.items() if f.is_required()}, **literal})
+            spec.model_validate(
+                {**{k: _placeholder(f) for k, f in fields.items() if f.is_required()}, **literal}
+            )
         except ValidationError as exc:
             for err in exc.errors():
                 key = str(err["loc"][0]) if err["loc"] else ""

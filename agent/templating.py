@@ -108,7 +108,10 @@ def _successful_deploys(deployments: Iterable[Mapping[str, Any]] | None, environ
 
 
 def _suspect_deploy(
-    deployments: Iterable[Mapping[str, Any]] | None, ts: Any, minutes: float = 90, environment: str = "production"
+    deployments: Iterable[Mapping[str, Any]] | None,
+    ts: Any,
+    minutes: float = 90,
+    environment: str = "production",
 ) -> Any:
     """The latest successful deploy in the ``minutes`` before ``ts`` (when a problem started), or None."""
     at = parse_ts(ts)

@@ -43,14 +43,18 @@ def main() -> None:
     env.world.clickhouse()  # load the world once: that is start-up, not investigation
     startup_s = time.perf_counter() - t0
     print(f"casefile --help: {help_s * 1000:.0f} ms (target < 1000 ms)")
-    print(f"start-up (imports, runbooks, world load into chdb): {startup_s * 1000:.0f} ms; peak RSS {peak_rss_mb():.0f} MB")
+    print(
+        f"start-up (imports, runbooks, world load into chdb): {startup_s * 1000:.0f} ms; peak RSS {peak_rss_mb():.0f} MB"
+    )
 
     tickets = sorted((ROOT / "examples" / "tickets").glob("*.json"))
     tickets = [t for t in tickets if "zendesk" not in t.name]
 
     async def run_all() -> list[float]:
         times: list[float] = []
-        print(f"{'ticket':32} {'category':28} {'action':9} {'best ms':>8} {'first ms':>9} {'peak RSS MB':>12}")
+        print(
+            f"{'ticket':32} {'category':28} {'action':9} {'best ms':>8} {'first ms':>9} {'peak RSS MB':>12}"
+        )
         for path in tickets:
             ticket = load_ticket(path)
             runs = []
@@ -70,7 +74,9 @@ def main() -> None:
         return times
 
     times = asyncio.run(run_all())
-    print(f"median per investigation: {statistics.median(times):.1f} ms over {len(times)} runs (target < 500 ms)")
+    print(
+        f"median per investigation: {statistics.median(times):.1f} ms over {len(times)} runs (target < 500 ms)"
+    )
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
 
 

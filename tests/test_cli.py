@@ -41,7 +41,12 @@ def write_ticket(tmp_path: Path, **fields: object) -> Path:
         (lambda p: p / "missing.json", "not found"),
         (lambda p: (p / "bad.json").write_text("{ not json", encoding="utf-8") and p / "bad.json", "JSON"),
         (lambda p: write_ticket(p, body=""), "no body"),
-        (lambda p: (p / "big.json").write_bytes(b'{"body": "' + b"x" * 5_000_000 + b'"}') and p / "big.json", "MB"),
+        (
+            lambda p: (
+                (p / "big.json").write_bytes(b'{"body": "' + b"x" * 5_000_000 + b'"}') and p / "big.json"
+            ),
+            "MB",
+        ),
         (lambda p: (p / "bin.json").write_bytes(bytes(range(256)) * 64) and p / "bin.json", "UTF-8"),
         (lambda p: p, "directory"),
     ],

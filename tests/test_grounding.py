@@ -11,15 +11,28 @@ from tools.base import ToolOutcome
 
 def outcome(call_id: str, data: object, ok: bool = True) -> ToolOutcome:
     return ToolOutcome(
-        call_id=call_id, tool="logs_error_summary", source="logs", arguments={}, ok=ok, data=data,
-        rendered="", error=None if ok else "timeout", started_at=datetime.now(UTC), duration_ms=1,
+        call_id=call_id,
+        tool="logs_error_summary",
+        source="logs",
+        arguments={},
+        ok=ok,
+        data=data,
+        rendered="",
+        error=None if ok else "timeout",
+        started_at=datetime.now(UTC),
+        duration_ms=1,
     )
 
 
 def diagnosis(*evidence: Evidence) -> Diagnosis:
     return Diagnosis(
-        ticket_id="T", summary="s", root_cause=RootCause(category="known_bug", statement="s"),
-        evidence=list(evidence), confidence=Confidence(score=0.5), customer_reply="r", action="resolve",
+        ticket_id="T",
+        summary="s",
+        root_cause=RootCause(category="known_bug", statement="s"),
+        evidence=list(evidence),
+        confidence=Confidence(score=0.5),
+        customer_reply="r",
+        action="resolve",
     )
 
 
@@ -45,5 +58,7 @@ def test_grounded_values_pass_and_others_are_rejected() -> None:
 
 
 def test_number_rounding_is_not_a_loophole() -> None:
-    grounded, rejected = ground(diagnosis(Evidence(call_id="c1", value="0.7", claim="x")), [outcome("c1", {"r": 0.6123})])
+    grounded, rejected = ground(
+        diagnosis(Evidence(call_id="c1", value="0.7", claim="x")), [outcome("c1", {"r": 0.6123})]
+    )
     assert grounded.evidence == [] and rejected

@@ -52,14 +52,14 @@ def test_shipped_runbooks_are_valid() -> None:
         ),
         (
             GOOD_STEP,
-            "findings:\n  - id: f\n    when: \"errors.spike and (\"\n    category: known_bug\n"
+            'findings:\n  - id: f\n    when: "errors.spike and ("\n    category: known_bug\n'
             "    statement: s\n    confidence: 0.5\n    action: resolve\n    reply: r\n",
             16,
             "bad expression",
         ),
         (
             GOOD_STEP,
-            "findings:\n  - id: f\n    when: \"true\"\n    category: martian_attack\n"
+            'findings:\n  - id: f\n    when: "true"\n    category: martian_attack\n'
             "    statement: s\n    confidence: 0.5\n    action: resolve\n    reply: r\n",
             17,
             "unknown category 'martian_attack'",
@@ -93,7 +93,9 @@ def test_bad_regex_and_missing_front_matter(tmp_path: Path) -> None:
     assert "no front matter" in reasons["plain.md"].reason and reasons["plain.md"].line == 1
 
 
-def test_cli_runbooks_check_prints_problems_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_runbooks_check_prints_problems_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, "broken.md", base_front(plan=GOOD_STEP.replace("logs_error_summary", "nope")))
     assert main(["runbooks", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
@@ -113,9 +115,14 @@ def _signals(**kw: object) -> Signals:
 
 def test_matching_by_keyword_status_and_area() -> None:
     runbooks = load_runbooks()
-    matched = [m.runbook.id for m in match_runbooks(runbooks, _ticket("we get 429 Too Many Requests"), _signals(statuses=[429]))]
+    matched = [
+        m.runbook.id
+        for m in match_runbooks(runbooks, _ticket("we get 429 Too Many Requests"), _signals(statuses=[429]))
+    ]
     assert matched[0] == "api-rate-limit"
-    sso = [m.runbook.id for m in match_runbooks(runbooks, _ticket("Okta login broken"), _signals(areas=["sso"]))]
+    sso = [
+        m.runbook.id for m in match_runbooks(runbooks, _ticket("Okta login broken"), _signals(areas=["sso"]))
+    ]
     assert sso[0] == "sso-login"
     assert match_runbooks(runbooks, _ticket("hello, thanks for the great product"), _signals()) == []
 
@@ -124,8 +131,19 @@ def test_finding_over_a_missing_source_is_false_not_an_error() -> None:
     runbook = next(r for r in load_runbooks() if r.id == "billing")
     base = {"account": {"id": "acme"}, "window": {}, "signals": {}, "ticket": {}}
     assert evaluate(runbook, runbook_context(runbook, base, {"billing": None, "errors": None})) == []
-    results = {"billing": {"subscriptions": [{"id": "sub_1", "status": "past_due"}], "open_invoices": [],
-                           "recent_payment_failures": [], "standing_reasons": ["past due"]}, "errors": None}
+    results = {
+        "billing": {
+            "subscriptions": [{"id": "sub_1", "status": "past_due"}],
+            "open_invoices": [],
+            "recent_payment_failures": [],
+            "standing_reasons": ["past due"],
+        },
+        "errors": None,
+    }
     held = evaluate(runbook, runbook_context(runbook, base, results))
     assert held[0].finding.category == "billing_past_due"
-    assert held[0].evidence[0] == {"step": "billing", "value": "past_due", "claim": "subscription sub_1 is past_due"}
+    assert held[0].evidence[0] == {
+        "step": "billing",
+        "value": "past_due",
+        "claim": "subscription sub_1 is past_due",
+    }

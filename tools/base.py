@@ -244,7 +244,7 @@ class Connector:
             )
         return found
 
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
+    async def aclose(self) -> None:
         """Release clients; connectors that hold one override this."""
 
 

@@ -32,7 +32,9 @@ def _live_problem(source: str, settings: ConnectorSettings) -> str | None:
     return None
 
 
-def _construct(source: str, cls: type[Connector], settings: ConnectorSettings, world: World | None) -> Connector:
+def _construct(
+    source: str, cls: type[Connector], settings: ConnectorSettings, world: World | None
+) -> Connector:
     transport: Any = world.transport if world is not None else None
     if source == "logs":
         client = world.clickhouse() if world is not None else None

@@ -33,17 +33,25 @@ class LogTableMap(BaseModel):
 
 
 class LogsSettings(BaseModel):
-    dsn: str | None = Field(default=None, description="clickhouse-connect DSN, e.g. https://user:pw@host:8443/db")
+    dsn: str | None = Field(
+        default=None, description="clickhouse-connect DSN, e.g. https://user:pw@host:8443/db"
+    )
     database: str = "default"
     requests: LogTableMap = LogTableMap(
         table="requests", status="status", path="path", latency="latency_ms", error="error_code"
     )
     webhooks: LogTableMap = LogTableMap(
-        table="webhook_deliveries", status="response_status", path="endpoint_url", latency="response_ms", error="error"
+        table="webhook_deliveries",
+        status="response_status",
+        path="endpoint_url",
+        latency="response_ms",
+        error="error",
     )
     sso: LogTableMap = LogTableMap(table="sso_logins", status="outcome", error="error")
     # Tables a model may query with guarded SQL; everything else (system.* included) is refused.
-    allowed_tables: list[str] = Field(default_factory=lambda: ["requests", "webhook_deliveries", "sso_logins"])
+    allowed_tables: list[str] = Field(
+        default_factory=lambda: ["requests", "webhook_deliveries", "sso_logins"]
+    )
     max_rows: int = 1000
     max_execution_time_s: int = 10
 
@@ -55,12 +63,16 @@ class LinearSettings(BaseModel):
 
 class GitHubSettings(BaseModel):
     token: SecretStr | None = None
-    base_url: str = Field(default="https://api.github.com", description="GitHub Enterprise: https://HOST/api/v3")
+    base_url: str = Field(
+        default="https://api.github.com", description="GitHub Enterprise: https://HOST/api/v3"
+    )
     repos: list[str] = Field(default_factory=list, description="owner/name of the repositories that deploy")
 
 
 class StripeSettings(BaseModel):
-    api_key: SecretStr | None = Field(default=None, description="a restricted key (rk_...) with read permissions")
+    api_key: SecretStr | None = Field(
+        default=None, description="a restricted key (rk_...) with read permissions"
+    )
     base_url: str = "https://api.stripe.com"
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from tools.base import ToolCall, ToolOutcome, Toolbox
+from tools.base import Toolbox, ToolCall, ToolOutcome
 
 if TYPE_CHECKING:
     from agent.config import Budgets

@@ -50,12 +50,24 @@ def _related(evidence: list[dict[str, Any]], state: LoopState) -> list[dict[str,
         value, tool = item["value"], item["tool"]
         if tool.startswith("bugs_") and _BUG_ID.match(value):
             outcome = state.outcome(item["call_id"])
-            issues = (outcome.data or {}).get("issues", []) if outcome and isinstance(outcome.data, dict) else []
+            issues = (
+                (outcome.data or {}).get("issues", []) if outcome and isinstance(outcome.data, dict) else []
+            )
             issue = next((i for i in issues if i.get("identifier") == value), None)
-            if issue is None and outcome and isinstance(outcome.data, dict) and outcome.data.get("identifier"):
+            if (
+                issue is None
+                and outcome
+                and isinstance(outcome.data, dict)
+                and outcome.data.get("identifier")
+            ):
                 issue = outcome.data
             related.append(
-                {"kind": "bug", "id": value, "title": (issue or {}).get("title", ""), "url": (issue or {}).get("url")}
+                {
+                    "kind": "bug",
+                    "id": value,
+                    "title": (issue or {}).get("title", ""),
+                    "url": (issue or {}).get("url"),
+                }
             )
         elif tool.startswith("deploys_") and (_SHA.match(value) or value.startswith("v")):
             related.append({"kind": "deploy", "id": value, "title": item["claim"]})
@@ -97,9 +109,8 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
 
     holding = _best_holding(state)
     if holding is None:
-        statement = (
-            "The checks the matching runbooks prescribe found no cause: "
-            + ("no runbook matched this ticket." if not state.matches else "none of their findings held.")
+        statement = "The checks the matching runbooks prescribe found no cause: " + (
+            "no runbook matched this ticket." if not state.matches else "none of their findings held."
         )
         return _assemble(
             state,
@@ -128,9 +139,13 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
         outcome = state.outcome(call_id) if call_id else None
         if outcome is None or not outcome.ok:
             continue
-        evidence.append({"call_id": outcome.call_id, "tool": outcome.tool, "value": item["value"], "claim": item["claim"]})
+        evidence.append(
+            {"call_id": outcome.call_id, "tool": outcome.tool, "value": item["value"], "claim": item["claim"]}
+        )
     confidence = holding.finding.confidence
-    reasons = list(holding.finding.confidence_reasons) or [f"runbook {holding.runbook.id}: {holding.finding.id}"]
+    reasons = list(holding.finding.confidence_reasons) or [
+        f"runbook {holding.runbook.id}: {holding.finding.id}"
+    ]
     for gone in unavailable:
         confidence -= 0.1
         reasons.append(f"{gone['source']} was unavailable")
