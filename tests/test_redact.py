@@ -1,0 +1,170 @@
+"""Secrets and card numbers never survive intake; ordinary identifiers do."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agent.redact import luhn_valid, redact
+
+# Test secrets are assembled at run time so secret scanners do not flag this file.
+STRIPE_LIVE = "sk_" + "live_51H8xYzAbCdEfGhIjKlMnOpQr"
+STRIPE_TEST = "sk_" + "test_4eC39HqLyjWDarjtT1zdp7dc"
+STRIPE_RESTRICTED = "rk_" + "live_51H8xYzAbCdEfGhIjKlMn"
+WHSEC = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+AWS = "AKIA" + "IOSFODNN7EXAMPLE"
+GH_PAT = "ghp_" + "16C7e42F292c6912E7710c838347Ae178B4a"
+GH_FINE = "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
+SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+LINEAR = "lin_api_" + "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuV"
+OPENAI = "sk-" + "proj-abcDEF123456ghiJKL789012mnoPQR"
+OPENAI_OLD = "sk-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+ANTHROPIC = "sk-" + "ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkRhbmEifQ.SflKxwRJSMeKKF2QT4fwpM"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"our key is {STRIPE_LIVE}, please check", "our key is [REDACTED:stripe_key], please check"),
+        (
+            f"curl -u {STRIPE_TEST}: https://api.stripe.com/v1/charges",
+            "curl -u [REDACTED:stripe_key]: https://api.stripe.com/v1/charges",
+        ),
+        (f"restricted {STRIPE_RESTRICTED}", "restricted [REDACTED:stripe_key]"),
+        (f"signing secret {WHSEC}", "signing secret [REDACTED:stripe_webhook_secret]"),
+        (f"AWS_ACCESS_KEY_ID {AWS}", "AWS_ACCESS_KEY_ID [REDACTED:aws_access_key]"),
+        (f"token {GH_PAT} and {GH_FINE}", "token [REDACTED:github_token] and [REDACTED:github_token]"),
+        (f"slack bot {SLACK}", "slack bot [REDACTED:slack_token]"),
+        (f"linear {LINEAR}", "linear [REDACTED:linear_api_key]"),
+        (f"openai {OPENAI} / {OPENAI_OLD}", "openai [REDACTED:openai_key] / [REDACTED:openai_key]"),
+        (f"anthropic {ANTHROPIC}", "anthropic [REDACTED:anthropic_key]"),
+        (f"cookie session={JWT}", "cookie session=[REDACTED:jwt]"),
+        (
+            f"curl -H 'Authorization: Bearer {JWT}' https://api.relayhq.dev/v2/orders",
+            "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://api.relayhq.dev/v2/orders",
+        ),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED:authorization]"),
+        ('{"authorization": "Token abcd1234efgh"}', '{"authorization": "Token [REDACTED:authorization]"}'),
+        ("sent with Bearer a1b2c3d4e5f6g7h8", "sent with Bearer [REDACTED:authorization]"),
+        (
+            "DATABASE_URL=postgres://app:s3cr3t!@db.internal:5432/orders",
+            "DATABASE_URL=postgres://app:[REDACTED:password]@db.internal:5432/orders",
+        ),
+        (
+            "https://admin:hunter2@hooks.example.com/relay",
+            "https://admin:[REDACTED:password]@hooks.example.com/relay",
+        ),
+        ("login with password=hunter2&user=bob", "login with password=[REDACTED:password]&user=bob"),
+        (
+            '{"user": "bob", "password": "c0rrect horse"}',
+            '{"user": "bob", "password": "[REDACTED:password]"}',
+        ),
+        ("db:\n  pwd: 'tr0ub4dor'\n  host: db1", "db:\n  pwd: '[REDACTED:password]'\n  host: db1"),
+        ("POSTGRES_PASSWORD=abc123 ./run.sh", "POSTGRES_PASSWORD=[REDACTED:password] ./run.sh"),
+        ("-H 'X-Api-Key: 7f3c9e2a1b'", "-H 'X-Api-Key: [REDACTED:api_key]'"),
+        ("client_secret=Zx9yW8vU7t", "client_secret=[REDACTED:secret]"),
+        (
+            "https://x.io/cb?access_token=abc.def.ghi&state=1",
+            "https://x.io/cb?access_token=[REDACTED:token]&state=1",
+        ),
+        ("card 4242 4242 4242 4242 exp 12/27", "card [REDACTED:card_number] exp 12/27"),
+        ("card 4242-4242-4242-4242.", "card [REDACTED:card_number]."),
+        ("card 4111111111111111", "card [REDACTED:card_number]"),
+        ("amex 3782 822463 10005 ok", "amex [REDACTED:card_number] ok"),
+        ("my card 4242 4242 4242 4242 12/27 123", "my card [REDACTED:card_number] 12/27 123"),
+    ],
+)
+def test_secrets_are_replaced_by_typed_placeholders(text: str, expected: str) -> None:
+    redacted, count = redact(text)
+    assert redacted == expected
+    assert count == expected.count("[REDACTED:")
+
+
+def test_pem_private_key_block_is_removed_whole() -> None:
+    text = (
+        "here is our config:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7bq\nZm9vYmFy+/==\n"
+        "-----END RSA PRIVATE KEY-----\nthanks"
+    )
+    assert redact(text) == ("here is our config:\n[REDACTED:private_key]\nthanks", 1)
+
+
+def test_truncated_pem_key_is_removed_up_to_the_prose() -> None:
+    text = (
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nabcDEF==\nand then it stopped working"
+    )
+    assert redact(text) == ("[REDACTED:private_key]\nand then it stopped working", 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 4242424242424241 was not shipped",  # fails Luhn: an order number
+        "order ORD-4242424242424242 is stuck",  # part of an identifier
+        "request_id 3f2a9c1e-8b7d-4c6e-a5f4-0e1d2c3b4a59",  # UUID
+        "uuid 12345678-1234-1234-1234-123456789012",  # an all-digit UUID
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8",  # SHA-1
+        "at 2026-11-20T08:12:03.123Z we got HTTP 429 rate_limit_exceeded",
+        "ECONNREFUSED 10.0.45.2:5432 from 192.168.1.20",
+        "req_8f3kd92hf trace 4bf92f3577b34da6a3ce929d0e0e4736",
+        "epoch ms 1763640000000",  # 13 digits, but no card starts with 1
+        "Idempotency-Key: 6f1c2d3e-aaaa-4bbb-8ccc-123456789abc",
+        "basic authentication is failing since this morning",
+        "the Bearer token expired",
+        "password: ********",
+        "password=${DB_PASSWORD}",
+        "Token: [REDACTED:stripe_key]",
+        "tracking 0000000000000000",
+        "Chrome/131.0.6778.86 Safari/537.36",
+    ],
+)
+def test_non_secrets_are_kept(text: str) -> None:
+    assert redact(text) == (text, 0)
+
+
+def test_redaction_is_idempotent() -> None:
+    text = f"Authorization: Bearer {JWT}\npassword={STRIPE_LIVE}\ncard 4242 4242 4242 4242"
+    once, n = redact(text)
+    assert n == 3
+    assert redact(once) == (once, 0)
+
+
+def test_specific_type_wins_over_key_name() -> None:
+    assert redact(f"api_key={STRIPE_LIVE}") == ("api_key=[REDACTED:stripe_key]", 1)
+
+
+def test_luhn() -> None:
+    assert luhn_valid("4242424242424242")
+    assert luhn_valid("378282246310005")
+    assert not luhn_valid("4242424242424241")
+
+
+ADVERSARIAL = {
+    "digits": "4" * 1_000_000,
+    "grouped digits": "4242 " * 200_000,
+    "jwt prefixes": "eyJ" * 333_333,
+    "jwt without signature": "eyJaaaaaaaaa." * 76_923,
+    "pem begins": "-----BEGIN PRIVATE KEY-----\n" * 35_714,
+    "letters": "a" * 1_000_000,
+    "snake": "a_" * 500_000,
+    "password keys": "password=" * 111_111,
+    "schemes": "https://" * 125_000,
+    "url users": "https://u:" * 100_000,
+    "authorization": "Authorization: " * 66_666,
+    "bearer long": "Bearer " + "a" * 1_000_000,
+    "openai prefixes": "sk-" * 333_333,
+    "key prefixes": "x-" * 500_000 + "password",
+    "dashes": "4-" * 500_000,
+}
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_linear_time_on_adversarial_megabyte(name: str) -> None:
+    text = ADVERSARIAL[name]
+    started = time.perf_counter()
+    redact(text)
+    elapsed = time.perf_counter() - started
+    print(f"redact({name}, {len(text) / 1e6:.1f} MB): {elapsed * 1000:.0f} ms")
+    # About 0.3 s here; a quadratic pattern would take minutes.
+    assert elapsed < 5.0
