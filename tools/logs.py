@@ -239,6 +239,16 @@ def detect_spike(
     return None
 
 
+def _coarsen(fine: Sequence[tuple[int, int, int]], size_ms: int) -> list[Bucket]:
+    """Merge ``(start_ms, requests, errors)`` buckets into buckets of ``size_ms``."""
+    merged: dict[int, list[int]] = {}
+    for start, requests, errors in fine:
+        slot = merged.setdefault(start // size_ms * size_ms, [0, 0])
+        slot[0] += requests
+        slot[1] += errors
+    return [Bucket(datetime.fromtimestamp(k / 1000, tz=UTC), n, e) for k, (n, e) in sorted(merged.items())]
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -763,17 +773,16 @@ class ClickHouseConnector(Connector):
         params: dict[str, Any],
         base_rate: float,
     ) -> dict[str, Any] | None:
+        finest = SPIKE_BUCKETS_MINUTES[0] * 60_000
+        result = await self._query(
+            f"SELECT intDiv({t.ts_ms}, {finest}) * {finest} AS bucket, "
+            f"count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
+            f"WHERE {t.account_range()}{path_filter} GROUP BY bucket ORDER BY bucket",
+            params,
+        )
+        fine = [(int(b), int(n), int(e)) for b, n, e in result.rows]
         for minutes in SPIKE_BUCKETS_MINUTES:
-            result = await self._query(
-                f"SELECT intDiv({t.ts_ms}, {minutes * 60_000}) * {minutes * 60_000} AS bucket, "
-                f"count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
-                f"WHERE {t.account_range()}{path_filter} GROUP BY bucket ORDER BY bucket",
-                params,
-            )
-            buckets = [
-                Bucket(datetime.fromtimestamp(int(b) / 1000, tz=UTC), int(n), int(e))
-                for b, n, e in result.rows
-            ]
+            buckets = _coarsen(fine, minutes * 60_000)
             spike = detect_spike(buckets, base_rate, minutes)
             if spike is None:
                 continue
@@ -981,44 +990,32 @@ class ClickHouseConnector(Connector):
         failures = int(totals["failures"] or 0)
         q = list(totals["q"] or [None, None]) if attempts else [None, None]
 
-        statuses: list[dict[str, Any]] = []
-        if t.status is not None:
-            statuses = [
-                {"status": int(r[0]), "count": int(r[1])}
-                for r in (
-                    await self._query(
-                        f"SELECT {t.status} AS s, count() AS n FROM {t.name} WHERE {t.account_range()} "
-                        f"GROUP BY s ORDER BY n DESC, s LIMIT {TOP_N}",
-                        params,
-                    )
-                ).rows
-            ]
-        errors: list[dict[str, Any]] = []
-        if t.error is not None:
-            errors = [
-                {"error": r[0], "count": int(r[1])}
-                for r in (
-                    await self._query(
-                        f"SELECT {t.error} AS e, count() AS n FROM {t.name} WHERE "
-                        f"{t.account_range()} AND e != '' "
-                        f"GROUP BY e ORDER BY n DESC, e LIMIT {TOP_N}",
-                        params,
-                    )
-                ).rows
-            ]
-        urls: list[str] = []
-        if t.path is not None:
-            urls = [
-                str(r[0])
-                for r in (
-                    await self._query(
-                        f"SELECT DISTINCT {t.path} AS u FROM {t.name} WHERE {t.account_range()} "
-                        f"ORDER BY u LIMIT {TOP_N}",
-                        params,
-                    )
-                ).rows
-            ]
+        # One pass for statuses, errors and endpoint URLs: a few distinct combinations per account.
         status_sql = t.status or "NULL"
+        error_sql = t.error or "''"
+        url_sql = t.path or "''"
+        groups = await self._query(
+            f"SELECT {status_sql} AS s, {error_sql} AS e, {url_sql} AS u, count() AS n FROM {t.name} "
+            f"WHERE {t.account_range()} GROUP BY s, e, u ORDER BY n DESC LIMIT 1000",
+            params,
+        )
+        by_status: dict[int, int] = {}
+        by_error: dict[str, int] = {}
+        url_set: set[str] = set()
+        for status_value, error_value, url_value, n in groups.rows:
+            if status_value is not None:
+                by_status[int(status_value)] = by_status.get(int(status_value), 0) + int(n)
+            if error_value:
+                by_error[str(error_value)] = by_error.get(str(error_value), 0) + int(n)
+            if url_value:
+                url_set.add(str(url_value))
+        statuses = [
+            {"status": k, "count": v} for k, v in sorted(by_status.items(), key=lambda kv: (-kv[1], kv[0]))
+        ][:TOP_N]
+        errors = [
+            {"error": k, "count": v} for k, v in sorted(by_error.items(), key=lambda kv: (-kv[1], kv[0]))
+        ][:TOP_N]
+        urls = sorted(url_set)[:TOP_N]
         last = await self._query(
             f"SELECT {t.ts_ms} AS ts_ms, {status_sql} AS response_status, {latency} AS response_ms "
             f"FROM {t.name} "
