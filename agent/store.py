@@ -1,0 +1,616 @@
+"""Where investigations, their events, the tool-call audit log and agents' feedback are kept.
+
+SQLite by default, with no setup (``sqlite:///.casefile/casefile.sqlite3``
+relative to the working directory, or ``$CASEFILE_DATABASE_URL``);
+PostgreSQL by URL (``postgresql://user@host/db``, through psycopg 3).
+
+There is one SQL code path for both: the statements use a portable subset
+(``TEXT``/``INTEGER``/``REAL`` columns, times as ISO 8601 UTC text that sorts
+as it reads, JSON as text, no auto-increment) and ``?`` placeholders, which
+are rewritten to ``%s`` for psycopg. Each table's sequence numbers are computed
+per investigation inside the writing transaction, so no dialect-specific
+identity column is needed.
+
+Tables::
+
+    investigations  one row per investigation: ticket (already redacted), status, diagnosis JSON
+    events          every progress Event, numbered per investigation (the SSE stream replays them)
+    audit           one row per tool call: tool, arguments, duration, outcome, who asked
+    feedback        agents' verdicts on a diagnosis (bounced escalations, the article that solved it)
+
+Secrets are never stored: tickets are redacted at intake, and tool arguments and
+error texts pass through :func:`agent.redact.redact` again before they are written.
+
+The store is synchronous (each call is one short transaction) and thread-safe;
+the service calls it from its event loop, which is fine for the millisecond
+writes SQLite in WAL mode makes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from pydantic import BaseModel
+
+from agent.diagnosis import Diagnosis
+from agent.errors import ConfigError
+from agent.events import Event
+from agent.redact import redact
+from agent.ticket import Ticket
+
+if TYPE_CHECKING:
+    from agent.loop import InvestigationResult
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "AuditRow",
+    "DuplicateInvestigation",
+    "FeedbackRecord",
+    "InvestigationRecord",
+    "Priority",
+    "Status",
+    "Store",
+]
+
+DEFAULT_DATABASE_URL = "sqlite:///.casefile/casefile.sqlite3"
+
+Status = Literal["queued", "running", "done", "failed", "interrupted"]
+Priority = Literal["background", "on_demand"]
+ACTIVE: tuple[str, ...] = ("queued", "running")
+_STATUSES: tuple[str, ...] = get_args(Status)
+_PRIORITIES: tuple[str, ...] = get_args(Priority)
+
+
+class InvestigationRecord(BaseModel):
+    """One investigation as stored: who asked, where it stands, and its diagnosis once done."""
+
+    id: str
+    ticket_id: str
+    revision: str | None = None
+    status: Status
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    diagnosis: Diagnosis | None = None
+    error: str | None = None
+    source: str
+    requested_by: str
+    priority: Priority
+    rerun_of: str | None = None
+
+
+class AuditRow(BaseModel):
+    """One tool call of one investigation: what ran, with which arguments, how it went, for whom."""
+
+    investigation_id: str
+    seq: int
+    call_id: str
+    tool: str
+    source: str
+    origin: str
+    arguments: dict[str, Any]
+    ok: bool
+    error_kind: str | None = None
+    error: str | None = None
+    started_at: datetime
+    duration_ms: float
+    requested_by: str
+
+
+class FeedbackRecord(BaseModel):
+    """An agent's verdict on one investigation (e.g. the escalation bounced back to L1)."""
+
+    id: str
+    investigation_id: str
+    ticket_id: str
+    bounced: bool
+    article: str | None = None
+    note: str | None = None
+    by: str
+    created_at: datetime
+
+
+class DuplicateInvestigation(Exception):
+    """An active investigation already holds this idempotency key; ``existing_id`` names it."""
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(f"investigation {existing_id} is already active for this ticket revision")
+        self.existing_id = existing_id
+
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS investigations (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL,
+        revision TEXT,
+        ticket_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        source TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        idempotency_key TEXT,
+        rerun_of TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        error TEXT,
+        diagnosis_json TEXT
+    )""",
+    # At most one queued or running investigation per key: the guard holds across processes too.
+    """CREATE UNIQUE INDEX IF NOT EXISTS investigations_active_key
+        ON investigations (idempotency_key) WHERE status IN ('queued', 'running')""",
+    "CREATE INDEX IF NOT EXISTS investigations_created ON investigations (created_at)",
+    """CREATE TABLE IF NOT EXISTS events (
+        investigation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        event_json TEXT NOT NULL,
+        PRIMARY KEY (investigation_id, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        investigation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        call_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        source TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        arguments_json TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        error_kind TEXT,
+        error TEXT,
+        started_at TEXT NOT NULL,
+        duration_ms REAL NOT NULL,
+        requested_by TEXT NOT NULL,
+        PRIMARY KEY (investigation_id, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS feedback (
+        id TEXT PRIMARY KEY,
+        investigation_id TEXT NOT NULL,
+        bounced INTEGER NOT NULL,
+        article TEXT,
+        note TEXT,
+        by_whom TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at)",
+]
+
+_INVESTIGATION_COLUMNS = (
+    "id, ticket_id, revision, status, source, requested_by, priority, rerun_of, "
+    "created_at, started_at, finished_at, error, diagnosis_json"
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(value: datetime) -> str:
+    # Fixed width, UTC, microseconds: text comparison is time comparison.
+    if value.tzinfo is None:
+        raise ValueError("store times need a timezone")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _scrub(text: str | None) -> str | None:
+    return None if text is None else redact(text)[0]
+
+
+class Store:
+    """Persistent record of investigations; see the module docstring for the layout.
+
+    ``Store(url)`` opens (and creates, if needed) the database. ``url`` defaults to
+    ``$CASEFILE_DATABASE_URL``, then ``sqlite:///.casefile/casefile.sqlite3``.
+    ``sqlite:///:memory:`` gives a private in-memory database (tests).
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or os.environ.get("CASEFILE_DATABASE_URL") or DEFAULT_DATABASE_URL
+        self._lock = threading.RLock()
+        self._conn: Any
+        if self.url.startswith("sqlite://"):
+            self.dialect = "sqlite"
+            self._conn = self._open_sqlite(self.url)
+        elif self.url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            self.dialect = "postgresql"
+            self._conn = self._open_postgres(self.url)
+        else:
+            raise ConfigError(f"unsupported database URL scheme: {self.url.split(':', 1)[0]!r}")
+        with self._tx() as cur:
+            for statement in _SCHEMA:
+                cur.execute(statement)
+
+    # --------------------------------------------------------------- connections
+
+    @staticmethod
+    def _open_sqlite(url: str) -> sqlite3.Connection:
+        path = url.removeprefix("sqlite://")
+        # sqlite:///relative/path → "/relative/path" with one slash too many; sqlite:////abs → "//abs".
+        path = path[1:] if path.startswith("/") else path
+        if path not in ("", ":memory:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(
+                path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+        except sqlite3.Error as exc:
+            raise ConfigError(f"cannot open database {path}: {exc}") from None
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @staticmethod
+    def _open_postgres(url: str) -> Any:
+        try:
+            import psycopg
+        except ImportError:
+            raise ConfigError(
+                "a PostgreSQL database URL needs psycopg: pip install 'psycopg[binary]'"
+            ) from None
+        try:
+            return psycopg.connect(
+                url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, client_encoding="utf8"
+            )
+        except psycopg.Error as exc:
+            # The message can echo the URL's password; name the host only.
+            host = url.split("@")[-1].split("/")[0]
+            raise ConfigError(f"cannot connect to PostgreSQL at {host}: {type(exc).__name__}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        """One transaction on the shared connection; ``?`` placeholders in every dialect."""
+        with self._lock:
+            cur = _Cursor(self._conn.cursor(), self.dialect)
+            # IMMEDIATE: take SQLite's write lock up front, so a read-then-write
+            # transaction never fails to upgrade when another process writes too.
+            cur.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def _is_unique_violation(self, exc: BaseException) -> bool:
+        if isinstance(exc, sqlite3.IntegrityError):
+            return True
+        return type(exc).__name__ == "UniqueViolation"
+
+    # --------------------------------------------------------------- investigations
+
+    def create_investigation(
+        self,
+        ticket: Ticket,
+        *,
+        source: str,
+        requested_by: str,
+        priority: Priority = "background",
+        idempotency_key: str | None = None,
+        rerun_of: str | None = None,
+    ) -> str:
+        """Record a queued investigation of ``ticket`` and return its id (``inv_…``).
+
+        Raises :class:`DuplicateInvestigation` when another queued or running
+        investigation holds the same ``idempotency_key``.
+        """
+        if priority not in _PRIORITIES:
+            raise ValueError(f"priority must be one of {_PRIORITIES}")
+        inv_id = _new_id("inv")
+        try:
+            with self._tx() as cur:
+                cur.execute(
+                    "INSERT INTO investigations (id, ticket_id, revision, ticket_json, status, source,"
+                    " requested_by, priority, idempotency_key, rerun_of, created_at)"
+                    " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                    (
+                        inv_id,
+                        ticket.id,
+                        ticket.revision,
+                        ticket.model_dump_json(),
+                        source,
+                        requested_by,
+                        priority,
+                        idempotency_key,
+                        rerun_of,
+                        _ts(_now()),
+                    ),
+                )
+        except Exception as exc:
+            if idempotency_key is not None and self._is_unique_violation(exc):
+                existing = self.find_active(idempotency_key)
+                if existing is not None:
+                    raise DuplicateInvestigation(existing) from None
+            raise
+        return inv_id
+
+    def find_active(self, idempotency_key: str) -> str | None:
+        """The id of the queued or running investigation holding this key, if any."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT id FROM investigations WHERE idempotency_key = ? AND status IN ('queued', 'running')",
+                (idempotency_key,),
+            )
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    def set_status(self, id: str, status: Status, error: str | None = None) -> None:
+        """Move an investigation to ``status``; running stamps started_at, the end states finished_at."""
+        if status not in _STATUSES:
+            raise ValueError(f"status must be one of {_STATUSES}")
+        now = _ts(_now())
+        with self._tx() as cur:
+            if status == "running":
+                cur.execute(
+                    "UPDATE investigations SET status = ?, started_at = ?, error = NULL WHERE id = ?",
+                    (status, now, id),
+                )
+            elif status == "queued":
+                cur.execute("UPDATE investigations SET status = ? WHERE id = ?", (status, id))
+            else:
+                cur.execute(
+                    "UPDATE investigations SET status = ?, finished_at = ?, error = ? WHERE id = ?",
+                    (status, now, _scrub(error), id),
+                )
+            if cur.rowcount == 0:
+                raise KeyError(id)
+
+    def ticket(self, id: str) -> Ticket | None:
+        """The (redacted) ticket an investigation was run on, e.g. to re-run it."""
+        with self._tx() as cur:
+            cur.execute("SELECT ticket_json FROM investigations WHERE id = ?", (id,))
+            row = cur.fetchone()
+        return Ticket.model_validate_json(row[0]) if row else None
+
+    def get(self, id: str) -> InvestigationRecord | None:
+        with self._tx() as cur:
+            cur.execute(f"SELECT {_INVESTIGATION_COLUMNS} FROM investigations WHERE id = ?", (id,))
+            row = cur.fetchone()
+        return self._record(row) if row else None
+
+    def list(
+        self, since: datetime | None = None, status: str | None = None
+    ) -> builtins.list[InvestigationRecord]:
+        """Investigations created at or after ``since`` (all when None), newest first."""
+        sql = f"SELECT {_INVESTIGATION_COLUMNS} FROM investigations WHERE 1 = 1"
+        params: builtins.list[Any] = []
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(_ts(since))
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status)
+        sql += " ORDER BY created_at DESC, id"
+        with self._tx() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        return [self._record(r) for r in rows]
+
+    def mark_interrupted(self) -> int:
+        """At start-up: investigations left queued or running by a stopped process become interrupted.
+
+        Queued ones are included because their place in the in-memory queue is gone
+        too. Returns how many were marked; each can be re-run.
+        """
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE investigations SET status = 'interrupted', finished_at = ?,"
+                " error = 'the service stopped before this investigation finished'"
+                " WHERE status IN ('queued', 'running')",
+                (_ts(_now()),),
+            )
+            return int(cur.rowcount)
+
+    @staticmethod
+    def _record(row: Sequence[Any]) -> InvestigationRecord:
+        (inv_id, ticket_id, revision, status, source, requested_by, priority, rerun_of) = row[:8]
+        created, started, finished, error, diagnosis_json = row[8:]
+        return InvestigationRecord(
+            id=inv_id,
+            ticket_id=ticket_id,
+            revision=revision,
+            status=status,
+            created_at=_parse_ts(created) or _now(),
+            started_at=_parse_ts(started),
+            finished_at=_parse_ts(finished),
+            diagnosis=Diagnosis.model_validate_json(diagnosis_json) if diagnosis_json else None,
+            error=error,
+            source=source,
+            requested_by=requested_by,
+            priority=priority,
+            rerun_of=rerun_of,
+        )
+
+    # --------------------------------------------------------------- events
+
+    def add_event(self, id: str, event: Event) -> int:
+        """Append one event to an investigation's stream; returns its sequence number (from 1)."""
+        with self._tx() as cur:
+            return self._append_event(cur, id, event)
+
+    @staticmethod
+    def _append_event(cur: _Cursor, id: str, event: Event) -> int:
+        cur.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE investigation_id = ?", (id,))
+        seq = int(cur.fetchone()[0]) + 1
+        cur.execute(
+            "INSERT INTO events (investigation_id, seq, kind, at, event_json) VALUES (?, ?, ?, ?, ?)",
+            (id, seq, event.kind, _ts(event.at), event.model_dump_json()),
+        )
+        return seq
+
+    def events(self, id: str, after: int = 0) -> builtins.list[tuple[int, Event]]:
+        """The investigation's events with sequence number greater than ``after``, in order."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT seq, event_json FROM events WHERE investigation_id = ? AND seq > ? ORDER BY seq",
+                (id, after),
+            )
+            rows = cur.fetchall()
+        return [(int(seq), Event.model_validate_json(text)) for seq, text in rows]
+
+    # --------------------------------------------------------------- results and audit
+
+    def save_result(self, id: str, result: InvestigationResult, requested_by: str) -> None:
+        """Store the diagnosis and one audit row per tool call, and mark the investigation done.
+
+        When nothing was streamed into :meth:`add_event` during the run (the CLI),
+        the result's events are stored as well, so every investigation has its trace.
+        """
+        now = _ts(_now())
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE investigations SET status = 'done', finished_at = ?, error = NULL, diagnosis_json = ?"
+                " WHERE id = ?",
+                (now, result.diagnosis.model_dump_json(), id),
+            )
+            if cur.rowcount == 0:
+                raise KeyError(id)
+            cur.execute("DELETE FROM audit WHERE investigation_id = ?", (id,))
+            for seq, outcome in enumerate(result.outcomes, start=1):
+                arguments = redact(json.dumps(outcome.arguments, default=str, sort_keys=True))[0]
+                cur.execute(
+                    "INSERT INTO audit (investigation_id, seq, call_id, tool, source, origin, arguments_json,"
+                    " ok, error_kind, error, started_at, duration_ms, requested_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        id,
+                        seq,
+                        outcome.call_id,
+                        outcome.tool,
+                        outcome.source,
+                        outcome.origin,
+                        arguments,
+                        1 if outcome.ok else 0,
+                        outcome.error_kind,
+                        _scrub(outcome.error),
+                        _ts(outcome.started_at),
+                        float(outcome.duration_ms),
+                        requested_by,
+                    ),
+                )
+            cur.execute("SELECT COUNT(*) FROM events WHERE investigation_id = ?", (id,))
+            if int(cur.fetchone()[0]) == 0:
+                for event in result.events:
+                    self._append_event(cur, id, event)
+
+    def audit(self, id: str) -> builtins.list[AuditRow]:
+        """Every tool call of the investigation, in the order they were recorded."""
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT investigation_id, seq, call_id, tool, source, origin, arguments_json, ok, error_kind,"
+                " error, started_at, duration_ms, requested_by FROM audit WHERE investigation_id = ?"
+                " ORDER BY seq",
+                (id,),
+            )
+            rows = cur.fetchall()
+        return [
+            AuditRow(
+                investigation_id=r[0],
+                seq=int(r[1]),
+                call_id=r[2],
+                tool=r[3],
+                source=r[4],
+                origin=r[5],
+                arguments=json.loads(r[6]),
+                ok=bool(r[7]),
+                error_kind=r[8],
+                error=r[9],
+                started_at=_parse_ts(r[10]) or _now(),
+                duration_ms=float(r[11]),
+                requested_by=r[12],
+            )
+            for r in rows
+        ]
+
+    # --------------------------------------------------------------- feedback
+
+    def add_feedback(self, id: str, *, bounced: bool, article: str | None, note: str | None, by: str) -> None:
+        """Record an agent's verdict on investigation ``id``; KeyError when there is no such investigation."""
+        with self._tx() as cur:
+            cur.execute("SELECT 1 FROM investigations WHERE id = ?", (id,))
+            if cur.fetchone() is None:
+                raise KeyError(id)
+            cur.execute(
+                "INSERT INTO feedback (id, investigation_id, bounced, article, note, by_whom, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_new_id("fb"), id, 1 if bounced else 0, article, _scrub(note), by, _ts(_now())),
+            )
+
+    def feedback(self, since: datetime | None = None) -> builtins.list[FeedbackRecord]:
+        """Feedback recorded at or after ``since`` (all when None), oldest first."""
+        sql = (
+            "SELECT f.id, f.investigation_id, i.ticket_id, f.bounced, f.article, f.note, f.by_whom, f.created_at"
+            " FROM feedback f JOIN investigations i ON i.id = f.investigation_id"
+        )
+        params: builtins.list[Any] = []
+        if since is not None:
+            sql += " WHERE f.created_at >= ?"
+            params.append(_ts(since))
+        sql += " ORDER BY f.created_at, f.id"
+        with self._tx() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        return [
+            FeedbackRecord(
+                id=r[0],
+                investigation_id=r[1],
+                ticket_id=r[2],
+                bounced=bool(r[3]),
+                article=r[4],
+                note=r[5],
+                by=r[6],
+                created_at=_parse_ts(r[7]) or _now(),
+            )
+            for r in rows
+        ]
+
+
+class _Cursor:
+    """A DB-API cursor that takes ``?`` placeholders whatever the driver's style."""
+
+    def __init__(self, cursor: Any, dialect: str) -> None:
+        self._cursor = cursor
+        self._pg = dialect == "postgresql"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        # Our statements never contain a literal "?" or "%", so the rewrite is exact.
+        self._cursor.execute(sql.replace("?", "%s") if self._pg else sql, tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> builtins.list[Any]:
+        return builtins.list(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    def close(self) -> None:
+        self._cursor.close()
