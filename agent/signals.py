@@ -116,7 +116,7 @@ _REASONS = (
     r"|(?:payload|content|request entity) too large|unsupported media type|not implemented"
     r"|http version not supported|request header fields too large|insufficient storage"
 )
-_NUM = r"(?P<code>[45]\d\d)(?![\d,]|\.\d)"
+_NUM = r"(?P<code>[45]\d\d)(?!\d|[.,]\d)"
 # Statuses count only where the text says they are statuses: "HTTP 502", "status
 # code 500", "503 Service Unavailable", "429s", "getting 429 since …". A bare
 # number ("order 5002", "500 customers") never is.
@@ -183,7 +183,7 @@ _UPPER_ERRORISH = re.compile(
 # lowercase snake_case that is a value, not a key ("error_code": …), a call
 # (create_order(…)), a file (export_v2.py), a path segment or an address.
 _SNAKE_CODE = re.compile(
-    r"(?<![\w./@$-])(?P<c>[a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/@-]|\.\w|[ \t]*\(|[\"'][ \t]*:|[ \t]*=[^=])"
+    r"(?<![\w./@$-])(?P<c>[a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![\w/@-]|\.\w|\(|[\"'][ \t]*:|[ \t]*=[^=])"
 )
 # Field names, not error codes, whatever the context.
 _FIELD_SUFFIX = re.compile(
@@ -192,12 +192,13 @@ _FIELD_SUFFIX = re.compile(
 )
 # Prefixed ids (req_8f3k2, ord_12345) are identifiers, not codes.
 _ID_LIKE = re.compile(r"_(?=[a-z]*\d)[a-z0-9]{4,}$")
-_PY_FRAME = re.compile(r"^[ \t]*File \"[^\"\n]*\", line \d+, in [^\n]*$", re.MULTILINE)
+# Stack frames name functions: Python's "File "x.py", line 3, in create_order", JS's "at sync_orders (…)".
+_FRAME = re.compile(r"^[ \t]*(?:File \"[^\"\n]*\", line \d+, in |at )[^\n]*$", re.MULTILINE)
 
 
 def extract_error_codes(text: str) -> list[str]:
     """Error codes: rate_limit_exceeded, card_declined, ECONNREFUSED, ERR_SSL_PROTOCOL_ERROR…"""
-    text = _PY_FRAME.sub("", text)  # "File "x.py", line 3, in create_order" names a function
+    text = _FRAME.sub("", text)
     found: list[tuple[int, str]] = []
     for m in _SNAKE_CODE.finditer(text):
         code = m.group("c")
@@ -528,7 +529,8 @@ def _h_iso(m: re.Match[str], created: datetime) -> datetime | None:
     if d is None:
         return None
     clock = _clock(m) if m.group("h") else None
-    return datetime.combine(d, time(*clock) if clock else time(0), tzinfo=UTC)
+    seconds = int(m.group("s") or 0) if clock else 0
+    return datetime.combine(d, time(*clock, seconds) if clock else time(0), tzinfo=UTC)
 
 
 def _h_month_day(m: re.Match[str], created: datetime) -> datetime | None:
@@ -608,7 +610,7 @@ _TIME_RULES: list[tuple[re.Pattern[str], _Handler, bool]] = [
         re.compile(
             r"(?P<onset>\b(?:since|from|starting|started|began|as of|after|on)[ \t]+)?"
             r"(?<![\w.:/-])(?P<y>20\d\d)-(?P<mo>[01]\d)-(?P<d>[0-3]\d)"
-            r"(?:[T \t](?:" + _CLOCK.replace("(?=[\\s,.;)]|$)", "(?::\\d\\d(?:\\.\\d+)?)?") + r"))?",
+            r"(?:[T \t](?:" + _CLOCK.replace("(?=[\\s,.;)]|$)", "(?::(?P<s>\\d\\d)(?:\\.\\d+)?)?") + r"))?",
             re.IGNORECASE,
         ),
         _h_iso,
