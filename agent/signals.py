@@ -127,7 +127,7 @@ _STATUS_PATTERNS = [
         + _NUM,
         re.IGNORECASE,
     ),
-    re.compile(r"(?<![\w.#/$-])" + _NUM + r"[ \t]*(?:-[ \t]*)?(?:" + _REASONS + r")\b", re.IGNORECASE),
+    re.compile(r"(?<![\w.#/$-])" + _NUM + r"[ \t]*(?:[-(][ \t]*)?(?:" + _REASONS + r")\b", re.IGNORECASE),
     re.compile(r"\b(?:" + _REASONS + r")[ \t]*[(:\[-]?[ \t]*" + _NUM, re.IGNORECASE),
     re.compile(
         r"(?<![\w.#/$-])" + _NUM + r"(?:s\b|[ \t]*(?:errors?|responses?|status(?:es)?|http)\b)", re.IGNORECASE

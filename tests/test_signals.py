@@ -60,6 +60,7 @@ TypeError: Cannot read properties of undefined (reading 'map')"""
         ("we are getting 429s and a few 500 errors", [429, 500]),
         ("export endpoint returning 500 since yesterday afternoon", [500]),
         ("Too Many Requests (429)", [429]),
+        ("POST https://app.relayhq.dev/sso/saml/acs/initech 403 (Forbidden)", [403]),
         ("402 Payment Required on every POST", [402]),
         # negatives: quantities, ids, years, ports, versions
         ("order #4291 and order 500123 were not shipped in 2026", []),
