@@ -10,6 +10,10 @@ CLICKHOUSE_DSN         clickhouse-connect DSN of the log store
 LINEAR_API_KEY         Linear personal API key
 GITHUB_TOKEN           GitHub token; GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOS=a/b,c/d
 STRIPE_API_KEY         Stripe restricted key with read-only permissions
+CASEFILE_DATABASE_URL  where investigations are kept (default sqlite:///.casefile/casefile.sqlite3)
+CASEFILE_SERVICE_TOKENS  ``casefile serve`` bearer tokens: ``name=token,name2=token2``
+CASEFILE_ALLOWED_ORIGINS comma-separated origins allowed by CORS
+ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN, ZENDESK_WEBHOOK_SECRET, ZENDESK_APP_SHARED_SECRET
 OPENAI_API_KEY ...     read by the provider modules themselves
 =====================  ==========================================================
 """
@@ -21,12 +25,12 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from agent.errors import ConfigError
 from tools.settings import ConnectorSettings
 
-__all__ = ["Budgets", "ConfigError", "Settings", "load_settings"]
+__all__ = ["Budgets", "ConfigError", "ServiceSettings", "Settings", "ZendeskSettings", "load_settings"]
 
 DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
 
@@ -41,6 +45,53 @@ class Budgets(BaseModel):
     tool_timeout_s: float = Field(default=30.0, gt=0)
 
 
+class ZendeskSettings(BaseModel):
+    """The helpdesk casefile reads tickets from and writes internal notes to (its only write)."""
+
+    subdomain: str | None = Field(default=None, description="relayhq for https://relayhq.zendesk.com")
+    base_url: str | None = Field(default=None, description="overrides https://{subdomain}.zendesk.com")
+    email: str | None = Field(default=None, description="agent email for API-token authentication")
+    api_token: SecretStr | None = None
+    oauth_token: SecretStr | None = Field(default=None, description="instead of email + api_token")
+    webhook_secret: SecretStr | None = Field(default=None, description="the webhook's signing secret")
+    app_shared_secret: SecretStr | None = Field(
+        default=None, description="HS256 key the sidebar app's JWTs are signed with (a secure app setting)"
+    )
+    jwt_max_age_s: int = Field(default=3600, ge=60, description="JWTs older than this (by iat) are refused")
+    webhook_tolerance_s: int = Field(default=300, ge=1, description="webhook timestamps older are refused")
+    post_notes: bool = Field(default=True, description="post the diagnosis as an internal note")
+    timeout_s: float = Field(default=15.0, gt=0)
+
+    def api_base(self) -> str | None:
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"https://{self.subdomain}.zendesk.com" if self.subdomain else None
+
+
+class ServiceSettings(BaseModel):
+    """``casefile serve``: listening address, who may call it, limits, persistence."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    tokens: dict[str, SecretStr] = Field(
+        default_factory=dict, description="caller name → bearer token; the name is recorded as who asked"
+    )
+    database_url: str | None = Field(default=None, description="sqlite:///path or postgresql://…")
+    allowed_origins: list[str] = Field(default_factory=list, description="CORS origins (the helpdesk's)")
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    rate_limit_per_minute: float = Field(default=300, gt=0, description="sustained requests per caller")
+    rate_limit_burst: int = Field(default=60, ge=1, description="requests a caller may make at once")
+    concurrency: int = Field(default=8, ge=1, description="investigations running at once")
+    on_demand_reserve: int = Field(
+        default=2, ge=0, description="extra slots only on-demand (sidebar/API) investigations may use"
+    )
+    public_url: str | None = Field(default=None, description="the service's own URL, for links in notes")
+    clickhouse_play_url: str | None = Field(
+        default=None, description="ClickHouse Play UI (e.g. https://ch.example:8443/play) for query links"
+    )
+    zendesk: ZendeskSettings = ZendeskSettings()
+
+
 class Settings(BaseModel):
     model: str = "offline"
     world: Path | None = None
@@ -52,6 +103,7 @@ class Settings(BaseModel):
     prices: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="model → {input, output, cached} USD per million tokens"
     )
+    service: ServiceSettings = ServiceSettings()
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
@@ -77,7 +129,35 @@ def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
         conn.setdefault("stripe", {})["api_key"] = env["STRIPE_API_KEY"]
     if conn:
         data["connectors"] = conn
+    service = _service_env(env)
+    if service:
+        data["service"] = service
     return data
+
+
+def _service_env(env: dict[str, str]) -> dict[str, Any]:
+    service: dict[str, Any] = {}
+    zendesk: dict[str, Any] = {}
+    if env.get("CASEFILE_DATABASE_URL"):
+        service["database_url"] = env["CASEFILE_DATABASE_URL"]
+    if env.get("CASEFILE_SERVICE_TOKENS"):
+        pairs = (item.partition("=") for item in env["CASEFILE_SERVICE_TOKENS"].split(",") if item.strip())
+        service["tokens"] = {name.strip(): token.strip() for name, _, token in pairs if name.strip() and token}
+    if env.get("CASEFILE_ALLOWED_ORIGINS"):
+        service["allowed_origins"] = [o.strip() for o in env["CASEFILE_ALLOWED_ORIGINS"].split(",") if o.strip()]
+    for var, key in (
+        ("ZENDESK_SUBDOMAIN", "subdomain"),
+        ("ZENDESK_EMAIL", "email"),
+        ("ZENDESK_API_TOKEN", "api_token"),
+        ("ZENDESK_OAUTH_TOKEN", "oauth_token"),
+        ("ZENDESK_WEBHOOK_SECRET", "webhook_secret"),
+        ("ZENDESK_APP_SHARED_SECRET", "app_shared_secret"),
+    ):
+        if env.get(var):
+            zendesk[key] = env[var]
+    if zendesk:
+        service["zendesk"] = zendesk
+    return service
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
