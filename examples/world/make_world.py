@@ -859,7 +859,13 @@ def github() -> dict[str, Any]:
         tip = sha(f"{repo} base")  # the commit before the week starts
         commit_log: list[dict[str, Any]] = []  # every commit in order, to build compares
         prev_prod: tuple[str, int] | None = None
-        for tag, env, created, state, commits in deploys:
+        # a tag's commits are listed once, on any of its deploys (staging usually comes first)
+        tag_commits: dict[str, list[Any]] = {}
+        for tag, _, _, _, commits in deploys:
+            tag_commits.setdefault(tag, [])
+            tag_commits[tag] += commits
+        for tag, env, created, state, _ in deploys:
+            commits = tag_commits[tag]
             when = datetime.fromisoformat(created.replace("Z", "+00:00"))
             if tag not in tag_sha:
                 # commits merged in the hours before the release, then the release commit
