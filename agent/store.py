@@ -34,13 +34,13 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agent.diagnosis import Diagnosis
 from agent.errors import ConfigError
@@ -105,6 +105,9 @@ class AuditRow(BaseModel):
     started_at: datetime
     duration_ms: float
     requested_by: str
+    link: dict[str, Any] | None = Field(
+        default=None, description="where a person can see the source: {label, url?, query?}"
+    )
 
 
 class FeedbackRecord(BaseModel):
@@ -172,6 +175,7 @@ _SCHEMA = [
         started_at TEXT NOT NULL,
         duration_ms REAL NOT NULL,
         requested_by TEXT NOT NULL,
+        link_json TEXT,
         PRIMARY KEY (investigation_id, seq)
     )""",
     """CREATE TABLE IF NOT EXISTS feedback (
@@ -238,6 +242,17 @@ class Store:
         with self._tx() as cur:
             for statement in _SCHEMA:
                 cur.execute(statement)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        # Columns added after the first release of a table; each ADD runs once per database.
+        for table, column in (("audit", "link_json TEXT"),):
+            try:
+                with self._tx() as cur:
+                    cur.execute(f"SELECT {column.split()[0]} FROM {table} WHERE 1 = 0")
+            except Exception:
+                with self._tx() as cur:
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     # --------------------------------------------------------------- connections
 
@@ -476,12 +491,22 @@ class Store:
 
     # --------------------------------------------------------------- results and audit
 
-    def save_result(self, id: str, result: InvestigationResult, requested_by: str) -> None:
+    def save_result(
+        self,
+        id: str,
+        result: InvestigationResult,
+        requested_by: str,
+        *,
+        links: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         """Store the diagnosis and one audit row per tool call, and mark the investigation done.
 
-        When nothing was streamed into :meth:`add_event` during the run (the CLI),
-        the result's events are stored as well, so every investigation has its trace.
+        ``links`` maps a call id to where a person can see that source (the service
+        builds them). When nothing was streamed into :meth:`add_event` during the
+        run (the CLI), the result's events are stored as well, so every
+        investigation has its trace.
         """
+        links = links or {}
         now = _ts(_now())
         with self._tx() as cur:
             cur.execute(
@@ -496,8 +521,8 @@ class Store:
                 arguments = redact(json.dumps(outcome.arguments, default=str, sort_keys=True))[0]
                 cur.execute(
                     "INSERT INTO audit (investigation_id, seq, call_id, tool, source, origin, arguments_json,"
-                    " ok, error_kind, error, started_at, duration_ms, requested_by)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " ok, error_kind, error, started_at, duration_ms, requested_by, link_json)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         id,
                         seq,
@@ -512,6 +537,7 @@ class Store:
                         _ts(outcome.started_at),
                         float(outcome.duration_ms),
                         requested_by,
+                        json.dumps(links[outcome.call_id]) if outcome.call_id in links else None,
                     ),
                 )
             cur.execute("SELECT COUNT(*) FROM events WHERE investigation_id = ?", (id,))
@@ -524,7 +550,7 @@ class Store:
         with self._tx() as cur:
             cur.execute(
                 "SELECT investigation_id, seq, call_id, tool, source, origin, arguments_json, ok, error_kind,"
-                " error, started_at, duration_ms, requested_by FROM audit WHERE investigation_id = ?"
+                " error, started_at, duration_ms, requested_by, link_json FROM audit WHERE investigation_id = ?"
                 " ORDER BY seq",
                 (id,),
             )
@@ -544,6 +570,7 @@ class Store:
                 started_at=_parse_ts(r[10]) or _now(),
                 duration_ms=float(r[11]),
                 requested_by=r[12],
+                link=json.loads(r[13]) if r[13] else None,
             )
             for r in rows
         ]
