@@ -9,6 +9,7 @@ over a source that was down is simply false.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,6 +97,19 @@ def _open_issues(issues: Iterable[Mapping[str, Any]] | None) -> list[Any]:
     return [i for i in issues or [] if str(i.get("state", "")).lower() not in _CLOSED_STATES]
 
 
+def _mentioning(issues: Iterable[Mapping[str, Any]] | None, *terms: Any) -> list[Any]:
+    """Issues whose title, description or workaround mentions any of ``terms`` (case-insensitive)."""
+    wanted = [str(t).lower() for t in terms if t not in (None, "") and str(t).strip()]
+    found = []
+    for issue in issues or []:
+        if not isinstance(issue, Mapping):
+            continue
+        text = " ".join(str(issue.get(k) or "") for k in ("title", "description", "workaround")).lower()
+        if any(term in text for term in wanted):
+            found.append(issue)
+    return found
+
+
 def _successful_deploys(deployments: Iterable[Mapping[str, Any]] | None, environment: str) -> list[Any]:
     return [
         d
@@ -138,6 +152,14 @@ def _previous_deploy(deployments: Iterable[Mapping[str, Any]] | None, deploy: An
     return _latest(earlier, "created_at")
 
 
+def _search(value: Any, pattern: str) -> bool:
+    """Jinja test: ``items | select('search', 'ratelimit')`` keeps values the regex finds something in."""
+    try:
+        return re.search(pattern, str(value), re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
 def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
     env.filters.update(
         shift=_shift,
@@ -147,10 +169,12 @@ def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
         date=_date,
         hhmm=_hhmm,
         open_issues=_open_issues,
+        mentioning=_mentioning,
         suspect_deploy=_suspect_deploy,
         previous_deploy=_previous_deploy,
     )
     env.globals.update(minutes_between=_minutes_between, parse_ts=parse_ts)
+    env.tests.update(search=_search)
 
 
 def expression_env() -> ImmutableSandboxedEnvironment:
