@@ -30,9 +30,23 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from agent.errors import ConfigError
 from tools.settings import ConnectorSettings
 
-__all__ = ["Budgets", "ConfigError", "ServiceSettings", "Settings", "ZendeskSettings", "load_settings"]
+__all__ = ["DEFAULT_PRICES", "Budgets", "ConfigError", "ServiceSettings", "Settings", "ZendeskSettings", "load_settings"]
 
 DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
+
+
+# Estimated list prices in USD per million tokens (input, cached input, output), as published by the
+# providers in 2025. ESTIMATES for the usage report only: check current pricing and override them
+# under [prices] in casefile.toml (which replaces this table).
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-4.1": {"input": 2.00, "cached": 0.50, "output": 8.00},
+    "gpt-4.1-mini": {"input": 0.40, "cached": 0.10, "output": 1.60},
+    "gpt-4o": {"input": 2.50, "cached": 1.25, "output": 10.00},
+    "gpt-4o-mini": {"input": 0.15, "cached": 0.075, "output": 0.60},
+    "claude-sonnet-4-5": {"input": 3.00, "cached": 0.30, "output": 15.00},
+    "claude-haiku-4-5": {"input": 1.00, "cached": 0.10, "output": 5.00},
+    "claude-opus-4-1": {"input": 15.00, "cached": 1.50, "output": 75.00},
+}
 
 
 class Budgets(BaseModel):
@@ -101,7 +115,8 @@ class Settings(BaseModel):
     budgets: Budgets = Budgets()
     connectors: ConnectorSettings = ConnectorSettings()
     prices: dict[str, dict[str, float]] = Field(
-        default_factory=dict, description="model → {input, output, cached} USD per million tokens"
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()},
+        description="model → {input, output, cached} USD per million tokens (defaults are estimates)",
     )
     service: ServiceSettings = ServiceSettings()
 

@@ -1,0 +1,605 @@
+"""What the OpenAI and Anthropic models share: everything except the wire format.
+
+A provider module does three things per turn: turn the loop's state into its
+API's request, send it, and turn the answer back into a :class:`ModelReply`.
+Everything in between that does not depend on the vendor lives here:
+
+* :class:`Dialogue` decides what the model is told each turn (the opening
+  message with the ticket and the preflight results, each tool result under the
+  call id the model must cite, rejected-diagnosis feedback, "conclude now"), and
+  turns the model's tool calls into the loop's :class:`ToolCall` objects.
+* :func:`render_system` renders ``prompts/system.md.j2`` (rules, runbook
+  guidance, tool catalogue, output contract).
+* :func:`tool_specs` and :func:`submit_tool` give provider-neutral tool
+  definitions; the final answer is a ``submit_diagnosis`` tool whose schema is
+  the :class:`Diagnosis` JSON Schema minus the fields the loop fills in.
+* :func:`fence` delimits untrusted text (ticket, tool output) so it cannot
+  close its own tag and pose as instructions.
+* :func:`call_with_retries` is the one retry policy (tenacity) for provider
+  calls: 408/409/429/5xx, timeouts and connection errors, ``Retry-After``
+  honoured and bounded; whatever still fails becomes :class:`ModelUnavailable`.
+* :class:`Transcript` appends every request and response, redacted, as JSONL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent.diagnosis import CATEGORIES, Diagnosis
+from agent.models.base import LoopState, ModelUnavailable
+from agent.redact import redact
+from agent.templating import iso, prompt_env
+from tools.base import ToolCall, ToolOutcome
+
+__all__ = [
+    "SUBMIT_TOOL",
+    "Dialogue",
+    "RawCall",
+    "ResultBlock",
+    "RetryPolicy",
+    "ToolSpec",
+    "Transcript",
+    "UserTurn",
+    "call_with_retries",
+    "dig",
+    "exchange",
+    "fence",
+    "field_of",
+    "parse_arguments",
+    "render_system",
+    "submit_tool",
+    "tool_specs",
+]
+
+SUBMIT_TOOL = "submit_diagnosis"
+
+# Diagnosis fields the loop fills in itself; the model is not asked for them.
+_LOOP_FIELDS = ("ticket_id", "account_id", "runbooks", "model", "fallback_reason", "grounding", "usage")
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- tool definitions
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as every provider describes it: name, description for the model, JSON Schema of the input."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+def _clean_schema(schema: Any, defs: Mapping[str, Any], *, in_properties: bool = False) -> Any:
+    """Inline ``$ref``s and drop ``title`` keywords.
+
+    Inlining makes the schema portable (some OpenAI-compatible servers compile
+    schemas to grammars and do not follow ``$defs``); titles only cost tokens.
+    A *property* named ``title`` (e.g. a related item's title) is kept.
+    """
+    if isinstance(schema, list):
+        return [_clean_schema(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if in_properties:  # keys are property names, values are schemas
+        return {name: _clean_schema(sub, defs) for name, sub in schema.items()}
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = dict(defs[ref.removeprefix("#/$defs/")])
+        target.update({k: v for k, v in schema.items() if k != "$ref"})
+        return _clean_schema(target, defs)
+    cleaned: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("title", "$defs"):
+            continue
+        cleaned[key] = _clean_schema(value, defs, in_properties=key == "properties")
+    return cleaned
+
+
+def portable_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A Pydantic JSON Schema made self-contained and compact."""
+    result: dict[str, Any] = _clean_schema(dict(schema), schema.get("$defs", {}))
+    return result
+
+
+@cache
+def _submit_schema() -> str:
+    schema = portable_schema(Diagnosis.model_json_schema())
+    for name in _LOOP_FIELDS:
+        schema["properties"].pop(name, None)
+    schema["required"] = [r for r in schema.get("required", []) if r not in _LOOP_FIELDS]
+    return json.dumps(schema)
+
+
+def submit_tool() -> ToolSpec:
+    """The tool the model concludes with. Its input is the Diagnosis the loop validates and grounds."""
+    return ToolSpec(
+        name=SUBMIT_TOOL,
+        description=(
+            "Submit the final diagnosis and end the investigation. Call it once, alone, when the evidence "
+            "supports a root cause (or when told to conclude). Every evidence item cites the call_id of a "
+            "tool result and a value copied exactly from it; the diagnosis is checked and sent back if not."
+        ),
+        parameters=json.loads(_submit_schema()),
+    )
+
+
+def tool_specs(state: LoopState) -> list[ToolSpec]:
+    """The toolbox's tools, then ``submit_diagnosis``, in a stable order (it is the cached prefix)."""
+    specs = [
+        ToolSpec(tool.name, tool.description, portable_schema(tool.parameters_schema()))
+        for tool in state.toolbox.catalogue()
+    ]
+    return [*specs, submit_tool()]
+
+
+def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """A tool call's arguments (a JSON string or an already-parsed value) → (object, None) or (None, why not)."""
+    value = raw
+    if isinstance(raw, str):
+        if not raw.strip():
+            return {}, None
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            return None, f"the arguments are not valid JSON ({exc}); send one JSON object"
+    if not isinstance(value, dict):
+        return None, f"the arguments must be a JSON object, not {type(value).__name__}"
+    return value, None
+
+
+# ---------------------------------------------------------------- untrusted text
+
+_TAG_NAME = re.compile(r"^[a-z_]+$")
+
+
+def fence(tag: str, text: str, **attrs: Any) -> str:
+    """Wrap untrusted ``text`` in ``<tag …>…</tag>``, neutralising any copy of the tag inside it.
+
+    A ticket that contains ``</ticket>`` or a log line with ``<tool_result`` would
+    otherwise end the block early and let what follows read as our own words.
+    """
+    assert _TAG_NAME.match(tag), tag
+    body = re.sub(rf"<(\s*/?\s*{tag})", r"&lt;\1", text, flags=re.IGNORECASE)
+    rendered = "".join(
+        f' {k}="{str(v).replace(chr(34), chr(39))}"' for k, v in attrs.items() if v is not None
+    )
+    return f"<{tag}{rendered}>\n{body}\n</{tag}>"
+
+
+def _redacted(text: str) -> str:
+    return redact(text)[0]
+
+
+def outcome_block(outcome: ToolOutcome, step: str | None = None) -> str:
+    """One tool result as the model sees it: redacted, fenced, labelled with the id to cite."""
+    args = json.dumps(outcome.arguments, sort_keys=True, default=str)
+    status = "ok" if outcome.ok else "error"
+    return fence(
+        "tool_result",
+        _redacted(outcome.text_for_model()),
+        call_id=outcome.call_id,
+        tool=outcome.tool,
+        arguments=args,
+        status=status,
+        step=step,
+    )
+
+
+# ---------------------------------------------------------------- prompts
+
+
+def render_system(state: LoopState, tools: Iterable[ToolSpec]) -> str:
+    """The system prompt: stable for the whole investigation (it is the cached prefix)."""
+    template = prompt_env().get_template("system.md.j2")
+    return template.render(
+        runbooks=[
+            {"id": m.runbook.id, "title": m.runbook.title, "body": m.runbook.body} for m in state.matches
+        ],
+        tools=[
+            {"name": t.name, "summary": t.description.strip().splitlines()[0]}
+            for t in tools
+            if t.name != SUBMIT_TOOL
+        ],
+        categories=CATEGORIES,
+        submit=SUBMIT_TOOL,
+        budgets=state.budgets,
+    ).strip()
+
+
+def _ticket_text(state: LoopState) -> str:
+    ticket = state.ticket
+    lines = [
+        f"From: {ticket.requester.name or ''} <{ticket.requester.email or ''}>".strip(),
+        f"Subject: {ticket.subject}",
+    ]
+    lines += ["", ticket.body]
+    for comment in ticket.comments:
+        if comment.public:
+            lines += ["", f"--- comment by {comment.author or 'unknown'}", comment.body]
+    return _redacted("\n".join(lines))
+
+
+def _step_names(state: LoopState) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for runbook_id, steps in state.step_calls.items():
+        for step_id, call_id in steps.items():
+            names.setdefault(call_id, f"{runbook_id}.{step_id}")
+    return names
+
+
+def render_opening(state: LoopState) -> str:
+    """The first user message: ticket, what intake derived from it, the account, preflight results."""
+    steps = _step_names(state)
+    template = prompt_env().get_template("opening.md.j2")
+    signals = state.signals.model_dump(mode="json", exclude_defaults=True)
+    return template.render(
+        ticket_id=state.ticket.id,
+        now=iso(state.ticket.created_at),
+        ticket=fence("ticket", _ticket_text(state), id=state.ticket.id),
+        signals=_redacted(json.dumps(signals, sort_keys=True)),
+        account=_redacted(json.dumps(state.account, sort_keys=True, default=str)) if state.account else None,
+        results=[outcome_block(o, steps.get(o.call_id)) for o in state.new_outcomes],
+        runbooks=[m.runbook.id for m in state.matches],
+    ).strip()
+
+
+# ---------------------------------------------------------------- the conversation, provider-neutral
+
+
+@dataclass
+class RawCall:
+    """A tool call as a provider returned it: its own id, the name, parsed arguments or why they failed."""
+
+    provider_id: str
+    name: str
+    arguments: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass
+class ResultBlock:
+    """The answer to one of the model's tool calls, addressed by the provider's call id."""
+
+    provider_id: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass
+class UserTurn:
+    """What the model is told this turn: tool results first (providers require that), then text."""
+
+    results: list[ResultBlock] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    provider_id: str
+    name: str
+    call_id: str | None = None  # our id, when the loop was asked to run it
+    note: str | None = None  # the answer to send instead of an outcome
+
+
+class Dialogue:
+    """The provider-neutral state of one conversation with a model.
+
+    Call ids: the model's calls get our own ids (``c<n>``, continuing after the
+    preflight's), so evidence cites the same kind of id whatever the provider,
+    and a local server that reuses ids across turns cannot confuse grounding.
+    Each result is returned under the provider's id *and* labelled with ours.
+    """
+
+    def __init__(self, state: LoopState) -> None:
+        self.tools = tool_specs(state)
+        self.system = render_system(state, self.tools)
+        self._pending: list[_Pending] = []
+        self._last_id = 0
+        self._opened = False
+
+    def user_turn(self, state: LoopState) -> UserTurn:
+        turn = UserTurn()
+        feedback = list(state.feedback)
+        if not self._opened:
+            self._opened = True
+            turn.texts.append(render_opening(state))
+        new = {o.call_id: o for o in state.new_outcomes}
+        for pending in self._pending:
+            if pending.name == SUBMIT_TOOL and pending.call_id is None and pending.note != _SKIPPED_SUBMIT:
+                problems = ([pending.note] if pending.note else []) + feedback
+                feedback = []
+                turn.results.append(ResultBlock(pending.provider_id, _rejection(problems), is_error=True))
+            elif pending.note:
+                turn.results.append(ResultBlock(pending.provider_id, pending.note, is_error=True))
+            elif pending.call_id in new:
+                outcome = new[pending.call_id]
+                turn.results.append(ResultBlock(pending.provider_id, outcome_block(outcome), not outcome.ok))
+            else:
+                turn.results.append(
+                    ResultBlock(pending.provider_id, "not run: the tool-call budget is spent", is_error=True)
+                )
+        self._pending = []
+        if feedback:
+            turn.texts.append(
+                _rejection(feedback) if _looks_like_rejection(feedback) else "\n".join(feedback)
+            )
+        if state.must_conclude:
+            turn.texts.append(
+                f"Budget reached: no more tool calls. Conclude now: call {SUBMIT_TOOL} with the best diagnosis "
+                "the results above support (use insufficient_evidence and escalate if they do not)."
+            )
+        else:
+            turn.texts.append(
+                f"[turn {state.turn} of {state.budgets.max_turns}; {state.tool_calls_left} tool calls left]"
+            )
+        return turn
+
+    def accept(self, calls: list[RawCall], state: LoopState) -> tuple[list[ToolCall], dict[str, Any] | None]:
+        """The model's calls → calls for the loop to run, and the raw diagnosis if one was submitted."""
+        submit = next((c for c in calls if c.name == SUBMIT_TOOL), None)
+        diagnosis: dict[str, Any] | None = None
+        if submit is not None:
+            diagnosis = submit.arguments if submit.arguments is not None else {}
+        runnable: list[ToolCall] = []
+        for call in calls:
+            pending = _Pending(call.provider_id, call.name)
+            if call is submit:
+                pending.note = call.error
+            elif call.name == SUBMIT_TOOL:
+                pending.note = _SKIPPED_SUBMIT
+            elif submit is not None:
+                pending.note = f"not run: {SUBMIT_TOOL} was called in the same turn"
+            elif state.must_conclude:
+                pending.note = f"not run: the budget is spent; call {SUBMIT_TOOL} now"
+            elif call.error is not None:
+                pending.note = f"not run: {call.error}"
+            else:
+                self._last_id = max(self._last_id, len(state.outcomes)) + 1
+                pending.call_id = f"c{self._last_id}"
+                runnable.append(ToolCall(id=pending.call_id, tool=call.name, arguments=call.arguments or {}))
+            self._pending.append(pending)
+        return runnable, diagnosis
+
+
+_SKIPPED_SUBMIT = f"not run: only one {SUBMIT_TOOL} per turn is read"
+
+
+def _looks_like_rejection(feedback: list[str]) -> bool:
+    return not (len(feedback) == 1 and feedback[0].startswith("No tool calls"))
+
+
+def _rejection(problems: list[str]) -> str:
+    if not problems:
+        return "The diagnosis was not accepted."
+    listed = "\n".join(f"- {p}" for p in problems)
+    return (
+        f"The diagnosis was rejected:\n{listed}\n"
+        f"Fix these and call {SUBMIT_TOOL} again. Evidence must cite a call_id shown in a tool_result and a "
+        "value that appears in that result; drop an item you cannot support."
+    )
+
+
+# ---------------------------------------------------------------- usage
+
+
+def dig(obj: Any, *path: str) -> int:
+    """A non-negative int at ``path`` in an SDK object or a dict; 0 when absent or null."""
+    for key in path:
+        if obj is None:
+            return 0
+        obj = obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+    return int(obj) if isinstance(obj, int | float) and obj > 0 else 0
+
+
+# ---------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a provider call. ``sleep`` is injectable for tests."""
+
+    attempts: int = 4
+    max_wait_s: float = 20.0
+    total_wait_s: float = 45.0
+    base_wait_s: float = 1.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+_TRANSIENT_STATUSES = {408, 409, 429}
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms``, ``retry-after`` in seconds or as a date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _describe(exc: BaseException) -> str:
+    status = _status(exc)
+    message = (
+        str(getattr(exc, "message", "") or exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    )
+    return f"HTTP {status}: {message}" if status else f"{type(exc).__name__}: {message}"
+
+
+async def call_with_retries(
+    send: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    connection_errors: tuple[type[BaseException], ...],
+    status_errors: tuple[type[BaseException], ...],
+    on_retry: Callable[[int, BaseException, float], None] | None = None,
+) -> T:
+    """Call ``send`` until it succeeds, retrying transient failures; else raise :class:`ModelUnavailable`.
+
+    Transient: a connection error or timeout, or an HTTP 408/409/429/5xx. The
+    wait is the server's ``Retry-After`` when given (capped at
+    ``policy.max_wait_s``), else exponential from ``base_wait_s``. Client errors
+    (400, 401, 404...) are not retried: a bad key will not get better.
+    """
+    from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+    from tenacity.stop import stop_base
+
+    def transient(exc: BaseException) -> bool:
+        if isinstance(exc, connection_errors):
+            return True
+        status = _status(exc)
+        return (
+            isinstance(exc, status_errors)
+            and status is not None
+            and (status in _TRANSIENT_STATUSES or status >= 500)
+        )
+
+    waited = 0.0
+
+    def wait(state: RetryCallState) -> float:
+        nonlocal waited
+        exc = state.outcome.exception() if state.outcome else None
+        asked = _retry_after(exc) if exc is not None else None
+        delay = asked if asked is not None else policy.base_wait_s * 2 ** (state.attempt_number - 1)
+        delay = min(delay, policy.max_wait_s, max(0.0, policy.total_wait_s - waited))
+        waited += delay
+        if on_retry and exc is not None:
+            on_retry(state.attempt_number, exc, delay)
+        return delay
+
+    class _OutOfTime(stop_base):
+        def __call__(self, state: RetryCallState) -> bool:
+            return waited >= policy.total_wait_s
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(policy.attempts) | _OutOfTime(),
+        wait=wait,
+        retry=retry_if_exception(transient),
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    try:
+        result: T = await retrying(send)
+    except (*connection_errors, *status_errors) as exc:
+        attempts = retrying.statistics.get("attempt_number", 1)
+        suffix = f" after {attempts} attempts" if transient(exc) and attempts > 1 else ""
+        raise ModelUnavailable(f"{_describe(exc)}{suffix}") from exc
+    return result
+
+
+async def exchange(
+    send: Callable[[], Awaitable[Any]],
+    body: Mapping[str, Any],
+    *,
+    state: LoopState,
+    transcript: Transcript,
+    policy: RetryPolicy,
+    connection_errors: tuple[type[BaseException], ...],
+    status_errors: tuple[type[BaseException], ...],
+) -> Any:
+    """One provider call with retries, every request, retry and response written to the transcript."""
+    transcript.write("request", body, state=state)
+
+    def retried(attempt: int, exc: BaseException, delay: float) -> None:
+        transcript.write("retry", {"attempt": attempt, "error": _describe(exc), "wait_s": delay}, state=state)
+
+    try:
+        response = await call_with_retries(
+            send,
+            policy=policy,
+            connection_errors=connection_errors,
+            status_errors=status_errors,
+            on_retry=retried,
+        )
+    except ModelUnavailable as exc:
+        transcript.write("error", {"error": str(exc)}, state=state)
+        raise
+    dump = getattr(response, "model_dump", None)
+    transcript.write("response", dump(mode="json", exclude_unset=True) if dump else response, state=state)
+    return response
+
+
+def field_of(obj: Any, key: str) -> Any:
+    """``obj[key]`` or ``obj.key``: SDK objects and plain dicts (from tests, transcripts) read alike."""
+    if obj is None:
+        return None
+    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+
+# ---------------------------------------------------------------- transcripts
+
+_SECRET_KEYS = re.compile(r"(api[_-]?key|authorization|x-api-key|secret|token)$", re.IGNORECASE)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: "[REDACTED]" if _SECRET_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+class Transcript:
+    """Appends model requests and responses as JSONL lines, redacted; a no-op without a path.
+
+    Lines: ``{"ts", "provider", "model", "ticket_id", "turn", "kind", "body"}`` with
+    kind ``request``, ``retry``, ``response`` or ``error``. Bodies are what went over the
+    wire minus credentials (never in a body; keys named like secrets are masked
+    anyway) and with :func:`agent.redact.redact` applied to the whole line.
+    """
+
+    def __init__(self, path: str | Path | None, *, provider: str, model: str) -> None:
+        self.path = Path(path) if path else None
+        self.provider = provider
+        self.model = model
+
+    def write(self, kind: str, body: Any, *, state: LoopState | None = None) -> None:
+        if self.path is None:
+            return
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "provider": self.provider,
+            "model": self.model,
+            "ticket_id": state.ticket.id if state else None,
+            "turn": state.turn if state else None,
+            "kind": kind,
+            "body": _scrub(body),
+        }
+        line = _redacted(json.dumps(record, ensure_ascii=False, default=str))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")

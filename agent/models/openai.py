@@ -1,0 +1,231 @@
+"""OpenAI, and every server that speaks its Chat Completions API (vLLM, Ollama, llama.cpp, ...).
+
+``--model openai:<model>``. The key and endpoint come from ``OPENAI_API_KEY``
+and ``OPENAI_BASE_URL``; with a base URL (a local server) the key may be
+omitted. The ``openai`` SDK is imported only when a client is built, so
+``casefile --help`` and offline runs never load it.
+
+Why Chat Completions and not the Responses API: it is the protocol the
+OpenAI-compatible servers implement, so one module serves both.
+
+Why a ``submit_diagnosis`` tool and not ``response_format`` (structured
+outputs): strict structured outputs require every field to be required and
+forbid open objects, which the Diagnosis (optional fields, a free-form
+escalation packet) cannot satisfy without a second, diverging schema; many
+compatible servers do not implement ``json_schema`` response formats at all;
+and with a tool the model concludes in the same turn shape as it investigates,
+so a forced conclusion is simply "only the submit tool, ``tool_choice:
+required``". The loop validates and grounds the arguments either way.
+
+Caching: OpenAI caches identical prompt prefixes automatically; the request
+keeps the system prompt and tool definitions first and unchanged across turns
+so they hit that cache (reported as ``prompt_tokens_details.cached_tokens``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import UsageError
+from agent.models._chat import (
+    SUBMIT_TOOL,
+    Dialogue,
+    RawCall,
+    RetryPolicy,
+    ToolSpec,
+    Transcript,
+    UserTurn,
+    dig,
+    exchange,
+    field_of,
+    parse_arguments,
+)
+from agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, TurnUsage
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+__all__ = ["OpenAIModel", "create"]
+
+_OUTPUT_TOKENS_PER_TURN = 4096
+_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def tool_definitions(specs: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {"name": s.name, "description": s.description, "parameters": s.parameters},
+        }
+        for s in specs
+    ]
+
+
+def user_messages(turn: UserTurn) -> list[dict[str, Any]]:
+    """Tool results as ``tool`` messages (one per call id, right after the assistant message), then text."""
+    messages: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": r.provider_id, "content": r.content} for r in turn.results
+    ]
+    if turn.texts:
+        messages.append({"role": "user", "content": "\n\n".join(turn.texts)})
+    return messages
+
+
+def assistant_message(message: Any) -> dict[str, Any]:
+    """The assistant message to replay next turn, with the tool calls exactly as received."""
+    replay: dict[str, Any] = {"role": "assistant", "content": field_of(message, "content")}
+    calls = field_of(message, "tool_calls") or []
+    if calls:
+        replay["tool_calls"] = [
+            {
+                "id": field_of(c, "id"),
+                "type": "function",
+                "function": {
+                    "name": field_of(field_of(c, "function"), "name"),
+                    "arguments": field_of(field_of(c, "function"), "arguments") or "",
+                },
+            }
+            for c in calls
+        ]
+    return replay
+
+
+def raw_calls(message: Any) -> list[RawCall]:
+    found = []
+    for call in field_of(message, "tool_calls") or []:
+        function = field_of(call, "function")
+        if function is None:  # a custom (non-function) tool call: we define none
+            continue
+        arguments, error = parse_arguments(field_of(function, "arguments"))
+        found.append(RawCall(str(field_of(call, "id")), str(field_of(function, "name")), arguments, error))
+    return found
+
+
+class OpenAIModel(Model):
+    """A Chat Completions model driving the investigation loop.
+
+    Keeps the message history between turns; each turn appends the tool
+    results and any feedback, sends the whole conversation, and reads back tool
+    calls (run by the loop, concurrently) or a ``submit_diagnosis`` call.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        client: Any,
+        transcript: Transcript | None = None,
+        retry: RetryPolicy | None = None,
+        compatible: bool = False,
+    ) -> None:
+        self.name = f"openai:{model_name}"
+        self.model_name = model_name
+        self.client = client
+        self.transcript = transcript or Transcript(None, provider="openai", model=model_name)
+        self.retry = retry or RetryPolicy()
+        # Compatible servers know max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
+        self.compatible = compatible
+        self.dialogue: Dialogue | None = None
+        self.messages: list[dict[str, Any]] = []
+
+    def build_request(self, state: LoopState) -> dict[str, Any]:
+        """Advance the conversation to this turn and return the request body (no network)."""
+        if self.dialogue is None:
+            self.dialogue = Dialogue(state)
+            self.messages = [{"role": "system", "content": self.dialogue.system}]
+        self.messages.extend(user_messages(self.dialogue.user_turn(state)))
+        specs = self.dialogue.tools
+        if state.must_conclude:
+            specs = [s for s in specs if s.name == SUBMIT_TOOL]
+        limit = min(_OUTPUT_TOKENS_PER_TURN, state.budgets.max_output_tokens)
+        body: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": list(self.messages),
+            "tools": tool_definitions(specs),
+            "max_tokens" if self.compatible else "max_completion_tokens": limit,
+        }
+        if state.must_conclude:
+            body["tool_choice"] = "required"
+        return body
+
+    def read_reply(self, response: Any, state: LoopState) -> ModelReply:
+        """Record the assistant message and turn it into the loop's reply."""
+        assert self.dialogue is not None
+        choices = field_of(response, "choices") or []
+        if not choices:
+            raise ModelUnavailable("the response had no choices")
+        choice = choices[0]
+        message = field_of(choice, "message")
+        self.messages.append(assistant_message(message))
+        tool_calls, diagnosis = self.dialogue.accept(raw_calls(message), state)
+        finish = field_of(choice, "finish_reason")
+        refusal = field_of(message, "refusal")
+        if not refusal and finish == "content_filter" and not tool_calls and diagnosis is None:
+            refusal = "the response was stopped by the content filter"
+        usage = field_of(response, "usage")
+        return ModelReply(
+            tool_calls=tool_calls,
+            diagnosis=diagnosis,
+            text=field_of(message, "content") or "",
+            refusal=refusal,
+            usage=TurnUsage(
+                input_tokens=dig(usage, "prompt_tokens"),
+                output_tokens=dig(usage, "completion_tokens"),
+                cached_tokens=dig(usage, "prompt_tokens_details", "cached_tokens"),
+            ),
+        )
+
+    async def turn(self, state: LoopState) -> ModelReply:
+        import openai
+
+        body = self.build_request(state)
+        response = await exchange(
+            lambda: self.client.chat.completions.create(**body),
+            body,
+            state=state,
+            transcript=self.transcript,
+            policy=self.retry,
+            connection_errors=(openai.APIConnectionError,),
+            status_errors=(openai.APIStatusError,),
+        )
+        return self.read_reply(response, state)
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def create(
+    model_name: str,
+    settings: Settings | None = None,
+    *,
+    transport: Any = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
+) -> OpenAIModel:
+    """Build the model from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
+    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    base_url = os.environ.get("OPENAI_BASE_URL", "").strip() or None
+    if not api_key:
+        if base_url is None:
+            raise UsageError("openai: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local compatible server)")
+        api_key = "unused"  # local servers ignore it; the SDK insists on one
+    import httpx2
+    import openai
+
+    from agent.config import Budgets
+
+    budgets = settings.budgets if settings else Budgets()
+    timeout = min(60.0, budgets.deadline_s)
+    http_client = httpx2.AsyncClient(transport=transport, timeout=timeout) if transport is not None else None
+    client = openai.AsyncOpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=0,  # one retry policy: ours (agent/models/_chat.py)
+        timeout=timeout,
+        http_client=http_client,
+    )
+    policy = RetryPolicy(sleep=sleep) if sleep is not None else RetryPolicy()
+    transcript = Transcript(settings.transcript if settings else None, provider="openai", model=model_name)
+    compatible = base_url is not None and base_url.rstrip("/") != _DEFAULT_BASE_URL
+    return OpenAIModel(model_name, client=client, transcript=transcript, retry=policy, compatible=compatible)
