@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.diagnosis import CATEGORIES
 from agent.errors import ConfigError
-from agent.templating import PROMPTS_DIR, expression_env, render_value
+from agent.templating import PROMPTS_DIR, compiled_expression, expression_env, render_value
 from agent.ticket import Signals, Ticket
 
 __all__ = [
@@ -197,7 +197,7 @@ def _line_of(node: yaml.Node | None, path: Sequence[str | int], base: int) -> in
     return line
 
 
-def _parse_file(path: Path) -> tuple[Runbook | None, list[Problem]]:
+def _parse_file(path: Path, *, semantic: bool = True) -> tuple[Runbook | None, list[Problem]]:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -219,7 +219,7 @@ def _parse_file(path: Path) -> tuple[Runbook | None, list[Problem]]:
             Problem(name, _line_of(node, [p for p in err["loc"] if p != "body"], base), _pydantic_reason(err))
             for err in exc.errors()
         ]
-    return runbook, _check_semantics(runbook, node, base)
+    return runbook, (_check_semantics(runbook, node, base) if semantic else [])
 
 
 def _pydantic_reason(err: Mapping[str, Any]) -> str:
@@ -319,9 +319,14 @@ def _placeholder(field_info: Any) -> Any:
     return "x"
 
 
-def load_runbooks(directory: Path | None = None, *, strict: bool = True) -> list[Runbook]:
-    """Load every runbook; with ``strict`` any problem raises :class:`RunbookError`."""
-    runbooks, problems = _load_all(directory or RUNBOOKS_DIR)
+def load_runbooks(directory: Path | None = None, *, strict: bool = True, semantic: bool = False) -> list[Runbook]:
+    """Load every runbook; with ``strict`` any problem raises :class:`RunbookError`.
+
+    Investigations load without the semantic checks (tool arguments, expression
+    syntax), which ``casefile runbooks check`` and the test suite run; a runbook
+    that still slips through fails visibly at its call ("no tool named …").
+    """
+    runbooks, problems = _load_all(directory or RUNBOOKS_DIR, semantic=semantic)
     if strict and problems:
         raise RunbookError(problems)
     return runbooks
@@ -331,7 +336,7 @@ def check_runbooks(directory: Path | None = None) -> tuple[list[Runbook], list[P
     return _load_all(directory or RUNBOOKS_DIR)
 
 
-def _load_all(directory: Path) -> tuple[list[Runbook], list[Problem]]:
+def _load_all(directory: Path, *, semantic: bool = True) -> tuple[list[Runbook], list[Problem]]:
     runbooks: list[Runbook] = []
     problems: list[Problem] = []
     if not directory.is_dir():
@@ -340,7 +345,7 @@ def _load_all(directory: Path) -> tuple[list[Runbook], list[Problem]]:
     for path in sorted(directory.glob("*.md")):
         if path.name.lower() == "readme.md":
             continue
-        runbook, found = _parse_file(path)
+        runbook, found = _parse_file(path, semantic=semantic)
         problems.extend(found)
         if runbook is None:
             continue
@@ -401,11 +406,10 @@ class Holding:
 
 def runbook_context(runbook: Runbook, base: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
     """The names a runbook's templates see: base facts, its steps' results, then its ``let`` values."""
-    env = expression_env()
     context = {**base, **{s.id: None for s in runbook.plan}, **results}
     for name, expression in runbook.let.items():
         try:
-            context[name] = env.compile_expression(expression, undefined_to_none=True)(**context)
+            context[name] = compiled_expression(expression)(**context)
         except Exception:  # an expression over a missing result is simply undefined
             context[name] = None
     return context
@@ -416,11 +420,10 @@ def evaluate(runbook: Runbook, context: Mapping[str, Any]) -> list[Holding]:
 
     ``context`` is what :func:`runbook_context` returns.
     """
-    env = expression_env()
     held: list[Holding] = []
     for finding in sorted(runbook.findings, key=lambda f: -f.priority):
         try:
-            holds = bool(env.compile_expression(finding.when, undefined_to_none=True)(**context))
+            holds = bool(compiled_expression(finding.when)(**context))
         except Exception:  # a runbook expression over a missing value is simply false
             holds = False
         if not holds:

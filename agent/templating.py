@@ -12,13 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import ChainableUndefined, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-__all__ = ["PROMPTS_DIR", "expression_env", "iso", "parse_ts", "prompt_env", "render_value"]
+__all__ = [
+    "PROMPTS_DIR",
+    "compiled_expression",
+    "compiled_template", "expression_env", "iso", "parse_ts", "prompt_env", "render_value"]
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
@@ -193,6 +197,17 @@ def _env() -> ImmutableSandboxedEnvironment:
     return _EXPR_ENV
 
 
+@lru_cache(maxsize=2048)
+def compiled_expression(source: str) -> Any:
+    """A compiled sandboxed expression; compiling is far slower than evaluating, so cache it."""
+    return _env().compile_expression(source, undefined_to_none=True)
+
+
+@lru_cache(maxsize=2048)
+def compiled_template(source: str) -> Any:
+    return _env().from_string(source)
+
+
 def render_value(template: Any, context: Mapping[str, Any]) -> Any:
     """Render one templated value from a runbook.
 
@@ -202,10 +217,10 @@ def render_value(template: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(template, str):
         stripped = template.strip()
         if stripped.startswith("{{") and stripped.endswith("}}") and stripped.count("{{") == 1:
-            value = _env().compile_expression(stripped[2:-2].strip(), undefined_to_none=True)(**context)
+            value = compiled_expression(stripped[2:-2].strip())(**context)
             return None if value is None or value == "" else value
         if "{{" in template or "{%" in template:
-            return _env().from_string(template).render(**context)
+            return compiled_template(template).render(**context)
         return template
     if isinstance(template, list):
         return [render_value(item, context) for item in template]

@@ -67,7 +67,8 @@ class Signals(BaseModel):
     hosts: list[str] = Field(default_factory=list, description="hosts, IPs and ports, e.g. 10.0.45.2:5432")
     endpoints: list[str] = Field(default_factory=list, description="API paths mentioned, e.g. /v2/orders")
     areas: list[str] = Field(
-        default_factory=list, description="product areas: api, webhook, sso, oauth, export, billing, ui, performance"
+        default_factory=list,
+        description="product areas: api, webhook, sso, oauth, export, billing, ui, performance",
     )
     browsers: list[str] = Field(default_factory=list, description="browser names/versions, e.g. Safari 17.2")
     time_hint: str | None = Field(default=None, description="the phrase that placed the problem in time")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -105,17 +106,32 @@ class World:
         return "w_" + digest.hexdigest()[:16]
 
     def clickhouse(self) -> Any:
-        """The embedded clickhouse-connect client with this world's tables loaded."""
-        from tools.world.chdb import embedded_client, load_tables
+        """The embedded clickhouse-connect client with this world's tables loaded.
+
+        Generating a world's rows takes most of a second, so the loaded tables are
+        also written to a cache in ClickHouse's Native format (keyed by the same
+        hash as the database); later processes read them back in milliseconds.
+        """
+        from tools.world.chdb import embedded_client, load_tables, parse_schema
 
         client = embedded_client()
         with _LOAD_LOCK:
-            if self.database not in _LOADED:
-                schema = self.file("clickhouse/schema.sql")
-                if schema is None:
-                    raise WorldError(f"{self.path}: clickhouse/schema.sql missing")
-                load_tables(client, self.database, schema.read_text(encoding="utf-8"), self._table_data())
-                _LOADED.add(self.database)
+            if self.database in _LOADED:
+                return client
+            schema_file = self.file("clickhouse/schema.sql")
+            if schema_file is None:
+                raise WorldError(f"{self.path}: clickhouse/schema.sql missing")
+            schema_sql = schema_file.read_text(encoding="utf-8")
+            tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
+            cache = _cache_dir() / self.database
+            if all((cache / f"{t}.native").is_file() for t in tables):
+                load_tables(client, self.database, schema_sql, {})
+                for table in tables:
+                    _copy_native(client, f"INSERT INTO `{self.database}`.`{table}` SELECT * FROM file('{cache / table}.native', 'Native')")
+            else:
+                load_tables(client, self.database, schema_sql, self._table_data())
+                _write_cache(client, self.database, tables, cache)
+            _LOADED.add(self.database)
         return client
 
     def _table_data(self) -> dict[str, dict[str, list[Any]]]:
@@ -161,6 +177,37 @@ class World:
 
 
 _LOADED: set[str] = set()
+
+
+def _cache_dir() -> Path:
+    """Where loaded worlds are cached: $CASEFILE_CACHE_DIR, else ~/.cache/casefile/worlds."""
+    root = os.environ.get("CASEFILE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "casefile"
+    )
+    return Path(root) / "worlds"
+
+
+def _copy_native(client: Any, sql: str) -> None:
+    from tools.world.chdb import ENGINE_LOCK
+
+    with ENGINE_LOCK:
+        client.command(sql)
+
+
+def _write_cache(client: Any, database: str, tables: list[str], cache: Path) -> None:
+    """Best effort: a cache that cannot be written only costs the next run time."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for table in tables:
+            tmp = cache / f"{table}.native.{os.getpid()}.tmp"
+            tmp.unlink(missing_ok=True)
+            _copy_native(
+                client,
+                f"INSERT INTO FUNCTION file('{tmp}', 'Native') SELECT * FROM `{database}`.`{table}`",
+            )
+            tmp.replace(cache / f"{table}.native")
+    except Exception:
+        return
 
 
 def _append_rows(columns: dict[str, list[Any]], rows: list[dict[str, Any]]) -> None:
