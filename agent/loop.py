@@ -301,7 +301,17 @@ async def investigate(
         assert candidate is not None, errors  # the offline investigator's output is valid by construction
         diagnosis = candidate
 
-    diagnosis = route(diagnosis, state.outcomes)
+    # Routing may collect what an escalation lacks; its calls join state.outcomes (and the audit).
+    diagnosis = await route(
+        diagnosis,
+        state.outcomes,
+        ticket=ticket,
+        signals=signals,
+        account=account,
+        toolbox=toolbox,
+        ctx=ctx,
+        on_event=recorder.tool_event,
+    )
     usage.tool_calls = len(state.outcomes)
     usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     usage.phases_ms = phases

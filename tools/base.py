@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tools.errors import ToolArgumentError, ToolError
+from tools.errors import SourceUnavailable, ToolArgumentError, ToolError
 
 __all__ = [
     "RENDER_BUDGET_CHARS",
@@ -292,10 +292,10 @@ class Toolbox:
         error: str | None = None
         error_kind: str | None = None
         try:
+            if source in self.unavailable:
+                raise SourceUnavailable(source, self.unavailable[source])
             if tool is None:
                 raise ToolArgumentError(source, f"no tool named {call.tool!r}")
-            if tool.source in self.unavailable:
-                raise ToolError(tool.source, self.unavailable[tool.source])
             data = await asyncio.wait_for(tool.call(call.arguments, ctx), timeout_s)
             rendered = tool.render(data)
         except ToolError as exc:
