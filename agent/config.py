@@ -43,7 +43,9 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "gpt-4.1-mini": {"input": 0.40, "cached": 0.10, "output": 1.60},
     "gpt-4o": {"input": 2.50, "cached": 1.25, "output": 10.00},
     "gpt-4o-mini": {"input": 0.15, "cached": 0.075, "output": 0.60},
+    "claude-sonnet-4-6": {"input": 3.00, "cached": 0.30, "output": 15.00},
     "claude-sonnet-4-5": {"input": 3.00, "cached": 0.30, "output": 15.00},
+    "claude-opus-4-5": {"input": 5.00, "cached": 0.50, "output": 25.00},
     "claude-haiku-4-5": {"input": 1.00, "cached": 0.10, "output": 5.00},
     "claude-opus-4-1": {"input": 15.00, "cached": 1.50, "output": 75.00},
 }

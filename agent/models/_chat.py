@@ -160,17 +160,19 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any] | None, str | None]:
 
 # ---------------------------------------------------------------- untrusted text
 
-_TAG_NAME = re.compile(r"^[a-z_]+$")
+FENCE_TAGS = ("ticket", "tool_result")
+_FORGED_TAG = re.compile(rf"<(\s*/?\s*(?:{'|'.join(FENCE_TAGS)}))", re.IGNORECASE)
 
 
 def fence(tag: str, text: str, **attrs: Any) -> str:
-    """Wrap untrusted ``text`` in ``<tag …>…</tag>``, neutralising any copy of the tag inside it.
+    """Wrap untrusted ``text`` in ``<tag …>…</tag>``, neutralising any fence tag inside it.
 
-    A ticket that contains ``</ticket>`` or a log line with ``<tool_result`` would
-    otherwise end the block early and let what follows read as our own words.
+    A ticket that contains ``</ticket>``, or one that forges a ``<tool_result>``,
+    would otherwise end its block early or pass for a real result; such tags
+    become ``&lt;ticket`` / ``&lt;/tool_result`` and read as the text they are.
     """
-    assert _TAG_NAME.match(tag), tag
-    body = re.sub(rf"<(\s*/?\s*{tag})", r"&lt;\1", text, flags=re.IGNORECASE)
+    assert tag in FENCE_TAGS, tag
+    body = _FORGED_TAG.sub(r"&lt;\1", text)
     rendered = "".join(
         f' {k}="{str(v).replace(chr(34), chr(39))}"' for k, v in attrs.items() if v is not None
     )
@@ -512,8 +514,12 @@ async def call_with_retries(
         sleep=policy.sleep,
         reraise=True,
     )
+
+    async def attempt() -> T:  # a real coroutine function: tenacity treats other callables as sync
+        return await send()
+
     try:
-        result: T = await retrying(send)
+        result: T = await retrying(attempt)
     except (*connection_errors, *status_errors) as exc:
         attempts = retrying.statistics.get("attempt_number", 1)
         suffix = f" after {attempts} attempts" if transient(exc) and attempts > 1 else ""

@@ -1,0 +1,240 @@
+"""Shared pieces of the provider tests: a tiny world, a runbook, a ticket, and respx behind the SDKs.
+
+The SDKs (openai, anthropic) send through ``httpx2``, which respx does not
+patch; :class:`RespxBridge` is an ``httpx2`` transport that hands each request
+to a respx router, so the tests mock the providers with respx routes and see
+exactly what went over the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import respx
+
+from agent.accounts import AccountDirectory
+from agent.config import Budgets
+from agent.loop import InvestigationResult, investigate
+from agent.models.base import Model
+from agent.runbooks import Finding, PlanStep, Runbook, Triggers
+from agent.signals import extract_signals
+from agent.ticket import Requester, Ticket
+from tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+
+SCHEMA = """
+CREATE TABLE requests (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),
+  api_key_hash LowCardinality(String), method LowCardinality(String), path LowCardinality(String),
+  status UInt16, error_code LowCardinality(String), latency_ms Float32, request_id String, trace_id String,
+  region LowCardinality(String), user_agent LowCardinality(String), request_headers String,
+  response_headers String) ENGINE = MergeTree ORDER BY (account_id, ts);
+CREATE TABLE webhook_deliveries (ts DateTime64(3, 'UTC'), account_id LowCardinality(String), delivery_id String,
+  webhook_id LowCardinality(String), event_type LowCardinality(String), endpoint_url LowCardinality(String),
+  attempt UInt8, response_status UInt16, response_ms Float32, error LowCardinality(String))
+  ENGINE = MergeTree ORDER BY (account_id, ts);
+CREATE TABLE sso_logins (ts DateTime64(3, 'UTC'), account_id LowCardinality(String), user_email String,
+  idp_entity_id LowCardinality(String), outcome LowCardinality(String), error String, clock_skew_s Int32,
+  cert_sha1 LowCardinality(String)) ENGINE = MergeTree ORDER BY (account_id, ts);
+"""
+
+ACCOUNTS = {
+    "accounts": [
+        {
+            "id": "acme",
+            "name": "Acme Logistics",
+            "domains": ["acme-logistics.com"],
+            "plan": "growth",
+            "timezone": "UTC",
+            "stripe_customer": "cus_acme",
+        }
+    ]
+}
+
+SPIKE = datetime(2026, 11, 20, 8, 12, tzinfo=UTC)
+N_REQUESTS = 120  # one a minute from 07:00; 429 from 08:12 on
+
+
+def _rows() -> list[dict[str, Any]]:
+    rows = []
+    start = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    for i in range(N_REQUESTS):
+        ts = start + timedelta(minutes=i)
+        limited = ts >= SPIKE
+        rows.append(
+            {
+                "ts": ts.isoformat().replace("+00:00", "Z"),
+                "account_id": "acme",
+                "api_key_hash": "key_acme_1",
+                "method": "POST",
+                "path": "/v2/shipments",
+                "status": 429 if limited else 201,
+                "error_code": "rate_limit_exceeded" if limited else "",
+                "latency_ms": 40.0,
+                "request_id": f"req_{i:06d}",
+                "trace_id": f"tr_{i:06d}",
+                "region": "eu-west-1",
+                "user_agent": "relay-python/3.2",
+                "request_headers": "{}",
+                "response_headers": "{}",
+            }
+        )
+    return rows
+
+
+def make_world(root: Path) -> Path:
+    (root / "clickhouse").mkdir(parents=True, exist_ok=True)
+    (root / "accounts.json").write_text(json.dumps(ACCOUNTS), encoding="utf-8")
+    (root / "clickhouse" / "schema.sql").write_text(SCHEMA, encoding="utf-8")
+    (root / "clickhouse" / "requests.jsonl").write_text(
+        "\n".join(json.dumps(r) for r in _rows()) + "\n", encoding="utf-8"
+    )
+    return root
+
+
+RUNBOOK = Runbook(
+    id="rate-limit",
+    title="429 Too Many Requests",
+    team="backend",
+    triggers=Triggers(keywords=["429"]),
+    plan=[
+        PlanStep(
+            id="errors",
+            tool="logs_error_summary",
+            args={"account_id": "{{ account.id }}", "start": "{{ window.start }}", "end": "{{ window.end }}"},
+        ),
+        PlanStep(
+            id="recent", tool="logs_recent_requests", args={"account_id": "{{ account.id }}", "limit": 5}
+        ),
+    ],
+    findings=[
+        Finding(
+            id="limited",
+            when="errors and errors.errors > 0",
+            category="rate_limit",
+            statement="The account is rate limited: {{ errors.errors }} requests got 429.",
+            confidence=0.6,
+            action="resolve",
+            evidence=[{"step": "errors", "value": "{{ errors.errors }}", "claim": "requests rejected"}],  # type: ignore[list-item]
+            reply="You are hitting your plan's rate limit; please back off.",
+        )
+    ],
+    body="RUNBOOK-GUIDANCE: 429s are our bug, their traffic, or billing. Check billing before blaming traffic.",
+)
+
+
+def make_ticket(body: str = "Our API calls fail with 429 since this morning.") -> Ticket:
+    return Ticket(
+        id="T-1001",
+        subject="API calls failing with 429",
+        body=body,
+        requester=Requester(name="Jonas Weber", email="jonas.weber@acme-logistics.com"),
+        created_at=datetime(2026, 11, 20, 11, 40, tzinfo=UTC),
+    )
+
+
+DIRECTORY = AccountDirectory(ACCOUNTS["accounts"])
+
+
+async def run(
+    model: Model,
+    toolbox: Toolbox,
+    *,
+    ticket: Ticket | None = None,
+    budgets: Budgets | None = None,
+    prices: dict[str, dict[str, float]] | None = None,
+) -> InvestigationResult:
+    ticket = ticket or make_ticket()
+    signals = extract_signals(ticket, DIRECTORY)
+    assert signals.account_id == "acme"
+    return await investigate(
+        ticket,
+        signals=signals,
+        account=DIRECTORY.get("acme"),
+        accounts=DIRECTORY.as_mapping(),
+        toolbox=toolbox,
+        model=model,
+        runbooks=[RUNBOOK],
+        budgets=budgets,
+        prices=prices,
+    )
+
+
+async def count_rows(toolbox: Toolbox, table: str) -> int:
+    ctx = CallContext(
+        now=datetime(2026, 11, 20, 12, tzinfo=UTC), accounts=AccountLookup(DIRECTORY.as_mapping())
+    )
+    outcome = await toolbox.execute(
+        ToolCall(id="count", tool="logs_sql", arguments={"sql": f"SELECT count() FROM {table}"}), ctx
+    )
+    assert outcome.ok, outcome.error
+    return int(outcome.data["rows"][0][0])
+
+
+# ---------------------------------------------------------------- respx behind httpx2
+
+
+class RespxBridge(httpx2.AsyncBaseTransport):
+    """An httpx2 transport answering from a respx router (which records every call)."""
+
+    def __init__(self, router: respx.MockRouter) -> None:
+        self.router = router
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        body = await request.aread()
+        mirrored = httpx.Request(
+            request.method, str(request.url), headers=list(request.headers.multi_items()), content=body
+        )
+        try:
+            response = await self.router.async_handler(mirrored)
+        except httpx.TransportError as exc:
+            error_type = getattr(httpx2, type(exc).__name__, httpx2.TransportError)
+            raise error_type(str(exc), request=request) from None
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        return httpx2.Response(response.status_code, headers=headers, content=response.content)
+
+
+def request_json(router: respx.MockRouter, index: int) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads(router.calls[index].request.content)
+    return payload
+
+
+class Sleeps:
+    """An injectable sleep that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def diagnosis_args(call_id: str = "c1", value: str = "acme", **overrides: Any) -> dict[str, Any]:
+    """A valid diagnosis as a model would submit it, citing ``value`` from ``call_id``."""
+    args: dict[str, Any] = {
+        "summary": "Acme is being rate limited on POST /v2/shipments since 08:12 UTC.",
+        "root_cause": {
+            "category": "rate_limit",
+            "statement": "Requests are rejected with 429 since 08:12 UTC.",
+        },
+        "evidence": [
+            {"call_id": call_id, "value": value, "claim": "the account whose requests were rejected"}
+        ],
+        "confidence": {"score": 0.7, "reasons": ["429s in the logs"]},
+        "customer_reply": "Thanks for reaching out. Your requests are being rate limited; please back off and retry.",
+        "internal_note": "429s in logs.",
+        "action": "resolve",
+    }
+    args.update(overrides)
+    return args
+
+
+def iter_tool_results(text: str) -> Iterator[str]:
+    """call ids of the <tool_result> blocks in a prompt text."""
+    import re
+
+    yield from re.findall(r'<tool_result call_id="(c\d+)"', text)
