@@ -172,7 +172,7 @@ async def test_three_turns_with_parallel_calls_and_caching(
     assert diagnosis.usage.input_tokens == (500 + 3500) + (700 + 3500 + 600) + (300 + 4000)
     assert diagnosis.usage.cached_tokens == 3500 + 4000
     assert diagnosis.usage.output_tokens == 90 + 40 + 400
-    assert 0 < diagnosis.usage.cost_usd
+    assert diagnosis.usage.cost_usd == pytest.approx((5600 * 1.00 + 7500 * 0.10 + 530 * 5.00) / 1e6)
 
     first = request_json(router, 0)
     assert first["model"] == MODEL and first["max_tokens"] > 0
