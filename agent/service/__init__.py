@@ -1,0 +1,16 @@
+"""``casefile serve``: the investigation service behind the Zendesk sidebar and webhook.
+
+Modules:
+
+=============  ===============================================================
+``app``        the FastAPI application (:func:`agent.service.app.create_app`)
+``auth``       bearer tokens, Zendesk app JWTs, webhook signatures, rate limits
+``scheduler``  priority scheduling: on-demand investigations before background ones
+``zendesk``    the Zendesk API client: read a ticket, post the internal note
+``links``      where a person can see each tool call's source
+``cli``        registers the ``serve`` command (kept import-light)
+=============  ===============================================================
+
+Nothing here is imported by ``casefile --help``; FastAPI and uvicorn load only
+when the service starts.
+"""

@@ -1,0 +1,730 @@
+"""The investigation service: an ASGI app (FastAPI) in front of :func:`agent.pipeline.run_investigation`.
+
+=========================================  =============================================================
+``POST /v1/investigations``                a ticket (casefile's format or a Zendesk export) or
+                                           ``{"zendesk_ticket_id": N}`` (re-read from Zendesk) → 202 {id}
+``GET  /v1/investigations``                recent investigations (``?status=``, ``?since=``)
+``GET  /v1/investigations/{id}``           status, diagnosis, and a link to each cited source
+``GET  /v1/investigations/{id}/events``    Server-Sent Events: replayed from the store, then live
+``GET  /v1/investigations/{id}/audit``     every tool call: tool, arguments, duration, outcome, who asked
+``POST /v1/investigations/{id}/rerun``     investigate the same ticket again (after an interruption)
+``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
+``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
+``GET  /app/``                             the sidebar page, usable standalone against this service
+=========================================  =============================================================
+
+Every ``/v1`` request is authenticated (a configured bearer token, or a JWT
+signed with the Zendesk app's shared secret; the webhook by its signature),
+rate-limited per caller, and size-limited. Every 4xx has a JSON body
+``{"error": {"code": ..., "message": ...}}``, and a rejected request stores nothing.
+
+Investigations run in this process under :class:`~agent.service.scheduler.Scheduler`:
+on-demand requests (sidebar, API) go before background ones (webhook).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent.config import Settings
+from agent.diagnosis import Diagnosis
+from agent.events import Event
+from agent.intake import TicketError, parse_ticket
+from agent.models.base import Model
+from agent.pipeline import Environment, open_environment, run_investigation
+from agent.redact import redact
+from agent.service.auth import Authenticator, AuthError, Principal, RateLimiter, verify_webhook_signature
+from agent.service.links import source_links
+from agent.service.scheduler import Job, Scheduler
+from agent.service.zendesk import INVESTIGATED_TAG, ZendeskClient, ZendeskError, format_note
+from agent.store import DuplicateInvestigation, InvestigationRecord, Store
+from agent.ticket import Ticket
+
+__all__ = ["ApiError", "ModelFactory", "create_app"]
+
+log = logging.getLogger("casefile.service")
+
+ASSETS = Path(__file__).resolve().parents[2] / "integrations" / "zendesk" / "assets"
+TERMINAL = ("done", "failed", "interrupted")
+_ID_RE = re.compile(r"^inv_[0-9a-f]{16}$")
+KEEPALIVE_S = 15.0
+
+ModelFactory = Callable[[Ticket], Model]
+"""Builds the model for one investigation (tests inject a ScriptedModel); None → settings.model."""
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class ApiError(Exception):
+    """A client error with a JSON body: ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+# ------------------------------------------------------------------ response models (OpenAPI)
+
+
+class InvestigationCreated(BaseModel):
+    id: str
+    status: str
+    ticket_id: str
+    existing: bool = False
+    links: dict[str, str]
+
+
+class InvestigationView(BaseModel):
+    id: str
+    ticket_id: str
+    status: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    source: str
+    requested_by: str
+    priority: str
+    error: str | None = None
+    rerun_of: str | None = None
+    diagnosis: Diagnosis | None = None
+    sources: dict[str, dict[str, Any]] = {}
+    links: dict[str, str]
+
+
+class Skipped(BaseModel):
+    skipped: str
+
+
+# ------------------------------------------------------------------ size limit
+
+
+class BodyLimit:
+    """Refuses bodies over ``max_bytes`` with 413: by Content-Length up front, else while reading."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise ApiError(413, "payload_too_large", self._message())
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _message(self) -> str:
+        return f"request body exceeds {self.max_bytes} bytes"
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _error(413, "payload_too_large", self._message(), {"Connection": "close"})
+        await response(scope, receive, send)
+
+
+# ------------------------------------------------------------------ the service
+
+
+class _Hub:
+    """Wakes the SSE streams of an investigation when something new is stored for it."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def waiter(self, key: str) -> asyncio.Event:
+        return self._events.setdefault(key, asyncio.Event())
+
+    def publish(self, key: str) -> None:
+        event = self._events.pop(key, None)
+        if event is not None:
+            event.set()
+
+
+class InvestigationService:
+    """State shared by the routes: store, environment, scheduler, Zendesk client, auth."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        env: Environment | None,
+        model_factory: ModelFactory | None,
+        store: Store | None,
+        world: str | Path | None,
+        zendesk_transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self.settings = settings
+        self.config = settings.service
+        self._env = env
+        self._owns_env = env is None
+        self._world = world
+        self.model_factory = model_factory
+        self._store = store
+        self._owns_store = store is None
+        self._zendesk_transport = zendesk_transport
+        self.zendesk: ZendeskClient | None = None
+        zc = self.config.zendesk
+        self.auth = Authenticator(self.config.tokens, zc.app_shared_secret, jwt_max_age_s=zc.jwt_max_age_s)
+        self.limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
+        self.hub = _Hub()
+        self.scheduler = Scheduler(
+            self._run, concurrency=self.config.concurrency, reserve=self.config.on_demand_reserve
+        )
+        self.interrupted_at_start = 0
+
+    @property
+    def store(self) -> Store:
+        assert self._store is not None, "the service has not started"
+        return self._store
+
+    @property
+    def env(self) -> Environment:
+        assert self._env is not None, "the service has not started"
+        return self._env
+
+    async def start(self) -> None:
+        if self._store is None:
+            self._store = Store(self.config.database_url)
+        self.interrupted_at_start = self.store.mark_interrupted()
+        if self.interrupted_at_start:
+            log.warning(
+                "%d investigation(s) were interrupted by a restart; re-run them with POST …/rerun",
+                self.interrupted_at_start,
+            )
+        if self._env is None:
+            self._env = await asyncio.to_thread(open_environment, self.settings, self._world)
+        if self.config.zendesk.api_base():
+            self.zendesk = ZendeskClient(self.config.zendesk, transport=self._zendesk_transport)
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        unfinished = await self.scheduler.aclose()
+        for inv in unfinished:
+            record = self.store.get(inv)
+            if record is not None and record.status in ("queued", "running"):
+                self.store.set_status(
+                    inv, "interrupted", "the service stopped before this investigation finished"
+                )
+        if self.zendesk is not None:
+            await self.zendesk.aclose()
+        if self._owns_env and self._env is not None:
+            await self._env.aclose()
+        if self._owns_store and self._store is not None:
+            self._store.close()
+
+    # -------------------------------------------------------------- submitting
+
+    def submit(
+        self,
+        ticket: Ticket,
+        *,
+        source: str,
+        principal: Principal,
+        priority: str,
+        zendesk_ticket_id: int | None = None,
+        rerun_of: str | None = None,
+    ) -> tuple[str, bool]:
+        """Queue an investigation; returns (id, existing) where existing means one was already active."""
+        key = _idempotency_key(ticket)
+        active = self.store.find_active(key)
+        if active is None:
+            try:
+                inv = self.store.create_investigation(
+                    ticket,
+                    source=source,
+                    requested_by=principal.name,
+                    priority=priority,  # type: ignore[arg-type]
+                    idempotency_key=key,
+                    rerun_of=rerun_of,
+                )
+            except DuplicateInvestigation as dup:  # another process got there first
+                active = dup.existing_id
+            else:
+                payload: dict[str, object] = {"requested_by": principal.name, "source": source}
+                if zendesk_ticket_id is not None:
+                    payload["zendesk_ticket_id"] = zendesk_ticket_id
+                self.scheduler.submit(Job(inv, priority, payload))
+                return inv, False
+        if priority == "on_demand":
+            self.scheduler.promote(active)  # an agent is now waiting for it
+        return active, True
+
+    # -------------------------------------------------------------- running
+
+    def _record_event(self, inv: str, event: Event) -> None:
+        self.store.add_event(inv, event)
+        self.hub.publish(inv)
+
+    async def _run(self, job: Job) -> None:
+        inv = job.id
+        requested_by = str(job.payload.get("requested_by", "unknown"))
+        ticket = self.store.ticket(inv)
+        if ticket is None:
+            return
+        self.store.set_status(inv, "running")
+        self.hub.publish(inv)
+        try:
+            model = self.model_factory(ticket) if self.model_factory else None
+            result = await run_investigation(
+                ticket, self.env, self.settings, model=model, on_event=lambda e: self._record_event(inv, e)
+            )
+        except asyncio.CancelledError:
+            self.store.set_status(
+                inv, "interrupted", "the service stopped before this investigation finished"
+            )
+            self.hub.publish(inv)
+            raise
+        except Exception as exc:
+            reason = redact(f"{type(exc).__name__}: {exc}")[0][:500]
+            log.warning("investigation %s failed: %s", inv, reason)
+            self._record_event(inv, Event(kind="investigation_failed", data={"reason": reason}))
+            self.store.set_status(inv, "failed", reason)
+            self.hub.publish(inv)
+            return
+        accounts = self.env.directory.as_mapping() if self.env.directory else None
+        links = source_links(
+            result.outcomes, accounts=accounts, clickhouse_play_url=self.config.clickhouse_play_url
+        )
+        self.store.save_result(inv, result, requested_by, links=links)
+        self.hub.publish(inv)
+        zendesk_id = job.payload.get("zendesk_ticket_id")
+        if (
+            job.payload.get("source") == "webhook"
+            and isinstance(zendesk_id, int)
+            and self.zendesk is not None
+            and self.config.zendesk.post_notes
+        ):
+            note = format_note(result.diagnosis, investigation_id=inv, public_url=self.config.public_url)
+            try:
+                await self.zendesk.post_internal_note(zendesk_id, note)
+            except ZendeskError as exc:
+                log.warning(
+                    "investigation %s: internal note on Zendesk ticket %s failed: %s", inv, zendesk_id, exc
+                )
+
+    # -------------------------------------------------------------- reading
+
+    def view(self, record: InvestigationRecord) -> InvestigationView:
+        sources = (
+            {row.call_id: row.link for row in self.store.audit(record.id) if row.link}
+            if record.diagnosis
+            else {}
+        )
+        return InvestigationView(
+            **record.model_dump(exclude={"revision"}),
+            sources=sources,
+            links=_links(record.id),
+        )
+
+    async def stream(self, inv: str, after: int) -> AsyncIterator[str]:
+        """SSE frames: stored events after ``after``, then live ones, then ``end`` with the final status."""
+        while True:
+            changed = self.hub.waiter(inv)  # taken before reading, so nothing published in between is missed
+            batch = self.store.events(inv, after)
+            for seq, event in batch:
+                yield f"id: {seq}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
+                after = seq
+            if batch:
+                continue
+            record = self.store.get(inv)
+            if record is None or record.status in TERMINAL:
+                status = record.status if record else "unknown"
+                yield f"event: end\ndata: {json.dumps({'id': inv, 'status': status})}\n\n"
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+
+
+def _idempotency_key(ticket: Ticket) -> str:
+    """The same ticket at the same revision; without a revision, the same content."""
+    revision = ticket.revision
+    if not revision:
+        digest = hashlib.sha256(ticket.model_dump_json(exclude={"created_at"}).encode()).hexdigest()
+        revision = "sha256:" + digest[:32]
+    return f"{ticket.id}@{revision}"
+
+
+def _links(inv: str) -> dict[str, str]:
+    base = f"/v1/investigations/{inv}"
+    return {"self": base, "events": f"{base}/events", "audit": f"{base}/audit"}
+
+
+def _json_body(raw: bytes) -> Any:
+    if not raw.strip():
+        raise ApiError(400, "invalid_json", "the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_json", "the request body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, "invalid_json", f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}"
+        ) from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the request body is nested too deeply") from None
+
+
+def _zendesk_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def _webhook_ticket_id(payload: Any) -> int | str:
+    """The ticket id from a trigger webhook's payload or a ``zen:event-type:ticket.created`` event;
+    a string says why the delivery is skipped."""
+    if not isinstance(payload, dict):
+        raise ApiError(400, "invalid_payload", "the webhook body must be a JSON object")
+    kind = payload.get("type")
+    if isinstance(kind, str) and kind.startswith("zen:event-type:"):
+        if kind != "zen:event-type:ticket.created":
+            return f"event {kind} is not a ticket creation"
+        detail = payload.get("detail")
+        found = _zendesk_id(detail.get("id")) if isinstance(detail, dict) else None
+    else:
+        ticket = payload.get("ticket")
+        candidate = payload.get("ticket_id")
+        if candidate is None and isinstance(ticket, dict):
+            candidate = ticket.get("id")
+        found = _zendesk_id(candidate)
+    if found is None:
+        raise ApiError(400, "invalid_payload", "the webhook body names no ticket (ticket_id or detail.id)")
+    return found
+
+
+def _caller(request: Request) -> Principal:
+    """The authenticated, rate-limited caller of a ``/v1`` route (a FastAPI dependency)."""
+    service: InvestigationService = request.app.state.service
+    try:
+        principal = service.auth.authenticate(request.headers.get("authorization"))
+    except AuthError as exc:
+        # Failed attempts are limited per address, so tokens cannot be guessed at speed.
+        client = request.client.host if request.client else "unknown"
+        wait = service.limiter.check(f"anonymous:{client}")
+        if wait:
+            raise ApiError(
+                429, "rate_limited", "too many failed attempts", {"Retry-After": str(int(wait))}
+            ) from None
+        raise ApiError(401, exc.code, exc.message, {"WWW-Authenticate": "Bearer"}) from None
+    wait = service.limiter.check(principal.name)
+    if wait:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit exceeded; retry in {int(wait)} s",
+            {"Retry-After": str(int(wait))},
+        )
+    return principal
+
+
+Caller = Annotated[Principal, Depends(_caller)]
+
+
+# ------------------------------------------------------------------ the app
+
+
+def create_app(
+    settings: Settings,
+    *,
+    env: Environment | None = None,
+    model_factory: ModelFactory | None = None,
+    store: Store | None = None,
+    world: str | Path | None = None,
+    zendesk_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The service as an ASGI app. ``env``/``store``/``model_factory``/``zendesk_transport`` are for tests;
+    by default the store comes from ``settings.service.database_url`` and the environment from
+    :func:`open_environment` (a world, or the live systems), opened when the app starts."""
+    service = InvestigationService(
+        settings,
+        env=env,
+        model_factory=model_factory,
+        store=store,
+        world=world,
+        zendesk_transport=zendesk_transport,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="casefile",
+        summary="Investigates support tickets with read-only tools and returns grounded diagnoses.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.service = service
+
+    # -------------------------------------------------------------- errors: always JSON
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return _error(500, "internal_error", "internal error; the service log has the details")
+
+    # -------------------------------------------------------------- auth
+
+    def record_or_404(inv: str) -> InvestigationRecord:
+        record = service.store.get(inv) if _ID_RE.match(inv) else None
+        if record is None:
+            raise ApiError(404, "not_found", f"no investigation {inv[:40]!r}")
+        return record
+
+    async def from_zendesk(ticket_id: int) -> tuple[Ticket, list[str]]:
+        if service.zendesk is None:
+            raise ApiError(400, "zendesk_not_configured", "this service has no Zendesk configured")
+        try:
+            return await service.zendesk.fetch_ticket(ticket_id, source="zendesk")
+        except ZendeskError as exc:
+            if exc.status == 404:
+                raise ApiError(
+                    404, "zendesk_ticket_not_found", f"Zendesk has no ticket {ticket_id}"
+                ) from None
+            raise ApiError(502, "zendesk_unavailable", str(exc)) from None
+        except TicketError as exc:
+            raise ApiError(422, "invalid_ticket", f"Zendesk ticket {ticket_id}: {exc}") from None
+
+    # -------------------------------------------------------------- routes
+
+    @app.get("/healthz", tags=["service"])
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "queued": service.scheduler.queued, "running": service.scheduler.running}
+
+    @app.post(
+        "/v1/investigations",
+        status_code=202,
+        response_model=InvestigationCreated,
+        tags=["investigations"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [
+                                {
+                                    "type": "object",
+                                    "description": "a ticket: casefile's format or a Zendesk export",
+                                },
+                                {
+                                    "type": "object",
+                                    "required": ["zendesk_ticket_id"],
+                                    "properties": {"zendesk_ticket_id": {"type": "integer"}},
+                                },
+                            ]
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def create(request: Request, principal: Caller) -> InvestigationCreated:
+        """Start an investigation (on-demand priority). The same ticket revision is not investigated twice at once."""
+        payload = _json_body(await request.body())
+        zendesk_id: int | None = None
+        if isinstance(payload, dict) and "zendesk_ticket_id" in payload:
+            zendesk_id = _zendesk_id(payload["zendesk_ticket_id"])
+            if zendesk_id is None:
+                raise ApiError(422, "invalid_request", "zendesk_ticket_id must be a positive integer")
+            # The page only names the ticket; its content comes from Zendesk itself.
+            ticket, _tags = await from_zendesk(zendesk_id)
+            source = "zendesk"
+        else:
+            try:
+                ticket = parse_ticket(
+                    payload, source_name="api", default_created_at=datetime.now(UTC), source="api"
+                )
+            except TicketError as exc:
+                raise ApiError(422, "invalid_ticket", str(exc)) from None
+            source = "api"
+        inv, existing = service.submit(
+            ticket, source=source, principal=principal, priority="on_demand", zendesk_ticket_id=zendesk_id
+        )
+        record = service.store.get(inv)
+        return InvestigationCreated(
+            id=inv,
+            status=record.status if record else "queued",
+            ticket_id=ticket.id,
+            existing=existing,
+            links=_links(inv),
+        )
+
+    @app.get("/v1/investigations", response_model=list[InvestigationView], tags=["investigations"])
+    async def list_investigations(
+        principal: Caller, status: str | None = None, since: datetime | None = None
+    ) -> list[InvestigationView]:
+        """Recent investigations, newest first (at most 500)."""
+        if since is not None and since.tzinfo is None:
+            raise ApiError(422, "invalid_request", "since needs a timezone")
+        return [service.view(r) for r in service.store.list(since=since, status=status)[:500]]
+
+    @app.get("/v1/investigations/{inv}", response_model=InvestigationView, tags=["investigations"])
+    async def get_investigation(inv: str, principal: Caller) -> InvestigationView:
+        """Status and, once done, the Diagnosis with a link to each cited source."""
+        return service.view(record_or_404(inv))
+
+    @app.get("/v1/investigations/{inv}/audit", tags=["investigations"])
+    async def get_audit(inv: str, principal: Caller) -> list[dict[str, Any]]:
+        """Every tool call of the investigation: tool, arguments, duration, outcome, who asked."""
+        record_or_404(inv)
+        return [row.model_dump(mode="json") for row in service.store.audit(inv)]
+
+    @app.get(
+        "/v1/investigations/{inv}/events",
+        tags=["investigations"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "progress events (SSE)"}},
+    )
+    async def get_events(request: Request, inv: str, principal: Caller, after: int = 0) -> Response:
+        """Server-Sent Events: every stored event (id = sequence number), then live ones, then ``end``."""
+        record_or_404(inv)
+        last = request.headers.get("last-event-id", "")
+        start = int(last) if last.isdigit() else max(after, 0)
+        return StreamingResponse(
+            service.stream(inv, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.post(
+        "/v1/investigations/{inv}/rerun",
+        status_code=202,
+        response_model=InvestigationCreated,
+        tags=["investigations"],
+    )
+    async def rerun(inv: str, principal: Caller) -> InvestigationCreated:
+        """Investigate the same (stored, redacted) ticket again; the new investigation links back with rerun_of."""
+        record = record_or_404(inv)
+        if record.status not in TERMINAL:
+            raise ApiError(409, "still_active", f"investigation {inv} is {record.status}")
+        ticket = service.store.ticket(inv)
+        assert ticket is not None
+        new, existing = service.submit(
+            ticket, source=record.source, principal=principal, priority="on_demand", rerun_of=inv
+        )
+        return InvestigationCreated(
+            id=new, status="queued", ticket_id=ticket.id, existing=existing, links=_links(new)
+        )
+
+    @app.post(
+        "/v1/webhooks/zendesk",
+        tags=["zendesk"],
+        status_code=202,
+        responses={200: {"model": Skipped, "description": "nothing to do"}},
+    )
+    async def zendesk_webhook(request: Request) -> Response:
+        """A Zendesk webhook (trigger on ticket creation, or the ticket.created event), signed with its secret."""
+        raw = await request.body()
+        zc = service.config.zendesk
+        try:
+            verify_webhook_signature(
+                zc.webhook_secret,
+                request.headers.get("x-zendesk-webhook-signature"),
+                request.headers.get("x-zendesk-webhook-signature-timestamp"),
+                raw,
+                tolerance_s=zc.webhook_tolerance_s,
+            )
+        except AuthError as exc:
+            raise ApiError(401, exc.code, exc.message) from None
+        principal = Principal(name="zendesk:webhook", kind="zendesk_webhook")
+        wait = service.limiter.check(principal.name)
+        if wait:
+            raise ApiError(429, "rate_limited", "rate limit exceeded", {"Retry-After": str(int(wait))})
+        found = _webhook_ticket_id(_json_body(raw))
+        if isinstance(found, str):
+            return JSONResponse({"skipped": found}, status_code=200)
+        # Never trust the webhook body for content: read the ticket back from Zendesk.
+        ticket, tags = await from_zendesk(found)
+        if INVESTIGATED_TAG in tags:
+            return JSONResponse(
+                {"skipped": f"ticket {found} is already tagged {INVESTIGATED_TAG}"}, status_code=200
+            )
+        ticket = ticket.model_copy(update={"source": "webhook"})
+        inv, existing = service.submit(
+            ticket, source="webhook", principal=principal, priority="background", zendesk_ticket_id=found
+        )
+        body = InvestigationCreated(
+            id=inv, status="queued", ticket_id=ticket.id, existing=existing, links=_links(inv)
+        )
+        return JSONResponse(body.model_dump(), status_code=202)
+
+    if ASSETS.is_dir():
+        app.mount("/app", StaticFiles(directory=ASSETS, html=True), name="app")
+
+    app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=service.config.allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        max_age=600,
+    )
+    return app

@@ -1,0 +1,182 @@
+"""Who is calling: bearer tokens, the Zendesk app's JWTs, webhook signatures; and how often.
+
+Every comparison with a secret is constant-time (:func:`hmac.compare_digest`),
+and no function here puts a secret in an exception message: the messages are
+what the caller sees.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+__all__ = ["AuthError", "Authenticator", "Principal", "RateLimiter", "verify_webhook_signature"]
+
+
+class AuthError(Exception):
+    """The request is not authenticated; ``code`` and the message go into the 401 body."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. ``name`` is what the audit log records as "who asked"."""
+
+    name: str
+    kind: str  # "token" | "zendesk_app" | "zendesk_webhook"
+
+
+class Authenticator:
+    """Checks ``Authorization: Bearer …``: a configured token, or a JWT signed with the app's shared secret.
+
+    The Zendesk sidebar cannot hold a token (anyone could read it in the page),
+    so its requests go through Zendesk's proxy (``client.request`` with
+    ``secure: true``), which signs a short-lived HS256 JWT with a secure app
+    setting the browser never sees.
+    """
+
+    def __init__(
+        self,
+        tokens: dict[str, SecretStr],
+        app_shared_secret: SecretStr | None = None,
+        *,
+        jwt_max_age_s: int = 3600,
+    ) -> None:
+        self._tokens = [(name, secret.get_secret_value().encode()) for name, secret in tokens.items()]
+        self._jwt_key = app_shared_secret.get_secret_value() if app_shared_secret else None
+        self._jwt_max_age_s = jwt_max_age_s
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise AuthError("unauthenticated", "missing Authorization header (Bearer token)")
+        scheme, _, credential = authorization.partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise AuthError("unauthenticated", "the Authorization header must be 'Bearer <token>'")
+        if credential.count(".") == 2 and self._jwt_key:
+            return self._jwt(credential)
+        return self._token(credential)
+
+    def _token(self, credential: str) -> Principal:
+        given = credential.encode()
+        found: str | None = None
+        # Compare against every token, always: the time taken does not tell which one matched.
+        for name, token in self._tokens:
+            if hmac.compare_digest(given, token):
+                found = name
+        if found is None:
+            raise AuthError("invalid_token", "the bearer token is not valid")
+        return Principal(name=f"token:{found}", kind="token")
+
+    def _jwt(self, credential: str) -> Principal:
+        import jwt  # PyJWT; loaded only when a JWT arrives
+
+        assert self._jwt_key is not None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                credential,
+                self._jwt_key,
+                algorithms=["HS256"],  # never taken from the token's header
+                options={"require": ["exp", "iat"]},
+                leeway=30,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("invalid_token", "the JWT has expired") from None
+        except jwt.PyJWTError:
+            raise AuthError("invalid_token", "the JWT is not valid") from None
+        iat = claims.get("iat")
+        if not isinstance(iat, int | float) or time.time() - iat > self._jwt_max_age_s:
+            raise AuthError("invalid_token", "the JWT is too old")
+        who = claims.get("email") or claims.get("sub") or claims.get("user_id")
+        name = f"zendesk:{who}" if isinstance(who, str | int) and str(who) else "zendesk:app"
+        return Principal(name=name[:200], kind="zendesk_app")
+
+
+def verify_webhook_signature(
+    secret: SecretStr | None,
+    signature: str | None,
+    timestamp: str | None,
+    body: bytes,
+    *,
+    tolerance_s: int = 300,
+    now: float | None = None,
+) -> None:
+    """Zendesk's scheme: base64(HMAC-SHA256(secret, timestamp + raw body)); raises :class:`AuthError`.
+
+    The timestamp is ISO 8601 (``2026-11-20T11:40:03Z``) as Zendesk sends it; a
+    Unix time is accepted too. Stale or future timestamps beyond ``tolerance_s``
+    are refused, so a captured request cannot be replayed later.
+    """
+    if secret is None:
+        raise AuthError("webhook_not_configured", "no webhook signing secret is configured")
+    if not signature or not timestamp:
+        raise AuthError(
+            "invalid_signature",
+            "missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp",
+        )
+    sent_at = _parse_timestamp(timestamp)
+    if sent_at is None:
+        raise AuthError("invalid_signature", "the webhook timestamp is not a time")
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > tolerance_s:
+        raise AuthError("stale_signature", "the webhook timestamp is outside the accepted window")
+    mac = hmac.new(secret.get_secret_value().encode(), timestamp.encode() + body, hashlib.sha256)
+    expected = base64.b64encode(mac.digest())
+    if not hmac.compare_digest(expected, signature.strip().encode()):
+        raise AuthError("invalid_signature", "the webhook signature does not match the body")
+
+
+def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature Zendesk would send (tests, the load benchmark)."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode()
+
+
+def _parse_timestamp(value: str) -> float | None:
+    from datetime import UTC, datetime
+
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+class RateLimiter:
+    """A token bucket per caller: ``burst`` requests at once, refilled at ``per_minute``.
+
+    In memory, per process: enough for one service instance; several instances
+    behind a balancer each enforce their own share.
+    """
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def check(self, key: str, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds to wait before retrying."""
+        t = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(key, (self.burst, t))
+        tokens = min(self.burst, tokens + (t - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, t)
+            return 0.0
+        self._buckets[key] = (tokens, t)
+        return max(1.0, math.ceil((1.0 - tokens) / self.rate))

@@ -1,0 +1,67 @@
+"""``casefile serve``. Registered through ``agent.cli.EXTERNAL_COMMANDS``.
+
+Only the standard library is imported here: ``casefile --help`` must stay fast,
+so FastAPI and uvicorn are imported when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the investigation service (HTTP API, SSE progress, Zendesk webhook and sidebar)",
+        description="Serve investigations over HTTP. Tokens, Zendesk credentials, CORS origins and limits "
+        "come from the [service] section of the settings file or the environment "
+        "(CASEFILE_SERVICE_TOKENS, ZENDESK_*, CASEFILE_DATABASE_URL).",
+    )
+    p.add_argument("--host", help="address to listen on (default: service.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: service.port, 8000; 0 picks a free one)")
+    p.add_argument(
+        "--world", help="world directory to investigate against (default: live, or the demo world)"
+    )
+    p.add_argument("--model", help="offline (default), openai:<model> or anthropic:<model>")
+    p.add_argument("--database-url", help="sqlite:///path or postgresql://… (default: service.database_url)")
+    p.add_argument(
+        "--concurrency", type=int, help="investigations running at once (default: service.concurrency)"
+    )
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from agent.config import load_settings
+    from agent.errors import ConfigError
+    from agent.service.app import create_app
+
+    settings = load_settings(args.config)
+    if args.model:
+        settings = settings.model_copy(update={"model": args.model})
+    updates: dict[str, object] = {}
+    for name in ("host", "port", "database_url", "concurrency"):
+        value = getattr(args, name)
+        if value is not None:
+            updates[name] = value
+    if updates.get("concurrency", 1) < 1:  # type: ignore[operator]
+        raise ConfigError("--concurrency must be at least 1")
+    service = settings.service.model_copy(update=updates)
+    settings = settings.model_copy(update={"service": service})
+    if not service.tokens and service.zendesk.app_shared_secret is None:
+        print(
+            "casefile: warning: no service tokens and no Zendesk app secret configured; every /v1 request "
+            "will be refused (set CASEFILE_SERVICE_TOKENS=name=token)",
+            file=sys.stderr,
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings, world=args.world)
+    # Access logs show method, path and status; tokens travel in headers, which are never logged.
+    uvicorn.run(app, host=service.host, port=service.port, log_level="info", proxy_headers=False)
+    return 0

@@ -1,0 +1,173 @@
+"""Shared pieces for the service tests: settings, a light environment, scripted models, a fake Zendesk."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import respx
+from pydantic import SecretStr
+
+from agent.config import ServiceSettings, Settings, ZendeskSettings
+from agent.models.base import LoopState, Model, ModelReply
+from agent.models.scripted import ScriptedModel
+from agent.pipeline import Environment
+from agent.ticket import Ticket
+from tools.base import Toolbox
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKETS = ROOT / "examples" / "tickets"
+TOKEN = "tok_test_" + "a1b2c3d4e5f6a7b8"
+APP_SECRET = "app-shared-secret-for-tests-0123456789abcdef"
+WEBHOOK_SECRET = "whsec_test_" + "9f8e7d6c5b4a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def settings(**service: Any) -> Settings:
+    zendesk = ZendeskSettings(
+        subdomain="relayhq",
+        email="casefile@relayhq.dev",
+        api_token=SecretStr("zd-api-token-secret"),
+        webhook_secret=SecretStr(WEBHOOK_SECRET),
+        app_shared_secret=SecretStr(APP_SECRET),
+    )
+    base: dict[str, Any] = {
+        "tokens": {"sidebar": SecretStr(TOKEN)},
+        "allowed_origins": ["https://relayhq.zendesk.com"],
+        "zendesk": zendesk,
+    }
+    base.update(service)
+    return Settings(service=ServiceSettings(**base))
+
+
+def light_env() -> Environment:
+    """No tools, no runbooks: investigations are only the scripted model's turns."""
+    return Environment(toolbox=Toolbox([]), directory=None, runbooks=[], world=None, description="test")
+
+
+def diagnosis_step(state: LoopState) -> ModelReply:
+    """A valid diagnosis; cites the first successful call when there is one (grounding checks it)."""
+    evidence = []
+    cited = next((o for o in state.outcomes if o.ok and o.tool == "bugs_search"), None)
+    if cited is not None:
+        evidence.append({"call_id": cited.call_id, "value": "REL-482", "claim": "open bug REL-482 matches"})
+    return ModelReply(
+        diagnosis={
+            "ticket_id": state.ticket.id,
+            "summary": "The gateway rate limiter double-counts retried requests (REL-482).",
+            "root_cause": {"category": "known_bug", "statement": "REL-482, since the v2.41.0 deploy."},
+            "evidence": evidence,
+            "confidence": {"score": 0.86, "reasons": ["the bug matches the symptom and its start"]},
+            "customer_reply": "Hi Jonas, this is a known issue on our side (REL-482); a fix ships 2026-11-21.",
+            "internal_note": "Known bug REL-482.",
+            "action": "escalate",
+            "escalation": {
+                "team": "Backend",
+                "reason": "customer blocked by REL-482",
+                "packet": {"bug": "REL-482", "account_id": "acme"},
+            },
+        }
+    )
+
+
+def scripted_factory(latency_s: float = 0.0) -> Callable[[Ticket], Model]:
+    return lambda ticket: ScriptedModel([diagnosis_step], latency_s=latency_s)
+
+
+class GatedModel(Model):
+    """Blocks its first turn until ``gate`` (a threading.Event) opens; records the order tickets started."""
+
+    name = "gated"
+
+    def __init__(self, gate: threading.Event, started: list[str]) -> None:
+        self.gate = gate
+        self.started = started
+
+    async def turn(self, state: LoopState) -> ModelReply:
+        self.started.append(state.ticket.id)
+        # Polled rather than waited on in a thread, so a cancelled investigation stops at once.
+        while not self.gate.is_set():
+            await asyncio.sleep(0.005)
+        return diagnosis_step(state)
+
+
+def read_sse(
+    client: Any, inv: str, headers: dict[str, str] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every (event, data) of an investigation's stream, up to and including ``end``."""
+    frames: list[tuple[str, dict[str, Any]]] = []
+    with client.stream("GET", f"/v1/investigations/{inv}/events", headers=headers or AUTH) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        kind, data = "", ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+            elif line == "" and kind:
+                frames.append((kind, json.loads(data)))
+                if kind == "end":
+                    break
+                kind, data = "", ""
+    return frames
+
+
+# ------------------------------------------------------------------ fake Zendesk (real wire format)
+
+
+def zendesk_export() -> dict[str, Any]:
+    return json.loads((TICKETS / "zendesk-export.json").read_text())
+
+
+class FakeZendesk:
+    """respx routes for one ticket: read it (ticket + comments, include=users), accept the note."""
+
+    def __init__(self, ticket_id: int = 48213, tags: list[str] | None = None) -> None:
+        export = zendesk_export()
+        self.ticket = copy.deepcopy(export["ticket"])
+        self.ticket["id"] = ticket_id
+        if tags is not None:
+            self.ticket["tags"] = tags
+        self.comments = export["comments"]
+        self.users = export["users"]
+        self.ticket_id = ticket_id
+        self.router = respx.Router(base_url="https://relayhq.zendesk.com", assert_all_called=False)
+        self.puts: list[dict[str, Any]] = []
+        self.auth_headers: list[str] = []
+        self.router.get(f"/api/v2/tickets/{ticket_id}.json").mock(side_effect=self._ticket)
+        self.router.get(f"/api/v2/tickets/{ticket_id}/comments.json").mock(side_effect=self._comments)
+        self.router.put(f"/api/v2/tickets/{ticket_id}.json").mock(side_effect=self._put)
+        self.router.route().mock(return_value=httpx.Response(404, json={"error": "RecordNotFound"}))
+
+    def _ticket(self, request: httpx.Request) -> httpx.Response:
+        self.auth_headers.append(request.headers.get("authorization", ""))
+        assert request.url.params.get("include") == "users"
+        return httpx.Response(200, json={"ticket": self.ticket, "users": self.users})
+
+    def _comments(self, request: httpx.Request) -> httpx.Response:
+        body = {
+            "comments": self.comments,
+            "users": self.users,
+            "next_page": None,
+            "previous_page": None,
+            "count": len(self.comments),
+        }
+        return httpx.Response(200, json=body)
+
+    def _put(self, request: httpx.Request) -> httpx.Response:
+        payload = json.loads(request.content)
+        self.puts.append(payload)
+        updated = dict(
+            self.ticket, tags=[*self.ticket.get("tags", []), *payload["ticket"].get("additional_tags", [])]
+        )
+        return httpx.Response(200, json={"ticket": updated, "audit": {"id": 1, "events": []}})
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.router.handler)

@@ -1,0 +1,435 @@
+"""The investigation service: API, SSE, idempotency, auth, limits, webhook, priority, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from agent.service.app import create_app
+from agent.service.auth import sign_webhook
+from agent.service.scheduler import Job, Scheduler
+from agent.store import Store
+from agent.ticket import Ticket
+from service_helpers import (
+    APP_SECRET,
+    AUTH,
+    TICKETS,
+    TOKEN,
+    WEBHOOK_SECRET,
+    FakeZendesk,
+    GatedModel,
+    light_env,
+    read_sse,
+    scripted_factory,
+    settings,
+)
+
+TICKET = json.loads((TICKETS / "429-spike.json").read_text())
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store("sqlite:///:memory:")
+    yield s
+    s.close()
+
+
+def _client(
+    store: Store, *, zendesk: FakeZendesk | None = None, factory: Any = None, **service: Any
+) -> TestClient:
+    app = create_app(
+        settings(**service),
+        env=light_env(),
+        model_factory=factory or scripted_factory(),
+        store=store,
+        zendesk_transport=(zendesk or FakeZendesk()).transport(),
+    )
+    return TestClient(app)
+
+
+def _error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code
+    return dict(body["error"])
+
+
+# ------------------------------------------------------------------ the happy path
+
+
+def test_investigate_stream_and_fetch(store: Store) -> None:
+    with _client(store) as client:
+        created = client.post("/v1/investigations", json=TICKET, headers=AUTH)
+        assert created.status_code == 202
+        inv = created.json()["id"]
+        assert created.json()["ticket_id"] == "T-1001" and created.json()["existing"] is False
+
+        frames = read_sse(client, inv)
+        kinds = [k for k, _ in frames]
+        assert kinds[0] == "investigation_started" and "model_turn" in kinds
+        assert kinds[-2:] == ["diagnosis_ready", "end"] and frames[-1][1]["status"] == "done"
+
+        got = client.get(f"/v1/investigations/{inv}", headers=AUTH).json()
+        assert (
+            got["status"] == "done"
+            and got["requested_by"] == "token:sidebar"
+            and got["priority"] == "on_demand"
+        )
+        assert got["diagnosis"]["root_cause"]["category"] == "known_bug"
+        assert got["diagnosis"]["escalation"]["team"].lower() == "backend"
+
+        # Replay from the store: the same events, and resuming after an id skips the earlier ones.
+        again = read_sse(client, inv)
+        assert [k for k, _ in again] == kinds
+        with client.stream(
+            "GET", f"/v1/investigations/{inv}/events", headers={**AUTH, "Last-Event-ID": "2"}
+        ) as response:
+            ids = [int(line[4:]) for line in response.iter_lines() if line.startswith("id: ")]
+        assert ids and min(ids) == 3
+
+        listed = client.get("/v1/investigations", headers=AUTH, params={"status": "done"}).json()
+        assert [r["id"] for r in listed] == [inv]
+        assert client.get("/healthz").json()["status"] == "ok"
+
+
+def test_openapi_describes_the_endpoints(store: Store) -> None:
+    with _client(store) as client:
+        spec = client.get("/openapi.json").json()
+    paths = set(spec["paths"])
+    assert {
+        "/v1/investigations",
+        "/v1/investigations/{inv}",
+        "/v1/investigations/{inv}/events",
+        "/v1/webhooks/zendesk",
+        "/healthz",
+    } <= paths
+    assert TOKEN not in json.dumps(spec) and APP_SECRET not in json.dumps(spec)
+
+
+def test_same_ticket_revision_is_not_investigated_twice_concurrently(store: Store) -> None:
+    gate, started = threading.Event(), []
+    with _client(store, factory=lambda t: GatedModel(gate, started)) as client:
+        first = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()
+        second = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()
+        assert second["id"] == first["id"] and second["existing"] is True
+        # A new revision of the same ticket is a new investigation.
+        changed = client.post(
+            "/v1/investigations", json={**TICKET, "updated_at": "2026-11-20T12:00:00Z"}, headers=AUTH
+        ).json()
+        assert changed["id"] != first["id"]
+        gate.set()
+        assert read_sse(client, first["id"])[-1][1]["status"] == "done"
+        # Finished: asking again investigates again.
+        third = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()
+        assert third["id"] != first["id"] and third["existing"] is False
+        read_sse(client, third["id"])
+        read_sse(client, changed["id"])
+
+
+def test_failure_is_recorded_and_streamed(store: Store) -> None:
+    def broken(ticket: Ticket) -> Any:
+        raise RuntimeError("model misconfigured: key sk-proj-" + "x" * 40)
+
+    with _client(store, factory=broken) as client:
+        inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
+        frames = read_sse(client, inv)
+        assert frames[-2][0] == "investigation_failed" and frames[-1][1]["status"] == "failed"
+        got = client.get(f"/v1/investigations/{inv}", headers=AUTH).json()
+    assert got["status"] == "failed" and "model misconfigured" in got["error"]
+    assert "sk-proj-" not in got["error"] and "sk-proj-" not in json.dumps(frames)
+
+
+# ------------------------------------------------------------------ bad input: clear 4xx, JSON, nothing stored
+
+
+def test_bad_requests_are_json_4xx_and_store_nothing(store: Store) -> None:
+    with _client(store, max_body_bytes=1024 * 1024) as client:
+        post = "/v1/investigations"
+        _error(
+            client.post(post, content=b'{"body": ', headers={**AUTH, "Content-Type": "application/json"}),
+            400,
+            "invalid_json",
+        )
+        _error(client.post(post, content=b"", headers=AUTH), 400, "invalid_json")
+        err = _error(client.post(post, json={"subject": "no body"}, headers=AUTH), 422, "invalid_ticket")
+        assert "body" in err["message"]
+        _error(client.post(post, json=[1, 2], headers=AUTH), 422, "invalid_ticket")
+        _error(client.post(post, json={"zendesk_ticket_id": "abc"}, headers=AUTH), 422)
+        big = b'{"body": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+        _error(
+            client.post(post, content=big, headers={**AUTH, "Content-Type": "application/json"}),
+            413,
+            "payload_too_large",
+        )
+        _error(client.get("/v1/investigations/inv_0123456789abcdef", headers=AUTH), 404, "not_found")
+        _error(client.get("/v1/investigations/../../etc/passwd", headers=AUTH), 404)
+        _error(client.get("/v1/investigations/inv_0123456789abcdef/events", headers=AUTH), 404)
+        _error(client.get("/v1/nothing-here", headers=AUTH), 404)
+        _error(client.post(post, json=TICKET), 401, "unauthenticated")
+        _error(
+            client.post(post, json=TICKET, headers={"Authorization": "Bearer wrong"}), 401, "invalid_token"
+        )
+        _error(client.post(post, json=TICKET, headers={"Authorization": f"Basic {TOKEN}"}), 401)
+        _error(client.post("/v1/webhooks/zendesk", json={"ticket_id": 48213}), 401, "invalid_signature")
+    assert store.list() == []
+
+
+def test_body_limit_applies_while_streaming_without_content_length(store: Store) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"body": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    with _client(store, max_body_bytes=1024 * 1024) as client:
+        response = client.post(
+            "/v1/investigations", content=chunks(), headers={**AUTH, "Content-Type": "application/json"}
+        )
+    _error(response, 413, "payload_too_large")
+    assert store.list() == []
+
+
+def test_rate_limit_per_token(store: Store) -> None:
+    with _client(store, rate_limit_burst=3, rate_limit_per_minute=6) as client:
+        codes = [client.get("/v1/investigations", headers=AUTH).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/v1/investigations", headers=AUTH)
+        _error(limited, 429, "rate_limited")
+        assert int(limited.headers["Retry-After"]) >= 1
+        # Failed attempts are limited too, per address.
+        bad = [
+            client.get("/v1/investigations", headers={"Authorization": "Bearer nope"}).status_code
+            for _ in range(4)
+        ]
+        assert bad == [401, 401, 401, 429]
+
+
+def test_cors_only_for_configured_origins(store: Store) -> None:
+    with _client(store) as client:
+        ok = client.options(
+            "/v1/investigations",
+            headers={
+                "Origin": "https://relayhq.zendesk.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        assert ok.headers.get("access-control-allow-origin") == "https://relayhq.zendesk.com"
+        evil = client.options(
+            "/v1/investigations",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert "access-control-allow-origin" not in evil.headers
+        simple = client.get("/healthz", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in simple.headers
+
+
+# ------------------------------------------------------------------ Zendesk app JWT
+
+
+def _jwt(secret: str = APP_SECRET, **claims: Any) -> str:
+    now = int(time.time())
+    body = {"iss": "zendesk", "iat": now, "exp": now + 300, "email": "sam.rivera@relayhq.dev", **claims}
+    return jwt.encode(body, secret, algorithm="HS256")
+
+
+def test_zendesk_app_jwt(store: Store) -> None:
+    zendesk = FakeZendesk()
+    with _client(store, zendesk=zendesk) as client:
+        bearer = {"Authorization": f"Bearer {_jwt()}"}
+        created = client.post("/v1/investigations", json={"zendesk_ticket_id": 48213}, headers=bearer)
+        assert created.status_code == 202, created.text
+        inv = created.json()["id"]
+        read_sse(client, inv, headers=bearer)
+        record = store.get(inv)
+        assert record is not None and record.requested_by == "zendesk:sam.rivera@relayhq.dev"
+        assert record.ticket_id == "48213" and record.source == "zendesk"
+        # The ticket content came from Zendesk, not from the page.
+        assert zendesk.auth_headers and zendesk.auth_headers[0].startswith("Basic ")
+        assert zendesk.puts == []  # the sidebar path never writes to the ticket
+
+        now = int(time.time())
+        forged = _jwt(secret="not-the-secret-but-long-enough-for-hs256-keys")
+        expired = jwt.encode({"iat": now - 7200, "exp": now - 3600}, APP_SECRET, algorithm="HS256")
+        unsigned = jwt.encode({"iat": now, "exp": now + 60}, None, algorithm="none")  # type: ignore[arg-type]
+        no_exp = jwt.encode({"iat": now}, APP_SECRET, algorithm="HS256")
+        for token in (forged, expired, unsigned, no_exp):
+            _error(client.get(f"/v1/investigations/{inv}", headers={"Authorization": f"Bearer {token}"}), 401)
+        _error(
+            client.post("/v1/investigations", json={"zendesk_ticket_id": 999}, headers=bearer),
+            404,
+            "zendesk_ticket_not_found",
+        )
+
+
+# ------------------------------------------------------------------ the Zendesk webhook
+
+
+def _webhook(
+    client: TestClient,
+    payload: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: str | None = None,
+    body: bytes | None = None,
+) -> Any:
+    raw = body if body is not None else json.dumps(payload).encode()
+    ts = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature": sign_webhook(secret, ts, raw),
+        "X-Zendesk-Webhook-Signature-Timestamp": ts,
+    }
+    return client.post("/v1/webhooks/zendesk", content=raw, headers=headers)
+
+
+def test_webhook_investigates_and_posts_an_internal_note(store: Store) -> None:
+    zendesk = FakeZendesk()
+    with _client(store, zendesk=zendesk, public_url="https://casefile.relayhq.dev") as client:
+        event = {"type": "zen:event-type:ticket.created", "detail": {"id": "48213"}, "id": "evt-1"}
+        response = _webhook(client, event)
+        assert response.status_code == 202, response.text
+        inv = response.json()["id"]
+        assert read_sse(client, inv)[-1][1]["status"] == "done"
+        # The note is written after the result is stored; wait for the write through the event loop.
+        for _ in range(200):
+            if zendesk.puts:
+                break
+            time.sleep(0.01)
+    record = store.get(inv)
+    assert record is not None and record.source == "webhook" and record.priority == "background"
+    assert record.requested_by == "zendesk:webhook"
+    assert len(zendesk.puts) == 1
+    put = zendesk.puts[0]["ticket"]
+    assert put["comment"]["public"] is False
+    assert put["additional_tags"] == ["casefile_investigated"]
+    assert "REL-482" in put["comment"]["body"] and inv in put["comment"]["body"]
+    assert set(put) == {"comment", "additional_tags"}
+
+
+def test_webhook_trigger_payload_and_tagged_ticket_is_skipped(store: Store) -> None:
+    zendesk = FakeZendesk(tags=["api", "casefile_investigated"])
+    with _client(store, zendesk=zendesk) as client:
+        response = _webhook(client, {"ticket_id": 48213})
+        assert response.status_code == 200 and "already tagged" in response.json()["skipped"]
+        other = _webhook(client, {"type": "zen:event-type:ticket.comment_added", "detail": {"id": "48213"}})
+        assert other.status_code == 200 and "not a ticket creation" in other.json()["skipped"]
+    assert store.list() == [] and zendesk.puts == []
+
+
+def test_forged_and_stale_webhooks_are_refused(store: Store) -> None:
+    zendesk = FakeZendesk()
+    with _client(store, zendesk=zendesk) as client:
+        _error(_webhook(client, {"ticket_id": 48213}, secret="guess"), 401, "invalid_signature")
+        # A valid signature over another body.
+        ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        signed = sign_webhook(WEBHOOK_SECRET, ts, b'{"ticket_id": 1}')
+        tampered = client.post(
+            "/v1/webhooks/zendesk",
+            content=b'{"ticket_id": 48213}',
+            headers={"X-Zendesk-Webhook-Signature": signed, "X-Zendesk-Webhook-Signature-Timestamp": ts},
+        )
+        _error(tampered, 401, "invalid_signature")
+        _error(
+            _webhook(client, {"ticket_id": 48213}, timestamp="2026-01-01T00:00:00Z"), 401, "stale_signature"
+        )
+        _error(_webhook(client, {}, body=b"not json"), 400, "invalid_json")
+        _error(_webhook(client, {"nothing": True}), 400, "invalid_payload")
+    assert store.list() == [] and zendesk.puts == []
+
+
+# ------------------------------------------------------------------ restart and re-run
+
+
+def test_restart_marks_interrupted_and_rerun(store: Store) -> None:
+    ticket = Ticket(id="T-9", body="webhooks stopped", created_at=datetime(2026, 11, 20, tzinfo=UTC))
+    old = store.create_investigation(ticket, source="api", requested_by="token:sidebar", priority="on_demand")
+    store.set_status(old, "running")
+    with _client(store) as client:
+        got = client.get(f"/v1/investigations/{old}", headers=AUTH).json()
+        assert got["status"] == "interrupted"
+        rerun = client.post(f"/v1/investigations/{old}/rerun", headers=AUTH)
+        assert rerun.status_code == 202
+        new = rerun.json()["id"]
+        assert read_sse(client, new)[-1][1]["status"] == "done"
+        fresh = client.get(f"/v1/investigations/{new}", headers=AUTH).json()
+        assert fresh["rerun_of"] == old and fresh["ticket_id"] == "T-9"
+
+
+def test_shutdown_interrupts_running_work(store: Store) -> None:
+    gate, started = threading.Event(), []
+    with _client(store, factory=lambda t: GatedModel(gate, started)) as client:
+        inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
+        with client.stream("GET", f"/v1/investigations/{inv}/events", headers=AUTH) as response:
+            for line in response.iter_lines():
+                if line == "event: model_turn" or started:
+                    break
+    gate.set()
+    record = store.get(inv)
+    assert record is not None and record.status == "interrupted"
+
+
+# ------------------------------------------------------------------ priority scheduling
+
+
+async def test_on_demand_jumps_the_background_queue() -> None:
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def run(job: Job) -> None:
+        order.append(job.id)
+        await release.wait()
+
+    scheduler = Scheduler(run, concurrency=1, reserve=0)
+    scheduler.start()
+    for i in range(3):
+        scheduler.submit(Job(f"bg{i}", "background"))
+    while not order:  # the first background job holds the only slot
+        await asyncio.sleep(0)
+    scheduler.submit(Job("agent", "on_demand"))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert order == ["bg0"]
+    release.set()
+    while len(order) < 4:
+        await asyncio.sleep(0)
+    assert order == ["bg0", "agent", "bg1", "bg2"]
+    await scheduler.aclose()
+
+
+async def test_reserve_lets_on_demand_start_while_background_fills_every_slot() -> None:
+    started: list[str] = []
+    release = asyncio.Event()
+    both = asyncio.Event()
+
+    async def run(job: Job) -> None:
+        started.append(job.id)
+        if "agent" in started:
+            both.set()
+        await release.wait()
+
+    scheduler = Scheduler(run, concurrency=2, reserve=1)
+    scheduler.start()
+    for i in range(5):
+        scheduler.submit(Job(f"bg{i}", "background"))
+    while len(started) < 2:
+        await asyncio.sleep(0)
+    scheduler.submit(Job("agent", "on_demand"))
+    await asyncio.wait_for(both.wait(), 2)
+    assert started == ["bg0", "bg1", "agent"]  # no third background job took the reserved slot
+    # A queued background job an agent asks for is promoted.
+    assert scheduler.promote("bg2") and not scheduler.promote("agent")
+    unfinished = await scheduler.aclose()
+    assert set(unfinished) == {"bg0", "bg1", "agent", "bg2", "bg3", "bg4"}
