@@ -49,7 +49,9 @@ CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 class RootCause(BaseModel):
     category: Category
     statement: str = Field(min_length=1, description="one or two sentences: what broke and why")
-    component: str | None = Field(default=None, description="the component at fault, e.g. api-gateway rate limiter")
+    component: str | None = Field(
+        default=None, description="the component at fault, e.g. api-gateway rate limiter"
+    )
 
 
 class Evidence(BaseModel):
@@ -57,7 +59,9 @@ class Evidence(BaseModel):
 
     call_id: str = Field(description="id of the tool call whose result shows this")
     tool: str = Field(default="", description="name of that tool (filled in from the call when omitted)")
-    value: str = Field(min_length=1, description="the exact value from that result, e.g. '2026-11-20T08:12:00Z'")
+    value: str = Field(
+        min_length=1, description="the exact value from that result, e.g. '2026-11-20T08:12:00Z'"
+    )
     claim: str = Field(min_length=1, description="what this value shows")
 
 
@@ -69,8 +73,15 @@ class Confidence(BaseModel):
 class Escalation(BaseModel):
     team: str
     reason: str
-    packet: dict[str, Any] = Field(default_factory=dict, description="context the team requires, from tool results")
+    packet: dict[str, Any] = Field(
+        default_factory=dict, description="context the team requires, from tool results"
+    )
     missing: list[str] = Field(default_factory=list, description="context that could not be collected")
+    # Filled in by routing (agent/routing.py), not by models.
+    trigger: str | None = Field(default=None, description="id of the trigger rule that forced the escalation")
+    symptom: str | None = Field(default=None, description="id of the routing symptom that chose the team")
+    channel: str | None = Field(default=None, description="where the team takes escalations, e.g. #eng-backend")
+    packet_markdown: str = Field(default="", description="the packet rendered for Slack/Linear")
 
 
 class RelatedItem(BaseModel):
@@ -120,6 +131,8 @@ class Diagnosis(BaseModel):
     account_id: str | None = None
     runbooks: list[str] = Field(default_factory=list)
     model: str = "offline"
-    fallback_reason: str | None = Field(default=None, description="set when the offline investigator stood in")
+    fallback_reason: str | None = Field(
+        default=None, description="set when the offline investigator stood in"
+    )
     grounding: GroundingVerdict = Field(default_factory=GroundingVerdict)
     usage: Usage = Field(default_factory=Usage)

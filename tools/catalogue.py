@@ -16,6 +16,7 @@ CONNECTORS: dict[str, tuple[str, str]] = {
     "billing": ("tools.billing", "StripeConnector"),
     "deploys": ("tools.deploys", "GitHubConnector"),
     "sso": ("tools.sso", "SSOConnector"),
+    "tickets": ("tools.tickets", "ZendeskConnector"),
 }
 
 

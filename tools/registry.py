@@ -29,6 +29,8 @@ def _live_problem(source: str, settings: ConnectorSettings) -> str | None:
         return "not configured (set STRIPE_API_KEY, a restricted read-only key)"
     if source == "deploys" and not settings.github.repos:
         return "not configured (set GITHUB_REPOS)"
+    if source == "tickets" and not (settings.zendesk.subdomain or settings.zendesk.base_url):
+        return "not configured (set ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN)"
     return None
 
 
@@ -50,6 +52,13 @@ def _construct(
         # Last-working snapshots are world files (sso/<file>.xml) in world mode.
         snapshot_dir = world.path if world is not None else None
         return cls(settings.sso, transport=transport, resolver=resolver, snapshot_dir=snapshot_dir)  # type: ignore[call-arg]
+    if source == "tickets":
+        zendesk = settings.zendesk
+        if world is not None and not (zendesk.subdomain or zendesk.base_url):
+            from tools.world.emulate_zendesk import world_settings
+
+            zendesk = world_settings()
+        return cls(zendesk, transport=transport)  # type: ignore[call-arg]
     raise ValueError(f"no constructor for source {source!r}")
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "LogsSettings",
     "SSOSettings",
     "StripeSettings",
+    "ZendeskSettings",
 ]
 
 
@@ -84,9 +85,23 @@ class SSOSettings(BaseModel):
     )
 
 
+class ZendeskSettings(BaseModel):
+    """Zendesk Support: the helpdesk whose solved tickets ``tickets_similar`` searches."""
+
+    subdomain: str | None = Field(default=None, description="<subdomain>.zendesk.com")
+    email: str | None = Field(default=None, description="agent email for API-token auth ({email}/token)")
+    api_token: SecretStr | None = None
+    base_url: str | None = Field(default=None, description="override https://<subdomain>.zendesk.com")
+    resolution_field_id: int | None = Field(
+        default=None, description="custom ticket field holding the resolution; else the last public comment"
+    )
+    article_field_id: int | None = Field(default=None, description="custom ticket field holding the article URL")
+
+
 class ConnectorSettings(BaseModel):
     logs: LogsSettings = LogsSettings()
     linear: LinearSettings = LinearSettings()
     github: GitHubSettings = GitHubSettings()
     stripe: StripeSettings = StripeSettings()
     sso: SSOSettings = SSOSettings()
+    zendesk: ZendeskSettings = ZendeskSettings()

@@ -47,6 +47,7 @@ EMULATOR_MODULES = (
     "tools.world.emulate_github",
     "tools.world.emulate_stripe",
     "tools.world.emulate_idp",
+    "tools.world.emulate_zendesk",
 )
 
 
