@@ -117,7 +117,8 @@ def _submit_schema() -> str:
     schema = portable_schema(Diagnosis.model_json_schema())
     for name in _LOOP_FIELDS:
         schema["properties"].pop(name, None)
-    schema["required"] = [r for r in schema.get("required", []) if r not in _LOOP_FIELDS]
+    # Evidence is what grounding checks: ask for it explicitly (an empty list is still allowed).
+    schema["required"] = [r for r in schema.get("required", []) if r not in _LOOP_FIELDS] + ["evidence"]
     return json.dumps(schema)
 
 
