@@ -1,0 +1,379 @@
+"""Commands for the escalation matrix: ``routing check|fields``, ``feedback`` and ``report escalations``.
+
+``casefile feedback INVESTIGATION --bounced --article URL --note "…"`` records
+that an escalation was sent back to support, with the help-center article that
+should have prevented it. ``casefile report escalations --since 7d`` prints the
+weekly review: escalations by team, bounce rate, the preventable ones with
+their article, time to escalation, and which runbooks and trigger rules to
+change. :func:`escalation_report` builds the same review as data for the
+service.
+
+Only the standard library is imported at the top: ``casefile --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.store import FeedbackRecord, InvestigationRecord, Store
+
+__all__ = ["EscalationReport", "escalation_report", "parse_since", "register", "render_report"]
+
+_SINCE = re.compile(r"^(?P<n>\d+)\s*(?P<unit>[mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str, now: datetime | None = None) -> datetime:
+    """``7d``, ``24h``, ``90m``, ``2w`` before ``now``, or an ISO 8601 date or time."""
+    from agent.errors import UsageError
+
+    now = now or datetime.now(UTC)
+    m = _SINCE.match(value.strip().lower())
+    if m:
+        return now - timedelta(**{_UNITS[m.group("unit")]: int(m.group("n"))})
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since {value!r}: use 7d, 24h, 2w or an ISO 8601 date") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- the weekly review
+
+
+@dataclass
+class TeamLine:
+    team: str
+    escalations: int
+    bounced: int
+
+
+@dataclass
+class Preventable:
+    investigation_id: str
+    ticket_id: str
+    team: str
+    article: str | None
+    note: str | None
+    trigger: str | None
+    runbooks: list[str]
+    category: str
+
+
+@dataclass
+class Change:
+    """A runbook, trigger rule or symptom whose escalations bounce: what to change and why."""
+
+    kind: str  # runbook | trigger | symptom
+    name: str
+    escalations: int
+    bounced: int
+    articles: list[str]
+    suggestion: str
+
+
+@dataclass
+class EscalationReport:
+    since: str
+    until: str
+    investigations: int
+    escalations: int
+    bounced: int
+    bounce_rate: float | None
+    by_team: list[TeamLine] = field(default_factory=list)
+    preventable: list[Preventable] = field(default_factory=list)
+    time_to_escalation_s: dict[str, float | None] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return round(ordered[index], 2)
+
+
+def escalation_report(
+    investigations: list[InvestigationRecord],
+    feedback: list[FeedbackRecord],
+    *,
+    since: datetime,
+    until: datetime | None = None,
+) -> EscalationReport:
+    """The review of the escalations among ``investigations`` and the feedback they received.
+
+    An escalation counts as bounced when its latest feedback says so. A bounced
+    escalation with an article is *preventable*: support had the answer. Every
+    runbook, trigger rule and symptom behind a bounced escalation is listed
+    with what to change, worst first.
+    """
+    until = until or datetime.now(UTC)
+    latest: dict[str, FeedbackRecord] = {}
+    for item in sorted(feedback, key=lambda f: f.created_at):
+        latest[item.investigation_id] = item
+    escalated = [
+        r
+        for r in investigations
+        if r.diagnosis is not None and r.diagnosis.action == "escalate" and r.diagnosis.escalation is not None
+    ]
+    teams: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    preventable: list[Preventable] = []
+    durations: list[float] = []
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    articles: dict[tuple[str, str], list[str]] = defaultdict(list)
+    bounced_count = 0
+    for record in escalated:
+        diagnosis = record.diagnosis
+        assert diagnosis is not None and diagnosis.escalation is not None
+        escalation = diagnosis.escalation
+        verdict = latest.get(record.id)
+        bounced = bool(verdict and verdict.bounced)
+        bounced_count += bounced
+        teams[escalation.team][0] += 1
+        teams[escalation.team][1] += bounced
+        if record.finished_at is not None:
+            durations.append((record.finished_at - record.created_at).total_seconds())
+        keys = [("runbook", rb) for rb in diagnosis.runbooks]
+        if escalation.trigger:
+            keys.append(("trigger", escalation.trigger))
+        if escalation.symptom:
+            keys.append(("symptom", escalation.symptom))
+        for key in keys:
+            totals[key][0] += 1
+            totals[key][1] += bounced
+            if bounced and verdict and verdict.article:
+                articles[key].append(verdict.article)
+        if bounced and verdict is not None and verdict.article:
+            preventable.append(
+                Preventable(
+                    investigation_id=record.id,
+                    ticket_id=record.ticket_id,
+                    team=escalation.team,
+                    article=verdict.article,
+                    note=verdict.note,
+                    trigger=escalation.trigger,
+                    runbooks=list(diagnosis.runbooks),
+                    category=diagnosis.root_cause.category,
+                )
+            )
+    changes = [
+        Change(
+            kind,
+            name,
+            n,
+            b,
+            sorted(set(articles[(kind, name)])),
+            _suggest(kind, name, n, b, articles[(kind, name)]),
+        )
+        for (kind, name), (n, b) in totals.items()
+        if b
+    ]
+    changes.sort(key=lambda c: (-c.bounced, -c.bounced / c.escalations, c.kind, c.name))
+    return EscalationReport(
+        since=_iso(since),
+        until=_iso(until),
+        investigations=len(investigations),
+        escalations=len(escalated),
+        bounced=bounced_count,
+        bounce_rate=round(bounced_count / len(escalated), 3) if escalated else None,
+        by_team=sorted(
+            (TeamLine(team, n, b) for team, (n, b) in teams.items()), key=lambda t: (-t.escalations, t.team)
+        ),
+        preventable=preventable,
+        time_to_escalation_s={
+            "median": round(statistics.median(durations), 2) if durations else None,
+            "p90": _percentile(durations, 0.9),
+            "max": round(max(durations), 2) if durations else None,
+        },
+        changes=changes,
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _suggest(kind: str, name: str, total: int, bounced: int, articles: list[str]) -> str:
+    top = Counter(articles).most_common(1)
+    article = f" ({top[0][0]})" if top else ""
+    if kind == "runbook":
+        return (
+            f"add a finding to runbook {name} that resolves with the article{article}"
+            if top
+            else f"review runbook {name}: its escalations come back without an answer"
+        )
+    if kind == "trigger":
+        return (
+            f"trigger rule {name} escalates what support can solve{article}: narrow its matchers "
+            "or add an `unless` fact in routing.yaml"
+        )
+    return f"symptom {name} routes to the wrong team or too early: check its evidence and keywords{article}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def render_report(report: EscalationReport) -> str:
+    """The weekly escalation review as text."""
+    rate = f"{report.bounce_rate:.0%}" if report.bounce_rate is not None else "–"
+    out = [
+        f"Escalations {report.since} → {report.until}",
+        f"  {report.escalations} escalated of {report.investigations} investigations; "
+        f"{report.bounced} bounced back (bounce rate {rate})",
+        "",
+        "By team:",
+    ]
+    if not report.by_team:
+        out.append("  (no escalations)")
+    for line in report.by_team:
+        share = f"{line.bounced / line.escalations:.0%}" if line.escalations else "–"
+        out.append(f"  {line.team:16} {line.escalations:4} escalated  {line.bounced:3} bounced ({share})")
+    t = report.time_to_escalation_s
+    out += [
+        "",
+        f"Time to escalation: median {_duration(t.get('median'))}, p90 {_duration(t.get('p90'))}, "
+        f"max {_duration(t.get('max'))}",
+        "",
+        "Preventable (bounced, with the article that should have prevented them):",
+    ]
+    if not report.preventable:
+        out.append("  (none)")
+    for p in report.preventable:
+        via = f"trigger {p.trigger}" if p.trigger else f"runbooks {', '.join(p.runbooks) or '–'}"
+        out.append(f"  {p.investigation_id}  ticket {p.ticket_id} → {p.team} [{p.category}, {via}]")
+        out.append(f"      article: {p.article}" + (f"  — {p.note}" if p.note else ""))
+    out += ["", "What to change:"]
+    if not report.changes:
+        out.append("  (nothing bounced)")
+    for c in report.changes:
+        out.append(
+            f"  {c.kind} {c.name}: {c.bounced} of {c.escalations} escalations bounced → {c.suggestion}"
+        )
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _open_store(url: str | None) -> Store:
+    from agent.store import Store
+
+    return Store(url)
+
+
+def _cmd_routing_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.routing import ROUTING_FILE, check_routing
+
+    path = Path(args.file) if args.file else ROUTING_FILE
+    config, problems = check_routing(path)
+    for problem in problems:
+        print(str(problem))
+    if problems or config is None:
+        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        return 1
+    print(
+        f"{path}: OK — {len(config.teams)} teams, {len(config.symptoms)} symptoms, "
+        f"{len(config.triggers)} trigger rules"
+    )
+    return 0
+
+
+def _cmd_routing_fields(args: argparse.Namespace) -> int:
+    from agent.packet import FIELDS
+
+    for name, spec in FIELDS.items():
+        print(f"{name:24} {spec.description}")
+    return 0
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from agent.errors import UsageError
+
+    if args.article and not re.match(r"^https?://\S+$", args.article):
+        raise UsageError(f"--article must be a URL, got {args.article!r}")
+    store = _open_store(args.database_url)
+    try:
+        record = store.get(args.investigation)
+        if record is None:
+            raise UsageError(f"no investigation {args.investigation!r} in {store.url}")
+        store.add_feedback(
+            args.investigation,
+            bounced=args.bounced,
+            article=args.article,
+            note=args.note,
+            by=args.by or os.environ.get("USER") or "cli",
+        )
+    finally:
+        store.close()
+    team = record.diagnosis.escalation.team if record.diagnosis and record.diagnosis.escalation else None
+    verdict = "bounced back" + (f" from {team}" if team else "") if args.bounced else "recorded"
+    print(f"{args.investigation} (ticket {record.ticket_id}): feedback {verdict}")
+    return 0
+
+
+def _cmd_report_escalations(args: argparse.Namespace) -> int:
+    since = parse_since(args.since)
+    store = _open_store(args.database_url)
+    try:
+        report = escalation_report(store.list(since=since), store.feedback(), since=since)
+    finally:
+        store.close()
+    print(json.dumps(report.as_dict(), indent=2) if args.json else render_report(report))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``routing``, ``feedback`` and ``report`` to the ``casefile`` command."""
+    p = subparsers.add_parser("routing", help="check the escalation matrix (prompts/routing.yaml)")
+    rsub = p.add_subparsers(dest="routing_command", metavar="ACTION", required=True)
+    c = rsub.add_parser("check", help="validate a routing file: file, line and reason for each problem")
+    c.add_argument("file", nargs="?", help="routing file (default: prompts/routing.yaml)")
+    c.set_defaults(func=_cmd_routing_check)
+    c = rsub.add_parser("fields", help="list the packet fields teams may require")
+    c.set_defaults(func=_cmd_routing_fields)
+
+    p = subparsers.add_parser("feedback", help="record that an escalation bounced back, and why")
+    p.add_argument("investigation", help="investigation id (inv_…)")
+    p.add_argument("--bounced", action="store_true", help="the team sent the escalation back to support")
+    p.add_argument("--article", help="the help-center article that answers the ticket")
+    p.add_argument("--note", help="what the team said")
+    p.add_argument("--by", help="who is recording this (default: $USER)")
+    p.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
+    )
+    p.set_defaults(func=_cmd_feedback)
+
+    p = subparsers.add_parser("report", help="reports over past investigations")
+    rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    c = rsub.add_parser(
+        "escalations", help="escalations by team, bounce rate, preventable ones, what to change"
+    )
+    c.add_argument("--since", default="7d", help="7d (default), 24h, 2w or an ISO 8601 date")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
+    )
+    c.set_defaults(func=_cmd_report_escalations)
