@@ -9,13 +9,41 @@ transport.
 
 A world directory may name a base world in ``world.json`` (``{"base": "../base"}``):
 every file the overlay has replaces the base's file at the same relative path.
+The HTTP emulators and the SSO snapshots read one directory, so an overlay world
+is served from a *merged view*: a cached directory holding the most specific copy
+of every file (``World.path`` points to it; ``World.source`` is the overlay).
+
+ClickHouse overlays are cheap, because regenerating a week of logs costs about a
+second per world:
+
+* an overlay without ``clickhouse/`` files shares its base's database;
+* an overlay whose ``clickhouse/`` holds only ``traffic.overlay.json`` and/or
+  ``<table>.jsonl`` files the base does not have gets a database built by
+  copying the base's tables inside the engine (tens of milliseconds), minus the
+  rows of the accounts the overlay redescribes, plus the rows generated for
+  those accounts and the overlay's explicit rows;
+* an overlay with its own ``traffic.json`` or ``schema.sql`` is generated in full.
+
+``traffic.overlay.json`` is merged into the base's ``traffic.json``::
+
+    {"requests": {"<account>": {...}},          # deep-merged into the base's spec (or a new account)
+     "request_anomalies": [...],                # added
+     "webhooks": {"accounts": {...}, "anomalies": [...]},
+     "sso_logins": {"accounts": {...}, "anomalies": [...], "events": [...]},
+     "drop_anomalies": ["<request anomaly id>"],# base request anomalies to remove
+     "reset": ["<account>"]}                    # drop every base anomaly/event of these accounts
+
+Every account an overlay section names (or whose anomalies change) is generated
+again for that table; the others keep the base's rows unchanged.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
+import shutil
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -28,15 +56,27 @@ class WorldError(Exception):
     """A world directory that cannot be loaded (missing or malformed file)."""
 
 
-_LOAD_LOCK = threading.Lock()
+# Re-entrant: an overlay's load first loads its base world.
+_LOAD_LOCK = threading.RLock()
+
+# Sections of traffic.json → the table they generate.
+_SECTION_TABLE = {"requests": "requests", "webhooks": "webhook_deliveries", "sso_logins": "sso_logins"}
+OVERLAY_TRAFFIC = "traffic.overlay.json"
 
 
 class World:
+    """A world directory (and its overlay chain), ready to serve the connectors.
+
+    ``source`` is the directory given; ``path`` is the directory holding every
+    file of the world: ``source`` itself, or for an overlay the merged view.
+    """
+
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).resolve()
-        if not self.path.is_dir():
+        self.source = Path(path).resolve()
+        if not self.source.is_dir():
             raise WorldError(f"world not found: {path}")
-        self.layers = self._layers(self.path)
+        self.layers = self._layers(self.source)
+        self.path = self.source if len(self.layers) == 1 else self._merged_view()
 
     @staticmethod
     def _layers(path: Path) -> list[Path]:
@@ -86,6 +126,39 @@ class World:
                     found[item.name] = item
         return found
 
+    def _merged_view(self) -> Path:
+        """A directory with the most specific copy of every non-ClickHouse file, cached by content."""
+        chosen: dict[str, Path] = {}
+        for layer in reversed(self.layers):
+            for item in layer.rglob("*"):
+                relative = item.relative_to(layer).as_posix()
+                if item.is_file() and relative != "world.json" and not relative.startswith("clickhouse/"):
+                    chosen[relative] = item
+        digest = hashlib.sha256()
+        for relative, item in sorted(chosen.items()):
+            digest.update(relative.encode() + b"\0")
+            digest.update(item.read_bytes())
+        view = _cache_dir().parent / "views" / digest.hexdigest()[:20]
+        if view.is_dir():
+            return view
+        tmp = view.with_name(f"{view.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            for relative, item in chosen.items():
+                target = tmp / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(item, target)  # same file system: free
+                except OSError:
+                    shutil.copyfile(item, target)
+            try:
+                tmp.rename(view)
+            except OSError:  # another process built the same view first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise WorldError(f"{self.source}: cannot build the merged view: {exc}") from None
+        return view
+
     @cached_property
     def accounts(self) -> dict[str, dict[str, Any]]:
         data = self.read_json("accounts.json", {"accounts": []})
@@ -118,6 +191,17 @@ class World:
         with _LOAD_LOCK:
             if self.database in _LOADED:
                 return client
+            if len(self.layers) > 1:
+                own = _clickhouse_files(self.layers[0])
+                base = World(self.layers[1])
+                if not own:  # same files as the base, same database
+                    base.clickhouse()
+                    _LOADED.add(self.database)
+                    return client
+                if self._is_cheap_overlay(own, base):
+                    self._load_overlay(client, base)
+                    _LOADED.add(self.database)
+                    return client
             schema_file = self.file("clickhouse/schema.sql")
             if schema_file is None:
                 raise WorldError(f"{self.path}: clickhouse/schema.sql missing")
@@ -127,18 +211,104 @@ class World:
             if all((cache / f"{t}.native").is_file() for t in tables):
                 load_tables(client, self.database, schema_sql, {})
                 for table in tables:
-                    _copy_native(client, f"INSERT INTO `{self.database}`.`{table}` SELECT * FROM file('{cache / table}.native', 'Native')")
+                    _copy_native(
+                        client,
+                        f"INSERT INTO `{self.database}`.`{table}` SELECT * FROM file('{cache / table}.native', 'Native')",
+                    )
             else:
                 load_tables(client, self.database, schema_sql, self._table_data())
                 _write_cache(client, self.database, tables, cache)
             _LOADED.add(self.database)
         return client
 
+    def _is_cheap_overlay(self, own: list[str], base: World) -> bool:
+        base_files = set(base.files("clickhouse", "*"))
+        return all(
+            name == OVERLAY_TRAFFIC or (name.endswith(".jsonl") and name not in base_files) for name in own
+        )
+
+    def traffic_description(self) -> dict[str, Any] | None:
+        """The effective traffic description: ``traffic.json`` with ``traffic.overlay.json`` merged in."""
+        description = self.read_json("clickhouse/traffic.json")
+        patch = self.read_json(f"clickhouse/{OVERLAY_TRAFFIC}")
+        if not description or not patch:
+            return description or None
+        return merge_traffic(description, patch)[0]
+
+    def _load_overlay(self, client: Any, base: World) -> None:
+        """Copy the base's tables inside the engine, regenerate the accounts the overlay touches."""
+        from tools.world.chdb import ENGINE_LOCK, load_tables, parse_schema
+        from tools.world.traffic import generate
+
+        base.clickhouse()
+        schema_file = self.file("clickhouse/schema.sql")
+        if schema_file is None:
+            raise WorldError(f"{self.source}: clickhouse/schema.sql missing")
+        schema_sql = schema_file.read_text(encoding="utf-8")
+        tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
+        description = base.read_json("clickhouse/traffic.json") or {}
+        patch = self.read_json(f"clickhouse/{OVERLAY_TRAFFIC}") or {}
+        touched: dict[str, set[str]] = {}
+        merged: dict[str, Any] = {}
+        if patch:
+            if not description:
+                raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC} needs a base world with traffic.json")
+            merged, touched = merge_traffic(description, patch)
+        # The overlay's own rows (generated + explicit) are cached compressed: small, and read back in ms.
+        cache = _cache_dir() / self.database
+        listing = cache / "overlay.json"
+        try:
+            cached = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else None
+        except (OSError, ValueError):
+            cached = None
+        try:
+            if isinstance(cached, list) and all((cache / f"{t}.native.zst").is_file() for t in cached):
+                load_tables(client, self.database, schema_sql, {})
+                for table in cached:
+                    _copy_native(
+                        client,
+                        f"INSERT INTO `{self.database}`.`{table}` SELECT * FROM file('{cache / table}.native.zst', 'Native')",
+                    )
+            else:
+                data: dict[str, dict[str, list[Any]]] = {}
+                if merged:
+                    try:
+                        data = generate(_restrict(merged, touched))
+                    except ValueError as exc:
+                        raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC}: {exc}") from None
+                for name, path in self.files("clickhouse", "*.jsonl").items():
+                    if path.parent.parent == self.layers[0]:
+                        _append_rows(data.setdefault(name.removesuffix(".jsonl"), {}), _read_jsonl(path))
+                load_tables(client, self.database, schema_sql, data)
+                _write_overlay_cache(client, self.database, sorted(t for t in data if t in tables), cache)
+            # Each table becomes a view: the base's rows (minus the redescribed accounts) and
+            # the overlay's own rows. Nothing is copied, so an overlay costs milliseconds.
+            with ENGINE_LOCK:
+                for table in tables:
+                    skip = touched.get(table)
+                    where = (
+                        " WHERE account_id NOT IN (" + ", ".join(_quote(a) for a in sorted(skip)) + ")"
+                        if skip
+                        else ""
+                    )
+                    db = f"`{self.database}`"
+                    client.command(f"RENAME TABLE {db}.`{table}` TO {db}.`_own_{table}`")
+                    client.command(
+                        f"CREATE VIEW {db}.`{table}` AS SELECT * FROM `{base.database}`.`{table}`{where}"
+                        f" UNION ALL SELECT * FROM {db}.`_own_{table}`"
+                    )
+        except Exception as exc:
+            with ENGINE_LOCK:
+                client.command(f"DROP DATABASE IF EXISTS `{self.database}`")
+            if isinstance(exc, WorldError):
+                raise
+            raise WorldError(f"{self.source}: loading the ClickHouse overlay failed: {exc}") from None
+
     def _table_data(self) -> dict[str, dict[str, list[Any]]]:
         from tools.world.traffic import generate
 
         tables: dict[str, dict[str, list[Any]]] = {}
-        description = self.read_json("clickhouse/traffic.json")
+        description = self.traffic_description()
         if description:
             tables.update(generate(description))
         for name, path in self.files("clickhouse", "*.jsonl").items():
@@ -179,6 +349,103 @@ class World:
 _LOADED: set[str] = set()
 
 
+def _clickhouse_files(layer: Path) -> list[str]:
+    directory = layer / "clickhouse"
+    return sorted(p.name for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise WorldError(f"{path}:{n}: not valid JSON: {exc}") from None
+    return rows
+
+
+def _deep_merge(base: Any, patch: Any) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = _deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+def merge_traffic(
+    description: dict[str, Any], patch: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    """Merge ``traffic.overlay.json`` into a description; also return the accounts touched per table."""
+    merged = copy.deepcopy(description)
+    reset = set(patch.get("reset") or [])
+    dropped = set(patch.get("drop_anomalies") or [])
+    touched: dict[str, set[str]] = {table: set() for table in _SECTION_TABLE.values()}
+    if "error_codes" in patch:
+        merged["error_codes"] = {**(merged.get("error_codes") or {}), **patch["error_codes"]}
+
+    old = merged.get("request_anomalies") or []
+    keep = [a for a in old if a.get("id") not in dropped and a.get("account") not in reset]
+    touched["requests"] |= {str(a.get("account")) for a in old if a not in keep}
+    for account, spec in (patch.get("requests") or {}).items():
+        merged.setdefault("requests", {})[account] = _deep_merge(
+            (merged.get("requests") or {}).get(account) or {}, spec
+        )
+        touched["requests"].add(account)
+    added = list(patch.get("request_anomalies") or [])
+    merged["request_anomalies"] = keep + added
+    touched["requests"] |= {str(a.get("account")) for a in added}
+
+    for section in ("webhooks", "sso_logins"):
+        part = patch.get(section) or {}
+        table = _SECTION_TABLE[section]
+        target = merged.setdefault(section, {})
+        for key in ("anomalies", "events"):
+            before = target.get(key) or []
+            kept = [a for a in before if a.get("account") not in reset]
+            touched[table] |= {str(a.get("account")) for a in before if a not in kept}
+            added = list(part.get(key) or [])
+            touched[table] |= {str(a.get("account")) for a in added}
+            if before or added:
+                target[key] = kept + added
+        for account, spec in (part.get("accounts") or {}).items():
+            accounts = target.setdefault("accounts", {})
+            accounts[account] = _deep_merge(accounts.get(account) or {}, spec)
+            touched[table].add(account)
+    return merged, {table: accounts for table, accounts in touched.items() if accounts}
+
+
+def _restrict(description: dict[str, Any], touched: dict[str, set[str]]) -> dict[str, Any]:
+    """Only the touched accounts of each section (and their anomalies), for generating just those."""
+    out = {k: v for k, v in description.items() if k not in (*_SECTION_TABLE, "request_anomalies")}
+    mine = touched.get("requests", set())
+    if mine:
+        out["requests"] = {a: s for a, s in (description.get("requests") or {}).items() if a in mine}
+        out["request_anomalies"] = [
+            a for a in description.get("request_anomalies") or [] if a.get("account") in mine
+        ]
+    for section in ("webhooks", "sso_logins"):
+        mine = touched.get(_SECTION_TABLE[section], set())
+        part = description.get(section) or {}
+        if not mine or not part:
+            continue
+        out[section] = {
+            "accounts": {a: s for a, s in (part.get("accounts") or {}).items() if a in mine},
+            **{
+                key: [x for x in part.get(key) or [] if x.get("account") in mine]
+                for key in ("anomalies", "events")
+                if key in part
+            },
+        }
+    return out
+
+
 def _cache_dir() -> Path:
     """Where loaded worlds are cached: $CASEFILE_CACHE_DIR, else ~/.cache/casefile/worlds."""
     root = os.environ.get("CASEFILE_CACHE_DIR") or os.path.join(
@@ -206,6 +473,23 @@ def _write_cache(client: Any, database: str, tables: list[str], cache: Path) -> 
                 f"INSERT INTO FUNCTION file('{tmp}', 'Native') SELECT * FROM `{database}`.`{table}`",
             )
             tmp.replace(cache / f"{table}.native")
+    except Exception:
+        return
+
+
+def _write_overlay_cache(client: Any, database: str, tables: list[str], cache: Path) -> None:
+    """Best effort, like :func:`_write_cache`; zstd because overlay rows are rewritten per case."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for table in tables:
+            # The name must end in .zst for ClickHouse to pick the compression.
+            tmp = cache / f"tmp{os.getpid()}.{table}.native.zst"
+            tmp.unlink(missing_ok=True)
+            _copy_native(
+                client, f"INSERT INTO FUNCTION file('{tmp}', 'Native') SELECT * FROM `{database}`.`{table}`"
+            )
+            tmp.replace(cache / f"{table}.native.zst")
+        (cache / "overlay.json").write_text(json.dumps(tables), encoding="utf-8")
     except Exception:
         return
 
