@@ -601,3 +601,22 @@ async def test_every_query_runs_read_only(
         assert settings["readonly"] == 1 and list(settings)[-1] == "readonly"
         assert settings["max_execution_time"] == 10
         assert settings["result_overflow_mode"] == "throw"
+
+
+def test_spike_onset_found_on_thin_traffic() -> None:
+    """Thin traffic: the first buckets of an incident hold too few errors to confirm it alone."""
+    from datetime import UTC, datetime, timedelta
+
+    from tools.logs import Bucket, detect_spike
+
+    t0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    counts = [(20, 0)] * 14 + [(37, 3), (32, 1), (30, 2)] + [(35, 9)] * 8
+    buckets = [Bucket(t0 + timedelta(minutes=5 * i), n, e) for i, (n, e) in enumerate(counts)]
+    spike = detect_spike(buckets, baseline_rate=0.0, bucket_minutes=5)
+    assert spike is not None
+    assert spike.start == t0 + timedelta(minutes=70)  # the first bucket with 429s, not the first with 5+
+    assert spike.errors_since == 3 + 1 + 2 + 9 * 8
+    # an isolated error long before the incident is not its onset
+    counts[2] = (20, 1)
+    buckets = [Bucket(t0 + timedelta(minutes=5 * i), n, e) for i, (n, e) in enumerate(counts)]
+    assert detect_spike(buckets, baseline_rate=0.0, bucket_minutes=5).start == t0 + timedelta(minutes=70)  # type: ignore[union-attr]

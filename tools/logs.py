@@ -221,13 +221,14 @@ def detect_spike(
         elevated = sum(1 for b in following if b.rate > threshold)
         if following and elevated * 2 <= len(following):
             continue
+        index = _onset(buckets, index, threshold, confirm)
         before = buckets[:index]
         after = buckets[index:]
         before_requests = sum(b.requests for b in before)
         after_requests = sum(b.requests for b in after)
         after_errors = sum(b.errors for b in after)
         return Spike(
-            start=bucket.start,
+            start=buckets[index].start,
             bucket_minutes=bucket_minutes,
             before_rate=(sum(b.errors for b in before) / before_requests)
             if before_requests
@@ -237,6 +238,24 @@ def detect_spike(
             errors_since=after_errors,
         )
     return None
+
+
+def _onset(buckets: Sequence[Bucket], index: int, threshold: float, lookback: int) -> int:
+    """Walk back from a confirmed spike bucket to where it really began.
+
+    On thin traffic the first buckets of an incident hold too few errors to
+    confirm it on their own. An earlier bucket is the onset when its own rate is
+    above the threshold and so is the pooled rate from it to the confirmed
+    bucket (an isolated error long before does not qualify).
+    """
+    onset = index
+    for j in range(index - 1, max(-1, index - lookback - 1), -1):
+        pooled = buckets[j : index + 1]
+        requests = sum(b.requests for b in pooled)
+        if buckets[j].errors and buckets[j].rate > threshold and requests:
+            if sum(b.errors for b in pooled) / requests > threshold:
+                onset = j
+    return onset
 
 
 def _coarsen(fine: Sequence[tuple[int, int, int]], size_ms: int) -> list[Bucket]:
