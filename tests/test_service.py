@@ -13,12 +13,6 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-
-from agent.service.app import create_app
-from agent.service.auth import sign_webhook
-from agent.service.scheduler import Job, Scheduler
-from agent.store import Store
-from agent.ticket import Ticket
 from service_helpers import (
     APP_SECRET,
     AUTH,
@@ -32,6 +26,12 @@ from service_helpers import (
     scripted_factory,
     settings,
 )
+
+from agent.service.app import create_app
+from agent.service.auth import sign_webhook
+from agent.service.scheduler import Job, Scheduler
+from agent.store import Store
+from agent.ticket import Ticket
 
 TICKET = json.loads((TICKETS / "429-spike.json").read_text())
 
