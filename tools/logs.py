@@ -245,15 +245,17 @@ def _onset(buckets: Sequence[Bucket], index: int, threshold: float, lookback: in
 
     On thin traffic the first buckets of an incident hold too few errors to
     confirm it on their own. An earlier bucket is the onset when its own rate is
-    above the threshold and so is the pooled rate from it to the confirmed
+    above the threshold and so is the pooled rate from it up to the confirmed
     bucket (an isolated error long before does not qualify).
     """
     onset = index
     for j in range(index - 1, max(-1, index - lookback - 1), -1):
-        pooled = buckets[j : index + 1]
-        requests = sum(b.requests for b in pooled)
-        if buckets[j].errors and buckets[j].rate > threshold and requests:
-            if sum(b.errors for b in pooled) / requests > threshold:
+        if not buckets[j].errors:
+            break  # an incident's lead-in has errors in every bucket
+        lead_in = buckets[j:index]  # the buckets before confirmation, without it
+        requests = sum(b.requests for b in lead_in)
+        if buckets[j].rate > threshold and requests:
+            if sum(b.errors for b in lead_in) / requests > threshold:
                 onset = j
     return onset
 
