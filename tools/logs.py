@@ -254,9 +254,8 @@ def _onset(buckets: Sequence[Bucket], index: int, threshold: float, lookback: in
             break  # an incident's lead-in has errors in every bucket
         lead_in = buckets[j:index]  # the buckets before confirmation, without it
         requests = sum(b.requests for b in lead_in)
-        if buckets[j].rate > threshold and requests:
-            if sum(b.errors for b in lead_in) / requests > threshold:
-                onset = j
+        if buckets[j].rate > threshold and requests and sum(b.errors for b in lead_in) / requests > threshold:
+            onset = j
     return onset
 
 
