@@ -204,22 +204,28 @@ def _parse_file(path: Path, *, semantic: bool = True) -> tuple[Runbook | None, l
         front, body, base = _split_front_matter(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return None, [Problem(name, 1, str(exc))]
+    # libyaml's C loader when available: runbooks load on every investigation.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
+        data = yaml.load(front, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return None, [Problem(name, base + (mark.line if mark else 0), f"invalid YAML: {exc}")]
     if not isinstance(data, dict):
         return None, [Problem(name, base, "front matter must be a mapping")]
+
+    def node() -> yaml.Node | None:  # composed only when a line number is needed
+        return yaml.compose(front, Loader=loader)
+
     try:
         runbook = Runbook.model_validate({**data, "body": body.strip(), "path": name})
     except ValidationError as exc:
+        tree = node()
         return None, [
-            Problem(name, _line_of(node, [p for p in err["loc"] if p != "body"], base), _pydantic_reason(err))
+            Problem(name, _line_of(tree, [p for p in err["loc"] if p != "body"], base), _pydantic_reason(err))
             for err in exc.errors()
         ]
-    return runbook, (_check_semantics(runbook, node, base) if semantic else [])
+    return runbook, (_check_semantics(runbook, node(), base) if semantic else [])
 
 
 def _pydantic_reason(err: Mapping[str, Any]) -> str:
