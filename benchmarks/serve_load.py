@@ -1,0 +1,500 @@
+"""Load benchmark for ``casefile serve``, against a real server process on loopback.
+
+Two scenarios (``--scenario overlap|burst|both``, default both):
+
+overlap
+    200 concurrent investigations submitted through ``POST /v1/investigations``,
+    driven by a scripted model that waits 1 s per turn (standing in for LLM
+    latency), compared with one investigation alone. Target: total wall time
+    ≤ 2× the single investigation: the service overlaps the waiting instead of
+    serialising it. Run twice: with the demo world's tools (preflight queries
+    included) and with no tools (the model's wait alone).
+
+burst
+    200 tickets announced at once through the signed Zendesk webhook (the
+    offline investigator; background priority), the service re-reading each
+    from a fake Zendesk on loopback and posting the internal note back, and one
+    on-demand request submitted in the middle of the burst. Reports throughput,
+    p50/p95 latency (created → finished), the on-demand request's time to its
+    first progress event (target < 1 s), errors (target 0), the server's peak
+    RSS, notes posted, and that every investigation is retrievable afterwards.
+
+Usage::
+
+    .venv/bin/python benchmarks/serve_load.py [--n 200] [--scenario both] [--json results.json]
+
+The server runs in a child process (this file with ``--child``), so its RSS is
+its own; the fake Zendesk runs in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "bench-token-0123456789abcdef"
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+TICKETS = sorted((ROOT / "examples" / "tickets").glob("*.json"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------ the server process
+
+
+def run_child(args: argparse.Namespace) -> None:
+    """The service, configured for the benchmark (this runs in the child process)."""
+    import uvicorn
+    from pydantic import SecretStr
+
+    from agent.config import ServiceSettings, ZendeskSettings, load_settings
+    from agent.models.base import LoopState, ModelReply
+    from agent.models.scripted import ScriptedModel
+    from agent.pipeline import Environment
+    from agent.service.app import create_app
+    from tools.base import Toolbox
+
+    settings = load_settings(env={})
+    settings = settings.model_copy(
+        update={
+            "model": "offline",
+            "service": ServiceSettings(
+                tokens={"bench": SecretStr(TOKEN)},
+                database_url=f"sqlite:///{args.db}",
+                concurrency=args.concurrency,
+                on_demand_reserve=2,
+                rate_limit_per_minute=100_000,
+                rate_limit_burst=10_000,
+                zendesk=ZendeskSettings(
+                    base_url=args.zendesk_url,
+                    email="bench@relayhq.dev",
+                    api_token=SecretStr("zd-bench-token"),
+                    webhook_secret=SecretStr(WEBHOOK_SECRET),
+                ),
+            ),
+        }
+    )
+
+    def diagnosis(state: LoopState) -> ModelReply:
+        return ModelReply(
+            diagnosis={
+                "ticket_id": state.ticket.id,
+                "summary": "Scripted benchmark diagnosis.",
+                "root_cause": {"category": "insufficient_evidence", "statement": "benchmark"},
+                "confidence": {"score": 0.5, "reasons": ["scripted"]},
+                "customer_reply": "Thanks, we are looking into it.",
+                "action": "resolve",
+            }
+        )
+
+    factory = None
+    if args.model_latency is not None:
+        latency = args.model_latency
+        factory = lambda ticket: ScriptedModel([diagnosis], latency_s=latency)  # noqa: E731
+    env = None
+    if args.no_tools:
+        env = Environment(
+            toolbox=Toolbox([]), directory=None, runbooks=[], world=None, description="no tools"
+        )
+    app = create_app(settings, env=env, model_factory=factory)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", backlog=2048)
+
+
+class Server:
+    """A child process running the service; measures its peak RSS from /proc."""
+
+    def __init__(
+        self, *, concurrency: int, zendesk_url: str, model_latency: float | None, no_tools: bool
+    ) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="casefile-bench-")
+        cmd = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--port",
+            str(self.port),
+            "--db",
+            f"{self.dir}/casefile.sqlite3",
+            "--concurrency",
+            str(concurrency),
+            "--zendesk-url",
+            zendesk_url,
+        ]
+        if model_latency is not None:
+            cmd += ["--model-latency", str(model_latency)]
+        if no_tools:
+            cmd.append("--no-tools")
+        self.proc = subprocess.Popen(cmd, cwd=ROOT)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def wait_ready(self, client: Any) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the service process exited during start-up")
+            with contextlib.suppress(Exception):
+                if (await client.get(f"{self.url}/healthz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the service did not start")
+
+    def peak_rss_mb(self) -> float:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# ------------------------------------------------------------------ a fake Zendesk (wire format of the Tickets API)
+
+
+class FakeZendesk:
+    """Serves tickets 100000+i built from the demo tickets; records the internal notes it receives."""
+
+    def __init__(self) -> None:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        self.demo = [json.loads(p.read_text()) for p in TICKETS if "zendesk" not in p.name]
+        self.notes: dict[int, dict[str, Any]] = {}
+
+        def ticket_json(tid: int) -> tuple[dict[str, Any], dict[str, Any]]:
+            base = self.demo[tid % len(self.demo)]
+            requester = {
+                "id": 9000 + tid,
+                "name": base["requester"]["name"],
+                "email": base["requester"]["email"],
+            }
+            ticket = {
+                "url": f"{self.url}/api/v2/tickets/{tid}.json",
+                "id": tid,
+                "subject": base.get("subject", ""),
+                "raw_subject": base.get("subject", ""),
+                "description": base["body"],
+                "status": "new",
+                "requester_id": requester["id"],
+                "submitter_id": requester["id"],
+                "tags": base.get("tags", []),
+                "created_at": base["created_at"],
+                "updated_at": base["created_at"],
+            }
+            return ticket, requester
+
+        async def get_ticket(request: Request) -> JSONResponse:
+            tid = int(request.path_params["tid"])
+            ticket, requester = ticket_json(tid)
+            if tid in self.notes:
+                ticket["tags"] = [*ticket["tags"], "casefile_investigated"]
+            return JSONResponse({"ticket": ticket, "users": [requester]})
+
+        async def comments(request: Request) -> JSONResponse:
+            tid = int(request.path_params["tid"])
+            ticket, requester = ticket_json(tid)
+            comment = {
+                "id": tid * 10,
+                "type": "Comment",
+                "author_id": requester["id"],
+                "body": ticket["description"],
+                "public": True,
+                "created_at": ticket["created_at"],
+            }
+            return JSONResponse(
+                {
+                    "comments": [comment],
+                    "users": [requester],
+                    "next_page": None,
+                    "previous_page": None,
+                    "count": 1,
+                }
+            )
+
+        async def put_ticket(request: Request) -> JSONResponse:
+            tid = int(request.path_params["tid"])
+            self.notes[tid] = await request.json()
+            ticket, _ = ticket_json(tid)
+            return JSONResponse({"ticket": ticket})
+
+        self.app = Starlette(
+            routes=[
+                Route("/api/v2/tickets/{tid:int}.json", get_ticket, methods=["GET"]),
+                Route("/api/v2/tickets/{tid:int}.json", put_ticket, methods=["PUT"]),
+                Route("/api/v2/tickets/{tid:int}/comments.json", comments, methods=["GET"]),
+            ]
+        )
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import uvicorn
+
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", backlog=2048)
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+# ------------------------------------------------------------------ client side
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def api_ticket(i: int, tag: str) -> dict[str, Any]:
+    base = (
+        json.loads(TICKETS[i % len(TICKETS)].read_text())
+        if "zendesk" not in TICKETS[i % len(TICKETS)].name
+        else json.loads(TICKETS[0].read_text())
+    )
+    base = dict(base)
+    base["id"] = f"{tag}-{i}"
+    return base
+
+
+async def follow(client: Any, url: str, inv: str, t0: float) -> dict[str, float]:
+    """Read an investigation's SSE stream; times (s since t0) of the first event and of the end."""
+    first = end = float("nan")
+    async with client.stream("GET", f"{url}/v1/investigations/{inv}/events", headers=AUTH) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("event: ") and first != first:
+                first = time.perf_counter() - t0
+            if line == "event: end":
+                end = time.perf_counter() - t0
+                break
+    return {"first_event_s": first, "end_s": end}
+
+
+async def submit_and_follow(client: Any, url: str, ticket: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    response = await client.post(f"{url}/v1/investigations", json=ticket, headers=AUTH)
+    if response.status_code != 202:
+        return {"error": f"HTTP {response.status_code}"}
+    inv = response.json()["id"]
+    times = await follow(client, url, inv, t0)
+    return {"id": inv, **times}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))
+    return round(ordered[k], 3)
+
+
+async def verify_all(client: Any, url: str, ids: list[str]) -> dict[str, Any]:
+    records = await asyncio.gather(*(client.get(f"{url}/v1/investigations/{i}", headers=AUTH) for i in ids))
+    done = [r.json() for r in records if r.status_code == 200 and r.json()["status"] == "done"]
+    with_diagnosis = [r for r in done if r.get("diagnosis")]
+    statuses: dict[str, int] = {}
+    for r in records:
+        key = (
+            r.json().get("status", f"HTTP {r.status_code}")
+            if r.status_code == 200
+            else f"HTTP {r.status_code}"
+        )
+        statuses[key] = statuses.get(key, 0) + 1
+    latencies = []
+    for r in done:
+        created = datetime.fromisoformat(r["created_at"])
+        finished = datetime.fromisoformat(r["finished_at"])
+        latencies.append((finished - created).total_seconds())
+    return {"retrievable": len(with_diagnosis), "statuses": statuses, "latencies": latencies}
+
+
+async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
+    import httpx
+
+    server = Server(concurrency=n + 8, zendesk_url="http://127.0.0.1:9", model_latency=1.0, no_tools=no_tools)
+    limits = httpx.Limits(max_connections=n * 2 + 20, max_keepalive_connections=n * 2 + 20)
+    try:
+        async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+            await server.wait_ready(client)
+            await submit_and_follow(client, server.url, api_ticket(0, "warmup"))
+            single = await submit_and_follow(client, server.url, api_ticket(1, "single"))
+            t0 = time.perf_counter()
+            results = await asyncio.gather(
+                *(submit_and_follow(client, server.url, api_ticket(i, "load")) for i in range(n))
+            )
+            wall = time.perf_counter() - t0
+            ids = [r["id"] for r in results if "id" in r]
+            check = await verify_all(client, server.url, ids)
+        errors = sum(1 for r in results if "error" in r) + sum(
+            v for k, v in check["statuses"].items() if k != "done"
+        )
+        return {
+            "scenario": "overlap" + (" (no tools)" if no_tools else " (demo world tools)"),
+            "investigations": n,
+            "single_s": round(single["end_s"], 3),
+            "concurrent_wall_s": round(wall, 3),
+            "ratio": round(wall / single["end_s"], 2),
+            "target_ratio": 2.0,
+            "p50_s": pct([r["end_s"] for r in results if "end_s" in r], 0.5),
+            "p95_s": pct([r["end_s"] for r in results if "end_s" in r], 0.95),
+            "errors": errors,
+            "retrievable": check["retrievable"],
+            "peak_rss_mb": server.peak_rss_mb(),
+        }
+    finally:
+        server.stop()
+
+
+async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
+    import httpx
+
+    from agent.service.auth import sign_webhook
+
+    zendesk = FakeZendesk()
+    zendesk.start()
+    server = Server(concurrency=concurrency, zendesk_url=zendesk.url, model_latency=None, no_tools=False)
+    limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
+    try:
+        async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+            await server.wait_ready(client)
+            await submit_and_follow(client, server.url, api_ticket(0, "warmup"))
+
+            async def webhook(i: int) -> dict[str, Any]:
+                body = json.dumps(
+                    {"type": "zen:event-type:ticket.created", "detail": {"id": str(100000 + i)}}
+                ).encode()
+                ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Zendesk-Webhook-Signature-Timestamp": ts,
+                    "X-Zendesk-Webhook-Signature": sign_webhook(WEBHOOK_SECRET, ts, body),
+                }
+                response = await client.post(
+                    f"{server.url}/v1/webhooks/zendesk", content=body, headers=headers
+                )
+                return (
+                    response.json()
+                    if response.status_code == 202
+                    else {"error": f"HTTP {response.status_code}"}
+                )
+
+            t0 = time.perf_counter()
+            first_half = [asyncio.create_task(webhook(i)) for i in range(n // 2)]
+            await asyncio.sleep(0)  # the first half is on the wire
+            on_demand = asyncio.create_task(submit_and_follow(client, server.url, api_ticket(3, "agent")))
+            second_half = [asyncio.create_task(webhook(i)) for i in range(n // 2, n)]
+            accepted = await asyncio.gather(*first_half, *second_half)
+            agent = await on_demand
+            ids = [a["id"] for a in accepted if "id" in a]
+            # Wait for the burst to drain: follow every stream to its end.
+            await asyncio.gather(*(follow(client, server.url, i, t0) for i in ids))
+            wall = time.perf_counter() - t0
+            # The notes are posted right after each result is stored.
+            deadline = time.monotonic() + 30
+            while len(zendesk.notes) < len(ids) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            check = await verify_all(client, server.url, ids)
+            listed = (await client.get(f"{server.url}/v1/investigations", headers=AUTH)).json()
+        private = all(note["ticket"]["comment"]["public"] is False for note in zendesk.notes.values())
+        errors = (
+            sum(1 for a in accepted if "error" in a)
+            + sum(v for k, v in check["statuses"].items() if k != "done")
+            + (1 if "error" in agent else 0)
+        )
+        return {
+            "scenario": "burst (webhook, offline investigator)",
+            "investigations": n,
+            "concurrency": concurrency,
+            "wall_s": round(wall, 3),
+            "throughput_per_s": round(len(ids) / wall, 2),
+            "p50_s": pct(check["latencies"], 0.5),
+            "p95_s": pct(check["latencies"], 0.95),
+            "on_demand_first_event_s": round(agent.get("first_event_s", float("nan")), 3),
+            "on_demand_done_s": round(agent.get("end_s", float("nan")), 3),
+            "target_first_event_s": 1.0,
+            "errors": errors,
+            "statuses": check["statuses"],
+            "retrievable": check["retrievable"],
+            "listed": len(listed),
+            "notes_posted": len(zendesk.notes),
+            "notes_private": private,
+            "peak_rss_mb": server.peak_rss_mb(),
+        }
+    finally:
+        server.stop()
+        zendesk.stop()
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+    results = []
+    if args.scenario in ("overlap", "both"):
+        results.append(await scenario_overlap(args.n, no_tools=True))
+        print(json.dumps(results[-1]), flush=True)
+        results.append(await scenario_overlap(args.n, no_tools=False))
+        print(json.dumps(results[-1]), flush=True)
+    if args.scenario in ("burst", "both"):
+        results.append(await scenario_burst(args.n, args.concurrency))
+        print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=200, help="investigations per scenario")
+    parser.add_argument("--scenario", choices=["overlap", "burst", "both"], default="both")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="service concurrency for the burst scenario"
+    )
+    parser.add_argument("--json", help="also write the results to this file")
+    # The child process (the server):
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--zendesk-url", help=argparse.SUPPRESS)
+    parser.add_argument("--model-latency", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--no-tools", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args)
+        return
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    results = asyncio.run(main_async(args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
