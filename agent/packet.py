@@ -348,8 +348,8 @@ def _collect_affected_accounts(src: Sources) -> Collected | Missing:
     ratio = float(src.thresholds.get("latency_ratio", 1.5))
     accounts = [a for a in platform[-1].data.get("accounts") or [] if isinstance(a, dict)]
     slow = [a for a in accounts if float(a.get("ratio") or 0) >= ratio]
-    value = {"slower_than_baseline": len(slow), "ratio_threshold": ratio, "accounts": slow[:10]}
-    return Collected(value, [platform[-1].call_id])
+    # Only values from the result: the threshold is the routing file's, not evidence.
+    return Collected(slow[:10], [platform[-1].call_id])
 
 
 def _is_retry_log(outcome: ToolOutcome) -> bool:
@@ -658,7 +658,7 @@ FIELDS: dict[str, FieldSpec] = {
         _needs_account(lambda c, a: ("logs_latency", {"account_id": a, **_window(c)})),
     ),
     "affected_accounts": FieldSpec(
-        "Accounts affected",
+        "Accounts affected (p95 up against their baseline)",
         "accounts whose p95 rose past the threshold, platform-wide (logs_latency with account_id null)",
         _collect_affected_accounts,
         lambda c: ("logs_latency", {"account_id": None, **_window(c)}),

@@ -459,6 +459,8 @@ class SymptomHit:
     level: Literal["evidence", "category", "words"]
     hits: list[str]
     order: int
+    words: list[str] = field(default_factory=list)
+    """What the ticket's words match of this symptom, whatever level it matched at."""
 
     def rank(self) -> tuple[int, int, int]:
         strength = {"evidence": 0, "category": 1, "words": 2}[self.level]
@@ -471,18 +473,16 @@ def match_symptoms(
     """Every symptom with its strongest kind of match, best first."""
     found: list[SymptomHit] = []
     for order, symptom in enumerate(config.symptoms):
+        words = _word_hits(symptom, text, signals)
         evidence = [f"{f}: {facts[f].detail} ({facts[f].call_id})" for f in symptom.evidence if f in facts]
         if evidence:
-            found.append(SymptomHit(symptom, "evidence", evidence, order))
-            continue
-        if diagnosis.root_cause.category in symptom.categories:
+            found.append(SymptomHit(symptom, "evidence", evidence, order, words))
+        elif diagnosis.root_cause.category in symptom.categories:
             found.append(
-                SymptomHit(symptom, "category", [f"category {diagnosis.root_cause.category}"], order)
+                SymptomHit(symptom, "category", [f"category {diagnosis.root_cause.category}"], order, words)
             )
-            continue
-        words = _word_hits(symptom, text, signals)
-        if words:
-            found.append(SymptomHit(symptom, "words", words, order))
+        elif words:
+            found.append(SymptomHit(symptom, "words", words, order, words))
     found.sort(key=SymptomHit.rank)
     return found
 
@@ -503,7 +503,9 @@ def select_team(
 ) -> TeamChoice:
     """Trigger > evidence > the model's named team > category > words > fallback; explain disagreements."""
     best = symptoms[0] if symptoms else None
-    words = next((s for s in symptoms if s.level == "words"), None)
+    # Where the ticket's words alone would send it: the symptom they match most.
+    worded = sorted((s for s in symptoms if s.words), key=lambda s: (-len(s.words), s.order))
+    words = worded[0] if worded else None
     named = (
         diagnosis.escalation.team
         if diagnosis.escalation and diagnosis.escalation.team in config.teams
@@ -527,7 +529,7 @@ def select_team(
         # Say so when the ticket's words, or the model's category, pointed somewhere else.
         if words is not None and words.symptom.team != choice.team:
             choice.why.append(
-                f"the ticket's words point to {words.symptom.id} ({words.symptom.team}: {', '.join(words.hits)}), "
+                f"the ticket's words point to {words.symptom.id} ({words.symptom.team}: {', '.join(words.words)}), "
                 f"but the evidence wins and points to {choice.team}"
             )
         category = next((s for s in symptoms if s.level == "category"), None)

@@ -12,7 +12,7 @@ How similar tickets are found:
    statuses, identifiers first, then the longest words) and run one search per
    word: ``type:ticket status>=solved <word>`` (solved and closed tickets).
 2. The union of the results is ranked against the full text with BM25
-   (``rank-bm25``'s Okapi variant) over subject, description, resolution and
+   (``rank-bm25``'s BM25+ variant, whose IDF stays positive on small candidate sets) over subject, description, resolution and
    tags; tickets sharing no word with the text are dropped.
 3. Zendesk tickets have no "resolution" attribute. It is read from a custom
    ticket field when ``resolution_field_id`` is configured (and the article URL
@@ -93,16 +93,18 @@ def _document(ticket: Mapping[str, Any]) -> list[str]:
 
 def rank_tickets(text: str, tickets: Sequence[Mapping[str, Any]]) -> list[tuple[float, Mapping[str, Any]]]:
     """BM25 scores of ``tickets`` against ``text``, best first; tickets sharing no word are left out."""
-    from rank_bm25 import BM25Okapi  # imported here: numpy is not needed to list tools
+    from rank_bm25 import BM25Plus  # imported here: numpy is not needed to list tools
 
     query = tokenize(text)
     if not tickets or not query:
         return []
     corpus = [_document(t) for t in tickets]
-    # BM25Okapi divides by the average length: an all-empty corpus has none.
+    # BM25 divides by the average length: an all-empty corpus has none.
     if not any(corpus):
         return []
-    scores = BM25Okapi(corpus).get_scores(query)
+    # BM25+ rather than Okapi: candidates come from keyword searches, so the query's words are in
+    # most of them, and Okapi's IDF is zero or negative for such words in a small corpus.
+    scores = BM25Plus(corpus).get_scores(query)
     wanted = set(query)
     ranked = [
         (float(score), ticket)

@@ -1,0 +1,685 @@
+"""Routing: trigger rules, symptom signatures, the decision rule, evidence against words, the file checker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.diagnosis import Diagnosis
+from agent.routing import (
+    ROUTING_FILE,
+    check_routing,
+    compute_facts,
+    decide,
+    load_routing,
+    match_symptoms,
+    match_triggers,
+    route,
+    select_team,
+)
+from agent.ticket import Signals, Ticket
+from tools.base import CallContext, Connector, ToolArgs, Toolbox, ToolOutcome, operation
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CONFIG = load_routing()
+
+
+def out(call_id: str, tool: str, data: Any, ok: bool = True, error: str | None = None) -> ToolOutcome:
+    return ToolOutcome(
+        call_id=call_id,
+        tool=tool,
+        source=tool.split("_", 1)[0],
+        arguments={},
+        ok=ok,
+        data=data if ok else None,
+        error=error,
+        error_kind=None if ok else "timeout",
+        started_at=NOW,
+        duration_ms=1.0,
+    )
+
+
+def sig(**kw: Any) -> Signals:
+    return Signals(window_start=NOW - timedelta(hours=12), window_end=NOW, account_id="acme", **kw)
+
+
+def tkt(text: str, subject: str = "") -> Ticket:
+    return Ticket(id="T-1", subject=subject, body=text, created_at=NOW, account_id="acme")
+
+
+def diag(
+    category: str = "insufficient_evidence",
+    action: str = "escalate",
+    score: float = 0.3,
+    team: str | None = None,
+    **extra: Any,
+) -> Diagnosis:
+    return Diagnosis.model_validate(
+        {
+            "ticket_id": "T-1",
+            "summary": "s",
+            "root_cause": {"category": category, "statement": "st"},
+            "confidence": {"score": score},
+            "customer_reply": "r",
+            "action": action,
+            "escalation": {"team": team, "reason": "x"} if team else None,
+            "account_id": "acme",
+            **extra,
+        }
+    )
+
+
+# Tool results that establish each evidence fact (and nothing else).
+BILLING_PAST_DUE = out(
+    "b1",
+    "billing_account",
+    {"in_good_standing": False, "standing_reasons": ["subscription sub_1 is past_due"], "subscriptions": []},
+)
+BILLING_OK = out("b1", "billing_account", {"in_good_standing": True, "standing_reasons": []})
+BILLING_CODES = out(
+    "e1",
+    "logs_error_summary",
+    {
+        "requests": 100,
+        "errors": 90,
+        "error_rate": 0.9,
+        "spike": {"start": "2026-11-19T00:00:00Z"},
+        "by_status": [{"status": 402, "count": 90}],
+        "top_error_codes": [{"error_code": "subscription_past_due", "count": 90}],
+    },
+)
+API_SPIKE = out(
+    "e1",
+    "logs_error_summary",
+    {
+        "requests": 1000,
+        "errors": 80,
+        "error_rate": 0.08,
+        "spike": {"start": "2026-11-20T08:12:00Z", "before_rate": 0.0, "after_rate": 0.4, "status": 429},
+        "by_status": [{"status": 429, "count": 80}],
+        "top_error_codes": [{"error_code": "rate_limit_exceeded", "count": 80}],
+    },
+)
+STORM = out(
+    "e1",
+    "logs_error_summary",
+    {
+        "requests": 1000,
+        "errors": 400,
+        "error_rate": 0.4,
+        "spike": None,
+        "by_status": [{"status": 503, "count": 400}],
+        "top_error_codes": [{"error_code": "internal_error", "count": 400}],
+    },
+)
+WEBHOOK_CUSTOMER = out(
+    "w1",
+    "logs_webhook_deliveries",
+    {
+        "attempts": 100,
+        "failures": 90,
+        "failure_rate": 0.9,
+        "failing_since": "2026-11-19T22:10:00Z",
+        "platform": {"attempts": 5000, "failures": 20, "failure_rate": 0.004},
+    },
+)
+WEBHOOK_PLATFORM = out(
+    "w1",
+    "logs_webhook_deliveries",
+    {
+        "attempts": 100,
+        "failures": 90,
+        "failure_rate": 0.9,
+        "failing_since": "2026-11-19T22:10:00Z",
+        "platform": {"attempts": 5000, "failures": 2000, "failure_rate": 0.4},
+    },
+)
+SSO_FAILING = out(
+    "s1", "logs_sso_logins", {"attempts": 40, "failures": 40, "failing_since": "2026-11-20T06:48:00Z"}
+)
+SSO_EXPIRED = out(
+    "s2", "sso_check", {"signing_cert_expired": True, "configured_cert_present": True, "problems": []}
+)
+LATENCY_ONE = out(
+    "l1", "logs_latency", {"scope": "account", "p95_ms": 900, "baseline": {"p95_ms": 200}, "slowest": []}
+)
+LATENCY_ALL = out(
+    "l2",
+    "logs_latency",
+    {
+        "scope": "all",
+        "p95_ms": 900,
+        "baseline": {"p95_ms": 200},
+        "accounts": [{"account_id": a, "p95_ms": 900, "baseline_p95_ms": 200, "ratio": 4.5} for a in "abcd"],
+    },
+)
+BUG_WITH_WORKAROUND = out(
+    "g1",
+    "bugs_search",
+    {"issues": [{"identifier": "REL-482", "state": "In Progress", "workaround": "retry once", "title": "t"}]},
+)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "fact"),
+    [
+        ([BILLING_PAST_DUE], "billing_not_in_good_standing"),
+        ([BILLING_CODES], "billing_errors_in_logs"),
+        ([API_SPIKE], "api_errors"),
+        ([STORM], "api_5xx_storm"),
+        ([WEBHOOK_CUSTOMER], "webhook_failures"),
+        ([WEBHOOK_CUSTOMER], "webhook_customer_endpoint"),
+        ([WEBHOOK_PLATFORM], "webhook_platform_failures"),
+        ([SSO_FAILING], "sso_failures"),
+        ([SSO_EXPIRED], "sso_certificate_problem"),
+        ([LATENCY_ONE], "latency_one_account"),
+        ([LATENCY_ALL], "latency_widespread"),
+    ],
+)
+def test_each_fact_comes_from_its_tool_result(outcomes: list[ToolOutcome], fact: str) -> None:
+    facts = compute_facts(outcomes, CONFIG.evidence)
+    assert fact in facts
+    assert facts[fact].call_id == outcomes[0].call_id
+
+
+def test_facts_that_must_not_hold() -> None:
+    facts = compute_facts([BILLING_CODES, BILLING_OK, WEBHOOK_PLATFORM], CONFIG.evidence)
+    assert "api_errors" not in facts  # the errors are billing enforcement
+    assert "billing_not_in_good_standing" not in facts
+    assert "webhook_customer_endpoint" not in facts  # everyone's deliveries fail
+    assert "latency_one_account" not in compute_facts([LATENCY_ALL, LATENCY_ONE], CONFIG.evidence)
+
+
+def test_known_bug_fact_needs_the_diagnosis_to_cite_the_bug() -> None:
+    assert "known_bug_with_workaround" not in compute_facts([BUG_WITH_WORKAROUND], CONFIG.evidence, diag())
+    cited = diag(evidence=[{"call_id": "g1", "value": "REL-482", "claim": "c"}])
+    assert "known_bug_with_workaround" in compute_facts([BUG_WITH_WORKAROUND], CONFIG.evidence, cited)
+
+
+# ---------------------------------------------------------------- trigger rules, one case each
+
+TRIGGER_CASES: dict[str, tuple[str, dict[str, Any], list[ToolOutcome]]] = {
+    "tls-handshake": (
+        "javax.net.ssl.SSLHandshakeException: Received fatal alert",
+        {"exceptions": ["javax.net.ssl.SSLHandshakeException"]},
+        [],
+    ),
+    "tls-certificate": ("PKIX path building failed when calling the API", {}, []),
+    "connection-refused": ("connect ECONNREFUSED 10.0.45.2:443", {"error_codes": ["ECONNREFUSED"]}, []),
+    "connection-reset": ("requests die with socket hang up", {"error_codes": ["ECONNRESET"]}, []),
+    "network-timeout": ("client gets ETIMEDOUT", {"error_codes": ["ETIMEDOUT"]}, []),
+    "dns-failure": ("getaddrinfo ENOTFOUND api.relayhq.dev", {"error_codes": ["ENOTFOUND"]}, []),
+    "gateway-errors": ("we get 502 Bad Gateway", {"statuses": [502]}, []),
+    "out-of-memory": (
+        "the response said java.lang.OutOfMemoryError",
+        {"exceptions": ["java.lang.OutOfMemoryError"]},
+        [],
+    ),
+    "5xx-storm": ("orders are failing", {}, [STORM]),
+    "platform-slowness": ("everything is slow", {}, [LATENCY_ALL]),
+    "webhook-platform-outage": ("webhooks are late", {}, [WEBHOOK_PLATFORM]),
+    "http-5xx": ("export returns 500", {"statuses": [500]}, []),
+    "api-down": ("is your API down?", {}, []),
+    "database-errors": ("error: deadlock detected while creating orders", {}, []),
+    "stack-trace-leak": ("there is a stack trace in the response", {}, []),
+    "duplicate-writes": ("we got duplicate orders after one POST", {}, []),
+    "integration-down": ("our Shopify integration is down", {}, []),
+    "data-sync-failure": ("inventory is not syncing since Monday", {}, []),
+    "data-loss": ("we have data loss: orders disappeared", {}, []),
+    "saml-service-provider-error": ("SSO fails with Saml2Exception", {"exceptions": ["Saml2Exception"]}, []),
+    "oauth-server-error": ("token endpoint returns server_error", {"error_codes": ["server_error"]}, []),
+    "account-lockout": ("all admins are locked out", {}, []),
+    "security-report": ("I want to report a security vulnerability", {}, []),
+    "breach": ("we think our account was compromised", {}, []),
+    "credential-leak": ("we leaked our api key on GitHub", {}, []),
+    "cross-tenant-data": ("I can see another customer's orders in my dashboard", {}, []),
+    "privacy-request": ("a GDPR deletion request for a user", {}, []),
+    "billing-dispute": ("we were charged twice this month", {}, []),
+}
+
+
+def test_every_trigger_rule_has_a_case() -> None:
+    assert {t.id for t in CONFIG.triggers} == set(TRIGGER_CASES)
+    assert 25 <= len(CONFIG.triggers) <= 30
+
+
+@pytest.mark.parametrize("trigger_id", sorted(TRIGGER_CASES))
+def test_trigger_fires(trigger_id: str) -> None:
+    text, signals, outcomes = TRIGGER_CASES[trigger_id]
+    facts = compute_facts(outcomes, CONFIG.evidence)
+    fired, _ = match_triggers(CONFIG, text, sig(**signals), facts)
+    assert trigger_id in [hit.trigger.id for hit in fired]
+    rule = next(t for t in CONFIG.triggers if t.id == trigger_id)
+    # Through the decision: a fired rule escalates even a confident, resolvable diagnosis, to its team.
+    best = fired[0]
+    d = diag("rate_limit", "resolve", 0.99)
+    assert decide(CONFIG, d, facts, best).action == "escalate"
+    choice = select_team(CONFIG, d, match_symptoms(CONFIG, d, text, sig(**signals), facts), best)
+    assert choice.team == best.trigger.team
+    assert rule.team in CONFIG.teams
+
+
+def test_quiet_ticket_fires_nothing() -> None:
+    fired, _ = match_triggers(
+        CONFIG, "API calls failing with 429 since this morning", sig(statuses=[429]), {}
+    )
+    assert fired == []
+
+
+@pytest.mark.parametrize(
+    ("text", "signals", "outcomes", "silenced"),
+    [
+        ("can't create orders, is your API down?", {}, [BILLING_PAST_DUE], "api-down"),
+        ("can't create orders, is your API down?", {}, [BILLING_CODES], "api-down"),
+        ("your webhooks get 503 from us", {"statuses": [503]}, [WEBHOOK_CUSTOMER], "http-5xx"),
+        (
+            "webhooks: ECONNREFUSED",
+            {"error_codes": ["ECONNREFUSED"]},
+            [WEBHOOK_CUSTOMER],
+            "connection-refused",
+        ),
+    ],
+)
+def test_unless_evidence_silences_a_trigger(
+    text: str, signals: dict[str, Any], outcomes: list[ToolOutcome], silenced: str
+) -> None:
+    facts = compute_facts(outcomes, CONFIG.evidence)
+    fired, notes = match_triggers(CONFIG, text, sig(**signals), facts)
+    assert silenced not in [h.trigger.id for h in fired]
+    assert any(silenced in n and outcomes[0].call_id in n for n in notes)
+
+
+def test_priority_orders_fired_triggers() -> None:
+    facts = compute_facts([STORM], CONFIG.evidence)
+    fired, _ = match_triggers(
+        CONFIG, "security vulnerability, and 500s everywhere", sig(statuses=[500]), facts
+    )
+    assert [h.trigger.id for h in fired][:3] == ["security-report", "5xx-storm", "http-5xx"]
+
+
+# ---------------------------------------------------------------- symptom signatures, one case each
+
+SYMPTOM_CASES: dict[str, list[tuple[str, str, list[ToolOutcome], dict[str, Any], str]]] = {
+    # symptom: [(how, category, outcomes, signals, ticket text)]
+    "billing": [
+        ("evidence", "insufficient_evidence", [BILLING_PAST_DUE], {}, "hello"),
+        ("category", "billing_card_declined", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["billing"]}, "our invoice"),
+    ],
+    "sso": [
+        ("evidence", "insufficient_evidence", [SSO_FAILING], {}, "hello"),
+        ("category", "sso_clock_skew", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["sso"]}, "cannot sign in"),
+    ],
+    "webhooks": [
+        ("evidence", "insufficient_evidence", [WEBHOOK_CUSTOMER], {}, "hello"),
+        ("category", "webhook_platform", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["webhook"]}, "events"),
+    ],
+    "slowness-widespread": [
+        ("evidence", "insufficient_evidence", [LATENCY_ALL], {}, "hello"),
+        ("category", "performance_platform", [], {}, "hello"),
+    ],
+    "slowness-one-account": [
+        ("evidence", "insufficient_evidence", [LATENCY_ONE], {}, "hello"),
+        ("category", "performance_account", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["performance"]}, "slow"),
+    ],
+    "data-discrepancy": [
+        ("category", "data_timezone", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["data"]}, "totals don't match"),
+    ],
+    "ui-one-browser": [
+        ("category", "ui_browser", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["ui"], "browsers": ["Safari 17.2"]}, "button"),
+    ],
+    "api-errors": [
+        ("evidence", "insufficient_evidence", [API_SPIKE], {}, "hello"),
+        ("category", "deploy_regression", [], {}, "hello"),
+        ("words", "insufficient_evidence", [], {"areas": ["export"]}, "export fails"),
+    ],
+}
+
+
+def test_every_symptom_has_cases() -> None:
+    assert {s.id for s in CONFIG.symptoms} == set(SYMPTOM_CASES)
+
+
+@pytest.mark.parametrize(
+    ("symptom_id", "case"),
+    [(sid, case) for sid, cases in sorted(SYMPTOM_CASES.items()) for case in cases],
+    ids=lambda v: v if isinstance(v, str) else v[0],
+)
+def test_symptom_routes_to_its_team(symptom_id: str, case: tuple[Any, ...]) -> None:
+    level, category, outcomes, signals, text = case
+    d = diag(category)
+    facts = compute_facts(outcomes, CONFIG.evidence, d)
+    hits = match_symptoms(CONFIG, d, text, sig(**signals), facts)
+    assert hits and hits[0].symptom.id == symptom_id and hits[0].level == level
+    choice = select_team(CONFIG, d, hits, None)
+    expected = next(s.team for s in CONFIG.symptoms if s.id == symptom_id)
+    assert choice.team == expected
+    assert choice.routed_by == level
+
+
+def test_design_matrix() -> None:
+    """The design's symptom → team table, as the shipped file encodes it."""
+    team_of = {s.id: s.team for s in CONFIG.symptoms}
+    assert team_of["api-errors"] == "backend"
+    assert team_of["webhooks"] == "integrations"
+    assert team_of["data-discrepancy"] == "data"
+    assert team_of["ui-one-browser"] == "frontend"
+    assert team_of["slowness-widespread"] == "sre"
+    assert team_of["slowness-one-account"] == "backend"
+    assert team_of["sso"] == "identity"
+    assert team_of["billing"] == "billing"
+    required = {name: set(team.requires) for name, team in CONFIG.teams.items()}
+    assert {"failing_requests", "api_key_hash"} <= required["backend"]
+    assert {"webhook_retry_log", "endpoint_response_times"} <= required["integrations"]
+    assert {"customer_query", "expected_vs_actual", "timezone"} <= required["data"]
+    assert {"browser", "console_errors"} <= required["frontend"]
+    assert {"affected_accounts", "trace_ids"} <= required["sre"]
+    assert all("similar_tickets" in r for r in required.values())
+
+
+# ---------------------------------------------------------------- the decision rule
+
+
+@pytest.mark.parametrize(
+    ("category", "action", "score", "outcomes", "cites_bug", "expected"),
+    [
+        ("billing_past_due", "resolve", 0.9, [], False, "resolve"),  # documented: pay the invoice
+        ("billing_past_due", "resolve", 0.5, [], False, "escalate"),  # below the threshold
+        ("sso_certificate_expired", "resolve", 0.9, [], False, "resolve"),  # cert rotation steps
+        ("webhook_customer_endpoint", "resolve", 0.85, [], False, "resolve"),  # the customer's side
+        ("known_bug", "resolve", 0.85, [BUG_WITH_WORKAROUND], True, "resolve"),  # workaround cited
+        ("known_bug", "resolve", 0.85, [BUG_WITH_WORKAROUND], False, "escalate"),  # workaround not cited
+        ("known_bug", "resolve", 0.85, [], True, "escalate"),  # no bug found at all
+        ("deploy_regression", "resolve", 0.99, [], False, "escalate"),  # ours
+        ("insufficient_evidence", "resolve", 0.99, [], False, "escalate"),
+        ("rate_limit", "escalate", 0.9, [], False, "escalate"),  # the model may always escalate
+    ],
+)
+def test_decision_rule(
+    category: str, action: str, score: float, outcomes: list[ToolOutcome], cites_bug: bool, expected: str
+) -> None:
+    evidence = [{"call_id": "g1", "value": "REL-482", "claim": "c"}] if cites_bug else []
+    d = diag(category, action, score, evidence=evidence)
+    decision = decide(CONFIG, d, compute_facts(outcomes, CONFIG.evidence, d), None)
+    assert decision.action == expected, decision.reason
+
+
+def test_thresholds_are_configurable(tmp_path: Path) -> None:
+    text = ROUTING_FILE.read_text().replace(
+        "billing_past_due: {threshold: 0.7", "billing_past_due: {threshold: 0.95"
+    )
+    path = tmp_path / "routing.yaml"
+    path.write_text(text)
+    config = load_routing(path)
+    d = diag("billing_past_due", "resolve", 0.9)
+    assert decide(config, d, {}, None).action == "escalate"
+    assert decide(CONFIG, d, {}, None).action == "resolve"
+
+
+# ---------------------------------------------------------------- route(), end to end
+
+
+async def test_words_say_rate_limit_but_evidence_says_billing() -> None:
+    """The customer blames our rate limit; billing is past due. The evidence wins and the packet says why."""
+    ticket = tkt("We keep hitting your rate limit, 429 Too Many Requests on every call", "rate limit")
+    signals = sig(statuses=[429], areas=["api"])
+    d = diag("rate_limit", "escalate", 0.5, team="backend")
+    routed = await route(d, [BILLING_PAST_DUE], ticket=ticket, signals=signals, config=CONFIG)
+    assert routed.action == "escalate" and routed.escalation is not None
+    assert routed.escalation.team == "billing"
+    packet = routed.escalation.packet
+    assert packet["routed_by"] == "evidence"
+    why = " ".join(packet["why"])
+    assert "billing_not_in_good_standing" in why and "(b1)" in why
+    assert "ticket's words point to api-errors" in why
+    assert "named backend" in why
+    assert "Billing" in routed.escalation.packet_markdown and "rate limit" not in routed.escalation.reason
+
+
+async def test_resolved_diagnosis_has_no_escalation() -> None:
+    d = diag("billing_past_due", "resolve", 0.9, team="billing")
+    routed = await route(d, [BILLING_PAST_DUE], ticket=tkt("invoice?"), signals=sig(), config=CONFIG)
+    assert routed.action == "resolve" and routed.escalation is None
+
+
+async def test_trigger_overrides_a_confident_resolution_and_is_recorded() -> None:
+    d = diag("webhook_customer_endpoint", "resolve", 0.9)
+    ticket = tkt("Webhooks stopped. Also: I want to report a security vulnerability in your dashboard")
+    routed = await route(d, [WEBHOOK_CUSTOMER], ticket=ticket, signals=sig(areas=["webhook"]), config=CONFIG)
+    assert routed.action == "escalate" and routed.escalation is not None
+    assert routed.escalation.team == "security"
+    assert routed.escalation.trigger == "security-report"
+    assert "security-report" in routed.escalation.reason
+
+
+# --- a fake toolbox: routing collects through it, audited
+
+
+class _Args(ToolArgs):
+    account_id: str | None = None
+    start: str | None = None
+    end: str | None = None
+    text: str | None = None
+    limit: int | None = None
+    status: int | None = None
+
+
+class FakeSystems(Connector):
+    """Canned answers for the tools routing calls; records every call."""
+
+    source = "fake"
+
+    def __init__(self, billing: dict[str, Any], platform_accounts: int) -> None:
+        self.billing = billing
+        self.platform_accounts = platform_accounts
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    @operation("billing_account", _Args)
+    async def billing_account(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
+        self.calls.append(("billing_account", args.model_dump(exclude_none=True)))
+        return self.billing
+
+    @operation("logs_latency", _Args)
+    async def logs_latency(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
+        self.calls.append(("logs_latency", args.model_dump(exclude_none=True)))
+        if args.account_id is None:
+            accounts = [{"account_id": f"a{i}", "ratio": 3.0} for i in range(self.platform_accounts)]
+            return {
+                "scope": "all",
+                "p95_ms": 800,
+                "baseline": {"p95_ms": 200},
+                "accounts": accounts,
+                "slowest": [],
+            }
+        return {
+            "scope": "account",
+            "p95_ms": 800,
+            "baseline": {"p95_ms": 200},
+            "by_endpoint": [],
+            "slowest": [
+                {"trace_id": "tr-123", "ts": "2026-11-20T10:00:00Z", "path": "/v2/orders", "latency_ms": 2500}
+            ],
+        }
+
+    @operation("tickets_similar", _Args)
+    async def tickets_similar(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
+        self.calls.append(("tickets_similar", args.model_dump(exclude_none=True)))
+        return {
+            "tickets": [{"id": 7, "subject": "slow dashboard", "resolution": "index added", "score": 2.0}]
+        }
+
+
+@pytest.mark.parametrize(("platform_accounts", "team"), [(6, "sre"), (0, "backend")])
+async def test_slowness_goes_to_sre_when_widespread_else_backend(platform_accounts: int, team: str) -> None:
+    systems = FakeSystems({"in_good_standing": True}, platform_accounts)
+    toolbox = Toolbox([systems])
+    outcomes: list[ToolOutcome] = []
+    d = diag("insufficient_evidence", "escalate", 0.3)
+    ticket = tkt("the dashboard and API are really slow today")
+    routed = await route(
+        d,
+        outcomes,
+        ticket=ticket,
+        signals=sig(areas=["performance"]),
+        toolbox=toolbox,
+        config=CONFIG,
+        ctx=CallContext(now=NOW),
+    )
+    assert routed.escalation is not None and routed.escalation.team == team
+    assert any(t == "logs_latency" and "account_id" not in a for t, a in systems.calls)  # the platform view
+    packet = routed.escalation.packet
+    names = {f["name"] for f in packet["fields"]}
+    assert {"affected_accounts", "similar_tickets"} <= names
+    trace = next(f for f in packet["fields"] if f["name"] == "trace_ids")
+    assert trace["value"][0]["trace_id"] == "tr-123"
+    # Every call routing made is in the outcomes (the audit log) with a route- id.
+    assert outcomes and all(o.call_id.startswith("route-") for o in outcomes)
+    assert {f["sources"][0] for f in packet["fields"]} <= {o.call_id for o in outcomes}
+
+
+async def test_routing_checks_the_silencing_evidence_before_firing() -> None:
+    """'Is your API down?' would page SRE; routing first asks billing, which explains it."""
+    systems = FakeSystems({"in_good_standing": False, "standing_reasons": ["past_due"]}, 0)
+    outcomes: list[ToolOutcome] = []
+    d = diag("billing_past_due", "resolve", 0.9)
+    routed = await route(
+        d,
+        outcomes,
+        ticket=tkt("can't create orders, is your API down?"),
+        signals=sig(),
+        toolbox=Toolbox([systems]),
+        config=CONFIG,
+        ctx=CallContext(now=NOW),
+    )
+    assert ("billing_account", {"account_id": "acme"}) in systems.calls
+    assert routed.action == "resolve"
+
+
+# ---------------------------------------------------------------- the routing file checker
+
+
+def test_shipped_routing_file_is_clean() -> None:
+    config, problems = check_routing()
+    assert problems == [] and config is not None
+
+
+BAD_FILES: list[tuple[str, str, int, str]] = [
+    ("yaml syntax", "version: 1\nteams: {a: [}\n", 2, "invalid YAML"),
+    ("not a mapping", "- a\n- b\n", 1, "must be a mapping"),
+    ("unknown top key", "version: 1\nteams: {}\nescalate_everything: true\n", 3, "Extra inputs"),
+    (
+        "bad threshold",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ndecision:\n  categories:\n"
+        "    rate_limit: {threshold: 1.5}\n",
+        6,
+        "less than or equal to 1",
+    ),
+    (
+        "bad fix",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ndecision:\n  categories:\n"
+        "    rate_limit: {fix: maybe}\n",
+        6,
+        "fix",
+    ),
+    (
+        "unknown category",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ndecision:\n  categories:\n"
+        "    rate_limits: {fix: ours}\n",
+        6,
+        "unknown category 'rate_limits'",
+    ),
+    (
+        "unknown packet field",
+        "version: 1\nteams:\n  support-l2:\n    name: L2\n    channel: '#l2'\n    requires: [logs, similar_tickets]\n",
+        6,
+        "unknown packet field 'logs'",
+    ),
+    (
+        "unknown team",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ntriggers:\n  - id: oom\n    team: infra\n"
+        "    keywords: [oom]\n",
+        6,
+        "unknown team 'infra'",
+    ),
+    (
+        "bad regex",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ntriggers:\n  - id: x\n    team: support-l2\n"
+        "    regex: ['(unclosed']\n",
+        7,
+        "bad regex",
+    ),
+    (
+        "unknown fact",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ntriggers:\n  - id: x\n    team: support-l2\n"
+        "    keywords: [x]\n    unless: [billing_ok]\n",
+        8,
+        "unknown evidence fact 'billing_ok'",
+    ),
+    (
+        "no matcher",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ntriggers:\n  - id: x\n    team: support-l2\n",
+        5,
+        "can never fire",
+    ),
+    (
+        "duplicate id",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ntriggers:\n  - {id: x, team: support-l2, keywords: [a]}\n"
+        "  - {id: x, team: support-l2, keywords: [b]}\n",
+        6,
+        "duplicate trigger id 'x'",
+    ),
+    (
+        "not a status",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ntriggers:\n  - id: x\n    team: support-l2\n"
+        "    statuses: [42]\n",
+        7,
+        "not an HTTP status",
+    ),
+    (
+        "missing fallback team",
+        "version: 1\nteams:\n  backend: {name: B, channel: '#b'}\ndecision:\n  fallback_team: l2\n",
+        5,
+        "fallback team 'l2'",
+    ),
+    (
+        "unknown symptom category",
+        "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\nsymptoms:\n  - id: s\n    team: support-l2\n"
+        "    categories: [slowness]\n",
+        7,
+        "unknown category 'slowness'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "text", "line", "reason"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_routing_file_is_rejected_with_file_line_reason(
+    tmp_path: Path, label: str, text: str, line: int, reason: str
+) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(text)
+    config, problems = check_routing(path)
+    assert problems, label
+    assert any(p.file == str(path) and p.line == line and reason in p.reason for p in problems), [
+        str(p) for p in problems
+    ]
+    with pytest.raises(Exception, match=reason.split("'")[0][:10]):
+        load_routing(path)
+
+
+def test_cli_routing_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.cli import main
+
+    assert main(["routing", "check"]) == 0
+    assert "28 trigger rules" in capsys.readouterr().out
+    bad = tmp_path / "r.yaml"
+    bad.write_text(BAD_FILES[7][1])
+    assert main(["routing", "check", str(bad)]) == 1
+    assert f"{bad}:6: unknown team 'infra'" in capsys.readouterr().out
