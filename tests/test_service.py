@@ -99,6 +99,12 @@ def test_investigate_stream_and_fetch(store: Store) -> None:
             ids = [int(line[4:]) for line in response.iter_lines() if line.startswith("id: ")]
         assert ids and min(ids) == 3
 
+        polled = client.get(
+            f"/v1/investigations/{inv}/events", headers=AUTH, params={"format": "json", "after": 1}
+        )
+        assert polled.json()["status"] == "done"
+        assert [e["seq"] for e in polled.json()["events"]] == list(range(2, len(kinds)))
+
         listed = client.get("/v1/investigations", headers=AUTH, params={"status": "done"}).json()
         assert [r["id"] for r in listed] == [inv]
         assert client.get("/healthz").json()["status"] == "ok"
@@ -433,3 +439,28 @@ async def test_reserve_lets_on_demand_start_while_background_fills_every_slot() 
     assert scheduler.promote("bg2") and not scheduler.promote("agent")
     unfinished = await scheduler.aclose()
     assert set(unfinished) == {"bg0", "bg1", "agent", "bg2", "bg3", "bg4"}
+
+
+def test_secrets_never_in_responses_or_logs(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    zendesk = FakeZendesk()
+    seen: list[str] = []
+
+    def broken(ticket: Ticket) -> Any:
+        raise RuntimeError("provider said no")
+
+    with _client(store, zendesk=zendesk, factory=broken) as client:
+        seen.append(
+            client.post(
+                "/v1/investigations", json=TICKET, headers={"Authorization": "Bearer " + TOKEN[:-1]}
+            ).text
+        )
+        inv = client.post("/v1/investigations", json={"zendesk_ticket_id": 48213}, headers=AUTH).json()["id"]
+        seen.append(json.dumps(read_sse(client, inv)))
+        seen.append(client.get(f"/v1/investigations/{inv}", headers=AUTH).text)
+        seen.append(client.get(f"/v1/investigations/{inv}/audit", headers=AUTH).text)
+        seen.append(client.get("/healthz").text)
+        seen.append(_webhook(client, {"ticket_id": 48213}, secret="wrong").text)
+    everything = "\n".join(seen) + caplog.text
+    for secret in (TOKEN, APP_SECRET, WEBHOOK_SECRET, "zd-api-token-secret"):
+        assert secret not in everything
