@@ -665,7 +665,7 @@ def test_bad_routing_file_is_rejected_with_file_line_reason(
 ) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text(text)
-    config, problems = check_routing(path)
+    _config, problems = check_routing(path)
     assert problems, label
     assert any(p.file == str(path) and p.line == line and reason in p.reason for p in problems), [
         str(p) for p in problems

@@ -12,8 +12,9 @@ How similar tickets are found:
    statuses, identifiers first, then the longest words) and run one search per
    word: ``type:ticket status>=solved <word>`` (solved and closed tickets).
 2. The union of the results is ranked against the full text with BM25
-   (``rank-bm25``'s BM25+ variant, whose IDF stays positive on small candidate sets) over subject, description, resolution and
-   tags; tickets sharing no word with the text are dropped.
+   (``rank-bm25``'s BM25+ variant, whose IDF stays positive on small
+   candidate sets) over subject, description, resolution and tags; tickets
+   sharing no word with the text are dropped.
 3. Zendesk tickets have no "resolution" attribute. It is read from a custom
    ticket field when ``resolution_field_id`` is configured (and the article URL
    from ``article_field_id``); otherwise it is the ticket's last public comment,

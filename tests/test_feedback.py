@@ -1,0 +1,184 @@
+"""Bounce-back feedback and the weekly escalation report, on a temporary SQLite store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.cli import main
+from agent.diagnosis import Diagnosis
+from agent.loop import InvestigationResult
+from agent.routing_cli import escalation_report, parse_since, render_report
+from agent.store import Store
+from agent.ticket import Signals, Ticket
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+ARTICLE = "https://support.relayhq.dev/hc/articles/360887"
+
+
+def _diagnosis(
+    ticket_id: str, action: str, team: str | None, trigger: str | None, runbooks: list[str], category: str
+) -> Diagnosis:
+    return Diagnosis.model_validate(
+        {
+            "ticket_id": ticket_id,
+            "summary": "s",
+            "root_cause": {"category": category, "statement": "st"},
+            "confidence": {"score": 0.5},
+            "customer_reply": "r",
+            "action": action,
+            "escalation": {"team": team, "reason": "why", "trigger": trigger, "symptom": "api-errors"}
+            if team
+            else None,
+            "runbooks": runbooks,
+        }
+    )
+
+
+def _save(store: Store, ticket_id: str, diagnosis: Diagnosis) -> str:
+    ticket = Ticket(id=ticket_id, body="b", created_at=NOW)
+    inv = store.create_investigation(ticket, source="cli", requested_by="test")
+    store.set_status(inv, "running")
+    signals = Signals(window_start=NOW - timedelta(hours=1), window_end=NOW)
+    store.save_result(inv, InvestigationResult(diagnosis, signals, [], []), "test")
+    return inv
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'casefile.sqlite3'}"
+
+
+@pytest.fixture
+def seeded(store_url: str) -> dict[str, Any]:
+    store = Store(store_url)
+    ids = {
+        "rate": _save(
+            store, "T-1", _diagnosis("T-1", "escalate", "backend", None, ["api-rate-limit"], "rate_limit")
+        ),
+        "export": _save(
+            store,
+            "T-2",
+            _diagnosis("T-2", "escalate", "backend", "http-5xx", ["api-errors"], "deploy_regression"),
+        ),
+        "sso": _save(
+            store,
+            "T-3",
+            _diagnosis("T-3", "escalate", "identity", None, ["sso-login"], "insufficient_evidence"),
+        ),
+        "resolved": _save(
+            store, "T-4", _diagnosis("T-4", "resolve", None, None, ["billing"], "billing_past_due")
+        ),
+    }
+    store.close()
+    return ids
+
+
+def test_feedback_and_report_through_the_cli(
+    store_url: str, seeded: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--database-url", store_url]
+    assert (
+        main(
+            [
+                "feedback",
+                seeded["rate"],
+                "--bounced",
+                "--article",
+                ARTICLE,
+                "--note",
+                "plan limit, see KB",
+                *db,
+            ]
+        )
+        == 0
+    )
+    assert "bounced back from backend" in capsys.readouterr().out
+    assert main(["feedback", seeded["export"], "--note", "good catch", *db]) == 0
+    assert main(["feedback", seeded["sso"], "--bounced", "--note", "IdP metadata looks fine", *db]) == 0
+    capsys.readouterr()
+
+    assert main(["report", "escalations", "--since", "7d", *db]) == 0
+    text = capsys.readouterr().out
+    assert "3 escalated of 4 investigations; 2 bounced back (bounce rate 67%)" in text
+    assert "backend             2 escalated    1 bounced (50%)" in text
+    assert "identity            1 escalated    1 bounced (100%)" in text
+    assert (
+        f"ticket T-1 → backend [rate_limit, runbooks api-rate-limit]" in text
+        and f"article: {ARTICLE}" in text
+    )
+    assert (
+        "runbook api-rate-limit: 1 of 1 escalations bounced → add a finding to runbook api-rate-limit" in text
+    )
+    assert "Time to escalation: median" in text
+
+    assert main(["report", "escalations", "--since", "7d", "--json", *db]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (
+        report["escalations"] == 3
+        and report["bounced"] == 2
+        and report["bounce_rate"] == pytest.approx(0.667)
+    )
+    assert [p["ticket_id"] for p in report["preventable"]] == ["T-1"]  # T-3 bounced without an article
+    kinds = {(c["kind"], c["name"]) for c in report["changes"]}
+    assert ("runbook", "sso-login") in kinds and ("trigger", "http-5xx") not in kinds  # T-2 did not bounce
+
+
+def test_a_later_verdict_replaces_an_earlier_one(store_url: str, seeded: dict[str, Any]) -> None:
+    store = Store(store_url)
+    store.add_feedback(seeded["export"], bounced=True, article=ARTICLE, note="dup of KB", by="a")
+    report = escalation_report(store.list(), store.feedback(), since=NOW - timedelta(days=3650))
+    assert report.bounced == 1
+    assert ("trigger", "http-5xx") in {(c.kind, c.name) for c in report.changes}
+    trigger_change = next(c for c in report.changes if c.kind == "trigger")
+    assert "unless" in trigger_change.suggestion and trigger_change.articles == [ARTICLE]
+    store.add_feedback(seeded["export"], bounced=False, article=None, note="actually it was ours", by="b")
+    report = escalation_report(store.list(), store.feedback(), since=NOW - timedelta(days=3650))
+    store.close()
+    assert report.bounced == 0 and report.changes == [] and report.bounce_rate == 0
+    assert "(nothing bounced)" in render_report(report)
+
+
+def test_unknown_investigation_is_a_usage_error(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["feedback", "inv_nope", "--bounced", "--database-url", store_url]) == 2
+    assert "no investigation 'inv_nope'" in capsys.readouterr().err
+
+
+def test_article_must_be_a_url(
+    store_url: str, seeded: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["feedback", seeded["rate"], "--bounced", "--article", "see KB", "--database-url", store_url])
+        == 2
+    )
+
+
+def test_empty_report() -> None:
+    report = escalation_report([], [], since=NOW - timedelta(days=7), until=NOW)
+    assert report.escalations == 0 and report.bounce_rate is None
+    text = render_report(report)
+    assert "Escalations 2026-11-13T12:00:00Z → 2026-11-20T12:00:00Z" in text and "(no escalations)" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7d", NOW - timedelta(days=7)),
+        ("24h", NOW - timedelta(hours=24)),
+        ("2w", NOW - timedelta(weeks=2)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+    ],
+)
+def test_parse_since(value: str, expected: datetime) -> None:
+    assert parse_since(value, NOW) == expected
+
+
+def test_parse_since_rejects_nonsense() -> None:
+    from agent.errors import UsageError
+
+    with pytest.raises(UsageError):
+        parse_since("last week", NOW)
