@@ -108,7 +108,7 @@ def test_feedback_and_report_through_the_cli(
     assert "backend             2 escalated    1 bounced (50%)" in text
     assert "identity            1 escalated    1 bounced (100%)" in text
     assert (
-        f"ticket T-1 → backend [rate_limit, runbooks api-rate-limit]" in text
+        "ticket T-1 → backend [rate_limit, runbooks api-rate-limit]" in text
         and f"article: {ARTICLE}" in text
     )
     assert (
