@@ -62,8 +62,9 @@ __all__ = [
 
 SUBMIT_TOOL = "submit_diagnosis"
 
-# Diagnosis fields the loop fills in itself; the model is not asked for them.
+# Diagnosis fields the loop (or routing) fills in itself; the model is not asked for them.
 _LOOP_FIELDS = ("ticket_id", "account_id", "runbooks", "model", "fallback_reason", "grounding", "usage")
+_ESCALATION_ROUTING_FIELDS = ("trigger", "symptom", "channel", "packet_markdown")
 
 T = TypeVar("T")
 
@@ -98,6 +99,17 @@ def _clean_schema(schema: Any, defs: Mapping[str, Any], *, in_properties: bool =
         target = dict(defs[ref.removeprefix("#/$defs/")])
         target.update({k: v for k, v in schema.items() if k != "$ref"})
         return _clean_schema(target, defs)
+    options = schema.get("anyOf")
+    if (
+        isinstance(options, list)
+        and len(options) == 2
+        and {"type": "null"} in options
+        and schema.get("default", 0) is None
+    ):
+        # Optional[X] = None: the field is optional already (not in "required"); say just X.
+        target = dict(next(o for o in options if o != {"type": "null"}))
+        target.update({k: v for k, v in schema.items() if k not in ("anyOf", "default")})
+        return _clean_schema(target, defs)
     cleaned: dict[str, Any] = {}
     for key, value in schema.items():
         if key in ("title", "$defs"):
@@ -115,8 +127,14 @@ def portable_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 @cache
 def _submit_schema() -> str:
     schema = portable_schema(Diagnosis.model_json_schema())
+    schema.pop("description", None)
+    props = schema["properties"]
     for name in _LOOP_FIELDS:
-        schema["properties"].pop(name, None)
+        props.pop(name, None)
+    props["evidence"]["items"]["properties"].pop("tool", None)  # the loop fills it in from the call
+    escalation = props.get("escalation", {})
+    for name in _ESCALATION_ROUTING_FIELDS:
+        escalation.get("properties", {}).pop(name, None)
     # Evidence is what grounding checks: ask for it explicitly (an empty list is still allowed).
     schema["required"] = [r for r in schema.get("required", []) if r not in _LOOP_FIELDS] + ["evidence"]
     return json.dumps(schema)
@@ -184,13 +202,29 @@ def _redacted(text: str) -> str:
     return redact(text)[0]
 
 
+# What the prompt shows of one tool result. Rendered results are already capped (tools/base.py); raw
+# listings (recent requests: random ids, headers) can still cost ~3k tokens each (~1k at this cap), and a few of them
+# would dominate the prompt. Longer results lose their middle: the head (newest rows, the summary)
+# and the tail (details such as headers) stay, and the model can ask a narrower question.
+PROMPT_RESULT_CHARS = 3000
+
+
+def elide(text: str, budget: int = PROMPT_RESULT_CHARS) -> str:
+    if len(text) <= budget:
+        return text
+    head = text[: budget * 2 // 3].rsplit("\n", 1)[0]
+    tail = text[-(budget // 3) :].split("\n", 1)[-1]
+    cut = len(text) - len(head) - len(tail)
+    return f"{head}\n[… {cut} characters not shown; call the tool again with narrower arguments to see them]\n{tail}"
+
+
 def outcome_block(outcome: ToolOutcome, step: str | None = None) -> str:
     """One tool result as the model sees it: redacted, fenced, labelled with the id to cite."""
     args = json.dumps(outcome.arguments, sort_keys=True, default=str)
     status = "ok" if outcome.ok else "error"
     return fence(
         "tool_result",
-        _redacted(outcome.text_for_model()),
+        elide(_redacted(outcome.text_for_model())),
         call_id=outcome.call_id,
         tool=outcome.tool,
         arguments=args,
