@@ -61,6 +61,8 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
 
     result = asyncio.run(run())
     diagnosis = result.diagnosis
+    if not args.no_save:
+        _save(ticket, result, quiet=args.quiet)
     if args.json:
         print(diagnosis.model_dump_json(indent=2))
     else:
@@ -68,6 +70,24 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
 
         print(render_diagnosis(diagnosis))
     return 0
+
+
+def _save(ticket: Any, result: Any, *, quiet: bool) -> None:
+    """Record the investigation (for `casefile feedback` and the escalation report); never fatal."""
+    try:
+        from agent.store import Store
+
+        store = Store()
+        try:
+            inv_id = store.create_investigation(ticket, source="cli", requested_by="cli", priority="on_demand")
+            store.save_result(inv_id, result, "cli")
+        finally:
+            store.close()
+    except Exception as exc:
+        _print_err(f"casefile: investigation not saved: {exc}")
+        return
+    if not quiet:
+        _print_err(f"casefile: saved as {inv_id}")
 
 
 # ---------------------------------------------------------------- schema, runbooks, tools
@@ -177,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="offline (default), openai:<model> or anthropic:<model>")
     p.add_argument("--transcript", help="write every model request and response (redacted) as JSONL")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    p.add_argument("--no-save", action="store_true", help="do not record the investigation in the store")
     p.set_defaults(func=_cmd_investigate)
 
     p = sub.add_parser("schema", help="print the Diagnosis JSON Schema")
