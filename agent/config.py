@@ -30,7 +30,15 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 from agent.errors import ConfigError
 from tools.settings import ConnectorSettings
 
-__all__ = ["DEFAULT_PRICES", "Budgets", "ConfigError", "ServiceSettings", "Settings", "ZendeskSettings", "load_settings"]
+__all__ = [
+    "DEFAULT_PRICES",
+    "Budgets",
+    "ConfigError",
+    "ServiceSettings",
+    "Settings",
+    "ZendeskSettings",
+    "load_settings",
+]
 
 DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
 
@@ -144,6 +152,14 @@ def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
         ]
     if env.get("STRIPE_API_KEY"):
         conn.setdefault("stripe", {})["api_key"] = env["STRIPE_API_KEY"]
+    # The same helpdesk credentials serve the service (internal notes) and the tickets_similar tool.
+    for var, key in (
+        ("ZENDESK_SUBDOMAIN", "subdomain"),
+        ("ZENDESK_EMAIL", "email"),
+        ("ZENDESK_API_TOKEN", "api_token"),
+    ):
+        if env.get(var):
+            conn.setdefault("zendesk", {})[key] = env[var]
     if conn:
         data["connectors"] = conn
     service = _service_env(env)
@@ -159,9 +175,13 @@ def _service_env(env: dict[str, str]) -> dict[str, Any]:
         service["database_url"] = env["CASEFILE_DATABASE_URL"]
     if env.get("CASEFILE_SERVICE_TOKENS"):
         pairs = (item.partition("=") for item in env["CASEFILE_SERVICE_TOKENS"].split(",") if item.strip())
-        service["tokens"] = {name.strip(): token.strip() for name, _, token in pairs if name.strip() and token}
+        service["tokens"] = {
+            name.strip(): token.strip() for name, _, token in pairs if name.strip() and token
+        }
     if env.get("CASEFILE_ALLOWED_ORIGINS"):
-        service["allowed_origins"] = [o.strip() for o in env["CASEFILE_ALLOWED_ORIGINS"].split(",") if o.strip()]
+        service["allowed_origins"] = [
+            o.strip() for o in env["CASEFILE_ALLOWED_ORIGINS"].split(",") if o.strip()
+        ]
     for var, key in (
         ("ZENDESK_SUBDOMAIN", "subdomain"),
         ("ZENDESK_EMAIL", "email"),

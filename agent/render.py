@@ -47,9 +47,13 @@ def render_diagnosis(d: Diagnosis) -> str:
     if d.internal_note:
         out += ["", "Internal note:", _wrap(d.internal_note)]
     if d.escalation:
-        out += ["", f"Escalation to {d.escalation.team}: {d.escalation.reason}"]
-        if d.escalation.missing:
-            out.append("  Could not collect: " + "; ".join(d.escalation.missing))
+        packet = getattr(d.escalation, "packet_markdown", None)
+        if packet:
+            out += ["", "Escalation packet (paste into Slack/Linear):", "", packet.rstrip()]
+        else:
+            out += ["", f"Escalation to {d.escalation.team}: {d.escalation.reason}"]
+            if d.escalation.missing:
+                out.append("  Could not collect: " + "; ".join(d.escalation.missing))
     u = d.usage
     out += [
         "",
