@@ -329,7 +329,12 @@ async def investigate(
 
 
 def _cost(model_name: str, usage: Usage, prices: Mapping[str, Mapping[str, float]]) -> float:
-    price = prices.get(model_name) or prices.get(model_name.split(":", 1)[-1])
+    name = model_name.split(":", 1)[-1]
+    price = prices.get(model_name) or prices.get(name)
+    if not price:
+        # dated snapshots ("claude-haiku-4-5-20251001") take the price of their family name
+        family = max((key for key in prices if name.startswith(key)), key=len, default=None)
+        price = prices[family] if family else None
     if not price:
         return 0.0
     fresh_input = max(0, usage.input_tokens - usage.cached_tokens)
