@@ -1,0 +1,120 @@
+"""Golden cases: a ticket, a world and what the diagnosis must say.
+
+Layout (see ``evals/README.md``)::
+
+    evals/golden/<case-id>/
+      ticket.json      the ticket, in any format ``casefile investigate`` reads
+      expected.json    category, action, team, must_cite, must_not_claim, tags, ...
+      world/           optional overlay world (world.json names its base)
+
+The world is ``world/`` when present, else ``expected.json``'s ``"world"`` (a
+path relative to the case directory), else the default world (``evals/golden/_base``
+when it exists, else the demo world).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["GOLDEN_DIR", "CaseError", "Expected", "GoldenCase", "load_case", "load_cases"]
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+_DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
+
+
+class CaseError(Exception):
+    """A golden case that cannot be loaded (missing or malformed file)."""
+
+
+class Expected(BaseModel):
+    """What a correct diagnosis of the case looks like."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(description="the root-cause category (agent.diagnosis.Category)")
+    action: Literal["resolve", "escalate"]
+    team: str | None = Field(default=None, description="the escalation team, when escalated")
+    must_cite: list[str] = Field(
+        default_factory=list,
+        description="facts that must appear in the diagnosis (evidence values or text), case-insensitive",
+    )
+    must_not_claim: list[str] = Field(
+        default_factory=list, description="phrases that must not appear anywhere in the diagnosis' text"
+    )
+    tags: list[str] = Field(default_factory=list)
+    needs_tools: bool = Field(default=True, description="the answer is not in the ticket text")
+    world: str | None = Field(default=None, description="world directory, relative to the case directory")
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class GoldenCase:
+    id: str
+    directory: Path
+    ticket_path: Path
+    world: Path
+    expected: Expected
+
+    @property
+    def tags(self) -> list[str]:
+        return self.expected.tags
+
+
+def _default_world(root: Path) -> Path:
+    base = root / "_base"
+    return base if base.is_dir() else _DEMO_WORLD
+
+
+def load_case(directory: Path, root: Path | None = None) -> GoldenCase:
+    directory = Path(directory)
+    root = root or directory.parent
+    ticket = directory / "ticket.json"
+    if not ticket.is_file():
+        raise CaseError(f"{directory.name}: ticket.json missing")
+    try:
+        expected = Expected.model_validate(json.loads((directory / "expected.json").read_text("utf-8")))
+    except FileNotFoundError:
+        raise CaseError(f"{directory.name}: expected.json missing") from None
+    except ValueError as exc:  # JSON or validation
+        detail = exc.errors()[0] if isinstance(exc, ValidationError) else exc
+        raise CaseError(f"{directory.name}: expected.json: {detail}") from None
+    if (directory / "world").is_dir():
+        world = directory / "world"
+    elif expected.world:
+        world = (directory / expected.world).resolve()
+    else:
+        world = _default_world(root)
+    return GoldenCase(directory.name, directory, ticket, world.resolve(), expected)
+
+
+def load_cases(
+    root: Path | None = None, *, ids: Sequence[str] = (), tags: Sequence[str] = ()
+) -> list[GoldenCase]:
+    """Every case under ``root`` (directories not starting with ``_``), filtered by id and tag."""
+    root = Path(root or GOLDEN_DIR)
+    if not root.is_dir():
+        raise CaseError(f"golden directory not found: {root}")
+    found = [
+        load_case(d, root)
+        for d in sorted(root.iterdir())
+        if d.is_dir() and not d.name.startswith(("_", "."))
+    ]
+    if ids:
+        known = {c.id for c in found}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise CaseError(f"unknown case(s): {', '.join(unknown)}")
+        found = [c for c in found if c.id in ids]
+    if tags:
+        found = [c for c in found if set(tags) & set(c.tags)]
+    return found
+
+
+def case_ids(cases: Iterable[GoldenCase]) -> list[str]:
+    return [c.id for c in cases]

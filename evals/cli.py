@@ -1,0 +1,154 @@
+"""``casefile eval``: run, validate and record golden cases.
+
+Only the standard library is imported at the top (``casefile --help`` must stay
+fast); each subcommand imports the harness when it runs.
+
+Exit codes of ``eval run``: 0 when nothing regressed against ``--baseline`` and
+the pass rate is at least ``--fail-under``; 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from agent.config import load_settings
+    from evals.cases import GOLDEN_DIR, load_cases
+    from evals.report import (
+        ProgressBar,
+        compare,
+        load_results,
+        render_comparison,
+        render_table,
+        write_junit,
+        write_run,
+    )
+    from evals.runner import run_cases
+
+    settings = load_settings(args.config)
+    settings = settings.model_copy(update={"model": args.model or settings.model or "offline"})
+    cases = load_cases(Path(args.golden) if args.golden else GOLDEN_DIR, ids=args.case, tags=args.tag)
+    if not cases:
+        print("casefile eval: no case matches", file=sys.stderr)
+        return 1
+    baseline = load_results(Path(args.baseline)) if args.baseline else None
+    out_root = Path(args.out) if args.out else None
+    # Transcripts go next to the results, so the directory is known before the run.
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = out_root or GOLDEN_DIR.parent / "runs" / f"{stamp}-{settings.model.replace(':', '_')}"
+    progress = None if args.quiet else ProgressBar(sys.stderr)
+    print(
+        f"casefile eval: {len(cases)} case(s) × {args.k} with {settings.model}, concurrency {args.concurrency}",
+        file=sys.stderr,
+    )
+    run = asyncio.run(
+        run_cases(cases, settings, concurrency=args.concurrency, k=args.k, out_dir=out_dir, on_score=progress)
+    )
+    comparison = compare(run, baseline) if baseline else None
+    write_run(run, out_dir, comparison)
+    if args.junit:
+        write_junit(run, Path(args.junit))
+    print(render_table(run))
+    if comparison is not None:
+        print()
+        print(render_comparison(comparison))
+    print(f"\nreport: {out_dir / 'report.md'}  results: {out_dir / 'results.json'}", file=sys.stderr)
+    code = 0
+    if comparison is not None and comparison.has_regressions:
+        print(f"casefile eval: {len(comparison.regressed)} case(s) regressed", file=sys.stderr)
+        code = 1
+    if args.fail_under is not None and run.summary.pass_rate < args.fail_under:
+        print(
+            f"casefile eval: pass rate {run.summary.pass_rate:.1%} is under {args.fail_under:.1%}",
+            file=sys.stderr,
+        )
+        code = 1
+    return code
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from evals.cases import GOLDEN_DIR
+    from evals.validate import validate_dirs
+
+    root = Path(args.golden) if args.golden else GOLDEN_DIR
+    dirs = [root / c for c in args.case] if args.case else [
+        d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))
+    ]
+    problems = validate_dirs(dirs)
+    for problem in problems:
+        print(str(problem))
+    errors = [p for p in problems if p.level == "error"]
+    print(
+        f"{len(dirs)} case(s) checked: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from agent.config import load_settings
+    from evals.record import record_case
+
+    settings = load_settings(args.config)
+    target = record_case(
+        Path(args.ticket),
+        Path(args.out),
+        settings,
+        world=Path(args.world) if args.world else None,
+        days=args.days,
+        category=args.category,
+        action=args.action,
+        team=args.team,
+        must_cite=args.cite,
+    )
+    print(f"recorded {target}", file=sys.stderr)
+    print("next: review expected.json, then run `casefile eval validate --case " + target.name + "`", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``eval run|validate|record`` to the ``casefile`` command."""
+    p = subparsers.add_parser("eval", help="score models on the golden tickets (offline by default)")
+    sub = p.add_subparsers(dest="eval_command", metavar="{run,validate,record}")
+    p.set_defaults(func=lambda _args: (p.print_help(), 2)[1])
+
+    r = sub.add_parser("run", help="run golden cases and score them")
+    r.add_argument("--model", help="offline (default), openai:<model> or anthropic:<model>")
+    r.add_argument("--concurrency", type=int, default=4, help="investigations at once (default 4)")
+    r.add_argument("--k", type=int, default=1, help="repeats per case, for pass^k (default 1)")
+    r.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
+    r.add_argument("--tag", action="append", default=[], metavar="T", help="only cases with this tag (repeatable)")
+    r.add_argument("--out", help="directory for report.md, results.json, transcripts (default evals/runs/<id>)")
+    r.add_argument("--baseline", help="results.json of an earlier run: show changes, exit 1 on regressions")
+    r.add_argument("--junit", help="also write JUnit XML here")
+    r.add_argument("--fail-under", type=float, default=None, metavar="RATE", help="exit 1 below this pass rate")
+    r.add_argument("--golden", help="golden directory (default evals/golden)")
+    r.add_argument("--config", help="casefile.toml")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="check that every golden case is well-formed and needs its tools")
+    v.add_argument("--case", action="append", default=[], metavar="ID")
+    v.add_argument("--golden", help="golden directory (default evals/golden)")
+    v.set_defaults(func=_cmd_validate)
+
+    c = sub.add_parser("record", help="build a golden case from a resolved ticket by snapshotting the tools")
+    c.add_argument("ticket", help="the ticket file")
+    c.add_argument("--out", required=True, help="new case directory, e.g. evals/golden/acme-429-again")
+    c.add_argument("--world", help="snapshot this world instead of the live systems (for testing)")
+    c.add_argument("--days", type=float, default=3.0, help="log window before the ticket (default 3 days)")
+    c.add_argument("--category", required=True, help="the root cause the ticket was resolved with")
+    c.add_argument("--action", choices=["resolve", "escalate"], required=True)
+    c.add_argument("--team", help="the team it was escalated to")
+    c.add_argument("--cite", action="append", default=[], metavar="FACT", help="a fact the diagnosis must cite")
+    c.add_argument("--config", help="casefile.toml")
+    c.set_defaults(func=_cmd_record)

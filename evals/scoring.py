@@ -1,0 +1,222 @@
+"""Score one diagnosis against a golden case's expectations, and a run as a whole.
+
+A case passes when the category, the action and the team are right, every
+required fact is cited, no forbidden claim appears and no write was attempted.
+Grounding, calibration (Brier score), turns, tool calls, tokens, cost and
+latency are measured but do not decide the pass.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from evals.cases import Expected
+
+__all__ = ["CaseScore", "RunSummary", "diagnosis_text", "score_diagnosis", "summarise"]
+
+
+class CaseScore(BaseModel):
+    """One case × one repeat."""
+
+    case_id: str
+    repeat: int = 0
+    tags: list[str] = Field(default_factory=list)
+    passed: bool = False
+    error: str | None = Field(default=None, description="the run itself failed (exception)")
+    expected: dict[str, Any] = Field(default_factory=dict)
+    category: str | None = None
+    action: str | None = None
+    team: str | None = None
+    confidence: float | None = None
+    category_ok: bool = False
+    action_ok: bool = False
+    team_ok: bool = False
+    facts_cited: list[str] = Field(default_factory=list)
+    facts_missing: list[str] = Field(default_factory=list)
+    forbidden_found: list[str] = Field(default_factory=list)
+    writes_attempted: int = 0
+    grounding: float | None = Field(default=None, description="share of evidence items that verified")
+    turns: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    fallback_reason: str | None = None
+    transcript: str | None = None
+    summary: str = ""
+
+    def failures(self) -> list[str]:
+        """Why the case failed, in words."""
+        if self.error:
+            return [f"error: {self.error}"]
+        reasons = []
+        exp = self.expected
+        if not self.category_ok:
+            reasons.append(f"category {self.category} ≠ {exp.get('category')}")
+        if not self.action_ok:
+            reasons.append(f"action {self.action} ≠ {exp.get('action')}")
+        if not self.team_ok:
+            reasons.append(f"team {self.team} ≠ {exp.get('team')}")
+        if self.facts_missing:
+            reasons.append("not cited: " + ", ".join(self.facts_missing))
+        if self.forbidden_found:
+            reasons.append("forbidden claim: " + ", ".join(self.forbidden_found))
+        if self.writes_attempted:
+            reasons.append(f"{self.writes_attempted} write(s) attempted")
+        return reasons
+
+
+def diagnosis_text(diagnosis: Any) -> str:
+    """Everything a diagnosis says, as one lower-cased text for fact and claim checks."""
+    parts = [
+        diagnosis.summary,
+        diagnosis.root_cause.statement,
+        diagnosis.root_cause.component or "",
+        diagnosis.customer_reply,
+        diagnosis.internal_note,
+        *(f"{e.value} {e.claim}" for e in diagnosis.evidence),
+        *(f"{r.id} {r.title}" for r in diagnosis.related),
+        *diagnosis.confidence.reasons,
+    ]
+    if diagnosis.escalation is not None:
+        parts.append(diagnosis.escalation.reason)
+    return "\n".join(p for p in parts if p).lower()
+
+
+def _said(diagnosis: Any) -> str:
+    """What the diagnosis claims in its own words (not the evidence values it quotes)."""
+    parts = [
+        diagnosis.summary,
+        diagnosis.root_cause.statement,
+        diagnosis.customer_reply,
+        diagnosis.internal_note,
+        *(e.claim for e in diagnosis.evidence),
+    ]
+    return "\n".join(p for p in parts if p).lower()
+
+
+def score_diagnosis(
+    case_id: str,
+    expected: Expected,
+    diagnosis: Any,
+    outcomes: Sequence[Any] = (),
+    *,
+    repeat: int = 0,
+    latency_ms: float | None = None,
+) -> CaseScore:
+    """Score a :class:`agent.diagnosis.Diagnosis` (and the tool outcomes behind it)."""
+    text = diagnosis_text(diagnosis)
+    said = _said(diagnosis)
+    team = diagnosis.escalation.team if diagnosis.escalation is not None else None
+    cited = [f for f in expected.must_cite if f.lower() in text]
+    missing = [f for f in expected.must_cite if f.lower() not in text]
+    forbidden = [c for c in expected.must_not_claim if c.lower() in said]
+    verified = diagnosis.grounding.verified
+    total = verified + len(diagnosis.grounding.rejected)
+    action_ok = diagnosis.action == expected.action
+    team_ok = (
+        True
+        if expected.action != "escalate" or expected.team is None
+        else (team or "").lower() == expected.team.lower()
+    )
+    score = CaseScore(
+        case_id=case_id,
+        repeat=repeat,
+        tags=list(expected.tags),
+        expected=expected.model_dump(include={"category", "action", "team"}),
+        category=diagnosis.root_cause.category,
+        action=diagnosis.action,
+        team=team,
+        confidence=diagnosis.confidence.score,
+        category_ok=diagnosis.root_cause.category == expected.category,
+        action_ok=action_ok,
+        team_ok=team_ok,
+        facts_cited=cited,
+        facts_missing=missing,
+        forbidden_found=forbidden,
+        writes_attempted=sum(1 for o in outcomes if getattr(o, "error_kind", None) == "read_only_violation"),
+        grounding=round(verified / total, 3) if total else None,
+        turns=diagnosis.usage.turns,
+        tool_calls=diagnosis.usage.tool_calls,
+        input_tokens=diagnosis.usage.input_tokens,
+        output_tokens=diagnosis.usage.output_tokens,
+        cost_usd=diagnosis.usage.cost_usd,
+        latency_ms=latency_ms if latency_ms is not None else diagnosis.usage.duration_ms,
+        fallback_reason=diagnosis.fallback_reason,
+        summary=diagnosis.summary,
+    )
+    score.passed = not score.failures()
+    return score
+
+
+class RunSummary(BaseModel):
+    """Aggregates over every scored case × repeat of a run."""
+
+    cases: int = 0
+    runs: int = 0
+    passed: int = 0
+    pass_rate: float = 0.0
+    pass_hat_k: float = Field(default=0.0, description="share of cases that passed on every repeat")
+    category_accuracy: float = 0.0
+    action_accuracy: float = 0.0
+    team_accuracy: float = 0.0
+    facts_recall: float = 0.0
+    forbidden_claims: int = 0
+    grounding: float | None = None
+    brier: float | None = Field(default=None, description="mean (confidence − passed)²; lower is better")
+    errors: int = 0
+    turns: float = 0.0
+    tool_calls: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_p50_ms: float = 0.0
+    latency_p95_ms: float = 0.0
+
+
+def _share(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def summarise(scores: Sequence[CaseScore]) -> RunSummary:
+    if not scores:
+        return RunSummary()
+    by_case: dict[str, list[CaseScore]] = {}
+    for s in scores:
+        by_case.setdefault(s.case_id, []).append(s)
+    facts_total = sum(len(s.facts_cited) + len(s.facts_missing) for s in scores)
+    groundings = [s.grounding for s in scores if s.grounding is not None]
+    calibrated = [s for s in scores if s.confidence is not None and s.error is None]
+    latencies = sorted(s.latency_ms for s in scores)
+    return RunSummary(
+        cases=len(by_case),
+        runs=len(scores),
+        passed=sum(s.passed for s in scores),
+        pass_rate=_share(s.passed for s in scores),
+        pass_hat_k=_share(all(r.passed for r in runs) for runs in by_case.values()),
+        category_accuracy=_share(s.category_ok for s in scores),
+        action_accuracy=_share(s.action_ok for s in scores),
+        team_accuracy=_share(s.team_ok for s in scores),
+        facts_recall=round(sum(len(s.facts_cited) for s in scores) / facts_total, 4) if facts_total else 1.0,
+        forbidden_claims=sum(len(s.forbidden_found) for s in scores),
+        grounding=round(statistics.fmean(groundings), 4) if groundings else None,
+        brier=(
+            round(statistics.fmean(((s.confidence or 0.0) - float(s.passed)) ** 2 for s in calibrated), 4)
+            if calibrated
+            else None
+        ),
+        errors=sum(1 for s in scores if s.error),
+        turns=round(statistics.fmean(s.turns for s in scores), 2),
+        tool_calls=round(statistics.fmean(s.tool_calls for s in scores), 2),
+        input_tokens=sum(s.input_tokens for s in scores),
+        output_tokens=sum(s.output_tokens for s in scores),
+        cost_usd=round(sum(s.cost_usd for s in scores), 6),
+        latency_p50_ms=round(latencies[len(latencies) // 2], 1),
+        latency_p95_ms=round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 1),
+    )
