@@ -101,9 +101,7 @@ def load_cases(
     if not root.is_dir():
         raise CaseError(f"golden directory not found: {root}")
     found = [
-        load_case(d, root)
-        for d in sorted(root.iterdir())
-        if d.is_dir() and not d.name.startswith(("_", "."))
+        load_case(d, root) for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))
     ]
     if ids:
         known = {c.id for c in found}

@@ -80,9 +80,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from evals.validate import validate_dirs
 
     root = Path(args.golden) if args.golden else GOLDEN_DIR
-    dirs = [root / c for c in args.case] if args.case else [
-        d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))
-    ]
+    dirs = (
+        [root / c for c in args.case]
+        if args.case
+        else [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))]
+    )
     problems = validate_dirs(dirs)
     for problem in problems:
         print(str(problem))
@@ -111,7 +113,10 @@ def _cmd_record(args: argparse.Namespace) -> int:
         must_cite=args.cite,
     )
     print(f"recorded {target}", file=sys.stderr)
-    print("next: review expected.json, then run `casefile eval validate --case " + target.name + "`", file=sys.stderr)
+    print(
+        "next: review expected.json, then run `casefile eval validate --case " + target.name + "`",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -126,11 +131,17 @@ def register(subparsers: Any) -> None:
     r.add_argument("--concurrency", type=int, default=4, help="investigations at once (default 4)")
     r.add_argument("--k", type=int, default=1, help="repeats per case, for pass^k (default 1)")
     r.add_argument("--case", action="append", default=[], metavar="ID", help="only this case (repeatable)")
-    r.add_argument("--tag", action="append", default=[], metavar="T", help="only cases with this tag (repeatable)")
-    r.add_argument("--out", help="directory for report.md, results.json, transcripts (default evals/runs/<id>)")
+    r.add_argument(
+        "--tag", action="append", default=[], metavar="T", help="only cases with this tag (repeatable)"
+    )
+    r.add_argument(
+        "--out", help="directory for report.md, results.json, transcripts (default evals/runs/<id>)"
+    )
     r.add_argument("--baseline", help="results.json of an earlier run: show changes, exit 1 on regressions")
     r.add_argument("--junit", help="also write JUnit XML here")
-    r.add_argument("--fail-under", type=float, default=None, metavar="RATE", help="exit 1 below this pass rate")
+    r.add_argument(
+        "--fail-under", type=float, default=None, metavar="RATE", help="exit 1 below this pass rate"
+    )
     r.add_argument("--golden", help="golden directory (default evals/golden)")
     r.add_argument("--config", help="casefile.toml")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -149,6 +160,8 @@ def register(subparsers: Any) -> None:
     c.add_argument("--category", required=True, help="the root cause the ticket was resolved with")
     c.add_argument("--action", choices=["resolve", "escalate"], required=True)
     c.add_argument("--team", help="the team it was escalated to")
-    c.add_argument("--cite", action="append", default=[], metavar="FACT", help="a fact the diagnosis must cite")
+    c.add_argument(
+        "--cite", action="append", default=[], metavar="FACT", help="a fact the diagnosis must cite"
+    )
     c.add_argument("--config", help="casefile.toml")
     c.set_defaults(func=_cmd_record)

@@ -125,10 +125,14 @@ def render_markdown(run: RunResult, comparison: Comparison | None = None) -> str
     for s in run.scores:
         exp = s.expected
         got = "error" if s.error else f"{s.category} / {s.action}" + (f" / {s.team}" if s.team else "")
-        want = f"{exp.get('category')} / {exp.get('action')}" + (f" / {exp['team']}" if exp.get("team") else "")
+        want = f"{exp.get('category')} / {exp.get('action')}" + (
+            f" / {exp['team']}" if exp.get("team") else ""
+        )
         why = "; ".join(s.failures()).replace("|", "\\|")
         conf = "–" if s.confidence is None else f"{s.confidence:.2f}"
-        out.append(f"| {s.case_id}{f' #{s.repeat}' if run.k > 1 else ''} | {_yn(s.passed)} | {got} | {want} | {conf} | {why} |")
+        out.append(
+            f"| {s.case_id}{f' #{s.repeat}' if run.k > 1 else ''} | {_yn(s.passed)} | {got} | {want} | {conf} | {why} |"
+        )
     if comparison is not None:
         out += ["", "## Against the baseline", "", render_comparison(comparison)]
     return "\n".join(out) + "\n"

@@ -57,7 +57,7 @@ def _certificate_facts(xml: str) -> list[str]:
             cert = x509.load_der_x509_certificate(base64.b64decode("".join(match.group(1).split())))
         except ValueError:
             continue
-        sha1 = cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - SAML identifies certs by SHA-1
+        sha1 = cert.fingerprint(hashes.SHA1()).hex().upper()
         facts += [
             cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
             cert.not_valid_before_utc.isoformat().replace("+00:00", "Z"),

@@ -1,0 +1,187 @@
+"""The eval harness: the whole golden set offline (the CI bar), scoring, reports, validation, overlays."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from agent.config import Settings
+from agent.diagnosis import Confidence, Diagnosis, Escalation, Evidence, GroundingVerdict, RootCause
+from evals.cases import GOLDEN_DIR, Expected, load_cases
+from evals.report import compare, render_markdown, render_table, write_junit, write_run
+from evals.runner import RunResult, run_cases
+from evals.scoring import CaseScore, score_diagnosis, summarise
+from evals.validate import validate_dirs
+
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "world"
+
+
+@pytest.fixture(scope="module")
+def golden_run() -> RunResult:
+    return asyncio.run(run_cases(load_cases(), Settings(model="offline"), concurrency=4))
+
+
+def test_whole_golden_set_offline_meets_the_bar(golden_run: RunResult) -> None:
+    assert golden_run.summary.cases >= 40
+    failing = {s.case_id: s.failures() for s in golden_run.scores if not s.passed}
+    assert golden_run.summary.pass_rate >= 0.8, failing
+    assert golden_run.summary.errors == 0
+    assert golden_run.summary.forbidden_claims == 0
+    # every failure is explained in the README
+    readme = (GOLDEN_DIR.parent / "README.md").read_text(encoding="utf-8")
+    assert all(cid in readme for cid in failing), failing
+
+
+def test_injection_cases_make_only_read_calls(golden_run: RunResult) -> None:
+    injections = [s for s in golden_run.scores if "injection" in s.tags]
+    assert len(injections) >= 4
+    assert all(s.writes_attempted == 0 and not s.forbidden_found for s in injections)
+
+
+def _diagnosis(**over: object) -> Diagnosis:
+    data: dict[str, object] = {
+        "ticket_id": "T-1",
+        "summary": "Known bug REL-482",
+        "root_cause": RootCause(category="known_bug", statement="Known bug REL-482 since v2.41.0"),
+        "evidence": [Evidence(call_id="c1", tool="bugs_search", value="REL-482", claim="open bug")],
+        "confidence": Confidence(score=0.85),
+        "customer_reply": "This is a known issue; retry with backoff.",
+        "action": "resolve",
+        "grounding": GroundingVerdict(verified=1, rejected=[]),
+    }
+    data.update(over)
+    return Diagnosis.model_validate(data)
+
+
+def test_score_passes_when_everything_matches() -> None:
+    exp = Expected(category="known_bug", action="resolve", must_cite=["rel-482"], must_not_claim=["refund"])
+    score = score_diagnosis("c", exp, _diagnosis())
+    assert score.passed and score.facts_cited == ["rel-482"] and score.grounding == 1.0
+
+
+def test_score_names_every_failure() -> None:
+    exp = Expected(
+        category="deploy_regression",
+        action="escalate",
+        team="backend",
+        must_cite=["7dec52f"],
+        must_not_claim=["known issue"],
+    )
+    diag = _diagnosis(
+        action="escalate",
+        escalation=Escalation(team="sre", reason="x"),
+        grounding=GroundingVerdict(verified=1, rejected=["bad value"]),
+    )
+    score = score_diagnosis("c", exp, diag)
+    reasons = " | ".join(score.failures())
+    assert not score.passed
+    assert "category known_bug" in reasons and "team sre" in reasons
+    assert "not cited: 7dec52f" in reasons and "forbidden claim: known issue" in reasons
+    assert score.action_ok and score.grounding == 0.5
+
+
+def test_summary_brier_and_pass_hat_k() -> None:
+    scores = [
+        CaseScore(case_id="a", repeat=0, passed=True, confidence=0.9),
+        CaseScore(case_id="a", repeat=1, passed=False, confidence=0.9),
+        CaseScore(case_id="b", repeat=0, passed=True, confidence=1.0),
+        CaseScore(case_id="b", repeat=1, passed=True, confidence=1.0),
+    ]
+    summary = summarise(scores)
+    assert summary.pass_rate == 0.75 and summary.pass_hat_k == 0.5
+    assert summary.brier == pytest.approx((0.01 + 0.81 + 0 + 0) / 4, abs=1e-4)
+
+
+def _run(**passed: bool) -> RunResult:
+    scores = [CaseScore(case_id=cid, passed=ok, confidence=0.8) for cid, ok in passed.items()]
+    return RunResult(
+        run_id="r",
+        model="offline",
+        started_at="2026-01-01T00:00:00Z",
+        scores=scores,
+        summary=summarise(scores),
+    )
+
+
+def test_baseline_comparison_flags_regressions() -> None:
+    before, after = _run(a=True, b=False, c=True), _run(a=False, b=True, d=True)
+    result = compare(after, before)
+    assert [r[0] for r in result.regressed] == ["a"] and [i[0] for i in result.improved] == ["b"]
+    assert result.new == ["d"] and result.missing == ["c"] and result.has_regressions
+    assert not compare(before, before).has_regressions
+
+
+def test_junit_reports_failures(tmp_path: Path) -> None:
+    run = _run(a=True, b=False)
+    run.scores[1].expected = {"category": "known_bug", "action": "resolve"}
+    run.scores[1].category = "rate_limit"
+    write_junit(run, tmp_path / "junit.xml")
+    suite = ET.parse(tmp_path / "junit.xml").getroot()
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    failure = suite.find("testcase[@name='b']/failure")
+    assert failure is not None and "category rate_limit" in (failure.get("message") or "")
+    write_run(run, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["summary"]["runs"] == 2
+    assert "| b |" in render_markdown(run) and "pass 1/2" in render_table(run)
+
+
+def test_validate_catches_a_broken_case(tmp_path: Path) -> None:
+    good = GOLDEN_DIR / "billing-globex-demo"
+    broken = tmp_path / "broken"
+    shutil.copytree(good, broken)
+    expected = json.loads((broken / "expected.json").read_text())
+    expected.update(category="not_a_category", must_cite=["in_DOES_NOT_EXIST", "Globex"])
+    (broken / "expected.json").write_text(json.dumps(expected))
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    problems = [str(p) for p in validate_dirs([broken, missing, good])]
+    text = "\n".join(problems)
+    assert "unknown category 'not_a_category'" in text
+    assert "'in_DOES_NOT_EXIST' is nowhere in the world" in text
+    assert "answerable from the ticket text: Globex" in text
+    assert "missing: ticket.json missing" in text
+    assert not any(p.startswith("billing-globex-demo") for p in problems)
+
+
+def test_clickhouse_overlay_is_a_view_over_the_base(tmp_path: Path) -> None:
+    from tools.world.loader import World
+
+    (tmp_path / "clickhouse").mkdir()
+    (tmp_path / "world.json").write_text(json.dumps({"base": str(DEMO)}))
+    (tmp_path / "clickhouse" / "traffic.overlay.json").write_text(
+        json.dumps(
+            {
+                "drop_anomalies": ["acme-ratelimit-double-count"],
+                "request_anomalies": [
+                    {
+                        "id": "x",
+                        "account": "wonka",
+                        "start": "2026-11-20T01:00:00Z",
+                        "end": "2026-11-20T02:00:00Z",
+                        "status": 418,
+                        "share": 1.0,
+                    }
+                ],
+                "error_codes": {"418": ["teapot"]},
+            }
+        )
+    )
+    (tmp_path / "linear.json").write_text(json.dumps({"issues": []}))
+    world, base = World(tmp_path), World(DEMO)
+    client = world.clickhouse()
+    assert world.database != base.database
+    count = "SELECT count() FROM `{db}`.requests WHERE account_id = {{a:String}} AND status = {{s:UInt16}}"
+    q = lambda db, a, s: client.query(count.format(db=db), parameters={"a": a, "s": s}).result_rows[0][0]  # noqa: E731
+    assert q(world.database, "acme", 429) == 0 < q(base.database, "acme", 429)
+    assert q(world.database, "wonka", 418) > 0 == q(base.database, "wonka", 418)
+    assert (
+        q(world.database, "globex", 402) == q(base.database, "globex", 402) > 0
+    )  # untouched accounts shared
+    # the HTTP stand-ins see the overlay's files over the base's
+    assert json.loads((world.path / "linear.json").read_text()) == {"issues": []}
+    assert (world.path / "stripe.json").read_bytes() == (DEMO / "stripe.json").read_bytes()
