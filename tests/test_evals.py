@@ -185,3 +185,26 @@ def test_clickhouse_overlay_is_a_view_over_the_base(tmp_path: Path) -> None:
     # the HTTP stand-ins see the overlay's files over the base's
     assert json.loads((world.path / "linear.json").read_text()) == {"issues": []}
     assert (world.path / "stripe.json").read_bytes() == (DEMO / "stripe.json").read_bytes()
+
+
+def test_record_builds_a_case_that_runs(tmp_path: Path) -> None:
+    from evals.cases import load_case
+    from evals.record import record_case
+
+    ticket = DEMO.parent / "tickets" / "billing-past-due.json"
+    out = record_case(
+        ticket,
+        tmp_path / "rec",
+        Settings(),
+        world=DEMO,
+        days=1.0,
+        category="billing_past_due",
+        action="resolve",
+        must_cite=["past_due"],
+    )
+    rows = (out / "world" / "clickhouse" / "requests.jsonl").read_text().splitlines()
+    assert rows and all(json.loads(r)["account_id"] == "globex" for r in rows)
+    assert "sk_live" not in (out / "ticket.json").read_text()  # redacted at intake
+    assert validate_dirs([out]) == []
+    run = asyncio.run(run_cases([load_case(out)], Settings(model="offline"), concurrency=1))
+    assert run.scores[0].passed, run.scores[0].failures()
