@@ -259,8 +259,16 @@ def _api_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterab
         for s in d.get("by_status") or []
         if isinstance(s, dict) and int(_num(s.get("status"))) >= 500
     )
-    if five >= t.storm_5xx_count or (five >= 20 and five / requests >= t.storm_5xx_rate):
+    storm = five >= t.storm_5xx_count or (five >= 20 and five / requests >= t.storm_5xx_rate)
+    if storm:
         yield Fact("api_5xx_storm", summary.call_id, f"{five} 5xx responses of {requests} requests")
+    elif not d.get("spike") and _num(d.get("error_rate")) < t.api_error_rate and int(_num(d.get("requests"))) > 0:
+        # The logs show the account's traffic flowing normally: "the API is down" is not borne out.
+        yield Fact(
+            "api_healthy",
+            summary.call_id,
+            f"{int(_num(d.get('requests')))} requests, error rate {_num(d.get('error_rate')):.1%}, no spike",
+        )
 
 
 def _webhook_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterable[Fact]:
@@ -357,6 +365,7 @@ FACTS: dict[str, str] = {
     "billing_errors_in_logs": "the API rejected the account with a billing error code",
     "api_errors": "an error spike or elevated error rate not explained by billing",
     "api_5xx_storm": "many 5xx responses",
+    "api_healthy": "the account's requests flow normally: no spike, error rate under the threshold",
     "webhook_failures": "the account's webhook deliveries fail",
     "webhook_customer_endpoint": "webhook failures confined to the customer's endpoint",
     "webhook_platform_failures": "webhook deliveries failing platform-wide",
@@ -374,6 +383,7 @@ FACT_PROBES: dict[str, tuple[str, frozenset[str]]] = {
     "billing_errors_in_logs": ("error_summary", frozenset()),
     "api_errors": ("error_summary", frozenset()),
     "api_5xx_storm": ("error_summary", frozenset()),
+    "api_healthy": ("error_summary", frozenset()),
     "webhook_failures": ("endpoint_response_times", frozenset({"webhook"})),
     "webhook_customer_endpoint": ("endpoint_response_times", frozenset({"webhook"})),
     "webhook_platform_failures": ("endpoint_response_times", frozenset({"webhook"})),
