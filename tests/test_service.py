@@ -464,3 +464,32 @@ def test_secrets_never_in_responses_or_logs(store: Store, caplog: pytest.LogCapt
     everything = "\n".join(seen) + caplog.text
     for secret in (TOKEN, APP_SECRET, WEBHOOK_SECRET, "zd-api-token-secret"):
         assert secret not in everything
+
+
+def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
+    with _client(store) as client:
+        inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
+        read_sse(client, inv)
+        _error(client.post("/v1/investigations/inv_nope/feedback", json={"bounced": True}, headers=AUTH), 404)
+        _error(
+            client.post(
+                f"/v1/investigations/{inv}/feedback", json={"bounced": True, "article": "x"}, headers=AUTH
+            ),
+            422,
+        )
+        assert store.feedback() == []  # rejected requests store nothing
+        article = "https://help.relayhq.dev/articles/rate-limits"
+        made = client.post(
+            f"/v1/investigations/{inv}/feedback",
+            json={"bounced": True, "article": article, "note": "documented"},
+            headers=AUTH,
+        )
+        assert made.status_code == 201 and made.json()["recorded_by"] == "token:sidebar"
+        [record] = store.feedback()
+        assert record.bounced and record.article == article and record.by == "token:sidebar"
+        report = client.get("/v1/reports/escalations", params={"since": "7d"}, headers=AUTH)
+        assert report.status_code == 200
+        body = report.json()
+        assert body["investigations"] == 1 and body["escalations"] == 1 and body["bounced"] == 1
+        assert body["preventable"][0]["article"] == article
+        _error(client.get("/v1/reports/escalations", params={"since": "soon"}, headers=AUTH), 422)

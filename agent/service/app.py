@@ -8,6 +8,8 @@
 ``GET  /v1/investigations/{id}/events``    Server-Sent Events: replayed from the store, then live
 ``GET  /v1/investigations/{id}/audit``     every tool call: tool, arguments, duration, outcome, who asked
 ``POST /v1/investigations/{id}/rerun``     investigate the same ticket again (after an interruption)
+``POST /v1/investigations/{id}/feedback``  bounce-back: ``{"bounced": true, "article": URL, "note": ...}``
+``GET  /v1/reports/escalations?since=7d``  the weekly escalation review (JSON)
 ``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
 ``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
 ``GET  /app/``                             the sidebar page, usable standalone against this service
@@ -117,6 +119,12 @@ class InvestigationView(BaseModel):
     diagnosis: Diagnosis | None = None
     sources: dict[str, dict[str, Any]] = {}
     links: dict[str, str]
+
+
+class FeedbackIn(BaseModel):
+    bounced: bool
+    article: str | None = None
+    note: str | None = None
 
 
 class Skipped(BaseModel):
@@ -684,6 +692,32 @@ def create_app(
         return InvestigationCreated(
             id=new, status="queued", ticket_id=ticket.id, existing=existing, links=_links(new)
         )
+
+    @app.post("/v1/investigations/{inv}/feedback", status_code=201, tags=["feedback"])
+    async def post_feedback(inv: str, body: FeedbackIn, principal: Caller) -> dict[str, Any]:
+        """Record that an escalation bounced back (or was right), with the article that should have prevented it."""
+        record_or_404(inv)
+        if body.article is not None and not re.match(r"^https?://\S+$", body.article):
+            raise ApiError(422, "invalid_request", "article must be an http(s) URL")
+        service.store.add_feedback(
+            inv, bounced=body.bounced, article=body.article, note=body.note, by=principal.name
+        )
+        return {"id": inv, "bounced": body.bounced, "recorded_by": principal.name}
+
+    @app.get("/v1/reports/escalations", tags=["feedback"])
+    async def escalations_report(principal: Caller, since: str = "7d") -> dict[str, Any]:
+        """The weekly escalation review: by team, bounce rate, preventable ones, time to escalation, what to change."""
+        from agent.errors import UsageError
+        from agent.routing_cli import escalation_report, parse_since
+
+        try:
+            start = parse_since(since)
+        except UsageError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+        report = escalation_report(
+            service.store.list(since=start), service.store.feedback(since=start), since=start
+        )
+        return report.as_dict()
 
     @app.post(
         "/v1/webhooks/zendesk",
