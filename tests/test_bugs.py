@@ -461,7 +461,7 @@ def test_emulator_paginates_and_filters_archived(world: Path) -> None:
         "archivedAt": "2026-01-01",
     }
     (world / "linear.json").write_text(json.dumps({"issues": [REL_301, REL_482, archived]}))
-    query = "query($t: String!, $after: String) { searchIssues(term: $t, first: 1, after: $after) { totalCount nodes { identifier } pageInfo { hasNextPage endCursor } } }"  # noqa: E501
+    query = "query($t: String!, $after: String) { searchIssues(term: $t, first: 1, after: $after) { totalCount nodes { identifier } pageInfo { hasNextPage endCursor } } }"
     with httpx.Client(transport=build_transport(world)) as client:
         page1 = client.post(URL, json={"query": query, "variables": {"t": "429"}}).json()["data"][
             "searchIssues"
