@@ -6,6 +6,7 @@ so there is one code path from a ticket to a diagnosis.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,19 +45,29 @@ def _live_configured(settings: Settings) -> bool:
     return bool(c.logs.dsn or c.linear.api_key or c.stripe.api_key or c.github.repos)
 
 
+def _preload(world: Any) -> None:
+    try:
+        world.clickhouse()
+    except Exception:  # the toolbox build loads again and reports the problem where it belongs
+        return
+
+
 def open_environment(settings: Settings, world: str | Path | None = None) -> Environment:
     """A world's stand-ins when a world is given (or nothing live is configured), else the live systems."""
     from agent.accounts import AccountDirectory
     from agent.runbooks import load_runbooks
     from tools.world.loader import World, WorldError
 
-    runbooks = load_runbooks(settings.runbooks_dir)
     world_path = world or settings.world
     if world_path is None and not _live_configured(settings):
         world_path = DEMO_WORLD
     if world_path is not None:
         try:
             loaded = World(world_path)
+            # Load the logs (generated on a first run) while this thread imports the connectors.
+            preload = threading.Thread(target=_preload, args=(loaded,), daemon=True)
+            preload.start()
+            runbooks = load_runbooks(settings.runbooks_dir)
             accounts_file = loaded.file("accounts.json")
             directory = AccountDirectory.from_file(accounts_file) if accounts_file else None
             toolbox = loaded.toolbox()
@@ -65,6 +76,7 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
         return Environment(toolbox, directory, runbooks, loaded, f"world {world_path}")
     from tools.registry import build_toolbox
 
+    runbooks = load_runbooks(settings.runbooks_dir)
     directory = AccountDirectory.from_file(settings.accounts_file) if settings.accounts_file else None
     return Environment(build_toolbox(settings.connectors), directory, runbooks, None, "live systems")
 

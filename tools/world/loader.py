@@ -173,6 +173,8 @@ class World:
     def database(self) -> str:
         """The chdb database this world lives in: a hash of everything that feeds it."""
         digest = hashlib.sha256()
+        # The generator's own source is an input too: a change to it must not reuse a stale cache.
+        digest.update((Path(__file__).parent / "traffic.py").read_bytes())
         for name, path in sorted(self.files("clickhouse", "*").items()):
             digest.update(name.encode())
             digest.update(path.read_bytes())

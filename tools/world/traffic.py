@@ -464,16 +464,27 @@ def _account_requests(
     request_ids = ["req_" + bits(96).to_bytes(12).hex() for _ in range(n_rows)]
     templates = [ep.req_template for ep in endpoints]
     writes = [ep.method in _WRITE_METHODS for ep in endpoints]
+    # Headers are kept for failing requests only, as log pipelines commonly sample them: they are
+    # what an escalation packet needs, and they would otherwise be most of the world's bytes.
+    # (Idempotency keys are drawn for every write all the same, so the random stream, and with
+    # it every later id, does not depend on which requests failed.)
+    keys = [bits(128) if writes[e] else 0 for e in eps]
     request_headers = [
-        templates[e] % (_uuid(bits(128).to_bytes(16).hex()), rid) if writes[e] else templates[e] % rid
-        for e, rid in zip(eps, request_ids, strict=True)
+        ""
+        if s < 400
+        else templates[e] % (_uuid(key.to_bytes(16).hex()), rid)
+        if writes[e]
+        else templates[e] % rid
+        for e, rid, s, key in zip(eps, request_ids, statuses, keys, strict=True)
     ]
     head = '{"content-type":"application/json","x-request-id":"%s","x-ratelimit-limit":"' + str(limit)
     resp_ok = head + '","x-ratelimit-remaining":"%d","x-ratelimit-reset":"%d"}'
     resp_429 = head + '","x-ratelimit-remaining":"0","x-ratelimit-reset":"%d","retry-after":"%d"}'
     spread = min(limit, 97)
     response_headers = [
-        resp_429 % (rid, t // 60_000 * 60 + 60, 60 - t // 1000 % 60)
+        ""
+        if s < 400
+        else resp_429 % (rid, t // 60_000 * 60 + 60, 60 - t // 1000 % 60)
         if s == 429
         else resp_ok % (rid, limit - 1 - t % spread, t // 60_000 * 60 + 60)
         for t, s, rid in zip(times, statuses, request_ids, strict=True)
