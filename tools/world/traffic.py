@@ -468,14 +468,14 @@ def _account_requests(
     # what an escalation packet needs, and they would otherwise be most of the world's bytes.
     # (Idempotency keys are drawn for every write all the same, so the random stream, and with
     # it every later id, does not depend on which requests failed.)
-    keys = [bits(128) if writes[e] else 0 for e in eps]
+    idem_keys = [bits(128) if writes[e] else 0 for e in eps]
     request_headers = [
         ""
         if s < 400
         else templates[e] % (_uuid(key.to_bytes(16).hex()), rid)
         if writes[e]
         else templates[e] % rid
-        for e, rid, s, key in zip(eps, request_ids, statuses, keys, strict=True)
+        for e, rid, s, key in zip(eps, request_ids, statuses, idem_keys, strict=True)
     ]
     head = '{"content-type":"application/json","x-request-id":"%s","x-ratelimit-limit":"' + str(limit)
     resp_ok = head + '","x-ratelimit-remaining":"%d","x-ratelimit-reset":"%d"}'
