@@ -36,7 +36,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.diagnosis import CATEGORIES, Diagnosis, Escalation
-from agent.errors import ConfigError
 from agent.packet import (
     FIELDS,
     FillContext,
@@ -47,7 +46,7 @@ from agent.packet import (
     fill_calls,
     render_markdown,
 )
-from agent.runbooks import Problem
+from agent.runbooks import Problem, ProblemsError
 from agent.templating import PROMPTS_DIR
 from agent.ticket import Signals, Ticket
 from tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
@@ -165,12 +164,8 @@ class RoutingConfig(_Strict):
     path: str = ""
 
 
-class RoutingError(ConfigError):
-    """A routing file that cannot be used; carries every problem found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = list(problems)
+class RoutingError(ProblemsError):
+    """A routing file that cannot be used."""
 
 
 # ---------------------------------------------------------------- evidence facts

@@ -62,6 +62,7 @@ __all__ = [
     "Finding",
     "PlanStep",
     "Problem",
+    "ProblemsError",
     "Runbook",
     "RunbookError",
     "check_runbooks",
@@ -74,12 +75,16 @@ __all__ = [
 RUNBOOKS_DIR = PROMPTS_DIR / "runbooks"
 
 
-class RunbookError(ConfigError):
-    """A runbook file that cannot be used; carries every problem found."""
+class ProblemsError(ConfigError):
+    """A file support engineers maintain that cannot be used; carries every problem found."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = list(problems)
+
+
+class RunbookError(ProblemsError):
+    """A runbook file that cannot be used."""
 
 
 @dataclass(frozen=True)
