@@ -620,3 +620,27 @@ def test_spike_onset_found_on_thin_traffic() -> None:
     counts[2] = (20, 1)
     buckets = [Bucket(t0 + timedelta(minutes=5 * i), n, e) for i, (n, e) in enumerate(counts)]
     assert detect_spike(buckets, baseline_rate=0.0, bucket_minutes=5).start == t0 + timedelta(minutes=70)  # type: ignore[union-attr]
+
+
+async def test_webhook_platform_baseline_samples_the_directory(
+    connector: ClickHouseConnector, rows: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an account directory the platform rate is read per account (the sort key), at most N of them."""
+    from tools import logs
+    from tools.base import AccountLookup
+
+    start, end = datetime(2026, 11, 19, 12, tzinfo=UTC), datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
+    ids = sorted({r["account_id"] for r in rows["webhook_deliveries"]} - {"umbrella"})
+    assert len(ids) >= 2
+    monkeypatch.setattr(logs, "PLATFORM_SAMPLE", 1)
+    directory = AccountLookup({a: {"id": a} for a in [*ids, "umbrella"]})
+    data = await call(
+        connector,
+        "logs_webhook_deliveries",
+        CallContext(now=NOW, accounts=directory),
+        account_id="umbrella",
+        start=iso(start),
+        end=iso(end),
+    )
+    sampled = [r for r in rows["webhook_deliveries"] if r["account_id"] == ids[0] and start <= r["ts"] < end]
+    assert data["platform"]["attempts"] == len(sampled) > 0

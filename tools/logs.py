@@ -72,6 +72,8 @@ SPIKE_MIN_ERRORS = 5
 SPIKE_BUCKETS_MINUTES = (5, 15, 60)
 # How many following buckets decide whether a jump "stays elevated".
 SPIKE_CONFIRM_BUCKETS = 6
+# How many other accounts the webhook "platform" failure rate is measured over.
+PLATFORM_SAMPLE = 50
 # How far back "last success" and "recent requests" look before the window.
 LOOKBACK = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)
@@ -1069,11 +1071,16 @@ class ClickHouseConnector(Connector):
             f"WHERE {t.account_range()} GROUP BY h ORDER BY h",
             params,
         )
+        # The platform baseline: other accounts from the directory (at most PLATFORM_SAMPLE of
+        # them, so the read follows the (account, time) key instead of scanning every account's
+        # window); without a directory, every other account.
+        others = [a for a in ctx.accounts.ids() if a != args.account_id][:PLATFORM_SAMPLE]
+        scope = f"{t.account} IN {{others:Array(String)}}" if others else f"{t.account} != {{account:String}}"
         platform = (
             await self._query(
                 f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} "
-                f"WHERE {t.time_range()} AND {t.account} != {{account:String}}",
-                params,
+                f"WHERE {scope} AND {t.time_range()}",
+                {**params, "others": others} if others else params,
             )
         ).one()
         p_attempts = int(platform["attempts"] or 0)
