@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from agent.ticket import Signals, Ticket
-from tools.base import ToolOutcome
+from tools.base import ToolOutcome, iso
 
 __all__ = [
     "FIELDS",
@@ -563,11 +563,7 @@ def _collect_console_errors(src: Sources) -> Collected | Missing:
 
 def _window(ctx: FillContext, days_before: int = 0) -> dict[str, str]:
     start = ctx.start - timedelta(days=days_before)
-    return {"start": _iso(start), "end": _iso(ctx.end)}
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+    return {"start": iso(start), "end": iso(ctx.end)}
 
 
 def _needs_account(build: Callable[[FillContext, str], tuple[str, dict[str, Any]]]) -> Filler:

@@ -19,29 +19,20 @@ from typing import Any
 from jinja2 import ChainableUndefined, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from tools.base import iso, parse_ts
+
 __all__ = [
     "PROMPTS_DIR",
     "compiled_expression",
-    "compiled_template", "expression_env", "iso", "parse_ts", "prompt_env", "render_value"]
+    "compiled_template",
+    "expression_env",
+    "iso",
+    "parse_ts",
+    "prompt_env",
+    "render_value",
+]
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-
-
-def parse_ts(value: Any) -> datetime | None:
-    """ISO 8601 (with Z) or datetime → aware UTC datetime; anything else → None."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _shift(value: Any, days: float = 0, hours: float = 0, minutes: float = 0) -> str:

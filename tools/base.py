@@ -33,7 +33,9 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "Toolbox",
+    "iso",
     "operation",
+    "parse_ts",
     "to_jsonable",
     "truncate",
 ]
@@ -116,6 +118,24 @@ class ToolOutcome(BaseModel):
         if self.ok:
             return self.rendered
         return f"{self.source} unavailable: {self.error}"
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """ISO 8601 (with Z) or datetime → aware UTC datetime; anything else → None."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def iso(value: datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC with a Z, the form every result and prompt uses."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.base import CallContext, Connector, ToolArgs, operation, parse_ts
 from tools.errors import SourceMalformed, ToolArgumentError
 from tools.http import ReadOnlyHTTP
 from tools.settings import GitHubSettings
@@ -36,16 +36,6 @@ _STATUS_CONCURRENCY = 6
 _MAX_WINDOW = timedelta(days=92)
 _REPO = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 _REF = re.compile(r"^[A-Za-z0-9_./@^~-]{1,200}$")
-
-
-def _ts(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class DeploysListArgs(ToolArgs):
@@ -173,7 +163,9 @@ class GitHubConnector(Connector):
         for page in range(1, _MAX_PAGES + 1):
             batch = await self._http.get_json(path, {"per_page": _PER_PAGE, "page": page}, expect=list)
             items += [i for i in batch if isinstance(i, dict)]
-            stamps = [_ts(i.get(key)) or _ts(i.get("created_at")) for i in batch if isinstance(i, dict)]
+            stamps = [
+                parse_ts(i.get(key)) or parse_ts(i.get("created_at")) for i in batch if isinstance(i, dict)
+            ]
             oldest = min((s for s in stamps if s is not None), default=None)
             if len(batch) < _PER_PAGE or (oldest is not None and oldest < since):
                 break
@@ -198,7 +190,7 @@ class GitHubConnector(Connector):
         )
 
         def inside(value: Any) -> bool:
-            when = _ts(value)
+            when = parse_ts(value)
             return when is not None and start <= when <= end
 
         in_window = [d for d in raw_deployments if inside(d.get("created_at"))]

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import clickhouse_connect
 import sqlglot
 from clickhouse_connect.driver import Client
 from sqlglot import exp
+
+from tools.base import parse_ts
 
 __all__ = ["ENGINE_LOCK", "embedded_client", "load_tables", "parse_schema"]
 
@@ -82,8 +83,10 @@ def _existing_tables(client: Client, database: str) -> set[str]:
 def _to_datetime(value: Any) -> Any:
     # World files carry ISO 8601 strings ("2026-11-20T08:12:00.123Z"); the driver wants datetimes.
     if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parse_ts(value)
+        if parsed is None:
+            raise ValueError(f"not an ISO 8601 timestamp: {value!r}")
+        return parsed
     return value
 
 

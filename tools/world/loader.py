@@ -498,7 +498,7 @@ def _write_overlay_cache(client: Any, database: str, tables: list[str], cache: P
 
 def _append_rows(columns: dict[str, list[Any]], rows: list[dict[str, Any]]) -> None:
     """Add row dicts to column lists; ISO strings in ``ts`` and ``*_at`` columns become datetimes."""
-    from agent.templating import parse_ts
+    from tools.base import parse_ts
 
     if not rows:
         return
