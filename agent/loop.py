@@ -148,10 +148,7 @@ def _finalise(
     raw: Mapping[str, Any], state: LoopState, model_name: str
 ) -> tuple[Diagnosis | None, list[str]]:
     """Validate and ground a raw diagnosis; return it or the errors to send back."""
-    observed: dict[str, str] = {}
-    for outcome in state.outcomes:
-        if not outcome.ok and outcome.error_kind not in {"bad_arguments", "read_only_violation"}:
-            observed.setdefault(outcome.source, outcome.error or "unavailable")
+    observed = state.unavailable_sources()
     merged = dict(raw)
     merged["ticket_id"] = state.ticket.id
     merged["account_id"] = (state.account or {}).get("id")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from tools.base import Toolbox, ToolCall, ToolOutcome
+from tools.errors import ReadOnlyViolation, ToolArgumentError
 
 if TYPE_CHECKING:
     from agent.config import Budgets
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from agent.ticket import Signals, Ticket
 
 __all__ = ["LoopState", "Model", "ModelReply", "ModelUnavailable", "TurnUsage"]
+
+# Failed calls that say nothing about a source's health (our own mistakes or refusals).
+_NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind})
 
 
 class ModelUnavailable(Exception):
@@ -64,6 +68,18 @@ class LoopState:
 
     def outcome(self, call_id: str) -> ToolOutcome | None:
         return next((o for o in self.outcomes if o.call_id == call_id), None)
+
+    def unavailable_sources(self) -> dict[str, str]:
+        """Source → reason, for each source a call failed on (its first failure).
+
+        A refused write or a malformed request says nothing about the source's
+        health, so those do not count.
+        """
+        found: dict[str, str] = {}
+        for outcome in self.outcomes:
+            if not outcome.ok and outcome.error_kind not in _NOT_AN_OUTAGE:
+                found.setdefault(outcome.source, outcome.error or "unavailable")
+        return found
 
 
 class Model(ABC):

@@ -18,18 +18,8 @@ from agent.runbooks import Holding, evaluate, runbook_context
 
 __all__ = ["OfflineModel", "offline_diagnosis"]
 
-# Failed calls that say nothing about a source's health (our own mistakes or refusals).
-_NOT_AN_OUTAGE = {"bad_arguments", "read_only_violation"}
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _BUG_ID = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
-
-
-def _unavailable(state: LoopState) -> list[dict[str, str]]:
-    seen: dict[str, str] = {}
-    for outcome in state.outcomes:
-        if not outcome.ok and outcome.error_kind not in _NOT_AN_OUTAGE and outcome.source not in seen:
-            seen[outcome.source] = outcome.error or "unavailable"
-    return [{"source": s, "reason": r} for s, r in seen.items()]
 
 
 def _best_holding(state: LoopState) -> Holding | None:
@@ -76,7 +66,7 @@ def _related(evidence: list[dict[str, Any]], state: LoopState) -> list[dict[str,
 
 def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -> dict[str, Any]:
     """The runbook-driven diagnosis for the current state, as a raw Diagnosis dict."""
-    unavailable = _unavailable(state)
+    unavailable = [{"source": s, "reason": r} for s, r in state.unavailable_sources().items()]
     team = state.matches[0].runbook.team if state.matches else "support-l2"
     runbook_ids = [m.runbook.id for m in state.matches]
     account_id = (state.account or {}).get("id")
