@@ -314,14 +314,7 @@ class World:
         if description:
             tables.update(generate(description))
         for name, path in self.files("clickhouse", "*.jsonl").items():
-            rows = []
-            with path.open(encoding="utf-8") as fh:
-                for n, line in enumerate(fh, 1):
-                    if line.strip():
-                        try:
-                            rows.append(json.loads(line))
-                        except ValueError as exc:
-                            raise WorldError(f"{path}:{n}: not valid JSON: {exc}") from None
+            rows = _read_jsonl(path)
             table = name.removesuffix(".jsonl")
             columns = tables.setdefault(table, {})
             _append_rows(columns, rows)
