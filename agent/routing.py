@@ -46,7 +46,7 @@ from agent.packet import (
     fill_calls,
     render_markdown,
 )
-from agent.runbooks import Problem, ProblemsError
+from agent.runbooks import Problem, ProblemsError, Triggers
 from agent.templating import PROMPTS_DIR
 from agent.ticket import Signals, Ticket
 from tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
@@ -126,13 +126,9 @@ class EvidenceThresholds(_Strict):
     widespread_min_accounts: int = Field(default=3, ge=2)
 
 
-class _Matchers(_Strict):
-    keywords: list[str] = Field(default_factory=list)
-    regex: list[str] = Field(default_factory=list)
-    statuses: list[int] = Field(default_factory=list)
-    error_codes: list[str] = Field(default_factory=list)
-    exceptions: list[str] = Field(default_factory=list)
-    areas: list[str] = Field(default_factory=list)
+class _Matchers(Triggers):
+    """A runbook's triggers, plus evidence facts from the tool results."""
+
     evidence: list[str] = Field(default_factory=list)
 
 
@@ -257,7 +253,11 @@ def _api_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterab
     storm = five >= t.storm_5xx_count or (five >= 20 and five / requests >= t.storm_5xx_rate)
     if storm:
         yield Fact("api_5xx_storm", summary.call_id, f"{five} 5xx responses of {requests} requests")
-    elif not d.get("spike") and _num(d.get("error_rate")) < t.api_error_rate and int(_num(d.get("requests"))) > 0:
+    elif (
+        not d.get("spike")
+        and _num(d.get("error_rate")) < t.api_error_rate
+        and int(_num(d.get("requests"))) > 0
+    ):
         # The logs show the account's traffic flowing normally: "the API is down" is not borne out.
         yield Fact(
             "api_healthy",
@@ -405,25 +405,6 @@ def compute_facts(
 # ---------------------------------------------------------------- matching
 
 
-def _word_hits(m: _Matchers, text: str, signals: Signals | None) -> list[str]:
-    """What the ticket itself (text and signals) matches of ``m``."""
-    low = text.lower()
-    hits = [f"keyword {k!r}" for k in m.keywords if k.lower() in low]
-    hits += [f"pattern {p!r}" for p in m.regex if re.search(p, text, re.IGNORECASE)]
-    if signals is not None:
-        hits += [f"status {s}" for s in m.statuses if s in signals.statuses]
-        codes = {c.lower() for c in signals.error_codes}
-        hits += [f"error code {c}" for c in m.error_codes if c.lower() in codes]
-        exceptions = [e.lower() for e in signals.exceptions]
-        hits += [
-            f"exception {e}"
-            for e in m.exceptions
-            if any(x == e.lower() or x.endswith("." + e.lower()) for x in exceptions)
-        ]
-        hits += [f"area {a}" for a in m.areas if a in signals.areas]
-    return hits
-
-
 @dataclass
 class TriggerHit:
     trigger: Trigger
@@ -441,7 +422,7 @@ def match_triggers(
     fired: list[tuple[tuple[int, int, int], TriggerHit]] = []
     silenced: list[str] = []
     for order, trigger in enumerate(config.triggers):
-        hits = _word_hits(trigger, text, signals)
+        hits = trigger.hits(text, signals)
         evidence = [f"evidence {f} ({facts[f].call_id})" for f in trigger.evidence if f in facts]
         if not hits and not evidence:
             continue
@@ -478,7 +459,7 @@ def match_symptoms(
     """Every symptom with its strongest kind of match, best first."""
     found: list[SymptomHit] = []
     for order, symptom in enumerate(config.symptoms):
-        words = _word_hits(symptom, text, signals)
+        words = symptom.hits(text, signals)
         evidence = [f"{f}: {facts[f].detail} ({facts[f].call_id})" for f in symptom.evidence if f in facts]
         if evidence:
             found.append(SymptomHit(symptom, "evidence", evidence, order, words))

@@ -98,6 +98,8 @@ class Problem:
 
 
 class Triggers(BaseModel):
+    """What a ticket's own words and signals must show; runbooks and routing rules both match with it."""
+
     model_config = ConfigDict(extra="forbid")
 
     keywords: list[str] = Field(default_factory=list)
@@ -106,6 +108,26 @@ class Triggers(BaseModel):
     error_codes: list[str] = Field(default_factory=list)
     exceptions: list[str] = Field(default_factory=list)
     areas: list[str] = Field(default_factory=list)
+
+    def hits(self, text: str, signals: Signals | None) -> list[str]:
+        """Each trigger the ticket's text and signals hit, as a reason a person can read."""
+        low = text.lower()
+        hits = [f"keyword {k!r}" for k in self.keywords if k.lower() in low]
+        hits += [f"pattern {p!r}" for p in self.regex if re.search(p, text, re.IGNORECASE)]
+        if signals is None:
+            return hits
+        hits += [f"status {s}" for s in self.statuses if s in signals.statuses]
+        codes = {c.lower() for c in signals.error_codes}
+        hits += [f"error code {c}" for c in self.error_codes if c.lower() in codes]
+        # An exception matches by its full name or its class name (the part after the last dot).
+        exceptions = [e.lower() for e in signals.exceptions]
+        hits += [
+            f"exception {e}"
+            for e in self.exceptions
+            if any(x == e.lower() or x.endswith("." + e.lower()) for x in exceptions)
+        ]
+        hits += [f"area {a}" for a in self.areas if a in signals.areas]
+        return hits
 
 
 class PlanStep(BaseModel):
@@ -330,7 +352,9 @@ def _placeholder(field_info: Any) -> Any:
     return "x"
 
 
-def load_runbooks(directory: Path | None = None, *, strict: bool = True, semantic: bool = False) -> list[Runbook]:
+def load_runbooks(
+    directory: Path | None = None, *, strict: bool = True, semantic: bool = False
+) -> list[Runbook]:
     """Load every runbook; with ``strict`` any problem raises :class:`RunbookError`.
 
     Investigations load without the semantic checks (tool arguments, expression
@@ -381,18 +405,10 @@ class Match:
 
 def match_runbooks(runbooks: Iterable[Runbook], ticket: Ticket, signals: Signals) -> list[Match]:
     """Runbooks whose triggers hit, best first (by the number of distinct hits)."""
-    text = ticket.full_text().lower()
+    text = ticket.full_text()
     matches: list[Match] = []
     for runbook in runbooks:
-        t = runbook.triggers
-        reasons = [f"keyword {k!r}" for k in t.keywords if k.lower() in text]
-        reasons += [f"pattern {p!r}" for p in t.regex if re.search(p, text, re.IGNORECASE)]
-        reasons += [f"status {s}" for s in t.statuses if s in signals.statuses]
-        codes = {c.lower() for c in signals.error_codes}
-        reasons += [f"error code {c}" for c in t.error_codes if c.lower() in codes]
-        exceptions = " ".join(signals.exceptions).lower()
-        reasons += [f"exception {e}" for e in t.exceptions if e.lower() in exceptions]
-        reasons += [f"area {a}" for a in t.areas if a in signals.areas]
+        reasons = runbook.triggers.hits(text, signals)
         if reasons:
             matches.append(Match(runbook, len(reasons), reasons))
     matches.sort(key=lambda m: (-m.score, m.runbook.id))
