@@ -47,7 +47,7 @@ def render_diagnosis(d: Diagnosis) -> str:
     if d.internal_note:
         out += ["", "Internal note:", _wrap(d.internal_note)]
     if d.escalation:
-        packet = getattr(d.escalation, "packet_markdown", None)
+        packet = d.escalation.packet_markdown
         if packet:
             out += ["", "Escalation packet (paste into Slack/Linear):", "", packet.rstrip()]
         else:
