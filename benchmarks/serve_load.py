@@ -168,6 +168,13 @@ class Server:
                     return round(int(line.split()[1]) / 1024, 1)
         return float("nan")
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system, all threads) the server process has used so far."""
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return float("nan")
+
     def stop(self) -> None:
         self.proc.terminate()
         try:
@@ -376,6 +383,7 @@ async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
             await server.wait_ready(client)
             await submit_and_follow(client, server.url, api_ticket(0, "warmup"))
             single = await submit_and_follow(client, server.url, api_ticket(1, "single"))
+            cpu0 = server.cpu_s()
             t0 = time.perf_counter()
             results = await asyncio.gather(
                 *(submit(client, server.url, api_ticket(i, "load")) for i in range(n))
@@ -383,6 +391,7 @@ async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
             submitted = time.perf_counter() - t0
             await drained(client, server.url)
             wall = time.perf_counter() - t0
+            cpu = server.cpu_s() - cpu0
             ids = [r["id"] for r in results if "id" in r]
             check = await verify_all(client, server.url, ids)
         errors = sum(1 for r in results if "error" in r) + sum(
@@ -396,6 +405,10 @@ async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
             "ratio": round(wall / single["end_s"], 2),
             "target_ratio": 2.0,
             "submit_all_s": round(submitted, 3),
+            # The server's CPU over the run, per investigation, and the wall time that CPU alone needs
+            # on this machine's cores: no schedule can finish sooner.
+            "server_cpu_ms_per_investigation": round(cpu / n * 1000, 1),
+            "cpu_floor_s": round(cpu / (os.cpu_count() or 1), 3),
             "server_span_s": check["span_s"],
             "p50_s": pct(check["latencies"], 0.5),
             "p95_s": pct(check["latencies"], 0.95),

@@ -89,7 +89,7 @@ def _in_logs(world: Any, fact: str) -> bool:
     needles = {fact}
     if _ISO.match(fact):
         needles.add(fact.rstrip("Z").replace("T", " "))
-    with ENGINE_LOCK:
+    with ENGINE_LOCK.shared():
         tables = [
             r[0]
             for r in client.query(

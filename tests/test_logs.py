@@ -644,3 +644,86 @@ async def test_webhook_platform_baseline_samples_the_directory(
     )
     sampled = [r for r in rows["webhook_deliveries"] if r["account_id"] == ids[0] and start <= r["ts"] < end]
     assert data["platform"]["attempts"] == len(sampled) > 0
+
+
+def test_concurrent_queries_use_separate_clients_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One client serialises its queries, so concurrent investigations must not share one."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    in_flight = 0
+    peak = 0
+    started = 0
+    guard = threading.Lock()
+    both_running = threading.Barrier(2, timeout=5)
+    made: list[Any] = []
+
+    class SlowClient:
+        def __init__(self) -> None:
+            self.busy = threading.Lock()
+            made.append(self)
+
+        def create_query_context(self, **kwargs: Any) -> Any:
+            return clickhouse_connect.driver.query.QueryContext(kwargs["query"], kwargs["parameters"])
+
+        def query(self, sql: str, parameters: Any = None, settings: Any = None) -> Any:
+            nonlocal in_flight, peak, started
+            assert self.busy.acquire(blocking=False), "a client ran two queries at once"
+            with guard:
+                in_flight += 1
+                started += 1
+                first_two = started <= 2
+                peak = max(peak, in_flight)
+            try:
+                if first_two:
+                    both_running.wait()  # times out if the two never run side by side
+                import time
+
+                time.sleep(0.05)
+                return type("R", (), {"column_names": ["x"], "result_rows": [(1,)]})()
+            finally:
+                with guard:
+                    in_flight -= 1
+                self.busy.release()
+
+    monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kw: SlowClient())
+    connector = ClickHouseConnector(
+        LogsSettings(dsn="http://ch:8123", database=DB, max_concurrent_queries=2)
+    )
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda _: connector._query_sync("SELECT 1"), range(6)))
+    assert all(r.rows == [(1,)] for r in results)
+    assert peak == 2  # in parallel, and never more than the limit
+    assert len(made) == 2  # clients are reused
+
+
+def test_engine_lock_lets_queries_overlap_but_not_a_load() -> None:
+    import threading
+    import time
+
+    from tools.world.chdb import EngineLock
+
+    lock = EngineLock()
+    events: list[str] = []
+    readers_in = threading.Barrier(2, timeout=5)
+
+    def reader(name: str) -> None:
+        with lock.shared():
+            events.append(f"{name} in")
+            readers_in.wait()  # both readers hold the lock at once
+            time.sleep(0.05)
+            events.append(f"{name} out")
+
+    def writer() -> None:
+        time.sleep(0.01)
+        # Re-entrant for its thread, and the loading thread may query what it loads.
+        with lock.exclusive(), lock.exclusive(), lock.shared():
+            events.append("load")
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in ("a", "b")]
+    threads.append(threading.Thread(target=writer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=5)
+    assert events.index("load") > max(events.index("a out"), events.index("b out"))

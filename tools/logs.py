@@ -29,7 +29,8 @@ import asyncio
 import math
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -559,18 +560,57 @@ def render_schema(d: Mapping[str, Any]) -> str:
 
 # ---------------------------------------------------------------- connector
 
-_locks_guard = threading.Lock()
-_client_locks: dict[int, threading.Lock] = {}
 
+class _ClientPool:
+    """Up to ``size`` clients, each running one query at a time, made on demand.
 
-def _lock_for(client: Any) -> Any:
-    """One lock per client; every embedded chdb client shares the engine's lock."""
-    if type(client).__name__ == "ChdbClient":
-        from tools.world.chdb import ENGINE_LOCK
+    clickhouse-connect runs one query at a time per client (an HTTP session, or
+    a chdb handle), so a single shared client would queue every concurrent
+    investigation's queries behind each other. Embedded chdb handles also hold
+    the engine's lock shared, so a world being loaded is never queried half-way.
+    """
 
-        return ENGINE_LOCK
-    with _locks_guard:
-        return _client_locks.setdefault(id(client), threading.Lock())
+    def __init__(self, make: Callable[[], Any] | None, size: int, first: Any | None = None) -> None:
+        self._make = make
+        self._idle: list[Any] = [first] if first is not None else []
+        self.clients: list[Any] = list(self._idle)
+        self._slots = threading.BoundedSemaphore(size if make is not None else 1)
+        self._guard = threading.Lock()
+
+    def _take(self) -> Any:
+        with self._guard:
+            if self._idle:
+                return self._idle.pop()
+        if self._make is None:
+            raise RuntimeError("no ClickHouse client")  # unreachable: without a factory the first is given
+        client = self._make()
+        with self._guard:
+            self.clients.append(client)
+        return client
+
+    def any(self) -> Any:
+        """Some client, for client-side work (parsing a statement) that needs no slot."""
+        with self._guard:
+            if self.clients:
+                return self.clients[0]
+        with self.lease() as client:
+            return client
+
+    @contextmanager
+    def lease(self) -> Iterator[Any]:
+        with self._slots:
+            client = self._take()
+            try:
+                if type(client).__name__ == "ChdbClient":
+                    from tools.world.chdb import ENGINE_LOCK
+
+                    with ENGINE_LOCK.shared():
+                        yield client
+                else:
+                    yield client
+            finally:
+                with self._guard:
+                    self._idle.append(client)
 
 
 class ClickHouseConnector(Connector):
@@ -585,9 +625,8 @@ class ClickHouseConnector(Connector):
 
     def __init__(self, settings: LogsSettings, *, client: Any | None = None) -> None:
         self.settings = settings
-        self._client = client
-        self._owns_client = client is None
-        self._client_guard = threading.Lock()
+        self._owns_clients = client is None
+        self._pool = self._new_pool(client)
         _ident(settings.database)
         for name in settings.allowed_tables:
             _ident(name)
@@ -598,16 +637,23 @@ class ClickHouseConnector(Connector):
 
     # ---- query path
 
-    def _get_client(self) -> Any:
-        with self._client_guard:
-            if self._client is None:
-                if not self.settings.dsn:
-                    raise SourceUnavailable(SOURCE, "no ClickHouse DSN configured (logs.dsn)")
-                try:
-                    self._client = clickhouse_connect.get_client(dsn=self.settings.dsn)
-                except Exception as exc:
-                    raise translate_error(exc) from None
-            return self._client
+    def _new_pool(self, client: Any | None) -> _ClientPool:
+        size = self.settings.max_concurrent_queries
+        if client is None:
+            return _ClientPool(self._connect, size)
+        if type(client).__name__ == "ChdbClient":  # a world's engine: more handles on it
+            from tools.world.chdb import new_embedded_client
+
+            return _ClientPool(new_embedded_client, size, first=client)
+        return _ClientPool(None, 1, first=client)
+
+    def _connect(self) -> Any:
+        if not self.settings.dsn:
+            raise SourceUnavailable(SOURCE, "no ClickHouse DSN configured (logs.dsn)")
+        try:
+            return clickhouse_connect.get_client(dsn=self.settings.dsn)
+        except Exception as exc:
+            raise translate_error(exc) from None
 
     def _query_settings(self, max_result_rows: int) -> dict[str, Any]:
         return {
@@ -620,8 +666,7 @@ class ClickHouseConnector(Connector):
 
     def _send(self, sql: str, parameters: Mapping[str, Any] | None, max_result_rows: int) -> _Result:
         """Run one statement with the read-only settings; the lowest layer, no checks of its own."""
-        client = self._get_client()
-        with _lock_for(client):
+        with self._pool.lease() as client:
             try:
                 result = client.query(
                     sql, parameters=dict(parameters or {}), settings=self._query_settings(max_result_rows)
@@ -636,8 +681,7 @@ class ClickHouseConnector(Connector):
         parameters: Mapping[str, Any] | None = None,
         max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
     ) -> _Result:
-        client = self._get_client()
-        context = client.create_query_context(query=sql, parameters=dict(parameters or {}))
+        context = self._pool.any().create_query_context(query=sql, parameters=dict(parameters or {}))
         if context.is_command or context.is_insert:
             raise ReadOnlyViolation(SOURCE, "only SELECT statements are sent to ClickHouse")
         return self._send(sql, parameters, max_result_rows)
@@ -707,10 +751,17 @@ class ClickHouseConnector(Connector):
         params = self._window_params(args.account_id, base_start, args.end, **extra)
         in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
 
-        by_status = await self._query(
-            f"SELECT {t.status} AS status, countIf({in_window}) AS w_n, countIf(NOT ({in_window})) AS b_n "
-            f"FROM {t.name} WHERE {t.account_range()}{path_filter} GROUP BY status ORDER BY status",
-            params,
+        window_params = self._window_params(args.account_id, args.start, args.end, **extra)
+        # Independent queries run at once (the connector keeps several clients).
+        by_status, endpoints, codes, fine = await asyncio.gather(
+            self._query(
+                f"SELECT {t.status} AS status, countIf({in_window}) AS w_n, countIf(NOT ({in_window})) AS b_n "
+                f"FROM {t.name} WHERE {t.account_range()}{path_filter} GROUP BY status ORDER BY status",
+                params,
+            ),
+            self._top_endpoints(t, is_error, path_filter, window_params),
+            self._top_error_codes(t, is_error, path_filter, window_params),
+            self._error_buckets(t, is_error, path_filter, window_params),
         )
         rows = by_status.dicts()
         requests = sum(int(r["w_n"]) for r in rows)
@@ -726,31 +777,8 @@ class ClickHouseConnector(Connector):
             key=lambda r: (-int(r["w_n"]), int(r["status"])),
         )[:TOP_N]
 
-        window_params = self._window_params(args.account_id, args.start, args.end, **extra)
-        endpoints: list[dict[str, Any]] = []
-        if t.path is not None:
-            endpoints = (
-                await self._query(
-                    f"SELECT {t.path} AS path, count() AS requests, countIf({is_error}) AS errors "
-                    f"FROM {t.name} "
-                    f"WHERE {t.account_range()}{path_filter} GROUP BY path "
-                    f"ORDER BY errors DESC, requests DESC, path LIMIT {TOP_N}",
-                    window_params,
-                )
-            ).dicts()
-        codes: list[dict[str, Any]] = []
-        if t.error is not None:
-            codes = (
-                await self._query(
-                    f"SELECT {t.error} AS error_code, count() AS count FROM {t.name} "
-                    f"WHERE {t.account_range()}{path_filter} AND {is_error} AND {t.error} != '' "
-                    f"GROUP BY error_code ORDER BY count DESC, error_code LIMIT {TOP_N}",
-                    window_params,
-                )
-            ).dicts()
-
         base_rate = base_errors / base_requests if base_requests else 0.0
-        spike = await self._find_spike(args, t, is_error, path_filter, window_params, base_rate)
+        spike = await self._find_spike(fine, t, is_error, path_filter, window_params, base_rate)
         return {
             "account_id": args.account_id,
             "window": {"start": _iso(args.start), "end": _iso(args.end)},
@@ -786,15 +814,37 @@ class ClickHouseConnector(Connector):
             "spike": spike,
         }
 
-    async def _find_spike(
-        self,
-        args: ErrorSummaryArgs,
-        t: _Table,
-        is_error: str,
-        path_filter: str,
-        params: dict[str, Any],
-        base_rate: float,
-    ) -> dict[str, Any] | None:
+    async def _top_endpoints(
+        self, t: _Table, is_error: str, path_filter: str, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if t.path is None:
+            return []
+        result = await self._query(
+            f"SELECT {t.path} AS path, count() AS requests, countIf({is_error}) AS errors "
+            f"FROM {t.name} "
+            f"WHERE {t.account_range()}{path_filter} GROUP BY path "
+            f"ORDER BY errors DESC, requests DESC, path LIMIT {TOP_N}",
+            params,
+        )
+        return result.dicts()
+
+    async def _top_error_codes(
+        self, t: _Table, is_error: str, path_filter: str, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        if t.error is None:
+            return []
+        result = await self._query(
+            f"SELECT {t.error} AS error_code, count() AS count FROM {t.name} "
+            f"WHERE {t.account_range()}{path_filter} AND {is_error} AND {t.error} != '' "
+            f"GROUP BY error_code ORDER BY count DESC, error_code LIMIT {TOP_N}",
+            params,
+        )
+        return result.dicts()
+
+    async def _error_buckets(
+        self, t: _Table, is_error: str, path_filter: str, params: dict[str, Any]
+    ) -> list[tuple[int, int, int]]:
+        """(bucket start ms, requests, errors) in the finest spike buckets, oldest first."""
         finest = SPIKE_BUCKETS_MINUTES[0] * 60_000
         result = await self._query(
             f"SELECT intDiv({t.ts_ms}, {finest}) * {finest} AS bucket, "
@@ -802,7 +852,17 @@ class ClickHouseConnector(Connector):
             f"WHERE {t.account_range()}{path_filter} GROUP BY bucket ORDER BY bucket",
             params,
         )
-        fine = [(int(b), int(n), int(e)) for b, n, e in result.rows]
+        return [(int(b), int(n), int(e)) for b, n, e in result.rows]
+
+    async def _find_spike(
+        self,
+        fine: list[tuple[int, int, int]],
+        t: _Table,
+        is_error: str,
+        path_filter: str,
+        params: dict[str, Any],
+        base_rate: float,
+    ) -> dict[str, Any] | None:
         for minutes in SPIKE_BUCKETS_MINUTES:
             buckets = _coarsen(fine, minutes * 60_000)
             spike = detect_spike(buckets, base_rate, minutes)
@@ -813,17 +873,19 @@ class ClickHouseConnector(Connector):
                 "s0": _param_ts(spike.start),
                 "s1": _param_ts(spike.start + timedelta(minutes=minutes)),
             }
-            first = await self._query(
-                f"SELECT min({t.ts_ms}) AS first_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
-                f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} AND {t.time} < {{s1:{_TS_PARAM}}}",
-                detail_params,
-            )
-            top = await self._query(
-                f"SELECT {t.status} AS status, count() AS n FROM {t.name} WHERE "
-                f"{t.account_range()}{path_filter} "
-                f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} GROUP BY status ORDER BY n "
-                f"DESC, status LIMIT 1",
-                detail_params,
+            first, top = await asyncio.gather(
+                self._query(
+                    f"SELECT min({t.ts_ms}) AS first_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
+                    f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} AND {t.time} < {{s1:{_TS_PARAM}}}",
+                    detail_params,
+                ),
+                self._query(
+                    f"SELECT {t.status} AS status, count() AS n FROM {t.name} WHERE "
+                    f"{t.account_range()}{path_filter} "
+                    f"AND {is_error} AND {t.time} >= {{s0:{_TS_PARAM}}} GROUP BY status ORDER BY n "
+                    f"DESC, status LIMIT 1",
+                    detail_params,
+                ),
             )
             return {
                 "start": _iso(spike.start),
@@ -1237,5 +1299,6 @@ class ClickHouseConnector(Connector):
 
     async def aclose(self) -> None:
         # The embedded engine outlives connectors; only a client we built is ours to close.
-        if self._client is not None and self._owns_client:
-            await asyncio.to_thread(self._client.close)
+        if self._owns_clients:
+            for client in self._pool.clients:
+                await asyncio.to_thread(client.close)

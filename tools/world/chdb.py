@@ -3,8 +3,12 @@
 chdb runs one engine with one data path per process, and two processes cannot
 share a path, so every world of a process lives in that one in-memory engine,
 each in its own database (the world loader names it after a hash of the
-world's files, which makes loading idempotent). The engine is not thread-safe:
-every call on an embedded client takes :data:`ENGINE_LOCK`.
+world's files, which makes loading idempotent). Queries from several handles
+run in parallel (chdb 4 allows it; clickhouse-connect serialises the calls on
+one handle), so the logs connector keeps a few handles from
+:func:`new_embedded_client`. Creating, loading and dropping tables must not
+overlap a query, so :data:`ENGINE_LOCK` is a shared/exclusive lock: queries
+hold it shared, loads exclusive.
 
 Each ``clickhouse_connect.get_client(dsn="chdb://:memory:")`` is its own
 session on the same engine and sees the same data. Session state matters
@@ -18,7 +22,8 @@ non-SELECT statement to the engine (see ``tools/logs.py``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import clickhouse_connect
@@ -28,10 +33,73 @@ from sqlglot import exp
 
 from tools.base import parse_ts
 
-__all__ = ["ENGINE_LOCK", "embedded_client", "load_tables", "parse_schema"]
+__all__ = [
+    "ENGINE_LOCK",
+    "EngineLock",
+    "embedded_client",
+    "load_tables",
+    "new_embedded_client",
+    "parse_schema",
+]
 
-# Serialises every call into the embedded engine (queries, loads) across threads.
-ENGINE_LOCK = threading.RLock()
+
+class EngineLock:
+    """Many queries at once (shared), or one load (exclusive, re-entrant for its thread).
+
+    A waiting load blocks new queries, so a steady stream of queries cannot starve it.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._owner: int | None = None
+        self._depth = 0
+        self._writers_waiting = 0
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:  # the loading thread may query what it loads
+                counted = False
+            else:
+                while self._owner is not None or self._writers_waiting:
+                    self._cond.wait()
+                self._readers += 1
+                counted = True
+        try:
+            yield
+        finally:
+            if counted:
+                with self._cond:
+                    self._readers -= 1
+                    if self._readers == 0:
+                        self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+            else:
+                self._writers_waiting += 1
+                while self._owner is not None or self._readers:
+                    self._cond.wait()
+                self._writers_waiting -= 1
+                self._owner, self._depth = me, 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._owner = None
+                    self._cond.notify_all()
+
+
+# Queries hold it shared, loads and DDL exclusive.
+ENGINE_LOCK = EngineLock()
 
 _client: Client | None = None
 _client_guard = threading.Lock()
@@ -44,6 +112,11 @@ def embedded_client() -> Client:
         if _client is None:
             _client = clickhouse_connect.get_client(dsn="chdb://:memory:")
         return _client
+
+
+def new_embedded_client() -> Client:
+    """Another handle on the process's engine: its own session, queried in parallel with the others."""
+    return clickhouse_connect.get_client(dsn="chdb://:memory:")
 
 
 def parse_schema(schema_sql: str, database: str) -> list[tuple[str, str, dict[str, str]]]:
@@ -106,7 +179,7 @@ def load_tables(
     unknown = set(tables) - {name for name, _, _ in schema}
     if unknown:
         raise ValueError(f"rows for tables not in schema.sql: {sorted(unknown)}")
-    with ENGINE_LOCK:
+    with ENGINE_LOCK.exclusive():
         existing = _existing_tables(client, database)
         if existing and {name for name, _, _ in schema} <= existing:
             return

@@ -285,7 +285,7 @@ class World:
                 _write_overlay_cache(client, self.database, sorted(t for t in data if t in tables), cache)
             # Each table becomes a view: the base's rows (minus the redescribed accounts) and
             # the overlay's own rows. Nothing is copied, so an overlay costs milliseconds.
-            with ENGINE_LOCK:
+            with ENGINE_LOCK.exclusive():
                 for table in tables:
                     skip = touched.get(table)
                     where = (
@@ -300,7 +300,7 @@ class World:
                         f" UNION ALL SELECT * FROM {db}.`_own_{table}`"
                     )
         except Exception as exc:
-            with ENGINE_LOCK:
+            with ENGINE_LOCK.exclusive():
                 client.command(f"DROP DATABASE IF EXISTS `{self.database}`")
             if isinstance(exc, WorldError):
                 raise
@@ -452,7 +452,7 @@ def _cache_dir() -> Path:
 def _copy_native(client: Any, sql: str) -> None:
     from tools.world.chdb import ENGINE_LOCK
 
-    with ENGINE_LOCK:
+    with ENGINE_LOCK.exclusive():
         client.command(sql)
 
 
