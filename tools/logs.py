@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
 import clickhouse_connect
@@ -179,8 +179,8 @@ class SchemaArgs(ToolArgs):
 # ---------------------------------------------------------------- spike detection
 
 
-@dataclass(frozen=True)
-class Bucket:
+class Bucket(NamedTuple):
+    # A tuple, not a dataclass: thousands are built per investigation.
     start: datetime
     requests: int
     errors: int
@@ -266,10 +266,11 @@ def _coarsen(fine: Sequence[tuple[int, int, int]], size_ms: int) -> list[Bucket]
     """Merge ``(start_ms, requests, errors)`` buckets into buckets of ``size_ms``."""
     merged: dict[int, list[int]] = {}
     for start, requests, errors in fine:
-        slot = merged.setdefault(start // size_ms * size_ms, [0, 0])
+        slot = merged.setdefault(start - start % size_ms, [0, 0])
         slot[0] += requests
         slot[1] += errors
-    return [Bucket(datetime.fromtimestamp(k / 1000, tz=UTC), n, e) for k, (n, e) in sorted(merged.items())]
+    at = datetime.fromtimestamp
+    return [Bucket(at(k / 1000, UTC), n, e) for k, (n, e) in sorted(merged.items())]
 
 
 # ---------------------------------------------------------------- helpers
@@ -828,37 +829,31 @@ class ClickHouseConnector(Connector):
             params,
         )
         # grouping() has a 0 bit for each key its row is grouped by, the first key the highest bit.
-        full = (1 << len(names)) - 1
-        sets: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
-        for row in result.dicts():
-            for i, name in enumerate(names):
-                if int(row["grouped_by"]) == full ^ (1 << (len(names) - 1 - i)):
-                    sets[name].append(row)
-        statuses = sorted(
-            ({"status": r["status"], "w_n": r["w_n"], "b_n": r["b_n"]} for r in sets["status"]),
-            key=lambda r: int(r["status"]),
-        )
-        endpoints = sorted(
-            (
-                {"path": r["path"], "requests": int(r["w_n"]), "errors": int(r["w_errors"])}
-                for r in sets.get("path", [])
-                if int(r["w_n"]) > 0
-            ),
-            key=lambda e: (-e["errors"], -e["requests"], str(e["path"])),
-        )[:TOP_N]
-        codes = sorted(
-            (
-                {"error_code": r["error_code"], "count": int(r["w_errors"])}
-                for r in sets.get("error_code", [])
-                if int(r["w_errors"]) > 0 and r["error_code"] not in ("", None)
-            ),
-            key=lambda c: (-c["count"], str(c["error_code"])),
-        )[:TOP_N]
-        fine = sorted(
-            (int(r["bucket"]), int(r["w_n"]), int(r["w_errors"]))
-            for r in sets["bucket"]
-            if int(r["bucket"]) != -1
-        )
+        n = len(names)
+        set_of_mask = {((1 << n) - 1) ^ (1 << (n - 1 - i)): (name, i) for i, name in enumerate(names)}
+        # Rows stay tuples (key, window count, baseline count, window errors): there can be thousands.
+        sets: dict[str, list[tuple[Any, int, int, int]]] = {name: [] for name in names}
+        for row in result.rows:
+            name, i = set_of_mask[int(row[n])]
+            sets[name].append((row[i], int(row[n + 1]), int(row[n + 2]), int(row[n + 3])))
+        statuses = [
+            {"status": key, "w_n": w_n, "b_n": b_n}
+            for key, w_n, b_n, _ in sorted(sets["status"], key=lambda r: int(r[0]))
+        ]
+        endpoints = [
+            {"path": key, "requests": w_n, "errors": w_errors}
+            for key, w_n, _, w_errors in sorted(
+                (r for r in sets.get("path", []) if r[1] > 0), key=lambda r: (-r[3], -r[1], str(r[0]))
+            )[:TOP_N]
+        ]
+        codes = [
+            {"error_code": key, "count": w_errors}
+            for key, _, _, w_errors in sorted(
+                (r for r in sets.get("error_code", []) if r[3] > 0 and r[0] not in ("", None)),
+                key=lambda r: (-r[3], str(r[0])),
+            )[:TOP_N]
+        ]
+        fine = sorted((int(key), w_n, w_errors) for key, w_n, _, w_errors in sets["bucket"] if key != -1)
         return statuses, endpoints, codes, fine
 
     async def _find_spike(
