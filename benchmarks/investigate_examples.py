@@ -40,6 +40,7 @@ def main() -> None:
 
     settings = load_settings(env={})
     env = open_environment(settings)
+    assert env.world is not None  # no live systems are configured here: the demo world
     env.world.clickhouse()  # load the world once: that is start-up, not investigation
     startup_s = time.perf_counter() - t0
     print(f"casefile --help: {help_s * 1000:.0f} ms (target < 1000 ms)")

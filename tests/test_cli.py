@@ -22,7 +22,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def write_ticket(tmp_path: Path, **fields: object) -> Path:
-    ticket = {
+    ticket: dict[str, object] = {
         "id": "T-9",
         "subject": "help",
         "body": "Our API calls fail with 429 since this morning.",

@@ -125,7 +125,7 @@ def test_openapi_describes_the_endpoints(store: Store) -> None:
 
 
 def test_same_ticket_revision_is_not_investigated_twice_concurrently(store: Store) -> None:
-    gate, started = threading.Event(), []
+    gate, started = threading.Event(), list[str]()
     with _client(store, factory=lambda t: GatedModel(gate, started)) as client:
         first = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()
         second = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()
@@ -375,7 +375,7 @@ def test_restart_marks_interrupted_and_rerun(store: Store) -> None:
 
 
 def test_shutdown_interrupts_running_work(store: Store) -> None:
-    gate, started = threading.Event(), []
+    gate, started = threading.Event(), list[str]()
     with _client(store, factory=lambda t: GatedModel(gate, started)) as client:
         inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
         with client.stream("GET", f"/v1/investigations/{inv}/events", headers=AUTH) as response:

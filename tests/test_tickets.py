@@ -142,7 +142,7 @@ async def test_without_a_resolution_field_the_last_public_comment_is_used(world:
     connector = ZendeskConnector(settings, transport=transport)
     data = await connector.similar(
         connector.tools()[0].parse_arguments({"text": "SAML signature validation"}), CTX
-    )  # type: ignore[arg-type]
+    )
     await connector.aclose()
     assert data["tickets"][0]["resolution"] == "IdP certificate expired; customer rotated it."
     assert data["tickets"][0]["article_url"] is None
