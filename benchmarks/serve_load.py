@@ -8,7 +8,11 @@ overlap
     latency), compared with one investigation alone. Target: total wall time
     ≤ 2× the single investigation: the service overlaps the waiting instead of
     serialising it. Run twice: with the demo world's tools (preflight queries
-    included) and with no tools (the model's wait alone).
+    included) and with no tools (the model's wait alone). Each run also reports
+    the server process's CPU time per investigation (from /proc) and the CPU
+    floor: that CPU spread over every core, the wall time no schedule can beat.
+    With the demo world's tools the floor, not waiting, bounds the run: the
+    embedded ClickHouse and the HTTP stand-ins run in the server's process.
 
 burst
     200 tickets announced at once through the signed Zendesk webhook (the
