@@ -32,6 +32,43 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.set_defaults(func=_cmd_serve)
 
+    app = subparsers.add_parser(
+        "zendesk-app",
+        help="check or package the Zendesk sidebar app (integrations/zendesk) for upload",
+        description="check: report everything Zendesk would refuse (manifest, translations, logos). "
+        "package: write the upload zip with the service's host in domainWhitelist.",
+    )
+    actions = app.add_subparsers(dest="action", required=True, metavar="{check,package}")
+    actions.add_parser("check", help="report what would make an upload fail").set_defaults(
+        func=_cmd_app_check
+    )
+    package = actions.add_parser("package", help="write the zip to upload to Zendesk")
+    package.add_argument("--service-url", required=True, help="https://… where `casefile serve` runs")
+    package.add_argument("--out", default="dist/casefile-zendesk-app.zip", help="zip to write")
+    package.set_defaults(func=_cmd_app_package)
+
+
+def _cmd_app_check(args: argparse.Namespace) -> int:
+    from agent.service.zendesk_app import APP_DIR, check_app
+
+    problems = check_app()
+    for problem in problems:
+        print(f"{APP_DIR.name}/{problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{APP_DIR}: ready to upload")
+    return 0
+
+
+def _cmd_app_package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.service.zendesk_app import package_app
+
+    out = package_app(args.service_url, Path(args.out))
+    print(f"wrote {out} (domainWhitelist: the host of {args.service_url})")
+    return 0
+
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     import logging
