@@ -17,17 +17,22 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.errors import SourceUnavailable, ToolArgumentError, ToolError
+
+if TYPE_CHECKING:
+    from tools.settings import ConnectorSettings
 
 __all__ = [
     "RENDER_BUDGET_CHARS",
     "AccountLookup",
     "CallContext",
     "Connector",
+    "StandIns",
     "Tool",
     "ToolArgs",
     "ToolCall",
@@ -228,10 +233,43 @@ class Tool:
         return truncate(self._render(data))
 
 
+class StandIns(Protocol):
+    """What a world offers connectors instead of the live systems."""
+
+    @property
+    def path(self) -> Path:
+        """The world's directory (files some connectors read, e.g. SSO snapshots)."""
+        ...
+
+    @property
+    def transport(self) -> Any:
+        """An httpx transport serving the emulated HTTP APIs."""
+        ...
+
+    def clickhouse(self) -> Any:
+        """The embedded ClickHouse client with the world's tables loaded."""
+        ...
+
+
 class Connector:
-    """Base class of a connector: collects its ``@operation`` methods as tools."""
+    """Base class of a connector: collects its ``@operation`` methods as tools.
+
+    Each connector says how it is built from the settings (:meth:`build`) and
+    what is missing to reach the live system (:meth:`not_configured`), so the
+    registry needs no knowledge of any of them.
+    """
 
     source: ClassVar[str]
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        """Why the live system cannot be reached with these settings; None when it can."""
+        return None
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> Connector:
+        """The connector for ``settings``, talking to ``world``'s stand-ins when one is given."""
+        raise NotImplementedError(f"{cls.__name__} does not say how it is built")
 
     @classmethod
     def operation_specs(cls) -> dict[str, tuple[type[ToolArgs], str]]:

@@ -37,7 +37,7 @@ import httpx
 import stripe
 from pydantic import Field
 
-from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -51,7 +51,7 @@ from tools.errors import (
     ToolArgumentError,
 )
 from tools.retry import RetryableError, call_with_retry, parse_retry_after
-from tools.settings import StripeSettings
+from tools.settings import ConnectorSettings, StripeSettings
 
 __all__ = [
     "BAD_SUBSCRIPTION_STATUSES",
@@ -325,6 +325,16 @@ class StripeConnector(Connector):
     """
 
     source = SOURCE
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        if settings.stripe.api_key is not None:
+            return None
+        return "not configured (set STRIPE_API_KEY, a restricted read-only key)"
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> StripeConnector:
+        return cls(settings.stripe, transport=world.transport if world is not None else None)
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ import graphql
 import httpx
 from pydantic import Field
 
-from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -34,7 +34,7 @@ from tools.errors import (
 )
 from tools.http import ReadOnlyHTTP
 from tools.retry import RetryableError, parse_retry_after
-from tools.settings import LinearSettings
+from tools.settings import ConnectorSettings, LinearSettings
 
 __all__ = [
     "ISSUE_QUERY",
@@ -290,6 +290,14 @@ class LinearConnector(Connector):
     """Known bugs in Linear: search by symptom, read one issue's state, workaround and ETA."""
 
     source: ClassVar[str] = SOURCE
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        return None if settings.linear.api_key is not None else "not configured (set LINEAR_API_KEY)"
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> LinearConnector:
+        return cls(settings.linear, transport=world.transport if world is not None else None)
 
     def __init__(
         self, settings: LinearSettings, *, transport: httpx.AsyncBaseTransport | None = None

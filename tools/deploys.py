@@ -21,10 +21,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from tools.base import CallContext, Connector, ToolArgs, operation, parse_ts
+from tools.base import CallContext, Connector, StandIns, ToolArgs, operation, parse_ts
 from tools.errors import SourceMalformed, ToolArgumentError
 from tools.http import ReadOnlyHTTP
-from tools.settings import GitHubSettings
+from tools.settings import ConnectorSettings, GitHubSettings
 
 __all__ = ["DeploysCompareArgs", "DeploysListArgs", "GitHubConnector"]
 
@@ -128,6 +128,14 @@ class GitHubConnector(Connector):
     """Deployments, releases and compares of the configured GitHub repositories."""
 
     source: ClassVar[str] = SOURCE
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        return None if settings.github.repos else "not configured (set GITHUB_REPOS)"
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> GitHubConnector:
+        return cls(settings.github, transport=world.transport if world is not None else None)
 
     def __init__(
         self, settings: GitHubSettings, *, transport: httpx.AsyncBaseTransport | None = None

@@ -41,7 +41,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import OperationalError
 from pydantic import Field, field_validator, model_validator
 
-from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -51,7 +51,7 @@ from tools.errors import (
     ToolArgumentError,
     ToolError,
 )
-from tools.settings import LogsSettings, LogTableMap
+from tools.settings import ConnectorSettings, LogsSettings, LogTableMap
 from tools.sqlguard import guard_sql
 
 __all__ = [
@@ -623,6 +623,14 @@ class ClickHouseConnector(Connector):
     """
 
     source: ClassVar[str] = "logs"
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        return None if settings.logs.dsn else "not configured (set CLICKHOUSE_DSN)"
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> ClickHouseConnector:
+        return cls(settings.logs, client=world.clickhouse() if world is not None else None)
 
     def __init__(self, settings: LogsSettings, *, client: Any | None = None) -> None:
         self.settings = settings

@@ -53,7 +53,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
-from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from tools.errors import (
     ReadOnlyViolation,
     SourceMalformed,
@@ -65,7 +65,7 @@ from tools.errors import (
     ToolError,
 )
 from tools.retry import RetryableError, call_with_retry, is_retryable_status, parse_retry_after
-from tools.settings import SSOSettings
+from tools.settings import ConnectorSettings, SSOSettings
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -470,6 +470,18 @@ class SSOConnector(Connector):
     """
 
     source = SOURCE
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> SSOConnector:
+        if world is None:
+            return cls(settings.sso)
+        # A world resolves its IdP hosts itself, and keeps last-working snapshots as files.
+        return cls(
+            settings.sso,
+            transport=world.transport,
+            resolver=getattr(world.transport, "resolve", None),
+            snapshot_dir=world.path,
+        )
 
     def __init__(
         self,

@@ -32,10 +32,10 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from tools.base import CallContext, Connector, ToolArgs, operation
+from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from tools.errors import ToolError
 from tools.http import ReadOnlyHTTP
-from tools.settings import ZendeskSettings
+from tools.settings import ConnectorSettings, ZendeskSettings
 
 __all__ = ["TicketsSimilarArgs", "ZendeskConnector", "query_terms", "rank_tickets", "tokenize"]
 
@@ -146,6 +146,23 @@ class ZendeskConnector(Connector):
     """Resolved helpdesk tickets from Zendesk Support (read-only)."""
 
     source: ClassVar[str] = SOURCE
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        if settings.zendesk.subdomain or settings.zendesk.base_url:
+            return None
+        return "not configured (set ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN)"
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> ZendeskConnector:
+        zendesk = settings.zendesk
+        if world is None:
+            return cls(zendesk)
+        if not (zendesk.subdomain or zendesk.base_url):  # the world's helpdesk
+            from tools.world.emulate_zendesk import world_settings
+
+            zendesk = world_settings()
+        return cls(zendesk, transport=world.transport)
 
     def __init__(
         self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None

@@ -1,0 +1,56 @@
+"""The registry builds every connector through the connector's own classmethods."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from tools.base import Connector
+from tools.catalogue import CONNECTORS, connector_classes
+from tools.registry import build_toolbox
+from tools.settings import ConnectorSettings, LinearSettings, StripeSettings
+
+DEMO_WORLD = Path(__file__).resolve().parents[1] / "examples" / "world"
+
+
+def test_every_connector_says_how_it_is_built() -> None:
+    for source, cls in connector_classes().items():
+        assert cls.build.__func__ is not Connector.build.__func__, source  # type: ignore[attr-defined]
+
+
+def test_live_without_settings_every_source_says_what_to_set() -> None:
+    toolbox = build_toolbox(ConnectorSettings())
+    assert set(toolbox.unavailable) == set(CONNECTORS) - {"sso"}  # sso needs no credentials
+    assert toolbox.unavailable["logs"] == "not configured (set CLICKHOUSE_DSN)"
+    assert toolbox.unavailable["bugs"] == "not configured (set LINEAR_API_KEY)"
+    assert "STRIPE_API_KEY" in toolbox.unavailable["billing"]
+    assert toolbox.unavailable["deploys"] == "not configured (set GITHUB_REPOS)"
+    assert "ZENDESK_SUBDOMAIN" in toolbox.unavailable["tickets"]
+    # Their tools stay listed, so a model can see what it could not use.
+    assert {"logs_error_summary", "bugs_search", "billing_account"} <= set(toolbox.tools)
+
+
+def test_configured_sources_are_available() -> None:
+    settings = ConnectorSettings(
+        linear=LinearSettings(api_key=SecretStr("lin_api_x")),
+        stripe=StripeSettings(api_key=SecretStr("rk_test_x")),
+    )
+    unavailable = build_toolbox(settings).unavailable
+    assert "bugs" not in unavailable and "billing" not in unavailable
+    assert "logs" in unavailable
+
+
+def test_a_connector_that_fails_to_build_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    billing = connector_classes()["billing"]
+
+    def broken(cls: type[Connector], settings: ConnectorSettings, world: object = None) -> Connector:
+        raise RuntimeError("stripe SDK misconfigured")
+
+    monkeypatch.setattr(billing, "build", classmethod(broken))
+    from tools.world.loader import World
+
+    toolbox = build_toolbox(ConnectorSettings(), world=World(DEMO_WORLD))
+    assert toolbox.unavailable == {"billing": "could not start: stripe SDK misconfigured"}
+    assert "logs_error_summary" in toolbox.tools and "deploys_list" in toolbox.tools
