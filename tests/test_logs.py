@@ -727,3 +727,24 @@ def test_engine_lock_lets_queries_overlap_but_not_a_load() -> None:
     for t in threads:
         t.join(timeout=5)
     assert events.index("load") > max(events.index("a out"), events.index("b out"))
+
+
+def test_extra_handles_open_the_engine_at_the_given_clients_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """chdb refuses a handle on another path than the engine's, so the pool must reuse the path."""
+    import tools.world.chdb as chdb_module
+
+    opened: list[str] = []
+
+    def open_handle(path: str) -> str:
+        opened.append(path)
+        return "handle"
+
+    monkeypatch.setattr(chdb_module, "new_embedded_client", open_handle)
+
+    class ChdbClient:  # the name is how the connector recognises an embedded engine
+        path = "/var/lib/casefile/chdb"
+
+    connector = ClickHouseConnector(LogsSettings(database=DB), client=ChdbClient())
+    assert connector._pool._make is not None
+    assert connector._pool._make() == "handle"
+    assert opened == ["/var/lib/casefile/chdb"]

@@ -653,7 +653,8 @@ class ClickHouseConnector(Connector):
         if type(client).__name__ == "ChdbClient":  # a world's engine: more handles on it
             from tools.world.chdb import new_embedded_client
 
-            return _ClientPool(new_embedded_client, size, first=client)
+            path = str(getattr(client, "path", ":memory:"))
+            return _ClientPool(lambda: new_embedded_client(path), size, first=client)
         return _ClientPool(None, 1, first=client)
 
     def _connect(self) -> Any:

@@ -114,9 +114,12 @@ def embedded_client() -> Client:
         return _client
 
 
-def new_embedded_client() -> Client:
-    """Another handle on the process's engine: its own session, queried in parallel with the others."""
-    return clickhouse_connect.get_client(dsn="chdb://:memory:")
+def new_embedded_client(path: str = ":memory:") -> Client:
+    """Another handle on the process's engine at ``path``: its own session, queried in parallel.
+
+    chdb hosts one engine per process and refuses a handle on any other path.
+    """
+    return clickhouse_connect.get_client(dsn=f"chdb://{path}")
 
 
 def parse_schema(schema_sql: str, database: str) -> list[tuple[str, str, dict[str, str]]]:
