@@ -29,7 +29,7 @@ import asyncio
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -562,6 +562,12 @@ def render_schema(d: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------- connector
 
 
+async def _gather(queries: Mapping[str, Awaitable[_Result]]) -> dict[str, _Result]:
+    """Run named independent queries at once; their results by name."""
+    results = await asyncio.gather(*queries.values())
+    return dict(zip(queries, results, strict=True))
+
+
 class _ClientPool:
     """Up to ``size`` clients, each running one query at a time, made on demand.
 
@@ -932,21 +938,26 @@ class ClickHouseConnector(Connector):
         in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
         lat = f"toFloat64({t.latency})"
 
-        totals = (
-            await self._query(
+        optional = await self._optional(t, ["trace_id"])
+        path_sql = t.path or "''"
+        # The queries are independent: they run at once (the connector keeps several clients).
+        queries = {
+            "totals": self._query(
                 f"SELECT countIf({in_window}) AS requests, "
                 f"quantilesExactIf(0.5, 0.95, 0.99)({lat}, {in_window}) AS w, "
                 f"quantilesExactIf(0.5, 0.95, 0.99)({lat}, NOT ({in_window})) AS b "
                 f"FROM {t.name} WHERE {where}{path_filter}",
                 span,
-            )
-        ).one()
-        w = list(totals["w"] or [None] * 3) if totals["requests"] else [None] * 3
-        b = list(totals["b"] or [None] * 3) if args.baseline_days else [None] * 3
-
-        by_endpoint: list[dict[str, Any]] = []
+            ),
+            "slowest": self._query(
+                f"SELECT {t.ts_ms} AS ts_ms, {optional['trace_id']} AS trace_id, {path_sql} AS path, "
+                f"{lat} AS latency_ms FROM {t.name} WHERE {where}{path_filter} "
+                f"ORDER BY latency_ms DESC, ts_ms LIMIT 5",
+                window,
+            ),
+        }
         if t.path is not None:
-            rows = await self._query(
+            queries["endpoints"] = self._query(
                 f"SELECT {t.path} AS path, countIf({in_window}) AS requests, "
                 f"quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
                 f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf(NOT ({in_window})) AS bn "
@@ -954,24 +965,29 @@ class ClickHouseConnector(Connector):
                 f"ORDER BY requests DESC, path LIMIT {TOP_N}",
                 span,
             )
-            by_endpoint = [
-                {
-                    "path": r["path"],
-                    "requests": int(r["requests"]),
-                    "p95_ms": _ms(r["p95"]),
-                    "baseline_p95_ms": _ms(r["bp95"]) if int(r["bn"]) else None,
-                }
-                for r in rows.dicts()
-            ]
-
-        optional = await self._optional(t, ["trace_id"])
-        path_sql = t.path or "''"
-        slowest = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {optional['trace_id']} AS trace_id, {path_sql} AS path, "
-            f"{lat} AS latency_ms FROM {t.name} WHERE {where}{path_filter} "
-            f"ORDER BY latency_ms DESC, ts_ms LIMIT 5",
-            window,
-        )
+        if not scoped:
+            queries["accounts"] = self._query(
+                f"SELECT {t.account} AS account_id, quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
+                f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf({in_window}) AS n, "
+                f"countIf(NOT ({in_window})) AS bn FROM {t.name} WHERE {where}{path_filter} "
+                f"GROUP BY account_id HAVING n >= 20 AND bn >= 20 "
+                f"ORDER BY p95 / greatest(bp95, 1) DESC, account_id LIMIT {TOP_N}",
+                span,
+            )
+        results = await _gather(queries)
+        totals = results["totals"].one()
+        w = list(totals["w"] or [None] * 3) if totals["requests"] else [None] * 3
+        b = list(totals["b"] or [None] * 3) if args.baseline_days else [None] * 3
+        by_endpoint = [
+            {
+                "path": r["path"],
+                "requests": int(r["requests"]),
+                "p95_ms": _ms(r["p95"]),
+                "baseline_p95_ms": _ms(r["bp95"]) if int(r["bn"]) else None,
+            }
+            for r in (results["endpoints"].dicts() if "endpoints" in results else [])
+        ]
+        slowest = results["slowest"]
         result: dict[str, Any] = {
             "scope": "account" if scoped else "all",
             "account_id": args.account_id,
@@ -992,14 +1008,7 @@ class ClickHouseConnector(Connector):
             ],
         }
         if not scoped:
-            accounts = await self._query(
-                f"SELECT {t.account} AS account_id, quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
-                f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf({in_window}) AS n, "
-                f"countIf(NOT ({in_window})) AS bn FROM {t.name} WHERE {where}{path_filter} "
-                f"GROUP BY account_id HAVING n >= 20 AND bn >= 20 "
-                f"ORDER BY p95 / greatest(bp95, 1) DESC, account_id LIMIT {TOP_N}",
-                span,
-            )
+            accounts = results["accounts"]
             result["accounts"] = [
                 {
                     "account_id": r["account_id"],
@@ -1071,31 +1080,59 @@ class ClickHouseConnector(Connector):
         failed = self._webhook_failure(t)
         params = self._window_params(args.account_id, args.start, args.end)
         latency = f"toFloat64({t.latency})" if t.latency else "toFloat64(0)"
-        totals = (
-            await self._query(
-                f"SELECT count() AS attempts, countIf({failed}) AS failures, "
-                f"quantilesExact(0.5, 0.95)({latency}) AS q, max({latency}) AS mx "
-                f"FROM {t.name} WHERE {t.account_range()}",
-                params,
-            )
-        ).one()
-        attempts = int(totals["attempts"] or 0)
-        failures = int(totals["failures"] or 0)
-        q = list(totals["q"] or [None, None]) if attempts else [None, None]
-
-        # One pass for statuses, errors and endpoint URLs: a few distinct combinations per account.
         status_sql = t.status or "NULL"
         error_sql = t.error or "''"
         url_sql = t.path or "''"
-        groups = await self._query(
-            f"SELECT {status_sql} AS s, {error_sql} AS e, {url_sql} AS u, count() AS n FROM {t.name} "
-            f"WHERE {t.account_range()} GROUP BY s, e, u ORDER BY n DESC LIMIT 1000",
-            params,
+        hours = max(1.0, (args.end - args.start).total_seconds() / 3600)
+        step = next((h for h in (1, 3, 6, 12, 24) if hours / h <= 48), 24 * math.ceil(hours / 24 / 48))
+        # The platform baseline: other accounts from the directory (at most PLATFORM_SAMPLE of
+        # them, so the read follows the (account, time) key instead of scanning every account's
+        # window); without a directory, every other account.
+        others = [a for a in ctx.accounts.ids() if a != args.account_id][:PLATFORM_SAMPLE]
+        scope = f"{t.account} IN {{others:Array(String)}}" if others else f"{t.account} != {{account:String}}"
+        # Independent queries run at once; only "failing since" needs the last success first.
+        results = await _gather(
+            {
+                "totals": self._query(
+                    f"SELECT count() AS attempts, countIf({failed}) AS failures, "
+                    f"quantilesExact(0.5, 0.95)({latency}) AS q, max({latency}) AS mx "
+                    f"FROM {t.name} WHERE {t.account_range()}",
+                    params,
+                ),
+                # One pass for statuses, errors and endpoint URLs: a few distinct combinations per account.
+                "groups": self._query(
+                    f"SELECT {status_sql} AS s, {error_sql} AS e, {url_sql} AS u, count() AS n FROM {t.name} "
+                    f"WHERE {t.account_range()} GROUP BY s, e, u ORDER BY n DESC LIMIT 1000",
+                    params,
+                ),
+                "last": self._query(
+                    f"SELECT {t.ts_ms} AS ts_ms, {status_sql} AS response_status, {latency} AS response_ms "
+                    f"FROM {t.name} "
+                    f"WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
+                    self._window_params(args.account_id, args.start - LOOKBACK, args.end),
+                ),
+                "history": self._query(
+                    f"SELECT intDiv({t.ts_ms}, {step * 3_600_000}) * {step * 3_600_000} AS h, "
+                    f"count() AS attempts, countIf({failed}) AS failures, "
+                    f"quantileExact(0.95)({latency}) AS p95 FROM {t.name} "
+                    f"WHERE {t.account_range()} GROUP BY h ORDER BY h",
+                    params,
+                ),
+                "platform": self._query(
+                    f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} "
+                    f"WHERE {scope} AND {t.time_range()}",
+                    {**params, "others": others} if others else params,
+                ),
+            }
         )
+        totals = results["totals"].one()
+        attempts = int(totals["attempts"] or 0)
+        failures = int(totals["failures"] or 0)
+        q = list(totals["q"] or [None, None]) if attempts else [None, None]
         by_status: dict[int, int] = {}
         by_error: dict[str, int] = {}
         url_set: set[str] = set()
-        for status_value, error_value, url_value, n in groups.rows:
+        for status_value, error_value, url_value, n in results["groups"].rows:
             if status_value is not None:
                 by_status[int(status_value)] = by_status.get(int(status_value), 0) + int(n)
             if error_value:
@@ -1109,12 +1146,7 @@ class ClickHouseConnector(Connector):
             {"error": k, "count": v} for k, v in sorted(by_error.items(), key=lambda kv: (-kv[1], kv[0]))
         ][:TOP_N]
         urls = sorted(url_set)[:TOP_N]
-        last = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {status_sql} AS response_status, {latency} AS response_ms "
-            f"FROM {t.name} "
-            f"WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
-            self._window_params(args.account_id, args.start - LOOKBACK, args.end),
-        )
+        last = results["last"]
         last_success = None
         since_params = params
         if last.rows:
@@ -1133,27 +1165,8 @@ class ClickHouseConnector(Connector):
         )
         failing_row = failing.one()
         failing_since = _from_ms(failing_row["first_ms"]) if int(failing_row["n"] or 0) else None
-
-        hours = max(1.0, (args.end - args.start).total_seconds() / 3600)
-        step = next((h for h in (1, 3, 6, 12, 24) if hours / h <= 48), 24 * math.ceil(hours / 24 / 48))
-        history = await self._query(
-            f"SELECT intDiv({t.ts_ms}, {step * 3_600_000}) * {step * 3_600_000} AS h, count() AS attempts, "
-            f"countIf({failed}) AS failures, quantileExact(0.95)({latency}) AS p95 FROM {t.name} "
-            f"WHERE {t.account_range()} GROUP BY h ORDER BY h",
-            params,
-        )
-        # The platform baseline: other accounts from the directory (at most PLATFORM_SAMPLE of
-        # them, so the read follows the (account, time) key instead of scanning every account's
-        # window); without a directory, every other account.
-        others = [a for a in ctx.accounts.ids() if a != args.account_id][:PLATFORM_SAMPLE]
-        scope = f"{t.account} IN {{others:Array(String)}}" if others else f"{t.account} != {{account:String}}"
-        platform = (
-            await self._query(
-                f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} "
-                f"WHERE {scope} AND {t.time_range()}",
-                {**params, "others": others} if others else params,
-            )
-        ).one()
+        history = results["history"]
+        platform = results["platform"].one()
         p_attempts = int(platform["attempts"] or 0)
         p_failures = int(platform["failures"] or 0)
         return {
@@ -1208,19 +1221,39 @@ class ClickHouseConnector(Connector):
         failed = f"{t.status} != 'success'"
         optional = await self._optional(t, ["user_email", "cert_sha1", "clock_skew_s"])
         params = self._window_params(args.account_id, args.start, args.end)
-        totals = (
-            await self._query(
-                f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} WHERE "
-                f"{t.account_range()}",
-                params,
-            )
-        ).one()
-        last = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, "
-            f"{optional['cert_sha1']} AS cert_sha1 "
-            f"FROM {t.name} WHERE {t.account_range()} AND NOT ({failed}) ORDER BY {t.time} DESC LIMIT 1",
-            self._window_params(args.account_id, args.start - LOOKBACK, args.end),
+        error_sql = t.error or "''"
+        # Independent queries run at once; only "failing since" needs the last success first.
+        results = await _gather(
+            {
+                "totals": self._query(
+                    f"SELECT count() AS attempts, countIf({failed}) AS failures FROM {t.name} WHERE "
+                    f"{t.account_range()}",
+                    params,
+                ),
+                "last": self._query(
+                    f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, "
+                    f"{optional['cert_sha1']} AS cert_sha1 "
+                    f"FROM {t.name} WHERE {t.account_range()} AND NOT ({failed}) "
+                    f"ORDER BY {t.time} DESC LIMIT 1",
+                    self._window_params(args.account_id, args.start - LOOKBACK, args.end),
+                ),
+                "top_errors": self._query(
+                    f"SELECT {error_sql} AS error, count() AS n FROM {t.name} "
+                    f"WHERE {t.account_range()} AND {failed} "
+                    f"GROUP BY error ORDER BY n DESC, error LIMIT {TOP_N}",
+                    params,
+                ),
+                "recent": self._query(
+                    f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, "
+                    f"{error_sql} AS error, {optional['clock_skew_s']} AS clock_skew_s, "
+                    f"{optional['cert_sha1']} AS cert_sha1 FROM {t.name} "
+                    f"WHERE {t.account_range()} AND {failed} ORDER BY {t.time} DESC LIMIT {TOP_N}",
+                    params,
+                ),
+            }
         )
+        totals = results["totals"].one()
+        last = results["last"]
         last_success = None
         since_filter = ""
         since_params = params
@@ -1240,18 +1273,8 @@ class ClickHouseConnector(Connector):
                 since_params,
             )
         ).one()
-        error_sql = t.error or "''"
-        top_errors = await self._query(
-            f"SELECT {error_sql} AS error, count() AS n FROM {t.name} WHERE {t.account_range()} AND {failed} "
-            f"GROUP BY error ORDER BY n DESC, error LIMIT {TOP_N}",
-            params,
-        )
-        recent = await self._query(
-            f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, {error_sql} AS error, "
-            f"{optional['clock_skew_s']} AS clock_skew_s, {optional['cert_sha1']} AS cert_sha1 FROM {t.name} "
-            f"WHERE {t.account_range()} AND {failed} ORDER BY {t.time} DESC LIMIT {TOP_N}",
-            params,
-        )
+        top_errors = results["top_errors"]
+        recent = results["recent"]
         return {
             "account_id": args.account_id,
             "attempts": int(totals["attempts"] or 0),
