@@ -237,12 +237,16 @@ async def test_error_summary_matches_python_and_finds_planted_spike(
     assert {s["status"]: s["count"] for s in data["by_status"]} == dict(by_status)
     assert data["by_status"][0]["status"] == 429
     shipments = [r for r in window if r["path"] == "/v2/shipments"]
+    base_shipments = [r for r in base if r["path"] == "/v2/shipments"]
     top = data["top_endpoints"][0]
     assert top == {
         "path": "/v2/shipments",
         "requests": len(shipments),
         "errors": sum(r["status"] >= 400 for r in shipments),
         "error_rate": round(sum(r["status"] >= 400 for r in shipments) / len(shipments), 4),
+        "baseline_error_rate": round(
+            sum(r["status"] >= 400 for r in base_shipments) / len(base_shipments), 4
+        ),
     }
     codes = Counter(r["error_code"] for r in errors if r["error_code"])
     assert {c["error_code"]: c["count"] for c in data["top_error_codes"]} == dict(codes)
@@ -748,3 +752,55 @@ def test_extra_handles_open_the_engine_at_the_given_clients_path(monkeypatch: py
     assert connector._pool._make is not None
     assert connector._pool._make() == "handle"
     assert opened == ["/var/lib/casefile/chdb"]
+
+
+ENDPOINT_DB = "casefile_test_logs_endpoint"
+RATES_FIRST_ERROR = datetime(2026, 11, 20, 8, 17, 30, tzinfo=UTC)
+
+
+def endpoint_incident_rows(seed: int = 11) -> list[dict[str, Any]]:
+    """Two accounts, five requests a minute for three days, 10% of them to /v2/rates; 1% errors.
+
+    From 08:17:30 one account's /v2/rates fails 30% of the time with 500s: its account-wide error
+    rate rises by ~3 points only, below the account-level spike threshold.
+    """
+    rng = random.Random(seed)
+    out: list[dict[str, Any]] = []
+    minute = datetime(2026, 11, 18, tzinfo=UTC)
+    while minute < END:
+        for account in ("wayne", "hooli"):
+            for _ in range(5):
+                ts = minute + timedelta(milliseconds=rng.randrange(60_000))
+                path = "/v2/rates" if rng.random() < 0.1 else rng.choice(["/v2/shipments", "/v2/orders"])
+                status, code = (500, "internal_error") if rng.random() < 0.01 else (200, "")
+                incident = account == "wayne" and path == "/v2/rates" and ts > RATES_FIRST_ERROR
+                if incident and rng.random() < 0.3:
+                    status, code = 500, "internal_error"
+                out.append(_request(rng, ts, account, path, status, code))
+        minute += timedelta(minutes=1)
+    # the incident's first failure, exactly
+    out.append(_request(rng, RATES_FIRST_ERROR, "wayne", "/v2/rates", 500, "internal_error"))
+    return out
+
+
+async def test_a_spike_on_one_endpoint_is_found_when_the_account_rate_barely_moves(
+    client: Any, ctx: CallContext
+) -> None:
+    load_tables(client, ENDPOINT_DB, SCHEMA, {"requests": columns(endpoint_incident_rows())})
+    connector = ClickHouseConnector(LogsSettings(database=ENDPOINT_DB), client=client)
+    window = {"start": "2026-11-19T12:00:00Z", "end": "2026-11-20T18:00:00Z", "baseline_days": 1}
+
+    data = await call(connector, "logs_error_summary", ctx, account_id="wayne", **window)
+    assert data["error_rate"] < 0.06  # account-wide: no account-level spike to see
+    spike = data["spike"]
+    assert spike is not None and spike["path"] == "/v2/rates"
+    # On thin traffic the spike is confirmed in hourly buckets: it is placed within the hour.
+    assert iso(RATES_FIRST_ERROR) <= spike["first_error_at"] < iso(RATES_FIRST_ERROR + timedelta(hours=2))
+    assert spike["start"] <= spike["first_error_at"]
+    assert spike["status"] == 500 and spike["after_rate"] > 0.15 > 0.05 > spike["before_rate"]
+    rates = next(e for e in data["top_endpoints"] if e["path"] == "/v2/rates")
+    assert rates["baseline_error_rate"] is not None and rates["baseline_error_rate"] < 0.03
+
+    # The same traffic without the incident: no endpoint is reported.
+    healthy = await call(connector, "logs_error_summary", ctx, account_id="hooli", **window)
+    assert healthy["spike"] is None

@@ -262,6 +262,23 @@ def _onset(buckets: Sequence[Bucket], index: int, threshold: float, lookback: in
     return onset
 
 
+def _hot_endpoint(rows: Sequence[tuple[Any, int, int, int, int]]) -> tuple[str, float] | None:
+    """The endpoint whose window errors most exceed its own baseline rate, with that rate.
+
+    Rows are (path, window requests, baseline requests, window errors, baseline errors). A
+    loose filter: the caller confirms a spike bucket by bucket before reporting one.
+    """
+    best: tuple[float, str, float] | None = None
+    for path, w_n, b_n, w_errors, b_errors in rows:
+        if not w_n or not path:
+            continue
+        rate = b_errors / b_n if b_n else 0.0
+        excess = w_errors - rate * w_n
+        if excess >= SPIKE_MIN_ERRORS and w_errors / w_n > 1.5 * rate and (best is None or excess > best[0]):
+            best = (excess, str(path), rate)
+    return (best[1], best[2]) if best else None
+
+
 def _coarsen(fine: Sequence[tuple[int, int, int]], size_ms: int) -> list[Bucket]:
     """Merge ``(start_ms, requests, errors)`` buckets into buckets of ``size_ms``."""
     merged: dict[int, list[int]] = {}
@@ -434,7 +451,8 @@ def render_error_summary(d: Mapping[str, Any]) -> str:
     spike = d.get("spike")
     if spike:
         lines.append(
-            f"SPIKE from {spike['start']} (first error {spike['first_error_at']}, mostly {spike['status']}, "
+            f"SPIKE{' on ' + spike['path'] if spike.get('path') else ''} from {spike['start']} "
+            f"(first error {spike['first_error_at']}, mostly {spike['status']}, "
             f"{spike['bucket_minutes']}-min buckets): error rate {_pct(spike['before_rate'])} before → "
             f"{_pct(spike['after_rate'])} after (peak {_pct(spike['peak_rate'])}), "
             f"{spike['errors_since']} errors since"
@@ -448,9 +466,10 @@ def render_error_summary(d: Mapping[str, Any]) -> str:
             for s in d["by_status"]
         ]
     if d["top_endpoints"]:
-        lines.append("endpoint | requests | errors | error rate")
+        lines.append("endpoint | requests | errors | error rate | baseline rate")
         lines += [
-            f"{e['path']} | {e['requests']} | {e['errors']} | {_pct(e['error_rate'])}"
+            f"{e['path']} | {e['requests']} | {e['errors']} | {_pct(e['error_rate'])} | "
+            f"{_pct(e.get('baseline_error_rate'))}"
             for e in d["top_endpoints"]
         ]
     if d["top_error_codes"]:
@@ -768,7 +787,7 @@ class ClickHouseConnector(Connector):
         in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
 
         window_params = self._window_params(args.account_id, args.start, args.end, **extra)
-        rows, endpoints, codes, fine = await self._breakdown(t, is_error, path_filter, in_window, params)
+        rows, endpoints, codes, fine, hot = await self._breakdown(t, is_error, path_filter, in_window, params)
         requests = sum(int(r["w_n"]) for r in rows)
         base_requests = sum(int(r["b_n"]) for r in rows)
 
@@ -784,6 +803,9 @@ class ClickHouseConnector(Connector):
 
         base_rate = base_errors / base_requests if base_requests else 0.0
         spike = await self._find_spike(fine, t, is_error, path_filter, window_params, base_rate)
+        if spike is None and hot is not None:
+            # One endpoint can fail hard while the account-wide rate barely moves.
+            spike = await self._endpoint_spike(hot, t, is_error, window_params)
         return {
             "account_id": args.account_id,
             "window": {"start": _iso(args.start), "end": _iso(args.end)},
@@ -812,6 +834,7 @@ class ClickHouseConnector(Connector):
                     "requests": int(e["requests"]),
                     "errors": int(e["errors"]),
                     "error_rate": _rate(int(e["errors"]), int(e["requests"])),
+                    "baseline_error_rate": e["baseline_error_rate"],
                 }
                 for e in endpoints
             ],
@@ -821,7 +844,13 @@ class ClickHouseConnector(Connector):
 
     async def _breakdown(
         self, t: _Table, is_error: str, path_filter: str, in_window: str, params: dict[str, Any]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, int, int]]]:
+    ) -> tuple[
+        list[dict[str, Any]],
+        list[dict[str, Any]],
+        list[dict[str, Any]],
+        list[tuple[int, int, int]],
+        tuple[str, float] | None,
+    ]:
         """Counts by status (window and baseline), and the window's top endpoints, top error
         codes and 5-minute buckets, in one scan: a query costs the engine a few ms however
         small, and this one replaces four.
@@ -838,7 +867,8 @@ class ClickHouseConnector(Connector):
             "SELECT "
             + "".join(f"{sql} AS {name}, " for name, sql in keys.items())
             + f"grouping({', '.join(names)}) AS grouped_by, countIf({in_window}) AS w_n, "
-            f"countIf(NOT ({in_window})) AS b_n, countIf({in_window} AND {is_error}) AS w_errors "
+            f"countIf(NOT ({in_window})) AS b_n, countIf({in_window} AND {is_error}) AS w_errors, "
+            f"countIf(NOT ({in_window}) AND {is_error}) AS b_errors "
             f"FROM {t.name} WHERE {t.account_range()}{path_filter} "
             f"GROUP BY GROUPING SETS ({', '.join(f'({n})' for n in names)})",
             params,
@@ -846,30 +876,54 @@ class ClickHouseConnector(Connector):
         # grouping() has a 0 bit for each key its row is grouped by, the first key the highest bit.
         n = len(names)
         set_of_mask = {((1 << n) - 1) ^ (1 << (n - 1 - i)): (name, i) for i, name in enumerate(names)}
-        # Rows stay tuples (key, window count, baseline count, window errors): there can be thousands.
-        sets: dict[str, list[tuple[Any, int, int, int]]] = {name: [] for name in names}
+        # Rows stay tuples (key, window count, baseline count, window errors, baseline errors):
+        # there can be thousands.
+        sets: dict[str, list[tuple[Any, int, int, int, int]]] = {name: [] for name in names}
         for row in result.rows:
             name, i = set_of_mask[int(row[n])]
-            sets[name].append((row[i], int(row[n + 1]), int(row[n + 2]), int(row[n + 3])))
+            sets[name].append((row[i], int(row[n + 1]), int(row[n + 2]), int(row[n + 3]), int(row[n + 4])))
         statuses = [
             {"status": key, "w_n": w_n, "b_n": b_n}
-            for key, w_n, b_n, _ in sorted(sets["status"], key=lambda r: int(r[0]))
+            for key, w_n, b_n, _, _ in sorted(sets["status"], key=lambda r: int(r[0]))
         ]
         endpoints = [
-            {"path": key, "requests": w_n, "errors": w_errors}
-            for key, w_n, _, w_errors in sorted(
+            {
+                "path": key,
+                "requests": w_n,
+                "errors": w_errors,
+                "baseline_error_rate": _rate(b_errors, b_n) if b_n else None,
+            }
+            for key, w_n, b_n, w_errors, b_errors in sorted(
                 (r for r in sets.get("path", []) if r[1] > 0), key=lambda r: (-r[3], -r[1], str(r[0]))
             )[:TOP_N]
         ]
         codes = [
             {"error_code": key, "count": w_errors}
-            for key, _, _, w_errors in sorted(
+            for key, _, _, w_errors, _ in sorted(
                 (r for r in sets.get("error_code", []) if r[3] > 0 and r[0] not in ("", None)),
                 key=lambda r: (-r[3], str(r[0])),
             )[:TOP_N]
         ]
-        fine = sorted((int(key), w_n, w_errors) for key, w_n, _, w_errors in sets["bucket"] if key != -1)
-        return statuses, endpoints, codes, fine
+        fine = sorted((int(key), w_n, w_errors) for key, w_n, _, w_errors, _ in sets["bucket"] if key != -1)
+        return statuses, endpoints, codes, fine, _hot_endpoint(sets.get("path", []))
+
+    async def _endpoint_spike(
+        self, hot: tuple[str, float], t: _Table, is_error: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The spike of one endpoint's errors against that endpoint's own baseline rate."""
+        path, baseline_rate = hot
+        path_filter = f" AND {t.path} = {{hot_path:String}}"
+        scoped = {**params, "hot_path": path}
+        finest = SPIKE_BUCKETS_MINUTES[0] * 60_000
+        result = await self._query(
+            f"SELECT intDiv({t.ts_ms}, {finest}) * {finest} AS bucket, "
+            f"count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
+            f"WHERE {t.account_range()}{path_filter} GROUP BY bucket ORDER BY bucket",
+            scoped,
+        )
+        fine = [(int(b), int(n), int(e)) for b, n, e in result.rows]
+        spike = await self._find_spike(fine, t, is_error, path_filter, scoped, baseline_rate)
+        return {**spike, "path": path} if spike else None
 
     async def _find_spike(
         self,
