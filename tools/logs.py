@@ -803,7 +803,7 @@ class ClickHouseConnector(Connector):
 
         base_rate = base_errors / base_requests if base_requests else 0.0
         spike = await self._find_spike(fine, t, is_error, path_filter, window_params, base_rate)
-        if spike is None and hot is not None:
+        if spike is None and hot is not None and args.path is None:
             # One endpoint can fail hard while the account-wide rate barely moves.
             spike = await self._endpoint_spike(hot, t, is_error, window_params)
         return {
