@@ -5,6 +5,7 @@ Every number is checked against a plain Python computation over the same rows.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections import Counter
@@ -804,3 +805,29 @@ async def test_a_spike_on_one_endpoint_is_found_when_the_account_rate_barely_mov
     # The same traffic without the incident: no endpoint is reported.
     healthy = await call(connector, "logs_error_summary", ctx, account_id="hooli", **window)
     assert healthy["spike"] is None
+
+
+async def test_async_queries_get_a_thread_each_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight slow queries at once: asyncio's default executor (cores + 4 threads) would queue some."""
+    import threading
+
+    all_running = threading.Barrier(8, timeout=5)
+
+    class SlowClient:
+        def create_query_context(self, **kwargs: Any) -> Any:
+            return clickhouse_connect.driver.query.QueryContext(kwargs["query"], kwargs["parameters"])
+
+        def query(self, sql: str, parameters: Any = None, settings: Any = None) -> Any:
+            all_running.wait()  # times out unless all eight are in flight together
+            return type("R", (), {"column_names": ["x"], "result_rows": [(1,)]})()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kw: SlowClient())
+    connector = ClickHouseConnector(
+        LogsSettings(dsn="http://ch:8123", database=DB, max_concurrent_queries=8)
+    )
+    results = await asyncio.gather(*(connector._query("SELECT 1") for _ in range(8)))
+    assert [r.rows for r in results] == [[(1,)]] * 8
+    await connector.aclose()

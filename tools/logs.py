@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -600,7 +602,8 @@ class _ClientPool:
         self._make = make
         self._idle: list[Any] = [first] if first is not None else []
         self.clients: list[Any] = list(self._idle)
-        self._slots = threading.BoundedSemaphore(size if make is not None else 1)
+        self.size = size if make is not None else 1
+        self._slots = threading.BoundedSemaphore(self.size)
         self._guard = threading.Lock()
 
     def _take(self) -> Any:
@@ -661,6 +664,7 @@ class ClickHouseConnector(Connector):
         self.settings = settings
         self._owns_clients = client is None
         self._pool = self._new_pool(client)
+        self._executor = ThreadPoolExecutor(self._pool.size, thread_name_prefix="clickhouse")
         _ident(settings.database)
         for name in settings.allowed_tables:
             _ident(name)
@@ -676,6 +680,8 @@ class ClickHouseConnector(Connector):
         if client is None:
             return _ClientPool(self._connect, size)
         if type(client).__name__ == "ChdbClient":  # a world's engine: more handles on it
+            # In-process queries compete for this machine's cores: more would only queue.
+            size = min(size, 2 * (os.cpu_count() or 1))
             from tools.world.chdb import new_embedded_client
 
             path = str(getattr(client, "path", ":memory:"))
@@ -727,7 +733,10 @@ class ClickHouseConnector(Connector):
         parameters: Mapping[str, Any] | None = None,
         max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
     ) -> _Result:
-        return await asyncio.to_thread(self._query_sync, sql, parameters, max_result_rows)
+        # Own threads, one per client: queries waiting on a slow server neither queue behind
+        # asyncio's small default executor nor starve its other users.
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._query_sync, sql, parameters, max_result_rows)
 
     async def _table_columns(self, table: _Table) -> set[str]:
         """Column names of a mapped table, for the optional columns some operations show."""
@@ -1384,6 +1393,7 @@ class ClickHouseConnector(Connector):
         return {"tables": {k: v for k, v in tables.items() if v}}
 
     async def aclose(self) -> None:
+        self._executor.shutdown(wait=False)
         # The embedded engine outlives connectors; only a client we built is ours to close.
         if self._owns_clients:
             for client in self._pool.clients:

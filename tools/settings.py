@@ -55,8 +55,9 @@ class LogsSettings(BaseModel):
     )
     max_rows: int = 1000
     max_execution_time_s: int = 10
-    # Queries in flight at once (one client each): concurrent investigations query in parallel.
-    max_concurrent_queries: int = Field(default=4, ge=1, le=64)
+    # Queries in flight at once (one client and one thread each): concurrent investigations query
+    # in parallel. An embedded engine (a world) uses at most two per core.
+    max_concurrent_queries: int = Field(default=8, ge=1, le=64)
 
 
 class LinearSettings(BaseModel):
