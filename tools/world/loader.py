@@ -39,6 +39,7 @@ again for that table; the others keep the base's rows unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -210,16 +211,12 @@ class World:
             schema_sql = schema_file.read_text(encoding="utf-8")
             tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
             cache = _cache_dir() / self.database
-            if all((cache / f"{t}.native").is_file() for t in tables):
+            if _cached(cache, tables, _FULL):
                 load_tables(client, self.database, schema_sql, {})
-                for table in tables:
-                    _copy_native(
-                        client,
-                        f"INSERT INTO `{self.database}`.`{table}` SELECT * FROM file('{cache / table}.native', 'Native')",
-                    )
+                _read_cache(client, self.database, tables, cache, _FULL)
             else:
                 load_tables(client, self.database, schema_sql, self._table_data())
-                _write_cache(client, self.database, tables, cache)
+                _write_cache(client, self.database, tables, cache, _FULL)
             _LOADED.add(self.database)
         return client
 
@@ -264,13 +261,9 @@ class World:
         except (OSError, ValueError):
             cached = None
         try:
-            if isinstance(cached, list) and all((cache / f"{t}.native.zst").is_file() for t in cached):
+            if isinstance(cached, list) and _cached(cache, cached, _OVERLAY):
                 load_tables(client, self.database, schema_sql, {})
-                for table in cached:
-                    _copy_native(
-                        client,
-                        f"INSERT INTO `{self.database}`.`{table}` SELECT * FROM file('{cache / table}.native.zst', 'Native')",
-                    )
+                _read_cache(client, self.database, cached, cache, _OVERLAY)
             else:
                 data: dict[str, dict[str, list[Any]]] = {}
                 if merged:
@@ -282,7 +275,10 @@ class World:
                     if path.parent.parent == self.layers[0]:
                         _append_rows(data.setdefault(name.removesuffix(".jsonl"), {}), _read_jsonl(path))
                 load_tables(client, self.database, schema_sql, data)
-                _write_overlay_cache(client, self.database, sorted(t for t in data if t in tables), cache)
+                own = sorted(t for t in data if t in tables)
+                if _write_cache(client, self.database, own, cache, _OVERLAY):
+                    with contextlib.suppress(OSError):
+                        listing.write_text(json.dumps(own), encoding="utf-8")
             # Each table becomes a view: the base's rows (minus the redescribed accounts) and
             # the overlay's own rows. Nothing is copied, so an overlay costs milliseconds.
             with ENGINE_LOCK.exclusive():
@@ -456,37 +452,39 @@ def _copy_native(client: Any, sql: str) -> None:
         client.command(sql)
 
 
-def _write_cache(client: Any, database: str, tables: list[str], cache: Path) -> None:
-    """Best effort: a cache that cannot be written only costs the next run time."""
+# Cache file suffixes: a world's full tables, and an overlay's own rows (zstd, because they
+# are rewritten per case; ClickHouse picks the compression from the name).
+_FULL = ".native"
+_OVERLAY = ".native.zst"
+
+
+def _cached(cache: Path, tables: list[str], suffix: str) -> bool:
+    return all((cache / f"{t}{suffix}").is_file() for t in tables)
+
+
+def _read_cache(client: Any, database: str, tables: list[str], cache: Path, suffix: str) -> None:
+    for table in tables:
+        _copy_native(
+            client,
+            f"INSERT INTO `{database}`.`{table}` SELECT * FROM file('{cache / table}{suffix}', 'Native')",
+        )
+
+
+def _write_cache(client: Any, database: str, tables: list[str], cache: Path, suffix: str) -> bool:
+    """Best effort (a cache that cannot be written only costs the next run time); True if written."""
     try:
         cache.mkdir(parents=True, exist_ok=True)
         for table in tables:
-            tmp = cache / f"{table}.native.{os.getpid()}.tmp"
-            tmp.unlink(missing_ok=True)
-            _copy_native(
-                client,
-                f"INSERT INTO FUNCTION file('{tmp}', 'Native') SELECT * FROM `{database}`.`{table}`",
-            )
-            tmp.replace(cache / f"{table}.native")
-    except Exception:
-        return
-
-
-def _write_overlay_cache(client: Any, database: str, tables: list[str], cache: Path) -> None:
-    """Best effort, like :func:`_write_cache`; zstd because overlay rows are rewritten per case."""
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        for table in tables:
-            # The name must end in .zst for ClickHouse to pick the compression.
-            tmp = cache / f"tmp{os.getpid()}.{table}.native.zst"
+            # Written beside, then renamed: a concurrent reader never sees half a file.
+            tmp = cache / f"tmp{os.getpid()}.{table}{suffix}"
             tmp.unlink(missing_ok=True)
             _copy_native(
                 client, f"INSERT INTO FUNCTION file('{tmp}', 'Native') SELECT * FROM `{database}`.`{table}`"
             )
-            tmp.replace(cache / f"{table}.native.zst")
-        (cache / "overlay.json").write_text(json.dumps(tables), encoding="utf-8")
+            tmp.replace(cache / f"{table}{suffix}")
     except Exception:
-        return
+        return False
+    return True
 
 
 def _append_rows(columns: dict[str, list[Any]], rows: list[dict[str, Any]]) -> None:
