@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -594,17 +594,25 @@ class _ClientPool:
 
     clickhouse-connect runs one query at a time per client (an HTTP session, or
     a chdb handle), so a single shared client would queue every concurrent
-    investigation's queries behind each other. Embedded chdb handles also hold
-    the engine's lock shared, so a world being loaded is never queried half-way.
+    investigation's queries behind each other. ``hold`` is entered around each
+    query: embedded chdb handles hold the engine's lock shared, so a world being
+    loaded is never queried half-way.
     """
 
-    def __init__(self, make: Callable[[], Any] | None, size: int, first: Any | None = None) -> None:
+    def __init__(
+        self,
+        make: Callable[[], Any] | None,
+        size: int,
+        first: Any | None = None,
+        hold: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> None:
         self._make = make
         self._idle: list[Any] = [first] if first is not None else []
         self.clients: list[Any] = list(self._idle)
-        self.size = size if make is not None else 1
-        self._slots = threading.BoundedSemaphore(self.size)
+        self.size = size
+        self._slots = threading.BoundedSemaphore(size)
         self._guard = threading.Lock()
+        self._hold = hold
 
     def _take(self) -> Any:
         with self._guard:
@@ -630,12 +638,7 @@ class _ClientPool:
         with self._slots:
             client = self._take()
             try:
-                if type(client).__name__ == "ChdbClient":
-                    from tools.world.chdb import ENGINE_LOCK
-
-                    with ENGINE_LOCK.shared():
-                        yield client
-                else:
+                with self._hold():
                     yield client
             finally:
                 with self._guard:
@@ -682,10 +685,10 @@ class ClickHouseConnector(Connector):
         if type(client).__name__ == "ChdbClient":  # a world's engine: more handles on it
             # In-process queries compete for this machine's cores: more would only queue.
             size = min(size, 2 * (os.cpu_count() or 1))
-            from tools.world.chdb import new_embedded_client
+            from tools.world.chdb import ENGINE_LOCK, new_embedded_client
 
             path = str(getattr(client, "path", ":memory:"))
-            return _ClientPool(lambda: new_embedded_client(path), size, first=client)
+            return _ClientPool(lambda: new_embedded_client(path), size, first=client, hold=ENGINE_LOCK.shared)
         return _ClientPool(None, 1, first=client)
 
     def _connect(self) -> Any:
