@@ -18,7 +18,6 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-import tools.retry
 from tools.base import AccountLookup, CallContext, Toolbox, ToolCall
 from tools.billing import (
     BillingAccountArgs,
@@ -123,17 +122,6 @@ def stripe_error(status: int, type_: str, message: str, code: str | None = None)
     if code:
         error["code"] = code
     return httpx.Response(status, json={"error": error}, headers={"request-id": "req_test"})
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    chosen: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        chosen.append(seconds)
-
-    monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
-    return chosen
 
 
 @pytest.fixture

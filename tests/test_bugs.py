@@ -13,7 +13,6 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-import tools.retry
 from tools.base import CallContext, Toolbox, ToolCall
 from tools.bugs import (
     ISSUE_QUERY,
@@ -112,17 +111,6 @@ def _search_body(*nodes: dict[str, Any]) -> dict[str, Any]:
             }
         }
     }
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    chosen: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        chosen.append(seconds)
-
-    monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
-    return chosen
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 import respx
 from pydantic import SecretStr, ValidationError
 
-import tools.retry
 from tools.base import CallContext
 from tools.deploys import DeploysCompareArgs, DeploysListArgs, GitHubConnector
 from tools.errors import (
@@ -109,17 +108,6 @@ def statuses() -> dict[str, list[dict[str, Any]]]:
         "2": [_status(template, 20, "success", "2026-11-18T14:03:00Z")],
         "1": [_status(template, 10, "inactive", "2026-11-18T14:03:00Z")],
     }
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    chosen: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        chosen.append(seconds)
-
-    monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
-    return chosen
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import httpx
 import pytest
 import respx
 
-import tools.retry
 from tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -36,18 +35,6 @@ from tools.retry import (
 )
 
 BASE = "https://api.example.test"
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Make retry waits instant and record the durations chosen."""
-    chosen: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        chosen.append(seconds)
-
-    monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
-    return chosen
 
 
 # --- retry policy -------------------------------------------------------------------

@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import tools.retry
 from tools.base import AccountLookup, CallContext, Toolbox, ToolCall
 from tools.errors import SourceMalformed, SourceTimeout, SourceTooLarge, SourceUnavailable
 from tools.settings import SSOSettings
@@ -239,17 +238,6 @@ def public_dns(host: str) -> list[str]:
         "ula.example.com": ["fd12::1"],
         "mixed.example.com": [PUBLIC_IP, "127.0.0.1"],
     }.get(host, [])
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    chosen: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        chosen.append(seconds)
-
-    monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
-    return chosen
 
 
 @pytest.fixture
