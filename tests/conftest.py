@@ -1,8 +1,13 @@
-"""Fixtures shared by the connector tests."""
+"""Fixtures shared by the connector tests and the model-provider tests."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import respx
+from llm_fixtures import make_world
 
 import tools.retry
 
@@ -17,3 +22,25 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
     return chosen
+
+
+# --- the model-provider tests (OpenAI, Anthropic): a small world and a respx router
+
+
+@pytest.fixture(scope="module")
+def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_world(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture
+async def toolbox(world_dir: Path) -> Any:
+    from tools.world.loader import World
+
+    box = World(world_dir).toolbox()
+    yield box
+    await box.aclose()
+
+
+@pytest.fixture
+def router() -> respx.MockRouter:
+    return respx.MockRouter(assert_all_called=False)

@@ -21,7 +21,6 @@ from llm_fixtures import (
     count_rows,
     diagnosis_args,
     make_ticket,
-    make_world,
     request_json,
     run,
 )
@@ -36,29 +35,10 @@ URL = "https://api.openai.com/v1/chat/completions"
 MODEL = "gpt-4.1"
 
 
-@pytest.fixture(scope="module")
-def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_world(tmp_path_factory.mktemp("world"))
-
-
-@pytest.fixture
-async def toolbox(world_dir: Path) -> Any:
-    from tools.world.loader import World
-
-    box = World(world_dir).toolbox()
-    yield box
-    await box.aclose()
-
-
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdefghijklmnopqrstuvwxyz0123456789")
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-
-
-@pytest.fixture
-def router() -> respx.MockRouter:
-    return respx.MockRouter(assert_all_called=False)
 
 
 def completion(
