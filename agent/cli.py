@@ -19,9 +19,9 @@ from typing import Any
 __all__ = ["main"]
 
 EXTERNAL_COMMANDS: list[str] = [
-    "evals.cli:register",
-    "agent.routing_cli:register",
-    "agent.service.cli:register",
+    "casefile.evals.cli:register",
+    "casefile.agent.routing_cli:register",
+    "casefile.agent.service.cli:register",
 ]
 
 
@@ -33,10 +33,10 @@ def _print_err(message: str) -> None:
 
 
 def _cmd_investigate(args: argparse.Namespace) -> int:
-    from agent.config import load_settings
-    from agent.events import Event, format_event
-    from agent.intake import load_ticket
-    from agent.pipeline import open_environment, run_investigation
+    from casefile.agent.config import load_settings
+    from casefile.agent.events import Event, format_event
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import open_environment, run_investigation
 
     settings = load_settings(args.config)
     if args.model:
@@ -66,7 +66,7 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
     if args.json:
         print(diagnosis.model_dump_json(indent=2))
     else:
-        from agent.render import render_diagnosis
+        from casefile.agent.render import render_diagnosis
 
         print(render_diagnosis(diagnosis))
     return 0
@@ -75,11 +75,13 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
 def _save(ticket: Any, result: Any, *, quiet: bool) -> None:
     """Record the investigation (for `casefile feedback` and the escalation report); never fatal."""
     try:
-        from agent.store import Store
+        from casefile.agent.store import Store
 
         store = Store()
         try:
-            inv_id = store.create_investigation(ticket, source="cli", requested_by="cli", priority="on_demand")
+            inv_id = store.create_investigation(
+                ticket, source="cli", requested_by="cli", priority="on_demand"
+            )
             store.save_result(inv_id, result, "cli")
         finally:
             store.close()
@@ -94,7 +96,7 @@ def _save(ticket: Any, result: Any, *, quiet: bool) -> None:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from agent.diagnosis import Diagnosis
+    from casefile.agent.diagnosis import Diagnosis
 
     print(json.dumps(Diagnosis.model_json_schema(), indent=2))
     return 0
@@ -103,7 +105,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_runbooks_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agent.runbooks import check_runbooks
+    from casefile.agent.runbooks import check_runbooks
 
     runbooks, problems = check_runbooks(Path(args.dir) if args.dir else None)
     for problem in problems:
@@ -116,7 +118,7 @@ def _cmd_runbooks_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_runbooks_list(args: argparse.Namespace) -> int:
-    from agent.runbooks import load_runbooks
+    from casefile.agent.runbooks import load_runbooks
 
     for runbook in load_runbooks():
         print(f"{runbook.id:28} {runbook.team:14} {runbook.title}")
@@ -124,7 +126,7 @@ def _cmd_runbooks_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_tools_list(args: argparse.Namespace) -> int:
-    from tools.catalogue import connector_classes
+    from casefile.tools.catalogue import connector_classes
 
     for source, cls in connector_classes().items():
         for name, (_args_model, description) in sorted(cls.operation_specs().items()):
@@ -138,11 +140,11 @@ def _cmd_tools_list(args: argparse.Namespace) -> int:
 def _cmd_tools_call(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from agent.config import load_settings
-    from agent.errors import UsageError
-    from agent.pipeline import open_environment
-    from agent.templating import parse_ts
-    from tools.base import AccountLookup, CallContext, ToolCall
+    from casefile.agent.config import load_settings
+    from casefile.agent.errors import UsageError
+    from casefile.agent.pipeline import open_environment
+    from casefile.agent.templating import parse_ts
+    from casefile.tools.base import AccountLookup, CallContext, ToolCall
 
     try:
         arguments = json.loads(args.args)
@@ -239,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from agent.errors import CasefileError
+    from casefile.agent.errors import CasefileError
 
     try:
         code: int = args.func(args)

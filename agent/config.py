@@ -27,8 +27,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
-from agent.errors import ConfigError
-from tools.settings import ConnectorSettings
+from casefile import PACKAGE_DIR
+from casefile.agent.errors import ConfigError
+from casefile.tools.settings import ConnectorSettings
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -40,7 +41,7 @@ __all__ = [
     "load_settings",
 ]
 
-DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
+DEMO_WORLD = PACKAGE_DIR / "examples" / "world"
 
 
 # Estimated list prices in USD per million tokens (input, cached input, output), as published by the

@@ -80,7 +80,9 @@ class Escalation(BaseModel):
     # Filled in by routing (agent/routing.py), not by models.
     trigger: str | None = Field(default=None, description="id of the trigger rule that forced the escalation")
     symptom: str | None = Field(default=None, description="id of the routing symptom that chose the team")
-    channel: str | None = Field(default=None, description="where the team takes escalations, e.g. #eng-backend")
+    channel: str | None = Field(
+        default=None, description="where the team takes escalations, e.g. #eng-backend"
+    )
     packet_markdown: str = Field(default="", description="the packet rendered for Slack/Linear")
 
 

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from agent.diagnosis import Diagnosis, Evidence, GroundingVerdict
-from tools.base import ToolOutcome
+from casefile.agent.diagnosis import Diagnosis, Evidence, GroundingVerdict
+from casefile.tools.base import ToolOutcome
 
 __all__ = ["check_evidence", "ground"]
 

@@ -25,7 +25,7 @@ dropped, since they are agents' notes and not the customer's words; the requeste
 and comment authors are resolved through the sideloaded ``users``; ``updated_at``
 becomes the revision.
 
-Every text (subject, body, comments) goes through :func:`agent.redact.redact`
+Every text (subject, body, comments) goes through :func:`casefile.agent.redact.redact`
 before the ``Ticket`` exists; ``Ticket.redactions`` counts what was removed.
 
 ``created_at`` is the investigation's "now", so it is required: a ticket file
@@ -47,9 +47,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from agent.errors import UsageError
-from agent.redact import redact
-from agent.ticket import Comment, Requester, Ticket
+from casefile.agent.errors import UsageError
+from casefile.agent.redact import redact
+from casefile.agent.ticket import Comment, Requester, Ticket
 
 __all__ = ["MAX_TICKET_BYTES", "TicketError", "load_ticket", "parse_ticket"]
 

@@ -18,18 +18,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.config import Budgets
-from agent.diagnosis import Diagnosis, Usage
-from agent.events import Event, EventSink, Stopwatch
-from agent.grounding import ground
-from agent.models.base import LoopState, Model, ModelUnavailable
-from agent.models.offline import offline_diagnosis
-from agent.routing import route
-from agent.runbooks import Match, Runbook, match_runbooks, runbook_context
-from agent.templating import iso, render_value
-from agent.ticket import Signals, Ticket
-from tools.base import AccountLookup, CallContext, Toolbox, ToolCall, ToolOutcome
-from tools.catalogue import tool_specs
+from casefile.agent.config import Budgets
+from casefile.agent.diagnosis import Diagnosis, Usage
+from casefile.agent.events import Event, EventSink, Stopwatch
+from casefile.agent.grounding import ground
+from casefile.agent.models.base import LoopState, Model, ModelUnavailable
+from casefile.agent.models.offline import offline_diagnosis
+from casefile.agent.routing import route
+from casefile.agent.runbooks import Match, Runbook, match_runbooks, runbook_context
+from casefile.agent.templating import iso, render_value
+from casefile.agent.ticket import Signals, Ticket
+from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall, ToolOutcome
+from casefile.tools.catalogue import tool_specs
 
 __all__ = ["InvestigationResult", "investigate"]
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from agent.ticket import Signals, Ticket
-from tools.base import ToolOutcome, iso
+from casefile.agent.ticket import Signals, Ticket
+from casefile.tools.base import ToolOutcome, iso
 
 __all__ = [
     "FIELDS",

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.config import DEMO_WORLD, Settings
-from agent.errors import ConfigError
+from casefile.agent.config import DEMO_WORLD, Settings
+from casefile.agent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.accounts import AccountDirectory
-    from agent.events import EventSink
-    from agent.loop import InvestigationResult
-    from agent.models.base import Model
-    from agent.runbooks import Runbook
-    from agent.ticket import Ticket
-    from tools.base import Toolbox
+    from casefile.agent.accounts import AccountDirectory
+    from casefile.agent.events import EventSink
+    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.models.base import Model
+    from casefile.agent.runbooks import Runbook
+    from casefile.agent.ticket import Ticket
+    from casefile.tools.base import Toolbox
 
 __all__ = ["Environment", "open_environment", "run_investigation"]
 
@@ -54,9 +54,9 @@ def _preload(world: Any) -> None:
 
 def open_environment(settings: Settings, world: str | Path | None = None) -> Environment:
     """A world's stand-ins when a world is given (or nothing live is configured), else the live systems."""
-    from agent.accounts import AccountDirectory
-    from agent.runbooks import load_runbooks
-    from tools.world.loader import World, WorldError
+    from casefile.agent.accounts import AccountDirectory
+    from casefile.agent.runbooks import load_runbooks
+    from casefile.tools.world.loader import World, WorldError
 
     world_path = world or settings.world
     if world_path is None and not _live_configured(settings):
@@ -74,7 +74,7 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
         except WorldError as exc:
             raise ConfigError(str(exc)) from None
         return Environment(toolbox, directory, runbooks, loaded, f"world {world_path}")
-    from tools.registry import build_toolbox
+    from casefile.tools.registry import build_toolbox
 
     runbooks = load_runbooks(settings.runbooks_dir)
     directory = AccountDirectory.from_file(settings.accounts_file) if settings.accounts_file else None
@@ -89,9 +89,9 @@ async def run_investigation(
     model: Model | None = None,
     on_event: EventSink | None = None,
 ) -> InvestigationResult:
-    from agent.loop import investigate
-    from agent.models import get_model
-    from agent.signals import extract_signals
+    from casefile.agent.loop import investigate
+    from casefile.agent.models import get_model
+    from casefile.agent.signals import extract_signals
 
     signals = extract_signals(ticket, env.directory)
     account = env.directory.get(signals.account_id) if env.directory and signals.account_id else None

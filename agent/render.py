@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from agent.diagnosis import Diagnosis
+from casefile.agent.diagnosis import Diagnosis
 
 __all__ = ["render_diagnosis"]
 

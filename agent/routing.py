@@ -19,7 +19,7 @@ file, line and reason for each problem). Whatever model wrote the diagnosis,
    disagree);
 5. for an escalation, **collects** what the team requires and the similar
    resolved tickets through the toolbox (audited like every call), then builds
-   the :class:`agent.packet.Packet` from tool results and renders it.
+   the :class:`casefile.agent.packet.Packet` from tool results and renders it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.diagnosis import CATEGORIES, Diagnosis, Escalation
-from agent.packet import (
+from casefile.agent.diagnosis import CATEGORIES, Diagnosis, Escalation
+from casefile.agent.packet import (
     FIELDS,
     FillContext,
     Packet,
@@ -46,10 +46,10 @@ from agent.packet import (
     fill_calls,
     render_markdown,
 )
-from agent.runbooks import Problem, ProblemsError, Triggers
-from agent.templating import PROMPTS_DIR
-from agent.ticket import Signals, Ticket
-from tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
+from casefile.agent.runbooks import Problem, ProblemsError, Triggers
+from casefile.agent.templating import PROMPTS_DIR
+from casefile.agent.ticket import Signals, Ticket
+from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 
 __all__ = [
     "FACTS",
@@ -568,7 +568,7 @@ def decide(
 
 
 def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
-    from agent.runbooks import _line_of as line_of  # the same YAML walk the runbook checker uses
+    from casefile.agent.runbooks import _line_of as line_of  # the same YAML walk the runbook checker uses
 
     return line_of(node, path, 1)
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.store import FeedbackRecord, InvestigationRecord, Store
+    from casefile.agent.store import FeedbackRecord, InvestigationRecord, Store
 
 __all__ = ["EscalationReport", "escalation_report", "parse_since", "register", "render_report"]
 
@@ -35,7 +35,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 def parse_since(value: str, now: datetime | None = None) -> datetime:
     """``7d``, ``24h``, ``90m``, ``2w`` before ``now``, or an ISO 8601 date or time."""
-    from agent.errors import UsageError
+    from casefile.agent.errors import UsageError
 
     now = now or datetime.now(UTC)
     m = _SINCE.match(value.strip().lower())
@@ -277,7 +277,7 @@ def render_report(report: EscalationReport) -> str:
 
 
 def _open_store(url: str | None) -> Store:
-    from agent.store import Store
+    from casefile.agent.store import Store
 
     return Store(url)
 
@@ -285,7 +285,7 @@ def _open_store(url: str | None) -> Store:
 def _cmd_routing_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agent.routing import ROUTING_FILE, check_routing
+    from casefile.agent.routing import ROUTING_FILE, check_routing
 
     path = Path(args.file) if args.file else ROUTING_FILE
     config, problems = check_routing(path)
@@ -302,7 +302,7 @@ def _cmd_routing_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_routing_fields(args: argparse.Namespace) -> int:
-    from agent.packet import FIELDS
+    from casefile.agent.packet import FIELDS
 
     for name, spec in FIELDS.items():
         print(f"{name:24} {spec.description}")
@@ -310,7 +310,7 @@ def _cmd_routing_fields(args: argparse.Namespace) -> int:
 
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
-    from agent.errors import UsageError
+    from casefile.agent.errors import UsageError
 
     if args.article and not re.match(r"^https?://\S+$", args.article):
         raise UsageError(f"--article must be a URL, got {args.article!r}")

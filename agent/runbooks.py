@@ -52,10 +52,10 @@ import yaml
 from jinja2 import TemplateSyntaxError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agent.diagnosis import CATEGORIES
-from agent.errors import ConfigError
-from agent.templating import PROMPTS_DIR, compiled_expression, expression_env, render_value
-from agent.ticket import Signals, Ticket
+from casefile.agent.diagnosis import CATEGORIES
+from casefile.agent.errors import ConfigError
+from casefile.agent.templating import PROMPTS_DIR, compiled_expression, expression_env, render_value
+from casefile.agent.ticket import Signals, Ticket
 
 __all__ = [
     "RUNBOOKS_DIR",
@@ -262,7 +262,7 @@ def _pydantic_reason(err: Mapping[str, Any]) -> str:
 
 def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> list[Problem]:
     """What Pydantic cannot see: regexes, expressions, tool names and arguments, step references."""
-    from tools.catalogue import tool_specs  # the tools' argument models, without building clients
+    from casefile.tools.catalogue import tool_specs  # the tools' argument models, without building clients
 
     problems: list[Problem] = []
     name = runbook.path

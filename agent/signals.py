@@ -1,7 +1,7 @@
 """Facts read from a ticket's text before any model runs: deterministic, cheap, testable.
 
 :func:`extract_signals` reads the (already redacted) subject, body and public
-comments and returns :class:`agent.ticket.Signals`: HTTP statuses, error codes,
+comments and returns :class:`casefile.agent.ticket.Signals`: HTTP statuses, error codes,
 exception names, hosts, API endpoints, product areas, browsers, the time window
 the problem lives in, and the account. Runbooks match on these, and their tool
 calls are templated from them, so every extractor prefers missing a fact to
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from agent.accounts import AccountDirectory
-from agent.redact import PLACEHOLDER_RE
-from agent.ticket import Signals, Ticket
+from casefile.agent.accounts import AccountDirectory
+from casefile.agent.redact import PLACEHOLDER_RE
+from casefile.agent.ticket import Signals, Ticket
 
 __all__ = [
     "AREAS",

@@ -19,7 +19,7 @@ Tables::
     feedback        agents' verdicts on a diagnosis (bounced escalations, the article that solved it)
 
 Secrets are never stored: tickets are redacted at intake, and tool arguments and
-error texts pass through :func:`agent.redact.redact` again before they are written.
+error texts pass through :func:`casefile.agent.redact.redact` again before they are written.
 
 The store is synchronous (each call is one short transaction) and thread-safe;
 the service calls it from its event loop, which is fine for the millisecond
@@ -42,14 +42,14 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
-from agent.diagnosis import Diagnosis
-from agent.errors import ConfigError
-from agent.events import Event
-from agent.redact import redact
-from agent.ticket import Ticket
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.errors import ConfigError
+from casefile.agent.events import Event
+from casefile.agent.redact import redact
+from casefile.agent.ticket import Ticket
 
 if TYPE_CHECKING:
-    from agent.loop import InvestigationResult
+    from casefile.agent.loop import InvestigationResult
 
 __all__ = [
     "DEFAULT_DATABASE_URL",

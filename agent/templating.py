@@ -13,13 +13,13 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import ChainableUndefined, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from tools.base import iso, parse_ts
+from casefile import PACKAGE_DIR
+from casefile.tools.base import iso, parse_ts
 
 __all__ = [
     "PROMPTS_DIR",
@@ -32,7 +32,7 @@ __all__ = [
     "render_value",
 ]
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = PACKAGE_DIR / "prompts"
 
 
 def _shift(value: Any, days: float = 0, hours: float = 0, minutes: float = 0) -> str:

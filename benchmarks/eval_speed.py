@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _child(concurrency: int) -> None:
     t0 = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from agent.config import Settings
-    from evals.cases import load_cases
-    from evals.runner import run_cases
+    from casefile.agent.config import Settings
+    from casefile.evals.cases import load_cases
+    from casefile.evals.runner import run_cases
 
     cases = load_cases()
     run = asyncio.run(run_cases(cases, Settings(model="offline"), concurrency=concurrency))

@@ -30,13 +30,15 @@ def main() -> None:
     args = parser.parse_args()
 
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "agent.cli", "--help"], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "casefile.agent.cli", "--help"], check=True, capture_output=True, cwd=ROOT
+    )
     help_s = time.perf_counter() - t
 
     t0 = time.perf_counter()
-    from agent.config import load_settings
-    from agent.intake import load_ticket
-    from agent.pipeline import open_environment, run_investigation
+    from casefile.agent.config import load_settings
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import open_environment, run_investigation
 
     settings = load_settings(env={})
     env = open_environment(settings)

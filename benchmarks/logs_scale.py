@@ -29,9 +29,9 @@ import clickhouse_connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tools.base import AccountLookup, CallContext, Tool
-from tools.logs import ClickHouseConnector
-from tools.settings import LogsSettings
+from casefile.tools.base import AccountLookup, CallContext, Tool
+from casefile.tools.logs import ClickHouseConnector
+from casefile.tools.settings import LogsSettings
 
 ACCOUNTS = 500
 WEEK_MS = 7 * 24 * 3600 * 1000

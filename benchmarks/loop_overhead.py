@@ -35,17 +35,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.config import Settings  # noqa: E402
-from agent.intake import load_ticket  # noqa: E402
-from agent.loop import investigate  # noqa: E402
-from agent.models.base import LoopState, Model, ModelReply  # noqa: E402
-from agent.models.offline import offline_diagnosis  # noqa: E402
-from agent.models.openai import OpenAIModel  # noqa: E402
-from agent.models.scripted import ScriptedModel  # noqa: E402
-from agent.pipeline import Environment, open_environment  # noqa: E402
-from agent.signals import extract_signals  # noqa: E402
-from agent.ticket import Ticket  # noqa: E402
-from tools.base import ToolCall  # noqa: E402
+from casefile.agent.config import Settings  # noqa: E402
+from casefile.agent.intake import load_ticket  # noqa: E402
+from casefile.agent.loop import investigate  # noqa: E402
+from casefile.agent.models.base import LoopState, Model, ModelReply  # noqa: E402
+from casefile.agent.models.offline import offline_diagnosis  # noqa: E402
+from casefile.agent.models.openai import OpenAIModel  # noqa: E402
+from casefile.agent.models.scripted import ScriptedModel  # noqa: E402
+from casefile.agent.pipeline import Environment, open_environment  # noqa: E402
+from casefile.agent.signals import extract_signals  # noqa: E402
+from casefile.agent.ticket import Ticket  # noqa: E402
+from casefile.tools.base import ToolCall  # noqa: E402
 
 WORLD = ROOT / "examples" / "world"
 TICKETS = sorted(

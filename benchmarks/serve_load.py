@@ -70,12 +70,12 @@ def run_child(args: argparse.Namespace) -> None:
     import uvicorn
     from pydantic import SecretStr
 
-    from agent.config import ServiceSettings, ZendeskSettings, load_settings
-    from agent.models.base import LoopState, ModelReply
-    from agent.models.scripted import ScriptedModel
-    from agent.pipeline import Environment
-    from agent.service.app import create_app
-    from tools.base import Toolbox
+    from casefile.agent.config import ServiceSettings, ZendeskSettings, load_settings
+    from casefile.agent.models.base import LoopState, ModelReply
+    from casefile.agent.models.scripted import ScriptedModel
+    from casefile.agent.pipeline import Environment
+    from casefile.agent.service.app import create_app
+    from casefile.tools.base import Toolbox
 
     settings = load_settings(env={})
     settings = settings.model_copy(
@@ -427,7 +427,7 @@ async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
 async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
     import httpx
 
-    from agent.service.auth import sign_webhook
+    from casefile.agent.service.auth import sign_webhook
 
     zendesk = FakeZendesk()
     zendesk.start()

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from casefile import PACKAGE_DIR
+
 ROOT = Path(__file__).resolve().parent / "golden"
-DEMO = Path(__file__).resolve().parent.parent / "examples" / "world"
+DEMO = PACKAGE_DIR / "examples" / "world"
 BASE_REL = "../../../../examples/world"  # from evals/golden/<case>/world
 
 EMAIL = {

@@ -22,10 +22,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from casefile import PACKAGE_DIR
+
 __all__ = ["GOLDEN_DIR", "CaseError", "Expected", "GoldenCase", "load_case", "load_cases"]
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
-_DEMO_WORLD = Path(__file__).resolve().parent.parent / "examples" / "world"
+_DEMO_WORLD = PACKAGE_DIR / "examples" / "world"
 
 
 class CaseError(Exception):

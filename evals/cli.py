@@ -19,9 +19,9 @@ __all__ = ["register"]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from agent.config import load_settings
-    from evals.cases import GOLDEN_DIR, load_cases
-    from evals.report import (
+    from casefile.agent.config import load_settings
+    from casefile.evals.cases import GOLDEN_DIR, load_cases
+    from casefile.evals.report import (
         ProgressBar,
         compare,
         load_results,
@@ -30,7 +30,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         write_junit,
         write_run,
     )
-    from evals.runner import run_cases
+    from casefile.evals.runner import run_cases
 
     settings = load_settings(args.config)
     settings = settings.model_copy(update={"model": args.model or settings.model or "offline"})
@@ -76,8 +76,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from evals.cases import GOLDEN_DIR
-    from evals.validate import validate_dirs
+    from casefile.evals.cases import GOLDEN_DIR
+    from casefile.evals.validate import validate_dirs
 
     root = Path(args.golden) if args.golden else GOLDEN_DIR
     dirs = (
@@ -97,8 +97,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from agent.config import load_settings
-    from evals.record import record_case
+    from casefile.agent.config import load_settings
+    from casefile.evals.record import record_case
 
     settings = load_settings(args.config)
     target = record_case(

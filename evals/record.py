@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from casefile.agent.config import Settings
 
 __all__ = ["record_case"]
 
@@ -39,8 +39,8 @@ def _iso(value: Any) -> str:
 
 
 async def _snapshot(ticket: Any, env: Any, account_id: str, days: float) -> dict[str, list[dict[str, Any]]]:
-    from agent.redact import redact
-    from tools.base import AccountLookup, CallContext, ToolCall
+    from casefile.agent.redact import redact
+    from casefile.tools.base import AccountLookup, CallContext, ToolCall
 
     ctx = CallContext(
         now=ticket.created_at,
@@ -88,11 +88,11 @@ def record_case(
     must_cite: list[str] | None = None,
 ) -> Path:
     """Investigate ``ticket_path`` and write a new case directory ``out``; returns it."""
-    from agent.errors import UsageError
-    from agent.intake import load_ticket
-    from agent.pipeline import open_environment, run_investigation
-    from agent.signals import extract_signals
-    from evals.cases import _DEMO_WORLD
+    from casefile.agent.errors import UsageError
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import open_environment, run_investigation
+    from casefile.agent.signals import extract_signals
+    from casefile.evals.cases import _DEMO_WORLD
 
     if out.exists():
         raise UsageError(f"{out} already exists")

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TextIO
 from xml.etree import ElementTree as ET
 
-from evals.runner import RunResult
-from evals.scoring import CaseScore
+from casefile.evals.runner import RunResult
+from casefile.evals.scoring import CaseScore
 
 __all__ = [
     "Comparison",

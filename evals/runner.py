@@ -1,6 +1,6 @@
 """Run golden cases × repeats against a model, concurrently, and score them.
 
-One :class:`agent.pipeline.Environment` is opened per world and shared by every
+One :class:`casefile.agent.pipeline.Environment` is opened per world and shared by every
 case and repeat that uses it (loading a world is the expensive part). Cases run
 as asyncio tasks under a semaphore. A run with an LLM records each
 investigation's transcript next to the results (``<out>/transcripts/``); the
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from evals.cases import GoldenCase
-from evals.scoring import CaseScore, RunSummary, score_diagnosis, summarise
+from casefile.evals.cases import GoldenCase
+from casefile.evals.scoring import CaseScore, RunSummary, score_diagnosis, summarise
 
 if TYPE_CHECKING:
-    from agent.config import Settings
-    from agent.pipeline import Environment
+    from casefile.agent.config import Settings
+    from casefile.agent.pipeline import Environment
 
 __all__ = ["RunResult", "run_cases"]
 
@@ -58,7 +58,7 @@ class _Environments:
         self.lock = asyncio.Lock()
 
     async def get(self, world: Path) -> Environment:
-        from agent.pipeline import open_environment
+        from casefile.agent.pipeline import open_environment
 
         async with self.lock:
             if world not in self.opened:
@@ -83,8 +83,8 @@ async def run_cases(
     on_score: Progress | None = None,
 ) -> RunResult:
     """Investigate every case ``k`` times with ``settings.model``; never raises for one case's failure."""
-    from agent.intake import load_ticket
-    from agent.pipeline import run_investigation
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import run_investigation
 
     started = datetime.now(UTC)
     result = RunResult(

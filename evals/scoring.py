@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from evals.cases import Expected
+from casefile.evals.cases import Expected
 
 __all__ = ["CaseScore", "RunSummary", "diagnosis_text", "score_diagnosis", "summarise"]
 
@@ -109,7 +109,7 @@ def score_diagnosis(
     repeat: int = 0,
     latency_ms: float | None = None,
 ) -> CaseScore:
-    """Score a :class:`agent.diagnosis.Diagnosis` (and the tool outcomes behind it)."""
+    """Score a :class:`casefile.agent.diagnosis.Diagnosis` (and the tool outcomes behind it)."""
     text = diagnosis_text(diagnosis)
     said = _said(diagnosis)
     team = diagnosis.escalation.team if diagnosis.escalation is not None else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.cases import CaseError, GoldenCase, load_case
+from casefile.evals.cases import CaseError, GoldenCase, load_case
 
 __all__ = ["Problem", "validate_cases", "validate_dirs"]
 
@@ -37,7 +37,7 @@ class Problem:
 def _teams() -> set[str]:
     import yaml
 
-    from agent.templating import PROMPTS_DIR
+    from casefile.agent.templating import PROMPTS_DIR
 
     try:
         data = yaml.safe_load((PROMPTS_DIR / "routing.yaml").read_text(encoding="utf-8")) or {}
@@ -84,7 +84,7 @@ def world_text(world: Any) -> str:
 
 def _in_logs(world: Any, fact: str) -> bool:
     client = world.clickhouse()
-    from tools.world.chdb import ENGINE_LOCK
+    from casefile.tools.world.chdb import ENGINE_LOCK
 
     needles = {fact}
     if _ISO.match(fact):
@@ -118,9 +118,9 @@ def _in_logs(world: Any, fact: str) -> bool:
 
 
 def validate_case(case: GoldenCase, *, teams: set[str] | None = None) -> list[Problem]:
-    from agent.diagnosis import CATEGORIES
-    from agent.intake import load_ticket
-    from tools.world.loader import World
+    from casefile.agent.diagnosis import CATEGORIES
+    from casefile.agent.intake import load_ticket
+    from casefile.tools.world.loader import World
 
     problems: list[Problem] = []
 

@@ -9,7 +9,7 @@ import pytest
 import respx
 from llm_fixtures import make_world
 
-import tools.retry
+from casefile.tools import retry as tools_retry
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(seconds: float) -> None:
         chosen.append(seconds)
 
-    monkeypatch.setattr(tools.retry, "sleep", fake_sleep)
+    monkeypatch.setattr(tools_retry, "sleep", fake_sleep)
     return chosen
 
 
@@ -34,7 +34,7 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def toolbox(world_dir: Path) -> Any:
-    from tools.world.loader import World
+    from casefile.tools.world.loader import World
 
     box = World(world_dir).toolbox()
     yield box

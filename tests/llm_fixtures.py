@@ -18,14 +18,14 @@ import httpx
 import httpx2
 import respx
 
-from agent.accounts import AccountDirectory
-from agent.config import Budgets
-from agent.loop import InvestigationResult, investigate
-from agent.models.base import Model
-from agent.runbooks import Finding, PlanStep, Runbook, Triggers
-from agent.signals import extract_signals
-from agent.ticket import Requester, Ticket
-from tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+from casefile.agent.accounts import AccountDirectory
+from casefile.agent.config import Budgets
+from casefile.agent.loop import InvestigationResult, investigate
+from casefile.agent.models.base import Model
+from casefile.agent.runbooks import Finding, PlanStep, Runbook, Triggers
+from casefile.agent.signals import extract_signals
+from casefile.agent.ticket import Requester, Ticket
+from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall
 
 SCHEMA = """
 CREATE TABLE requests (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),

@@ -14,12 +14,12 @@ import httpx
 import respx
 from pydantic import SecretStr
 
-from agent.config import ServiceSettings, Settings, ZendeskSettings
-from agent.models.base import LoopState, Model, ModelReply
-from agent.models.scripted import ScriptedModel
-from agent.pipeline import Environment
-from agent.ticket import Ticket
-from tools.base import Toolbox
+from casefile.agent.config import ServiceSettings, Settings, ZendeskSettings
+from casefile.agent.models.base import LoopState, Model, ModelReply
+from casefile.agent.models.scripted import ScriptedModel
+from casefile.agent.pipeline import Environment
+from casefile.agent.ticket import Ticket
+from casefile.tools.base import Toolbox
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "examples" / "tickets"

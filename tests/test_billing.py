@@ -18,15 +18,15 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tools.base import AccountLookup, CallContext, Toolbox, ToolCall
-from tools.billing import (
+from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+from casefile.tools.billing import (
     BillingAccountArgs,
     BillingSearchArgs,
     ReadOnlyStripeHTTPClient,
     StripeConnector,
     assess_standing,
 )
-from tools.errors import (
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceMalformed,
@@ -37,7 +37,7 @@ from tools.errors import (
     SourceUnavailable,
     ToolArgumentError,
 )
-from tools.settings import StripeSettings
+from casefile.tools.settings import StripeSettings
 
 FIXTURES = Path("/work/shared/reference/stripe_fixtures_subset.json")
 API = "https://api.stripe.com"

@@ -13,8 +13,8 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tools.base import CallContext, Toolbox, ToolCall
-from tools.bugs import (
+from casefile.tools.base import CallContext, Toolbox, ToolCall
+from casefile.tools.bugs import (
     ISSUE_QUERY,
     SEARCH_QUERY,
     BugsIssueArgs,
@@ -24,7 +24,7 @@ from tools.bugs import (
     extract_workaround,
     query_only_guard,
 )
-from tools.errors import (
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceMalformed,
@@ -34,9 +34,9 @@ from tools.errors import (
     SourceTooLarge,
     SourceUnavailable,
 )
-from tools.settings import LinearSettings
-from tools.world import emulate_linear
-from tools.world.emulator import build_transport
+from casefile.tools.settings import LinearSettings
+from casefile.tools.world import emulate_linear
+from casefile.tools.world.emulator import build_transport
 
 URL = "https://api.linear.app/graphql"
 REAL_SCHEMA = Path("/work/shared/reference/linear_schema.graphql")

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "examples" / "tickets"
-CASEFILE = [sys.executable, "-m", "agent.cli"]
+CASEFILE = [sys.executable, "-m", "casefile.agent.cli"]
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

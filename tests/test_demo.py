@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-import tools.retry
-from agent.config import load_settings
-from agent.intake import load_ticket
-from agent.loop import InvestigationResult
-from agent.pipeline import Environment, open_environment, run_investigation
-from agent.ticket import Requester, Ticket
+from casefile.agent.config import load_settings
+from casefile.agent.intake import load_ticket
+from casefile.agent.loop import InvestigationResult
+from casefile.agent.pipeline import Environment, open_environment, run_investigation
+from casefile.agent.ticket import Requester, Ticket
+from casefile.tools import retry as tools_retry
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "examples" / "tickets"
@@ -50,7 +50,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "category": "deploy_regression",
         "action": "escalate",
         "team": "backend",
-        "cite": ["7dec52f6778705434749704d9a80be74bdae366c", "src/orders/export.py", "/v2/orders/export", "2026-11-18T14:07:16"],
+        "cite": [
+            "7dec52f6778705434749704d9a80be74bdae366c",
+            "src/orders/export.py",
+            "/v2/orders/export",
+            "2026-11-18T14:07:16",
+        ],
         "reply": ["/v2/orders/export"],
     },
 }
@@ -99,7 +104,7 @@ def test_a_source_down_still_finishes_and_says_so(env: Environment, monkeypatch:
     async def no_sleep(_: float) -> None:
         return None
 
-    monkeypatch.setattr(tools.retry, "sleep", no_sleep)
+    monkeypatch.setattr(tools_retry, "sleep", no_sleep)
     transport = env.world.transport  # type: ignore[union-attr]
     monkeypatch.setitem(
         transport.handlers,
@@ -115,7 +120,10 @@ def test_a_source_down_still_finishes_and_says_so(env: Environment, monkeypatch:
 
 def test_unknown_account_diagnosis_says_so(env: Environment) -> None:
     ticket = load_ticket(TICKETS / "429-spike.json").model_copy(
-        update={"requester": Requester(name="X", email="x@unknown-company.example"), "body": "API fails with 429."}
+        update={
+            "requester": Requester(name="X", email="x@unknown-company.example"),
+            "body": "API fails with 429.",
+        }
     )
     d = investigate(env, ticket).diagnosis
     assert d.account_id is None

@@ -15,8 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
-from agent.intake import load_ticket
-from tools.world.traffic import generate
+from casefile.agent.intake import load_ticket
+from casefile.tools.world.traffic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -13,9 +13,9 @@ import pytest
 import respx
 from pydantic import SecretStr, ValidationError
 
-from tools.base import CallContext
-from tools.deploys import DeploysCompareArgs, DeploysListArgs, GitHubConnector
-from tools.errors import (
+from casefile.tools.base import CallContext
+from casefile.tools.deploys import DeploysCompareArgs, DeploysListArgs, GitHubConnector
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceMalformed,
@@ -26,8 +26,8 @@ from tools.errors import (
     SourceUnavailable,
     ToolArgumentError,
 )
-from tools.settings import GitHubSettings
-from tools.world.emulator import build_transport
+from casefile.tools.settings import GitHubSettings
+from casefile.tools.world.emulator import build_transport
 
 REFERENCE = Path("/work/shared/reference")
 API = "https://api.github.com"

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tools.base import AccountLookup, CallContext
-from tools.billing import BillingAccountArgs, BillingSearchArgs, StripeConnector
-from tools.errors import ReadOnlyViolation, SourceNotFound, ToolArgumentError
-from tools.settings import StripeSettings
-from tools.world import emulate_stripe
-from tools.world.emulate_stripe import SearchQueryError, parse_search_query
-from tools.world.emulator import WorldTransport
+from casefile.tools.base import AccountLookup, CallContext
+from casefile.tools.billing import BillingAccountArgs, BillingSearchArgs, StripeConnector
+from casefile.tools.errors import ReadOnlyViolation, SourceNotFound, ToolArgumentError
+from casefile.tools.settings import StripeSettings
+from casefile.tools.world import emulate_stripe
+from casefile.tools.world.emulate_stripe import SearchQueryError, parse_search_query
+from casefile.tools.world.emulator import WorldTransport
 
 FIXTURES = Path("/work/shared/reference/stripe_fixtures_subset.json")
 API = "https://api.stripe.com"

@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tools.world import emulator
-from tools.world.emulator import WorldTransport, build_transport, json_response
+from casefile.tools.world import emulator
+from casefile.tools.world.emulator import WorldTransport, build_transport, json_response
 
 
 def _echo(request: httpx.Request) -> httpx.Response:
@@ -62,6 +62,6 @@ def test_build_transport_tolerates_a_missing_provider_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        emulator, "EMULATOR_MODULES", (*emulator.EMULATOR_MODULES, "tools.world.emulate_nothing")
+        emulator, "EMULATOR_MODULES", (*emulator.EMULATOR_MODULES, "casefile.tools.world.emulate_nothing")
     )
     assert "api.linear.app" in build_transport(tmp_path).handlers

@@ -10,13 +10,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from agent.config import Settings
-from agent.diagnosis import Confidence, Diagnosis, Escalation, Evidence, GroundingVerdict, RootCause
-from evals.cases import GOLDEN_DIR, Expected, load_cases
-from evals.report import compare, render_markdown, render_table, write_junit, write_run
-from evals.runner import RunResult, run_cases
-from evals.scoring import CaseScore, score_diagnosis, summarise
-from evals.validate import validate_dirs
+from casefile.agent.config import Settings
+from casefile.agent.diagnosis import Confidence, Diagnosis, Escalation, Evidence, GroundingVerdict, RootCause
+from casefile.evals.cases import GOLDEN_DIR, Expected, load_cases
+from casefile.evals.report import compare, render_markdown, render_table, write_junit, write_run
+from casefile.evals.runner import RunResult, run_cases
+from casefile.evals.scoring import CaseScore, score_diagnosis, summarise
+from casefile.evals.validate import validate_dirs
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "world"
 
@@ -149,7 +149,7 @@ def test_validate_catches_a_broken_case(tmp_path: Path) -> None:
 
 
 def test_clickhouse_overlay_is_a_view_over_the_base(tmp_path: Path) -> None:
-    from tools.world.loader import World
+    from casefile.tools.world.loader import World
 
     (tmp_path / "clickhouse").mkdir()
     (tmp_path / "world.json").write_text(json.dumps({"base": str(DEMO)}))
@@ -188,8 +188,8 @@ def test_clickhouse_overlay_is_a_view_over_the_base(tmp_path: Path) -> None:
 
 
 def test_record_builds_a_case_that_runs(tmp_path: Path) -> None:
-    from evals.cases import load_case
-    from evals.record import record_case
+    from casefile.evals.cases import load_case
+    from casefile.evals.record import record_case
 
     ticket = DEMO.parent / "tickets" / "billing-past-due.json"
     out = record_case(

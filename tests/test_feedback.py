@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from agent.cli import main
-from agent.diagnosis import Diagnosis
-from agent.loop import InvestigationResult
-from agent.routing_cli import escalation_report, parse_since, render_report
-from agent.store import Store
-from agent.ticket import Signals, Ticket
+from casefile.agent.cli import main
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.loop import InvestigationResult
+from casefile.agent.routing_cli import escalation_report, parse_since, render_report
+from casefile.agent.store import Store
+from casefile.agent.ticket import Signals, Ticket
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 ARTICLE = "https://support.relayhq.dev/hc/articles/360887"
@@ -108,8 +108,7 @@ def test_feedback_and_report_through_the_cli(
     assert "backend             2 escalated    1 bounced (50%)" in text
     assert "identity            1 escalated    1 bounced (100%)" in text
     assert (
-        "ticket T-1 → backend [rate_limit, runbooks api-rate-limit]" in text
-        and f"article: {ARTICLE}" in text
+        "ticket T-1 → backend [rate_limit, runbooks api-rate-limit]" in text and f"article: {ARTICLE}" in text
     )
     assert (
         "runbook api-rate-limit: 1 of 1 escalations bounced → add a finding to runbook api-rate-limit" in text
@@ -178,7 +177,7 @@ def test_parse_since(value: str, expected: datetime) -> None:
 
 
 def test_parse_since_rejects_nonsense() -> None:
-    from agent.errors import UsageError
+    from casefile.agent.errors import UsageError
 
     with pytest.raises(UsageError):
         parse_since("last week", NOW)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agent.diagnosis import Confidence, Diagnosis, Evidence, RootCause
-from agent.grounding import ground
-from tools.base import ToolOutcome
+from casefile.agent.diagnosis import Confidence, Diagnosis, Evidence, RootCause
+from casefile.agent.grounding import ground
+from casefile.tools.base import ToolOutcome
 
 
 def outcome(call_id: str, data: object, ok: bool = True) -> ToolOutcome:

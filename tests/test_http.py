@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from tools.errors import (
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceMalformed,
@@ -23,8 +23,8 @@ from tools.errors import (
     SourceUnavailable,
     ToolArgumentError,
 )
-from tools.http import ReadOnlyHTTP
-from tools.retry import (
+from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.retry import (
     RETRY_AFTER_CAP_S,
     RetryableError,
     backoff_s,

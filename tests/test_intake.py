@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from agent.errors import UsageError
-from agent.intake import TicketError, load_ticket, parse_ticket
+from casefile.agent.errors import UsageError
+from casefile.agent.intake import TicketError, load_ticket, parse_ticket
 
 STRIPE_LIVE = "sk_" + "live_51H8xYzAbCdEfGhIjKlMnOpQr"
 

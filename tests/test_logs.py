@@ -16,8 +16,8 @@ import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from tools.base import CallContext, Toolbox, ToolCall
-from tools.errors import (
+from casefile.tools.base import CallContext, Toolbox, ToolCall
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceTimeout,
@@ -26,9 +26,9 @@ from tools.errors import (
     ToolArgumentError,
     ToolError,
 )
-from tools.logs import Bucket, ClickHouseConnector, detect_spike, translate_error
-from tools.settings import LogsSettings, LogTableMap
-from tools.world.chdb import embedded_client, load_tables
+from casefile.tools.logs import Bucket, ClickHouseConnector, detect_spike, translate_error
+from casefile.tools.settings import LogsSettings, LogTableMap
+from casefile.tools.world.chdb import embedded_client, load_tables
 
 SCHEMA = """
 CREATE TABLE requests (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),
@@ -612,7 +612,7 @@ def test_spike_onset_found_on_thin_traffic() -> None:
     """Thin traffic: the first buckets of an incident hold too few errors to confirm it alone."""
     from datetime import UTC, datetime, timedelta
 
-    from tools.logs import Bucket, detect_spike
+    from casefile.tools.logs import Bucket, detect_spike
 
     t0 = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
     counts = [(20, 0)] * 14 + [(37, 3), (32, 1), (30, 2)] + [(35, 9)] * 8
@@ -631,8 +631,8 @@ async def test_webhook_platform_baseline_samples_the_directory(
     connector: ClickHouseConnector, rows: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With an account directory the platform rate is read per account (the sort key), at most N of them."""
-    from tools import logs
-    from tools.base import AccountLookup
+    from casefile.tools import logs
+    from casefile.tools.base import AccountLookup
 
     start, end = datetime(2026, 11, 19, 12, tzinfo=UTC), datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
     ids = sorted({r["account_id"] for r in rows["webhook_deliveries"]} - {"umbrella"})
@@ -692,9 +692,7 @@ def test_concurrent_queries_use_separate_clients_up_to_the_limit(monkeypatch: py
                 self.busy.release()
 
     monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kw: SlowClient())
-    connector = ClickHouseConnector(
-        LogsSettings(dsn="http://ch:8123", database=DB, max_concurrent_queries=2)
-    )
+    connector = ClickHouseConnector(LogsSettings(dsn="http://ch:8123", database=DB, max_concurrent_queries=2))
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda _: connector._query_sync("SELECT 1"), range(6)))
     assert all(r.rows == [(1,)] for r in results)
@@ -706,7 +704,7 @@ def test_engine_lock_lets_queries_overlap_but_not_a_load() -> None:
     import threading
     import time
 
-    from tools.world.chdb import EngineLock
+    from casefile.tools.world.chdb import EngineLock
 
     lock = EngineLock()
     events: list[str] = []
@@ -736,7 +734,7 @@ def test_engine_lock_lets_queries_overlap_but_not_a_load() -> None:
 
 def test_extra_handles_open_the_engine_at_the_given_clients_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """chdb refuses a handle on another path than the engine's, so the pool must reuse the path."""
-    import tools.world.chdb as chdb_module
+    import casefile.tools.world.chdb as chdb_module
 
     opened: list[str] = []
 
@@ -825,9 +823,7 @@ async def test_async_queries_get_a_thread_each_up_to_the_limit(monkeypatch: pyte
             pass
 
     monkeypatch.setattr(clickhouse_connect, "get_client", lambda **kw: SlowClient())
-    connector = ClickHouseConnector(
-        LogsSettings(dsn="http://ch:8123", database=DB, max_concurrent_queries=8)
-    )
+    connector = ClickHouseConnector(LogsSettings(dsn="http://ch:8123", database=DB, max_concurrent_queries=8))
     results = await asyncio.gather(*(connector._query("SELECT 1") for _ in range(8)))
     assert [r.rows for r in results] == [[(1,)]] * 8
     await connector.aclose()

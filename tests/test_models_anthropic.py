@@ -27,10 +27,10 @@ from llm_fixtures import (
     run,
 )
 
-from agent.config import DEFAULT_PRICES, Budgets, Settings
-from agent.errors import UsageError
-from agent.models import anthropic as provider
-from tools.base import Toolbox
+from casefile.agent.config import DEFAULT_PRICES, Budgets, Settings
+from casefile.agent.errors import UsageError
+from casefile.agent.models import anthropic as provider
+from casefile.tools.base import Toolbox
 
 URL = "https://api.anthropic.com/v1/messages"
 MODEL = "claude-haiku-4-5"

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from llm_fixtures import RUNBOOK, Sleeps, make_ticket, make_world
 
-from agent.config import Budgets, Settings
-from agent.errors import UsageError
-from agent.models import get_model
-from agent.models._chat import (
+from casefile.agent.config import Budgets, Settings
+from casefile.agent.errors import UsageError
+from casefile.agent.models import get_model
+from casefile.agent.models._chat import (
     SUBMIT_TOOL,
     Dialogue,
     RawCall,
@@ -27,10 +27,10 @@ from agent.models._chat import (
     parse_arguments,
     submit_tool,
 )
-from agent.models.base import LoopState, ModelUnavailable
-from agent.runbooks import Match
-from agent.signals import extract_signals
-from tools.base import Toolbox, ToolOutcome
+from casefile.agent.models.base import LoopState, ModelUnavailable
+from casefile.agent.runbooks import Match
+from casefile.agent.signals import extract_signals
+from casefile.tools.base import Toolbox, ToolOutcome
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -251,7 +251,7 @@ def test_get_model_without_keys_is_a_usage_error(monkeypatch: pytest.MonkeyPatch
 
 _PROBE = """
 import sys, json, contextlib, io
-from agent.cli import main
+from casefile.agent.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = main(sys.argv[1:])

@@ -26,10 +26,10 @@ from llm_fixtures import (
 )
 from openai.types.chat import ChatCompletion
 
-from agent.config import DEFAULT_PRICES, Budgets, Settings
-from agent.errors import UsageError
-from agent.models import openai as provider
-from tools.base import Toolbox
+from casefile.agent.config import DEFAULT_PRICES, Budgets, Settings
+from casefile.agent.errors import UsageError
+from casefile.agent.models import openai as provider
+from casefile.tools.base import Toolbox
 
 URL = "https://api.openai.com/v1/chat/completions"
 MODEL = "gpt-4.1"

@@ -8,11 +8,19 @@ from typing import Any
 
 import pytest
 
-from agent.packet import FIELDS, FillContext, Packet, Sources, build_fields, fill_calls, render_markdown
-from agent.routing import load_routing, route
-from agent.ticket import Signals, Ticket
-from tools.base import ToolOutcome
-from tools.sqlguard import guard_sql
+from casefile.agent.packet import (
+    FIELDS,
+    FillContext,
+    Packet,
+    Sources,
+    build_fields,
+    fill_calls,
+    render_markdown,
+)
+from casefile.agent.routing import load_routing, route
+from casefile.agent.ticket import Signals, Ticket
+from casefile.tools.base import ToolOutcome
+from casefile.tools.sqlguard import guard_sql
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -364,7 +372,7 @@ async def test_packet_from_route_renders_markdown_and_json() -> None:
     signals = Signals(
         window_start=NOW - timedelta(days=1), window_end=NOW, account_id="hooli", statuses=[500]
     )
-    from agent.diagnosis import Diagnosis
+    from casefile.agent.diagnosis import Diagnosis
 
     diagnosis = Diagnosis.model_validate(
         {

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from agent.redact import luhn_valid, redact
+from casefile.agent.redact import luhn_valid, redact
 
 # Test secrets are assembled at run time so secret scanners do not flag this file.
 STRIPE_LIVE = "sk_" + "live_51H8xYzAbCdEfGhIjKlMnOpQr"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tools.base import Connector
-from tools.catalogue import CONNECTORS, connector_classes
-from tools.registry import build_toolbox
-from tools.settings import ConnectorSettings, LinearSettings, StripeSettings
+from casefile.tools.base import Connector
+from casefile.tools.catalogue import CONNECTORS, connector_classes
+from casefile.tools.registry import build_toolbox
+from casefile.tools.settings import ConnectorSettings, LinearSettings, StripeSettings
 
 DEMO_WORLD = Path(__file__).resolve().parents[1] / "examples" / "world"
 
@@ -49,7 +49,7 @@ def test_a_connector_that_fails_to_build_does_not_stop_the_others(monkeypatch: p
         raise RuntimeError("stripe SDK misconfigured")
 
     monkeypatch.setattr(billing, "build", classmethod(broken))
-    from tools.world.loader import World
+    from casefile.tools.world.loader import World
 
     toolbox = build_toolbox(ConnectorSettings(), world=World(DEMO_WORLD))
     assert toolbox.unavailable == {"billing": "could not start: stripe SDK misconfigured"}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent.diagnosis import Diagnosis
-from agent.routing import (
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.routing import (
     ROUTING_FILE,
     check_routing,
     compute_facts,
@@ -20,8 +20,8 @@ from agent.routing import (
     route,
     select_team,
 )
-from agent.ticket import Signals, Ticket
-from tools.base import CallContext, Connector, ToolArgs, Toolbox, ToolOutcome, operation
+from casefile.agent.ticket import Signals, Ticket
+from casefile.tools.base import CallContext, Connector, ToolArgs, Toolbox, ToolOutcome, operation
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = load_routing()
@@ -675,7 +675,7 @@ def test_bad_routing_file_is_rejected_with_file_line_reason(
 
 
 def test_cli_routing_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from agent.cli import main
+    from casefile.agent.cli import main
 
     assert main(["routing", "check"]) == 0
     assert "28 trigger rules" in capsys.readouterr().out

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.runbooks import check_runbooks, evaluate, load_runbooks, match_runbooks, runbook_context
-from agent.ticket import Signals, Ticket
+from casefile.agent.cli import main
+from casefile.agent.runbooks import check_runbooks, evaluate, load_runbooks, match_runbooks, runbook_context
+from casefile.agent.ticket import Signals, Ticket
 
 GOOD_STEP = """\
   - id: errors

@@ -27,11 +27,11 @@ from service_helpers import (
     settings,
 )
 
-from agent.service.app import create_app
-from agent.service.auth import sign_webhook
-from agent.service.scheduler import Job, Scheduler
-from agent.store import Store
-from agent.ticket import Ticket
+from casefile.agent.service.app import create_app
+from casefile.agent.service.auth import sign_webhook
+from casefile.agent.service.scheduler import Job, Scheduler
+from casefile.agent.store import Store
+from casefile.agent.ticket import Ticket
 
 TICKET = json.loads((TICKETS / "429-spike.json").read_text())
 

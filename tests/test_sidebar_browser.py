@@ -47,8 +47,8 @@ def service_url(browser_available: None) -> Iterator[str]:
     """`casefile serve`'s app on a loopback port, against the demo world, with a scripted model."""
     import uvicorn
 
-    from agent.service.app import create_app
-    from agent.store import Store
+    from casefile.agent.service.app import create_app
+    from casefile.agent.store import Store
 
     db = Path(tempfile.mkdtemp(prefix="casefile-sidebar-")) / "casefile.sqlite3"
     store = Store(f"sqlite:///{db}")

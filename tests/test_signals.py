@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent.accounts import AccountDirectory
-from agent.errors import ConfigError
-from agent.intake import parse_ticket
-from agent.signals import (
+from casefile.agent.accounts import AccountDirectory
+from casefile.agent.errors import ConfigError
+from casefile.agent.intake import parse_ticket
+from casefile.agent.signals import (
     extract_areas,
     extract_browsers,
     extract_endpoints,
@@ -99,7 +99,7 @@ def test_statuses(text: str, expected: list[int]) -> None:
     ],
 )  # fmt: skip
 def test_error_codes(text: str, expected: list[str]) -> None:
-    from agent.redact import PLACEHOLDER_RE
+    from casefile.agent.redact import PLACEHOLDER_RE
 
     assert extract_error_codes(PLACEHOLDER_RE.sub("[REDACTED]", text)) == expected
 

@@ -8,12 +8,12 @@ import clickhouse_connect
 import pytest
 from test_logs import DB, SCHEMA, build_rows, columns, table_counts
 
-from tools.base import CallContext, Toolbox, ToolCall
-from tools.errors import ReadOnlyViolation
-from tools.logs import ClickHouseConnector
-from tools.settings import LogsSettings
-from tools.sqlguard import guard_sql
-from tools.world.chdb import embedded_client, load_tables
+from casefile.tools.base import CallContext, Toolbox, ToolCall
+from casefile.tools.errors import ReadOnlyViolation
+from casefile.tools.logs import ClickHouseConnector
+from casefile.tools.settings import LogsSettings
+from casefile.tools.sqlguard import guard_sql
+from casefile.tools.world.chdb import embedded_client, load_tables
 
 ALLOWED = ["requests", "webhook_deliveries", "sso_logins"]
 

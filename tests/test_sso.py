@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tools.base import AccountLookup, CallContext, Toolbox, ToolCall
-from tools.errors import SourceMalformed, SourceTimeout, SourceTooLarge, SourceUnavailable
-from tools.settings import SSOSettings
-from tools.sso import (
+from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+from casefile.tools.errors import SourceMalformed, SourceTimeout, SourceTooLarge, SourceUnavailable
+from casefile.tools.settings import SSOSettings
+from casefile.tools.sso import (
     MetadataError,
     SSOCheckArgs,
     SSOConnector,
@@ -30,8 +30,8 @@ from tools.sso import (
     guess_vendor,
     parse_idp_metadata,
 )
-from tools.world import emulate_idp
-from tools.world.emulator import WorldTransport
+from casefile.tools.world import emulate_idp
+from casefile.tools.world.emulator import WorldTransport
 
 REFERENCE = Path("/work/shared/reference/saml")
 EXPECTED = json.loads((REFERENCE / "EXPECTED.json").read_text())["files"]
@@ -557,7 +557,7 @@ async def test_sso_check_against_a_world(tmp_path: Path) -> None:
 
 def test_expiry_warning_for_soon_expiring_cert() -> None:
     soon = make_cert("soon", TICKET_TIME - timedelta(days=300), TICKET_TIME + timedelta(days=5, hours=1))
-    from tools.sso import analyse
+    from casefile.tools.sso import analyse
 
     meta = parse_idp_metadata(metadata((soon[0], "signing")))
     result = analyse(

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.diagnosis import Confidence, Diagnosis, RootCause
-from agent.events import Event
-from agent.loop import InvestigationResult
-from agent.store import DuplicateInvestigation, Store
-from agent.ticket import Signals, Ticket
-from tools.base import ToolOutcome
+from casefile.agent.diagnosis import Confidence, Diagnosis, RootCause
+from casefile.agent.events import Event
+from casefile.agent.loop import InvestigationResult
+from casefile.agent.store import DuplicateInvestigation, Store
+from casefile.agent.ticket import Signals, Ticket
+from casefile.tools.base import ToolOutcome
 
 T0 = datetime(2026, 11, 20, 11, 40, tzinfo=UTC)
 
@@ -180,7 +180,7 @@ def test_save_result_keeps_events_when_none_were_streamed() -> None:
 
 
 def test_unsupported_url() -> None:
-    from agent.errors import ConfigError
+    from casefile.agent.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unsupported"):
         Store("mysql://x")

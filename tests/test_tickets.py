@@ -13,11 +13,11 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from tools.base import CallContext, Toolbox, ToolCall
-from tools.settings import ZendeskSettings
-from tools.tickets import ZendeskConnector, query_terms, rank_tickets, tokenize
-from tools.world.emulate_zendesk import ARTICLE_FIELD_ID, RESOLUTION_FIELD_ID, world_settings
-from tools.world.emulator import build_transport
+from casefile.tools.base import CallContext, Toolbox, ToolCall
+from casefile.tools.settings import ZendeskSettings
+from casefile.tools.tickets import ZendeskConnector, query_terms, rank_tickets, tokenize
+from casefile.tools.world.emulate_zendesk import ARTICLE_FIELD_ID, RESOLUTION_FIELD_ID, world_settings
+from casefile.tools.world.emulator import build_transport
 
 CTX = CallContext(now=datetime(2026, 11, 20, 12, tzinfo=UTC))
 HISTORY = [

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tools.world.traffic import TrafficError, generate
+from casefile.tools.world.traffic import TrafficError, generate
 
 WORLD = Path(__file__).resolve().parents[1] / "examples" / "world"
 DESCRIPTION: dict[str, Any] = json.loads((WORLD / "clickhouse" / "traffic.json").read_text(encoding="utf-8"))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.errors import UsageError
-from agent.service.zendesk_app import APP_DIR, check_app, package_app, png_size
+from casefile.agent.cli import main
+from casefile.agent.errors import UsageError
+from casefile.agent.service.zendesk_app import APP_DIR, check_app, package_app, png_size
 
 REFERENCE_MANIFEST = json.loads((APP_DIR / "manifest.json").read_text(encoding="utf-8"))
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tools.errors import SourceUnavailable, ToolArgumentError, ToolError
+from casefile.tools.errors import SourceUnavailable, ToolArgumentError, ToolError
 
 if TYPE_CHECKING:
-    from tools.settings import ConnectorSettings
+    from casefile.tools.settings import ConnectorSettings
 
 __all__ = [
     "RENDER_BUDGET_CHARS",

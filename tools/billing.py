@@ -10,13 +10,13 @@ Read-only, enforced in three layers:
 1. The connector only calls ``retrieve``/``list``/``search`` services.
 2. :class:`ReadOnlyStripeHTTPClient`, the HTTP client given to the SDK,
    refuses any method but GET (Stripe's search is ``GET /v1/customers/search``)
-   with :class:`~tools.errors.ReadOnlyViolation` before anything is sent, so
+   with :class:`~casefile.tools.errors.ReadOnlyViolation` before anything is sent, so
    even ``connector.client.v1.customers.create_async(...)`` cannot write.
 3. Deployments should use a restricted key (``rk_...``) granting read access to
    Customers, Subscriptions, Invoices, Charges, Prices and Products only.
 
 Retries: the SDK's own are disabled (``max_network_retries=0``) so that the one
-policy of :mod:`tools.retry` applies (429 honouring Retry-After, 5xx, timeouts).
+policy of :mod:`casefile.tools.retry` applies (429 honouring Retry-After, 5xx, timeouts).
 
 stripe-python 16 notes: a ``StripeObject`` is not a dict (``.get`` raises), so
 results are converted with ``to_dict(for_json=True)`` and read as plain dicts;
@@ -37,8 +37,8 @@ import httpx
 import stripe
 from pydantic import Field
 
-from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
-from tools.errors import (
+from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceError,
@@ -50,8 +50,8 @@ from tools.errors import (
     SourceUnavailable,
     ToolArgumentError,
 )
-from tools.retry import RetryableError, call_with_retry, parse_retry_after
-from tools.settings import ConnectorSettings, StripeSettings
+from casefile.tools.retry import RetryableError, call_with_retry, parse_retry_after
+from casefile.tools.settings import ConnectorSettings, StripeSettings
 
 __all__ = [
     "BAD_SUBSCRIPTION_STATUSES",

@@ -3,7 +3,7 @@
 Read-only by construction: the only request that may leave is a POST to the
 GraphQL endpoint whose body :func:`query_only_guard` parsed as exactly one
 ``query`` operation; a mutation or subscription raises
-:class:`~tools.errors.ReadOnlyViolation` before anything is sent.
+:class:`~casefile.tools.errors.ReadOnlyViolation` before anything is sent.
 
 Linear rate-limits ``searchIssues`` to 30 requests a minute, so identical
 searches are answered once per connector instance (one investigation).
@@ -22,8 +22,8 @@ import graphql
 import httpx
 from pydantic import Field
 
-from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
-from tools.errors import (
+from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceError,
@@ -32,9 +32,9 @@ from tools.errors import (
     SourceRateLimited,
     ToolError,
 )
-from tools.http import ReadOnlyHTTP
-from tools.retry import RetryableError, parse_retry_after
-from tools.settings import ConnectorSettings, LinearSettings
+from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.retry import RetryableError, parse_retry_after
+from casefile.tools.settings import ConnectorSettings, LinearSettings
 
 __all__ = [
     "ISSUE_QUERY",

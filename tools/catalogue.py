@@ -5,18 +5,18 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from tools.base import Connector, ToolArgs
+from casefile.tools.base import Connector, ToolArgs
 
 __all__ = ["CONNECTORS", "connector_classes", "tool_specs"]
 
 # source → (module, class). One module per system.
 CONNECTORS: dict[str, tuple[str, str]] = {
-    "logs": ("tools.logs", "ClickHouseConnector"),
-    "bugs": ("tools.bugs", "LinearConnector"),
-    "billing": ("tools.billing", "StripeConnector"),
-    "deploys": ("tools.deploys", "GitHubConnector"),
-    "sso": ("tools.sso", "SSOConnector"),
-    "tickets": ("tools.tickets", "ZendeskConnector"),
+    "logs": ("casefile.tools.logs", "ClickHouseConnector"),
+    "bugs": ("casefile.tools.bugs", "LinearConnector"),
+    "billing": ("casefile.tools.billing", "StripeConnector"),
+    "deploys": ("casefile.tools.deploys", "GitHubConnector"),
+    "sso": ("casefile.tools.sso", "SSOConnector"),
+    "tickets": ("casefile.tools.tickets", "ZendeskConnector"),
 }
 
 

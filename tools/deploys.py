@@ -1,6 +1,6 @@
 """GitHub: what was deployed when, and what changed between two deploys, over the REST API.
 
-GET only (enforced by :class:`~tools.http.ReadOnlyHTTP`), with GitHub's own
+GET only (enforced by :class:`~casefile.tools.http.ReadOnlyHTTP`), with GitHub's own
 headers (``Accept: application/vnd.github+json``, ``X-GitHub-Api-Version:
 2022-11-28``, a bearer token). GitHub Enterprise works by setting
 ``base_url`` to ``https://HOST/api/v3``.
@@ -21,10 +21,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from tools.base import CallContext, Connector, StandIns, ToolArgs, operation, parse_ts
-from tools.errors import SourceMalformed, ToolArgumentError
-from tools.http import ReadOnlyHTTP
-from tools.settings import ConnectorSettings, GitHubSettings
+from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation, parse_ts
+from casefile.tools.errors import SourceMalformed, ToolArgumentError
+from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.settings import ConnectorSettings, GitHubSettings
 
 __all__ = ["DeploysCompareArgs", "DeploysListArgs", "GitHubConnector"]
 

@@ -7,13 +7,13 @@ way the HTTP connectors (Linear, GitHub, the IdP metadata) reach the network:
   path after ``post_guard`` accepted the body (GraphQL queries ride on POST).
   The same rule is checked again by an httpx request hook, so even a direct
   ``client.delete(...)`` on the underlying client raises
-  :class:`~tools.errors.ReadOnlyViolation` before a byte is sent.
+  :class:`~casefile.tools.errors.ReadOnlyViolation` before a byte is sent.
 * **Errors are ours.** Timeouts, refusals and garbage become the
-  :mod:`tools.errors` tree; messages name the method and path, never headers
+  :mod:`casefile.tools.errors` tree; messages name the method and path, never headers
   (the credentials live there).
 * **Bounded.** Bodies are streamed and reading stops at ``max_bytes``.
 * **Retried once, in one place.** Timeouts, connection errors, 429 and 5xx go
-  through :func:`tools.retry.call_with_retry`, honouring Retry-After.
+  through :func:`casefile.tools.retry.call_with_retry`, honouring Retry-After.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tools.errors import (
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceError,
@@ -37,7 +37,7 @@ from tools.errors import (
     ToolArgumentError,
     ToolError,
 )
-from tools.retry import (
+from casefile.tools.retry import (
     DEFAULT_ATTEMPTS,
     DEFAULT_MAX_WAIT_S,
     RetryableError,

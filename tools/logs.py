@@ -1,11 +1,11 @@
 """The ``logs`` connector: request, webhook and SSO logs in ClickHouse.
 
 Every built-in operation is an aggregate over one account's time range, built
-from the logical fields of :class:`~tools.settings.LogTableMap` (so a customer
+from the logical fields of :class:`~casefile.tools.settings.LogTableMap` (so a customer
 whose columns are named differently only changes configuration) and filtered on
 the ``(account_id, ts)`` sort key, so a query reads one account's slice of the
 table however large it grows. ``logs_sql`` lets a model ask anything else,
-through :func:`tools.sqlguard.guard_sql`.
+through :func:`casefile.tools.sqlguard.guard_sql`.
 
 Read-only in depth:
 
@@ -43,8 +43,8 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import OperationalError
 from pydantic import Field, field_validator, model_validator
 
-from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
-from tools.errors import (
+from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
     SourceTimeout,
@@ -53,8 +53,8 @@ from tools.errors import (
     ToolArgumentError,
     ToolError,
 )
-from tools.settings import ConnectorSettings, LogsSettings, LogTableMap
-from tools.sqlguard import guard_sql
+from casefile.tools.settings import ConnectorSettings, LogsSettings, LogTableMap
+from casefile.tools.sqlguard import guard_sql
 
 __all__ = [
     "ClickHouseConnector",
@@ -685,7 +685,7 @@ class ClickHouseConnector(Connector):
         if type(client).__name__ == "ChdbClient":  # a world's engine: more handles on it
             # In-process queries compete for this machine's cores: more would only queue.
             size = min(size, 2 * (os.cpu_count() or 1))
-            from tools.world.chdb import ENGINE_LOCK, new_embedded_client
+            from casefile.tools.world.chdb import ENGINE_LOCK, new_embedded_client
 
             path = str(getattr(client, "path", ":memory:"))
             return _ClientPool(lambda: new_embedded_client(path), size, first=client, hold=ENGINE_LOCK.shared)

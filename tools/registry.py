@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tools.base import Connector, Toolbox
-from tools.catalogue import CONNECTORS
-from tools.settings import ConnectorSettings
+from casefile.tools.base import Connector, Toolbox
+from casefile.tools.catalogue import CONNECTORS
+from casefile.tools.settings import ConnectorSettings
 
 if TYPE_CHECKING:
-    from tools.world.loader import World
+    from casefile.tools.world.loader import World
 
 __all__ = ["build_toolbox"]
 

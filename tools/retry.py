@@ -1,7 +1,7 @@
 """The one retry policy every connector uses.
 
 A connector runs one *attempt* of a request and translates what went wrong into
-:mod:`tools.errors`. When the failure is worth another try (a timeout, a
+:mod:`casefile.tools.errors`. When the failure is worth another try (a timeout, a
 connection error, HTTP 429 or 5xx) it raises :class:`RetryableError` wrapping
 the error it would otherwise raise, with the server's ``Retry-After`` if any.
 :func:`call_with_retry` (or the :func:`retrying` decorator) then waits and tries
@@ -28,7 +28,7 @@ is not taken: the error is raised instead, so a tool call never sleeps longer
 than the investigation can afford.
 
 Tests make the waits instant by patching :data:`sleep` (``monkeypatch.setattr(
-tools.retry, "sleep", fake)``) and can assert the durations the fake received.
+tools_retry, "sleep", fake)``) and can assert the durations the fake received.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import ParamSpec, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from tools.errors import ToolError
+from casefile.tools.errors import ToolError
 
 __all__ = [
     "DEFAULT_ATTEMPTS",
@@ -153,7 +153,7 @@ async def call_with_retry(
     """Run ``attempt`` until it succeeds, raises a non-retryable error, or the budget is spent.
 
     When retries run out the last :class:`RetryableError`'s wrapped
-    :class:`~tools.errors.ToolError` is raised.
+    :class:`~casefile.tools.errors.ToolError` is raised.
     """
 
     def log_retry(retry_state: RetryCallState) -> None:

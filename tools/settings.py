@@ -1,6 +1,6 @@
 """Connector settings: credentials, endpoints and the log schema mapping.
 
-Read from the environment and an optional TOML file by ``agent.config``; a
+Read from the environment and an optional TOML file by ``casefile.agent.config``; a
 world fills them in with its local stand-ins. Secrets are ``SecretStr`` so they
 never print.
 """
@@ -98,7 +98,9 @@ class ZendeskSettings(BaseModel):
     resolution_field_id: int | None = Field(
         default=None, description="custom ticket field holding the resolution; else the last public comment"
     )
-    article_field_id: int | None = Field(default=None, description="custom ticket field holding the article URL")
+    article_field_id: int | None = Field(
+        default=None, description="custom ticket field holding the article URL"
+    )
 
 
 class ConnectorSettings(BaseModel):

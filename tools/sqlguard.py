@@ -19,7 +19,7 @@ anything the parser did not understand never reach the database. It accepts
   on the allow-list), ``sleep``, server introspection;
 * a ``LIMIT`` of at most ``max_rows`` on the outermost query.
 
-Anything else raises :class:`~tools.errors.ReadOnlyViolation` with a reason a
+Anything else raises :class:`~casefile.tools.errors.ReadOnlyViolation` with a reason a
 model can act on. The guard is the first of several layers: the connector also
 runs every query with ``readonly=1``, ``max_execution_time`` and
 ``max_result_rows`` (see ``tools/logs.py``).
@@ -34,7 +34,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from tools.errors import ReadOnlyViolation
+from casefile.tools.errors import ReadOnlyViolation
 
 __all__ = ["FORBIDDEN_FUNCTIONS", "guard_sql"]
 

@@ -53,8 +53,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
-from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
-from tools.errors import (
+from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceMalformed,
     SourceNotFound,
@@ -64,8 +64,8 @@ from tools.errors import (
     SourceUnavailable,
     ToolError,
 )
-from tools.retry import RetryableError, call_with_retry, is_retryable_status, parse_retry_after
-from tools.settings import ConnectorSettings, SSOSettings
+from casefile.tools.retry import RetryableError, call_with_retry, is_retryable_status, parse_retry_after
+from casefile.tools.settings import ConnectorSettings, SSOSettings
 
 __all__ = [
     "MAX_REDIRECTS",
@@ -464,7 +464,7 @@ class SSOConnector(Connector):
     ``transport`` replaces the network (a world's emulator, or a test mock);
     ``resolver`` maps a host name to its addresses for the SSRF check (the
     system resolver by default; a world passes ``WorldTransport.resolve`` or
-    ``tools.world.emulate_idp.resolver``). ``snapshot_dir`` (else
+    ``casefile.tools.world.emulate_idp.resolver``). ``snapshot_dir`` (else
     ``settings.snapshot_dir``) is where last-working snapshots live: the world
     directory in world mode, a directory of saved metadata in live mode.
     """

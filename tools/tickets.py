@@ -32,10 +32,10 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from tools.base import CallContext, Connector, StandIns, ToolArgs, operation
-from tools.errors import ToolError
-from tools.http import ReadOnlyHTTP
-from tools.settings import ConnectorSettings, ZendeskSettings
+from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.errors import ToolError
+from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.settings import ConnectorSettings, ZendeskSettings
 
 __all__ = ["TicketsSimilarArgs", "ZendeskConnector", "query_terms", "rank_tickets", "tokenize"]
 
@@ -159,7 +159,7 @@ class ZendeskConnector(Connector):
         if world is None:
             return cls(zendesk)
         if not (zendesk.subdomain or zendesk.base_url):  # the world's helpdesk
-            from tools.world.emulate_zendesk import world_settings
+            from casefile.tools.world.emulate_zendesk import world_settings
 
             zendesk = world_settings()
         return cls(zendesk, transport=world.transport)

@@ -5,25 +5,25 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from agent.errors import UsageError
-from agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, TurnUsage
+from casefile.agent.errors import UsageError
+from casefile.agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, TurnUsage
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from casefile.agent.config import Settings
 
 __all__ = ["PROVIDERS", "LoopState", "Model", "ModelReply", "ModelUnavailable", "TurnUsage", "get_model"]
 
 # provider prefix → (module, factory function taking (model_name, settings))
 PROVIDERS: dict[str, tuple[str, str]] = {
-    "openai": ("agent.models.openai", "create"),
-    "anthropic": ("agent.models.anthropic", "create"),
+    "openai": ("casefile.agent.models.openai", "create"),
+    "anthropic": ("casefile.agent.models.anthropic", "create"),
 }
 
 
 def get_model(spec: str, settings: Settings | None = None) -> Model:
     """``offline``, ``openai:<model>`` or ``anthropic:<model>`` → a Model."""
     if spec in ("offline", ""):
-        from agent.models.offline import OfflineModel
+        from casefile.agent.models.offline import OfflineModel
 
         return OfflineModel()
     provider, _, name = spec.partition(":")

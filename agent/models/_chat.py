@@ -34,11 +34,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent.diagnosis import CATEGORIES, Diagnosis
-from agent.models.base import LoopState, ModelUnavailable
-from agent.redact import redact
-from agent.templating import iso, prompt_env
-from tools.base import ToolCall, ToolOutcome
+from casefile.agent.diagnosis import CATEGORIES, Diagnosis
+from casefile.agent.models.base import LoopState, ModelUnavailable
+from casefile.agent.redact import redact
+from casefile.agent.templating import iso, prompt_env
+from casefile.tools.base import ToolCall, ToolOutcome
 
 __all__ = [
     "SUBMIT_TOOL",
@@ -620,7 +620,7 @@ class Transcript:
     Lines: ``{"ts", "provider", "model", "ticket_id", "turn", "kind", "body"}`` with
     kind ``request``, ``retry``, ``response`` or ``error``. Bodies are what went over the
     wire minus credentials (never in a body; keys named like secrets are masked
-    anyway) and with :func:`agent.redact.redact` applied to the whole line.
+    anyway) and with :func:`casefile.agent.redact.redact` applied to the whole line.
     """
 
     def __init__(self, path: str | Path | None, *, provider: str, model: str) -> None:

@@ -25,8 +25,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import UsageError
-from agent.models._chat import (
+from casefile.agent.errors import UsageError
+from casefile.agent.models._chat import (
     SUBMIT_TOOL,
     Dialogue,
     RawCall,
@@ -39,10 +39,10 @@ from agent.models._chat import (
     field_of,
     parse_arguments,
 )
-from agent.models.base import LoopState, Model, ModelReply, TurnUsage
+from casefile.agent.models.base import LoopState, Model, ModelReply, TurnUsage
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from casefile.agent.config import Settings
 
 __all__ = ["AnthropicModel", "create"]
 
@@ -200,7 +200,7 @@ def create(
     import anthropic
     import httpx2
 
-    from agent.config import Budgets
+    from casefile.agent.config import Budgets
 
     budgets = settings.budgets if settings else Budgets()
     timeout = min(60.0, budgets.deadline_s)

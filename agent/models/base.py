@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from tools.base import Toolbox, ToolCall, ToolOutcome
-from tools.errors import ReadOnlyViolation, ToolArgumentError
+from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
+from casefile.tools.errors import ReadOnlyViolation, ToolArgumentError
 
 if TYPE_CHECKING:
-    from agent.config import Budgets
-    from agent.runbooks import Match
-    from agent.ticket import Signals, Ticket
+    from casefile.agent.config import Budgets
+    from casefile.agent.runbooks import Match
+    from casefile.agent.ticket import Signals, Ticket
 
 __all__ = ["LoopState", "Model", "ModelReply", "ModelUnavailable", "TurnUsage"]
 

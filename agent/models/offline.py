@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.diagnosis import Diagnosis
-from agent.models.base import LoopState, Model, ModelReply
-from agent.runbooks import Holding, evaluate, runbook_context
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.models.base import LoopState, Model, ModelReply
+from casefile.agent.runbooks import Holding, evaluate, runbook_context
 
 __all__ = ["OfflineModel", "offline_diagnosis"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from agent.models.base import LoopState, Model, ModelReply
+from casefile.agent.models.base import LoopState, Model, ModelReply
 
 __all__ = ["ScriptedModel"]
 

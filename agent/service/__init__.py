@@ -3,7 +3,7 @@
 Modules:
 
 =============  ===============================================================
-``app``        the FastAPI application (:func:`agent.service.app.create_app`)
+``app``        the FastAPI application (:func:`casefile.agent.service.app.create_app`)
 ``auth``       bearer tokens, Zendesk app JWTs, webhook signatures, rate limits
 ``scheduler``  priority scheduling: on-demand investigations before background ones
 ``zendesk``    the Zendesk API client: read a ticket, post the internal note

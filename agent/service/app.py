@@ -1,4 +1,4 @@
-"""The investigation service: an ASGI app (FastAPI) in front of :func:`agent.pipeline.run_investigation`.
+"""The investigation service: an ASGI app (FastAPI) in front of :func:`casefile.agent.pipeline.run_investigation`.
 
 =========================================  =============================================================
 ``POST /v1/investigations``                a ticket (casefile's format or a Zendesk export) or
@@ -20,7 +20,7 @@ signed with the Zendesk app's shared secret; the webhook by its signature),
 rate-limited per caller, and size-limited. Every 4xx has a JSON body
 ``{"error": {"code": ..., "message": ...}}``, and a rejected request stores nothing.
 
-Investigations run in this process under :class:`~agent.service.scheduler.Scheduler`:
+Investigations run in this process under :class:`~casefile.agent.service.scheduler.Scheduler`:
 on-demand requests (sidebar, API) go before background ones (webhook).
 """
 
@@ -46,25 +46,32 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent.config import Settings
-from agent.diagnosis import Diagnosis
-from agent.events import Event
-from agent.intake import TicketError, parse_ticket
-from agent.models.base import Model
-from agent.pipeline import Environment, open_environment, run_investigation
-from agent.redact import redact
-from agent.service.auth import Authenticator, AuthError, Principal, RateLimiter, verify_webhook_signature
-from agent.service.links import source_links
-from agent.service.scheduler import Job, Scheduler
-from agent.service.zendesk import INVESTIGATED_TAG, ZendeskClient, ZendeskError, format_note
-from agent.store import DuplicateInvestigation, InvestigationRecord, Store
-from agent.ticket import Ticket
+from casefile import PACKAGE_DIR
+from casefile.agent.config import Settings
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.events import Event
+from casefile.agent.intake import TicketError, parse_ticket
+from casefile.agent.models.base import Model
+from casefile.agent.pipeline import Environment, open_environment, run_investigation
+from casefile.agent.redact import redact
+from casefile.agent.service.auth import (
+    Authenticator,
+    AuthError,
+    Principal,
+    RateLimiter,
+    verify_webhook_signature,
+)
+from casefile.agent.service.links import source_links
+from casefile.agent.service.scheduler import Job, Scheduler
+from casefile.agent.service.zendesk import INVESTIGATED_TAG, ZendeskClient, ZendeskError, format_note
+from casefile.agent.store import DuplicateInvestigation, InvestigationRecord, Store
+from casefile.agent.ticket import Ticket
 
 __all__ = ["ApiError", "ModelFactory", "create_app"]
 
 log = logging.getLogger("casefile.service")
 
-ASSETS = Path(__file__).resolve().parents[2] / "integrations" / "zendesk" / "assets"
+ASSETS = PACKAGE_DIR / "integrations" / "zendesk" / "assets"
 TERMINAL = ("done", "failed", "interrupted")
 _ID_RE = re.compile(r"^inv_[0-9a-f]{16}$")
 KEEPALIVE_S = 15.0
@@ -707,8 +714,8 @@ def create_app(
     @app.get("/v1/reports/escalations", tags=["feedback"])
     async def escalations_report(principal: Caller, since: str = "7d") -> dict[str, Any]:
         """The weekly escalation review: by team, bounce rate, preventable ones, time to escalation, what to change."""
-        from agent.errors import UsageError
-        from agent.routing_cli import escalation_report, parse_since
+        from casefile.agent.errors import UsageError
+        from casefile.agent.routing_cli import escalation_report, parse_since
 
         try:
             start = parse_since(since)

@@ -1,4 +1,4 @@
-"""``casefile serve``. Registered through ``agent.cli.EXTERNAL_COMMANDS``.
+"""``casefile serve``. Registered through ``casefile.agent.cli.EXTERNAL_COMMANDS``.
 
 Only the standard library is imported here: ``casefile --help`` must stay fast,
 so FastAPI and uvicorn are imported when the command runs.
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _cmd_app_check(args: argparse.Namespace) -> int:
-    from agent.service.zendesk_app import APP_DIR, check_app
+    from casefile.agent.service.zendesk_app import APP_DIR, check_app
 
     problems = check_app()
     for problem in problems:
@@ -63,7 +63,7 @@ def _cmd_app_check(args: argparse.Namespace) -> int:
 def _cmd_app_package(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agent.service.zendesk_app import package_app
+    from casefile.agent.service.zendesk_app import package_app
 
     out = package_app(args.service_url, Path(args.out))
     print(f"wrote {out} (domainWhitelist: the host of {args.service_url})")
@@ -75,9 +75,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from agent.config import load_settings
-    from agent.errors import ConfigError
-    from agent.service.app import create_app
+    from casefile.agent.config import load_settings
+    from casefile.agent.errors import ConfigError
+    from casefile.agent.service.app import create_app
 
     settings = load_settings(args.config)
     if args.model:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from tools.base import ToolOutcome
+from casefile.tools.base import ToolOutcome
 
 __all__ = ["source_link", "source_links"]
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from agent.config import ZendeskSettings
-from agent.diagnosis import Diagnosis
-from agent.intake import parse_ticket
-from agent.ticket import Ticket
+from casefile.agent.config import ZendeskSettings
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.intake import parse_ticket
+from casefile.agent.ticket import Ticket
 
 __all__ = ["INVESTIGATED_TAG", "ZendeskClient", "ZendeskError", "format_note"]
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.errors import UsageError
+from casefile import PACKAGE_DIR
+from casefile.agent.errors import UsageError
 
 __all__ = ["APP_DIR", "AppProblem", "check_app", "package_app", "png_size"]
 
-APP_DIR = Path(__file__).resolve().parents[2] / "integrations" / "zendesk"
+APP_DIR = PACKAGE_DIR / "integrations" / "zendesk"
 # The files an upload takes; anything else in the directory (README, the logo script) stays out.
 PACKAGED = ("manifest.json", "assets", "translations")
 LOGOS = {"assets/logo.png": (320, 320), "assets/logo-small.png": (128, 128)}

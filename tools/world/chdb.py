@@ -31,7 +31,7 @@ import sqlglot
 from clickhouse_connect.driver import Client
 from sqlglot import exp
 
-from tools.base import parse_ts
+from casefile.tools.base import parse_ts
 
 __all__ = [
     "ENGINE_LOCK",

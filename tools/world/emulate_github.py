@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from tools.world.emulator import json_response
+from casefile.tools.world.emulator import json_response
 
 __all__ = ["HOST", "handlers"]
 

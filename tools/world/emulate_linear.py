@@ -28,7 +28,7 @@ from typing import Any
 import graphql
 import httpx
 
-from tools.world.emulator import json_response
+from casefile.tools.world.emulator import json_response
 
 __all__ = ["HOST", "SCHEMA_SDL", "handlers", "rank_issues", "schema"]
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from tools.world.emulator import json_response
+from casefile.tools.world.emulator import json_response
 
 log = logging.getLogger("casefile.world")
 
@@ -58,7 +58,7 @@ def world_settings() -> Any:
     """Connector settings that point at this emulation (the registry uses them in world mode)."""
     from pydantic import SecretStr
 
-    from tools.settings import ZendeskSettings
+    from casefile.tools.settings import ZendeskSettings
 
     return ZendeskSettings(
         subdomain=SUBDOMAIN,

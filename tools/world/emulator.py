@@ -43,11 +43,11 @@ WORLD_HOST_ADDRESS = "52.10.20.30"
 
 # One module per provider; the last two are optional until they exist.
 EMULATOR_MODULES = (
-    "tools.world.emulate_linear",
-    "tools.world.emulate_github",
-    "tools.world.emulate_stripe",
-    "tools.world.emulate_idp",
-    "tools.world.emulate_zendesk",
+    "casefile.tools.world.emulate_linear",
+    "casefile.tools.world.emulate_github",
+    "casefile.tools.world.emulate_stripe",
+    "casefile.tools.world.emulate_idp",
+    "casefile.tools.world.emulate_zendesk",
 )
 
 

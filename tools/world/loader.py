@@ -3,7 +3,7 @@
 Loading a world means: its ClickHouse tables go into the process's embedded chdb
 engine (one database per world, named by a hash of its files, so loading twice
 is free), and its HTTP systems are served in-process by
-:class:`tools.world.emulator.WorldTransport`. The connectors are then built
+:class:`casefile.tools.world.emulator.WorldTransport`. The connectors are then built
 exactly as in production, with those two stand-ins as their client and
 transport.
 
@@ -188,7 +188,7 @@ class World:
         also written to a cache in ClickHouse's Native format (keyed by the same
         hash as the database); later processes read them back in milliseconds.
         """
-        from tools.world.chdb import embedded_client, load_tables, parse_schema
+        from casefile.tools.world.chdb import embedded_client, load_tables, parse_schema
 
         client = embedded_client()
         with _LOAD_LOCK:
@@ -236,8 +236,8 @@ class World:
 
     def _load_overlay(self, client: Any, base: World) -> None:
         """Copy the base's tables inside the engine, regenerate the accounts the overlay touches."""
-        from tools.world.chdb import ENGINE_LOCK, load_tables, parse_schema
-        from tools.world.traffic import generate
+        from casefile.tools.world.chdb import ENGINE_LOCK, load_tables, parse_schema
+        from casefile.tools.world.traffic import generate
 
         base.clickhouse()
         schema_file = self.file("clickhouse/schema.sql")
@@ -303,7 +303,7 @@ class World:
             raise WorldError(f"{self.source}: loading the ClickHouse overlay failed: {exc}") from None
 
     def _table_data(self) -> dict[str, dict[str, list[Any]]]:
-        from tools.world.traffic import generate
+        from casefile.tools.world.traffic import generate
 
         tables: dict[str, dict[str, list[Any]]] = {}
         description = self.traffic_description()
@@ -320,14 +320,14 @@ class World:
 
     @cached_property
     def transport(self) -> Any:
-        from tools.world.emulator import build_transport
+        from casefile.tools.world.emulator import build_transport
 
         return build_transport(self.path)
 
     def toolbox(self) -> Any:
         """A Toolbox of every connector, wired to this world's stand-ins."""
-        from tools.registry import build_toolbox
-        from tools.settings import ConnectorSettings, GitHubSettings, LogsSettings
+        from casefile.tools.registry import build_toolbox
+        from casefile.tools.settings import ConnectorSettings, GitHubSettings, LogsSettings
 
         github = self.read_json("github.json", {"repos": {}})
         settings = ConnectorSettings(
@@ -446,7 +446,7 @@ def _cache_dir() -> Path:
 
 
 def _copy_native(client: Any, sql: str) -> None:
-    from tools.world.chdb import ENGINE_LOCK
+    from casefile.tools.world.chdb import ENGINE_LOCK
 
     with ENGINE_LOCK.exclusive():
         client.command(sql)
@@ -489,7 +489,7 @@ def _write_cache(client: Any, database: str, tables: list[str], cache: Path, suf
 
 def _append_rows(columns: dict[str, list[Any]], rows: list[dict[str, Any]]) -> None:
     """Add row dicts to column lists; ISO strings in ``ts`` and ``*_at`` columns become datetimes."""
-    from tools.base import parse_ts
+    from casefile.tools.base import parse_ts
 
     if not rows:
         return
