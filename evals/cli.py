@@ -44,7 +44,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = out_root or GOLDEN_DIR.parent / "runs" / f"{stamp}-{settings.model.replace(':', '_')}"
+    # Runs go under the working directory, never into the installed package.
+    out_dir = out_root or Path("evals") / "runs" / f"{stamp}-{settings.model.replace(':', '_')}"
     progress = None if args.quiet else ProgressBar(sys.stderr)
     print(
         f"casefile eval: {len(cases)} case(s) × {args.k} with {settings.model}, concurrency {args.concurrency}",
@@ -135,7 +136,7 @@ def register(subparsers: Any) -> None:
         "--tag", action="append", default=[], metavar="T", help="only cases with this tag (repeatable)"
     )
     r.add_argument(
-        "--out", help="directory for report.md, results.json, transcripts (default evals/runs/<id>)"
+        "--out", help="directory for report.md, results.json, transcripts (default ./evals/runs/<id>)"
     )
     r.add_argument("--baseline", help="results.json of an earlier run: show changes, exit 1 on regressions")
     r.add_argument("--junit", help="also write JUnit XML here")
