@@ -210,7 +210,12 @@ async def investigate(
         budgets=budgets,
         context=_base_context(ticket, signals, account),
     )
-    ctx = CallContext(now=ticket.created_at, accounts=AccountLookup(accounts), requested_by=model.name)
+    ctx = CallContext(
+        now=ticket.created_at,
+        accounts=AccountLookup(accounts),
+        requested_by=model.name,
+        account_id=(account or {}).get("id") or signals.account_id,
+    )
     skipped: list[str] = []
     await _preflight(state, ctx, recorder, skipped)
     phases["preflight_ms"] = round((time.perf_counter() - t) * 1000, 1)

@@ -87,11 +87,15 @@ class CallContext:
 
     ``now`` is the ticket's creation time, not the wall clock, so that
     "days until the certificate expires" is the same in an eval run next year.
+    ``account_id`` is the investigation's account (None outside an investigation,
+    e.g. ``casefile tools call``): connectors scope what they read to it, e.g.
+    ``logs_sql`` rewrites model SQL so it only sees that account's rows.
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     accounts: AccountLookup = field(default_factory=lambda: AccountLookup({}))
     requested_by: str = "casefile"
+    account_id: str | None = None
 
 
 class ToolCall(BaseModel):
