@@ -2,7 +2,7 @@
 
 Loaded from a world's ``accounts.json``::
 
-    {"accounts": [{"id": "acme", "name": "Acme Logistics", "domains": ["acme-logistics.com"],
+    {"accounts": [{"id": "northwind", "name": "Northwind Traders", "domains": ["northwind.example"],
                    "plan": "...", "stripe_customer": "cus_...", "idp": {...} | null, ...}]}
 
 ``id``, ``name`` and ``domains`` are required and checked; every other field is
@@ -143,7 +143,7 @@ class AccountDirectory:
         domain = email.rsplit("@", 1)[1].strip().strip(">").lower().rstrip(".")
         if not domain or domain in FREE_MAIL_DOMAINS:
             return None
-        # eu.mail.acme-logistics.com → try itself, then mail.acme-logistics.com, then acme-logistics.com:
+        # eu.mail.northwind.example → try itself, then mail.northwind.example, then northwind.example:
         # the most specific configured domain wins.
         labels = domain.split(".")
         for i in range(len(labels) - 1):
@@ -158,7 +158,7 @@ class AccountDirectory:
     def by_name_mention(self, text: str) -> dict[str, Any] | None:
         """The one account whose name, id or domain ``text`` mentions (word-bounded), or None.
 
-        A full name or a domain is strong evidence; a bare id ("acme") is weaker.
+        A full name or a domain is strong evidence; a bare id ("northwind") is weaker.
         When several accounts are mentioned with the same strength the answer is
         None: guessing between customers is worse than not knowing.
         """
@@ -185,11 +185,11 @@ class AccountDirectory:
         patterns: dict[str, tuple[re.Pattern[str] | None, re.Pattern[str]]] = {}
         for account_id, account in self._accounts.items():
             name = account["name"].strip()
-            # A one-word name equal to the id ("Initech") is no stronger than the id.
+            # A one-word name equal to the id ("Contoso") is no stronger than the id.
             name_is_id = name.lower() == account_id.lower()
             strong = [_NAME_BOUNDARY.format(_alternation([name]))] if not name_is_id else []
             if account["domains"]:
-                # A domain may appear as a subdomain or in an address: hooks.umbrella-health.com.
+                # A domain may appear as a subdomain or in an address: hooks.northwind.example.
                 strong.append(rf"(?<![\w-]){_alternation(account['domains'])}(?![\w-]|\.\w)")
             strong_re = re.compile("|".join(strong), re.IGNORECASE) if strong else None
             weak_re = re.compile(_NAME_BOUNDARY.format(_alternation([account_id])), re.IGNORECASE)
@@ -197,7 +197,7 @@ class AccountDirectory:
         return patterns
 
 
-# Word-bounded, and not part of a longer domain, path or identifier ("acme" in "acme-logistics.com").
+# Word-bounded, and not part of a longer domain, path or identifier ("northwind" in "northwind-traders.example").
 _NAME_BOUNDARY = r"(?<![\w.@/-])(?:{})(?![\w-]|\.\w)"
 
 

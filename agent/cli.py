@@ -21,6 +21,7 @@ __all__ = ["main"]
 EXTERNAL_COMMANDS: list[str] = [
     "casefile.evals.cli:register",
     "casefile.agent.routing_cli:register",
+    "casefile.agent.catalog_cli:register",
     "casefile.agent.service.cli:register",
 ]
 

@@ -6,6 +6,7 @@ Environment variables (they win over the file):
 =====================  ==========================================================
 CASEFILE_MODEL         ``offline`` (default), ``openai:<model>``, ``anthropic:<model>``
 CASEFILE_WORLD         a world directory to investigate against instead of live systems
+CASEFILE_CATALOG       the company catalogue (default: catalog.yaml beside the config file)
 CLICKHOUSE_DSN         clickhouse-connect DSN of the log store
 LINEAR_API_KEY         Linear personal API key
 GITHUB_TOKEN           GitHub token; GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOS=a/b,c/d
@@ -73,7 +74,7 @@ class Budgets(BaseModel):
 class ZendeskSettings(BaseModel):
     """The helpdesk casefile reads tickets from and writes internal notes to (its only write)."""
 
-    subdomain: str | None = Field(default=None, description="relayhq for https://relayhq.zendesk.com")
+    subdomain: str | None = Field(default=None, description="example-co for https://example-co.zendesk.com")
     base_url: str | None = Field(default=None, description="overrides https://{subdomain}.zendesk.com")
     email: str | None = Field(default=None, description="agent email for API-token authentication")
     api_token: SecretStr | None = None
@@ -122,6 +123,9 @@ class Settings(BaseModel):
     world: Path | None = None
     runbooks_dir: Path | None = None
     accounts_file: Path | None = None
+    catalog_file: Path | None = Field(
+        default=None, description="the company catalogue (default: catalog.yaml beside casefile.toml)"
+    )
     transcript: Path | None = Field(default=None, description="JSONL file for model requests and responses")
     budgets: Budgets = Budgets()
     connectors: ConnectorSettings = ConnectorSettings()
@@ -139,6 +143,8 @@ def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
         data["model"] = env["CASEFILE_MODEL"]
     if env.get("CASEFILE_WORLD"):
         data["world"] = env["CASEFILE_WORLD"]
+    if env.get("CASEFILE_CATALOG"):
+        data["catalog_file"] = env["CASEFILE_CATALOG"]
     if env.get("CLICKHOUSE_DSN"):
         conn.setdefault("logs", {})["dsn"] = env["CLICKHOUSE_DSN"]
     if env.get("LINEAR_API_KEY"):
@@ -224,6 +230,11 @@ def load_settings(config_path: str | Path | None = None, env: dict[str, str] | N
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
     data = _merge(data, _env_overrides(env))
+    if "catalog_file" not in data:
+        # The catalogue lives beside casefile.toml (or in the working directory without one).
+        beside = (path.parent if path is not None else Path(".")) / "catalog.yaml"
+        if beside.is_file():
+            data["catalog_file"] = str(beside)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -8,8 +8,8 @@ Two input shapes are accepted.
       "id": "T-1001",                          # optional; defaults to source_name (the file's stem)
       "subject": "API calls failing with 429", # optional
       "body": "Since this morning ...",         # required, non-empty
-      "requester": {"name": "Dana", "email": "dana@acme-logistics.com"},   # optional
-      "account_id": "acme",                    # optional; otherwise signals resolve it
+      "requester": {"name": "Dana", "email": "dana@northwind.example"},   # optional
+      "account_id": "northwind",               # optional; otherwise signals resolve it
       "created_at": "2026-11-20T11:40:00Z",    # required, ISO 8601 with a timezone
       "updated_at": "...",                     # optional; becomes the revision
       "tags": ["api"],                         # optional

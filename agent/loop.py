@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from casefile.agent.catalog import Catalog
 from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import Diagnosis, Usage
 from casefile.agent.events import Event, EventSink, Stopwatch
@@ -77,13 +78,19 @@ def _signals_summary(signals: Signals) -> str:
     return "; ".join(parts)
 
 
-def _base_context(ticket: Ticket, signals: Signals, account: Mapping[str, Any] | None) -> dict[str, Any]:
+def _base_context(
+    ticket: Ticket, signals: Signals, account: Mapping[str, Any] | None, catalog: Catalog
+) -> dict[str, Any]:
     return {
         "ticket": {"id": ticket.id, "subject": ticket.subject, "created_at": iso(ticket.created_at)},
         "signals": signals.model_dump(mode="json"),
         "account": dict(account or {}),
         "window": {"start": iso(signals.window_start), "end": iso(signals.window_end)},
         "now": iso(ticket.created_at),
+        # The company's roles (catalogue, completed from the configured repositories): runbooks
+        # name "roles.webhooks.repos", never a repository of one company.
+        "roles": catalog.roles(),
+        "product": catalog.product or "",
         "steps": {},
     }
 
@@ -185,6 +192,7 @@ async def investigate(
     budgets: Budgets | None = None,
     on_event: EventSink | None = None,
     prices: Mapping[str, Mapping[str, float]] | None = None,
+    catalog: Catalog | None = None,
 ) -> InvestigationResult:
     """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources."""
     budgets = budgets or Budgets()
@@ -208,7 +216,8 @@ async def investigate(
         matches=matches,
         toolbox=toolbox,
         budgets=budgets,
-        context=_base_context(ticket, signals, account),
+        context=_base_context(ticket, signals, account, catalog or Catalog()),
+        catalog=catalog or Catalog(),
     )
     ctx = CallContext(
         now=ticket.created_at,

@@ -7,7 +7,7 @@ so there is one code path from a ticket to a diagnosis.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from casefile.agent.errors import ConfigError
 
 if TYPE_CHECKING:
     from casefile.agent.accounts import AccountDirectory
+    from casefile.agent.catalog import Catalog
     from casefile.agent.events import EventSink
     from casefile.agent.loop import InvestigationResult
     from casefile.agent.models.base import Model
@@ -35,6 +36,8 @@ class Environment:
     runbooks: list[Runbook]
     world: Any | None
     description: str
+    catalog: Catalog | None = field(default=None)
+    """The company catalogue, completed from the configured repositories (None: not loaded)."""
 
     async def aclose(self) -> None:
         await self.toolbox.aclose()
@@ -55,6 +58,7 @@ def _preload(world: Any) -> None:
 def open_environment(settings: Settings, world: str | Path | None = None) -> Environment:
     """A world's stand-ins when a world is given (or nothing live is configured), else the live systems."""
     from casefile.agent.accounts import AccountDirectory
+    from casefile.agent.catalog import CATALOG_FILE, CatalogError, complete, load_catalog
     from casefile.agent.runbooks import load_runbooks
     from casefile.tools.world.loader import World, WorldError
 
@@ -71,14 +75,30 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
             accounts_file = loaded.file("accounts.json")
             directory = AccountDirectory.from_file(accounts_file) if accounts_file else None
             toolbox = loaded.toolbox()
-        except WorldError as exc:
+            # A world is a company of its own: its catalogue, never the one beside casefile.toml.
+            catalog = load_catalog(loaded.file(CATALOG_FILE))
+            repos = sorted(loaded.read_json("github.json", {"repos": {}}).get("repos", {}))
+        except (WorldError, CatalogError) as exc:
             raise ConfigError(str(exc)) from None
-        return Environment(toolbox, directory, runbooks, loaded, f"world {world_path}")
+        return Environment(
+            toolbox, directory, runbooks, loaded, f"world {world_path}", complete(catalog, repos)
+        )
     from casefile.tools.registry import build_toolbox
 
     runbooks = load_runbooks(settings.runbooks_dir)
     directory = AccountDirectory.from_file(settings.accounts_file) if settings.accounts_file else None
-    return Environment(build_toolbox(settings.connectors), directory, runbooks, None, "live systems")
+    try:
+        catalog = load_catalog(settings.catalog_file)
+    except CatalogError as exc:
+        raise ConfigError(str(exc)) from None
+    return Environment(
+        build_toolbox(settings.connectors),
+        directory,
+        runbooks,
+        None,
+        "live systems",
+        complete(catalog, settings.connectors.github.repos),
+    )
 
 
 async def run_investigation(
@@ -109,6 +129,7 @@ async def run_investigation(
             budgets=settings.budgets,
             on_event=on_event,
             prices=settings.prices,
+            catalog=env.catalog,
         )
     finally:
         if model is None:

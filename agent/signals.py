@@ -320,7 +320,7 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\blag(?:gy|ging)?\b|\bsluggish\b|\bp9[059]\b|\bhang(?:s|ing)?\b|\betimedout\b"
         r"|\btakes? (?:\d+|forever|ages|minutes)",
         "data": r"\bwrong (?:numbers?|totals?|counts?|amounts?|data|values?|dates?|times?)\b"
-        r"|\bmissing (?:orders?|shipments?|records?|rows?|data)\b|\btime ?zones?\b|\boff by\b"
+        r"|\bmissing (?:orders?|records?|rows?|entries|items?|events?|data)\b|\btime ?zones?\b|\boff by\b"
         r"|\bdiscrepanc(?:y|ies)\b|\bmismatch(?:es|ed)?\b|\b(?:don'?t|doesn'?t|do not|does not) match\b"
         r"|\bduplicat(?:e|ed|es)\b|\bincorrect\b",
     }.items()

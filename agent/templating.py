@@ -147,6 +147,17 @@ def _previous_deploy(deployments: Iterable[Mapping[str, Any]] | None, deploy: An
     return _latest(earlier, "created_at")
 
 
+def _in_repos(deployments: Iterable[Mapping[str, Any]] | None, repos: Iterable[str] | None) -> list[Any]:
+    """Deployments of the given repositories (a catalogue role's: ``roles.webhooks.repos``).
+
+    With no repositories (the role is unknown) every deployment is kept: narrowing to
+    nothing would hide the change that matters.
+    """
+    wanted = {str(r).lower() for r in repos or []}
+    items = [d for d in deployments or [] if isinstance(d, Mapping)]
+    return [d for d in items if str(d.get("repo", "")).lower() in wanted] if wanted else items
+
+
 def _search(value: Any, pattern: str) -> bool:
     """Jinja test: ``items | select('search', 'ratelimit')`` keeps values the regex finds something in."""
     try:
@@ -167,6 +178,7 @@ def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
         mentioning=_mentioning,
         suspect_deploy=_suspect_deploy,
         previous_deploy=_previous_deploy,
+        in_repos=_in_repos,
     )
     env.globals.update(minutes_between=_minutes_between, parse_ts=parse_ts)
     env.tests.update(search=_search)

@@ -299,7 +299,7 @@ async def test_rotated_at_the_idp_but_not_at_relay(mock: respx.MockRouter, conne
     assert diff["removed_certs"] == [EXPIRED[1]]
     assert (
         f"configured certificate {EXPIRED[1]} is no longer in the IdP metadata: "
-        "rotated at the IdP but not at Relay" in result["problems"]
+        "rotated at the IdP but not on our side" in result["problems"]
     )
 
 

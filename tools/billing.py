@@ -303,12 +303,12 @@ def assess_standing(
 
 
 class BillingAccountArgs(ToolArgs):
-    account_id: str = Field(description="Relay account id from the account directory, e.g. 'globex'")
+    account_id: str = Field(description="Account id from the account directory, e.g. 'acct_42'")
 
 
 class BillingSearchArgs(ToolArgs):
     query: str = Field(
-        description="Stripe search query, e.g. email:'ap@globex.example' or metadata['account_id']:'globex'",
+        description="Stripe search query, e.g. email:'ap@example.com' or metadata['account_id']:'acct_42'",
         min_length=1,
         max_length=500,
     )
@@ -467,8 +467,8 @@ class StripeConnector(Connector):
         """Search Stripe customers with Stripe's search syntax.
 
         Use to find the Stripe customer of a requester when the account is not
-        known: email:'someone@example.com', name~'Globex', or
-        metadata['account_id']:'globex'; clauses join with AND / OR.
+        known: email:'someone@example.com', name~'Northwind', or
+        metadata['account_id']:'acct_42'; clauses join with AND / OR.
         """
         found = await self._call(
             "customer search",

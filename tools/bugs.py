@@ -77,7 +77,7 @@ query SearchIssues($term: String!, $first: Int, $includeComments: Boolean, $comm
 }}
 """
 
-# issue(id:) takes the UUID or the identifier ("REL-482").
+# issue(id:) takes the UUID or the identifier ("ENG-123").
 ISSUE_QUERY = f"""
 query Issue($id: String!, $comments: Int) {{
   issue(id: $id) {{{_ISSUE_FIELDS}  }}
@@ -251,7 +251,7 @@ class BugsSearchArgs(ToolArgs):
 class BugsIssueArgs(ToolArgs):
     identifier: str = Field(
         pattern=r"^(?:[A-Za-z][A-Za-z0-9]{0,9}-\d{1,7}|[0-9a-fA-F-]{36})$",
-        description="The issue identifier, e.g. 'REL-482'.",
+        description="The issue identifier, e.g. 'ENG-123'.",
     )
 
 
@@ -382,7 +382,7 @@ class LinearConnector(Connector):
     async def bugs_issue(self, args: BugsIssueArgs, ctx: CallContext) -> dict[str, Any]:
         """Read one Linear issue in full: state, priority, description, comments, workaround and ETA.
 
-        Use it on an identifier found by bugs_search (e.g. "REL-482") to quote
+        Use it on an identifier found by bugs_search (e.g. "ENG-123") to quote
         the workaround or the fix date to the customer.
         """
         issue = await self._graphql(

@@ -60,7 +60,7 @@ class DeploysListArgs(ToolArgs):
 
 
 class DeploysCompareArgs(ToolArgs):
-    repo: str = Field(pattern=_REPO, description="owner/name, e.g. relayhq/api.")
+    repo: str = Field(pattern=_REPO, description="owner/name, e.g. example-org/api.")
     base: str = Field(description="The earlier ref: the previous deploy's SHA or tag.")
     head: str = Field(description="The later ref: the suspect deploy's SHA or tag.")
 

@@ -103,7 +103,7 @@ def _utc(value: datetime) -> datetime:
 
 
 class WindowArgs(ToolArgs):
-    account_id: str = Field(description="Account id from the account directory, e.g. 'acme'.")
+    account_id: str = Field(description="Account id from the account directory, e.g. 'acct_42'.")
     start: datetime = Field(description="Window start, ISO 8601 UTC, e.g. 2026-11-20T00:00:00Z.")
     end: datetime = Field(description="Window end (exclusive), ISO 8601 UTC.")
 
@@ -125,7 +125,7 @@ class ErrorSummaryArgs(WindowArgs):
     status: int | None = Field(
         default=None, ge=100, le=599, description="Count only this HTTP status as an error (e.g. 429)."
     )
-    path: str | None = Field(default=None, description="Only this route template, e.g. /v2/shipments.")
+    path: str | None = Field(default=None, description="Only this route template, e.g. /v1/invoices.")
     baseline_days: int = Field(default=7, ge=0, le=30, description="Days before start used as the baseline.")
 
 

@@ -2,7 +2,7 @@
 
 ``sso_check`` answers "why can't this customer log in with SSO?" from the IdP's
 own published metadata: which certificates it signs with, when they expire,
-whether the certificate Relay has configured is still among them, which SSO
+whether the certificate we have configured is still among them, which SSO
 endpoints it lists, and what changed since the last snapshot that worked.
 
 Two safety rules shape this module:
@@ -344,10 +344,10 @@ def _problems(
     if configured and not configured_present:
         problems.append(
             f"configured certificate {configured} is no longer in the IdP metadata: "
-            "rotated at the IdP but not at Relay"
+            "rotated at the IdP but not on our side"
         )
     if account_entity_id and meta.entity_id != account_entity_id:
-        problems.append(f"IdP entityID is {meta.entity_id} but Relay is configured for {account_entity_id}")
+        problems.append(f"IdP entityID is {meta.entity_id} but we are configured for {account_entity_id}")
     if meta.valid_until:
         try:
             valid_until = datetime.fromisoformat(meta.valid_until.replace("Z", "+00:00"))
@@ -379,7 +379,7 @@ def analyse(
     configured_present = any(c["matches_configured"] for c in certs)
     signing = [c for c in certs if c["for_signing"]]
     matched_signing = [c for c in signing if c["matches_configured"]]
-    # The IdP signs with one key; when Relay's configured one is listed, that is the one
+    # The IdP signs with one key; when our configured one is listed, that is the one
     # that matters, otherwise the metadata is only usable if some signing cert is valid.
     if matched_signing:
         signing_expired = all(c["expired"] for c in matched_signing)
@@ -609,7 +609,7 @@ class SSOConnector(Connector):
         Fetches the IdP metadata URL configured for the account (never a URL from
         the ticket) and reports: entityID, IdP vendor, SSO URLs, every IdP
         certificate with use, subject, validity dates, days left and SHA-1;
-        whether the certificate Relay has configured is still published and
+        whether the certificate we have configured is still published and
         whether the signing certificate has expired; the difference from the last
         metadata that worked; and a list of problems in plain words.
         """

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from casefile.agent.catalog import Catalog
 from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
 from casefile.tools.errors import ReadOnlyViolation, ToolArgumentError
 
@@ -65,6 +66,8 @@ class LoopState:
     must_conclude: bool = False
     turn: int = 0
     tool_calls_left: int = 0
+    catalog: Catalog = field(default_factory=Catalog)
+    """The company catalogue (roles); empty when the company has none and nothing could be inferred."""
 
     def outcome(self, call_id: str) -> ToolOutcome | None:
         return next((o for o in self.outcomes if o.call_id == call_id), None)

@@ -88,7 +88,7 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
             team=team,
             evidence=[],
             reply=(
-                "Thanks for reaching out. So we can look into this, could you tell us your Relay "
+                "Thanks for reaching out. So we can look into this, could you tell us your "
                 "account or workspace name and the email address you use to sign in?"
             ),
             note=statement + " Ask the customer for their account before investigating further.",
