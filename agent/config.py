@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
@@ -138,41 +138,41 @@ class Settings(BaseModel):
 
 def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    conn: dict[str, Any] = {}
     if env.get("CASEFILE_MODEL"):
         data["model"] = env["CASEFILE_MODEL"]
     if env.get("CASEFILE_WORLD"):
         data["world"] = env["CASEFILE_WORLD"]
     if env.get("CASEFILE_CATALOG"):
         data["catalog_file"] = env["CASEFILE_CATALOG"]
-    if env.get("CLICKHOUSE_DSN"):
-        conn.setdefault("logs", {})["dsn"] = env["CLICKHOUSE_DSN"]
-    if env.get("LINEAR_API_KEY"):
-        conn.setdefault("linear", {})["api_key"] = env["LINEAR_API_KEY"]
-    if env.get("GITHUB_TOKEN"):
-        conn.setdefault("github", {})["token"] = env["GITHUB_TOKEN"]
-    if env.get("GITHUB_API_URL"):
-        conn.setdefault("github", {})["base_url"] = env["GITHUB_API_URL"]
-    if env.get("GITHUB_REPOS"):
-        conn.setdefault("github", {})["repos"] = [
-            r.strip() for r in env["GITHUB_REPOS"].split(",") if r.strip()
-        ]
-    if env.get("STRIPE_API_KEY"):
-        conn.setdefault("stripe", {})["api_key"] = env["STRIPE_API_KEY"]
-    # The same helpdesk credentials serve the service (internal notes) and the tickets_similar tool.
-    for var, key in (
-        ("ZENDESK_SUBDOMAIN", "subdomain"),
-        ("ZENDESK_EMAIL", "email"),
-        ("ZENDESK_API_TOKEN", "api_token"),
-    ):
-        if env.get(var):
-            conn.setdefault("zendesk", {})[key] = env[var]
+    conn = _connector_env(env)
     if conn:
         data["connectors"] = conn
     service = _service_env(env)
     if service:
         data["service"] = service
     return data
+
+
+def _connector_env(env: dict[str, str]) -> dict[str, Any]:
+    """``[connectors]`` values from the environment variables each connector declares."""
+    from casefile.tools.catalogue import connector_classes
+
+    sections: dict[str, Any] = {}
+    for cls in connector_classes().values():
+        if cls.settings_key is None:
+            continue
+        model = cls.settings_model or ConnectorSettings.model_fields[cls.settings_key].annotation
+        fields = model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+        for var, name in cls.env_vars.items():
+            value = env.get(var)
+            if not value:
+                continue
+            field = fields.get(name)
+            is_list = field is not None and get_origin(field.annotation) is list
+            sections.setdefault(cls.settings_key, {})[name] = (
+                [item.strip() for item in value.split(",") if item.strip()] if is_list else value
+            )
+    return sections
 
 
 def _service_env(env: dict[str, str]) -> dict[str, Any]:

@@ -44,8 +44,9 @@ class Environment:
 
 
 def _live_configured(settings: Settings) -> bool:
-    c = settings.connectors
-    return bool(c.logs.dsn or c.linear.api_key or c.stripe.api_key or c.github.repos)
+    from casefile.tools.catalogue import connector_classes
+
+    return any(cls.live_configured(settings.connectors) for cls in connector_classes().values())
 
 
 def _preload(world: Any) -> None:

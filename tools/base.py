@@ -32,6 +32,8 @@ __all__ = [
     "AccountLookup",
     "CallContext",
     "Connector",
+    "LinkContext",
+    "SourceLink",
     "StandIns",
     "Tool",
     "ToolArgs",
@@ -237,6 +239,21 @@ class Tool:
         return truncate(self._render(data))
 
 
+class SourceLink(BaseModel):
+    """The link beside a piece of evidence: the source system's own page, or the query to rerun."""
+
+    label: str
+    url: str | None = None
+    query: str | None = None
+
+
+class LinkContext(BaseModel):
+    """What a link may use besides the call itself: the account's directory entry, deployment URLs."""
+
+    account: dict[str, Any] = Field(default_factory=dict)
+    clickhouse_play_url: str | None = None
+
+
 class StandIns(Protocol):
     """What a world offers connectors instead of the live systems."""
 
@@ -274,6 +291,28 @@ class Connector:
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> Connector:
         """The connector for ``settings``, talking to ``world``'s stand-ins when one is given."""
         raise NotImplementedError(f"{cls.__name__} does not say how it is built")
+
+    # The ``[connectors.<settings_key>]`` section of casefile.toml this connector reads, the model
+    # that validates it (built-in sections are typed fields of ConnectorSettings, so only a
+    # plug-in names one), and the environment variables that fill it: variable → field (a list
+    # field takes comma-separated values).
+    settings_key: ClassVar[str | None] = None
+    settings_model: ClassVar[type[BaseModel] | None] = None
+    env_vars: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def live_configured(cls, settings: ConnectorSettings) -> bool:
+        """Whether the user pointed this connector at a live system.
+
+        Any connector so configured makes an investigation run against the live systems instead
+        of the demo world. A connector that needs no credentials says False.
+        """
+        return cls.settings_key is not None and cls.not_configured(settings) is None
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """Where a person sees what ``outcome`` returned in the system itself (None: nowhere)."""
+        return None
 
     @classmethod
     def operation_specs(cls) -> dict[str, tuple[type[ToolArgs], str]]:

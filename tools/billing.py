@@ -31,13 +31,22 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 import httpx
 import stripe
 from pydantic import Field
 
-from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    LinkContext,
+    SourceLink,
+    StandIns,
+    ToolArgs,
+    ToolOutcome,
+    operation,
+)
 from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -335,6 +344,20 @@ class StripeConnector(Connector):
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> StripeConnector:
         return cls(settings.stripe, transport=world.transport if world is not None else None)
+
+    settings_key: ClassVar[str | None] = "stripe"
+    env_vars: ClassVar[Mapping[str, str]] = {"STRIPE_API_KEY": "api_key"}
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """The customer in the Stripe dashboard."""
+        if outcome.tool != "billing_account":
+            return None
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        customer = (data.get("customer") or {}).get("id") or context.account.get("stripe_customer")
+        if not customer:
+            return None
+        return SourceLink(label="Stripe customer", url=f"https://dashboard.stripe.com/customers/{customer}")
 
     def __init__(
         self,

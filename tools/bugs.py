@@ -22,7 +22,16 @@ import graphql
 import httpx
 from pydantic import Field
 
-from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    LinkContext,
+    SourceLink,
+    StandIns,
+    ToolArgs,
+    ToolOutcome,
+    operation,
+)
 from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -298,6 +307,21 @@ class LinearConnector(Connector):
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> LinearConnector:
         return cls(settings.linear, transport=world.transport if world is not None else None)
+
+    settings_key: ClassVar[str | None] = "linear"
+    env_vars: ClassVar[Mapping[str, str]] = {"LINEAR_API_KEY": "api_key"}
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """The Linear issue (the first match, for a search)."""
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        issue = data
+        if outcome.tool == "bugs_search":
+            issues = data.get("issues") or []
+            issue = issues[0] if issues and isinstance(issues[0], dict) else {}
+        if not issue.get("url"):
+            return None
+        return SourceLink(label=f"Linear {issue.get('identifier', '')}".strip(), url=issue["url"])
 
     def __init__(
         self, settings: LinearSettings, *, transport: httpx.AsyncBaseTransport | None = None

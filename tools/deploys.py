@@ -21,7 +21,17 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation, parse_ts
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    LinkContext,
+    SourceLink,
+    StandIns,
+    ToolArgs,
+    ToolOutcome,
+    operation,
+    parse_ts,
+)
 from casefile.tools.errors import SourceMalformed, ToolArgumentError
 from casefile.tools.http import ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings, GitHubSettings
@@ -136,6 +146,30 @@ class GitHubConnector(Connector):
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> GitHubConnector:
         return cls(settings.github, transport=world.transport if world is not None else None)
+
+    settings_key: ClassVar[str | None] = "github"
+    env_vars: ClassVar[Mapping[str, str]] = {
+        "GITHUB_TOKEN": "token",
+        "GITHUB_API_URL": "base_url",
+        "GITHUB_REPOS": "repos",
+    }
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """The compare page, or the repository's deployments."""
+        args = outcome.arguments
+        repo = args.get("repo")
+        if outcome.tool == "deploys_compare":
+            base, head = args.get("base"), args.get("head")
+            data = outcome.data if isinstance(outcome.data, dict) else {}
+            url = data.get("html_url") or (
+                f"https://github.com/{repo}/compare/{base}...{head}" if repo else None
+            )
+            return SourceLink(label=f"GitHub compare {base}...{head}", url=url) if url else None
+        if outcome.tool == "deploys_list":
+            url = f"https://github.com/{repo}/deployments" if repo else None
+            return SourceLink(label=f"GitHub deployments {repo or ''}".strip(), url=url)
+        return None
 
     def __init__(
         self, settings: GitHubSettings, *, transport: httpx.AsyncBaseTransport | None = None

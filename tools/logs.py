@@ -37,13 +37,23 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
+from urllib.parse import quote
 from uuid import UUID
 
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import OperationalError
 from pydantic import Field, field_validator, model_validator
 
-from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    LinkContext,
+    SourceLink,
+    StandIns,
+    ToolArgs,
+    ToolOutcome,
+    operation,
+)
 from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -662,6 +672,18 @@ class ClickHouseConnector(Connector):
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> ClickHouseConnector:
         return cls(settings.logs, client=world.clickhouse() if world is not None else None)
+
+    settings_key: ClassVar[str | None] = "logs"
+    env_vars: ClassVar[Mapping[str, str]] = {"CLICKHOUSE_DSN": "dsn"}
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """The equivalent ClickHouse query, linked to ClickHouse Play when its URL is configured."""
+        query = _equivalent_query(outcome)
+        if query is None:
+            return None
+        url = f"{context.clickhouse_play_url}#{quote(query)}" if context.clickhouse_play_url else None
+        return SourceLink(label="ClickHouse query", query=query, url=url)
 
     def __init__(self, settings: LogsSettings, *, client: Any | None = None) -> None:
         self.settings = settings
@@ -1401,3 +1423,42 @@ class ClickHouseConnector(Connector):
         if self._owns_clients:
             for client in self._pool.clients:
                 await asyncio.to_thread(client.close)
+
+
+# The table each built-in operation reads, for the query a person can rerun beside the evidence.
+_LINK_TABLES = {
+    "logs_error_summary": "requests",
+    "logs_latency": "requests",
+    "logs_recent_requests": "requests",
+    "logs_webhook_deliveries": "webhook_deliveries",
+    "logs_sso_logins": "sso_logins",
+}
+
+
+def _sql_literal(value: Any) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _equivalent_query(outcome: ToolOutcome) -> str | None:
+    args = outcome.arguments
+    if outcome.tool == "logs_sql":
+        sql = args.get("sql")
+        if not sql and isinstance(outcome.data, dict):
+            sql = outcome.data.get("sql")
+        return str(sql) if sql else None
+    table = _LINK_TABLES.get(outcome.tool)
+    if table is None:
+        return None
+    where = []
+    if args.get("account_id"):
+        where.append(f"account_id = {_sql_literal(args['account_id'])}")
+    if args.get("start"):
+        where.append(f"ts >= {_sql_literal(args['start'])}")
+    if args.get("end"):
+        where.append(f"ts < {_sql_literal(args['end'])}")
+    if args.get("status"):
+        where.append(f"status = {int(args['status'])}")
+    if args.get("path"):
+        where.append(f"path = {_sql_literal(args['path'])}")
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return f"SELECT * FROM {table}{clause} ORDER BY ts DESC LIMIT 100"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from casefile.tools.base import Connector, Toolbox
-from casefile.tools.catalogue import CONNECTORS
+from casefile.tools.catalogue import connector_sources, load_connector
 from casefile.tools.settings import ConnectorSettings
 
 if TYPE_CHECKING:
@@ -20,14 +20,12 @@ __all__ = ["build_toolbox"]
 
 
 def build_toolbox(settings: ConnectorSettings, *, world: World | None = None) -> Toolbox:
-    import importlib
-
     connectors: list[Connector] = []
     unavailable: dict[str, str] = {}
-    for source, (module_name, class_name) in CONNECTORS.items():
+    for source in connector_sources():
         try:
-            cls: type[Connector] = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError) as exc:
+            cls = load_connector(source)
+        except (ImportError, AttributeError, TypeError) as exc:
             unavailable[source] = f"connector not installed ({exc})"
             continue
         problem = None if world is not None else cls.not_configured(settings)

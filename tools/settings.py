@@ -7,7 +7,11 @@ never print.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+_Section = TypeVar("_Section", bound=BaseModel)
 
 __all__ = [
     "ConnectorSettings",
@@ -104,9 +108,22 @@ class ZendeskSettings(BaseModel):
 
 
 class ConnectorSettings(BaseModel):
+    """One section per connector. Built-in sections are typed here; a plug-in connector's section
+    (``[connectors.<its settings_key>]``) is kept as given and validated by the plug-in's own
+    ``settings_model`` through :meth:`section`."""
+
+    model_config = ConfigDict(extra="allow")
+
     logs: LogsSettings = LogsSettings()
     linear: LinearSettings = LinearSettings()
     github: GitHubSettings = GitHubSettings()
     stripe: StripeSettings = StripeSettings()
     sso: SSOSettings = SSOSettings()
     zendesk: ZendeskSettings = ZendeskSettings()
+
+    def section(self, key: str, model: type[_Section]) -> _Section:
+        """The ``[connectors.<key>]`` section validated as ``model`` (its defaults when absent)."""
+        value = getattr(self, key, None)
+        if isinstance(value, model):
+            return value
+        return model.model_validate(value or {})

@@ -45,7 +45,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -53,7 +53,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
-from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    LinkContext,
+    SourceLink,
+    StandIns,
+    ToolArgs,
+    ToolOutcome,
+    operation,
+)
 from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceMalformed,
@@ -482,6 +491,19 @@ class SSOConnector(Connector):
             resolver=getattr(world.transport, "resolve", None),
             snapshot_dir=world.path,
         )
+
+    settings_key: ClassVar[str | None] = "sso"
+
+    @classmethod
+    def live_configured(cls, settings: ConnectorSettings) -> bool:
+        return False  # needs no credentials: each account's metadata URL is in the account directory
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """The IdP metadata document that was checked."""
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        url = data.get("metadata_url") or (context.account.get("idp") or {}).get("metadata_url")
+        return SourceLink(label="IdP metadata", url=url) if url else None
 
     def __init__(
         self,

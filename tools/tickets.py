@@ -164,6 +164,19 @@ class ZendeskConnector(Connector):
             zendesk = world_settings()
         return cls(zendesk, transport=world.transport)
 
+    settings_key: ClassVar[str | None] = "zendesk"
+    env_vars: ClassVar[Mapping[str, str]] = {
+        "ZENDESK_SUBDOMAIN": "subdomain",
+        "ZENDESK_EMAIL": "email",
+        "ZENDESK_API_TOKEN": "api_token",
+    }
+
+    @classmethod
+    def live_configured(cls, settings: ConnectorSettings) -> bool:
+        # The helpdesk's credentials also serve the service's internal notes; on their own they
+        # must not switch investigations from the demo world to live systems.
+        return False
+
     def __init__(
         self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
