@@ -410,9 +410,26 @@ class TriggerHit:
     trigger: Trigger
     hits: list[str]
     by_evidence: bool
+    shown_by: list[str] = field(default_factory=list)  # the facts' details, in plain words
 
     def describe(self) -> str:
-        return f"trigger rule {self.trigger.id} fired on {', '.join(self.hits)}"
+        """Why the ticket skips L1, in words a support agent reads (the rule's id is ``Escalation.trigger``)."""
+        what = (self.trigger.description or f"Escalation rule {self.trigger.id}").rstrip(".")
+        words = [
+            h.removeprefix("words ").removeprefix("keyword ")
+            for h in self.hits
+            if not h.startswith("evidence ")
+        ]
+        because = []
+        if self.shown_by:
+            because.append("the tool results show " + "; ".join(self.shown_by))
+        if words:
+            because.append("the ticket mentions " + _and(words))
+        return f"{what}: {' and '.join(because)}" if because else what
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def match_triggers(
@@ -433,7 +450,8 @@ def match_triggers(
                 + "; ".join(f"{facts[f].detail} ({facts[f].call_id})" for f in blockers)
             )
             continue
-        hit = TriggerHit(trigger, evidence + hits, by_evidence=bool(evidence))
+        shown_by = [facts[f].detail for f in trigger.evidence if f in facts]
+        hit = TriggerHit(trigger, evidence + hits, by_evidence=bool(evidence), shown_by=shown_by)
         fired.append(((-trigger.priority, 0 if evidence else 1, order), hit))
     fired.sort(key=lambda item: item[0])
     return [hit for _, hit in fired], silenced
@@ -546,22 +564,25 @@ def decide(
     category = diagnosis.root_cause.category
     threshold, fix = config.decision.rule(category)
     score = diagnosis.confidence.score
+    # Reasons are read by support agents in the sidebar: plain words, percentages, no ids.
+    kind = category.replace("_", " ")
     if diagnosis.action == "escalate" and config.decision.model_may_escalate:
-        return Decision("escalate", f"the diagnosis chose to escalate ({category}, confidence {score:.2f})")
+        return Decision("escalate", f"The investigation recommends escalating ({score:.0%} confident)")
     if score < threshold:
         return Decision(
-            "escalate", f"confidence {score:.2f} is below the {category} threshold {threshold:.2f}"
+            "escalate", f"Only {score:.0%} confident; resolving a {kind} diagnosis needs {threshold:.0%}"
         )
     if fix == "ours":
-        return Decision("escalate", f"{category} needs a fix on our side")
+        return Decision("escalate", f"This kind of problem ({kind}) needs a fix on our side")
     if fix == "workaround" and "known_bug_with_workaround" not in facts:
         return Decision(
-            "escalate", f"{category} is resolvable only with a cited bug that has a workaround; none found"
+            "escalate",
+            f"This kind of problem ({kind}) is resolved only with a known bug's workaround; none was found",
         )
     how = {"customer": "the fix is on the customer's side", "documented": "the fix is documented"}.get(
         fix, f"{facts['known_bug_with_workaround'].detail}" if "known_bug_with_workaround" in facts else fix
     )
-    return Decision("resolve", f"confidence {score:.2f} ≥ {threshold:.2f} and {how}")
+    return Decision("resolve", f"{score:.0%} confident (resolving needs {threshold:.0%}) and {how}")
 
 
 # ---------------------------------------------------------------- loading and checking

@@ -113,7 +113,9 @@ class Triggers(BaseModel):
         """Each trigger the ticket's text and signals hit, as a reason a person can read."""
         low = text.lower()
         hits = [f"keyword {k!r}" for k in self.keywords if k.lower() in low]
-        hits += [f"pattern {p!r}" for p in self.regex if re.search(p, text, re.IGNORECASE)]
+        # A pattern hit shows the words it matched: people read these, not regexes.
+        found = (re.search(p, text, re.IGNORECASE) for p in self.regex)
+        hits += [f"words {m.group(0)!r}" for m in found if m]
         if signals is None:
             return hits
         hits += [f"status {s}" for s in self.statuses if s in signals.statuses]
@@ -333,7 +335,7 @@ def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> lis
 
     for i, finding in enumerate(runbook.findings):
         check_template(["findings", i, "when"], finding.when, expression=True)
-        for field_name in ("statement", "reply", "note", "summary"):
+        for field_name in ("statement", "reply", "note", "summary", "component"):
             value = getattr(finding, field_name)
             if value:
                 check_template(["findings", i, field_name], value)
@@ -429,6 +431,7 @@ class Holding:
     reply: str
     note: str
     evidence: list[dict[str, str]]
+    component: str | None = None
 
 
 def runbook_context(runbook: Runbook, base: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
@@ -473,6 +476,10 @@ def evaluate(runbook: Runbook, context: Mapping[str, Any]) -> list[Holding]:
                 reply=str(render_value(finding.reply, context)).strip(),
                 note=str(render_value(finding.note, context)).strip(),
                 evidence=evidence,
+                # The component may be a template too ("{{ hot_path.path if hot_path else 'api' }}").
+                component=str(render_value(finding.component, context)).strip() or None
+                if finding.component
+                else None,
             )
         )
     return held

@@ -96,6 +96,8 @@ def test_demo_ticket_diagnosis(env: Environment, name: str) -> None:
         assert item.value in json.dumps(calls[item.call_id].data)
     assert d.unavailable_sources == []
     assert d.usage.tool_calls == len(result.outcomes) > 0
+    # Runbook templates are rendered everywhere, the component and the packet included.
+    assert "{{" not in d.model_dump_json() and "{%" not in d.model_dump_json()
 
 
 def test_a_source_down_still_finishes_and_says_so(env: Environment, monkeypatch: pytest.MonkeyPatch) -> None:

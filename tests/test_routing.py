@@ -457,7 +457,11 @@ async def test_trigger_overrides_a_confident_resolution_and_is_recorded() -> Non
     assert routed.action == "escalate" and routed.escalation is not None
     assert routed.escalation.team == "security"
     assert routed.escalation.trigger == "security-report"
-    assert "security-report" in routed.escalation.reason
+    # The reason is for the agent: the rule's description and the words that fired it, not its id.
+    assert routed.escalation.reason == (
+        "A security issue reported by a customer: the ticket mentions 'security vulnerability'"
+        " and 'vulnerability'"
+    )
 
 
 # --- a fake toolbox: routing collects through it, audited

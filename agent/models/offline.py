@@ -143,7 +143,7 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
         state,
         category=holding.finding.category,
         statement=holding.statement,
-        component=holding.finding.component,
+        component=holding.component,
         summary=holding.summary,
         confidence=max(0.05, round(confidence, 2)),
         reasons=reasons,

@@ -41,7 +41,7 @@ import httpx
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -769,6 +769,11 @@ def create_app(
         return JSONResponse(body.model_dump(), status_code=202)
 
     if ASSETS.is_dir():
+        # /app/ is the sidebar page itself (Zendesk loads it as assets/iframe.html; both work).
+        @app.get("/app/", include_in_schema=False)
+        async def sidebar_page() -> FileResponse:
+            return FileResponse(ASSETS / "iframe.html", media_type="text/html")
+
         app.mount("/app", StaticFiles(directory=ASSETS, html=True), name="app")
 
     app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)

@@ -185,9 +185,77 @@
     };
   }
 
+  // ------------------------------------------------------------------ ids and copying
+
+  // Long unbreakable ids (commit SHAs, request and trace ids) are shown shortened; the full value
+  // is the element's title (hover) and what a click copies. SHAs inside prose become git's short form.
+  var SHA = /\b[0-9a-f]{12,64}\b/gi;
+  var LONG_TOKEN = /^\S{25,}$/;
+
+  function shortId(value) {
+    var s = String(value);
+    if (/^[0-9a-f]{12,64}$/i.test(s)) return s.slice(0, 7) + '…';
+    if (LONG_TOKEN.test(s) && !/^https?:/i.test(s) && s.indexOf('/') < 0) return s.slice(0, 12) + '…' + s.slice(-6);
+    return s;
+  }
+
+  function shortenShas(str) {
+    return String(str == null ? '' : str).replace(SHA, function (sha) { return sha.slice(0, 7); });
+  }
+
+  function copyText(value) {
+    if (navigator.clipboard && navigator.clipboard.writeText) return navigator.clipboard.writeText(value);
+    return Promise.reject(new Error('no clipboard'));
+  }
+
+  // A value as a <code>: shortened when it is a long id, full value on hover and click-to-copy.
+  function idNode(value, cls) {
+    var full = String(value == null ? '' : value);
+    var shown = shortId(full);
+    var node = el('code', shown, cls || 'id');
+    if (shown !== full) {
+      node.dataset.full = full;
+      node.title = full + ' (click to copy)';
+      node.tabIndex = 0;
+      node.setAttribute('role', 'button');
+      node.setAttribute('aria-label', full);
+    }
+    return node;
+  }
+
+  // Copying a selection that includes a shortened id copies the full id.
+  document.addEventListener('copy', function (event) {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !event.clipboardData) return;
+    var ids = document.querySelectorAll('[data-full]');
+    var changed = false;
+    var fragmentText = selection.toString();
+    ids.forEach(function (node) {
+      if (selection.containsNode(node, true) && fragmentText.indexOf(node.textContent) >= 0) {
+        fragmentText = fragmentText.split(node.textContent).join(node.dataset.full);
+        changed = true;
+      }
+    });
+    if (changed) {
+      event.clipboardData.setData('text/plain', fragmentText);
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener('click', function (event) {
+    var node = event.target && event.target.closest && event.target.closest('[data-full]');
+    if (!node) return;
+    copyText(node.dataset.full).then(function () {
+      setStatus('Copied the full value.');
+    }, function () {
+      setStatus('Could not copy; the full value is in the tooltip.', true);
+    });
+  });
+
   // ------------------------------------------------------------------ progress
 
   var toolItems = {};
+  var progress = { steps: 0, tools: 0, failed: 0 };
 
   function progressLine(kind, event) {
     var d = (event && event.data) || {};
@@ -204,15 +272,32 @@
     }
   }
 
+  // The collapsed progress: the newest step, and how many there were.
+  function setLiveLine(latest) {
+    var checks = progress.tools + (progress.tools === 1 ? ' check' : ' checks');
+    var failed = progress.failed ? ', ' + progress.failed + ' unavailable' : '';
+    text('progress-line', latest + ' · ' + checks + failed);
+  }
+
+  function resetProgress() {
+    $('progress').replaceChildren();
+    toolItems = {};
+    progress = { steps: 0, tools: 0, failed: 0 };
+    $('progress-section').open = false;
+    $('progress-section').dataset.state = 'running';
+  }
+
   function onEvent(kind, event) {
     $('progress-section').hidden = false;
     var d = (event && event.data) || {};
     var list = $('progress');
+    progress.steps += 1;
     if (kind === 'tool_started') {
       var item = el('li', '… ' + d.tool, 'running');
       item.dataset.tool = d.tool || '';
       toolItems[d.call_id] = item;
       list.appendChild(item);
+      setLiveLine('Checking ' + d.tool + '…');
       return;
     }
     if (kind === 'tool_finished') {
@@ -220,44 +305,50 @@
       var ms = Math.round(d.duration_ms || 0);
       done.textContent = (d.ok ? '✓ ' : '✗ ') + d.tool + ' (' + ms + ' ms)' + (d.ok ? '' : ' unavailable: ' + (d.error || ''));
       done.className = d.ok ? 'ok' : 'failed';
+      progress.tools += 1;
+      if (!d.ok) progress.failed += 1;
+      setLiveLine((d.ok ? '✓ ' : '✗ ') + d.tool);
       return;
     }
     var line = progressLine(kind, event);
-    if (line) list.appendChild(el('li', line, kind === 'investigation_failed' ? 'failed' : 'ok'));
+    if (!line) return;
+    list.appendChild(el('li', line, kind === 'investigation_failed' ? 'failed' : 'ok'));
+    if (kind === 'investigation_failed') $('progress-section').dataset.state = 'failed';
+    setLiveLine(line);
   }
 
   // ------------------------------------------------------------------ diagnosis
 
   var current = null;
 
-  function packetText(view) {
+  function actionText(d) {
+    if (d.action !== 'escalate') return 'Resolve';
+    var team = d.escalation && (d.escalation.packet && d.escalation.packet.team_name || d.escalation.team);
+    return 'Escalate' + (team ? ' to ' + team : '');
+  }
+
+  function packetMarkdown(view) {
     var d = view.diagnosis;
-    var packet = {
-      ticket_id: d.ticket_id,
-      account_id: d.account_id,
-      team: d.escalation && d.escalation.team,
-      reason: d.escalation && d.escalation.reason,
-      summary: d.summary,
-      root_cause: d.root_cause,
-      confidence: d.confidence && d.confidence.score,
-      context: (d.escalation && d.escalation.packet) || {},
-      missing: (d.escalation && d.escalation.missing) || [],
-      evidence: (d.evidence || []).map(function (e) {
-        var src = (view.sources || {})[e.call_id] || {};
-        return { claim: e.claim, value: e.value, tool: e.tool, source: src.url || src.query || null };
-      }),
-      related: d.related || [],
-      investigation: view.id,
-    };
-    return JSON.stringify(packet, null, 2);
+    var esc = d.escalation || {};
+    if (esc.packet_markdown) return esc.packet_markdown;
+    // A packet routing did not render (older records): the same headings, from the diagnosis.
+    var lines = ['### Escalation → ' + (esc.team || 'unassigned'), '**Ticket** ' + d.ticket_id + (d.account_id ? ' · **Account** `' + d.account_id + '`' : '')];
+    if (esc.reason) lines.push('**Why escalated:** ' + esc.reason);
+    lines.push('', '**Diagnosis** (confidence ' + d.confidence.score.toFixed(2) + '): [' + d.root_cause.category + '] ' + d.root_cause.statement);
+    lines.push('', '**Evidence**');
+    (d.evidence || []).forEach(function (e) { lines.push('- `' + e.call_id + '` ' + e.tool + ': ' + e.claim + ' — `' + e.value + '`'); });
+    lines.push('', '_casefile investigation ' + view.id + '_');
+    return lines.join('\n');
   }
 
   function sourceNode(link) {
     if (!link) return null;
     var url = link.url && safeUrl(link.url);
+    var label = shortenShas(link.label || 'source');
     if (url) {
-      var a = el('a', link.label || 'source');
+      var a = el('a', label);
       a.href = url;
+      a.title = url;
       a.target = '_blank';
       a.rel = 'noopener noreferrer';
       a.className = 'source-link';
@@ -265,71 +356,132 @@
     }
     if (link.query) {
       var details = el('details', null, 'source-query');
-      details.appendChild(el('summary', link.label || 'query'));
+      details.appendChild(el('summary', label || 'query'));
       details.appendChild(el('code', link.query));
       return details;
     }
     return null;
   }
 
-  function render(view) {
-    current = view;
+  // A labelled field row of a <dl class="fields">.
+  function field(list, label, node) {
+    if (!node) return;
+    list.appendChild(el('dt', label));
+    var dd = el('dd');
+    dd.appendChild(node);
+    list.appendChild(dd);
+  }
+
+  function renderHead(view) {
     var d = view.diagnosis;
     $('diagnosis').hidden = false;
     text('summary', d.summary);
-    text('category', d.root_cause.category);
-    text('root-cause', d.root_cause.statement);
+    text('action', actionText(d));
+    $('action').className = 'action ' + d.action;
     $('confidence-meter').value = d.confidence.score;
-    text('confidence', Math.round(d.confidence.score * 100) + '%');
+    text('confidence', Math.round(d.confidence.score * 100) + '% confident');
+    var reason = d.escalation && d.escalation.reason;
+    text('action-reason', reason ? 'Why: ' + reason : '');
+    $('action-reason').hidden = !reason;
+    text('draft-reply', d.customer_reply);
+  }
+
+  function renderRootCause(view) {
+    var d = view.diagnosis;
+    $('details').hidden = false;
+    text('category', d.root_cause.category.replace(/_/g, ' '));
+    text('component', d.root_cause.component || '');
+    text('root-cause', shortenShas(d.root_cause.statement));
     var reasons = $('confidence-reasons');
     reasons.replaceChildren();
     (d.confidence.reasons || []).forEach(function (r) { reasons.appendChild(el('li', r)); });
-    text('action', d.action === 'escalate'
-      ? 'Escalate' + (d.escalation ? ' to ' + d.escalation.team : '')
-      : 'Resolve');
+    $('confidence-details').hidden = !(d.confidence.reasons || []).length;
+  }
 
+  function renderEvidence(view) {
+    var d = view.diagnosis;
     var evidence = $('evidence');
     evidence.replaceChildren();
     (d.evidence || []).forEach(function (e) {
       var item = el('li', null, 'evidence-item');
-      item.appendChild(el('span', e.claim));
-      item.appendChild(document.createTextNode(' '));
-      item.appendChild(el('code', e.value));
+      item.appendChild(el('p', shortenShas(e.claim), 'claim'));
+      var fields = el('dl', null, 'fields');
+      field(fields, 'Value', idNode(e.value, 'value'));
       var src = sourceNode((view.sources || {})[e.call_id]);
+      var from = el('span', e.call_id + ' · ' + e.tool, 'muted');
       if (src) {
-        item.appendChild(document.createTextNode(' '));
-        item.appendChild(src);
+        var wrap = el('span');
+        wrap.appendChild(src);
+        wrap.appendChild(document.createTextNode(' '));
+        wrap.appendChild(from);
+        field(fields, 'Source', wrap);
+      } else {
+        field(fields, 'Source', from);
       }
+      item.appendChild(fields);
       evidence.appendChild(item);
     });
     if (!(d.evidence || []).length) evidence.appendChild(el('li', 'No evidence was cited.', 'muted'));
+    $('evidence-block').hidden = false;
+  }
 
+  function renderRelated(view) {
+    var d = view.diagnosis;
     var related = $('related');
     related.replaceChildren();
     (d.related || []).forEach(function (r) {
       var item = el('li');
       var url = r.url && safeUrl(r.url);
-      var label = r.kind + ' ' + r.id + (r.title ? ' — ' + r.title : '');
+      var head = el('span', r.kind + ' ', 'muted');
+      item.appendChild(head);
+      var id = idNode(r.id);
       if (url) {
-        var a = el('a', label);
-        a.href = url; a.target = '_blank'; a.rel = 'noopener noreferrer';
+        var a = el('a');
+        a.href = url; a.title = url; a.target = '_blank'; a.rel = 'noopener noreferrer';
+        a.appendChild(id);
         item.appendChild(a);
       } else {
-        item.textContent = label;
+        item.appendChild(id);
       }
+      if (r.title) item.appendChild(el('p', shortenShas(r.title), 'small'));
       related.appendChild(item);
     });
     $('related-block').hidden = !(d.related || []).length;
+  }
 
+  function renderUnavailable(view) {
+    var d = view.diagnosis;
     var unavailable = $('unavailable');
     unavailable.replaceChildren();
     (d.unavailable_sources || []).forEach(function (u) { unavailable.appendChild(el('li', u.source + ': ' + u.reason)); });
     $('unavailable-block').hidden = !(d.unavailable_sources || []).length;
+  }
 
-    text('draft-reply', d.customer_reply);
-    $('escalation').hidden = !d.escalation;
-    if (d.escalation) text('escalation-text', d.escalation.team + ': ' + d.escalation.reason);
+  function renderEscalation(view) {
+    var esc = view.diagnosis.escalation;
+    $('escalation').hidden = !esc;
     $('packet-text').hidden = true;
+    if (!esc) return;
+    text('escalation-team', (esc.packet && esc.packet.team_name) || esc.team);
+    text('escalation-channel', esc.channel || '');
+    var missing = $('escalation-missing');
+    missing.replaceChildren();
+    (esc.missing || []).forEach(function (m) { missing.appendChild(el('li', 'Not collected: ' + m)); });
+  }
+
+  // One renderer per block, in page order; a new block adds its renderer here.
+  var RENDERERS = [renderHead, renderRootCause, renderEscalation, renderEvidence, renderRelated, renderUnavailable];
+
+  function render(view) {
+    current = view;
+    RENDERERS.forEach(function (fn) { fn(view); });
+  }
+
+  function clearDiagnosis() {
+    current = null;
+    ['diagnosis', 'details', 'escalation', 'evidence-block', 'related-block', 'unavailable-block'].forEach(function (id) {
+      $(id).hidden = true;
+    });
   }
 
   // ------------------------------------------------------------------ wiring
@@ -342,22 +494,26 @@
     $('investigate').addEventListener('click', async function () {
       var button = $('investigate');
       button.disabled = true;
-      $('diagnosis').hidden = true;
-      $('progress').replaceChildren();
-      toolItems = {};
+      clearDiagnosis();
+      resetProgress();
       $('app').dataset.state = 'running';
       setStatus('Starting…');
       try {
         var created = await backend.start();
-        setStatus(created.existing ? 'Already being investigated; following it…' : 'Investigating…');
+        // The ticket input folds away so the diagnosis, when it comes, is at the top.
+        $('standalone').open = false;
+        setStatus(created.existing ? 'Already being investigated; following it…' : '');
         await backend.follow(created.id, onEvent);
         var view = await backend.get(created.id);
         if (view.status === 'done' && view.diagnosis) {
           render(view);
-          setStatus('Done.');
+          setStatus('');
+          button.textContent = 'Investigate again';
+          $('progress-section').dataset.state = 'done';
           $('app').dataset.state = 'done';
         } else {
           setStatus('Investigation ' + view.status + (view.error ? ': ' + view.error : ''), true);
+          $('progress-section').dataset.state = 'failed';
           $('app').dataset.state = 'failed';
         }
       } catch (err) {
@@ -379,7 +535,7 @@
 
     $('copy-packet').addEventListener('click', function () {
       if (!current) return;
-      var packet = packetText(current);
+      var packet = packetMarkdown(current);
       var area = $('packet-text');
       area.value = packet;
       area.hidden = false;
@@ -387,15 +543,11 @@
         area.select();
         var ok = false;
         try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
-        setStatus(ok ? 'Escalation packet copied.' : 'Select the packet below and copy it.');
+        setStatus(ok ? 'Escalation packet copied (Markdown).' : 'Select the packet below and copy it.');
       }
-      if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(packet).then(function () {
-          setStatus('Escalation packet copied.');
-        }, fallback);
-      } else {
-        fallback();
-      }
+      copyText(packet).then(function () {
+        setStatus('Escalation packet copied (Markdown).');
+      }, fallback);
     });
   }
 
