@@ -160,7 +160,7 @@ def _finalise(
     merged["ticket_id"] = state.ticket.id
     merged["account_id"] = (state.account or {}).get("id")
     merged["runbooks"] = [m.runbook.id for m in state.matches]
-    merged.setdefault("model", model_name)
+    merged["model"] = model_name  # who produced it is the loop's to say, never the model's
     if not isinstance(merged.get("unavailable_sources"), list):
         merged["unavailable_sources"] = []
     reported = {u.get("source") for u in merged["unavailable_sources"] if isinstance(u, dict)}
@@ -176,8 +176,19 @@ def _finalise(
             f"{'.'.join(str(p) for p in err['loc']) or 'diagnosis'}: {err['msg']}"
             for err in exc.errors()[:20]
         ]
-    grounded, rejected = ground(diagnosis, state.outcomes)
+    grounded, rejected = ground(_with_our_call_ids(diagnosis, state.call_aliases), state.outcomes)
     return grounded, rejected
+
+
+def _with_our_call_ids(diagnosis: Diagnosis, aliases: Mapping[str, str | None]) -> Diagnosis:
+    """Evidence citing the provider's tool-call id (``call_…``, ``toolu_…``) cites our id for that call."""
+    if not any(aliases.get(e.call_id) for e in diagnosis.evidence):
+        return diagnosis
+    evidence = [
+        e.model_copy(update={"call_id": aliases[e.call_id]}) if aliases.get(e.call_id) else e
+        for e in diagnosis.evidence
+    ]
+    return diagnosis.model_copy(update={"evidence": evidence})
 
 
 async def investigate(
@@ -275,7 +286,9 @@ async def investigate(
             if candidate is not None and not errors:
                 diagnosis = candidate
                 break
-            recorder.emit("diagnosis_rejected", reason="; ".join(errors[:3]), errors=errors)
+            recorder.emit(
+                "diagnosis_rejected", reason="; ".join(errors[:3]), errors=errors, sent_back=repairs_left > 0
+            )
             if repairs_left == 0:
                 fallback_reason = f"{model.name} gave no valid, grounded diagnosis: {'; '.join(errors[:3])}"
                 break

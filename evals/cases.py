@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from casefile import PACKAGE_DIR
+from casefile.agent.errors import UsageError
 
 __all__ = ["GOLDEN_DIR", "CaseError", "Expected", "GoldenCase", "load_case", "load_cases"]
 
@@ -30,8 +31,8 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 _DEMO_WORLD = PACKAGE_DIR / "examples" / "world"
 
 
-class CaseError(Exception):
-    """A golden case that cannot be loaded (missing or malformed file)."""
+class CaseError(UsageError):
+    """A golden case that cannot be loaded (missing or malformed file), or an unknown case id."""
 
 
 class Expected(BaseModel):
@@ -84,7 +85,11 @@ def load_case(directory: Path, root: Path | None = None) -> GoldenCase:
     except FileNotFoundError:
         raise CaseError(f"{directory.name}: expected.json missing") from None
     except ValueError as exc:  # JSON or validation
-        detail = exc.errors()[0] if isinstance(exc, ValidationError) else exc
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            detail = f"{'.'.join(str(p) for p in first['loc']) or 'file'}: {first['msg']}"
+        else:
+            detail = str(exc)
         raise CaseError(f"{directory.name}: expected.json: {detail}") from None
     if (directory / "world").is_dir():
         world = directory / "world"
@@ -102,15 +107,13 @@ def load_cases(
     root = Path(root or GOLDEN_DIR)
     if not root.is_dir():
         raise CaseError(f"golden directory not found: {root}")
-    found = [
-        load_case(d, root) for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))
-    ]
-    if ids:
-        known = {c.id for c in found}
-        unknown = [i for i in ids if i not in known]
+    dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))]
+    if ids:  # only the chosen cases are loaded: a broken one elsewhere does not stop them
+        unknown = [i for i in ids if i not in {d.name for d in dirs}]
         if unknown:
-            raise CaseError(f"unknown case(s): {', '.join(unknown)}")
-        found = [c for c in found if c.id in ids]
+            raise CaseError(f"unknown case(s) in {root}: {', '.join(unknown)}")
+        dirs = [d for d in dirs if d.name in ids]
+    found = [load_case(d, root) for d in dirs]
     if tags:
         found = [c for c in found if set(tags) & set(c.tags)]
     return found

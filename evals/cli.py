@@ -4,7 +4,11 @@ Only the standard library is imported at the top (``casefile --help`` must stay
 fast); each subcommand imports the harness when it runs.
 
 Exit codes of ``eval run``: 0 when nothing regressed against ``--baseline`` and
-the pass rate is at least ``--fail-under``; 1 otherwise.
+the pass rate is at least ``--fail-under``; 1 otherwise, and when every case
+errored; 2 for bad input (an unknown ``--case``, a missing ``--baseline``, a
+broken golden case); 78 when the model is misconfigured (no key, unknown model,
+401/403): the run stops at the first such answer, and the report says why.
+A case the offline investigator diagnosed in the model's place fails.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from typing import Any
 
 __all__ = ["register"]
 
+RUNS_DIR = Path("evals") / "runs"  # relative: under the directory the command runs in
+
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from casefile.agent.config import load_settings
+    from casefile.agent.errors import ConfigError
     from casefile.evals.cases import GOLDEN_DIR, load_cases
     from casefile.evals.report import (
         ProgressBar,
@@ -36,16 +43,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"model": args.model or settings.model or "offline"})
     cases = load_cases(Path(args.golden) if args.golden else GOLDEN_DIR, ids=args.case, tags=args.tag)
     if not cases:
-        print("casefile eval: no case matches", file=sys.stderr)
-        return 1
+        print(f"casefile eval: no case has the tag(s) {', '.join(args.tag)}", file=sys.stderr)
+        return 2
     baseline = load_results(Path(args.baseline)) if args.baseline else None
     out_root = Path(args.out) if args.out else None
-    # Transcripts go next to the results, so the directory is known before the run.
+    # Transcripts go next to the results, so the directory is known before the run. Runs are the
+    # user's, so they go under the working directory (never into the installed package).
     from datetime import UTC, datetime
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    # Runs go under the working directory, never into the installed package.
-    out_dir = out_root or Path("evals") / "runs" / f"{stamp}-{settings.model.replace(':', '_')}"
+    out_dir = out_root or RUNS_DIR / f"{stamp}-{settings.model.replace(':', '_').replace('/', '_')}"
     progress = None if args.quiet else ProgressBar(sys.stderr)
     print(
         f"casefile eval: {len(cases)} case(s) × {args.k} with {settings.model}, concurrency {args.concurrency}",
@@ -64,6 +71,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(render_comparison(comparison))
     print(f"\nreport: {out_dir / 'report.md'}  results: {out_dir / 'results.json'}", file=sys.stderr)
     code = 0
+    m = run.summary
+    if m.fallbacks:
+        print(
+            f"casefile eval: the offline investigator stood in for {run.model} in {m.fallbacks} of "
+            f"{m.runs} run(s); they count as failures",
+            file=sys.stderr,
+        )
+    if run.stopped:
+        print(f"casefile eval: stopped: {run.stopped}", file=sys.stderr)
+        return ConfigError.exit_code
+    if m.runs and m.errors == m.runs:
+        print(f"casefile eval: every case errored ({m.errors}); see {out_dir / 'report.md'}", file=sys.stderr)
+        code = 1
     if comparison is not None and comparison.has_regressions:
         print(f"casefile eval: {len(comparison.regressed)} case(s) regressed", file=sys.stderr)
         code = 1
@@ -77,10 +97,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from casefile.evals.cases import GOLDEN_DIR
+    from casefile.evals.cases import GOLDEN_DIR, CaseError
     from casefile.evals.validate import validate_dirs
 
     root = Path(args.golden) if args.golden else GOLDEN_DIR
+    if not root.is_dir():
+        raise CaseError(f"golden directory not found: {root}")
+    unknown = [c for c in args.case if not (root / c).is_dir()]
+    if unknown:
+        raise CaseError(f"unknown case(s) in {root}: {', '.join(unknown)}")
     dirs = (
         [root / c for c in args.case]
         if args.case
@@ -136,7 +161,8 @@ def register(subparsers: Any) -> None:
         "--tag", action="append", default=[], metavar="T", help="only cases with this tag (repeatable)"
     )
     r.add_argument(
-        "--out", help="directory for report.md, results.json, transcripts (default ./evals/runs/<id>)"
+        "--out",
+        help="directory for report.md/.html, charts, results.json, transcripts (default ./evals/runs/<id>)",
     )
     r.add_argument("--baseline", help="results.json of an earlier run: show changes, exit 1 on regressions")
     r.add_argument("--junit", help="also write JUnit XML here")

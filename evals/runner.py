@@ -41,12 +41,20 @@ class RunResult(BaseModel):
     k: int = 1
     scores: list[CaseScore] = Field(default_factory=list)
     summary: RunSummary = Field(default_factory=RunSummary)
+    stopped: str | None = Field(
+        default=None,
+        description="why the run stopped early (the model is misconfigured: bad key, unknown model)",
+    )
 
     def by_case(self) -> dict[str, list[CaseScore]]:
         grouped: dict[str, list[CaseScore]] = {}
         for score in self.scores:
             grouped.setdefault(score.case_id, []).append(score)
         return grouped
+
+
+class _NotRun(Exception):
+    """The run stopped before this case started."""
 
 
 class _Environments:
@@ -82,9 +90,19 @@ async def run_cases(
     out_dir: Path | None = None,
     on_score: Progress | None = None,
 ) -> RunResult:
-    """Investigate every case ``k`` times with ``settings.model``; never raises for one case's failure."""
+    """Investigate every case ``k`` times with ``settings.model``; never raises for one case's failure.
+
+    A model that cannot be built (no key: :class:`casefile.agent.errors.UsageError`)
+    raises before anything runs. One that the provider refuses (unknown model,
+    bad key: :class:`ModelMisconfigured`) stops the run: cases not yet started
+    are recorded as errors with that reason and ``RunResult.stopped`` says why.
+    """
     from casefile.agent.intake import load_ticket
+    from casefile.agent.models import get_model
+    from casefile.agent.models.base import ModelMisconfigured
     from casefile.agent.pipeline import run_investigation
+
+    await get_model(settings.model, settings).aclose()  # a missing key fails here, once, not per case
 
     started = datetime.now(UTC)
     result = RunResult(
@@ -100,11 +118,24 @@ async def run_cases(
     done: list[CaseScore] = []
     llm = settings.model not in ("", "offline")
 
+    def error_score(case: GoldenCase, repeat: int, error: str, started: float) -> CaseScore:
+        return CaseScore(
+            case_id=case.id,
+            repeat=repeat,
+            tags=list(case.tags),
+            expected=case.expected.model_dump(include={"category", "action", "team"}),
+            requested_model=settings.model,
+            error=error,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+
     async def one(case: GoldenCase, repeat: int) -> CaseScore:
         async with semaphore:
             t = time.perf_counter()
             transcript = None
             try:
+                if result.stopped:
+                    raise _NotRun(result.stopped)
                 env = await envs.get(case.world)
                 ticket = load_ticket(case.ticket_path)
                 case_settings = settings
@@ -121,16 +152,16 @@ async def run_cases(
                     investigation.outcomes,
                     repeat=repeat,
                     latency_ms=round((time.perf_counter() - t) * 1000, 1),
+                    requested_model=settings.model,
+                    events=investigation.events,
                 )
+            except _NotRun as exc:
+                score = error_score(case, repeat, f"not run: {exc}", t)
+            except ModelMisconfigured as exc:  # the setup, not this case: nothing else can pass either
+                result.stopped = result.stopped or str(exc)
+                score = error_score(case, repeat, f"ModelMisconfigured: {exc}", t)
             except Exception as exc:  # one broken case must not stop the run
-                score = CaseScore(
-                    case_id=case.id,
-                    repeat=repeat,
-                    tags=list(case.tags),
-                    expected=case.expected.model_dump(include={"category", "action", "team"}),
-                    error=f"{type(exc).__name__}: {exc}",
-                    latency_ms=round((time.perf_counter() - t) * 1000, 1),
-                )
+                score = error_score(case, repeat, f"{type(exc).__name__}: {exc}", t)
             score.transcript = transcript
             done.append(score)
             if on_score is not None:

@@ -1,9 +1,10 @@
 """Score one diagnosis against a golden case's expectations, and a run as a whole.
 
-A case passes when the category, the action and the team are right, every
-required fact is cited, no forbidden claim appears and no write was attempted.
-Grounding, calibration (Brier score), turns, tool calls, tokens, cost and
-latency are measured but do not decide the pass.
+A case passes when the diagnosis was produced by the model under test (not the
+offline investigator standing in for it), the category, the action and the team
+are right, every required fact is cited, no forbidden claim appears and no
+write was attempted. Grounding, calibration (Brier score), turns, tool calls,
+tokens, cost and latency are measured but do not decide the pass.
 """
 
 from __future__ import annotations
@@ -46,15 +47,32 @@ class CaseScore(BaseModel):
     output_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    requested_model: str = Field(default="offline", description="the model under test")
+    diagnosed_by: str | None = Field(
+        default=None, description="who produced the diagnosis: the requested model or the offline stand-in"
+    )
     fallback_reason: str | None = None
+    repairs: int = Field(default=0, description="rejected diagnoses sent back to the model to fix")
+    rejections: int = Field(default=0, description="diagnoses the loop rejected (invalid or ungrounded)")
     transcript: str | None = None
     summary: str = ""
+    reply: str = Field(default="", description="the draft customer reply")
+
+    @property
+    def stood_in(self) -> bool:
+        """The offline investigator answered instead of the requested model: a failure of that model."""
+        return self.diagnosed_by is not None and self.diagnosed_by != self.requested_model
 
     def failures(self) -> list[str]:
         """Why the case failed, in words."""
         if self.error:
             return [f"error: {self.error}"]
         reasons = []
+        if self.stood_in:
+            reasons.append(
+                f"diagnosed by the {self.diagnosed_by} stand-in, not {self.requested_model}: "
+                f"{self.fallback_reason or 'no reason recorded'}"
+            )
         exp = self.expected
         if not self.category_ok:
             reasons.append(f"category {self.category} ≠ {exp.get('category')}")
@@ -108,8 +126,15 @@ def score_diagnosis(
     *,
     repeat: int = 0,
     latency_ms: float | None = None,
+    requested_model: str | None = None,
+    events: Sequence[Any] = (),
 ) -> CaseScore:
-    """Score a :class:`casefile.agent.diagnosis.Diagnosis` (and the tool outcomes behind it)."""
+    """Score a :class:`casefile.agent.diagnosis.Diagnosis` (and the tool outcomes and events behind it).
+
+    ``requested_model`` is the model under test (default: whoever wrote the
+    diagnosis); a diagnosis by anyone else fails.
+    """
+    rejected = [e for e in events if getattr(e, "kind", None) == "diagnosis_rejected"]
     text = diagnosis_text(diagnosis)
     said = _said(diagnosis)
     team = diagnosis.escalation.team if diagnosis.escalation is not None else None
@@ -147,8 +172,13 @@ def score_diagnosis(
         output_tokens=diagnosis.usage.output_tokens,
         cost_usd=diagnosis.usage.cost_usd,
         latency_ms=latency_ms if latency_ms is not None else diagnosis.usage.duration_ms,
+        requested_model=requested_model or diagnosis.model,
+        diagnosed_by=diagnosis.model,
         fallback_reason=diagnosis.fallback_reason,
+        repairs=sum(1 for e in rejected if e.data.get("sent_back")),
+        rejections=len(rejected),
         summary=diagnosis.summary,
+        reply=diagnosis.customer_reply,
     )
     score.passed = not score.failures()
     return score
@@ -170,6 +200,12 @@ class RunSummary(BaseModel):
     grounding: float | None = None
     brier: float | None = Field(default=None, description="mean (confidence − passed)²; lower is better")
     errors: int = 0
+    fallbacks: int = Field(default=0, description="runs the offline stand-in diagnosed instead of the model")
+    repairs: int = 0
+    rejections: int = 0
+    diagnosed_by: dict[str, int] = Field(
+        default_factory=dict, description="runs by who produced the diagnosis (the model or the stand-in)"
+    )
     turns: float = 0.0
     tool_calls: float = 0.0
     input_tokens: int = 0
@@ -192,7 +228,12 @@ def summarise(scores: Sequence[CaseScore]) -> RunSummary:
         by_case.setdefault(s.case_id, []).append(s)
     facts_total = sum(len(s.facts_cited) + len(s.facts_missing) for s in scores)
     groundings = [s.grounding for s in scores if s.grounding is not None]
-    calibrated = [s for s in scores if s.confidence is not None and s.error is None]
+    # Calibration is the model's own: a stand-in's confidence says nothing about the model under test.
+    calibrated = [s for s in scores if s.confidence is not None and s.error is None and not s.stood_in]
+    producers: dict[str, int] = {}
+    for s in scores:
+        if s.diagnosed_by:
+            producers[s.diagnosed_by] = producers.get(s.diagnosed_by, 0) + 1
     latencies = sorted(s.latency_ms for s in scores)
     return RunSummary(
         cases=len(by_case),
@@ -212,6 +253,10 @@ def summarise(scores: Sequence[CaseScore]) -> RunSummary:
             else None
         ),
         errors=sum(1 for s in scores if s.error),
+        fallbacks=sum(1 for s in scores if s.stood_in),
+        repairs=sum(s.repairs for s in scores),
+        rejections=sum(s.rejections for s in scores),
+        diagnosed_by=producers,
         turns=round(statistics.fmean(s.turns for s in scores), 2),
         tool_calls=round(statistics.fmean(s.tool_calls for s in scores), 2),
         input_tokens=sum(s.input_tokens for s in scores),

@@ -9,8 +9,11 @@ exactly what went over the wire.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +241,75 @@ def iter_tool_results(text: str) -> Iterator[str]:
     import re
 
     yield from re.findall(r'<tool_result call_id="(c\d+)"', text)
+
+
+# ---------------------------------------------------------------- a Chat Completions server on loopback
+
+
+def chat_completion(message: dict[str, Any], finish: str, *, model: str = "loopback-model") -> dict[str, Any]:
+    """A ``chat.completion`` body as an OpenAI-compatible server sends it."""
+    return {
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": 1763638800,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": 4000,
+            "completion_tokens": 120,
+            "total_tokens": 4120,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
+    }
+
+
+Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+
+
+class ChatServer(ThreadingHTTPServer):
+    """``POST /v1/chat/completions`` on 127.0.0.1 answered by ``answer(body) -> (status, json)``."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(("127.0.0.1", 0), _ChatHandler)
+        self.answer = answer
+        self.requests_seen: list[dict[str, Any]] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+class _ChatHandler(BaseHTTPRequestHandler):
+    server: ChatServer
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        body = json.loads(self.rfile.read(length))
+        self.server.requests_seen.append(
+            {"path": self.path, "authorization": self.headers.get("authorization"), "body": body}
+        )
+        if self.path != "/v1/chat/completions":
+            self.send_error(404)
+            return
+        status, answer = self.server.answer(body)
+        payload = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+
+@contextmanager
+def chat_server(answer: Answer) -> Iterator[ChatServer]:
+    httpd = ChatServer(answer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -30,6 +30,7 @@ from llm_fixtures import (
 from casefile.agent.config import DEFAULT_PRICES, Budgets, Settings
 from casefile.agent.errors import UsageError
 from casefile.agent.models import anthropic as provider
+from casefile.agent.models.base import ModelMisconfigured
 from casefile.tools.base import Toolbox
 
 URL = "https://api.anthropic.com/v1/messages"
@@ -330,3 +331,44 @@ def test_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     m = provider.create(MODEL, None)
     assert str(m.client.base_url).startswith("https://llm-gateway.internal/anthropic")
     assert m.client.max_retries == 0
+
+
+async def test_evidence_citing_the_tool_use_id_is_grounded_without_repairs(
+    router: respx.MockRouter, toolbox: Toolbox
+) -> None:
+    """Claude cites the ``tool_use_id`` of the result it read (``toolu_…``); it means our c<n>."""
+    router.post(URL).mock(
+        side_effect=[
+            message([("toolu_01D7FLrfh4GYq7yT1ULFeyMV", "logs_recent_requests", {"account_id": "acme"})]),
+            submit(
+                evidence=[
+                    {
+                        "call_id": "toolu_01D7FLrfh4GYq7yT1ULFeyMV",
+                        "value": "req_000119",
+                        "claim": "a rejected request",
+                    },
+                    {"call_id": "c1", "value": "rate_limit_exceeded", "claim": "the error code"},
+                ]
+            ),
+        ]
+    )
+    result = await run(model(router), toolbox)
+    assert result.diagnosis.fallback_reason is None
+    assert result.diagnosis.model == "anthropic:claude-haiku-4-5"
+    assert not [e for e in result.events if e.kind == "diagnosis_rejected"]
+    assert [(e.call_id, e.tool) for e in result.diagnosis.evidence] == [
+        ("c3", "logs_recent_requests"),
+        ("c1", "logs_error_summary"),
+    ]
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+async def test_configuration_errors_stop_the_investigation(
+    router: respx.MockRouter, toolbox: Toolbox, status: int
+) -> None:
+    kinds = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
+    router.post(URL).mock(return_value=error(status, kinds[status], "model: claude-typo"))
+    with pytest.raises(
+        ModelMisconfigured, match=rf"anthropic:claude-haiku-4-5 cannot be used: HTTP {status}"
+    ):
+        await run(model(router), toolbox)

@@ -29,6 +29,7 @@ from openai.types.chat import ChatCompletion
 from casefile.agent.config import DEFAULT_PRICES, Budgets, Settings
 from casefile.agent.errors import UsageError
 from casefile.agent.models import openai as provider
+from casefile.agent.models.base import ModelMisconfigured
 from casefile.tools.base import Toolbox
 
 URL = "https://api.openai.com/v1/chat/completions"
@@ -290,11 +291,32 @@ async def test_server_error_storm_falls_back_to_offline(router: respx.MockRouter
     assert any(e.kind == "fallback" for e in result.events)
 
 
-async def test_client_error_is_not_retried(router: respx.MockRouter, toolbox: Toolbox) -> None:
-    route = router.post(URL).mock(return_value=error(401, "Incorrect API key provided.", "invalid_api_key"))
+@pytest.mark.parametrize(
+    ("status", "message", "code"),
+    [
+        (401, "Incorrect API key provided.", "invalid_api_key"),
+        (403, "You are not allowed to sample from this model", "model_not_allowed"),
+        (404, "The model `gpt-typo` does not exist or you do not have access to it.", "model_not_found"),
+    ],
+)
+async def test_configuration_errors_stop_the_investigation(
+    router: respx.MockRouter, toolbox: Toolbox, status: int, message: str, code: str
+) -> None:
+    """A bad key or an unknown model is the user's setup, not an outage: no retry, no offline stand-in."""
+    route = router.post(URL).mock(return_value=error(status, message, code))
+    with pytest.raises(
+        ModelMisconfigured, match=rf"openai:gpt-4.1 cannot be used: HTTP {status}: "
+    ) as caught:
+        await run(model(router), toolbox)
+    assert route.call_count == 1
+    assert caught.value.exit_code != 0 and "\n" not in str(caught.value)
+
+
+async def test_other_client_errors_fall_back_unretried(router: respx.MockRouter, toolbox: Toolbox) -> None:
+    route = router.post(URL).mock(return_value=error(400, "Invalid 'messages': too long.", "invalid_value"))
     result = await run(model(router), toolbox)
     assert route.call_count == 1
-    assert "HTTP 401" in (result.diagnosis.fallback_reason or "")
+    assert "HTTP 400" in (result.diagnosis.fallback_reason or "")
 
 
 async def test_budget_exhaustion_forces_conclusion(router: respx.MockRouter, toolbox: Toolbox) -> None:
@@ -377,3 +399,43 @@ def test_base_url_for_compatible_servers(monkeypatch: pytest.MonkeyPatch) -> Non
     m = provider.create("qwen2.5-7b-instruct", None)
     assert str(m.client.base_url).startswith("http://127.0.0.1:8000/v1")
     assert m.client.max_retries == 0 and m.compatible
+
+
+async def test_evidence_citing_the_tool_call_id_is_grounded_without_repairs(
+    router: respx.MockRouter, toolbox: Toolbox
+) -> None:
+    """Real models cite the id of the call/result pair they were given (``call_…``); it means our c<n>."""
+    router.post(URL).mock(
+        side_effect=[
+            completion([("call_3ed0Ls1kX9", "logs_recent_requests", {"account_id": "acme", "limit": 3})]),
+            submit(
+                evidence=[
+                    {"call_id": "call_3ed0Ls1kX9", "value": "req_000119", "claim": "a rejected request"},
+                    {"call_id": "c1", "value": "rate_limit_exceeded", "claim": "the error code"},
+                ]
+            ),
+        ]
+    )
+    result = await run(model(router), toolbox)
+    assert result.diagnosis.fallback_reason is None and result.diagnosis.model == "openai:gpt-4.1"
+    assert not [e for e in result.events if e.kind == "diagnosis_rejected"]
+    assert [(e.call_id, e.tool) for e in result.diagnosis.evidence] == [
+        ("c3", "logs_recent_requests"),
+        ("c1", "logs_error_summary"),
+    ]
+
+
+async def test_a_reused_provider_id_is_not_an_alias(router: respx.MockRouter, toolbox: Toolbox) -> None:
+    """Local servers may answer every turn with ``call_0``: which call it names is unknowable, so it is refused."""
+    router.post(URL).mock(
+        side_effect=[
+            completion([("call_0", "logs_recent_requests", {"account_id": "acme", "limit": 3})]),
+            completion([("call_0", "logs_schema", {})]),
+            submit(evidence=[{"call_id": "call_0", "value": "acme", "claim": "the account"}]),
+            submit(evidence=[{"call_id": "c3", "value": "acme", "claim": "the account"}]),
+        ]
+    )
+    result = await run(model(router), toolbox)
+    rejected = [e for e in result.events if e.kind == "diagnosis_rejected"]
+    assert len(rejected) == 1 and "'call_0'" in rejected[0].data["reason"]
+    assert result.diagnosis.evidence[0].call_id == "c3" and result.diagnosis.fallback_reason is None

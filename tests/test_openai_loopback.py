@@ -14,34 +14,17 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_fixtures import ChatServer, chat_completion, chat_server
 
 ROOT = Path(__file__).resolve().parent.parent
 WORLD = ROOT / "examples" / "world"
 TICKET = ROOT / "examples" / "tickets" / "429-spike.json"
 KEY = "sk-loopback-0123456789abcdefghijklmnop"
-
-
-def _completion(message: dict[str, Any], finish: str) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-loopback",
-        "object": "chat.completion",
-        "created": 1763638800,
-        "model": "loopback-model",
-        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        "usage": {
-            "prompt_tokens": 4000,
-            "completion_tokens": 120,
-            "total_tokens": 4120,
-            "prompt_tokens_details": {"cached_tokens": 0},
-        },
-    }
 
 
 def _answer(body: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +40,7 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
                 "arguments": json.dumps({"account_id": "acme", "limit": 3}),
             },
         }
-        return _completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
+        return chat_completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
     # A local server may reuse ids ("call_0" again); casefile's own ids (c<n>) keep citations unambiguous.
     seen = re.search(r'call_id="(c\d+)" tool="logs_recent_requests"', tool_messages[-1]["content"])
     preflight = re.search(r'call_id="(c\d+)" tool="logs_error_summary"', messages[1]["content"])
@@ -83,58 +66,25 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
         "type": "function",
         "function": {"name": "submit_diagnosis", "arguments": json.dumps(diagnosis)},
     }
-    return _completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
-
-
-class _Server(ThreadingHTTPServer):
-    requests_seen: list[dict[str, Any]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length", "0"))
-        body = json.loads(self.rfile.read(length))
-        self.server.requests_seen.append(
-            {"path": self.path, "authorization": self.headers.get("authorization"), "body": body}
-        )
-        if self.path != "/v1/chat/completions":
-            self.send_error(404)
-            return
-        payload = json.dumps(_answer(body)).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-        pass
+    return chat_completion({"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls")
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    httpd = _Server(("127.0.0.1", 0), _Handler)
-    httpd.requests_seen = []
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+def server() -> Iterator[ChatServer]:
+    with chat_server(lambda body: (200, _answer(body))) as httpd:
+        yield httpd
 
 
 @pytest.mark.skipif(
     not (WORLD / "accounts.json").is_file() or not TICKET.is_file(), reason="demo world not built"
 )
-def test_casefile_investigate_through_openai_base_url(server: _Server, tmp_path: Path) -> None:
+def test_casefile_investigate_through_openai_base_url(server: ChatServer, tmp_path: Path) -> None:
     transcript = tmp_path / "transcript.jsonl"
-    port = server.server_address[1]
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
         "OPENAI_API_KEY": KEY,
-        "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "OPENAI_BASE_URL": server.base_url,
     }
     proc = subprocess.run(
         [

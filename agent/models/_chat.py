@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from casefile.agent.diagnosis import CATEGORIES, Diagnosis
-from casefile.agent.models.base import LoopState, ModelUnavailable
+from casefile.agent.models.base import LoopState, ModelMisconfigured, ModelUnavailable
 from casefile.agent.redact import redact
 from casefile.agent.templating import iso, prompt_env
 from casefile.tools.base import ToolCall, ToolOutcome
@@ -335,7 +335,8 @@ class Dialogue:
     Call ids: the model's calls get our own ids (``c<n>``, continuing after the
     preflight's), so evidence cites the same kind of id whatever the provider,
     and a local server that reuses ids across turns cannot confuse grounding.
-    Each result is returned under the provider's id *and* labelled with ours.
+    Each result is returned under the provider's id *and* labelled with ours;
+    evidence citing the provider's id is read as ours (``LoopState.call_aliases``).
     """
 
     def __init__(self, state: LoopState) -> None:
@@ -404,6 +405,9 @@ class Dialogue:
             else:
                 self._last_id = max(self._last_id, len(state.outcomes)) + 1
                 pending.call_id = f"c{self._last_id}"
+                # Models cite the id they were given in the call/result pair too; a reused id is ambiguous.
+                known = call.provider_id in state.call_aliases
+                state.call_aliases[call.provider_id] = None if known else pending.call_id
                 runnable.append(ToolCall(id=pending.call_id, tool=call.name, arguments=call.arguments or {}))
             self._pending.append(pending)
         return runnable, diagnosis
@@ -454,6 +458,8 @@ class RetryPolicy:
 
 
 _TRANSIENT_STATUSES = {408, 409, 429}
+# Who or what we asked for does not exist or is not ours to use: fix the setup, do not fall back.
+_CONFIGURATION_STATUSES = {401, 403, 404}
 
 
 def _status(exc: BaseException) -> int | None:
@@ -494,6 +500,7 @@ def _describe(exc: BaseException) -> str:
     message = (
         str(getattr(exc, "message", "") or exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     )
+    message = re.sub(r"^Error code: \d+ - ", "", message)  # the OpenAI SDK's prefix; we say HTTP <status>
     return f"HTTP {status}: {message}" if status else f"{type(exc).__name__}: {message}"
 
 
@@ -510,7 +517,8 @@ async def call_with_retries(
     Transient: a connection error or timeout, or an HTTP 408/409/429/5xx. The
     wait is the server's ``Retry-After`` when given (capped at
     ``policy.max_wait_s``), else exponential from ``base_wait_s``. Client errors
-    (400, 401, 404...) are not retried: a bad key will not get better.
+    (400, 401, 404...) are not retried: a bad key will not get better; 401, 403
+    and 404 (unknown model, bad key, no access) raise :class:`ModelMisconfigured`.
     """
     from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
     from tenacity.stop import stop_base
@@ -556,6 +564,8 @@ async def call_with_retries(
     try:
         result: T = await retrying(attempt)
     except (*connection_errors, *status_errors) as exc:
+        if isinstance(exc, status_errors) and _status(exc) in _CONFIGURATION_STATUSES:
+            raise ModelMisconfigured(_describe(exc)) from exc
         attempts = retrying.statistics.get("attempt_number", 1)
         suffix = f" after {attempts} attempts" if transient(exc) and attempts > 1 else ""
         raise ModelUnavailable(f"{_describe(exc)}{suffix}") from exc
@@ -586,6 +596,12 @@ async def exchange(
             status_errors=status_errors,
             on_retry=retried,
         )
+    except ModelMisconfigured as exc:
+        transcript.write("error", {"error": str(exc)}, state=state)
+        raise ModelMisconfigured(
+            f"{transcript.provider}:{transcript.model} cannot be used: {exc} (check the model name, the key "
+            "and the base URL)"
+        ) from exc
     except ModelUnavailable as exc:
         transcript.write("error", {"error": str(exc)}, state=state)
         raise

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from casefile.agent.catalog import Catalog
+from casefile.agent.errors import ConfigError
 from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
 from casefile.tools.errors import ReadOnlyViolation, ToolArgumentError
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from casefile.agent.runbooks import Match
     from casefile.agent.ticket import Signals, Ticket
 
-__all__ = ["LoopState", "Model", "ModelReply", "ModelUnavailable", "TurnUsage"]
+__all__ = ["LoopState", "Model", "ModelMisconfigured", "ModelReply", "ModelUnavailable", "TurnUsage"]
 
 # Failed calls that say nothing about a source's health (our own mistakes or refusals).
 _NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind})
@@ -32,6 +33,14 @@ _NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind})
 
 class ModelUnavailable(Exception):
     """The provider could not answer (after retries); the loop falls back to the offline investigator."""
+
+
+class ModelMisconfigured(ConfigError):
+    """The provider refused who or what we asked for (unknown model, bad key, no access: 401/403/404).
+
+    Not an outage: retrying or standing in would hide a setup mistake behind
+    plausible answers, so the loop lets it through and the run stops.
+    """
 
 
 class TurnUsage(BaseModel):
@@ -63,6 +72,8 @@ class LoopState:
     outcomes: list[ToolOutcome] = field(default_factory=list)
     new_outcomes: list[ToolOutcome] = field(default_factory=list)
     feedback: list[str] = field(default_factory=list)
+    call_aliases: dict[str, str | None] = field(default_factory=dict)
+    """The provider's id of a model's tool call → our call id (None: the provider reused the id)."""
     must_conclude: bool = False
     turn: int = 0
     tool_calls_left: int = 0
