@@ -7,7 +7,7 @@ Loaded from a world's ``accounts.json``::
 
 ``id``, ``name`` and ``domains`` are required and checked; every other field is
 kept as it is for the connectors (they read it through ``as_mapping()`` and
-``casefile.tools.base.AccountLookup``). A malformed file raises :class:`ConfigError`
+``casefile.tools.base.CallContext.for_account``). A malformed file raises :class:`ConfigError`
 with one line naming the problem.
 """
 
@@ -178,7 +178,7 @@ class AccountDirectory:
         return None
 
     def as_mapping(self) -> dict[str, dict[str, Any]]:
-        """Accounts by id, for ``casefile.tools.base.AccountLookup``."""
+        """Accounts by id, for ``casefile.tools.base.CallContext.for_account``."""
         return dict(self._accounts)
 
     def _build_mention_patterns(self) -> dict[str, tuple[re.Pattern[str] | None, re.Pattern[str]]]:

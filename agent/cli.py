@@ -145,7 +145,7 @@ def _cmd_tools_call(args: argparse.Namespace) -> int:
     from casefile.agent.errors import UsageError
     from casefile.agent.pipeline import open_environment
     from casefile.agent.templating import parse_ts
-    from casefile.tools.base import AccountLookup, CallContext, ToolCall
+    from casefile.tools.base import CallContext, ToolCall
 
     try:
         arguments = json.loads(args.args)
@@ -161,7 +161,11 @@ def _cmd_tools_call(args: argparse.Namespace) -> int:
     if env.toolbox.get(args.name) is None:
         raise UsageError(f"no tool named {args.name!r}; see `casefile tools list`")
     accounts = env.directory.as_mapping() if env.directory else {}
-    ctx = CallContext(now=now, accounts=AccountLookup(accounts), requested_by="cli")
+    # Scoped like an investigation: to --account, else the account the arguments name.
+    account = args.account or arguments.get("account_id")
+    ctx = CallContext.for_account(
+        account if isinstance(account, str) else None, accounts, now=now, requested_by="cli"
+    )
 
     async def run() -> Any:
         try:
@@ -224,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--args", default="{}", help="JSON object of arguments")
     c.add_argument("--world", help="world directory (default: live, or the demo world)")
     c.add_argument("--now", help="the investigation's 'now' (ISO 8601; default: the current time)")
+    c.add_argument(
+        "--account",
+        help="the account the call is scoped to, as in an investigation (default: the arguments' account_id)",
+    )
     c.set_defaults(func=_cmd_tools_call)
 
     for target in EXTERNAL_COMMANDS:

@@ -29,7 +29,7 @@ from casefile.agent.routing import route
 from casefile.agent.runbooks import Match, Runbook, match_runbooks, runbook_context
 from casefile.agent.templating import iso, render_value
 from casefile.agent.ticket import Signals, Ticket
-from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall, ToolOutcome
+from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 from casefile.tools.catalogue import tool_specs
 
 __all__ = ["InvestigationResult", "investigate"]
@@ -230,11 +230,9 @@ async def investigate(
         context=_base_context(ticket, signals, account, catalog or Catalog()),
         catalog=catalog or Catalog(),
     )
-    ctx = CallContext(
-        now=ticket.created_at,
-        accounts=AccountLookup(accounts),
-        requested_by=model.name,
-        account_id=(account or {}).get("id") or signals.account_id,
+    # Every call of this investigation is scoped to its account, whatever the model asks for.
+    ctx = CallContext.for_account(
+        signals.account_id, accounts, now=ticket.created_at, requested_by=model.name
     )
     skipped: list[str] = []
     await _preflight(state, ctx, recorder, skipped)

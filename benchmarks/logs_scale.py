@@ -29,7 +29,7 @@ import clickhouse_connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from casefile.tools.base import AccountLookup, CallContext, Tool
+from casefile.tools.base import CallContext, Tool
 from casefile.tools.logs import ClickHouseConnector
 from casefile.tools.settings import LogsSettings
 
@@ -127,9 +127,9 @@ async def _timed(tool: Tool, arguments: dict[str, Any], ctx: CallContext) -> flo
 async def measure(client: Any, db: str) -> dict[str, float]:
     settings = LogsSettings(database=db, max_execution_time_s=600)
     tools = {t.name: t for t in ClickHouseConnector(settings, client=client).tools()}
-    # The account directory, as an investigation has it (the webhook platform baseline samples it).
-    accounts = AccountLookup({f"acct{i}": {"id": f"acct{i}"} for i in range(ACCOUNTS)})
-    ctx = CallContext(now=NOW, accounts=accounts)
+    # Scoped to the account, as an investigation is (the webhook platform baseline samples the others).
+    accounts = {f"acct{i}": {"id": f"acct{i}"} for i in range(ACCOUNTS)}
+    ctx = CallContext.for_account(ACCOUNT, accounts, now=NOW)
     timings = {name: await _timed(tools[name], args, ctx) for name, args in INVESTIGATION}
     timings["investigation (sum)"] = sum(timings.values())
     timings["full scan (logs_sql)"] = await _timed(tools["logs_sql"], {"sql": FULL_SCAN}, ctx)

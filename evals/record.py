@@ -40,11 +40,12 @@ def _iso(value: Any) -> str:
 
 async def _snapshot(ticket: Any, env: Any, account_id: str, days: float) -> dict[str, list[dict[str, Any]]]:
     from casefile.agent.redact import redact
-    from casefile.tools.base import AccountLookup, CallContext, ToolCall
+    from casefile.tools.base import CallContext, ToolCall
 
-    ctx = CallContext(
+    ctx = CallContext.for_account(
+        account_id,
+        env.directory.as_mapping() if env.directory else {},
         now=ticket.created_at,
-        accounts=AccountLookup(env.directory.as_mapping() if env.directory else {}),
         requested_by="eval-record",
     )
     rows: dict[str, list[dict[str, Any]]] = {}

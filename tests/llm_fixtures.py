@@ -28,7 +28,7 @@ from casefile.agent.models.base import Model
 from casefile.agent.runbooks import Finding, PlanStep, Runbook, Triggers
 from casefile.agent.signals import extract_signals
 from casefile.agent.ticket import Requester, Ticket
-from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+from casefile.tools.base import CallContext, Toolbox, ToolCall
 
 SCHEMA = """
 CREATE TABLE requests (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),
@@ -168,9 +168,7 @@ async def run(
 
 
 async def count_rows(toolbox: Toolbox, table: str) -> int:
-    ctx = CallContext(
-        now=datetime(2026, 11, 20, 12, tzinfo=UTC), accounts=AccountLookup(DIRECTORY.as_mapping())
-    )
+    ctx = CallContext.for_account("acme", DIRECTORY.as_mapping(), now=datetime(2026, 11, 20, 12, tzinfo=UTC))
     outcome = await toolbox.execute(
         ToolCall(id="count", tool="logs_sql", arguments={"sql": f"SELECT count() FROM {table}"}), ctx
     )

@@ -18,7 +18,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+from casefile.tools.base import CallContext, Toolbox, ToolCall
 from casefile.tools.billing import (
     BillingAccountArgs,
     BillingSearchArgs,
@@ -46,13 +46,11 @@ NOV_14 = int(datetime(2026, 11, 14, 9, 0, tzinfo=UTC).timestamp())
 NOV_01 = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 DEC_01 = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
 
-ACCOUNTS = AccountLookup(
-    {
-        "globex": {"id": "globex", "stripe_customer": "cus_globex"},
-        "acme": {"id": "acme", "stripe_customer": "cus_acme"},
-        "wonka": {"id": "wonka", "stripe_customer": None},
-    }
-)
+ACCOUNTS: dict[str, dict[str, Any]] = {
+    "globex": {"id": "globex", "stripe_customer": "cus_globex"},
+    "acme": {"id": "acme", "stripe_customer": "cus_acme"},
+    "wonka": {"id": "wonka", "stripe_customer": None},
+}
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +157,9 @@ def serve_account(
     mock.get(f"/v1/products/{resources['product']['id']}").respond(json=product(resources, api_rpm="600"))
 
 
-def ctx() -> CallContext:
-    return CallContext(now=NOW, accounts=ACCOUNTS)
+def ctx(account_id: str = "globex") -> CallContext:
+    """Calls scoped to one account, as in an investigation of its ticket."""
+    return CallContext.for_account(account_id, ACCOUNTS, now=NOW)
 
 
 # --- standing -------------------------------------------------------------------------
@@ -193,7 +192,7 @@ async def test_past_due_customer_with_declined_card(
         ],
         charges=[failed_charge(resources, "ch_declined", "cus_globex")],
     )
-    result = await connector.billing_account(BillingAccountArgs(account_id="globex"), ctx())
+    result = await connector.billing_account(BillingAccountArgs(account_id="globex"), ctx("globex"))
 
     assert result["in_good_standing"] is False
     assert "subscription sub_globex is past_due" in result["standing_reasons"]
@@ -228,7 +227,7 @@ async def test_good_standing_reports_plan_and_limits(
         cus=customer(resources, "cus_acme", email="billing@acme-logistics.com", name="Acme Logistics"),
         subs=[subscription(resources, "sub_acme", "cus_acme", "active")],
     )
-    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx())
+    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
 
     assert result["in_good_standing"] is True
     assert result["standing_reasons"] == []
@@ -257,7 +256,7 @@ async def test_canceled_subscription_without_replacement(
 ) -> None:
     canceled = subscription(resources, "sub_old", "cus_acme", "canceled", canceled_at=NOV_14)
     serve_account(mock, resources, "cus_acme", subs=[canceled])
-    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx())
+    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
     assert result["in_good_standing"] is False
     assert result["standing_reasons"] == ["subscription sub_old is canceled since 2026-11-14T09:00:00Z"]
 
@@ -270,7 +269,7 @@ async def test_canceled_subscription_replaced_by_active_one_is_fine(
         subscription(resources, "sub_old", "cus_acme", "canceled", canceled_at=NOV_14),
     ]
     serve_account(mock, resources, "cus_acme", subs=subs)
-    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx())
+    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
     assert result["in_good_standing"] is True
 
 
@@ -301,7 +300,7 @@ async def test_customer_found_by_metadata_search_when_directory_has_none(
     serve_account(
         mock, resources, "cus_wonka", subs=[subscription(resources, "sub_w", "cus_wonka", "trialing")]
     )
-    result = await connector.billing_account(BillingAccountArgs(account_id="wonka"), ctx())
+    result = await connector.billing_account(BillingAccountArgs(account_id="wonka"), ctx("wonka"))
     assert result["customer"]["id"] == "cus_wonka"
     assert search.calls.last.request.url.params["query"] == "metadata['account_id']:'wonka'"
 
@@ -324,6 +323,7 @@ async def test_search_customers(
     )
     assert result == {
         "query": "email:'ap@globex.example'",
+        "account_id": "globex",
         "customers": [
             {
                 "id": "cus_globex",
@@ -441,7 +441,7 @@ async def test_missing_customer_is_not_found(
     for path in ("/v1/subscriptions", "/v1/invoices", "/v1/charges"):
         mock.get(path).respond(json=listing(path, []))
     outcome = await Toolbox([connector]).execute(
-        ToolCall(id="c1", tool="billing_account", arguments={"account_id": "globex"}), ctx()
+        ToolCall(id="c1", tool="billing_account", arguments={"account_id": "globex"}), ctx("globex")
     )
     assert not outcome.ok
     assert outcome.error_kind == "not_found"
@@ -474,7 +474,7 @@ async def test_json_of_the_wrong_shape_is_malformed(
         json={"object": "list", "url": "/x"}
     )
     with pytest.raises(SourceMalformed):
-        await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx())
+        await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
 
 
 async def test_huge_list_is_capped_and_huge_body_refused(
@@ -490,12 +490,12 @@ async def test_huge_list_is_capped_and_huge_body_refused(
     roomy = StripeConnector(StripeSettings(api_key=SecretStr("rk_test_x")))
     tight = StripeConnector(StripeSettings(api_key=SecretStr("rk_test_x")), max_response_bytes=50_000)
     try:
-        result = await roomy.billing_account(BillingAccountArgs(account_id="acme"), ctx())
+        result = await roomy.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
         charge_call = next(c for c in mock.calls if c.request.url.path == "/v1/charges")
         assert charge_call.request.url.params["limit"] == "10"  # we never ask for more than a page
         assert len(result["recent_payment_failures"]) == 10  # nor keep more, whatever the server sent
         with pytest.raises(SourceTooLarge):
-            await tight.billing_account(BillingAccountArgs(account_id="acme"), ctx())
+            await tight.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
     finally:
         await roomy.aclose()
         await tight.aclose()
@@ -565,4 +565,4 @@ async def test_account_without_any_stripe_customer_is_not_found(
         }
     )
     with pytest.raises(SourceNotFound, match="no Stripe customer for account wonka"):
-        await connector.billing_account(BillingAccountArgs(account_id="wonka"), ctx())
+        await connector.billing_account(BillingAccountArgs(account_id="wonka"), ctx("wonka"))

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from casefile.tools.base import AccountLookup, CallContext
+from casefile.tools.base import CallContext
 from casefile.tools.billing import BillingAccountArgs, BillingSearchArgs, StripeConnector
 from casefile.tools.errors import ReadOnlyViolation, SourceNotFound, ToolArgumentError
 from casefile.tools.settings import StripeSettings
@@ -222,36 +222,36 @@ def test_a_world_without_stripe_json_has_nothing(tmp_path: Path) -> None:
 async def test_billing_connector_against_the_world(tmp_path: Path) -> None:
     transport = WorldTransport(emulate_stripe.handlers(_world(tmp_path)))
     conn = StripeConnector(StripeSettings(), transport=transport)
-    ctx = CallContext(
-        now=datetime(2026, 11, 20, 10, 15, tzinfo=UTC),
-        accounts=AccountLookup(
-            {
-                "globex": {"id": "globex", "stripe_customer": "cus_globex"},
-                "acme": {"id": "acme", "stripe_customer": "cus_acme"},
-                "stark": {"id": "stark"},  # no customer id: found by metadata search
-                "ghost": {"id": "ghost", "stripe_customer": "cus_ghost"},
-            }
-        ),
-    )
+    directory: dict[str, dict[str, Any]] = {
+        "globex": {"id": "globex", "stripe_customer": "cus_globex"},
+        "acme": {"id": "acme", "stripe_customer": "cus_acme"},
+        "stark": {"id": "stark"},  # no customer id: found by metadata search
+        "ghost": {"id": "ghost", "stripe_customer": "cus_ghost"},
+    }
+
+    def scoped(account_id: str) -> CallContext:
+        return CallContext.for_account(account_id, directory, now=datetime(2026, 11, 20, 10, 15, tzinfo=UTC))
+
     try:
+        ctx = scoped("globex")
         globex = await conn.billing_account(BillingAccountArgs(account_id="globex"), ctx)
         assert globex["in_good_standing"] is False
         assert "subscription sub_globex is past_due" in globex["standing_reasons"]
         assert [i["id"] for i in globex["open_invoices"]] == ["in_globex_open"]
         assert [s["id"] for s in globex["subscriptions"]] == ["sub_globex", "sub_globex_old"]
 
-        acme = await conn.billing_account(BillingAccountArgs(account_id="acme"), ctx)
+        acme = await conn.billing_account(BillingAccountArgs(account_id="acme"), scoped("acme"))
         assert acme["in_good_standing"] is True
         assert acme["subscriptions"][0]["limits"] == {"api_rpm": "600"}
 
-        stark = await conn.billing_account(BillingAccountArgs(account_id="stark"), ctx)
+        stark = await conn.billing_account(BillingAccountArgs(account_id="stark"), scoped("stark"))
         assert stark["customer"]["id"] == "cus_stark"
 
         found = await conn.billing_search_customers(BillingSearchArgs(query="name~'Globex'"), ctx)
         assert [c["id"] for c in found["customers"]] == ["cus_globex"]
 
         with pytest.raises(SourceNotFound):
-            await conn.billing_account(BillingAccountArgs(account_id="ghost"), ctx)
+            await conn.billing_account(BillingAccountArgs(account_id="ghost"), scoped("ghost"))
         with pytest.raises(ToolArgumentError):
             await conn.billing_search_customers(BillingSearchArgs(query="colour:'blue'"), ctx)
         with pytest.raises(ReadOnlyViolation):

@@ -632,17 +632,16 @@ async def test_webhook_platform_baseline_samples_the_directory(
 ) -> None:
     """With an account directory the platform rate is read per account (the sort key), at most N of them."""
     from casefile.tools import logs
-    from casefile.tools.base import AccountLookup
 
     start, end = datetime(2026, 11, 19, 12, tzinfo=UTC), datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
     ids = sorted({r["account_id"] for r in rows["webhook_deliveries"]} - {"umbrella"})
     assert len(ids) >= 2
     monkeypatch.setattr(logs, "PLATFORM_SAMPLE", 1)
-    directory = AccountLookup({a: {"id": a} for a in [*ids, "umbrella"]})
+    directory = {a: {"id": a} for a in [*ids, "umbrella"]}
     data = await call(
         connector,
         "logs_webhook_deliveries",
-        CallContext(now=NOW, accounts=directory),
+        CallContext.for_account("umbrella", directory, now=NOW),
         account_id="umbrella",
         start=iso(start),
         end=iso(end),

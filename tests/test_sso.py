@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall
+from casefile.tools.base import CallContext, Toolbox, ToolCall
 from casefile.tools.errors import SourceMalformed, SourceTimeout, SourceTooLarge, SourceUnavailable
 from casefile.tools.settings import SSOSettings
 from casefile.tools.sso import (
@@ -224,7 +224,7 @@ def account(
 
 
 def ctx(acct: dict[str, Any] | None = None) -> CallContext:
-    return CallContext(now=TICKET_TIME, accounts=AccountLookup({"initech": acct or account()}))
+    return CallContext.for_account("initech", {"initech": acct or account()}, now=TICKET_TIME)
 
 
 def public_dns(host: str) -> list[str]:
@@ -495,7 +495,7 @@ async def test_404_and_unconfigured_account(mock: respx.MockRouter, connector: S
         ToolCall(id="a", tool="sso_check", arguments={"account_id": "initech"}), ctx()
     )
     assert outcome.error_kind == "not_found"
-    no_idp = CallContext(now=TICKET_TIME, accounts=AccountLookup({"initech": {"id": "initech", "idp": None}}))
+    no_idp = CallContext.for_account("initech", {"initech": {"id": "initech", "idp": None}}, now=TICKET_TIME)
     outcome = await Toolbox([connector]).execute(
         ToolCall(id="b", tool="sso_check", arguments={"account_id": "initech"}), no_idp
     )

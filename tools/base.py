@@ -14,25 +14,27 @@ import asyncio
 import inspect
 import json
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from casefile.tools.errors import SourceUnavailable, ToolArgumentError, ToolError
+from casefile.tools.errors import ScopeViolation, SourceUnavailable, ToolArgumentError, ToolError
 
 if TYPE_CHECKING:
     from casefile.tools.settings import ConnectorSettings
 
 __all__ = [
     "RENDER_BUDGET_CHARS",
-    "AccountLookup",
+    "AccountId",
     "CallContext",
     "Connector",
     "LinkContext",
+    "OptionalAccountId",
     "SourceLink",
     "StandIns",
     "Tool",
@@ -40,9 +42,11 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "Toolbox",
+    "account_fields",
     "iso",
     "operation",
     "parse_ts",
+    "same_account",
     "to_jsonable",
     "truncate",
 ]
@@ -60,27 +64,35 @@ class ToolArgs(BaseModel):
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)
 
 
-class AccountLookup:
-    """What connectors may know about a customer account (from the account directory).
+class _AccountArgument:
+    """Marks an argument that names a customer account (see :data:`AccountId`)."""
 
-    Connectors read configuration from here, never from ticket text: the SSO
-    metadata URL, the Stripe customer id, the repositories that serve the account.
-    """
+    def __repr__(self) -> str:
+        return "AccountId"
 
-    def __init__(self, accounts: Mapping[str, Mapping[str, Any]]) -> None:
-        self._accounts = dict(accounts)
 
-    def get(self, account_id: str) -> Mapping[str, Any] | None:
-        return self._accounts.get(account_id)
+_ACCOUNT_ARGUMENT = _AccountArgument()
 
-    def require(self, source: str, account_id: str) -> Mapping[str, Any]:
-        account = self._accounts.get(account_id)
-        if account is None:
-            raise ToolArgumentError(source, f"unknown account {account_id!r}")
-        return account
+AccountId = Annotated[str, _ACCOUNT_ARGUMENT]
+"""The type of an argument naming a customer account. :meth:`Toolbox.execute` refuses a call
+whose account argument is not the investigation's account, so every such argument must use it."""
 
-    def ids(self) -> list[str]:
-        return sorted(self._accounts)
+OptionalAccountId = Annotated[str | None, _ACCOUNT_ARGUMENT]
+"""An account argument that may be null ("no account", e.g. a platform-wide view)."""
+
+
+def account_fields(args_model: type[BaseModel]) -> tuple[str, ...]:
+    """The arguments of ``args_model`` that name an account."""
+    return tuple(name for name, info in args_model.model_fields.items() if _ACCOUNT_ARGUMENT in info.metadata)
+
+
+def same_account(a: str, b: str) -> bool:
+    """Whether two spellings name the same account id: case, width and surrounding space ignored."""
+    return _fold(a) == _fold(b)
+
+
+def _fold(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -89,15 +101,57 @@ class CallContext:
 
     ``now`` is the ticket's creation time, not the wall clock, so that
     "days until the certificate expires" is the same in an eval run next year.
-    ``account_id`` is the investigation's account (None outside an investigation,
-    e.g. ``casefile tools call``): connectors scope what they read to it, e.g.
-    ``logs_sql`` rewrites model SQL so it only sees that account's rows.
+
+    ``account_id`` is the one account the investigation may touch (None: none was
+    resolved, or a call outside an investigation, and no per-account operation
+    runs); connectors scope what they read to it, e.g. ``logs_sql`` rewrites model
+    SQL so it only sees that account's rows. ``account`` is its directory
+    entry, where connectors read configuration (SSO metadata URL, Stripe customer
+    id), never from ticket text. Connectors never see the rest of the directory:
+    ``baseline_accounts`` are other accounts' ids, there only so a platform
+    baseline can be read along the ``(account, time)`` key; results must aggregate
+    over them and never name them.
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    accounts: AccountLookup = field(default_factory=lambda: AccountLookup({}))
-    requested_by: str = "casefile"
     account_id: str | None = None
+    account: Mapping[str, Any] = field(default_factory=dict)
+    baseline_accounts: tuple[str, ...] = ()
+    requested_by: str = "casefile"
+
+    @classmethod
+    def for_account(
+        cls,
+        account_id: str | None,
+        directory: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        now: datetime | None = None,
+        requested_by: str = "casefile",
+    ) -> CallContext:
+        """The context of calls scoped to ``account_id``, taking only what they need of ``directory``."""
+        directory = directory or {}
+        entry = directory.get(account_id) if account_id is not None else None
+        return cls(
+            now=now or datetime.now(UTC),
+            account_id=account_id,
+            account=dict(entry or {}),
+            baseline_accounts=tuple(sorted(a for a in directory if a != account_id)),
+            requested_by=requested_by,
+        )
+
+    def refusal(self) -> str:
+        """The tool error a call reaching outside this scope gets."""
+        if self.account_id is None:
+            return "refused: this investigation has no resolved account, so no per-account data can be read"
+        return f"refused: this investigation is scoped to account {self.account_id}"
+
+    def account_for(self, source: str, account_id: str) -> Mapping[str, Any]:
+        """The directory entry of ``account_id``, which must be this context's account."""
+        if self.account_id is None or account_id != self.account_id:
+            raise ScopeViolation(source, self.refusal())
+        if not self.account:
+            raise ToolArgumentError(source, f"unknown account {account_id!r}")
+        return self.account
 
 
 class ToolCall(BaseModel):
@@ -128,6 +182,8 @@ class ToolOutcome(BaseModel):
     def text_for_model(self) -> str:
         if self.ok:
             return self.rendered
+        if self.error_kind == ScopeViolation.kind:
+            return f"{self.tool} {self.error}"
         return f"{self.source} unavailable: {self.error}"
 
 
@@ -215,6 +271,7 @@ class Tool:
         self.source = source
         self.description = description
         self.args_model = args_model
+        self.account_fields = account_fields(args_model)
         self._func = func
         self._render = render or _default_render
 
@@ -349,6 +406,24 @@ class Connector:
         """Release clients; connectors that hold one override this."""
 
 
+def _scoped_arguments(tool: Tool, arguments: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """``arguments`` with each account argument checked against the investigation's account.
+
+    A spelling of the investigation's own id (other case, full-width letters, surrounding space) is
+    replaced by the id itself; anything else (another id, a name, a domain, a
+    Stripe customer id, a non-string) is refused before the tool runs.
+    """
+    scoped = dict(arguments)
+    for name in tool.account_fields:
+        value = scoped.get(name)
+        if value is None:
+            continue  # absent or null: the argument model decides whether that is allowed
+        if ctx.account_id is None or not isinstance(value, str) or not same_account(value, ctx.account_id):
+            raise ScopeViolation(tool.source, ctx.refusal())
+        scoped[name] = ctx.account_id
+    return scoped
+
+
 class Toolbox:
     """All tools available to one investigation, and the one place calls are executed.
 
@@ -397,7 +472,8 @@ class Toolbox:
                 raise SourceUnavailable(source, self.unavailable[source])
             if tool is None:
                 raise ToolArgumentError(source, f"no tool named {call.tool!r}")
-            data = await asyncio.wait_for(tool.call(call.arguments, ctx), timeout_s)
+            arguments = _scoped_arguments(tool, call.arguments, ctx)
+            data = await asyncio.wait_for(tool.call(arguments, ctx), timeout_s)
             rendered = tool.render(data)
         except ToolError as exc:
             error, error_kind = exc.reason, exc.kind

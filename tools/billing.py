@@ -38,6 +38,7 @@ import stripe
 from pydantic import Field
 
 from casefile.tools.base import (
+    AccountId,
     CallContext,
     Connector,
     LinkContext,
@@ -49,6 +50,7 @@ from casefile.tools.base import (
 )
 from casefile.tools.errors import (
     ReadOnlyViolation,
+    ScopeViolation,
     SourceAuthError,
     SourceError,
     SourceMalformed,
@@ -312,7 +314,7 @@ def assess_standing(
 
 
 class BillingAccountArgs(ToolArgs):
-    account_id: str = Field(description="Account id from the account directory, e.g. 'acct_42'")
+    account_id: AccountId = Field(description="Account id from the account directory, e.g. 'acct_42'")
 
 
 class BillingSearchArgs(ToolArgs):
@@ -399,13 +401,14 @@ class StripeConnector(Connector):
         return await call_with_retry(SOURCE, attempt)
 
     async def _customer_id(self, account_id: str, ctx: CallContext) -> str:
-        account = ctx.accounts.require(SOURCE, account_id)
+        account = ctx.account_for(SOURCE, account_id)
         if account.get("stripe_customer"):
             return str(account["stripe_customer"])
+        quoted = account_id.replace("\\", "\\\\").replace("'", "\\'")
         found = await self._call(
             "customer search",
             lambda: self.client.v1.customers.search_async(
-                params={"query": f"metadata['account_id']:'{account_id}'", "limit": 2}
+                params={"query": f"metadata['account_id']:'{quoted}'", "limit": 2}
             ),
         )
         data = found.get("data") or []
@@ -489,10 +492,15 @@ class StripeConnector(Connector):
     async def billing_search_customers(self, args: BillingSearchArgs, ctx: CallContext) -> dict[str, Any]:
         """Search Stripe customers with Stripe's search syntax.
 
-        Use to find the Stripe customer of a requester when the account is not
-        known: email:'someone@example.com', name~'Northwind', or
-        metadata['account_id']:'acct_42'; clauses join with AND / OR.
+        Use to find the Stripe customer of this investigation's account when the
+        directory has none configured: email:'someone@example.com', name~'Northwind',
+        or metadata['account_id']:'acct_42'; clauses join with AND / OR. Only the
+        account's own customers are returned (its configured customer, customers
+        whose metadata account_id is the account, or whose email is at one of its
+        domains); other customers are left out whatever the query.
         """
+        if ctx.account_id is None:
+            raise ScopeViolation(SOURCE, ctx.refusal())
         found = await self._call(
             "customer search",
             lambda: self.client.v1.customers.search_async(params={"query": args.query, "limit": 10}),
@@ -507,7 +515,26 @@ class StripeConnector(Connector):
                     "metadata": dict(c.get("metadata") or {}),
                 }
                 for c in found["data"][:10]
+                if _belongs(c, ctx)
             ]
         except (KeyError, TypeError) as exc:
             raise SourceMalformed(SOURCE, f"Stripe search result lacks {exc!r}") from None
-        return {"query": args.query, "customers": customers}
+        return {"query": args.query, "account_id": ctx.account_id, "customers": customers}
+
+
+def _belongs(customer: Mapping[str, Any], ctx: CallContext) -> bool:
+    """Whether a Stripe customer is one of the investigation's account's own."""
+    account_id = ctx.account_id
+    if account_id is None:
+        return False
+    if customer.get("id") and customer.get("id") == ctx.account.get("stripe_customer"):
+        return True
+    tagged = (customer.get("metadata") or {}).get("account_id")
+    if isinstance(tagged, str) and tagged == account_id:
+        return True
+    email = customer.get("email")
+    domains = ctx.account.get("domains") or []
+    if isinstance(email, str) and "@" in email and domains:
+        domain = email.rsplit("@", 1)[1].strip().lower().rstrip(".")
+        return any(domain == d or domain.endswith("." + d) for d in domains)
+    return False

@@ -7,6 +7,7 @@ connector boundary into this tree, so the loop can report
     ToolError
     ├── ToolArgumentError        the caller (model or runbook) asked something malformed
     ├── ReadOnlyViolation        the request would change something; refused before it left
+    ├── ScopeViolation           the request names another account than the investigation's
     └── SourceError              the system could not answer
         ├── SourceTimeout
         ├── SourceRateLimited
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "ReadOnlyViolation",
+    "ScopeViolation",
     "SourceAuthError",
     "SourceError",
     "SourceMalformed",
@@ -53,6 +55,12 @@ class ReadOnlyViolation(ToolError):
     """Raised before any byte leaves the process when a request could write."""
 
     kind = "read_only_violation"
+
+
+class ScopeViolation(ToolError):
+    """Raised before anything runs when a call reaches outside the investigation's account."""
+
+    kind = "refused"
 
 
 class SourceError(ToolError):

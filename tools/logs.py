@@ -45,9 +45,11 @@ from clickhouse_connect.driver.exceptions import OperationalError
 from pydantic import Field, field_validator, model_validator
 
 from casefile.tools.base import (
+    AccountId,
     CallContext,
     Connector,
     LinkContext,
+    OptionalAccountId,
     SourceLink,
     StandIns,
     ToolArgs,
@@ -113,7 +115,7 @@ def _utc(value: datetime) -> datetime:
 
 
 class WindowArgs(ToolArgs):
-    account_id: str = Field(description="Account id from the account directory, e.g. 'acct_42'.")
+    account_id: AccountId = Field(description="Account id from the account directory, e.g. 'acct_42'.")
     start: datetime = Field(description="Window start, ISO 8601 UTC, e.g. 2026-11-20T00:00:00Z.")
     end: datetime = Field(description="Window end (exclusive), ISO 8601 UTC.")
 
@@ -140,7 +142,9 @@ class ErrorSummaryArgs(WindowArgs):
 
 
 class LatencyArgs(ToolArgs):
-    account_id: str | None = Field(default=None, description="One account, or null for the whole platform.")
+    account_id: OptionalAccountId = Field(
+        default=None, description="One account, or null for the whole platform."
+    )
     start: datetime
     end: datetime
     path: str | None = Field(default=None, description="Only this route template.")
@@ -161,7 +165,7 @@ class LatencyArgs(ToolArgs):
 
 
 class RecentRequestsArgs(ToolArgs):
-    account_id: str
+    account_id: AccountId
     limit: int = Field(
         default=50, ge=1, le=MAX_RECENT, description="How many requests, newest first (≤ 200)."
     )
@@ -1176,7 +1180,7 @@ class ClickHouseConnector(Connector):
         # The platform baseline: other accounts from the directory (at most PLATFORM_SAMPLE of
         # them, so the read follows the (account, time) key instead of scanning every account's
         # window); without a directory, every other account.
-        others = [a for a in ctx.accounts.ids() if a != args.account_id][:PLATFORM_SAMPLE]
+        others = [a for a in ctx.baseline_accounts if a != args.account_id][:PLATFORM_SAMPLE]
         scope = f"{t.account} IN {{others:Array(String)}}" if others else f"{t.account} != {{account:String}}"
         # Independent queries run at once; only "failing since" needs the last success first.
         results = await _gather(

@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
 from casefile.tools.base import (
+    AccountId,
     CallContext,
     Connector,
     LinkContext,
@@ -464,7 +465,7 @@ async def _only_get(request: httpx.Request) -> None:
 class SSOCheckArgs(ToolArgs):
     """Arguments of sso_check. There is deliberately no URL: it comes from the account directory."""
 
-    account_id: str
+    account_id: AccountId
 
 
 class SSOConnector(Connector):
@@ -635,7 +636,7 @@ class SSOConnector(Connector):
         whether the signing certificate has expired; the difference from the last
         metadata that worked; and a list of problems in plain words.
         """
-        account = ctx.accounts.require(SOURCE, args.account_id)
+        account = ctx.account_for(SOURCE, args.account_id)
         idp = account.get("idp")
         if not idp or not idp.get("metadata_url"):
             raise SourceNotFound(SOURCE, f"account {args.account_id} has no SAML IdP configured")

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from casefile.agent.catalog import Catalog
 from casefile.agent.errors import ConfigError
 from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
-from casefile.tools.errors import ReadOnlyViolation, ToolArgumentError
+from casefile.tools.errors import ReadOnlyViolation, ScopeViolation, ToolArgumentError
 
 if TYPE_CHECKING:
     from casefile.agent.config import Budgets
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["LoopState", "Model", "ModelMisconfigured", "ModelReply", "ModelUnavailable", "TurnUsage"]
 
 # Failed calls that say nothing about a source's health (our own mistakes or refusals).
-_NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind})
+_NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind, ScopeViolation.kind})
 
 
 class ModelUnavailable(Exception):
