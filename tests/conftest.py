@@ -1,7 +1,22 @@
-"""Fixtures shared by the connector tests and the model-provider tests."""
+"""Fixtures shared by the tests, and the two guards every test runs under.
+
+* **Isolation** (session-wide, set up before any other fixture): the tests get
+  their own store, world cache and config directories, and an environment
+  without the user's credentials or casefile settings, so a developer's
+  ``CLICKHOUSE_DSN``, ``GITHUB_TOKEN``, ``ZENDESK_*``, provider keys or
+  ``casefile.toml`` can neither reach a test nor be written to by one.
+* **Network** : a socket may connect only to loopback (and Unix sockets), and
+  only loopback and IP-literal names resolve; anything else raises at once and
+  fails the test that tried, even if the code under test swallowed the error
+  (a connector reports "unavailable"). No real model or API can be reached.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +25,108 @@ import respx
 from llm_fixtures import make_world
 
 from casefile.tools import retry as tools_retry
+
+# Environment variables that configure casefile or carry someone's credentials.
+_SCRUBBED_PREFIXES = (
+    "CASEFILE_",
+    "CLICKHOUSE_",
+    "GITHUB_",
+    "LINEAR_",
+    "STRIPE_",
+    "ZENDESK_",
+    "OPENAI_",
+    "ANTHROPIC_",
+)
+_SCRUBBED = {
+    "DATABASE_URL",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Own store, cache and config directories; no user credentials or settings in the environment."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith(_SCRUBBED_PREFIXES) or name in _SCRUBBED:
+                mp.delenv(name)
+        (home / "casefile.toml").write_text("# the tests' own (empty) settings\n", encoding="utf-8")
+        mp.setenv("CASEFILE_CONFIG", str(home / "casefile.toml"))
+        mp.setenv("CASEFILE_DATABASE_URL", f"sqlite:///{home / 'store.sqlite3'}")
+        mp.setenv("CASEFILE_CACHE_DIR", str(home / "cache"))
+        mp.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
+        mp.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+        mp.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+        yield home
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_REFUSED: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Refuse every non-loopback connection and name lookup, for the whole session."""
+    real_connect, real_connect_ex, real_getaddrinfo = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.getaddrinfo,
+    )
+
+    def check(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(str(address[0])):
+            _REFUSED.append(f"connect to {address[0]}")
+            raise ConnectionRefusedError(f"tests may only connect to loopback, not {address[0]}")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        check(self, address)
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        check(self, address)
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not _loopback(str(name)):
+            try:
+                ipaddress.ip_address(str(name))
+            except ValueError:
+                _REFUSED.append(f"resolve {name}")
+                raise socket.gaierror(
+                    socket.EAI_NONAME, f"tests resolve no names but loopback ({name})"
+                ) from None
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", connect)
+        mp.setattr(socket.socket, "connect_ex", connect_ex)
+        mp.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_network_attempts() -> Iterator[None]:
+    """Fail the test that tried to leave the machine, even if the code under test swallowed the error."""
+    before = len(_REFUSED)
+    yield
+    attempts = _REFUSED[before:]
+    if attempts:
+        pytest.fail("a test tried to reach the network: " + "; ".join(sorted(set(attempts))))
 
 
 @pytest.fixture
