@@ -10,7 +10,9 @@ number of times, after which the offline investigator's diagnosis stands in.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,16 +25,25 @@ from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import Diagnosis, Usage
 from casefile.agent.events import Event, EventSink, Stopwatch
 from casefile.agent.grounding import ground
-from casefile.agent.models.base import LoopState, Model, ModelUnavailable
+from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
 from casefile.agent.models.offline import offline_diagnosis
 from casefile.agent.routing import route
 from casefile.agent.runbooks import Match, Runbook, match_runbooks, runbook_context
 from casefile.agent.templating import iso, render_value
 from casefile.agent.ticket import Signals, Ticket
+from casefile.tools import deadline as deadlines
 from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 from casefile.tools.catalogue import tool_specs
+from casefile.tools.deadline import Deadline
 
 __all__ = ["InvestigationResult", "investigate"]
+
+log = logging.getLogger("casefile.loop")
+
+# Shares of the deadline: preflight must leave the model half of it, and the model must leave
+# routing (the escalation packet's calls) the last tenth.
+_PREFLIGHT_SHARE = 0.5
+_ROUTING_SHARE = 0.1
 
 
 @dataclass
@@ -104,6 +115,11 @@ async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, sk
     by_key: dict[str, str] = {}
     counter = len(state.outcomes)
     while any(pending.values()):
+        if deadlines.remaining() <= 0:
+            skipped += [
+                f"{rb}.{s.id}: the deadline left no time for it" for rb, st in pending.items() for s in st
+            ]
+            break
         wave: list[ToolCall] = []
         scheduled: list[tuple[str, str, str | None]] = []
         for rb_id, steps in pending.items():
@@ -204,10 +220,47 @@ async def investigate(
     on_event: EventSink | None = None,
     prices: Mapping[str, Mapping[str, float]] | None = None,
     catalog: Catalog | None = None,
+    deadline: Deadline | None = None,
 ) -> InvestigationResult:
-    """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources."""
+    """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources.
+
+    Everything shares one ``deadline`` (by default ``budgets.deadline_s`` from now): each call's
+    timeout derives from it, and when it passes the investigation concludes with what it has.
+    """
     budgets = budgets or Budgets()
-    recorder = _Recorder(on_event)
+    deadline = deadline or Deadline.after(budgets.deadline_s, call_cap_s=budgets.tool_timeout_s)
+    with deadlines.bound(deadline):
+        return await _investigate(
+            ticket,
+            signals=signals,
+            account=account,
+            accounts=accounts,
+            toolbox=toolbox,
+            model=model,
+            runbooks=runbooks,
+            budgets=budgets,
+            recorder=_Recorder(on_event),
+            prices=prices,
+            catalog=catalog,
+            deadline=deadline,
+        )
+
+
+async def _investigate(
+    ticket: Ticket,
+    *,
+    signals: Signals,
+    account: Mapping[str, Any] | None,
+    accounts: Mapping[str, Mapping[str, Any]],
+    toolbox: Toolbox,
+    model: Model,
+    runbooks: list[Runbook],
+    budgets: Budgets,
+    recorder: _Recorder,
+    prices: Mapping[str, Mapping[str, float]] | None,
+    catalog: Catalog | None,
+    deadline: Deadline,
+) -> InvestigationResult:
     started = time.perf_counter()
     phases: dict[str, float] = {}
     recorder.emit("investigation_started", ticket_id=ticket.id, model=model.name)
@@ -235,15 +288,68 @@ async def investigate(
         signals.account_id, accounts, now=ticket.created_at, requested_by=model.name
     )
     skipped: list[str] = []
-    await _preflight(state, ctx, recorder, skipped)
+    with deadlines.bound(deadline.earlier(budgets.deadline_s * _PREFLIGHT_SHARE)):
+        await _preflight(state, ctx, recorder, skipped)
     phases["preflight_ms"] = round((time.perf_counter() - t) * 1000, 1)
 
     usage = Usage()
+    t = time.perf_counter()
+    state.new_outcomes = list(state.outcomes)
+    model_deadline = deadline.earlier(budgets.deadline_s * _ROUTING_SHARE)
+    with deadlines.bound(model_deadline):
+        diagnosis, fallback_reason = await _turns(state, model, ctx, recorder, usage, started, model_deadline)
+    phases["model_ms"] = round((time.perf_counter() - t) * 1000, 1)
+
+    if diagnosis is None:
+        if model.name != "offline":
+            recorder.emit("fallback", reason=fallback_reason)
+        raw = offline_diagnosis(state, fallback_reason=fallback_reason if model.name != "offline" else None)
+        candidate, errors = _finalise(raw, state, "offline")
+        assert candidate is not None, errors  # the offline investigator's output is valid by construction
+        diagnosis = candidate
+
+    # Routing may collect what an escalation lacks, in the time left; its calls join state.outcomes
+    # (and the audit). Calls the deadline left no time for are refused and listed as missing.
+    diagnosis = await route(
+        diagnosis,
+        state.outcomes,
+        ticket=ticket,
+        signals=signals,
+        account=account,
+        toolbox=toolbox,
+        ctx=ctx,
+        on_event=recorder.tool_event,
+    )
+    usage.tool_calls = len(state.outcomes)
+    usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    usage.phases_ms = phases
+    usage.cost_usd = _cost(model.name, usage, prices or {})
+    unavailable = list(diagnosis.unavailable_sources)
+    diagnosis = diagnosis.model_copy(update={"usage": usage, "unavailable_sources": unavailable})
+    recorder.emit(
+        "diagnosis_ready",
+        category=diagnosis.root_cause.category,
+        action=diagnosis.action,
+        confidence=diagnosis.confidence.score,
+        team=diagnosis.escalation.team if diagnosis.escalation else None,
+    )
+    return InvestigationResult(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
+
+
+async def _turns(
+    state: LoopState,
+    model: Model,
+    ctx: CallContext,
+    recorder: _Recorder,
+    usage: Usage,
+    started: float,
+    deadline: Deadline,
+) -> tuple[Diagnosis | None, str | None]:
+    """The model's turns until a valid, grounded diagnosis, or the reason to fall back."""
+    budgets, toolbox = state.budgets, state.toolbox
     diagnosis: Diagnosis | None = None
     fallback_reason: str | None = None
     repairs_left = budgets.max_repairs
-    t = time.perf_counter()
-    state.new_outcomes = list(state.outcomes)
     for turn in range(1, budgets.max_turns + 1):
         state.turn = turn
         state.tool_calls_left = max(0, budgets.max_tool_calls - len(state.outcomes))
@@ -256,10 +362,23 @@ async def investigate(
             or usage.output_tokens >= budgets.max_output_tokens
         ):
             state.must_conclude = True
+        left = deadline.remaining()
+        if left <= 0:
+            fallback_reason = f"the deadline of {budgets.deadline_s:g} s left no time for another turn"
+            break
         try:
-            reply = await model.turn(state)
+            reply = await asyncio.wait_for(model.turn(state), left)
         except ModelUnavailable as exc:
             fallback_reason = f"{model.name} unavailable: {exc}"
+            break
+        except TimeoutError:
+            fallback_reason = f"{model.name} did not answer within the deadline of {budgets.deadline_s:g} s"
+            break
+        except ModelMisconfigured:
+            raise  # a setup mistake, not an outage: the run stops (see ModelMisconfigured)
+        except Exception as exc:  # a malformed answer is the provider's fault, never the investigation's end
+            log.warning("%s: turn %d failed", model.name, turn, exc_info=True)
+            fallback_reason = f"{model.name} gave a malformed response: {type(exc).__name__}: {exc}"[:300]
             break
         usage.turns += 1
         usage.input_tokens += reply.usage.input_tokens
@@ -305,49 +424,15 @@ async def investigate(
             state.feedback = ["No tool calls and no diagnosis: call tools or submit the diagnosis."]
             state.new_outcomes = []
             continue
-        if time.perf_counter() - started > budgets.deadline_s:
-            fallback_reason = f"deadline of {budgets.deadline_s:.0f} s passed"
+        if deadline.expired:
+            fallback_reason = f"deadline of {budgets.deadline_s:g} s passed"
             break
         outcomes = await toolbox.execute_many(calls, ctx, recorder.tool_event)
         state.outcomes.extend(outcomes)
         state.new_outcomes = outcomes
     else:
         fallback_reason = fallback_reason or f"{model.name} used all {budgets.max_turns} turns"
-    phases["model_ms"] = round((time.perf_counter() - t) * 1000, 1)
-
-    if diagnosis is None:
-        if model.name != "offline":
-            recorder.emit("fallback", reason=fallback_reason)
-        raw = offline_diagnosis(state, fallback_reason=fallback_reason if model.name != "offline" else None)
-        candidate, errors = _finalise(raw, state, "offline")
-        assert candidate is not None, errors  # the offline investigator's output is valid by construction
-        diagnosis = candidate
-
-    # Routing may collect what an escalation lacks; its calls join state.outcomes (and the audit).
-    diagnosis = await route(
-        diagnosis,
-        state.outcomes,
-        ticket=ticket,
-        signals=signals,
-        account=account,
-        toolbox=toolbox,
-        ctx=ctx,
-        on_event=recorder.tool_event,
-    )
-    usage.tool_calls = len(state.outcomes)
-    usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    usage.phases_ms = phases
-    usage.cost_usd = _cost(model.name, usage, prices or {})
-    unavailable = list(diagnosis.unavailable_sources)
-    diagnosis = diagnosis.model_copy(update={"usage": usage, "unavailable_sources": unavailable})
-    recorder.emit(
-        "diagnosis_ready",
-        category=diagnosis.root_cause.category,
-        action=diagnosis.action,
-        confidence=diagnosis.confidence.score,
-        team=diagnosis.escalation.team if diagnosis.escalation else None,
-    )
-    return InvestigationResult(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
+    return diagnosis, fallback_reason
 
 
 def _cost(model_name: str, usage: Usage, prices: Mapping[str, Mapping[str, float]]) -> float:

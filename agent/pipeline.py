@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from casefile.agent.runbooks import Runbook
     from casefile.agent.ticket import Ticket
     from casefile.tools.base import Toolbox
+    from casefile.tools.deadline import Deadline
 
 __all__ = ["Environment", "open_environment", "run_investigation"]
 
@@ -109,6 +110,7 @@ async def run_investigation(
     *,
     model: Model | None = None,
     on_event: EventSink | None = None,
+    deadline: Deadline | None = None,
 ) -> InvestigationResult:
     from casefile.agent.loop import investigate
     from casefile.agent.models import get_model
@@ -131,6 +133,7 @@ async def run_investigation(
             on_event=on_event,
             prices=settings.prices,
             catalog=env.catalog,
+            deadline=deadline,
         )
     finally:
         if model is None:

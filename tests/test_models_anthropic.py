@@ -254,7 +254,8 @@ async def test_overloaded_storm_falls_back_to_offline(router: respx.MockRouter, 
     assert (
         reason.startswith("anthropic:claude-haiku-4-5 unavailable: HTTP 529") and "after 4 attempts" in reason
     )
-    assert route.call_count == 4 and sleeps.waits == [1.0, 2.0, 4.0]
+    assert route.call_count == 4
+    assert [c / 2 <= w <= c for w, c in zip(sleeps.waits, (1.0, 2.0, 4.0), strict=True)] == [True] * 3
 
 
 async def test_connection_errors_are_retried(router: respx.MockRouter, toolbox: Toolbox) -> None:
@@ -262,7 +263,7 @@ async def test_connection_errors_are_retried(router: respx.MockRouter, toolbox: 
     sleeps = Sleeps()
     result = await run(model(router, sleeps), toolbox)
     assert result.diagnosis.fallback_reason is None
-    assert route.call_count == 2 and sleeps.waits == [1.0]
+    assert route.call_count == 2 and len(sleeps.waits) == 1 and 0.5 <= sleeps.waits[0] <= 1.0
 
 
 async def test_budget_exhaustion_forces_conclusion(router: respx.MockRouter, toolbox: Toolbox) -> None:

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, T
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from casefile.tools.errors import ScopeViolation, SourceUnavailable, ToolArgumentError, ToolError
+from casefile.tools import deadline as deadlines
+from casefile.tools.errors import (
+    DeadlinePassed,
+    ScopeViolation,
+    SourceUnavailable,
+    ToolArgumentError,
+    ToolError,
+)
 
 if TYPE_CHECKING:
     from casefile.tools.settings import ConnectorSettings
@@ -53,6 +60,8 @@ __all__ = [
 
 # What a model sees of one tool result. Aggregates fit easily; raw rows are cut.
 RENDER_BUDGET_CHARS = 6000
+# A call made outside any investigation (no deadline bound): Budgets.tool_timeout_s's default.
+UNBOUND_CALL_TIMEOUT_S = 30.0
 
 
 class ToolArgs(BaseModel):
@@ -455,9 +464,20 @@ class Toolbox:
         call: ToolCall,
         ctx: CallContext,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
-        timeout_s: float = 30.0,
+        timeout_s: float | None = None,
     ) -> ToolOutcome:
+        """Run one call within ``timeout_s``, or else what the investigation's deadline allows.
+
+        The deadline (:mod:`casefile.tools.deadline`) gives each call
+        ``min(Budgets.tool_timeout_s, time left)``; once it has passed, calls are
+        not started and fail with ``error_kind`` "deadline".
+        """
         started = datetime.now(UTC)
+        deadline = deadlines.current()
+        if timeout_s is None:
+            timeout_s = deadline.call_timeout() if deadline else UNBOUND_CALL_TIMEOUT_S
+        elif deadline is not None:
+            timeout_s = deadline.call_timeout(timeout_s)
         t0 = time.perf_counter()
         tool = self.tools.get(call.tool)
         source = tool.source if tool else call.tool.split("_", 1)[0]
@@ -468,6 +488,8 @@ class Toolbox:
         error: str | None = None
         error_kind: str | None = None
         try:
+            if timeout_s <= 0:
+                raise DeadlinePassed(source, "not run: the investigation's deadline had passed")
             if source in self.unavailable:
                 raise SourceUnavailable(source, self.unavailable[source])
             if tool is None:
@@ -478,7 +500,7 @@ class Toolbox:
         except ToolError as exc:
             error, error_kind = exc.reason, exc.kind
         except TimeoutError:
-            error, error_kind = f"no answer within {timeout_s:.0f} s", "timeout"
+            error, error_kind = f"no answer within {timeout_s:.1f} s", "timeout"
         except Exception as exc:  # a connector bug must not end the investigation
             error, error_kind = f"internal error: {type(exc).__name__}: {exc}", "internal"
         outcome = ToolOutcome(

@@ -8,6 +8,7 @@ connector boundary into this tree, so the loop can report
     ├── ToolArgumentError        the caller (model or runbook) asked something malformed
     ├── ReadOnlyViolation        the request would change something; refused before it left
     ├── ScopeViolation           the request names another account than the investigation's
+    ├── DeadlinePassed           not run: the investigation's deadline had passed
     └── SourceError              the system could not answer
         ├── SourceTimeout
         ├── SourceRateLimited
@@ -21,6 +22,7 @@ connector boundary into this tree, so the loop can report
 from __future__ import annotations
 
 __all__ = [
+    "DeadlinePassed",
     "ReadOnlyViolation",
     "ScopeViolation",
     "SourceAuthError",
@@ -61,6 +63,12 @@ class ScopeViolation(ToolError):
     """Raised before anything runs when a call reaches outside the investigation's account."""
 
     kind = "refused"
+
+
+class DeadlinePassed(ToolError):
+    """The call was not started: the investigation had no time left for it."""
+
+    kind = "deadline"
 
 
 class SourceError(ToolError):

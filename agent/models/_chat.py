@@ -15,16 +15,16 @@ Everything in between that does not depend on the vendor lives here:
   the :class:`Diagnosis` JSON Schema minus the fields the loop fills in.
 * :func:`fence` delimits untrusted text (ticket, tool output) so it cannot
   close its own tag and pose as instructions.
-* :func:`call_with_retries` is the one retry policy (tenacity) for provider
-  calls: 408/409/429/5xx, timeouts and connection errors, ``Retry-After``
-  honoured and bounded; whatever still fails becomes :class:`ModelUnavailable`.
+* :func:`call_with_retries` runs provider calls through the one retry
+  mechanism (:mod:`casefile.tools.retry`, :data:`PROVIDER_RETRY`):
+  408/409/429/5xx, timeouts, connection errors and malformed bodies,
+  ``Retry-After`` honoured, bounded and never past the deadline; whatever still
+  fails becomes :class:`ModelUnavailable`.
 * :class:`Transcript` appends every request and response, redacted, as JSONL.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -39,10 +39,13 @@ from casefile.agent.models.base import LoopState, ModelMisconfigured, ModelUnava
 from casefile.agent.redact import redact
 from casefile.agent.templating import iso, prompt_env
 from casefile.tools.base import ToolCall, ToolOutcome
+from casefile.tools.retry import RetryPolicy, retry_after_from, run_with_retries
 
 __all__ = [
+    "PROVIDER_RETRY",
     "SUBMIT_TOOL",
     "Dialogue",
+    "MalformedResponse",
     "RawCall",
     "ResultBlock",
     "RetryPolicy",
@@ -445,21 +448,16 @@ def dig(obj: Any, *path: str) -> int:
 
 # ---------------------------------------------------------------- retries
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry a provider call. ``sleep`` is injectable for tests."""
-
-    attempts: int = 4
-    max_wait_s: float = 20.0
-    total_wait_s: float = 45.0
-    base_wait_s: float = 1.0
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
+# The providers' policy; the mechanism is the one every connector uses (casefile.tools.retry).
+PROVIDER_RETRY = RetryPolicy(attempts=4, max_wait_s=20.0, total_wait_s=45.0, base_wait_s=1.0)
 
 _TRANSIENT_STATUSES = {408, 409, 429}
 # Who or what we asked for does not exist or is not ours to use: fix the setup, do not fall back.
 _CONFIGURATION_STATUSES = {401, 403, 404}
+
+
+class MalformedResponse(Exception):
+    """The provider answered 200 with something that is not its API's response (HTML, junk, a cut-off body)."""
 
 
 def _status(exc: BaseException) -> int | None:
@@ -469,30 +467,7 @@ def _status(exc: BaseException) -> int | None:
 
 def _retry_after(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait (``retry-after-ms``, ``retry-after`` in seconds or as a date)."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return retry_after_from(getattr(getattr(exc, "response", None), "headers", None))
 
 
 def _describe(exc: BaseException) -> str:
@@ -514,62 +489,42 @@ async def call_with_retries(
 ) -> T:
     """Call ``send`` until it succeeds, retrying transient failures; else raise :class:`ModelUnavailable`.
 
-    Transient: a connection error or timeout, or an HTTP 408/409/429/5xx. The
-    wait is the server's ``Retry-After`` when given (capped at
-    ``policy.max_wait_s``), else exponential from ``base_wait_s``. Client errors
-    (400, 401, 404...) are not retried: a bad key will not get better; 401, 403
-    and 404 (unknown model, bad key, no access) raise :class:`ModelMisconfigured`.
+    Transient: a connection error or timeout, an HTTP 408/409/429/5xx, or a
+    malformed answer (a body that is not JSON, a truncated one: asking again is
+    the repair). The wait is the server's ``Retry-After`` when given (capped at
+    ``policy.max_wait_s``), else exponential from ``base_wait_s``, and never past
+    the investigation's deadline. Client errors (400, 401, 404...) are not
+    retried: a bad key will not get better; 401, 403 and 404 (unknown model,
+    bad key, no access) raise :class:`ModelMisconfigured`.
     """
-    from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
-    from tenacity.stop import stop_base
+    malformed: tuple[type[BaseException], ...] = (MalformedResponse, ValueError)
 
-    def transient(exc: BaseException) -> bool:
-        if isinstance(exc, connection_errors):
-            return True
+    def classify(exc: BaseException) -> float | bool | None:
+        if isinstance(exc, (*connection_errors, *malformed)):
+            return None
         status = _status(exc)
-        return (
+        if (
             isinstance(exc, status_errors)
             and status is not None
             and (status in _TRANSIENT_STATUSES or status >= 500)
-        )
+        ):
+            return _retry_after(exc)
+        return False
 
-    waited = 0.0
+    attempts = 0
 
-    def wait(state: RetryCallState) -> float:
-        nonlocal waited
-        exc = state.outcome.exception() if state.outcome else None
-        asked = _retry_after(exc) if exc is not None else None
-        delay = asked if asked is not None else policy.base_wait_s * 2 ** (state.attempt_number - 1)
-        delay = min(delay, policy.max_wait_s, max(0.0, policy.total_wait_s - waited))
-        waited += delay
-        if on_retry and exc is not None:
-            on_retry(state.attempt_number, exc, delay)
-        return delay
-
-    class _OutOfTime(stop_base):
-        def __call__(self, state: RetryCallState) -> bool:
-            return waited >= policy.total_wait_s
-
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.attempts) | _OutOfTime(),
-        wait=wait,
-        retry=retry_if_exception(transient),
-        sleep=policy.sleep,
-        reraise=True,
-    )
-
-    async def attempt() -> T:  # a real coroutine function: tenacity treats other callables as sync
+    async def attempt() -> T:
+        nonlocal attempts
+        attempts += 1
         return await send()
 
     try:
-        result: T = await retrying(attempt)
-    except (*connection_errors, *status_errors) as exc:
+        return await run_with_retries(attempt, policy=policy, retry_after=classify, on_retry=on_retry)
+    except (*connection_errors, *status_errors, *malformed) as exc:
         if isinstance(exc, status_errors) and _status(exc) in _CONFIGURATION_STATUSES:
             raise ModelMisconfigured(_describe(exc)) from exc
-        attempts = retrying.statistics.get("attempt_number", 1)
-        suffix = f" after {attempts} attempts" if transient(exc) and attempts > 1 else ""
+        suffix = f" after {attempts} attempts" if classify(exc) is not False and attempts > 1 else ""
         raise ModelUnavailable(f"{_describe(exc)}{suffix}") from exc
-    return result
 
 
 async def exchange(
@@ -588,9 +543,16 @@ async def exchange(
     def retried(attempt: int, exc: BaseException, delay: float) -> None:
         transcript.write("retry", {"attempt": attempt, "error": _describe(exc), "wait_s": delay}, state=state)
 
+    async def checked() -> Any:
+        response = await send()
+        # An SDK hands back the raw text when a 200 body is not its JSON (an HTML error page, say).
+        if isinstance(response, str | bytes) or response is None:
+            raise MalformedResponse("the response body is not the API's JSON")
+        return response
+
     try:
         response = await call_with_retries(
-            send,
+            checked,
             policy=policy,
             connection_errors=connection_errors,
             status_errors=status_errors,

@@ -21,12 +21,14 @@ cache); ``tool_choice`` does the forcing.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from casefile.agent.errors import UsageError
 from casefile.agent.models._chat import (
+    PROVIDER_RETRY,
     SUBMIT_TOOL,
     Dialogue,
     RawCall,
@@ -117,7 +119,7 @@ class AnthropicModel(Model):
         self.model_name = model_name
         self.client = client
         self.transcript = transcript or Transcript(None, provider="anthropic", model=model_name)
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or PROVIDER_RETRY
         self.dialogue: Dialogue | None = None
         self.messages: list[dict[str, Any]] = []
 
@@ -212,6 +214,6 @@ def create(
         timeout=timeout,
         http_client=http_client,
     )
-    policy = RetryPolicy(sleep=sleep) if sleep is not None else RetryPolicy()
+    policy = dataclasses.replace(PROVIDER_RETRY, sleep=sleep) if sleep is not None else PROVIDER_RETRY
     transcript = Transcript(settings.transcript if settings else None, provider="anthropic", model=model_name)
     return AnthropicModel(model_name, client=client, transcript=transcript, retry=policy)

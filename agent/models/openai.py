@@ -24,12 +24,14 @@ so they hit that cache (reported as ``prompt_tokens_details.cached_tokens``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from casefile.agent.errors import UsageError
 from casefile.agent.models._chat import (
+    PROVIDER_RETRY,
     SUBMIT_TOOL,
     Dialogue,
     RawCall,
@@ -124,7 +126,7 @@ class OpenAIModel(Model):
         self.model_name = model_name
         self.client = client
         self.transcript = transcript or Transcript(None, provider="openai", model=model_name)
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or PROVIDER_RETRY
         # Compatible servers know max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
         self.compatible = compatible
         self.dialogue: Dialogue | None = None
@@ -225,7 +227,7 @@ def create(
         timeout=timeout,
         http_client=http_client,
     )
-    policy = RetryPolicy(sleep=sleep) if sleep is not None else RetryPolicy()
+    policy = dataclasses.replace(PROVIDER_RETRY, sleep=sleep) if sleep is not None else PROVIDER_RETRY
     transcript = Transcript(settings.transcript if settings else None, provider="openai", model=model_name)
     compatible = base_url is not None and base_url.rstrip("/") != _DEFAULT_BASE_URL
     return OpenAIModel(model_name, client=client, transcript=transcript, retry=policy, compatible=compatible)
