@@ -499,7 +499,8 @@ async def test_missing_dsn_is_a_clear_unavailable_error(ctx: CallContext) -> Non
 # ---------------------------------------------------------------- bounds and errors
 
 
-async def test_huge_result_is_bounded_and_flagged(client: Any, ctx: CallContext) -> None:
+async def test_huge_result_is_bounded_and_flagged(client: Any) -> None:
+    ctx = CallContext(now=NOW, account_id="acme")  # logs_sql sees one account's rows
     small = ClickHouseConnector(LogsSettings(database=DB, max_rows=50), client=client)
     data = await call(small, "logs_sql", ctx, sql="SELECT * FROM requests")
     assert data["row_count"] == 50 and len(data["rows"]) == 50 and data["truncated"] is True
@@ -510,12 +511,11 @@ async def test_huge_result_is_bounded_and_flagged(client: Any, ctx: CallContext)
     assert sorted(few["rows"]) == [[1], [2]] and few["truncated"] is False
 
 
-async def test_model_sql_mistakes_come_back_as_argument_errors(
-    connector: ClickHouseConnector, ctx: CallContext
-) -> None:
+async def test_model_sql_mistakes_come_back_as_argument_errors(connector: ClickHouseConnector) -> None:
     toolbox = Toolbox([connector])
     outcome = await toolbox.execute(
-        ToolCall(id="1", tool="logs_sql", arguments={"sql": "SELECT nope FROM requests"}), ctx
+        ToolCall(id="1", tool="logs_sql", arguments={"sql": "SELECT nope FROM requests"}),
+        CallContext(now=NOW, account_id="acme"),
     )
     assert outcome.ok is False and outcome.error_kind == "bad_arguments"
     assert "nope" in (outcome.error or "") and "readonly" not in (outcome.error or "")

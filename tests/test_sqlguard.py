@@ -68,7 +68,7 @@ HOSTILE: list[tuple[str, str]] = [
         "SELECT * FROM requests WHERE account_id IN (SELECT name FROM system.databases)",
         "outside the logs database",
     ),
-    ("WITH requests AS (SELECT * FROM system.users) SELECT * FROM requests", "outside the logs database"),
+    ("WITH requests AS (SELECT * FROM system.users) SELECT * FROM requests", "CTE may not be named"),
     ("WITH secrets AS (SELECT * FROM secrets) SELECT * FROM secrets", "not allowed"),
     ("WITH RECURSIVE t AS (SELECT 1) SELECT * FROM t", "RECURSIVE"),
     ("SELECT * FROM requests INTO OUTFILE '/tmp/x'", "OUTFILE"),
@@ -109,16 +109,18 @@ async def test_hostile_queries_change_nothing(client: Any) -> None:
     assert before["requests"] > 1000
     for index, (sql, _) in enumerate(HOSTILE):
         outcome = await toolbox.execute(
-            ToolCall(id=str(index), tool="logs_sql", arguments={"sql": sql}), CallContext()
+            ToolCall(id=str(index), tool="logs_sql", arguments={"sql": sql}), CallContext(account_id="acme")
         )
         assert outcome.ok is False, sql
         assert outcome.error_kind == "read_only_violation", (sql, outcome.error)
         assert table_counts(client) == before, sql
-    # And the connector still works afterwards.
+    # And the connector still works afterwards (on the account's rows only).
     ok = await toolbox.execute(
-        ToolCall(id="x", tool="logs_sql", arguments={"sql": "SELECT count() FROM requests"}), CallContext()
+        ToolCall(id="x", tool="logs_sql", arguments={"sql": "SELECT count() FROM requests"}),
+        CallContext(account_id="acme"),
     )
-    assert ok.ok and ok.data["rows"] == [[before["requests"]]]
+    acme = client.query(f"SELECT count() FROM {DB}.requests WHERE account_id = 'acme'").result_rows[0][0]
+    assert ok.ok and ok.data["rows"] == [[acme]] and 0 < acme < before["requests"]
 
 
 @pytest.mark.parametrize(
@@ -135,7 +137,8 @@ async def test_hostile_queries_change_nothing(client: Any) -> None:
         ("SELECT 1; ", "SELECT 1 LIMIT 100"),
         (
             "WITH x AS (SELECT path FROM requests) SELECT * FROM x",
-            f"WITH x AS (SELECT path FROM {DB}.requests) SELECT * FROM x LIMIT 100",
+            # CTEs are renamed: a reference the engine resolved otherwise would name no table at all.
+            f"WITH casefile_cte_0 AS (SELECT path FROM {DB}.requests) SELECT * FROM casefile_cte_0 AS x LIMIT 100",
         ),
         (
             "SELECT path FROM requests LIMIT 2 BY path",
@@ -172,10 +175,11 @@ async def test_database_refuses_writes_even_if_the_guard_were_bypassed(client: A
     connector = ClickHouseConnector(LogsSettings(database=DB), client=session)
     before = table_counts(client)
     insert = f"INSERT INTO {DB}.requests (account_id, status) SELECT 'evil', 200 FROM {DB}.requests"
-    # The lowest layer sends with readonly=1 and ClickHouse itself refuses.
+    # The lowest layer sends with readonly=1 and ClickHouse itself refuses. (A result cap above the
+    # dozen settings clickhouse-connect reads back around a chdb statement, or that read trips it.)
     for sql in (insert, f"DROP TABLE {DB}.requests", "SELECT * FROM file('/etc/passwd', 'LineAsString')"):
         with pytest.raises(ReadOnlyViolation, match="read-only mode"):
-            connector._send(sql, None, 10)
+            connector._send(sql, None, 100)
     assert table_counts(client) == before
     # The layer above never lets a non-SELECT statement reach the client at all.
     fresh = ClickHouseConnector(LogsSettings(database=DB), client=embedded_client())

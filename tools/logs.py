@@ -66,7 +66,7 @@ from casefile.tools.errors import (
     ToolError,
 )
 from casefile.tools.settings import ConnectorSettings, LogsSettings, LogTableMap
-from casefile.tools.sqlguard import guard_sql
+from casefile.tools.sqlguard import SqlScope, guard_sql, scope_filter
 
 __all__ = [
     "ClickHouseConnector",
@@ -378,7 +378,7 @@ def _short(exc: BaseException) -> str:
     text = re.sub(r"^(Code: \d+\. )?(DB::Exception: )+", "", text)
     text = re.sub(r"\(version [^)]*\)", "", text)
     # Our own SETTINGS clause and FORMAT are noise to whoever reads the message.
-    text = re.sub(r"\s*SETTINGS max_execution_time = .*?readonly = '1'", "", text)
+    text = re.sub(r"\s*SETTINGS [a-z_]+ = .*?readonly = '1'", "", text)
     text = re.sub(r"\s*FORMAT Native", "", text)
     return text[:400].strip()
 
@@ -403,6 +403,28 @@ def translate_error(exc: BaseException) -> ToolError:
     if isinstance(exc, OperationalError | ConnectionError | OSError) or code is None:
         return SourceUnavailable(SOURCE, f"ClickHouse unreachable: {message}")
     return SourceUnavailable(SOURCE, message)
+
+
+def settable(client: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` without those the server pins for this user (its profile's value governs).
+
+    A user whose profile sets ``readonly=1`` cannot change a setting unless the profile
+    marks it ``CHANGEABLE_IN_READONLY`` (docs/architecture.md); clickhouse-connect would
+    refuse to send a pinned one. A profile that pins ``readonly`` to anything but 1 is
+    not a read-only user, and nothing is run with it.
+    """
+    pinned = {
+        name: definition
+        for name, definition in (getattr(client, "server_settings", None) or {}).items()
+        if getattr(definition, "readonly", 0)
+    }
+    readonly = pinned.get("readonly")
+    if readonly is not None and str(getattr(readonly, "value", "")) != "1":
+        raise SourceUnavailable(
+            SOURCE,
+            "the ClickHouse user's profile pins readonly to a value other than 1; use a read-only user",
+        )
+    return {name: value for name, value in settings.items() if name not in pinned}
 
 
 @dataclass(frozen=True)
@@ -725,22 +747,38 @@ class ClickHouseConnector(Connector):
         except Exception as exc:
             raise translate_error(exc) from None
 
-    def _query_settings(self, max_result_rows: int) -> dict[str, Any]:
-        return {
-            "max_execution_time": self.settings.max_execution_time_s,
+    def _query_settings(self, max_result_rows: int, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        s = self.settings
+        settings: dict[str, Any] = {
+            "max_execution_time": s.max_execution_time_s,
+            "max_memory_usage": s.max_memory_usage,
+            "max_rows_to_read": s.max_rows_to_read,
+            "max_bytes_to_read": s.max_bytes_to_read,
             "max_result_rows": max_result_rows,
+            "max_result_bytes": s.max_result_bytes,
             "result_overflow_mode": "throw",
-            # Last: once readonly is applied, no other setting may change.
-            "readonly": 1,
+            "read_overflow_mode": "throw",
+            "timeout_overflow_mode": "throw",
         }
+        if s.max_memory_usage_for_user:
+            settings["max_memory_usage_for_user"] = s.max_memory_usage_for_user
+        settings.update(extra or {})
+        # Last: once readonly is applied, no other setting may change.
+        settings["readonly"] = 1
+        return settings
 
-    def _send(self, sql: str, parameters: Mapping[str, Any] | None, max_result_rows: int) -> _Result:
+    def _send(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None,
+        max_result_rows: int,
+        extra: Mapping[str, Any] | None = None,
+    ) -> _Result:
         """Run one statement with the read-only settings; the lowest layer, no checks of its own."""
         with self._pool.lease() as client:
             try:
-                result = client.query(
-                    sql, parameters=dict(parameters or {}), settings=self._query_settings(max_result_rows)
-                )
+                settings = settable(client, self._query_settings(max_result_rows, extra))
+                result = client.query(sql, parameters=dict(parameters or {}), settings=settings)
             except Exception as exc:
                 raise translate_error(exc) from None
         return _Result(list(result.column_names), [tuple(row) for row in result.result_rows])
@@ -750,22 +788,26 @@ class ClickHouseConnector(Connector):
         sql: str,
         parameters: Mapping[str, Any] | None = None,
         max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
+        extra: Mapping[str, Any] | None = None,
     ) -> _Result:
         context = self._pool.any().create_query_context(query=sql, parameters=dict(parameters or {}))
         if context.is_command or context.is_insert:
             raise ReadOnlyViolation(SOURCE, "only SELECT statements are sent to ClickHouse")
-        return self._send(sql, parameters, max_result_rows)
+        return self._send(sql, parameters, max_result_rows, extra)
 
     async def _query(
         self,
         sql: str,
         parameters: Mapping[str, Any] | None = None,
         max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
+        extra: Mapping[str, Any] | None = None,
     ) -> _Result:
         # Own threads, one per client: queries waiting on a slow server neither queue behind
         # asyncio's small default executor nor starve its other users.
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._query_sync, sql, parameters, max_result_rows)
+        return await loop.run_in_executor(
+            self._executor, self._query_sync, sql, parameters, max_result_rows, extra
+        )
 
     async def _table_columns(self, table: _Table) -> set[str]:
         """Column names of a mapped table, for the optional columns some operations show."""
@@ -1385,19 +1427,36 @@ class ClickHouseConnector(Connector):
         """Run one read-only ClickHouse SELECT over the log tables (see logs_schema).
 
         For questions the other logs tools do not answer. Only SELECT over the allowed
-        tables; no table functions, SETTINGS or FORMAT; results are capped (truncated
-        is true when more rows matched). Filter on account_id and a ts range and
-        aggregate: the tables hold every account's traffic.
+        tables, with common aggregate, arithmetic, string, date, conditional and
+        conversion functions; no table functions, SETTINGS or FORMAT; results are
+        capped (truncated is true when more rows matched). Every table shows only the
+        investigation's account's rows; filter a ts range and aggregate.
         """
         max_rows = self.settings.max_rows
-        # One extra row tells "exactly max_rows" from "more than max_rows".
-        safe = guard_sql(
-            args.sql,
-            allowed_tables=self.settings.allowed_tables,
-            database=self.settings.database,
-            max_rows=max_rows + 1,
+
+        def guarded(scope: SqlScope | None) -> str:
+            # One extra row tells "exactly max_rows" from "more than max_rows".
+            return guard_sql(
+                args.sql,
+                allowed_tables=self.settings.allowed_tables,
+                database=self.settings.database,
+                max_rows=max_rows + 1,
+                scope=scope,
+            )
+
+        if ctx.account_id is None:
+            guarded(None)  # a hostile query is refused as such, account or not
+            raise ToolArgumentError(
+                SOURCE, "logs_sql reads only the investigation's account's rows, and no account was resolved"
+            )
+        scope = SqlScope(ctx.account_id, self._account_columns())
+        safe = guarded(scope)
+        result = await self._query(
+            safe,
+            None,
+            max_result_rows=max_rows + 1,
+            extra={"additional_table_filters": self._row_filters(scope)},
         )
-        result = await self._query(safe, None, max_result_rows=max_rows + 1)
         rows = [[_plain(v) for v in row] for row in result.rows[:max_rows]]
         return {
             "sql": safe,
@@ -1405,6 +1464,26 @@ class ClickHouseConnector(Connector):
             "rows": rows,
             "row_count": len(rows),
             "truncated": len(result.rows) > max_rows,
+        }
+
+    def _account_columns(self) -> dict[str, str]:
+        """Each allowed table's account column: the mapped tables' own, else ``account_column``."""
+        columns = dict.fromkeys(self.settings.allowed_tables, self.settings.account_column)
+        for mapping in (self.settings.requests, self.settings.webhooks, self.settings.sso):
+            db, name = self._split(mapping.table)
+            if db == self.settings.database and name in columns:
+                columns[name] = mapping.account
+        return columns
+
+    def _row_filters(self, scope: SqlScope) -> dict[str, str]:
+        """The same account filter as an engine setting (``additional_table_filters``), a second
+        layer where the server lets it be set: the engine applies it to every read of the table.
+        """
+        return {
+            f"{self.settings.database}.{table}": scope_filter(column, scope.account_id).sql(
+                dialect="clickhouse"
+            )
+            for table, column in scope.columns.items()
         }
 
     @operation("logs_schema", SchemaArgs, render=render_schema)

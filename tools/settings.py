@@ -24,6 +24,8 @@ __all__ = [
     "ZendeskSettings",
 ]
 
+_MIB = 1024 * 1024
+
 
 class LogTableMap(BaseModel):
     """Where the logical fields live in the customer's own log schema."""
@@ -57,8 +59,19 @@ class LogsSettings(BaseModel):
     allowed_tables: list[str] = Field(
         default_factory=lambda: ["requests", "webhook_deliveries", "sso_logins"]
     )
+    # The account column of allowed tables not mapped above (logs_sql scopes every table by it).
+    account_column: str = "account_id"
     max_rows: int = 1000
-    max_execution_time_s: int = 10
+    # Engine limits every query runs with, built-in and model SQL alike, so a query that would
+    # use too much is refused by ClickHouse itself (docs/architecture.md: the matching profile).
+    max_execution_time_s: int = Field(default=10, ge=1)
+    max_memory_usage: int = Field(default=256 * _MIB, ge=16 * _MIB, description="bytes, per query")
+    max_memory_usage_for_user: int = Field(
+        default=512 * _MIB, ge=0, description="bytes, all of this user's queries at once (0: no limit)"
+    )
+    max_result_bytes: int = Field(default=16 * _MIB, ge=_MIB)
+    max_rows_to_read: int = Field(default=200_000_000, ge=1)
+    max_bytes_to_read: int = Field(default=20 * 1024 * _MIB, ge=_MIB)
     # Queries in flight at once (one client and one thread each): concurrent investigations query
     # in parallel. An embedded engine (a world) uses at most two per core.
     max_concurrent_queries: int = Field(default=8, ge=1, le=64)

@@ -3,96 +3,145 @@
 A model may ask ``logs_sql`` anything, so its text is treated as hostile. The
 guard parses it with sqlglot's ClickHouse dialect (never regexes alone) and
 returns SQL *regenerated from the checked syntax tree*: comments, hints and
-anything the parser did not understand never reach the database. It accepts
+anything the parser did not understand never reach the database. Everything is
+an allow-list; whatever is not named below is refused:
 
 * exactly one statement, a ``SELECT`` (``WITH`` and ``UNION``/``INTERSECT``/
-  ``EXCEPT`` included);
-* table references only to the allow-listed tables of the configured database
-  (qualified with it on the way out) or to CTEs in scope;
-* no table functions at all (``file``, ``url``, ``remote``, ``s3``, even the
-  harmless ``numbers``: one rule is easier to trust than a list);
+  ``EXCEPT`` included), at most :data:`MAX_SQL_CHARS` long;
+* every table reference, wherever it stands (``FROM``, ``JOIN``, subqueries,
+  CTE bodies, ``IN (SELECT …)``), names an allow-listed table of the
+  configured database, or a CTE visible from where it stands. ``IN table`` and
+  ``IN (table)`` (ClickHouse reads a table there) are refused: write
+  ``IN (SELECT column FROM table …)``. CTEs may not be named like a table,
+  and are renamed on the way out, so a name the engine resolved differently
+  from the guard would point at no table at all;
+* every function call in the regenerated SQL (checked on its tokens, the names
+  the engine will see) is in :data:`ALLOWED_FUNCTIONS`, an aggregate possibly
+  with a combinator (``countIf``, ``quantilesExactIf``): aggregates,
+  arithmetic, string, date/time, conditional, type conversion, JSON and a few
+  array functions. Server introspection (``version()``, ``getSetting``,
+  ``currentDatabase``, ``hostName``, …), table and file functions
+  (``file``, ``url``, ``numbers``, …), ``dict*``/``joinGet*`` and the
+  ``in``/``notIn`` function forms are not on it;
+* functions that build data from a number (``repeat``, ``space``,
+  ``leftPad``/``rightPad``, ``range``) take literal sizes of at most
+  :data:`MAX_GENERATED` (a bomb like ``range(200000000)`` never reaches the
+  engine, which would refuse it anyway, see below);
 * no ``SETTINGS``, ``FORMAT``, ``INTO``/``INTO OUTFILE`` clauses, no query
-  parameters, no ``WITH RECURSIVE``;
-* no functions that read outside the allowed tables or have side effects:
-  ``file()`` (readable even with ``readonly=1``), every ``dict*`` and
-  ``joinGet*`` function (they read dictionaries and Join tables that are not
-  on the allow-list), ``sleep``, server introspection;
+  parameters, no ``WITH RECURSIVE``, no ``FINAL``/``SAMPLE``;
 * a ``LIMIT`` of at most ``max_rows`` on the outermost query.
 
-Anything else raises :class:`~casefile.tools.errors.ReadOnlyViolation` with a reason a
-model can act on. The guard is the first of several layers: the connector also
-runs every query with ``readonly=1``, ``max_execution_time`` and
-``max_result_rows`` (see ``tools/logs.py``).
+With a :class:`SqlScope` (the investigation's account) every reference to a
+real table is replaced by a subquery of that table filtered on the table's
+account column, so the query sees that account's rows and nothing else,
+however it is written (joins, unions, subqueries, CTEs, aliases).
+
+Anything else raises :class:`~casefile.tools.errors.ReadOnlyViolation` with a
+reason a model can act on. The guard is the first of several layers: the
+connector runs every query with ``readonly=1`` and the engine's own limits on
+memory, rows and bytes read, result size and time (see ``tools/logs.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import itertools
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from casefile.tools.errors import ReadOnlyViolation
 
-__all__ = ["FORBIDDEN_FUNCTIONS", "guard_sql"]
+__all__ = ["ALLOWED_FUNCTIONS", "MAX_GENERATED", "MAX_SQL_CHARS", "SqlScope", "guard_sql", "scope_filter"]
 
 _SOURCE = "logs"
 _DIALECT = "clickhouse"
 
-# Lower-cased names. Prefixes below catch whole families (dictGetString, ...).
-FORBIDDEN_FUNCTIONS = frozenset(
+MAX_SQL_CHARS = 20_000
+# The largest literal size repeat/space/leftPad/rightPad/range may build.
+MAX_GENERATED = 10_000
+# Renamed CTEs: a name no real table has, so an unresolved reference fails instead of reading one.
+_CTE_PREFIX = "casefile_cte_"
+
+_AGGREGATES = {
+    "count", "sum", "avg", "min", "max", "any", "anylast", "anyheavy", "argmin", "argmax",
+    "uniq", "uniqexact", "uniqcombined", "uniqhll12", "countdistinct",
+    "quantile", "quantiles", "quantileexact", "quantilesexact", "quantiletdigest", "quantilestdigest",
+    "quantiletiming", "quantilestiming", "quantileexactweighted", "median", "medianexact",
+    "stddevpop", "stddevsamp", "varpop", "varsamp", "covarpop", "covarsamp", "corr",
+    "grouparray", "groupuniqarray", "topk", "topkweighted", "avgweighted", "grouping",
+}  # fmt: skip
+# Suffixes ClickHouse combines with an aggregate's name (sumIf, uniqExactIf, countOrNull).
+_COMBINATORS = ("if", "distinct", "ornull", "ordefault", "array")
+_SCALARS = {
+    # arithmetic and comparison
+    "plus", "minus", "multiply", "divide", "intdiv", "intdivorzero", "modulo", "negate", "abs",
+    "least", "greatest", "round", "roundbankers", "floor", "ceil", "ceiling", "trunc", "truncate",
+    "sqrt", "exp", "exp2", "log", "ln", "log2", "log10", "pow", "power", "sign",
+    "equals", "notequals", "less", "greater", "lessorequals", "greaterorequals", "isfinite", "isnan",
+    "ifnotfinite",
+    # conditional and null handling
+    "if", "multiif", "ifnull", "nullif", "coalesce", "isnull", "isnotnull", "assumenotnull", "tonullable",
+    # type conversion
+    "cast", "tostring", "toint8", "toint16", "toint32", "toint64", "touint8", "touint16", "touint32",
+    "touint64", "tofloat32", "tofloat64", "todecimal32", "todecimal64", "toint32ornull", "toint64ornull",
+    "touint32ornull", "touint64ornull", "tofloat64ornull", "toint64orzero", "touint64orzero",
+    "tofloat64orzero", "accuratecastornull", "todate", "todateornull", "todatetime", "todatetimeornull",
+    "todatetime64", "todatetime64ornull", "parsedatetime", "parsedatetimebesteffort",
+    "parsedatetimebesteffortornull", "parsedatetime64besteffort", "tounixtimestamp",
+    "tounixtimestamp64second", "tounixtimestamp64milli", "tounixtimestamp64micro", "tounixtimestamp64nano",
+    "fromunixtimestamp", "fromunixtimestamp64milli", "fromunixtimestamp64micro",
+    # date and time
+    "now", "now64", "today", "yesterday", "totimezone", "formatdatetime", "datename", "monthname",
+    "toyear", "toquarter", "tomonth", "todayofmonth", "todayofweek", "todayofyear", "tohour", "tominute",
+    "tosecond", "toisoweek", "toyyyymm", "toyyyymmdd", "tomonday", "tolastdayofmonth", "torelativehournum",
+    "tostartofsecond", "tostartofmillisecond", "tostartofminute", "tostartoffiveminutes",
+    "tostartoffiveminute", "tostartoftenminutes", "tostartoffifteenminutes", "tostartofhour",
+    "tostartofday", "tostartofweek", "tostartofmonth", "tostartofquarter", "tostartofyear",
+    "tostartofinterval", "timeslot", "datetrunc", "date_trunc", "datediff", "date_diff", "age",
+    "timediff", "dateadd", "date_add", "datesub", "date_sub", "extract",
+    "addseconds", "addminutes", "addhours", "adddays", "addweeks", "addmonths",
+    "subtractseconds", "subtractminutes", "subtracthours", "subtractdays", "subtractweeks",
+    "subtractmonths", "tointervalsecond", "tointervalminute", "tointervalhour", "tointervalday",
+    "tointervalweek", "tointervalmonth",
+    # strings, URLs and JSON
+    "length", "lengthutf8", "empty", "notempty", "lower", "upper", "lowerutf8", "upperutf8",
+    "substring", "substr", "substringutf8", "left", "right", "concat", "concatwithseparator",
+    "trim", "ltrim", "rtrim", "trimboth", "trimleft", "trimright", "position", "positioncaseinsensitive",
+    "locate", "like", "ilike", "notlike", "notilike", "match", "extractall", "replaceone", "replaceall",
+    "replace", "replaceregexpone", "replaceregexpall", "startswith", "endswith", "splitbychar",
+    "splitbystring", "splitbyregexp", "arraystringconcat", "countsubstrings", "hastoken",
+    "multisearchany", "format", "formatreadablesize", "formatreadablequantity", "formatreadabletimedelta",
+    "repeat", "space", "lpad", "rpad", "leftpad", "rightpad",
+    "domain", "domainwithoutwww", "protocol", "path", "pathfull", "querystring", "cutquerystring",
+    "extracturlparameter",
+    "jsonextractstring", "jsonextractint", "jsonextractuint", "jsonextractfloat", "jsonextractbool",
+    "jsonextractraw", "jsonextractkeys", "jsonhas", "jsonlength", "simplejsonextractstring",
+    "visitparamextractstring",
+    # arrays, tuples and maps (bounded: the arrays come from the tables or from a bounded range)
+    "array", "tuple", "tupleelement", "map", "mapkeys", "mapvalues", "mapcontains",
+    "has", "hasany", "hasall", "indexof", "countequal", "arrayelement", "arrayjoin", "arraymap",
+    "arrayfilter", "arraycount", "arrayexists", "arrayfirst", "arraysum", "arrayavg", "arraymin",
+    "arraymax", "arrayslice", "arraysort", "arrayreversesort", "arraydistinct", "arrayuniq",
+    "arraycompact", "arrayenumerate", "range",
+    # window functions
+    "row_number", "rank", "dense_rank", "first_value", "last_value", "laginframe", "leadinframe",
+}  # fmt: skip
+ALLOWED_FUNCTIONS = frozenset(_AGGREGATES | _SCALARS)
+
+# Keywords that may stand before "(" without being a function call (sqlglot's own output).
+_SYNTAX_BEFORE_PAREN = frozenset(
     {
-        # file and network access (``file`` works as a scalar even with readonly=1)
-        "file",
-        "url",
-        "s3",
-        "hdfs",
-        "remote",
-        "remotesecure",
-        "cluster",
-        "clusterallreplicas",
-        "mysql",
-        "postgresql",
-        "jdbc",
-        "odbc",
-        "input",
-        "executable",
-        "azureblobstorage",
-        "gcs",
-        "catboostevaluate",
-        "modelevaluate",
-        # reading tables that are not on the allow-list
-        "joinget",
-        "joingetornull",
-        "hascolumnintable",
-        "merge",
-        # side effects and server introspection
-        "sleep",
-        "sleepeachrow",
-        "getmacro",
-        "getserversetting",
-        "getserverport",
-        "hostname",
-        "fqdn",
-        "filesystemavailable",
-        "filesystemcapacity",
-        "filesystemunreserved",
-        "addresstoline",
-        "addresstolinewithinlines",
-        "addresstosymbol",
-        "demangle",
-        "currentuser",
-        "currentroles",
-        "currentprofiles",
-        "enabledroles",
-        "defaultroles",
-        "initialqueryid",
-        "queryid",
+        "ALL", "AND", "ANY", "AS", "BETWEEN", "BY", "CASE", "CUBE", "DISTINCT", "ELSE", "EXCEPT",
+        "EXISTS", "FILTER", "FROM", "GLOBAL", "HAVING", "ILIKE", "IN", "INTERSECT", "INTERVAL", "IS",
+        "JOIN", "LIKE", "LIMIT", "NOT", "OFFSET", "ON", "OR", "OVER", "ROLLUP", "SELECT", "SETS",
+        "THEN", "UNION", "USING", "WHEN", "WHERE", "WITH",
     }
-)
-_FORBIDDEN_PREFIXES = ("dict",)
+)  # fmt: skip
+_NAME_TOKENS = frozenset({TokenType.VAR, TokenType.IDENTIFIER})
 
 # Statement kinds that are refused wherever they appear in the tree.
 _WRITE_NODES: tuple[type[exp.Expr], ...] = (
@@ -112,16 +161,38 @@ _WRITE_NODES: tuple[type[exp.Expr], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class SqlScope:
+    """The one account a query may see: each allowed table's account column and the account id."""
+
+    account_id: str
+    columns: Mapping[str, str]
+
+    def column(self, table: str) -> str:
+        try:
+            return self.columns[table]
+        except KeyError:
+            raise ReadOnlyViolation(_SOURCE, f"table {table!r} has no account column configured") from None
+
+
 def _refuse(reason: str) -> ReadOnlyViolation:
     return ReadOnlyViolation(_SOURCE, reason)
 
 
-def guard_sql(sql: str, *, allowed_tables: Collection[str], database: str, max_rows: int) -> str:
+def guard_sql(
+    sql: str,
+    *,
+    allowed_tables: Collection[str],
+    database: str,
+    max_rows: int,
+    scope: SqlScope | None = None,
+) -> str:
     """Check one model-written query and return the SQL that is safe to run.
 
-    The returned SQL is regenerated from the parsed tree, with allowed tables
-    qualified by ``database`` and the outermost ``LIMIT`` forced to at most
-    ``max_rows``. Raises :class:`ReadOnlyViolation` with the reason otherwise.
+    The returned SQL is regenerated from the parsed tree: allowed tables are
+    qualified by ``database`` (with ``scope``, replaced by a subquery of the
+    scope's account's rows), CTEs renamed, and the outermost ``LIMIT`` forced to
+    at most ``max_rows``. Raises :class:`ReadOnlyViolation` with the reason otherwise.
     """
     if max_rows < 1:
         raise ValueError("max_rows must be positive")
@@ -132,23 +203,34 @@ def guard_sql(sql: str, *, allowed_tables: Collection[str], database: str, max_r
     root = statements[0]
     if not isinstance(root, exp.Select | exp.SetOperation):
         raise _refuse(f"only SELECT queries are allowed, not {_statement_name(root)}")
+    allowed = set(allowed_tables)
     for node in root.walk():
-        _check_node(node)
-    _check_tables(root, set(allowed_tables), database)
+        _check_node(node, allowed)
+    _rewrite_tables(root, allowed, database, scope)
     limited = _force_limit(root, max_rows)
-    return limited.sql(dialect=_DIALECT, comments=False)
+    out = limited.sql(dialect=_DIALECT, comments=False)
+    _check_calls(out)
+    return out
+
+
+def scope_filter(column: str, account_id: str) -> exp.Expr:
+    """``column = 'account'`` as a tree: the one predicate that scopes a table to an account."""
+    return exp.EQ(
+        this=exp.column(exp.to_identifier(column, quoted=True)), expression=exp.Literal.string(account_id)
+    )
+
+
+# ---------------------------------------------------------------- reading the text
 
 
 def _check_characters(sql: str) -> None:
     if not sql.strip():
         raise _refuse("the query is empty")
+    if len(sql) > MAX_SQL_CHARS:
+        raise _refuse(f"the query is {len(sql)} characters long; at most {MAX_SQL_CHARS} are allowed")
     if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in sql):
         raise _refuse("control characters are not allowed in a query")
-    try:
-        tokens = sqlglot.tokenize(sql, read=_DIALECT)
-    except TokenError as exc:
-        raise _refuse(f"the query could not be read: {exc}") from None
-    for token in tokens:
+    for token in _tokens(sql):
         if token.token_type == TokenType.STRING:
             continue
         if not token.text.isascii():
@@ -158,12 +240,21 @@ def _check_characters(sql: str) -> None:
             raise _refuse("INTO OUTFILE / FROM INFILE would touch files and are not allowed")
 
 
+def _tokens(sql: str) -> list[Token]:
+    try:
+        return sqlglot.tokenize(sql, read=_DIALECT)
+    except TokenError as exc:
+        raise _refuse(f"the query could not be read: {exc}") from None
+
+
 def _parse(sql: str) -> list[exp.Expr]:
     try:
         parsed = sqlglot.parse(sql, read=_DIALECT, error_level=sqlglot.ErrorLevel.RAISE)
     except (ParseError, TokenError) as exc:
         first = str(exc).splitlines()[0]
         raise _refuse(f"the query could not be parsed as one ClickHouse SELECT ({first})") from None
+    except RecursionError:
+        raise _refuse("the query is nested too deeply") from None
     # Empty statements (a trailing ';') parse to None and do not count.
     return [statement for statement in parsed if statement is not None]
 
@@ -180,7 +271,10 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name()
 
 
-def _check_node(node: exp.Expr) -> None:
+# ---------------------------------------------------------------- the tree
+
+
+def _check_node(node: exp.Expr, allowed: set[str]) -> None:
     if isinstance(node, _WRITE_NODES):
         raise _refuse(f"{_statement_name(node)} is not allowed: the logs are read-only")
     if node.args.get("settings"):
@@ -189,40 +283,97 @@ def _check_node(node: exp.Expr) -> None:
         raise _refuse("a FORMAT clause is not allowed (results come back as rows)")
     if isinstance(node, exp.With) and node.args.get("recursive"):
         raise _refuse("WITH RECURSIVE is not allowed")
-    if isinstance(node, exp.Placeholder):
+    if isinstance(node, exp.Placeholder | exp.Parameter):
         raise _refuse("query parameters are not supported; write literal values")
+    if isinstance(node, exp.Final | exp.TableSample):
+        raise _refuse("FINAL and SAMPLE are not supported in logs_sql")
     if isinstance(node, exp.Func) and isinstance(node.parent, exp.Table) and node.parent.this is node:
         raise _refuse(f"table functions are not allowed ({_function_name(node)}); query the log tables")
-    if isinstance(node, exp.Func):
-        name = _function_name(node).lower()
-        if name in FORBIDDEN_FUNCTIONS or name.startswith(_FORBIDDEN_PREFIXES):
+    if isinstance(node, exp.In):
+        _check_in(node)
+    if isinstance(node, exp.Column) and node.args.get("db"):
+        raise _refuse(f"{node.sql(dialect=_DIALECT)}: qualify a column with its table or alias only")
+    if isinstance(node, exp.CTE) and not node.args.get("scalar") and node.alias in allowed:
+        raise _refuse(f"a CTE may not be named like the table {node.alias!r}; pick another name")
+    _check_generated_size(node)
+
+
+def _check_in(node: exp.In) -> None:
+    # ClickHouse reads a table named on the right of IN, bare or in parentheses.
+    if node.args.get("field") is not None:
+        raise _refuse(
+            f"IN {node.args['field'].sql(dialect=_DIALECT)} names a table; "
+            "write IN (SELECT column FROM table WHERE …) or IN (literal, …)"
+        )
+    for item in node.expressions:
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if isinstance(item, exp.Column):
             raise _refuse(
-                f"function {_function_name(node)}() is not allowed (it reads outside the log tables)"
+                f"IN ({item.sql(dialect=_DIALECT)}) would read a table; "
+                "write IN (SELECT column FROM table WHERE …) or IN (literal, …)"
             )
 
 
-def _cte_in_scope(table: exp.Table) -> bool:
-    """Whether a bare table name refers to a CTE visible from where it is used.
+def _literal_int(node: exp.Expr | None) -> int | None:
+    if isinstance(node, exp.Neg):
+        inner = _literal_int(node.this)
+        return None if inner is None else -inner
+    if isinstance(node, exp.Paren):
+        return _literal_int(node.this)
+    if isinstance(node, exp.Literal) and node.is_int:
+        return int(node.this)
+    return None
+
+
+def _check_generated_size(node: exp.Expr) -> None:
+    """repeat/space/leftPad/rightPad/range: literal sizes up to MAX_GENERATED."""
+    sizes: list[tuple[str, exp.Expr | None]] = []
+    if isinstance(node, exp.Repeat):
+        sizes = [("repeat", node.args.get("times"))]
+    elif isinstance(node, exp.Space):
+        sizes = [("space", node.this)]
+    elif isinstance(node, exp.Pad):
+        sizes = [("leftPad/rightPad", node.args.get("expression"))]
+    elif isinstance(node, exp.Anonymous) and str(node.name).lower() == "range":
+        bounds = [_literal_int(arg) for arg in node.expressions]
+        if not node.expressions or any(b is None for b in bounds):
+            raise _refuse("range() takes literal integer bounds")
+        values = [b for b in bounds if b is not None]
+        start, stop = (0, values[0]) if len(values) == 1 else (values[0], values[1])
+        step = values[2] if len(values) > 2 else 1
+        if step == 0 or not 0 <= (stop - start) // step <= MAX_GENERATED:
+            raise _refuse(f"range() may build at most {MAX_GENERATED} elements")
+        return
+    for name, size in sizes:
+        value = _literal_int(size)
+        if value is None or not 0 <= value <= MAX_GENERATED:
+            raise _refuse(f"{name}() takes a literal size of at most {MAX_GENERATED}")
+
+
+def _visible_cte(table: exp.Table) -> exp.CTE | None:
+    """The CTE a bare table name refers to, if one is visible from where it is used.
 
     A CTE's own body does not see itself (no recursion) nor later CTEs, so
-    ``WITH users AS (SELECT * FROM users)`` reads the real ``users`` table and
-    must pass the allow-list like any other reference.
+    ``WITH c AS (SELECT * FROM c)`` reads a real table ``c``, which must pass
+    the allow-list like any other reference. ``WITH 1 AS x`` is an alias, not a table.
     """
     name = table.name
     parent = table.parent
     while parent is not None:
         with_ = parent.args.get("with_") if isinstance(parent, exp.Query) else None
         if isinstance(with_, exp.With):
-            ctes = list(with_.expressions)
+            ctes = [c for c in with_.expressions if isinstance(c, exp.CTE)]
             visible = ctes
             for index, cte in enumerate(ctes):
                 if _contains(cte, table):
                     visible = ctes[:index]
                     break
-            if any(cte.alias == name for cte in visible):
-                return True
+            for cte in reversed(visible):
+                if cte.alias == name and not cte.args.get("scalar"):
+                    return cte
         parent = parent.parent
-    return False
+    return None
 
 
 def _contains(ancestor: exp.Expr, node: exp.Expr) -> bool:
@@ -234,28 +385,75 @@ def _contains(ancestor: exp.Expr, node: exp.Expr) -> bool:
     return False
 
 
-def _check_tables(root: exp.Expr, allowed: set[str], database: str) -> None:
+def _rewrite_tables(root: exp.Expr, allowed: set[str], database: str, scope: SqlScope | None) -> None:
+    """Qualify (or, with a scope, replace by the account's rows) every table; rename CTEs."""
+    refs: list[tuple[exp.Table, exp.CTE | None]] = []
     for table in list(root.find_all(exp.Table)):
-        if not isinstance(table.this, exp.Identifier):
-            raise _refuse(
-                f"table functions are not allowed ({table.this.sql(dialect=_DIALECT)[:60]}); "
-                f"query one of: {', '.join(sorted(allowed))}"
-            )
-        if table.args.get("catalog"):
-            raise _refuse(f"{table.sql(dialect=_DIALECT)} is not an allowed table")
-        db = table.db
-        if not db and _cte_in_scope(table):
+        refs.append((table, _check_table(table, allowed, database)))
+    ctes = [c for c in root.find_all(exp.CTE) if not c.args.get("scalar")]
+    renamed = {id(cte): f"{_CTE_PREFIX}{index}" for index, cte in enumerate(ctes)}
+    scoped: list[exp.Table] = []
+    for table, cte in refs:
+        alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(table.name))
+        if cte is not None:
+            table.set("this", exp.to_identifier(renamed[id(cte)]))
+            table.set("alias", alias)
             continue
-        if db and db != database:
-            raise _refuse(
-                f"{db}.{table.name} is outside the logs database; allowed tables: "
-                f"{', '.join(sorted(allowed))}"
-            )
-        if table.name not in allowed:
-            raise _refuse(
-                f"table {table.name!r} is not allowed; allowed tables: {', '.join(sorted(allowed))}"
-            )
-        table.set("db", exp.to_identifier(database))
+        real = exp.Table(this=exp.to_identifier(table.name), db=exp.to_identifier(database))
+        scoped.append(real)
+        if scope is None:
+            real.set("alias", table.args.get("alias"))
+            table.replace(real)
+            continue
+        rows = (
+            exp.select("*")
+            .from_(real, copy=False)
+            .where(scope_filter(scope.column(table.name), scope.account_id), copy=False)
+        )
+        table.replace(exp.Subquery(this=rows, alias=alias))
+    for cte in ctes:
+        cte.set(
+            "alias", exp.TableAlias(this=exp.to_identifier(renamed[id(cte)]), columns=cte.alias_column_names)
+        )
+    _verify_tables(root, scoped, set(renamed.values()))
+
+
+def _check_table(table: exp.Table, allowed: set[str], database: str) -> exp.CTE | None:
+    """Refuse a table reference that is not allowed; the CTE it names, if it names one."""
+    if not isinstance(table.this, exp.Identifier):
+        raise _refuse(
+            f"table functions are not allowed ({table.this.sql(dialect=_DIALECT)[:60]}); "
+            f"query one of: {', '.join(sorted(allowed))}"
+        )
+    extra = [key for key, value in table.args.items() if value and key not in {"this", "db", "alias"}]
+    if extra:
+        raise _refuse(
+            f"{table.sql(dialect=_DIALECT)[:80]}: only a plain table name (and an alias) is allowed"
+        )
+    alias = table.args.get("alias")
+    if isinstance(alias, exp.TableAlias) and alias.columns:
+        raise _refuse("column aliases on a table (AS t(a, b)) are not supported; alias the columns")
+    db = table.db
+    if not db:
+        cte = _visible_cte(table)
+        if cte is not None:
+            return cte
+    if db and db != database:
+        raise _refuse(
+            f"{db}.{table.name} is outside the logs database; allowed tables: {', '.join(sorted(allowed))}"
+        )
+    if table.name not in allowed:
+        raise _refuse(f"table {table.name!r} is not allowed; allowed tables: {', '.join(sorted(allowed))}")
+    return None
+
+
+def _verify_tables(root: exp.Expr, made: list[exp.Table], cte_names: set[str]) -> None:
+    """Every table left in the tree is one the rewrite made or a renamed CTE (a second look)."""
+    made_ids = {id(t) for t in made}
+    for table in root.find_all(exp.Table):
+        if id(table) in made_ids or (not table.db and table.name in cte_names):
+            continue
+        raise _refuse(f"table {table.sql(dialect=_DIALECT)[:60]} could not be checked")  # pragma: no cover
 
 
 def _force_limit(root: exp.Query, max_rows: int) -> exp.Query:
@@ -270,3 +468,45 @@ def _force_limit(root: exp.Query, max_rows: int) -> exp.Query:
             return root
     # UNION (whose LIMIT belongs to its last SELECT) and LIMIT BY: bound the whole result.
     return exp.select("*").from_(root.subquery("guarded")).limit(max_rows)
+
+
+# ---------------------------------------------------------------- the regenerated text
+
+
+def _calls(sql: str) -> Iterator[Token]:
+    tokens = _tokens(sql)
+    for token, following in itertools.pairwise(tokens):
+        if following.token_type != TokenType.L_PAREN:
+            continue
+        if token.token_type in _NAME_TOKENS or token.text[:1].isalpha() or token.text[:1] == "_":
+            yield token
+
+
+def _allowed_function(name: str) -> bool:
+    lowered = name.lower()
+    if lowered in ALLOWED_FUNCTIONS:
+        return True
+    for suffix in _COMBINATORS:
+        if lowered.endswith(suffix):
+            base = lowered[: -len(suffix)]
+            if base in _AGGREGATES or _allowed_function_base(base):
+                return True
+    return False
+
+
+def _allowed_function_base(name: str) -> bool:
+    """An aggregate with further combinators (uniqExactIf → uniqExact → allowed)."""
+    return any(name.endswith(s) and name[: -len(s)] in _AGGREGATES for s in _COMBINATORS)
+
+
+def _check_calls(sql: str) -> None:
+    """Every ``name(`` in the SQL the engine will run is an allowed function or syntax."""
+    for token in _calls(sql):
+        if _allowed_function(token.text):
+            continue
+        if token.token_type not in _NAME_TOKENS and token.text.upper() in _SYNTAX_BEFORE_PAREN:
+            continue
+        raise _refuse(
+            f"function {token.text}() is not allowed in logs_sql (aggregates, arithmetic, string, "
+            "date/time, conditional, conversion, JSON and a few array functions are)"
+        )
