@@ -47,7 +47,6 @@ async def _snapshot(ticket: Any, env: Any, account_id: str, days: float) -> dict
         env.directory.as_mapping() if env.directory else {},
         now=ticket.created_at,
         requested_by="eval-record",
-        account_id=account_id,
     )
     rows: dict[str, list[dict[str, Any]]] = {}
     for table in _TABLES:

@@ -58,6 +58,7 @@ from casefile.tools.base import (
 )
 from casefile.tools.errors import (
     ReadOnlyViolation,
+    ScopeViolation,
     SourceAuthError,
     SourceTimeout,
     SourceTooLarge,
@@ -1446,9 +1447,7 @@ class ClickHouseConnector(Connector):
 
         if ctx.account_id is None:
             guarded(None)  # a hostile query is refused as such, account or not
-            raise ToolArgumentError(
-                SOURCE, "logs_sql reads only the investigation's account's rows, and no account was resolved"
-            )
+            raise ScopeViolation(SOURCE, ctx.refusal())
         scope = SqlScope(ctx.account_id, self._account_columns())
         safe = guarded(scope)
         result = await self._query(
