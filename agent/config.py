@@ -12,7 +12,7 @@ LINEAR_API_KEY         Linear personal API key
 GITHUB_TOKEN           GitHub token; GITHUB_API_URL for GitHub Enterprise; GITHUB_REPOS=a/b,c/d
 STRIPE_API_KEY         Stripe restricted key with read-only permissions
 CASEFILE_DATABASE_URL  where investigations are kept (default sqlite:///.casefile/casefile.sqlite3)
-CASEFILE_SERVICE_TOKENS  ``casefile serve`` bearer tokens: ``name=token,name2=token2``
+CASEFILE_SERVICE_TOKENS  ``casefile serve`` bearer tokens: ``name=token,name2@tenant=token2``
 CASEFILE_ALLOWED_ORIGINS comma-separated origins allowed by CORS
 ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN, ZENDESK_WEBHOOK_SECRET, ZENDESK_APP_SHARED_SECRET
 OPENAI_API_KEY ...     read by the provider modules themselves
@@ -37,6 +37,7 @@ __all__ = [
     "Budgets",
     "ConfigError",
     "ServiceSettings",
+    "ServiceToken",
     "Settings",
     "ZendeskSettings",
     "load_settings",
@@ -94,13 +95,32 @@ class ZendeskSettings(BaseModel):
         return f"https://{self.subdomain}.zendesk.com" if self.subdomain else None
 
 
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class ServiceToken(BaseModel):
+    """A bearer token that belongs to one tenant (a helpdesk, a team): it sees that tenant's investigations."""
+
+    token: SecretStr
+    tenant: str | None = Field(
+        default=None, pattern=TENANT_PATTERN, description="the token's tenant; default: service.tenant"
+    )
+
+
 class ServiceSettings(BaseModel):
     """``casefile serve``: listening address, who may call it, limits, persistence."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    tokens: dict[str, SecretStr] = Field(
-        default_factory=dict, description="caller name → bearer token; the name is recorded as who asked"
+    tokens: dict[str, SecretStr | ServiceToken] = Field(
+        default_factory=dict,
+        description="caller name → bearer token, or {token, tenant}; the name is recorded as who asked",
+    )
+    tenant: str = Field(
+        default="default",
+        pattern=TENANT_PATTERN,
+        description="the tenant of this service's Zendesk (its app's JWTs and its webhook), of tokens that "
+        "name none, and of investigations stored before tenants existed",
     )
     database_url: str | None = Field(default=None, description="sqlite:///path or postgresql://…")
     allowed_origins: list[str] = Field(default_factory=list, description="CORS origins (the helpdesk's)")
@@ -182,9 +202,12 @@ def _service_env(env: dict[str, str]) -> dict[str, Any]:
         service["database_url"] = env["CASEFILE_DATABASE_URL"]
     if env.get("CASEFILE_SERVICE_TOKENS"):
         pairs = (item.partition("=") for item in env["CASEFILE_SERVICE_TOKENS"].split(",") if item.strip())
-        service["tokens"] = {
-            name.strip(): token.strip() for name, _, token in pairs if name.strip() and token
-        }
+        tokens: dict[str, Any] = {}
+        for key, _, token in pairs:
+            name, at, tenant = key.strip().partition("@")  # name@tenant=token
+            if name and token.strip():
+                tokens[name] = {"token": token.strip(), "tenant": tenant.strip()} if at else token.strip()
+        service["tokens"] = tokens
     if env.get("CASEFILE_ALLOWED_ORIGINS"):
         service["allowed_origins"] = [
             o.strip() for o in env["CASEFILE_ALLOWED_ORIGINS"].split(",") if o.strip()

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from casefile.agent.ticket import AccountSource
+
 __all__ = [
     "CATEGORIES",
     "Category",
@@ -131,6 +133,14 @@ class Diagnosis(BaseModel):
     related: list[RelatedItem] = Field(default_factory=list)
     unavailable_sources: list[UnavailableSource] = Field(default_factory=list)
     account_id: str | None = None
+    account_source: AccountSource | None = Field(
+        default=None, description="how the account was resolved (filled in by the loop)"
+    )
+    account_candidate: bool = Field(
+        default=False,
+        description="the account is only a candidate (named in the ticket's text, not the requester's "
+        "verified domain): the customer reply says nothing about it until an agent confirms it",
+    )
     runbooks: list[str] = Field(default_factory=list)
     model: str = "offline"
     fallback_reason: str | None = Field(

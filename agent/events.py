@@ -26,6 +26,7 @@ EventKind = Literal[
     "fallback",
     "diagnosis_ready",
     "investigation_failed",
+    "account_confirmed",
 ]
 
 
@@ -56,6 +57,8 @@ def format_event(event: Event) -> str | None:
             return f"{t}  investigating {d.get('ticket_id')} with {d.get('model')}"
         case "signals_extracted":
             account = d.get("account_id") or "unresolved"
+            if d.get("account_candidate"):
+                account += f" (candidate: {d.get('account_source')})"
             return f"{t}  account {account}; signals: {d.get('summary') or 'none'}"
         case "runbooks_matched":
             return f"{t}  runbooks: {', '.join(d.get('runbooks', [])) or 'none matched'}"
@@ -78,4 +81,6 @@ def format_event(event: Event) -> str | None:
             )
         case "investigation_failed":
             return f"{t}  failed: {d.get('reason')}"
+        case "account_confirmed":
+            return f"{t}  account {d.get('account_id')} confirmed by {d.get('by')}"
     return None

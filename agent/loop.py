@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from casefile.agent.candidate import mark_account
 from casefile.agent.catalog import Catalog
 from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import Diagnosis, Usage
@@ -175,6 +176,8 @@ def _finalise(
     merged = dict(raw)
     merged["ticket_id"] = state.ticket.id
     merged["account_id"] = (state.account or {}).get("id")
+    merged["account_source"] = state.signals.account_source
+    merged["account_candidate"] = state.signals.account_candidate
     merged["runbooks"] = [m.runbook.id for m in state.matches]
     merged["model"] = model_name  # who produced it is the loop's to say, never the model's
     if not isinstance(merged.get("unavailable_sources"), list):
@@ -264,7 +267,13 @@ async def _investigate(
     started = time.perf_counter()
     phases: dict[str, float] = {}
     recorder.emit("investigation_started", ticket_id=ticket.id, model=model.name)
-    recorder.emit("signals_extracted", account_id=signals.account_id, summary=_signals_summary(signals))
+    recorder.emit(
+        "signals_extracted",
+        account_id=signals.account_id,
+        account_source=signals.account_source,
+        account_candidate=signals.account_candidate,
+        summary=_signals_summary(signals),
+    )
 
     t = time.perf_counter()
     matches = match_runbooks(runbooks, ticket, signals)
@@ -320,6 +329,8 @@ async def _investigate(
         ctx=ctx,
         on_event=recorder.tool_event,
     )
+    # Whatever model wrote it: a candidate account's data never reaches the customer reply.
+    diagnosis = mark_account(diagnosis, signals, ticket)
     usage.tool_calls = len(state.outcomes)
     usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     usage.phases_ms = phases

@@ -23,11 +23,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.redact import PLACEHOLDER_RE
-from casefile.agent.ticket import Signals, Ticket
+from casefile.agent.ticket import AccountSource, Signals, Ticket
 
 __all__ = [
     "AREAS",
@@ -664,9 +664,6 @@ def extract_time_window(text: str, created_at: datetime) -> tuple[str | None, da
 
 
 # --- account ------------------------------------------------------------------------------------
-
-
-AccountSource = Literal["ticket", "email_domain", "name_mention", "unresolved"]
 
 
 def resolve_account(

@@ -13,10 +13,15 @@ identity column is needed.
 
 Tables::
 
-    investigations  one row per investigation: ticket (already redacted), status, diagnosis JSON
+    investigations  one row per investigation: tenant, ticket (already redacted), status, diagnosis JSON
     events          every progress Event, numbered per investigation (the SSE stream replays them)
     audit           one row per tool call: tool, arguments, duration, outcome, who asked
     feedback        agents' verdicts on a diagnosis (bounced escalations, the article that solved it)
+
+Every investigation belongs to one tenant (the helpdesk or team whose caller created
+it); the service reads and lists only its caller's tenant's. Rows stored before
+tenants existed have none until the service claims them for its own tenant
+(:meth:`Store.claim_untenanted`).
 
 Secrets are never stored: tickets are redacted at intake, and tool arguments and
 error texts pass through :func:`casefile.agent.redact.redact` again before they are written.
@@ -77,6 +82,7 @@ class InvestigationRecord(BaseModel):
     id: str
     ticket_id: str
     revision: str | None = None
+    tenant: str | None = None
     status: Status
     created_at: datetime
     started_at: datetime | None = None
@@ -192,7 +198,7 @@ _SCHEMA = [
 
 _INVESTIGATION_COLUMNS = (
     "id, ticket_id, revision, status, source, requested_by, priority, rerun_of, "
-    "created_at, started_at, finished_at, error, diagnosis_json"
+    "created_at, started_at, finished_at, error, diagnosis_json, tenant"
 )
 
 
@@ -246,13 +252,23 @@ class Store:
 
     def _migrate(self) -> None:
         # Columns added after the first release of a table; each ADD runs once per database.
-        for table, column in (("audit", "link_json TEXT"),):
+        for table, column in (("audit", "link_json TEXT"), ("investigations", "tenant TEXT")):
             try:
                 with self._tx() as cur:
                     cur.execute(f"SELECT {column.split()[0]} FROM {table} WHERE 1 = 0")
             except Exception:
                 with self._tx() as cur:
                     cur.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        with self._tx() as cur:
+            cur.execute(
+                "CREATE INDEX IF NOT EXISTS investigations_tenant_created ON investigations (tenant, created_at)"
+            )
+
+    def claim_untenanted(self, tenant: str) -> int:
+        """Give investigations stored before tenants existed to ``tenant``; returns how many."""
+        with self._tx() as cur:
+            cur.execute("UPDATE investigations SET tenant = ? WHERE tenant IS NULL", (tenant,))
+            return int(cur.rowcount)
 
     # --------------------------------------------------------------- connections
 
@@ -329,8 +345,9 @@ class Store:
         priority: Priority = "background",
         idempotency_key: str | None = None,
         rerun_of: str | None = None,
+        tenant: str = "default",
     ) -> str:
-        """Record a queued investigation of ``ticket`` and return its id (``inv_…``).
+        """Record a queued investigation of ``ticket`` for ``tenant`` and return its id (``inv_…``).
 
         Raises :class:`DuplicateInvestigation` when another queued or running
         investigation holds the same ``idempotency_key``.
@@ -341,11 +358,12 @@ class Store:
         try:
             with self._tx() as cur:
                 cur.execute(
-                    "INSERT INTO investigations (id, ticket_id, revision, ticket_json, status, source,"
+                    "INSERT INTO investigations (id, tenant, ticket_id, revision, ticket_json, status, source,"
                     " requested_by, priority, idempotency_key, rerun_of, created_at)"
-                    " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                     (
                         inv_id,
+                        tenant,
                         ticket.id,
                         ticket.revision,
                         ticket.model_dump_json(),
@@ -403,18 +421,28 @@ class Store:
             row = cur.fetchone()
         return Ticket.model_validate_json(row[0]) if row else None
 
-    def get(self, id: str) -> InvestigationRecord | None:
+    def get(self, id: str, tenant: str | None = None) -> InvestigationRecord | None:
+        """The investigation ``id``; with ``tenant``, only if it belongs to that tenant."""
+        sql = f"SELECT {_INVESTIGATION_COLUMNS} FROM investigations WHERE id = ?"
+        params: builtins.list[Any] = [id]
+        if tenant is not None:
+            sql += " AND tenant = ?"
+            params.append(tenant)
         with self._tx() as cur:
-            cur.execute(f"SELECT {_INVESTIGATION_COLUMNS} FROM investigations WHERE id = ?", (id,))
+            cur.execute(sql, params)
             row = cur.fetchone()
         return self._record(row) if row else None
 
     def list(
-        self, since: datetime | None = None, status: str | None = None
+        self, since: datetime | None = None, status: str | None = None, tenant: str | None = None
     ) -> builtins.list[InvestigationRecord]:
-        """Investigations created at or after ``since`` (all when None), newest first."""
+        """Investigations created at or after ``since`` (all when None), newest first; with
+        ``tenant``, only that tenant's."""
         sql = f"SELECT {_INVESTIGATION_COLUMNS} FROM investigations WHERE 1 = 1"
         params: builtins.list[Any] = []
+        if tenant is not None:
+            sql += " AND tenant = ?"
+            params.append(tenant)
         if since is not None:
             sql += " AND created_at >= ?"
             params.append(_ts(since))
@@ -445,11 +473,12 @@ class Store:
     @staticmethod
     def _record(row: Sequence[Any]) -> InvestigationRecord:
         (inv_id, ticket_id, revision, status, source, requested_by, priority, rerun_of) = row[:8]
-        created, started, finished, error, diagnosis_json = row[8:]
+        created, started, finished, error, diagnosis_json, tenant = row[8:]
         return InvestigationRecord(
             id=inv_id,
             ticket_id=ticket_id,
             revision=revision,
+            tenant=tenant,
             status=status,
             created_at=_parse_ts(created) or _now(),
             started_at=_parse_ts(started),
@@ -589,16 +618,22 @@ class Store:
                 (_new_id("fb"), id, 1 if bounced else 0, article, _scrub(note), by, _ts(_now())),
             )
 
-    def feedback(self, since: datetime | None = None) -> builtins.list[FeedbackRecord]:
-        """Feedback recorded at or after ``since`` (all when None), oldest first."""
+    def feedback(
+        self, since: datetime | None = None, tenant: str | None = None
+    ) -> builtins.list[FeedbackRecord]:
+        """Feedback recorded at or after ``since`` (all when None), oldest first; with ``tenant``,
+        only on that tenant's investigations."""
         sql = (
             "SELECT f.id, f.investigation_id, i.ticket_id, f.bounced, f.article, f.note, f.by_whom, f.created_at"
-            " FROM feedback f JOIN investigations i ON i.id = f.investigation_id"
+            " FROM feedback f JOIN investigations i ON i.id = f.investigation_id WHERE 1 = 1"
         )
         params: builtins.list[Any] = []
         if since is not None:
-            sql += " WHERE f.created_at >= ?"
+            sql += " AND f.created_at >= ?"
             params.append(_ts(since))
+        if tenant is not None:
+            sql += " AND i.tenant = ?"
+            params.append(tenant)
         sql += " ORDER BY f.created_at, f.id"
         with self._tx() as cur:
             cur.execute(sql, params)

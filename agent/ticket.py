@@ -7,7 +7,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Comment", "Requester", "Signals", "Ticket"]
+__all__ = ["VERIFIED_ACCOUNT_SOURCES", "AccountSource", "Comment", "Requester", "Signals", "Ticket"]
+
+AccountSource = Literal["ticket", "email_domain", "name_mention", "unresolved"]
+"""How the account was resolved: an account named on the ticket, the requester's email domain,
+a name the ticket's text mentions, or none."""
+
+# Sources strong enough to tell the customer about the account. Anything weaker (a name the
+# text mentions) only yields a candidate, which an agent must confirm first.
+VERIFIED_ACCOUNT_SOURCES: frozenset[str] = frozenset({"ticket", "email_domain"})
 
 
 class Requester(BaseModel):
@@ -76,4 +84,9 @@ class Signals(BaseModel):
     window_end: datetime
     account_id: str | None = None
     account_name: str | None = None
-    account_source: Literal["ticket", "email_domain", "name_mention", "unresolved"] = "unresolved"
+    account_source: AccountSource = "unresolved"
+
+    @property
+    def account_candidate(self) -> bool:
+        """An account was resolved, but from evidence weaker than a verified source."""
+        return self.account_id is not None and self.account_source not in VERIFIED_ACCOUNT_SOURCES

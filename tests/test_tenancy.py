@@ -222,3 +222,109 @@ def test_a_model_asking_for_another_account_gets_refusals(env: Environment) -> N
     seen = json.dumps([o.data for o in result.outcomes], default=str)
     assert GLOBEX_CUSTOMER not in seen and "globex.example" not in seen
     assert result.diagnosis.unavailable_sources == []  # a refusal is not an outage
+
+
+# --- candidate accounts: named in the text, not the requester's verified domain -------------
+
+# (ticket file, requester, the account the text names): every one is only a candidate.
+CANDIDATES = [
+    ("billing-past-due.json", {"name": "Pieter", "email": "pieter.devries@gmail.com"}, "globex"),
+    ("billing-past-due.json", {"name": "Pieter", "email": "pdv@hotmail.com"}, "globex"),
+    ("billing-past-due.json", {"name": "Pieter de Vries"}, "globex"),
+    ("billing-past-due.json", {"email": "p@unknown-reseller.example"}, "globex"),
+    ("429-spike.json", {"name": "Jonas", "email": "jonas.weber@gmail.com"}, "acme"),
+    ("saml-expired-cert.json", {"name": "Bill", "email": "bill@yahoo.com"}, "initech"),
+    ("webhook-endpoint-down.json", {"name": "Grace", "email": "grace@proton.me"}, "umbrella"),
+]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+@pytest.mark.parametrize(("name", "requester", "account"), CANDIDATES)
+def test_a_candidate_accounts_data_never_reaches_the_reply(
+    env: Environment, name: str, requester: dict[str, str], account: str
+) -> None:
+    from test_demo import TICKETS
+
+    from casefile.agent.candidate import CANDIDATE_REPLY
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import run_investigation
+    from casefile.agent.ticket import Requester
+
+    ticket = load_ticket(TICKETS / name).model_copy(update={"requester": Requester(**requester)})
+    result = asyncio.run(run_investigation(ticket, env, load_settings(env={})))
+    d = result.diagnosis
+    assert (d.account_id, d.account_source, d.account_candidate) == (account, "name_mention", True)
+    assert d.customer_reply == CANDIDATE_REPLY
+    assert d.internal_note.startswith(f"Candidate account: {account} ")
+    assert "verified email domain" in d.internal_note
+    # Tools looked (the agent gets the findings internally) ...
+    assert any(o.ok for o in result.outcomes)
+    # ... but nothing any tool returned is in the reply: no plan, standing, invoice, amount, e-mail.
+    assert env.directory is not None
+    entry = env.directory.get(account) or {}
+    leaked = {
+        s
+        for o in result.outcomes
+        for s in _strings(o.data)
+        if len(s) >= 5 and s.lower() in d.customer_reply.lower()
+    }
+    assert not leaked, leaked
+    for value in (account, entry["name"], *entry["domains"], entry.get("plan") or "-"):
+        assert str(value).lower() not in d.customer_reply.lower()
+
+
+def test_the_same_ticket_from_the_verified_domain_gets_the_full_reply(env: Environment) -> None:
+    from test_demo import TICKETS
+
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import run_investigation
+
+    ticket = load_ticket(TICKETS / "billing-past-due.json")
+    d = asyncio.run(run_investigation(ticket, env, load_settings(env={}))).diagnosis
+    assert (d.account_source, d.account_candidate) == ("email_domain", False)
+    assert "invoice.stripe.com" in d.customer_reply and "Candidate" not in d.internal_note
+
+
+def test_a_model_writing_a_candidates_data_into_the_reply_is_overruled(env: Environment) -> None:
+    from test_demo import TICKETS
+
+    from casefile.agent.candidate import CANDIDATE_REPLY
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import run_investigation
+    from casefile.agent.ticket import Requester
+
+    ticket = load_ticket(TICKETS / "billing-past-due.json").model_copy(
+        update={"requester": Requester(email="someone@gmail.com")}
+    )
+
+    def leak(state: Any) -> ModelReply:
+        billing = next(o for o in state.outcomes if o.tool == "billing_account" and o.ok)
+        invoice = billing.data["open_invoices"][0]
+        return ModelReply(
+            diagnosis={
+                "summary": "past due",
+                "root_cause": {"category": "billing_past_due", "statement": "Globex is past due."},
+                "evidence": [{"call_id": billing.call_id, "value": invoice["id"], "claim": "open invoice"}],
+                "confidence": {"score": 0.9},
+                "customer_reply": f"Pay {invoice['hosted_invoice_url']} ({invoice['amount_due']}), Globex.",
+                "action": "resolve",
+                "account_candidate": False,  # the loop's to say, not the model's
+                "account_source": "email_domain",
+            }
+        )
+
+    d = asyncio.run(
+        run_investigation(ticket, env, load_settings(env={}), model=ScriptedModel([leak], name="llm"))
+    ).diagnosis
+    assert d.model == "llm" and d.fallback_reason is None  # the model's diagnosis stands, but not its reply
+    assert d.customer_reply == CANDIDATE_REPLY and d.account_candidate and d.account_source == "name_mention"

@@ -66,7 +66,17 @@ __all__ = [
 SUBMIT_TOOL = "submit_diagnosis"
 
 # Diagnosis fields the loop (or routing) fills in itself; the model is not asked for them.
-_LOOP_FIELDS = ("ticket_id", "account_id", "runbooks", "model", "fallback_reason", "grounding", "usage")
+_LOOP_FIELDS = (
+    "ticket_id",
+    "account_id",
+    "account_source",
+    "account_candidate",
+    "runbooks",
+    "model",
+    "fallback_reason",
+    "grounding",
+    "usage",
+)
 _ESCALATION_ROUTING_FIELDS = ("trigger", "symptom", "channel", "packet_markdown")
 
 T = TypeVar("T")

@@ -9,6 +9,7 @@
 ``GET  /v1/investigations/{id}/audit``     every tool call: tool, arguments, duration, outcome, who asked
 ``POST /v1/investigations/{id}/rerun``     investigate the same ticket again (after an interruption)
 ``POST /v1/investigations/{id}/feedback``  bounce-back: ``{"bounced": true, "article": URL, "note": ...}``
+``POST /v1/investigations/{id}/confirm-account``  an agent confirms a candidate account: investigate again with it
 ``GET  /v1/reports/escalations?since=7d``  the weekly escalation review (JSON)
 ``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
 ``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
@@ -17,7 +18,8 @@
 
 Every ``/v1`` request is authenticated (a configured bearer token, or a JWT
 signed with the Zendesk app's shared secret; the webhook by its signature),
-rate-limited per caller, and size-limited. Every 4xx has a JSON body
+rate-limited per caller, and size-limited. Each caller belongs to a tenant and
+sees only that tenant's investigations: another tenant's is a 404, as if it did not exist. Every 4xx has a JSON body
 ``{"error": {"code": ..., "message": ...}}``, and a rejected request stores nothing.
 
 Investigations run in this process under :class:`~casefile.agent.service.scheduler.Scheduler`:
@@ -114,6 +116,7 @@ class InvestigationCreated(BaseModel):
 class InvestigationView(BaseModel):
     id: str
     ticket_id: str
+    tenant: str | None = None
     status: str
     created_at: datetime
     started_at: datetime | None = None
@@ -132,6 +135,11 @@ class FeedbackIn(BaseModel):
     bounced: bool
     article: str | None = None
     note: str | None = None
+
+
+class ConfirmAccountIn(BaseModel):
+    account_id: str | None = None
+    """The account the agent confirmed; default: the investigation's candidate."""
 
 
 class Skipped(BaseModel):
@@ -219,7 +227,12 @@ class InvestigationService:
         self._zendesk_transport = zendesk_transport
         self.zendesk: ZendeskClient | None = None
         zc = self.config.zendesk
-        self.auth = Authenticator(self.config.tokens, zc.app_shared_secret, jwt_max_age_s=zc.jwt_max_age_s)
+        self.auth = Authenticator(
+            self.config.tokens,
+            zc.app_shared_secret,
+            jwt_max_age_s=zc.jwt_max_age_s,
+            tenant=self.config.tenant,
+        )
         self.limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self.hub = _Hub()
         self.scheduler = Scheduler(
@@ -240,6 +253,13 @@ class InvestigationService:
     async def start(self) -> None:
         if self._store is None:
             self._store = Store(self.config.database_url)
+        claimed = self.store.claim_untenanted(self.config.tenant)
+        if claimed:
+            log.info(
+                "%d investigation(s) stored before tenants existed now belong to %s",
+                claimed,
+                self.config.tenant,
+            )
         self.interrupted_at_start = self.store.mark_interrupted()
         if self.interrupted_at_start:
             log.warning(
@@ -279,8 +299,9 @@ class InvestigationService:
         zendesk_ticket_id: int | None = None,
         rerun_of: str | None = None,
     ) -> tuple[str, bool]:
-        """Queue an investigation; returns (id, existing) where existing means one was already active."""
-        key = _idempotency_key(ticket)
+        """Queue an investigation for the caller's tenant; returns (id, existing) where existing means
+        one was already active (for that tenant: another tenant's same ticket is another investigation)."""
+        key = _idempotency_key(ticket, principal.tenant)
         active = self.store.find_active(key)
         if active is None:
             try:
@@ -291,6 +312,7 @@ class InvestigationService:
                     priority=priority,  # type: ignore[arg-type]
                     idempotency_key=key,
                     rerun_of=rerun_of,
+                    tenant=principal.tenant,
                 )
             except DuplicateInvestigation as dup:  # another process got there first
                 active = dup.existing_id
@@ -359,6 +381,14 @@ class InvestigationService:
 
     # -------------------------------------------------------------- reading
 
+    def account_id(self, wanted: str) -> str | None:
+        """The directory's id for ``wanted`` (any case or width), or None when it names no account."""
+        from casefile.tools.base import same_account
+
+        directory = self.env.directory
+        ids = directory.ids() if directory is not None else []
+        return next((a for a in ids if same_account(a, wanted)), None)
+
     def view(self, record: InvestigationRecord) -> InvestigationView:
         sources = (
             {row.call_id: row.link for row in self.store.audit(record.id) if row.link}
@@ -392,13 +422,15 @@ class InvestigationService:
                 yield ": keep-alive\n\n"
 
 
-def _idempotency_key(ticket: Ticket) -> str:
-    """The same ticket at the same revision; without a revision, the same content."""
+def _idempotency_key(ticket: Ticket, tenant: str) -> str:
+    """The same tenant's same ticket at the same revision (without a revision, the same content)
+    and the same account named on it (a confirmed account is a new question)."""
     revision = ticket.revision
     if not revision:
         digest = hashlib.sha256(ticket.model_dump_json(exclude={"created_at"}).encode()).hexdigest()
         revision = "sha256:" + digest[:32]
-    return f"{ticket.id}@{revision}"
+    account = f"#{ticket.account_id}" if ticket.account_id else ""
+    return f"{tenant}/{ticket.id}@{revision}{account}"
 
 
 def _links(inv: str) -> dict[str, str]:
@@ -547,8 +579,9 @@ def create_app(
 
     # -------------------------------------------------------------- auth
 
-    def record_or_404(inv: str) -> InvestigationRecord:
-        record = service.store.get(inv) if _ID_RE.match(inv) else None
+    def record_or_404(inv: str, principal: Principal) -> InvestigationRecord:
+        # Another tenant's investigation answers exactly like one that does not exist.
+        record = service.store.get(inv, tenant=principal.tenant) if _ID_RE.match(inv) else None
         if record is None:
             raise ApiError(404, "not_found", f"no investigation {inv[:40]!r}")
         return record
@@ -639,17 +672,18 @@ def create_app(
         """Recent investigations, newest first (at most 500)."""
         if since is not None and since.tzinfo is None:
             raise ApiError(422, "invalid_request", "since needs a timezone")
-        return [service.view(r) for r in service.store.list(since=since, status=status)[:500]]
+        records = service.store.list(since=since, status=status, tenant=principal.tenant)
+        return [service.view(r) for r in records[:500]]
 
     @app.get("/v1/investigations/{inv}", response_model=InvestigationView, tags=["investigations"])
     async def get_investigation(inv: str, principal: Caller) -> InvestigationView:
         """Status and, once done, the Diagnosis with a link to each cited source."""
-        return service.view(record_or_404(inv))
+        return service.view(record_or_404(inv, principal))
 
     @app.get("/v1/investigations/{inv}/audit", tags=["investigations"])
     async def get_audit(inv: str, principal: Caller) -> list[dict[str, Any]]:
         """Every tool call of the investigation: tool, arguments, duration, outcome, who asked."""
-        record_or_404(inv)
+        record_or_404(inv, principal)
         return [row.model_dump(mode="json") for row in service.store.audit(inv)]
 
     @app.get(
@@ -664,7 +698,7 @@ def create_app(
         """Server-Sent Events: every stored event (id = sequence number), then live ones, then ``end``.
 
         ``?format=json`` returns the events stored so far and the status instead (for polling)."""
-        record = record_or_404(inv)
+        record = record_or_404(inv, principal)
         last = request.headers.get("last-event-id", "")
         start = int(last) if last.isdigit() else max(after, 0)
         if format == "json":
@@ -688,7 +722,7 @@ def create_app(
     )
     async def rerun(inv: str, principal: Caller) -> InvestigationCreated:
         """Investigate the same (stored, redacted) ticket again; the new investigation links back with rerun_of."""
-        record = record_or_404(inv)
+        record = record_or_404(inv, principal)
         if record.status not in TERMINAL:
             raise ApiError(409, "still_active", f"investigation {inv} is {record.status}")
         ticket = service.store.ticket(inv)
@@ -703,13 +737,62 @@ def create_app(
     @app.post("/v1/investigations/{inv}/feedback", status_code=201, tags=["feedback"])
     async def post_feedback(inv: str, body: FeedbackIn, principal: Caller) -> dict[str, Any]:
         """Record that an escalation bounced back (or was right), with the article that should have prevented it."""
-        record_or_404(inv)
+        record_or_404(inv, principal)
         if body.article is not None and not re.match(r"^https?://\S+$", body.article):
             raise ApiError(422, "invalid_request", "article must be an http(s) URL")
         service.store.add_feedback(
             inv, bounced=body.bounced, article=body.article, note=body.note, by=principal.name
         )
         return {"id": inv, "bounced": body.bounced, "recorded_by": principal.name}
+
+    @app.post(
+        "/v1/investigations/{inv}/confirm-account",
+        status_code=202,
+        response_model=InvestigationCreated,
+        tags=["investigations"],
+    )
+    async def confirm_account(
+        inv: str, principal: Caller, body: ConfirmAccountIn | None = None
+    ) -> InvestigationCreated:
+        """An agent confirms the investigation's candidate account (or names the right one): the ticket is
+        investigated again with that account named on it, so the new draft reply may use its data."""
+        record = record_or_404(inv, principal)
+        if record.status not in TERMINAL:
+            raise ApiError(409, "still_active", f"investigation {inv} is {record.status}")
+        diagnosis = record.diagnosis
+        if diagnosis is not None and diagnosis.account_id is not None and not diagnosis.account_candidate:
+            raise ApiError(
+                409,
+                "account_verified",
+                f"investigation {inv}'s account is not a candidate: nothing to confirm",
+            )
+        wanted = (body.account_id if body else None) or (diagnosis.account_id if diagnosis else None)
+        if not wanted or not wanted.strip():
+            raise ApiError(
+                422, "invalid_request", "account_id: this investigation has no candidate; name one"
+            )
+        account_id = service.account_id(wanted)
+        if account_id is None:
+            raise ApiError(422, "unknown_account", f"no account {wanted[:60]!r} in the account directory")
+        ticket = service.store.ticket(inv)
+        assert ticket is not None
+        new, existing = service.submit(
+            ticket.model_copy(update={"account_id": account_id}),
+            source=record.source,
+            principal=principal,
+            priority="on_demand",
+            rerun_of=inv,
+            zendesk_ticket_id=_zendesk_id(ticket.id) if record.source in ("zendesk", "webhook") else None,
+        )
+        service._record_event(
+            inv,
+            Event(
+                kind="account_confirmed", data={"account_id": account_id, "by": principal.name, "rerun": new}
+            ),
+        )
+        return InvestigationCreated(
+            id=new, status="queued", ticket_id=ticket.id, existing=existing, links=_links(new)
+        )
 
     @app.get("/v1/reports/escalations", tags=["feedback"])
     async def escalations_report(principal: Caller, since: str = "7d") -> dict[str, Any]:
@@ -722,7 +805,9 @@ def create_app(
         except UsageError as exc:
             raise ApiError(422, "invalid_request", str(exc)) from None
         report = escalation_report(
-            service.store.list(since=start), service.store.feedback(since=start), since=start
+            service.store.list(since=start, tenant=principal.tenant),
+            service.store.feedback(since=start, tenant=principal.tenant),
+            since=start,
         )
         return report.as_dict()
 
@@ -746,7 +831,7 @@ def create_app(
             )
         except AuthError as exc:
             raise ApiError(401, exc.code, exc.message) from None
-        principal = Principal(name="zendesk:webhook", kind="zendesk_webhook")
+        principal = Principal(name="zendesk:webhook", kind="zendesk_webhook", tenant=service.config.tenant)
         wait = service.limiter.check(principal.name)
         if wait:
             raise ApiError(429, "rate_limited", "rate limit exceeded", {"Retry-After": str(int(wait))})

@@ -12,10 +12,13 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
+
+from casefile.agent.config import ServiceToken
 
 __all__ = ["AuthError", "Authenticator", "Principal", "RateLimiter", "verify_webhook_signature"]
 
@@ -31,10 +34,12 @@ class AuthError(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller. ``name`` is what the audit log records as "who asked"."""
+    """An authenticated caller. ``name`` is what the audit log records as "who asked";
+    ``tenant`` is whose investigations it may create and see (no others, not even their ids)."""
 
     name: str
     kind: str  # "token" | "zendesk_app" | "zendesk_webhook"
+    tenant: str
 
 
 class Authenticator:
@@ -48,14 +53,22 @@ class Authenticator:
 
     def __init__(
         self,
-        tokens: dict[str, SecretStr],
+        tokens: Mapping[str, SecretStr | ServiceToken],
         app_shared_secret: SecretStr | None = None,
         *,
         jwt_max_age_s: int = 3600,
+        tenant: str = "default",
     ) -> None:
-        self._tokens = [(name, secret.get_secret_value().encode()) for name, secret in tokens.items()]
+        # name, secret, tenant: a plain token belongs to the service's own tenant, like the app's JWTs.
+        self._tokens = [
+            (name, secret.get_secret_value().encode(), tenant)
+            if isinstance(secret, SecretStr)
+            else (name, secret.token.get_secret_value().encode(), secret.tenant or tenant)
+            for name, secret in tokens.items()
+        ]
         self._jwt_key = app_shared_secret.get_secret_value() if app_shared_secret else None
         self._jwt_max_age_s = jwt_max_age_s
+        self._tenant = tenant
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -70,14 +83,14 @@ class Authenticator:
 
     def _token(self, credential: str) -> Principal:
         given = credential.encode()
-        found: str | None = None
+        found: tuple[str, str] | None = None
         # Compare against every token, always: the time taken does not tell which one matched.
-        for name, token in self._tokens:
+        for name, token, tenant in self._tokens:
             if hmac.compare_digest(given, token):
-                found = name
+                found = (name, tenant)
         if found is None:
             raise AuthError("invalid_token", "the bearer token is not valid")
-        return Principal(name=f"token:{found}", kind="token")
+        return Principal(name=f"token:{found[0]}", kind="token", tenant=found[1])
 
     def _jwt(self, credential: str) -> Principal:
         import jwt  # PyJWT; loaded only when a JWT arrives
@@ -100,7 +113,8 @@ class Authenticator:
             raise AuthError("invalid_token", "the JWT is too old")
         who = claims.get("email") or claims.get("sub") or claims.get("user_id")
         name = f"zendesk:{who}" if isinstance(who, str | int) and str(who) else "zendesk:app"
-        return Principal(name=name[:200], kind="zendesk_app")
+        # The app's JWTs are signed for this service's one Zendesk: they act for its tenant.
+        return Principal(name=name[:200], kind="zendesk_app", tenant=self._tenant)
 
 
 def verify_webhook_signature(
