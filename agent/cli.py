@@ -46,6 +46,8 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"transcript": args.transcript})
     ticket = load_ticket(args.ticket)
     env = open_environment(settings, args.world)
+    for problem in env.runbook_problems:  # loudly, even with --quiet: the others still run
+        _print_err(f"casefile: runbook disabled: {problem} (see `casefile runbooks check`)")
     if not args.quiet:
         _print_err(f"casefile: {ticket.id} against {env.description}")
 

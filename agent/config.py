@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from casefile import PACKAGE_DIR
 from casefile.agent.errors import ConfigError
+from casefile.agent.strict import toml_line, unknown_keys
 from casefile.tools.settings import ConnectorSettings
 
 __all__ = [
@@ -245,13 +246,16 @@ def load_settings(config_path: str | Path | None = None, env: dict[str, str] | N
     if path is None and Path("casefile.toml").is_file():
         path = Path("casefile.toml")
     data: dict[str, Any] = {}
+    text = ""
     if path is not None:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{path}: {exc}") from None
+        _check_keys(data, text, path)
     data = _merge(data, _env_overrides(env))
     if "catalog_file" not in data:
         # The catalogue lives beside casefile.toml (or in the working directory without one).
@@ -261,7 +265,29 @@ def load_settings(config_path: str | Path | None = None, env: dict[str, str] | N
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        where = str(path) if path else "environment"
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
+        line = toml_line(text, first["loc"]) if text else 0
+        where = (f"{path}:{line}" if line else str(path)) if path else "environment"
         raise ConfigError(f"{where}: {loc}: {first['msg']}") from None
+
+
+def _check_keys(data: dict[str, Any], text: str, path: Path) -> None:
+    """Unknown keys are typos until proven otherwise: each one is an error with its line."""
+    from casefile.tools.catalogue import connector_classes
+
+    plugins = {
+        cls.settings_key: cls.settings_model
+        for cls in connector_classes().values()
+        if cls.settings_key and cls.settings_key not in ConnectorSettings.model_fields
+    }
+    problems = []
+    for unknown in unknown_keys(Settings, data, extra_sections=plugins):
+        parents = [str(p) for p in unknown.path[:-1] if not isinstance(p, int)]
+        where = f" in [{'.'.join(parents)}]" if parents else ""
+        hint = f" (did you mean {unknown.suggestion}?)" if unknown.suggestion else ""
+        line = toml_line(text, unknown.path)
+        problems.append(f"{path}:{line}: unknown key {unknown.key}{where}{hint}")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise ConfigError("; ".join(problems[:3]) + more)

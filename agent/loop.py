@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,6 +224,7 @@ async def investigate(
     prices: Mapping[str, Mapping[str, float]] | None = None,
     catalog: Catalog | None = None,
     deadline: Deadline | None = None,
+    disabled_runbooks: Sequence[str] = (),
 ) -> InvestigationResult:
     """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources.
 
@@ -246,6 +247,7 @@ async def investigate(
             prices=prices,
             catalog=catalog,
             deadline=deadline,
+            disabled_runbooks=disabled_runbooks,
         )
 
 
@@ -263,6 +265,7 @@ async def _investigate(
     prices: Mapping[str, Mapping[str, float]] | None,
     catalog: Catalog | None,
     deadline: Deadline,
+    disabled_runbooks: Sequence[str] = (),
 ) -> InvestigationResult:
     started = time.perf_counter()
     phases: dict[str, float] = {}
@@ -281,6 +284,7 @@ async def _investigate(
         "runbooks_matched",
         runbooks=[m.runbook.id for m in matches],
         reasons={m.runbook.id: m.reasons for m in matches},
+        **({"disabled": list(disabled_runbooks)} if disabled_runbooks else {}),
     )
     state = LoopState(
         ticket=ticket,

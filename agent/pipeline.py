@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from casefile.agent.events import EventSink
     from casefile.agent.loop import InvestigationResult
     from casefile.agent.models.base import Model
-    from casefile.agent.runbooks import Runbook
+    from casefile.agent.runbooks import Problem, Runbook
     from casefile.agent.ticket import Ticket
     from casefile.tools.base import Toolbox
     from casefile.tools.deadline import Deadline
@@ -39,9 +39,34 @@ class Environment:
     description: str
     catalog: Catalog | None = field(default=None)
     """The company catalogue, completed from the configured repositories (None: not loaded)."""
+    runbooks_dir: Path | None = None
+    """Where the runbooks were read from (None: a fixed list); they reload when its files change."""
+    runbook_problems: list[Problem] = field(default_factory=list)
+    """Why each disabled runbook could not load (file:line: reason)."""
+    _runbooks_seen: tuple[Any, ...] | None = field(default=None, repr=False)
 
     async def aclose(self) -> None:
         await self.toolbox.aclose()
+
+    def refresh_runbooks(self, *, force: bool = False) -> bool:
+        """Reload the runbooks when their files changed (or ``force``: SIGHUP); True when reloaded.
+
+        A stat of each file per investigation (microseconds); a broken runbook is disabled and
+        listed in :attr:`runbook_problems`, the others keep working."""
+        from casefile.agent.runbooks import RUNBOOKS_DIR, load_usable_runbooks, runbooks_signature
+
+        if self.runbooks_dir is None:
+            return False
+        seen = runbooks_signature(self.runbooks_dir)
+        if not force and seen == self._runbooks_seen:
+            return False
+        self.runbooks, self.runbook_problems = load_usable_runbooks(self.runbooks_dir or RUNBOOKS_DIR)
+        self._runbooks_seen = seen
+        return True
+
+    @property
+    def disabled_runbooks(self) -> list[str]:
+        return [str(p) for p in self.runbook_problems]
 
 
 def _live_configured(settings: Settings) -> bool:
@@ -61,7 +86,6 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
     """A world's stand-ins when a world is given (or nothing live is configured), else the live systems."""
     from casefile.agent.accounts import AccountDirectory
     from casefile.agent.catalog import CATALOG_FILE, CatalogError, complete, load_catalog
-    from casefile.agent.runbooks import load_runbooks
     from casefile.tools.world.loader import World, WorldError
 
     world_path = world or settings.world
@@ -73,7 +97,6 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
             # Load the logs (generated on a first run) while this thread imports the connectors.
             preload = threading.Thread(target=_preload, args=(loaded,), daemon=True)
             preload.start()
-            runbooks = load_runbooks(settings.runbooks_dir)
             accounts_file = loaded.file("accounts.json")
             directory = AccountDirectory.from_file(accounts_file) if accounts_file else None
             toolbox = loaded.toolbox()
@@ -82,25 +105,36 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
             repos = sorted(loaded.read_json("github.json", {"repos": {}}).get("repos", {}))
         except (WorldError, CatalogError) as exc:
             raise ConfigError(str(exc)) from None
-        return Environment(
-            toolbox, directory, runbooks, loaded, f"world {world_path}", complete(catalog, repos)
+        return _with_runbooks(
+            Environment(toolbox, directory, [], loaded, f"world {world_path}", complete(catalog, repos)),
+            settings,
         )
     from casefile.tools.registry import build_toolbox
 
-    runbooks = load_runbooks(settings.runbooks_dir)
     directory = AccountDirectory.from_file(settings.accounts_file) if settings.accounts_file else None
     try:
         catalog = load_catalog(settings.catalog_file)
     except CatalogError as exc:
         raise ConfigError(str(exc)) from None
-    return Environment(
-        build_toolbox(settings.connectors),
-        directory,
-        runbooks,
-        None,
-        "live systems",
-        complete(catalog, settings.connectors.github.repos),
+    return _with_runbooks(
+        Environment(
+            build_toolbox(settings.connectors),
+            directory,
+            [],
+            None,
+            "live systems",
+            complete(catalog, settings.connectors.github.repos),
+        ),
+        settings,
     )
+
+
+def _with_runbooks(env: Environment, settings: Settings) -> Environment:
+    from casefile.agent.runbooks import RUNBOOKS_DIR
+
+    env.runbooks_dir = Path(settings.runbooks_dir) if settings.runbooks_dir else RUNBOOKS_DIR
+    env.refresh_runbooks(force=True)
+    return env
 
 
 async def run_investigation(
@@ -116,6 +150,7 @@ async def run_investigation(
     from casefile.agent.models import get_model
     from casefile.agent.signals import extract_signals
 
+    env.refresh_runbooks()
     signals = extract_signals(ticket, env.directory)
     account = env.directory.get(signals.account_id) if env.directory and signals.account_id else None
     accounts = env.directory.as_mapping() if env.directory else {}
@@ -129,6 +164,7 @@ async def run_investigation(
             toolbox=env.toolbox,
             model=chosen,
             runbooks=env.runbooks,
+            disabled_runbooks=env.disabled_runbooks,
             budgets=settings.budgets,
             on_event=on_event,
             prices=settings.prices,

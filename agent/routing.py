@@ -47,6 +47,7 @@ from casefile.agent.packet import (
     render_markdown,
 )
 from casefile.agent.runbooks import Problem, ProblemsError, Triggers
+from casefile.agent.strict import pydantic_reason
 from casefile.agent.templating import PROMPTS_DIR
 from casefile.agent.ticket import Signals, Ticket
 from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
@@ -609,7 +610,7 @@ def _parse(text: str, name: str) -> tuple[RoutingConfig | None, list[Problem]]:
         config = RoutingConfig.model_validate({**data, "path": name})
     except ValidationError as exc:
         return None, [
-            Problem(name, _line_of(node, list(err["loc"])), f"{'.'.join(map(str, err['loc']))}: {err['msg']}")
+            Problem(name, _line_of(node, list(err["loc"])), pydantic_reason(RoutingConfig, err))
             for err in exc.errors()
         ]
     return config, _semantics(config, node, name)

@@ -54,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.errors import ConfigError
+from casefile.agent.strict import pydantic_reason
 from casefile.agent.templating import PROMPTS_DIR, compiled_expression, expression_env, render_value
 from casefile.agent.ticket import Signals, Ticket
 
@@ -68,8 +69,10 @@ __all__ = [
     "check_runbooks",
     "evaluate",
     "load_runbooks",
+    "load_usable_runbooks",
     "match_runbooks",
     "runbook_context",
+    "runbooks_signature",
 ]
 
 RUNBOOKS_DIR = PROMPTS_DIR / "runbooks"
@@ -258,8 +261,7 @@ def _parse_file(path: Path, *, semantic: bool = True) -> tuple[Runbook | None, l
 
 
 def _pydantic_reason(err: Mapping[str, Any]) -> str:
-    where = ".".join(str(p) for p in err["loc"])
-    return f"{where}: {err['msg']}"
+    return pydantic_reason(Runbook, err)
 
 
 def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> list[Problem]:
@@ -371,6 +373,25 @@ def load_runbooks(
 
 def check_runbooks(directory: Path | None = None) -> tuple[list[Runbook], list[Problem]]:
     return _load_all(directory or RUNBOOKS_DIR)
+
+
+def load_usable_runbooks(directory: Path | None = None) -> tuple[list[Runbook], list[Problem]]:
+    """What investigations use: every runbook that loads, and the problems of those that do not.
+
+    A broken runbook is left out (and reported) rather than stopping every investigation."""
+    return _load_all(directory or RUNBOOKS_DIR, semantic=False)
+
+
+def runbooks_signature(directory: Path | None = None) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the runbook files: changes when any file does."""
+    signature = []
+    for path in sorted((directory or RUNBOOKS_DIR).glob("*.md")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        signature.append((path.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(signature)
 
 
 def _load_all(directory: Path, *, semantic: bool = True) -> tuple[list[Runbook], list[Problem]]:

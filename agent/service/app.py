@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import re
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -268,9 +269,27 @@ class InvestigationService:
             )
         if self._env is None:
             self._env = await asyncio.to_thread(open_environment, self.settings, self._world)
+        self._reload_on_sighup()
         if self.config.zendesk.api_base():
             self.zendesk = ZendeskClient(self.config.zendesk, transport=self._zendesk_transport)
         self.scheduler.start()
+
+    def _reload_on_sighup(self) -> None:
+        """``kill -HUP`` reloads the runbooks at once (they also reload when their files change)."""
+        env = self.env
+
+        def reload() -> None:
+            env.refresh_runbooks(force=True)
+            for problem in env.runbook_problems:
+                log.warning("runbook disabled: %s", problem)
+            log.info(
+                "runbooks reloaded: %d loaded, %d disabled", len(env.runbooks), len(env.runbook_problems)
+            )
+
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            return  # not the main thread (tests), or no SIGHUP on this platform
 
     async def stop(self) -> None:
         unfinished = await self.scheduler.aclose()
@@ -604,7 +623,22 @@ def create_app(
 
     @app.get("/healthz", tags=["service"])
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "queued": service.scheduler.queued, "running": service.scheduler.running}
+        """Liveness and queue depth; a runbook that cannot load is listed (the others keep working)."""
+        health: dict[str, Any] = {
+            "status": "ok",
+            "queued": service.scheduler.queued,
+            "running": service.scheduler.running,
+        }
+        if service._env is not None:
+            env = service.env
+            env.refresh_runbooks()
+            health["runbooks"] = {
+                "loaded": len(env.runbooks),
+                "disabled": [f"{Path(p.file).name}:{p.line}: {p.reason}" for p in env.runbook_problems],
+            }
+            if env.runbook_problems:
+                health["status"] = "degraded"
+        return health
 
     @app.post(
         "/v1/investigations",

@@ -279,6 +279,14 @@
     text('progress-line', latest + ' · ' + checks + failed);
   }
 
+  // Problems worth knowing before trusting a diagnosis (a broken runbook was left out).
+  function showNotices(messages) {
+    var list = $('notices');
+    list.replaceChildren();
+    messages.forEach(function (m) { list.appendChild(el('li', m)); });
+    list.hidden = !messages.length;
+  }
+
   function resetProgress() {
     $('progress').replaceChildren();
     toolItems = {};
@@ -310,6 +318,7 @@
       setLiveLine((d.ok ? '✓ ' : '✗ ') + d.tool);
       return;
     }
+    if (kind === 'runbooks_matched') showNotices((d.disabled || []).map(function (p) { return 'Runbook disabled: ' + p; }));
     var line = progressLine(kind, event);
     if (!line) return;
     list.appendChild(el('li', line, kind === 'investigation_failed' ? 'failed' : 'ok'));
