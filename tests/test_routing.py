@@ -578,7 +578,12 @@ def test_shipped_routing_file_is_clean() -> None:
 BAD_FILES: list[tuple[str, str, int, str]] = [
     ("yaml syntax", "version: 1\nteams: {a: [}\n", 2, "invalid YAML"),
     ("not a mapping", "- a\n- b\n", 1, "must be a mapping"),
-    ("unknown top key", "version: 1\nteams: {}\nescalate_everything: true\n", 3, "unknown key escalate_everything"),
+    (
+        "unknown top key",
+        "version: 1\nteams: {}\nescalate_everything: true\n",
+        3,
+        "unknown key escalate_everything",
+    ),
     (
         "bad threshold",
         "version: 1\nteams:\n  support-l2: {name: L2, channel: '#l2'}\ndecision:\n  categories:\n"
