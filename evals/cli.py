@@ -132,7 +132,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
         Path(args.out),
         settings,
         world=Path(args.world) if args.world else None,
-        days=args.days,
+        days=args.pad_hours / 24 if args.days is None else args.days,
         category=args.category,
         action=args.action,
         team=args.team,
@@ -182,8 +182,19 @@ def register(subparsers: Any) -> None:
     c = sub.add_parser("record", help="build a golden case from a resolved ticket by snapshotting the tools")
     c.add_argument("ticket", help="the ticket file")
     c.add_argument("--out", required=True, help="new case directory, e.g. evals/golden/acme-429-again")
-    c.add_argument("--world", help="snapshot this world instead of the live systems (for testing)")
-    c.add_argument("--days", type=float, default=3.0, help="log window before the ticket (default 3 days)")
+    c.add_argument(
+        "--world",
+        help="record from this world instead of the live systems (the same connectors, its emulators)",
+    )
+    c.add_argument(
+        "--pad-hours",
+        type=float,
+        default=1.0,
+        help="hours of log rows kept around each window the investigation read (default 1)",
+    )
+    c.add_argument(
+        "--days", type=float, default=None, help=argparse.SUPPRESS
+    )  # the same, in days (older name)
     c.add_argument("--category", required=True, help="the root cause the ticket was resolved with")
     c.add_argument("--action", choices=["resolve", "escalate"], required=True)
     c.add_argument("--team", help="the team it was escalated to")

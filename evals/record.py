@@ -1,46 +1,256 @@
 """``casefile eval record``: grow the golden set from a resolved ticket.
 
 The ticket is investigated (offline investigator) against the live systems, or a
-world standing in for them (``--world``: the connectors are the same code), and
-what the tools saw for the account is snapshotted into a new case:
+world standing in for them (``--world``: the connectors are the same code), with
+every HTTP exchange of the connectors recorded on the way
+(:class:`RecordingTransport` wraps the transport they were given). What the
+systems answered becomes a standalone world in the new case
+(``casefile.evals.snapshot`` turns the exchanges into world files), so a replay
+gets exactly those answers, and a query the investigation did not make (another
+model, another plan) is answered by the world's emulators from the same data:
 
 * ``ticket.json`` — the ticket after intake (secrets already redacted);
-* ``world/accounts.json`` — only that account's directory entry;
-* ``world/clickhouse/<table>.jsonl`` — the account's log rows in the window,
-  read through the guarded ``logs_sql`` tool (so the same limits apply) and with
-  request headers redacted again;
-* ``world/{stripe,linear,github}.json`` and ``world/sso/`` — copied from the
-  world when recording from one; from live systems these are not snapshotted yet
-  (see evals/README.md), and the case gets ``"world"`` = the demo world as base;
+* ``world/accounts.json`` — only that account's directory entry (and the
+  last-working IdP snapshot it names, under ``world/sso/``);
+* ``world/stripe.json``, ``linear.json``, ``github.json``, ``tickets.json``,
+  ``sso/`` — every object Stripe, Linear, GitHub, Zendesk and the IdP returned;
+* ``world/clickhouse/<table>.jsonl.gz`` — the account's log rows the
+  investigation's log queries read (:func:`log_windows`: rows shown one by one
+  in full; rows only counted, and the baselines they were compared with, with
+  identifiers and headers blanked), each window widened by ``days`` — read
+  through the guarded ``logs_sql`` tool, headers redacted again, gzipped;
 * ``expected.json`` — the category/action/team given on the command line and
   the facts to cite, for review.
+
+Recording "live" when no live system is configured is refused: it would only
+snapshot the demo world.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import shutil
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from casefile.agent.errors import UsageError
+
 if TYPE_CHECKING:
     from casefile.agent.config import Settings
+    from casefile.agent.pipeline import Environment
+    from casefile.tools.base import Toolbox
+    from casefile.tools.settings import ConnectorSettings
 
-__all__ = ["record_case"]
+__all__ = ["Exchange", "RecordingTransport", "record_case"]
 
 _TABLES = ("requests", "webhook_deliveries", "sso_logins")
-_HTTP_FILES = ("stripe.json", "linear.json", "github.json", "tickets.json")
+_HEADER_COLUMNS = ("request_headers", "response_headers")
+# Columns no summary reads (blanked in rows that were only counted); the latency summary alone shows
+# trace ids (of its window's slowest requests).
+_COUNTED_BLANK = frozenset({"request_id", "api_key_hash", *_HEADER_COLUMNS})
+_UNTRACED_BLANK = _COUNTED_BLANK | {"trace_id"}
 
 
-def _iso(value: Any) -> str:
+@dataclass(frozen=True)
+class Exchange:
+    """One request a connector sent and what the system answered."""
+
+    method: str
+    url: httpx.URL
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    """Passes every request to ``inner`` and keeps the answer (:attr:`exchanges`)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.exchanges: list[Exchange] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        await response.aclose()
+        headers = httpx.Headers(
+            [
+                (k, v)
+                for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length")
+            ]
+        )
+        self.exchanges.append(Exchange(request.method, request.url, response.status_code, headers, body))
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+    def __getattr__(self, name: str) -> Any:
+        # What else the inner transport offers connectors (a world's DNS: ``resolve``).
+        return getattr(self.inner, name)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _RecordingStandIns:
+    """The :class:`casefile.tools.base.StandIns` connectors are built with while recording."""
+
+    def __init__(self, transport: RecordingTransport, clickhouse: Any, path: Path | None) -> None:
+        self._transport, self._clickhouse, self._path = transport, clickhouse, path
+
+    @property
+    def path(self) -> Any:
+        return self._path
+
+    @property
+    def transport(self) -> RecordingTransport:
+        return self._transport
+
+    def clickhouse(self) -> Any:
+        return self._clickhouse  # None: the connector connects to settings.logs.dsn itself
+
+
+def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
-async def _snapshot(ticket: Any, env: Any, account_id: str, days: float) -> dict[str, list[dict[str, Any]]]:
+def _parse(value: Any) -> datetime | None:
+    from casefile.agent.templating import parse_ts
+
+    return parse_ts(str(value)) if value else None
+
+
+def _merge(windows: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(windows):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+@dataclass(frozen=True)
+class LogWindows:
+    """What the investigation's log queries read, by how much of each row they need.
+
+    ``rows``: windows read row by row (recent requests, model SQL), every column
+    kept; ``traced``: latency windows, which show their slowest requests' trace
+    ids; ``counted``: error summaries' windows and every baseline, only counted,
+    so identifiers and headers are blanked. Each later tier excludes the earlier ones.
+    """
+
+    rows: list[tuple[datetime, datetime]]
+    traced: list[tuple[datetime, datetime]]
+    counted: list[tuple[datetime, datetime]]
+
+
+_SUMMARY_TOOLS = ("logs_error_summary", "logs_latency")
+
+
+def _newest_rows_from(outcome: Any) -> datetime | None:
+    """The oldest row a row-by-row call returned (its window's real start)."""
+    stamps = [_parse(item.get("ts")) for item in _dicts(outcome.data) if "ts" in item]
+    found = [t for t in stamps if t is not None]
+    return min(found) if found else None
+
+
+def _dicts(value: Any) -> Iterable[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from _dicts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _dicts(item)
+
+
+def log_windows(outcomes: Iterable[Any], now: datetime, pad: timedelta) -> LogWindows:
+    """The windows of :class:`LogWindows` for an investigation's outcomes, merged, widened by ``pad``."""
+    rows: list[tuple[datetime, datetime]] = [(now - pad, now)]
+    traced: list[tuple[datetime, datetime]] = []
+    counted: list[tuple[datetime, datetime]] = []
+    for outcome in outcomes:
+        if outcome.source != "logs":
+            continue
+        args = outcome.arguments or {}
+        start, end = _parse(args.get("start")), _parse(args.get("end"))
+        if start and end and outcome.tool in _SUMMARY_TOOLS:
+            (traced if outcome.tool == "logs_latency" else counted).append((start - pad, min(end + pad, now)))
+            days = int(args.get("baseline_days", 7))
+            if days:
+                counted.append((start - timedelta(days=days) - pad, start))
+        elif start and end:
+            rows.append((start - pad, min(end + pad, now)))
+        else:
+            before = _parse(args.get("before")) or now
+            oldest = _newest_rows_from(outcome) if outcome.ok else None
+            rows.append((min(oldest or before, before - pad), before))
+    full = _merge(rows)
+    with_traces = [p for w in _merge(traced) for p in _subtract(w, full)]
+    only_counted = [p for w in _merge(counted) for p in _subtract(w, full + with_traces)]
+    return LogWindows(full, with_traces, only_counted)
+
+
+def _subtract(
+    window: tuple[datetime, datetime], cuts: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    pieces = [window]
+    for c_lo, c_hi in cuts:
+        nxt = []
+        for lo, hi in pieces:
+            if c_hi <= lo or c_lo >= hi:
+                nxt.append((lo, hi))
+                continue
+            if lo < c_lo:
+                nxt.append((lo, c_lo))
+            if c_hi < hi:
+                nxt.append((c_hi, hi))
+        pieces = nxt
+    return pieces
+
+
+async def _rows(
+    toolbox: Toolbox, ctx: Any, table: str, account_id: str, lo: datetime, hi: datetime
+) -> list[dict[str, Any]]:
+    """The account's rows of ``table`` in [lo, hi), through the guarded ``logs_sql``; halves a capped slice."""
+    from casefile.tools.base import ToolCall
+
+    sql = (
+        f"SELECT * FROM {table} WHERE account_id = '{account_id}' "
+        f"AND ts >= parseDateTime64BestEffort('{_iso(lo)}') AND ts < parseDateTime64BestEffort('{_iso(hi)}') "
+        "ORDER BY ts"
+    )
+    outcome = await toolbox.execute(ToolCall(id=f"rec-{table}", tool="logs_sql", arguments={"sql": sql}), ctx)
+    if not outcome.ok or not isinstance(outcome.data, dict):
+        return []
+    if outcome.data.get("truncated") and hi - lo > timedelta(seconds=2):
+        mid = lo + (hi - lo) / 2
+        return [
+            *await _rows(toolbox, ctx, table, account_id, lo, mid),
+            *await _rows(toolbox, ctx, table, account_id, mid, hi),
+        ]
+    columns = outcome.data.get("columns") or []
+    return [dict(zip(columns, values, strict=False)) for values in outcome.data.get("rows") or []]
+
+
+async def _snapshot_logs(
+    env: Environment, ticket: Any, account_id: str, outcomes: list[Any], pad: timedelta
+) -> dict[str, list[dict[str, Any]]]:
     from casefile.agent.redact import redact
-    from casefile.tools.base import CallContext, ToolCall
+    from casefile.tools.base import CallContext
 
     ctx = CallContext.for_account(
         account_id,
@@ -48,32 +258,60 @@ async def _snapshot(ticket: Any, env: Any, account_id: str, days: float) -> dict
         now=ticket.created_at,
         requested_by="eval-record",
     )
-    rows: dict[str, list[dict[str, Any]]] = {}
+    windows = log_windows(outcomes, ticket.created_at, pad)
+    tiers = ((windows.rows, ()), (windows.traced, _COUNTED_BLANK), (windows.counted, _UNTRACED_BLANK))
+    tables: dict[str, list[dict[str, Any]]] = {}
     for table in _TABLES:
         found: list[dict[str, Any]] = []
-        # The guard caps a result's rows, so read the window in slices small enough to stay under it.
-        lo, step = ticket.created_at - timedelta(days=days), timedelta(hours=2)
-        while lo < ticket.created_at:
-            hi = min(lo + step, ticket.created_at)
-            sql = (
-                f"SELECT * FROM {table} WHERE account_id = '{account_id}' "
-                f"AND ts >= parseDateTime64BestEffort('{_iso(lo)}') AND ts < parseDateTime64BestEffort('{_iso(hi)}') "
-                "ORDER BY ts"
-            )
-            lo = hi
-            call = ToolCall(id=f"rec-{table}", tool="logs_sql", arguments={"sql": sql})
-            outcome = await env.toolbox.execute(call, ctx)
-            if not outcome.ok or not isinstance(outcome.data, dict):
-                break
-            columns = outcome.data.get("columns") or []
-            for values in outcome.data.get("rows") or []:
-                row = dict(zip(columns, values, strict=False))
-                for key in ("request_headers", "response_headers"):
-                    if isinstance(row.get(key), str):
-                        row[key] = redact(row[key])[0]
-                found.append(row)
-        rows[table] = found
-    return rows
+        for spans, blank in tiers:
+            for lo, hi in spans:
+                for row in await _rows(env.toolbox, ctx, table, account_id, lo, hi):
+                    for key in _HEADER_COLUMNS:
+                        if isinstance(row.get(key), str):
+                            row[key] = redact(row[key])[0]
+                    # Only counted, never shown: identifiers and headers are dead weight there.
+                    found.append(
+                        {k: ("" if k in blank and isinstance(v, str) else v) for k, v in row.items()}
+                    )
+        found.sort(key=lambda r: str(r.get("ts")))
+        tables[table] = found
+    return tables
+
+
+def _recording_environment(
+    settings: Settings,
+    world: Path | None,
+    transport: httpx.AsyncBaseTransport | None,
+    clickhouse: Any,
+) -> tuple[Environment, RecordingTransport, ConnectorSettings, Toolbox]:
+    """The environment ``open_environment`` gives, its toolbox rebuilt on a recording transport."""
+    from casefile.agent.pipeline import _live_configured, open_environment
+    from casefile.tools.registry import build_toolbox
+    from casefile.tools.settings import ConnectorSettings, GitHubSettings, LogsSettings
+
+    if world is None and not _live_configured(settings):
+        raise UsageError(
+            "nothing live is configured to record from (set CLICKHOUSE_DSN, STRIPE_API_KEY, LINEAR_API_KEY or "
+            "GitHub repositories in casefile.toml); to record from a world, pass --world"
+        )
+    env = open_environment(settings, world)
+    if env.world is not None:
+        github = env.world.read_json("github.json", {"repos": {}})
+        connectors = ConnectorSettings(
+            logs=LogsSettings(database=env.world.database),
+            github=GitHubSettings(repos=sorted(github.get("repos", {}))),
+        )
+        recorder = RecordingTransport(env.world.transport)
+        stand_ins = _RecordingStandIns(recorder, env.world.clickhouse(), env.world.path)
+        toolbox = build_toolbox(connectors, world=stand_ins)
+    else:
+        connectors = settings.connectors
+        recorder = RecordingTransport(transport or httpx.AsyncHTTPTransport())
+        snapshots = Path(connectors.sso.snapshot_dir) if connectors.sso.snapshot_dir else None
+        stand_ins = _RecordingStandIns(recorder, clickhouse, snapshots)
+        toolbox = build_toolbox(connectors, world=stand_ins, configured_only=True)
+    replaced, env.toolbox = env.toolbox, toolbox
+    return env, recorder, connectors, replaced
 
 
 def record_case(
@@ -82,59 +320,70 @@ def record_case(
     settings: Settings,
     *,
     world: Path | None = None,
-    days: float = 3.0,
+    days: float = 1 / 24,
     category: str,
     action: str,
     team: str | None = None,
     must_cite: list[str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clickhouse: Any = None,
 ) -> Path:
-    """Investigate ``ticket_path`` and write a new case directory ``out``; returns it."""
-    from casefile.agent.errors import UsageError
+    """Investigate ``ticket_path`` and write a new case directory ``out``; returns it.
+
+    ``days`` pads every log window the investigation read. Live systems are
+    reached through ``transport`` (default: the network) and ``clickhouse`` (a
+    client; default: ``settings.connectors.logs.dsn``): a test passes a world's.
+    """
     from casefile.agent.intake import load_ticket
-    from casefile.agent.pipeline import open_environment, run_investigation
+    from casefile.agent.pipeline import run_investigation
     from casefile.agent.signals import extract_signals
-    from casefile.evals.cases import _DEMO_WORLD
+    from casefile.evals.snapshot import world_files
 
     if out.exists():
         raise UsageError(f"{out} already exists")
     ticket = load_ticket(ticket_path)
-    env = open_environment(settings, world)
+    env, recorder, connectors, replaced = _recording_environment(settings, world, transport, clickhouse)
 
     async def run() -> tuple[Any, dict[str, list[dict[str, Any]]]]:
+        await replaced.aclose()  # the toolbox open_environment built, without the recorder
         try:
             signals = extract_signals(ticket, env.directory)
             if not signals.account_id:
                 raise UsageError("the ticket's account could not be resolved; set account_id in the ticket")
             result = await run_investigation(ticket, env, settings)
-            return result, await _snapshot(ticket, env, signals.account_id, days)
+            rows = await _snapshot_logs(
+                env, ticket, signals.account_id, result.outcomes, timedelta(days=days)
+            )
+            return result, rows
         finally:
             await env.aclose()
 
     result, rows = asyncio.run(run())
     account_id = result.diagnosis.account_id
+    entry = env.directory.get(account_id) if env.directory and account_id else None
     w = out / "world"
     (w / "clickhouse").mkdir(parents=True)
-    source = Path(env.world.path) if env.world is not None else None
-    if source is not None and env.world is not None:
-        for name in _HTTP_FILES:
-            if (source / name).is_file():
-                shutil.copyfile(source / name, w / name)
-        if (source / "sso").is_dir():
-            shutil.copytree(source / "sso", w / "sso")
-        schema = env.world.file("clickhouse/schema.sql")
-        if schema is not None:
-            shutil.copyfile(schema, w / "clickhouse" / "schema.sql")
-    else:
-        shutil.copyfile(_DEMO_WORLD / "clickhouse" / "schema.sql", w / "clickhouse" / "schema.sql")
-    entry = env.directory.get(account_id) if env.directory and account_id else None
+    files = world_files(recorder.exchanges, connectors, accounts=[entry] if entry else [])
+    for relative, content in files.items():
+        (w / relative).parent.mkdir(parents=True, exist_ok=True)
+        (w / relative).write_bytes(content)
+    _copy_sso_snapshot(entry, env, connectors, w)
+    # The company catalogue (components, owners) is part of what routing knew: a world carries its own.
+    catalog = env.world.file("catalog.yaml") if env.world is not None else settings.catalog_file
+    if catalog is not None and Path(catalog).is_file():
+        shutil.copyfile(catalog, w / "catalog.yaml")
+    schema = env.world.file("clickhouse/schema.sql") if env.world is not None else None
+    from casefile.evals.cases import _DEMO_WORLD
+
+    shutil.copyfile(schema or _DEMO_WORLD / "clickhouse" / "schema.sql", w / "clickhouse" / "schema.sql")
     (w / "accounts.json").write_text(
         json.dumps({"accounts": [entry] if entry else []}, indent=2, default=str) + "\n"
     )
     for table, found in rows.items():
-        with (w / "clickhouse" / f"{table}.jsonl").open("w", encoding="utf-8") as fh:
+        # Compressed: a week of one account's traffic is megabytes as JSON, a few hundred kB gzipped.
+        with gzip.open(w / "clickhouse" / f"{table}.jsonl.gz", "wt", encoding="utf-8", compresslevel=9) as fh:
             for row in found:
                 fh.write(json.dumps(row, default=str, separators=(",", ":")) + "\n")
-    # A standalone world (no base): everything the tools saw is in it.
     (out / "ticket.json").write_text(ticket.model_dump_json(indent=2, exclude_defaults=True) + "\n")
     expected = {
         "category": category,
@@ -144,8 +393,20 @@ def record_case(
         "must_not_claim": [],
         "tags": ["recorded"],
         "needs_tools": True,
-        "notes": f"recorded from {ticket_path.name}; the offline investigator said "
+        "notes": f"recorded from {ticket_path.name} ({env.description}); the offline investigator said "
         f"{result.diagnosis.root_cause.category}/{result.diagnosis.action}. Review before committing.",
     }
     (out / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
     return out
+
+
+def _copy_sso_snapshot(entry: Any, env: Environment, connectors: ConnectorSettings, w: Path) -> None:
+    """The account's last-working IdP metadata is a file, not an API answer: copy it beside the world."""
+    snapshot = ((entry or {}).get("idp") or {}).get("last_working_snapshot")
+    if not snapshot:
+        return
+    root = env.world.path if env.world is not None else connectors.sso.snapshot_dir
+    source = Path(root) / snapshot if root else None
+    if source is not None and source.is_file() and not Path(snapshot).is_absolute():
+        (w / snapshot).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, w / snapshot)

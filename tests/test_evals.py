@@ -187,6 +187,110 @@ def test_clickhouse_overlay_is_a_view_over_the_base(tmp_path: Path) -> None:
     assert (world.path / "stripe.json").read_bytes() == (DEMO / "stripe.json").read_bytes()
 
 
+def _diagnosis_of(ticket: Path, world: Path, settings: Settings | None = None) -> tuple[object, ...]:
+    from casefile.agent.intake import load_ticket
+    from casefile.agent.pipeline import open_environment, run_investigation
+
+    settings = settings or Settings()
+    env = open_environment(settings, world)
+
+    async def run() -> Diagnosis:
+        try:
+            return (await run_investigation(load_ticket(ticket), env, settings)).diagnosis
+        finally:
+            await env.aclose()
+
+    d = asyncio.run(run())
+    team = d.escalation.team if d.escalation else None
+    evidence = [(e.tool, e.value) for e in d.evidence]
+    return (
+        d.root_cause.category,
+        d.action,
+        team,
+        d.summary,
+        d.customer_reply,
+        evidence,
+        d.unavailable_sources,
+    )
+
+
+def _settings_of_a_live_company(world: Path) -> Settings:
+    """Live connector settings, as a company configures them (the test reaches them through a world)."""
+    from pydantic import SecretStr
+
+    from casefile.tools.settings import (
+        ConnectorSettings,
+        GitHubSettings,
+        LinearSettings,
+        LogsSettings,
+        SSOSettings,
+        StripeSettings,
+    )
+    from casefile.tools.world.emulate_zendesk import world_settings
+    from casefile.tools.world.loader import World
+
+    repos = sorted(json.loads((world / "github.json").read_text())["repos"])
+    connectors = ConnectorSettings(
+        logs=LogsSettings(dsn="https://reader:pw@logs.example.com:8443/logs", database=World(world).database),
+        stripe=StripeSettings(api_key=SecretStr("rk_live_0123456789abcdef")),
+        linear=LinearSettings(api_key=SecretStr("lin_api_0123456789abcdef")),
+        github=GitHubSettings(token=SecretStr("ghp_0123456789abcdef"), repos=repos),
+        zendesk=world_settings(),
+        sso=SSOSettings(snapshot_dir=str(world)),
+    )
+    return Settings(
+        connectors=connectors, accounts_file=world / "accounts.json", catalog_file=world / "catalog.yaml"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ticket", "systems"),
+    [
+        (
+            "export-regression.json",
+            {"stripe.json": "customers", "linear.json": "issues", "tickets.json": "tickets"},
+        ),
+        ("saml-expired-cert.json", {"sso/urls.json": "https://"}),
+    ],
+)
+def test_record_from_live_systems_replays_the_same_diagnosis(
+    tmp_path: Path, ticket: str, systems: dict[str, str]
+) -> None:
+    """Live settings, the demo world's emulators behind them: every system's answers land in the case."""
+    from casefile.evals.record import record_case
+    from casefile.tools.world.loader import World
+
+    world = World(DEMO)
+    source = DEMO.parent / "tickets" / ticket
+    out = record_case(
+        source,
+        tmp_path / "rec",
+        _settings_of_a_live_company(DEMO),
+        category="x",
+        action="escalate",
+        transport=world.transport,
+        clickhouse=world.clickhouse(),
+    )
+    recorded = out / "world"
+    for name, needle in systems.items():
+        assert needle in (recorded / name).read_text(), name
+    assert json.loads((recorded / "github.json").read_text())["repos"]
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert size < 700_000, size  # the rows the queries read, gzipped; not the account's whole history
+    original = _diagnosis_of(source, DEMO)
+    assert _diagnosis_of(out / "ticket.json", recorded) == original
+
+
+def test_record_refuses_live_when_nothing_live_is_configured(tmp_path: Path) -> None:
+    from casefile.agent.errors import UsageError
+    from casefile.evals.record import record_case
+
+    ticket = DEMO.parent / "tickets" / "billing-past-due.json"
+    with pytest.raises(UsageError, match="nothing live is configured"):
+        record_case(ticket, tmp_path / "rec", Settings(), category="billing_past_due", action="resolve")
+    assert not (tmp_path / "rec").exists()
+
+
 def test_record_builds_a_case_that_runs(tmp_path: Path) -> None:
     from casefile.evals.cases import load_case
     from casefile.evals.record import record_case
@@ -197,14 +301,16 @@ def test_record_builds_a_case_that_runs(tmp_path: Path) -> None:
         tmp_path / "rec",
         Settings(),
         world=DEMO,
-        days=1.0,
         category="billing_past_due",
         action="resolve",
         must_cite=["past_due"],
     )
-    rows = (out / "world" / "clickhouse" / "requests.jsonl").read_text().splitlines()
+    import gzip
+
+    rows = gzip.decompress((out / "world" / "clickhouse" / "requests.jsonl.gz").read_bytes()).splitlines()
     assert rows and all(json.loads(r)["account_id"] == "globex" for r in rows)
     assert "sk_live" not in (out / "ticket.json").read_text()  # redacted at intake
+    assert "past_due" in (out / "world" / "stripe.json").read_text()
     assert validate_dirs([out]) == []
     run = asyncio.run(run_cases([load_case(out)], Settings(model="offline"), concurrency=1))
     assert run.scores[0].passed, run.scores[0].failures()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from casefile.tools.base import Connector, Toolbox
+from casefile.tools.base import Connector, StandIns, Toolbox
 from casefile.tools.catalogue import connector_sources, load_connector
 from casefile.tools.settings import ConnectorSettings
 
@@ -19,7 +19,15 @@ if TYPE_CHECKING:
 __all__ = ["build_toolbox"]
 
 
-def build_toolbox(settings: ConnectorSettings, *, world: World | None = None) -> Toolbox:
+def build_toolbox(
+    settings: ConnectorSettings, *, world: StandIns | World | None = None, configured_only: bool = False
+) -> Toolbox:
+    """Every connector, against ``world``'s stand-ins when given (all of them then count as configured).
+
+    ``configured_only`` keeps the live rule with stand-ins: a connector the settings do not
+    configure is reported unavailable instead of being built (``eval record`` wraps the live
+    systems' transport in a recorder this way).
+    """
     connectors: list[Connector] = []
     unavailable: dict[str, str] = {}
     for source in connector_sources():
@@ -28,7 +36,10 @@ def build_toolbox(settings: ConnectorSettings, *, world: World | None = None) ->
         except (ImportError, AttributeError, TypeError) as exc:
             unavailable[source] = f"connector not installed ({exc})"
             continue
-        problem = None if world is not None else cls.not_configured(settings)
+        problem = None if world is not None and not configured_only else cls.not_configured(settings)
+        if problem and configured_only:
+            unavailable[source] = problem
+            continue
         try:
             connector = cls.build(settings, world)
         except Exception as exc:  # a broken source must not stop the others

@@ -127,6 +127,12 @@ class World:
                     found[item.name] = item
         return found
 
+    def row_files(self) -> dict[str, Path]:
+        """Table → its explicit rows file (``clickhouse/<table>.jsonl``, or ``.jsonl.gz`` compressed)."""
+        found = {n.removesuffix(".gz"): p for n, p in self.files("clickhouse", "*.jsonl.gz").items()}
+        found.update(self.files("clickhouse", "*.jsonl"))
+        return {name.removesuffix(".jsonl"): path for name, path in found.items()}
+
     def _merged_view(self) -> Path:
         """A directory with the most specific copy of every non-ClickHouse file, cached by content."""
         chosen: dict[str, Path] = {}
@@ -223,7 +229,8 @@ class World:
     def _is_cheap_overlay(self, own: list[str], base: World) -> bool:
         base_files = set(base.files("clickhouse", "*"))
         return all(
-            name == OVERLAY_TRAFFIC or (name.endswith(".jsonl") and name not in base_files) for name in own
+            name == OVERLAY_TRAFFIC or (name.endswith((".jsonl", ".jsonl.gz")) and name not in base_files)
+            for name in own
         )
 
     def traffic_description(self) -> dict[str, Any] | None:
@@ -271,9 +278,9 @@ class World:
                         data = generate(_restrict(merged, touched))
                     except ValueError as exc:
                         raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC}: {exc}") from None
-                for name, path in self.files("clickhouse", "*.jsonl").items():
+                for table, path in self.row_files().items():
                     if path.parent.parent == self.layers[0]:
-                        _append_rows(data.setdefault(name.removesuffix(".jsonl"), {}), _read_jsonl(path))
+                        _append_rows(data.setdefault(table, {}), _read_jsonl(path))
                 load_tables(client, self.database, schema_sql, data)
                 own = sorted(t for t in data if t in tables)
                 if _write_cache(client, self.database, own, cache, _OVERLAY):
@@ -309,9 +316,8 @@ class World:
         description = self.traffic_description()
         if description:
             tables.update(generate(description))
-        for name, path in self.files("clickhouse", "*.jsonl").items():
+        for table, path in self.row_files().items():
             rows = _read_jsonl(path)
-            table = name.removesuffix(".jsonl")
             columns = tables.setdefault(table, {})
             _append_rows(columns, rows)
         return tables
@@ -350,8 +356,12 @@ def _quote(value: str) -> str:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    import gzip
+
     rows = []
-    with path.open(encoding="utf-8") as fh:
+    with (
+        gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as fh
+    ):
         for n, line in enumerate(fh, 1):
             if line.strip():
                 try:
