@@ -177,7 +177,7 @@ def _cmd_tools_call(args: argparse.Namespace) -> int:
 
     outcome = asyncio.run(run())
     if not outcome.ok:
-        print(f"{outcome.source} unavailable: {outcome.error}")
+        print(outcome.text_for_model())
         return 1
     print("── rendered for the model ──")
     print(outcome.rendered)

@@ -328,3 +328,18 @@ def test_a_model_writing_a_candidates_data_into_the_reply_is_overruled(env: Envi
     ).diagnosis
     assert d.model == "llm" and d.fallback_reason is None  # the model's diagnosis stands, but not its reply
     assert d.customer_reply == CANDIDATE_REPLY and d.account_candidate and d.account_source == "name_mention"
+
+
+# --- `casefile tools call` is scoped like an investigation -------------------------------------
+
+
+def test_tools_call_is_scoped_to_the_account_it_names(capsys: pytest.CaptureFixture[str]) -> None:
+    from casefile.agent.cli import main
+
+    code = main(["tools", "call", "billing_account", "--args", '{"account_id": "globex"}', "--account", "acme"])
+    assert code == 1
+    assert "billing_account refused: this investigation is scoped to account acme" in capsys.readouterr().out
+    code = main(["tools", "call", "billing_search_customers", "--args", '{"query": "name~\'Globex\'"}'])
+    assert code == 1 and "no resolved account" in capsys.readouterr().out
+    assert main(["tools", "call", "billing_account", "--args", '{"account_id": "globex"}']) == 0
+    assert GLOBEX_CUSTOMER in capsys.readouterr().out

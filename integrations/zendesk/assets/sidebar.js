@@ -95,6 +95,9 @@
         return call('POST', '/v1/investigations', ticket);
       },
       get: function (id) { return call('GET', '/v1/investigations/' + encodeURIComponent(id)); },
+      confirm: function (id, accountId) {
+        return call('POST', '/v1/investigations/' + encodeURIComponent(id) + '/confirm-account', { account_id: accountId });
+      },
       // Server-Sent Events read with fetch, so the token travels in a header, not in the URL.
       follow: async function (id, onEvent) {
         var response = await fetch(base + '/v1/investigations/' + encodeURIComponent(id) + '/events', {
@@ -168,6 +171,9 @@
         });
       },
       get: function (id) { return request('GET', '/v1/investigations/' + encodeURIComponent(id)); },
+      confirm: function (id, accountId) {
+        return request('POST', '/v1/investigations/' + encodeURIComponent(id) + '/confirm-account', { account_id: accountId });
+      },
       // The proxy cannot stream: poll the stored events (JSON) until the investigation ends.
       follow: async function (id, onEvent) {
         var after = 0;
@@ -261,7 +267,8 @@
     var d = (event && event.data) || {};
     switch (kind) {
       case 'investigation_started': return 'Investigating ticket ' + (d.ticket_id || '') + ' with ' + (d.model || 'the model');
-      case 'signals_extracted': return 'Account: ' + (d.account_id || 'unresolved') + (d.summary ? ' — ' + d.summary : '');
+      case 'signals_extracted': return 'Account: ' + (d.account_id || 'unresolved') + (d.account_candidate ? ' (candidate, not confirmed)' : '') + (d.summary ? ' — ' + d.summary : '');
+      case 'account_confirmed': return 'Account ' + (d.account_id || '') + ' confirmed by ' + (d.by || 'an agent');
       case 'runbooks_matched': return 'Runbooks: ' + ((d.runbooks || []).join(', ') || 'none matched');
       case 'model_turn': return 'Model turn ' + (d.turn || '') + (d.summary ? ': ' + d.summary : '');
       case 'diagnosis_rejected': return 'Diagnosis sent back: ' + (d.reason || '');
@@ -478,8 +485,21 @@
     (esc.missing || []).forEach(function (m) { missing.appendChild(el('li', 'Not collected: ' + m)); });
   }
 
+  // A candidate account (or none): the agent confirms or names it; the reply is withheld until then.
+  function renderCandidate(view) {
+    var d = view.diagnosis;
+    var show = Boolean(d.account_candidate) || !d.account_id;
+    $('candidate').hidden = !show;
+    if (!show) return;
+    text('candidate-text', d.account_candidate
+      ? 'The ticket names ' + d.account_id + ', but the requester is not at one of its verified domains. ' +
+        'The draft reply asks the customer to confirm and tells them nothing about the account.'
+      : 'No account was resolved from this ticket. Name it to investigate again with its systems.');
+    $('candidate-account').value = d.account_id || '';
+  }
+
   // One renderer per block, in page order; a new block adds its renderer here.
-  var RENDERERS = [renderHead, renderRootCause, renderEscalation, renderEvidence, renderRelated, renderUnavailable];
+  var RENDERERS = [renderHead, renderCandidate, renderRootCause, renderEscalation, renderEvidence, renderRelated, renderUnavailable];
 
   function render(view) {
     current = view;
@@ -488,7 +508,7 @@
 
   function clearDiagnosis() {
     current = null;
-    ['diagnosis', 'details', 'escalation', 'evidence-block', 'related-block', 'unavailable-block'].forEach(function (id) {
+    ['diagnosis', 'candidate', 'details', 'escalation', 'evidence-block', 'related-block', 'unavailable-block'].forEach(function (id) {
       $(id).hidden = true;
     });
   }
@@ -500,15 +520,16 @@
     $('standalone').hidden = backend.mode !== 'standalone';
     $('reply-box-section').hidden = backend.mode !== 'standalone';
 
-    $('investigate').addEventListener('click', async function () {
-      var button = $('investigate');
+    // Start an investigation (``begin`` returns its {id, existing}), follow it and render the result.
+    async function run(button, begin) {
+      var previous = current;
       button.disabled = true;
       clearDiagnosis();
       resetProgress();
       $('app').dataset.state = 'running';
       setStatus('Starting…');
       try {
-        var created = await backend.start();
+        var created = await begin();
         // The ticket input folds away so the diagnosis, when it comes, is at the top.
         $('standalone').open = false;
         setStatus(created.existing ? 'Already being investigated; following it…' : '');
@@ -517,7 +538,7 @@
         if (view.status === 'done' && view.diagnosis) {
           render(view);
           setStatus('');
-          button.textContent = 'Investigate again';
+          $('investigate').textContent = 'Investigate again';
           $('progress-section').dataset.state = 'done';
           $('app').dataset.state = 'done';
         } else {
@@ -526,11 +547,27 @@
           $('app').dataset.state = 'failed';
         }
       } catch (err) {
+        // A refused confirmation (e.g. an unknown account) leaves the diagnosis the agent had.
+        if (previous && !current) render(previous);
         setStatus(err.message || String(err), true);
         $('app').dataset.state = 'failed';
       } finally {
         button.disabled = false;
       }
+    }
+
+    $('investigate').addEventListener('click', function () {
+      run($('investigate'), backend.start);
+    });
+
+    $('confirm-account').addEventListener('click', function () {
+      var account = $('candidate-account').value.trim();
+      if (!current || !account) {
+        setStatus('Type the account id first.', true);
+        return;
+      }
+      var id = current.id;
+      run($('confirm-account'), function () { return backend.confirm(id, account); });
     });
 
     $('insert-reply').addEventListener('click', function () {
