@@ -323,9 +323,12 @@ def test_a_model_writing_a_candidates_data_into_the_reply_is_overruled(env: Envi
             }
         )
 
-    d = asyncio.run(
-        run_investigation(ticket, env, load_settings(env={}), model=ScriptedModel([leak], name="llm"))
-    ).diagnosis
+    model = ScriptedModel([leak], name="llm")
+    d = asyncio.run(run_investigation(ticket, env, load_settings(env={}), model=model)).diagnosis
+    from casefile.agent.models._chat import render_opening
+
+    opening = render_opening(model.seen[0])
+    assert "only a candidate" in opening and "calls naming another account are refused" in opening
     assert d.model == "llm" and d.fallback_reason is None  # the model's diagnosis stands, but not its reply
     assert d.customer_reply == CANDIDATE_REPLY and d.account_candidate and d.account_source == "name_mention"
 
@@ -336,7 +339,9 @@ def test_a_model_writing_a_candidates_data_into_the_reply_is_overruled(env: Envi
 def test_tools_call_is_scoped_to_the_account_it_names(capsys: pytest.CaptureFixture[str]) -> None:
     from casefile.agent.cli import main
 
-    code = main(["tools", "call", "billing_account", "--args", '{"account_id": "globex"}', "--account", "acme"])
+    code = main(
+        ["tools", "call", "billing_account", "--args", '{"account_id": "globex"}', "--account", "acme"]
+    )
     assert code == 1
     assert "billing_account refused: this investigation is scoped to account acme" in capsys.readouterr().out
     code = main(["tools", "call", "billing_search_customers", "--args", '{"query": "name~\'Globex\'"}'])

@@ -299,6 +299,7 @@ def render_opening(state: LoopState) -> str:
         ticket=fence("ticket", _ticket_text(state), id=state.ticket.id),
         signals=_redacted(json.dumps(signals, sort_keys=True)),
         account=_redacted(json.dumps(state.account, sort_keys=True, default=str)) if state.account else None,
+        candidate=state.signals.account_candidate,
         results=[outcome_block(o, steps.get(o.call_id)) for o in state.new_outcomes],
         runbooks=[m.runbook.id for m in state.matches],
     ).strip()
