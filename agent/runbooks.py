@@ -266,7 +266,9 @@ def _pydantic_reason(err: Mapping[str, Any]) -> str:
 
 def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> list[Problem]:
     """What Pydantic cannot see: regexes, expressions, tool names and arguments, step references."""
+    from casefile.agent.runbook_fields import FieldChecker
     from casefile.tools.catalogue import tool_specs  # the tools' argument models, without building clients
+    from casefile.tools.shapes import result_shapes
 
     problems: list[Problem] = []
     name = runbook.path
@@ -281,6 +283,15 @@ def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> lis
         except re.error as exc:
             problem(["triggers", "regex", i], f"bad regex {pattern!r}: {exc}")
 
+    # Fields read from step results must exist in the tools' declared result shapes.
+    shapes = result_shapes()
+    where: list[Sequence[str | int]] = [[]]
+
+    def unknown_field(reason: str) -> None:
+        problem(where[0], reason)
+
+    fields_checker = FieldChecker({s.id: shapes.get(s.tool) for s in runbook.plan}, unknown_field)
+
     def check_template(path: Sequence[str | int], text: str, expression: bool = False) -> None:
         try:
             if expression:
@@ -289,11 +300,15 @@ def _check_semantics(runbook: Runbook, node: yaml.Node | None, base: int) -> lis
                 env.from_string(text)
         except TemplateSyntaxError as exc:
             problem(path, f"bad expression {text!r}: {exc.message}")
+            return
+        where[0] = path
+        fields_checker.check(text, expression=expression)
 
     for key, expression in runbook.let.items():
         if not re.match(r"^[a-z][a-z0-9_]*$", key):
             problem(["let", key], f"bad name {key!r}: use lower_snake_case")
         check_template(["let", key], expression, expression=True)
+        fields_checker.define(key, expression)
 
     specs = tool_specs()
     step_ids: list[str] = []

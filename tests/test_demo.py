@@ -17,6 +17,7 @@ from casefile.agent.loop import InvestigationResult
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools import retry as tools_retry
+from casefile.tools.shapes import result_shapes, shape_of, undeclared
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "examples" / "tickets"
@@ -96,6 +97,14 @@ def test_demo_ticket_diagnosis(env: Environment, name: str) -> None:
         assert item.value in json.dumps(calls[item.call_id].data)
     assert d.unavailable_sources == []
     assert d.usage.tool_calls == len(result.outcomes) > 0
+    # Every field a tool returned is declared in its connector's result shapes (runbooks check uses them).
+    shapes = result_shapes()
+    for outcome in result.outcomes:
+        if outcome.ok and isinstance(outcome.data, dict):
+            assert undeclared(shapes.get(outcome.tool), shape_of(outcome.data)) == [], (
+                f"{outcome.tool}: declare these fields in {outcome.source}'s .results.json "
+                "(python -m casefile.tools.shapes)"
+            )
     # Runbook templates are rendered everywhere, the component and the packet included.
     assert "{{" not in d.model_dump_json() and "{%" not in d.model_dump_json()
 

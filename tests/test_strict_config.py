@@ -151,3 +151,50 @@ def test_healthz_lists_disabled_runbooks(tmp_path: Path) -> None:
         assert health["runbooks"]["disabled"][0].startswith("broken.md:")
     finally:
         store.close()
+
+
+def test_runbooks_check_reports_fields_the_results_do_not_have(tmp_path: Path) -> None:
+    """`subscription` is a let over billing_account's subscriptions: its fields are known."""
+    directory = _runbooks_copy(tmp_path)
+    billing = directory / "billing.md"
+    billing.write_text(billing.read_text().replace("subscription.status in", "subscription.stauts in", 1))
+    rate = directory / "api-rate-limit.md"
+    rate.write_text(rate.read_text().replace("spike.first_error_at", "spike.first_eror_at", 1))
+    _, problems = check_runbooks(directory)
+    reasons = {(Path(p.file).name, p.reason) for p in problems}
+    assert (
+        "billing.md",
+        "subscription.stauts: no field 'stauts' in this result (did you mean status?)",
+    ) in reasons
+    assert any(
+        name == "api-rate-limit.md" and "no field 'first_eror_at'" in reason and "first_error_at?" in reason
+        for name, reason in reasons
+    ), reasons
+    # The bundled runbooks read only declared fields.
+    assert check_runbooks()[1] == []
+
+
+def test_field_checker_follows_lets_filters_and_indexes() -> None:
+    from casefile.agent.runbook_fields import FieldChecker
+
+    found: list[str] = []
+    shape = {"items": [{"id": None, "state": {"name": None}}], "count": None}
+    checker = FieldChecker({"bugs": shape, "other": None}, found.append)
+    checker.define("top", "(bugs.items | selectattr('id') | first) if bugs else none")
+    for text in (
+        "bugs.items[0].state.name",
+        "top.state.name and bugs.count",
+        "bugs.items | length",
+        "other.anything.at.all",
+        "bugs.get('count')",
+        "unknown_name.field",
+    ):
+        checker.check(text, expression=True)
+    assert found == []
+    checker.check(
+        "{{ top.state.nmae }} {{ bugs.cuont }} {% for i in bugs.items %}{{ i.whatever }}{% endfor %}"
+    )
+    assert found == [
+        "top.state.nmae: no field 'nmae' in this result (did you mean name?)",
+        "bugs.cuont: no field 'cuont' in this result (did you mean count?)",
+    ]
