@@ -10,6 +10,8 @@ from casefile.agent.ticket import AccountSource
 
 __all__ = [
     "CATEGORIES",
+    "ESCALATION_ROUTING_FIELDS",
+    "LOOP_FIELDS",
     "Category",
     "Confidence",
     "Diagnosis",
@@ -64,6 +66,11 @@ class Evidence(BaseModel):
     value: str = Field(
         min_length=1, description="the exact value from that result, e.g. '2026-11-20T08:12:00Z'"
     )
+    field: str | None = Field(
+        default=None,
+        description="the result field holding the value, e.g. 'failures' or 'platform.failure_rate'; "
+        "required when the value is a small number or a common word",
+    )
     claim: str = Field(min_length=1, description="what this value shows")
 
 
@@ -114,6 +121,23 @@ class Usage(BaseModel):
 class GroundingVerdict(BaseModel):
     verified: int = 0
     rejected: list[str] = Field(default_factory=list, description="why each rejected evidence item failed")
+
+
+# Provenance: what the loop, grounding and routing record about a diagnosis. A model's
+# submission never sets these (the submit tool's schema omits them and the loop drops them).
+LOOP_FIELDS: tuple[str, ...] = (
+    "ticket_id",
+    "account_id",
+    "account_source",
+    "account_candidate",
+    "runbooks",
+    "model",
+    "fallback_reason",
+    "grounding",
+    "usage",
+    "unavailable_sources",
+)
+ESCALATION_ROUTING_FIELDS: tuple[str, ...] = ("trigger", "symptom", "channel", "packet_markdown")
 
 
 class Diagnosis(BaseModel):

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from casefile.agent.candidate import mark_account
 from casefile.agent.catalog import Catalog
 from casefile.agent.config import Budgets
-from casefile.agent.diagnosis import Diagnosis, Usage
+from casefile.agent.diagnosis import ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis, Usage
 from casefile.agent.events import Event, EventSink, Stopwatch
 from casefile.agent.grounding import ground
 from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
@@ -169,25 +169,27 @@ async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, sk
 
 
 def _finalise(
-    raw: Mapping[str, Any], state: LoopState, model_name: str
+    raw: Mapping[str, Any], state: LoopState, model_name: str, *, fallback_reason: str | None = None
 ) -> tuple[Diagnosis | None, list[str]]:
-    """Validate and ground a raw diagnosis; return it or the errors to send back."""
-    observed = state.unavailable_sources()
-    merged = dict(raw)
+    """Validate and ground a raw diagnosis; return it or the errors to send back.
+
+    Provenance is the loop's: whatever ``raw`` says about the ticket, account, runbooks,
+    model, fallback, grounding, usage, unavailable sources or routing is replaced.
+    """
+    merged = {k: v for k, v in raw.items() if k not in LOOP_FIELDS}
+    escalation = merged.get("escalation")
+    if isinstance(escalation, Mapping):
+        merged["escalation"] = {k: v for k, v in escalation.items() if k not in ESCALATION_ROUTING_FIELDS}
     merged["ticket_id"] = state.ticket.id
     merged["account_id"] = (state.account or {}).get("id")
     merged["account_source"] = state.signals.account_source
     merged["account_candidate"] = state.signals.account_candidate
     merged["runbooks"] = [m.runbook.id for m in state.matches]
-    merged["model"] = model_name  # who produced it is the loop's to say, never the model's
-    if not isinstance(merged.get("unavailable_sources"), list):
-        merged["unavailable_sources"] = []
-    reported = {u.get("source") for u in merged["unavailable_sources"] if isinstance(u, dict)}
-    merged["unavailable_sources"] += [
-        {"source": s, "reason": r} for s, r in observed.items() if s not in reported
+    merged["model"] = model_name
+    merged["fallback_reason"] = fallback_reason
+    merged["unavailable_sources"] = [
+        {"source": s, "reason": r} for s, r in state.unavailable_sources().items()
     ]
-    for key in ("usage", "grounding"):
-        merged.pop(key, None)
     try:
         diagnosis = Diagnosis.model_validate(merged)
     except ValidationError as exc:
@@ -316,8 +318,10 @@ async def _investigate(
     if diagnosis is None:
         if model.name != "offline":
             recorder.emit("fallback", reason=fallback_reason)
-        raw = offline_diagnosis(state, fallback_reason=fallback_reason if model.name != "offline" else None)
-        candidate, errors = _finalise(raw, state, "offline")
+        raw = offline_diagnosis(state)
+        candidate, errors = _finalise(
+            raw, state, "offline", fallback_reason=fallback_reason if model.name != "offline" else None
+        )
         assert candidate is not None, errors  # the offline investigator's output is valid by construction
         diagnosis = candidate
 

@@ -151,6 +151,8 @@ class EvidenceTemplate(BaseModel):
     step: str
     value: str
     claim: str
+    # The result field holding the value; needed when the value alone is unspecific (a small count).
+    field: str | None = None
 
 
 class Finding(BaseModel):
@@ -466,7 +468,7 @@ class Holding:
     summary: str
     reply: str
     note: str
-    evidence: list[dict[str, str]]
+    evidence: list[dict[str, str | None]]
     component: str | None = None
 
 
@@ -500,7 +502,12 @@ def evaluate(runbook: Runbook, context: Mapping[str, Any]) -> list[Holding]:
             if value in (None, ""):
                 continue
             evidence.append(
-                {"step": ev.step, "value": str(value), "claim": str(render_value(ev.claim, context))}
+                {
+                    "step": ev.step,
+                    "value": str(value),
+                    "field": ev.field,
+                    "claim": str(render_value(ev.claim, context)),
+                }
             )
         statement = str(render_value(finding.statement, context))
         held.append(

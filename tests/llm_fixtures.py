@@ -122,7 +122,14 @@ RUNBOOK = Runbook(
             statement="The account is rate limited: {{ errors.errors }} requests got 429.",
             confidence=0.6,
             action="resolve",
-            evidence=[{"step": "errors", "value": "{{ errors.errors }}", "claim": "requests rejected"}],  # type: ignore[list-item]
+            evidence=[
+                {
+                    "step": "errors",
+                    "value": "{{ errors.errors }}",
+                    "field": "errors",
+                    "claim": "requests rejected",
+                }
+            ],  # type: ignore[list-item]
             reply="You are hitting your plan's rate limit; please back off.",
         )
     ],
@@ -214,7 +221,9 @@ class Sleeps:
         self.waits.append(seconds)
 
 
-def diagnosis_args(call_id: str = "c1", value: str = "acme", **overrides: Any) -> dict[str, Any]:
+def diagnosis_args(
+    call_id: str = "c1", value: str = "rate_limit_exceeded", **overrides: Any
+) -> dict[str, Any]:
     """A valid diagnosis as a model would submit it, citing ``value`` from ``call_id``."""
     args: dict[str, Any] = {
         "summary": "Acme is being rate limited on POST /v2/shipments since 08:12 UTC.",

@@ -212,7 +212,7 @@ async def test_ungrounded_value_is_sent_back_then_fixed(router: respx.MockRouter
     assert [e.value for e in result.diagnosis.evidence] == ["req_000119"]
     answer = results_of(router, 1)[0]
     assert answer["tool_use_id"] == "toolu_1"
-    assert "'req_999999' does not occur in the result of call c2" in answer["content"]
+    assert "'req_999999' does not occur in the returned data of call c2" in answer["content"]
 
 
 async def test_refusal_falls_back_with_reason(router: respx.MockRouter, toolbox: Toolbox) -> None:
@@ -270,7 +270,7 @@ async def test_budget_exhaustion_forces_conclusion(router: respx.MockRouter, too
     router.post(URL).mock(
         side_effect=[
             message([("toolu_a", "logs_schema", {})]),
-            submit("toolu_z", evidence=[{"call_id": "c3", "value": "sso_logins", "claim": "tables exist"}]),
+            submit("toolu_z", evidence=[{"call_id": "c3", "value": "clock_skew_s", "claim": "tables exist"}]),
         ]
     )
     result = await run(model(router), toolbox, budgets=Budgets(max_turns=2))

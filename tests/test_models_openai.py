@@ -226,7 +226,10 @@ async def test_ungrounded_value_is_sent_back_then_fixed(router: respx.MockRouter
     router.post(URL).mock(
         side_effect=[
             submit("call_1", evidence=[{"call_id": "c1", "value": "9731", "claim": "requests rejected"}]),
-            submit("call_2", evidence=[{"call_id": "c1", "value": "48", "claim": "requests rejected"}]),
+            submit(
+                "call_2",
+                evidence=[{"call_id": "c1", "value": "48", "field": "errors", "claim": "requests rejected"}],
+            ),
         ]
     )
     result = await run(model(router), toolbox)
@@ -234,7 +237,7 @@ async def test_ungrounded_value_is_sent_back_then_fixed(router: respx.MockRouter
     assert [e.value for e in result.diagnosis.evidence] == ["48"]
     answer = next(m for m in messages_of(router, 1) if m["role"] == "tool")
     assert answer["tool_call_id"] == "call_1"
-    assert "'9731' does not occur in the result of call c1" in answer["content"]
+    assert "'9731' does not occur in the returned data of call c1" in answer["content"]
 
 
 async def test_ungrounded_until_repairs_run_out_falls_back(
@@ -324,7 +327,7 @@ async def test_budget_exhaustion_forces_conclusion(router: respx.MockRouter, too
     router.post(URL).mock(
         side_effect=[
             completion([("call_a", "logs_schema", {})]),
-            submit("call_z", evidence=[{"call_id": "c3", "value": "sso_logins", "claim": "tables exist"}]),
+            submit("call_z", evidence=[{"call_id": "c3", "value": "clock_skew_s", "claim": "tables exist"}]),
         ]
     )
     result = await run(model(router), toolbox, budgets=Budgets(max_turns=2))

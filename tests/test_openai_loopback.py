@@ -49,7 +49,7 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
         "summary": "Acme's shipment requests are rejected with 429 since this morning.",
         "root_cause": {"category": "rate_limit", "statement": "Acme's POST /v2/shipments calls get 429."},
         "evidence": [
-            {"call_id": seen.group(1), "value": "acme", "claim": "recent requests of the account"},
+            {"call_id": seen.group(1), "value": "/v2/shipments", "claim": "the endpoint of recent requests"},
             {
                 "call_id": preflight.group(1),
                 "value": "rate_limit_exceeded",

@@ -145,5 +145,6 @@ def test_finding_over_a_missing_source_is_false_not_an_error() -> None:
     assert held[0].evidence[0] == {
         "step": "billing",
         "value": "past_due",
+        "field": None,
         "claim": "subscription sub_1 is past_due",
     }

@@ -40,6 +40,7 @@ __all__ = [
     "AccountId",
     "CallContext",
     "Connector",
+    "EvidenceView",
     "LinkContext",
     "OptionalAccountId",
     "SourceLink",
@@ -242,22 +243,36 @@ def _default_render(data: Any) -> str:
 OperationFunc = Callable[[Any, Any, CallContext], Awaitable[Any]]
 
 
+# What of a result may ground evidence: the data minus what the call's author wrote into it.
+EvidenceView = Callable[[Any], Any]
+
+
 @dataclass(frozen=True)
 class _OperationSpec:
     name: str
     args_model: type[ToolArgs]
     render: Callable[[Any], str] | None
+    evidence: EvidenceView | None = None
 
 
 def operation(
-    name: str, args: type[ArgsT], *, render: Callable[[Any], str] | None = None
+    name: str,
+    args: type[ArgsT],
+    *,
+    render: Callable[[Any], str] | None = None,
+    evidence: EvidenceView | None = None,
 ) -> Callable[[Callable[[Any, ArgsT, CallContext], Awaitable[Any]]], Callable[..., Awaitable[Any]]]:
-    """Mark a connector method as a tool. Its docstring is the description a model reads."""
+    """Mark a connector method as a tool. Its docstring is the description a model reads.
+
+    ``evidence`` maps a result to the part that may ground a diagnosis's evidence, when
+    the result carries values the caller wrote (e.g. the literals of a model's SQL);
+    by default the whole result may (see ``casefile.agent.grounding``).
+    """
 
     def mark(func: Callable[[Any, ArgsT, CallContext], Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         if not inspect.iscoroutinefunction(func):
             raise TypeError(f"operation {name} must be async")
-        func.__casefile_operation__ = _OperationSpec(name, args, render)  # type: ignore[attr-defined]
+        func.__casefile_operation__ = _OperationSpec(name, args, render, evidence)  # type: ignore[attr-defined]
         return func
 
     return mark
@@ -390,6 +405,16 @@ class Connector:
             if isinstance(spec, _OperationSpec):
                 specs[spec.name] = (spec.args_model, inspect.cleandoc(method.__doc__ or spec.name))
         return specs
+
+    @classmethod
+    def evidence_views(cls) -> dict[str, EvidenceView]:
+        """Name → evidence view of the operations that declare one."""
+        views: dict[str, EvidenceView] = {}
+        for attr in dir(cls):
+            spec = getattr(getattr(cls, attr), "__casefile_operation__", None)
+            if isinstance(spec, _OperationSpec) and spec.evidence is not None:
+                views[spec.name] = spec.evidence
+        return views
 
     def tools(self) -> list[Tool]:
         found: list[Tool] = []

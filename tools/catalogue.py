@@ -12,13 +12,14 @@ import importlib
 from functools import cache
 from importlib.metadata import entry_points
 
-from casefile.tools.base import Connector, ToolArgs
+from casefile.tools.base import Connector, EvidenceView, ToolArgs
 
 __all__ = [
     "BUILT_IN",
     "ENTRY_POINT_GROUP",
     "connector_classes",
     "connector_sources",
+    "evidence_views",
     "load_connector",
     "tool_specs",
 ]
@@ -78,3 +79,12 @@ def tool_specs() -> dict[str, type[ToolArgs]]:
         for name, (args_model, _description) in cls.operation_specs().items():
             specs[name] = args_model
     return specs
+
+
+@cache
+def evidence_views() -> dict[str, EvidenceView]:
+    """Tool name → the part of its result that may ground evidence, for tools that declare one."""
+    views: dict[str, EvidenceView] = {}
+    for cls in connector_classes().values():
+        views.update(cls.evidence_views())
+    return views

@@ -68,6 +68,7 @@ from casefile.tools.errors import (
 )
 from casefile.tools.settings import ConnectorSettings, LogsSettings, LogTableMap
 from casefile.tools.sqlguard import SqlScope, guard_sql, scope_filter
+from casefile.tools.sqlprovenance import sql_evidence
 
 __all__ = [
     "ClickHouseConnector",
@@ -1423,7 +1424,7 @@ class ClickHouseConnector(Connector):
             ],
         }
 
-    @operation("logs_sql", SqlArgs, render=render_sql)
+    @operation("logs_sql", SqlArgs, render=render_sql, evidence=sql_evidence)
     async def sql(self, args: SqlArgs, ctx: CallContext) -> dict[str, Any]:
         """Run one read-only ClickHouse SELECT over the log tables (see logs_schema).
 

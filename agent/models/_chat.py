@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from casefile.agent.diagnosis import CATEGORIES, Diagnosis
+from casefile.agent.diagnosis import CATEGORIES, ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis
 from casefile.agent.models.base import LoopState, ModelMisconfigured, ModelUnavailable
 from casefile.agent.redact import redact
 from casefile.agent.templating import iso, prompt_env
@@ -65,19 +65,6 @@ __all__ = [
 
 SUBMIT_TOOL = "submit_diagnosis"
 
-# Diagnosis fields the loop (or routing) fills in itself; the model is not asked for them.
-_LOOP_FIELDS = (
-    "ticket_id",
-    "account_id",
-    "account_source",
-    "account_candidate",
-    "runbooks",
-    "model",
-    "fallback_reason",
-    "grounding",
-    "usage",
-)
-_ESCALATION_ROUTING_FIELDS = ("trigger", "symptom", "channel", "packet_markdown")
 
 T = TypeVar("T")
 
@@ -142,14 +129,14 @@ def _submit_schema() -> str:
     schema = portable_schema(Diagnosis.model_json_schema())
     schema.pop("description", None)
     props = schema["properties"]
-    for name in _LOOP_FIELDS:
+    for name in LOOP_FIELDS:
         props.pop(name, None)
     props["evidence"]["items"]["properties"].pop("tool", None)  # the loop fills it in from the call
     escalation = props.get("escalation", {})
-    for name in _ESCALATION_ROUTING_FIELDS:
+    for name in ESCALATION_ROUTING_FIELDS:
         escalation.get("properties", {}).pop(name, None)
     # Evidence is what grounding checks: ask for it explicitly (an empty list is still allowed).
-    schema["required"] = [r for r in schema.get("required", []) if r not in _LOOP_FIELDS] + ["evidence"]
+    schema["required"] = [r for r in schema.get("required", []) if r not in LOOP_FIELDS] + ["evidence"]
     return json.dumps(schema)
 
 
@@ -441,7 +428,8 @@ def _rejection(problems: list[str]) -> str:
     return (
         f"The diagnosis was rejected:\n{listed}\n"
         f"Fix these and call {SUBMIT_TOOL} again. Evidence must cite a call_id shown in a tool_result and a "
-        "value that appears in that result; drop an item you cannot support."
+        "value that the tool returned (not one from your own call's arguments); a small number or a common "
+        "word also needs the field holding it. Drop an item you cannot support."
     )
 
 

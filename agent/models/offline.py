@@ -125,12 +125,18 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
     steps = state.step_calls.get(holding.runbook.id, {})
     evidence = []
     for item in holding.evidence:
-        call_id = steps.get(item["step"])
+        call_id = steps.get(str(item["step"]))
         outcome = state.outcome(call_id) if call_id else None
         if outcome is None or not outcome.ok:
             continue
         evidence.append(
-            {"call_id": outcome.call_id, "tool": outcome.tool, "value": item["value"], "claim": item["claim"]}
+            {
+                "call_id": outcome.call_id,
+                "tool": outcome.tool,
+                "value": item["value"],
+                "field": item.get("field"),
+                "claim": item["claim"],
+            }
         )
     confidence = holding.finding.confidence
     reasons = list(holding.finding.confidence_reasons) or [
