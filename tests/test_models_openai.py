@@ -435,8 +435,8 @@ async def test_a_reused_provider_id_is_not_an_alias(router: respx.MockRouter, to
         side_effect=[
             completion([("call_0", "logs_recent_requests", {"account_id": "acme", "limit": 3})]),
             completion([("call_0", "logs_schema", {})]),
-            submit(evidence=[{"call_id": "call_0", "value": "acme", "claim": "the account"}]),
-            submit(evidence=[{"call_id": "c3", "value": "acme", "claim": "the account"}]),
+            submit(evidence=[{"call_id": "call_0", "value": "req_000119", "claim": "the latest request"}]),
+            submit(evidence=[{"call_id": "c3", "value": "req_000119", "claim": "the latest request"}]),
         ]
     )
     result = await run(model(router), toolbox)
