@@ -17,7 +17,7 @@ from casefile.agent.diagnosis import Confidence, Diagnosis, Evidence, RelatedIte
 from casefile.agent.grounding import ground, weakness
 from casefile.agent.models.base import ModelReply
 from casefile.agent.models.scripted import ScriptedModel
-from casefile.tools.base import AccountLookup, CallContext, Toolbox, ToolCall, ToolOutcome
+from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 from casefile.tools.sqlprovenance import ALL_COLUMNS, authored_columns
 
 
@@ -209,8 +209,8 @@ def test_the_model_cannot_label_a_citation_with_another_tool() -> None:
 
 
 async def _sql(toolbox: Toolbox, sql: str) -> ToolOutcome:
-    ctx = CallContext(
-        now=datetime(2026, 11, 20, 11, 40, tzinfo=UTC), accounts=AccountLookup(DIRECTORY.as_mapping())
+    ctx = CallContext.for_account(
+        "acme", DIRECTORY.as_mapping(), now=datetime(2026, 11, 20, 11, 40, tzinfo=UTC)
     )
     return await toolbox.execute(ToolCall(id="c1", tool="logs_sql", arguments={"sql": sql}), ctx)
 
