@@ -1049,9 +1049,16 @@ Hey, nothing concrete, but something has felt off with Relay this week. Can some
 )
 
 
+def _other_worlds_cases() -> tuple[str, ...]:
+    """Case id prefixes that ``evals/build_worlds.py`` writes (cases of the other bundled worlds)."""
+    scenarios = ROOT.parent / "scenarios"
+    return tuple(f"{p.name.removesuffix('.cases.yaml')}-" for p in sorted(scenarios.glob("*.cases.yaml")))
+
+
 def write_all() -> None:
+    foreign = _other_worlds_cases()
     for path in ROOT.iterdir() if ROOT.is_dir() else []:
-        if path.is_dir() and not path.name.startswith(("_", ".")):
+        if path.is_dir() and not path.name.startswith(("_", ".", *foreign)):
             shutil.rmtree(path)
     ROOT.mkdir(parents=True, exist_ok=True)
     for item in CASES:

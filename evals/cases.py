@@ -100,10 +100,24 @@ def load_case(directory: Path, root: Path | None = None) -> GoldenCase:
     return GoldenCase(directory.name, directory, ticket, world.resolve(), expected)
 
 
+def uses_world(case: GoldenCase, world: Path) -> bool:
+    """Whether the case runs against ``world`` itself or an overlay of it."""
+    from casefile.tools.world.loader import World, WorldError
+
+    try:
+        return Path(world).resolve() in World(case.world).layers
+    except WorldError:
+        return False
+
+
 def load_cases(
-    root: Path | None = None, *, ids: Sequence[str] = (), tags: Sequence[str] = ()
+    root: Path | None = None,
+    *,
+    ids: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    world: Path | None = None,
 ) -> list[GoldenCase]:
-    """Every case under ``root`` (directories not starting with ``_``), filtered by id and tag."""
+    """Every case under ``root`` (directories not starting with ``_``), filtered by id, tag and world."""
     root = Path(root or GOLDEN_DIR)
     if not root.is_dir():
         raise CaseError(f"golden directory not found: {root}")
@@ -116,6 +130,8 @@ def load_cases(
     found = [load_case(d, root) for d in dirs]
     if tags:
         found = [c for c in found if set(tags) & set(c.tags)]
+    if world is not None:
+        found = [c for c in found if uses_world(c, world)]
     return found
 
 

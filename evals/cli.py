@@ -41,7 +41,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     settings = settings.model_copy(update={"model": args.model or settings.model or "offline"})
-    cases = load_cases(Path(args.golden) if args.golden else GOLDEN_DIR, ids=args.case, tags=args.tag)
+    cases = load_cases(
+        Path(args.golden) if args.golden else GOLDEN_DIR,
+        ids=args.case,
+        tags=args.tag,
+        world=Path(args.world) if args.world else None,
+    )
     if not cases:
         print(f"casefile eval: no case has the tag(s) {', '.join(args.tag)}", file=sys.stderr)
         return 2
@@ -97,7 +102,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from casefile.evals.cases import GOLDEN_DIR, CaseError
+    from casefile.evals.cases import GOLDEN_DIR, CaseError, load_case, uses_world
     from casefile.evals.validate import validate_dirs
 
     root = Path(args.golden) if args.golden else GOLDEN_DIR
@@ -111,6 +116,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if args.case
         else [d for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(("_", "."))]
     )
+    if args.world:
+
+        def in_world(d: Path) -> bool:
+            try:
+                return uses_world(load_case(d, root), Path(args.world))
+            except CaseError:
+                return True  # validate reports it
+
+        dirs = [d for d in dirs if in_world(d)]
     problems = validate_dirs(dirs)
     for problem in problems:
         print(str(problem))
@@ -170,6 +184,7 @@ def register(subparsers: Any) -> None:
         "--fail-under", type=float, default=None, metavar="RATE", help="exit 1 below this pass rate"
     )
     r.add_argument("--golden", help="golden directory (default evals/golden)")
+    r.add_argument("--world", help="only cases that run against this world directory (or an overlay of it)")
     r.add_argument("--config", help="casefile.toml")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
@@ -177,6 +192,7 @@ def register(subparsers: Any) -> None:
     v = sub.add_parser("validate", help="check that every golden case is well-formed and needs its tools")
     v.add_argument("--case", action="append", default=[], metavar="ID")
     v.add_argument("--golden", help="golden directory (default evals/golden)")
+    v.add_argument("--world", help="only cases that run against this world directory (or an overlay of it)")
     v.set_defaults(func=_cmd_validate)
 
     c = sub.add_parser("record", help="build a golden case from a resolved ticket by snapshotting the tools")

@@ -21,7 +21,12 @@ GENERIC = {"api", "web", "webhooks", "app", "core", "docs", "billing", "sso", "t
 
 
 def _worlds() -> list[Path]:
-    return sorted({p.parent for p in (PACKAGE_DIR / "examples").rglob("accounts.json")})
+    """The demo world and the other companies' worlds of the golden set (evals/worlds/)."""
+    found = [
+        *(PACKAGE_DIR / "examples").rglob("accounts.json"),
+        *(PACKAGE_DIR / "evals" / "worlds").rglob("accounts.json"),
+    ]
+    return sorted({p.parent for p in found})
 
 
 def world_identifiers(world: Path) -> set[str]:
@@ -62,8 +67,9 @@ def _knowledge_files() -> list[Path]:
 
 
 def test_there_are_worlds_to_check() -> None:
-    assert _worlds(), "no bundled world found under examples/"
+    assert len(_worlds()) >= 2, "the demo world and the other companies' worlds"
     assert "relayhq/api" in world_identifiers(PACKAGE_DIR / "examples" / "world")
+    assert "kestrelpay/payments-api" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "kestrel")
 
 
 def test_knowledge_names_no_identifier_of_a_bundled_world() -> None:

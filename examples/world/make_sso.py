@@ -18,143 +18,32 @@ Story encoded here:
 
 from __future__ import annotations
 
-import base64
 import json
-import textwrap
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from casefile.tools.world.generate import saml
+from casefile.tools.world.generate.saml import Cert, entra, google, okta
 
 WORLD = Path(__file__).resolve().parent
 SSO = WORLD / "sso"
 
 
-@dataclass
-class Cert:
-    der: bytes
-
-    @property
-    def sha1(self) -> str:
-        digest = x509.load_der_x509_certificate(self.der).fingerprint(hashes.SHA1())
-        return ":".join(f"{b:02X}" for b in digest)
-
-    @property
-    def b64(self) -> str:
-        return "\n".join(textwrap.wrap(base64.b64encode(self.der).decode(), 76))
-
-
 def make_cert(subject: dict[str, str], not_before: str, not_after: str, serial: int) -> Cert:
-    oids = {
-        "C": NameOID.COUNTRY_NAME,
-        "ST": NameOID.STATE_OR_PROVINCE_NAME,
-        "L": NameOID.LOCALITY_NAME,
-        "O": NameOID.ORGANIZATION_NAME,
-        "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
-        "CN": NameOID.COMMON_NAME,
-        "emailAddress": NameOID.EMAIL_ADDRESS,
-    }
-    name = x509.Name([x509.NameAttribute(oids[k], v) for k, v in subject.items()])
+    """The generator's certificate, signed with a fresh random RSA key as the real IdPs do."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(datetime.fromisoformat(not_before).replace(tzinfo=UTC))
-        .not_valid_after(datetime.fromisoformat(not_after).replace(tzinfo=UTC))
-        .sign(key, hashes.SHA256())
-    )
-    return Cert(cert.public_bytes(serialization.Encoding.DER))
-
-
-def key_descriptor(cert: Cert, use: str = "signing") -> str:
-    body = textwrap.indent(cert.b64, "          ")
-    return f"""    <md:KeyDescriptor use="{use}">
-      <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
-        <ds:X509Data>
-          <ds:X509Certificate>
-{body}
-          </ds:X509Certificate>
-        </ds:X509Data>
-      </ds:KeyInfo>
-    </md:KeyDescriptor>
-"""
-
-
-def okta(entity: str, sso_url: str, cert: Cert) -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">
-  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-{key_descriptor(cert)}    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>
-    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sso_url}"/>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sso_url}"/>
-  </md:IDPSSODescriptor>
-</md:EntityDescriptor>
-"""
-
-
-def entra(tenant: str, certs: list[Cert]) -> str:
-    entity = f"https://sts.windows.net/{tenant}/"
-    url = f"https://login.microsoftonline.com/{tenant}/saml2"
-    keys = "".join(key_descriptor(c) for c in certs)
-    return f"""<?xml version="1.0" encoding="utf-8"?>
-<EntityDescriptor ID="_8f2d6c1a-3b4e-4f5a-9c8d-7e6f5a4b3c2d" entityID="{entity}" xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
-  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-{keys}    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{url}"/>
-    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
-    <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
-    <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</md:NameIDFormat>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{url}"/>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{url}"/>
-  </md:IDPSSODescriptor>
-</EntityDescriptor>
-"""
-
-
-def google(idpid: str, cert: Cert) -> str:
-    entity = f"https://accounts.google.com/o/saml2?idpid={idpid}"
-    url = f"https://accounts.google.com/o/saml2/idp?idpid={idpid}"
-    return f"""<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}" validUntil="2031-01-13T09:20:11.000Z">
-  <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-{key_descriptor(cert)}    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{url}"/>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{url}"/>
-  </md:IDPSSODescriptor>
-</md:EntityDescriptor>
-"""
+    return saml.make_cert(subject, not_before, not_after, serial, key=key)
 
 
 def okta_subject(tenant: str) -> dict[str, str]:
-    return {
-        "C": "US",
-        "ST": "California",
-        "L": "San Francisco",
-        "O": "Okta",
-        "OU": "SSOProvider",
-        "CN": tenant,
-        "emailAddress": "info@okta.com",
-    }
+    return saml.subject_for("okta", tenant)
 
 
 def main() -> None:
     SSO.mkdir(exist_ok=True)
-    azure = {"CN": "Microsoft Azure Federated SSO Certificate"}
-    google_subject = {
-        "C": "US",
-        "ST": "California",
-        "L": "Mountain View",
-        "O": "Google Inc.",
-        "OU": "Google For Work",
-        "CN": "Google",
-    }
+    azure = saml.subject_for("entra", "")
+    google_subject = saml.subject_for("google", "")
     initech = make_cert(okta_subject("initech"), "2023-11-20T00:00:00", "2026-11-19T23:59:59", 0x0188F2A1C3D4)
     stark = make_cert(
         okta_subject("stark-industries"), "2025-03-02T16:41:07", "2035-03-02T16:42:07", 0x0195590E7A11

@@ -3,10 +3,12 @@
 Run from the repository root: ``python examples/world/make_world.py``. It writes
 ``accounts.json``, ``stripe.json``, ``github.json``, ``linear.json`` and
 ``tickets.json`` next to it, deterministically (ids and SHAs are hashes of fixed
-strings). The objects have the field sets the providers' APIs return (Stripe API
-2025+, GitHub REST 2022-11-28, Linear GraphQL), so the connectors parse them exactly
-as they would parse the real thing. The SAML files come from ``make_sso.py``; the
-configured certificate fingerprints are read back from those files.
+strings), with the world generator of ``casefile.tools.world.generate``: this
+script only tells the story as a scenario spec. The objects have the field sets
+the providers' APIs return (Stripe API 2025+, GitHub REST 2022-11-28, Linear
+GraphQL), so the connectors parse them exactly as they would parse the real thing.
+The SAML files come from ``make_sso.py``; the configured certificate fingerprints
+are read back from those files.
 
 The story and its ground truth are described in ``examples/README.md``.
 """
@@ -15,49 +17,33 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from casefile.tools.world.generate.billing_objects import stripe
+from casefile.tools.world.generate.build import accounts, dumps
+from casefile.tools.world.generate.deploy_objects import github
+from casefile.tools.world.generate.issue_objects import linear, tickets
+from casefile.tools.world.generate.spec import (
+    AccountSpec,
+    BillingSpec,
+    Brand,
+    ChargeSpec,
+    CommitSpec,
+    DeploySpec,
+    FileChange,
+    HistorySpec,
+    IdpSpec,
+    IssueComment,
+    IssueSpec,
+    Person,
+    PlanSpec,
+    RepoSpec,
+    WorldSpec,
+)
+
 WORLD = Path(__file__).resolve().parent
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def ts(iso: str) -> int:
-    """ISO 8601 (Z) → Unix seconds, as Stripe sends times."""
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-
-
-def iso(unix: int) -> str:
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def b62(seed: str, n: int) -> str:
-    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
-    out = ""
-    for _ in range(n):
-        digest, r = divmod(digest, 62)
-        out += _B62[r]
-    return out
-
-
-def sid(prefix: str, seed: str, long: bool = True) -> str:
-    """A Stripe-looking id: ``cus_`` + 14 chars, or ``sub_1Q`` + 22 chars for long ids."""
-    return f"{prefix}_1Q{b62(prefix + seed, 22)}" if long else f"{prefix}_{b62(prefix + seed, 14)}"
-
-
-def sha(seed: str) -> str:
-    return hashlib.sha1(seed.encode()).hexdigest()
-
-
-def node_id(kind: str, n: int | str) -> str:
-    return base64.b64encode(f"0{len(kind)}:{kind}{n}".encode()).decode()
 
 
 def fingerprint(xml_file: Path) -> str:
@@ -70,11 +56,7 @@ def fingerprint(xml_file: Path) -> str:
     return ":".join(f"{b:02X}" for b in hashlib.sha1(der).digest())
 
 
-def dump(name: str, data: Any) -> None:
-    (WORLD / name).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-# ----------------------------------------------------------------------------- accounts
+# ----------------------------------------------------------------------------- the story
 
 ACCOUNTS: list[dict[str, Any]] = [
     {"id": "acme", "name": "Acme Logistics", "domains": ["acme-logistics.com"], "plan": "growth",
@@ -120,40 +102,6 @@ IDPS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
-def accounts() -> dict[str, Any]:
-    out = []
-    for acc in ACCOUNTS:
-        idp = None
-        if acc["id"] in IDPS:
-            spec = IDPS[acc["id"]]
-            xml = WORLD / "sso" / f"{spec['file']}.xml"
-            idp = {
-                "vendor": spec["vendor"],
-                "entity_id": spec["entity_id"],
-                "metadata_url": spec["metadata_url"],
-                "configured_cert_sha1": fingerprint(xml) if xml.exists() else f"SHA1:{acc['id']}",
-                "sp_acs_url": f"https://app.relayhq.dev/sso/saml/acs/{acc['id']}",
-                "last_working_snapshot": f"sso/{spec['file']}-last-working.xml",
-            }
-        repos = ["relayhq/api", "relayhq/web"] + (["relayhq/webhooks"] if acc["webhook_url"] else [])
-        out.append(
-            {
-                "id": acc["id"],
-                "name": acc["name"],
-                "domains": acc["domains"],
-                "plan": acc["plan"],
-                "timezone": acc["timezone"],
-                "stripe_customer": sid("cus", acc["id"], long=False),
-                "webhook_url": acc["webhook_url"],
-                "repos": repos,
-                "idp": idp,
-            }
-        )
-    return {"accounts": out}
-
-
-# ----------------------------------------------------------------------------- Stripe
-
 PLANS = {
     "starter": {"name": "Relay Starter", "amount": 9900, "rpm": "120", "sso": "false", "webhooks": "2"},
     "growth": {"name": "Relay Growth", "amount": 49900, "rpm": "600", "sso": "true", "webhooks": "10"},
@@ -165,517 +113,7 @@ PLANS = {
         "webhooks": "50",
     },
 }
-_CATALOG_CREATED = ts("2023-01-09T12:00:00Z")
 
-
-def _address() -> dict[str, Any]:
-    return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
-
-
-def price_obj(plan: str) -> dict[str, Any]:
-    p = PLANS[plan]
-    return {
-        "active": True,
-        "billing_scheme": "per_unit",
-        "created": _CATALOG_CREATED,
-        "currency": "usd",
-        "custom_unit_amount": None,
-        "id": sid("price", plan),
-        "livemode": True,
-        "lookup_key": f"relay_{plan}_monthly",
-        "metadata": {},
-        "nickname": f"{p['name']} (monthly)",
-        "object": "price",
-        "product": sid("prod", plan, long=False),
-        "recurring": {
-            "interval": "month",
-            "interval_count": 1,
-            "meter": None,
-            "usage_type": "licensed",
-            "trial_period_days": None,
-        },
-        "tax_behavior": "exclusive",
-        "tiers_mode": None,
-        "transform_quantity": None,
-        "type": "recurring",
-        "unit_amount": p["amount"],
-        "unit_amount_decimal": str(p["amount"]),
-    }
-
-
-def product_obj(plan: str) -> dict[str, Any]:
-    p = PLANS[plan]
-    return {
-        "active": True,
-        "created": _CATALOG_CREATED,
-        "default_price": sid("price", plan),
-        "description": f"{p['name']}: orders and shipping API, {p['rpm']} requests per minute",
-        "id": sid("prod", plan, long=False),
-        "images": [],
-        "livemode": True,
-        "marketing_features": [],
-        "metadata": {"api_rpm": p["rpm"], "sso": p["sso"], "webhook_endpoints": p["webhooks"], "plan": plan},
-        "name": p["name"],
-        "object": "product",
-        "package_dimensions": None,
-        "shippable": None,
-        "statement_descriptor": None,
-        "tax_code": "txcd_10103001",
-        "unit_label": None,
-        "updated": ts("2026-06-01T10:00:00Z"),
-        "url": None,
-        "type": "service",
-    }
-
-
-def customer_obj(acc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "address": _address() | {"country": "US" if "America" in acc["timezone"] else None},
-        "balance": 0,
-        "created": ts(acc["created"]),
-        "currency": "usd",
-        "default_source": None,
-        "delinquent": acc["id"] == "globex",
-        "description": acc["name"],
-        "discount": None,
-        "email": acc["email"],
-        "id": sid("cus", acc["id"], long=False),
-        "invoice_prefix": b62("prefix" + acc["id"], 8).upper(),
-        "invoice_settings": {
-            "custom_fields": None,
-            "default_payment_method": sid("pm", acc["id"]),
-            "footer": None,
-            "rendering_options": None,
-        },
-        "livemode": True,
-        "metadata": {"account_id": acc["id"], "domain": acc["domains"][0]},
-        "name": acc["name"],
-        "next_invoice_sequence": 14,
-        "object": "customer",
-        "phone": None,
-        "preferred_locales": ["en"],
-        "shipping": None,
-        "tax_exempt": "none",
-        "test_clock": None,
-    }
-
-
-def _months(anchor: int, back: int) -> int:
-    """The same day-of-month ``back`` months before ``anchor`` (our anchors are on day <= 10)."""
-    d = datetime.fromtimestamp(anchor, UTC)
-    month = d.month - back
-    year = d.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    return int(d.replace(year=year, month=month).timestamp())
-
-
-def subscription_obj(acc: dict[str, Any], latest_invoice: str) -> dict[str, Any]:
-    plan = acc["plan"]
-    sub_id = sid("sub", acc["id"])
-    start = ts(acc["anchor"])
-    end = _months(start, -1)
-    item = {
-        "created": ts(acc["created"]),
-        "discounts": [],
-        "id": sid("si", acc["id"], long=False),
-        "metadata": {},
-        "object": "subscription_item",
-        "price": price_obj(plan),
-        "quantity": 1,
-        "subscription": sub_id,
-        "tax_rates": [],
-        "plan": {
-            "active": True,
-            "amount": PLANS[plan]["amount"],
-            "amount_decimal": str(PLANS[plan]["amount"]),
-            "billing_scheme": "per_unit",
-            "created": _CATALOG_CREATED,
-            "currency": "usd",
-            "id": sid("price", plan),
-            "interval": "month",
-            "interval_count": 1,
-            "livemode": True,
-            "metadata": {},
-            "meter": None,
-            "nickname": f"{PLANS[plan]['name']} (monthly)",
-            "object": "plan",
-            "product": sid("prod", plan, long=False),
-            "tiers_mode": None,
-            "transform_usage": None,
-            "trial_period_days": None,
-            "usage_type": "licensed",
-        },
-        "current_period_end": end,
-        "current_period_start": start,
-        "billing_thresholds": None,
-    }
-    past_due = acc["id"] == "globex"
-    return {
-        "application": None,
-        "application_fee_percent": None,
-        "automatic_tax": {"enabled": False, "liability": None, "disabled_reason": None},
-        "billing_cycle_anchor": ts(acc["created"]),
-        "billing_cycle_anchor_config": None,
-        "cancel_at": None,
-        "canceled_at": None,
-        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
-        "collection_method": "charge_automatically",
-        "created": ts(acc["created"]),
-        "currency": "usd",
-        "customer": sid("cus", acc["id"], long=False),
-        "days_until_due": None,
-        "default_payment_method": sid("pm", acc["id"]),
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": None,
-        "discounts": [],
-        "ended_at": None,
-        "id": sub_id,
-        "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
-        "items": {
-            "data": [item],
-            "has_more": False,
-            "object": "list",
-            "url": f"/v1/subscription_items?subscription={sub_id}",
-        },
-        "latest_invoice": latest_invoice,
-        "livemode": True,
-        "metadata": {"account_id": acc["id"]},
-        "next_pending_invoice_item_invoice": None,
-        "object": "subscription",
-        "on_behalf_of": None,
-        "pause_collection": None,
-        "payment_settings": {
-            "payment_method_options": None,
-            "payment_method_types": None,
-            "save_default_payment_method": "off",
-        },
-        "pending_invoice_item_interval": None,
-        "pending_setup_intent": None,
-        "pending_update": None,
-        "schedule": None,
-        "start_date": ts(acc["created"]),
-        "status": "past_due" if past_due else "active",
-        "test_clock": None,
-        "transfer_data": None,
-        "trial_end": None,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-        "trial_start": None,
-        "cancel_at_period_end": False,
-        "billing_thresholds": None,
-        "billing_mode": {"type": "classic"},
-        "customer_account": None,
-        "managed_payments": {"enabled": False},
-        "billing_schedules": [],
-    }
-
-
-def invoice_obj(acc: dict[str, Any], period_start: int, *, paid: bool, attempts: int, next_attempt: int | None,
-                paid_at: int | None) -> dict[str, Any]:  # fmt: skip
-    plan = acc["plan"]
-    amount = PLANS[plan]["amount"]
-    inv_id = sid("in", f"{acc['id']}-{period_start}")
-    period_end = _months(period_start, -1)
-    sub_id = sid("sub", acc["id"])
-    number = f"{b62('prefix' + acc['id'], 8).upper()}-{datetime.fromtimestamp(period_start, UTC):%y%m}"
-    finalized = period_start + 3600
-    line = {
-        "amount": amount,
-        "currency": "usd",
-        "description": f"1 × {PLANS[plan]['name']} (at ${amount / 100:,.2f} / month)",
-        "discount_amounts": [],
-        "discountable": True,
-        "discounts": [],
-        "id": sid("il", inv_id),
-        "invoice": inv_id,
-        "livemode": True,
-        "metadata": {},
-        "object": "line_item",
-        "period": {"end": period_end, "start": period_start},
-        "quantity": 1,
-        "subscription": None,
-        "pretax_credit_amounts": [],
-        "taxes": [],
-        "parent": {
-            "invoice_item_details": None,
-            "subscription_item_details": {
-                "invoice_item": None,
-                "proration": False,
-                "proration_details": {"credited_items": None},
-                "subscription": sub_id,
-                "subscription_item": sid("si", acc["id"], long=False),
-            },
-            "type": "subscription_item_details",
-        },
-        "pricing": {
-            "price_details": {"price": sid("price", plan), "product": sid("prod", plan, long=False)},
-            "type": "price_details",
-            "unit_amount_decimal": str(amount),
-        },
-        "subtotal": amount,
-        "quantity_decimal": "1",
-    }
-    return {
-        "account_country": "US",
-        "account_name": "Relay, Inc.",
-        "account_tax_ids": None,
-        "amount_due": amount,
-        "amount_paid": amount if paid else 0,
-        "amount_remaining": 0 if paid else amount,
-        "amount_shipping": 0,
-        "application": None,
-        "attempt_count": attempts,
-        "attempted": attempts > 0,
-        "auto_advance": not paid,
-        "automatic_tax": {
-            "enabled": False,
-            "liability": None,
-            "status": None,
-            "disabled_reason": None,
-            "provider": None,
-        },
-        "billing_reason": "subscription_cycle",
-        "collection_method": "charge_automatically",
-        "created": period_start,
-        "currency": "usd",
-        "custom_fields": None,
-        "customer": sid("cus", acc["id"], long=False),
-        "customer_address": _address(),
-        "customer_email": acc["email"],
-        "customer_name": acc["name"],
-        "customer_phone": None,
-        "customer_shipping": None,
-        "customer_tax_exempt": "none",
-        "customer_tax_ids": [],
-        "default_payment_method": None,
-        "default_source": None,
-        "default_tax_rates": [],
-        "description": None,
-        "discounts": [],
-        "due_date": None,
-        "effective_at": finalized,
-        "ending_balance": 0,
-        "footer": None,
-        "from_invoice": None,
-        "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_1RelayHQ/live_{b62(inv_id, 40)}",
-        "id": inv_id,
-        "invoice_pdf": f"https://pay.stripe.com/invoice/acct_1RelayHQ/live_{b62(inv_id, 40)}/pdf",
-        "issuer": {"type": "self"},
-        "last_finalization_error": None,
-        "latest_revision": None,
-        "lines": {"data": [line], "has_more": False, "object": "list", "url": f"/v1/invoices/{inv_id}/lines"},
-        "livemode": True,
-        "metadata": {},
-        "next_payment_attempt": next_attempt,
-        "number": number,
-        "object": "invoice",
-        "on_behalf_of": None,
-        "payment_settings": {
-            "default_mandate": None,
-            "payment_method_options": None,
-            "payment_method_types": None,
-        },
-        "period_end": period_start,
-        "period_start": _months(period_start, 1),
-        "post_payment_credit_notes_amount": 0,
-        "pre_payment_credit_notes_amount": 0,
-        "receipt_number": None,
-        "rendering": None,
-        "shipping_cost": None,
-        "shipping_details": None,
-        "starting_balance": 0,
-        "statement_descriptor": None,
-        "status": "paid" if paid else "open",
-        "status_transitions": {
-            "finalized_at": finalized,
-            "marked_uncollectible_at": None,
-            "paid_at": paid_at,
-            "voided_at": None,
-        },
-        "subscription": None,
-        "subtotal": amount,
-        "subtotal_excluding_tax": amount,
-        "test_clock": None,
-        "total": amount,
-        "total_discount_amounts": [],
-        "total_excluding_tax": amount,
-        "webhooks_delivered_at": finalized,
-        "automatically_finalizes_at": None,
-        "total_pretax_credit_amounts": [],
-        "total_taxes": [],
-        "amount_overpaid": 0,
-        "parent": {
-            "quote_details": None,
-            "subscription_details": {"metadata": {"account_id": acc["id"]}, "subscription": sub_id},
-            "type": "subscription_details",
-        },
-        "customer_account": None,
-    }
-
-
-DECLINES = {
-    "insufficient_funds": "Your card has insufficient funds.",
-    "expired_card": "Your card has expired.",
-}
-
-
-def charge_obj(
-    acc: dict[str, Any], created: int, amount: int, decline: str | None, seed: str
-) -> dict[str, Any]:
-    charge_id = "ch_3Q" + b62("ch" + seed, 22)
-    last4 = {"globex": "0341", "wonka": "8210"}.get(acc["id"], "4242")
-    if decline is None:
-        outcome = {
-            "advice_code": None,
-            "network_advice_code": None,
-            "network_decline_code": None,
-            "network_status": "approved_by_network",
-            "reason": None,
-            "risk_level": "normal",
-            "seller_message": "Payment complete.",
-            "type": "authorized",
-        }
-    else:
-        outcome = {
-            "advice_code": "try_again_later" if decline == "insufficient_funds" else "do_not_try_again",
-            "network_advice_code": None,
-            "network_decline_code": "51" if decline == "insufficient_funds" else "54",
-            "network_status": "declined_by_network",
-            "reason": decline,
-            "risk_level": "normal",
-            "seller_message": f"The bank returned the decline code `{decline}`.",
-            "type": "issuer_declined",
-        }
-    return {
-        "amount": amount,
-        "amount_captured": 0 if decline else amount,
-        "amount_refunded": 0,
-        "application": None,
-        "application_fee": None,
-        "application_fee_amount": None,
-        "balance_transaction": None if decline else "txn_3Q" + b62("txn" + seed, 22),
-        "billing_details": {
-            "address": _address(),
-            "email": acc["email"],
-            "name": acc["name"],
-            "phone": None,
-            "tax_id": None,
-        },
-        "calculated_statement_descriptor": "RELAYHQ.DEV",
-        "captured": decline is None,
-        "created": created,
-        "currency": "usd",
-        "customer": sid("cus", acc["id"], long=False),
-        "description": "Subscription update",
-        "disputed": False,
-        "failure_balance_transaction": None,
-        "failure_code": "card_declined" if decline else None,
-        "failure_message": DECLINES[decline] if decline else None,
-        "fraud_details": {},
-        "id": charge_id,
-        "livemode": True,
-        "metadata": {},
-        "object": "charge",
-        "on_behalf_of": None,
-        "outcome": outcome,
-        "paid": decline is None,
-        "payment_intent": "pi_3Q" + b62("pi" + seed, 22),
-        "payment_method": sid("pm", acc["id"]),
-        "payment_method_details": {
-            "card": {
-                "amount_authorized": None if decline else amount,
-                "brand": "visa",
-                "checks": {
-                    "address_line1_check": None,
-                    "address_postal_code_check": "pass",
-                    "cvc_check": None,
-                },
-                "country": "US",
-                "exp_month": 9,
-                "exp_year": 2026 if acc["id"] == "wonka" else 2028,
-                "extended_authorization": {"status": "disabled"},
-                "fingerprint": b62("fp" + acc["id"], 16),
-                "funding": "credit",
-                "incremental_authorization": {"status": "unavailable"},
-                "installments": None,
-                "last4": last4,
-                "mandate": None,
-                "multicapture": {"status": "unavailable"},
-                "network": "visa",
-                "network_token": {"used": False},
-                "overcapture": {"maximum_amount_capturable": amount, "status": "unavailable"},
-                "three_d_secure": None,
-                "wallet": None,
-                "authorization_code": None if decline else f"{int(sha(seed)[:6], 16) % 1000000:06d}",
-                "regulated_status": "unregulated",
-                "network_transaction_id": f"{int(sha('nt' + seed)[:12], 16)}",
-                "transaction_link_id": None,
-            },
-            "type": "card",
-        },
-        "receipt_email": None,
-        "receipt_number": None,
-        "receipt_url": f"https://pay.stripe.com/receipts/payment/{b62('rcpt' + seed, 60)}",
-        "refunded": False,
-        "refunds": {
-            "data": [],
-            "has_more": False,
-            "object": "list",
-            "url": f"/v1/charges/{charge_id}/refunds",
-        },
-        "review": None,
-        "shipping": None,
-        "source_transfer": None,
-        "statement_descriptor": None,
-        "statement_descriptor_suffix": None,
-        "status": "failed" if decline else "succeeded",
-        "transfer_data": None,
-        "transfer_group": None,
-        "source": None,
-    }
-
-
-def stripe() -> dict[str, Any]:
-    customers, subs, invoices, charges = [], [], [], []
-    for acc in ACCOUNTS:
-        customers.append(customer_obj(acc))
-        current = ts(acc["anchor"])
-        previous = _months(current, 1)
-        amount = PLANS[acc["plan"]]["amount"]
-        # the previous period's invoice, paid at the first attempt
-        invoices.append(
-            invoice_obj(acc, previous, paid=True, attempts=1, next_attempt=None, paid_at=previous + 3720)
-        )
-        charges.append(charge_obj(acc, previous + 3700, amount, None, f"{acc['id']}-{previous}"))
-        if acc["id"] == "globex":
-            # Smart Retries: 2026-11-05, 2026-11-09, 2026-11-14 all declined; next try 2026-11-21.
-            attempts = ["2026-11-05T09:02:11Z", "2026-11-09T11:47:36Z", "2026-11-14T10:31:52Z"]
-            inv = invoice_obj(acc, current, paid=False, attempts=3, next_attempt=ts("2026-11-21T10:31:52Z"),
-                              paid_at=None)  # fmt: skip
-            for n, at in enumerate(attempts):
-                charges.append(charge_obj(acc, ts(at), amount, "insufficient_funds", f"globex-try-{n}"))
-        elif acc["id"] == "wonka":
-            # noise: one decline (expired card), then the customer updated the card and paid
-            inv = invoice_obj(acc, current, paid=True, attempts=2, next_attempt=None,
-                              paid_at=ts("2026-11-03T07:15:40Z"))  # fmt: skip
-            charges.append(charge_obj(acc, current + 3700, amount, "expired_card", "wonka-expired"))
-            charges.append(charge_obj(acc, ts("2026-11-03T07:15:38Z"), amount, None, "wonka-retry"))
-        else:
-            inv = invoice_obj(acc, current, paid=True, attempts=1, next_attempt=None, paid_at=current + 3720)
-            charges.append(charge_obj(acc, current + 3700, amount, None, f"{acc['id']}-{current}"))
-        invoices.append(inv)
-        subs.append(subscription_obj(acc, inv["id"]))
-    return {
-        "customers": customers,
-        "subscriptions": subs,
-        "invoices": sorted(invoices, key=lambda i: -i["created"]),
-        "charges": sorted(charges, key=lambda c: -c["created"]),
-        "prices": [price_obj(p) for p in PLANS],
-        "products": [product_obj(p) for p in PLANS],
-    }
-
-
-# ----------------------------------------------------------------------------- GitHub
 
 PEOPLE = {
     "mkowalski": ("Marta Kowalski", "marta@relayhq.dev", 58211093),
@@ -684,31 +122,6 @@ PEOPLE = {
     "psharma": ("Priya Sharma", "priya@relayhq.dev", 70311842),
     "relay-deploy[bot]": ("relay-deploy[bot]", "deploy@relayhq.dev", 149820311),
 }
-
-
-def user(login: str) -> dict[str, Any]:
-    uid = PEOPLE[login][2]
-    base = f"https://api.github.com/users/{login.replace('[bot]', '%5Bbot%5D')}"
-    return {
-        "login": login,
-        "id": uid,
-        "node_id": node_id("User", uid),
-        "avatar_url": f"https://avatars.githubusercontent.com/u/{uid}?v=4",
-        "gravatar_id": "",
-        "url": base,
-        "html_url": f"https://github.com/{login}",
-        "followers_url": f"{base}/followers",
-        "following_url": f"{base}/following{{/other_user}}",
-        "gists_url": f"{base}/gists{{/gist_id}}",
-        "starred_url": f"{base}/starred{{/owner}}{{/repo}}",
-        "subscriptions_url": f"{base}/subscriptions",
-        "organizations_url": f"{base}/orgs",
-        "repos_url": f"{base}/repos",
-        "events_url": f"{base}/events{{/privacy}}",
-        "received_events_url": f"{base}/received_events",
-        "type": "Bot" if login.endswith("[bot]") else "User",
-        "site_admin": False,
-    }
 
 
 # Per repo: deploys in time order: (tag, environment, created_at, state, [(message, author, [files])]).
@@ -816,239 +229,6 @@ DEPLOYS: dict[str, list[tuple[str, str, str, str, list[tuple[str, str, list[tupl
 }  # fmt: skip
 
 
-def commit_obj(
-    repo: str, commit_sha: str, message: str, login: str, date: str, parent: str
-) -> dict[str, Any]:
-    name, email, _ = PEOPLE[login]
-    api = f"https://api.github.com/repos/{repo}"
-    return {
-        "url": f"{api}/commits/{commit_sha}",
-        "sha": commit_sha,
-        "node_id": node_id("Commit", commit_sha[:20]),
-        "html_url": f"https://github.com/{repo}/commit/{commit_sha}",
-        "comments_url": f"{api}/commits/{commit_sha}/comments",
-        "commit": {
-            "url": f"{api}/git/commits/{commit_sha}",
-            "author": {"name": name, "email": email, "date": date},
-            "committer": {"name": "GitHub", "email": "noreply@github.com", "date": date},
-            "message": message,
-            "tree": {"url": f"{api}/git/trees/{sha('tree' + commit_sha)}", "sha": sha("tree" + commit_sha)},
-            "comment_count": 0,
-            "verification": {
-                "verified": True,
-                "reason": "valid",
-                "signature": None,
-                "payload": None,
-                "verified_at": date,
-            },
-        },
-        "author": user(login),
-        "committer": None,
-        "parents": [{"url": f"{api}/commits/{parent}", "sha": parent, "html_url": f"https://github.com/{repo}/commit/{parent}"}],
-    }  # fmt: skip
-
-
-def github() -> dict[str, Any]:
-    repos: dict[str, Any] = {}
-    deploy_id = 2_914_400_000
-    status_id = 7_330_100_000
-    for repo, deploys in DEPLOYS.items():
-        api = f"https://api.github.com/repos/{repo}"
-        deployments, statuses, releases, compares = [], {}, [], {}
-        tag_sha: dict[str, str] = {}
-        tip = sha(f"{repo} base")  # the commit before the week starts
-        commit_log: list[dict[str, Any]] = []  # every commit in order, to build compares
-        prev_prod: tuple[str, int] | None = None
-        # a tag's commits are listed once, on any of its deploys (staging usually comes first)
-        tag_commits: dict[str, list[Any]] = {}
-        for tag, _, _, _, commits in deploys:
-            tag_commits.setdefault(tag, [])
-            tag_commits[tag] += commits
-        for tag, env, created, state, _ in deploys:
-            commits = tag_commits[tag]
-            when = datetime.fromisoformat(created.replace("Z", "+00:00"))
-            if tag not in tag_sha:
-                # commits merged in the hours before the release, then the release commit
-                start = len(commit_log)
-                for n, (message, login, files) in enumerate(commits):
-                    at = (when - timedelta(minutes=150 - 35 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                    c_sha = sha(f"{repo} {message}")
-                    commit_log.append(
-                        {"obj": commit_obj(repo, c_sha, message, login, at, tip), "files": files}
-                    )
-                    tip = c_sha
-                release_sha = sha(f"{repo} release {tag}")
-                at = (when - timedelta(minutes=25)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                commit_log.append(
-                    {
-                        "obj": commit_obj(repo, release_sha, f"Release {tag}", "relay-deploy[bot]", at, tip),
-                        "files": [("CHANGELOG.md", "modified", 2 + len(commits) * 2, 0, "")],
-                    }
-                )
-                tip = release_sha
-                tag_sha[tag] = release_sha
-                for entry in commit_log[start:]:
-                    entry["tag"] = tag
-            deploy_id += 7
-            d_sha = tag_sha[tag]
-            deployments.append(
-                {
-                    "url": f"{api}/deployments/{deploy_id}",
-                    "id": deploy_id,
-                    "node_id": node_id("Deployment", deploy_id),
-                    "sha": d_sha,
-                    "ref": tag,
-                    "task": "deploy",
-                    "payload": {"release": tag, "triggered_by": "release-pipeline"},
-                    "original_environment": env,
-                    "environment": env,
-                    "description": f"Deploy {tag} to {env}",
-                    "creator": user("relay-deploy[bot]"),
-                    "created_at": created,
-                    "updated_at": (when + timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "statuses_url": f"{api}/deployments/{deploy_id}/statuses",
-                    "repository_url": api,
-                    "transient_environment": False,
-                    "production_environment": env == "production",
-                }
-            )
-            statuses[str(deploy_id)] = [
-                deployment_status(repo, deploy_id, status_id + 2, state, env, when + timedelta(minutes=4), tag),
-                deployment_status(repo, deploy_id, status_id + 1, "in_progress", env, when + timedelta(seconds=20), tag),
-            ]  # fmt: skip
-            status_id += 3
-            if env != "production" or state != "success":
-                continue
-            if prev_prod is not None and prev_prod[0] != d_sha:
-                base_sha = prev_prod[0]
-                idx = next(i for i, e in enumerate(commit_log) if e["obj"]["sha"] == base_sha)
-                head_idx = next(i for i, e in enumerate(commit_log) if e["obj"]["sha"] == d_sha)
-                compares[f"{base_sha}...{d_sha}"] = compare_obj(
-                    repo, commit_log[idx]["obj"], commit_log[idx + 1 : head_idx + 1]
-                )
-            prev_prod = (d_sha, deploy_id)
-            if repo != "relayhq/web" and not any(r["tag_name"] == tag for r in releases):
-                releases.append(release_obj(repo, tag, d_sha, when - timedelta(minutes=20), commits))
-        repos[repo] = {
-            "deployments": sorted(deployments, key=lambda d: d["created_at"], reverse=True),
-            "deployment_statuses": statuses,
-            "releases": sorted(releases, key=lambda r: r["published_at"], reverse=True),
-            "compares": compares,
-        }
-    return {"repos": repos}
-
-
-def deployment_status(
-    repo: str, dep: int, sid_: int, state: str, env: str, when: datetime, tag: str
-) -> dict[str, Any]:
-    api = f"https://api.github.com/repos/{repo}"
-    at = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = {"success": "Deployment finished successfully.", "in_progress": "Deployment started.",
-            "failure": "Health check failed: /healthz returned 503 for 120s; rolled back."}[state]  # fmt: skip
-    host = {
-        "relayhq/api": "api.relayhq.dev",
-        "relayhq/web": "app.relayhq.dev",
-        "relayhq/webhooks": "hooks.relayhq.dev",
-    }
-    env_url = f"https://{'' if env == 'production' else 'staging.'}{host[repo]}"
-    log = f"https://ci.relayhq.dev/deploys/{repo.split('/')[1]}/{dep}"
-    return {
-        "url": f"{api}/deployments/{dep}/statuses/{sid_}",
-        "id": sid_,
-        "node_id": node_id("DeploymentStatus", sid_),
-        "state": state,
-        "creator": user("relay-deploy[bot]"),
-        "description": f"{tag}: {text}",
-        "environment": env,
-        "target_url": log,
-        "created_at": at,
-        "updated_at": at,
-        "deployment_url": f"{api}/deployments/{dep}",
-        "repository_url": api,
-        "environment_url": env_url,
-        "log_url": log,
-    }
-
-
-def compare_obj(repo: str, base: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    head = entries[-1]["obj"]
-    owner = repo.split("/")[0]
-    files: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        for path, status, adds, dels, patch in entry["files"]:
-            if path in files:
-                f = files[path]
-                f["additions"] += adds
-                f["deletions"] += dels
-                f["changes"] = f["additions"] + f["deletions"]
-                if patch:
-                    f["patch"] = patch
-                continue
-            files[path] = {
-                "sha": sha(f"blob {repo} {path} {head['sha']}"),
-                "filename": path,
-                "status": status,
-                "additions": adds,
-                "deletions": dels,
-                "changes": adds + dels,
-                "blob_url": f"https://github.com/{repo}/blob/{head['sha']}/{path}",
-                "raw_url": f"https://github.com/{repo}/raw/{head['sha']}/{path}",
-                "contents_url": f"https://api.github.com/repos/{repo}/contents/{path}?ref={head['sha']}",
-                "patch": patch or f"@@ -1,{max(dels, 1)} +1,{max(adds, 1)} @@",
-            }
-    basehead = f"{base['sha']}...{head['sha']}"
-    return {
-        "url": f"https://api.github.com/repos/{repo}/compare/{basehead}",
-        "html_url": f"https://github.com/{repo}/compare/{basehead}",
-        "permalink_url": f"https://github.com/{repo}/compare/{owner}:{base['sha']}...{owner}:{head['sha']}",
-        "diff_url": f"https://github.com/{repo}/compare/{basehead}.diff",
-        "patch_url": f"https://github.com/{repo}/compare/{basehead}.patch",
-        "base_commit": base,
-        "merge_base_commit": base,
-        "status": "ahead",
-        "ahead_by": len(entries),
-        "behind_by": 0,
-        "total_commits": len(entries),
-        "commits": [e["obj"] for e in entries],
-        "files": list(files.values()),
-    }
-
-
-def release_obj(repo: str, tag: str, target: str, when: datetime, commits: list[Any]) -> dict[str, Any]:
-    rid = int(sha(repo + tag)[:8], 16) % 90_000_000 + 180_000_000
-    api = f"https://api.github.com/repos/{repo}"
-    at = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = "## What's changed\n" + "".join(f"* {message} by @{login}\n" for message, login, _ in commits)
-    return {
-        "url": f"{api}/releases/{rid}",
-        "html_url": f"https://github.com/{repo}/releases/tag/{tag}",
-        "assets_url": f"{api}/releases/{rid}/assets",
-        "upload_url": f"https://uploads.github.com/repos/{repo}/releases/{rid}/assets{{?name,label}}",
-        "tarball_url": f"{api}/tarball/{tag}",
-        "zipball_url": f"{api}/zipball/{tag}",
-        "id": rid,
-        "node_id": node_id("Release", rid),
-        "tag_name": tag,
-        "target_commitish": target,
-        "name": tag,
-        "body": body,
-        "draft": False,
-        "prerelease": False,
-        "immutable": False,
-        "created_at": at,
-        "updated_at": at,
-        "published_at": at,
-        "author": user("relay-deploy[bot]"),
-        "assets": [],
-    }
-
-
-# ----------------------------------------------------------------------------- Linear
-
-PRIORITY = {0: "No priority", 1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}
-STATE_TYPE = {"Backlog": "backlog", "Todo": "unstarted", "In Progress": "started", "In Review": "started",
-              "Done": "completed", "Canceled": "canceled"}  # fmt: skip
-
 ISSUES: list[dict[str, Any]] = [
     {"n": 482, "title": "Gateway rate limiter double-counts retried requests with Idempotency-Key since v2.41.0",
      "state": "In Progress", "priority": 1, "labels": ["Bug", "gateway", "rate-limiting", "customer-impact"],
@@ -1154,43 +334,6 @@ ISSUES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-def slug(title: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60].rstrip("-")
-
-
-def linear() -> dict[str, Any]:
-    issues = []
-    for spec in ISSUES:
-        ident = f"REL-{spec['n']}"
-        issues.append(
-            {
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://linear.app/relayhq/{ident}")),
-                "identifier": ident,
-                "title": spec["title"],
-                "description": spec["description"],
-                "url": f"https://linear.app/relayhq/issue/{ident}/{slug(spec['title'])}",
-                "priority": spec["priority"],
-                "priorityLabel": PRIORITY[spec["priority"]],
-                "createdAt": spec["created"].replace("Z", ".000Z"),
-                "updatedAt": spec["updated"].replace("Z", ".000Z"),
-                "dueDate": spec["due"],
-                "archivedAt": None,
-                "state": {"name": spec["state"], "type": STATE_TYPE[spec["state"]]},
-                "labels": {"nodes": [{"name": name} for name in spec["labels"]]},
-                "team": {"key": "REL", "name": "Relay"},
-                "comments": {
-                    "nodes": [
-                        {"body": body, "createdAt": at.replace("Z", ".000Z"), "user": {"name": who}}
-                        for who, at, body in spec["comments"]
-                    ]
-                },
-            }
-        )
-    return {"issues": issues}
-
-
-# ----------------------------------------------------------------------------- helpdesk history
-
 HISTORY: list[tuple[str, str, str, list[str], str, str]] = [
     ("429 Too Many Requests during our nightly sync",
      "Our nightly order sync gets 429s after ~2 minutes. We're on Starter.",
@@ -1266,35 +409,99 @@ HISTORY: list[tuple[str, str, str, list[str], str, str]] = [
 ]  # fmt: skip
 
 
-def tickets() -> dict[str, Any]:
-    out = []
-    for n, (subject, body, resolution, tags, created, solved) in enumerate(HISTORY, start=1):
-        tid = 880 + n * 7
-        out.append(
-            {
-                "id": f"H-{tid}",
-                "subject": subject,
-                "body": body,
-                "resolution": resolution,
-                "tags": tags,
-                "created_at": created,
-                "solved_at": solved,
-                "article_url": f"https://support.relayhq.dev/hc/en-us/articles/{360000 + tid}-{slug(subject)}"
-                if n % 3 != 0
-                else None,
-            }
+# ----------------------------------------------------------------------------- the spec
+
+BILLING = {
+    # Smart Retries: 2026-11-05, 2026-11-09, 2026-11-14 all declined; next try 2026-11-21.
+    "globex": BillingSpec(
+        status="past_due", delinquent=True, card_last4="0341", next_attempt="2026-11-21T10:31:52Z",
+        charges=[ChargeSpec(at=at, decline="insufficient_funds", seed=f"globex-try-{n}") for n, at in
+                 enumerate(["2026-11-05T09:02:11Z", "2026-11-09T11:47:36Z", "2026-11-14T10:31:52Z"])]),
+    # noise: one decline (expired card), then the customer updated the card and paid
+    "wonka": BillingSpec(
+        card_last4="8210", card_exp_year=2026, paid_at="2026-11-03T07:15:40Z",
+        charges=[ChargeSpec(decline="expired_card", seed="wonka-expired"),
+                 ChargeSpec(at="2026-11-03T07:15:38Z", seed="wonka-retry")]),
+}  # fmt: skip
+HOSTS = {
+    "relayhq/api": "api.relayhq.dev",
+    "relayhq/webhooks": "hooks.relayhq.dev",
+    "relayhq/web": "app.relayhq.dev",
+}
+
+
+def spec() -> WorldSpec:
+    brand = Brand(
+        name="Relay", legal_name="Relay, Inc.", stripe_account="acct_1RelayHQ",
+        statement_descriptor="RELAYHQ.DEV", price_lookup_prefix="relay", app_host="app.relayhq.dev",
+        ci_host="ci.relayhq.dev", help_center="https://support.relayhq.dev/hc/en-us/articles/",
+        linear_workspace="relayhq", linear_team_key="REL", linear_team_name="Relay",
+        deploy_bot="relay-deploy[bot]",
+        people={login: Person(name=n, email=e, id=i) for login, (n, e, i) in PEOPLE.items()},
+    )  # fmt: skip
+    plans = {
+        key: PlanSpec(
+            name=p["name"], amount=p["amount"],
+            description=f"{p['name']}: orders and shipping API, {p['rpm']} requests per minute",
+            metadata={"api_rpm": p["rpm"], "sso": p["sso"], "webhook_endpoints": p["webhooks"], "plan": key},
         )
-    return {"tickets": out}
+        for key, p in PLANS.items()
+    }  # fmt: skip
+    accs = []
+    for acc in ACCOUNTS:
+        idp = None
+        if acc["id"] in IDPS:
+            i = IDPS[acc["id"]]
+            idp = IdpSpec(
+                vendor=i["vendor"], entity_id=i["entity_id"], metadata_url=i["metadata_url"], file=i["file"]
+            )  # type: ignore[arg-type]
+        repos = ["relayhq/api", "relayhq/web"] + (["relayhq/webhooks"] if acc["webhook_url"] else [])
+        accs.append(AccountSpec(
+            id=acc["id"], name=acc["name"], domains=acc["domains"], plan=acc["plan"], timezone=acc["timezone"],
+            email=acc["email"], anchor=acc["anchor"], created=acc["created"], webhook_url=acc["webhook_url"],
+            repos=repos, billing=BILLING.get(acc["id"], BillingSpec()), idp=idp,
+        ))  # fmt: skip
+    repos = {
+        repo: RepoSpec(host=HOSTS[repo], releases=repo != "relayhq/web", deploys=[
+            DeploySpec(tag=tag, environment=env, at=at, state=state, commits=[  # type: ignore[arg-type]
+                CommitSpec(message=m, author=a, files=[
+                    FileChange(path=p, status=s, additions=ad, deletions=de, patch=pt) for p, s, ad, de, pt in files
+                ]) for m, a, files in commits
+            ]) for tag, env, at, state, commits in deploys
+        ])
+        for repo, deploys in DEPLOYS.items()
+    }  # fmt: skip
+    issues = [
+        IssueSpec(
+            n=i["n"], title=i["title"], state=i["state"], priority=i["priority"], labels=i["labels"],
+            created=i["created"], updated=i["updated"], due=i["due"], description=i["description"],
+            comments=[IssueComment(author=w, at=at, body=b) for w, at, b in i["comments"]],
+        )
+        for i in ISSUES
+    ]  # fmt: skip
+    history = [
+        HistorySpec(subject=s, body=b, resolution=r, tags=t, created=c, solved=d)
+        for s, b, r, t, c, d in HISTORY
+    ]
+    return WorldSpec(name="demo", brand=brand, plans=plans, accounts=accs, repos=repos, issues=issues,
+                     history=history)  # fmt: skip
+
+
+def dump(name: str, data: Any) -> None:
+    (WORLD / name).write_text(dumps(data), encoding="utf-8")
 
 
 def main() -> None:
-    dump("accounts.json", accounts())
-    dump("stripe.json", stripe())
-    dump("github.json", github())
-    dump("linear.json", linear())
-    dump("tickets.json", tickets())
-    api = github()["repos"]["relayhq/api"]
-    for d in reversed(api["deployments"]):
+    world = spec()
+    prints = {a.id: fingerprint(WORLD / "sso" / f"{a.idp.file}.xml") for a in world.accounts
+              if a.idp and (WORLD / "sso" / f"{a.idp.file}.xml").exists()}  # fmt: skip
+    dump("accounts.json", accounts(world, prints))
+    dump("stripe.json", stripe(world))
+    gh = github(world)
+    dump("github.json", gh)
+    dump("linear.json", linear(world))
+    dump("tickets.json", tickets(world))
+    for d in reversed(gh["repos"]["relayhq/api"]["deployments"]):
         print(f"relayhq/api {d['ref']:8} {d['environment']:10} {d['created_at']} id={d['id']} sha={d['sha']}")
 
 

@@ -24,6 +24,19 @@ second per world:
   those accounts and the overlay's explicit rows;
 * an overlay with its own ``traffic.json`` or ``schema.sql`` is generated in full.
 
+A world whose log tables or columns are named differently from the demo's declares
+them in ``clickhouse/mapping.json``, in the shape of ``[connectors.logs.requests]``
+(:class:`~casefile.tools.settings.LogTableMap`)::
+
+    {"requests": {"table": "api_calls", "time": "event_time", "account": "tenant_id",
+                  "status": "http_status", "path": "route", "latency": "duration_ms",
+                  "error": "error_type"},
+     "webhooks": {...}, "sso": {...}}          # each key optional; the demo's names otherwise
+
+The logs connector queries those names, and the rows ``traffic.json`` generates
+(named like the demo's) are stored under them. A mapped column that its table does
+not have is a :class:`WorldError` naming the column and the mapping key.
+
 ``traffic.overlay.json`` is merged into the base's ``traffic.json``::
 
     {"requests": {"<account>": {...}},          # deep-merged into the base's spec (or a new account)
@@ -48,7 +61,10 @@ import shutil
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from casefile.tools.settings import LogsSettings, LogTableMap
 
 __all__ = ["World", "WorldError"]
 
@@ -63,6 +79,9 @@ _LOAD_LOCK = threading.RLock()
 # Sections of traffic.json → the table they generate.
 _SECTION_TABLE = {"requests": "requests", "webhooks": "webhook_deliveries", "sso_logins": "sso_logins"}
 OVERLAY_TRAFFIC = "traffic.overlay.json"
+MAPPING = "clickhouse/mapping.json"
+# mapping.json keys → the logs settings' field of the same name.
+_MAPPED = ("requests", "webhooks", "sso")
 
 
 class World:
@@ -177,6 +196,60 @@ class World:
     # ------------------------------------------------------------ ClickHouse
 
     @cached_property
+    def log_settings(self) -> LogsSettings:
+        """The logs connector's settings for this world: its database and table mapping.
+
+        Raises :class:`WorldError` when a mapped column is not in its table.
+        """
+        from casefile.tools.settings import LogsSettings, LogTableMap
+
+        defaults = LogsSettings()
+        raw = self.read_json(MAPPING, {})
+        if not isinstance(raw, dict) or set(raw) - set(_MAPPED):
+            raise WorldError(f"{MAPPING}: expected an object with keys among {', '.join(_MAPPED)}")
+        maps: dict[str, LogTableMap] = {}
+        for key in _MAPPED:
+            try:
+                maps[key] = LogTableMap.model_validate(raw[key]) if key in raw else getattr(defaults, key)
+            except ValueError as exc:
+                raise WorldError(f"{MAPPING}: {key}: {exc}") from None
+        schema_file = self.file("clickhouse/schema.sql")
+        if schema_file is not None:
+            _check_mapping(maps, schema_file, declared=bool(raw))
+        return LogsSettings(
+            database=self.database,
+            requests=maps["requests"],
+            webhooks=maps["webhooks"],
+            sso=maps["sso"],
+            allowed_tables=[m.table for m in maps.values()],
+        )
+
+    def _renames(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """Generated table → (the world's table, {generated column: the world's column})."""
+        from casefile.tools.settings import LogsSettings
+
+        defaults = LogsSettings()
+        out: dict[str, tuple[str, dict[str, str]]] = {}
+        for key in _MAPPED:
+            canonical = getattr(defaults, key)
+            mine = getattr(self.log_settings, key)
+            columns = {
+                getattr(canonical, f): getattr(mine, f)
+                for f in ("time", "account", "status", "path", "latency", "error")
+                if getattr(canonical, f) and getattr(mine, f)
+            }
+            out[canonical.table] = (mine.table, columns)
+        return out
+
+    def _renamed(self, data: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+        renames = self._renames()
+        out: dict[str, dict[str, list[Any]]] = {}
+        for table, columns in data.items():
+            name, mapping = renames.get(table, (table, {}))
+            out[name] = {mapping.get(c, c): values for c, values in columns.items()}
+        return out
+
+    @cached_property
     def database(self) -> str:
         """The chdb database this world lives in: a hash of everything that feeds it."""
         digest = hashlib.sha256()
@@ -197,6 +270,7 @@ class World:
         from casefile.tools.world.chdb import embedded_client, load_tables, parse_schema
 
         client = embedded_client()
+        self.log_settings  # noqa: B018  (a bad mapping fails here, before anything loads)
         with _LOAD_LOCK:
             if self.database in _LOADED:
                 return client
@@ -275,7 +349,7 @@ class World:
                 data: dict[str, dict[str, list[Any]]] = {}
                 if merged:
                     try:
-                        data = generate(_restrict(merged, touched))
+                        data = self._renamed(generate(_restrict(merged, touched)))
                     except ValueError as exc:
                         raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC}: {exc}") from None
                 for table, path in self.row_files().items():
@@ -288,11 +362,19 @@ class World:
                         listing.write_text(json.dumps(own), encoding="utf-8")
             # Each table becomes a view: the base's rows (minus the redescribed accounts) and
             # the overlay's own rows. Nothing is copied, so an overlay costs milliseconds.
+            renames = self._renames()
+            # the world's table → (its account column, the accounts the overlay redescribes)
+            redescribed: dict[str, tuple[str, set[str]]] = {}
+            for generated, accounts in touched.items():
+                name, columns = renames.get(generated, (generated, {}))
+                redescribed[name] = (columns.get("account_id", "account_id"), accounts)
             with ENGINE_LOCK.exclusive():
                 for table in tables:
-                    skip = touched.get(table)
+                    account_column, skip = redescribed.get(table, ("account_id", set()))
                     where = (
-                        " WHERE account_id NOT IN (" + ", ".join(_quote(a) for a in sorted(skip)) + ")"
+                        f" WHERE `{account_column}` NOT IN ("
+                        + ", ".join(_quote(a) for a in sorted(skip))
+                        + ")"
                         if skip
                         else ""
                     )
@@ -315,7 +397,7 @@ class World:
         tables: dict[str, dict[str, list[Any]]] = {}
         description = self.traffic_description()
         if description:
-            tables.update(generate(description))
+            tables.update(self._renamed(generate(description)))
         for table, path in self.row_files().items():
             rows = _read_jsonl(path)
             columns = tables.setdefault(table, {})
@@ -333,17 +415,45 @@ class World:
     def toolbox(self) -> Any:
         """A Toolbox of every connector, wired to this world's stand-ins."""
         from casefile.tools.registry import build_toolbox
-        from casefile.tools.settings import ConnectorSettings, GitHubSettings, LogsSettings
+        from casefile.tools.settings import ConnectorSettings, GitHubSettings
 
         github = self.read_json("github.json", {"repos": {}})
         settings = ConnectorSettings(
-            logs=LogsSettings(database=self.database),
+            logs=self.log_settings,
             github=GitHubSettings(repos=sorted(github.get("repos", {}))),
         )
         return build_toolbox(settings, world=self)
 
 
 _LOADED: set[str] = set()
+
+
+def _check_mapping(maps: dict[str, LogTableMap], schema_file: Path, *, declared: bool) -> None:
+    """Every mapped column of a table in ``schema.sql`` must be one of its columns."""
+    from casefile.tools.world.chdb import parse_schema
+
+    try:
+        schema = {name: columns for name, _, columns in parse_schema(schema_file.read_text("utf-8"), "w")}
+    except ValueError as exc:
+        raise WorldError(f"{schema_file}: {exc}") from None
+    for key, mapping in maps.items():
+        columns = schema.get(mapping.table)
+        if columns is None:
+            if key == "requests" and schema:  # a world may lack webhooks or SSO, never API requests
+                hint = "" if declared else f"; declare the world's table and column names in {MAPPING}"
+                raise WorldError(
+                    f"{MAPPING}: {key}.table names table {mapping.table!r}, which {schema_file.name} does "
+                    f"not have (tables: {', '.join(schema)}){hint}"
+                )
+            continue
+        for field in ("time", "account", "status", "path", "latency", "error"):
+            column = getattr(mapping, field)
+            if column is not None and column not in columns:
+                hint = "" if declared else f"; declare the world's column names in {MAPPING}"
+                raise WorldError(
+                    f"{MAPPING}: {key}.{field} names column {column!r}, which table {mapping.table!r} "
+                    f"of {schema_file.name} does not have (columns: {', '.join(columns)}){hint}"
+                )
 
 
 def _clickhouse_files(layer: Path) -> list[str]:

@@ -1,0 +1,175 @@
+"""The world generator: a scenario spec → the same world every time, in today's world format.
+
+Also: the demo world is made by the same generator (its committed files are what
+``make_world.py`` produces), a world may name its own log columns in
+``clickhouse/mapping.json`` (and a wrong name is a clear error), and the bundled
+worlds of other companies load and answer the logs tools under their own names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from casefile import PACKAGE_DIR
+from casefile.tools.base import CallContext, ToolCall
+from casefile.tools.world.generate.build import build_world, dumps, load_spec
+from casefile.tools.world.loader import World, WorldError
+
+SCENARIOS = PACKAGE_DIR / "evals" / "scenarios"
+WORLDS = PACKAGE_DIR / "evals" / "worlds"
+SPECS = sorted(p for p in SCENARIOS.glob("*.yaml") if not p.name.endswith(".cases.yaml"))
+
+
+def test_there_are_other_companies_worlds() -> None:
+    assert len(SPECS) >= 1
+    assert all((WORLDS / p.stem).is_dir() for p in SPECS)
+
+
+@pytest.mark.parametrize("spec_file", SPECS, ids=lambda p: p.stem)
+def test_same_spec_same_world_and_the_committed_world_is_its_spec(spec_file: Path) -> None:
+    first = build_world(load_spec(spec_file))
+    assert build_world(load_spec(spec_file)) == first
+    world = WORLDS / spec_file.stem
+    on_disk = {
+        p.relative_to(world).as_posix(): p.read_text(encoding="utf-8")
+        for p in world.rglob("*")
+        if p.is_file()
+    }
+    assert on_disk == first, "stale world: run python -m evals.build_worlds"
+
+
+def test_the_demo_world_is_made_by_the_generator() -> None:
+    module_spec = importlib.util.spec_from_file_location(
+        "make_world", PACKAGE_DIR / "examples" / "world" / "make_world.py"
+    )
+    assert module_spec is not None and module_spec.loader is not None
+    make_world = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(make_world)
+    demo = PACKAGE_DIR / "examples" / "world"
+    spec = make_world.spec()
+    prints = {
+        a.id: make_world.fingerprint(demo / "sso" / f"{a.idp.file}.xml") for a in spec.accounts if a.idp
+    }
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.build import accounts
+    from casefile.tools.world.generate.deploy_objects import github
+    from casefile.tools.world.generate.issue_objects import linear, tickets
+
+    made = {
+        "accounts.json": accounts(spec, prints),
+        "stripe.json": stripe(spec),
+        "github.json": github(spec),
+        "linear.json": linear(spec),
+        "tickets.json": tickets(spec),
+    }
+    for name, data in made.items():
+        assert dumps(data) == (demo / name).read_text(encoding="utf-8"), name
+
+
+def test_generated_certificates_are_deterministic_and_dated_by_the_spec() -> None:
+    from cryptography import x509
+
+    from casefile.tools.world.generate.saml import make_cert, subject_for
+
+    one = make_cert(subject_for("onelogin", "Acme"), "2025-01-01T00:00:00Z", "2030-01-01T00:00:00Z", 7)
+    two = make_cert(subject_for("onelogin", "Acme"), "2025-01-01T00:00:00Z", "2030-01-01T00:00:00Z", 7)
+    assert one == two
+    cert = x509.load_der_x509_certificate(one.der)
+    assert cert.not_valid_after_utc == datetime(2030, 1, 1, tzinfo=UTC)
+    assert (
+        make_cert(subject_for("onelogin", "Acme"), "2025-01-01T00:00:00Z", "2030-01-01T00:00:00Z", 8) != one
+    )
+
+
+# ---------------------------------------------------------------- log column mapping
+
+
+def _copy(world: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "world"
+    shutil.copytree(world, target)
+    return target
+
+
+def test_a_mapped_column_the_table_lacks_is_named_with_its_mapping_key(tmp_path: Path) -> None:
+    world = _copy(WORLDS / "kestrel", tmp_path)
+    mapping_file = world / "clickhouse" / "mapping.json"
+    mapping = json.loads(mapping_file.read_text(encoding="utf-8"))
+    mapping["requests"]["status"] = "http_code"
+    mapping_file.write_text(json.dumps(mapping), encoding="utf-8")
+    with pytest.raises(WorldError) as info:
+        World(world).log_settings  # noqa: B018
+    message = str(info.value)
+    assert "requests.status" in message and "'http_code'" in message and "api_events" in message
+    with pytest.raises(WorldError, match=r"requests\.status"):
+        World(world).clickhouse()
+
+
+def test_a_world_without_mapping_whose_columns_differ_says_where_to_declare_them(tmp_path: Path) -> None:
+    world = _copy(WORLDS / "kestrel", tmp_path)
+    (world / "clickhouse" / "mapping.json").unlink()
+    with pytest.raises(WorldError) as info:
+        World(world).log_settings  # noqa: B018
+    assert "requests.table" in str(info.value) and "mapping.json" in str(info.value)
+
+
+def test_a_mapping_with_an_unknown_section_is_refused(tmp_path: Path) -> None:
+    world = _copy(WORLDS / "kestrel", tmp_path)
+    (world / "clickhouse" / "mapping.json").write_text(
+        '{"request": {"table": "api_events"}}', encoding="utf-8"
+    )
+    with pytest.raises(WorldError, match="requests, webhooks, sso"):
+        World(world).log_settings  # noqa: B018
+
+
+def test_the_demo_world_keeps_the_default_mapping() -> None:
+    settings = World(PACKAGE_DIR / "examples" / "world").log_settings
+    assert settings.requests.table == "requests" and settings.requests.status == "status"
+    assert settings.allowed_tables == ["requests", "webhook_deliveries", "sso_logins"]
+
+
+@pytest.fixture(scope="module")
+def kestrel() -> World:
+    return World(WORLDS / "kestrel")
+
+
+@pytest.fixture
+async def kestrel_tools(kestrel: World) -> AsyncIterator[Any]:
+    box = kestrel.toolbox()
+    yield box
+    await box.aclose()
+
+
+async def test_a_mapped_world_answers_the_logs_tools_under_its_own_names(
+    kestrel: World, kestrel_tools: Any
+) -> None:
+    settings = kestrel.log_settings
+    assert (settings.requests.table, settings.requests.account, settings.requests.status) == (
+        "api_events",
+        "merchant_id",
+        "http_status",
+    )
+    now = datetime(2026, 10, 12, 12, tzinfo=UTC)
+    ctx = CallContext.for_account("fernway", kestrel.accounts, now=now)
+    window = {"account_id": "fernway", "start": "2026-10-07T00:00:00Z", "end": "2026-10-08T00:00:00Z"}
+    summary = await kestrel_tools.execute(ToolCall(id="1", tool="logs_error_summary", arguments=window), ctx)
+    assert summary.ok, summary.error
+    # the base world's noise: one of fernway's keys refused for twenty minutes
+    assert "invalid_api_key (36)" in summary.rendered, summary.rendered
+    hooks = await kestrel_tools.execute(
+        ToolCall(id="2", tool="logs_webhook_deliveries", arguments={**window, "account_id": "brightcart"}),
+        CallContext.for_account("brightcart", kestrel.accounts, now=now),
+    )
+    assert hooks.ok and hooks.data["attempts"] > 0
+    assert hooks.data["endpoint_urls"] == ["https://api.brightcart.co/hooks/kestrel"]
+    sql = await kestrel_tools.execute(
+        ToolCall(id="3", tool="logs_sql", arguments={"sql": "SELECT count() AS n FROM api_events"}), ctx
+    )
+    assert sql.ok and sql.data["rows"][0][0] > 0

@@ -1,0 +1,1 @@
+"""Generate a world directory from a scenario spec (see ``build.py`` and ``spec.py``)."""

@@ -1,0 +1,210 @@
+"""Scenario spec → world directory, deterministically (same spec, same bytes).
+
+Files written: ``accounts.json``, ``stripe.json``, ``github.json``, ``linear.json``,
+``tickets.json``, ``catalog.yaml`` (when the spec has one), ``sso/*.xml`` +
+``sso/urls.json`` (for accounts with an IdP),
+and, when the spec has traffic, ``clickhouse/schema.sql`` + ``clickhouse/traffic.json``
+(+ ``clickhouse/mapping.json`` when its log tables are named differently from the
+demo's).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlglot import exp, parse
+
+from casefile import PACKAGE_DIR
+from casefile.tools.settings import LogsSettings
+from casefile.tools.world.generate import saml
+from casefile.tools.world.generate.billing_objects import stripe
+from casefile.tools.world.generate.deploy_objects import github
+from casefile.tools.world.generate.ids import sid
+from casefile.tools.world.generate.issue_objects import linear, tickets
+from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
+
+__all__ = ["SpecError", "accounts", "build_world", "load_spec", "sso_files", "write_world"]
+
+# The demo's log schema is the canonical one: generated rows use its names.
+CANONICAL_SCHEMA = PACKAGE_DIR / "examples" / "world" / "clickhouse" / "schema.sql"
+_MAPPED_FIELDS = ("table", "time", "account", "status", "path", "latency", "error")
+
+
+class SpecError(Exception):
+    """A scenario spec that cannot be read or is inconsistent."""
+
+
+def load_spec(path: str | Path) -> WorldSpec:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return WorldSpec.model_validate(data)
+    except (OSError, yaml.YAMLError) as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    except ValueError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# ---------------------------------------------------------------- accounts and SSO
+
+
+def _idp_certs(acc: AccountSpec) -> dict[int, saml.Cert]:
+    assert acc.idp is not None
+    subject = saml.subject_for(acc.idp.vendor, acc.idp.tenant or acc.id)
+    return {c.serial: saml.make_cert(subject, c.not_before, c.not_after, c.serial) for c in acc.idp.certs}
+
+
+def sso_files(spec: WorldSpec) -> tuple[dict[str, str], dict[str, str]]:
+    """``sso/`` files (current and last working metadata, urls.json) and each account's configured SHA-1."""
+    files: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    configured: dict[str, str] = {}
+    for acc in spec.accounts:
+        idp = acc.idp
+        if idp is None:
+            continue
+        if not idp.certs:
+            raise SpecError(f"account {acc.id}: idp.certs is empty")
+        certs = _idp_certs(acc)
+        now = (
+            [certs[s] for s in idp.listed_serials] if idp.listed_serials is not None else list(certs.values())
+        )
+        then = [certs[s] for s in idp.last_working_certs] if idp.last_working_certs is not None else now
+        tenant = idp.tenant or acc.id
+        files[f"sso/{idp.file}.xml"] = saml.metadata(idp.vendor, idp.entity_id, idp.sso_url, tenant, now)
+        files[f"sso/{idp.file}-last-working.xml"] = saml.metadata(
+            idp.vendor, idp.entity_id, idp.sso_url, tenant, then
+        )
+        urls[idp.metadata_url] = f"{idp.file}.xml"
+        serial = idp.configured_serial if idp.configured_serial is not None else idp.certs[0].serial
+        if serial not in certs:
+            raise SpecError(f"account {acc.id}: idp.configured_serial {serial} is not one of idp.certs")
+        configured[acc.id] = certs[serial].sha1
+    if urls:
+        files["sso/urls.json"] = json.dumps(urls, indent=2) + "\n"
+    return files, configured
+
+
+def accounts(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any]:
+    """accounts.json; ``fingerprints`` are the configured IdP certificates' SHA-1 per account."""
+    out = []
+    for acc in spec.accounts:
+        idp = None
+        if acc.idp is not None:
+            acs = acc.idp.sp_acs_path or f"/sso/saml/acs/{acc.id}"
+            idp = {
+                "vendor": acc.idp.vendor,
+                "entity_id": acc.idp.entity_id,
+                "metadata_url": acc.idp.metadata_url,
+                "configured_cert_sha1": fingerprints.get(acc.id, f"SHA1:{acc.id}"),
+                "sp_acs_url": f"https://{spec.brand.app_host}{acs}",
+                "last_working_snapshot": f"sso/{acc.idp.file}-last-working.xml",
+            }
+        out.append(
+            {
+                "id": acc.id,
+                "name": acc.name,
+                "domains": acc.domains,
+                "plan": acc.plan,
+                "timezone": acc.timezone,
+                "stripe_customer": sid("cus", acc.id, long=False),
+                "webhook_url": acc.webhook_url,
+                "repos": acc.repos,
+                "idp": idp,
+            }
+        )
+    return {"accounts": out}
+
+
+# ---------------------------------------------------------------- logs
+
+
+def schema_sql(spec: WorldSpec) -> str:
+    """The canonical log schema with the spec's table and column names."""
+    defaults = LogsSettings()
+    renames: dict[str, tuple[str, dict[str, str]]] = {}
+    for key, mine in spec.logs.items():
+        canonical = getattr(defaults, key)
+        columns = {
+            getattr(canonical, f): getattr(mine, f)
+            for f in _MAPPED_FIELDS[1:]
+            if getattr(canonical, f) and getattr(mine, f)
+        }
+        renames[canonical.table] = (mine.table, columns)
+    statements = []
+    for tree in parse(CANONICAL_SCHEMA.read_text(encoding="utf-8"), read="clickhouse"):
+        if tree is None:
+            continue
+        table = tree.find(exp.Table)
+        assert table is not None
+        name, columns = renames.get(table.name, (table.name, {}))
+        table.set("this", exp.to_identifier(name))
+        for ident in tree.find_all(exp.Identifier):
+            if ident.this in columns and not isinstance(ident.parent, exp.Table):
+                ident.set("this", columns[ident.this])
+        statements.append(tree.sql(dialect="clickhouse", pretty=True, comments=False) + ";")
+    return "-- Generated from the scenario spec (tools/world/generate); names mapped in mapping.json.\n\n" + (
+        "\n\n".join(statements) + "\n"
+    )
+
+
+def traffic(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any] | None:
+    """traffic.json; SSO accounts without a ``cert_sha1`` get their configured certificate's."""
+    if spec.traffic is None:
+        return None
+    description = copy.deepcopy(spec.traffic)
+    for account, part in (description.get("sso_logins", {}).get("accounts") or {}).items():
+        if not part.get("cert_sha1") and account in fingerprints:
+            part["cert_sha1"] = fingerprints[account]
+    return description
+
+
+# ---------------------------------------------------------------- the world
+
+
+def build_world(spec: WorldSpec) -> dict[str, str]:
+    """Every file of the world: relative path → text."""
+    sso, fingerprints = sso_files(spec)
+    files = {
+        "accounts.json": dumps(accounts(spec, fingerprints)),
+        "stripe.json": dumps(stripe(spec)),
+        "github.json": dumps(github(spec)),
+        "linear.json": dumps(linear(spec)),
+        "tickets.json": dumps(tickets(spec)),
+        **sso,
+    }
+    if spec.catalog is not None:
+        files["catalog.yaml"] = (
+            f"# The catalogue of {spec.brand.name} (generated from the scenario spec).\n"
+            + yaml.safe_dump(spec.catalog, sort_keys=False, allow_unicode=True, width=110)
+        )
+    description = traffic(spec, fingerprints)
+    if description is not None:
+        files["clickhouse/schema.sql"] = schema_sql(spec)
+        files["clickhouse/traffic.json"] = dumps(description)
+        if spec.logs:
+            mapping = {key: m.model_dump(exclude_none=True) for key, m in spec.logs.items()}
+            files["clickhouse/mapping.json"] = dumps(mapping)
+    return files
+
+
+def write_world(spec: WorldSpec, out: str | Path) -> list[str]:
+    """Write the world to ``out`` (replacing the files it generates); returns the relative paths."""
+    out = Path(out)
+    files = build_world(spec)
+    for stale in ("sso", "clickhouse"):
+        if (out / stale).is_dir():
+            shutil.rmtree(out / stale)
+    for relative, text in files.items():
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return sorted(files)

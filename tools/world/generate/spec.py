@@ -1,0 +1,210 @@
+"""The scenario spec: a company and its systems, as data (YAML or Python).
+
+``build_world(spec)`` turns a :class:`WorldSpec` into a world directory in the
+format of ``docs/architecture.md`` (Worlds). The demo world's
+``examples/world/make_world.py`` builds its spec in Python; bundled worlds of other
+companies are YAML files under ``evals/scenarios/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from casefile.tools.settings import LogTableMap
+
+__all__ = [
+    "AccountSpec",
+    "BillingSpec",
+    "Brand",
+    "ChargeSpec",
+    "CommitSpec",
+    "DeploySpec",
+    "FileChange",
+    "HistorySpec",
+    "IdpCert",
+    "IdpSpec",
+    "IssueComment",
+    "IssueSpec",
+    "Person",
+    "PlanSpec",
+    "RepoSpec",
+    "WorldSpec",
+]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Person(_Spec):
+    name: str
+    email: str
+    id: int
+
+
+class Brand(_Spec):
+    """The company that runs the product: names that appear in its systems' objects."""
+
+    name: str = Field(description="product name, e.g. Relay")
+    legal_name: str = Field(description="invoice issuer, e.g. 'Relay, Inc.'")
+    stripe_account: str = Field(description="the Stripe account id in invoice URLs, e.g. acct_1RelayHQ")
+    statement_descriptor: str
+    price_lookup_prefix: str = Field(description="prices' lookup_key prefix")
+    app_host: str = Field(description="the dashboard host (SAML ACS URLs)")
+    ci_host: str
+    help_center: str = Field(description="article URL prefix of the help center")
+    linear_workspace: str
+    linear_team_key: str
+    linear_team_name: str
+    deploy_bot: str = Field(description="the GitHub login that creates deployments and release commits")
+    people: dict[str, Person]
+    id_salt: str = Field(default="", description="mixed into catalogue ids so two worlds' prices differ")
+
+
+class PlanSpec(_Spec):
+    name: str
+    amount: int = Field(description="monthly price in cents")
+    description: str
+    metadata: dict[str, str] = Field(default_factory=dict, description="product metadata (plan limits)")
+    price_metadata: dict[str, str] = Field(default_factory=dict, description="price metadata")
+
+
+class ChargeSpec(_Spec):
+    at: str | None = Field(default=None, description="ISO time; default: an hour after the period start")
+    decline: str | None = Field(default=None, description="insufficient_funds | expired_card | …")
+    seed: str | None = None
+
+
+class BillingSpec(_Spec):
+    status: Literal["active", "past_due", "canceled", "unpaid", "trialing"] = "active"
+    delinquent: bool = False
+    card_last4: str = "4242"
+    card_exp_year: int = 2028
+    charges: list[ChargeSpec] | None = Field(
+        default=None, description="the current period's charge attempts; default one success"
+    )
+    paid_at: str | None = None
+    next_attempt: str | None = None
+    canceled_at: str | None = None
+    cancellation_reason: str | None = None
+
+
+class IdpCert(_Spec):
+    not_before: str
+    not_after: str
+    serial: int
+
+
+class IdpSpec(_Spec):
+    vendor: Literal["okta", "entra", "google", "onelogin", "auth0", "jumpcloud"]
+    entity_id: str
+    metadata_url: str
+    sso_url: str = ""
+    file: str = Field(description="metadata file name in sso/, without .xml")
+    tenant: str = Field(default="", description="the IdP tenant (subject CN, Entra tenant id)")
+    certs: list[IdpCert] = Field(default_factory=list, description="every signing certificate of the story")
+    listed_serials: list[int] | None = Field(
+        default=None, description="serials the metadata lists now (default: every certificate)"
+    )
+    last_working_certs: list[int] | None = Field(
+        default=None, description="serials listed by the last working snapshot (default: the same as now)"
+    )
+    configured_serial: int | None = Field(
+        default=None, description="the certificate configured at our side (default: the first)"
+    )
+    sp_acs_path: str | None = Field(default=None, description="ACS path override (a misconfiguration)")
+
+
+class AccountSpec(_Spec):
+    id: str
+    name: str
+    domains: list[str]
+    plan: str
+    timezone: str
+    email: str
+    anchor: str = Field(description="the current billing period's start")
+    created: str
+    webhook_url: str | None = None
+    repos: list[str] = Field(default_factory=list)
+    billing: BillingSpec = BillingSpec()
+    idp: IdpSpec | None = None
+
+
+class FileChange(_Spec):
+    path: str
+    status: str = "modified"
+    additions: int = 1
+    deletions: int = 0
+    patch: str = ""
+
+
+class CommitSpec(_Spec):
+    message: str
+    author: str
+    files: list[FileChange]
+
+
+class DeploySpec(_Spec):
+    tag: str
+    environment: str = "production"
+    at: str
+    state: Literal["success", "failure"] = "success"
+    commits: list[CommitSpec] = Field(default_factory=list)
+
+
+class RepoSpec(_Spec):
+    host: str = Field(description="where it is deployed (deployment statuses' environment_url)")
+    releases: bool = True
+    deploys: list[DeploySpec] = Field(default_factory=list, description="in time order")
+
+
+class IssueComment(_Spec):
+    author: str
+    at: str
+    body: str
+
+
+class IssueSpec(_Spec):
+    n: int
+    title: str
+    state: Literal["Backlog", "Todo", "In Progress", "In Review", "Done", "Canceled"]
+    priority: int = 3
+    labels: list[str] = Field(default_factory=list)
+    created: str
+    updated: str
+    due: str | None = None
+    description: str = ""
+    comments: list[IssueComment] = Field(default_factory=list)
+
+
+class HistorySpec(_Spec):
+    subject: str
+    body: str
+    resolution: str
+    tags: list[str]
+    created: str
+    solved: str
+
+
+class WorldSpec(_Spec):
+    name: str
+    brand: Brand
+    plans: dict[str, PlanSpec]
+    accounts: list[AccountSpec]
+    repos: dict[str, RepoSpec] = Field(default_factory=dict)
+    issues: list[IssueSpec] = Field(default_factory=list)
+    history: list[HistorySpec] = Field(default_factory=list)
+    catalog_created: str = "2023-01-09T12:00:00Z"
+    catalog_updated: str = "2026-06-01T10:00:00Z"
+    logs: dict[Literal["requests", "webhooks", "sso"], LogTableMap] = Field(
+        default_factory=dict,
+        description="log tables with other names than the demo's (clickhouse/mapping.json)",
+    )
+    catalog: dict[str, Any] | None = Field(
+        default=None, description="catalog.yaml: the company catalogue (see casefile.agent.catalog)"
+    )
+    traffic: dict[str, Any] | None = Field(
+        default=None, description="clickhouse/traffic.json (see examples/README.md); SSO cert_sha1 filled in"
+    )
