@@ -14,6 +14,7 @@ with the non-interactive Agg backend, so it renders without a display.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,39 @@ def by_family(scores: Sequence[CaseScore]) -> list[FamilyRate]:
         for tag, cases in grouped.items()
     ]
     return sorted(rates, key=lambda f: (f.rate, f.family))
+
+
+class WorldRate(BaseModel):
+    """Pass rate and Brier score of the runs of the cases on one world."""
+
+    world: str
+    cases: int
+    runs: int
+    passed: int
+    brier: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.runs if self.runs else 0.0
+
+
+def by_world(scores: Sequence[CaseScore]) -> list[WorldRate]:
+    """Per base world (a new company's world is judged on its own), by name."""
+    from casefile.evals.scoring import brier
+
+    grouped: dict[str, list[CaseScore]] = {}
+    for s in scores:
+        grouped.setdefault(s.world or "(unknown)", []).append(s)
+    return [
+        WorldRate(
+            world=world,
+            cases=len({s.case_id for s in runs}),
+            runs=len(runs),
+            passed=sum(s.passed for s in runs),
+            brier=brier(runs),
+        )
+        for world, runs in sorted(grouped.items())
+    ]
 
 
 def calibration_bins(scores: Sequence[CaseScore], bins: int = 5) -> list[CalibrationBin]:
@@ -141,7 +175,8 @@ def _calibration(plt: Any, run: RunResult, path: Path) -> None:
     if table:
         xs = [b.mean_confidence for b in table]
         ys = [b.pass_rate for b in table]
-        ax.plot(xs, ys, marker="o", color=_INK, label="this run")
+        ax.plot(xs, ys, color=_INK, label="this run")
+        ax.scatter(xs, ys, s=[20 + 8 * b.runs for b in table], color=_INK, zorder=3)
         for b in table:
             ax.annotate(
                 f"n={b.runs}", (b.mean_confidence, b.pass_rate), textcoords="offset points", xytext=(5, -10)
@@ -155,7 +190,7 @@ def _calibration(plt: Any, run: RunResult, path: Path) -> None:
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.02, 1.02)
     ax.grid(color=_GRID)
-    ax.legend(loc="upper left", frameon=False)
+    ax.legend(loc="lower right", frameon=False)
     _save(plt, fig, path)
 
 
@@ -174,21 +209,29 @@ def _latency(plt: Any, run: RunResult, path: Path) -> None:
 
 
 def _trend(plt: Any, history: Sequence[RunResult], path: Path) -> None:
+    import matplotlib.dates as mdates
+
     fig, ax = plt.subplots(figsize=(7, 3.6))
     models = sorted({r.model for r in history})
     for model in models:
         runs = [r for r in history if r.model == model]
         ax.plot(
-            [r.started_at[:16].replace("T", " ") for r in runs],
+            [datetime.fromisoformat(r.started_at.replace("Z", "+00:00")) for r in runs],
             [r.summary.pass_rate * 100 for r in runs],
             marker="o",
             label=model,
         )
-    ax.set_ylim(0, 105)
+    times = [datetime.fromisoformat(r.started_at.replace("Z", "+00:00")) for r in history]
+    margin = max((max(times) - min(times)) / 20, timedelta(minutes=30))  # one run alone is still a range
+    ax.set_xlim(min(times) - margin, max(times) + margin)
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_ylim(-4, 105)
     ax.set_ylabel("pass rate (%)")
     ax.set_title(f"Trend over {len(history)} run(s) in this directory")
     ax.grid(axis="y", color=_GRID)
-    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    ax.tick_params(axis="x", labelsize=7)
     ax.legend(frameon=False, fontsize=8)
     _save(plt, fig, path)
 

@@ -18,7 +18,7 @@ from typing import TextIO
 from xml.etree import ElementTree as ET
 
 from casefile.agent.errors import CasefileError, UsageError
-from casefile.evals.charts import Figure, by_family, calibration_bins, render_charts
+from casefile.evals.charts import Figure, by_family, by_world, calibration_bins, render_charts
 from casefile.evals.document import (
     Alert,
     Block,
@@ -135,6 +135,12 @@ def render_table(run: RunResult) -> str:
         f"turns {m.turns}  tool calls {m.tool_calls}  tokens {m.input_tokens}/{m.output_tokens}  "
         f"cost ${m.cost_usd:.4f}  latency p50 {m.latency_p50_ms:.0f} ms p95 {m.latency_p95_ms:.0f} ms",
     ]
+    worlds = by_world(run.scores)
+    if len(worlds) > 1:
+        lines += [
+            f"world {w.world}: {w.passed}/{w.runs} ({_pct(w.rate)})  Brier {w.brier if w.brier is not None else '–'}"
+            for w in worlds
+        ]
     if run.stopped:
         lines.append(f"STOPPED: {run.stopped}")
     return "\n".join(lines)
@@ -250,6 +256,21 @@ def report_blocks(
             [
                 [f.family, str(f.cases), str(f.runs), str(f.passed), _pct(f.rate), _pct(f.pass_hat_k)]
                 for f in sorted(by_family(run.scores), key=lambda f: f.family)
+            ],
+        ),
+        Heading(2, "By world"),
+        Table(
+            ["world", "cases", "runs", "passed", "pass rate", "Brier"],
+            [
+                [
+                    w.world,
+                    str(w.cases),
+                    str(w.runs),
+                    str(w.passed),
+                    _pct(w.rate),
+                    "–" if w.brier is None else f"{w.brier:.3f}",
+                ]
+                for w in by_world(run.scores)
             ],
         ),
         Heading(2, "Calibration"),

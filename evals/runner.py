@@ -53,6 +53,17 @@ class RunResult(BaseModel):
         return grouped
 
 
+def _world_label(env: Environment, path: Path) -> str:
+    """A case's world as people name it: its root layer (an overlay's base), relative to the package."""
+    from casefile import PACKAGE_DIR
+
+    root = Path(env.world.layers[-1]) if env.world is not None else path
+    try:
+        return str(root.resolve().relative_to(PACKAGE_DIR.resolve()))
+    except ValueError:
+        return root.name
+
+
 class _NotRun(Exception):
     """The run stopped before this case started."""
 
@@ -117,6 +128,7 @@ async def run_cases(
     total = len(cases) * k
     done: list[CaseScore] = []
     llm = settings.model not in ("", "offline")
+    worlds: dict[Path, str] = {}
 
     def error_score(case: GoldenCase, repeat: int, error: str, started: float) -> CaseScore:
         return CaseScore(
@@ -125,6 +137,7 @@ async def run_cases(
             tags=list(case.tags),
             expected=case.expected.model_dump(include={"category", "action", "team"}),
             requested_model=settings.model,
+            facts_missing=list(case.expected.must_cite),  # nothing was cited: recall must not read 100 %
             error=error,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )
@@ -137,6 +150,7 @@ async def run_cases(
                 if result.stopped:
                     raise _NotRun(result.stopped)
                 env = await envs.get(case.world)
+                worlds[case.world] = _world_label(env, case.world)
                 ticket = load_ticket(case.ticket_path)
                 case_settings = settings
                 if llm and out_dir is not None:
@@ -163,6 +177,7 @@ async def run_cases(
             except Exception as exc:  # one broken case must not stop the run
                 score = error_score(case, repeat, f"{type(exc).__name__}: {exc}", t)
             score.transcript = transcript
+            score.world = worlds.get(case.world)
             done.append(score)
             if on_score is not None:
                 on_score(score, len(done), total)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from casefile.evals.cases import Expected
 
-__all__ = ["CaseScore", "RunSummary", "diagnosis_text", "score_diagnosis", "summarise"]
+__all__ = ["CaseScore", "RunSummary", "brier", "diagnosis_text", "score_diagnosis", "summarise"]
 
 
 class CaseScore(BaseModel):
@@ -47,6 +47,7 @@ class CaseScore(BaseModel):
     output_tokens: int = 0
     cost_usd: float = 0.0
     latency_ms: float = 0.0
+    world: str | None = Field(default=None, description="the case's base world (its root layer)")
     requested_model: str = Field(default="offline", description="the model under test")
     diagnosed_by: str | None = Field(
         default=None, description="who produced the diagnosis: the requested model or the offline stand-in"
@@ -220,6 +221,14 @@ def _share(flags: Iterable[bool]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
+def brier(scores: Iterable[CaseScore]) -> float | None:
+    """Mean (confidence − passed)² over the runs the model diagnosed itself; None without any."""
+    rated = [s for s in scores if s.confidence is not None and s.error is None and not s.stood_in]
+    if not rated:
+        return None
+    return round(statistics.fmean(((s.confidence or 0.0) - float(s.passed)) ** 2 for s in rated), 4)
+
+
 def summarise(scores: Sequence[CaseScore]) -> RunSummary:
     if not scores:
         return RunSummary()
@@ -228,8 +237,6 @@ def summarise(scores: Sequence[CaseScore]) -> RunSummary:
         by_case.setdefault(s.case_id, []).append(s)
     facts_total = sum(len(s.facts_cited) + len(s.facts_missing) for s in scores)
     groundings = [s.grounding for s in scores if s.grounding is not None]
-    # Calibration is the model's own: a stand-in's confidence says nothing about the model under test.
-    calibrated = [s for s in scores if s.confidence is not None and s.error is None and not s.stood_in]
     producers: dict[str, int] = {}
     for s in scores:
         if s.diagnosed_by:
@@ -247,11 +254,8 @@ def summarise(scores: Sequence[CaseScore]) -> RunSummary:
         facts_recall=round(sum(len(s.facts_cited) for s in scores) / facts_total, 4) if facts_total else 1.0,
         forbidden_claims=sum(len(s.forbidden_found) for s in scores),
         grounding=round(statistics.fmean(groundings), 4) if groundings else None,
-        brier=(
-            round(statistics.fmean(((s.confidence or 0.0) - float(s.passed)) ** 2 for s in calibrated), 4)
-            if calibrated
-            else None
-        ),
+        # Calibration is the model's own: a stand-in's confidence says nothing about the model under test.
+        brier=brier(scores),
         errors=sum(1 for s in scores if s.error),
         fallbacks=sum(1 for s in scores if s.stood_in),
         repairs=sum(s.repairs for s in scores),

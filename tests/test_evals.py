@@ -316,3 +316,33 @@ def test_record_builds_a_case_that_runs(tmp_path: Path) -> None:
     assert validate_dirs([out]) == []
     run = asyncio.run(run_cases([load_case(out)], Settings(model="offline"), concurrency=1))
     assert run.scores[0].passed, run.scores[0].failures()
+
+
+def test_report_for_a_support_lead_shows_failures_first_and_the_pictures(tmp_path: Path) -> None:
+    """report.md/.html: failures (expected vs actual, missing facts, reply) before the tables; charts beside."""
+    earlier = _run(a=True, b=True)
+    write_run(earlier, tmp_path / "runs" / "1-earlier")
+    run = _run(a=True, b=False)
+    run.run_id, run.started_at = "r2", "2026-01-02T00:00:00Z"
+    failing = run.scores[1]
+    failing.expected = {"category": "known_bug", "action": "escalate", "team": "backend"}
+    failing.category, failing.action, failing.team = "rate_limit", "resolve", None
+    failing.facts_missing, failing.tags, failing.world = ["REL-482"], ["rate_limit"], "examples/world"
+    failing.reply = "Please slow down your requests."
+    run.summary = summarise(run.scores)
+    out = tmp_path / "runs" / "2-now"
+    write_run(run, out)
+    md = (out / "report.md").read_text()
+    assert md.index("## Failures (1)") < md.index("## By family") < md.index("## Calibration")
+    section = md[md.index("### b") : md.index("## By family")]
+    assert "| expected | known_bug | escalate | backend |" in section
+    assert "| actual | rate_limit | resolve | – |" in section
+    assert (
+        "Missing facts: `REL-482`" in section and "> Draft reply: Please slow down your requests." in section
+    )
+    assert "| examples/world | 1 | 1 | 0 | 0.0% |" in md and "## Earlier runs in this directory" in md
+    html = (out / "report.html").read_text()
+    for chart in ("pass_by_family.png", "calibration.png", "latency.png", "trend.png"):
+        assert (out / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", chart
+        assert "![" in md and f"({chart})" in md and f'<img src="{chart}"' in html
+    assert "<script" not in html and "Please slow down your requests." in html
