@@ -19,10 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from service_helpers import APP_SECRET, TICKETS, FakeZendesk, light_env, read_sse, scripted_factory, settings
+from test_store import postgres_url
 
 from casefile.agent.config import ServiceToken, load_settings
 from casefile.agent.service.app import create_app
 from casefile.agent.store import Store
+
+__all__ = ["postgres_url"]  # a fixture (a throwaway PostgreSQL server), imported for pytest
 
 TICKET = json.loads((TICKETS / "429-spike.json").read_text())
 TOKEN_A = "tok_tenant_a_" + "0f1e2d3c4b5a6978"
@@ -229,25 +232,49 @@ def test_tokens_carry_a_tenant_in_toml_and_the_environment(tmp_path: Path) -> No
         load_settings(env={"CASEFILE_SERVICE_TOKENS": "x@bad tenant!=tok"})
 
 
+OLD_SCHEMA = """CREATE TABLE investigations (id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, revision TEXT,
+    ticket_json TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, requested_by TEXT NOT NULL,
+    priority TEXT NOT NULL, idempotency_key TEXT, rerun_of TEXT, created_at TEXT NOT NULL,
+    started_at TEXT, finished_at TEXT, error TEXT, diagnosis_json TEXT)"""
+OLD_ROW = (
+    "INSERT INTO investigations VALUES ('inv_00000000000000aa', 'T-OLD', NULL, {p}, 'done', 'api',"
+    " 'token:sidebar', 'on_demand', 'T-OLD@x', NULL, '2026-11-20T00:00:00.000000Z', NULL, NULL, NULL, NULL)"
+)
+OLD_TICKET = json.dumps({"id": "T-OLD", "body": "old", "created_at": "2026-11-20T00:00:00Z"})
+
+
 def test_a_store_from_before_tenants_opens_and_its_rows_go_to_the_services_tenant(tmp_path: Path) -> None:
     """The old schema (no tenant column) is migrated in place; the service claims the old rows."""
     db = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(db)
-    conn.executescript(
-        """CREATE TABLE investigations (id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, revision TEXT,
-        ticket_json TEXT NOT NULL, status TEXT NOT NULL, source TEXT NOT NULL, requested_by TEXT NOT NULL,
-        priority TEXT NOT NULL, idempotency_key TEXT, rerun_of TEXT, created_at TEXT NOT NULL,
-        started_at TEXT, finished_at TEXT, error TEXT, diagnosis_json TEXT);"""
-    )
-    ticket = {"id": "T-OLD", "body": "old", "created_at": "2026-11-20T00:00:00Z"}
-    conn.execute(
-        "INSERT INTO investigations VALUES ('inv_00000000000000aa', 'T-OLD', NULL, ?, 'done', 'api',"
-        " 'token:sidebar', 'on_demand', 'T-OLD@x', NULL, '2026-11-20T00:00:00.000000Z', NULL, NULL, NULL, NULL)",
-        (json.dumps(ticket),),
-    )
+    conn.execute(OLD_SCHEMA)
+    conn.execute(OLD_ROW.format(p="?"), (OLD_TICKET,))
     conn.commit()
     conn.close()
-    store = Store(f"sqlite:///{db}")
+    _migrates_and_scopes(f"sqlite:///{db}")
+
+
+def test_the_same_migration_and_scoping_on_postgresql(postgres_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS investigations, events, audit, feedback")
+        conn.execute(OLD_SCHEMA)
+        conn.execute(OLD_ROW.format(p="%s"), (OLD_TICKET,))
+    _migrates_and_scopes(postgres_url)
+    store = Store(postgres_url)
+    try:
+        with client_for(store) as client:  # the service's tenant queries on PostgreSQL
+            inv = investigate(client, B)
+            assert client.get(f"/v1/investigations/{inv}", headers=A).status_code == 404
+            assert inv not in [r["id"] for r in client.get("/v1/investigations", headers=A).json()]
+            assert [r["id"] for r in client.get("/v1/investigations", headers=B).json()] == [inv]
+    finally:
+        store.close()
+
+
+def _migrates_and_scopes(url: str) -> None:
+    store = Store(url)
     try:
         [old] = store.list()
         assert old.tenant is None and store.get(old.id, tenant="helpdesk-a") is None
@@ -257,7 +284,7 @@ def test_a_store_from_before_tenants_opens_and_its_rows_go_to_the_services_tenan
         assert store.get(old.id, tenant="helpdesk-a") is not None
     finally:
         store.close()
-    reopened = Store(f"sqlite:///{db}")  # a second open migrates nothing and loses nothing
+    reopened = Store(url)  # a second open migrates nothing and loses nothing
     try:
         assert [r.tenant for r in reopened.list()] == ["helpdesk-a"]
     finally:
