@@ -202,6 +202,28 @@ def test_webhook_investigations_belong_to_the_services_tenant(store: Store) -> N
         assert client.get("/v1/investigations", headers=B).json() == []
 
 
+def test_another_tenant_cannot_read_tickets_from_the_services_zendesk(store: Store) -> None:
+    zendesk = FakeZendesk()
+    app = create_app(
+        settings(
+            tokens={"agent-b": ServiceToken(token=SecretStr(TOKEN_B), tenant="helpdesk-b")},
+            tenant="helpdesk-a",
+        ),
+        env=light_env(),
+        model_factory=scripted_factory(),
+        store=store,
+        zendesk_transport=zendesk.transport(),
+    )
+    with TestClient(app) as client:
+        refused = client.post("/v1/investigations", json={"zendesk_ticket_id": zendesk.ticket_id}, headers=B)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+        assert zendesk.auth_headers == [] and store.list() == []  # Zendesk was never asked
+        allowed = client.post(
+            "/v1/investigations", json={"zendesk_ticket_id": zendesk.ticket_id}, headers=app_jwt()
+        )
+        assert allowed.status_code == 202
+
+
 # --- configuration and the store's migration --------------------------------------------------
 
 

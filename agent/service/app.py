@@ -676,6 +676,9 @@ def create_app(
             zendesk_id = _zendesk_id(payload["zendesk_ticket_id"])
             if zendesk_id is None:
                 raise ApiError(422, "invalid_request", "zendesk_ticket_id must be a positive integer")
+            if principal.tenant != service.config.tenant:
+                # The service's Zendesk is its own tenant's helpdesk: another tenant may not read it.
+                raise ApiError(403, "forbidden", "this caller's tenant cannot read tickets from this Zendesk")
             # The page only names the ticket; its content comes from Zendesk itself.
             ticket, _tags = await from_zendesk(zendesk_id)
             source = "zendesk"
