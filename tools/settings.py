@@ -65,9 +65,9 @@ class LogsSettings(BaseModel):
     # Engine limits every query runs with, built-in and model SQL alike, so a query that would
     # use too much is refused by ClickHouse itself (docs/architecture.md: the matching profile).
     max_execution_time_s: int = Field(default=10, ge=1)
-    max_memory_usage: int = Field(default=256 * _MIB, ge=16 * _MIB, description="bytes, per query")
+    max_memory_usage: int = Field(default=128 * _MIB, ge=16 * _MIB, description="bytes, per query")
     max_memory_usage_for_user: int = Field(
-        default=512 * _MIB, ge=0, description="bytes, all of this user's queries at once (0: no limit)"
+        default=256 * _MIB, ge=0, description="bytes, all of this user's queries at once (0: no limit)"
     )
     max_result_bytes: int = Field(default=16 * _MIB, ge=_MIB)
     max_rows_to_read: int = Field(default=200_000_000, ge=1)
