@@ -58,10 +58,11 @@ def _world_label(env: Environment, path: Path) -> str:
     from casefile import PACKAGE_DIR
 
     root = Path(env.world.layers[-1]) if env.world is not None else path
+    bundled = (PACKAGE_DIR / "evals").resolve().parent  # the checkout, or the installed package
     try:
-        return str(root.resolve().relative_to(PACKAGE_DIR.resolve()))
+        return str(root.resolve().relative_to(bundled))
     except ValueError:
-        return root.name
+        return str(root)
 
 
 class _NotRun(Exception):

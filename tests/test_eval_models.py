@@ -222,3 +222,20 @@ def test_investigate_stops_on_an_unknown_model(
         "casefile: openai:gpt-typo cannot be used: HTTP 404: The model `gpt-typo` does not exist. "
         "(check the model name, the key and the base URL)"
     )
+
+
+def test_a_run_where_every_case_errored_exits_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from casefile.evals.cases import GOLDEN_DIR
+
+    case = tmp_path / "golden" / "lost-world"
+    case.mkdir(parents=True)
+    (case / "ticket.json").write_bytes((GOLDEN_DIR / CASE / "ticket.json").read_bytes())
+    expected = json.loads((GOLDEN_DIR / CASE / "expected.json").read_text())
+    (case / "expected.json").write_text(json.dumps({**expected, "world": "../nowhere"}))
+    code = main(["eval", "run", "-q", "--golden", str(tmp_path / "golden"), "--out", str(tmp_path / "run")])
+    assert code == 1
+    assert "every case errored (1)" in capsys.readouterr().err
+    run = load_results(tmp_path / "run" / "results.json")
+    assert run.summary.errors == 1 and run.summary.facts_recall == 0.0
