@@ -60,6 +60,7 @@ def test_each_world_has_its_share_of_the_golden_set(cases: list[GoldenCase]) -> 
     assert counts["world"] >= 45, counts
     assert all(n >= 40 for name, n in counts.items() if name != "world"), counts
     assert sum(counts.values()) == len(cases), "a case runs against no bundled world"
+    assert len(OTHER_WORLDS) >= 2 and len(cases) >= 120, counts
 
 
 @pytest.mark.parametrize("world", OTHER_WORLDS, ids=lambda p: p.name)
