@@ -377,7 +377,7 @@ async def _turns(
             turn == budgets.max_turns
             or state.tool_calls_left == 0
             or elapsed > budgets.deadline_s * 0.8
-            or usage.input_tokens >= budgets.max_input_tokens
+            or max(usage.input_tokens, state.sent_tokens) >= budgets.max_input_tokens
             or usage.output_tokens >= budgets.max_output_tokens
         ):
             state.must_conclude = True

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from casefile.agent.diagnosis import CATEGORIES, ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis
+from casefile.agent.models._http import ResponseTooLarge
 from casefile.agent.models.base import LoopState, ModelMisconfigured, ModelUnavailable
 from casefile.agent.redact import redact
 from casefile.agent.templating import iso, prompt_env
@@ -218,9 +219,15 @@ def elide(text: str, budget: int = PROMPT_RESULT_CHARS) -> str:
     return f"{head}\n[… {cut} characters not shown; call the tool again with narrower arguments to see them]\n{tail}"
 
 
+# The fence's arguments attribute only reminds the model which call this was (it sent them itself).
+FENCE_ARGUMENTS_CHARS = 300
+
+
 def outcome_block(outcome: ToolOutcome, step: str | None = None) -> str:
     """One tool result as the model sees it: redacted, fenced, labelled with the id to cite."""
     args = json.dumps(outcome.arguments, sort_keys=True, default=str)
+    if len(args) > FENCE_ARGUMENTS_CHARS:
+        args = args[:FENCE_ARGUMENTS_CHARS] + f"… ({len(args)} characters)"
     status = "ok" if outcome.ok else "error"
     return fence(
         "tool_result",
@@ -445,6 +452,17 @@ def dig(obj: Any, *path: str) -> int:
     return int(obj) if isinstance(obj, int | float) and obj > 0 else 0
 
 
+# ---------------------------------------------------------------- prompt size
+
+# Tokenisers differ by model; four characters a token is the usual rule for English and JSON.
+CHARS_PER_TOKEN = 4
+
+
+def prompt_tokens(body: Mapping[str, Any]) -> int:
+    """casefile's own count of a request's tokens: its serialised size over :data:`CHARS_PER_TOKEN`."""
+    return len(json.dumps(body, ensure_ascii=False, default=str)) // CHARS_PER_TOKEN
+
+
 # ---------------------------------------------------------------- retries
 
 # The providers' policy; the mechanism is the one every connector uses (casefile.tools.retry).
@@ -499,6 +517,8 @@ async def call_with_retries(
     malformed: tuple[type[BaseException], ...] = (MalformedResponse, ValueError)
 
     def classify(exc: BaseException) -> float | bool | None:
+        if isinstance(exc, ResponseTooLarge):
+            return False  # asking again would only read as much again
         if isinstance(exc, (*connection_errors, *malformed)):
             return None
         status = _status(exc)
@@ -536,7 +556,19 @@ async def exchange(
     connection_errors: tuple[type[BaseException], ...],
     status_errors: tuple[type[BaseException], ...],
 ) -> Any:
-    """One provider call with retries, every request, retry and response written to the transcript."""
+    """One provider call with retries, every request, retry and response written to the transcript.
+
+    The prompt's size is counted here, by casefile, from the body it sends (the
+    provider's reported usage is not trusted for budgets): it accumulates in
+    ``state.sent_tokens``, and a single request larger than the whole input
+    budget is not sent at all.
+    """
+    tokens = prompt_tokens(body)
+    state.sent_tokens += tokens
+    if tokens > state.budgets.max_input_tokens:
+        raise ModelUnavailable(
+            f"the prompt would be ~{tokens} tokens, over max_input_tokens ({state.budgets.max_input_tokens})"
+        )
     transcript.write("request", body, state=state)
 
     def retried(attempt: int, exc: BaseException, delay: float) -> None:

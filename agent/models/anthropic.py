@@ -200,13 +200,13 @@ def create(
         raise UsageError("anthropic: set ANTHROPIC_API_KEY")
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
     import anthropic
-    import httpx2
 
     from casefile.agent.config import Budgets
+    from casefile.agent.models._http import capped_client
 
     budgets = settings.budgets if settings else Budgets()
     timeout = min(60.0, budgets.deadline_s)
-    http_client = httpx2.AsyncClient(transport=transport, timeout=timeout) if transport is not None else None
+    http_client = capped_client(transport, timeout=timeout)
     client = anthropic.AsyncAnthropic(
         api_key=api_key,
         base_url=base_url,

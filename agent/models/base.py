@@ -77,6 +77,8 @@ class LoopState:
     must_conclude: bool = False
     turn: int = 0
     tool_calls_left: int = 0
+    sent_tokens: int = 0
+    """Input tokens sent so far by casefile's own count (providers' reported usage is not trusted)."""
     catalog: Catalog = field(default_factory=Catalog)
     """The company catalogue (roles); empty when the company has none and nothing could be inferred."""
 

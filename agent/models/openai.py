@@ -212,14 +212,14 @@ def create(
         if base_url is None:
             raise UsageError("openai: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local compatible server)")
         api_key = "unused"  # local servers ignore it; the SDK insists on one
-    import httpx2
     import openai
 
     from casefile.agent.config import Budgets
+    from casefile.agent.models._http import capped_client
 
     budgets = settings.budgets if settings else Budgets()
     timeout = min(60.0, budgets.deadline_s)
-    http_client = httpx2.AsyncClient(transport=transport, timeout=timeout) if transport is not None else None
+    http_client = capped_client(transport, timeout=timeout)
     client = openai.AsyncOpenAI(
         api_key=api_key,
         base_url=base_url,
