@@ -1,6 +1,6 @@
 """Bounded memory: a provider answering 200 MB does not take the process with it.
 
-The investigation runs in a subprocess so its peak RSS (``ru_maxrss``) is its own.
+The investigation runs in a subprocess so its peak RSS (``VmHWM``) is its own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent
 PEAK_RSS_BOUND_MB = 300  # measured: ~100 MB with the cap, ~675 MB when the 200 MB answer is read
 
 SCRIPT = """
-import asyncio, json, resource, sys
+import asyncio, json, sys
 sys.path.insert(0, {tests!r})
 from service_helpers import light_env
 from casefile.agent.config import Budgets, Settings
@@ -27,7 +27,10 @@ from casefile.agent.pipeline import run_investigation
 async def main():
     settings = Settings(model="openai:gpt-4.1", budgets=Budgets(deadline_s=15))
     result = await run_investigation(load_ticket({ticket!r}), light_env(), settings)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux carries a parent's peak into ru_maxrss across fork and exec,
+    # so under a large pytest process ru_maxrss reports pytest's size, not this process's.
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    peak_mb = int(hwm.split()[1]) / 1024
     print(json.dumps({{"peak_mb": peak_mb, "model": result.diagnosis.model,
                       "reason": result.diagnosis.fallback_reason}}))
 
