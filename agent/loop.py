@@ -24,6 +24,7 @@ from casefile.agent.candidate import mark_account
 from casefile.agent.catalog import Catalog
 from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis, Usage
+from casefile.agent.differential import assess, collect
 from casefile.agent.events import Event, EventSink, Stopwatch
 from casefile.agent.grounding import ground
 from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
@@ -227,11 +228,15 @@ async def investigate(
     catalog: Catalog | None = None,
     deadline: Deadline | None = None,
     disabled_runbooks: Sequence[str] = (),
+    differential: bool = True,
 ) -> InvestigationResult:
     """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources.
 
     Everything shares one ``deadline`` (by default ``budgets.deadline_s`` from now): each call's
     timeout derives from it, and when it passes the investigation concludes with what it has.
+
+    ``differential=False`` skips the general differential's evidence collection (only runbook
+    plans run before the model): for tests that script a model against exact call ids.
     """
     budgets = budgets or Budgets()
     deadline = deadline or Deadline.after(budgets.deadline_s, call_cap_s=budgets.tool_timeout_s)
@@ -250,6 +255,7 @@ async def investigate(
             catalog=catalog,
             deadline=deadline,
             disabled_runbooks=disabled_runbooks,
+            differential=differential,
         )
 
 
@@ -268,6 +274,7 @@ async def _investigate(
     catalog: Catalog | None,
     deadline: Deadline,
     disabled_runbooks: Sequence[str] = (),
+    differential: bool = True,
 ) -> InvestigationResult:
     started = time.perf_counter()
     phases: dict[str, float] = {}
@@ -305,6 +312,11 @@ async def _investigate(
     skipped: list[str] = []
     with deadlines.bound(deadline.earlier(budgets.deadline_s * _PREFLIGHT_SHARE)):
         await _preflight(state, ctx, recorder, skipped)
+        # The general differential: the account's own errors, billing, deploys and their compares,
+        # the sources the ticket touches, in two more waves (reusing the runbooks' identical calls).
+        if differential:
+            evidence = await collect(state, ctx, recorder.tool_event)
+            state.differential = assess(state, evidence)
     phases["preflight_ms"] = round((time.perf_counter() - t) * 1000, 1)
 
     usage = Usage()

@@ -147,6 +147,15 @@ class Trigger(_Matchers):
     description: str = ""
     priority: int = 0
     unless: list[str] = Field(default_factory=list)
+    binding: bool = Field(
+        default=False,
+        description="always escalate to this team, whatever the diagnosis (security, data loss, privacy); "
+        "otherwise the rule adds urgency and a candidate team, and the diagnosis decides",
+    )
+
+
+# Categories that name no cause: a trigger's team is as good a guess as any for them.
+UNINFORMATIVE = frozenset({"insufficient_evidence"})
 
 
 class RoutingConfig(_Strict):
@@ -252,6 +261,11 @@ def _api_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterab
         if isinstance(s, dict) and int(_num(s.get("status"))) >= 500
     )
     storm = five >= t.storm_5xx_count or (five >= 20 and five / requests >= t.storm_5xx_rate)
+    endpoints = [e for e in d.get("top_endpoints") or [] if isinstance(e, dict)]
+    worst = max((int(_num(e.get("errors"))) for e in endpoints), default=0)
+    # 5xx confined to one endpoint (it has about as many errors as there are 5xx) are that
+    # endpoint's failure, its owner's to fix, not a storm for SRE.
+    storm = storm and not (len(endpoints) > 1 and worst >= 0.8 * five)
     if storm:
         yield Fact("api_5xx_storm", summary.call_id, f"{five} 5xx responses of {requests} requests")
     elif (
@@ -516,8 +530,28 @@ def select_team(
         if diagnosis.escalation and diagnosis.escalation.team in config.teams
         else None
     )
-    if trigger is not None:
+    category = diagnosis.root_cause.category
+    # The symptom of the diagnosed category, however strongly it matched otherwise.
+    by_category = next((s for s in symptoms if category in s.symptom.categories), None)
+    threshold, _ = config.decision.rule(category)
+    # A confident diagnosis of a cause decides; a weak or causeless one lets rules and evidence decide.
+    decides = category not in UNINFORMATIVE and diagnosis.confidence.score >= min(threshold, 0.7)
+    if trigger is not None and trigger.trigger.binding:
         choice = TeamChoice(trigger.trigger.team, "trigger", best.symptom.id if best else None)
+    elif decides and named:
+        # The diagnosed cause and its owner (the catalogue's, through the diagnosis) decide the team.
+        choice = TeamChoice(named, "model", by_category.symptom.id if by_category else None)
+        choice.why.append(f"the diagnosis ({category}) names its owner {named}")
+    elif decides and by_category is not None:
+        choice = TeamChoice(by_category.symptom.team, "category", by_category.symptom.id)
+        choice.why.append(f"symptom {by_category.symptom.id} matched by the diagnosed category {category}")
+    elif trigger is not None:
+        choice = TeamChoice(trigger.trigger.team, "trigger", best.symptom.id if best else None)
+    elif named and category in UNINFORMATIVE:
+        # No cause found: the investigator's choice (the matched runbook's team, or L2 to ask the
+        # customer) stands; evidence about another part of the system does not name a cause either.
+        choice = TeamChoice(named, "model", best.symptom.id if best else None)
+        choice.why.append(f"the diagnosis found no cause and names team {named}")
     elif best is not None and best.level == "evidence":
         choice = TeamChoice(best.symptom.team, "evidence", best.symptom.id)
         choice.why.append(f"symptom {best.symptom.id} matched by evidence: {'; '.join(best.hits)}")
@@ -530,6 +564,10 @@ def select_team(
     else:
         choice = TeamChoice(config.decision.fallback_team, "fallback", None)
         choice.why.append("no symptom matched; sent to the fallback team")
+    if trigger is not None and choice.routed_by != "trigger":
+        choice.why.append(
+            f"{trigger.describe()} (team {trigger.trigger.team}); the diagnosed {category} decides the team"
+        )
     if choice.routed_by in {"evidence", "trigger"}:
         # Say so when the ticket's words, or the model's category, pointed somewhere else.
         if words is not None and words.symptom.team != choice.team:
@@ -537,10 +575,9 @@ def select_team(
                 f"the ticket's words point to {words.symptom.id} ({words.symptom.team}: {', '.join(words.words)}), "
                 f"but the evidence wins and points to {choice.team}"
             )
-        category = next((s for s in symptoms if s.level == "category"), None)
-        if category is not None and category.symptom.team != choice.team:
+        if by_category is not None and by_category.symptom.team != choice.team:
             choice.why.append(
-                f"the diagnosis' category {diagnosis.root_cause.category} suggests {category.symptom.team}, "
+                f"the diagnosis' category {diagnosis.root_cause.category} suggests {by_category.symptom.team}, "
                 f"but the evidence points to {choice.team}"
             )
         if named and named != choice.team:
@@ -808,9 +845,18 @@ async def route(
         facts = compute_facts(outcomes, config.evidence, diagnosis)
         fired, silenced = match_triggers(config, text, signals, facts)
     trigger = fired[0] if fired else None
+    overruled = ""
+    if trigger is not None and not trigger.trigger.binding:
+        # Words (or a fact about another part of the system) add urgency; they do not overturn a
+        # confident, evidenced diagnosis whose fix is the customer's or documented.
+        plain = decide(config, diagnosis, facts, None)
+        if plain.action == "resolve" and diagnosis.root_cause.category not in UNINFORMATIVE:
+            overruled = f"Routing: {trigger.describe()}, but the diagnosis resolves it ({plain.reason})."
+            trigger = None
     decision = decide(config, diagnosis, facts, trigger)
     if decision.action == "resolve":
-        return diagnosis.model_copy(update={"action": "resolve", "escalation": None})
+        note = "\n".join(x for x in (diagnosis.internal_note, overruled) if x)
+        return diagnosis.model_copy(update={"action": "resolve", "escalation": None, "internal_note": note})
 
     symptoms = match_symptoms(config, diagnosis, text, signals, facts)
     choice = select_team(config, diagnosis, symptoms, trigger)

@@ -171,6 +171,8 @@ async def run(
         runbooks=[RUNBOOK],
         budgets=budgets,
         prices=prices,
+        # These tests script a provider's wire format against exact call ids: runbook preflight only.
+        differential=False,
     )
 
 

@@ -253,12 +253,17 @@ def test_trigger_fires(trigger_id: str) -> None:
     fired, _ = match_triggers(CONFIG, text, sig(**signals), facts)
     assert trigger_id in [hit.trigger.id for hit in fired]
     rule = next(t for t in CONFIG.triggers if t.id == trigger_id)
-    # Through the decision: a fired rule escalates even a confident, resolvable diagnosis, to its team.
     best = fired[0]
+    # A diagnosis that names no cause goes where the rule points.
+    vague = diag()
+    choice = select_team(CONFIG, vague, match_symptoms(CONFIG, vague, text, sig(**signals), facts), best)
+    assert choice.team == best.trigger.team
+    # A confident diagnosis: a binding rule (security, data loss, privacy, disputes) still decides the
+    # team; any other rule adds urgency and the diagnosed category decides.
     d = diag("rate_limit", "resolve", 0.99)
     assert decide(CONFIG, d, facts, best).action == "escalate"
     choice = select_team(CONFIG, d, match_symptoms(CONFIG, d, text, sig(**signals), facts), best)
-    assert choice.team == best.trigger.team
+    assert choice.team == (best.trigger.team if best.trigger.binding else "backend")
     assert rule.team in CONFIG.teams
 
 

@@ -234,7 +234,8 @@ def _subscription(sub: dict[str, Any], products: Mapping[str, dict[str, Any]]) -
             "currency": price.get("currency"),
             "interval": recurring.get("interval"),
         },
-        "limits": dict(product.get("metadata") or {}),
+        # Companies keep plan limits on the product or on the price: both, the price's more specific.
+        "limits": {**dict(product.get("metadata") or {}), **dict(price.get("metadata") or {})},
     }
 
 

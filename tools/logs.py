@@ -77,6 +77,7 @@ __all__ = [
     "RecentRequestsArgs",
     "SchemaArgs",
     "SqlArgs",
+    "TopErrorsArgs",
     "WindowArgs",
     "detect_spike",
 ]
@@ -181,6 +182,15 @@ class RecentRequestsArgs(ToolArgs):
     @classmethod
     def _as_utc(cls, value: datetime | None) -> datetime | None:
         return None if value is None else _utc(value)
+
+
+class TopErrorsArgs(WindowArgs):
+    path: str | None = Field(default=None, description="Only this route template.")
+    statuses: list[int] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Statuses the customer reports (e.g. [503]): their rows come first whatever their count.",
+    )
 
 
 class SqlArgs(ToolArgs):
@@ -516,6 +526,36 @@ def render_error_summary(d: Mapping[str, Any]) -> str:
         lines.append(
             "error codes: " + ", ".join(f"{c['error_code']} ({c['count']})" for c in d["top_error_codes"])
         )
+    return "\n".join(lines)
+
+
+def render_top_errors(d: Mapping[str, Any]) -> str:
+    lines = [
+        f"{d['account_id']} {d['window']['start']} → {d['window']['end']}: {d['errors']} errors of "
+        f"{d['requests']} requests"
+    ]
+    if d["top"]:
+        lines.append("count | share | status | error code | endpoint | API key | first → last | message")
+        lines += [
+            f"{e['count']} | {_pct(e['share'])} | {e['status']} | {e['error_code'] or '-'} | {e['path'] or '-'} | "
+            f"{e['api_key_hash'] or '-'} | {e['first_at']} → {e['last_at']} | {e['message'] or '-'}"
+            for e in d["top"]
+        ]
+    if d["keys"]:
+        lines.append(
+            "API keys: "
+            + "; ".join(f"{k['api_key_hash']} {k['errors']}/{k['requests']} failed" for k in d["keys"])
+        )
+    if d["others"]:
+        lines.append(
+            "the same errors at other accounts: "
+            + "; ".join(
+                f"{o['status']} {o['error_code'] or '-'}: {o['accounts']} accounts, {o['count']} errors"
+                for o in d["others"]
+            )
+        )
+    else:
+        lines.append("no other account saw these errors in the window")
     return "\n".join(lines)
 
 
@@ -1050,6 +1090,113 @@ class ClickHouseConnector(Connector):
             }
         return None
 
+    @operation("logs_top_errors", TopErrorsArgs, render=render_top_errors)
+    async def top_errors(self, args: TopErrorsArgs, ctx: CallContext) -> dict[str, Any]:
+        """The errors one account actually gets, most frequent first, and whether others get them too.
+
+        Each row is one (status, error code, endpoint, API key[, message]) combination
+        with its count, share of the account's errors and first/last time seen; then
+        each API key's requests and failures (a revoked or test key fails alone); then,
+        for the top error combinations, how many other accounts saw the same status and
+        code in the window (an error nobody else sees is usually the customer's). Use it
+        to quote the customer's own errors.
+        """
+        t = self.requests
+        t.require("status")
+        optional = await self._optional(t, ["api_key_hash", "error_message", "message"])
+        message = optional["error_message"] if optional["error_message"] != "NULL" else optional["message"]
+        key, code, path = optional["api_key_hash"], t.error or "''", t.path or "''"
+        extra: dict[str, Any] = {}
+        path_filter = ""
+        if args.path is not None:
+            t.require("path")
+            path_filter = f" AND {t.path} = {{path:String}}"
+            extra["path"] = args.path
+        params = self._window_params(args.account_id, args.start, args.end, **extra)
+        first = f"{t.status} IN {{reported:Array(UInt16)}} DESC, " if args.statuses else ""
+        if args.statuses:
+            params["reported"] = [s for s in args.statuses if 100 <= s <= 599]
+        results = await _gather(
+            {
+                "top": self._query(
+                    f"SELECT {t.status} AS status, {code} AS error_code, {path} AS path, {key} AS api_key_hash, "
+                    f"any({message}) AS message, count() AS n, min({t.ts_ms}) AS first_ms, "
+                    f"max({t.ts_ms}) AS last_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
+                    f"AND {t.status} >= 400 GROUP BY status, error_code, path, api_key_hash "
+                    f"ORDER BY {first}n DESC, status LIMIT {TOP_N}",
+                    params,
+                ),
+                "keys": self._query(
+                    f"SELECT {key} AS api_key_hash, count() AS n, countIf({t.status} >= 400) AS errors "
+                    f"FROM {t.name} WHERE {t.account_range()}{path_filter} GROUP BY api_key_hash "
+                    f"ORDER BY n DESC LIMIT {TOP_N}",
+                    params,
+                ),
+            }
+        )
+        top = results["top"].dicts()
+        keys = [k for k in results["keys"].dicts() if k["api_key_hash"] not in (None, "")]
+        requests = sum(int(k["n"]) for k in results["keys"].dicts())
+        errors = sum(int(k["errors"]) for k in results["keys"].dicts())
+        pairs = list(dict.fromkeys((int(r["status"]), str(r["error_code"] or "")) for r in top))[:3]
+        others: list[dict[str, Any]] = []
+        if pairs:
+            # Other accounts (from the directory when there is one, along the (account, ts) key).
+            sample = [a for a in ctx.baseline_accounts if a != args.account_id][:PLATFORM_SAMPLE]
+            scope = (
+                f"{t.account} IN {{others:Array(String)}}" if sample else f"{t.account} != {{account:String}}"
+            )
+            wanted = " OR ".join(
+                f"({t.status} = {{s{i}:UInt16}} AND {code} = {{c{i}:String}})" for i in range(len(pairs))
+            )
+            pair_params = {f"s{i}": s for i, (s, _) in enumerate(pairs)} | {
+                f"c{i}": c for i, (_, c) in enumerate(pairs)
+            }
+            seen = await self._query(
+                f"SELECT {t.status} AS status, {code} AS error_code, uniqExact({t.account}) AS accounts, "
+                f"count() AS n FROM {t.name} WHERE {scope} AND {t.time_range()}{path_filter} AND ({wanted}) "
+                f"GROUP BY status, error_code ORDER BY n DESC",
+                {**params, **pair_params, **({"others": sample} if sample else {})},
+            )
+            others = [
+                {
+                    "status": int(r["status"]),
+                    "error_code": r["error_code"],
+                    "accounts": int(r["accounts"]),
+                    "count": int(r["n"]),
+                }
+                for r in seen.dicts()
+            ]
+        return {
+            "account_id": args.account_id,
+            "window": {"start": _iso(args.start), "end": _iso(args.end)},
+            "requests": requests,
+            "errors": errors,
+            "top": [
+                {
+                    "status": int(r["status"]),
+                    "error_code": _plain(r["error_code"]) or "",
+                    "path": _plain(r["path"]) or "",
+                    "api_key_hash": _plain(r["api_key_hash"]),
+                    "message": _plain(r["message"]) or None,
+                    "count": int(r["n"]),
+                    "share": _rate(int(r["n"]), errors),
+                    "first_at": _from_ms(r["first_ms"]),
+                    "last_at": _from_ms(r["last_ms"]),
+                }
+                for r in top
+            ],
+            "keys": [
+                {
+                    "api_key_hash": _plain(k["api_key_hash"]),
+                    "requests": int(k["n"]),
+                    "errors": int(k["errors"]),
+                }
+                for k in keys
+            ],
+            "others": others,
+        }
+
     @operation("logs_latency", LatencyArgs, render=render_latency)
     async def latency(self, args: LatencyArgs, ctx: CallContext) -> dict[str, Any]:
         """Latency percentiles (p50/p95/p99, ms) over a window against a baseline.
@@ -1513,6 +1660,7 @@ _LINK_TABLES = {
     "logs_error_summary": "requests",
     "logs_latency": "requests",
     "logs_recent_requests": "requests",
+    "logs_top_errors": "requests",
     "logs_webhook_deliveries": "webhook_deliveries",
     "logs_sso_logins": "sso_logins",
 }

@@ -296,6 +296,9 @@ def render_opening(state: LoopState) -> str:
         candidate=state.signals.account_candidate,
         results=[outcome_block(o, steps.get(o.call_id)) for o in state.new_outcomes],
         runbooks=[m.runbook.id for m in state.matches],
+        differential=state.differential.render()
+        if state.differential.hypotheses or state.differential.observations
+        else "",
     ).strip()
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from casefile.agent.catalog import Catalog
+from casefile.agent.differential.model import Differential
 from casefile.agent.errors import ConfigError
 from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
 from casefile.tools.errors import ReadOnlyViolation, ScopeViolation, ToolArgumentError
@@ -81,6 +82,8 @@ class LoopState:
     """Input tokens sent so far by casefile's own count (providers' reported usage is not trusted)."""
     catalog: Catalog = field(default_factory=Catalog)
     """The company catalogue (roles); empty when the company has none and nothing could be inferred."""
+    differential: Differential = field(default_factory=Differential)
+    """The general differential diagnosis over the preflight evidence (agent/differential/)."""
 
     def outcome(self, call_id: str) -> ToolOutcome | None:
         return next((o for o in self.outcomes if o.call_id == call_id), None)

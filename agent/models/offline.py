@@ -1,10 +1,13 @@
-"""The offline investigator: a deterministic model driven by the runbooks.
+"""The offline investigator: a deterministic model driven by the runbooks and the differential.
 
-It needs no API key. The runbooks' plans have already run as preflight; this
-model evaluates every matched runbook's findings over those results, takes the
-strongest finding that holds, and writes the Diagnosis with evidence that cites
-the calls the finding's conditions rest on. It is the default model and the
-fallback when a provider fails.
+It needs no API key. The runbooks' plans and the general differential's
+evidence have already run as preflight; this model evaluates every matched
+runbook's findings over those results, weighs the strongest against the
+differential (``agent/differential/arbiter.py``: a finding the general checks
+contradict gives way), and otherwise concludes with the differential's most
+probable cause, so a ticket no runbook explains still gets a category, an
+honest confidence and the facts found. It is the default model and the fallback
+when a provider fails.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import re
 from typing import Any
 
 from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.differential.arbiter import weigh
+from casefile.agent.differential.model import Hypothesis
 from casefile.agent.models.base import LoopState, Model, ModelReply
 from casefile.agent.runbooks import Holding, evaluate, runbook_context
 
@@ -22,16 +27,31 @@ _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _BUG_ID = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
 
 
-def _best_holding(state: LoopState) -> Holding | None:
-    best: tuple[tuple[int, float, int], Holding] | None = None
+def _holdings(state: LoopState) -> list[Holding]:
+    """Every finding that holds across the matched runbooks, strongest first."""
+    found: list[tuple[tuple[int, float, int], int, Holding]] = []
     for match in state.matches:
         results = state.context.get("steps", {}).get(match.runbook.id, {})
         context = runbook_context(match.runbook, state.context, results)
-        for holding in evaluate(match.runbook, context)[:1]:
+        for holding in evaluate(match.runbook, context):
             key = (holding.finding.priority, holding.finding.confidence, match.score)
-            if best is None or key > best[0]:
-                best = (key, holding)
-    return best[1] if best else None
+            found.append((key, len(found), holding))
+    found.sort(key=lambda f: (tuple(-x for x in f[0]), f[1]))
+    return [h for _, _, h in found]
+
+
+def _best_holding(state: LoopState) -> tuple[Holding | None, float, list[str]]:
+    """The strongest finding the differential does not contradict, its confidence change, and notes."""
+    notes: list[str] = []
+    for holding in _holdings(state):
+        cited = {e["value"] for e in holding.evidence}
+        verdict = weigh(holding.finding.category, holding.finding.confidence, cited, state.differential)
+        if verdict.use_runbook:
+            if verdict.why:
+                notes.append(verdict.why)
+            return holding, verdict.confidence_delta, notes
+        notes.append(f"runbook finding {holding.runbook.id}/{holding.finding.id} set aside: {verdict.why}")
+    return None, 0.0, notes
 
 
 def _related(evidence: list[dict[str, Any]], state: LoopState) -> list[dict[str, Any]]:
@@ -97,18 +117,35 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
             fallback_reason=fallback_reason,
         )
 
-    holding = _best_holding(state)
+    holding, delta, notes = _best_holding(state)
+    best = state.differential.best
+    if holding is None and best is not None:
+        return _from_hypothesis(state, best, notes, unavailable, runbook_ids, fallback_reason)
     if holding is None:
-        statement = "The checks the matching runbooks prescribe found no cause: " + (
-            "no runbook matched this ticket." if not state.matches else "none of their findings held."
+        observed = "; ".join(state.differential.observations[:4])
+        statement = (
+            "The checks found no cause: "
+            + (
+                "no runbook matched this ticket"
+                if not state.matches
+                else "none of the runbooks' findings held"
+            )
+            + (
+                f", and the general checks show only this: {observed}."
+                if observed
+                else ", and the general checks found nothing either."
+            )
         )
         return _assemble(
             state,
             category="insufficient_evidence",
             statement=statement,
-            summary="No cause found by the runbook checks; escalating with what was collected.",
+            summary="No cause found; escalating with what was collected.",
             confidence=0.25,
-            reasons=["no runbook finding held over the collected results"],
+            reasons=[
+                "no runbook finding held over the collected results",
+                "the general differential found no candidate",
+            ],
             action="escalate",
             team=team,
             evidence=[],
@@ -116,7 +153,7 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
                 "Thanks for the report. We've started looking into this and have passed it to our "
                 "engineering team with the details we collected; we'll update you as soon as we know more."
             ),
-            note=statement,
+            note=statement + _unresolved_note(state),
             unavailable=unavailable,
             runbook_ids=runbook_ids,
             fallback_reason=fallback_reason,
@@ -138,10 +175,11 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
                 "claim": item["claim"],
             }
         )
-    confidence = holding.finding.confidence
+    confidence = min(0.95, holding.finding.confidence + delta)
     reasons = list(holding.finding.confidence_reasons) or [
         f"runbook {holding.runbook.id}: {holding.finding.id}"
     ]
+    reasons += notes
     for gone in unavailable:
         confidence -= 0.1
         reasons.append(f"{gone['source']} was unavailable")
@@ -157,7 +195,59 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
         team=holding.finding.team or holding.runbook.team,
         evidence=evidence,
         reply=holding.reply,
-        note=holding.note,
+        note=holding.note + _ruled_out_note(state) + _unresolved_note(state),
+        unavailable=unavailable,
+        runbook_ids=runbook_ids,
+        fallback_reason=fallback_reason,
+    )
+
+
+def _ruled_out_note(state: LoopState) -> str:
+    ruled = state.differential.ruled_out
+    return (" Ruled out: " + "; ".join(ruled) + ".") if ruled else ""
+
+
+def _unresolved_note(state: LoopState) -> str:
+    unresolved = state.differential.unresolved
+    return (" Catalogue: " + "; ".join(unresolved) + ".") if unresolved else ""
+
+
+def _from_hypothesis(
+    state: LoopState,
+    hypothesis: Hypothesis,
+    notes: list[str],
+    unavailable: list[dict[str, str]],
+    runbook_ids: list[str],
+    fallback_reason: str | None,
+) -> dict[str, Any]:
+    """The diagnosis from the differential's most probable cause."""
+    confidence = hypothesis.confidence
+    reasons = [*hypothesis.reasons, *notes]
+    runner_up = next((h for h in state.differential.hypotheses if h is not hypothesis), None)
+    if (
+        runner_up is not None
+        and runner_up.confidence >= confidence - 0.1
+        and runner_up.category != hypothesis.category
+    ):
+        confidence -= 0.1  # two causes fit almost equally well: say so in the number
+        reasons.append(f"{runner_up.category} fits almost as well ({runner_up.confidence:.2f})")
+    for gone in unavailable:
+        confidence -= 0.1
+        reasons.append(f"{gone['source']} was unavailable")
+    fallback_team = state.matches[0].runbook.team if state.matches else "support-l2"
+    return _assemble(
+        state,
+        category=hypothesis.category,
+        statement=hypothesis.statement,
+        component=hypothesis.component,
+        summary=hypothesis.summary,
+        confidence=max(0.05, round(confidence, 2)),
+        reasons=reasons or ["general differential diagnosis"],
+        action=hypothesis.action,
+        team=hypothesis.team or fallback_team,
+        evidence=[c.model_dump() for c in hypothesis.evidence],
+        reply=hypothesis.reply,
+        note=(hypothesis.note or hypothesis.statement) + _ruled_out_note(state) + _unresolved_note(state),
         unavailable=unavailable,
         runbook_ids=runbook_ids,
         fallback_reason=fallback_reason,

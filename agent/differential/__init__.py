@@ -1,0 +1,154 @@
+"""The general differential diagnosis, run on every ticket before and beside the runbooks.
+
+The way a senior engineer reasons about a ticket whatever the company:
+
+* **scope** — this account, one endpoint, or every account (against a baseline);
+* **onset and shape** — the first bad minute, still going on or ended, failures or delays;
+* **error semantics** — what the account's own dominant errors mean (credentials,
+  permission, billing, plan limit, validation, rate limit, removed endpoint, server
+  error, timeout), quoting their status, code and message;
+* **change correlation** — a deploy is a suspect only when it went live shortly before
+  the onset AND touched what serves the failing component (catalogue, or the changed
+  files against the endpoint); deploys ruled out are said so;
+* **source health** — billing standing, plan limits, the webhook endpoint, SSO, latency.
+
+:func:`collect` gathers the evidence (``evidence.py``); :func:`assess` turns it into a
+:class:`Differential` with ranked, cited hypotheses. The offline investigator weighs them
+against the runbooks' findings; an LLM gets :meth:`Differential.render` in its first message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from casefile.agent.differential.causes import api_causes, known_bug
+from casefile.agent.differential.evidence import Cited, Evidence, collect
+from casefile.agent.differential.model import Cite, Differential, Hypothesis
+from casefile.agent.differential.picture import error_picture, reported_statuses
+from casefile.agent.differential.semantics import classify, describe
+from casefile.agent.differential.sources import (
+    billing_causes,
+    healthy,
+    infra_causes,
+    latency_causes,
+    sso_causes,
+    webhook_causes,
+)
+
+if TYPE_CHECKING:
+    from casefile.agent.models.base import LoopState
+
+__all__ = ["Cite", "Cited", "Differential", "Evidence", "Hypothesis", "assess", "classify", "collect"]
+
+
+def assess(state: LoopState, evidence: Evidence) -> Differential:
+    """The differential for ``state``'s ticket from the collected ``evidence``."""
+    diff = Differential()
+    if not (state.account or {}).get("id"):
+        return diff
+    signals = state.signals
+    statuses = reported_statuses(state.ticket.full_text(), signals.statuses)
+    picture = error_picture(evidence, state.ticket.created_at, statuses, set(signals.error_codes))
+    diff.error_class = picture.cls if picture.elevated else None
+    diff.onset = picture.onset if picture.elevated else None
+    diff.ended_at = picture.last_at if picture.elevated and picture.ended else None
+    diff.scope = picture.scope if picture.elevated else "no elevated errors"
+    diff.shape = "failures" if picture.elevated else "none"
+    if picture.elevated and picture.top is not None:
+        top = picture.top
+        diff.observations.append(
+            f"the account's dominant errors: {picture.count} × {top.status} {top.error_code or ''}".rstrip()
+            + f" ({describe(picture.cls or '')}) on {top.path or 'various endpoints'}, {picture.rate:.1%} of requests "
+            f"against {picture.baseline_rate:.1%} before, first at {picture.onset}, last at {picture.last_at}"
+            + (f"; message: {top.message}" if top.message else "")
+        )
+    hypotheses: list[Hypothesis] = []
+    api, change = api_causes(state, evidence, picture)
+    hypotheses += api
+    diff.ruled_out += [f"deploy {v.label}: {v.reason}" for v in change.ruled_out]
+    diff.ruled_out_deploys += [v.deploy.sha for v in change.ruled_out]
+    if change.suspect is not None and change.suspect.relevance == "possible":
+        diff.ruled_out.append(
+            f"deploy {change.suspect.label} is not a clear suspect: {change.suspect.reason}"
+        )
+    bug = known_bug(state, evidence, picture)
+    if bug is not None:
+        hypotheses.append(bug)
+    found, notes = billing_causes(state, evidence, picture)
+    hypotheses += found
+    hooks, hook_notes = webhook_causes(state, evidence)
+    hypotheses += hooks
+    sso, sso_notes = sso_causes(state, evidence)
+    hypotheses += sso
+    slow = latency_causes(state, evidence)
+    hypotheses += slow
+    if slow:
+        diff.shape = "delays" if not picture.elevated else "failures and delays"
+    hypotheses += infra_causes(state, evidence, picture)
+    notes += hook_notes + sso_notes
+    diff.observations += notes
+    if (
+        not any(h.category != "no_issue_found" and h.confidence >= 0.5 for h in hypotheses)
+        and not hooks
+        and not sso
+    ):
+        well = healthy(state, evidence, picture, notes)
+        if well is not None:
+            hypotheses.append(well)
+    diff.unresolved = state.catalog.unresolved(_kinds(state, evidence))
+    diff.observations += [f"{tool} failed: {why}" for tool, why in evidence.failed.items()]
+    if _vague(state):
+        # The ticket names no symptom: whatever the data shows, it is not known to be what they mean.
+        for h in hypotheses:
+            h.confidence = min(h.confidence, 0.45)
+        seen = "; ".join(h.summary for h in hypotheses[:2])
+        hypotheses.append(
+            Hypothesis(
+                category="insufficient_evidence",
+                confidence=0.5,
+                statement="The ticket names no concrete symptom (no error, endpoint, feature or time)"
+                + (
+                    f"; the account's data shows: {seen}"
+                    if seen
+                    else "; the account's data shows nothing failing"
+                )
+                + ".",
+                summary="Too vague to diagnose; asked the customer for a concrete example.",
+                reasons=["the ticket names no symptom to check"],
+                evidence=[c for h in hypotheses[:1] for c in h.evidence[:2]],
+                action="escalate",
+                reply=(
+                    "Thanks for reaching out. So we can look into this properly, could you tell us what exactly feels "
+                    "off: which feature or endpoint, what you expected and what you saw, and roughly when (a request id "
+                    "or a screenshot helps)?"
+                ),
+            )
+        )
+    diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
+    return diff
+
+
+_SYMPTOM = re.compile(
+    r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
+    r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
+    r"|gone|limit\w*|[45]\d\d)\b",
+    re.IGNORECASE,
+)
+
+
+def _vague(state: LoopState) -> bool:
+    """The ticket names no symptom at all: no signal, no runbook, no word of failure."""
+    s = state.signals
+    if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or state.matches:
+        return False
+    return not _SYMPTOM.search(state.ticket.full_text())
+
+
+def _kinds(state: LoopState, evidence: Evidence) -> list[str]:
+    kinds = ["api"]
+    if evidence.webhooks is not None:
+        kinds.append("webhooks")
+    if "ui" in state.signals.areas:
+        kinds.append("dashboard")
+    return kinds

@@ -1,0 +1,72 @@
+"""Runbook findings against the differential: which one the offline investigator concludes with.
+
+Runbooks carry company knowledge (the exact reply for an expired certificate, a
+known bug's workaround); the differential carries general reasoning. A runbook
+finding stands unless the differential contradicts it:
+
+* it blames a deploy the change correlation ruled out (docs only, another component,
+  after the onset);
+* it says one thing where the general checks found a stronger, different cause
+  (a billing block behind "rate limits", the platform failing behind "your endpoint",
+  errors behind "nothing is wrong", a cited cause behind "no cause found").
+
+A finding the differential agrees with gains a little confidence; one it
+disagrees with (without a veto) loses some, because contradictory evidence is
+exactly when confidence must drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from casefile.agent.differential.model import Differential, Hypothesis
+
+__all__ = ["Verdict", "weigh"]
+
+_BILLING = {"billing_past_due", "billing_canceled", "billing_plan_limit", "billing_card_declined"}
+_OPPOSITES = {
+    "webhook_customer_endpoint": {"webhook_platform"},
+    "webhook_platform": {"webhook_customer_endpoint"},
+    "customer_error": {"deploy_regression", "platform_incident"},
+    "rate_limit": {"deploy_regression", "platform_incident", "billing_plan_limit"},
+    "deploy_regression": {"customer_error", "rate_limit", *_BILLING},
+    "no_issue_found": set(),
+}
+
+
+@dataclass
+class Verdict:
+    use_runbook: bool
+    confidence_delta: float = 0.0
+    why: str = ""
+
+
+def weigh(category: str, confidence: float, cited: set[str], diff: Differential) -> Verdict:
+    """Whether a runbook finding (``category`` at ``confidence``, citing ``cited`` values) stands."""
+    best: Hypothesis | None = diff.best
+    blamed = cited & set(diff.ruled_out_deploys)
+    if blamed:
+        return Verdict(
+            False,
+            why=f"the finding blames a deploy the change check ruled out ({', '.join(sorted(blamed))[:80]})",
+        )
+    if best is None:
+        return Verdict(True)
+    same = next((h for h in diff.hypotheses if h.category == category), None)
+    if best.category == category:
+        return Verdict(True, 0.05, "the general differential reaches the same cause")
+    strong = best.confidence >= 0.7
+    if category == "insufficient_evidence" and best.confidence > confidence:
+        return Verdict(False, why=f"the general checks found a likelier cause ({best.category})")
+    if category == "no_issue_found" and best.confidence >= 0.6:
+        return Verdict(False, why=f"the general checks found {best.category}")
+    if strong and best.category in _BILLING and category not in _BILLING and same is None:
+        return Verdict(False, why=f"billing explains the symptom ({best.category})")
+    if strong and best.category in _OPPOSITES.get(category, set()) and best.confidence >= confidence - 0.05:
+        return Verdict(False, why=f"the general checks point to {best.category}, not {category}")
+    if same is not None:
+        return Verdict(True, 0.0, "the general differential also lists this cause")
+    # "Nothing fails on the API" does not contradict a finding about data, billing, a browser or SSO.
+    if best.confidence >= 0.6 and best.category != "no_issue_found":
+        return Verdict(True, -0.1, f"the general checks lean to {best.category}")
+    return Verdict(True)

@@ -1,0 +1,359 @@
+"""Candidate causes of an account's API errors: error semantics × scope × change correlation.
+
+The account's dominant error class says whose side the fix is on (credentials,
+permission, validation, a removed endpoint: theirs; server errors and timeouts:
+ours), and two checks can overturn it: many accounts getting the same error
+(then it is ours whatever the status) and a deploy that went live shortly before
+the onset and touched what serves the failing endpoint (then it is our
+regression). Every hypothesis cites the values it rests on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from casefile.agent.differential.changes import Change, correlate
+from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.model import Cite, Hypothesis
+from casefile.agent.differential.picture import ErrorPicture
+from casefile.agent.differential.queries import path_words, rank_issues
+from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe
+from casefile.tools.base import parse_ts
+
+if TYPE_CHECKING:
+    from casefile.agent.models.base import LoopState
+
+__all__ = ["api_causes", "change_hints", "known_bug"]
+
+# Words a change relevant to an error class would carry in its file names.
+_HINTS: dict[str, tuple[str, ...]] = {
+    "rate_limit": ("ratelimit", "rate_limit", "rate-limit", "limiter", "throttl", "quota"),
+    "plan_limit": ("limit", "quota", "plan", "bulk", "batch"),
+    "credentials": ("auth", "token", "oauth", "credential", "apikey", "api_key"),
+    "test_key": ("auth", "apikey", "api_key", "mode"),
+    "permission": ("permission", "allowlist", "scope", "acl", "policy", "auth"),
+    "billing": ("billing", "subscription", "entitlement"),
+    "gone": ("route", "deprecat", "version", "router"),
+}
+# The customer says they changed something on their side.
+_THEIR_CHANGE = re.compile(
+    r"\b(?:we|our (?:team|devs?|engineers?))\s+(?:have\s+|just\s+)?(?:changed|updated|upgraded|migrated|moved|rotated"
+    r"|deployed|switched|released|rolled out|refactored|replaced)\b|\bafter (?:our|we) (?:deploy|release|update|migration)"
+    r"|\bnew (?:api )?(?:key|server|ip|environment|version of our)\b",
+    re.IGNORECASE,
+)
+
+
+def change_hints(cls: str | None) -> tuple[str, ...]:
+    return _HINTS.get(cls or "", ())
+
+
+def _who(state: LoopState) -> str:
+    account = state.account or {}
+    return str(account.get("name") or account.get("id") or "the account")
+
+
+def _cite(evidence_id: str, tool: str, value: object, claim: str) -> Cite | None:
+    text = "" if value is None else str(value)
+    return Cite(call_id=evidence_id, tool=tool, value=text, claim=claim) if text else None
+
+
+def _cites(*items: Cite | None) -> list[Cite]:
+    return [c for c in items if c is not None]
+
+
+def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hypothesis | None:
+    """An open bug whose words match the ticket (its own words, codes and the failing endpoint)."""
+    if not evidence.bugs:
+        return None
+    top = picture.top
+    codes = [*state.signals.error_codes, *([top.error_code] if top and top.error_code else [])]
+    text = " ".join([state.ticket.subject or "", state.ticket.body or "", *path_words(picture.path)])
+    ranked = rank_issues([issue for issue, _ in evidence.bugs], text, codes)
+    call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
+    for i, (score, issue) in enumerate(ranked[:3]):
+        if not issue.open or score < 4.0:
+            continue
+        runner_up = next((s for s, other in ranked if other is not issue), 0.0)
+        confidence = 0.75 if issue.workaround else 0.55
+        if i == 0 and score >= 1.5 * runner_up:
+            confidence += 0.07  # it stands out from every other candidate
+        if picture.elevated:
+            confidence += 0.05
+        when = f" since {picture.onset}" if picture.elevated and picture.onset else ""
+        return Hypothesis(
+            category="known_bug",
+            confidence=round(min(confidence, 0.85), 2),
+            statement=f"Known bug {issue.identifier} ({issue.title}) matches what {_who(state)} reports{when}.",
+            summary=f"Known bug {issue.identifier}"
+            + (" with a workaround." if issue.workaround else "; no workaround yet."),
+            component=picture.path or "api",
+            reasons=["an open bug's title and description match the ticket's own words and codes"]
+            + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"]),
+            evidence=_cites(
+                _cite(
+                    call[issue.identifier],
+                    "bugs_search",
+                    issue.identifier,
+                    f"open bug {issue.identifier}: {issue.title}",
+                ),
+                _cite(
+                    evidence.top.call_id,
+                    "logs_top_errors",
+                    top.error_code,
+                    f"{top.count} requests failed with {top.error_code}",
+                )
+                if evidence.top and top and top.error_code and picture.elevated
+                else None,
+            ),
+            action="resolve" if issue.workaround else "escalate",
+            reply=(
+                f"Thanks for the report. This is a known issue on our side ({issue.identifier}) that our engineers are "
+                "working on"
+                + (f" ({issue.eta})" if issue.eta else "")
+                + "."
+                + (
+                    f" In the meantime: {issue.workaround}"
+                    if issue.workaround
+                    else " We'll update you as soon as it's fixed."
+                )
+            ),
+            note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
+        )
+    return None
+
+
+def _change(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Change:
+    return correlate(
+        evidence, state.catalog, parse_ts(picture.onset), "api", picture.path, change_hints(picture.cls)
+    )
+
+
+def api_causes(
+    state: LoopState, evidence: Evidence, picture: ErrorPicture
+) -> tuple[list[Hypothesis], Change]:
+    """Hypotheses from the account's dominant errors, and the change picture behind them."""
+    top = picture.top
+    if top is None or not picture.elevated or evidence.top is None:
+        return [], Change(None, [], 0)
+    change = _change(state, evidence, picture)
+    who = _who(state)
+    cls = picture.cls or "other"
+    tid, tool = evidence.top.call_id, "logs_top_errors"
+    code = top.error_code or str(top.status)
+    where = f" to {picture.path}" if picture.path else ""
+    since = f" since {picture.onset}" if picture.onset else ""
+    ended = f"; the last one was at {picture.last_at}, so it has stopped" if picture.ended else ""
+    base = _cites(
+        _cite(
+            tid,
+            tool,
+            top.error_code or top.status,
+            f"{top.count} requests{where} failed with {top.status} {top.error_code}".strip(),
+        ),
+        _cite(tid, tool, picture.onset, f"the first of them at {picture.onset}"),
+        _cite(tid, tool, top.message, f"the error message reads: {top.message}"),
+    )
+    facts = (
+        f"{who}'s requests{where} fail with {top.status} {top.error_code}".rstrip()
+        + f" ({picture.count} of {picture.total} errors{since}{ended})"
+    )
+    ruled = change.ruled_out_text()
+    ruled_note = f" Deploys ruled out: {ruled}." if ruled else ""
+    owner = state.catalog.owner("api", picture.path)
+    shared = picture.scope == "many accounts"
+    suspect = change.suspect
+    out: list[Hypothesis] = []
+
+    if suspect is not None and suspect.relevance in ("touched", "component") and (cls in OUR_SIDE or shared):
+        strength = {"touched": 0.8, "component": 0.7}[suspect.relevance]
+        repo_owner = next((c.team for c in state.catalog.for_repo(suspect.deploy.repo) if c.team), owner)
+        out.append(
+            Hypothesis(
+                category="deploy_regression",
+                confidence=strength,
+                statement=(
+                    f"Regression from {suspect.label}, live at {suspect.deploy.created_at}, "
+                    f"{suspect.minutes_before:.0f} minutes before the errors began: {facts}; the deploy {suspect.reason}."
+                    + ruled_note
+                ),
+                summary=f"{describe(cls).capitalize()}{where}{since} follow deploy {suspect.label}; escalate to its owner.",
+                component=picture.path or "api",
+                reasons=[
+                    "the errors begin shortly after a production deploy",
+                    f"the deploy {suspect.reason}",
+                    "many accounts get the same error" if shared else "the errors are server-side",
+                ],
+                evidence=base
+                + _cites(
+                    _cite(
+                        evidence.deploys.call_id,
+                        "deploys_list",
+                        suspect.deploy.sha,
+                        f"{suspect.label} went live at {suspect.deploy.created_at}",
+                    )
+                    if evidence.deploys
+                    else None,
+                    _cite(
+                        suspect.compare_call,
+                        "deploys_compare",
+                        suspect.touched[0] if suspect.touched else None,
+                        f"the deploy changed {suspect.touched[0] if suspect.touched else ''}",
+                    )
+                    if suspect.compare_call
+                    else None,
+                ),
+                action="escalate",
+                team=repo_owner,
+                deploy_sha=suspect.deploy.sha,
+                reply=(
+                    f"Thanks for reporting this, and sorry for the disruption. We've confirmed that requests{where} have been "
+                    f"failing{since} following a change on our side"
+                    + (", and they have stopped since" if picture.ended else "")
+                    + ". Our engineering team has the details and is working on it; we'll update you as soon as it's fixed."
+                ),
+                note=f"Suspect deploy {suspect.label} ({suspect.deploy.sha}): {suspect.reason}.{ruled_note}",
+            )
+        )
+
+    if cls in ("server", "timeout") or (shared and cls not in ("billing", "plan_limit")):
+        if shared:
+            out.append(
+                Hypothesis(
+                    category="platform_incident",
+                    confidence=0.7 if not suspect else 0.55,
+                    statement=(
+                        f"{facts}, and {picture.shared.accounts if picture.shared else 'other'} other accounts got the same "
+                        f"error in the window: an incident on our side, not this account's integration.{ruled_note}"
+                    ),
+                    summary=f"{describe(cls).capitalize()} across accounts{since}"
+                    + (" (ended)." if picture.ended else "."),
+                    component=picture.path or "api",
+                    reasons=["other accounts get the same status and code", "no account-specific cause"],
+                    evidence=base
+                    + _cites(
+                        _cite(
+                            tid,
+                            tool,
+                            picture.shared.accounts if picture.shared else None,
+                            "other accounts with the same error",
+                        )
+                    ),
+                    action="escalate",
+                    team=None,
+                    reply=(
+                        "Thanks for reporting this. We can confirm errors on our side affecting several customers"
+                        + (
+                            f"{since}; they stopped at {picture.last_at}"
+                            if picture.ended
+                            else f"{since}, and our on-call engineers are on it"
+                        )
+                        + ". We'll follow up with what happened."
+                    ),
+                    note="Same status and code at other accounts." + ruled_note,
+                )
+            )
+        elif not (suspect and suspect.relevance in ("touched", "component")):
+            possible = f" A deploy was considered: {suspect.label} ({suspect.reason})." if suspect else ""
+            out.append(
+                Hypothesis(
+                    category="insufficient_evidence",
+                    confidence=0.4,
+                    statement=(
+                        f"{facts}: {describe(cls)} that only this account gets, and no deploy shortly before the onset "
+                        f"explains them.{possible}{ruled_note}"
+                    ),
+                    summary=f"{describe(cls).capitalize()}{where}{since}; cause not visible in the tools, escalating.",
+                    component=picture.path or "api",
+                    reasons=[
+                        "the errors are real and on our side",
+                        "no relevant deploy or known bug explains them",
+                    ],
+                    evidence=base,
+                    action="escalate",
+                    team=owner,
+                    reply=(
+                        f"Thanks for the report. We can see the failing requests on our side{where}{since}"
+                        + (f" (they stopped at {picture.last_at})" if picture.ended else "")
+                        + " and have passed the details to our engineering team to find the cause. We'll update you soon."
+                    ),
+                    note="Server-side errors without a visible cause." + ruled_note,
+                )
+            )
+
+    if cls in CUSTOMER_SIDE and not shared:
+        their_change = bool(_THEIR_CHANGE.search(state.ticket.full_text()))
+        touched = suspect is not None and suspect.relevance == "touched"
+        confidence = 0.8 if not touched else 0.5
+        if their_change:
+            confidence = min(0.85, confidence + 0.05)
+        if picture.share < 0.5:
+            confidence -= 0.1
+        key = picture.failing_key
+        key_text = (
+            f", all from one API key ({key.api_key_hash}) while the account's other keys work" if key else ""
+        )
+        category = "rate_limit" if cls == "rate_limit" else "customer_error"
+        out.append(
+            Hypothesis(
+                category=category,
+                confidence=round(confidence, 2),
+                statement=(
+                    f"{facts}{key_text}: {describe(cls)}, which only this account gets; the fix is on the customer's side."
+                    + (f" Deploy {suspect.label} was considered: {suspect.reason}." if suspect else "")
+                    + ruled_note
+                ),
+                summary=f"{describe(cls).capitalize()}{where}{since}: a problem in the customer's integration, not an outage.",
+                component="customer integration",
+                reasons=[
+                    f"the dominant errors are {top.status} {top.error_code}".strip(),
+                    "no other account gets them",
+                    "no deploy on our side touched the failing endpoint"
+                    if not touched
+                    else "a deploy touched the endpoint",
+                ],
+                evidence=base
+                + _cites(
+                    _cite(
+                        tid, tool, key.api_key_hash if key else None, "the failing requests use this API key"
+                    ),
+                ),
+                action="resolve",
+                team=owner,
+                reply=_customer_reply(cls, top.status, code, picture, key.api_key_hash if key else None),
+                note=f"Customer-side {cls}: {top.status} {top.error_code}.{ruled_note}",
+            )
+        )
+    return out, change
+
+
+def _customer_reply(cls: str, status: int, code: str, picture: ErrorPicture, key: str | None) -> str:
+    where = f" to {picture.path}" if picture.path else ""
+    since = f" since {picture.onset}" if picture.onset else ""
+    opening = (
+        f"Thanks for reaching out. Our API is working normally; your requests{where} are being refused with "
+        f"{status} {code}{since}" + (f", all from one API key (hash {key})" if key else "") + ". "
+    )
+    advice = {
+        "credentials": "That means the credentials sent are not accepted: the API key or OAuth client was revoked, "
+        "rotated or is mistyped. Please check which credentials that service uses and replace them with active ones.",
+        "test_key": "That means a test-mode key is being used against the live environment (or the reverse). Please "
+        "use the live key for production requests.",
+        "permission": "That means the request is not permitted for this key: if you restrict API access by IP address, "
+        "the requests come from an address that is not on your allow-list; otherwise the key lacks the permission or "
+        "scope for this operation. Please add the address or adjust the key's permissions.",
+        "validation": "The error body names the field that was rejected; please check the payloads against the API "
+        "reference (a change on your side around that time is the first place to look).",
+        "not_found": "Those requests refer to objects or routes that do not exist; please check the ids and paths "
+        "your integration sends.",
+        "gone": "That endpoint has been removed; please move to its replacement as described in our API changelog.",
+        "rate_limit": "Your requests are exceeding your plan's rate limit. Please honour the Retry-After header and "
+        "back off exponentially; if you need a higher limit, we can discuss a plan change.",
+    }.get(cls, "Please check your integration's requests against the API reference.")
+    return opening + advice + " If you think this is wrong, reply with a request id and we'll trace it."
+
+
+def summarise_ruled_out(change: Change) -> Sequence[str]:
+    return [f"{v.label}: {v.reason}" for v in change.ruled_out]

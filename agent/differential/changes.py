@@ -1,0 +1,174 @@
+"""Change correlation: which deploy could have caused this, and which are ruled out, and why.
+
+A deploy is a suspect only when it went live shortly *before* the onset AND it
+touched what serves the failing component: the catalogue says which component a
+repository deploys and which paths it serves; without a catalogue, the deploy's
+changed files are compared with the failing endpoint's path words, and a change
+that only touched documentation, tests, changelogs or translations is ruled out
+whatever its timing. Every deploy considered and ruled out is reported, so a
+diagnosis can say "v3.2 (docs only) is not the cause".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from casefile.agent.catalog import Catalog
+from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.queries import path_words
+from casefile.tools.base import parse_ts
+from casefile.tools.deploys_results import Deployment
+
+__all__ = ["Change", "ChangeVerdict", "correlate", "inert_file"]
+
+# A deploy this close before the onset is a strong suspect; up to CHANGE_LOOKBACK a weak one.
+TIGHT = timedelta(minutes=120)
+LOOKBACK = timedelta(hours=6)
+_INERT = re.compile(
+    r"(?:^|/)(?:docs?|documentation|tests?|spec|__tests__|\.github|examples?|locales?|i18n|translations?|fixtures)/"
+    r"|(?:^|/)(?:README|CHANGELOG|CHANGES|HISTORY|LICENSE|CONTRIBUTING|CODEOWNERS|AUTHORS)[^/]*$"
+    r"|\.(?:md|mdx|rst|txt|adoc|po|pot|png|jpe?g|gif|svg|ico)$|(?:^|/)test_[^/]+$|_test\.\w+$|\.test\.\w+$|\.spec\.\w+$",
+    re.IGNORECASE,
+)
+
+
+def inert_file(name: str) -> bool:
+    """A changed file that cannot change how the service behaves (docs, tests, copy, changelogs)."""
+    return bool(_INERT.search(name))
+
+
+@dataclass
+class ChangeVerdict:
+    deploy: Deployment
+    minutes_before: float
+    relevance: Literal["touched", "component", "possible", "ruled_out"]
+    reason: str
+    compare_call: str | None = None
+    touched: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.deploy.repo} {self.deploy.ref or self.deploy.sha[:7]} ({self.deploy.sha[:7]})"
+
+
+@dataclass
+class Change:
+    """The change picture around an onset: the suspect (if any) and what was ruled out."""
+
+    suspect: ChangeVerdict | None
+    ruled_out: list[ChangeVerdict]
+    considered: int
+
+    def ruled_out_text(self) -> str:
+        return "; ".join(f"{v.label}: {v.reason}" for v in self.ruled_out)
+
+
+def _verdict(
+    deploy: Deployment,
+    evidence: Evidence,
+    catalog: Catalog,
+    kind: str,
+    path: str | None,
+    words: list[str],
+    before: timedelta,
+) -> ChangeVerdict:
+    minutes = before.total_seconds() / 60
+    components = catalog.for_repo(deploy.repo)
+    declared = {c.kind for c in components if not c.inferred}
+    guessed = {c.kind for c in components if c.inferred}
+    serving = catalog.for_path(path)
+    if declared and kind not in declared and (serving is None or deploy.repo not in serving.repos):
+        return ChangeVerdict(
+            deploy, minutes, "ruled_out", f"deploys the {'/'.join(sorted(declared))} component, not {kind}"
+        )
+    if serving is not None and serving.repos and deploy.repo not in serving.repos and not serving.inferred:
+        return ChangeVerdict(
+            deploy, minutes, "ruled_out", f"{path} is served by {serving.id}, not this repository"
+        )
+    if "docs" in guessed and not declared:
+        return ChangeVerdict(deploy, minutes, "ruled_out", "a documentation or website repository")
+    own = kind in declared or kind in guessed or (serving is not None and deploy.repo in serving.repos)
+    compare = evidence.compares.get(deploy.sha)
+    if compare is not None:
+        files = [f.filename for f in compare.data.files]
+        live = [f for f in files if not inert_file(f)]
+        if files and not live:
+            return ChangeVerdict(
+                deploy, minutes, "ruled_out", "changed only documentation, tests or copy", compare.call_id
+            )
+        hit = [f for f in live if any(_stem(w) in f.lower() for w in words)]
+        if hit:
+            return ChangeVerdict(
+                deploy, minutes, "touched", f"changed {', '.join(hit[:3])}", compare.call_id, hit
+            )
+        if own and (kind != "api" or not words):
+            return ChangeVerdict(
+                deploy, minutes, "component", f"changed the {kind} component's code", compare.call_id
+            )
+        if files:
+            return ChangeVerdict(
+                deploy,
+                minutes,
+                "possible",
+                f"changed {', '.join(live[:2])}, nothing named like {' or '.join(words[:3]) or kind}",
+                compare.call_id,
+            )
+    if kind in declared or (serving is not None and deploy.repo in serving.repos and not serving.inferred):
+        return ChangeVerdict(deploy, minutes, "component", f"deploys the {kind} component")
+    if guessed and kind not in guessed:
+        return ChangeVerdict(
+            deploy, minutes, "possible", f"named like a {'/'.join(sorted(guessed))} repository"
+        )
+    return ChangeVerdict(deploy, minutes, "possible", "a deploy whose relevance could not be checked")
+
+
+def _stem(word: str) -> str:
+    """``shipments`` → ``shipment``, ``invoices`` → ``invoice``: file names use either."""
+    return word[:-1] if len(word) > 4 and word.endswith("s") else word
+
+
+def correlate(
+    evidence: Evidence,
+    catalog: Catalog,
+    onset: datetime | None,
+    kind: str = "api",
+    path: str | None = None,
+    hints: Iterable[str] = (),
+) -> Change:
+    """The suspect deploy for trouble of ``kind`` (on ``path``) that began at ``onset``, and the ruled out.
+
+    ``hints`` are words a relevant change's files would carry besides the path's
+    (``ratelimit`` for 429s, ``auth`` for 401s).
+    """
+    words = list(dict.fromkeys([*path_words(path), *hints, *([kind] if kind != "api" else [])]))
+    if evidence.deploys is None or onset is None:
+        return Change(None, [], 0)
+    verdicts: list[ChangeVerdict] = []
+    for deploy in evidence.deploys.data.deployments:
+        at = parse_ts(deploy.created_at)
+        if not deploy.live or at is None:
+            continue
+        before = onset - at
+        if timedelta(0) <= before <= LOOKBACK:
+            verdicts.append(_verdict(deploy, evidence, catalog, kind, path, words, before))
+        elif timedelta(hours=-2) < before < timedelta(0):
+            verdicts.append(
+                ChangeVerdict(
+                    deploy, before.total_seconds() / 60, "ruled_out", "went live after the errors began"
+                )
+            )
+    order = {"touched": 0, "component": 1, "possible": 2}
+    candidates = [
+        v
+        for v in verdicts
+        if v.relevance in order
+        and (v.minutes_before <= TIGHT.total_seconds() / 60 or v.relevance == "touched")
+    ]
+    candidates.sort(key=lambda v: (order[v.relevance], v.minutes_before))
+    suspect = candidates[0] if candidates else None
+    ruled_out = [v for v in verdicts if v.relevance == "ruled_out"]
+    return Change(suspect, ruled_out, len(verdicts))

@@ -1,0 +1,276 @@
+"""What the differential diagnosis collects on every ticket, before and beside the runbooks.
+
+Two waves through the toolbox (audited like every call, ids continuing the
+preflight's ``c<n>``; a call a runbook already made with the same arguments is
+reused, not repeated):
+
+1. the account's picture: error summary and its own dominant errors (status, code,
+   endpoint, key, message, and who else sees them) over the ticket's window and the
+   day before, billing standing, deploys over the three days before; webhook
+   deliveries, SSO logins and metadata, latency when the ticket's areas (or a
+   matched runbook) touch them;
+2. follow-ups that depend on the first: the compare of each deploy shortly before
+   the onset, the webhook failures' own interval (so a short outage on our side is
+   not diluted by a two-day window), and bug searches in the ticket's own words.
+
+Results are read through the connectors' typed views (``tools/*_results.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from casefile.agent.differential.queries import bug_queries
+from casefile.tools.base import CallContext, ToolCall, ToolOutcome, iso, parse_ts
+from casefile.tools.billing_results import BillingAccount
+from casefile.tools.bugs_results import BugSearch, Issue
+from casefile.tools.deploys_results import Compare, Deployment, DeploysList
+from casefile.tools.logs_results import ErrorSummary, Latency, SsoLogins, TopErrors, WebhookDeliveries
+from casefile.tools.sso_results import SsoCheck
+
+if TYPE_CHECKING:
+    from casefile.agent.models.base import LoopState
+
+__all__ = ["Cited", "Evidence", "collect"]
+
+T = TypeVar("T", bound=BaseModel)
+V = TypeVar("V", bound=BaseModel)
+
+# How long before the onset a deploy may be a suspect at all (the tight window is decided later).
+CHANGE_LOOKBACK = timedelta(hours=6)
+MAX_COMPARES = 3
+MAX_BUG_SEARCHES = 3
+
+
+@dataclass(frozen=True)
+class Cited(Generic[T]):
+    """A typed tool result and the call that produced it (what evidence cites)."""
+
+    data: T
+    call_id: str
+    tool: str
+
+
+@dataclass
+class Evidence:
+    """Everything the differential reads, typed and cited. ``None``: not collected or failed."""
+
+    summary: Cited[ErrorSummary] | None = None
+    top: Cited[TopErrors] | None = None
+    billing: Cited[BillingAccount] | None = None
+    deploys: Cited[DeploysList] | None = None
+    compares: dict[str, Cited[Compare]] = field(default_factory=dict)
+    """head SHA → the compare of that deploy with the previous deploy of its repository."""
+    webhooks: Cited[WebhookDeliveries] | None = None
+    webhooks_interval: Cited[WebhookDeliveries] | None = None
+    logins: Cited[SsoLogins] | None = None
+    sso: Cited[SsoCheck] | None = None
+    latency: Cited[Latency] | None = None
+    latency_all: Cited[Latency] | None = None
+    bugs: list[tuple[Issue, str]] = field(default_factory=list)
+    """Open and closed issues found by the bug searches, best first, with the search's call id."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """tool → why its call failed."""
+
+    def previous(self, deploy: Deployment) -> Deployment | None:
+        """The live deploy of the same repository just before ``deploy``."""
+        if self.deploys is None:
+            return None
+        earlier = [
+            d
+            for d in self.deploys.data.deployments
+            if d.repo == deploy.repo and d.live and d.created_at < deploy.created_at
+        ]
+        return max(earlier, key=lambda d: d.created_at, default=None)
+
+
+def _key(tool: str, args: dict[str, Any]) -> str:
+    return tool + json.dumps(args, sort_keys=True, default=str)
+
+
+def _view(outcome: ToolOutcome | None, model: type[V]) -> Cited[V] | None:
+    if outcome is None or not outcome.ok or not isinstance(outcome.data, dict):
+        return None
+    try:
+        return Cited(model.model_validate(outcome.data), outcome.call_id, outcome.tool)
+    except ValidationError:
+        return None
+
+
+class _Caller:
+    """Runs calls in waves, reusing identical earlier calls, within the tool-call budget."""
+
+    def __init__(
+        self, state: LoopState, ctx: CallContext, on_event: Callable[[str, dict[str, Any]], None]
+    ) -> None:
+        self.state, self.ctx, self.on_event = state, ctx, on_event
+        self.failed: dict[str, str] = {}
+
+    def _existing(self, tool: str, args: dict[str, Any]) -> ToolOutcome | None:
+        wanted = _key(tool, args)
+        return next((o for o in self.state.outcomes if _key(o.tool, o.arguments) == wanted), None)
+
+    async def wave(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[ToolOutcome | None]:
+        results: list[ToolOutcome | None] = []
+        batch: list[ToolCall] = []
+        slots: list[int] = []
+        budget = self.state.budgets.max_tool_calls - len(self.state.outcomes)
+        for tool, args in calls:
+            found = self._existing(tool, args)
+            if found is not None or self.state.toolbox.get(tool) is None or len(batch) >= budget:
+                results.append(found)
+                continue
+            n = len(self.state.outcomes) + len(batch) + 1
+            while any(o.call_id == f"c{n}" for o in self.state.outcomes):
+                n += 1
+            batch.append(ToolCall(id=f"c{n}", tool=tool, arguments=args, origin="preflight"))
+            slots.append(len(results))
+            results.append(None)
+        if batch:
+            outcomes = await self.state.toolbox.execute_many(batch, self.ctx, self.on_event)
+            self.state.outcomes.extend(outcomes)
+            for slot, outcome in zip(slots, outcomes, strict=True):
+                results[slot] = outcome
+        for result in results:
+            if result is not None and not result.ok:
+                self.failed.setdefault(result.tool, result.error or "failed")
+        return results
+
+
+def _wants(state: LoopState, area: str, runbook_words: tuple[str, ...]) -> bool:
+    if area in state.signals.areas:
+        return True
+    return any(any(w in m.runbook.id for w in runbook_words) for m in state.matches)
+
+
+async def collect(
+    state: LoopState, ctx: CallContext, on_event: Callable[[str, dict[str, Any]], None]
+) -> Evidence:
+    """Collect the general evidence for ``state``'s ticket; nothing without a resolved account."""
+    evidence = Evidence()
+    account = (state.account or {}).get("id")
+    if not account:
+        return evidence
+    caller = _Caller(state, ctx, on_event)
+    start, end = state.signals.window_start, state.signals.window_end
+    wide = {"start": iso(start - timedelta(days=1)), "end": iso(end)}
+    first: list[tuple[str, dict[str, Any]]] = [
+        ("logs_error_summary", {"account_id": account, **wide}),
+        ("logs_top_errors", _top_errors_args(state, account, wide)),
+        ("billing_account", {"account_id": account}),
+        ("deploys_list", {"start": iso(start - timedelta(days=3)), "end": iso(end)}),
+    ]
+    webhooks = _wants(state, "webhook", ("webhook",))
+    sso = _wants(state, "sso", ("sso",)) or "oauth" in state.signals.areas
+    slow = _wants(state, "performance", ("slow",))
+    if webhooks:
+        first.append(("logs_webhook_deliveries", {"account_id": account, **wide}))
+    if sso:
+        first.append(
+            (
+                "logs_sso_logins",
+                {"account_id": account, "start": iso(start - timedelta(days=2)), "end": iso(end)},
+            )
+        )
+        first.append(("sso_check", {"account_id": account}))
+    if slow:
+        first.append(("logs_latency", {"account_id": account, "start": iso(start), "end": iso(end)}))
+        first.append(("logs_latency", {"start": iso(start), "end": iso(end)}))
+    got = iter(await caller.wave(first))
+    evidence.summary = _view(next(got), ErrorSummary)
+    evidence.top = _view(next(got), TopErrors)
+    evidence.billing = _view(next(got), BillingAccount)
+    evidence.deploys = _view(next(got), DeploysList)
+    if webhooks:
+        evidence.webhooks = _view(next(got), WebhookDeliveries)
+    if sso:
+        evidence.logins = _view(next(got), SsoLogins)
+        evidence.sso = _view(next(got), SsoCheck)
+    if slow:
+        evidence.latency = _view(next(got), Latency)
+        evidence.latency_all = _view(next(got), Latency)
+
+    second: list[tuple[str, dict[str, Any]]] = []
+    compares = _compare_calls(evidence, _onset(evidence) or end)
+    second += compares
+    interval = _webhook_interval(evidence)
+    if interval is not None:
+        second.append(("logs_webhook_deliveries", {"account_id": account, **interval}))
+    searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
+    second += searches
+    results = await caller.wave(second)
+    for (_, args), outcome in zip(compares, results[: len(compares)], strict=True):
+        view = _view(outcome, Compare)
+        if view is not None:
+            evidence.compares[str(args["head"])] = view
+    rest = results[len(compares) :]
+    if interval is not None:
+        evidence.webhooks_interval = _view(rest[0], WebhookDeliveries)
+        rest = rest[1:]
+    seen: set[str] = set()
+    for outcome in rest:
+        found = _view(outcome, BugSearch)
+        for issue in found.data.issues if found else []:
+            if issue.identifier not in seen:
+                seen.add(issue.identifier)
+                evidence.bugs.append((issue, found.call_id))  # type: ignore[union-attr]
+    evidence.failed = caller.failed
+    return evidence
+
+
+def _top_errors_args(state: LoopState, account: str, window: dict[str, str]) -> dict[str, Any]:
+    from casefile.agent.differential.picture import reported_statuses
+
+    reported = sorted(
+        s for s in reported_statuses(state.ticket.full_text(), state.signals.statuses) if s >= 400
+    )
+    return {"account_id": account, **window, **({"statuses": reported[:10]} if reported else {})}
+
+
+def _onset(evidence: Evidence) -> datetime | None:
+    """When the account's trouble began, as far as the first wave shows."""
+    if evidence.summary and evidence.summary.data.spike:
+        return parse_ts(evidence.summary.data.spike.onset)
+    if evidence.webhooks and evidence.webhooks.data.failing_since:
+        return parse_ts(evidence.webhooks.data.failing_since)
+    if evidence.logins and evidence.logins.data.failing_since:
+        return parse_ts(evidence.logins.data.failing_since)
+    return None
+
+
+def _compare_calls(evidence: Evidence, onset: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """Compares of the live deploys in the hours before the onset (nearest first)."""
+    if evidence.deploys is None:
+        return []
+    candidates = []
+    for deploy in evidence.deploys.data.deployments:
+        at = parse_ts(deploy.created_at)
+        if deploy.live and at is not None and timedelta(0) <= onset - at <= CHANGE_LOOKBACK:
+            candidates.append((onset - at, deploy))
+    calls = []
+    for _, deploy in sorted(candidates, key=lambda c: c[0])[:MAX_COMPARES]:
+        previous = evidence.previous(deploy)
+        if previous is not None:
+            calls.append(("deploys_compare", {"repo": deploy.repo, "base": previous.sha, "head": deploy.sha}))
+    return calls
+
+
+def _webhook_interval(evidence: Evidence) -> dict[str, str] | None:
+    """The hours the account's deliveries failed in, when they are a short part of the window."""
+    if evidence.webhooks is None:
+        return None
+    hours = evidence.webhooks.data.history
+    bad = [h for h in hours if h.attempts and h.failures / h.attempts >= 0.2]
+    if not bad or len(bad) * 3 > len(hours):
+        return None
+    first, last = parse_ts(bad[0].hour), parse_ts(bad[-1].hour)
+    if first is None or last is None:
+        return None
+    step = (parse_ts(hours[1].hour) - parse_ts(hours[0].hour)) if len(hours) > 1 else timedelta(hours=1)  # type: ignore[operator]
+    return {"start": iso(first), "end": iso(last + step)}

@@ -1,0 +1,150 @@
+"""Scope, onset and shape of the account's errors: the first questions a senior engineer asks.
+
+* **what** the account gets: its dominant error class (by status, code and message),
+  the rows of that class, the key and endpoint they come from;
+* **against a baseline**: is that status elevated compared with the days before?
+* **when**: the first bad minute (the spike's first error, else the class's first
+  row), and whether it is still going on or ended before the ticket;
+* **who else**: does any other account get the same status and code as much?
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.semantics import classify
+from casefile.tools.base import parse_ts
+from casefile.tools.logs_results import KeyUsage, SharedError, TopError
+
+__all__ = ["ErrorPicture", "error_picture", "reported_statuses"]
+
+# An incident whose last error is this long before the ticket has ended.
+ENDED_AFTER = timedelta(minutes=60)
+MIN_ELEVATED = 10
+
+
+@dataclass
+class ErrorPicture:
+    total: int = 0
+    requests: int = 0
+    cls: str | None = None
+    rows: list[TopError] = field(default_factory=list)
+    """The top rows of the dominant class, most frequent first."""
+    count: int = 0
+    share: float = 0.0
+    elevated: bool = False
+    rate: float = 0.0
+    baseline_rate: float = 0.0
+    onset: str | None = None
+    last_at: str | None = None
+    ended: bool = False
+    path: str | None = None
+    scope: str = "none"
+    shared: SharedError | None = None
+    failing_key: KeyUsage | None = None
+    """The one API key that fails while the account's other keys succeed."""
+
+    @property
+    def top(self) -> TopError | None:
+        return self.rows[0] if self.rows else None
+
+
+# Reason phrases customers write instead of the status.
+_PHRASES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), s)
+    for p, s in (
+        (r"service unavailable|temporarily unavailable", 503),
+        (r"bad gateway", 502),
+        (r"gateway time-?out", 504),
+        (r"internal server error|server error", 500),
+        (r"too many requests|rate[- ]?limit", 429),
+        (r"unauthori[sz]ed|invalid (?:api )?key|authentication failed", 401),
+        (r"forbidden|access denied|not allowed", 403),
+        (r"payment required", 402),
+        (r"\bgone\b|no longer (?:exists|available|supported)|deprecated", 410),
+        (r"unprocessable|validation (?:error|failed)", 422),
+    )
+)
+
+
+def reported_statuses(text: str, statuses: Iterable[int] = ()) -> set[int]:
+    """The statuses a ticket reports: the numbers intake found plus the reason phrases it uses."""
+    found = set(statuses)
+    found.update(status for pattern, status in _PHRASES if pattern.search(text))
+    return found
+
+
+def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list[TopError]:
+    return [r for r in rows if r.status in statuses or (r.error_code and r.error_code.lower() in codes)]
+
+
+def error_picture(
+    evidence: Evidence, created_at: datetime, statuses: set[int] | None = None, codes: set[str] | None = None
+) -> ErrorPicture:
+    """The account's error picture; the errors the ticket itself reports (``statuses``, ``codes``) come first."""
+    picture = ErrorPicture()
+    top = evidence.top.data if evidence.top else None
+    summary = evidence.summary.data if evidence.summary else None
+    if top is None or not top.top:
+        if summary is not None:
+            picture.total, picture.requests = summary.errors, summary.requests
+        return picture
+    picture.total, picture.requests = top.errors, top.requests
+    # What the customer reports, when the logs hold it, is what the picture is about: a handful of
+    # 503s the ticket names matter more than the usual background of 404s.
+    reported = _reported(top.top, statuses or set(), {c.lower() for c in codes or ()})
+    pool = reported if sum(r.count for r in reported) >= 3 else top.top
+    by_class: Counter[str] = Counter()
+    for row in pool:
+        by_class[classify(row.status, row.error_code, row.message)] += row.count
+    cls, count = by_class.most_common(1)[0]
+    rows = [r for r in pool if classify(r.status, r.error_code, r.message) == cls]
+    picture.cls, picture.rows, picture.count = cls, rows, count
+    picture.share = count / top.errors if top.errors else 0.0
+    status = rows[0].status
+    picture.rate = count / top.requests if top.requests else 0.0
+    if summary is not None:
+        base = next((s for s in summary.by_status if s.status == status), None)
+        picture.baseline_rate = base.baseline_rate if base else 0.0
+        no_baseline = summary.baseline.requests == 0
+    else:
+        no_baseline = True
+    spike = summary.spike if summary else None
+    spike_here = spike is not None and (
+        spike.status is None or spike.status == status or spike.path == rows[0].path
+    )
+    # Elevated: well above what the baseline rate predicts for this many requests (a handful more
+    # than expected is noise); the errors the ticket itself reports need less to count.
+    expected = picture.baseline_rate * top.requests
+    if pool is reported:
+        above = count >= max(3, 2 * expected + 2)
+    else:
+        above = count >= max(MIN_ELEVATED, 3 * expected + 3)
+    picture.elevated = spike_here or (above and (no_baseline or picture.rate > picture.baseline_rate))
+    firsts = [r.first_at for r in rows if r.first_at]
+    picture.onset = spike.onset if spike_here and spike else (min(firsts) if firsts else None)
+    lasts = [r.last_at for r in rows if r.last_at]
+    picture.last_at = max(lasts) if lasts else None
+    last = parse_ts(picture.last_at)
+    picture.ended = last is not None and created_at - last > ENDED_AFTER
+    paths = Counter(r.path for r in rows)
+    path, on_path = paths.most_common(1)[0]
+    picture.path = (spike.path if spike_here and spike and spike.path else None) or (path or None)
+    picture.shared = top.shared(status, rows[0].error_code)
+    if picture.shared is not None and picture.shared.accounts >= 2 and picture.shared.count >= 0.5 * count:
+        picture.scope = "many accounts"
+    elif picture.path and on_path >= 0.8 * count:
+        picture.scope = f"this account, on {picture.path}"
+    else:
+        picture.scope = "this account"
+    keys = [k for k in top.keys if k.api_key_hash]
+    failing = [k for k in keys if k.requests and k.errors / k.requests >= 0.5]
+    healthy = [k for k in keys if k.requests and k.errors / k.requests < 0.1]
+    if len(failing) == 1 and healthy:
+        picture.failing_key = failing[0]
+    return picture

@@ -1,0 +1,259 @@
+"""Bug searches in the customer's own words, and the ranking of what they find.
+
+A known bug is filed in the words of whoever hit it first, which are closer to
+the next customer's words than to our log fields. So the searches are several
+phrasings: the ticket's subject, its distinctive words with its error codes,
+and the account's dominant error code with the failing endpoint's words. The
+union is ranked by how much of the ticket (codes count most) each issue shares.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from casefile.agent.differential.evidence import Evidence
+    from casefile.agent.models.base import LoopState
+    from casefile.tools.bugs_results import Issue
+
+__all__ = ["bug_queries", "path_words", "rank_issues", "terms"]
+
+_WORD = re.compile(r"[a-z][a-z0-9_.-]*[a-z0-9]|[a-z]", re.IGNORECASE)
+_STOP = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "don't",
+        "for",
+        "from",
+        "get",
+        "gets",
+        "getting",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "hello",
+        "hi",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "not",
+        "now",
+        "of",
+        "on",
+        "once",
+        "only",
+        "or",
+        "our",
+        "out",
+        "over",
+        "please",
+        "same",
+        "since",
+        "so",
+        "some",
+        "still",
+        "than",
+        "thanks",
+        "thank",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "today",
+        "too",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "yesterday",
+        "you",
+        "your",
+        "team",
+        "help",
+        "issue",
+        "issues",
+        "problem",
+        "problems",
+        "error",
+        "errors",
+        "failing",
+        "fail",
+        "fails",
+        "failed",
+        "working",
+        "work",
+        "works",
+        "broken",
+        "anything",
+        "something",
+        "everything",
+        "customer",
+        "customers",
+        "urgent",
+        "asap",
+        "hey",
+        "dear",
+        "regards",
+        "best",
+        "morning",
+        "afternoon",
+        "evening",
+        "hours",
+        "hour",
+        "minutes",
+        "minute",
+        "day",
+        "days",
+        "week",
+        "happen",
+        "happened",
+        "happening",
+        "seems",
+        "seem",
+        "see",
+        "seeing",
+        "our",
+        "us",
+        "since",
+        "around",
+        "again",
+        "still",
+        "any",
+    ]
+)
+_CODE = re.compile(r"^(?:[a-z]+_[a-z0-9_]+|[A-Z][A-Z0-9_]{3,}|\d{3})$")
+
+
+def terms(text: str) -> list[str]:
+    """Distinctive lower-case words of ``text``, in order, without stop words or ids."""
+    out = []
+    for m in _WORD.finditer(text):
+        word = m.group(0).lower().strip(".-")
+        if len(word) < 3 or word in _STOP or (any(ch.isdigit() for ch in word) and not _CODE.match(word)):
+            continue
+        out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def path_words(path: str | None) -> list[str]:
+    """``/v2/orders/{id}/export`` → ``['orders', 'export']`` (no versions, no placeholders)."""
+    words = []
+    for segment in (path or "").split("/"):
+        if not segment or segment.startswith("{") or segment.startswith(":") or re.match(r"^v\d+$", segment):
+            continue
+        words += [w for w in re.split(r"[^a-z0-9]+", segment.lower()) if len(w) > 2]
+    return words
+
+
+def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
+    """Up to four phrasings, most specific first, each at most ~8 words."""
+    ticket = state.ticket
+    codes = list(state.signals.error_codes[:3])
+    queries = []
+    subject = " ".join(terms(ticket.subject or "")[:8])
+    if subject:
+        queries.append(subject)
+    body = [w for w in terms(ticket.body or "") if w not in subject.split()][:6]
+    if body or codes:
+        queries.append(" ".join(dict.fromkeys([*codes, *body]))[:200])
+    top = evidence.top.data.top[0] if evidence.top and evidence.top.data.top else None
+    if top is not None and top.count >= 5:
+        words = [top.error_code] if top.error_code else [str(top.status)]
+        queries.append(" ".join([*words, *path_words(top.path)]))
+    spike = evidence.summary.data.spike if evidence.summary else None
+    if spike is not None and spike.path:
+        queries.append(" ".join([str(spike.status or ""), *path_words(spike.path)]).strip())
+    return [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in words}
+
+
+def rank_issues(
+    issues: Iterable[Issue], ticket_text: str, codes: Iterable[str] = ()
+) -> list[tuple[float, Issue]]:
+    """Issues by relevance to the ticket, best first.
+
+    Shared words weigh by how few of the candidates carry them (a word every
+    search result shares, like "rate", says little; "multi-parcel" says a lot),
+    title words twice, error codes four times; an open issue wins ties.
+    """
+    pool = list(issues)
+    wanted = _stems(terms(ticket_text))
+    code_set = _stems(c.lower() for c in codes if c)
+    docs = [(_stems(terms(i.title)), _stems(terms(f"{i.description} {i.workaround or ''}"))) for i in pool]
+    n = len(pool)
+
+    def idf(word: str) -> float:
+        df = sum(1 for title, body in docs if word in title or word in body)
+        return math.log(1 + n / max(df, 1))
+
+    ranked = []
+    for issue, (title, body) in zip(pool, docs, strict=True):
+        score = sum(2 * idf(w) for w in wanted & title) + sum(idf(w) for w in (wanted & body) - title)
+        score += sum(4 * idf(w) for w in code_set & (title | body))
+        if score:
+            ranked.append((round(score + (0.25 if issue.open else 0.0), 2), issue))
+    ranked.sort(key=lambda r: -r[0])
+    return ranked

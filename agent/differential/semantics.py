@@ -1,0 +1,145 @@
+"""What an error means, from its HTTP status, its error code and its message.
+
+General knowledge of HTTP, OAuth 2.0 and common API conventions, not one
+company's codes: ``invalid_client`` is a credentials problem everywhere, a 410
+is a removed endpoint everywhere, ``subscription_past_due`` is billing
+everywhere. The code and the message decide before the status, because a 403
+means "wrong permission" on one API and "plan does not include this" on another,
+and the code says which.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+__all__ = ["CUSTOMER_SIDE", "OUR_SIDE", "ErrorClass", "classify", "describe"]
+
+ErrorClass = Literal[
+    "credentials",
+    "test_key",
+    "permission",
+    "billing",
+    "plan_limit",
+    "rate_limit",
+    "validation",
+    "not_found",
+    "gone",
+    "server",
+    "timeout",
+    "other",
+]
+
+# Ordered: the first pattern that finds something in the code (or, failing that, the message) wins.
+_BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
+    (cls, re.compile(pattern, re.IGNORECASE))  # type: ignore[misc]
+    for cls, pattern in (
+        ("test_key", r"test[_ -]?(?:mode|key)|live[_ -]?mode|(?:key|mode)[_ -]?mismatch|sandbox[_ -]?key"),
+        (
+            "billing",
+            r"subscription|past[_ -]?due|payment[_ -]?required|unpaid|delinquent|account[_ -]?suspended"
+            r"|billing|trial[_ -]?(?:expired|ended)|invoice|card[_ -]?declined|inactive[_ -]?account",
+        ),
+        (
+            "plan_limit",
+            r"plan[_ -]?limit|quota|bulk|batch|usage[_ -]?limit|limit[_ -]?reached|seat|over[_ -]?limit"
+            r"|max(?:imum)?[_ -]?(?:items|records|size|batch)|too[_ -]?many[_ -]?(?:items|records|rows|objects)"
+            r"|upgrade|not[_ -]?(?:included|available)[_ -]?(?:in|on)[_ -]?(?:your[_ -]?)?plan|feature[_ -]?not",
+        ),
+        ("rate_limit", r"rate[_ -]?limit|throttl|too[_ -]?many[_ -]?requests|slow[_ -]?down"),
+        (
+            "credentials",
+            r"invalid[_ -]?(?:client|api[_ -]?key|key|token|grant|credentials|signature|secret)"
+            r"|unauthori[sz]ed|unauthenticated|authentication|(?:key|token|credentials?)[_ -]?(?:revoked|expired"
+            r"|invalid|missing|disabled)|expired[_ -]?token|revoked|bad[_ -]?credentials|not[_ -]?authenticated",
+        ),
+        (
+            "permission",
+            r"forbidden|permission|not[_ -]?allowed|allow[_ -]?list|allowlist|whitelist|ip[_ -]?(?:not|block"
+            r"|restrict|denied)|insufficient[_ -]?scope|access[_ -]?denied|scope|not[_ -]?permitted|denied",
+        ),
+        (
+            "gone",
+            r"\bgone\b|deprecated|removed|sunset|retired|no[_ -]?longer[_ -]?(?:supported|available)"
+            r"|endpoint[_ -]?removed|version[_ -]?(?:retired|unsupported)",
+        ),
+        ("timeout", r"time[_ -]?out|timed[_ -]?out|deadline"),
+        (
+            "server",
+            r"internal|server[_ -]?error|unavailable|upstream|bad[_ -]?gateway|unexpected|panic|exception",
+        ),
+        (
+            "not_found",
+            r"not[_ -]?found|no[_ -]?such|unknown[_ -]?(?:id|object|resource)|does[_ -]?not[_ -]?exist",
+        ),
+        (
+            "validation",
+            r"invalid|missing|validation|malformed|required|unprocessable|bad[_ -]?request|parameter"
+            r"|conflict|duplicate|idempoten|unsupported|too[_ -]?large|format",
+        ),
+    )
+)
+
+_BY_STATUS: dict[int, ErrorClass] = {
+    400: "validation",
+    401: "credentials",
+    402: "billing",
+    403: "permission",
+    404: "not_found",
+    405: "validation",
+    408: "timeout",
+    409: "validation",
+    410: "gone",
+    413: "validation",
+    415: "validation",
+    422: "validation",
+    429: "rate_limit",
+    500: "server",
+    501: "server",
+    502: "server",
+    503: "server",
+    504: "timeout",
+}
+
+# Classes the customer fixes on their side, and classes only we can fix.
+CUSTOMER_SIDE: frozenset[str] = frozenset(
+    {"credentials", "test_key", "permission", "validation", "not_found", "gone", "rate_limit"}
+)
+OUR_SIDE: frozenset[str] = frozenset({"server", "timeout"})
+
+_DESCRIPTIONS: dict[str, str] = {
+    "credentials": "rejected credentials (a revoked, expired or wrong API key or OAuth client)",
+    "test_key": "a test-mode key used against live (or the reverse)",
+    "permission": "refused permission (scope, role or IP allow-list)",
+    "billing": "refused for the account's billing status",
+    "plan_limit": "a limit of the account's plan",
+    "rate_limit": "rate limiting",
+    "validation": "rejected request payloads (validation)",
+    "not_found": "requests for objects or routes that do not exist",
+    "gone": "calls to a removed or retired endpoint",
+    "server": "server errors on our side",
+    "timeout": "timeouts on our side",
+    "other": "errors",
+}
+
+
+def classify(status: int | None, code: str | None = None, message: str | None = None) -> ErrorClass:
+    """The class of one error: its code first, then its message, then its status."""
+    for text in (code, message):
+        if not text:
+            continue
+        for cls, pattern in _BY_WORDS:
+            if pattern.search(text):
+                # A 5xx whose code merely says "invalid…" is still a server error.
+                if status is not None and status >= 500 and cls not in OUR_SIDE:
+                    return "timeout" if status == 504 else "server"
+                return cls
+    if status is None:
+        return "other"
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return "server" if status >= 500 else "validation" if status >= 400 else "other"
+
+
+def describe(cls: str) -> str:
+    return _DESCRIPTIONS.get(cls, "errors")

@@ -1,0 +1,62 @@
+"""Typed view of ``billing_account`` (the ``billing`` connector's result), for code that reasons over it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["BillingAccount", "Subscription"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Plan(_View):
+    price_id: str | None = None
+    product: str | None = None
+    product_name: str | None = None
+    nickname: str | None = None
+
+
+class Subscription(_View):
+    id: str
+    status: str
+    cancel_at_period_end: bool | None = None
+    canceled_at: str | None = None
+    current_period_end: str | None = None
+    plan: Plan = Field(default_factory=Plan)
+    limits: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def plan_name(self) -> str:
+        return self.plan.nickname or self.plan.product_name or self.plan.product or "their plan"
+
+
+class Invoice(_View):
+    id: str
+    status: str | None = None
+    amount_due: int | None = None
+    attempt_count: int = 0
+    hosted_invoice_url: str | None = None
+
+
+class PaymentFailure(_View):
+    charge: str | None = None
+    created: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+class BillingAccount(_View):
+    in_good_standing: bool | None = None
+    standing_reasons: list[str] = Field(default_factory=list)
+    subscriptions: list[Subscription] = Field(default_factory=list)
+    open_invoices: list[Invoice] = Field(default_factory=list)
+    recent_payment_failures: list[PaymentFailure] = Field(default_factory=list)
+
+    @property
+    def subscription(self) -> Subscription | None:
+        """The subscription that decides access: a live one first, else the latest listed."""
+        live = [s for s in self.subscriptions if s.status in ("active", "trialing", "past_due", "unpaid")]
+        chosen = live or self.subscriptions
+        return chosen[0] if chosen else None

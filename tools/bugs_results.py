@@ -1,0 +1,33 @@
+"""Typed view of ``bugs_search`` / ``bugs_issue`` (the ``bugs`` connector's results)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["CLOSED_STATES", "BugSearch", "Issue"]
+
+CLOSED_STATES = frozenset({"done", "canceled", "cancelled", "duplicate", "closed", "won't fix"})
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Issue(_View):
+    identifier: str
+    title: str = ""
+    description: str = ""
+    state: str | None = None
+    url: str | None = None
+    labels: list[str | None] = Field(default_factory=list)
+    workaround: str | None = None
+    eta: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return str(self.state or "").lower() not in CLOSED_STATES
+
+
+class BugSearch(_View):
+    query: str = ""
+    issues: list[Issue] = Field(default_factory=list)

@@ -1,0 +1,233 @@
+"""Typed views of the ``logs`` connector's results, for code that reasons over them.
+
+The operations return plain dicts (what a model sees, rendered); these models read
+the same dicts with names and types, so the differential diagnosis and routing do
+not read results by string key. Every field has a default: a result from an older
+or differently mapped log store parses to what it holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ErrorSummary",
+    "Latency",
+    "SsoLogins",
+    "TopErrors",
+    "WebhookDeliveries",
+]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Baseline(_View):
+    start: str | None = None
+    end: str | None = None
+    requests: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+
+
+class Spike(_View):
+    start: str
+    first_error_at: str | None = None
+    status: int | None = None
+    bucket_minutes: int = 5
+    before_rate: float = 0.0
+    after_rate: float = 0.0
+    peak_rate: float = 0.0
+    errors_since: int = 0
+    path: str | None = None
+
+    @property
+    def onset(self) -> str:
+        return self.first_error_at or self.start
+
+
+class StatusCount(_View):
+    status: int
+    count: int = 0
+    rate: float = 0.0
+    baseline_rate: float = 0.0
+
+
+class EndpointErrors(_View):
+    path: str | None = None
+    requests: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+    baseline_error_rate: float | None = None
+
+
+class CodeCount(_View):
+    error_code: str = ""
+    count: int = 0
+
+
+class ErrorSummary(_View):
+    """``logs_error_summary``."""
+
+    account_id: str | None = None
+    requests: int = 0
+    errors: int = 0
+    error_rate: float = 0.0
+    baseline: Baseline = Field(default_factory=Baseline)
+    by_status: list[StatusCount] = Field(default_factory=list)
+    top_endpoints: list[EndpointErrors] = Field(default_factory=list)
+    top_error_codes: list[CodeCount] = Field(default_factory=list)
+    spike: Spike | None = None
+
+
+class TopError(_View):
+    status: int
+    error_code: str = ""
+    path: str = ""
+    api_key_hash: str | None = None
+    message: str | None = None
+    count: int = 0
+    share: float = 0.0
+    first_at: str | None = None
+    last_at: str | None = None
+
+
+class KeyUsage(_View):
+    api_key_hash: str | None = None
+    requests: int = 0
+    errors: int = 0
+
+
+class SharedError(_View):
+    status: int
+    error_code: str = ""
+    accounts: int = 0
+    count: int = 0
+
+
+class TopErrors(_View):
+    """``logs_top_errors``: the account's own errors, its keys, and who else sees them."""
+
+    account_id: str | None = None
+    requests: int = 0
+    errors: int = 0
+    top: list[TopError] = Field(default_factory=list)
+    keys: list[KeyUsage] = Field(default_factory=list)
+    others: list[SharedError] = Field(default_factory=list)
+
+    def shared(self, status: int, code: str) -> SharedError | None:
+        return next((o for o in self.others if o.status == status and o.error_code == code), None)
+
+
+class StatusTally(_View):
+    status: int
+    count: int = 0
+
+
+class ErrorTally(_View):
+    error: str = ""
+    count: int = 0
+
+
+class Delivery(_View):
+    ts: str | None = None
+    response_status: int | None = None
+    response_ms: float | None = None
+
+
+class DeliveryHour(_View):
+    hour: str
+    attempts: int = 0
+    failures: int = 0
+    p95_ms: float | None = None
+
+
+class Platform(_View):
+    attempts: int = 0
+    failures: int = 0
+    failure_rate: float = 0.0
+
+
+class ResponseTimes(_View):
+    p50: float | None = None
+    p95: float | None = None
+    max: float | None = None
+
+
+class WebhookDeliveries(_View):
+    """``logs_webhook_deliveries``."""
+
+    account_id: str | None = None
+    attempts: int = 0
+    failures: int = 0
+    failure_rate: float = 0.0
+    by_response_status: list[StatusTally] = Field(default_factory=list)
+    by_error: list[ErrorTally] = Field(default_factory=list)
+    endpoint_urls: list[str] = Field(default_factory=list)
+    last_success: Delivery | None = None
+    failing_since: str | None = None
+    response_ms: ResponseTimes = Field(default_factory=ResponseTimes)
+    history: list[DeliveryHour] = Field(default_factory=list)
+    platform: Platform | None = None
+
+
+class LoginError(_View):
+    error: str | None = None
+    count: int = 0
+
+
+class LoginFailure(_View):
+    ts: str | None = None
+    user_email: str | None = None
+    error: str | None = None
+    clock_skew_s: int | None = None
+    cert_sha1: str | None = None
+
+
+class SsoLogins(_View):
+    """``logs_sso_logins``."""
+
+    account_id: str | None = None
+    attempts: int = 0
+    failures: int = 0
+    last_success: dict[str, Any] | None = None
+    failing_since: str | None = None
+    top_errors: list[LoginError] = Field(default_factory=list)
+    recent_failures: list[LoginFailure] = Field(default_factory=list)
+
+
+class LatencyBaseline(_View):
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+
+
+class EndpointLatency(_View):
+    path: str | None = None
+    requests: int = 0
+    p95_ms: float | None = None
+    baseline_p95_ms: float | None = None
+
+
+class AccountLatency(_View):
+    account_id: str
+    p95_ms: float | None = None
+    baseline_p95_ms: float | None = None
+    ratio: float | None = None
+
+
+class Latency(_View):
+    """``logs_latency`` (``scope`` is ``account`` or ``all``)."""
+
+    scope: str = "account"
+    account_id: str | None = None
+    requests: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    baseline: LatencyBaseline = Field(default_factory=LatencyBaseline)
+    by_endpoint: list[EndpointLatency] = Field(default_factory=list)
+    accounts: list[AccountLatency] = Field(default_factory=list)
