@@ -92,6 +92,8 @@ SPIKE_BUCKETS_MINUTES = (5, 15, 60)
 SPIKE_CONFIRM_BUCKETS = 6
 # How many other accounts the webhook "platform" failure rate is measured over.
 PLATFORM_SAMPLE = 50
+# The baseline logs_top_errors compares each error with: the days before the window.
+BASELINE_DAYS = 7
 # How far back "last success" and "recent requests" look before the window.
 LOOKBACK = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)
@@ -535,9 +537,11 @@ def render_top_errors(d: Mapping[str, Any]) -> str:
         f"{d['requests']} requests"
     ]
     if d["top"]:
-        lines.append("count | share | status | error code | endpoint | API key | first → last | message")
+        lines.append(
+            "count (7 days before) | share | status | error code | endpoint | API key | first → last | message"
+        )
         lines += [
-            f"{e['count']} | {_pct(e['share'])} | {e['status']} | {e['error_code'] or '-'} | {e['path'] or '-'} | "
+            f"{e['count']} (before: {e['before']}) | {_pct(e['share'])} | {e['status']} | {e['error_code'] or '-'} | {e['path'] or '-'} | "
             f"{e['api_key_hash'] or '-'} | {e['first_at']} → {e['last_at']} | {e['message'] or '-'}"
             for e in d["top"]
         ]
@@ -1095,7 +1099,8 @@ class ClickHouseConnector(Connector):
         """The errors one account actually gets, most frequent first, and whether others get them too.
 
         Each row is one (status, error code, endpoint, API key[, message]) combination
-        with its count, share of the account's errors and first/last time seen; then
+        with its count, its count in the 7 days before (``before``; 0: new), its share of
+        the account's errors and first/last time seen; then
         each API key's requests and failures (a revoked or test key fails alone); then,
         for the top error combinations, how many other accounts saw the same status and
         code in the window (an error nobody else sees is usually the customer's). Use it
@@ -1116,15 +1121,30 @@ class ClickHouseConnector(Connector):
         first = f"{t.status} IN {{reported:Array(UInt16)}} DESC, " if args.statuses else ""
         if args.statuses:
             params["reported"] = [s for s in args.statuses if 100 <= s <= 599]
+        base_start = args.start - timedelta(days=BASELINE_DAYS)
+        in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
+        wide = {
+            **self._window_params(args.account_id, base_start, args.end, **extra),
+            "w0": _param_ts(args.start),
+        }
+        if args.statuses:
+            wide["reported"] = params["reported"]
         results = await _gather(
             {
+                # Each combination's count in the window, and in the 7 days before it (a code the
+                # account never got before is news even when it is rare).
                 "top": self._query(
                     f"SELECT {t.status} AS status, {code} AS error_code, {path} AS path, {key} AS api_key_hash, "
-                    f"any({message}) AS message, count() AS n, min({t.ts_ms}) AS first_ms, "
-                    f"max({t.ts_ms}) AS last_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
-                    f"AND {t.status} >= 400 GROUP BY status, error_code, path, api_key_hash "
+                    f"anyIf({message}, {in_window}) AS message, countIf({in_window}) AS n, "
+                    f"countIf(NOT ({in_window})) AS before_n, minIf({t.ts_ms}, {in_window}) AS first_ms, "
+                    f"maxIf({t.ts_ms}, {in_window}) AS last_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
+                    f"AND {t.status} >= 400 GROUP BY status, error_code, path, api_key_hash HAVING n > 0 "
                     f"ORDER BY {first}n DESC, status LIMIT {TOP_N}",
-                    params,
+                    wide,
+                ),
+                "baseline": self._query(
+                    f"SELECT count() AS n FROM {t.name} WHERE {t.account_range()}{path_filter}",
+                    self._window_params(args.account_id, base_start, args.start, **extra),
                 ),
                 "keys": self._query(
                     f"SELECT {key} AS api_key_hash, count() AS n, countIf({t.status} >= 400) AS errors "
@@ -1172,6 +1192,7 @@ class ClickHouseConnector(Connector):
             "window": {"start": _iso(args.start), "end": _iso(args.end)},
             "requests": requests,
             "errors": errors,
+            "baseline_requests": int(results["baseline"].one()["n"] or 0),
             "top": [
                 {
                     "status": int(r["status"]),
@@ -1180,6 +1201,7 @@ class ClickHouseConnector(Connector):
                     "api_key_hash": _plain(r["api_key_hash"]),
                     "message": _plain(r["message"]) or None,
                     "count": int(r["n"]),
+                    "before": int(r["before_n"]),
                     "share": _rate(int(r["n"]), errors),
                     "first_at": _from_ms(r["first_ms"]),
                     "last_at": _from_ms(r["last_ms"]),

@@ -90,6 +90,7 @@ class TopError(_View):
     api_key_hash: str | None = None
     message: str | None = None
     count: int = 0
+    before: int = 0
     share: float = 0.0
     first_at: str | None = None
     last_at: str | None = None
@@ -114,6 +115,7 @@ class TopErrors(_View):
     account_id: str | None = None
     requests: int = 0
     errors: int = 0
+    baseline_requests: int = 0
     top: list[TopError] = Field(default_factory=list)
     keys: list[KeyUsage] = Field(default_factory=list)
     others: list[SharedError] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from casefile.agent.differential.changes import Change, correlate
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
-from casefile.agent.differential.queries import path_words, rank_issues
+from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe
 from casefile.tools.base import parse_ts
 
@@ -73,15 +73,30 @@ def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hy
     text = " ".join([state.ticket.subject or "", state.ticket.body or "", *path_words(picture.path)])
     ranked = rank_issues([issue for issue, _ in evidence.bugs], text, codes)
     call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
+    # Words of the product itself ("Acme API") match every bug: they are not evidence.
+    product = stems(terms(state.catalog.product or "")) | {"api"}
+    wanted = stems(terms(f"{state.ticket.subject} {state.ticket.body}")) - product
+    path_stems = stems(path_words(picture.path))
+    code_stems = stems([top.error_code.lower()] if top and top.error_code else [])
     for i, (score, issue) in enumerate(ranked[:3]):
-        if not issue.open or score < 4.0:
+        if not issue.open:
+            continue
+        title = stems(terms(issue.title))
+        hits = wanted & title
+        code_hit = bool(stems(c.lower() for c in state.signals.error_codes) & title)
+        # The account's own failing errors are what the bug describes: their code, or their endpoint
+        # together with another of the ticket's words (an endpoint's name alone is too common).
+        data_hit = picture.elevated and (
+            bool(code_stems & title) or bool(path_stems & title and (hits - path_stems))
+        )
+        if len(hits) < 2 and not code_hit and not data_hit:
             continue
         runner_up = next((s for s, other in ranked if other is not issue), 0.0)
-        confidence = 0.75 if issue.workaround else 0.55
+        confidence = 0.5 + (0.1 if issue.workaround else 0.0) + 0.1 * min(len(hits) - 1, 2)
+        if code_hit or data_hit:
+            confidence += 0.15
         if i == 0 and score >= 1.5 * runner_up:
-            confidence += 0.07  # it stands out from every other candidate
-        if picture.elevated:
-            confidence += 0.05
+            confidence += 0.05  # it stands out from every other candidate
         when = f" since {picture.onset}" if picture.elevated and picture.onset else ""
         return Hypothesis(
             category="known_bug",
@@ -108,7 +123,7 @@ def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hy
                 if evidence.top and top and top.error_code and picture.elevated
                 else None,
             ),
-            action="resolve" if issue.workaround else "escalate",
+            action="resolve" if issue.workaround and confidence >= 0.75 else "escalate",
             reply=(
                 f"Thanks for the report. This is a known issue on our side ({issue.identifier}) that our engineers are "
                 "working on"

@@ -99,10 +99,17 @@ def error_picture(
     # 503s the ticket names matter more than the usual background of 404s.
     reported = _reported(top.top, statuses or set(), {c.lower() for c in codes or ()})
     pool = reported if sum(r.count for r in reported) >= 3 else top.top
+    # The class that grew most against the rows' own history wins, not the biggest one: a few
+    # errors the account never got before matter more than its usual background of 404s.
+    ratio = top.requests / top.baseline_requests if top.baseline_requests else 0.0
+    excess: Counter[str] = Counter()
     by_class: Counter[str] = Counter()
     for row in pool:
-        by_class[classify(row.status, row.error_code, row.message)] += row.count
-    cls, count = by_class.most_common(1)[0]
+        cls_of = classify(row.status, row.error_code, row.message)
+        by_class[cls_of] += row.count
+        excess[cls_of] += max(0.0, row.count - row.before * ratio)  # type: ignore[assignment]
+    cls = max(by_class, key=lambda c: (excess[c], by_class[c]))
+    count = by_class[cls]
     rows = [r for r in pool if classify(r.status, r.error_code, r.message) == cls]
     picture.cls, picture.rows, picture.count = cls, rows, count
     picture.share = count / top.errors if top.errors else 0.0
@@ -121,7 +128,11 @@ def error_picture(
     # Elevated: well above what the baseline rate predicts for this many requests (a handful more
     # than expected is noise); the errors the ticket itself reports need less to count.
     expected = picture.baseline_rate * top.requests
-    if pool is reported:
+    before = sum(r.before for r in rows)
+    if top.baseline_requests:
+        # The rows' own history beats the status's: 404 noise is not 404 endpoint_retired.
+        expected = before / top.baseline_requests * top.requests
+    if pool is reported or (top.baseline_requests and before == 0):
         above = count >= max(3, 2 * expected + 2)
     else:
         above = count >= max(MIN_ELEVATED, 3 * expected + 3)

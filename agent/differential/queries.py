@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
     from casefile.tools.bugs_results import Issue
 
-__all__ = ["bug_queries", "path_words", "rank_issues", "terms"]
+__all__ = ["bug_queries", "path_words", "rank_issues", "stems", "terms"]
 
 _WORD = re.compile(r"[a-z][a-z0-9_.-]*[a-z0-9]|[a-z]", re.IGNORECASE)
 _STOP = frozenset(
@@ -226,7 +226,7 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     return [q for q in dict.fromkeys(q.strip() for q in queries) if q]
 
 
-def _stems(words: Iterable[str]) -> set[str]:
+def stems(words: Iterable[str]) -> set[str]:
     return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in words}
 
 
@@ -240,9 +240,9 @@ def rank_issues(
     title words twice, error codes four times; an open issue wins ties.
     """
     pool = list(issues)
-    wanted = _stems(terms(ticket_text))
-    code_set = _stems(c.lower() for c in codes if c)
-    docs = [(_stems(terms(i.title)), _stems(terms(f"{i.description} {i.workaround or ''}"))) for i in pool]
+    wanted = stems(terms(ticket_text))
+    code_set = stems(c.lower() for c in codes if c)
+    docs = [(stems(terms(i.title)), stems(terms(f"{i.description} {i.workaround or ''}"))) for i in pool]
     n = len(pool)
 
     def idf(word: str) -> float:

@@ -70,7 +70,8 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
         ),
         (
             "not_found",
-            r"not[_ -]?found|no[_ -]?such|unknown[_ -]?(?:id|object|resource)|does[_ -]?not[_ -]?exist",
+            r"not[_ -]?found|no[_ -]?such|unknown[_ -]?(?:id|object|resource)|does[_ -]?not[_ -]?exist"
+            r"|resource[_ -]?missing|missing[_ -]?resource",
         ),
         (
             "validation",

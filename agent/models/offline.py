@@ -44,7 +44,7 @@ def _best_holding(state: LoopState) -> tuple[Holding | None, float, list[str]]:
     """The strongest finding the differential does not contradict, its confidence change, and notes."""
     notes: list[str] = []
     for holding in _holdings(state):
-        cited = {e["value"] for e in holding.evidence}
+        cited = {str(e["value"]) for e in holding.evidence if e.get("value")}
         verdict = weigh(holding.finding.category, holding.finding.confidence, cited, state.differential)
         if verdict.use_runbook:
             if verdict.why:
