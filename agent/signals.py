@@ -42,6 +42,7 @@ __all__ = [
     "extract_statuses",
     "extract_time_window",
     "normalise_endpoint",
+    "reference_time",
     "resolve_account",
 ]
 
@@ -60,7 +61,7 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
     error_codes = extract_error_codes(text)
     endpoints = extract_endpoints(text)
     browsers = extract_browsers(text)
-    hint, start, end = extract_time_window(text, ticket.created_at)
+    hint, start, end = extract_time_window(text, reference_time(ticket))
     account_id, account_name, account_source = resolve_account(ticket, directory)
     return Signals(
         statuses=statuses,
@@ -79,6 +80,20 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
         account_name=account_name,
         account_source=account_source,
     )
+
+
+def reference_time(ticket: Ticket) -> datetime:
+    """When the customer last described the problem: the newest public comment, else the ticket.
+
+    In a helpdesk thread the real problem is often in a later comment ("since about an hour our
+    token requests fail"); its relative times, and the window the tools look at, start from there.
+    """
+    stamps = [
+        c.created_at
+        for c in ticket.comments
+        if c.public and c.created_at and c.created_at > ticket.created_at
+    ]
+    return max(stamps, default=ticket.created_at)
 
 
 def _unique(items: Iterable[Any]) -> list[Any]:
@@ -307,7 +322,8 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
     for name, pattern in {
         "api": r"\bapi\b|\bsdk\b|\bcurl\b|\brest\b|\bhttp requests?\b",
         "webhook": r"\bweb ?hooks?\b|\bcallbacks?\b|\b[a-z_]+\.[a-z_.]+ events?\b|\bevent deliver"
-        r"|\bevents? (?:arriv|deliver|(?:are |were )?late|(?:are |were )?missing|stopped)|\bnot receiving events?\b",
+        r"|\bevents? (?:arriv|deliver|(?:are |were )?late|(?:are |were )?missing|stopped)|\bnot receiving events?\b"
+        r"|\bmissing (?:\w+ )?events?\b|\bevents? (?:never|did not|didn'?t) (?:arrive|come)",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
         r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?in\b|\badfs\b|\bjumpcloud\b",
         "oauth": r"\boauth2?\b|\baccess tokens?\b|\brefresh tokens?\b|client[_ ]credentials"

@@ -55,8 +55,21 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     diff.ended_at = picture.last_at if picture.elevated and picture.ended else None
     diff.scope = picture.scope if picture.elevated else "no elevated errors"
     diff.shape = "failures" if picture.elevated else "none"
-    if picture.elevated and picture.top is not None:
+    if picture.elevated and picture.top is not None and evidence.top is not None:
         top = picture.top
+        call = evidence.top.call_id
+        diff.own_errors = [
+            Cite(call_id=call, tool="logs_top_errors", value=v, claim=c)
+            for v, c in (
+                (
+                    top.error_code,
+                    f"the account's requests fail with {top.status} {top.error_code} ({picture.count} since {picture.onset})",
+                ),
+                (top.message or "", f"the error message reads: {top.message}"),
+                (top.api_key_hash or "", "the failing requests use this API key"),
+            )
+            if v
+        ]
         diff.observations.append(
             f"the account's dominant errors: {picture.count} × {top.status} {top.error_code or ''}".rstrip()
             + f" ({describe(picture.cls or '')}) on {top.path or 'various endpoints'}, {picture.rate:.1%} of requests "

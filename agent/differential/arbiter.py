@@ -67,6 +67,6 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
     if same is not None:
         return Verdict(True, 0.0, "the general differential also lists this cause")
     # "Nothing fails on the API" does not contradict a finding about data, billing, a browser or SSO.
-    if best.confidence >= 0.6 and best.category != "no_issue_found":
+    if best.confidence >= max(0.6, confidence - 0.1) and best.category != "no_issue_found":
         return Verdict(True, -0.1, f"the general checks lean to {best.category}")
     return Verdict(True)

@@ -301,7 +301,9 @@ def api_causes(
     if cls in CUSTOMER_SIDE and not shared:
         their_change = bool(_THEIR_CHANGE.search(state.ticket.full_text()))
         touched = suspect is not None and suspect.relevance == "touched"
-        confidence = 0.8 if not touched else 0.5
+        # Other accounts are the control group: a change of ours that broke this would fail them too,
+        # so a deploy that touched the code weakens, but does not overturn, "only this account".
+        confidence = 0.8 if not touched else 0.7
         if their_change:
             confidence = min(0.85, confidence + 0.05)
         if picture.share < 0.5:
@@ -327,7 +329,7 @@ def api_causes(
                     "no other account gets them",
                     "no deploy on our side touched the failing endpoint"
                     if not touched
-                    else "a deploy touched the endpoint",
+                    else "a deploy touched that code, but only this account fails",
                 ],
                 evidence=base
                 + _cites(

@@ -47,6 +47,10 @@ class Differential(BaseModel):
     ruled_out: list[str] = Field(default_factory=list)
     ruled_out_deploys: list[str] = Field(default_factory=list, description="SHAs of deploys ruled out")
     unresolved: list[str] = Field(default_factory=list, description="roles the catalogue could not resolve")
+    own_errors: list[Cite] = Field(
+        default_factory=list,
+        description="the account's own dominant errors (status, code, message, key), cited",
+    )
     hypotheses: list[Hypothesis] = Field(default_factory=list)
 
     @property

@@ -443,22 +443,46 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
                 reply="Thanks for reporting this. We can confirm elevated response times across our API, not only for your account; our on-call engineers are investigating.",
             )
         ]
-    if ratio < 1.5:
+    # One endpoint can crawl while the account-wide p95 barely moves: look at each endpoint too.
+    slow_endpoints = [
+        e
+        for e in mine.data.by_endpoint
+        if e.requests >= 20 and e.p95_ms and e.baseline_p95_ms and e.p95_ms >= 2 * e.baseline_p95_ms
+    ]
+    worst = max(slow_endpoints, key=lambda e: (e.p95_ms or 0) / (e.baseline_p95_ms or 1), default=None)
+    if ratio < 1.5 and worst is None:
         return []
-    worst = max(mine.data.by_endpoint, key=lambda e: e.p95_ms or 0, default=None)
+    if worst is None:
+        worst = max(mine.data.by_endpoint, key=lambda e: e.p95_ms or 0, default=None)
+    where = (
+        f"{worst.path}: p95 {worst.p95_ms:.0f} ms against {worst.baseline_p95_ms:.0f} ms before"
+        if worst and worst.p95_ms and worst.baseline_p95_ms
+        else f"p95 {mine.data.p95_ms:.0f} ms against a baseline of {mine.data.baseline.p95_ms:.0f} ms"
+    )
     return [
         Hypothesis(
             category="performance_account",
             confidence=0.7,
-            statement=f"Only {_who(state)} is slow: p95 {mine.data.p95_ms:.0f} ms against a baseline of {mine.data.baseline.p95_ms:.0f} ms"
-            + (f", worst on {worst.path}" if worst and worst.path else "")
-            + "; other accounts are at their usual latency.",
-            summary="Slowness limited to this account.",
+            statement=f"Only {_who(state)} is slow: {where}; other accounts are at their usual latency.",
+            summary="Slowness limited to this account"
+            + (f" on {worst.path}." if worst and worst.path else "."),
             component=(worst.path if worst else None) or "api",
-            evidence=_c(mine.call_id, "logs_latency", worst.path if worst else None, "the slowest endpoint"),
+            reasons=["the account's latency is well above its own baseline", "no wider slowdown"],
+            evidence=_c(mine.call_id, "logs_latency", worst.path if worst else None, "the slowest endpoint")
+            + _c(
+                mine.call_id,
+                "logs_latency",
+                f"{worst.p95_ms:g}" if worst and worst.p95_ms else None,
+                "its p95 in ms",
+            ),
             action="escalate",
             team=state.catalog.owner("api", worst.path if worst else None),
-            reply="Thanks for reporting this. Your account's requests have been slower than usual while the rest of the platform is normal; our backend team is looking into it with traces of the slowest calls.",
+            reply=(
+                "Thanks for reporting this. Your requests"
+                + (f" to {worst.path}" if worst and worst.path else "")
+                + " have been much slower than usual while the rest of the platform is normal; our backend team is "
+                "looking into it with traces of the slowest calls. We'll update you shortly."
+            ),
         )
     ]
 

@@ -175,6 +175,10 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
                 "claim": item["claim"],
             }
         )
+    # The account's own errors belong in the evidence whatever the finding cites (what the
+    # customer sees, in their words: status, code, message, key).
+    have = {e["value"] for e in evidence}
+    evidence += [c.model_dump() for c in state.differential.own_errors if c.value not in have][:2]
     confidence = min(0.95, holding.finding.confidence + delta)
     reasons = list(holding.finding.confidence_reasons) or [
         f"runbook {holding.runbook.id}: {holding.finding.id}"
