@@ -50,7 +50,7 @@ from casefile.agent.runbooks import Problem, ProblemsError, Triggers
 from casefile.agent.strict import pydantic_reason
 from casefile.agent.templating import PROMPTS_DIR
 from casefile.agent.ticket import Signals, Ticket
-from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
+from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome, iso, parse_ts
 
 __all__ = [
     "FACTS",
@@ -103,6 +103,9 @@ class Team(_Strict):
 class CategoryRule(_Strict):
     threshold: float | None = Field(default=None, ge=0, le=1)
     fix: Literal["customer", "documented", "workaround", "ours"] = "ours"
+    resolve_when: list[str] = Field(
+        default_factory=list, description="facts that make a fix of ours resolvable (e.g. the errors stopped)"
+    )
 
 
 class DecisionRules(_Strict):
@@ -384,6 +387,7 @@ FACTS: dict[str, str] = {
     "latency_one_account": "one account's p95 latency up against its baseline",
     "latency_widespread": "many accounts' p95 latency up",
     "known_bug_with_workaround": "an open, cited bug has a workaround",
+    "errors_stopped": "the account's server errors all ended over an hour before the ticket",
 }
 
 # The packet field whose filler collects the data a fact is computed from, and the ticket
@@ -404,11 +408,29 @@ FACT_PROBES: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
+def _stopped_facts(outcomes: Sequence[ToolOutcome], now: datetime | None) -> Iterable[Fact]:
+    """The account's server errors (its top ones) all ended over an hour before the ticket."""
+    top = _latest(outcomes, "logs_top_errors")
+    if top is None or now is None:
+        return
+    rows = [r for r in _d(top).get("top") or [] if isinstance(r, dict) and int(_num(r.get("status"))) >= 500]
+    lasts = [parse_ts(r.get("last_at")) for r in rows]
+    if rows and all(t is not None for t in lasts):
+        last = max(t for t in lasts if t is not None)
+        if now - last > timedelta(hours=1):
+            yield Fact("errors_stopped", top.call_id, f"the last server error was at {iso(last)}")
+
+
 def compute_facts(
-    outcomes: Sequence[ToolOutcome], thresholds: EvidenceThresholds, diagnosis: Diagnosis | None = None
+    outcomes: Sequence[ToolOutcome],
+    thresholds: EvidenceThresholds,
+    diagnosis: Diagnosis | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Fact]:
-    """Every evidence fact the tool results establish, by name."""
+    """Every evidence fact the tool results establish, by name (``now``: the ticket's time)."""
     found: dict[str, Fact] = {}
+    for fact in _stopped_facts(outcomes, now):
+        found.setdefault(fact.name, fact)
     for producer in (_billing_facts, _api_facts, _webhook_facts, _sso_facts, _latency_facts):
         for fact in producer(outcomes, thresholds):
             found.setdefault(fact.name, fact)
@@ -610,6 +632,12 @@ def decide(
         return Decision(
             "escalate", f"Only {score:.0%} confident; resolving a {kind} diagnosis needs {threshold:.0%}"
         )
+    over = [
+        f for f in (config.decision.categories.get(category) or CategoryRule()).resolve_when if f in facts
+    ]
+    if fix == "ours" and over:
+        # A fix of ours that is already in place (the errors stopped): the reply explains, nothing to page.
+        return Decision("resolve", f"{score:.0%} confident and it is over: {facts[over[0]].detail}")
     if fix == "ours":
         return Decision("escalate", f"This kind of problem ({kind}) needs a fix on our side")
     if fix == "workaround" and "known_bug_with_workaround" not in facts:
@@ -671,7 +699,12 @@ def _semantics(config: RoutingConfig, node: yaml.Node | None, name: str) -> list
         problem(
             ["decision", "fallback_team"], f"fallback team {config.decision.fallback_team!r} is not in teams"
         )
-    for category in config.decision.categories:
+    for category, rule in config.decision.categories.items():
+        for j, fact in enumerate(rule.resolve_when):
+            if fact not in FACTS:
+                problem(
+                    ["decision", "categories", category, "resolve_when", j], f"unknown evidence fact {fact!r}"
+                )
         if category not in CATEGORIES:
             problem(["decision", "categories", category], f"unknown category {category!r}")
 
@@ -830,7 +863,7 @@ async def route(
         budget[0] -= len(calls)
         await _run(calls, outcomes, toolbox, ctx, on_event)
 
-    facts = compute_facts(outcomes, config.evidence, diagnosis)
+    facts = compute_facts(outcomes, config.evidence, diagnosis, ctx.now)
     fired, silenced = match_triggers(config, text, signals, facts)
     # A rule about to fire on words may be silenced by evidence nobody has collected yet: collect it.
     areas = set(signals.areas) if signals else set()
@@ -842,7 +875,7 @@ async def route(
     ]
     if probes:
         await collect(probes)
-        facts = compute_facts(outcomes, config.evidence, diagnosis)
+        facts = compute_facts(outcomes, config.evidence, diagnosis, ctx.now)
         fired, silenced = match_triggers(config, text, signals, facts)
     trigger = fired[0] if fired else None
     overruled = ""
@@ -866,7 +899,7 @@ async def route(
     await collect(wanted)
     if choice.routed_by not in {"trigger", "evidence"} and symptom is not None and symptom.collect:
         # What was just collected may settle the team (e.g. slowness: one account or everyone).
-        facts = compute_facts(outcomes, config.evidence, diagnosis)
+        facts = compute_facts(outcomes, config.evidence, diagnosis, ctx.now)
         symptoms = match_symptoms(config, diagnosis, text, signals, facts)
         rechosen = select_team(config, diagnosis, symptoms, trigger)
         if rechosen.team != choice.team and rechosen.routed_by == "evidence":

@@ -405,3 +405,25 @@ def test_the_llm_gets_the_differential_in_its_first_message() -> None:
     )
     opening = render_opening(s)
     assert "General differential diagnosis" in opening and "candidate customer_error" in opening
+
+
+def test_an_incident_of_ours_that_is_over_resolves_with_an_explanation() -> None:
+    from casefile.agent.diagnosis import Diagnosis
+    from casefile.agent.routing import Fact, decide, load_routing
+
+    config = load_routing()
+    d = Diagnosis.model_validate(
+        {
+            "ticket_id": "Z-1",
+            "summary": "s",
+            "root_cause": {"category": "platform_incident", "statement": "an incident of ours, over"},
+            "confidence": {"score": 0.8},
+            "customer_reply": "r",
+            "action": "resolve",
+        }
+    )
+    assert decide(config, d, {}, None).action == "escalate"
+    stopped = {
+        "errors_stopped": Fact("errors_stopped", "c2", "the last server error was at 2027-03-04T06:40:00Z")
+    }
+    assert decide(config, d, stopped, None).action == "resolve"

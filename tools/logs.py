@@ -1096,7 +1096,7 @@ class ClickHouseConnector(Connector):
 
     @operation("logs_top_errors", TopErrorsArgs, render=render_top_errors)
     async def top_errors(self, args: TopErrorsArgs, ctx: CallContext) -> dict[str, Any]:
-        """The errors one account actually gets, most frequent first, and whether others get them too.
+        """The errors one account actually gets, those that grew most first, and whether others get them too.
 
         Each row is one (status, error code, endpoint, API key[, message]) combination
         with its count, its count in the 7 days before (``before``; 0: new), its share of
@@ -1122,6 +1122,9 @@ class ClickHouseConnector(Connector):
         if args.statuses:
             params["reported"] = [s for s in args.statuses if 100 <= s <= 599]
         base_start = args.start - timedelta(days=BASELINE_DAYS)
+        # Rows are ranked by how far they exceed their own history (scaled by the windows' lengths):
+        # the errors that are new or grew come first, not the account's usual background.
+        ratio = (args.end - args.start) / timedelta(days=BASELINE_DAYS)
         in_window = f"{t.time} >= {{w0:{_TS_PARAM}}}"
         wide = {
             **self._window_params(args.account_id, base_start, args.end, **extra),
@@ -1139,7 +1142,7 @@ class ClickHouseConnector(Connector):
                     f"countIf(NOT ({in_window})) AS before_n, minIf({t.ts_ms}, {in_window}) AS first_ms, "
                     f"maxIf({t.ts_ms}, {in_window}) AS last_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
                     f"AND {t.status} >= 400 GROUP BY status, error_code, path, api_key_hash HAVING n > 0 "
-                    f"ORDER BY {first}n DESC, status LIMIT {TOP_N}",
+                    f"ORDER BY {first}greatest(n - before_n * {ratio:.6f}, 0) DESC, n DESC, status LIMIT {TOP_N}",
                     wide,
                 ),
                 "baseline": self._query(

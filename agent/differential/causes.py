@@ -233,12 +233,14 @@ def api_causes(
             )
         )
 
-    if cls in ("server", "timeout") or (shared and cls not in ("billing", "plan_limit")):
+    # Other accounts getting the same 4xx is the usual background of client mistakes, not an
+    # incident; only server-side classes make "many accounts" an incident of ours.
+    if cls in OUR_SIDE:
         if shared:
             out.append(
                 Hypothesis(
                     category="platform_incident",
-                    confidence=0.7 if not suspect else 0.55,
+                    confidence=(0.8 if picture.ended else 0.7) if not suspect else 0.55,
                     statement=(
                         f"{facts}, and {picture.shared.accounts if picture.shared else 'other'} other accounts got the same "
                         f"error in the window: an incident on our side, not this account's integration.{ruled_note}"
@@ -256,7 +258,7 @@ def api_causes(
                             "other accounts with the same error",
                         )
                     ),
-                    action="escalate",
+                    action="resolve" if picture.ended else "escalate",
                     team=None,
                     reply=(
                         "Thanks for reporting this. We can confirm errors on our side affecting several customers"
@@ -298,7 +300,7 @@ def api_causes(
                 )
             )
 
-    if cls in CUSTOMER_SIDE and not shared:
+    if cls in CUSTOMER_SIDE:
         their_change = bool(_THEIR_CHANGE.search(state.ticket.full_text()))
         touched = suspect is not None and suspect.relevance == "touched"
         # Other accounts are the control group: a change of ours that broke this would fail them too,
@@ -308,6 +310,9 @@ def api_causes(
             confidence = min(0.85, confidence + 0.05)
         if picture.share < 0.5:
             confidence -= 0.1
+        if shared:
+            confidence -= 0.15  # other accounts get it too: less clearly this one's doing
+        only = ", which only this account gets" if not shared else ""
         key = picture.failing_key
         key_text = (
             f", all from one API key ({key.api_key_hash}) while the account's other keys work" if key else ""
@@ -318,7 +323,7 @@ def api_causes(
                 category=category,
                 confidence=round(confidence, 2),
                 statement=(
-                    f"{facts}{key_text}: {describe(cls)}, which only this account gets; the fix is on the customer's side."
+                    f"{facts}{key_text}: {describe(cls)}{only}; the fix is on the customer's side."
                     + (f" Deploy {suspect.label} was considered: {suspect.reason}." if suspect else "")
                     + ruled_note
                 ),
@@ -326,7 +331,7 @@ def api_causes(
                 component="customer integration",
                 reasons=[
                     f"the dominant errors are {top.status} {top.error_code}".strip(),
-                    "no other account gets them",
+                    "no other account gets them" if not shared else "other accounts get them too",
                     "no deploy on our side touched the failing endpoint"
                     if not touched
                     else "a deploy touched that code, but only this account fails",

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.semantics import classify
 from casefile.tools.base import parse_ts
-from casefile.tools.logs_results import KeyUsage, SharedError, TopError
+from casefile.tools.logs_results import KeyUsage, SharedError, TopError, TopErrors
 
 __all__ = ["ErrorPicture", "error_picture", "reported_statuses"]
 
@@ -79,6 +79,16 @@ def reported_statuses(text: str, statuses: Iterable[int] = ()) -> set[int]:
     return found
 
 
+def _incident_like(top: TopErrors, row: TopError) -> bool:
+    """A server error this account never got before (no row of its status and code in the baseline)
+    that other accounts got in the same window."""
+    if row.status < 500:
+        return False
+    pair = [r for r in top.top if r.status == row.status and r.error_code == row.error_code]
+    shared = top.shared(row.status, row.error_code)
+    return all(r.before == 0 for r in pair) and shared is not None and shared.accounts >= 2
+
+
 def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list[TopError]:
     return [r for r in rows if r.status in statuses or (r.error_code and r.error_code.lower() in codes)]
 
@@ -107,7 +117,10 @@ def error_picture(
     for row in pool:
         cls_of = classify(row.status, row.error_code, row.message)
         by_class[cls_of] += row.count
-        excess[cls_of] += max(0.0, row.count - row.before * ratio)  # type: ignore[assignment]
+        grown = max(0.0, row.count - row.before * ratio)
+        if _incident_like(top, row):
+            grown *= 3  # a new server error many accounts got at once: an incident, even if this one saw few
+        excess[cls_of] += grown  # type: ignore[assignment]
     cls = max(by_class, key=lambda c: (excess[c], by_class[c]))
     count = by_class[cls]
     rows = [r for r in pool if classify(r.status, r.error_code, r.message) == cls]
@@ -132,7 +145,9 @@ def error_picture(
     if top.baseline_requests:
         # The rows' own history beats the status's: 404 noise is not 404 endpoint_retired.
         expected = before / top.baseline_requests * top.requests
-    if pool is reported or (top.baseline_requests and before == 0):
+    if all(_incident_like(top, r) for r in rows):
+        above = count >= 2
+    elif pool is reported or (top.baseline_requests and before == 0):
         above = count >= max(3, 2 * expected + 2)
     else:
         above = count >= max(MIN_ELEVATED, 3 * expected + 3)
