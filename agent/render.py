@@ -20,7 +20,12 @@ def _wrap(text: str, indent: str = "  ") -> str:
 
 def render_diagnosis(d: Diagnosis) -> str:
     out = [
-        f"Diagnosis for {d.ticket_id}" + (f" (account {d.account_id})" if d.account_id else ""),
+        f"Diagnosis for {d.ticket_id}"
+        + (
+            f" (account {d.account_id}{', a candidate: not confirmed' if d.account_candidate else ''})"
+            if d.account_id
+            else ""
+        ),
         "",
         f"Summary:     {d.summary}",
         f"Root cause:  [{d.root_cause.category}] {d.root_cause.statement}",

@@ -267,6 +267,9 @@ def test_a_candidate_accounts_data_never_reaches_the_reply(
     assert d.customer_reply == CANDIDATE_REPLY
     assert d.internal_note.startswith(f"Candidate account: {account} ")
     assert "verified email domain" in d.internal_note
+    from casefile.agent.render import render_diagnosis
+
+    assert f"(account {account}, a candidate: not confirmed)" in render_diagnosis(d)
     # Tools looked (the agent gets the findings internally) ...
     assert any(o.ok for o in result.outcomes)
     # ... but nothing any tool returned is in the reply: no plan, standing, invoice, amount, e-mail.
