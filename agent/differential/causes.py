@@ -73,7 +73,7 @@ def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hy
     text = " ".join([state.ticket.subject or "", state.ticket.body or "", *path_words(picture.path)])
     ranked = rank_issues([issue for issue, _ in evidence.bugs], text, codes)
     call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
-    # Words of the product itself ("Acme API") match every bug: they are not evidence.
+    # Words of the product itself ("<Product> API") match every bug: they are not evidence.
     product = stems(terms(state.catalog.product or "")) | {"api"}
     wanted = stems(terms(f"{state.ticket.subject} {state.ticket.body}")) - product
     path_stems = stems(path_words(picture.path))
