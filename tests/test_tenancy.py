@@ -34,6 +34,7 @@ PER_ACCOUNT: dict[str, dict[str, Any]] = {
     "logs_webhook_deliveries": dict(WINDOW),
     "logs_sso_logins": dict(WINDOW),
     "logs_latency": dict(WINDOW),
+    "logs_top_errors": dict(WINDOW),
 }
 
 # Ways a model (or an injected instruction) might name another account.
