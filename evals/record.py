@@ -192,6 +192,10 @@ def log_windows(outcomes: Iterable[Any], now: datetime, pad: timedelta) -> LogWi
             days = int(args.get("baseline_days", 7))
             if days:
                 counted.append((start - timedelta(days=days) - pad, start))
+        elif start and end and outcome.tool == "logs_top_errors":
+            # Errors are grouped by API key in the window and in the days before: both read in full.
+            days = int(args.get("baseline_days", 7))
+            rows.append((start - timedelta(days=days) - pad, min(end + pad, now)))
         elif start and end:
             rows.append((start - pad, min(end + pad, now)))
         else:
