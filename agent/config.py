@@ -132,6 +132,15 @@ class ServiceSettings(BaseModel):
     on_demand_reserve: int = Field(
         default=2, ge=0, description="extra slots only on-demand (sidebar/API) investigations may use"
     )
+    lease_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long a worker's claim on an investigation lasts unless renewed; after a crash the "
+        "work resumes elsewhere within this",
+    )
+    poll_s: float = Field(
+        default=1.0, gt=0, description="how often a worker looks for work other replicas left"
+    )
     public_url: str | None = Field(default=None, description="the service's own URL, for links in notes")
     clickhouse_play_url: str | None = Field(
         default=None, description="ClickHouse Play UI (e.g. https://ch.example:8443/play) for query links"

@@ -27,6 +27,8 @@ EventKind = Literal[
     "diagnosis_ready",
     "investigation_failed",
     "account_confirmed",
+    "investigation_resumed",
+    "note_delivered",
 ]
 
 
@@ -83,4 +85,8 @@ def format_event(event: Event) -> str | None:
             return f"{t}  failed: {d.get('reason')}"
         case "account_confirmed":
             return f"{t}  account {d.get('account_id')} confirmed by {d.get('by')}"
+        case "investigation_resumed":
+            return f"{t}  resumed (attempt {d.get('attempt')}) after its worker stopped"
+        case "note_delivered":
+            return f"{t}  internal note posted on Zendesk ticket {d.get('zendesk_ticket_id')}"
     return None

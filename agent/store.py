@@ -41,7 +41,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "AuditRow",
+    "Claim",
     "DuplicateInvestigation",
     "FeedbackRecord",
     "InvestigationRecord",
@@ -127,6 +128,18 @@ class FeedbackRecord(BaseModel):
     note: str | None = None
     by: str
     created_at: datetime
+
+
+class Claim(BaseModel):
+    """Work a worker now holds the lease on: an investigation to run, or its internal note to deliver."""
+
+    id: str
+    phase: Literal["investigate", "deliver"]
+    priority: Priority
+    requested_by: str
+    source: str
+    deliver_to: str | None = Field(default=None, description="the Zendesk ticket to post the note on")
+    attempt: int = Field(description="1 on the first claim of this phase, more after a crash or a retry")
 
 
 class DuplicateInvestigation(Exception):
@@ -252,7 +265,16 @@ class Store:
 
     def _migrate(self) -> None:
         # Columns added after the first release of a table; each ADD runs once per database.
-        for table, column in (("audit", "link_json TEXT"), ("investigations", "tenant TEXT")):
+        for table, column in (
+            ("audit", "link_json TEXT"),
+            ("investigations", "tenant TEXT"),
+            # Durable work (see "leases" below).
+            ("investigations", "owner TEXT"),
+            ("investigations", "lease_until TEXT"),
+            ("investigations", "attempts INTEGER"),
+            ("investigations", "deliver_to TEXT"),
+            ("investigations", "delivered_at TEXT"),
+        ):
             try:
                 with self._tx() as cur:
                     cur.execute(f"SELECT {column.split()[0]} FROM {table} WHERE 1 = 0")
@@ -262,6 +284,9 @@ class Store:
         with self._tx() as cur:
             cur.execute(
                 "CREATE INDEX IF NOT EXISTS investigations_tenant_created ON investigations (tenant, created_at)"
+            )
+            cur.execute(
+                "CREATE INDEX IF NOT EXISTS investigations_claimable ON investigations (status, lease_until)"
             )
 
     def claim_untenanted(self, tenant: str) -> int:
@@ -346,8 +371,12 @@ class Store:
         idempotency_key: str | None = None,
         rerun_of: str | None = None,
         tenant: str = "default",
+        deliver_to: str | None = None,
     ) -> str:
         """Record a queued investigation of ``ticket`` for ``tenant`` and return its id (``inv_…``).
+
+        ``deliver_to`` names the Zendesk ticket its internal note goes to, once it is done: the
+        note is then part of the durable work (see :meth:`claim_next`).
 
         Raises :class:`DuplicateInvestigation` when another queued or running
         investigation holds the same ``idempotency_key``.
@@ -359,8 +388,8 @@ class Store:
             with self._tx() as cur:
                 cur.execute(
                     "INSERT INTO investigations (id, tenant, ticket_id, revision, ticket_json, status, source,"
-                    " requested_by, priority, idempotency_key, rerun_of, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                    " requested_by, priority, idempotency_key, rerun_of, created_at, deliver_to, attempts)"
+                    " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, 0)",
                     (
                         inv_id,
                         tenant,
@@ -373,6 +402,7 @@ class Store:
                         idempotency_key,
                         rerun_of,
                         _ts(_now()),
+                        deliver_to,
                     ),
                 )
         except Exception as exc:
@@ -384,10 +414,11 @@ class Store:
         return inv_id
 
     def find_active(self, idempotency_key: str) -> str | None:
-        """The id of the queued or running investigation holding this key, if any."""
+        """The id of the investigation holding this key: queued, running, or done with its note undelivered."""
         with self._tx() as cur:
             cur.execute(
-                "SELECT id FROM investigations WHERE idempotency_key = ? AND status IN ('queued', 'running')",
+                "SELECT id FROM investigations WHERE idempotency_key = ? AND (status IN ('queued', 'running')"
+                " OR (status = 'done' AND deliver_to IS NOT NULL AND delivered_at IS NULL))",
                 (idempotency_key,),
             )
             row = cur.fetchone()
@@ -406,9 +437,10 @@ class Store:
                 )
             elif status == "queued":
                 cur.execute("UPDATE investigations SET status = ? WHERE id = ?", (status, id))
-            else:
+            else:  # an end state: nobody holds it any more, and no note follows a failure
                 cur.execute(
-                    "UPDATE investigations SET status = ?, finished_at = ?, error = ? WHERE id = ?",
+                    "UPDATE investigations SET status = ?, finished_at = ?, error = ?, owner = NULL,"
+                    " lease_until = NULL, deliver_to = NULL WHERE id = ?",
                     (status, now, _scrub(error), id),
                 )
             if cur.rowcount == 0:
@@ -455,20 +487,148 @@ class Store:
             rows = cur.fetchall()
         return [self._record(r) for r in rows]
 
-    def mark_interrupted(self) -> int:
-        """At start-up: investigations left queued or running by a stopped process become interrupted.
+    # --------------------------------------------------------------- leases (durable work)
+    #
+    # Accepted work is a row: an investigation to run (queued, or running under an expired lease),
+    # then its internal note to deliver (done, deliver_to set, delivered_at empty). A worker takes
+    # the next one with a lease (owner, lease_until), renews it while it works, and gives it up
+    # when done; a lease that expires (a killed process) makes the row claimable again. Claiming is
+    # one transaction: SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent replicas each skip
+    # the rows another is taking), BEGIN IMMEDIATE on SQLite (one writer at a time). Times come from
+    # the workers' clocks, which must agree to well within a lease (NTP).
 
-        Queued ones are included because their place in the in-memory queue is gone
-        too. Returns how many were marked; each can be re-run.
-        """
+    MAX_ATTEMPTS = 3
+    """Claims of one phase before it is given up (a run that kills its worker every time)."""
+
+    _CLAIMABLE = (
+        "(lease_until IS NULL OR lease_until < ?) AND (status IN ('queued', 'running')"
+        " OR (status = 'done' AND deliver_to IS NOT NULL AND delivered_at IS NULL))"
+    )
+
+    def claim_next(self, owner: str, lease_s: float, *, on_demand_only: bool = False) -> Claim | None:
+        """Lease the next claimable work to ``owner`` for ``lease_s``: on-demand first, then the oldest."""
+        now = _now()
+        sql = f"SELECT id, status, priority, requested_by, source, deliver_to, attempts FROM investigations WHERE {self._CLAIMABLE}"
+        if on_demand_only:
+            sql += " AND priority = 'on_demand'"
+        sql += " ORDER BY CASE priority WHEN 'on_demand' THEN 0 ELSE 1 END, created_at LIMIT 1"
+        if self.dialect == "postgresql":
+            sql += " FOR UPDATE SKIP LOCKED"
+        while True:
+            with self._tx() as cur:
+                cur.execute(sql, (_ts(now),))
+                row = cur.fetchone()
+                if row is None:
+                    return None
+                inv, status, priority, requested_by, source, deliver_to, attempts = row
+                phase: Literal["investigate", "deliver"] = "deliver" if status == "done" else "investigate"
+                attempt = int(attempts or 0) + 1
+                if attempt > self.MAX_ATTEMPTS:
+                    self._give_up(cur, inv, phase, now)
+                    continue
+                until = _ts(now + timedelta(seconds=lease_s))
+                if phase == "investigate":
+                    cur.execute(
+                        "UPDATE investigations SET owner = ?, lease_until = ?, attempts = ?, status = 'running',"
+                        " started_at = ?, error = NULL WHERE id = ?",
+                        (owner, until, attempt, _ts(now), inv),
+                    )
+                else:
+                    cur.execute(
+                        "UPDATE investigations SET owner = ?, lease_until = ?, attempts = ? WHERE id = ?",
+                        (owner, until, attempt, inv),
+                    )
+                return Claim(
+                    id=inv,
+                    phase=phase,
+                    priority=priority,
+                    requested_by=requested_by,
+                    source=source,
+                    deliver_to=deliver_to,
+                    attempt=attempt,
+                )
+
+    def _give_up(self, cur: _Cursor, inv: str, phase: str, now: datetime) -> None:
+        if phase == "investigate":
+            error = f"gave up after {self.MAX_ATTEMPTS} attempts (each was cut off before it finished)"
+            cur.execute(
+                "UPDATE investigations SET status = 'failed', finished_at = ?, error = ?, owner = NULL,"
+                " lease_until = NULL, deliver_to = NULL WHERE id = ?",
+                (_ts(now), error, inv),
+            )
+        else:
+            error = f"the internal note could not be delivered in {self.MAX_ATTEMPTS} attempts"
+            cur.execute(
+                "UPDATE investigations SET error = ?, owner = NULL, lease_until = NULL, deliver_to = NULL"
+                " WHERE id = ?",
+                (error, inv),
+            )
+
+    def renew(self, owner: str, lease_s: float) -> set[str]:
+        """Extend every lease ``owner`` holds; returns the ids it still holds (others were taken over)."""
+        until = _ts(_now() + timedelta(seconds=lease_s))
+        with self._tx() as cur:
+            cur.execute("UPDATE investigations SET lease_until = ? WHERE owner = ?", (until, owner))
+            cur.execute("SELECT id FROM investigations WHERE owner = ?", (owner,))
+            return {row[0] for row in cur.fetchall()}
+
+    def release(self, id: str, owner: str, *, retry_in_s: float = 0.0, error: str | None = None) -> None:
+        """Give work back unfinished (a stop, a failed delivery): claimable again after ``retry_in_s``."""
+        later = _ts(_now() + timedelta(seconds=retry_in_s)) if retry_in_s > 0 else None
         with self._tx() as cur:
             cur.execute(
-                "UPDATE investigations SET status = 'interrupted', finished_at = ?,"
-                " error = 'the service stopped before this investigation finished'"
-                " WHERE status IN ('queued', 'running')",
-                (_ts(_now()),),
+                "UPDATE investigations SET owner = NULL, lease_until = ?,"
+                " status = CASE WHEN status = 'running' THEN 'queued' ELSE status END,"
+                " error = COALESCE(?, error) WHERE id = ? AND owner = ?",
+                (later, _scrub(error), id, owner),
             )
-            return int(cur.rowcount)
+
+    def release_all(self, owner: str) -> builtins.list[str]:
+        """At a clean stop: every lease ``owner`` holds is given back, so others resume at once (a stop
+        is not the work's fault: the attempt does not count)."""
+        with self._tx() as cur:
+            cur.execute("SELECT id FROM investigations WHERE owner = ?", (owner,))
+            held = [row[0] for row in cur.fetchall()]
+            cur.execute(
+                "UPDATE investigations SET owner = NULL, lease_until = NULL, attempts = attempts - 1,"
+                " status = CASE WHEN status = 'running' THEN 'queued' ELSE status END WHERE owner = ?",
+                (owner,),
+            )
+        return held
+
+    def mark_delivered(self, id: str, owner: str | None = None) -> bool:
+        """The note is on the ticket: the work is finished. False when ``owner`` no longer holds it."""
+        fence = "" if owner is None else " AND owner = ?"
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE investigations SET delivered_at = ?, owner = NULL, lease_until = NULL"
+                f" WHERE id = ?{fence}",
+                (_ts(_now()), id, *([owner] if owner is not None else [])),
+            )
+            return cur.rowcount > 0
+
+    def promote(self, id: str) -> bool:
+        """An agent is waiting for a queued investigation: it goes before background work everywhere."""
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE investigations SET priority = 'on_demand' WHERE id = ? AND status = 'queued'"
+                " AND priority <> 'on_demand'",
+                (id,),
+            )
+            return cur.rowcount > 0
+
+    def pending(self) -> int:
+        """How much accepted work no worker holds now (queued, or a note waiting to be delivered)."""
+        with self._tx() as cur:
+            cur.execute(f"SELECT COUNT(*) FROM investigations WHERE {self._CLAIMABLE}", (_ts(_now()),))
+            return int(cur.fetchone()[0])
+
+    def delivery(self, id: str) -> tuple[str | None, datetime | None]:
+        """(the Zendesk ticket the note goes to, when it was delivered) for an investigation."""
+        with self._tx() as cur:
+            cur.execute("SELECT deliver_to, delivered_at FROM investigations WHERE id = ?", (id,))
+            row = cur.fetchone()
+        return (row[0], _parse_ts(row[1])) if row else (None, None)
 
     @staticmethod
     def _record(row: Sequence[Any]) -> InvestigationRecord:
@@ -527,8 +687,13 @@ class Store:
         requested_by: str,
         *,
         links: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> None:
+        owner: str | None = None,
+    ) -> bool:
         """Store the diagnosis and one audit row per tool call, and mark the investigation done.
+
+        With ``owner`` (a worker), only while that worker still holds the lease: False, and
+        nothing stored, when another worker took the work over. The lease stays with the
+        owner when a note is to be delivered next; otherwise it is released.
 
         ``links`` maps a call id to where a person can see that source (the service
         builds them). When nothing was streamed into :meth:`add_event` during the
@@ -538,12 +703,17 @@ class Store:
         links = links or {}
         now = _ts(_now())
         with self._tx() as cur:
+            fence = "" if owner is None else " AND owner = ?"
             cur.execute(
-                "UPDATE investigations SET status = 'done', finished_at = ?, error = NULL, diagnosis_json = ?"
-                " WHERE id = ?",
-                (now, result.diagnosis.model_dump_json(), id),
+                "UPDATE investigations SET status = 'done', finished_at = ?, error = NULL, diagnosis_json = ?,"
+                " attempts = 0, owner = CASE WHEN deliver_to IS NULL THEN NULL ELSE owner END,"
+                " lease_until = CASE WHEN deliver_to IS NULL THEN NULL ELSE lease_until END"
+                f" WHERE id = ?{fence}",
+                (now, result.diagnosis.model_dump_json(), id, *([owner] if owner is not None else [])),
             )
             if cur.rowcount == 0:
+                if owner is not None:
+                    return False
                 raise KeyError(id)
             cur.execute("DELETE FROM audit WHERE investigation_id = ?", (id,))
             for seq, outcome in enumerate(result.outcomes, start=1):
@@ -573,6 +743,7 @@ class Store:
             if int(cur.fetchone()[0]) == 0:
                 for event in result.events:
                     self._append_event(cur, id, event)
+        return True
 
     def audit(self, id: str) -> builtins.list[AuditRow]:
         """Every tool call of the investigation, in the order they were recorded."""

@@ -13,9 +13,15 @@
 
 from __future__ import annotations
 
+import glob
 import ipaddress
 import os
+import secrets
+import shutil
 import socket
+import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,3 +167,96 @@ async def toolbox(world_dir: Path) -> Any:
 @pytest.fixture
 def router() -> respx.MockRouter:
     return respx.MockRouter(assert_all_called=False)
+
+
+# --- PostgreSQL: one throwaway server per test session, a fresh database per test
+
+
+def _pg_binary(name: str) -> str | None:
+    """``name`` on PATH, else Debian's versioned directory (the postgresql package does not link them)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """``postgresql://casefile@127.0.0.1:PORT`` of a server started here, or a skip without psycopg or
+    the server binaries (CI installs Debian's postgresql, so there it runs)."""
+    pytest.importorskip("psycopg")
+    initdb, pg_ctl = _pg_binary("initdb"), _pg_binary("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    data = tempfile.mkdtemp(prefix="casefile-pg-")
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root: run it as its own user, in a directory it owns
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            pytest.skip("running as root without runuser")
+        user = "postgres" if _user_exists("postgres") else "nobody"
+        shutil.chown(data, user)
+        prefix = [runuser, "-u", user, "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {**os.environ, "LC_ALL": "C"}
+    try:
+        subprocess.run(
+            [*prefix, initdb, "-D", data, "-U", "casefile", "-E", "UTF8", "--auth=trust"],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+        subprocess.run(
+            [
+                *prefix,
+                pg_ctl,
+                "-D",
+                data,
+                "-o",
+                f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                "-w",
+                "-l",
+                f"{data}/log",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        shutil.rmtree(data, ignore_errors=True)
+        pytest.skip(f"could not start a local PostgreSQL: {exc}")
+    try:
+        yield f"postgresql://casefile@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True, timeout=60
+        )
+        time.sleep(0.1)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A database of its own on the session's server."""
+    import psycopg
+
+    name = "t_" + secrets.token_hex(6)
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{postgres_server}/{name}"

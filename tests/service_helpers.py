@@ -164,10 +164,24 @@ class FakeZendesk:
     def _put(self, request: httpx.Request) -> httpx.Response:
         payload = json.loads(request.content)
         self.puts.append(payload)
-        updated = dict(
+        # As Zendesk does: the comment joins the ticket's comments and the tags its tags.
+        comment = payload["ticket"].get("comment") or {}
+        self.comments = [
+            *self.comments,
+            {
+                "id": 9000 + len(self.puts),
+                "type": "Comment",
+                "body": comment.get("body", ""),
+                "plain_body": comment.get("body", ""),
+                "public": bool(comment.get("public", True)),
+                "author_id": self.users[0]["id"] if self.users else None,
+                "created_at": "2026-11-20T09:00:00Z",
+            },
+        ]
+        self.ticket = dict(
             self.ticket, tags=[*self.ticket.get("tags", []), *payload["ticket"].get("additional_tags", [])]
         )
-        return httpx.Response(200, json={"ticket": updated, "audit": {"id": 1, "events": []}})
+        return httpx.Response(200, json={"ticket": self.ticket, "audit": {"id": 1, "events": []}})
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.router.handler)

@@ -29,8 +29,8 @@ from service_helpers import (
 
 from casefile.agent.service.app import create_app
 from casefile.agent.service.auth import sign_webhook
-from casefile.agent.service.scheduler import Job, Scheduler
-from casefile.agent.store import Store
+from casefile.agent.service.worker import Worker
+from casefile.agent.store import Claim, Store
 from casefile.agent.ticket import Ticket
 
 TICKET = json.loads((TICKETS / "429-spike.json").read_text())
@@ -359,13 +359,16 @@ def test_forged_and_stale_webhooks_are_refused(store: Store) -> None:
 # ------------------------------------------------------------------ restart and re-run
 
 
-def test_restart_marks_interrupted_and_rerun(store: Store) -> None:
+def test_restart_resumes_work_a_stopped_process_left_running(store: Store) -> None:
     ticket = Ticket(id="T-9", body="webhooks stopped", created_at=datetime(2026, 11, 20, tzinfo=UTC))
     old = store.create_investigation(ticket, source="api", requested_by="token:sidebar", priority="on_demand")
-    store.set_status(old, "running")
+    # A process claimed it and died: its lease has run out (0 s), so the next worker resumes it.
+    claim = store.claim_next("dead-host:1:abc", 0.0)
+    assert claim is not None and claim.id == old and store.get(old).status == "running"  # type: ignore[union-attr]
     with _client(store) as client:
-        got = client.get(f"/v1/investigations/{old}", headers=AUTH).json()
-        assert got["status"] == "interrupted"
+        frames = read_sse(client, old)
+        assert frames[-1][1]["status"] == "done"
+        assert any(kind == "investigation_resumed" for kind, _ in frames)
         rerun = client.post(f"/v1/investigations/{old}/rerun", headers=AUTH)
         assert rerun.status_code == 202
         new = rerun.json()["id"]
@@ -374,7 +377,18 @@ def test_restart_marks_interrupted_and_rerun(store: Store) -> None:
         assert fresh["rerun_of"] == old and fresh["ticket_id"] == "T-9"
 
 
-def test_shutdown_interrupts_running_work(store: Store) -> None:
+def test_a_second_process_leaves_the_first_ones_running_work_alone(store: Store) -> None:
+    ticket = Ticket(id="T-10", body="slow", created_at=datetime(2026, 11, 20, tzinfo=UTC))
+    inv = store.create_investigation(ticket, source="api", requested_by="token:sidebar", priority="on_demand")
+    assert store.claim_next("other-replica:7:def", 60.0) is not None  # alive: its lease runs a minute
+    with _client(store) as client:
+        got = client.get(f"/v1/investigations/{inv}", headers=AUTH).json()
+        assert got["status"] == "running"
+        time.sleep(0.3)
+        assert client.get(f"/v1/investigations/{inv}", headers=AUTH).json()["status"] == "running"
+
+
+def test_shutdown_hands_running_work_back(store: Store) -> None:
     gate, started = threading.Event(), list[str]()
     with _client(store, factory=lambda t: GatedModel(gate, started)) as client:
         inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
@@ -384,61 +398,73 @@ def test_shutdown_interrupts_running_work(store: Store) -> None:
                     break
     gate.set()
     record = store.get(inv)
-    assert record is not None and record.status == "interrupted"
+    assert record is not None and record.status == "queued"  # released, not lost: the next worker runs it
+    with _client(store) as client:
+        assert read_sse(client, inv)[-1][1]["status"] == "done"
 
 
 # ------------------------------------------------------------------ priority scheduling
 
 
-async def test_on_demand_jumps_the_background_queue() -> None:
+def _tickets(store: Store, names: list[str], priority: str) -> dict[str, str]:
+    ids = {}
+    for name in names:
+        ticket = Ticket(id=name, body=name, created_at=datetime(2026, 11, 20, tzinfo=UTC))
+        ids[store.create_investigation(ticket, source="api", requested_by="t", priority=priority)] = name  # type: ignore[arg-type]
+    return ids
+
+
+async def test_on_demand_jumps_the_background_queue(store: Store) -> None:
     order: list[str] = []
     release = asyncio.Event()
+    names = _tickets(store, ["bg0", "bg1", "bg2"], "background")
 
-    async def run(job: Job) -> None:
-        order.append(job.id)
+    async def run(claim: Claim) -> None:
+        order.append(names[claim.id])
         await release.wait()
+        store.set_status(claim.id, "done")
 
-    scheduler = Scheduler(run, concurrency=1, reserve=0)
-    scheduler.start()
-    for i in range(3):
-        scheduler.submit(Job(f"bg{i}", "background"))
+    worker = Worker(lambda: store, run, concurrency=1, reserve=0, poll_s=0.01)
+    worker.start()
     while not order:  # the first background job holds the only slot
-        await asyncio.sleep(0)
-    scheduler.submit(Job("agent", "on_demand"))
-    for _ in range(10):
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+    names.update(_tickets(store, ["agent"], "on_demand"))
+    worker.wake()
+    await asyncio.sleep(0.1)
     assert order == ["bg0"]
     release.set()
     while len(order) < 4:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
     assert order == ["bg0", "agent", "bg1", "bg2"]
-    await scheduler.aclose()
+    await worker.aclose()
 
 
-async def test_reserve_lets_on_demand_start_while_background_fills_every_slot() -> None:
+async def test_reserve_lets_on_demand_start_while_background_fills_every_slot(store: Store) -> None:
     started: list[str] = []
     release = asyncio.Event()
     both = asyncio.Event()
+    names = _tickets(store, [f"bg{i}" for i in range(5)], "background")
 
-    async def run(job: Job) -> None:
-        started.append(job.id)
+    async def run(claim: Claim) -> None:
+        started.append(names[claim.id])
         if "agent" in started:
             both.set()
         await release.wait()
 
-    scheduler = Scheduler(run, concurrency=2, reserve=1)
-    scheduler.start()
-    for i in range(5):
-        scheduler.submit(Job(f"bg{i}", "background"))
+    worker = Worker(lambda: store, run, concurrency=2, reserve=1, poll_s=0.01)
+    worker.start()
     while len(started) < 2:
-        await asyncio.sleep(0)
-    scheduler.submit(Job("agent", "on_demand"))
+        await asyncio.sleep(0.01)
+    names.update(_tickets(store, ["agent"], "on_demand"))
+    worker.wake()
     await asyncio.wait_for(both.wait(), 2)
     assert started == ["bg0", "bg1", "agent"]  # no third background job took the reserved slot
-    # A queued background job an agent asks for is promoted.
-    assert scheduler.promote("bg2") and not scheduler.promote("agent")
-    unfinished = await scheduler.aclose()
-    assert set(unfinished) == {"bg0", "bg1", "agent", "bg2", "bg3", "bg4"}
+    # A queued background job an agent asks for is promoted, in the store (every replica sees it).
+    bg2 = next(i for i, n in names.items() if n == "bg2")
+    assert store.promote(bg2) and not store.promote(bg2)
+    released = await worker.aclose()
+    assert {names[i] for i in released} == {"bg0", "bg1", "agent"}
+    assert {r.status for r in store.list()} == {"queued"}  # nothing lost, nothing left running
 
 
 def test_secrets_never_in_responses_or_logs(store: Store, caplog: pytest.LogCaptureFixture) -> None:

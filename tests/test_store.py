@@ -1,14 +1,7 @@
-"""agent/store.py: investigations, events, audit, feedback; SQLite always, PostgreSQL when a server can be started."""
+"""agent/store.py: investigations, events, audit, feedback, leases; SQLite and PostgreSQL (conftest starts a server)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -111,22 +104,57 @@ def _exercise(store: Store) -> None:
     ticket = store.ticket(inv)
     assert ticket is not None and ticket.body == "API calls failing with 429"
 
-    # A crash leaves running work behind; start-up marks it interrupted.
+    # Durable work: a worker's lease holds the work; another worker skips it while the lease lives
+    # and takes it over, as a second attempt, once it has expired (the first worker died).
     other = store.create_investigation(
         _ticket("T-2"), source="webhook", requested_by="zendesk", idempotency_key="k2"
     )
-    store.set_status(other, "running")
-    queued = store.create_investigation(_ticket("T-3"), source="webhook", requested_by="zendesk")
-    assert store.mark_interrupted() == 2
-    assert {store.get(other).status, store.get(queued).status} == {"interrupted"}  # type: ignore[union-attr]
-    assert store.mark_interrupted() == 0
+    queued = store.create_investigation(
+        _ticket("T-3"), source="webhook", requested_by="zendesk", deliver_to="48213"
+    )
+    first = store.claim_next("w1", 60.0)
+    assert first is not None and (first.id, first.phase, first.attempt) == (other, "investigate", 1)
+    assert store.get(other).status == "running"  # type: ignore[union-attr]
+    second = store.claim_next("w2", 60.0)
+    assert second is not None and second.id == queued and second.deliver_to == "48213"
+    assert store.claim_next("w3", 60.0) is None
+    assert store.pending() == 0
+    assert store.renew("w1", 60.0) == {other}
+    store.renew("w1", -1.0)  # w1 stops renewing: its lease runs out
+    assert store.pending() == 1
+    taken = store.claim_next("w3", 60.0)
+    assert taken is not None and (taken.id, taken.attempt) == (other, 2)
+    assert store.renew("w1", 60.0) == set()  # w1 learns it lost the work ...
+    assert not store.save_result(other, _result("T-2"), "zendesk", owner="w1")  # ... and cannot store it
+    assert store.save_result(other, _result("T-2"), "zendesk", owner="w3")
+    assert store.get(other).status == "done" and store.renew("w3", 60.0) == set()  # type: ignore[union-attr]
+    # With a note to deliver, the worker keeps the lease after the diagnosis; a failed delivery
+    # hands it back for later, and the next claim is the delivery.
+    assert store.save_result(queued, _result("T-3"), "zendesk", owner="w2")
+    assert store.find_active("k2") is None and store.claim_next("w4", 60.0) is None
+    store.release(queued, "w2", error="Zendesk unreachable")
+    delivery = store.claim_next("w4", 60.0)
+    assert delivery is not None and (delivery.id, delivery.phase, delivery.attempt) == (queued, "deliver", 1)
+    assert store.mark_delivered(queued, "w4") and not store.mark_delivered(queued, "w2")
+    assert store.delivery(queued)[0] == "48213" and store.delivery(queued)[1] is not None
+    assert store.claim_next("w5", 60.0) is None
+    # A clean stop gives everything back at once; promotion reorders what is queued.
+    later = store.create_investigation(_ticket("T-5"), source="webhook", requested_by="zendesk")
+    assert store.claim_next("w6", 60.0) is not None
+    assert store.release_all("w6") == [later] and store.get(later).status == "queued"  # type: ignore[union-attr]
+    assert store.promote(later) and store.get(later).priority == "on_demand"  # type: ignore[union-attr]
+    # Work that kills its worker every time is given up after MAX_ATTEMPTS claims.
+    for n in range(Store.MAX_ATTEMPTS):
+        assert store.claim_next(f"crash{n}", -1.0) is not None
+    assert store.claim_next("w7", 60.0) is None
+    assert store.get(later).status == "failed"  # type: ignore[union-attr]
 
     failed = store.create_investigation(_ticket("T-4"), source="cli", requested_by="cli")
     store.set_status(failed, "failed", error="model unavailable")
     assert store.get(failed).error == "model unavailable"  # type: ignore[union-attr]
 
-    assert {r.id for r in store.list()} == {inv, other, queued, failed}
-    assert [r.id for r in store.list(status="done")] == [inv]
+    assert {r.id for r in store.list()} == {inv, other, queued, later, failed}
+    assert {r.id for r in store.list(status="done")} == {inv, other, queued}
     assert store.list(since=datetime.now(UTC) + timedelta(minutes=5)) == []
     with pytest.raises(KeyError):
         store.set_status("inv_missing", "running")
@@ -157,12 +185,13 @@ def test_sqlite_file_persists_across_instances(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/db/casefile.sqlite3"
     first = Store(url)
     inv = first.create_investigation(_ticket(), source="cli", requested_by="cli")
-    first.set_status(inv, "running")
+    assert first.claim_next("w1", 0.0) is not None  # then the process dies
     first.close()
-    second = Store(url)  # a restart
-    assert second.mark_interrupted() == 1
+    second = Store(url)  # a restart: the work is still there, and resumable once its lease is out
     record = second.get(inv)
-    assert record is not None and record.status == "interrupted"
+    assert record is not None and record.status == "running"
+    claim = second.claim_next("w2", 60.0)
+    assert claim is not None and (claim.id, claim.attempt) == (inv, 2)
 
 
 def test_default_url_is_relative_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,68 +216,6 @@ def test_unsupported_url() -> None:
 
 
 # ------------------------------------------------------------------ PostgreSQL
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server, or a skip when psycopg or the server binaries are missing."""
-    pytest.importorskip("psycopg")
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    data = tempfile.mkdtemp(prefix="casefile-pg-")
-    prefix: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            pytest.skip("running as root without runuser")
-        shutil.chown(data, "nobody")
-        prefix = [runuser, "-u", "nobody", "--"]
-    port = _free_port()
-    env = {**os.environ, "LC_ALL": "C"}
-    try:
-        subprocess.run(
-            [*prefix, initdb, "-D", data, "-U", "casefile", "-E", "UTF8", "--auth=trust"],
-            check=True,
-            capture_output=True,
-            env=env,
-            timeout=60,
-        )
-        subprocess.run(
-            [
-                *prefix,
-                pg_ctl,
-                "-D",
-                data,
-                "-o",
-                f"-p {port} -k {data} -c listen_addresses=127.0.0.1",
-                "-w",
-                "-l",
-                f"{data}/log",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            env=env,
-            timeout=60,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        shutil.rmtree(data, ignore_errors=True)
-        pytest.skip(f"could not start a local PostgreSQL: {exc}")
-    try:
-        yield f"postgresql://casefile@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", data, "-m", "immediate", "stop"], capture_output=True, timeout=60
-        )
-        time.sleep(0.1)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def test_postgresql(postgres_url: str) -> None:

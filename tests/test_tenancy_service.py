@@ -19,13 +19,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from service_helpers import APP_SECRET, TICKETS, FakeZendesk, light_env, read_sse, scripted_factory, settings
-from test_store import postgres_url
 
 from casefile.agent.config import ServiceToken, load_settings
 from casefile.agent.service.app import create_app
 from casefile.agent.store import Store
-
-__all__ = ["postgres_url"]  # a fixture (a throwaway PostgreSQL server), imported for pytest
 
 TICKET = json.loads((TICKETS / "429-spike.json").read_text())
 TOKEN_A = "tok_tenant_a_" + "0f1e2d3c4b5a6978"

@@ -5,7 +5,8 @@ Modules:
 =============  ===============================================================
 ``app``        the FastAPI application (:func:`casefile.agent.service.app.create_app`)
 ``auth``       bearer tokens, Zendesk app JWTs, webhook signatures, rate limits
-``scheduler``  priority scheduling: on-demand investigations before background ones
+``worker``     durable work: claims investigations (and notes) from the store under renewed leases,
+               on-demand before background
 ``zendesk``    the Zendesk API client: read a ticket, post the internal note
 ``links``      where a person can see each tool call's source
 ``cli``        registers the ``serve`` command (kept import-light)

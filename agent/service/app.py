@@ -22,8 +22,9 @@ rate-limited per caller, and size-limited. Each caller belongs to a tenant and
 sees only that tenant's investigations: another tenant's is a 404, as if it did not exist. Every 4xx has a JSON body
 ``{"error": {"code": ..., "message": ...}}``, and a rejected request stores nothing.
 
-Investigations run in this process under :class:`~casefile.agent.service.scheduler.Scheduler`:
-on-demand requests (sidebar, API) go before background ones (webhook).
+Accepted work is durable: it is a row in the store, run by whichever replica's
+:class:`~casefile.agent.service.worker.Worker` claims it under a lease, on-demand
+requests (sidebar, API) before background ones (webhook), then its internal note.
 """
 
 from __future__ import annotations
@@ -65,10 +66,11 @@ from casefile.agent.service.auth import (
     verify_webhook_signature,
 )
 from casefile.agent.service.links import source_links
-from casefile.agent.service.scheduler import Job, Scheduler
+from casefile.agent.service.worker import Worker
 from casefile.agent.service.zendesk import INVESTIGATED_TAG, ZendeskClient, ZendeskError, format_note
-from casefile.agent.store import DuplicateInvestigation, InvestigationRecord, Store
+from casefile.agent.store import Claim, DuplicateInvestigation, InvestigationRecord, Store
 from casefile.agent.ticket import Ticket
+from casefile.tools.deadline import Deadline
 
 __all__ = ["ApiError", "ModelFactory", "create_app"]
 
@@ -78,6 +80,7 @@ ASSETS = PACKAGE_DIR / "integrations" / "zendesk" / "assets"
 TERMINAL = ("done", "failed", "interrupted")
 _ID_RE = re.compile(r"^inv_[0-9a-f]{16}$")
 KEEPALIVE_S = 15.0
+_MIN_DELIVERY_S = 3.0
 
 ModelFactory = Callable[[Ticket], Model]
 """Builds the model for one investigation (tests inject a ScriptedModel); None → settings.model."""
@@ -205,7 +208,7 @@ class _Hub:
 
 
 class InvestigationService:
-    """State shared by the routes: store, environment, scheduler, Zendesk client, auth."""
+    """State shared by the routes: store, environment, worker, Zendesk client, auth."""
 
     def __init__(
         self,
@@ -236,10 +239,17 @@ class InvestigationService:
         )
         self.limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self.hub = _Hub()
-        self.scheduler = Scheduler(
-            self._run, concurrency=self.config.concurrency, reserve=self.config.on_demand_reserve
+        self.worker = Worker(
+            lambda: self.store,
+            self._run,
+            concurrency=self.config.concurrency,
+            reserve=self.config.on_demand_reserve,
+            lease_s=self.config.lease_s,
+            poll_s=self.config.poll_s,
+            on_store_error=self._store_health,
         )
-        self.interrupted_at_start = 0
+        # Why the store last refused a write (None: healthy); /healthz reports it.
+        self.store_error: str | None = None
 
     @property
     def store(self) -> Store:
@@ -261,18 +271,17 @@ class InvestigationService:
                 claimed,
                 self.config.tenant,
             )
-        self.interrupted_at_start = self.store.mark_interrupted()
-        if self.interrupted_at_start:
-            log.warning(
-                "%d investigation(s) were interrupted by a restart; re-run them with POST …/rerun",
-                self.interrupted_at_start,
-            )
+        # Work left by a stopped process is not marked anything: its leases expire and a worker (this
+        # one, or another replica) resumes it. A second process never touches the first's running work.
         if self._env is None:
             self._env = await asyncio.to_thread(open_environment, self.settings, self._world)
         self._reload_on_sighup()
         if self.config.zendesk.api_base():
             self.zendesk = ZendeskClient(self.config.zendesk, transport=self._zendesk_transport)
-        self.scheduler.start()
+        self.worker.start()
+
+    def _store_health(self, exc: BaseException | None) -> None:
+        self.store_error = None if exc is None else f"{type(exc).__name__}: {str(exc)[:200]}"
 
     def _reload_on_sighup(self) -> None:
         """``kill -HUP`` reloads the runbooks at once (they also reload when their files change)."""
@@ -292,13 +301,11 @@ class InvestigationService:
             return  # not the main thread (tests), or no SIGHUP on this platform
 
     async def stop(self) -> None:
-        unfinished = await self.scheduler.aclose()
-        for inv in unfinished:
-            record = self.store.get(inv)
-            if record is not None and record.status in ("queued", "running"):
-                self.store.set_status(
-                    inv, "interrupted", "the service stopped before this investigation finished"
-                )
+        released = await self.worker.aclose()  # the work goes back to the store for whoever is next
+        if released:
+            log.info(
+                "%d investigation(s) handed back unfinished; they resume on the next worker", len(released)
+            )
         if self.zendesk is not None:
             await self.zendesk.aclose()
         if self._owns_env and self._env is not None:
@@ -317,10 +324,22 @@ class InvestigationService:
         priority: str,
         zendesk_ticket_id: int | None = None,
         rerun_of: str | None = None,
+        post_note: bool = False,
     ) -> tuple[str, bool]:
         """Queue an investigation for the caller's tenant; returns (id, existing) where existing means
-        one was already active (for that tenant: another tenant's same ticket is another investigation)."""
+        one was already active (for that tenant: another tenant's same ticket is another investigation).
+
+        The row is the durable job: once this returns, the investigation (and with ``post_note``, its
+        internal note on ``zendesk_ticket_id``) will be finished by some worker, whatever crashes."""
         key = _idempotency_key(ticket, principal.tenant)
+        deliver_to = (
+            str(zendesk_ticket_id)
+            if post_note
+            and zendesk_ticket_id is not None
+            and self.zendesk is not None
+            and self.config.zendesk.post_notes
+            else None
+        )
         active = self.store.find_active(key)
         if active is None:
             try:
@@ -332,17 +351,15 @@ class InvestigationService:
                     idempotency_key=key,
                     rerun_of=rerun_of,
                     tenant=principal.tenant,
+                    deliver_to=deliver_to,
                 )
             except DuplicateInvestigation as dup:  # another process got there first
                 active = dup.existing_id
             else:
-                payload: dict[str, object] = {"requested_by": principal.name, "source": source}
-                if zendesk_ticket_id is not None:
-                    payload["zendesk_ticket_id"] = zendesk_ticket_id
-                self.scheduler.submit(Job(inv, priority, payload))
+                self.worker.wake()
                 return inv, False
-        if priority == "on_demand":
-            self.scheduler.promote(active)  # an agent is now waiting for it
+        if priority == "on_demand" and self.store.promote(active):  # an agent is now waiting for it
+            self.worker.wake()
         return active, True
 
     # -------------------------------------------------------------- running
@@ -351,52 +368,95 @@ class InvestigationService:
         self.store.add_event(inv, event)
         self.hub.publish(inv)
 
-    async def _run(self, job: Job) -> None:
-        inv = job.id
-        requested_by = str(job.payload.get("requested_by", "unknown"))
+    async def _run(self, claim: Claim) -> None:
+        """One claimed piece of work: the investigation, then (for a webhook) its internal note."""
+        budgets = self.settings.budgets
+        deadline = Deadline.after(budgets.deadline_s, call_cap_s=budgets.tool_timeout_s)
+        if claim.phase == "investigate":
+            record = await self._investigate(claim, deadline)
+        else:
+            record = self.store.get(claim.id)
+        if record is None or record.diagnosis is None or claim.deliver_to is None:
+            return
+        # The note shares what is left of the investigation's deadline, with a floor so a run that
+        # used all of it still gets its note out (a failed attempt is retried later, durably).
+        timeout = min(self.config.zendesk.timeout_s, max(deadline.remaining(), _MIN_DELIVERY_S))
+        await self._deliver(claim, record.diagnosis, timeout)
+
+    async def _investigate(self, claim: Claim, deadline: Deadline) -> InvestigationRecord | None:
+        inv = claim.id
         ticket = self.store.ticket(inv)
         if ticket is None:
-            return
-        self.store.set_status(inv, "running")
+            return None
         self.hub.publish(inv)
+        if claim.attempt > 1:
+            self._record_event(inv, Event(kind="investigation_resumed", data={"attempt": claim.attempt}))
         try:
             model = self.model_factory(ticket) if self.model_factory else None
             result = await run_investigation(
-                ticket, self.env, self.settings, model=model, on_event=lambda e: self._record_event(inv, e)
+                ticket,
+                self.env,
+                self.settings,
+                model=model,
+                on_event=lambda e: self._record_event(inv, e),
+                deadline=deadline,
             )
+            accounts = self.env.directory.as_mapping() if self.env.directory else None
+            links = source_links(
+                result.outcomes, accounts=accounts, clickhouse_play_url=self.config.clickhouse_play_url
+            )
+            if not self.store.save_result(
+                inv, result, claim.requested_by, links=links, owner=self.worker.owner
+            ):
+                log.warning("investigation %s: another worker took it over; this result is dropped", inv)
+                return None
         except asyncio.CancelledError:
-            self.store.set_status(
-                inv, "interrupted", "the service stopped before this investigation finished"
-            )
-            self.hub.publish(inv)
-            raise
+            raise  # a stop or a lost lease: the lease (released or expired) hands it on
         except Exception as exc:
-            reason = redact(f"{type(exc).__name__}: {exc}")[0][:500]
-            log.warning("investigation %s failed: %s", inv, reason)
+            self._fail(inv, exc)
+            return None
+        self._store_health(None)
+        self.hub.publish(inv)
+        return self.store.get(inv)
+
+    def _fail(self, inv: str, exc: BaseException) -> None:
+        """Record a failed investigation; when the store cannot even take that, /healthz says so."""
+        reason = redact(f"{type(exc).__name__}: {exc}")[0][:500]
+        log.warning("investigation %s failed: %s", inv, reason)
+        try:
             self._record_event(inv, Event(kind="investigation_failed", data={"reason": reason}))
             self.store.set_status(inv, "failed", reason)
-            self.hub.publish(inv)
-            return
-        accounts = self.env.directory.as_mapping() if self.env.directory else None
-        links = source_links(
-            result.outcomes, accounts=accounts, clickhouse_play_url=self.config.clickhouse_play_url
-        )
-        self.store.save_result(inv, result, requested_by, links=links)
+        except Exception as store_exc:
+            log.error("investigation %s: the store refused its failure too: %s", inv, store_exc)
+            self._store_health(store_exc)
         self.hub.publish(inv)
-        zendesk_id = job.payload.get("zendesk_ticket_id")
-        if (
-            job.payload.get("source") == "webhook"
-            and isinstance(zendesk_id, int)
-            and self.zendesk is not None
-            and self.config.zendesk.post_notes
-        ):
-            note = format_note(result.diagnosis, investigation_id=inv, public_url=self.config.public_url)
-            try:
-                await self.zendesk.post_internal_note(zendesk_id, note)
-            except ZendeskError as exc:
-                log.warning(
-                    "investigation %s: internal note on Zendesk ticket %s failed: %s", inv, zendesk_id, exc
-                )
+
+    async def _deliver(self, claim: Claim, diagnosis: Diagnosis, timeout_s: float) -> None:
+        """Post the internal note once: a note already on the ticket (posted before a crash) counts."""
+        inv, owner = claim.id, self.worker.owner
+        assert claim.deliver_to is not None
+        if self.zendesk is None:
+            self.store.release(inv, owner, retry_in_s=self.config.lease_s, error="no Zendesk configured")
+            return
+        ticket_id = int(claim.deliver_to)
+        note = format_note(diagnosis, investigation_id=inv, public_url=self.config.public_url)
+        try:
+            async with asyncio.timeout(timeout_s):
+                if not await self.zendesk.has_note(ticket_id, inv):
+                    await self.zendesk.post_internal_note(ticket_id, note)
+        except (ZendeskError, TimeoutError) as exc:
+            wait = min(60.0, 2.0**claim.attempt)
+            log.warning(
+                "investigation %s: note on Zendesk ticket %s failed (%s); retry in %.0f s",
+                inv,
+                ticket_id,
+                exc,
+                wait,
+            )
+            self.store.release(inv, owner, retry_in_s=wait, error=f"internal note not delivered yet: {exc}")
+            return
+        self.store.mark_delivered(inv, owner)
+        self._record_event(inv, Event(kind="note_delivered", data={"zendesk_ticket_id": ticket_id}))
 
     # -------------------------------------------------------------- reading
 
@@ -622,13 +682,17 @@ def create_app(
     # -------------------------------------------------------------- routes
 
     @app.get("/healthz", tags=["service"])
-    async def healthz() -> dict[str, Any]:
+    async def healthz() -> Response:
         """Liveness and queue depth; a runbook that cannot load is listed (the others keep working)."""
-        health: dict[str, Any] = {
-            "status": "ok",
-            "queued": service.scheduler.queued,
-            "running": service.scheduler.running,
-        }
+        health: dict[str, Any] = {"status": "ok", "running": service.worker.running}
+        try:
+            health["queued"] = service.store.pending()
+        except Exception as exc:
+            service._store_health(exc)
+        if service.store_error is not None:
+            # Writes are failing (a full disk, a lost database): accepted work cannot be recorded.
+            health.update(status="unhealthy", store=service.store_error)
+            return JSONResponse(health, status_code=503)
         if service._env is not None:
             env = service.env
             env.refresh_runbooks()
@@ -638,7 +702,7 @@ def create_app(
             }
             if env.runbook_problems:
                 health["status"] = "degraded"
-        return health
+        return JSONResponse(health)
 
     @app.post(
         "/v1/investigations",
@@ -764,8 +828,16 @@ def create_app(
             raise ApiError(409, "still_active", f"investigation {inv} is {record.status}")
         ticket = service.store.ticket(inv)
         assert ticket is not None
+        # A webhook investigation's re-run posts its own note, as the first one did.
+        webhook = record.source == "webhook"
         new, existing = service.submit(
-            ticket, source=record.source, principal=principal, priority="on_demand", rerun_of=inv
+            ticket,
+            source=record.source,
+            principal=principal,
+            priority="on_demand",
+            rerun_of=inv,
+            zendesk_ticket_id=_zendesk_id(ticket.id) if webhook else None,
+            post_note=webhook,
         )
         return InvestigationCreated(
             id=new, status="queued", ticket_id=ticket.id, existing=existing, links=_links(new)
@@ -882,9 +954,21 @@ def create_app(
                 {"skipped": f"ticket {found} is already tagged {INVESTIGATED_TAG}"}, status_code=200
             )
         ticket = ticket.model_copy(update={"source": "webhook"})
-        inv, existing = service.submit(
-            ticket, source="webhook", principal=principal, priority="background", zendesk_ticket_id=found
-        )
+        try:
+            inv, existing = service.submit(
+                ticket,
+                source="webhook",
+                principal=principal,
+                priority="background",
+                zendesk_ticket_id=found,
+                post_note=True,
+            )
+        except Exception as exc:  # not stored, so not accepted: an error status makes Zendesk send it again
+            service._store_health(exc)
+            log.error("webhook for ticket %s not accepted: the store failed: %s", found, type(exc).__name__)
+            raise ApiError(
+                503, "store_unavailable", "the work could not be recorded; retry later", {"Retry-After": "30"}
+            ) from None
         body = InvestigationCreated(
             id=inv, status="queued", ticket_id=ticket.id, existing=existing, links=_links(inv)
         )

@@ -14,6 +14,7 @@ fake Zendesk with the real wire format.
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -84,20 +85,35 @@ class ZendeskClient:
             raise ZendeskError("Zendesk answered without a ticket")
         users = {u.get("id"): u for u in data.get("users") or [] if isinstance(u, dict)}
         comments: list[dict[str, Any]] = []
+        async for page in self._comment_pages(ticket_id):
+            comments += [c for c in page.get("comments") or [] if isinstance(c, dict)]
+            users.update({u.get("id"): u for u in page.get("users") or [] if isinstance(u, dict)})
+        return {"ticket": ticket, "comments": comments, "users": list(users.values())}
+
+    async def _comment_pages(self, ticket_id: int) -> AsyncIterator[dict[str, Any]]:
         url: str | None = f"/api/v2/tickets/{ticket_id}/comments.json"
         params: dict[str, str] | None = {"include": "users"}
         for _ in range(_MAX_COMMENT_PAGES):
             if url is None:
                 break
             page = await self._get(url, params)
-            comments += [c for c in page.get("comments") or [] if isinstance(c, dict)]
-            users.update({u.get("id"): u for u in page.get("users") or [] if isinstance(u, dict)})
+            yield page
             next_page = page.get("next_page")
             # Only follow pages on our own Zendesk: next_page is an absolute URL from the response.
             base = str(self._client.base_url).rstrip("/")
             url = next_page if isinstance(next_page, str) and next_page.startswith(base + "/") else None
             params = None
-        return {"ticket": ticket, "comments": comments, "users": list(users.values())}
+
+    async def has_note(self, ticket_id: int, marker: str) -> bool:
+        """Whether a comment on the ticket already contains ``marker`` (an investigation id): a note
+        posted before a crash is not posted twice."""
+        async for page in self._comment_pages(ticket_id):
+            for comment in page.get("comments") or []:
+                if isinstance(comment, dict) and any(
+                    marker in str(comment.get(key) or "") for key in ("body", "plain_body", "html_body")
+                ):
+                    return True
+        return False
 
     async def fetch_ticket(self, ticket_id: int, *, source: str = "zendesk") -> tuple[Ticket, list[str]]:
         """The redacted :class:`Ticket` and Zendesk's tags for it (to see ``casefile_investigated``)."""

@@ -1,0 +1,152 @@
+"""Durable work: each replica's worker claims investigations from the store and runs them under a lease.
+
+Accepted work lives in the store, not in memory. A worker (one per service
+process) claims the next claimable investigation with a *lease*
+(:meth:`casefile.agent.store.Store.claim_next`: ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), renews its leases while the work
+runs, and releases them when it stops. Work whose lease expired (its process
+was killed, or lost the store) is claimed again by whichever worker comes
+next, so after a crash or a restart every accepted investigation, and then
+its internal note, is finished by someone, and never by two at once.
+
+Scheduling within a worker keeps the service's promise to agents:
+
+* **on-demand** (the sidebar, the API) is claimed before any background work,
+  and may use ``reserve`` extra slots that background work never takes;
+* **background** (the webhook) runs when a regular slot is free, oldest first.
+
+A queued background investigation that an agent asks for is promoted in the
+store (:meth:`Store.promote`), so every replica sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+
+from casefile.agent.store import Claim, Store
+
+__all__ = ["Worker", "worker_id"]
+
+log = logging.getLogger("casefile.service")
+
+
+def worker_id() -> str:
+    """This process's name in the store's ``owner`` column: host, pid, and a nonce (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Worker:
+    """Claims work from ``store`` and runs ``run(claim)`` for each, within the concurrency limits."""
+
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        run: Callable[[Claim], Awaitable[None]],
+        *,
+        concurrency: int,
+        reserve: int = 0,
+        lease_s: float = 30.0,
+        poll_s: float = 1.0,
+        owner: str | None = None,
+        on_store_error: Callable[[BaseException | None], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._run = run
+        self.concurrency = concurrency
+        self.reserve = reserve
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.owner = owner or worker_id()
+        self._on_store_error = on_store_error or (lambda exc: None)
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    def holds(self, inv: str) -> bool:
+        return inv in self._running
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._dispatch(), name="casefile-worker"),
+            asyncio.create_task(self._heartbeat(), name="casefile-lease-renewal"),
+        ]
+
+    def wake(self) -> None:
+        """New work was accepted (by this process): claim it now rather than at the next poll."""
+        self._wake.set()
+
+    async def _dispatch(self) -> None:
+        while not self._closed:
+            self._wake.clear()
+            try:
+                await self._claim_what_fits()
+            except Exception as exc:  # the store is unreachable: report it, try again at the next poll
+                log.warning("claiming work failed: %s", type(exc).__name__)
+                self._on_store_error(exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+
+    async def _claim_what_fits(self) -> None:
+        while len(self._running) < self.concurrency + self.reserve and not self._closed:
+            on_demand_only = len(self._running) >= self.concurrency
+            claim = await asyncio.to_thread(
+                self._store().claim_next, self.owner, self.lease_s, on_demand_only=on_demand_only
+            )
+            if claim is None:
+                return
+            task = asyncio.create_task(self._guarded(claim), name=f"investigation-{claim.id}")
+            self._running[claim.id] = task
+
+    async def _guarded(self, claim: Claim) -> None:
+        try:
+            await self._run(claim)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the runner records failures itself; this keeps the slot accounting right
+            log.exception("investigation %s crashed", claim.id)
+        finally:
+            self._running.pop(claim.id, None)
+            self._wake.set()
+
+    async def _heartbeat(self) -> None:
+        """Renew this worker's leases; work whose lease was lost (taken over) is stopped here."""
+        while not self._closed:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                held = await asyncio.to_thread(self._store().renew, self.owner, self.lease_s)
+            except Exception as exc:
+                log.warning("renewing leases failed: %s", type(exc).__name__)
+                self._on_store_error(exc)
+                continue
+            self._on_store_error(None)
+            for inv, task in list(self._running.items()):
+                if inv not in held and not task.done():
+                    log.warning("investigation %s: lease lost to another worker; stopping here", inv)
+                    task.cancel()
+
+    async def aclose(self) -> list[str]:
+        """Stop claiming, cancel running work and release its leases; returns the ids released."""
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *running, return_exceptions=True)
+        released = list(self._running)
+        try:
+            released = self._store().release_all(self.owner)
+        except Exception as exc:  # expiry hands the work on anyway
+            log.warning("releasing leases failed: %s", type(exc).__name__)
+        return released
