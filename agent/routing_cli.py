@@ -39,13 +39,15 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
 
     now = now or datetime.now(UTC)
     m = _SINCE.match(value.strip().lower())
-    if m:
-        return now - timedelta(**{_UNITS[m.group("unit")]: int(m.group("n"))})
     try:
+        if m:
+            return now - timedelta(**{_UNITS[m.group("unit")]: int(m.group("n"))})
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"--since {value!r}: use 7d, 24h, 2w or an ISO 8601 date") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed.astimezone(UTC)  # a time that exists only outside UTC's range (0001-01-01+14:00)
+    except (ValueError, OverflowError):
+        raise UsageError(f"--since {value[:40]!r}: use 7d, 24h, 2w or an ISO 8601 date") from None
+    return parsed
 
 
 # ---------------------------------------------------------------- the weekly review

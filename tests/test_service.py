@@ -519,3 +519,30 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
         assert body["investigations"] == 1 and body["escalations"] == 1 and body["bounced"] == 1
         assert body["preventable"][0]["article"] == article
         _error(client.get("/v1/reports/escalations", params={"since": "soon"}, headers=AUTH), 422)
+
+
+def test_malformed_values_are_4xx_with_the_error_shape(store: Store) -> None:
+    zendesk = FakeZendesk()
+    with _client(store, zendesk=zendesk) as client:
+        inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
+        read_sse(client, inv)
+        raw = b'{"ticket_id": 48213}'
+        stamp = "²".encode()  # header values as UTF-8 bytes, as a hostile client sends them
+        signed = sign_webhook(WEBHOOK_SECRET, "²", raw)
+        webhook = client.post(
+            "/v1/webhooks/zendesk",
+            content=raw,
+            headers={
+                "X-Zendesk-Webhook-Signature": signed.encode(),
+                "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+            },
+        )
+        _error(webhook, 401)
+        _error(client.post("/v1/investigations", json={"zendesk_ticket_id": "²"}, headers=AUTH), 422)
+        last = {**AUTH, "Last-Event-ID": "²".encode()}
+        _error(client.get(f"/v1/investigations/{inv}/events", headers=last), 400)
+        _error(client.get(f"/v1/investigations/{inv}/events?after=1e20", headers=AUTH), 422)
+        _error(client.get(f"/v1/investigations/{inv}/events?after=99999999999999999999", headers=AUTH), 422)
+        _error(client.get("/v1/investigations?since=0001-01-01T00:00:00%2B14:00", headers=AUTH), 422)
+        _error(client.get("/v1/reports/escalations?since=99999999999d", headers=AUTH), 422)
+        _error(client.get("/v1/reports/escalations?since=0001-01-01T00:00:00%2B14:00", headers=AUTH), 422)

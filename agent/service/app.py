@@ -39,10 +39,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -80,6 +80,7 @@ ASSETS = PACKAGE_DIR / "integrations" / "zendesk" / "assets"
 TERMINAL = ("done", "failed", "interrupted")
 _ID_RE = re.compile(r"^inv_[0-9a-f]{16}$")
 KEEPALIVE_S = 15.0
+_MAX_SEQ = 2**62  # an event sequence number; larger values would not fit the store's integers
 _MIN_DELIVERY_S = 3.0
 
 ModelFactory = Callable[[Ticket], Model]
@@ -535,10 +536,10 @@ def _json_body(raw: bytes) -> Any:
 def _zendesk_id(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and value > 0:
+    if isinstance(value, int) and 0 < value < 2**63:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
-        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()) and int(value) > 0:
+        return int(value)  # ASCII digits only: "²".isdigit() is True, and int("²") fails
     return None
 
 
@@ -773,6 +774,10 @@ def create_app(
         """Recent investigations, newest first (at most 500)."""
         if since is not None and since.tzinfo is None:
             raise ApiError(422, "invalid_request", "since needs a timezone")
+        try:
+            since = since.astimezone(UTC) if since is not None else None
+        except OverflowError:  # 0001-01-01T00:00:00+14:00 is before UTC's year 1
+            raise ApiError(422, "invalid_request", "since is out of range") from None
         records = service.store.list(since=since, status=status, tenant=principal.tenant)
         return [service.view(r) for r in records[:500]]
 
@@ -794,14 +799,20 @@ def create_app(
         responses={200: {"content": {"text/event-stream": {}}, "description": "progress events (SSE)"}},
     )
     async def get_events(
-        request: Request, inv: str, principal: Caller, after: int = 0, format: str = "sse"
+        request: Request,
+        inv: str,
+        principal: Caller,
+        after: Annotated[int, Query(ge=0, le=_MAX_SEQ)] = 0,
+        format: Literal["sse", "json"] = "sse",
     ) -> Response:
         """Server-Sent Events: every stored event (id = sequence number), then live ones, then ``end``.
 
         ``?format=json`` returns the events stored so far and the status instead (for polling)."""
         record = record_or_404(inv, principal)
-        last = request.headers.get("last-event-id", "")
-        start = int(last) if last.isdigit() else max(after, 0)
+        last = request.headers.get("last-event-id", "").strip()
+        if last and not re.fullmatch(r"[0-9]{1,18}", last):
+            raise ApiError(400, "invalid_request", "Last-Event-ID must be an event's sequence number")
+        start = int(last) if last else after
         if format == "json":
             # For clients that cannot stream (the Zendesk proxy): what is stored so far, and the status.
             events = [
