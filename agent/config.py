@@ -141,6 +141,13 @@ class ServiceSettings(BaseModel):
     poll_s: float = Field(
         default=1.0, gt=0, description="how often a worker looks for work other replicas left"
     )
+    request_timeout_s: float = Field(
+        default=10.0, gt=0, description="a request's head and body must arrive within this, or it is dropped"
+    )
+    keep_alive_s: float = Field(default=5.0, ge=1, description="idle keep-alive connections close after this")
+    max_connections: int = Field(
+        default=1000, ge=1, description="open connections and requests at once; beyond it requests get 503"
+    )
     public_url: str | None = Field(default=None, description="the service's own URL, for links in notes")
     clickhouse_play_url: str | None = Field(
         default=None, description="ClickHouse Play UI (e.g. https://ch.example:8443/play) for query links"

@@ -58,6 +58,7 @@ from casefile.agent.intake import TicketError, parse_ticket
 from casefile.agent.models.base import Model
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.redact import redact
+from casefile.agent.service import openapi
 from casefile.agent.service.auth import (
     Authenticator,
     AuthError,
@@ -634,6 +635,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = service
+    openapi.install(app)
 
     # -------------------------------------------------------------- errors: always JSON
 
@@ -710,28 +712,7 @@ def create_app(
         status_code=202,
         response_model=InvestigationCreated,
         tags=["investigations"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "oneOf": [
-                                {
-                                    "type": "object",
-                                    "description": "a ticket: casefile's format or a Zendesk export",
-                                },
-                                {
-                                    "type": "object",
-                                    "required": ["zendesk_ticket_id"],
-                                    "properties": {"zendesk_ticket_id": {"type": "integer"}},
-                                },
-                            ]
-                        }
-                    }
-                },
-            }
-        },
+        # The body is read by hand (a ticket, or a Zendesk ticket id): described in openapi.py.
     )
     async def create(request: Request, principal: Caller) -> InvestigationCreated:
         """Start an investigation (on-demand priority). The same ticket revision is not investigated twice at once."""

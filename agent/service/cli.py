@@ -73,11 +73,10 @@ def _cmd_app_package(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
-
     from casefile.agent.config import load_settings
     from casefile.agent.errors import ConfigError
     from casefile.agent.service.app import create_app
+    from casefile.agent.service.server import run
 
     settings = load_settings(args.config)
     if args.model:
@@ -100,5 +99,5 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings, world=args.world)
     # Access logs show method, path and status; tokens travel in headers, which are never logged.
-    uvicorn.run(app, host=service.host, port=service.port, log_level="info", proxy_headers=False)
+    run(app, service)
     return 0

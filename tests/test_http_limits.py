@@ -1,0 +1,87 @@
+"""The service's HTTP limits on a real socket: a client that never finishes its request is dropped."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from service_helpers import light_env, scripted_factory, settings
+
+from casefile.agent.service.app import create_app
+from casefile.agent.service.server import guarded_protocol
+from casefile.agent.store import Store
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    app = create_app(
+        settings(), env=light_env(), model_factory=scripted_factory(), store=Store("sqlite:///:memory:")
+    )
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        http=guarded_protocol(1.0),
+        timeout_keep_alive=5,
+        limit_concurrency=200,
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        time.sleep(0.02)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+def _closed_by_peer(sock: socket.socket) -> bool:
+    try:
+        sock.sendall(b"X")
+        sock.settimeout(0.05)
+        return sock.recv(1) == b""
+    except (ConnectionError, OSError):
+        return True
+
+
+def test_slow_senders_are_dropped_and_health_still_answers(server: str) -> None:
+    host, port = server.split(":")
+    slow = []
+    for _ in range(40):
+        sock = socket.create_connection((host, int(port)))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
+        slow.append(sock)
+    t0 = time.monotonic()
+    assert httpx.get(f"http://{server}/healthz", timeout=2).status_code == 200  # others are served meanwhile
+    time.sleep(1.6)
+    dropped = sum(_closed_by_peer(s) for s in slow)
+    assert dropped == len(slow), dropped
+    assert time.monotonic() - t0 < 3
+    for sock in slow:
+        sock.close()
+
+
+def test_a_body_that_never_ends_is_dropped(server: str) -> None:
+    host, port = server.split(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(b"POST /v1/investigations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+    sock.settimeout(3)
+    start = time.monotonic()
+    while sock.recv(65536):  # whatever it says, the server ends the connection
+        pass
+    assert time.monotonic() - start < 2.5
+    sock.close()
+
+
+def test_keep_alive_requests_are_not_cut(server: str) -> None:
+    with httpx.Client(base_url=f"http://{server}") as client:
+        for _ in range(3):
+            assert client.get("/healthz").status_code == 200
+            time.sleep(0.6)  # longer together than the request timeout: each request has its own

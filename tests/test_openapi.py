@@ -1,0 +1,78 @@
+"""The service's OpenAPI description is true: schemathesis sends requests generated from it and checks
+each response (status documented, media type, body against its schema, no 5xx)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from service_helpers import AUTH, FakeZendesk, light_env, scripted_factory
+from service_helpers import settings as service_settings
+
+from casefile.agent.service.app import create_app
+from casefile.agent.store import Store
+
+app = create_app(
+    service_settings(rate_limit_per_minute=1_000_000, rate_limit_burst=1_000_000),
+    env=light_env(),
+    model_factory=scripted_factory(),
+    store=Store("sqlite:///:memory:"),
+    zendesk_transport=FakeZendesk().transport(),
+)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    """The service on a real socket: requests and responses go over HTTP."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+# The description exactly as /openapi.json serves it (app.openapi is what that route returns).
+schema = schemathesis.openapi.from_dict(app.openapi())
+
+
+@schema.exclude(path="/v1/investigations/{inv}/events").parametrize()
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_operation_conforms(case: Any, base_url: str) -> None:
+    case.call_and_validate(
+        base_url=base_url,
+        headers=AUTH,
+        checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
+    )
+
+
+def test_the_create_body_accepts_a_zendesk_reference_and_a_ticket() -> None:
+    import jsonschema_rs  # schemathesis's own validator
+
+    spec = app.openapi()
+    body = spec["paths"]["/v1/investigations"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    valid = jsonschema_rs.validator_for(body).is_valid
+    assert valid({"zendesk_ticket_id": 48213})  # exactly one branch matches
+    assert valid({"id": "T-1", "body": "429s since 08:12"})
+    assert not valid({"zendesk_ticket_id": 48213, "body": "both"})
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    listing = spec["paths"]["/v1/investigations/{inv}"]["get"]
+    assert {"400", "401", "404"} <= set(listing["responses"]) and "422" in listing["responses"]
+    assert listing["responses"]["404"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
