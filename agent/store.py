@@ -209,6 +209,9 @@ _SCHEMA = [
     "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at)",
 ]
 
+# pg_advisory_lock key held while the schema is created or migrated ("casefile" in ASCII).
+_SCHEMA_LOCK_KEY = 0x63617365_66696C65
+
 _INVESTIGATION_COLUMNS = (
     "id, ticket_id, revision, status, source, requested_by, priority, rerun_of, "
     "created_at, started_at, finished_at, error, diagnosis_json, tenant"
@@ -258,10 +261,25 @@ class Store:
             self._conn = self._open_postgres(self.url)
         else:
             raise ConfigError(f"unsupported database URL scheme: {self.url.split(':', 1)[0]!r}")
-        with self._tx() as cur:
-            for statement in _SCHEMA:
-                cur.execute(statement)
-        self._migrate()
+        with self._schema_lock():
+            with self._tx() as cur:
+                for statement in _SCHEMA:
+                    cur.execute(statement)
+            self._migrate()
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Replicas starting at once must not create or migrate the schema at the same time
+        (PostgreSQL's CREATE TABLE IF NOT EXISTS races; two ALTERs of one column collide)."""
+        if self.dialect != "postgresql":
+            yield  # SQLite: BEGIN IMMEDIATE already lets one process at a time in
+            return
+        with self._lock:
+            self._conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+            try:
+                yield
+            finally:
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
 
     def _migrate(self) -> None:
         # Columns added after the first release of a table; each ADD runs once per database.
@@ -275,12 +293,13 @@ class Store:
             ("investigations", "deliver_to TEXT"),
             ("investigations", "delivered_at TEXT"),
         ):
-            try:
-                with self._tx() as cur:
-                    cur.execute(f"SELECT {column.split()[0]} FROM {table} WHERE 1 = 0")
-            except Exception:
-                with self._tx() as cur:
-                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+            if not self._has_column(table, column.split()[0]):
+                try:
+                    with self._tx() as cur:
+                        cur.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+                except Exception:
+                    if not self._has_column(table, column.split()[0]):  # not another process's ADD
+                        raise
         with self._tx() as cur:
             cur.execute(
                 "CREATE INDEX IF NOT EXISTS investigations_tenant_created ON investigations (tenant, created_at)"
@@ -288,6 +307,14 @@ class Store:
             cur.execute(
                 "CREATE INDEX IF NOT EXISTS investigations_claimable ON investigations (status, lease_until)"
             )
+
+    def _has_column(self, table: str, column: str) -> bool:
+        try:
+            with self._tx() as cur:
+                cur.execute(f"SELECT {column} FROM {table} WHERE 1 = 0")
+        except Exception:
+            return False
+        return True
 
     def claim_untenanted(self, tenant: str) -> int:
         """Give investigations stored before tenants existed to ``tenant``; returns how many."""

@@ -23,9 +23,17 @@ burst
     first progress event (target < 1 s), errors (target 0), the server's peak
     RSS, notes posted, and that every investigation is retrievable afterwards.
 
+replicas
+    Two service processes on one PostgreSQL store (``--database-url``) share
+    a burst of signed webhooks sent to both (half each). Reports wall time,
+    throughput, notes posted, tickets with more than one note (target 0),
+    investigations started more than once (target 0), and each replica's peak
+    RSS and CPU time.
+
 Usage::
 
     .venv/bin/python benchmarks/serve_load.py [--n 200] [--scenario both] [--json results.json]
+    .venv/bin/python benchmarks/serve_load.py --scenario replicas --database-url postgresql://…/db
 
 The server runs in a child process (this file with ``--child``), so its RSS is
 its own; the fake Zendesk runs in this process.
@@ -83,7 +91,7 @@ def run_child(args: argparse.Namespace) -> None:
             "model": "offline",
             "service": ServiceSettings(
                 tokens={"bench": SecretStr(TOKEN)},
-                database_url=f"sqlite:///{args.db}",
+                database_url=args.database_url or f"sqlite:///{args.db}",
                 concurrency=args.concurrency,
                 on_demand_reserve=2,
                 rate_limit_per_minute=100_000,
@@ -130,7 +138,13 @@ class Server:
     """A child process running the service; measures its peak RSS from /proc."""
 
     def __init__(
-        self, *, concurrency: int, zendesk_url: str, model_latency: float | None, no_tools: bool
+        self,
+        *,
+        concurrency: int,
+        zendesk_url: str,
+        model_latency: float | None,
+        no_tools: bool,
+        database_url: str | None = None,
     ) -> None:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="casefile-bench-")
@@ -151,6 +165,8 @@ class Server:
             cmd += ["--model-latency", str(model_latency)]
         if no_tools:
             cmd.append("--no-tools")
+        if database_url:
+            cmd += ["--database-url", database_url]
         self.proc = subprocess.Popen(cmd, cwd=ROOT)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -200,7 +216,7 @@ class FakeZendesk:
         from starlette.routing import Route
 
         self.demo = [json.loads(p.read_text()) for p in TICKETS if "zendesk" not in p.name]
-        self.notes: dict[int, dict[str, Any]] = {}
+        self.notes: dict[int, list[dict[str, Any]]] = {}
 
         def ticket_json(tid: int) -> tuple[dict[str, Any], dict[str, Any]]:
             base = self.demo[tid % len(self.demo)]
@@ -242,9 +258,20 @@ class FakeZendesk:
                 "public": True,
                 "created_at": ticket["created_at"],
             }
+            # Notes posted so far are comments too: the service looks for its own before posting.
+            notes = [
+                {
+                    "id": tid * 10 + k + 1,
+                    "type": "Comment",
+                    "author_id": 1,
+                    "public": False,
+                    **n["ticket"]["comment"],
+                }
+                for k, n in enumerate(self.notes.get(tid, []))
+            ]
             return JSONResponse(
                 {
-                    "comments": [comment],
+                    "comments": [comment, *notes],
                     "users": [requester],
                     "next_page": None,
                     "previous_page": None,
@@ -254,7 +281,7 @@ class FakeZendesk:
 
         async def put_ticket(request: Request) -> JSONResponse:
             tid = int(request.path_params["tid"])
-            self.notes[tid] = await request.json()
+            self.notes.setdefault(tid, []).append(await request.json())
             ticket, _ = ticket_json(tid)
             return JSONResponse({"ticket": ticket})
 
@@ -473,7 +500,9 @@ async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
                 await asyncio.sleep(0.1)
             check = await verify_all(client, server.url, ids)
             listed = (await client.get(f"{server.url}/v1/investigations", headers=AUTH)).json()
-        private = all(note["ticket"]["comment"]["public"] is False for note in zendesk.notes.values())
+        private = all(
+            note["ticket"]["comment"]["public"] is False for notes in zendesk.notes.values() for note in notes
+        )
         errors = (
             sum(1 for a in accepted if "error" in a)
             + sum(v for k, v in check["statuses"].items() if k != "done")
@@ -504,6 +533,80 @@ async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
         zendesk.stop()
 
 
+async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict[str, Any]:
+    """Two replicas on one PostgreSQL store, a webhook burst split between them."""
+    import httpx
+
+    from casefile.agent.service.auth import sign_webhook
+    from casefile.agent.store import Store
+
+    zendesk = FakeZendesk()
+    zendesk.start()
+    servers = [
+        Server(
+            concurrency=concurrency,
+            zendesk_url=zendesk.url,
+            model_latency=None,
+            no_tools=False,
+            database_url=database_url,
+        )
+        for _ in range(2)
+    ]
+    limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
+    try:
+        async with httpx.AsyncClient(timeout=600, limits=limits) as client:
+            for server in servers:
+                await server.wait_ready(client)
+
+            async def webhook(i: int) -> int:
+                body = json.dumps(
+                    {"type": "zen:event-type:ticket.created", "detail": {"id": str(200000 + i)}}
+                ).encode()
+                ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Zendesk-Webhook-Signature-Timestamp": ts,
+                    "X-Zendesk-Webhook-Signature": sign_webhook(WEBHOOK_SECRET, ts, body),
+                }
+                url = servers[i % 2].url
+                response = await client.post(f"{url}/v1/webhooks/zendesk", content=body, headers=headers)
+                return response.status_code
+
+            t0 = time.perf_counter()
+            codes = await asyncio.gather(*(webhook(i) for i in range(n)))
+            deadline = time.monotonic() + 600
+            while len(zendesk.notes) < n and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            for server in servers:
+                await drained(client, server.url)
+            wall = time.perf_counter() - t0
+        store = Store(database_url)
+        records = store.list()
+        started = {
+            r.id: sum(1 for _, e in store.events(r.id) if e.kind == "investigation_started") for r in records
+        }
+        store.close()
+        return {
+            "scenario": "two replicas, one PostgreSQL (webhook burst, offline investigator)",
+            "webhooks": n,
+            "accepted": sum(1 for c in codes if c == 202),
+            "concurrency_per_replica": concurrency,
+            "wall_s": round(wall, 3),
+            "throughput_per_s": round(n / wall, 2),
+            "investigations": len(records),
+            "done": sum(1 for r in records if r.status == "done"),
+            "notes_posted": sum(len(v) for v in zendesk.notes.values()),
+            "tickets_with_duplicate_notes": sum(1 for v in zendesk.notes.values() if len(v) > 1),
+            "investigations_started_twice": sum(1 for c in started.values() if c > 1),
+            "peak_rss_mb": [server.peak_rss_mb() for server in servers],
+            "cpu_s": [round(server.cpu_s(), 2) for server in servers],
+        }
+    finally:
+        for server in servers:
+            server.stop()
+        zendesk.stop()
+
+
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     if args.scenario in ("overlap", "both"):
@@ -514,6 +617,11 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.scenario in ("burst", "both"):
         results.append(await scenario_burst(args.n, args.concurrency))
         print(json.dumps(results[-1]), flush=True)
+    if args.scenario == "replicas":
+        if not (args.database_url or "").startswith("postgresql"):
+            raise SystemExit("serve_load: --scenario replicas needs --database-url postgresql://…")
+        results.append(await scenario_replicas(args.n, args.concurrency, args.database_url))
+        print(json.dumps(results[-1]), flush=True)
     return results
 
 
@@ -522,7 +630,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=200, help="investigations per scenario")
-    parser.add_argument("--scenario", choices=["overlap", "burst", "both"], default="both")
+    parser.add_argument("--scenario", choices=["overlap", "burst", "both", "replicas"], default="both")
+    parser.add_argument("--database-url", help="the replicas scenario's PostgreSQL store")
     parser.add_argument(
         "--concurrency", type=int, default=8, help="service concurrency for the burst scenario"
     )

@@ -224,3 +224,13 @@ def test_postgresql(postgres_url: str) -> None:
         _exercise(store)
     finally:
         store.close()
+
+
+def test_replicas_starting_at_once_create_the_schema_once(postgres_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: Store(postgres_url), range(4)))
+    for store in stores:
+        assert store.pending() == 0
+        store.close()
