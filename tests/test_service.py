@@ -325,6 +325,61 @@ def test_webhook_investigates_and_posts_an_internal_note(store: Store) -> None:
     assert set(put) == {"comment", "additional_tags"}
 
 
+def _wait_for(condition: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_rerun_of_a_webhook_investigation_posts_its_note(store: Store) -> None:
+    zendesk = FakeZendesk()
+    with _client(store, zendesk=zendesk) as client:
+        inv = _webhook(client, {"ticket_id": 48213}).json()["id"]
+        _wait_for(lambda: store.delivery(inv)[1] is not None)
+        new = client.post(f"/v1/investigations/{inv}/rerun", headers=AUTH).json()["id"]
+        _wait_for(lambda: store.delivery(new)[1] is not None)
+        # Resent by Zendesk after the note: the ticket is tagged now, nothing new starts.
+        again = _webhook(client, {"ticket_id": 48213})
+        assert again.status_code == 200 and "already tagged" in again.json()["skipped"]
+    bodies = [put["ticket"]["comment"]["body"] for put in zendesk.puts]
+    assert len(bodies) == 2 and inv in bodies[0] and new in bodies[1]
+
+
+def test_a_store_that_refuses_writes_is_visible(store: Store) -> None:
+    zendesk = FakeZendesk()
+    with _client(store, zendesk=zendesk, lease_s=0.3) as client:
+        assert client.get("/healthz").status_code == 200
+
+        def full_disk(*args: Any, **kwargs: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        original = store.create_investigation
+        store.create_investigation = full_disk  # type: ignore[method-assign]
+        refused = _webhook(client, {"ticket_id": 48213})
+        _error(refused, 503, "store_unavailable")  # not accepted, so Zendesk sends it again
+        assert refused.headers["retry-after"]
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["status"] == "unhealthy"
+        store.create_investigation = original  # type: ignore[method-assign]
+        _wait_for(lambda: client.get("/healthz").status_code == 200)  # lease renewals write again
+        assert _webhook(client, {"ticket_id": 48213}).status_code == 202
+
+
+def test_a_failing_result_write_fails_the_investigation(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*args: Any, **kwargs: Any) -> bool:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "save_result", full_disk)
+    with _client(store) as client:
+        inv = client.post("/v1/investigations", json=TICKET, headers=AUTH).json()["id"]
+        assert read_sse(client, inv)[-1][1]["status"] == "failed"  # not left "running" until a restart
+    record = store.get(inv)
+    assert record is not None and "No space left" in (record.error or "")
+
+
 def test_webhook_trigger_payload_and_tagged_ticket_is_skipped(store: Store) -> None:
     zendesk = FakeZendesk(tags=["api", "casefile_investigated"])
     with _client(store, zendesk=zendesk) as client:
