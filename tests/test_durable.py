@@ -110,8 +110,11 @@ def test_kill_9_mid_delivery_posts_no_second_note(database: str, zendesk: Zendes
 def test_two_replicas_share_a_burst_without_duplicates(postgres_url: str, zendesk: ZendeskServer) -> None:
     tickets = list(range(3001, 3041))
     store = Store(postgres_url)
+    # Leases long enough that a loaded machine's late renewal cannot hand live work over (in
+    # production 30 s); this test is about claiming, not expiry.
     replicas = [
-        ServiceProcess(postgres_url, zendesk.url, model_latency_s=0.2, concurrency=4) for _ in range(2)
+        ServiceProcess(postgres_url, zendesk.url, model_latency_s=0.2, concurrency=4, lease_s=15.0)
+        for _ in range(2)
     ]
     try:
         for i, tid in enumerate(tickets):

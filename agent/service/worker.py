@@ -105,6 +105,8 @@ class Worker:
             )
             if claim is None:
                 return
+            if claim.id in self._running:
+                continue  # our own renewal was late and the lease ran out: we hold it again, it runs once
             task = asyncio.create_task(self._guarded(claim), name=f"investigation-{claim.id}")
             self._running[claim.id] = task
 
