@@ -68,7 +68,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
                 (top.message or "", f"the error message reads: {top.message}"),
                 (top.api_key_hash or "", "the failing requests use this API key"),
             )
-            if v
+            if len(v) > 1
         ]
         diff.observations.append(
             f"the account's dominant errors: {picture.count} × {top.status} {top.error_code or ''}".rstrip()

@@ -31,6 +31,8 @@ _OPPOSITES = {
     "rate_limit": {"deploy_regression", "platform_incident", "billing_plan_limit"},
     "deploy_regression": {"customer_error", "rate_limit", *_BILLING},
     "no_issue_found": set(),
+    # A bug matched by an endpoint's name alone is weaker than a deploy that touched that endpoint.
+    "known_bug": {"deploy_regression"},
 }
 
 
@@ -54,7 +56,7 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
         return Verdict(True)
     same = next((h for h in diff.hypotheses if h.category == category), None)
     if best.category == category:
-        return Verdict(True, 0.05, "the general differential reaches the same cause")
+        return Verdict(True, 0.03, "the general differential reaches the same cause")
     strong = best.confidence >= 0.7
     if category == "insufficient_evidence" and best.confidence > confidence:
         return Verdict(False, why=f"the general checks found a likelier cause ({best.category})")
@@ -62,7 +64,12 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
         return Verdict(False, why=f"the general checks found {best.category}")
     if strong and best.category in _BILLING and category not in _BILLING and same is None:
         return Verdict(False, why=f"billing explains the symptom ({best.category})")
-    if strong and best.category in _OPPOSITES.get(category, set()) and best.confidence >= confidence - 0.05:
+    if (
+        strong
+        and same is None
+        and best.category in _OPPOSITES.get(category, set())
+        and best.confidence >= confidence - 0.05
+    ):
         return Verdict(False, why=f"the general checks point to {best.category}, not {category}")
     if same is not None:
         return Verdict(True, 0.0, "the general differential also lists this cause")

@@ -57,7 +57,8 @@ def _who(state: LoopState) -> str:
 
 def _cite(evidence_id: str, tool: str, value: object, claim: str) -> Cite | None:
     text = "" if value is None else str(value)
-    return Cite(call_id=evidence_id, tool=tool, value=text, claim=claim) if text else None
+    # One character ("3", "0") grounds nothing: such facts stay in the statement, not the evidence.
+    return Cite(call_id=evidence_id, tool=tool, value=text, claim=claim) if len(text) > 1 else None
 
 
 def _cites(*items: Cite | None) -> list[Cite]:
@@ -157,6 +158,11 @@ def api_causes(
     who = _who(state)
     cls = picture.cls or "other"
     tid, tool = evidence.top.call_id, "logs_top_errors"
+    spike = evidence.summary.data.spike if evidence.summary else None
+    # The onset is cited from the result that holds it: the spike's summary or the error rows.
+    from_spike = evidence.summary is not None and spike is not None and spike.onset == picture.onset
+    onset_call = evidence.summary.call_id if from_spike and evidence.summary else tid
+    onset_tool = "logs_error_summary" if from_spike else tool
     code = top.error_code or str(top.status)
     where = f" to {picture.path}" if picture.path else ""
     since = f" since {picture.onset}" if picture.onset else ""
@@ -168,7 +174,7 @@ def api_causes(
             top.error_code or top.status,
             f"{top.count} requests{where} failed with {top.status} {top.error_code}".strip(),
         ),
-        _cite(tid, tool, picture.onset, f"the first of them at {picture.onset}"),
+        _cite(onset_call, onset_tool, picture.onset, f"the first of them at {picture.onset}"),
         _cite(tid, tool, top.message, f"the error message reads: {top.message}"),
     )
     facts = (
@@ -308,7 +314,7 @@ def api_causes(
         confidence = 0.8 if not touched else 0.7
         if their_change:
             confidence = min(0.85, confidence + 0.05)
-        if picture.share < 0.5:
+        if picture.share < 0.3:
             confidence -= 0.1
         if shared:
             confidence -= 0.15  # other accounts get it too: less clearly this one's doing

@@ -147,7 +147,10 @@ def error_picture(
         expected = before / top.baseline_requests * top.requests
     if all(_incident_like(top, r) for r in rows):
         above = count >= 2
-    elif pool is reported or (top.baseline_requests and before == 0):
+    elif pool is reported:
+        # The customer names these errors: that they are there at all is the finding.
+        above = count >= 3
+    elif top.baseline_requests and before == 0:
         above = count >= max(3, 2 * expected + 2)
     else:
         above = count >= max(MIN_ELEVATED, 3 * expected + 3)

@@ -44,7 +44,8 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
             "plan_limit",
             r"plan[_ -]?limit|quota|bulk|batch|usage[_ -]?limit|limit[_ -]?reached|seat|over[_ -]?limit"
             r"|max(?:imum)?[_ -]?(?:items|records|size|batch)|too[_ -]?many[_ -]?(?:items|records|rows|objects)"
-            r"|upgrade|not[_ -]?(?:included|available)[_ -]?(?:in|on)[_ -]?(?:your[_ -]?)?plan|feature[_ -]?not",
+            r"|upgrade|not[_ -]?(?:included|available)[_ -]?(?:in|on)[_ -]?(?:your[_ -]?)?plan|feature[_ -]?not"
+            r"|concurren\w*[_ -]?limit|max[_ -]?concurren\w*",
         ),
         ("rate_limit", r"rate[_ -]?limit|throttl|too[_ -]?many[_ -]?requests|slow[_ -]?down"),
         (

@@ -34,7 +34,7 @@ def _who(state: LoopState) -> str:
 
 def _c(call_id: str, tool: str, value: object, claim: str) -> list[Cite]:
     text = "" if value is None else str(value)
-    return [Cite(call_id=call_id, tool=tool, value=text, claim=claim)] if text else []
+    return [Cite(call_id=call_id, tool=tool, value=text, claim=claim)] if len(text) > 1 else []
 
 
 def billing_causes(

@@ -179,7 +179,7 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
     # customer sees, in their words: status, code, message, key).
     have = {e["value"] for e in evidence}
     evidence += [c.model_dump() for c in state.differential.own_errors if c.value not in have][:2]
-    confidence = min(0.95, holding.finding.confidence + delta)
+    confidence = min(0.92, holding.finding.confidence + delta)
     reasons = list(holding.finding.confidence_reasons) or [
         f"runbook {holding.runbook.id}: {holding.finding.id}"
     ]
@@ -233,7 +233,7 @@ def _from_hypothesis(
         and runner_up.confidence >= confidence - 0.1
         and runner_up.category != hypothesis.category
     ):
-        confidence -= 0.1  # two causes fit almost equally well: say so in the number
+        confidence -= 0.05  # two causes fit almost equally well: say so in the number
         reasons.append(f"{runner_up.category} fits almost as well ({runner_up.confidence:.2f})")
     for gone in unavailable:
         confidence -= 0.1
