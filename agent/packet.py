@@ -346,10 +346,12 @@ def _collect_affected_accounts(src: Sources) -> Collected | Missing:
     if not platform:
         return Missing(src.why_not("logs_latency") + " for the whole platform (account_id null)")
     ratio = float(src.thresholds.get("latency_ratio", 1.5))
-    accounts = [a for a in platform[-1].data.get("accounts") or [] if isinstance(a, dict)]
-    slow = [a for a in accounts if float(a.get("ratio") or 0) >= ratio]
+    data = platform[-1].data
+    # The platform view names no other account: how many rose, out of how many, and by how much.
+    slow = [float(r) for r in data.get("p95_ratios") or [] if isinstance(r, int | float) and r >= ratio]
     # Only values from the result: the threshold is the routing file's, not evidence.
-    return Collected(slow[:10], [platform[-1].call_id])
+    value = {"slower": len(slow), "compared": data.get("accounts_compared"), "p95_ratios": slow[:10]}
+    return Collected(value, [platform[-1].call_id])
 
 
 def _is_retry_log(outcome: ToolOutcome) -> bool:
@@ -655,7 +657,8 @@ FIELDS: dict[str, FieldSpec] = {
     ),
     "affected_accounts": FieldSpec(
         "Accounts affected (p95 up against their baseline)",
-        "accounts whose p95 rose past the threshold, platform-wide (logs_latency with account_id null)",
+        "how many accounts' p95 rose past the threshold and by how much, platform-wide, without names "
+        "(logs_latency with account_id null)",
         _collect_affected_accounts,
         lambda c: ("logs_latency", {"account_id": None, **_window(c)}),
     ),

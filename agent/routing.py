@@ -333,11 +333,8 @@ def _latency_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> It
     widespread = False
     platform = _latest(outcomes, "logs_latency", lambda d: d.get("scope") == "all")
     if platform is not None:
-        slow = [
-            a
-            for a in _d(platform).get("accounts") or []
-            if isinstance(a, dict) and _num(a.get("ratio")) >= t.latency_ratio
-        ]
+        # Anonymous ratios (each account's p95 over its own baseline): no other account is named.
+        slow = [r for r in _d(platform).get("p95_ratios") or [] if _num(r) >= t.latency_ratio]
         if len(slow) >= t.widespread_min_accounts:
             widespread = True
             yield Fact(

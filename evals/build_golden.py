@@ -926,7 +926,8 @@ All our calls to Relay take several seconds since an hour or two. Is there somet
     category="performance_platform",
     action="escalate",
     team="sre",
-    must_cite=["stark"],
+    # The account's own slowest trace: the platform view names no other account.
+    must_cite=["709684922abc66e31e1d4aa7cb805d27"],
     tags=["performance", "platform"],
     overlay=traffic(
         request_anomalies=[

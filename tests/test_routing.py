@@ -153,7 +153,8 @@ LATENCY_ALL = out(
         "scope": "all",
         "p95_ms": 900,
         "baseline": {"p95_ms": 200},
-        "accounts": [{"account_id": a, "p95_ms": 900, "baseline_p95_ms": 200, "ratio": 4.5} for a in "abcd"],
+        "accounts_compared": 6,
+        "p95_ratios": [4.5, 4.5, 4.5, 4.5, 1.0, 0.9],
     },
 )
 BUG_WITH_WORKAROUND = out(
@@ -500,12 +501,12 @@ class FakeSystems(Connector):
     async def logs_latency(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
         self.calls.append(("logs_latency", args.model_dump(exclude_none=True)))
         if args.account_id is None:
-            accounts = [{"account_id": f"a{i}", "ratio": 3.0} for i in range(self.platform_accounts)]
             return {
                 "scope": "all",
                 "p95_ms": 800,
                 "baseline": {"p95_ms": 200},
-                "accounts": accounts,
+                "accounts_compared": self.platform_accounts + 2,
+                "p95_ratios": [3.0] * self.platform_accounts + [1.0, 1.0],
                 "slowest": [],
             }
         return {

@@ -94,6 +94,8 @@ SPIKE_CONFIRM_BUCKETS = 6
 PLATFORM_SAMPLE = 50
 # The baseline logs_top_errors compares each error with: the days before the window.
 BASELINE_DAYS = 7
+# How many accounts' p95 ratios (anonymous, highest first) the platform latency view shows.
+PLATFORM_RATIOS = 20
 # How far back "last success" and "recent requests" look before the window.
 LOOKBACK = timedelta(days=7)
 MAX_WINDOW = timedelta(days=31)
@@ -577,12 +579,11 @@ def render_latency(d: Mapping[str, Any]) -> str:
             f"{e['path']} | {e['requests']} | {e['p95_ms']} | {e['baseline_p95_ms']}"
             for e in d["by_endpoint"]
         ]
-    if d.get("accounts"):
-        lines.append("account | p95 ms | baseline p95 ms | ratio")
-        lines += [
-            f"{a['account_id']} | {a['p95_ms']} | {a['baseline_p95_ms']} | {a['ratio']}"
-            for a in d["accounts"]
-        ]
+    if d.get("accounts_compared"):
+        lines.append(
+            f"{d['accounts_compared']} accounts compared; p95 / own baseline p95, highest first: "
+            + ", ".join(f"{r}×" for r in d["p95_ratios"])
+        )
     if d["slowest"]:
         lines.append(
             "slowest: "
@@ -1227,8 +1228,9 @@ class ClickHouseConnector(Connector):
         """Latency percentiles (p50/p95/p99, ms) over a window against a baseline.
 
         With an account: that account, per endpoint, and its slowest requests with
-        trace ids. With account_id null: the whole platform, plus the accounts whose
-        p95 rose the most, to tell "one customer is slow" from "everything is slow".
+        trace ids. With account_id null: the whole platform, how many accounts were compared
+        and their p95 ratios to their own baselines (highest first, without names), to tell
+        "one customer is slow" from "everything is slow".
         """
         t = self.requests
         t.require("latency")
@@ -1257,13 +1259,14 @@ class ClickHouseConnector(Connector):
                 f"FROM {t.name} WHERE {where}{path_filter}",
                 span,
             ),
-            "slowest": self._query(
+        }
+        if scoped:  # other accounts' requests are not shown, only aggregates over them
+            queries["slowest"] = self._query(
                 f"SELECT {t.ts_ms} AS ts_ms, {optional['trace_id']} AS trace_id, {path_sql} AS path, "
                 f"{lat} AS latency_ms FROM {t.name} WHERE {where}{path_filter} "
                 f"ORDER BY latency_ms DESC, ts_ms LIMIT 5",
                 window,
-            ),
-        }
+            )
         if t.path is not None:
             queries["endpoints"] = self._query(
                 f"SELECT {t.path} AS path, countIf({in_window}) AS requests, "
@@ -1274,12 +1277,14 @@ class ClickHouseConnector(Connector):
                 span,
             )
         if not scoped:
+            # Other accounts only as an aggregate: how many were compared and their p95 ratios to
+            # their own baselines, highest first. Their ids never leave the database.
             queries["accounts"] = self._query(
-                f"SELECT {t.account} AS account_id, quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
-                f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf({in_window}) AS n, "
-                f"countIf(NOT ({in_window})) AS bn FROM {t.name} WHERE {where}{path_filter} "
-                f"GROUP BY account_id HAVING n >= 20 AND bn >= 20 "
-                f"ORDER BY p95 / greatest(bp95, 1) DESC, account_id LIMIT {TOP_N}",
+                f"SELECT count() AS compared, arraySlice(arrayReverseSort(groupArray(ratio)), 1, {PLATFORM_RATIOS}) "
+                f"AS ratios FROM (SELECT round(quantileExactIf(0.95)({lat}, {in_window}) / "
+                f"greatest(quantileExactIf(0.95)({lat}, NOT ({in_window})), 1), 2) AS ratio FROM {t.name} "
+                f"WHERE {where}{path_filter} GROUP BY {t.account} "
+                f"HAVING countIf({in_window}) >= 20 AND countIf(NOT ({in_window})) >= 20)",
                 span,
             )
         results = await _gather(queries)
@@ -1295,7 +1300,7 @@ class ClickHouseConnector(Connector):
             }
             for r in (results["endpoints"].dicts() if "endpoints" in results else [])
         ]
-        slowest = results["slowest"]
+        slowest = results["slowest"].dicts() if scoped else []
         result: dict[str, Any] = {
             "scope": "account" if scoped else "all",
             "account_id": args.account_id,
@@ -1312,20 +1317,13 @@ class ClickHouseConnector(Connector):
                     "path": r["path"],
                     "latency_ms": _ms(r["latency_ms"]),
                 }
-                for r in slowest.dicts()
+                for r in slowest
             ],
         }
         if not scoped:
-            accounts = results["accounts"]
-            result["accounts"] = [
-                {
-                    "account_id": r["account_id"],
-                    "p95_ms": _ms(r["p95"]),
-                    "baseline_p95_ms": _ms(r["bp95"]),
-                    "ratio": round(float(r["p95"]) / max(float(r["bp95"]), 1.0), 2),
-                }
-                for r in accounts.dicts()
-            ]
+            accounts = results["accounts"].one()
+            result["accounts_compared"] = int(accounts["compared"] or 0)
+            result["p95_ratios"] = [float(r) for r in accounts["ratios"] or []]
         return result
 
     @operation("logs_recent_requests", RecentRequestsArgs, render=render_recent_requests)
