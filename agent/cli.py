@@ -14,7 +14,7 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -26,8 +26,19 @@ EXTERNAL_COMMANDS: list[str] = [
 ]
 
 
-def _print_err(message: str) -> None:
+def _print_err(message: str, color: str | None = None) -> None:
+    """One line on stderr; ``color`` paints the ``casefile:`` prefix (red errors, yellow warnings)."""
+    if color and message.startswith("casefile:"):
+        from casefile.agent.console import paint
+
+        message = paint("casefile:", color) + message[len("casefile:") :]
     print(message, file=sys.stderr, flush=True)
+
+
+def _progress_line(line: str) -> str:
+    from casefile.agent.console import paint
+
+    return line.replace("✓", paint("✓", "green")).replace("✗", paint("✗", "red"))
 
 
 # ---------------------------------------------------------------- investigate
@@ -44,17 +55,23 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"model": args.model})
     if args.transcript:
         settings = settings.model_copy(update={"transcript": args.transcript})
+        if settings.model == "offline":
+            _print_err(
+                f"casefile: --transcript: the offline model sends no requests, so {args.transcript} "
+                "is not written; use --model openai:… or anthropic:…",
+                "yellow",
+            )
     ticket = load_ticket(args.ticket)
     env = open_environment(settings, args.world)
     for problem in env.runbook_problems:  # loudly, even with --quiet: the others still run
-        _print_err(f"casefile: runbook disabled: {problem} (see `casefile runbooks check`)")
+        _print_err(f"casefile: runbook disabled: {problem} (see `casefile runbooks check`)", "yellow")
     if not args.quiet:
         _print_err(f"casefile: {ticket.id} against {env.description}")
 
     def progress(event: Event) -> None:
         line = None if args.quiet else format_event(event)
         if line:
-            _print_err(line)
+            _print_err(_progress_line(line))
 
     async def run() -> Any:
         try:
@@ -64,19 +81,21 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
 
     result = asyncio.run(run())
     diagnosis = result.diagnosis
-    if not args.no_save:
-        _save(ticket, result, quiet=args.quiet)
+    saved = args.no_save or _save(ticket, result, quiet=args.quiet)
     if args.json:
         print(diagnosis.model_dump_json(indent=2))
     else:
         from casefile.agent.render import render_diagnosis
 
         print(render_diagnosis(diagnosis))
-    return 0
+    return 0 if saved else 73
 
 
-def _save(ticket: Any, result: Any, *, quiet: bool) -> None:
-    """Record the investigation (for `casefile feedback` and the escalation report); never fatal."""
+def _save(ticket: Any, result: Any, *, quiet: bool) -> bool:
+    """Record the investigation (for `casefile feedback` and the escalation report).
+
+    A failure does not lose the diagnosis (it is still printed) but is not success either: the
+    command exits 73."""
     try:
         from casefile.agent.store import Store
 
@@ -89,10 +108,14 @@ def _save(ticket: Any, result: Any, *, quiet: bool) -> None:
         finally:
             store.close()
     except Exception as exc:
-        _print_err(f"casefile: investigation not saved: {exc}")
-        return
+        _print_err(
+            f"casefile: investigation not saved: {exc} (the diagnosis follows; --no-save skips saving)",
+            "red",
+        )
+        return False
     if not quiet:
         _print_err(f"casefile: saved as {inv_id}")
+    return True
 
 
 # ---------------------------------------------------------------- schema, runbooks, tools
@@ -159,7 +182,7 @@ def _cmd_tools_call(args: argparse.Namespace) -> int:
     if now is None:
         raise UsageError(f"--now is not an ISO 8601 time: {args.now}")
     settings = load_settings(args.config)
-    env = open_environment(settings, args.world)
+    env = open_environment(settings, args.world, require_accounts=False)
     if env.toolbox.get(args.name) is None:
         raise UsageError(f"no tool named {args.name!r}; see `casefile tools list`")
     accounts = env.directory.as_mapping() if env.directory else {}
@@ -189,13 +212,35 @@ def _cmd_tools_call(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors in casefile's style: one line, what and what to do (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from casefile.agent.errors import EXIT_CODES
+
+    codes = "\n".join(f"  {code:<4} {meaning}" for code, meaning in EXIT_CODES.items())
+    parser = _Parser(
         prog="casefile",
         description="Investigate a support ticket with read-only tools and print a grounded diagnosis.",
+        epilog=f"exit codes:\n{codes}\n\nEvery error is one line on stderr: what went wrong, then what to do.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", help="TOML settings file (default: $CASEFILE_CONFIG or ./casefile.toml)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show library logs and, on an internal error, the traceback (also CASEFILE_DEBUG=1)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)")
+    p.add_argument("shell", choices=["bash", "zsh", "fish"])
+    p.set_defaults(func=_cmd_completion)
 
     p = sub.add_parser("investigate", help="investigate one ticket file")
     p.add_argument("ticket", help="ticket JSON: casefile's format or a Zendesk ticket export")
@@ -246,9 +291,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("casefile")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    from casefile.agent.completion import script
+
+    print(script(build_parser(), args.shell), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    from casefile.agent.console import configure_logging
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False) or os.environ.get("CASEFILE_DEBUG"))
+    configure_logging(debug)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -258,20 +325,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except CasefileError as exc:
-        _print_err(f"casefile: {exc}")
+        _print_err(f"casefile: {exc}", "red")
         return exc.exit_code
     except KeyboardInterrupt:
         _print_err("casefile: interrupted")
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # never a traceback for the user; CASEFILE_DEBUG=1 shows it
-        import os
-
-        if os.environ.get("CASEFILE_DEBUG"):
+    except Exception as exc:  # never a traceback for the user; --debug shows it
+        if debug:
             raise
-        _print_err(f"casefile: internal error: {type(exc).__name__}: {exc}")
-        return 1
+        _print_err(
+            f"casefile: internal error: {type(exc).__name__}: {exc} "
+            "(a bug: run again with --debug for the traceback, and report it)",
+            "red",
+        )
+        return 70
 
 
 if __name__ == "__main__":

@@ -283,9 +283,37 @@ def load_settings(config_path: str | Path | None = None, env: dict[str, str] | N
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        var = _env_var_for(tuple(first["loc"]), env)
+        if var:  # the environment wins over the file: name the variable to fix
+            raise ConfigError(f"{var}: {message}") from None
         line = toml_line(text, first["loc"]) if text else 0
         where = (f"{path}:{line}" if line else str(path)) if path else "environment"
-        raise ConfigError(f"{where}: {loc}: {first['msg']}") from None
+        raise ConfigError(f"{where}: {loc}: {message}") from None
+
+
+_ENV_LOCS: dict[tuple[str, ...], str] = {
+    ("model",): "CASEFILE_MODEL",
+    ("world",): "CASEFILE_WORLD",
+    ("catalog_file",): "CASEFILE_CATALOG",
+    ("service", "database_url"): "CASEFILE_DATABASE_URL",
+    ("service", "tokens"): "CASEFILE_SERVICE_TOKENS",
+    ("service", "allowed_origins"): "CASEFILE_ALLOWED_ORIGINS",
+}
+
+
+def _env_var_for(loc: tuple[Any, ...], env: dict[str, str]) -> str | None:
+    """The environment variable that set the value at ``loc``, if one did."""
+    from casefile.tools.catalogue import connector_classes
+
+    candidates = {k: v for k, v in _ENV_LOCS.items()}
+    for cls in connector_classes().values():
+        for var, name in cls.env_vars.items():
+            candidates[("connectors", str(cls.settings_key), name)] = var
+    for known, var in candidates.items():
+        if tuple(str(p) for p in loc[: len(known)]) == known and env.get(var):
+            return var
+    return None
 
 
 def _check_keys(data: dict[str, Any], text: str, path: Path) -> None:

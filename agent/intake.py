@@ -30,8 +30,9 @@ before the ``Ticket`` exists; ``Ticket.redactions`` counts what was removed.
 
 ``created_at`` is the investigation's "now", so it is required: a ticket file
 without it is an error rather than "the file's mtime" or "now", which would make
-the same file give different investigations. Callers that receive tickets live
-(the HTTP API) pass ``default_created_at`` explicitly.
+the same file give different investigations. The HTTP API requires it too (the same
+ticket gets the same answer everywhere); ``default_created_at`` remains for callers
+that know the time a ticket arrived.
 
 Bad input raises :class:`TicketError` (a ``UsageError``: exit code 2) whose message
 is one line naming the problem.
@@ -114,7 +115,10 @@ def parse_ticket(
         fields["source"] = source
     if fields["created_at"] is None:
         if default_created_at is None:
-            raise TicketError("ticket has no created_at")
+            raise TicketError(
+                'ticket has no created_at: add "created_at": "2026-11-20T11:40:00Z" '
+                "(when the customer wrote, ISO 8601 with a timezone; relative times count from it)"
+            )
         fields["created_at"] = _aware_utc(default_created_at)
     return _build(fields)
 

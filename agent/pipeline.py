@@ -69,10 +69,14 @@ class Environment:
         return [str(p) for p in self.runbook_problems]
 
 
-def _live_configured(settings: Settings) -> bool:
+def _live_sources(settings: Settings) -> list[str]:
     from casefile.tools.catalogue import connector_classes
 
-    return any(cls.live_configured(settings.connectors) for cls in connector_classes().values())
+    return [source for source, cls in connector_classes().items() if cls.live_configured(settings.connectors)]
+
+
+def _live_configured(settings: Settings) -> bool:
+    return bool(_live_sources(settings))
 
 
 def _preload(world: Any) -> None:
@@ -82,8 +86,14 @@ def _preload(world: Any) -> None:
         return
 
 
-def open_environment(settings: Settings, world: str | Path | None = None) -> Environment:
-    """A world's stand-ins when a world is given (or nothing live is configured), else the live systems."""
+def open_environment(
+    settings: Settings, world: str | Path | None = None, *, require_accounts: bool = True
+) -> Environment:
+    """A world's stand-ins when a world is given (or nothing live is configured), else the live systems.
+
+    Live investigations need the account directory (``accounts_file``): without it no ticket
+    matches an account and nothing can be checked, so that is a configuration error unless the
+    caller does without (``casefile tools call``)."""
     from casefile.agent.accounts import AccountDirectory
     from casefile.agent.catalog import CATALOG_FILE, CatalogError, complete, load_catalog
     from casefile.tools.world.loader import World, WorldError
@@ -111,6 +121,12 @@ def open_environment(settings: Settings, world: str | Path | None = None) -> Env
         )
     from casefile.tools.registry import build_toolbox
 
+    if not settings.accounts_file and require_accounts:
+        raise ConfigError(
+            f"live systems are configured ({', '.join(_live_sources(settings))}) but there is no account "
+            "directory, so no ticket can be matched to an account: set accounts_file in casefile.toml "
+            "(a JSON file shaped like examples/world/accounts.json), or CASEFILE_WORLD to use a world"
+        )
     directory = AccountDirectory.from_file(settings.accounts_file) if settings.accounts_file else None
     try:
         catalog = load_catalog(settings.catalog_file)

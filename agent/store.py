@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from pydantic import BaseModel, Field
 
 from casefile.agent.diagnosis import Diagnosis
-from casefile.agent.errors import ConfigError
+from casefile.agent.errors import ConfigError, UnavailableError
 from casefile.agent.events import Event
 from casefile.agent.redact import redact
 from casefile.agent.ticket import Ticket
@@ -329,14 +329,16 @@ class Store:
         path = url.removeprefix("sqlite://")
         # sqlite:///relative/path → "/relative/path" with one slash too many; sqlite:////abs → "//abs".
         path = path[1:] if path.startswith("/") else path
-        if path not in ("", ":memory:"):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if path not in ("", ":memory:"):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 path or ":memory:", check_same_thread=False, isolation_level=None, timeout=30.0
             )
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open database {path}: {exc}") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise UnavailableError(
+                f"cannot open the store {path}: {exc}; set CASEFILE_DATABASE_URL to a writable place"
+            ) from None
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=30000")
@@ -357,7 +359,11 @@ class Store:
         except psycopg.Error as exc:
             # The message can echo the URL's password; name the host only.
             host = url.split("@")[-1].split("/")[0]
-            raise ConfigError(f"cannot connect to PostgreSQL at {host}: {type(exc).__name__}") from None
+            why = str(exc).split("\n")[0].replace(url, host)
+            why = why if "@" not in why and "password=" not in why else type(exc).__name__
+            raise UnavailableError(
+                f"cannot reach the store (PostgreSQL at {host}): {why}; start it or fix CASEFILE_DATABASE_URL"
+            ) from None
 
     def close(self) -> None:
         with self._lock:

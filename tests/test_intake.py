@@ -85,7 +85,7 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
 def test_default_created_at_is_only_for_callers_that_ask() -> None:
     data = own_ticket()
     del data["created_at"]
-    with pytest.raises(TicketError, match=r"^ticket has no created_at$"):
+    with pytest.raises(TicketError, match=r"^ticket has no created_at: add \"created_at\""):
         parse_ticket(data)
     now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     assert parse_ticket(data, default_created_at=now, source="api").created_at == now
@@ -249,7 +249,8 @@ def test_bare_zendesk_ticket_object() -> None:
         (json.dumps(own_ticket(created_at=1763638800)).encode(),
          "ticket created_at must be an ISO 8601 string, got a number"),
         (json.dumps({k: v for k, v in own_ticket().items() if k != "created_at"}).encode(),
-         "ticket has no created_at"),
+         'ticket has no created_at: add "created_at": "2026-11-20T11:40:00Z" '
+         "(when the customer wrote, ISO 8601 with a timezone; relative times count from it)"),
         (json.dumps(own_ticket(requester="dana")).encode(),
          "ticket requester must be an object with name and email"),
         (json.dumps(own_ticket(tags="api")).encode(), "ticket tags must be a list of strings"),

@@ -169,7 +169,8 @@ def test_bad_requests_are_json_4xx_and_store_nothing(store: Store) -> None:
             "invalid_json",
         )
         _error(client.post(post, content=b"", headers=AUTH), 400, "invalid_json")
-        err = _error(client.post(post, json={"subject": "no body"}, headers=AUTH), 422, "invalid_ticket")
+        no_body = {"subject": "no body", "created_at": "2026-11-20T11:40:00Z"}
+        err = _error(client.post(post, json=no_body, headers=AUTH), 422, "invalid_ticket")
         assert "body" in err["message"]
         _error(client.post(post, json=[1, 2], headers=AUTH), 422, "invalid_ticket")
         _error(client.post(post, json={"zendesk_ticket_id": "abc"}, headers=AUTH), 422)

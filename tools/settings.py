@@ -8,8 +8,9 @@ never print.
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 _Section = TypeVar("_Section", bound=BaseModel)
 
@@ -39,10 +40,31 @@ class LogTableMap(BaseModel):
     error: str | None = None
 
 
+_DSN_SCHEMES = ("http", "https", "clickhouse", "clickhousedb", "clickhouse+http", "clickhouse+https", "chdb")
+
+
 class LogsSettings(BaseModel):
     dsn: str | None = Field(
         default=None, description="clickhouse-connect DSN, e.g. https://user:pw@host:8443/db"
     )
+
+    @field_validator("dsn")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        """A DSN that does not parse is refused here, not read as localhost:8123 at the first query."""
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in _DSN_SCHEMES or (parts.scheme != "chdb" and not parts.hostname):
+            shown = parts._replace(netloc=parts.hostname or "").geturl() if parts.password else value
+            raise ValueError(
+                f"{shown!r} is not a ClickHouse DSN; expected e.g. https://user:password@host:8443/database"
+            )
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError(f"the DSN's port is not a number (host {parts.hostname})") from None
+        return value
     database: str = "default"
     requests: LogTableMap = LogTableMap(
         table="requests", status="status", path="path", latency="latency_ms", error="error_code"

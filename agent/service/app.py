@@ -730,9 +730,8 @@ def create_app(
             source = "zendesk"
         else:
             try:
-                ticket = parse_ticket(
-                    payload, source_name="api", default_created_at=datetime.now(UTC), source="api"
-                )
+                # created_at is required, as on the command line: it is the investigation's "now".
+                ticket = parse_ticket(payload, source_name="api", source="api")
             except TicketError as exc:
                 raise ApiError(422, "invalid_ticket", str(exc)) from None
             source = "api"

@@ -7,6 +7,8 @@ so FastAPI and uvicorn are imported when the command runs.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 
 __all__ = ["register"]
@@ -74,9 +76,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     from casefile.agent.config import load_settings
+    from casefile.agent.console import configure_logging
     from casefile.agent.errors import ConfigError
+    from casefile.agent.pipeline import open_environment
     from casefile.agent.service.app import create_app
     from casefile.agent.service.server import run
+    from casefile.agent.store import Store
 
     settings = load_settings(args.config)
     if args.model:
@@ -96,8 +101,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "will be refused (set CASEFILE_SERVICE_TOKENS=name=token)",
             file=sys.stderr,
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings, world=args.world)
-    # Access logs show method, path and status; tokens travel in headers, which are never logged.
-    run(app, service)
+    configure_logging(bool(getattr(args, "debug", False) or os.environ.get("CASEFILE_DEBUG")), logging.INFO)
+    # The store and the environment open here, so a store that cannot be reached or a bad world
+    # is one line and an exit code, not a failed application start-up with a traceback.
+    store = Store(service.database_url)
+    env = open_environment(settings, args.world)
+    try:
+        app = create_app(settings, env=env, store=store)
+        # Access logs show method, path and status; tokens travel in headers, which are never logged.
+        run(app, service)
+    finally:
+        asyncio.run(env.aclose())
+        store.close()
     return 0
