@@ -65,6 +65,7 @@ class LogsSettings(BaseModel):
         except ValueError:
             raise ValueError(f"the DSN's port is not a number (host {parts.hostname})") from None
         return value
+
     database: str = "default"
     requests: LogTableMap = LogTableMap(
         table="requests", status="status", path="path", latency="latency_ms", error="error_code"
