@@ -34,7 +34,8 @@ NOT_RUN = {
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest -q": "network",
     "CASEFILE_SERVICE_TOKENS=sidebar=change-me .venv/bin/casefile serve --port 8000": "a server",
     "casefile eval run --model openai:gpt-4.1 --k 3": "OPENAI_API_KEY",
-    "casefile eval run": "a minute",  # the whole golden set: tests/test_evals.py runs it in-process
+    "casefile eval run": "a minute",
+    "docker build -t casefile . && docker run --rm -p 8000:8000 -e CASEFILE_SERVICE_TOKENS=sidebar=change-me casefile": "a container builder",  # the whole golden set: tests/test_evals.py runs it in-process
 }
 
 
