@@ -198,6 +198,9 @@ def log_windows(outcomes: Iterable[Any], now: datetime, pad: timedelta) -> LogWi
             rows.append((start - timedelta(days=days) - pad, min(end + pad, now)))
         elif start and end:
             rows.append((start - pad, min(end + pad, now)))
+            if outcome.tool == "logs_top_errors":
+                # It compares each error (by code and API key) with the 7 days before: keep them whole.
+                rows.append((start - timedelta(days=7) - pad, start))
         else:
             before = _parse(args.get("before")) or now
             oldest = _newest_rows_from(outcome) if outcome.ok else None
