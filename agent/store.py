@@ -623,7 +623,8 @@ class Store:
             cur.execute("SELECT id FROM investigations WHERE owner = ?", (owner,))
             held = [row[0] for row in cur.fetchall()]
             cur.execute(
-                "UPDATE investigations SET owner = NULL, lease_until = NULL, attempts = attempts - 1,"
+                "UPDATE investigations SET owner = NULL, lease_until = NULL,"
+                " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
                 " status = CASE WHEN status = 'running' THEN 'queued' ELSE status END WHERE owner = ?",
                 (owner,),
             )
