@@ -180,6 +180,9 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
     have = {e["value"] for e in evidence}
     evidence += [c.model_dump() for c in state.differential.own_errors if c.value not in have][:2]
     confidence = min(0.92, holding.finding.confidence + delta)
+    if holding.finding.category == "no_issue_found" and _reports_symptom(state):
+        # The customer sees something and we see nothing: our checks may be looking in the wrong place.
+        confidence = min(confidence, 0.85)
     reasons = list(holding.finding.confidence_reasons) or [
         f"runbook {holding.runbook.id}: {holding.finding.id}"
     ]
@@ -204,6 +207,11 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
         runbook_ids=runbook_ids,
         fallback_reason=fallback_reason,
     )
+
+
+def _reports_symptom(state: LoopState) -> bool:
+    s = state.signals
+    return bool(s.statuses or s.error_codes or s.exceptions or s.endpoints or s.areas)
 
 
 def _ruled_out_note(state: LoopState) -> str:
