@@ -29,6 +29,7 @@ from casefile.agent.events import Event, EventSink, Stopwatch
 from casefile.agent.grounding import ground
 from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
 from casefile.agent.models.offline import offline_diagnosis
+from casefile.agent.redact import redact_strings
 from casefile.agent.routing import route
 from casefile.agent.runbooks import Match, Runbook, match_runbooks, runbook_context
 from casefile.agent.templating import iso, render_value
@@ -357,6 +358,8 @@ async def _investigate(
     usage.cost_usd = _cost(model.name, usage, prices or {})
     unavailable = list(diagnosis.unavailable_sources)
     diagnosis = diagnosis.model_copy(update={"usage": usage, "unavailable_sources": unavailable})
+    # Whatever a model wrote or a tool returned into the diagnosis, no credential leaves the loop.
+    diagnosis = Diagnosis.model_validate(redact_strings(diagnosis.model_dump(mode="json")))
     recorder.emit(
         "diagnosis_ready",
         category=diagnosis.root_cause.category,

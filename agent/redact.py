@@ -9,11 +9,17 @@ investigator still learns that the customer pasted a live Stripe key (which
 may matter) without seeing it. What is not a secret stays: request ids, SHAs,
 UUIDs, timestamps, HTTP statuses, error codes, IP addresses.
 
-Placeholder types: ``private_key``, ``password`` (URL credentials, and values of
-password/secret/token/api-key fields), ``authorization`` (Authorization
-headers, bearer tokens), ``stripe_key``, ``stripe_webhook_secret``,
-``aws_access_key``, ``github_token``, ``slack_token``, ``slack_webhook``,
-``linear_api_key``, ``anthropic_key``, ``openai_key``, ``google_api_key``,
+Placeholder types: ``private_key`` (PEM blocks of every flavour, also with
+JSON-escaped line breaks), ``password`` (URL credentials, and values of password
+fields), ``secret``/``token``/``api_key`` (values of such ``key=value`` /
+``key: value`` fields, the key glued to what precedes it or not),
+``authorization`` (Authorization headers, bearer tokens), ``stripe_key``,
+``stripe_webhook_secret``, ``aws_access_key``, ``aws_secret_key`` (next to
+"aws"), ``github_token``, ``gitlab_token``, ``slack_token``, ``slack_webhook``,
+``sendgrid_key``, ``twilio_key`` (SK/AC ids; auth tokens next to "twilio"),
+``npm_token``, ``pypi_token``, ``azure_key`` (``AccountKey=``,
+``SharedAccessKey=``, ``SharedAccessSignature=``, ``sig=``), ``google_api_key``,
+``google_oauth``, ``linear_api_key``, ``anthropic_key``, ``openai_key``,
 ``jwt``, ``card_number``.
 
 Every pattern is linear on adversarial input: each token pattern starts only at
@@ -26,8 +32,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["PLACEHOLDER_RE", "luhn_valid", "redact"]
+__all__ = ["PLACEHOLDER_RE", "luhn_valid", "redact", "redact_strings"]
 
 PLACEHOLDER_RE = re.compile(r"\[REDACTED:[a-z_]+\]")
 
@@ -58,10 +65,16 @@ class _Counter:
 
 # --- PEM private keys --------------------------------------------------------
 
-_PEM_BEGIN = re.compile(r"-----BEGIN (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END (?:(?:RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----")
-# A truncated key (no END line) still leaks: take the base64 lines that follow.
-_PEM_TAIL = re.compile(r"(?:\r?\n(?:[A-Za-z0-9+/=]++|[A-Za-z-]++: [^\r\n]*+)?(?=\r?\n|\Z))*+")
+# Any private key flavour: RSA, EC, DSA, OPENSSH, ENCRYPTED, PGP … BLOCK.
+_PEM_KIND = r"(?:[A-Z0-9]{1,16} ){0,3}PRIVATE KEY(?: BLOCK)?"
+_PEM_BEGIN = re.compile(r"-----BEGIN " + _PEM_KIND + "-----")
+_PEM_END = re.compile(r"-----END " + _PEM_KIND + "-----")
+# A truncated key (no END line) still leaks: take the base64 lines that follow, whether the
+# line breaks are real or JSON-escaped (a GCP service-account file's "private_key").
+_BR = r"(?:\r?\n|(?:\\r)?\\n)"
+_PEM_TAIL = re.compile(
+    r"(?:" + _BR + r"(?:[A-Za-z0-9+/=]++|[A-Za-z-]++: [^\r\n\\]*+)?(?=" + _BR + r"|\Z|[\"']))*+"
+)
 
 
 def _redact_pem(text: str, counter: _Counter) -> str:
@@ -91,11 +104,13 @@ def _redact_pem(text: str, counter: _Counter) -> str:
 _SECRET_KEYS = (
     r"password|passwd|passphrase|pwd|secret|client[_-]?secret|secret[_-]?key|secret[_-]?access[_-]?key"
     r"|api[_-]?key|api[_-]?token|access[_-]?token|auth[_-]?token|refresh[_-]?token|id[_-]?token"
-    r"|private[_-]?key|session[_-]?token|token|credentials?"
+    r"|private[_-]?key(?:[_-]?id)?|session[_-]?token|secret[_-]?token|access[_-]?key|account[_-]?key"
+    r"|signing[_-]?(?:key|secret)|encryption[_-]?key|master[_-]?key|token|credentials?"
 )
-# key (optionally prefixed, e.g. DB_PASSWORD, X-Api-Key), optional quote, ':' or '=', then the value.
+# The key, optional quote, ':' or '=', then the value. The key may be glued to what precedes
+# it (DB_PASSWORD, X-Api-Key, dbpassword, //registry/:_authToken) but must end there.
 _KEY_VALUE = re.compile(
-    r"(?<![A-Za-z0-9_-])(?P<key>(?:[A-Za-z0-9]++[_-])*?(?:" + _SECRET_KEYS + r"))(?![A-Za-z0-9_-])"
+    r"(?P<key>" + _SECRET_KEYS + r")(?![A-Za-z0-9_-])"
     r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+)"
     r"(?:\"(?P<dq>[^\"\r\n]{1,512}+)\"|'(?P<sq>[^'\r\n]{1,512}+)'|(?P<bare>[^\s&;,\"'<>)\]}]{1,512}+))",
     re.IGNORECASE,
@@ -140,7 +155,7 @@ _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "password",
         re.compile(
-            r"(?<![A-Za-z0-9+.-])(?P<keep>[A-Za-z][A-Za-z0-9+.-]{0,20}+://[^/\s:@\[\]]{1,256}+:)"
+            r"(?<![A-Za-z0-9+.-])(?P<keep>[A-Za-z][A-Za-z0-9+.-]{0,20}+://[^/\s:@\[\]]{0,256}+:)"
             r"(?P<secret>[^/\s@]{1,256}+)(?=@)"
         ),
     ),
@@ -173,7 +188,44 @@ _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         "github_token",
         re.compile(r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,255}+|github_pat_[A-Za-z0-9_]{22,255}+)"),
     ),
-    ("slack_token", re.compile(r"(?<![A-Za-z0-9_-])xox[abposre]-[A-Za-z0-9-]{10,255}+")),
+    ("slack_token", re.compile(r"(?<![A-Za-z0-9_-])(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,255}+")),
+    (
+        "gitlab_token",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?:gl(?:pat|dt|rt|ptt|soat|oas|cbt|imt|agent|ffct|ft|ct|ps|wt)-"
+            r"[A-Za-z0-9_.-]{20,255}+|GR1348941[A-Za-z0-9_-]{20,255}+)"
+        ),
+    ),
+    (
+        "sendgrid_key",
+        re.compile(r"(?<![A-Za-z0-9_-])SG\.[A-Za-z0-9_-]{16,64}+\.[A-Za-z0-9_-]{16,128}+"),
+    ),
+    ("twilio_key", re.compile(r"(?<![A-Za-z0-9])(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])")),
+    ("npm_token", re.compile(r"(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36,255}+")),
+    ("pypi_token", re.compile(r"(?<![A-Za-z0-9_-])pypi-[A-Za-z0-9_-]{40,512}+")),
+    (
+        "azure_key",
+        re.compile(
+            r"(?<![A-Za-z0-9])(?P<keep>(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)"
+            r"(?P<secret>[^;&\s\"'<>]{8,4096}+)",
+            re.IGNORECASE,
+        ),
+    ),
+    ("google_oauth", re.compile(r"(?<![A-Za-z0-9_-])(?:ya29\.|GOCSPX-)[A-Za-z0-9_.-]{20,2048}+")),
+    # Context-bound: a bare 40-character secret access key next to "aws" (never a lowercase hex SHA).
+    (
+        "aws_secret_key",
+        re.compile(
+            r"(?i:(?P<keep>aws[^\r\n]{0,40}?))"
+            r"(?P<secret>(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])"
+            r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))"
+        ),
+    ),
+    # Context-bound: a Twilio auth token is 32 hex digits, like a trace id, so only next to "twilio".
+    (
+        "twilio_key",
+        re.compile(r"(?i:(?P<keep>twilio[^\r\n]{0,40}?))(?P<secret>(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f]))"),
+    ),
     ("linear_api_key", re.compile(r"(?<![A-Za-z0-9_])lin_(?:api|oauth)_[A-Za-z0-9]{20,255}+")),
     ("anthropic_key", re.compile(r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,255}+")),
     ("openai_key", re.compile(r"(?<![A-Za-z0-9_-])sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,255}+")),
@@ -245,3 +297,14 @@ def redact(text: str) -> tuple[str, int]:
     text = _KEY_VALUE.sub(_key_value_sub(counter), text)
     text = _CARD.sub(_card_sub(counter), text)
     return text, counter.n
+
+
+def redact_strings(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with every string redacted, keys included."""
+    if isinstance(value, str):
+        return redact(value)[0]
+    if isinstance(value, dict):
+        return {redact_strings(k): redact_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_strings(v) for v in value]
+    return value

@@ -50,7 +50,7 @@ from pydantic import BaseModel, Field
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.errors import ConfigError, UnavailableError
 from casefile.agent.events import Event
-from casefile.agent.redact import redact
+from casefile.agent.redact import redact, redact_strings
 from casefile.agent.ticket import Ticket
 
 if TYPE_CHECKING:
@@ -235,6 +235,11 @@ def _parse_ts(value: str | None) -> datetime | None:
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _scrubbed_event(event: Event) -> Event:
+    """The event with every string of its data redacted (tool arguments, errors, reasons)."""
+    return event.model_copy(update={"data": redact_strings(event.data)})
 
 
 def _scrub(text: str | None) -> str | None:
@@ -698,7 +703,7 @@ class Store:
         seq = int(cur.fetchone()[0]) + 1
         cur.execute(
             "INSERT INTO events (investigation_id, seq, kind, at, event_json) VALUES (?, ?, ?, ?, ?)",
-            (id, seq, event.kind, _ts(event.at), event.model_dump_json()),
+            (id, seq, event.kind, _ts(event.at), _scrubbed_event(event).model_dump_json()),
         )
         return seq
 

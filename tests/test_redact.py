@@ -156,6 +156,13 @@ ADVERSARIAL = {
     "openai prefixes": "sk-" * 333_333,
     "key prefixes": "x-" * 500_000 + "password",
     "dashes": "4-" * 500_000,
+    "aws context": "aws " * 250_000,
+    "aws near-secrets": ("aws " + "A" * 39 + " ") * 20_000,
+    "twilio context": "twilio " * 150_000,
+    "sendgrid prefixes": "SG." * 333_333,
+    "sas signatures": "sig=" * 250_000,
+    "glued keys": "xpassword:" * 100_000,
+    "escaped pem begins": "-----BEGIN PRIVATE KEY-----\\n" * 30_000,
 }
 
 

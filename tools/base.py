@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from casefile.agent.redact import redact
 from casefile.tools import deadline as deadlines
 from casefile.tools.errors import (
     DeadlinePassed,
@@ -188,6 +189,13 @@ class ToolOutcome(BaseModel):
     error: str | None = None
     started_at: datetime
     duration_ms: float
+
+    @field_validator("error")
+    @classmethod
+    def _without_secrets(cls, error: str | None) -> str | None:
+        # A provider may echo the credential it refused ("invalid key sk_live_…" in a 401 body):
+        # the error reaches the model, the events, the audit log and unavailable_sources.
+        return None if error is None else redact(error)[0]
 
     def text_for_model(self) -> str:
         if self.ok:
