@@ -238,8 +238,12 @@ def _new_id(prefix: str) -> str:
 
 
 def _scrubbed_event(event: Event) -> Event:
-    """The event with every string of its data redacted (tool arguments, errors, reasons)."""
-    return event.model_copy(update={"data": redact_strings(event.data)})
+    """The event with every string of its data redacted (tool arguments, errors, reasons).
+
+    ``by`` is a configured principal ("token:agent-a"), which the ``token:`` pattern would eat.
+    """
+    data = {k: v if k == "by" else redact_strings(v) for k, v in event.data.items()}
+    return event.model_copy(update={"data": data})
 
 
 def _scrub(text: str | None) -> str | None:
