@@ -90,6 +90,12 @@ class ZendeskSettings(BaseModel):
     post_notes: bool = Field(default=True, description="post the diagnosis as an internal note")
     timeout_s: float = Field(default=15.0, gt=0)
 
+    def jwt_issuer(self) -> str | None:
+        """The ``iss`` the sidebar app's JWTs must carry: this Zendesk instance's URL."""
+        if self.subdomain:
+            return f"https://{self.subdomain}.zendesk.com"
+        return self.base_url.rstrip("/") if self.base_url else None
+
     def api_base(self) -> str | None:
         if self.base_url:
             return self.base_url.rstrip("/")

@@ -248,7 +248,14 @@ def test_cors_only_for_configured_origins(store: Store) -> None:
 
 def _jwt(secret: str = APP_SECRET, **claims: Any) -> str:
     now = int(time.time())
-    body = {"iss": "zendesk", "iat": now, "exp": now + 300, "email": "sam.rivera@relayhq.dev", **claims}
+    body = {
+        "iss": "https://relayhq.zendesk.com",
+        "aud": "casefile",
+        "iat": now,
+        "exp": now + 300,
+        "email": "sam.rivera@relayhq.dev",
+        **claims,
+    }
     return jwt.encode(body, secret, algorithm="HS256")
 
 
@@ -272,7 +279,17 @@ def test_zendesk_app_jwt(store: Store) -> None:
         expired = jwt.encode({"iat": now - 7200, "exp": now - 3600}, APP_SECRET, algorithm="HS256")
         unsigned = jwt.encode({"iat": now, "exp": now + 60}, None, algorithm="none")  # type: ignore[arg-type]
         no_exp = jwt.encode({"iat": now}, APP_SECRET, algorithm="HS256")
-        for token in (forged, expired, unsigned, no_exp):
+        # Signed with the right secret, but for another Zendesk, another app, or no one in particular.
+        other_zendesk = _jwt(iss="https://globex.zendesk.com")
+        lookalike = _jwt(iss="https://relayhq.zendesk.com.evil.example")
+        other_app = _jwt(aud="another-app")
+        audiences = _jwt(aud=["another-app", "other"])
+        no_iss = jwt.encode({"aud": "casefile", "iat": now, "exp": now + 60}, APP_SECRET, algorithm="HS256")
+        no_aud = jwt.encode(
+            {"iss": "https://relayhq.zendesk.com", "iat": now, "exp": now + 60}, APP_SECRET, algorithm="HS256"
+        )
+        wrong = (other_zendesk, lookalike, other_app, audiences, no_iss, no_aud)
+        for token in (forged, expired, unsigned, no_exp, *wrong):
             _error(client.get(f"/v1/investigations/{inv}", headers={"Authorization": f"Bearer {token}"}), 401)
         _error(
             client.post("/v1/investigations", json={"zendesk_ticket_id": 999}, headers=bearer),

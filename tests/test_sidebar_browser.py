@@ -265,3 +265,122 @@ def test_app_path_serves_the_page(service_url: str) -> None:
 def test_service_fixture_is_authenticated(service_url: str) -> None:
     assert httpx.get(f"{service_url}/v1/investigations").status_code == 401
     assert httpx.get(f"{service_url}/v1/investigations", headers=AUTH).status_code == 200
+
+
+class _Collector:
+    """A loopback HTTP server standing in for an attacker's host: records every request it gets."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        seen: list[dict[str, str]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _record(self) -> None:
+                seen.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        **{k.lower(): v for k, v in self.headers.items()},
+                    }
+                )
+                self.send_response(200)
+                # Permissive CORS, as an attacker's server would answer, so fetch() would go through.
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Allow-Headers", "*")
+                self.send_header("Access-Control-Allow-Methods", "*")
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"id": "inv_x", "status": "done"}')
+
+            do_GET = do_POST = do_OPTIONS = _record
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.seen = seen
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("param", ["#service={evil}", "#token={token}&service={evil}", "?service={evil}"])
+def test_a_crafted_link_cannot_send_the_token_elsewhere(browser: Any, service_url: str, param: str) -> None:
+    """A link to the page naming another service must not make it send the stored bearer token there."""
+    evil = _Collector()
+    page = _page(browser, service_url, 400)
+    try:
+        _investigate(page, service_url, "429-spike.json")  # the agent's token, kept for the session
+        page.wait_for_function("document.getElementById('app').dataset.state === 'done'")
+        page.goto("about:blank")  # the crafted link is a new page load in the same tab
+        page.goto(f"{service_url}/app/" + param.format(evil=evil.url, token=TOKEN))
+        page.fill("#ticket-input", (TICKETS / "429-spike.json").read_text())
+        page.click("#investigate")
+        page.wait_for_function("['done', 'failed'].includes(document.getElementById('app').dataset.state)")
+        assert evil.seen == [], evil.seen
+        assert page.evaluate("document.getElementById('app').dataset.state") == "done", page.inner_text(
+            "#status"
+        )
+    finally:
+        page.context.close()
+        evil.close()
+
+
+# A stand-in for Zendesk's app framework: records what the page asks the proxy to send.
+FAKE_ZAF = """
+window.__requests = [];
+window.ZAFClient = { init: function () { return {
+  invoke: function () { return Promise.resolve(); },
+  metadata: function () { return Promise.resolve({ appId: 42, settings: { service_url: window.__serviceUrl } }); },
+  context: function () { return Promise.resolve({ account: { subdomain: 'relayhq' } }); },
+  get: function (what) {
+    if (what === 'currentUser') return Promise.resolve({ currentUser: { id: 7, email: 'sam@relayhq.dev' } });
+    return Promise.resolve({ 'ticket.id': 48213 });
+  },
+  request: function (options) {
+    window.__requests.push(options);
+    return Promise.reject({ responseJSON: { error: { message: 'stopped by the test' } } });
+  },
+}; } };
+"""
+
+
+@pytest.mark.parametrize(
+    ("service_setting", "sent_to"),
+    [
+        ("https://casefile.relayhq.dev/", "https://casefile.relayhq.dev/v1/investigations"),
+        ("http://casefile.relayhq.dev", None),
+    ],
+)
+def test_in_zendesk_the_service_comes_from_the_installation_settings(
+    browser: Any, service_url: str, service_setting: str, sent_to: str | None
+) -> None:
+    page = _page(browser, service_url, 320)
+    try:
+        page.add_init_script(f"window.__serviceUrl = {service_setting!r};")
+        page.route(
+            "https://static.zdassets.com/**",
+            lambda route: route.fulfill(body=FAKE_ZAF, content_type="application/javascript"),
+        )
+        page.goto(
+            f"{service_url}/app/?origin=https://relayhq.zendesk.com&app_guid=g1#service=https://evil.example"
+        )
+        if sent_to is None:  # an http service URL is refused before anything is sent
+            page.wait_for_selector("#status.error")
+            assert "https" in page.inner_text("#status")
+            assert page.evaluate("window.__requests.length") == 0
+            return
+        page.wait_for_function("document.getElementById('app').dataset.mode === 'zendesk'")
+        page.click("#investigate")
+        page.wait_for_function("window.__requests.length > 0")
+        sent = page.evaluate("window.__requests[0]")
+        assert sent["url"] == sent_to and sent["secure"] is True
+        assert sent["jwt"]["claims"]["iss"] == "https://relayhq.zendesk.com"
+        assert sent["jwt"]["claims"]["aud"] == "casefile"
+        assert "evil" not in str(sent)
+    finally:
+        page.context.close()

@@ -34,7 +34,15 @@ B = {"Authorization": f"Bearer {TOKEN_B}"}
 def app_jwt() -> dict[str, str]:
     now = int(time.time())
     token = jwt.encode(
-        {"iss": "zendesk", "iat": now, "exp": now + 300, "email": "sam@relayhq.dev"}, APP_SECRET, "HS256"
+        {
+            "iss": "https://relayhq.zendesk.com",
+            "aud": "casefile",
+            "iat": now,
+            "exp": now + 300,
+            "email": "sam@relayhq.dev",
+        },
+        APP_SECRET,
+        "HS256",
     )
     return {"Authorization": f"Bearer {token}"}
 

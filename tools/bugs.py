@@ -97,12 +97,48 @@ _SEARCH_COMMENTS = 10
 _ISSUE_COMMENTS = 50
 
 
+# The members a GraphQL-over-HTTP request body may have. "extensions" is refused: persisted
+# queries (a hash instead of the document) would run something the guard never saw.
+_GRAPHQL_MEMBERS = frozenset({"query", "variables", "operationName"})
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        # A server may read the last "query" where we checked the first.
+        raise ValueError("duplicate JSON keys")
+    return dict(pairs)
+
+
 def query_only_guard(body: bytes) -> None:
-    """Approve a GraphQL request body only if it is a single ``query`` operation."""
+    """Approve a GraphQL request body only if it is a single ``query`` operation.
+
+    The body must be one JSON object with no duplicate keys and only ``query``,
+    ``variables`` (an object) and ``operationName`` (a string); the document must parse
+    and hold exactly one operation, a query.
+    """
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, TypeError):
+        raise ReadOnlyViolation(
+            SOURCE, "refused a request that is not one JSON object without duplicate keys"
+        ) from None
+    if not isinstance(payload, dict):
+        raise ReadOnlyViolation(SOURCE, "refused a GraphQL body that is not one JSON object (no batches)")
+    unknown = sorted(set(payload) - _GRAPHQL_MEMBERS)
+    if unknown:
+        raise ReadOnlyViolation(
+            SOURCE,
+            f"refused a GraphQL body with {', '.join(unknown)}: only query, variables and operationName",
+        )
+    variables, name = payload.get("variables"), payload.get("operationName")
+    if not (variables is None or isinstance(variables, dict)) or not (name is None or isinstance(name, str)):
+        raise ReadOnlyViolation(
+            SOURCE, "refused a GraphQL body whose variables or operationName have the wrong type"
+        )
+    try:
         document = graphql.parse(payload["query"])
-    except (ValueError, KeyError, TypeError, graphql.GraphQLError):
+    except (KeyError, TypeError, graphql.GraphQLError):
         raise ReadOnlyViolation(SOURCE, "refused a request that is not a parseable GraphQL query") from None
     operations = [d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode)]
     if len(document.definitions) != 1 or len(operations) != 1:

@@ -48,6 +48,12 @@ from casefile.tools.retry import (
 __all__ = ["ReadOnlyHTTP"]
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
+# Headers that carry credentials whoever set them; any other configured header is treated as one
+# too unless it is known to be harmless.
+_CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+_HARMLESS_HEADERS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "user-agent", "content-type", "x-github-api-version"}
+)
 # How much of an error body we read to explain a refusal.
 _ERROR_BODY_BYTES = 65536
 
@@ -92,13 +98,22 @@ class ReadOnlyHTTP:
         )
         # Resolve once so the hook compares final URL paths, whatever prefix base_url has.
         self._post_paths = frozenset(self._client.build_request("POST", p).url.path for p in allow_post_paths)
+        self._origin = _origin(self._client.base_url)
+        self._credentials = _CREDENTIAL_HEADERS | {
+            name.lower() for name in (headers or {}) if name.lower() not in _HARMLESS_HEADERS
+        }
 
     # --- the read-only rule, applied to every request the client sends ---------
 
     def _refuse_unless_allowed(self, method: str, url: httpx.URL, body: bytes) -> None:
         if method in _SAFE_METHODS:
+            if url.path in self._post_paths:
+                # GraphQL servers also take GET ?query=…: that would bypass the body guard.
+                raise ReadOnlyViolation(
+                    self.source, f"{method} {url.path} refused: requests there go through POST and its guard"
+                )
             return
-        if method == "POST" and url.path in self._post_paths:
+        if method == "POST" and url.path in self._post_paths and _origin(url) == self._origin:
             if self._post_guard is None:
                 raise ReadOnlyViolation(self.source, f"POST {url.path} has no guard to approve it")
             self._post_guard(body)
@@ -111,6 +126,10 @@ class ReadOnlyHTTP:
         except httpx.RequestNotRead:
             body = b""  # a streamed body cannot be inspected, so the guard sees nothing to approve
         self._refuse_unless_allowed(request.method, request.url, body)
+        if _origin(request.url) != self._origin:
+            # The source's credentials are for its own host only (an absolute URL, a redirect).
+            for name in [n for n in request.headers if n.lower() in self._credentials]:
+                del request.headers[name]
 
     # --- public API ---------------------------------------------------------------
 
@@ -262,6 +281,11 @@ class ReadOnlyHTTP:
                 self.source, f"{method} {path} returned a JSON {type(data).__name__}, not the expected shape"
             )
         return data
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"https": 443, "http": 80}.get(url.scheme)
+    return url.scheme, url.host.lower(), url.port or default
 
 
 def _looks_rate_limited(response: httpx.Response) -> bool:

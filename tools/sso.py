@@ -432,11 +432,41 @@ def _refuse(url: str, why: str) -> UnsafeMetadataURL:
     return UnsafeMetadataURL(SOURCE, f"metadata URL {url} refused: {why}; nothing was fetched")
 
 
+# IPv6 ranges that carry an IPv4 address a packet may end up at: reaching the IPv6 address can
+# reach that IPv4 host (127.0.0.1 behind 2002:7f00:1::, 64:ff9b::a9fe:a9fe, …).
+_IPV4_EMBEDDING = tuple(
+    (ipaddress.IPv6Network(net), label)
+    for net, label in (
+        ("::ffff:0:0/96", "IPv4-mapped"),
+        ("::/96", "IPv4-compatible"),
+        ("::ffff:0:0:0/96", "IPv4-translated"),
+        ("64:ff9b::/96", "NAT64"),
+        ("64:ff9b:1::/48", "local-use NAT64"),
+        ("2002::/16", "6to4"),
+        ("2001::/32", "Teredo"),
+    )
+)
+# Global unicast IPv6 is 2000::/3 (RFC 4291); anything else is not a public host.
+_IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+# Not hosts anyone serves metadata from: IETF protocol assignments (192.0.0.0/24, some of which
+# Python counts as global) and the 6to4 relay anycast prefix, which forwards into 6to4.
+_IPV4_NOT_HOSTS = (
+    (ipaddress.IPv4Network("192.0.0.0/24"), "an IETF protocol assignment"),
+    (ipaddress.IPv4Network("192.88.99.0/24"), "the 6to4 relay anycast prefix"),
+)
+
+
 def check_public_address(address: str) -> str | None:
-    """Why an address may not be contacted (None when it is a global unicast address)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    """Why an address may not be contacted (None when it is a global unicast address).
+
+    Refused: every non-global address (loopback, private, link-local, shared, reserved,
+    documentation, benchmarking, multicast, unspecified), and every IPv6 form that embeds an
+    IPv4 address (mapped, compatible, translated, NAT64, 6to4, Teredo), whatever that IPv4 is.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return f"{address!r} is not an IP address"
     for label, flag in (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
@@ -447,6 +477,16 @@ def check_public_address(address: str) -> str | None:
     ):
         if flag:
             return f"{ip} is a {label} address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        for network, label in _IPV4_EMBEDDING:
+            if ip in network:
+                return f"{ip} is an {label} address (it embeds an IPv4 address)"
+        if ip not in _IPV6_GLOBAL_UNICAST:
+            return f"{ip} is not a global unicast address"
+    else:
+        for network, label in _IPV4_NOT_HOSTS:
+            if ip in network:
+                return f"{ip} is in {label}"
     if not ip.is_global:
         return f"{ip} is not a globally routable address"
     return None

@@ -238,6 +238,7 @@ class InvestigationService:
             zc.app_shared_secret,
             jwt_max_age_s=zc.jwt_max_age_s,
             tenant=self.config.tenant,
+            jwt_issuer=zc.jwt_issuer(),
         )
         self.limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self.hub = _Hub()

@@ -20,7 +20,18 @@ from pydantic import SecretStr
 
 from casefile.agent.config import ServiceToken
 
-__all__ = ["AuthError", "Authenticator", "Principal", "RateLimiter", "verify_webhook_signature"]
+__all__ = [
+    "JWT_AUDIENCE",
+    "AuthError",
+    "Authenticator",
+    "Principal",
+    "RateLimiter",
+    "verify_webhook_signature",
+]
+
+
+# The ``aud`` claim the sidebar app puts in its JWTs (integrations/zendesk/assets/sidebar.js).
+JWT_AUDIENCE = "casefile"
 
 
 class AuthError(Exception):
@@ -58,6 +69,8 @@ class Authenticator:
         *,
         jwt_max_age_s: int = 3600,
         tenant: str = "default",
+        jwt_issuer: str | None = None,
+        jwt_audience: str = JWT_AUDIENCE,
     ) -> None:
         # name, secret, tenant: a plain token belongs to the service's own tenant, like the app's JWTs.
         self._tokens = [
@@ -69,6 +82,9 @@ class Authenticator:
         self._jwt_key = app_shared_secret.get_secret_value() if app_shared_secret else None
         self._jwt_max_age_s = jwt_max_age_s
         self._tenant = tenant
+        # The Zendesk instance (https://{subdomain}.zendesk.com) and the app a JWT must be for.
+        self._jwt_issuer = jwt_issuer.rstrip("/") if jwt_issuer else None
+        self._jwt_audience = jwt_audience
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -96,16 +112,26 @@ class Authenticator:
         import jwt  # PyJWT; loaded only when a JWT arrives
 
         assert self._jwt_key is not None
+        if self._jwt_issuer is None:
+            raise AuthError(
+                "invalid_token", "app JWTs are not accepted: the Zendesk subdomain is not configured"
+            )
         try:
             claims: dict[str, Any] = jwt.decode(
                 credential,
                 self._jwt_key,
                 algorithms=["HS256"],  # never taken from the token's header
-                options={"require": ["exp", "iat"]},
+                options={"require": ["exp", "iat", "iss", "aud"]},
+                issuer=self._jwt_issuer,
+                audience=self._jwt_audience,
                 leeway=30,
             )
         except jwt.ExpiredSignatureError:
             raise AuthError("invalid_token", "the JWT has expired") from None
+        except jwt.InvalidIssuerError:
+            raise AuthError("invalid_token", "the JWT was not issued for this service's Zendesk") from None
+        except jwt.InvalidAudienceError:
+            raise AuthError("invalid_token", f"the JWT's audience is not {self._jwt_audience}") from None
         except jwt.PyJWTError:
             raise AuthError("invalid_token", "the JWT is not valid") from None
         iat = claims.get("iat")

@@ -8,8 +8,9 @@
  *    secret never reaches this page). That proxy does not stream, so the page
  *    starts an investigation and polls its events.
  *  - Standalone, served by `casefile serve` at /app/: calls go straight to the
- *    service with a bearer token (typed in, or passed as #token=... so it never
- *    reaches a server log), and progress arrives live over Server-Sent Events.
+ *    service that served the page (its own origin, never a URL parameter) with a
+ *    bearer token (typed in, or passed as #token=... so it never reaches a server
+ *    log), and progress arrives live over Server-Sent Events.
  *    A stub client stands in for Zendesk: "insert reply" appends to a reply box.
  *
  * Everything from the ticket, the tools or the model is rendered with
@@ -54,9 +55,13 @@
   // ------------------------------------------------------------------ backends
 
   function standaloneBackend() {
-    var base = (fragment.get('service') || window.location.origin).replace(/\/$/, '');
+    // The service is the page's own origin, never one named in the URL: a crafted link
+    // (#service=… or ?service=…) would otherwise receive the stored bearer token.
+    var base = window.location.origin;
     var tokenInput = $('token');
     tokenInput.value = fragment.get('token') || window.sessionStorage.getItem('casefile-token') || '';
+    // The token does not stay in the address bar or the history.
+    if (fragment.has('token')) window.history.replaceState(null, '', window.location.pathname + window.location.search);
 
     function headers(extra) {
       var token = tokenInput.value.trim();
@@ -135,8 +140,21 @@
     };
   }
 
-  function zendeskBackend(client, settings, user) {
-    var base = String(settings.service_url || '').replace(/\/$/, '');
+  // The service URL of the Zendesk app comes from its installation settings only, and must be https.
+  function serviceFromSettings(settings) {
+    try {
+      var url = new URL(String(settings.service_url || ''));
+      return url.protocol === 'https:' ? url.origin + url.pathname.replace(/\/$/, '') : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function zendeskBackend(client, settings, user, account) {
+    var base = serviceFromSettings(settings);
+    if (!base) throw new Error('the app setting service_url must be an https URL');
+    // The service checks both: a JWT is for this Zendesk (iss) and this app (aud).
+    var issuer = 'https://' + ((account && account.subdomain) || '') + '.zendesk.com';
 
     function request(method, path, body) {
       var options = {
@@ -150,7 +168,7 @@
           algorithm: 'HS256',
           secret_key: '{{setting.shared_secret}}',
           expiry: 300,
-          claims: { email: user && user.email, sub: user && String(user.id) },
+          claims: { iss: issuer, aud: 'casefile', email: user && user.email, sub: user && String(user.id) },
         },
       };
       if (body) {
@@ -516,6 +534,7 @@
   // ------------------------------------------------------------------ wiring
 
   function wire(backend) {
+    $('app').dataset.mode = backend.mode;
     text('mode', backend.mode === 'zendesk' ? '' : 'standalone');
     $('standalone').hidden = backend.mode !== 'standalone';
     $('reply-box-section').hidden = backend.mode !== 'standalone';
@@ -603,9 +622,9 @@
     script.onload = function () {
       var client = window.ZAFClient.init();
       client.invoke('resize', { width: '100%', height: '600px' });
-      Promise.all([client.metadata(), client.get('currentUser')]).then(function (values) {
-        wire(zendeskBackend(client, values[0].settings || {}, values[1].currentUser));
-      });
+      Promise.all([client.metadata(), client.get('currentUser'), client.context()]).then(function (values) {
+        wire(zendeskBackend(client, values[0].settings || {}, values[1].currentUser, values[2].account));
+      }).catch(function (err) { setStatus(err.message || String(err), true); });
     };
     script.onerror = function () { setStatus('Could not load the Zendesk app framework.', true); };
     document.head.appendChild(script);
