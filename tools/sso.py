@@ -484,8 +484,8 @@ def check_public_address(address: str) -> str | None:
         if ip not in _IPV6_GLOBAL_UNICAST:
             return f"{ip} is not a global unicast address"
     else:
-        for network, label in _IPV4_NOT_HOSTS:
-            if ip in network:
+        for v4_network, label in _IPV4_NOT_HOSTS:
+            if ip in v4_network:
                 return f"{ip} is in {label}"
     if not ip.is_global:
         return f"{ip} is not a globally routable address"
