@@ -449,10 +449,10 @@ _IPV4_EMBEDDING = tuple(
 # Global unicast IPv6 is 2000::/3 (RFC 4291); anything else is not a public host.
 _IPV6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 # Not hosts anyone serves metadata from: IETF protocol assignments (192.0.0.0/24, some of which
-# Python counts as global) and the 6to4 relay anycast prefix, which forwards into 6to4.
+# Python counts as global) and the 6to4 anycast prefix, which forwards into 6to4.
 _IPV4_NOT_HOSTS = (
     (ipaddress.IPv4Network("192.0.0.0/24"), "an IETF protocol assignment"),
-    (ipaddress.IPv4Network("192.88.99.0/24"), "the 6to4 relay anycast prefix"),
+    (ipaddress.IPv4Network("192.88.99.0/24"), "the 6to4 anycast prefix"),
 )
 
 
