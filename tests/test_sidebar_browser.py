@@ -238,6 +238,16 @@ def test_sidebar_copies_the_packet_as_markdown(browser: Any, service_url: str) -
         assert page.input_value("#packet-text") == clipboard
         layout = page.evaluate(OVERFLOWING)
         assert layout["elements"] == [], layout
+
+        # Bounce-back: recorded against this investigation, with the article that answers it.
+        page.click("#bounce > summary")
+        page.fill("#bounce-article", "https://support.relayhq.dev/hc/articles/42")
+        page.fill("#bounce-note", "known export bug")
+        with page.expect_response(lambda r: r.url.endswith("/feedback")) as answer:
+            page.click("#bounce-send")
+        assert answer.value.status == 201
+        page.wait_for_function("document.getElementById('status').textContent === 'Bounce-back recorded.'")
+        assert page.evaluate(OVERFLOWING)["elements"] == []
     finally:
         page.context.close()
 

@@ -103,6 +103,9 @@
       confirm: function (id, accountId) {
         return call('POST', '/v1/investigations/' + encodeURIComponent(id) + '/confirm-account', { account_id: accountId });
       },
+      feedback: function (id, body) {
+        return call('POST', '/v1/investigations/' + encodeURIComponent(id) + '/feedback', body);
+      },
       // Server-Sent Events read with fetch, so the token travels in a header, not in the URL.
       follow: async function (id, onEvent) {
         var response = await fetch(base + '/v1/investigations/' + encodeURIComponent(id) + '/events', {
@@ -191,6 +194,9 @@
       get: function (id) { return request('GET', '/v1/investigations/' + encodeURIComponent(id)); },
       confirm: function (id, accountId) {
         return request('POST', '/v1/investigations/' + encodeURIComponent(id) + '/confirm-account', { account_id: accountId });
+      },
+      feedback: function (id, body) {
+        return request('POST', '/v1/investigations/' + encodeURIComponent(id) + '/feedback', body);
       },
       // The proxy cannot stream: poll the stored events (JSON) until the investigation ends.
       follow: async function (id, onEvent) {
@@ -501,6 +507,8 @@
     var missing = $('escalation-missing');
     missing.replaceChildren();
     (esc.missing || []).forEach(function (m) { missing.appendChild(el('li', 'Not collected: ' + m)); });
+    $('bounce').open = false;
+    $('bounce-send').disabled = false;
   }
 
   // A candidate account (or none): the agent confirms or names it; the reply is withheld until then.
@@ -595,6 +603,26 @@
         setStatus('Reply inserted.');
       }, function () {
         setStatus('Could not insert the reply.', true);
+      });
+    });
+
+    // Bounce-back: the team sent the escalation back; the article that should have prevented it
+    // feeds the weekly escalation review.
+    $('bounce-send').addEventListener('click', function () {
+      if (!current) return;
+      var article = $('bounce-article').value.trim();
+      var note = $('bounce-note').value.trim();
+      if (article && !safeUrl(article)) {
+        setStatus('The article must be an http(s) link.', true);
+        return;
+      }
+      $('bounce-send').disabled = true;
+      backend.feedback(current.id, { bounced: true, article: article || null, note: note || null }).then(function () {
+        setStatus('Bounce-back recorded.');
+        $('bounce').open = false;
+      }, function (err) {
+        $('bounce-send').disabled = false;
+        setStatus('Could not record the bounce-back: ' + (err.message || err), true);
       });
     });
 
