@@ -352,3 +352,39 @@ def test_tools_call_is_scoped_to_the_account_it_names(capsys: pytest.CaptureFixt
     assert code == 1 and "no resolved account" in capsys.readouterr().out
     assert main(["tools", "call", "billing_account", "--args", '{"account_id": "globex"}']) == 0
     assert GLOBEX_CUSTOMER in capsys.readouterr().out
+
+
+# --- what an investigation of one account reads never names another -------------------------
+
+# Every read an investigation of acme may make, platform views included.
+ACME_READS: list[tuple[str, dict[str, Any]]] = [
+    *((tool, {"account_id": "acme", **args}) for tool, args in PER_ACCOUNT.items() if tool != "sso_check"),
+    ("logs_latency", {"account_id": None, **WINDOW}),
+    ("logs_latency", dict(WINDOW)),
+    ("logs_sql", {"sql": "SELECT account_id, count() AS n FROM requests GROUP BY account_id"}),
+    ("logs_sql", {"sql": "SELECT DISTINCT account_id FROM webhook_deliveries"}),
+    ("logs_sql", {"sql": "SELECT account_id, user_email FROM sso_logins LIMIT 50"}),
+    ("billing_search_customers", {"query": "email~'.'"}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), ACME_READS, ids=lambda v: str(v)[:60])
+def test_reads_of_one_account_name_no_other(env: Environment, tool: str, arguments: dict[str, Any]) -> None:
+    import re
+
+    assert env.directory is not None
+    others = [a for a in env.directory.ids() if a != "acme"]
+    identities = {
+        value
+        for other in others
+        for value in (
+            other,
+            env.directory.get(other)["name"],  # type: ignore[index]
+            *env.directory.get(other)["domains"],  # type: ignore[index]
+            env.directory.get(other).get("stripe_customer") or other,  # type: ignore[union-attr]
+        )
+    }
+    outcome = run(env, acme(env), tool, **arguments)
+    text = json.dumps(outcome.data, default=str) + outcome.rendered + (outcome.error or "")
+    pattern = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, identities)) + r")(?![\w-])", re.I)
+    assert pattern.findall(text) == [], (tool, outcome.error)
