@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from casefile.agent.articles import link_article
 from casefile.agent.candidate import mark_account
 from casefile.agent.catalog import Catalog
 from casefile.agent.config import Budgets
@@ -350,6 +351,7 @@ async def _investigate(
         ctx=ctx,
         on_event=recorder.tool_event,
     )
+    diagnosis = link_article(diagnosis, state.outcomes)
     # Whatever model wrote it: a candidate account's data never reaches the customer reply.
     diagnosis = mark_account(diagnosis, signals, ticket)
     usage.tool_calls = len(state.outcomes)

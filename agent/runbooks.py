@@ -111,11 +111,14 @@ class Triggers(BaseModel):
     error_codes: list[str] = Field(default_factory=list)
     exceptions: list[str] = Field(default_factory=list)
     areas: list[str] = Field(default_factory=list)
+    # Runs on every ticket (e.g. a help-center search); ranked after every runbook a trigger chose.
+    always: bool = False
 
     def hits(self, text: str, signals: Signals | None) -> list[str]:
         """Each trigger the ticket's text and signals hit, as a reason a person can read."""
         low = text.lower()
-        hits = [f"keyword {k!r}" for k in self.keywords if k.lower() in low]
+        hits = ["every ticket"] if self.always else []
+        hits += [f"keyword {k!r}" for k in self.keywords if k.lower() in low]
         # A pattern hit shows the words it matched: people read these, not regexes.
         found = (re.search(p, text, re.IGNORECASE) for p in self.regex)
         hits += [f"words {m.group(0)!r}" for m in found if m]
@@ -451,7 +454,8 @@ def match_runbooks(runbooks: Iterable[Runbook], ticket: Ticket, signals: Signals
         reasons = runbook.triggers.hits(text, signals)
         if reasons:
             matches.append(Match(runbook, len(reasons), reasons))
-    matches.sort(key=lambda m: (-m.score, m.runbook.id))
+    # A runbook that runs on every ticket chose nothing about this one: it never leads.
+    matches.sort(key=lambda m: (m.runbook.triggers.always, -m.score, m.runbook.id))
     return matches
 
 

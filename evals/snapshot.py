@@ -14,6 +14,7 @@ Linear     every issue (``identifier``) in a GraphQL    ``linear.json``, fields 
 GitHub     deployments, their statuses, releases,       ``github.json`` by repository
            compares, by REST path
 Zendesk    search results and their comments            ``tickets.json`` (compact form)
+Guide      articles found by search or read             ``helpcenter.json`` (compact form)
 IdP        each metadata document, by URL               ``sso/urls.json`` + ``sso/*.xml``
 =========  ==========================================  ==================================
 
@@ -166,6 +167,40 @@ def _zendesk(exchanges: Sequence[Exchange], connectors: ConnectorSettings) -> di
     return {"tickets": compact}
 
 
+_HTML_URL = re.compile(r"^(?P<brand>https?://[^/]+)/hc/[^/]+/articles/(?P<id>\d+)(?:-(?P<slug>[^/?#]*))?")
+
+
+def _helpcenter(exchanges: Sequence[Exchange]) -> dict[str, Any]:
+    """Articles from Guide's search results and article reads, in ``helpcenter.json``'s form."""
+    articles: dict[int, dict[str, Any]] = {}
+    brand_url = None
+    for ex in exchanges:
+        answer = ex.json()
+        if ex.status != 200 or not isinstance(answer, dict):
+            continue
+        found = [r for r in answer.get("results") or [] if isinstance(r, dict)]
+        if isinstance(answer.get("article"), dict):
+            found.append(answer["article"])
+        for raw in found:
+            m = _HTML_URL.match(str(raw.get("html_url") or ""))
+            if raw.get("result_type", "article") != "article" or m is None:
+                continue
+            brand_url = brand_url or m["brand"]
+            article = articles.setdefault(int(m["id"]), {"id": int(m["id"]), "slug": m["slug"] or ""})
+            for key, value in (
+                ("title", raw.get("title") or raw.get("name")),
+                ("body", raw.get("body")),
+                ("labels", raw.get("label_names")),
+                ("section_id", raw.get("section_id")),
+                ("locale", raw.get("locale")),
+                ("created_at", raw.get("created_at")),
+                ("updated_at", raw.get("updated_at")),
+            ):
+                if value is not None:
+                    article[key] = value
+    return {"brand_url": brand_url, "articles": list(articles.values())} if articles else {}
+
+
 def _idp(exchanges: Sequence[Exchange]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     urls: dict[str, str] = {}
@@ -210,9 +245,14 @@ def world_files(
         "zendesk": [],
         "idp": [],
     }
+    by_system["helpcenter"] = []
     for ex in exchanges:
         if ex.method == "GET" or hosts.get(ex.url.host) == "linear":
-            by_system[hosts.get(ex.url.host, "idp")].append(ex)
+            system = hosts.get(ex.url.host, "idp")
+            # Guide's API shares the helpdesk's host; its own base URL may be a custom domain.
+            if ex.url.path.startswith("/api/v2/help_center/") and system in ("zendesk", "idp"):
+                system = "helpcenter"
+            by_system[system].append(ex)
     ok = lambda system: [a for ex in by_system[system] if ex.status == 200 and (a := ex.json()) is not None]  # noqa: E731
     files = {
         "stripe.json": _dump(_stripe(ok("stripe"))),
@@ -220,6 +260,9 @@ def world_files(
         "github.json": _dump(_github(by_system["github"], connectors.github.repos)),
         "tickets.json": _dump(_zendesk(by_system["zendesk"], connectors)),
     }
+    help_center = _helpcenter(by_system["helpcenter"])
+    if help_center:
+        files["helpcenter.json"] = _dump(help_center)
     files.update(_idp(by_system["idp"]))
     del accounts
     return files

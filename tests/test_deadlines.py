@@ -24,6 +24,7 @@ from casefile.agent.intake import load_ticket
 from casefile.agent.pipeline import Environment, run_investigation
 from casefile.agent.runbooks import load_runbooks
 from casefile.tools.deadline import Deadline, bound, remaining
+from casefile.tools.docs import HelpCenterSettings
 from casefile.tools.errors import SourceRateLimited
 from casefile.tools.registry import build_toolbox
 from casefile.tools.retry import RetryableError, RetryPolicy, call_with_retry, run_with_retries
@@ -48,6 +49,7 @@ def _connectors(url: str) -> ConnectorSettings:
         zendesk=ZendeskSettings(
             subdomain="relayhq", base_url=url, email="a@relayhq.dev", api_token=SecretStr("zd")
         ),
+        helpcenter=HelpCenterSettings(base_url=url),
     )
 
 

@@ -220,6 +220,7 @@ def _settings_of_a_live_company(world: Path) -> Settings:
     """Live connector settings, as a company configures them (the test reaches them through a world)."""
     from pydantic import SecretStr
 
+    from casefile.tools.docs import HelpCenterSettings
     from casefile.tools.settings import (
         ConnectorSettings,
         GitHubSettings,
@@ -239,6 +240,7 @@ def _settings_of_a_live_company(world: Path) -> Settings:
         github=GitHubSettings(token=SecretStr("ghp_0123456789abcdef"), repos=repos),
         zendesk=world_settings(),
         sso=SSOSettings(snapshot_dir=str(world)),
+        helpcenter=HelpCenterSettings(base_url="https://relayhq.zendesk.com"),
     )
     return Settings(
         connectors=connectors, accounts_file=world / "accounts.json", catalog_file=world / "catalog.yaml"
@@ -250,7 +252,12 @@ def _settings_of_a_live_company(world: Path) -> Settings:
     [
         (
             "export-regression.json",
-            {"stripe.json": "customers", "linear.json": "issues", "tickets.json": "tickets"},
+            {
+                "stripe.json": "customers",
+                "linear.json": "issues",
+                "tickets.json": "tickets",
+                "helpcenter.json": "support.relayhq.dev",
+            },
         ),
         ("saml-expired-cert.json", {"sso/urls.json": "https://"}),
     ],

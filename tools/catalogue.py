@@ -34,6 +34,7 @@ BUILT_IN: dict[str, str] = {
     "deploys": "casefile.tools.deploys:GitHubConnector",
     "sso": "casefile.tools.sso:SSOConnector",
     "tickets": "casefile.tools.tickets:ZendeskConnector",
+    "docs": "casefile.tools.docs:HelpCenterConnector",
 }
 
 

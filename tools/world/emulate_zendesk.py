@@ -191,9 +191,26 @@ def _matches(raw: dict[str, Any], query: str) -> bool | None:
 
 
 def handlers(world_dir: Path) -> dict[str, Callable[[httpx.Request], httpx.Response]]:
+    from casefile.tools.world.emulate_helpcenter import route
+
+    help_center = route(world_dir, HOST)
+    tickets = _tickets_handler(world_dir)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        # Guide's article search needs no credentials; the Support API does.
+        if request.url.path.startswith("/api/v2/help_center/"):
+            return help_center(request)
+        if tickets is not None:
+            return tickets(request)
+        return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+    return {HOST: handle}
+
+
+def _tickets_handler(world_dir: Path) -> Callable[[httpx.Request], httpx.Response] | None:
     path = Path(world_dir) / "tickets.json"
     if not path.is_file():
-        return {}  # no helpdesk history in this world: the host does not exist
+        return None
     import json
 
     raw_tickets = []
@@ -261,4 +278,4 @@ def handlers(world_dir: Path) -> dict[str, Callable[[httpx.Request], httpx.Respo
             )
         return json_response(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
-    return {HOST: handle}
+    return handle

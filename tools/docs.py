@@ -1,0 +1,244 @@
+"""The help center: articles that may already answer the ticket (Zendesk Guide first).
+
+Source ``docs``, two operations. ``docs_search`` runs Zendesk Help Center's article search
+(``GET /api/v2/help_center/articles/search?query=…``, GET only; public articles need no
+credentials, API-token auth is sent when configured); ``docs_article`` reads one article's text.
+A world serves ``helpcenter.json`` through ``tools/world/emulate_helpcenter.py`` in the same wire
+format. Another knowledge base is another connector with the same two operations and result
+models (:class:`DocsSearchResult`, :class:`ArticleText`), so runbooks and models need no change.
+
+Articles labelled with a casefile category (``label_names`` such as ``billing_past_due``) tell
+casefile which diagnoses they explain: ``agent/articles.py`` links such an article in the reply.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr
+
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    LinkContext,
+    SourceLink,
+    StandIns,
+    ToolArgs,
+    ToolOutcome,
+    operation,
+)
+from casefile.tools.errors import ToolError
+from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.settings import ConnectorSettings
+
+__all__ = [
+    "Article",
+    "ArticleText",
+    "DocsArticleArgs",
+    "DocsSearchArgs",
+    "DocsSearchResult",
+    "HelpCenterConnector",
+    "HelpCenterSettings",
+    "plain_text",
+]
+
+SOURCE = "docs"
+SEARCH_PATH = "/api/v2/help_center/articles/search"
+_TAG = re.compile(r"<[^>]+>")
+_ARTICLE_TEXT_CHARS = 4000
+
+
+class HelpCenterSettings(BaseModel):
+    """``[connectors.helpcenter]``: where the help center is and which locale to search."""
+
+    subdomain: str | None = Field(default=None, description="<subdomain>.zendesk.com")
+    base_url: str | None = Field(default=None, description="override https://<subdomain>.zendesk.com")
+    locale: str = Field(default="en-us", description="Help Center locale searched when none is asked")
+    email: str | None = Field(default=None, description="agent email for API-token auth (optional)")
+    api_token: SecretStr | None = None
+
+
+class DocsSearchArgs(ToolArgs):
+    query: str = Field(
+        min_length=2,
+        max_length=500,
+        description="What the customer is trying to do or the error they see, in their words, e.g. "
+        "'update card past due invoice' or 'SAML certificate rotate'.",
+    )
+    locale: str | None = Field(default=None, description="Help Center locale, e.g. 'de'; default: configured")
+    limit: int = Field(default=5, ge=1, le=10, description="How many articles to return.")
+
+
+class DocsArticleArgs(ToolArgs):
+    article_id: int = Field(ge=1, description="The article's id from docs_search.")
+    locale: str | None = None
+
+
+class Article(BaseModel):
+    """One search hit: enough to decide whether the article answers the ticket, and to link it."""
+
+    id: int
+    title: str
+    url: str = Field(description="the public page (html_url)")
+    snippet: str = ""
+    labels: list[str] = Field(default_factory=list)
+    section_id: int | None = None
+    locale: str | None = None
+    updated_at: str | None = None
+
+
+class DocsSearchResult(BaseModel):
+    query: str
+    count: int = 0
+    articles: list[Article] = Field(default_factory=list)
+
+
+class ArticleText(BaseModel):
+    id: int
+    title: str
+    url: str
+    text: str
+    labels: list[str] = Field(default_factory=list)
+    truncated: bool = False
+
+
+def plain_text(fragment: str) -> str:
+    """HTML (an article body, a search snippet with <em>) → one line of plain text."""
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def _article(raw: Mapping[str, Any]) -> Article | None:
+    try:
+        return Article(
+            id=int(raw["id"]),
+            title=str(raw.get("title") or raw.get("name") or ""),
+            url=str(raw.get("html_url") or raw.get("url") or ""),
+            snippet=plain_text(str(raw.get("snippet") or "")),
+            labels=[str(label) for label in raw.get("label_names") or []],
+            section_id=raw.get("section_id") if isinstance(raw.get("section_id"), int) else None,
+            locale=raw.get("locale"),
+            updated_at=raw.get("updated_at"),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def render_search(data: Mapping[str, Any]) -> str:
+    result = DocsSearchResult.model_validate(data)
+    if not result.articles:
+        return f"No help-center article matches {result.query!r}."
+    lines = [f"{len(result.articles)} of {result.count} help-center articles for {result.query!r}:"]
+    for a in result.articles:
+        labels = f" [labels: {', '.join(a.labels)}]" if a.labels else ""
+        lines.append(f"- #{a.id} {a.title} <{a.url}>{labels}")
+        if a.snippet:
+            lines.append(f"  {a.snippet[:300]}")
+    return "\n".join(lines)
+
+
+def render_article(data: Mapping[str, Any]) -> str:
+    article = ArticleText.model_validate(data)
+    cut = " … (cut)" if article.truncated else ""
+    return f"#{article.id} {article.title} <{article.url}>\n{article.text}{cut}"
+
+
+class HelpCenterConnector(Connector):
+    """Help-center articles (Zendesk Guide), read-only."""
+
+    source: ClassVar[str] = SOURCE
+    settings_key: ClassVar[str | None] = "helpcenter"
+    settings_model: ClassVar[type[BaseModel] | None] = HelpCenterSettings
+    env_vars: ClassVar[Mapping[str, str]] = {
+        "ZENDESK_SUBDOMAIN": "subdomain",
+        "HELPCENTER_URL": "base_url",
+        "HELPCENTER_LOCALE": "locale",
+    }
+
+    @classmethod
+    def not_configured(cls, settings: ConnectorSettings) -> str | None:
+        help_center = settings.section("helpcenter", HelpCenterSettings)
+        if help_center.subdomain or help_center.base_url:
+            return None
+        return "not configured (set ZENDESK_SUBDOMAIN or HELPCENTER_URL)"
+
+    @classmethod
+    def live_configured(cls, settings: ConnectorSettings) -> bool:
+        return False  # shares the helpdesk's subdomain, which alone must not switch to live systems
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> HelpCenterConnector:
+        help_center = settings.section("helpcenter", HelpCenterSettings)
+        if world is None:
+            return cls(help_center)
+        from casefile.tools.world.emulate_helpcenter import world_settings
+
+        return cls(world_settings(help_center), transport=world.transport)
+
+    @classmethod
+    def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
+        """The first article found (or the one read)."""
+        data = outcome.data if isinstance(outcome.data, dict) else {}
+        if outcome.tool == "docs_article" and data.get("url"):
+            return SourceLink(label=f"Help center: {data.get('title', '')}".strip(), url=data["url"])
+        articles = data.get("articles") or []
+        if articles and isinstance(articles[0], dict) and articles[0].get("url"):
+            first = articles[0]
+            return SourceLink(label=f"Help center: {first.get('title', '')}".strip(), url=first["url"])
+        return None
+
+    def __init__(
+        self, settings: HelpCenterSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        base_url = settings.base_url or f"https://{settings.subdomain or 'example'}.zendesk.com"
+        headers = {"Accept": "application/json"}
+        if settings.email and settings.api_token is not None:
+            pair = f"{settings.email}/token:{settings.api_token.get_secret_value()}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        self._http = ReadOnlyHTTP(SOURCE, base_url, headers=headers, transport=transport)
+
+    @operation("docs_search", DocsSearchArgs, render=render_search)
+    async def search(self, args: DocsSearchArgs, ctx: CallContext) -> DocsSearchResult:
+        """Search the help center for articles that may already answer the ticket.
+
+        Use it before escalating: about four in ten escalations are later solved by an article
+        the agent did not find. Query with the customer's own words and the error they quote.
+        Each article has its labels: a label that names a diagnosis category means the article
+        explains that cause. An article is guidance, not evidence about this customer.
+        """
+        params = {"query": args.query, "locale": args.locale or self.settings.locale, "per_page": args.limit}
+        data = await self._http.get_json(SEARCH_PATH, params, expect=dict)
+        raw = data.get("results")
+        if not isinstance(raw, list):
+            raise ToolError(SOURCE, "the help center answered without a results list")
+        articles = [a for a in (_article(r) for r in raw if isinstance(r, dict)) if a is not None]
+        count = data.get("count") if isinstance(data.get("count"), int) else len(articles)
+        return DocsSearchResult(query=args.query, count=count, articles=articles[: args.limit])
+
+    @operation("docs_article", DocsArticleArgs, render=render_article)
+    async def article(self, args: DocsArticleArgs, ctx: CallContext) -> ArticleText:
+        """Read one help-center article's text (to check that it answers the question before citing it)."""
+        locale = args.locale or self.settings.locale
+        data = await self._http.get_json(
+            f"/api/v2/help_center/{locale}/articles/{args.article_id}.json", expect=dict
+        )
+        raw = data.get("article")
+        if not isinstance(raw, dict):
+            raise ToolError(SOURCE, f"article {args.article_id} came back without an 'article' object")
+        text = plain_text(str(raw.get("body") or ""))
+        return ArticleText(
+            id=int(raw.get("id") or args.article_id),
+            title=str(raw.get("title") or ""),
+            url=str(raw.get("html_url") or ""),
+            text=text[:_ARTICLE_TEXT_CHARS],
+            labels=[str(label) for label in raw.get("label_names") or []],
+            truncated=len(text) > _ARTICLE_TEXT_CHARS,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
