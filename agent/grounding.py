@@ -104,7 +104,7 @@ def weakness(value: str) -> str | None:
     if _NUMBER.match(text):
         if float(text).is_integer() and abs(float(text)) < 100:
             return "is a small number"
-        if len(text.lstrip("+-").replace(".", "").strip("0")) < 2:
+        if "." in text and len(text.lstrip("+-").replace(".", "").strip("0")) < 2:
             return "is a number with one significant digit"
     if not any(ch.isdigit() for ch in text) and all(w in COMMON_WORDS for w in _WORD.findall(text)):
         return "is only common words"

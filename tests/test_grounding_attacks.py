@@ -180,6 +180,7 @@ def test_weakness_explains_itself() -> None:
     assert weakness("19") == "is a small number"
     assert weakness("the error") == "is only common words"
     assert weakness("REL-482") is None and weakness("429") is None
+    assert weakness("500") is None and weakness("0.5") == "is a number with one significant digit"
 
 
 def test_related_items_must_come_from_results() -> None:
