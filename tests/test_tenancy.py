@@ -359,6 +359,8 @@ def test_tools_call_is_scoped_to_the_account_it_names(capsys: pytest.CaptureFixt
 # Every read an investigation of acme may make, platform views included.
 ACME_READS: list[tuple[str, dict[str, Any]]] = [
     *((tool, {"account_id": "acme", **args}) for tool, args in PER_ACCOUNT.items() if tool != "sso_check"),
+    ("logs_latency", {"account_id": None, **WINDOW}),
+    ("logs_latency", dict(WINDOW)),
     ("logs_sql", {"sql": "SELECT account_id, count() AS n FROM requests GROUP BY account_id"}),
     ("logs_sql", {"sql": "SELECT DISTINCT account_id FROM webhook_deliveries"}),
     ("logs_sql", {"sql": "SELECT account_id, user_email FROM sso_logins LIMIT 50"}),
