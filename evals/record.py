@@ -54,7 +54,7 @@ _TABLES = ("requests", "webhook_deliveries", "sso_logins")
 _HEADER_COLUMNS = ("request_headers", "response_headers")
 # Columns no summary reads (blanked in rows that were only counted); the latency summary alone shows
 # trace ids (of its window's slowest requests).
-_COUNTED_BLANK = frozenset({"request_id", "api_key_hash", *_HEADER_COLUMNS})
+_COUNTED_BLANK = frozenset({"request_id", *_HEADER_COLUMNS})
 _UNTRACED_BLANK = _COUNTED_BLANK | {"trace_id"}
 
 
@@ -148,8 +148,9 @@ class LogWindows:
 
     ``rows``: windows read row by row (recent requests, model SQL), every column
     kept; ``traced``: latency windows, which show their slowest requests' trace
-    ids; ``counted``: error summaries' windows and every baseline, only counted,
-    so identifiers and headers are blanked. Each later tier excludes the earlier ones.
+    ids; ``counted``: error summaries' windows and every window's history (its
+    ``baseline_days``, else 7), only counted, so request ids, trace ids and
+    headers are blanked. Each later tier excludes the earlier ones.
     """
 
     rows: list[tuple[datetime, datetime]]
@@ -157,7 +158,10 @@ class LogWindows:
     counted: list[tuple[datetime, datetime]]
 
 
-_SUMMARY_TOOLS = ("logs_error_summary", "logs_latency")
+# Log tools that only count and measure the requests in their window (the latency summary also
+# shows its slowest requests' trace ids). Any other tool with a window is kept row by row.
+_SUMMARY_TOOLS = frozenset({"logs_error_summary", "logs_top_errors", "logs_latency"})
+_HISTORY_DAYS = 7  # what a windowed log tool compares against unless told (its baseline_days)
 
 
 def _newest_rows_from(outcome: Any) -> datetime | None:
@@ -187,20 +191,18 @@ def log_windows(outcomes: Iterable[Any], now: datetime, pad: timedelta) -> LogWi
             continue
         args = outcome.arguments or {}
         start, end = _parse(args.get("start")), _parse(args.get("end"))
-        if start and end and outcome.tool in _SUMMARY_TOOLS:
-            (traced if outcome.tool == "logs_latency" else counted).append((start - pad, min(end + pad, now)))
-            days = int(args.get("baseline_days", 7))
+        if start and end:
+            tier = (
+                rows
+                if outcome.tool not in _SUMMARY_TOOLS
+                else traced
+                if outcome.tool == "logs_latency"
+                else counted
+            )
+            tier.append((start - pad, min(end + pad, now)))
+            days = int(args.get("baseline_days", _HISTORY_DAYS))
             if days:
                 counted.append((start - timedelta(days=days) - pad, start))
-        elif start and end and outcome.tool == "logs_top_errors":
-            # Errors are grouped by API key in the window and in the days before: both read in full.
-            days = int(args.get("baseline_days", 7))
-            rows.append((start - timedelta(days=days) - pad, min(end + pad, now)))
-        elif start and end:
-            rows.append((start - pad, min(end + pad, now)))
-            if outcome.tool == "logs_top_errors":
-                # It compares each error (by code and API key) with the 7 days before: keep them whole.
-                rows.append((start - timedelta(days=7) - pad, start))
         else:
             before = _parse(args.get("before")) or now
             oldest = _newest_rows_from(outcome) if outcome.ok else None

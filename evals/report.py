@@ -62,7 +62,7 @@ class ProgressBar:
 
     def __call__(self, score: CaseScore, done: int, total: int) -> None:
         self.failed += not score.passed
-        mark = "✓" if score.passed else "✗"
+        mark = "✓" if score.passed else "✗ (stand-in)" if score.stood_in else "✗"
         if self.tty:
             filled = int(self.width * done / max(total, 1))
             bar = "█" * filled + "░" * (self.width - filled)
@@ -246,8 +246,12 @@ def report_blocks(
     blocks.append(Heading(2, f"Failures ({len(failing)})"))
     if not failing:
         blocks.append(Para("Every case passed."))
+    not_run = [s for s in failing if (s.error or "").startswith("not run:")]
+    if not_run:  # one line for the cases a stopped run never started, not one section each
+        blocks.append(Para(f"{len(not_run)} case(s) not run: the run stopped (see above)."))
     for s in failing:
-        blocks += _failure_section(s, run.k)
+        if s not in not_run:
+            blocks += _failure_section(s, run.k)
 
     blocks += [
         Heading(2, "By family"),

@@ -93,7 +93,7 @@ def test_an_unknown_model_scores_zero_stops_and_says_why(
     assert any((s.error or "").startswith("not run: ") for s in run.scores)
     report = (tmp_path / "run" / "report.md").read_text()
     assert "The run stopped: openai:gpt-typo cannot be used: HTTP 404" in report
-    assert "pass rate | 0.0% (0/2)" in report
+    assert "pass rate | 0.0% (0/2)" in report and "1 case(s) not run: the run stopped" in report
 
 
 def test_an_outage_is_a_failure_of_the_model_not_a_pass(
