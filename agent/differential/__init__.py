@@ -153,7 +153,9 @@ _SYMPTOM = re.compile(
 def _vague(state: LoopState) -> bool:
     """The ticket names no symptom at all: no signal, no runbook, no word of failure."""
     s = state.signals
-    if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or state.matches:
+    # A runbook that runs on every ticket (``always``) says nothing about this one.
+    chosen = any(not m.runbook.triggers.always for m in state.matches)
+    if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or chosen:
         return False
     return not _SYMPTOM.search(state.ticket.full_text())
 

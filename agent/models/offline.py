@@ -127,7 +127,7 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
             "The checks found no cause: "
             + (
                 "no runbook matched this ticket"
-                if not state.matches
+                if not any(not m.runbook.triggers.always for m in state.matches)
                 else "none of the runbooks' findings held"
             )
             + (
