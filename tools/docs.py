@@ -13,7 +13,6 @@ casefile which diagnoses they explain: ``agent/articles.py`` links such an artic
 
 from __future__ import annotations
 
-import base64
 import html
 import re
 from collections.abc import Mapping
@@ -33,8 +32,8 @@ from casefile.tools.base import (
     operation,
 )
 from casefile.tools.errors import ToolError
-from casefile.tools.http import ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings
+from casefile.tools.tickets import zendesk_http
 
 __all__ = [
     "Article",
@@ -195,12 +194,7 @@ class HelpCenterConnector(Connector):
         self, settings: HelpCenterSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.settings = settings
-        base_url = settings.base_url or f"https://{settings.subdomain or 'example'}.zendesk.com"
-        headers = {"Accept": "application/json"}
-        if settings.email and settings.api_token is not None:
-            pair = f"{settings.email}/token:{settings.api_token.get_secret_value()}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        self._http = ReadOnlyHTTP(SOURCE, base_url, headers=headers, transport=transport)
+        self._http = zendesk_http(SOURCE, settings, transport)
 
     @operation("docs_search", DocsSearchArgs, render=render_search)
     async def search(self, args: DocsSearchArgs, ctx: CallContext) -> DocsSearchResult:

@@ -27,10 +27,10 @@ import asyncio
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
@@ -142,6 +142,27 @@ def render_similar(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class ZendeskAccount(Protocol):
+    """Where a Zendesk account is and how to sign in (Support's and Guide's settings both say)."""
+
+    base_url: str | None
+    subdomain: str | None
+    email: str | None
+    api_token: SecretStr | None
+
+
+def zendesk_http(
+    source: str, settings: ZendeskAccount, transport: httpx.AsyncBaseTransport | None
+) -> ReadOnlyHTTP:
+    """A read-only client for a Zendesk account (Support or Guide), with API-token auth when given."""
+    base_url = settings.base_url or f"https://{settings.subdomain or 'example'}.zendesk.com"
+    headers = {"Accept": "application/json"}
+    if settings.email and settings.api_token is not None:
+        pair = f"{settings.email}/token:{settings.api_token.get_secret_value()}"
+        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return ReadOnlyHTTP(source, base_url, headers=headers, transport=transport)
+
+
 class ZendeskConnector(Connector):
     """Resolved helpdesk tickets from Zendesk Support (read-only)."""
 
@@ -181,12 +202,7 @@ class ZendeskConnector(Connector):
         self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.settings = settings
-        base_url = settings.base_url or f"https://{settings.subdomain or 'example'}.zendesk.com"
-        headers = {"Accept": "application/json"}
-        if settings.email and settings.api_token is not None:
-            pair = f"{settings.email}/token:{settings.api_token.get_secret_value()}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        self._http = ReadOnlyHTTP(SOURCE, base_url, headers=headers, transport=transport)
+        self._http = zendesk_http(SOURCE, settings, transport)
 
     async def _search(self, term: str) -> list[dict[str, Any]]:
         params = {

@@ -3,7 +3,7 @@
 ``github.json`` holds, per repository, objects exactly as the REST API returns
 them (API version 2022-11-28)::
 
-    {"repos": {"relayhq/api": {
+    {"repos": {"example-org/api": {
         "deployments": [...],                              GET /repos/{o}/{r}/deployments
         "deployment_statuses": {"<deployment id>": [...]}, GET .../deployments/{id}/statuses
         "releases": [...],                                 GET /repos/{o}/{r}/releases
