@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from casefile.agent.catalog import Catalog
     from casefile.agent.events import EventSink
     from casefile.agent.loop import InvestigationResult
-    from casefile.agent.models.base import Model
+    from casefile.agent.models.base import Model, Provider
     from casefile.agent.runbooks import Problem, Runbook
     from casefile.agent.ticket import Ticket
     from casefile.tools.base import Toolbox
@@ -44,9 +44,27 @@ class Environment:
     runbook_problems: list[Problem] = field(default_factory=list)
     """Why each disabled runbook could not load (file:line: reason)."""
     _runbooks_seen: tuple[Any, ...] | None = field(default=None, repr=False)
+    providers: dict[str, Provider] = field(default_factory=dict, repr=False)
+    """Model spec → the provider built for it on first use, reused by every later investigation."""
 
     async def aclose(self) -> None:
+        await self.release_providers()
         await self.toolbox.aclose()
+
+    def conversation(self, settings: Settings) -> Model:
+        """A new conversation with ``settings.model`` over the provider this environment holds for it."""
+        from casefile.agent.models import get_provider
+
+        provider = self.providers.get(settings.model)
+        if provider is None:
+            provider = self.providers[settings.model] = get_provider(settings.model, settings)
+        return provider.conversation(settings.transcript)
+
+    async def release_providers(self) -> None:
+        """Close the providers' clients (in the event loop that used them: the service's, at shutdown)."""
+        providers, self.providers = list(self.providers.values()), {}
+        for provider in providers:
+            await provider.aclose()
 
     def refresh_runbooks(self, *, force: bool = False) -> bool:
         """Reload the runbooks when their files changed (or ``force``: SIGHUP); True when reloaded.
@@ -163,30 +181,25 @@ async def run_investigation(
     deadline: Deadline | None = None,
 ) -> InvestigationResult:
     from casefile.agent.loop import investigate
-    from casefile.agent.models import get_model
     from casefile.agent.signals import extract_signals
 
     env.refresh_runbooks()
     signals = extract_signals(ticket, env.directory)
     account = env.directory.get(signals.account_id) if env.directory and signals.account_id else None
     accounts = env.directory.as_mapping() if env.directory else {}
-    chosen = model or get_model(settings.model, settings)
-    try:
-        return await investigate(
-            ticket,
-            signals=signals,
-            account=account,
-            accounts=accounts,
-            toolbox=env.toolbox,
-            model=chosen,
-            runbooks=env.runbooks,
-            disabled_runbooks=env.disabled_runbooks,
-            budgets=settings.budgets,
-            on_event=on_event,
-            prices=settings.prices,
-            catalog=env.catalog,
-            deadline=deadline,
-        )
-    finally:
-        if model is None:
-            await chosen.aclose()
+    chosen = model or env.conversation(settings)
+    return await investigate(
+        ticket,
+        signals=signals,
+        account=account,
+        accounts=accounts,
+        toolbox=env.toolbox,
+        model=chosen,
+        runbooks=env.runbooks,
+        disabled_runbooks=env.disabled_runbooks,
+        budgets=settings.budgets,
+        on_event=on_event,
+        prices=settings.prices,
+        catalog=env.catalog,
+        deadline=deadline,
+    )

@@ -92,7 +92,9 @@ def submit(tool_id: str = "toolu_submit", **overrides: Any) -> httpx.Response:
 def model(
     router: respx.MockRouter, sleeps: Sleeps | None = None, settings: Settings | None = None
 ) -> provider.AnthropicModel:
-    return provider.create(MODEL, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps())
+    return provider.connect(MODEL, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps()).one_off(
+        settings
+    )
 
 
 def results_of(router: respx.MockRouter, index: int) -> list[dict[str, Any]]:
@@ -324,12 +326,12 @@ async def test_transcript_is_redacted_jsonl(
 def test_missing_key_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     with pytest.raises(UsageError, match="ANTHROPIC_API_KEY"):
-        provider.create(MODEL, None)
+        provider.connect(MODEL, None).one_off()
 
 
 def test_base_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://llm-gateway.internal/anthropic")
-    m = provider.create(MODEL, None)
+    m = provider.connect(MODEL, None).one_off()
     assert str(m.client.base_url).startswith("https://llm-gateway.internal/anthropic")
     assert m.client.max_retries == 0
 

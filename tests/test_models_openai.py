@@ -114,7 +114,9 @@ def submit(call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
 def model(
     router: respx.MockRouter, sleeps: Sleeps | None = None, settings: Settings | None = None
 ) -> provider.OpenAIModel:
-    return provider.create(MODEL, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps())
+    return provider.connect(MODEL, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps()).one_off(
+        settings
+    )
 
 
 def messages_of(router: respx.MockRouter, index: int) -> list[dict[str, Any]]:
@@ -394,13 +396,13 @@ async def test_transcript_is_redacted_jsonl(
 def test_missing_key_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     with pytest.raises(UsageError, match="OPENAI_API_KEY"):
-        provider.create(MODEL, None)
+        provider.connect(MODEL, None).one_off()
 
 
 def test_base_url_for_compatible_servers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:8000/v1")
-    m = provider.create("qwen2.5-7b-instruct", None)
+    m = provider.connect("qwen2.5-7b-instruct", None).one_off()
     assert str(m.client.base_url).startswith("http://127.0.0.1:8000/v1")
     assert m.client.max_retries == 0 and m.compatible
 

@@ -6,33 +6,48 @@ import importlib
 from typing import TYPE_CHECKING
 
 from casefile.agent.errors import UsageError
-from casefile.agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, TurnUsage
+from casefile.agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, Provider, TurnUsage
 
 if TYPE_CHECKING:
     from casefile.agent.config import Settings
 
-__all__ = ["PROVIDERS", "LoopState", "Model", "ModelReply", "ModelUnavailable", "TurnUsage", "get_model"]
+__all__ = [
+    "PROVIDERS",
+    "LoopState",
+    "Model",
+    "ModelReply",
+    "ModelUnavailable",
+    "Provider",
+    "TurnUsage",
+    "get_model",
+    "get_provider",
+]
 
-# provider prefix → (module, factory function taking (model_name, settings))
+# provider prefix → (module, function taking (model_name, settings) and returning a Provider)
 PROVIDERS: dict[str, tuple[str, str]] = {
-    "openai": ("casefile.agent.models.openai", "create"),
-    "anthropic": ("casefile.agent.models.anthropic", "create"),
+    "openai": ("casefile.agent.models.openai", "connect"),
+    "anthropic": ("casefile.agent.models.anthropic", "connect"),
 }
 
 
 def get_model(spec: str, settings: Settings | None = None) -> Model:
-    """``offline``, ``openai:<model>`` or ``anthropic:<model>`` → a Model."""
-    if spec in ("offline", ""):
-        from casefile.agent.models.offline import OfflineModel
+    """``offline``, ``openai:<model>`` or ``anthropic:<model>`` → a one-off conversation owning its client."""
+    return get_provider(spec, settings).owned_conversation(settings.transcript if settings else None)
 
-        return OfflineModel()
-    provider, _, name = spec.partition(":")
-    if provider not in PROVIDERS or not name:
+
+def get_provider(spec: str, settings: Settings | None = None) -> Provider:
+    """``offline``, ``openai:<model>`` or ``anthropic:<model>`` → a Provider to hold and reuse."""
+    if spec in ("offline", ""):
+        from casefile.agent.models.offline import OfflineProvider
+
+        return OfflineProvider()
+    vendor, _, name = spec.partition(":")
+    if vendor not in PROVIDERS or not name:
         raise UsageError(f"unknown model {spec!r}; use offline, openai:<model> or anthropic:<model>")
-    module_name, factory = PROVIDERS[provider]
+    module_name, factory = PROVIDERS[vendor]
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UsageError(f"model provider {provider} is not available: {exc}") from None
-    model: Model = getattr(module, factory)(name, settings)
-    return model
+        raise UsageError(f"model provider {vendor} is not available: {exc}") from None
+    provider: Provider = getattr(module, factory)(name, settings)
+    return provider

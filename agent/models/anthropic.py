@@ -21,9 +21,9 @@ cache); ``tool_choice`` does the forcing.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casefile.agent.errors import UsageError
@@ -41,12 +41,13 @@ from casefile.agent.models._chat import (
     field_of,
     parse_arguments,
 )
+from casefile.agent.models._sdk import SDKProvider, client_options
 from casefile.agent.models.base import LoopState, Model, ModelReply, TurnUsage
 
 if TYPE_CHECKING:
     from casefile.agent.config import Settings
 
-__all__ = ["AnthropicModel", "create"]
+__all__ = ["AnthropicModel", "AnthropicProvider", "connect"]
 
 _OUTPUT_TOKENS_PER_TURN = 4096
 _CACHE = {"type": "ephemeral"}
@@ -183,37 +184,38 @@ class AnthropicModel(Model):
         )
         return self.read_reply(response, state)
 
-    async def aclose(self) -> None:
-        await self.client.close()
+
+class AnthropicProvider(SDKProvider[AnthropicModel]):
+    """One ``AsyncAnthropic`` client; each investigation gets its own :class:`AnthropicModel` conversation."""
+
+    vendor = "anthropic"
+
+    def conversation(self, transcript: str | Path | None = None) -> AnthropicModel:
+        return AnthropicModel(
+            self.model_name, client=self.client, transcript=self.transcript(transcript), retry=self.retry
+        )
 
 
-def create(
+def connect(
     model_name: str,
     settings: Settings | None = None,
     *,
     transport: Any = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
-) -> AnthropicModel:
-    """Build the model from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
+) -> AnthropicProvider:
+    """Build the provider from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
     api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
     if not api_key:
         raise UsageError("anthropic: set ANTHROPIC_API_KEY")
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
     import anthropic
 
-    from casefile.agent.config import Budgets
-    from casefile.agent.models._http import capped_client
-
-    budgets = settings.budgets if settings else Budgets()
-    timeout = min(60.0, budgets.deadline_s)
-    http_client = capped_client(transport, timeout=timeout)
+    options = client_options(settings, transport, sleep)
     client = anthropic.AsyncAnthropic(
         api_key=api_key,
         base_url=base_url,
-        max_retries=0,  # one retry policy: ours (agent/models/_chat.py)
-        timeout=timeout,
-        http_client=http_client,
+        max_retries=0,  # one retry policy: ours (tools/retry.py)
+        timeout=options.timeout,
+        http_client=options.http_client,
     )
-    policy = dataclasses.replace(PROVIDER_RETRY, sleep=sleep) if sleep is not None else PROVIDER_RETRY
-    transcript = Transcript(settings.transcript if settings else None, provider="anthropic", model=model_name)
-    return AnthropicModel(model_name, client=client, transcript=transcript, retry=policy)
+    return AnthropicProvider(model_name, client=client, retry=options.retry)

@@ -3,14 +3,19 @@
 A model is asked for one turn at a time. It sees a :class:`LoopState` (the
 ticket, signals, matched runbooks, every tool outcome so far, feedback on a
 rejected diagnosis, whether it must conclude now) and answers with a
-:class:`ModelReply`: tool calls to run, or a diagnosis to validate. Providers
-keep their own conversation history between turns.
+:class:`ModelReply`: tool calls to run, or a diagnosis to validate.
+
+Two lifetimes, two classes: a :class:`Provider` lives as long as the environment
+that holds it (its SDK client and connection pool are reused by every
+investigation the service runs), and hands out a :class:`Model` per
+investigation, which keeps that one conversation's history between turns.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -26,7 +31,15 @@ if TYPE_CHECKING:
     from casefile.agent.runbooks import Match
     from casefile.agent.ticket import Signals, Ticket
 
-__all__ = ["LoopState", "Model", "ModelMisconfigured", "ModelReply", "ModelUnavailable", "TurnUsage"]
+__all__ = [
+    "LoopState",
+    "Model",
+    "ModelMisconfigured",
+    "ModelReply",
+    "ModelUnavailable",
+    "Provider",
+    "TurnUsage",
+]
 
 # Failed calls that say nothing about a source's health (our own mistakes or refusals).
 _NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind, ScopeViolation.kind})
@@ -102,12 +115,37 @@ class LoopState:
 
 
 class Model(ABC):
-    """One provider's way of taking a turn."""
+    """One investigation's conversation with a provider: takes a turn at a time."""
 
     name: str = "model"
+    owner: Provider | None = None
+    """The provider this conversation alone uses (built by ``get_model``), closed with it; None: shared."""
 
     @abstractmethod
     async def turn(self, state: LoopState) -> ModelReply: ...
 
-    async def aclose(self) -> None:  # noqa: B027 - optional hook
-        """Release the provider's HTTP client."""
+    async def aclose(self) -> None:
+        """Release the provider when this conversation owns it; a shared provider stays open."""
+        if self.owner is not None:
+            await self.owner.aclose()
+
+
+class Provider(ABC):
+    """A model provider held for an environment's life: the SDK client and its connection pool."""
+
+    name: str = "provider"
+
+    @abstractmethod
+    def conversation(self, transcript: str | Path | None = None) -> Model:
+        """A fresh conversation for one investigation over this provider's client.
+
+        ``transcript``: where this conversation's requests and responses are appended (None: nowhere)."""
+
+    async def aclose(self) -> None:  # noqa: B027 - providers without a client have nothing to release
+        """Close the SDK client."""
+
+    def owned_conversation(self, transcript: str | Path | None = None) -> Model:
+        """A conversation that closes this provider when it is closed (one-off use: a CLI call, a check)."""
+        model = self.conversation(transcript)
+        model.owner = self
+        return model

@@ -13,15 +13,16 @@ when a provider fails.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Hypothesis
-from casefile.agent.models.base import LoopState, Model, ModelReply
+from casefile.agent.models.base import LoopState, Model, ModelReply, Provider
 from casefile.agent.runbooks import Holding, evaluate, runbook_context
 
-__all__ = ["OfflineModel", "offline_diagnosis"]
+__all__ = ["OfflineModel", "OfflineProvider", "offline_diagnosis"]
 
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _BUG_ID = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
@@ -303,6 +304,15 @@ def _assemble(
     }
     Diagnosis.model_validate(diagnosis)  # our own output must always be valid
     return diagnosis
+
+
+class OfflineProvider(Provider):
+    """The embedded investigator: no client to hold, a new (stateless) conversation each time."""
+
+    name = "offline"
+
+    def conversation(self, transcript: str | Path | None = None) -> Model:
+        return OfflineModel()
 
 
 class OfflineModel(Model):

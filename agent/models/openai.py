@@ -24,9 +24,9 @@ so they hit that cache (reported as ``prompt_tokens_details.cached_tokens``).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casefile.agent.errors import UsageError
@@ -44,12 +44,13 @@ from casefile.agent.models._chat import (
     field_of,
     parse_arguments,
 )
+from casefile.agent.models._sdk import SDKProvider, client_options
 from casefile.agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, TurnUsage
 
 if TYPE_CHECKING:
     from casefile.agent.config import Settings
 
-__all__ = ["OpenAIModel", "create"]
+__all__ = ["OpenAIModel", "OpenAIProvider", "connect"]
 
 _OUTPUT_TOKENS_PER_TURN = 4096
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -194,18 +195,34 @@ class OpenAIModel(Model):
         )
         return self.read_reply(response, state)
 
-    async def aclose(self) -> None:
-        await self.client.close()
+
+class OpenAIProvider(SDKProvider[OpenAIModel]):
+    """One ``AsyncOpenAI`` client; each investigation gets its own :class:`OpenAIModel` conversation over it."""
+
+    vendor = "openai"
+
+    def __init__(self, model_name: str, *, client: Any, retry: RetryPolicy, compatible: bool = False) -> None:
+        super().__init__(model_name, client=client, retry=retry)
+        self.compatible = compatible
+
+    def conversation(self, transcript: str | Path | None = None) -> OpenAIModel:
+        return OpenAIModel(
+            self.model_name,
+            client=self.client,
+            transcript=self.transcript(transcript),
+            retry=self.retry,
+            compatible=self.compatible,
+        )
 
 
-def create(
+def connect(
     model_name: str,
     settings: Settings | None = None,
     *,
     transport: Any = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
-) -> OpenAIModel:
-    """Build the model from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
+) -> OpenAIProvider:
+    """Build the provider from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
     api_key = os.environ.get("OPENAI_API_KEY", "").strip()
     base_url = os.environ.get("OPENAI_BASE_URL", "").strip() or None
     if not api_key:
@@ -214,20 +231,13 @@ def create(
         api_key = "unused"  # local servers ignore it; the SDK insists on one
     import openai
 
-    from casefile.agent.config import Budgets
-    from casefile.agent.models._http import capped_client
-
-    budgets = settings.budgets if settings else Budgets()
-    timeout = min(60.0, budgets.deadline_s)
-    http_client = capped_client(transport, timeout=timeout)
+    options = client_options(settings, transport, sleep)
     client = openai.AsyncOpenAI(
         api_key=api_key,
         base_url=base_url,
-        max_retries=0,  # one retry policy: ours (agent/models/_chat.py)
-        timeout=timeout,
-        http_client=http_client,
+        max_retries=0,  # one retry policy: ours (tools/retry.py)
+        timeout=options.timeout,
+        http_client=options.http_client,
     )
-    policy = dataclasses.replace(PROVIDER_RETRY, sleep=sleep) if sleep is not None else PROVIDER_RETRY
-    transcript = Transcript(settings.transcript if settings else None, provider="openai", model=model_name)
     compatible = base_url is not None and base_url.rstrip("/") != _DEFAULT_BASE_URL
-    return OpenAIModel(model_name, client=client, transcript=transcript, retry=policy, compatible=compatible)
+    return OpenAIProvider(model_name, client=client, retry=options.retry, compatible=compatible)

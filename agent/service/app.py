@@ -313,6 +313,8 @@ class InvestigationService:
             await self.zendesk.aclose()
         if self._owns_env and self._env is not None:
             await self._env.aclose()
+        elif self._env is not None:  # the model clients were opened in this event loop: close them in it
+            await self._env.release_providers()
         if self._owns_store and self._store is not None:
             self._store.close()
 
