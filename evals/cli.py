@@ -160,10 +160,16 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_similar(args: argparse.Namespace) -> int:
+    from casefile.evals.similar import cmd_similar
+
+    return cmd_similar(args.world, args.run, args.verbose)
+
+
 def register(subparsers: Any) -> None:
-    """Add ``eval run|validate|record`` to the ``casefile`` command."""
+    """Add ``eval run|validate|record|similar`` to the ``casefile`` command."""
     p = subparsers.add_parser("eval", help="score models on the golden tickets (offline by default)")
-    sub = p.add_subparsers(dest="eval_command", metavar="{run,validate,record}")
+    sub = p.add_subparsers(dest="eval_command", metavar="{run,validate,record,similar}")
     p.set_defaults(func=lambda _args: (p.print_help(), 2)[1])
 
     r = sub.add_parser("run", help="run golden cases and score them")
@@ -219,3 +225,9 @@ def register(subparsers: Any) -> None:
     )
     c.add_argument("--config", help="casefile.toml")
     c.set_defaults(func=_cmd_record)
+
+    s = sub.add_parser("similar", help="precision@3 of similar-case ranking on the labelled sets")
+    s.add_argument("--world", action="append", default=[], help="demo, kestrel or pipewell (repeatable)")
+    s.add_argument("--run", help="an eval run's results.json: rank its diagnoses as past cases")
+    s.add_argument("-v", "--verbose", action="store_true", help="list the queries that missed")
+    s.set_defaults(func=_cmd_similar)

@@ -144,8 +144,8 @@ async def test_without_a_resolution_field_the_last_public_comment_is_used(world:
         connector.tools()[0].parse_arguments({"text": "SAML signature validation"}), CTX
     )
     await connector.aclose()
-    assert data["tickets"][0]["resolution"] == "IdP certificate expired; customer rotated it."
-    assert data["tickets"][0]["article_url"] is None
+    assert data.tickets[0].resolution == "IdP certificate expired; customer rotated it."
+    assert data.tickets[0].article_url is None
     assert any(path.endswith("/comments.json") for _, _, path in transport.requests)
 
 
@@ -205,7 +205,7 @@ async def test_live_wire_format_and_auth() -> None:
     args: Any = connector.tools()[0].parse_arguments({"text": "export endpoint returning 500 internal_error"})
     data = await connector.similar(args, CTX)
     await connector.aclose()
-    assert data["tickets"] == [
+    assert [t.model_dump(exclude={"meaning", "shared"}) for t in data.tickets] == [
         {
             "id": 35436,
             "external_id": None,
@@ -217,13 +217,17 @@ async def test_live_wire_format_and_auth() -> None:
             "created_at": "2026-10-01T10:00:00Z",
             "solved_at": "2026-10-02T10:00:00Z",
             "url": "https://acme.zendesk.com/api/v2/tickets/35436.json",
-            "score": data["tickets"][0]["score"],
+            "score": data.tickets[0].score,
         }
     ]
-    assert 1 <= len(seen) <= 4
+    assert data.ranking == "meaning" and data.tickets[0].shared == ["code:internal_error", "status:500"]
+    # One search per distinctive word, and one without a word (the latest solved tickets).
+    assert 2 <= len(seen) <= 5
+    queries = [request.url.params["query"] for request in seen]
+    assert "type:ticket status>=solved" in queries
     for request in seen:
         assert request.method == "GET"
-        assert request.url.params["query"].startswith("type:ticket status>=solved ")
+        assert request.url.params["query"].startswith("type:ticket status>=solved")
         assert (
             request.headers["authorization"]
             == "Basic " + base64.b64encode(b"agent@acme.com/token:tok").decode()
@@ -251,3 +255,61 @@ def test_demo_world_history_is_served() -> None:
     handlers = build_transport(world).handlers
     assert "relayhq.zendesk.com" in handlers
     assert RESOLUTION_FIELD_ID != ARTICLE_FIELD_ID
+
+
+async def test_meaning_finds_a_ticket_that_shares_no_word(world: Path) -> None:
+    """BM25 needs a shared word; the embedding ranking finds the same symptom said otherwise."""
+    transport = build_transport(world)
+    connector = ZendeskConnector(world_settings(), transport=transport)
+    args: Any = connector.tools()[0].parse_arguments(
+        {"text": "Our staff cannot log into the dashboard with single sign-on from Okta anymore"}
+    )
+    data = await connector.similar(args, CTX)
+    await connector.aclose()
+    assert data.ranking == "meaning" and data.model and data.note is None
+    assert data.tickets[0].external_id == "H-915"  # "SSO login broken … SAML signature validation failed"
+    bm25 = rank_tickets(
+        args.text, [{"id": "H-915", "subject": "SSO login broken", "description": "Okta SAML"}]
+    )
+    assert [t["id"] for _, t in bm25] == ["H-915"]  # only through the word "okta"
+
+
+async def test_shared_evidence_lifts_a_ticket(world: Path) -> None:
+    transport = build_transport(world)
+    connector = ZendeskConnector(world_settings(), transport=transport)
+    tool = connector.tools()[0]
+    plain = await connector.similar(tool.parse_arguments({"text": "orders are failing"}), CTX)
+    lifted = await connector.similar(
+        tool.parse_arguments({"text": "orders are failing", "evidence": ["subscription_past_due"]}), CTX
+    )
+    await connector.aclose()
+    assert lifted.tickets[0].external_id == "H-901"
+    assert lifted.tickets[0].shared == ["code:subscription_past_due"]
+    assert plain.tickets[0].shared == [] and plain.tickets[0].score < lifted.tickets[0].score
+
+
+async def test_a_model_that_cannot_load_falls_back_to_bm25_with_a_note(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casefile.agent.similar import embed
+
+    def broken() -> None:
+        raise OSError("weights file truncated")
+
+    monkeypatch.setattr(embed, "WordLlamaEmbedder", broken)
+    embed.reset()
+    try:
+        transport = build_transport(world)
+        toolbox = Toolbox([ZendeskConnector(world_settings(), transport=transport)])
+        outcome = await toolbox.execute(
+            ToolCall(id="t1", tool="tickets_similar", arguments={"text": "429 rate_limit_exceeded on bulk"}),
+            CTX,
+        )
+        await toolbox.aclose()
+    finally:
+        embed.reset()
+    assert outcome.ok, outcome.error
+    assert outcome.data["ranking"] == "bm25"
+    assert "OSError: weights file truncated" in outcome.data["note"]
+    assert outcome.data["tickets"][0]["external_id"] == "H-894"
+    assert "BM25" in outcome.rendered and "could not load" in outcome.rendered

@@ -11,10 +11,13 @@ How similar tickets are found:
    finds nothing. We pick a few distinctive words of the text (error codes,
    statuses, identifiers first, then the longest words) and run one search per
    word: ``type:ticket status>=solved <word>`` (solved and closed tickets).
-2. The union of the results is ranked against the full text with BM25
-   (``rank-bm25``'s BM25+ variant, whose IDF stays positive on small
-   candidate sets) over subject, description, resolution and tags; tickets
-   sharing no word with the text are dropped.
+2. One more search without a word (the most recently solved tickets) adds candidates that
+   say the same thing in other words. The union is ranked by meaning plus shared identifiers
+   (``agent/similar/rank.py``: a local embedding model, and the error codes, bug ids and deploys
+   both carry, from the text and from ``evidence``). When the model cannot load, BM25
+   (``rank-bm25``'s BM25+ variant, whose IDF stays positive on small candidate sets) over
+   subject, description, resolution and tags ranks instead, tickets sharing no word with the
+   text are dropped, and the result's ``note`` says so.
 3. Zendesk tickets have no "resolution" attribute. It is read from a custom
    ticket field when ``resolution_field_id`` is configured (and the article URL
    from ``article_field_id``); otherwise it is the ticket's last public comment,
@@ -27,17 +30,25 @@ import asyncio
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
 from casefile.tools.http import ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings, ZendeskSettings
 
-__all__ = ["TicketsSimilarArgs", "ZendeskConnector", "query_terms", "rank_tickets", "tokenize"]
+__all__ = [
+    "SimilarTicket",
+    "SimilarTickets",
+    "TicketsSimilarArgs",
+    "ZendeskConnector",
+    "query_terms",
+    "rank_tickets",
+    "tokenize",
+]
 
 SOURCE = "tickets"
 SEARCH_PATH = "/api/v2/search.json"
@@ -64,6 +75,37 @@ class TicketsSimilarArgs(ToolArgs):
         "Idempotency-Key retries'.",
     )
     limit: int = Field(default=3, ge=1, le=10, description="How many resolved tickets to return.")
+    evidence: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Identifiers the investigation found (error codes, bug ids, deploy versions or SHAs): "
+        "a resolved ticket naming the same one ranks higher.",
+    )
+
+
+class SimilarTicket(BaseModel):
+    id: Any = None
+    external_id: str | None = None
+    subject: str = ""
+    status: str | None = None
+    resolution: str | None = None
+    article_url: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    created_at: str | None = None
+    solved_at: str | None = None
+    url: str | None = None
+    score: float
+    meaning: float | None = Field(default=None, description="cosine similarity of the texts (by meaning)")
+    shared: list[str] = Field(default_factory=list, description="identifiers both tickets carry")
+
+
+class SimilarTickets(BaseModel):
+    query_terms: list[str] = Field(default_factory=list)
+    candidates: int = 0
+    ranking: Literal["meaning", "bm25"] = "bm25"
+    model: str | None = None
+    note: str | None = Field(default=None, description="why the ranking is by word overlap, when it is")
+    tickets: list[SimilarTicket] = Field(default_factory=list)
 
 
 def tokenize(text: str) -> list[str]:
@@ -82,14 +124,24 @@ def query_terms(text: str, n: int = MAX_SEARCHES) -> list[str]:
     return (coded + words)[:n]
 
 
-def _document(ticket: Mapping[str, Any]) -> list[str]:
-    parts = [
+def _document_text(ticket: Mapping[str, Any]) -> list[str]:
+    return [
         str(ticket.get("subject") or ""),
         str(ticket.get("description") or ""),
         str(ticket.get("resolution") or ""),
         " ".join(map(str, ticket.get("tags") or [])),
     ]
-    return tokenize("\n".join(parts))
+
+
+def _document(ticket: Mapping[str, Any]) -> list[str]:
+    return tokenize("\n".join(_document_text(ticket)))
+
+
+def _evidence(values: Sequence[str]) -> set[str]:
+    """The identifiers in the caller's evidence values, keyed as ``agent/similar/evidence.py`` keys them."""
+    from casefile.agent.similar.evidence import evidence_keys
+
+    return {key for value in values for key in evidence_keys(value)}
 
 
 def rank_tickets(text: str, tickets: Sequence[Mapping[str, Any]]) -> list[tuple[float, Mapping[str, Any]]]:
@@ -127,19 +179,26 @@ def _custom(ticket: Mapping[str, Any], field_id: int | None) -> Any:
 
 def render_similar(data: Mapping[str, Any]) -> str:
     tickets = data.get("tickets") or []
+    note = f"\n({data['note']})" if data.get("note") else ""
     if not tickets:
-        return f"No resolved ticket resembles this one ({data.get('candidates', 0)} candidates searched)."
-    lines = [f"{len(tickets)} most similar resolved tickets (BM25 over {data.get('candidates')} candidates):"]
+        return (
+            f"No resolved ticket resembles this one ({data.get('candidates', 0)} candidates searched).{note}"
+        )
+    how = "by meaning" if data.get("ranking") == "meaning" else "BM25"
+    lines = [
+        f"{len(tickets)} most similar resolved tickets ({how} over {data.get('candidates')} candidates):"
+    ]
     for t in tickets:
+        shared = f"; shares {', '.join(t['shared'])}" if t.get("shared") else ""
         ref = f"#{t['id']}" + (f" ({t['external_id']})" if t.get("external_id") else "")
         lines.append(
-            f"- {ref} {t.get('subject', '')} (solved {t.get('solved_at') or '?'}, score {t['score']})"
+            f"- {ref} {t.get('subject', '')} (solved {t.get('solved_at') or '?'}, score {t['score']}{shared})"
         )
         if t.get("resolution"):
             lines.append(f"  resolution: {' '.join(str(t['resolution']).split())[:600]}")
         if t.get("article_url"):
             lines.append(f"  article: {t['article_url']}")
-    return "\n".join(lines)
+    return "\n".join(lines) + note
 
 
 class ZendeskAccount(Protocol):
@@ -206,7 +265,7 @@ class ZendeskConnector(Connector):
 
     async def _search(self, term: str) -> list[dict[str, Any]]:
         params = {
-            "query": f"type:ticket status>=solved {term}",
+            "query": f"type:ticket status>=solved {term}".strip(),
             "sort_by": "updated_at",
             "sort_order": "desc",
             "per_page": PER_PAGE,
@@ -230,17 +289,22 @@ class ZendeskConnector(Connector):
         return None
 
     @operation("tickets_similar", TicketsSimilarArgs, render=render_similar)
-    async def similar(self, args: TicketsSimilarArgs, ctx: CallContext) -> dict[str, Any]:
+    async def similar(self, args: TicketsSimilarArgs, ctx: CallContext) -> SimilarTickets:
         """The resolved helpdesk tickets most similar to a text, with how each was resolved.
 
         Use it to see how support solved the same symptom before: each result has the
-        ticket's subject, its resolution and the help-center article it pointed to. It is
-        history, not evidence about this customer: confirm with the logs and systems.
+        ticket's subject, its resolution and the help-center article it pointed to, ranked by
+        meaning and by identifiers both share (pass the error codes, bug ids and deploys you
+        found as ``evidence``). It is history, not evidence about this customer: confirm with
+        the logs and systems.
         """
+        from casefile.agent.similar.rank import Doc, rank
+
         terms = query_terms(args.text)
         if not terms:
             raise ToolError(SOURCE, "the text has no searchable words")
-        results = await asyncio.gather(*(self._search(term) for term in terms))
+        # The word-less search brings the latest solved tickets, whatever words they use.
+        results = await asyncio.gather(*(self._search(term) for term in [*terms, ""]))
         candidates: dict[Any, dict[str, Any]] = {}
         for batch in results:
             for ticket in batch:
@@ -248,29 +312,39 @@ class ZendeskConnector(Connector):
         documents = [
             {**t, "resolution": _custom(t, self.settings.resolution_field_id)} for t in candidates.values()
         ]
-        ranked = rank_tickets(args.text, documents)[: args.limit]
+        docs = [Doc(id=str(i), text="\n".join(_document_text(t))) for i, t in enumerate(documents)]
+        ranking = rank(args.text, docs, query_evidence=_evidence(args.evidence))
+        chosen = [(s, documents[int(s.id)]) for s in ranking.results[: args.limit]]
         # Without a resolution field the resolution is the last public comment: fetch it for the top only.
-        missing = [t for _, t in ranked if not t.get("resolution")]
+        missing = [t for _, t in chosen if not t.get("resolution")]
         comments = await asyncio.gather(*(self._last_public_comment(t["id"]) for t in missing))
         resolved = {id(t): c for t, c in zip(missing, comments, strict=True)}
-        tickets = []
-        for score, t in ranked:
-            tickets.append(
-                {
-                    "id": t.get("id"),
-                    "external_id": t.get("external_id"),
-                    "subject": t.get("subject") or "",
-                    "status": t.get("status"),
-                    "resolution": t.get("resolution") or resolved.get(id(t)),
-                    "article_url": _custom(t, self.settings.article_field_id),
-                    "tags": list(t.get("tags") or []),
-                    "created_at": t.get("created_at"),
-                    "solved_at": t.get("updated_at"),
-                    "url": t.get("url"),
-                    "score": round(score, 3),
-                }
+        tickets = [
+            SimilarTicket(
+                id=t.get("id"),
+                external_id=t.get("external_id"),
+                subject=t.get("subject") or "",
+                status=t.get("status"),
+                resolution=t.get("resolution") or resolved.get(id(t)),
+                article_url=_custom(t, self.settings.article_field_id),
+                tags=[str(tag) for tag in t.get("tags") or []],
+                created_at=t.get("created_at"),
+                solved_at=t.get("updated_at"),
+                url=t.get("url"),
+                score=round(scored.score, 3),
+                meaning=scored.meaning,
+                shared=scored.shared,
             )
-        return {"query_terms": terms, "candidates": len(candidates), "tickets": tickets}
+            for scored, t in chosen
+        ]
+        return SimilarTickets(
+            query_terms=terms,
+            candidates=len(candidates),
+            ranking=ranking.method,
+            model=ranking.model,
+            note=ranking.note,
+            tickets=tickets,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

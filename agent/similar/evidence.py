@@ -1,0 +1,50 @@
+"""The identifiers two support cases can share: error codes, HTTP statuses, bug ids, deploys.
+
+Read from text (a ticket, a resolution, a diagnosis' statement and cited values) with general
+patterns only: no company's codes or ids are known here. Two cases sharing one of these is
+stronger than any wording: "same bug", "same deploy", "same error code".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+__all__ = ["evidence_keys", "shared"]
+
+# snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
+_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+# Issue ids as trackers write them: ABC-123 (Linear, Jira).
+_BUG = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d{1,6}\b")
+# Release versions (v5.12.0, relay-2.8.1, web-2026.10.03) and commit SHAs (7–40 hex with a digit and a letter).
+_VERSION = re.compile(r"\b(?:v|[a-z]+-)?\d+\.\d+(?:\.\d+)?\b")
+_SHA = re.compile(r"\b[0-9a-f]{7,40}\b")
+# 4xx/5xx statuses where the text says so (a bare 429 or "HTTP 500"), not any three-digit number.
+_STATUS = re.compile(r"(?<![\w.:/-])([45]\d\d)(?![\w.:/-])")
+_NOT_CODES = frozenset({"e_g", "i_e"})
+
+
+def evidence_keys(text: str) -> set[str]:
+    """The identifiers in ``text``, each prefixed by its kind (``code:``, ``bug:``, ``deploy:``, ``status:``)."""
+    keys: set[str] = set()
+    for m in _CODE.finditer(text):
+        code = m.group(0).lower()
+        if code not in _NOT_CODES and not code.startswith(("sk_", "pk_", "kk_", "rk_")):
+            keys.add(f"code:{code}")
+    keys.update(f"bug:{m.group(0)}" for m in _BUG.finditer(text))
+    for m in _VERSION.finditer(text):
+        token = m.group(0)
+        if not re.fullmatch(r"\d+\.\d+", token):  # "2.5" is a number, "v2.5" or "2.5.1" a release
+            keys.add(f"deploy:{token.lower()}")
+    for m in _SHA.finditer(text):
+        sha = m.group(0)
+        if any(c.isdigit() for c in sha) and any(c.isalpha() for c in sha):
+            keys.add(f"deploy:{sha[:12]}")
+    keys.update(f"status:{m.group(1)}" for m in _STATUS.finditer(text))
+    return keys
+
+
+def shared(a: Iterable[str], b: Iterable[str]) -> list[str]:
+    """Keys in both, statuses last (a shared 500 says less than a shared bug id)."""
+    common = set(a) & set(b)
+    return sorted(common, key=lambda k: (k.startswith("status:"), k))

@@ -1,0 +1,115 @@
+"""Rank candidate cases against a query by meaning plus shared evidence; BM25 when there is no model.
+
+Score = cosine similarity of the two texts' embeddings + :data:`EVIDENCE_WEIGHT` for each shared
+identifier (error code, bug id, deploy; a shared HTTP status counts a third as much), at most
+:data:`MAX_SHARED` of them. Cosines of WordLlama's averaged embeddings sit between about 0.3
+(unrelated support text) and 0.9 (the same symptom), so one shared bug id lifts a case about as
+much as a clearly closer wording does. When the model cannot load, BM25+ over the same texts ranks
+(``tools/tickets.py``'s ranking) and the result carries a note saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from casefile.agent.similar.embed import Embedder, embedder_status, load_embedder
+from casefile.agent.similar.evidence import evidence_keys, shared
+
+__all__ = ["EVIDENCE_WEIGHT", "Doc", "Ranking", "Scored", "rank"]
+
+EVIDENCE_WEIGHT = 0.1
+MAX_SHARED = 3
+_STATUS_FACTOR = 1 / 3
+_TEXT_CHARS = 4000  # the head of a long thread is what it is about
+
+
+class Doc(BaseModel):
+    """A candidate case: its id, its text, and identifiers known beyond its text (cited values)."""
+
+    id: str
+    text: str
+    evidence: set[str] = Field(default_factory=set)
+
+
+class Scored(BaseModel):
+    id: str
+    score: float
+    meaning: float | None = Field(default=None, description="cosine similarity of the two texts")
+    shared: list[str] = Field(default_factory=list, description="identifiers both cases carry")
+
+
+class Ranking(BaseModel):
+    method: Literal["meaning", "bm25"]
+    model: str | None = None
+    note: str | None = Field(default=None, description="why the ranking is not by meaning, when it is not")
+    results: list[Scored] = Field(default_factory=list)
+
+
+def _evidence_bonus(keys: Sequence[str]) -> float:
+    weights = sorted((_STATUS_FACTOR if k.startswith("status:") else 1.0 for k in keys), reverse=True)
+    return EVIDENCE_WEIGHT * sum(weights[:MAX_SHARED])
+
+
+class LoadDefault:
+    """The default: the process's model, loaded on first use."""
+
+
+LOAD = LoadDefault()
+
+
+def rank(
+    query: str,
+    docs: Sequence[Doc],
+    *,
+    query_evidence: Iterable[str] = (),
+    embedder: Embedder | LoadDefault | None = LOAD,
+    limit: int | None = None,
+) -> Ranking:
+    """``docs`` best first against ``query`` (candidates sharing nothing with it are left out by BM25 only)."""
+    model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
+    wanted = evidence_keys(query) | set(query_evidence)
+    keys = [evidence_keys(d.text) | d.evidence for d in docs]
+    if model is None:
+        return _bm25(query, docs, wanted, keys, limit, embedder)
+    vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
+    cosines = vectors[1:] @ vectors[0] if len(docs) else []
+    results = []
+    for doc, cosine, doc_keys in zip(docs, cosines, keys, strict=True):
+        common = shared(wanted, doc_keys)
+        results.append(
+            Scored(
+                id=doc.id,
+                score=round(float(cosine) + _evidence_bonus(common), 4),
+                meaning=round(float(cosine), 4),
+                shared=common,
+            )
+        )
+    results.sort(key=lambda s: (-s.score, s.id))
+    return Ranking(method="meaning", model=model.name, results=results[:limit])
+
+
+def _bm25(
+    query: str,
+    docs: Sequence[Doc],
+    wanted: set[str],
+    keys: list[set[str]],
+    limit: int | None,
+    embedder: Embedder | LoadDefault | None,
+) -> Ranking:
+    from casefile.tools.tickets import rank_tickets
+
+    by_id = {d.id: k for d, k in zip(docs, keys, strict=True)}
+    ranked = rank_tickets(query, [{"id": d.id, "description": d.text} for d in docs])
+    results = [
+        Scored(id=str(t["id"]), score=round(score, 3), shared=shared(wanted, by_id[str(t["id"])]))
+        for score, t in ranked
+    ]
+    if isinstance(embedder, LoadDefault):
+        reason = embedder_status().reason or "not installed"
+        note = f"ranked by word overlap (BM25): the embedding model could not load ({reason})"
+    else:
+        note = "ranked by word overlap (BM25): no embedding model was given"
+    return Ranking(method="bm25", note=note, results=results[:limit])

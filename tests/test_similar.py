@@ -1,0 +1,109 @@
+"""Similar cases by meaning: identifiers shared, the embedding ranking, past diagnoses, the labelled sets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from casefile.agent.similar.evidence import evidence_keys, shared
+from casefile.agent.similar.past import PastCase, similar_diagnoses
+from casefile.agent.similar.rank import Doc, rank
+from casefile.evals.similar import WORLDS, load_labels, world_docs
+
+
+def test_evidence_keys_name_codes_bugs_deploys_and_statuses() -> None:
+    keys = evidence_keys(
+        "429 rate_limit_exceeded since v2.41.0 (deploy c72d4320384f), known as REL-482; APP_NOT_ASSIGNED; "
+        "order 12345, took 2.5 s, see https://x.test/v2/orders/500"
+    )
+    assert keys == {
+        "status:429",
+        "code:rate_limit_exceeded",
+        "deploy:v2.41.0",
+        "deploy:c72d4320384f",
+        "bug:REL-482",
+        "code:app_not_assigned",
+    }
+    assert shared({"status:500", "bug:REL-1", "code:x_y"}, {"status:500", "bug:REL-1"}) == [
+        "bug:REL-1",
+        "status:500",
+    ]
+
+
+class _Words:
+    """A stand-in embedder over a fixed vocabulary (the real model is exercised in test_tickets)."""
+
+    name = "words"
+    vocabulary = ("login", "sso", "saml", "invoice", "card", "payment", "slow")
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = (
+            np.array([[float(w in t.lower()) for w in self.vocabulary] for t in texts], dtype=np.float32)
+            + 1e-3
+        )
+        return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_shared_identifiers_outrank_wording() -> None:
+    docs = [
+        Doc(id="a", text="SSO login broken, SAML error"),
+        Doc(id="b", text="card payment failed"),
+        Doc(id="c", text="card payment failed", evidence={"bug:PAY-9"}),
+    ]
+    ranking = rank("card payment problem", docs, embedder=_Words())
+    assert ranking.method == "meaning" and [s.id for s in ranking.results] == ["b", "c", "a"]
+    lifted = rank("card payment problem", docs, query_evidence={"bug:PAY-9"}, embedder=_Words())
+    assert lifted.results[0].id == "c" and lifted.results[0].shared == ["bug:PAY-9"]
+
+
+def test_without_a_model_bm25_ranks_and_says_so() -> None:
+    docs = [Doc(id="a", text="SSO login broken"), Doc(id="b", text="invoice card")]
+    ranking = rank("sso login", docs, embedder=None)
+    assert ranking.method == "bm25" and [s.id for s in ranking.results] == ["a"]
+    assert ranking.note and "BM25" in ranking.note
+
+
+def test_past_diagnoses_ranked_by_cause_and_cited_bug() -> None:
+    past = [
+        PastCase(
+            investigation_id="i1",
+            ticket_id="1",
+            subject="SSO down",
+            category="sso_certificate_expired",
+            summary="The IdP certificate expired.",
+            cited=["2026-11-19T23:59:59Z"],
+        ),
+        PastCase(
+            investigation_id="i2",
+            ticket_id="2",
+            subject="Payments fail",
+            category="known_bug",
+            summary="Known bug PAY-9 rejects card payments.",
+            cited=["PAY-9"],
+        ),
+        PastCase(
+            investigation_id="i3",
+            ticket_id="3",
+            subject="Card declined",
+            category="billing_card_declined",
+            summary="The card payment was declined.",
+            cited=["expired_card"],
+        ),
+    ]
+    found = similar_diagnoses(
+        "Payments failing", "known_bug", "Open bug PAY-9.", ["PAY-9"], past, exclude=["i3"], embedder=_Words()
+    )
+    assert [c.case.investigation_id for c in found.cases] == ["i2", "i1"]
+    assert found.cases[0].shared == ["bug:PAY-9"] and found.searched == 2
+
+
+@pytest.mark.parametrize("world", sorted(WORLDS))
+def test_labelled_sets_name_real_tickets_and_hold_50_pairs(world: str) -> None:
+    labels = load_labels(world)
+    ids = {d.id for d in world_docs(world)}
+    members = [m for group in labels.causes.values() for m in group]
+    assert set(members) <= ids and len(members) == len(set(members))
+    assert sum(len(g) * (len(g) - 1) // 2 for g in labels.causes.values()) >= 50
