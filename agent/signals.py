@@ -323,7 +323,9 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         "api": r"\bapi\b|\bsdk\b|\bcurl\b|\brest\b|\bhttp requests?\b",
         "webhook": r"\bweb ?hooks?\b|\bcallbacks?\b|\b[a-z_]+\.[a-z_.]+ events?\b|\bevent deliver"
         r"|\bevents? (?:arriv|deliver|(?:are |were )?late|(?:are |were )?missing|stopped)|\bnot receiving events?\b"
-        r"|\bmissing (?:\w+ )?events?\b|\bevents? (?:never|did not|didn'?t) (?:arrive|come)",
+        r"|\bmissing (?:\w+ )?events?\b|\bevents? (?:never|did not|didn'?t) (?:arrive|come)"
+        # Customers outside English call them notifications (notificaciones, Benachrichtigungen).
+        r"|\bnotifica(?:tions?|ciones|ci[óo]n)\b|\bbenachrichtigung(?:en)?\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
         r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?in\b|\badfs\b|\bjumpcloud\b",
         "oauth": r"\boauth2?\b|\baccess tokens?\b|\brefresh tokens?\b|client[_ ]credentials"

@@ -58,8 +58,15 @@ def cited(model: Any, data: dict[str, Any], call_id: str, tool: str) -> Cited[An
 
 
 def summary(
-    errors: int, requests: int = 4000, status: int = 401, base_rate: float = 0.001, **extra: Any
+    errors: int,
+    requests: int = 4000,
+    status: int = 401,
+    base_rate: float = 0.001,
+    by_status: dict[int, tuple[int, float]] | None = None,
+    **extra: Any,
 ) -> Cited[Any]:
+    """An error summary; ``by_status`` gives several statuses' counts and baseline rates."""
+    statuses = by_status or {status: (errors, base_rate)}
     return cited(
         ErrorSummary,
         {
@@ -68,7 +75,8 @@ def summary(
             "error_rate": errors / requests,
             "baseline": {"requests": 20000, "errors": 40, "error_rate": 0.002},
             "by_status": [
-                {"status": status, "count": errors, "rate": errors / requests, "baseline_rate": base_rate}
+                {"status": s, "count": n, "rate": n / requests, "baseline_rate": rate}
+                for s, (n, rate) in statuses.items()
             ],
             **extra,
         },

@@ -78,6 +78,11 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         )
     hypotheses: list[Hypothesis] = []
     api, change = api_causes(state, evidence, picture)
+    topic = _elsewhere(state)
+    for h in api if topic else []:
+        # The account's API errors are real, but not what this ticket asks about.
+        h.confidence = round(max(0.05, h.confidence - 0.25), 2)
+        h.reasons.append(f"the ticket is about {topic}, not failing API requests")
     hypotheses += api
     diff.ruled_out += [f"deploy {v.label}: {v.reason}" for v in change.ruled_out]
     diff.ruled_out_deploys += [v.deploy.sha for v in change.ruled_out]
@@ -145,7 +150,12 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
 _SYMPTOM = re.compile(
     r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
     r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
-    r"|gone|limit\w*|[45]\d\d)\b",
+    r"|gone|limit\w*|[45]\d\d"
+    # The same in the other languages customers write in (German, Spanish, French).
+    r"|fehl\w*|(?:ab)?gebrochen|brechen|abgelehnt|abgewiesen|funktioniert nicht|nicht mehr|kaputt|ausf[äa]ll\w*|st[öo]rung"
+    r"|fall\w*|errores?|no funciona\w*|no llega\w*|no lleg[óo]\w*|rechaz\w*|bloquead\w*|ca[íi]d[oa]s?"
+    r"|[ée]chou\w*|[ée]chec|erreurs?|bloqu[ée]\w*|refus[ée]\w*|manquant\w*|jamais arriv\w*|ne fonctionne"
+    r"|en panne|impossible)\b",
     re.IGNORECASE,
 )
 
@@ -158,6 +168,18 @@ def _vague(state: LoopState) -> bool:
     if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or chosen:
         return False
     return not _SYMPTOM.search(state.ticket.full_text())
+
+
+# Areas whose trouble API error responses do not explain (deliveries we send; how numbers are counted).
+_ELSEWHERE = ("webhook", "data")
+
+
+def _elsewhere(state: LoopState) -> str | None:
+    """The area the ticket is about when it is not the API: it names no status, code or endpoint."""
+    s = state.signals
+    if s.statuses or s.error_codes or s.endpoints or set(s.areas) - set(_ELSEWHERE):
+        return None
+    return next((a for a in _ELSEWHERE if a in s.areas), None)
 
 
 def _kinds(state: LoopState, evidence: Evidence) -> list[str]:

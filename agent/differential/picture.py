@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.semantics import classify
 from casefile.tools.base import parse_ts
-from casefile.tools.logs_results import KeyUsage, SharedError, TopError, TopErrors
+from casefile.tools.logs_results import ErrorSummary, KeyUsage, SharedError, TopError, TopErrors
 
 __all__ = ["ErrorPicture", "error_picture", "reported_statuses"]
 
@@ -93,37 +94,90 @@ def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list
     return [r for r in rows if r.status in statuses or (r.error_code and r.error_code.lower() in codes)]
 
 
+def _noise(expected: float) -> float:
+    """How many more errors than ``expected`` chance alone gives (about three Poisson deviations, plus one)."""
+    return 3 * math.sqrt(expected) + 1
+
+
+def _at_usual_rate(summary: ErrorSummary | None, rows: list[TopError]) -> bool:
+    """The class's statuses, taken together, are no more frequent than in the baseline.
+
+    The top rows are the combinations that grew most, so a class pieced together from them
+    always looks grown; the status totals against their baseline rates say whether anything
+    changed at all. Codes the account never got before are news whatever their status does.
+    """
+    if summary is None or not summary.baseline.requests or not summary.requests:
+        return False
+    new = sum(r.count for r in rows if r.before == 0)
+    if new * 2 >= sum(r.count for r in rows):
+        return False
+    statuses = {r.status for r in rows}
+    counts = [s for s in summary.by_status if s.status in statuses]
+    seen = sum(s.count for s in counts)
+    expected = sum(s.baseline_rate for s in counts) * summary.requests
+    return seen < expected + _noise(expected) + 2
+
+
 def error_picture(
     evidence: Evidence, created_at: datetime, statuses: set[int] | None = None, codes: set[str] | None = None
 ) -> ErrorPicture:
-    """The account's error picture; the errors the ticket itself reports (``statuses``, ``codes``) come first."""
-    picture = ErrorPicture()
+    """The account's error picture; the errors the ticket itself reports (``statuses``, ``codes``) come first.
+
+    Every error class among the top rows is tested against its baseline; the picture is the
+    elevated class that grew most, so background noise of one class does not hide a real change
+    in another (a short incident of ours behind the usual trickle of 400s).
+    """
     top = evidence.top.data if evidence.top else None
     summary = evidence.summary.data if evidence.summary else None
     if top is None or not top.top:
+        picture = ErrorPicture()
         if summary is not None:
             picture.total, picture.requests = summary.errors, summary.requests
         return picture
-    picture.total, picture.requests = top.errors, top.requests
     # What the customer reports, when the logs hold it, is what the picture is about: a handful of
     # 503s the ticket names matter more than the usual background of 404s.
     reported = _reported(top.top, statuses or set(), {c.lower() for c in codes or ()})
     pool = reported if sum(r.count for r in reported) >= 3 else top.top
-    # The class that grew most against the rows' own history wins, not the biggest one: a few
-    # errors the account never got before matter more than its usual background of 404s.
     ratio = top.requests / top.baseline_requests if top.baseline_requests else 0.0
-    excess: Counter[str] = Counter()
-    by_class: Counter[str] = Counter()
+    by_class: dict[str, list[TopError]] = {}
     for row in pool:
-        cls_of = classify(row.status, row.error_code, row.message)
-        by_class[cls_of] += row.count
-        grown = max(0.0, row.count - row.before * ratio)
-        if _incident_like(top, row):
-            grown *= 3  # a new server error many accounts got at once: an incident, even if this one saw few
-        excess[cls_of] += grown  # type: ignore[assignment]
-    cls = max(by_class, key=lambda c: (excess[c], by_class[c]))
-    count = by_class[cls]
-    rows = [r for r in pool if classify(r.status, r.error_code, r.message) == cls]
+        by_class.setdefault(classify(row.status, row.error_code, row.message), []).append(row)
+    # The class that grew most against the rows' own history wins, not the biggest one: a few
+    # errors the account never got before matter more than its usual background of 404s. Each
+    # row's growth counts only beyond what chance gives (a single stray error is not news).
+    excess: dict[str, float] = {}
+    for cls_of, rows_of in by_class.items():
+        grown = 0.0
+        for row in rows_of:
+            expected = row.before * ratio
+            more = max(0.0, row.count - expected - _noise(expected) + 1)
+            if _incident_like(top, row):
+                more *= (
+                    3  # a new server error many accounts got at once: an incident, even if this one saw few
+                )
+            grown += more
+        excess[cls_of] = grown
+    pictures = [
+        _class_picture(top, summary, created_at, cls_of, rows_of, pool is reported)
+        for cls_of, rows_of in by_class.items()
+    ]
+    rank = {p.cls: (excess[p.cls or ""], p.count) for p in pictures}
+    elevated = [p for p in pictures if p.elevated]
+    return max(elevated or pictures, key=lambda p: rank[p.cls])
+
+
+def _class_picture(
+    top: TopErrors,
+    summary: ErrorSummary | None,
+    created_at: datetime,
+    cls: str,
+    rows: list[TopError],
+    reported: bool,
+) -> ErrorPicture:
+    """The picture of one error class's rows: elevated or not, onset, end, scope, failing key."""
+    picture = ErrorPicture()
+    picture.total, picture.requests = top.errors, top.requests
+    count = sum(r.count for r in rows)
     picture.cls, picture.rows, picture.count = cls, rows, count
     picture.share = count / top.errors if top.errors else 0.0
     status = rows[0].status
@@ -147,13 +201,13 @@ def error_picture(
         expected = before / top.baseline_requests * top.requests
     if all(_incident_like(top, r) for r in rows):
         above = count >= 2
-    elif pool is reported:
+    elif reported:
         # The customer names these errors: that they are there at all is the finding.
         above = count >= 3
     elif top.baseline_requests and before == 0:
         above = count >= max(3, 2 * expected + 2)
     else:
-        above = count >= max(MIN_ELEVATED, 3 * expected + 3)
+        above = count >= max(MIN_ELEVATED, 3 * expected + 3) and not _at_usual_rate(summary, rows)
     picture.elevated = spike_here or (above and (no_baseline or picture.rate > picture.baseline_rate))
     firsts = [r.first_at for r in rows if r.first_at]
     picture.onset = spike.onset if spike_here and spike else (min(firsts) if firsts else None)

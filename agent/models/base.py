@@ -24,7 +24,7 @@ from casefile.agent.catalog import Catalog
 from casefile.agent.differential.model import Differential
 from casefile.agent.errors import ConfigError
 from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
-from casefile.tools.errors import ReadOnlyViolation, ScopeViolation, ToolArgumentError
+from casefile.tools.errors import ReadOnlyViolation, ScopeViolation, SourceNotFound, ToolArgumentError
 
 if TYPE_CHECKING:
     from casefile.agent.config import Budgets
@@ -41,8 +41,11 @@ __all__ = [
     "TurnUsage",
 ]
 
-# Failed calls that say nothing about a source's health (our own mistakes or refusals).
-_NOT_AN_OUTAGE = frozenset({ToolArgumentError.kind, ReadOnlyViolation.kind, ScopeViolation.kind})
+# Failed calls that say nothing about a source's health (our own mistakes or refusals, or the
+# source answering that the thing asked for does not exist: an account without an IdP).
+_NOT_AN_OUTAGE = frozenset(
+    {ToolArgumentError.kind, ReadOnlyViolation.kind, ScopeViolation.kind, SourceNotFound.kind}
+)
 
 
 class ModelUnavailable(Exception):

@@ -1,0 +1,144 @@
+"""The differential against background noise, off-topic errors and tickets not written in English.
+
+Synthetic evidence of companies we have never seen (the helpers of test_differential build it);
+each test names the support-engineering rule it holds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from test_differential import NOW, best, billing, row, state, summary, top
+
+from casefile.agent.differential import Evidence, assess
+from casefile.agent.signals import extract_signals
+from casefile.agent.ticket import Requester, Ticket
+from casefile.tools.base import ToolOutcome
+
+
+def summary_of(by_status: dict[int, tuple[int, float]]) -> Any:
+    return summary(sum(n for n, _ in by_status.values()), by_status=by_status)
+
+
+def with_before(r: dict[str, Any], before: int) -> dict[str, Any]:
+    return {**r, "before": before}
+
+
+def background_and_incident() -> Evidence:
+    """The account's usual trickle of 400s and 409s, and a short burst of 503s five other accounts got too."""
+    rows = [
+        with_before(row(400, "bad_request", 6, path="/v2/orders/{id}"), 1),
+        with_before(row(409, "duplicate_order", 3, path="/v2/orders"), 5),
+        with_before(row(400, "bad_request", 2, path="/v2/carts"), 3),
+        with_before(
+            row(
+                503,
+                "dispatcher_unavailable",
+                2,
+                path="/v2/orders",
+                first="2027-03-04T09:10:00.000Z",
+                last="2027-03-04T09:38:00.000Z",
+            ),
+            0,
+        ),
+    ]
+    data = top(
+        rows, others=[{"status": 503, "error_code": "dispatcher_unavailable", "accounts": 5, "count": 40}]
+    )
+    data.data.baseline_requests = 20000
+    return Evidence(
+        summary=summary_of({400: (9, 0.0025), 409: (3, 0.001), 503: (2, 0.0)}), top=data, billing=billing()
+    )
+
+
+def test_usual_background_errors_do_not_hide_a_short_incident_of_ours() -> None:
+    # 400s and 409s at their usual rate are the account's background, however the top rows
+    # happen to line up; a new 503 five other accounts got in the same half hour is an incident.
+    diff = assess(
+        state("Our morning orders did not go through, is something down on your side?"),
+        background_and_incident(),
+    )
+    h = best(diff)
+    assert diff.error_class == "server" and diff.scope == "many accounts"
+    assert (
+        h.category == "platform_incident" and h.action == "resolve"
+    )  # over for hours: explain, nothing to page
+    assert "dispatcher_unavailable" in {c.value for c in h.evidence}
+
+
+def test_a_class_at_its_usual_rate_is_not_elevated() -> None:
+    ev = background_and_incident()
+    ev.top.data.top = ev.top.data.top[:3]  # no incident: only the trickle of client errors  # type: ignore[union-attr]
+    diff = assess(state("Orders fail sometimes, can you check?"), ev)
+    assert diff.error_class is None
+    assert all(h.category != "customer_error" for h in diff.hypotheses), diff.render()
+
+
+def test_api_errors_do_not_answer_a_ticket_about_deliveries_or_numbers() -> None:
+    # Real but unrelated API errors (a key that failed for 25 minutes) are not what a ticket about
+    # missing callbacks or daily counts asks about: they stay a weak candidate, not the answer.
+    ev = Evidence(
+        summary=summary_of({401: (40, 0.0)}),
+        top=top([row(401, "token_revoked", 40)]),
+        billing=billing(),
+    )
+    api = best(assess(state("Every call fails with 401 since this morning"), ev))
+    assert api.category == "customer_error" and api.confidence >= 0.7
+    for text in (
+        "Someone on our team thinks some order callbacks are missing today. Can you check what you sent us?",
+        "The daily totals in the report don't match our books for yesterday.",
+    ):
+        diff = assess(state(text), ev)
+        assert all(h.confidence < 0.6 for h in diff.hypotheses if h.category == "customer_error"), text
+        assert any("not failing API requests" in r for h in diff.hypotheses for r in h.reasons)
+
+
+def test_a_symptom_in_german_spanish_or_french_is_not_a_vague_ticket() -> None:
+    ev = Evidence(
+        summary=summary_of({422: (300, 0.001)}),
+        top=top([row(422, "row_rejected", 300)]),
+        billing=billing(),
+    )
+    for text in (
+        "Seit gestern Abend brechen alle Läufe unserer Pipeline ab.",
+        "Desde ayer las cargas fallan y no llegan los datos.",
+        "Depuis hier nos exécutions restent bloquées.",
+    ):
+        diff = assess(state(text), ev)
+        assert all(h.category != "insufficient_evidence" for h in diff.hypotheses), text
+    vague = assess(state("Hallo, irgendwie fühlt sich alles komisch an diese Woche."), ev)
+    assert any(h.category == "insufficient_evidence" for h in vague.hypotheses)
+
+
+def test_notifications_in_other_languages_are_webhooks() -> None:
+    for text in (
+        "No llegan las notificaciones de pedidos",
+        "Plusieurs notifications ne sont jamais arrivées",
+    ):
+        ticket = Ticket(
+            id="Z-2", subject="", body=text, requester=Requester(email="a@b.example"), created_at=NOW
+        )
+        assert "webhook" in extract_signals(ticket, None).areas, text
+
+
+def test_a_source_answering_not_found_is_not_unavailable() -> None:
+    # "This account has no IdP configured" is an answer from a healthy source, not an outage.
+    s = state("Sign-in fails")
+    s.outcomes = [failed("sso_check", "sso", "not_found"), failed("billing_account", "billing", "timeout")]
+    assert set(s.unavailable_sources()) == {"billing"}
+
+
+def failed(tool: str, source: str, kind: str) -> ToolOutcome:
+    at = datetime(2027, 3, 4, tzinfo=UTC)
+    return ToolOutcome(
+        call_id="c9",
+        tool=tool,
+        source=source,
+        arguments={},
+        ok=False,
+        error_kind=kind,
+        error=kind,
+        started_at=at,
+        duration_ms=1.0,
+    )
