@@ -320,6 +320,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from casefile.agent.errors import CasefileError
+    from casefile.tools.tracing import configure_tracing
+
+    configure_tracing()  # off unless an OTLP endpoint variable is set
 
     try:
         code: int = args.func(args)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from casefile.agent.loop import InvestigationResult
     from casefile.agent.models.base import Model, Provider
     from casefile.agent.runbooks import Problem, Runbook
-    from casefile.agent.ticket import Ticket
+    from casefile.agent.ticket import Signals, Ticket
     from casefile.tools.base import Toolbox
     from casefile.tools.deadline import Deadline
 
@@ -180,21 +180,39 @@ async def run_investigation(
     on_event: EventSink | None = None,
     deadline: Deadline | None = None,
 ) -> InvestigationResult:
-    from casefile.agent.loop import investigate
+    from casefile.agent.models.traced import TracedModel
     from casefile.agent.signals import extract_signals
+    from casefile.tools import tracing
 
     env.refresh_runbooks()
     signals = extract_signals(ticket, env.directory)
+    chosen = TracedModel(model or env.conversation(settings))
+    with tracing.agent_span(ticket.id, chosen.name) as span:
+        result = await _investigate(ticket, env, settings, chosen, signals, on_event, deadline)
+        tracing.record_investigation(span, result)
+    return result
+
+
+async def _investigate(
+    ticket: Ticket,
+    env: Environment,
+    settings: Settings,
+    model: Model,
+    signals: Signals,
+    on_event: EventSink | None,
+    deadline: Deadline | None,
+) -> InvestigationResult:
+    from casefile.agent.loop import investigate
+
     account = env.directory.get(signals.account_id) if env.directory and signals.account_id else None
     accounts = env.directory.as_mapping() if env.directory else {}
-    chosen = model or env.conversation(settings)
     return await investigate(
         ticket,
         signals=signals,
         account=account,
         accounts=accounts,
         toolbox=env.toolbox,
-        model=chosen,
+        model=model,
         runbooks=env.runbooks,
         disabled_runbooks=env.disabled_runbooks,
         budgets=settings.budgets,

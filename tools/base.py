@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from casefile.agent.redact import redact
 from casefile.tools import deadline as deadlines
+from casefile.tools import tracing
 from casefile.tools.errors import (
     DeadlinePassed,
     ScopeViolation,
@@ -498,6 +499,19 @@ class Toolbox:
         ctx: CallContext,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         timeout_s: float | None = None,
+    ) -> ToolOutcome:
+        """Run one call (see :meth:`_execute`) inside its ``execute_tool`` trace span."""
+        with tracing.tool_span(call) as span:
+            outcome = await self._execute(call, ctx, on_event, timeout_s)
+            tracing.record_outcome(span, outcome)
+        return outcome
+
+    async def _execute(
+        self,
+        call: ToolCall,
+        ctx: CallContext,
+        on_event: Callable[[str, dict[str, Any]], None] | None,
+        timeout_s: float | None,
     ) -> ToolOutcome:
         """Run one call within ``timeout_s``, or else what the investigation's deadline allows.
 
