@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from casefile.agent.ticket import AccountSource
 
@@ -12,6 +12,8 @@ __all__ = [
     "CATEGORIES",
     "ESCALATION_ROUTING_FIELDS",
     "LOOP_FIELDS",
+    "MAX_HYPOTHESES",
+    "CandidateCause",
     "Category",
     "Confidence",
     "Diagnosis",
@@ -72,6 +74,23 @@ class Evidence(BaseModel):
         "required when the value is a small number or a common word",
     )
     claim: str = Field(min_length=1, description="what this value shows")
+
+
+MAX_HYPOTHESES = 3
+
+
+class CandidateCause(BaseModel):
+    """One candidate root cause that was weighed, with what speaks for and against it."""
+
+    category: Category
+    statement: str = Field(min_length=1, description="the cause in one sentence")
+    confidence: float = Field(ge=0.0, le=1.0, description="how likely this cause is, 0..1")
+    supporting: list[Evidence] = Field(
+        default_factory=list, description="values from tool results that speak for this cause"
+    )
+    refuting: list[Evidence] = Field(
+        default_factory=list, description="values from tool results that speak against it"
+    )
 
 
 class Confidence(BaseModel):
@@ -155,6 +174,12 @@ class Diagnosis(BaseModel):
     action: Literal["resolve", "escalate"]
     escalation: Escalation | None = None
     related: list[RelatedItem] = Field(default_factory=list)
+    hypotheses: list[CandidateCause] = Field(
+        default_factory=list,
+        max_length=MAX_HYPOTHESES,
+        description="the most likely root causes weighed (at most three, distinct categories), ranked: "
+        "the chosen root cause first, then the alternatives with what supports and refutes each",
+    )
     unavailable_sources: list[UnavailableSource] = Field(default_factory=list)
     account_id: str | None = None
     account_source: AccountSource | None = Field(
@@ -172,3 +197,17 @@ class Diagnosis(BaseModel):
     )
     grounding: GroundingVerdict = Field(default_factory=GroundingVerdict)
     usage: Usage = Field(default_factory=Usage)
+
+    @model_validator(mode="after")
+    def _chosen_cause_first(self) -> Diagnosis:
+        if not self.hypotheses:
+            return self
+        if self.hypotheses[0].category != self.root_cause.category:
+            raise ValueError(
+                f"hypotheses[0] is {self.hypotheses[0].category}, but the root cause is "
+                f"{self.root_cause.category}: list the chosen cause first"
+            )
+        categories = [h.category for h in self.hypotheses]
+        if len(set(categories)) != len(categories):
+            raise ValueError(f"hypotheses repeat a category ({', '.join(categories)}): one entry per cause")
+        return self

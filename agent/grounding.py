@@ -20,6 +20,8 @@ An item passes when it names a call of this investigation that succeeded and its
   in nearly any result, so it grounds only when the item names the ``field`` holding
   it, and then only as that field's whole value.
 
+Each ranked hypothesis' supporting and refuting items are checked like ``evidence``
+(an ungrounded one is dropped and reported, so a model gets it back to fix).
 ``related`` items are checked the same way against every successful call: their id
 (and url, if given) must occur in returned data. The check runs on every diagnosis,
 whatever model produced it; the loop, not the model, sets ``Evidence.tool``.
@@ -31,11 +33,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from casefile.agent.diagnosis import Diagnosis, Evidence, GroundingVerdict, RelatedItem
+from casefile.agent.diagnosis import CandidateCause, Diagnosis, Evidence, GroundingVerdict, RelatedItem
 from casefile.tools.base import ToolOutcome
 from casefile.tools.catalogue import evidence_views
 
-__all__ = ["COMMON_WORDS", "check_evidence", "ground", "weakness"]
+__all__ = ["COMMON_WORDS", "check_evidence", "ground", "weakness", "with_call_ids"]
 
 _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 _PERCENT = re.compile(r"^([-+]?\d+(?:\.\d+)?) ?%$")
@@ -201,19 +203,32 @@ def _check_related(item: RelatedItem, outcomes: Iterable[ToolOutcome]) -> str | 
     return None
 
 
+def _grounded(
+    items: Iterable[Evidence], by_id: Mapping[str, ToolOutcome], rejected: list[str], where: str = ""
+) -> list[Evidence]:
+    kept: list[Evidence] = []
+    for item in items:
+        problem = check_evidence(item, by_id)
+        if problem:
+            rejected.append(f"{where}{problem}")
+            continue
+        # The cited call names its tool; a model's label for it is not provenance.
+        kept.append(item.model_copy(update={"tool": by_id[item.call_id].tool}))
+    return kept
+
+
 def ground(diagnosis: Diagnosis, outcomes: Iterable[ToolOutcome]) -> tuple[Diagnosis, list[str]]:
     """Return the diagnosis keeping only grounded evidence and related items, and why the others were rejected."""
     outcomes = list(outcomes)
     by_id = {o.call_id: o for o in outcomes}
-    kept: list[Evidence] = []
     rejected: list[str] = []
-    for item in diagnosis.evidence:
-        problem = check_evidence(item, by_id)
-        if problem:
-            rejected.append(problem)
-            continue
-        # The cited call names its tool; a model's label for it is not provenance.
-        kept.append(item.model_copy(update={"tool": by_id[item.call_id].tool}))
+    kept = _grounded(diagnosis.evidence, by_id, rejected)
+    hypotheses: list[CandidateCause] = []
+    for rank, cause in enumerate(diagnosis.hypotheses, 1):
+        where = f"hypothesis {rank} ({cause.category}): "
+        supporting = _grounded(cause.supporting, by_id, rejected, where + "supporting ")
+        refuting = _grounded(cause.refuting, by_id, rejected, where + "refuting ")
+        hypotheses.append(cause.model_copy(update={"supporting": supporting, "refuting": refuting}))
     related: list[RelatedItem] = []
     for rel in diagnosis.related:
         problem = _check_related(rel, outcomes)
@@ -222,4 +237,21 @@ def ground(diagnosis: Diagnosis, outcomes: Iterable[ToolOutcome]) -> tuple[Diagn
         else:
             related.append(rel)
     verdict = GroundingVerdict(verified=len(kept), rejected=rejected)
-    return diagnosis.model_copy(update={"evidence": kept, "related": related, "grounding": verdict}), rejected
+    update = {"evidence": kept, "hypotheses": hypotheses, "related": related, "grounding": verdict}
+    return diagnosis.model_copy(update=update), rejected
+
+
+def with_call_ids(diagnosis: Diagnosis, aliases: Mapping[str, str | None]) -> Diagnosis:
+    """Evidence citing the provider's tool-call id (``call_…``, ``toolu_…``) cites our id for that call."""
+
+    def ours(items: list[Evidence]) -> list[Evidence]:
+        return [
+            e.model_copy(update={"call_id": aliases[e.call_id]}) if aliases.get(e.call_id) else e
+            for e in items
+        ]
+
+    hypotheses = [
+        h.model_copy(update={"supporting": ours(h.supporting), "refuting": ours(h.refuting)})
+        for h in diagnosis.hypotheses
+    ]
+    return diagnosis.model_copy(update={"evidence": ours(diagnosis.evidence), "hypotheses": hypotheses})

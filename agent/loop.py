@@ -27,7 +27,7 @@ from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis, Usage
 from casefile.agent.differential import assess, collect
 from casefile.agent.events import Event, EventSink, Stopwatch
-from casefile.agent.grounding import ground
+from casefile.agent.grounding import ground, with_call_ids
 from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
 from casefile.agent.models.offline import offline_diagnosis
 from casefile.agent.redact import redact_strings
@@ -200,19 +200,8 @@ def _finalise(
             f"{'.'.join(str(p) for p in err['loc']) or 'diagnosis'}: {err['msg']}"
             for err in exc.errors()[:20]
         ]
-    grounded, rejected = ground(_with_our_call_ids(diagnosis, state.call_aliases), state.outcomes)
+    grounded, rejected = ground(with_call_ids(diagnosis, state.call_aliases), state.outcomes)
     return grounded, rejected
-
-
-def _with_our_call_ids(diagnosis: Diagnosis, aliases: Mapping[str, str | None]) -> Diagnosis:
-    """Evidence citing the provider's tool-call id (``call_…``, ``toolu_…``) cites our id for that call."""
-    if not any(aliases.get(e.call_id) for e in diagnosis.evidence):
-        return diagnosis
-    evidence = [
-        e.model_copy(update={"call_id": aliases[e.call_id]}) if aliases.get(e.call_id) else e
-        for e in diagnosis.evidence
-    ]
-    return diagnosis.model_copy(update={"evidence": evidence})
 
 
 async def investigate(

@@ -38,6 +38,12 @@ def render_diagnosis(d: Diagnosis) -> str:
         out += ["", "Evidence:"]
         for e in d.evidence:
             out.append(f"  [{e.call_id} {e.tool}] {e.claim}  (value: {e.value})")
+    if len(d.hypotheses) > 1:
+        out += ["", "Hypotheses (most likely first):"]
+        for rank, h in enumerate(d.hypotheses, 1):
+            out.append(f"  {rank}. [{h.category}] {h.confidence:.2f}  {h.statement}")
+            out += [f"       + {e.claim}  (value: {e.value})" for e in h.supporting]
+            out += [f"       − {e.claim}  (value: {e.value})" for e in h.refuting]
     if d.related:
         out += ["", "Related:"]
         for r in d.related:

@@ -87,6 +87,8 @@ class WorldRate(BaseModel):
     runs: int
     passed: int
     brier: float | None
+    top1: float = 0.0
+    top3: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -107,6 +109,8 @@ def by_world(scores: Sequence[CaseScore]) -> list[WorldRate]:
             runs=len(runs),
             passed=sum(s.passed for s in runs),
             brier=brier(runs),
+            top1=sum(s.category_ok for s in runs) / len(runs),
+            top3=sum(s.top3_ok for s in runs) / len(runs),
         )
         for world, runs in sorted(grouped.items())
     ]

@@ -128,7 +128,8 @@ def render_table(run: RunResult) -> str:
         "",
         f"model {run.model}  cases {m.cases}  runs {m.runs}  concurrency {run.concurrency}  wall {run.wall_s:.2f} s",
         f"pass {m.passed}/{m.runs} ({_pct(m.pass_rate)})  pass^{run.k} {_pct(m.pass_hat_k)}  "
-        f"category {_pct(m.category_accuracy)}  action {_pct(m.action_accuracy)}  team {_pct(m.team_accuracy)}",
+        f"category {_pct(m.category_accuracy)}  action {_pct(m.action_accuracy)}  team {_pct(m.team_accuracy)}  "
+        f"top-1 {_pct(m.category_accuracy)}  top-3 {_pct(m.top3_accuracy)}",
         _counts_line(m),
         f"facts {_pct(m.facts_recall)}  forbidden claims {m.forbidden_claims}  grounding {_pct(m.grounding)}  "
         f"Brier {m.brier if m.brier is not None else '–'}",
@@ -138,7 +139,8 @@ def render_table(run: RunResult) -> str:
     worlds = by_world(run.scores)
     if len(worlds) > 1:
         lines += [
-            f"world {w.world}: {w.passed}/{w.runs} ({_pct(w.rate)})  Brier {w.brier if w.brier is not None else '–'}"
+            f"world {w.world}: {w.passed}/{w.runs} ({_pct(w.rate)})  top-1 {_pct(w.top1)}  top-3 {_pct(w.top3)}  "
+            f"Brier {w.brier if w.brier is not None else '–'}"
             for w in worlds
         ]
     if run.stopped:
@@ -231,6 +233,10 @@ def report_blocks(
                     "category / action / team",
                     f"{_pct(m.category_accuracy)} / {_pct(m.action_accuracy)} / {_pct(m.team_accuracy)}",
                 ],
+                [
+                    "top-1 / top-3 (expected cause first / among the three hypotheses)",
+                    f"{_pct(m.category_accuracy)} / {_pct(m.top3_accuracy)}",
+                ],
                 ["required facts cited", _pct(m.facts_recall)],
                 ["forbidden claims", str(m.forbidden_claims)],
                 ["grounding", _pct(m.grounding)],
@@ -264,7 +270,7 @@ def report_blocks(
         ),
         Heading(2, "By world"),
         Table(
-            ["world", "cases", "runs", "passed", "pass rate", "Brier"],
+            ["world", "cases", "runs", "passed", "pass rate", "top-1", "top-3", "Brier"],
             [
                 [
                     w.world,
@@ -272,6 +278,8 @@ def report_blocks(
                     str(w.runs),
                     str(w.passed),
                     _pct(w.rate),
+                    _pct(w.top1),
+                    _pct(w.top3),
                     "–" if w.brier is None else f"{w.brier:.3f}",
                 ]
                 for w in by_world(run.scores)

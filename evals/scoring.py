@@ -34,6 +34,9 @@ class CaseScore(BaseModel):
     team: str | None = None
     confidence: float | None = None
     category_ok: bool = False
+    top3_ok: bool = Field(
+        default=False, description="the expected category is among the diagnosis' top three hypotheses"
+    )
     action_ok: bool = False
     team_ok: bool = False
     facts_cited: list[str] = Field(default_factory=list)
@@ -119,6 +122,12 @@ def _said(diagnosis: Any) -> str:
     return "\n".join(p for p in parts if p).lower()
 
 
+def _top3(diagnosis: Any) -> list[str]:
+    """The three likeliest causes: the ranked hypotheses, else (a diagnosis without them) the root cause alone."""
+    ranked = [h.category for h in diagnosis.hypotheses[:3]]
+    return ranked or [diagnosis.root_cause.category]
+
+
 def score_diagnosis(
     case_id: str,
     expected: Expected,
@@ -160,6 +169,7 @@ def score_diagnosis(
         team=team,
         confidence=diagnosis.confidence.score,
         category_ok=diagnosis.root_cause.category == expected.category,
+        top3_ok=expected.category in _top3(diagnosis),
         action_ok=action_ok,
         team_ok=team_ok,
         facts_cited=cited,
@@ -193,7 +203,10 @@ class RunSummary(BaseModel):
     passed: int = 0
     pass_rate: float = 0.0
     pass_hat_k: float = Field(default=0.0, description="share of cases that passed on every repeat")
-    category_accuracy: float = 0.0
+    category_accuracy: float = Field(default=0.0, description="top-1: the expected cause is the root cause")
+    top3_accuracy: float = Field(
+        default=0.0, description="the expected cause is among the top three hypotheses"
+    )
     action_accuracy: float = 0.0
     team_accuracy: float = 0.0
     facts_recall: float = 0.0
@@ -249,6 +262,7 @@ def summarise(scores: Sequence[CaseScore]) -> RunSummary:
         pass_rate=_share(s.passed for s in scores),
         pass_hat_k=_share(all(r.passed for r in runs) for runs in by_case.values()),
         category_accuracy=_share(s.category_ok for s in scores),
+        top3_accuracy=_share(s.top3_ok for s in scores),
         action_accuracy=_share(s.action_ok for s in scores),
         team_accuracy=_share(s.team_ok for s in scores),
         facts_recall=round(sum(len(s.facts_cited) for s in scores) / facts_total, 4) if facts_total else 1.0,

@@ -207,6 +207,18 @@ def test_sidebar_investigates_and_renders(browser: Any, service_url: str, tmp_pa
             assert row.locator(".claim").inner_text() == item["claim"]
             assert row.locator("dt").all_inner_texts() == ["Value", "Source"]
             assert item["call_id"] in row.locator("dd").nth(1).inner_text()
+        # The other causes weighed are folded under the root cause, each with its facts for and against.
+        others = diagnosis["hypotheses"][1:]
+        assert others, "the demo ticket weighs more than one cause"
+        assert page.evaluate("document.getElementById('alternatives-details').open") is False
+        assert page.inner_text("#alternatives-summary") == f"{len(others)} other causes considered"
+        page.click("#alternatives-summary")
+        alternatives = page.locator("#alternatives li.alternative")
+        assert alternatives.count() == len(others)
+        for i, cause in enumerate(others):
+            shown = alternatives.nth(i).inner_text()
+            assert cause["category"].replace("_", " ") in shown
+            assert all(f"against: {e['claim']}" in shown for e in cause["refuting"])
         linear = page.locator('#evidence a.source-link[href*="linear.app"]').first
         assert linear.get_attribute("rel") == "noopener noreferrer"
 

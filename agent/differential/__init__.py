@@ -26,6 +26,7 @@ from casefile.agent.differential.causes import api_causes, known_bug
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
 from casefile.agent.differential.picture import error_picture, reported_statuses
+from casefile.agent.differential.refute import refutations
 from casefile.agent.differential.semantics import classify, describe
 from casefile.agent.differential.sources import (
     billing_causes,
@@ -144,6 +145,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             )
         )
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
+    diff.against = refutations(evidence, diff)
     return diff
 
 

@@ -16,6 +16,7 @@ class Cite(BaseModel):
     tool: str
     value: str
     claim: str
+    field: str | None = None
 
 
 class Hypothesis(BaseModel):
@@ -52,6 +53,9 @@ class Differential(BaseModel):
         description="the account's own dominant errors (status, code, message, key), cited",
     )
     hypotheses: list[Hypothesis] = Field(default_factory=list)
+    against: dict[str, list[Cite]] = Field(
+        default_factory=dict, description="category → cited facts that argue against that cause"
+    )
 
     @property
     def best(self) -> Hypothesis | None:

@@ -133,6 +133,9 @@ def _submit_schema() -> str:
     for name in LOOP_FIELDS:
         props.pop(name, None)
     props["evidence"]["items"]["properties"].pop("tool", None)  # the loop fills it in from the call
+    cause = props["hypotheses"]["items"]["properties"]
+    for side in ("supporting", "refuting"):
+        cause[side]["items"]["properties"].pop("tool", None)
     escalation = props.get("escalation", {})
     for name in ESCALATION_ROUTING_FIELDS:
         escalation.get("properties", {}).pop(name, None)

@@ -19,6 +19,7 @@ from typing import Any
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Hypothesis
+from casefile.agent.hypotheses import holding_evidence, ranked_causes
 from casefile.agent.models.base import LoopState, Model, ModelReply, Provider
 from casefile.agent.runbooks import Holding, evaluate, runbook_context
 
@@ -160,22 +161,7 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
             fallback_reason=fallback_reason,
         )
 
-    steps = state.step_calls.get(holding.runbook.id, {})
-    evidence = []
-    for item in holding.evidence:
-        call_id = steps.get(str(item["step"]))
-        outcome = state.outcome(call_id) if call_id else None
-        if outcome is None or not outcome.ok:
-            continue
-        evidence.append(
-            {
-                "call_id": outcome.call_id,
-                "tool": outcome.tool,
-                "value": item["value"],
-                "field": item.get("field"),
-                "claim": item["claim"],
-            }
-        )
+    evidence = holding_evidence(state, holding)
     # The account's own errors belong in the evidence whatever the finding cites (what the
     # customer sees, in their words: status, code, message, key).
     have = {e["value"] for e in evidence}
@@ -296,6 +282,14 @@ def _assemble(
         "action": action,
         "escalation": {"team": team, "reason": statement} if action == "escalate" else None,
         "related": _related(evidence, state),
+        "hypotheses": ranked_causes(
+            state,
+            category=category,
+            statement=statement,
+            confidence=confidence,
+            evidence=evidence,
+            holdings=_holdings(state) if (state.account or {}).get("id") else (),
+        ),
         "unavailable_sources": unavailable,
         "account_id": (state.account or {}).get("id"),
         "runbooks": runbook_ids,

@@ -436,6 +436,31 @@
     reasons.replaceChildren();
     (d.confidence.reasons || []).forEach(function (r) { reasons.appendChild(el('li', r)); });
     $('confidence-details').hidden = !(d.confidence.reasons || []).length;
+    renderAlternatives(d);
+  }
+
+  // The ranked hypotheses after the chosen one, folded: each with what speaks for and against it.
+  function renderAlternatives(d) {
+    var others = (d.hypotheses || []).slice(1);
+    var list = $('alternatives');
+    list.replaceChildren();
+    others.forEach(function (h) {
+      var item = el('li', null, 'alternative');
+      var head = el('p');
+      head.appendChild(el('span', h.category.replace(/_/g, ' '), 'pill'));
+      head.appendChild(document.createTextNode(' ' + Math.round(h.confidence * 100) + '%'));
+      item.appendChild(head);
+      item.appendChild(el('p', shortenShas(h.statement)));
+      [['for', h.supporting || []], ['against', h.refuting || []]].forEach(function (side) {
+        if (!side[1].length) return;
+        var facts = el('ul', null, 'facts-' + side[0]);
+        side[1].forEach(function (e) { facts.appendChild(el('li', side[0] + ': ' + shortenShas(e.claim) + ' (' + e.value + ')')); });
+        item.appendChild(facts);
+      });
+      list.appendChild(item);
+    });
+    text('alternatives-summary', others.length === 1 ? '1 other cause considered' : others.length + ' other causes considered');
+    $('alternatives-details').hidden = !others.length;
   }
 
   function renderEvidence(view) {
