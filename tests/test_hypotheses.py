@@ -46,14 +46,18 @@ def cause(category: str, *, supporting: list[dict[str, Any]] | None = None, **ex
 
 def test_the_chosen_cause_comes_first_and_each_cause_once() -> None:
     Diagnosis.model_validate(_diagnosis(hypotheses=[cause("rate_limit"), cause("billing_past_due")]))
-    with pytest.raises(ValidationError, match="hypotheses\\[0\\] is billing_past_due, but the root cause is rate_limit"):
+    with pytest.raises(
+        ValidationError, match="hypotheses\\[0\\] is billing_past_due, but the root cause is rate_limit"
+    ):
         Diagnosis.model_validate(_diagnosis(hypotheses=[cause("billing_past_due"), cause("rate_limit")]))
     with pytest.raises(ValidationError, match="repeat a category"):
         Diagnosis.model_validate(_diagnosis(hypotheses=[cause("rate_limit"), cause("rate_limit")]))
     with pytest.raises(ValidationError, match="at most 3"):
         Diagnosis.model_validate(
             _diagnosis(
-                hypotheses=[cause(c) for c in ("rate_limit", "known_bug", "deploy_regression", "customer_error")]
+                hypotheses=[
+                    cause(c) for c in ("rate_limit", "known_bug", "deploy_regression", "customer_error")
+                ]
             )
         )
 
@@ -116,7 +120,14 @@ def test_the_submit_schema_asks_for_hypotheses_without_the_loops_fields() -> Non
 
 def test_the_offline_investigator_ranks_what_it_weighed(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "casefile.agent.cli", "investigate", str(TICKETS / "429-spike.json"), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "casefile.agent.cli",
+            "investigate",
+            str(TICKETS / "429-spike.json"),
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=240,
