@@ -10,8 +10,9 @@ grounded like any evidence. Nothing here changes which cause is chosen.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.evidence import Cited, Evidence
 from casefile.agent.differential.model import Cite, Differential
 
 __all__ = ["refutations"]
@@ -19,20 +20,18 @@ __all__ = ["refutations"]
 _BILLING = ("billing_past_due", "billing_canceled", "billing_card_declined")
 
 
+def _cite(result: Cited[Any], value: str, claim: str, field: str | None = None) -> list[Cite]:
+    return [Cite(call_id=result.call_id, tool=result.tool, value=value, field=field, claim=claim)]
+
+
 def _billing(evidence: Evidence, diff: Differential) -> list[Cite]:
     billing = evidence.billing
     sub = billing.data.subscription if billing is not None else None
     if billing is None or sub is None or not billing.data.in_good_standing:
         return []
-    return [
-        Cite(
-            call_id=billing.call_id,
-            tool=billing.tool,
-            value=sub.status,
-            field="status",
-            claim=f"the subscription is {sub.status} and billing is in good standing",
-        )
-    ]
+    return _cite(
+        billing, sub.status, f"the subscription is {sub.status} and billing is in good standing", "status"
+    )
 
 
 def _deploys(evidence: Evidence, diff: Differential) -> list[Cite]:
@@ -58,14 +57,11 @@ def _not_shared(evidence: Evidence, diff: Differential) -> list[Cite]:
     value = first.error_code or str(first.status)
     if len(value) < 2:
         return []
-    return [
-        Cite(
-            call_id=top.call_id,
-            tool=top.tool,
-            value=value,
-            claim=f"no other account gets {first.status} {first.error_code}".rstrip() + ": not platform-wide",
-        )
-    ]
+    return _cite(
+        top,
+        value,
+        f"no other account gets {first.status} {first.error_code}".rstrip() + ": not platform-wide",
+    )
 
 
 def _errors_seen(evidence: Evidence, diff: Differential) -> list[Cite]:
@@ -77,15 +73,12 @@ def _hooks_platform_fine(evidence: Evidence, diff: Differential) -> list[Cite]:
     platform = hooks.data.platform if hooks is not None else None
     if hooks is None or platform is None or not platform.attempts or platform.failure_rate >= 0.05:
         return []
-    return [
-        Cite(
-            call_id=hooks.call_id,
-            tool=hooks.tool,
-            value=str(platform.attempts),
-            field="platform.attempts",
-            claim=f"the platform delivered other accounts' webhooks normally ({platform.failure_rate:.1%} failed)",
-        )
-    ]
+    return _cite(
+        hooks,
+        str(platform.attempts),
+        f"the platform delivered other accounts' webhooks normally ({platform.failure_rate:.1%} failed)",
+        "platform.attempts",
+    )
 
 
 def _hooks_platform_failing(evidence: Evidence, diff: Differential) -> list[Cite]:
@@ -93,15 +86,12 @@ def _hooks_platform_failing(evidence: Evidence, diff: Differential) -> list[Cite
     platform = hooks.data.platform if hooks is not None else None
     if hooks is None or platform is None or platform.failure_rate < 0.2:
         return []
-    return [
-        Cite(
-            call_id=hooks.call_id,
-            tool=hooks.tool,
-            value=str(platform.failures),
-            field="platform.failures",
-            claim="deliveries to other accounts failed in the same interval: the platform, not their endpoint",
-        )
-    ]
+    return _cite(
+        hooks,
+        str(platform.failures),
+        "deliveries to other accounts failed in the same interval: the platform, not their endpoint",
+        "platform.failures",
+    )
 
 
 def _cert_valid(evidence: Evidence, diff: Differential) -> list[Cite]:
@@ -111,43 +101,25 @@ def _cert_valid(evidence: Evidence, diff: Differential) -> list[Cite]:
     valid = next((c for c in check.data.certificates if c.use != "encryption" and not c.expired), None)
     if valid is None or not valid.not_after:
         return []
-    return [
-        Cite(
-            call_id=check.call_id,
-            tool=check.tool,
-            value=valid.not_after,
-            claim="the IdP's signing certificate is valid until then",
-        )
-    ]
+    return _cite(check, valid.not_after, "the IdP's signing certificate is valid until then")
 
 
 def _cert_published(evidence: Evidence, diff: Differential) -> list[Cite]:
     check = evidence.sso
     if check is None or not check.data.configured_cert_present or not check.data.configured_cert_sha1:
         return []
-    return [
-        Cite(
-            call_id=check.call_id,
-            tool=check.tool,
-            value=check.data.configured_cert_sha1,
-            claim="the certificate we trust is still published in the IdP metadata",
-        )
-    ]
+    return _cite(
+        check,
+        check.data.configured_cert_sha1,
+        "the certificate we trust is still published in the IdP metadata",
+    )
 
 
 def _logins_succeed(evidence: Evidence, diff: Differential) -> list[Cite]:
     logins = evidence.logins
     if logins is None or logins.data.failures or not logins.data.attempts:
         return []
-    return [
-        Cite(
-            call_id=logins.call_id,
-            tool=logins.tool,
-            value=str(logins.data.attempts),
-            field="attempts",
-            claim="SSO logins in the window all succeeded",
-        )
-    ]
+    return _cite(logins, str(logins.data.attempts), "SSO logins in the window all succeeded", "attempts")
 
 
 Check = Callable[[Evidence, Differential], list[Cite]]
