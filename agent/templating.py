@@ -20,6 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from casefile import PACKAGE_DIR
 from casefile.tools.base import iso, parse_ts
+from casefile.tools.sso_analysis import VENDOR_NAMES, ago, spoken_day
 
 __all__ = [
     "PROMPTS_DIR",
@@ -77,6 +78,21 @@ def _percent(value: Any, digits: int = 1) -> str:
 def _date(value: Any) -> str:
     ts = parse_ts(value)
     return ts.strftime("%Y-%m-%d") if ts else ""
+
+
+def _ago(value: Any, now: Any) -> str:
+    """'4 days ago' / 'in 3 hours': ``value`` against ``now`` (the ticket's time)."""
+    ts, ref = parse_ts(value), parse_ts(now)
+    return ago((ts - ref).total_seconds()) if ts and ref else ""
+
+
+def _day(value: Any) -> str:
+    ts = parse_ts(value)
+    return spoken_day(ts) if ts else ""
+
+
+def _idp_name(vendor: Any) -> str:
+    return VENDOR_NAMES.get(str(vendor or ""), str(vendor or "")) or "unknown"
 
 
 def _hhmm(value: Any) -> str:
@@ -174,6 +190,9 @@ def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
         percent=_percent,
         date=_date,
         hhmm=_hhmm,
+        ago=_ago,
+        day=_day,
+        idp_name=_idp_name,
         open_issues=_open_issues,
         mentioning=_mentioning,
         suspect_deploy=_suspect_deploy,

@@ -417,13 +417,23 @@ async def test_sso_logins_matches_python(
         "ts": iso(last_ok["ts"]),
         "user_email": last_ok["user_email"],
         "cert_sha1": "AA:BB:CC",
+        # What the response was made with; a table without those columns reads them as null.
+        "idp_entity_id": last_ok["idp_entity_id"],
+        "acs_url": None,
+        "audience": None,
+        "nameid_format": None,
+        "sig_alg": None,
     }
     assert data["failing_since"] == iso(min(r["ts"] for r in fails))
     assert data["top_errors"] == [
         {"error": "Signature validation failed: signing certificate expired", "count": len(fails)}
     ]
     assert data["recent_failures"][0]["ts"] == iso(max(r["ts"] for r in fails))
-    assert set(data["recent_failures"][0]) == {"ts", "user_email", "error", "clock_skew_s", "cert_sha1"}
+    assert set(data["recent_failures"][0]) == {
+        "ts", "user_email", "error", "clock_skew_s", "cert_sha1",
+        "idp_entity_id", "acs_url", "audience", "nameid_format", "sig_alg",
+    }  # fmt: skip
+    assert data["config_changes"] == []  # the same certificate and issuer as the last working login
 
     fine = await call(connector, "logs_sso_logins", ctx, account_id="stark", start=iso(start), end=iso(end))
     assert fine["failures"] == 0 and fine["failing_since"] is None

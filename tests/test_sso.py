@@ -276,6 +276,8 @@ async def test_initech_expired_signing_certificate(mock: respx.MockRouter, conne
     assert result["diff_vs_last_working"] == {
         "available": True,
         "changed": False,
+        "changes": [],
+        "source": "file sso/last.xml",
         "added_certs": [],
         "removed_certs": [],
         "sso_urls_changed": False,

@@ -69,6 +69,7 @@ from casefile.tools.errors import (
 from casefile.tools.settings import ConnectorSettings, LogsSettings, LogTableMap
 from casefile.tools.sqlguard import SqlScope, guard_sql, scope_filter
 from casefile.tools.sqlprovenance import sql_evidence
+from casefile.tools.sso_responses import RESPONSE_FIELDS, response_changes
 
 __all__ = [
     "ClickHouseConnector",
@@ -645,6 +646,10 @@ def render_sso(d: Mapping[str, Any]) -> str:
     lines += [
         f"{f['ts']} {f['user_email']} {f['error']} skew={f['clock_skew_s']}s cert {f['cert_sha1']}"
         for f in d["recent_failures"]
+    ]
+    lines += [
+        f"changed since the last working login: {c['what']} {c['before']} -> {c['after']}"
+        for c in d.get("config_changes") or []
     ]
     return "\n".join(lines)
 
@@ -1525,7 +1530,8 @@ class ClickHouseConnector(Connector):
         t = self.sso
         t.require("status")
         failed = f"{t.status} != 'success'"
-        optional = await self._optional(t, ["user_email", "cert_sha1", "clock_skew_s"])
+        optional = await self._optional(t, ["user_email", "cert_sha1", "clock_skew_s", *RESPONSE_FIELDS])
+        said = ", ".join(f"{optional[c]} AS {c}" for c in RESPONSE_FIELDS)
         params = self._window_params(args.account_id, args.start, args.end)
         error_sql = t.error or "''"
         # Independent queries run at once; only "failing since" needs the last success first.
@@ -1538,7 +1544,7 @@ class ClickHouseConnector(Connector):
                 ),
                 "last": self._query(
                     f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, "
-                    f"{optional['cert_sha1']} AS cert_sha1 "
+                    f"{optional['cert_sha1']} AS cert_sha1, {said} "
                     f"FROM {t.name} WHERE {t.account_range()} AND NOT ({failed}) "
                     f"ORDER BY {t.time} DESC LIMIT 1",
                     self._window_params(args.account_id, args.start - LOOKBACK, args.end),
@@ -1552,7 +1558,7 @@ class ClickHouseConnector(Connector):
                 "recent": self._query(
                     f"SELECT {t.ts_ms} AS ts_ms, {optional['user_email']} AS user_email, "
                     f"{error_sql} AS error, {optional['clock_skew_s']} AS clock_skew_s, "
-                    f"{optional['cert_sha1']} AS cert_sha1 FROM {t.name} "
+                    f"{optional['cert_sha1']} AS cert_sha1, {said} FROM {t.name} "
                     f"WHERE {t.account_range()} AND {failed} ORDER BY {t.time} DESC LIMIT {TOP_N}",
                     params,
                 ),
@@ -1569,6 +1575,7 @@ class ClickHouseConnector(Connector):
                 "ts": _from_ms(row["ts_ms"]),
                 "user_email": row["user_email"],
                 "cert_sha1": row["cert_sha1"],
+                **{c: _plain(row[c]) for c in RESPONSE_FIELDS},
             }
             since_filter = f" AND {t.ts_ms} > {{ls:Int64}}"
             since_params = {**params, "ls": int(row["ts_ms"])}
@@ -1580,7 +1587,10 @@ class ClickHouseConnector(Connector):
             )
         ).one()
         top_errors = results["top_errors"]
-        recent = results["recent"]
+        recent = [
+            {"ts": _from_ms(r.pop("ts_ms")), **{k: _plain(v) for k, v in r.items()}}
+            for r in results["recent"].dicts()
+        ]
         return {
             "account_id": args.account_id,
             "attempts": int(totals["attempts"] or 0),
@@ -1588,10 +1598,9 @@ class ClickHouseConnector(Connector):
             "last_success": last_success,
             "failing_since": _from_ms(failing["first_ms"]) if int(failing["n"] or 0) else None,
             "top_errors": [{"error": e, "count": int(n)} for e, n in top_errors.rows],
-            "recent_failures": [
-                {"ts": _from_ms(r.pop("ts_ms")), **{k: _plain(v) for k, v in r.items()}}
-                for r in recent.dicts()
-            ],
+            "recent_failures": recent,
+            # What the failing responses were made with that the last working one was not.
+            "config_changes": response_changes(last_success, recent[0] if recent else None),
         }
 
     @operation("logs_sql", SqlArgs, render=render_sql, evidence=sql_evidence)

@@ -8,8 +8,6 @@ or differently mapped log store parses to what it holds.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -181,12 +179,29 @@ class LoginError(_View):
     count: int = 0
 
 
-class LoginFailure(_View):
+class LoginResponse(_View):
+    """One login and the configuration its SAML response was made with (see tools/sso_responses.py)."""
+
     ts: str | None = None
     user_email: str | None = None
+    cert_sha1: str | None = None
+    idp_entity_id: str | None = None
+    acs_url: str | None = None
+    audience: str | None = None
+    nameid_format: str | None = None
+    sig_alg: str | None = None
+
+
+class LoginFailure(LoginResponse):
     error: str | None = None
     clock_skew_s: int | None = None
-    cert_sha1: str | None = None
+
+
+class ConfigChange(_View):
+    field: str
+    what: str = ""
+    before: str = ""
+    after: str = ""
 
 
 class SsoLogins(_View):
@@ -195,10 +210,11 @@ class SsoLogins(_View):
     account_id: str | None = None
     attempts: int = 0
     failures: int = 0
-    last_success: dict[str, Any] | None = None
+    last_success: LoginResponse | None = None
     failing_since: str | None = None
     top_errors: list[LoginError] = Field(default_factory=list)
     recent_failures: list[LoginFailure] = Field(default_factory=list)
+    config_changes: list[ConfigChange] = Field(default_factory=list)
 
 
 class LatencyBaseline(_View):

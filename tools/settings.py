@@ -126,6 +126,15 @@ class SSOSettings(BaseModel):
     snapshot_dir: str | None = Field(
         default=None, description="directory that accounts' idp.last_working_snapshot paths are relative to"
     )
+    history_url: str | None = Field(
+        default=None,
+        description="database keeping every fetched IdP metadata document (default: casefile's own, "
+        "$CASEFILE_DATABASE_URL or .casefile/casefile.sqlite3)",
+    )
+    acs_origins: list[str] = Field(
+        default_factory=list,
+        description="origins of our own SAML ACS endpoints (https://app.example.com) that sso_check may probe",
+    )
 
 
 class ZendeskSettings(BaseModel):

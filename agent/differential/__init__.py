@@ -36,6 +36,7 @@ from casefile.agent.differential.sources import (
     sso_causes,
     webhook_causes,
 )
+from casefile.agent.differential.sso_story import config_causes, told
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -99,6 +100,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     hooks, hook_notes = webhook_causes(state, evidence)
     hypotheses += hooks
     sso, sso_notes = sso_causes(state, evidence)
+    sso = told(state, evidence, config_causes(state, evidence) + sso)
     hypotheses += sso
     slow = latency_causes(state, evidence)
     hypotheses += slow

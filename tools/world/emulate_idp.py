@@ -8,6 +8,11 @@ Each host in that map gets a handler that answers ``GET`` of the exact path
 (and query) with the file, ``404`` for anything else on that host, and ``405``
 for any other method.
 
+Our own side is served too: each account's ``idp.sp_acs_url`` (``accounts.json``)
+answers ``GET`` with 405 (a SAML ACS takes POST only, as a real one says), unless
+``<world>/sso/acs.json`` gives that URL another status (``{"https://…/acs/x": 503}``:
+our ACS broken for that account); any other path on that host answers 404.
+
 The SSO connector refuses hosts that do not resolve to a public address, and a
 world's hosts are not in any DNS. :func:`resolver` is the world's DNS: every
 host of ``urls.json`` resolves to :data:`WORLD_HOST_ADDRESS`, every other name
@@ -47,12 +52,29 @@ def _target(url: str) -> tuple[str, str]:
     return (parts.hostname or "").lower(), path + (f"?{parts.query}" if parts.query else "")
 
 
+def acs_routes(world_dir: Path) -> dict[str, int]:
+    """Our ACS URL of every account with an IdP -> the status its GET answers."""
+    accounts_file = Path(world_dir) / "accounts.json"
+    if not accounts_file.is_file():
+        return {}
+    accounts = json.loads(accounts_file.read_text(encoding="utf-8")).get("accounts", [])
+    routes = {str(a["idp"]["sp_acs_url"]): 405 for a in accounts if (a.get("idp") or {}).get("sp_acs_url")}
+    overrides = Path(world_dir) / "sso" / "acs.json"
+    if overrides.is_file():
+        routes.update({str(u): int(s) for u, s in json.loads(overrides.read_text(encoding="utf-8")).items()})
+    return routes
+
+
 def handlers(world_dir: Path) -> dict[str, Callable[[httpx.Request], httpx.Response]]:
-    """One handler per IdP host of the world."""
+    """One handler per IdP host of the world, and one per host of our ACS endpoints."""
     by_host: dict[str, dict[str, Path]] = {}
     for url, file in load_urls(world_dir).items():
         host, target = _target(url)
         by_host.setdefault(host, {})[target] = file
+    acs_by_host: dict[str, dict[str, int]] = {}
+    for url, status in acs_routes(world_dir).items():
+        host, target = _target(url)
+        acs_by_host.setdefault(host, {})[target] = status
 
     def make(routes: dict[str, Path]) -> Callable[[httpx.Request], httpx.Response]:
         def handle(request: httpx.Request) -> httpx.Response:
@@ -69,12 +91,25 @@ def handlers(world_dir: Path) -> dict[str, Callable[[httpx.Request], httpx.Respo
 
         return handle
 
-    return {host: make(routes) for host, routes in by_host.items()}
+    def make_acs(routes: dict[str, int]) -> Callable[[httpx.Request], httpx.Response]:
+        def handle(request: httpx.Request) -> httpx.Response:
+            status = routes.get(request.url.raw_path.decode("ascii"))
+            if status is None:
+                return httpx.Response(404, text="not found")
+            if status == 405:
+                return httpx.Response(405, text="SAML ACS: POST a SAMLResponse", headers={"allow": "POST"})
+            return httpx.Response(status, text=f"HTTP {status}")
+
+        return handle
+
+    served = {host: make_acs(routes) for host, routes in acs_by_host.items()}
+    served.update({host: make(routes) for host, routes in by_host.items()})
+    return served
 
 
 def resolver(world_dir: Path) -> Callable[[str], list[str]]:
     """The world's name resolution for the SSO connector's address check."""
-    hosts = {_target(url)[0] for url in load_urls(world_dir)}
+    hosts = {_target(url)[0] for url in [*load_urls(world_dir), *acs_routes(world_dir)]}
 
     def resolve(host: str) -> list[str]:
         return [WORLD_HOST_ADDRESS] if host.lower() in hosts else []

@@ -49,9 +49,12 @@ Description format (all timestamps ISO 8601 UTC ending in ``Z``; every section o
       "sso_logins": {
         "accounts": {"<account_id>": {"idp_entity_id": "...", "cert_sha1": "AB:CD:...",
                      "email_domain": "initech.io", "users": 40, "timezone": "...",
-                     "business_hours": [8, 18], "logins_per_hour": 6, "weekend_factor": 0.1}},
+                     "business_hours": [8, 18], "logins_per_hour": 6, "weekend_factor": 0.1,
+                     "acs_url": "https://...", "audience": "https://...",
+                     "nameid_format": "urn:...:emailAddress", "sig_alg": "http://...#rsa-sha256"}},
         "anomalies": [{"account": "...", "start": "...", "end": "...", "error": "...",
-                       "share": 1.0, "clock_skew_s": 0, "cert_sha1": "..."}],
+                       "share": 1.0, "clock_skew_s": 0, "cert_sha1": "...", "idp_entity_id": "...",
+                       "acs_url": "...", "audience": "...", "nameid_format": "...", "sig_alg": "..."}],
         "events": [{"account": "...", "ts": "...", "user_email": "..."}]   # pinned attempts
       }
     }
@@ -150,6 +153,10 @@ _SSO_COLUMNS = (
     "clock_skew_s",
     "cert_sha1",
 )
+# What each SAML response said about the configuration it was made with (Destination, Audience,
+# NameID Format, SignatureMethod): written only when the spec gives any of them, so worlds made
+# before these columns existed load unchanged.
+_SSO_RESPONSE_COLUMNS = ("acs_url", "audience", "nameid_format", "sig_alg")
 _NO_RESPONSE = {"timeout", "connection_refused", "tls_error"}
 _FIRST_NAMES = (
     "alex", "sam", "jordan", "taylor", "morgan", "casey", "riley", "jamie", "avery", "quinn",
@@ -643,15 +650,20 @@ def _account_webhooks(
 
 
 def _sso(rng: random.Random, start: int, end: int, section: Mapping[str, Any]) -> Columns:
-    cols: dict[str, list[Any]] = {name: [] for name in _SSO_COLUMNS}
     anomalies = section.get("anomalies") or []
     events = section.get("events") or []
-    for account_id, spec in (section.get("accounts") or {}).items():
+    accounts = section.get("accounts") or {}
+    responses = [
+        c for c in _SSO_RESPONSE_COLUMNS if any(c in part for part in [*accounts.values(), *anomalies])
+    ]
+    cols: dict[str, list[Any]] = {name: [] for name in (*_SSO_COLUMNS, *responses)}
+    for account_id, spec in accounts.items():
         what = f"sso_logins.{account_id}"
         domain = str(spec.get("email_domain", f"{account_id}.example"))
         users = spec.get("users", 30)
         emails = list(users) if isinstance(users, list) else _emails(int(users), domain)
         entity, cert = str(spec["idp_entity_id"]), str(spec.get("cert_sha1", ""))
+        said = {c: str(spec.get(c, "")) for c in responses}
         zone = ZoneInfo(str(spec.get("timezone", "UTC")))
         open_h, close_h = (float(h) for h in spec.get("business_hours", [8, 18]))
         weekend = float(spec.get("weekend_factor", 0.1))
@@ -679,14 +691,19 @@ def _sso(rng: random.Random, start: int, end: int, section: Mapping[str, Any]) -
 
         for t, email in attempts:
             outcome, error, skew, sha1 = "success", "", int(rng.random() * 5) - 2, cert
+            issuer, response = entity, said
             for lo, hi, a in mine:
                 if lo <= t < hi and rng.random() < float(a.get("share", 1.0)):
                     outcome, error = "failure", str(a.get("error", "SAML response rejected"))
                     skew = int(a.get("clock_skew_s", skew))
                     sha1 = str(a.get("cert_sha1", sha1))
+                    issuer = str(a.get("idp_entity_id", issuer))
+                    response = {c: str(a.get(c, v)) for c, v in said.items()}
                     break
-            row = (t, account_id, email, entity, outcome, error, skew, sha1)
+            row = (t, account_id, email, issuer, outcome, error, skew, sha1)
             for name, value in zip(_SSO_COLUMNS, row, strict=True):
+                cols[name].append(value)
+            for name, value in response.items():
                 cols[name].append(value)
     cols["ts"] = _to_datetimes(cols["ts"])
     return cols

@@ -38,5 +38,10 @@ CREATE TABLE sso_logins (
     outcome LowCardinality(String) /* success | failure */,
     error String,
     clock_skew_s Int32,
-    cert_sha1 LowCardinality(String)
+    cert_sha1 LowCardinality(String),
+    /* what the SAML response said it was made for and with: Destination, Audience, NameID Format, SignatureMethod */
+    acs_url LowCardinality(String),
+    audience LowCardinality(String),
+    nameid_format LowCardinality(String),
+    sig_alg LowCardinality(String)
 ) ENGINE = MergeTree ORDER BY (account_id, ts);

@@ -99,13 +99,12 @@ def accounts(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any]:
     for acc in spec.accounts:
         idp = None
         if acc.idp is not None:
-            acs = acc.idp.sp_acs_path or f"/sso/saml/acs/{acc.id}"
             idp = {
                 "vendor": acc.idp.vendor,
                 "entity_id": acc.idp.entity_id,
                 "metadata_url": acc.idp.metadata_url,
                 "configured_cert_sha1": fingerprints.get(acc.id, f"SHA1:{acc.id}"),
-                "sp_acs_url": f"https://{spec.brand.app_host}{acs}",
+                **_sp(spec, acc),
                 "last_working_snapshot": f"sso/{acc.idp.file}-last-working.xml",
             }
         out.append(
@@ -156,14 +155,38 @@ def schema_sql(spec: WorldSpec) -> str:
     )
 
 
+def _sp(spec: WorldSpec, acc: AccountSpec) -> dict[str, str]:
+    """Our side of an account's SAML connection: the ACS URL and SP entity ID we expect."""
+    assert acc.idp is not None
+    acs = acc.idp.sp_acs_path or f"/sso/saml/acs/{acc.id}"
+    return {
+        "sp_acs_url": f"https://{spec.brand.app_host}{acs}",
+        "sp_entity_id": f"https://{spec.brand.app_host}/sso/saml/metadata/{acc.id}",
+    }
+
+
+# What the generated IdPs put in their responses (their keys are ECDSA P-256, see saml.py).
+NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+SIG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+
+
 def traffic(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any] | None:
-    """traffic.json; SSO accounts without a ``cert_sha1`` get their configured certificate's."""
+    """traffic.json; SSO accounts get their configured certificate and our ACS URL and entity ID
+    (what a working response carries) unless the spec says otherwise."""
     if spec.traffic is None:
         return None
     description = copy.deepcopy(spec.traffic)
+    by_id = {acc.id: acc for acc in spec.accounts}
     for account, part in (description.get("sso_logins", {}).get("accounts") or {}).items():
         if not part.get("cert_sha1") and account in fingerprints:
             part["cert_sha1"] = fingerprints[account]
+        acc = by_id.get(account)
+        if acc is not None and acc.idp is not None:
+            sp = _sp(spec, acc)
+            part.setdefault("acs_url", sp["sp_acs_url"])
+            part.setdefault("audience", sp["sp_entity_id"])
+            part.setdefault("nameid_format", NAMEID_EMAIL)
+            part.setdefault("sig_alg", SIG_ECDSA_SHA256)
     return description
 
 

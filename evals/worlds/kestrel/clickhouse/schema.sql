@@ -42,7 +42,11 @@ CREATE TABLE sso_audit (
   result LowCardinality(String),
   reason String,
   clock_skew_s Int32,
-  cert_sha1 LowCardinality(String)
+  cert_sha1 LowCardinality(String),
+  acs_url LowCardinality(String),
+  audience LowCardinality(String),
+  nameid_format LowCardinality(String),
+  sig_alg LowCardinality(String)
 )
 ENGINE=MergeTree
 ORDER BY (merchant_id, event_time);

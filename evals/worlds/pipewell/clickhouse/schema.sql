@@ -42,7 +42,11 @@ CREATE TABLE login_events (
   login_result LowCardinality(String),
   failure_message String,
   clock_skew_s Int32,
-  cert_sha1 LowCardinality(String)
+  cert_sha1 LowCardinality(String),
+  acs_url LowCardinality(String),
+  audience LowCardinality(String),
+  nameid_format LowCardinality(String),
+  sig_alg LowCardinality(String)
 )
 ENGINE=MergeTree
 ORDER BY (org_id, timestamp);
