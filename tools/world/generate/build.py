@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from sqlglot import exp, parse
@@ -190,6 +192,28 @@ def traffic(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any] | N
     return description
 
 
+def helpcenter(spec: WorldSpec) -> dict[str, Any]:
+    """helpcenter.json: the articles, served on the brand's help-center origin."""
+    parts = urlsplit(spec.brand.help_center)
+    return {
+        "brand_url": f"{parts.scheme}://{parts.netloc}",
+        "articles": [
+            {
+                "id": 360000000 + a.n,
+                "slug": "-".join(re.findall(r"[a-z0-9]+", a.title.lower()))[:80],
+                "title": a.title,
+                "labels": a.labels,
+                "body": a.body,
+                "section_id": 360000 + a.section,
+                "locale": "en-us",
+                "created_at": a.created,
+                "updated_at": a.updated,
+            }
+            for a in spec.articles
+        ],
+    }
+
+
 # ---------------------------------------------------------------- the world
 
 
@@ -204,6 +228,8 @@ def build_world(spec: WorldSpec) -> dict[str, str]:
         "tickets.json": dumps(tickets(spec)),
         **sso,
     }
+    if spec.articles:
+        files["helpcenter.json"] = dumps(helpcenter(spec))
     if spec.catalog is not None:
         files["catalog.yaml"] = (
             f"# The catalogue of {spec.brand.name} (generated from the scenario spec).\n"

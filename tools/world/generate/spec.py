@@ -188,6 +188,18 @@ class HistorySpec(_Spec):
     solved: str
 
 
+class ArticleSpec(_Spec):
+    """One help-center article (Zendesk Guide); ``labels`` name the diagnosis categories it explains."""
+
+    n: int = Field(description="the article's number; its id is 360000000 + n")
+    title: str
+    labels: list[str] = Field(default_factory=list)
+    body: str = Field(description="HTML, as Guide stores it")
+    section: int = 1
+    created: str = "2026-01-15T10:00:00Z"
+    updated: str = "2026-06-01T10:00:00Z"
+
+
 class WorldSpec(_Spec):
     name: str
     brand: Brand
@@ -195,6 +207,7 @@ class WorldSpec(_Spec):
     accounts: list[AccountSpec]
     repos: dict[str, RepoSpec] = Field(default_factory=dict)
     issues: list[IssueSpec] = Field(default_factory=list)
+    articles: list[ArticleSpec] = Field(default_factory=list, description="the help center (helpcenter.json)")
     history: list[HistorySpec] = Field(default_factory=list)
     catalog_created: str = "2023-01-09T12:00:00Z"
     catalog_updated: str = "2026-06-01T10:00:00Z"
