@@ -208,3 +208,20 @@ def test_the_summary_reads_the_way_an_engineer_escalates(tmp_path: Path) -> None
     assert d.summary == (
         "Certificate expired 9 hours ago, customer last logged in successfully on November 19th, IdP is Okta."
     )
+
+
+def test_snapshots_live_in_postgres_too(postgres_url: str) -> None:
+    """The same history over casefile's PostgreSQL database (the store's other dialect)."""
+    from datetime import UTC, datetime, timedelta
+
+    history = SnapshotHistory(postgres_url)
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    history.record("initech", t0, b"<old/>", working=True)
+    history.record("initech", t0 + timedelta(days=1), b"<broken/>", working=False)
+    history.close()
+    again = SnapshotHistory(postgres_url)
+    found = again.last_working("initech", t0 + timedelta(days=2))
+    assert found is not None and found.document == b"<old/>" and found.working
+    assert again.last_working("initech", t0 - timedelta(days=1)) is None
+    assert again.last_working("globex", t0 + timedelta(days=2)) is None
+    again.close()
