@@ -332,7 +332,10 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|authorization code|\binvalid_grant\b|\binvalid_client\b|\bredirect_uri\b|\bconsent screen\b",
         "export": r"\bexport(?:s|ed|ing)?\b|\bcsv\b|\bdownload(?:ing)? (?:the |a |our )?reports?\b",
         "billing": r"\binvoices?\b|\bcard\b|\bcredit cards?\b|\bpayments?\b|\bcharged\b|\bcharges\b"
-        r"|\bsubscriptions?\b|\bbilling\b|\bbilled\b|\bpast[_ ]due\b|\brefunds?\b|\breceipts?\b",
+        r"|\bsubscriptions?\b|\bbilling\b|\bbilled\b|\bpast[_ ]due\b|\brefunds?\b|\breceipts?\b"
+        # the same in French, German and Spanish tickets
+        r"|\bfactur\w*|\babonnement\b|\brechnung\w*|\bsuscripci[oó]n\w*|\bpr[ée]l[èe]vements?\b|\babbuchung\w*"
+        r"|\bcarte bancaire\b|\bkreditkarte\b|\btarjeta\b|\bcobros?\b",
         "ui": r"\bbuttons?\b|\bpages?\b|\bbrowsers?\b|\bconsole\b|\bdashboard\b|\bscreen\b"
         r"|\bclick(?:s|ed|ing)?\b|\bui\b|\bdropdown\b|\bmodal\b|\bspinner\b",
         "performance": r"\bslow(?:ly|ness|er)?\b|\btimeouts?\b|\btim(?:ed|es|ing) out\b|\blatency\b"

@@ -45,6 +45,7 @@ class PaymentFailure(_View):
     created: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    outcome_reason: str | None = None
 
 
 class BillingAccount(_View):

@@ -22,6 +22,7 @@ class Issue(_View):
     labels: list[str | None] = Field(default_factory=list)
     workaround: str | None = None
     eta: str | None = None
+    created_at: str | None = None
 
     @property
     def open(self) -> bool:

@@ -560,6 +560,7 @@ def render_top_errors(d: Mapping[str, Any]) -> str:
                 f"{o['status']} {o['error_code'] or '-'}: {o['accounts']} accounts, {o['count']} errors"
                 for o in d["others"]
             )
+            + f" (of their {d.get('others_requests', 0)} requests)"
         )
     else:
         lines.append("no other account saw these errors in the window")
@@ -1169,6 +1170,7 @@ class ClickHouseConnector(Connector):
         errors = sum(int(k["errors"]) for k in results["keys"].dicts())
         pairs = list(dict.fromkeys((int(r["status"]), str(r["error_code"] or "")) for r in top))[:3]
         others: list[dict[str, Any]] = []
+        others_requests = 0
         if pairs:
             # Other accounts (from the directory when there is one, along the (account, ts) key).
             sample = [a for a in ctx.baseline_accounts if a != args.account_id][:PLATFORM_SAMPLE]
@@ -1181,12 +1183,25 @@ class ClickHouseConnector(Connector):
             pair_params = {f"s{i}": s for i, (s, _) in enumerate(pairs)} | {
                 f"c{i}": c for i, (_, c) in enumerate(pairs)
             }
-            seen = await self._query(
-                f"SELECT {t.status} AS status, {code} AS error_code, uniqExact({t.account}) AS accounts, "
-                f"count() AS n FROM {t.name} WHERE {scope} AND {t.time_range()}{path_filter} AND ({wanted}) "
-                f"GROUP BY status, error_code ORDER BY n DESC",
-                {**params, **pair_params, **({"others": sample} if sample else {})},
+            scoped = {**params, **({"others": sample} if sample else {})}
+            found = await _gather(
+                {
+                    "seen": self._query(
+                        f"SELECT {t.status} AS status, {code} AS error_code, uniqExact({t.account}) AS accounts, "
+                        f"count() AS n FROM {t.name} WHERE {scope} AND {t.time_range()}{path_filter} AND ({wanted}) "
+                        f"GROUP BY status, error_code ORDER BY n DESC",
+                        {**scoped, **pair_params},
+                    ),
+                    # Their requests, so a shared error compares as a rate: many accounts' usual few
+                    # 422s are not one account's flood of them.
+                    "volume": self._query(
+                        f"SELECT count() AS n FROM {t.name} WHERE {scope} AND {t.time_range()}{path_filter}",
+                        scoped,
+                    ),
+                }
             )
+            seen = found["seen"]
+            others_requests = int(found["volume"].one()["n"] or 0)
             others = [
                 {
                     "status": int(r["status"]),
@@ -1226,6 +1241,7 @@ class ClickHouseConnector(Connector):
                 for k in keys
             ],
             "others": others,
+            "others_requests": others_requests,
         }
 
     @operation("logs_latency", LatencyArgs, render=render_latency)

@@ -117,6 +117,8 @@ class TopErrors(_View):
     top: list[TopError] = Field(default_factory=list)
     keys: list[KeyUsage] = Field(default_factory=list)
     others: list[SharedError] = Field(default_factory=list)
+    others_requests: int = 0
+    """The other accounts' requests in the same window (0: not known), to compare as rates."""
 
     def shared(self, status: int, code: str) -> SharedError | None:
         return next((o for o in self.others if o.status == status and o.error_code == code), None)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes, known_bug
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
@@ -29,7 +30,6 @@ from casefile.agent.differential.picture import error_picture, reported_statuses
 from casefile.agent.differential.refute import refutations
 from casefile.agent.differential.semantics import classify, describe
 from casefile.agent.differential.sources import (
-    billing_causes,
     healthy,
     infra_causes,
     latency_causes,
@@ -92,7 +92,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         diff.ruled_out.append(
             f"deploy {change.suspect.label} is not a clear suspect: {change.suspect.reason}"
         )
-    bug = known_bug(state, evidence, picture)
+    bug = known_bug(state, evidence, picture, change)
     if bug is not None:
         hypotheses.append(bug)
     found, notes = billing_causes(state, evidence, picture)
@@ -159,7 +159,7 @@ _SYMPTOM = re.compile(
     r"|fehl\w*|(?:ab)?gebrochen|brechen|abgelehnt|abgewiesen|funktioniert nicht|nicht mehr|kaputt|ausf[äa]ll\w*|st[öo]rung"
     r"|fall\w*|errores?|no funciona\w*|no llega\w*|no lleg[óo]\w*|rechaz\w*|bloquead\w*|ca[íi]d[oa]s?"
     r"|[ée]chou\w*|[ée]chec|erreurs?|bloqu[ée]\w*|refus[ée]\w*|manquant\w*|jamais arriv\w*|ne fonctionne"
-    r"|en panne|impossible)\b",
+    r"|en panne|impossible|\w+fehler\w*|geht nicht|langsam|gesperrt|ne marche (?:pas|plus)|lente?s?|lentos?)\b",
     re.IGNORECASE,
 )
 

@@ -33,6 +33,8 @@ _OPPOSITES = {
     "no_issue_found": set(),
     # A bug matched by an endpoint's name alone is weaker than a deploy that touched that endpoint.
     "known_bug": {"deploy_regression"},
+    # "A bug in this browser" is what a tracked bug about the same page already says, with its workaround.
+    "ui_browser": {"known_bug"},
 }
 
 
@@ -55,6 +57,13 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
     if best is None:
         return Verdict(True)
     same = next((h for h in diff.hypotheses if h.category == category), None)
+    if (
+        same is not None
+        and best.category != category
+        and same.confidence < best.confidence - 0.15
+        and cited & {c.value for c in same.evidence}
+    ):
+        same = None  # the general checks weighed this very finding and found a different cause likelier
     if best.category == category:
         return Verdict(True, 0.03, "the general differential reaches the same cause")
     strong = best.confidence >= 0.7

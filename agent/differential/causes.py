@@ -14,13 +14,15 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from casefile.agent.differential.changes import Change, correlate
+from casefile.agent.differential.changes import Change, correlate, echoed
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
 from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe
 from casefile.tools.base import parse_ts
+from casefile.tools.bugs_results import Issue
+from casefile.tools.logs_results import TopError
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -65,8 +67,14 @@ def _cites(*items: Cite | None) -> list[Cite]:
     return [c for c in items if c is not None]
 
 
-def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hypothesis | None:
-    """An open bug whose words match the ticket (its own words, codes and the failing endpoint)."""
+def known_bug(
+    state: LoopState, evidence: Evidence, picture: ErrorPicture, change: Change | None = None
+) -> Hypothesis | None:
+    """An open bug whose words match the ticket (its own words, codes and the failing endpoint).
+
+    A bug filed before a deploy that touched the failing endpoint, when this account's errors
+    began only after that deploy, explains them less well than the deploy does.
+    """
     if not evidence.bugs:
         return None
     top = picture.top
@@ -98,6 +106,9 @@ def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hy
             confidence += 0.15
         if i == 0 and score >= 1.5 * runner_up:
             confidence += 0.05  # it stands out from every other candidate
+        older = _older_than_suspect(issue, change)
+        if older:
+            confidence = min(confidence, 0.85) - 0.25
         when = f" since {picture.onset}" if picture.elevated and picture.onset else ""
         return Hypothesis(
             category="known_bug",
@@ -107,7 +118,8 @@ def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hy
             + (" with a workaround." if issue.workaround else "; no workaround yet."),
             component=picture.path or "api",
             reasons=["an open bug's title and description match the ticket's own words and codes"]
-            + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"]),
+            + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"])
+            + ([older] if older else []),
             evidence=_cites(
                 _cite(
                     call[issue.identifier],
@@ -139,6 +151,21 @@ def known_bug(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Hy
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+def _older_than_suspect(issue: Issue, change: Change | None) -> str:
+    """Why a deploy explains the errors better than ``issue``, or ''."""
+    suspect = change.suspect if change else None
+    filed, deployed = parse_ts(issue.created_at), parse_ts(suspect.deploy.created_at) if suspect else None
+    if (
+        suspect is None
+        or suspect.relevance != "touched"
+        or filed is None
+        or deployed is None
+        or filed >= deployed
+    ):
+        return ""
+    return f"the bug was filed before {suspect.label}, which touched the failing endpoint just before the errors began"
 
 
 def _change(state: LoopState, evidence: Evidence, picture: ErrorPicture) -> Change:
@@ -177,8 +204,27 @@ def api_causes(
         _cite(onset_call, onset_tool, picture.onset, f"the first of them at {picture.onset}"),
         _cite(tid, tool, top.message, f"the error message reads: {top.message}"),
     )
+    # The same class under other codes (a token endpoint's invalid_client behind every later
+    # invalid_token): each is what the customer sees somewhere, and the earliest is often the cause.
+    firsts: dict[tuple[int, str], TopError] = {}
+    for r in picture.rows:
+        if r.error_code and r.error_code != top.error_code:
+            firsts.setdefault((r.status, r.error_code), r)
+    also = list(firsts.values())[:2]
+    base += _cites(
+        *(
+            _cite(
+                tid,
+                tool,
+                r.error_code,
+                f"{r.count} requests to {r.path or 'the API'} failed with {r.status} {r.error_code}",
+            )
+            for r in also
+        )
+    )
     facts = (
         f"{who}'s requests{where} fail with {top.status} {top.error_code}".rstrip()
+        + "".join(f", {r.status} {r.error_code} on {r.path or 'other endpoints'}" for r in also)
         + f" ({picture.count} of {picture.total} errors{since}{ended})"
     )
     ruled = change.ruled_out_text()
@@ -187,9 +233,20 @@ def api_causes(
     shared = picture.scope == "many accounts"
     suspect = change.suspect
     out: list[Hypothesis] = []
+    # A refusal that looks like the customer's (a 400) but that the customer describes in the very
+    # words of what a deploy of ours just changed in the failing endpoint is our regression.
+    echo = (
+        echoed(evidence, suspect, f"{state.ticket.subject} {state.ticket.body}", picture.path)
+        if suspect is not None and suspect.relevance == "touched" and cls in CUSTOMER_SIDE and not shared
+        else []
+    )
 
-    if suspect is not None and suspect.relevance in ("touched", "component") and (cls in OUR_SIDE or shared):
-        strength = {"touched": 0.8, "component": 0.7}[suspect.relevance]
+    if (
+        suspect is not None
+        and suspect.relevance in ("touched", "component")
+        and (cls in OUR_SIDE or shared or echo)
+    ):
+        strength = 0.75 if echo else {"touched": 0.8, "component": 0.7}[suspect.relevance]
         repo_owner = next((c.team for c in state.catalog.for_repo(suspect.deploy.repo) if c.team), owner)
         out.append(
             Hypothesis(
@@ -205,7 +262,11 @@ def api_causes(
                 reasons=[
                     "the errors begin shortly after a production deploy",
                     f"the deploy {suspect.reason}",
-                    "many accounts get the same error" if shared else "the errors are server-side",
+                    "many accounts get the same error"
+                    if shared
+                    else f"the ticket describes what the deploy changed ({', '.join(echo)})"
+                    if echo
+                    else "the errors are server-side",
                 ],
                 evidence=base
                 + _cites(
@@ -318,6 +379,8 @@ def api_causes(
             confidence -= 0.1
         if shared:
             confidence -= 0.15  # other accounts get it too: less clearly this one's doing
+        if echo:
+            confidence = 0.5  # the deploy that touched the endpoint is what they describe
         only = ", which only this account gets" if not shared else ""
         key = picture.failing_key
         key_text = (

@@ -19,11 +19,11 @@ from typing import Literal
 
 from casefile.agent.catalog import Catalog
 from casefile.agent.differential.evidence import Evidence
-from casefile.agent.differential.queries import path_words
+from casefile.agent.differential.queries import path_words, stems, terms
 from casefile.tools.base import parse_ts
 from casefile.tools.deploys_results import Deployment
 
-__all__ = ["Change", "ChangeVerdict", "correlate", "inert_file"]
+__all__ = ["Change", "ChangeVerdict", "correlate", "echoed", "inert_file"]
 
 # A deploy this close before the onset is a strong suspect; up to CHANGE_LOOKBACK a weak one.
 TIGHT = timedelta(minutes=120)
@@ -172,3 +172,75 @@ def correlate(
     suspect = candidates[0] if candidates else None
     ruled_out = [v for v in verdicts if v.relevance == "ruled_out"]
     return Change(suspect, ruled_out, len(verdicts))
+
+
+# Words of commit messages that say nothing about what changed.
+_CHANGE_NOISE = frozenset(
+    [
+        "add",
+        "added",
+        "adds",
+        "fix",
+        "fixes",
+        "fixed",
+        "update",
+        "updated",
+        "bump",
+        "deps",
+        "dependency",
+        "dependencies",
+        "refactor",
+        "cleanup",
+        "chore",
+        "release",
+        "merge",
+        "revert",
+        "use",
+        "uses",
+        "new",
+        "old",
+        "test",
+        "tests",
+        "docs",
+        "readme",
+        "support",
+        "allow",
+        "accept",
+        "return",
+        "returns",
+        "keep",
+        "when",
+        "with",
+        "from",
+        "into",
+        "service",
+        "services",
+        "internal",
+        "src",
+        "lib",
+        "pkg",
+        "main",
+        "index",
+    ]
+)
+
+
+def echoed(evidence: Evidence, verdict: ChangeVerdict, ticket_text: str, path: str | None) -> list[str]:
+    """The ticket's own words that the deploy's commit messages or changed files also carry.
+
+    Beyond the failing endpoint's name (which any deploy of that endpoint shares): a
+    customer who writes "orders where we attach metadata" about a deploy that changed
+    ``intents/metadata.go`` describes that change without knowing it.
+    """
+    compare = evidence.compares.get(verdict.deploy.sha)
+    if compare is None:
+        return []
+    text = " ".join(
+        [
+            *(c.message for c in compare.data.commits),
+            *(f.filename for f in compare.data.files if not inert_file(f.filename)),
+        ]
+    )
+    changed = stems(w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 3) - _CHANGE_NOISE
+    said = stems(terms(ticket_text)) - stems(path_words(path)) - _CHANGE_NOISE
+    return sorted(changed & said)

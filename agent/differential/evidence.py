@@ -31,13 +31,20 @@ from casefile.tools.base import CallContext, ToolCall, ToolOutcome, iso, parse_t
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import BugSearch, Issue
 from casefile.tools.deploys_results import Compare, Deployment, DeploysList
-from casefile.tools.logs_results import ErrorSummary, Latency, SsoLogins, TopErrors, WebhookDeliveries
+from casefile.tools.logs_results import (
+    DeliveryHour,
+    ErrorSummary,
+    Latency,
+    SsoLogins,
+    TopErrors,
+    WebhookDeliveries,
+)
 from casefile.tools.sso_results import SsoCheck
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["Cited", "Evidence", "collect"]
+__all__ = ["Cited", "Evidence", "collect", "failing_run"]
 
 T = TypeVar("T", bound=BaseModel)
 V = TypeVar("V", bound=BaseModel)
@@ -167,7 +174,10 @@ async def collect(
         ("deploys_list", {"start": iso(start - timedelta(days=3)), "end": iso(end)}),
     ]
     webhooks = _wants(state, "webhook", ("webhook",))
-    sso = _wants(state, "sso", ("sso",)) or "oauth" in state.signals.areas
+    saml = _wants(state, "sso", ("sso",))
+    # OAuth tickets may be about an IdP's logins too, but a SAML metadata check only concerns SAML
+    # (and an account without one would read as an unavailable source).
+    sso = saml or "oauth" in state.signals.areas
     slow = _wants(state, "performance", ("slow",))
     if webhooks:
         first.append(("logs_webhook_deliveries", {"account_id": account, **wide}))
@@ -178,7 +188,8 @@ async def collect(
                 {"account_id": account, "start": iso(start - timedelta(days=2)), "end": iso(end)},
             )
         )
-        first.append(("sso_check", {"account_id": account}))
+        if saml:
+            first.append(("sso_check", {"account_id": account}))
     if slow:
         first.append(("logs_latency", {"account_id": account, "start": iso(start), "end": iso(end)}))
         first.append(("logs_latency", {"start": iso(start), "end": iso(end)}))
@@ -191,7 +202,7 @@ async def collect(
         evidence.webhooks = _view(next(got), WebhookDeliveries)
     if sso:
         evidence.logins = _view(next(got), SsoLogins)
-        evidence.sso = _view(next(got), SsoCheck)
+        evidence.sso = _view(next(got), SsoCheck) if saml else None
     if slow:
         evidence.latency = _view(next(got), Latency)
         evidence.latency_all = _view(next(got), Latency)
@@ -261,15 +272,39 @@ def _compare_calls(evidence: Evidence, onset: datetime) -> list[tuple[str, dict[
     return calls
 
 
+def failing_run(history: Sequence[DeliveryHour]) -> list[DeliveryHour]:
+    """The unbroken run of failing buckets around the worst one, in time order.
+
+    A bucket fails when at least a fifth of its attempts and at least two of them failed
+    (one failure among four attempts is a customer's hiccup, not an outage); buckets with
+    no attempts are absent from the history, so neighbours in the list are neighbours in
+    time as far as deliveries go. The worst bucket anchors the run, so a stray failure
+    days earlier does not stretch a 30-minute outage into a two-day interval.
+    """
+
+    def bad(h: DeliveryHour) -> bool:
+        return bool(h.attempts) and h.failures >= 2 and h.failures / h.attempts >= 0.2
+
+    if not any(bad(h) for h in history):
+        return []
+    worst = max(range(len(history)), key=lambda i: (bad(history[i]), history[i].failures))
+    first = last = worst
+    while first > 0 and bad(history[first - 1]):
+        first -= 1
+    while last + 1 < len(history) and bad(history[last + 1]):
+        last += 1
+    return list(history[first : last + 1])
+
+
 def _webhook_interval(evidence: Evidence) -> dict[str, str] | None:
     """The hours the account's deliveries failed in, when they are a short part of the window."""
     if evidence.webhooks is None:
         return None
     hours = evidence.webhooks.data.history
-    bad = [h for h in hours if h.attempts and h.failures / h.attempts >= 0.2]
-    if not bad or len(bad) * 3 > len(hours):
+    run = failing_run(hours)
+    if not run or len(run) * 3 > len(hours):
         return None
-    first, last = parse_ts(bad[0].hour), parse_ts(bad[-1].hour)
+    first, last = parse_ts(run[0].hour), parse_ts(run[-1].hour)
     if first is None or last is None:
         return None
     step = (parse_ts(hours[1].hour) - parse_ts(hours[0].hour)) if len(hours) > 1 else timedelta(hours=1)  # type: ignore[operator]

@@ -62,7 +62,10 @@ _PHRASES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
         (r"service unavailable|temporarily unavailable", 503),
         (r"bad gateway", 502),
         (r"gateway time-?out", 504),
-        (r"internal server error|server error", 500),
+        (
+            r"internal server error|server error|serverfehler|erreur (?:du |de )?serveur|error (?:del |de )?servidor",
+            500,
+        ),
         (r"too many requests|rate[- ]?limit", 429),
         (r"unauthori[sz]ed|invalid (?:api )?key|authentication failed", 401),
         (r"forbidden|access denied|not allowed", 403),
@@ -88,6 +91,20 @@ def _incident_like(top: TopErrors, row: TopError) -> bool:
     pair = [r for r in top.top if r.status == row.status and r.error_code == row.error_code]
     shared = top.shared(row.status, row.error_code)
     return all(r.before == 0 for r in pair) and shared is not None and shared.accounts >= 2
+
+
+def _widespread(top: TopErrors, shared: SharedError | None, count: int) -> bool:
+    """Other accounts get the same status and code about as much as this one does.
+
+    As rates when their requests are known: a handful of other accounts' usual 422s adds up
+    to a big number without being what this account gets (a fifth of its rate counts as
+    "as much"; traffic shapes differ). Without their volume, half this account's count.
+    """
+    if shared is None or shared.accounts < 2:
+        return False
+    if top.others_requests and top.requests and count:
+        return shared.count / top.others_requests >= 0.2 * count / top.requests
+    return shared.count >= 0.5 * count
 
 
 def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list[TopError]:
@@ -219,7 +236,7 @@ def _class_picture(
     path, on_path = paths.most_common(1)[0]
     picture.path = (spike.path if spike_here and spike and spike.path else None) or (path or None)
     picture.shared = top.shared(status, rows[0].error_code)
-    if picture.shared is not None and picture.shared.accounts >= 2 and picture.shared.count >= 0.5 * count:
+    if _widespread(top, picture.shared, count):
         picture.scope = "many accounts"
     elif picture.path and on_path >= 0.8 * count:
         picture.scope = f"this account, on {picture.path}"

@@ -1,4 +1,4 @@
-"""Source health: billing standing, plan limits, webhook endpoint, SSO, latency, the customer's own hosts.
+"""Source health: webhook endpoint, SSO, latency, the customer's own hosts (billing: ``billing.py``).
 
 Each check reads one system's typed result and proposes what it shows, with the
 values it rests on. Healthy results are observations too ("billing in good
@@ -12,131 +12,36 @@ import re
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.changes import correlate
-from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.evidence import Evidence, failing_run
 from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ENDED_AFTER, ErrorPicture
-from casefile.tools.base import parse_ts
+from casefile.tools.base import iso, parse_ts
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["billing_causes", "healthy", "infra_causes", "latency_causes", "sso_causes", "webhook_causes"]
+__all__ = [
+    "account_name",
+    "cite",
+    "healthy",
+    "infra_causes",
+    "latency_causes",
+    "sso_causes",
+    "webhook_causes",
+]
 
-_BAD = ("past_due", "unpaid", "canceled", "incomplete_expired")
 _DB_PORTS = {"5432", "3306", "6379", "27017", "1433", "1521", "9042", "5672", "9200", "11211"}
 _CONNECT_CODES = {"ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "ECONNRESET"}
 
 
-def _who(state: LoopState) -> str:
+def account_name(state: LoopState) -> str:
     account = state.account or {}
     return str(account.get("name") or account.get("id") or "the account")
 
 
-def _c(call_id: str, tool: str, value: object, claim: str) -> list[Cite]:
+def cite(call_id: str, tool: str, value: object, claim: str) -> list[Cite]:
     text = "" if value is None else str(value)
     return [Cite(call_id=call_id, tool=tool, value=text, claim=claim)] if len(text) > 1 else []
-
-
-def billing_causes(
-    state: LoopState, evidence: Evidence, picture: ErrorPicture
-) -> tuple[list[Hypothesis], list[str]]:
-    out: list[Hypothesis] = []
-    notes: list[str] = []
-    b = evidence.billing
-    sub = b.data.subscription if b else None
-    top = picture.top
-    blocked = picture.elevated and picture.cls in ("billing", "permission", "plan_limit", "credentials")
-    if b is not None and sub is not None and sub.status in _BAD:
-        category = (
-            "billing_canceled" if sub.status in ("canceled", "incomplete_expired") else "billing_past_due"
-        )
-        # Stronger when the API's refusals are what a blocked account gets.
-        confidence = 0.85 if blocked or "billing" in state.signals.areas else 0.6
-        refusals = (
-            f"; the API refuses its requests with {top.status} {top.error_code}".rstrip()
-            if blocked and top
-            else ""
-        )
-        out.append(
-            Hypothesis(
-                category=category,
-                confidence=confidence,
-                statement=f"{_who(state)}'s subscription {sub.id} is {sub.status}{refusals}: "
-                + ("; ".join(b.data.standing_reasons) or "billing is not in good standing")
-                + ".",
-                summary=f"Not an outage: the subscription is {sub.status.replace('_', ' ')}.",
-                component="billing",
-                reasons=[f"the subscription is {sub.status}"]
-                + (["the API errors are the billing enforcement"] if blocked else []),
-                evidence=_c(
-                    b.call_id, "billing_account", sub.status, f"subscription {sub.id} is {sub.status}"
-                )
-                + (
-                    _c(
-                        evidence.top.call_id,
-                        "logs_top_errors",
-                        top.error_code or top.status,
-                        f"{top.count} requests refused",
-                    )
-                    if blocked and top and evidence.top
-                    else []
-                ),
-                action="resolve",
-                team=state.catalog.owner("billing"),
-                reply=(
-                    "Thanks for reaching out. Our service is up; what you see comes from your account's billing status: "
-                    f"your subscription is {sub.status.replace('_', ' ')}. "
-                    + (
-                        "Once the open invoice is paid or the card on file is updated in your billing settings, access is restored."
-                        if category == "billing_past_due"
-                        else "You can reactivate it from your billing settings; if the cancellation wasn't intended, reply and we'll help."
-                    )
-                ),
-                note="Billing: " + "; ".join(b.data.standing_reasons),
-            )
-        )
-    elif b is not None and b.data.in_good_standing:
-        notes.append(f"billing is in good standing ({sub.status if sub else 'no subscription listed'})")
-    if picture.elevated and picture.cls == "plan_limit" and top is not None and evidence.top is not None:
-        plan = sub.plan_name if sub else None
-        limits = _limits(state, sub.limits if sub else {})
-        out.append(
-            Hypothesis(
-                category="billing_plan_limit",
-                confidence=0.8,
-                statement=(
-                    f"Not an outage: {_who(state)} reached a limit of their plan{f' ({plan})' if plan else ''}; requests"
-                    f"{f' to {picture.path}' if picture.path else ''} are refused with {top.status} {top.error_code} "
-                    f"({picture.count} since {picture.onset}){limits}. This is a plan limit, not rate limiting."
-                ),
-                summary="A plan limit, not an outage or a rate limit.",
-                component="billing / plan limits",
-                reasons=[f"the refusals carry {top.error_code}", "a plan limit, not a per-minute rate"],
-                evidence=_c(
-                    evidence.top.call_id,
-                    "logs_top_errors",
-                    top.error_code,
-                    f"{top.count} requests refused with {top.error_code}",
-                )
-                + (_c(b.call_id, "billing_account", plan, f"the account is on {plan}") if b and plan else []),
-                action="resolve",
-                team=state.catalog.owner("billing"),
-                reply=(
-                    "Thanks for reaching out. Nothing is broken on our side: your account has reached a limit included in "
-                    f"your plan{f' ({plan})' if plan else ''}, so these requests are refused with {top.error_code}. You can "
-                    "upgrade from your billing settings, or split the work into smaller batches; if you expected a higher "
-                    "limit, reply and we'll check your contract."
-                ),
-                note=f"Plan limit ({top.error_code}){limits}.",
-            )
-        )
-    return out, notes
-
-
-def _limits(state: LoopState, limits: dict[str, str]) -> str:
-    named = state.catalog.plans.limits
-    shown = [f"{name} {limits[key]}" for name, key in named.items() if key in limits] if named else []
-    return f"; plan limits: {', '.join(shown)}" if shown else ""
 
 
 def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], list[str]]:
@@ -150,13 +55,16 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
     failing = d.attempts and (
         d.failure_rate >= 0.2 or (fd.failing_since is not None and fd.failure_rate >= 0.05)
     )
-    hours = [h for h in fd.history if h.attempts and h.failures / h.attempts >= 0.2]
+    # The failing run of the finest history at hand (the interval's buckets are the narrower ones).
+    hours = failing_run(d.history) or failing_run(fd.history)
     last_bad = parse_ts(hours[-1].hour) if hours else None
     # The last failing bucket ends one bucket after its start.
-    starts = [t for t in (parse_ts(h.hour) for h in fd.history[:2]) if t is not None]
+    starts = [
+        t for t in (parse_ts(h.hour) for h in (d.history if narrow else fd.history)[:2]) if t is not None
+    ]
     bucket = starts[1] - starts[0] if len(starts) == 2 else ENDED_AFTER
     ended = last_bad is not None and state.ticket.created_at - (last_bad + bucket) > ENDED_AFTER
-    who = _who(state)
+    who = account_name(state)
     urls = ", ".join(fd.endpoint_urls[:2]) or "their endpoint"
     top_status = next((s for s in fd.by_response_status if not 200 <= s.status < 300), None)
     top_error = next((e for e in fd.by_error if e.error), None)
@@ -182,7 +90,7 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                 statement=(
                     f"Webhook deliveries failed for many customers, not just {who}: {platform:.0%} of other "
                     f"accounts' deliveries failed{window}"
-                    + (f", and it ended by {hours[-1].hour}" if ended and hours else "")
+                    + (f", and it ended by {iso(last_bad + bucket)}" if ended and last_bad else "")
                     + (
                         f"; deploy {suspect.label} went live {suspect.minutes_before:.0f} minutes before ({suspect.reason})"
                         if suspect
@@ -194,20 +102,20 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                 + (" (ended)." if ended else "."),
                 component="webhooks",
                 reasons=["other accounts' deliveries failed in the same interval"],
-                evidence=_c(
+                evidence=cite(
                     view.call_id,
                     "logs_webhook_deliveries",
                     d.platform.failure_rate if d.platform else None,
                     "other accounts' failure rate in the interval",
                 )
-                + _c(
+                + cite(
                     full.call_id,
                     "logs_webhook_deliveries",
                     fd.failing_since,
                     f"deliveries failed from {fd.failing_since}",
                 )
                 + (
-                    _c(
+                    cite(
                         evidence.deploys.call_id,
                         "deploys_list",
                         suspect.deploy.sha,
@@ -244,25 +152,25 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                     "failures are confined to this customer's endpoint",
                     "other accounts' failure rate is normal in the same interval",
                 ],
-                evidence=_c(
+                evidence=cite(
                     full.call_id,
                     "logs_webhook_deliveries",
                     fd.failing_since,
                     f"deliveries have failed since {fd.failing_since}",
                 )
-                + _c(
+                + cite(
                     full.call_id,
                     "logs_webhook_deliveries",
                     top_status.status if top_status and top_status.status else None,
                     "the endpoint's answer",
                 )
-                + _c(
+                + cite(
                     full.call_id,
                     "logs_webhook_deliveries",
                     top_error.error if top_error else None,
                     "how attempts end",
                 )
-                + _c(
+                + cite(
                     full.call_id,
                     "logs_webhook_deliveries",
                     fd.endpoint_urls[0] if fd.endpoint_urls else None,
@@ -293,7 +201,7 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                     summary="Webhook deliveries are slow at the customer's endpoint, not failing.",
                     component="customer webhook endpoint",
                     reasons=["deliveries succeed", "the endpoint's response time rose"],
-                    evidence=_c(
+                    evidence=cite(
                         full.call_id,
                         "logs_webhook_deliveries",
                         f"{max(p95):g}",
@@ -332,12 +240,12 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
             Hypothesis(
                 category="sso_certificate_expired",
                 confidence=0.85,
-                statement=f"The signing certificate in {_who(state)}'s IdP metadata expired"
+                statement=f"The signing certificate in {account_name(state)}'s IdP metadata expired"
                 + (f" on {expired.not_after}" if expired else "")
                 + ", so every assertion it signs is rejected.",
                 summary="SSO fails because the IdP signing certificate expired.",
                 component="customer IdP signing certificate",
-                evidence=_c(
+                evidence=cite(
                     check.call_id,
                     "sso_check",
                     expired.not_after if expired else None,
@@ -353,10 +261,10 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
             Hypothesis(
                 category="sso_certificate_mismatch",
                 confidence=0.8,
-                statement=f"{_who(state)}'s IdP signs with a new certificate; the one we trust ({check.data.configured_cert_sha1}) is no longer published.",
+                statement=f"{account_name(state)}'s IdP signs with a new certificate; the one we trust ({check.data.configured_cert_sha1}) is no longer published.",
                 summary="SSO fails: the certificate was rotated at the IdP, not on our side.",
                 component="SSO configuration",
-                evidence=_c(
+                evidence=cite(
                     check.call_id, "sso_check", check.data.configured_cert_sha1, "the certificate we trust"
                 ),
                 action="resolve",
@@ -374,7 +282,7 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
     skew = next(
         (f.clock_skew_s for f in d.recent_failures if f.clock_skew_s and abs(f.clock_skew_s) > 120), None
     )
-    cites = _c(logins.call_id, "logs_sso_logins", error, f"failed logins report: {error}") + _c(
+    cites = cite(logins.call_id, "logs_sso_logins", error, f"failed logins report: {error}") + cite(
         logins.call_id, "logs_sso_logins", d.failing_since, f"logins fail since {d.failing_since}"
     )
     if skew is not None or _SSO_CLOCK.search(error):
@@ -405,7 +313,7 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
         Hypothesis(
             category=category,
             confidence=conf,
-            statement=f'{_who(state)}\'s SSO logins fail since {d.failing_since} ({d.failures} of {d.attempts}): {text}; the error reads "{error}".',
+            statement=f'{account_name(state)}\'s SSO logins fail since {d.failing_since} ({d.failures} of {d.attempts}): {text}; the error reads "{error}".',
             summary=f"SSO logins fail: {text}.",
             component="customer IdP configuration",
             reasons=["the login errors name the cause"],
@@ -433,7 +341,7 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
                 statement=f"Latency is up across the platform: {len(slow)} accounts have a p95 at least 1.5× their baseline.",
                 summary="Platform-wide slowness.",
                 component="api (platform-wide)",
-                evidence=_c(
+                evidence=cite(
                     everyone.call_id,
                     "logs_latency",
                     slow[0].account_id,
@@ -463,13 +371,13 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
         Hypothesis(
             category="performance_account",
             confidence=0.7,
-            statement=f"Only {_who(state)} is slow: {where}; other accounts are at their usual latency.",
+            statement=f"Only {account_name(state)} is slow: {where}; other accounts are at their usual latency.",
             summary="Slowness limited to this account"
             + (f" on {worst.path}." if worst and worst.path else "."),
             component=(worst.path if worst else None) or "api",
             reasons=["the account's latency is well above its own baseline", "no wider slowdown"],
-            evidence=_c(mine.call_id, "logs_latency", worst.path if worst else None, "the slowest endpoint")
-            + _c(
+            evidence=cite(mine.call_id, "logs_latency", worst.path if worst else None, "the slowest endpoint")
+            + cite(
                 mine.call_id,
                 "logs_latency",
                 f"{worst.p95_ms:g}" if worst and worst.p95_ms else None,
@@ -512,7 +420,7 @@ def infra_causes(state: LoopState, evidence: Evidence, picture: ErrorPicture) ->
             confidence=0.7,
             statement=(
                 f"The {', '.join(sorted(codes))} errors in the ticket are about {', '.join(hosts[:2])}, a host on "
-                f"{_who(state)}'s own network, while their requests to our API are served normally "
+                f"{account_name(state)}'s own network, while their requests to our API are served normally "
                 f"({s.requests} requests, {s.error_rate:.1%} errors, no spike)."
             ),
             summary="The customer's own infrastructure refuses connections; our API is healthy.",
@@ -521,7 +429,7 @@ def infra_causes(state: LoopState, evidence: Evidence, picture: ErrorPicture) ->
                 "the refused host is a private address or a database port",
                 "our API serves the account normally",
             ],
-            evidence=_c(
+            evidence=cite(
                 evidence.summary.call_id, "logs_error_summary", s.requests, "requests served in the window"
             ),
             action="resolve",
@@ -548,7 +456,7 @@ def healthy(
         category="no_issue_found",
         confidence=round(confidence, 2),
         statement=(
-            f"Nothing is failing for {_who(state)} on our side: {s.data.requests} requests in the window with "
+            f"Nothing is failing for {account_name(state)} on our side: {s.data.requests} requests in the window with "
             f"{s.data.error_rate:.1%} errors (baseline {s.data.baseline.error_rate:.1%}) and no spike"
             + ("; " + "; ".join(notes) if notes else "")
             + "."
@@ -556,7 +464,7 @@ def healthy(
         summary="No problem found on our side; asked the customer for a concrete example.",
         component="none",
         reasons=["no error spike or elevated error class", *notes],
-        evidence=_c(s.call_id, "logs_error_summary", s.data.requests, "requests served in the window"),
+        evidence=cite(s.call_id, "logs_error_summary", s.data.requests, "requests served in the window"),
         action="resolve",
         reply=(
             "Thanks for checking with us. We looked at your account: requests are being served normally and we see no "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.differential.arbiter import weigh
@@ -22,6 +22,9 @@ from casefile.agent.differential.model import Hypothesis
 from casefile.agent.hypotheses import holding_evidence, ranked_causes
 from casefile.agent.models.base import LoopState, Model, ModelReply, Provider
 from casefile.agent.runbooks import Holding, evaluate, runbook_context
+
+if TYPE_CHECKING:
+    from casefile.agent.routing import RoutingConfig
 
 __all__ = ["OfflineModel", "OfflineProvider", "offline_diagnosis"]
 
@@ -107,7 +110,8 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
             confidence=0.1,
             reasons=["account unresolved", "no tool could be run for this account"],
             action="escalate",
-            team=team,
+            # No system was checked, so no engineering team can act: the front line asks who they are.
+            team=_front_line(),
             evidence=[],
             reply=(
                 "Thanks for reaching out. So we can look into this, could you tell us your "
@@ -166,6 +170,10 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
     # customer sees, in their words: status, code, message, key).
     have = {e["value"] for e in evidence}
     evidence += [c.model_dump() for c in state.differential.own_errors if c.value not in have][:2]
+    # The general analysis of the same cause may have found more specific facts (the decline's reason).
+    same = next((h for h in state.differential.hypotheses if h.category == holding.finding.category), None)
+    have = {e["value"] for e in evidence}
+    evidence += [c.model_dump() for c in (same.evidence if same else []) if c.value not in have][:2]
     confidence = min(0.92, holding.finding.confidence + delta)
     if holding.finding.category == "no_issue_found" and _reports_symptom(state):
         # The customer sees something and we see nothing: our checks may be looking in the wrong place.
@@ -234,6 +242,10 @@ def _from_hypothesis(
         confidence -= 0.1
         reasons.append(f"{gone['source']} was unavailable")
     fallback_team = state.matches[0].runbook.team if state.matches else "support-l2"
+    if hypothesis.team is None and hypothesis.category not in _CAUSELESS:
+        # A cause no catalogue component owns (an incident across accounts) goes where routing sends
+        # its category, not to whichever runbook's keywords happened to match the ticket first.
+        fallback_team = _category_team(hypothesis.category) or fallback_team
     return _assemble(
         state,
         category=hypothesis.category,
@@ -251,6 +263,30 @@ def _from_hypothesis(
         runbook_ids=runbook_ids,
         fallback_reason=fallback_reason,
     )
+
+
+_CAUSELESS = frozenset({"insufficient_evidence", "no_issue_found"})
+
+
+def _routing() -> RoutingConfig | None:
+    from casefile.agent.routing import RoutingError, load_routing
+
+    try:
+        return load_routing()
+    except RoutingError:
+        return None
+
+
+def _category_team(category: str) -> str | None:
+    """The team of the routing symptom that lists ``category``, if the routing file loads."""
+    config = _routing()
+    return next((s.team for s in config.symptoms if category in s.categories), None) if config else None
+
+
+def _front_line() -> str:
+    """Routing's fallback team: who asks the customer when nothing could be checked."""
+    config = _routing()
+    return config.decision.fallback_team if config else "support-l2"
 
 
 def _assemble(

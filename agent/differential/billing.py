@@ -1,0 +1,168 @@
+"""Billing standing and plan limits: a blocked, declined or capped account looks like an outage to its users.
+
+* a subscription past due or canceled, stronger when the API's refusals are what a
+  blocked account gets;
+* a recent payment that failed (an open invoice, the card declined) while the
+  subscription is still active: the customer's bank or card, fixed by the customer;
+* a plan limit (named by the catalogue's ``plans.limits``) that the refusals reach.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from casefile.agent.differential.evidence import Cited, Evidence
+from casefile.agent.differential.model import Hypothesis
+from casefile.agent.differential.picture import ErrorPicture
+from casefile.agent.differential.sources import account_name, cite
+
+if TYPE_CHECKING:
+    from casefile.agent.models.base import LoopState
+    from casefile.tools.billing_results import BillingAccount, PaymentFailure
+
+__all__ = ["billing_causes"]
+
+_BAD = ("past_due", "unpaid", "canceled", "incomplete_expired")
+
+
+def billing_causes(
+    state: LoopState, evidence: Evidence, picture: ErrorPicture
+) -> tuple[list[Hypothesis], list[str]]:
+    out: list[Hypothesis] = []
+    notes: list[str] = []
+    b = evidence.billing
+    sub = b.data.subscription if b else None
+    top = picture.top
+    blocked = picture.elevated and picture.cls in ("billing", "permission", "plan_limit", "credentials")
+    if b is not None and sub is not None and sub.status in _BAD:
+        category = (
+            "billing_canceled" if sub.status in ("canceled", "incomplete_expired") else "billing_past_due"
+        )
+        # Stronger when the API's refusals are what a blocked account gets.
+        confidence = 0.85 if blocked or "billing" in state.signals.areas else 0.6
+        refusals = (
+            f"; the API refuses its requests with {top.status} {top.error_code}".rstrip()
+            if blocked and top
+            else ""
+        )
+        out.append(
+            Hypothesis(
+                category=category,
+                confidence=confidence,
+                statement=f"{account_name(state)}'s subscription {sub.id} is {sub.status}{refusals}: "
+                + ("; ".join(b.data.standing_reasons) or "billing is not in good standing")
+                + ".",
+                summary=f"Not an outage: the subscription is {sub.status.replace('_', ' ')}.",
+                component="billing",
+                reasons=[f"the subscription is {sub.status}"]
+                + (["the API errors are the billing enforcement"] if blocked else []),
+                evidence=cite(
+                    b.call_id, "billing_account", sub.status, f"subscription {sub.id} is {sub.status}"
+                )
+                + (
+                    cite(
+                        evidence.top.call_id,
+                        "logs_top_errors",
+                        top.error_code or top.status,
+                        f"{top.count} requests refused",
+                    )
+                    if blocked and top and evidence.top
+                    else []
+                ),
+                action="resolve",
+                team=state.catalog.owner("billing"),
+                reply=(
+                    "Thanks for reaching out. Our service is up; what you see comes from your account's billing status: "
+                    f"your subscription is {sub.status.replace('_', ' ')}. "
+                    + (
+                        "Once the open invoice is paid or the card on file is updated in your billing settings, access is restored."
+                        if category == "billing_past_due"
+                        else "You can reactivate it from your billing settings; if the cancellation wasn't intended, reply and we'll help."
+                    )
+                ),
+                note="Billing: " + "; ".join(b.data.standing_reasons),
+            )
+        )
+    elif b is not None and sub is not None and b.data.open_invoices and b.data.recent_payment_failures:
+        out.append(_declined(state, b, b.data.recent_payment_failures[0]))
+    elif b is not None and b.data.in_good_standing:
+        notes.append(f"billing is in good standing ({sub.status if sub else 'no subscription listed'})")
+    if picture.elevated and picture.cls == "plan_limit" and top is not None and evidence.top is not None:
+        plan = sub.plan_name if sub else None
+        limits = _limits(state, sub.limits if sub else {})
+        out.append(
+            Hypothesis(
+                category="billing_plan_limit",
+                confidence=0.8,
+                statement=(
+                    f"Not an outage: {account_name(state)} reached a limit of their plan{f' ({plan})' if plan else ''}; requests"
+                    f"{f' to {picture.path}' if picture.path else ''} are refused with {top.status} {top.error_code} "
+                    f"({picture.count} since {picture.onset}){limits}. This is a plan limit, not rate limiting."
+                ),
+                summary="A plan limit, not an outage or a rate limit.",
+                component="billing / plan limits",
+                reasons=[f"the refusals carry {top.error_code}", "a plan limit, not a per-minute rate"],
+                evidence=cite(
+                    evidence.top.call_id,
+                    "logs_top_errors",
+                    top.error_code,
+                    f"{top.count} requests refused with {top.error_code}",
+                )
+                + (
+                    cite(b.call_id, "billing_account", plan, f"the account is on {plan}")
+                    if b and plan
+                    else []
+                ),
+                action="resolve",
+                team=state.catalog.owner("billing"),
+                reply=(
+                    "Thanks for reaching out. Nothing is broken on our side: your account has reached a limit included in "
+                    f"your plan{f' ({plan})' if plan else ''}, so these requests are refused with {top.error_code}. You can "
+                    "upgrade from your billing settings, or split the work into smaller batches; if you expected a higher "
+                    "limit, reply and we'll check your contract."
+                ),
+                note=f"Plan limit ({top.error_code}){limits}.",
+            )
+        )
+    return out, notes
+
+
+def _limits(state: LoopState, limits: dict[str, str]) -> str:
+    named = state.catalog.plans.limits
+    shown = [f"{name} {limits[key]}" for name, key in named.items() if key in limits] if named else []
+    return f"; plan limits: {', '.join(shown)}" if shown else ""
+
+
+def _declined(state: LoopState, b: Cited[BillingAccount], failure: PaymentFailure) -> Hypothesis:
+    """The last charge failed and its invoice is still open, while the subscription is still active."""
+    reason = failure.outcome_reason if failure.outcome_reason not in (None, "generic_decline") else None
+    why = (reason or failure.failure_code or "declined").replace("_", " ")
+    # A billing ticket is answered by this; any other ticket only mentions it in passing.
+    about_billing = "billing" in state.signals.areas
+    return Hypothesis(
+        category="billing_card_declined",
+        confidence=0.8 if about_billing else 0.45,
+        statement=(
+            f"The latest payment for {account_name(state)} failed on {failure.created}: {failure.failure_code}"
+            + (f" ({failure.failure_message})" if failure.failure_message else "")
+            + "; the invoice is still open and the subscription is still active. "
+            + "; ".join(b.data.standing_reasons)
+            + "."
+        ),
+        summary=f"The last payment was declined ({why}); the customer updates the card.",
+        component="billing",
+        reasons=["a recent charge failed", "its invoice is still open"]
+        + ([] if about_billing else ["the ticket is not about billing"]),
+        evidence=cite(
+            b.call_id, "billing_account", reason or failure.failure_code, f"the payment failed: {why}"
+        )
+        + cite(b.call_id, "billing_account", failure.charge, "the declined charge"),
+        action="resolve",
+        team=state.catalog.owner("billing"),
+        reply=(
+            f"Thanks for reaching out. Your latest payment was declined by your bank ({why}), so the invoice is "
+            "still open. Please update the card in your billing settings or contact your bank; we retry the payment "
+            "automatically, and nothing else needs to change."
+        ),
+        note=f"Card declined: {failure.failure_code}" + (f"/{reason}" if reason else "") + ".",
+    )
