@@ -182,6 +182,13 @@ def _search(value: Any, pattern: str) -> bool:
         return False
 
 
+def _specific_code(code: Any) -> str:
+    """Jinja filter: the error code when it says more than its status (``internal`` → "")."""
+    from casefile.agent.differential.semantics import specific_code  # the differential imports this module
+
+    return specific_code(str(code) if code else None)
+
+
 def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
     env.filters.update(
         shift=_shift,
@@ -198,6 +205,7 @@ def _install_helpers(env: ImmutableSandboxedEnvironment) -> None:
         suspect_deploy=_suspect_deploy,
         previous_deploy=_previous_deploy,
         in_repos=_in_repos,
+        specific_code=_specific_code,
     )
     env.globals.update(minutes_between=_minutes_between, parse_ts=parse_ts)
     env.tests.update(search=_search)

@@ -11,7 +11,10 @@ from typing import Any
 
 from test_differential import NOW, best, billing, row, state, summary, top
 
-from casefile.agent.differential import Evidence, assess
+from casefile.agent.differential import Evidence, assess, classify
+from casefile.agent.differential.arbiter import weigh
+from casefile.agent.differential.model import Cite, Differential, Hypothesis
+from casefile.agent.differential.semantics import specific_code
 from casefile.agent.signals import extract_signals
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.base import ToolOutcome
@@ -142,3 +145,100 @@ def failed(tool: str, source: str, kind: str) -> ToolOutcome:
         started_at=at,
         duration_ms=1.0,
     )
+
+
+def test_the_customers_own_database_refusing_us_is_theirs() -> None:
+    assert classify(422, "warehouse_connection_refused") == "customer_system"
+    assert classify(502, "upstream_host_unreachable") == "server"  # a 5xx stays ours
+    ev = Evidence(
+        summary=summary_of({422: (300, 0.001)}),
+        top=top([row(422, "destination_connection_refused", 300, path="/v2/syncs/{id}/start")]),
+        billing=billing(),
+    )
+    h = best(assess(state("Every sync of ours fails since last night, please check your workers"), ev))
+    assert h.category == "customer_error" and h.action == "resolve" and h.confidence >= 0.75
+    assert "accepts connections" in h.reply and "destination_connection_refused" in {
+        c.value for c in h.evidence
+    }
+
+
+def test_without_history_a_burst_beats_errors_spread_over_the_whole_window() -> None:
+    # The logs begin with the window: no baseline. 70 rejected payloads spread over four days are
+    # the account's background; 40 refusals within three hours this morning are what happened.
+    spread = row(422, "unprocessable", 70, first="2027-03-01T00:40:00.000Z", last="2027-03-04T14:50:00.000Z")
+    burst = row(
+        429, "concurrency_limit", 40, first="2027-03-04T05:00:00.000Z", last="2027-03-04T08:00:00.000Z"
+    )
+    ev = Evidence(
+        summary=summary(110, status=422, base_rate=0.0), top=top([spread, burst]), billing=billing()
+    )
+    ev.summary.data.baseline.requests = 0  # type: ignore[union-attr]
+    diff = assess(state("Runs are refused when our morning batch starts them in parallel."), ev)
+    assert diff.error_class == "plan_limit"
+    assert best(diff).category == "billing_plan_limit"
+
+
+def test_an_error_the_customer_reports_counts_even_when_it_is_not_new() -> None:
+    # The monitoring script has called a removed endpoint all week: steady, not grown, but it is
+    # what the customer asks about ("Gone"), and a tenth of their requests.
+    ev = Evidence(
+        summary=summary_of({410: (400, 0.1)}),
+        top=top([with_before(row(410, "version_removed", 400, path="/api/v1/jobs"), 1400)]),
+        billing=billing(),
+    )
+    ev.top.data.baseline_requests = 14000  # type: ignore[union-attr]
+    h = best(assess(state('Our monitoring script fails, the API says the resource is "Gone".'), ev))
+    assert h.category == "customer_error" and "/api/v1/jobs" in h.statement and "removed" in h.reply
+    # The usual stray few 500s the customer shouts about are not an incident.
+    ev = Evidence(
+        summary=summary_of({500: (3, 0.0008)}),
+        top=top([with_before(row(500, "internal", 3), 11)]),
+        billing=billing(),
+    )
+    ev.top.data.baseline_requests = 14000  # type: ignore[union-attr]
+    assert assess(state("URGENT: HTTP 500 everywhere, production is down"), ev).error_class is None
+
+
+def test_client_errors_other_accounts_get_in_small_numbers_are_background() -> None:
+    ev = Evidence(
+        summary=summary_of({400: (96, 0.002)}),
+        top=top(
+            [row(400, "schema_invalid", 96)],
+            others=[{"status": 400, "error_code": "schema_invalid", "accounts": 7, "count": 50}],
+        ),
+        billing=billing(),
+    )
+    diff = assess(state("Since this afternoon ingest rejects most of our batches with a 400."), ev)
+    assert diff.scope != "many accounts"
+    h = best(diff)
+    assert h.category == "customer_error" and h.confidence >= 0.7
+
+
+def test_a_runbook_bug_gives_way_to_the_one_the_tickets_words_match() -> None:
+    diff = Differential(
+        hypotheses=[
+            Hypothesis(
+                category="known_bug",
+                confidence=0.85,
+                statement="s",
+                summary="s",
+                reply="r",
+                evidence=[Cite(call_id="c8", tool="bugs_search", value="ENG-12", claim="open bug ENG-12")],
+            )
+        ]
+    )
+    assert not weigh("known_bug", 0.85, {"ENG-7"}, diff).use_runbook
+    assert weigh("known_bug", 0.85, {"ENG-12"}, diff).use_runbook
+    # A weak general match does not overrule the runbook's bug.
+    diff.hypotheses[0].confidence = 0.6
+    assert weigh("known_bug", 0.85, {"ENG-7"}, diff).use_runbook
+    # "A browser bug" gives way to a known bug that names the feature and the browser.
+    diff.hypotheses[0].confidence = 0.85
+    assert not weigh("ui_browser", 0.7, set(), diff).use_runbook
+
+
+def test_codes_that_only_restate_their_status_are_not_specific() -> None:
+    assert (
+        specific_code("internal") == "" and specific_code("bad_request") == "" and specific_code(None) == ""
+    )
+    assert specific_code("source_schema_error") == "source_schema_error"

@@ -31,8 +31,9 @@ _OPPOSITES = {
     "rate_limit": {"deploy_regression", "platform_incident", "billing_plan_limit"},
     "deploy_regression": {"customer_error", "rate_limit", *_BILLING},
     "no_issue_found": set(),
-    # A bug matched by an endpoint's name alone is weaker than a deploy that touched that endpoint.
-    "known_bug": {"deploy_regression"},
+    # A bug matched by an endpoint's name alone is weaker than a deploy that touched that endpoint,
+    # or than errors that say the customer's own system refuses.
+    "known_bug": {"deploy_regression", "customer_error"},
     # "A bug in this browser" is what a tracked bug about the same page already says, with its workaround.
     "ui_browser": {"known_bug"},
 }
@@ -64,6 +65,9 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
         and cited & {c.value for c in same.evidence}
     ):
         same = None  # the general checks weighed this very finding and found a different cause likelier
+    other_bug = _other_bug(category, cited, same)
+    if other_bug:
+        return Verdict(False, why=f"the ticket's own words match another known bug ({other_bug})")
     if best.category == category:
         return Verdict(True, 0.03, "the general differential reaches the same cause")
     strong = best.confidence >= 0.7
@@ -86,3 +90,11 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
     if best.confidence >= max(0.6, confidence - 0.1) and best.category != "no_issue_found":
         return Verdict(True, -0.1, f"the general checks lean to {best.category}")
     return Verdict(True)
+
+
+def _other_bug(category: str, cited: set[str], general: Hypothesis | None) -> str | None:
+    """The bug the general ranking matched with confidence, when the finding names a different one."""
+    if category != "known_bug" or general is None or general.confidence < 0.75:
+        return None
+    ids = {c.value for c in general.evidence if c.tool.startswith("bugs_")}
+    return next(iter(sorted(ids)), None) if ids and not ids & cited else None

@@ -19,7 +19,7 @@ from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
 from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
-from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe
+from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe, specific_code
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
 from casefile.tools.logs_results import TopError
@@ -44,6 +44,14 @@ _THEIR_CHANGE = re.compile(
     r"\b(?:we|our (?:team|devs?|engineers?))\s+(?:have\s+|just\s+)?(?:changed|updated|upgraded|migrated|moved|rotated"
     r"|deployed|switched|released|rolled out|refactored|replaced)\b|\bafter (?:our|we) (?:deploy|release|update|migration)"
     r"|\bnew (?:api )?(?:key|server|ip|environment|version of our)\b",
+    re.IGNORECASE,
+)
+
+
+# The customer asks whether this is a known problem or for a workaround (English, German, Spanish, French).
+_ASKS_WORKAROUND = re.compile(
+    r"work-?around|known (?:issue|problem|bug)|bekannte[sr]? (?:problem|fehler)|umgehungsl[öo]sung"
+    r"|soluci[óo]n (?:alternativa|temporal)|problema conocido|contournement|probl[èe]me connu",
     re.IGNORECASE,
 )
 
@@ -86,7 +94,10 @@ def known_bug(
     product = stems(terms(state.catalog.product or "")) | {"api"}
     wanted = stems(terms(f"{state.ticket.subject} {state.ticket.body}")) - product
     path_stems = stems(path_words(picture.path))
-    code_stems = stems([top.error_code.lower()] if top and top.error_code else [])
+    # A code that only restates its status ("internal") matches every bug about such errors.
+    code_stems = stems(
+        [specific_code(top.error_code).lower()] if top and specific_code(top.error_code) else []
+    )
     for i, (score, issue) in enumerate(ranked[:3]):
         if not issue.open:
             continue
@@ -104,6 +115,8 @@ def known_bug(
         confidence = 0.5 + (0.1 if issue.workaround else 0.0) + 0.1 * min(len(hits) - 1, 2)
         if code_hit or data_hit:
             confidence += 0.15
+        if _ASKS_WORKAROUND.search(state.ticket.full_text()):
+            confidence += 0.05  # the customer recognises a known problem and asks how to live with it
         if i == 0 and score >= 1.5 * runner_up:
             confidence += 0.05  # it stands out from every other candidate
         older = _older_than_suspect(issue, change)
@@ -428,6 +441,9 @@ def _customer_reply(cls: str, status: int, code: str, picture: ErrorPicture, key
         f"{status} {code}{since}" + (f", all from one API key (hash {key})" if key else "") + ". "
     )
     advice = {
+        "customer_system": "That means the system on your side that we connect to (your database, source or "
+        "destination) refused or dropped our connection. Please check that it is up, accepts connections from our "
+        "addresses (firewall or allow-list changes) and that its credentials are still valid.",
         "credentials": "That means the credentials sent are not accepted: the API key or OAuth client was revoked, "
         "rotated or is mistyped. Please check which credentials that service uses and replace them with active ones.",
         "test_key": "That means a test-mode key is being used against the live environment (or the reverse). Please "

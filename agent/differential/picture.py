@@ -27,6 +27,8 @@ __all__ = ["ErrorPicture", "error_picture", "reported_statuses"]
 # An incident whose last error is this long before the ticket has ended.
 ENDED_AFTER = timedelta(minutes=60)
 MIN_ELEVATED = 10
+# A reported error this common among the account's requests counts even when it is not new.
+REPORTED_STEADY_RATE = 0.01
 
 
 @dataclass
@@ -116,6 +118,13 @@ def _noise(expected: float) -> float:
     return 3 * math.sqrt(expected) + 1
 
 
+def _span(rows: list[TopError]) -> float:
+    """Seconds from the first to the last of ``rows``' errors."""
+    firsts = [t for t in (parse_ts(r.first_at) for r in rows) if t is not None]
+    lasts = [t for t in (parse_ts(r.last_at) for r in rows) if t is not None]
+    return (max(lasts) - min(firsts)).total_seconds() if firsts and lasts else 0.0
+
+
 def _at_usual_rate(summary: ErrorSummary | None, rows: list[TopError]) -> bool:
     """The class's statuses, taken together, are no more frequent than in the baseline.
 
@@ -163,15 +172,19 @@ def error_picture(
     # errors the account never got before matter more than its usual background of 404s. Each
     # row's growth counts only beyond what chance gives (a single stray error is not news).
     excess: dict[str, float] = {}
+    span = _span(pool)
     for cls_of, rows_of in by_class.items():
         grown = 0.0
         for row in rows_of:
             expected = row.before * ratio
             more = max(0.0, row.count - expected - _noise(expected) + 1)
+            # A new server error many accounts got at once is an incident, even if this one saw few.
             if _incident_like(top, row):
-                more *= (
-                    3  # a new server error many accounts got at once: an incident, even if this one saw few
-                )
+                more *= 3
+            if not top.baseline_requests and span:
+                # No history to compare with: errors spread over the whole window are the account's
+                # background, a burst within it is news.
+                more *= max(0.1, 1 - _span([row]) / span)
             grown += more
         excess[cls_of] = grown
     pictures = [
@@ -225,7 +238,11 @@ def _class_picture(
         above = count >= max(3, 2 * expected + 2)
     else:
         above = count >= max(MIN_ELEVATED, 3 * expected + 3) and not _at_usual_rate(summary, rows)
-    picture.elevated = spike_here or (above and (no_baseline or picture.rate > picture.baseline_rate))
+    # Errors the customer reports are the finding even at a steady rate ("it has failed for days"),
+    # when they are a real part of the traffic rather than the usual stray few.
+    steady = reported and picture.rate >= REPORTED_STEADY_RATE
+    grew = no_baseline or steady or picture.rate > picture.baseline_rate
+    picture.elevated = spike_here or (above and grew)
     firsts = [r.first_at for r in rows if r.first_at]
     picture.onset = spike.onset if spike_here and spike else (min(firsts) if firsts else None)
     lasts = [r.last_at for r in rows if r.last_at]

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-__all__ = ["CUSTOMER_SIDE", "OUR_SIDE", "ErrorClass", "classify", "describe"]
+__all__ = ["CUSTOMER_SIDE", "OUR_SIDE", "ErrorClass", "classify", "describe", "specific_code"]
 
 ErrorClass = Literal[
+    "customer_system",
     "credentials",
     "test_key",
     "permission",
@@ -34,6 +35,12 @@ ErrorClass = Literal[
 _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
     (cls, re.compile(pattern, re.IGNORECASE))  # type: ignore[misc]
     for cls, pattern in (
+        # The customer's own system (the database we read from, the destination we write to) refusing us.
+        (
+            "customer_system",
+            r"(?:source|destination|target|warehouse|database|upstream[_ -]?host)[_ -]?(?:connection[_ -]?)?"
+            r"(?:refused|unreachable|reset|timed[_ -]?out)|connection[_ -]?refused|econnrefused|host[_ -]?unreachable",
+        ),
         ("test_key", r"test[_ -]?(?:mode|key)|live[_ -]?mode|(?:key|mode)[_ -]?mismatch|sandbox[_ -]?key"),
         (
             "billing",
@@ -105,11 +112,21 @@ _BY_STATUS: dict[int, ErrorClass] = {
 
 # Classes the customer fixes on their side, and classes only we can fix.
 CUSTOMER_SIDE: frozenset[str] = frozenset(
-    {"credentials", "test_key", "permission", "validation", "not_found", "gone", "rate_limit"}
+    {
+        "customer_system",
+        "credentials",
+        "test_key",
+        "permission",
+        "validation",
+        "not_found",
+        "gone",
+        "rate_limit",
+    }
 )
 OUR_SIDE: frozenset[str] = frozenset({"server", "timeout"})
 
 _DESCRIPTIONS: dict[str, str] = {
+    "customer_system": "the customer's own system (their database, source or destination) refusing our connections",
     "credentials": "rejected credentials (a revoked, expired or wrong API key or OAuth client)",
     "test_key": "a test-mode key used against live (or the reverse)",
     "permission": "refused permission (scope, role or IP allow-list)",
@@ -145,3 +162,18 @@ def classify(status: int | None, code: str | None = None, message: str | None = 
 
 def describe(cls: str) -> str:
     return _DESCRIPTIONS.get(cls, "errors")
+
+
+# Codes that only restate their status: every bug about errors of that status "matches" them.
+_GENERIC_CODE = re.compile(
+    r"(?:internal(?:[_ -]server)?|server|unknown|unexpected)?[_ -]?(?:error|failure)?|internal|bad[_ -]?request"
+    r"|not[_ -]?found|unprocessable(?:[_ -]entity)?|(?:service[_ -]?)?unavailable|bad[_ -]?gateway"
+    r"|(?:gateway[_ -]?)?time[_ -]?out|forbidden|unauthori[sz]ed|too[_ -]?many[_ -]?requests|conflict"
+    r"|invalid[_ -]?request",
+    re.IGNORECASE,
+)
+
+
+def specific_code(code: str | None) -> str:
+    """``code`` when it says more than its HTTP status (``source_schema_error``), else ``""`` (``internal``)."""
+    return "" if not code or _GENERIC_CODE.fullmatch(code.strip()) else code
