@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from test_differential import NOW, best, billing, row, state, summary, top
+from test_differential import NOW, best, billing, cited, deploys, row, state, summary, top
 
+from casefile.agent.catalog import Catalog, complete
 from casefile.agent.differential import Evidence, assess, classify
 from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
@@ -18,6 +19,7 @@ from casefile.agent.differential.semantics import specific_code
 from casefile.agent.signals import extract_signals
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.base import ToolOutcome
+from casefile.tools.logs_results import WebhookDeliveries
 
 
 def summary_of(by_status: dict[int, tuple[int, float]]) -> Any:
@@ -243,3 +245,34 @@ def test_codes_that_only_restate_their_status_are_not_specific() -> None:
         specific_code("internal") == "" and specific_code("bad_request") == "" and specific_code(None) == ""
     )
     assert specific_code("source_schema_error") == "source_schema_error"
+
+
+def test_a_deploy_inside_the_first_failing_hour_of_a_webhook_outage_is_the_suspect() -> None:
+    # The failures are known to the hour (09:00–10:00); the dispatcher's deploy at 09:25 may well
+    # precede them, so it is the suspect, not "after the onset". Without a catalogue the
+    # repository's name says which component it deploys.
+    hours = [
+        {"hour": f"2027-03-04T{h:02d}:00:00.000Z", "attempts": 40, "failures": 30 if h == 9 else 0}
+        for h in range(6, 14)
+    ]
+    data = {
+        "attempts": 320,
+        "failures": 30,
+        "failure_rate": 0.09,
+        "endpoint_urls": ["https://hooks.blueheron.example/in"],
+        "history": hours,
+        "platform": {"attempts": 5000, "failures": 2000, "failure_rate": 0.4},
+    }
+    narrow = {**data, "attempts": 120, "failure_rate": 0.25, "history": hours[2:5]}
+    sha = "f" * 40
+    ev = Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        deploys=deploys(("heron/webhook-dispatcher", sha, "2027-03-04T09:25:00Z")),
+        webhooks=cited(WebhookDeliveries, data, "c6", "logs_webhook_deliveries"),
+        webhooks_interval=cited(WebhookDeliveries, narrow, "c7", "logs_webhook_deliveries"),
+    )
+    catalog = complete(Catalog(), ["heron/webhook-dispatcher"])
+    h = best(assess(state("Some of this morning's webhooks never arrived", catalog=catalog), ev))
+    assert h.category == "webhook_platform" and h.deploy_sha == sha
+    assert sha in {c.value for c in h.evidence}

@@ -75,12 +75,12 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
     notes: list[str] = []
     owner = state.catalog.owner("webhooks")
     if failing and platform >= 0.15:
-        change = correlate(
-            evidence,
-            state.catalog,
-            parse_ts(fd.failing_since or (hours[0].hour if hours else None)),
-            "webhooks",
-        )
+        first_bad = parse_ts(hours[0].hour) if hours else None
+        change = correlate(evidence, state.catalog, parse_ts(fd.failing_since) or first_bad, "webhooks")
+        if change.suspect is None and first_bad is not None and not fd.failing_since:
+            # Known to the bucket only, the onset is at the latest the first failing bucket's end: a
+            # deploy inside that bucket may have preceded the failures (one before it is surer).
+            change = correlate(evidence, state.catalog, first_bad + bucket, "webhooks")
         suspect = change.suspect
         window = " in the same hours" if narrow else ""
         out.append(
@@ -92,7 +92,8 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                     f"accounts' deliveries failed{window}"
                     + (f", and it ended by {iso(last_bad + bucket)}" if ended and last_bad else "")
                     + (
-                        f"; deploy {suspect.label} went live {suspect.minutes_before:.0f} minutes before ({suspect.reason})"
+                        f"; deploy {suspect.label} went live at {suspect.deploy.created_at}, just before the failures began"
+                        f" ({suspect.reason})"
                         if suspect
                         else ""
                     )
