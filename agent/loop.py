@@ -94,9 +94,11 @@ def _signals_summary(signals: Signals) -> str:
 
 
 def _base_context(
-    ticket: Ticket, signals: Signals, account: Mapping[str, Any] | None, catalog: Catalog
+    ticket: Ticket, signals: Signals, account: Mapping[str, Any] | None, catalog: Catalog, toolbox: Toolbox
 ) -> dict[str, Any]:
     return {
+        # The company's own names for its systems (its log tables' columns), by source: ``logs.requests.time``.
+        **{c.source: names for c in toolbox.connectors if (names := c.runbook_names())},
         "ticket": {"id": ticket.id, "subject": ticket.subject, "created_at": iso(ticket.created_at)},
         "signals": signals.model_dump(mode="json"),
         "account": dict(account or {}),
@@ -293,7 +295,7 @@ async def _investigate(
         matches=matches,
         toolbox=toolbox,
         budgets=budgets,
-        context=_base_context(ticket, signals, account, catalog or Catalog()),
+        context=_base_context(ticket, signals, account, catalog or Catalog(), toolbox),
         catalog=catalog or Catalog(),
     )
     # Every call of this investigation is scoped to its account, whatever the model asks for.

@@ -399,6 +399,10 @@ class Connector:
         """
         return cls.settings_key is not None and cls.not_configured(settings) is None
 
+    def runbook_names(self) -> dict[str, Any]:
+        """This company's names runbooks write into tool arguments (``logs.requests.table``), by source."""
+        return {}
+
     @classmethod
     def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
         """Where a person sees what ``outcome`` returned in the system itself (None: nowhere)."""

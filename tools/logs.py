@@ -764,6 +764,15 @@ class ClickHouseConnector(Connector):
         url = f"{context.clickhouse_play_url}#{quote(query)}" if context.clickhouse_play_url else None
         return SourceLink(label="ClickHouse query", query=query, url=url)
 
+    def runbook_names(self) -> dict[str, Any]:
+        """The mapped log tables' names (``logs.requests.table``, ``.time``, ``.account``, ``.status``…),
+        so a runbook's SQL reads any company's log schema, not the demo's column names."""
+        s = self.settings
+        return {
+            name: m.model_dump()
+            for name, m in (("requests", s.requests), ("webhooks", s.webhooks), ("sso", s.sso))
+        }
+
     def __init__(self, settings: LogsSettings, *, client: Any | None = None) -> None:
         self.settings = settings
         self._owns_clients = client is None
