@@ -30,6 +30,8 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from casefile import PACKAGE_DIR
 from casefile.agent.errors import ConfigError
+from casefile.agent.helpdesk import HELPDESKS
+from casefile.agent.helpdesk.zendesk import ZendeskSettings
 from casefile.agent.strict import toml_line, unknown_keys
 from casefile.tools.settings import ConnectorSettings
 
@@ -71,35 +73,6 @@ class Budgets(BaseModel):
     deadline_s: float = Field(default=120.0, gt=0)
     max_repairs: int = Field(default=2, ge=0, description="invalid diagnoses sent back before falling back")
     tool_timeout_s: float = Field(default=30.0, gt=0)
-
-
-class ZendeskSettings(BaseModel):
-    """The helpdesk casefile reads tickets from and writes internal notes to (its only write)."""
-
-    subdomain: str | None = Field(default=None, description="example-co for https://example-co.zendesk.com")
-    base_url: str | None = Field(default=None, description="overrides https://{subdomain}.zendesk.com")
-    email: str | None = Field(default=None, description="agent email for API-token authentication")
-    api_token: SecretStr | None = None
-    oauth_token: SecretStr | None = Field(default=None, description="instead of email + api_token")
-    webhook_secret: SecretStr | None = Field(default=None, description="the webhook's signing secret")
-    app_shared_secret: SecretStr | None = Field(
-        default=None, description="HS256 key the sidebar app's JWTs are signed with (a secure app setting)"
-    )
-    jwt_max_age_s: int = Field(default=3600, ge=60, description="JWTs older than this (by iat) are refused")
-    webhook_tolerance_s: int = Field(default=300, ge=1, description="webhook timestamps older are refused")
-    post_notes: bool = Field(default=True, description="post the diagnosis as an internal note")
-    timeout_s: float = Field(default=15.0, gt=0)
-
-    def jwt_issuer(self) -> str | None:
-        """The ``iss`` the sidebar app's JWTs must carry: this Zendesk instance's URL."""
-        if self.subdomain:
-            return f"https://{self.subdomain}.zendesk.com"
-        return self.base_url.rstrip("/") if self.base_url else None
-
-    def api_base(self) -> str | None:
-        if self.base_url:
-            return self.base_url.rstrip("/")
-        return f"https://{self.subdomain}.zendesk.com" if self.subdomain else None
 
 
 TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -220,7 +193,6 @@ def _connector_env(env: dict[str, str]) -> dict[str, Any]:
 
 def _service_env(env: dict[str, str]) -> dict[str, Any]:
     service: dict[str, Any] = {}
-    zendesk: dict[str, Any] = {}
     if env.get("CASEFILE_DATABASE_URL"):
         service["database_url"] = env["CASEFILE_DATABASE_URL"]
     if env.get("CASEFILE_SERVICE_TOKENS"):
@@ -235,18 +207,10 @@ def _service_env(env: dict[str, str]) -> dict[str, Any]:
         service["allowed_origins"] = [
             o.strip() for o in env["CASEFILE_ALLOWED_ORIGINS"].split(",") if o.strip()
         ]
-    for var, key in (
-        ("ZENDESK_SUBDOMAIN", "subdomain"),
-        ("ZENDESK_EMAIL", "email"),
-        ("ZENDESK_API_TOKEN", "api_token"),
-        ("ZENDESK_OAUTH_TOKEN", "oauth_token"),
-        ("ZENDESK_WEBHOOK_SECRET", "webhook_secret"),
-        ("ZENDESK_APP_SHARED_SECRET", "app_shared_secret"),
-    ):
-        if env.get(var):
-            zendesk[key] = env[var]
-    if zendesk:
-        service["zendesk"] = zendesk
+    for helpdesk in HELPDESKS.values():  # [service.<helpdesk>] from the variables it declares
+        section = {key: env[var] for var, key in helpdesk.env_vars.items() if env.get(var)}
+        if section:
+            service[helpdesk.name] = section
     return service
 
 
@@ -316,6 +280,9 @@ def _env_var_for(loc: tuple[Any, ...], env: dict[str, str]) -> str | None:
     for cls in connector_classes().values():
         for var, name in cls.env_vars.items():
             candidates[("connectors", str(cls.settings_key), name)] = var
+    for helpdesk in HELPDESKS.values():
+        for var, name in helpdesk.env_vars.items():
+            candidates[("service", helpdesk.name, name)] = var
     for known, var in candidates.items():
         if tuple(str(p) for p in loc[: len(known)]) == known and env.get(var):
             return var

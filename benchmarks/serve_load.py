@@ -454,7 +454,7 @@ async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
 async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
     import httpx
 
-    from casefile.agent.service.auth import sign_webhook
+    from casefile.agent.helpdesk.zendesk import sign_webhook
 
     zendesk = FakeZendesk()
     zendesk.start()
@@ -537,7 +537,7 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
     """Two replicas on one PostgreSQL store, a webhook burst split between them."""
     import httpx
 
-    from casefile.agent.service.auth import sign_webhook
+    from casefile.agent.helpdesk.zendesk import sign_webhook
     from casefile.agent.store import Store
 
     zendesk = FakeZendesk()

@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from casefile.agent.service.auth import sign_webhook
+from casefile.agent.helpdesk.zendesk import sign_webhook
 
 TESTS = Path(__file__).resolve().parent
 WEBHOOK_SECRET = "whsec_test_" + "9f8e7d6c5b4a"  # service_helpers.WEBHOOK_SECRET

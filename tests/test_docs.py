@@ -189,6 +189,11 @@ def code_variables() -> set[str]:
 
     for cls in connector_classes().values():
         found.update(cls.env_vars)
+    # Helpdesks too: {"ZENDESK_WEBHOOK_SECRET": "webhook_secret"}.
+    from casefile.agent.helpdesk import HELPDESKS
+
+    for helpdesk in HELPDESKS.values():
+        found.update(helpdesk.env_vars)
     return found
 
 

@@ -27,8 +27,8 @@ from service_helpers import (
     settings,
 )
 
+from casefile.agent.helpdesk.zendesk import sign_webhook
 from casefile.agent.service.app import create_app
-from casefile.agent.service.auth import sign_webhook
 from casefile.agent.service.worker import Worker
 from casefile.agent.store import Claim, Store
 from casefile.agent.ticket import Ticket

@@ -175,7 +175,7 @@ def test_webhook_investigations_belong_to_the_services_tenant(store: Store) -> N
 
     from service_helpers import WEBHOOK_SECRET
 
-    from casefile.agent.service.auth import sign_webhook
+    from casefile.agent.helpdesk.zendesk import sign_webhook
 
     zendesk = FakeZendesk()
     app = create_app(

@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+# One Zendesk settings model: the helpdesk module's (the service and this connector read one account).
+from casefile.agent.helpdesk.zendesk import ZendeskSettings
+
 _Section = TypeVar("_Section", bound=BaseModel)
 
 __all__ = [
@@ -134,21 +137,6 @@ class SSOSettings(BaseModel):
     acs_origins: list[str] = Field(
         default_factory=list,
         description="origins of our own SAML ACS endpoints (https://app.example.com) that sso_check may probe",
-    )
-
-
-class ZendeskSettings(BaseModel):
-    """Zendesk Support: the helpdesk whose solved tickets ``tickets_similar`` searches."""
-
-    subdomain: str | None = Field(default=None, description="<subdomain>.zendesk.com")
-    email: str | None = Field(default=None, description="agent email for API-token auth ({email}/token)")
-    api_token: SecretStr | None = None
-    base_url: str | None = Field(default=None, description="override https://<subdomain>.zendesk.com")
-    resolution_field_id: int | None = Field(
-        default=None, description="custom ticket field holding the resolution; else the last public comment"
-    )
-    article_field_id: int | None = Field(
-        default=None, description="custom ticket field holding the article URL"
     )
 
 

@@ -4,13 +4,14 @@ Modules:
 
 =============  ===============================================================
 ``app``        the FastAPI application (:func:`casefile.agent.service.app.create_app`)
-``auth``       bearer tokens, Zendesk app JWTs, webhook signatures, rate limits
+``auth``       bearer tokens, Zendesk app JWTs, rate limits
 ``worker``     durable work: claims investigations (and notes) from the store under renewed leases,
                on-demand before background
-``zendesk``    the Zendesk API client: read a ticket, post the internal note
 ``links``      where a person can see each tool call's source
 ``cli``        registers the ``serve`` command (kept import-light)
 =============  ===============================================================
+
+The helpdesk itself (read a ticket, verify its webhook, post the note) is ``casefile.agent.helpdesk``.
 
 Nothing here is imported by ``casefile --help``; FastAPI and uvicorn load only
 when the service starts.

@@ -54,21 +54,18 @@ from casefile import PACKAGE_DIR
 from casefile.agent.config import Settings
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.events import Event
+from casefile.agent.helpdesk import FetchedTicket, Helpdesk, HelpdeskError, WebhookRefused
+from casefile.agent.helpdesk.note import format_note
+from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
+from casefile.agent.helpdesk.zendesk import ticket_id as _zendesk_id
 from casefile.agent.intake import TicketError, parse_ticket
 from casefile.agent.models.base import Model
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.redact import redact
 from casefile.agent.service import openapi
-from casefile.agent.service.auth import (
-    Authenticator,
-    AuthError,
-    Principal,
-    RateLimiter,
-    verify_webhook_signature,
-)
+from casefile.agent.service.auth import Authenticator, AuthError, Principal, RateLimiter
 from casefile.agent.service.links import source_links
 from casefile.agent.service.worker import Worker
-from casefile.agent.service.zendesk import INVESTIGATED_TAG, ZendeskClient, ZendeskError, format_note
 from casefile.agent.store import Claim, DuplicateInvestigation, InvestigationRecord, Store
 from casefile.agent.ticket import Ticket
 from casefile.tools.deadline import Deadline
@@ -210,7 +207,7 @@ class _Hub:
 
 
 class InvestigationService:
-    """State shared by the routes: store, environment, worker, Zendesk client, auth."""
+    """State shared by the routes: store, environment, worker, helpdesk, auth."""
 
     def __init__(
         self,
@@ -230,15 +227,15 @@ class InvestigationService:
         self.model_factory = model_factory
         self._store = store
         self._owns_store = store is None
-        self._zendesk_transport = zendesk_transport
-        self.zendesk: ZendeskClient | None = None
+        # The service's one helpdesk (Zendesk); unconfigured, it refuses to fetch or post.
+        self.helpdesk: Helpdesk = ZendeskHelpdesk(self.config.zendesk, transport=zendesk_transport)
         zc = self.config.zendesk
         self.auth = Authenticator(
             self.config.tokens,
             zc.app_shared_secret,
             jwt_max_age_s=zc.jwt_max_age_s,
             tenant=self.config.tenant,
-            jwt_issuer=zc.jwt_issuer(),
+            jwt_issuer=self.helpdesk.app_jwt_issuer(),
         )
         self.limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self.hub = _Hub()
@@ -279,8 +276,6 @@ class InvestigationService:
         if self._env is None:
             self._env = await asyncio.to_thread(open_environment, self.settings, self._world)
         self._reload_on_sighup()
-        if self.config.zendesk.api_base():
-            self.zendesk = ZendeskClient(self.config.zendesk, transport=self._zendesk_transport)
         self.worker.start()
 
     def _store_health(self, exc: BaseException | None) -> None:
@@ -309,8 +304,7 @@ class InvestigationService:
             log.info(
                 "%d investigation(s) handed back unfinished; they resume on the next worker", len(released)
             )
-        if self.zendesk is not None:
-            await self.zendesk.aclose()
+        await self.helpdesk.aclose()
         if self._owns_env and self._env is not None:
             await self._env.aclose()
         elif self._env is not None:  # the model clients were opened in this event loop: close them in it
@@ -341,8 +335,8 @@ class InvestigationService:
             str(zendesk_ticket_id)
             if post_note
             and zendesk_ticket_id is not None
-            and self.zendesk is not None
-            and self.config.zendesk.post_notes
+            and self.helpdesk.configured
+            and self.helpdesk.posts_notes
             else None
         )
         active = self.store.find_active(key)
@@ -385,7 +379,7 @@ class InvestigationService:
             return
         # The note shares what is left of the investigation's deadline, with a floor so a run that
         # used all of it still gets its note out (a failed attempt is retried later, durably).
-        timeout = min(self.config.zendesk.timeout_s, max(deadline.remaining(), _MIN_DELIVERY_S))
+        timeout = min(self.helpdesk.timeout_s, max(deadline.remaining(), _MIN_DELIVERY_S))
         await self._deliver(claim, record.diagnosis, timeout)
 
     async def _investigate(self, claim: Claim, deadline: Deadline) -> InvestigationRecord | None:
@@ -440,16 +434,16 @@ class InvestigationService:
         """Post the internal note once: a note already on the ticket (posted before a crash) counts."""
         inv, owner = claim.id, self.worker.owner
         assert claim.deliver_to is not None
-        if self.zendesk is None:
+        if not self.helpdesk.configured:
             self.store.release(inv, owner, retry_in_s=self.config.lease_s, error="no Zendesk configured")
             return
         ticket_id = int(claim.deliver_to)
         note = format_note(diagnosis, investigation_id=inv, public_url=self.config.public_url)
         try:
             async with asyncio.timeout(timeout_s):
-                if not await self.zendesk.has_note(ticket_id, inv):
-                    await self.zendesk.post_internal_note(ticket_id, note)
-        except (ZendeskError, TimeoutError) as exc:
+                if not await self.helpdesk.has_note(ticket_id, inv):
+                    await self.helpdesk.post_internal_note(ticket_id, note)
+        except (HelpdeskError, TimeoutError) as exc:
             wait = min(60.0, 2.0**claim.attempt)
             log.warning(
                 "investigation %s: note on Zendesk ticket %s failed (%s); retry in %.0f s",
@@ -535,38 +529,6 @@ def _json_body(raw: bytes) -> Any:
         ) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "the request body is nested too deeply") from None
-
-
-def _zendesk_id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 < value < 2**63:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()) and int(value) > 0:
-        return int(value)  # ASCII digits only: "²".isdigit() is True, and int("²") fails
-    return None
-
-
-def _webhook_ticket_id(payload: Any) -> int | str:
-    """The ticket id from a trigger webhook's payload or a ``zen:event-type:ticket.created`` event;
-    a string says why the delivery is skipped."""
-    if not isinstance(payload, dict):
-        raise ApiError(400, "invalid_payload", "the webhook body must be a JSON object")
-    kind = payload.get("type")
-    if isinstance(kind, str) and kind.startswith("zen:event-type:"):
-        if kind != "zen:event-type:ticket.created":
-            return f"event {kind} is not a ticket creation"
-        detail = payload.get("detail")
-        found = _zendesk_id(detail.get("id")) if isinstance(detail, dict) else None
-    else:
-        ticket = payload.get("ticket")
-        candidate = payload.get("ticket_id")
-        if candidate is None and isinstance(ticket, dict):
-            candidate = ticket.get("id")
-        found = _zendesk_id(candidate)
-    if found is None:
-        raise ApiError(400, "invalid_payload", "the webhook body names no ticket (ticket_id or detail.id)")
-    return found
 
 
 def _caller(request: Request) -> Principal:
@@ -671,12 +633,12 @@ def create_app(
             raise ApiError(404, "not_found", f"no investigation {inv[:40]!r}")
         return record
 
-    async def from_zendesk(ticket_id: int) -> tuple[Ticket, list[str]]:
-        if service.zendesk is None:
+    async def from_zendesk(ticket_id: int) -> FetchedTicket:
+        if not service.helpdesk.configured:
             raise ApiError(400, "zendesk_not_configured", "this service has no Zendesk configured")
         try:
-            return await service.zendesk.fetch_ticket(ticket_id, source="zendesk")
-        except ZendeskError as exc:
+            return await service.helpdesk.fetch_ticket(ticket_id, source="zendesk")
+        except HelpdeskError as exc:
             if exc.status == 404:
                 raise ApiError(
                     404, "zendesk_ticket_not_found", f"Zendesk has no ticket {ticket_id}"
@@ -729,7 +691,7 @@ def create_app(
                 # The service's Zendesk is its own tenant's helpdesk: another tenant may not read it.
                 raise ApiError(403, "forbidden", "this caller's tenant cannot read tickets from this Zendesk")
             # The page only names the ticket; its content comes from Zendesk itself.
-            ticket, _tags = await from_zendesk(zendesk_id)
+            ticket = (await from_zendesk(zendesk_id)).ticket
             source = "zendesk"
         else:
             try:
@@ -923,31 +885,26 @@ def create_app(
     async def zendesk_webhook(request: Request) -> Response:
         """A Zendesk webhook (trigger on ticket creation, or the ticket.created event), signed with its secret."""
         raw = await request.body()
-        zc = service.config.zendesk
         try:
-            verify_webhook_signature(
-                zc.webhook_secret,
-                request.headers.get("x-zendesk-webhook-signature"),
-                request.headers.get("x-zendesk-webhook-signature-timestamp"),
-                raw,
-                tolerance_s=zc.webhook_tolerance_s,
-            )
-        except AuthError as exc:
+            service.helpdesk.verify_webhook(request.headers, raw)
+        except WebhookRefused as exc:
             raise ApiError(401, exc.code, exc.message) from None
         principal = Principal(name="zendesk:webhook", kind="zendesk_webhook", tenant=service.config.tenant)
         wait = service.limiter.check(principal.name)
         if wait:
             raise ApiError(429, "rate_limited", "rate limit exceeded", {"Retry-After": str(int(wait))})
-        found = _webhook_ticket_id(_json_body(raw))
+        try:
+            found = service.helpdesk.webhook_ticket_id(_json_body(raw))
+        except ValueError as exc:
+            raise ApiError(400, "invalid_payload", str(exc)) from None
         if isinstance(found, str):
             return JSONResponse({"skipped": found}, status_code=200)
         # Never trust the webhook body for content: read the ticket back from Zendesk.
-        ticket, tags = await from_zendesk(found)
-        if INVESTIGATED_TAG in tags:
-            return JSONResponse(
-                {"skipped": f"ticket {found} is already tagged {INVESTIGATED_TAG}"}, status_code=200
-            )
-        ticket = ticket.model_copy(update={"source": "webhook"})
+        fetched = await from_zendesk(found)
+        tag = service.helpdesk.investigated_tag
+        if tag in fetched.tags:
+            return JSONResponse({"skipped": f"ticket {found} is already tagged {tag}"}, status_code=200)
+        ticket = fetched.ticket.model_copy(update={"source": "webhook"})
         try:
             inv, existing = service.submit(
                 ticket,

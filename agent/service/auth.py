@@ -1,4 +1,5 @@
-"""Who is calling: bearer tokens, the Zendesk app's JWTs, webhook signatures; and how often.
+"""Who is calling: bearer tokens, the Zendesk app's JWTs; and how often (webhook signatures are
+the helpdesk's: ``casefile.agent.helpdesk``).
 
 Every comparison with a secret is constant-time (:func:`hmac.compare_digest`),
 and no function here puts a secret in an exception message: the messages are
@@ -7,8 +8,6 @@ what the caller sees.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import math
 import time
@@ -26,7 +25,6 @@ __all__ = [
     "Authenticator",
     "Principal",
     "RateLimiter",
-    "verify_webhook_signature",
 ]
 
 
@@ -141,61 +139,6 @@ class Authenticator:
         name = f"zendesk:{who}" if isinstance(who, str | int) and str(who) else "zendesk:app"
         # The app's JWTs are signed for this service's one Zendesk: they act for its tenant.
         return Principal(name=name[:200], kind="zendesk_app", tenant=self._tenant)
-
-
-def verify_webhook_signature(
-    secret: SecretStr | None,
-    signature: str | None,
-    timestamp: str | None,
-    body: bytes,
-    *,
-    tolerance_s: int = 300,
-    now: float | None = None,
-) -> None:
-    """Zendesk's scheme: base64(HMAC-SHA256(secret, timestamp + raw body)); raises :class:`AuthError`.
-
-    The timestamp is ISO 8601 (``2026-11-20T11:40:03Z``) as Zendesk sends it; a
-    Unix time is accepted too. Stale or future timestamps beyond ``tolerance_s``
-    are refused, so a captured request cannot be replayed later.
-    """
-    if secret is None:
-        raise AuthError("webhook_not_configured", "no webhook signing secret is configured")
-    if not signature or not timestamp:
-        raise AuthError(
-            "invalid_signature",
-            "missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp",
-        )
-    sent_at = _parse_timestamp(timestamp)
-    if sent_at is None:
-        raise AuthError("invalid_signature", "the webhook timestamp is not a time")
-    current = time.time() if now is None else now
-    if abs(current - sent_at) > tolerance_s:
-        raise AuthError("stale_signature", "the webhook timestamp is outside the accepted window")
-    mac = hmac.new(secret.get_secret_value().encode(), timestamp.encode() + body, hashlib.sha256)
-    expected = base64.b64encode(mac.digest())
-    if not hmac.compare_digest(expected, signature.strip().encode()):
-        raise AuthError("invalid_signature", "the webhook signature does not match the body")
-
-
-def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature Zendesk would send (tests, the load benchmark)."""
-    mac = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256)
-    return base64.b64encode(mac.digest()).decode()
-
-
-def _parse_timestamp(value: str) -> float | None:
-    from datetime import UTC, datetime
-
-    text = value.strip()
-    if text.isascii() and text.isdigit():  # str.isdigit() also accepts "²", which float() refuses
-        return float(text)
-    try:
-        parsed = datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
-    except (ValueError, OverflowError):  # unreadable, or a time no clock can hold
-        return None
 
 
 class RateLimiter:
