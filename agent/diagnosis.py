@@ -1,4 +1,11 @@
-"""The structured result of an investigation. Its JSON Schema is published by ``casefile schema``."""
+"""The structured result of an investigation. Its JSON Schema is published by ``casefile schema``.
+
+Two shapes: :class:`ModelDiagnosis` is exactly what a model writes (the submit tool's schema is
+its JSON Schema, nothing removed by name); :class:`Diagnosis` adds what the run records about it
+(ticket, account, runbooks, the model that ran, fallback, grounding, usage, unavailable sources,
+routing's escalation and packet). The loop builds the second from the first, so a model has no
+field in which to claim provenance. ``Diagnosis`` is the stored, ``--json`` and API shape.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +17,24 @@ from casefile.agent.ticket import AccountSource
 
 __all__ = [
     "CATEGORIES",
-    "ESCALATION_ROUTING_FIELDS",
-    "LOOP_FIELDS",
     "MAX_HYPOTHESES",
     "CandidateCause",
     "Category",
+    "Conclusion",
     "Confidence",
     "Diagnosis",
     "Escalation",
     "Evidence",
     "GroundingVerdict",
+    "ModelCandidateCause",
+    "ModelDiagnosis",
+    "ModelEscalation",
+    "ModelEvidence",
     "RelatedItem",
     "RootCause",
     "UnavailableSource",
     "Usage",
+    "recorded",
 ]
 
 Category = Literal[
@@ -60,11 +71,10 @@ class RootCause(BaseModel):
     )
 
 
-class Evidence(BaseModel):
+class ModelEvidence(BaseModel):
     """One fact the diagnosis rests on, citing the tool call it came from."""
 
     call_id: str = Field(description="id of the tool call whose result shows this")
-    tool: str = Field(default="", description="name of that tool (filled in from the call when omitted)")
     value: str = Field(
         min_length=1, description="the exact value from that result, e.g. '2026-11-20T08:12:00Z'"
     )
@@ -76,21 +86,43 @@ class Evidence(BaseModel):
     claim: str = Field(min_length=1, description="what this value shows")
 
 
+class Evidence(ModelEvidence):
+    """A cited fact as recorded: with the tool of the cited call (grounding fills it in)."""
+
+    tool: str = Field(default="", description="name of that tool (filled in from the call)")
+
+
 MAX_HYPOTHESES = 3
 
 
-class CandidateCause(BaseModel):
-    """One candidate root cause that was weighed, with what speaks for and against it."""
-
+class _Cause(BaseModel):
     category: Category
     statement: str = Field(min_length=1, description="the cause in one sentence")
     confidence: float = Field(ge=0.0, le=1.0, description="how likely this cause is, 0..1")
-    supporting: list[Evidence] = Field(
+
+
+class ModelCandidateCause(_Cause):
+    """One candidate root cause that was weighed, with what speaks for and against it."""
+
+    supporting: list[ModelEvidence] = Field(
         default_factory=list, description="values from tool results that speak for this cause"
     )
-    refuting: list[Evidence] = Field(
+    refuting: list[ModelEvidence] = Field(
         default_factory=list, description="values from tool results that speak against it"
     )
+
+
+class CandidateCause(_Cause):
+    """A candidate cause as recorded: its evidence with the cited calls' tools."""
+
+    supporting: list[Evidence] = Field(default_factory=list)
+    refuting: list[Evidence] = Field(default_factory=list)
+
+
+_HYPOTHESES = (
+    "the most likely root causes weighed (at most three, distinct categories), ranked: the chosen root "
+    "cause first, then the alternatives with what supports and refutes each"
+)
 
 
 class Confidence(BaseModel):
@@ -98,14 +130,18 @@ class Confidence(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-class Escalation(BaseModel):
+class ModelEscalation(BaseModel):
     team: str
     reason: str
+
+
+class Escalation(ModelEscalation):
+    """An escalation as routing decided it: the team, why, and the packet it collected."""
+
     packet: dict[str, Any] = Field(
         default_factory=dict, description="context the team requires, from tool results"
     )
     missing: list[str] = Field(default_factory=list, description="context that could not be collected")
-    # Filled in by routing (agent/routing.py), not by models.
     trigger: str | None = Field(default=None, description="id of the trigger rule that forced the escalation")
     symptom: str | None = Field(default=None, description="id of the routing symptom that chose the team")
     channel: str | None = Field(
@@ -142,43 +178,42 @@ class GroundingVerdict(BaseModel):
     rejected: list[str] = Field(default_factory=list, description="why each rejected evidence item failed")
 
 
-# Provenance: what the loop, grounding and routing record about a diagnosis. A model's
-# submission never sets these (the submit tool's schema omits them and the loop drops them).
-LOOP_FIELDS: tuple[str, ...] = (
-    "ticket_id",
-    "account_id",
-    "account_source",
-    "account_candidate",
-    "runbooks",
-    "model",
-    "fallback_reason",
-    "grounding",
-    "usage",
-    "unavailable_sources",
-)
-ESCALATION_ROUTING_FIELDS: tuple[str, ...] = ("trigger", "symptom", "channel", "packet_markdown")
+class Conclusion(BaseModel):
+    """What the model concludes and the frontline agent reads, in both shapes below."""
 
-
-class Diagnosis(BaseModel):
-    """What the frontline agent receives."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ticket_id: str
     summary: str = Field(min_length=1)
     root_cause: RootCause
-    evidence: list[Evidence] = Field(default_factory=list)
     confidence: Confidence
     customer_reply: str = Field(min_length=1, description="draft reply to the customer")
     internal_note: str = Field(default="", description="note for the support team")
     action: Literal["resolve", "escalate"]
-    escalation: Escalation | None = None
     related: list[RelatedItem] = Field(default_factory=list)
+
+
+class ModelDiagnosis(Conclusion):
+    """What a model submits, exactly: the submit tool's schema. Keys outside it are ignored (a model
+    claiming ``"model": "offline"`` or a grounding verdict has nowhere to put it)."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
+
+    evidence: list[ModelEvidence]
+    escalation: ModelEscalation | None = None
+    hypotheses: list[ModelCandidateCause] = Field(
+        default_factory=list, max_length=MAX_HYPOTHESES, description=_HYPOTHESES
+    )
+
+
+class Diagnosis(Conclusion):
+    """What the frontline agent receives: a model's (or the offline investigator's) conclusion with
+    what the run recorded about it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket_id: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    escalation: Escalation | None = None
     hypotheses: list[CandidateCause] = Field(
-        default_factory=list,
-        max_length=MAX_HYPOTHESES,
-        description="the most likely root causes weighed (at most three, distinct categories), ranked: "
-        "the chosen root cause first, then the alternatives with what supports and refutes each",
+        default_factory=list, max_length=MAX_HYPOTHESES, description=_HYPOTHESES
     )
     unavailable_sources: list[UnavailableSource] = Field(default_factory=list)
     account_id: str | None = None
@@ -211,3 +246,9 @@ class Diagnosis(BaseModel):
         if len(set(categories)) != len(categories):
             raise ValueError(f"hypotheses repeat a category ({', '.join(categories)}): one entry per cause")
         return self
+
+
+def recorded(submitted: ModelDiagnosis, **run: Any) -> Diagnosis:
+    """The :class:`Diagnosis` of a submission, with what the run records about it (``ticket_id``,
+    ``account_id``, ``model``, …); raises ``ValidationError`` when those are not valid."""
+    return Diagnosis.model_validate({**submitted.model_dump(), **run})

@@ -15,7 +15,6 @@ import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -24,23 +23,24 @@ from casefile.agent.articles import link_article
 from casefile.agent.candidate import mark_account
 from casefile.agent.catalog import Catalog
 from casefile.agent.config import Budgets
-from casefile.agent.diagnosis import ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis, Usage
+from casefile.agent.diagnosis import Diagnosis, ModelDiagnosis, Usage, recorded
 from casefile.agent.differential import assess, collect
 from casefile.agent.events import Event, EventSink, Stopwatch
 from casefile.agent.grounding import ground, with_call_ids
+from casefile.agent.investigation import Investigation
 from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
 from casefile.agent.models.offline import offline_diagnosis
 from casefile.agent.redact import redact_strings
 from casefile.agent.routing import route
-from casefile.agent.runbooks import Match, Runbook, match_runbooks, runbook_context
+from casefile.agent.runbooks import Runbook, match_runbooks, runbook_context
 from casefile.agent.templating import iso, render_value
 from casefile.agent.ticket import Signals, Ticket
 from casefile.tools import deadline as deadlines
-from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
+from casefile.tools.base import CallContext, Toolbox, ToolCall
 from casefile.tools.catalogue import tool_specs
 from casefile.tools.deadline import Deadline
 
-__all__ = ["InvestigationResult", "investigate"]
+__all__ = ["Investigation", "investigate"]
 
 log = logging.getLogger("casefile.loop")
 
@@ -48,16 +48,6 @@ log = logging.getLogger("casefile.loop")
 # routing (the escalation packet's calls) the last tenth.
 _PREFLIGHT_SHARE = 0.5
 _ROUTING_SHARE = 0.1
-
-
-@dataclass
-class InvestigationResult:
-    diagnosis: Diagnosis
-    signals: Signals
-    matches: list[Match]
-    outcomes: list[ToolOutcome]
-    events: list[Event] = field(default_factory=list)
-    skipped_steps: list[str] = field(default_factory=list)
 
 
 class _Recorder:
@@ -176,27 +166,21 @@ async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, sk
 def _finalise(
     raw: Mapping[str, Any], state: LoopState, model_name: str, *, fallback_reason: str | None = None
 ) -> tuple[Diagnosis | None, list[str]]:
-    """Validate and ground a raw diagnosis; return it or the errors to send back.
-
-    Provenance is the loop's: whatever ``raw`` says about the ticket, account, runbooks,
-    model, fallback, grounding, usage, unavailable sources or routing is replaced.
-    """
-    merged = {k: v for k, v in raw.items() if k not in LOOP_FIELDS}
-    escalation = merged.get("escalation")
-    if isinstance(escalation, Mapping):
-        merged["escalation"] = {k: v for k, v in escalation.items() if k not in ESCALATION_ROUTING_FIELDS}
-    merged["ticket_id"] = state.ticket.id
-    merged["account_id"] = (state.account or {}).get("id")
-    merged["account_source"] = state.signals.account_source
-    merged["account_candidate"] = state.signals.account_candidate
-    merged["runbooks"] = [m.runbook.id for m in state.matches]
-    merged["model"] = model_name
-    merged["fallback_reason"] = fallback_reason
-    merged["unavailable_sources"] = [
-        {"source": s, "reason": r} for s, r in state.unavailable_sources().items()
-    ]
+    """Validate a submission as a :class:`ModelDiagnosis`, record the run's provenance with it
+    (ticket, account, runbooks, model, fallback, unavailable sources) and ground it; return the
+    diagnosis or the errors to send back."""
     try:
-        diagnosis = Diagnosis.model_validate(merged)
+        diagnosis = recorded(
+            ModelDiagnosis.model_validate(raw),
+            ticket_id=state.ticket.id,
+            account_id=(state.account or {}).get("id"),
+            account_source=state.signals.account_source,
+            account_candidate=state.signals.account_candidate,
+            runbooks=[m.runbook.id for m in state.matches],
+            model=model_name,
+            fallback_reason=fallback_reason,
+            unavailable_sources=[{"source": s, "reason": r} for s, r in state.unavailable_sources().items()],
+        )
     except ValidationError as exc:
         return None, [
             f"{'.'.join(str(p) for p in err['loc']) or 'diagnosis'}: {err['msg']}"
@@ -222,7 +206,7 @@ async def investigate(
     deadline: Deadline | None = None,
     disabled_runbooks: Sequence[str] = (),
     differential: bool = True,
-) -> InvestigationResult:
+) -> Investigation:
     """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources.
 
     Everything shares one ``deadline`` (by default ``budgets.deadline_s`` from now): each call's
@@ -268,7 +252,7 @@ async def _investigate(
     deadline: Deadline,
     disabled_runbooks: Sequence[str] = (),
     differential: bool = True,
-) -> InvestigationResult:
+) -> Investigation:
     started = time.perf_counter()
     phases: dict[str, float] = {}
     recorder.emit("investigation_started", ticket_id=ticket.id, model=model.name)
@@ -360,7 +344,7 @@ async def _investigate(
         confidence=diagnosis.confidence.score,
         team=diagnosis.escalation.team if diagnosis.escalation else None,
     )
-    return InvestigationResult(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
+    return Investigation(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
 
 
 async def _turns(

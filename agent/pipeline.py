@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from casefile.agent.accounts import AccountDirectory
     from casefile.agent.catalog import Catalog
     from casefile.agent.events import EventSink
-    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.investigation import Investigation
     from casefile.agent.models.base import Model, Provider
     from casefile.agent.runbooks import Problem, Runbook
     from casefile.agent.ticket import Signals, Ticket
@@ -179,7 +179,7 @@ async def run_investigation(
     model: Model | None = None,
     on_event: EventSink | None = None,
     deadline: Deadline | None = None,
-) -> InvestigationResult:
+) -> Investigation:
     from casefile.agent.models.traced import TracedModel
     from casefile.agent.signals import extract_signals
     from casefile.tools import tracing
@@ -201,7 +201,7 @@ async def _investigate(
     signals: Signals,
     on_event: EventSink | None,
     deadline: Deadline | None,
-) -> InvestigationResult:
+) -> Investigation:
     from casefile.agent.loop import investigate
 
     account = env.directory.get(signals.account_id) if env.directory and signals.account_id else None

@@ -54,7 +54,7 @@ from casefile.agent.redact import redact, redact_strings
 from casefile.agent.ticket import Ticket
 
 if TYPE_CHECKING:
-    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.investigation import Investigation
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -726,7 +726,7 @@ class Store:
     def save_result(
         self,
         id: str,
-        result: InvestigationResult,
+        result: Investigation,
         requested_by: str,
         *,
         links: Mapping[str, Mapping[str, Any]] | None = None,

@@ -23,7 +23,8 @@ import respx
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.config import Budgets
-from casefile.agent.loop import InvestigationResult, investigate
+from casefile.agent.investigation import Investigation
+from casefile.agent.loop import investigate
 from casefile.agent.models.base import Model
 from casefile.agent.runbooks import Finding, PlanStep, Runbook, Triggers
 from casefile.agent.signals import extract_signals
@@ -157,7 +158,7 @@ async def run(
     ticket: Ticket | None = None,
     budgets: Budgets | None = None,
     prices: dict[str, dict[str, float]] | None = None,
-) -> InvestigationResult:
+) -> Investigation:
     ticket = ticket or make_ticket()
     signals = extract_signals(ticket, DIRECTORY)
     assert signals.account_id == "acme"

@@ -13,7 +13,7 @@ import pytest
 
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools import retry as tools_retry
@@ -69,8 +69,8 @@ def env() -> Iterator[Environment]:
     asyncio.run(environment.aclose())
 
 
-def investigate(env: Environment, ticket: Ticket) -> InvestigationResult:
-    async def run() -> InvestigationResult:
+def investigate(env: Environment, ticket: Ticket) -> Investigation:
+    async def run() -> Investigation:
         return await run_investigation(ticket, env, load_settings(env={}))
 
     return asyncio.run(run())

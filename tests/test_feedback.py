@@ -11,7 +11,7 @@ import pytest
 
 from casefile.agent.cli import main
 from casefile.agent.diagnosis import Diagnosis
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.routing_cli import escalation_report, parse_since, render_report
 from casefile.agent.store import Store
 from casefile.agent.ticket import Signals, Ticket
@@ -44,7 +44,7 @@ def _save(store: Store, ticket_id: str, diagnosis: Diagnosis) -> str:
     inv = store.create_investigation(ticket, source="cli", requested_by="test")
     store.set_status(inv, "running")
     signals = Signals(window_start=NOW - timedelta(hours=1), window_end=NOW)
-    store.save_result(inv, InvestigationResult(diagnosis, signals, [], []), "test")
+    store.save_result(inv, Investigation(diagnosis, signals, [], []), "test")
     return inv
 
 

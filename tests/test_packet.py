@@ -406,6 +406,17 @@ async def test_packet_from_route_renders_markdown_and_json() -> None:
     assert "**Trigger rule:** `http-5xx`" in md and "**Could not collect**" in md
     assert '"user-agent": "hooli-sync/5.0.3"' in md and "_(from c1)_" in md
     assert json.loads(packet.model_dump_json())["team"] == "backend"
+    # The investigation's typed views read the same packet and decision, never by key.
+    from casefile.agent.investigation import Investigation
+
+    investigation = Investigation(routed, signals, [], list(OUTCOMES[:4]))
+    assert investigation.packet == packet
+    assert (investigation.decision.action, investigation.decision.team, investigation.decision.trigger) == (
+        "escalate",
+        "backend",
+        "http-5xx",
+    )
+    assert investigation.unavailable_sources[0].source == "tickets"
 
 
 def test_similar_tickets_render_with_resolution_and_article() -> None:

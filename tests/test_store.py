@@ -9,7 +9,7 @@ import pytest
 
 from casefile.agent.diagnosis import Confidence, Diagnosis, RootCause
 from casefile.agent.events import Event
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.store import DuplicateInvestigation, Store
 from casefile.agent.ticket import Signals, Ticket
 from casefile.tools.base import ToolOutcome
@@ -21,7 +21,7 @@ def _ticket(tid: str = "T-1", revision: str | None = "r1") -> Ticket:
     return Ticket(id=tid, subject="429s", body="API calls failing with 429", created_at=T0, revision=revision)
 
 
-def _result(ticket_id: str = "T-1", events: list[Event] | None = None) -> InvestigationResult:
+def _result(ticket_id: str = "T-1", events: list[Event] | None = None) -> Investigation:
     diagnosis = Diagnosis(
         ticket_id=ticket_id,
         summary="Gateway double-counts retries",
@@ -53,7 +53,7 @@ def _result(ticket_id: str = "T-1", events: list[Event] | None = None) -> Invest
         ),
     ]
     signals = Signals(window_start=T0 - timedelta(hours=6), window_end=T0)
-    return InvestigationResult(
+    return Investigation(
         diagnosis=diagnosis, signals=signals, matches=[], outcomes=outcomes, events=events or []
     )
 

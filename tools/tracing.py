@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.trace import Span
 
-    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.investigation import Investigation
     from casefile.tools.base import ToolCall, ToolOutcome
 
 __all__ = [
@@ -124,7 +124,7 @@ def chat_span(model_name: str, turn: int) -> Iterator[Span]:
         yield span
 
 
-def record_investigation(span: Span, result: InvestigationResult) -> None:
+def record_investigation(span: Span, result: Investigation) -> None:
     """How the investigation ended: tokens over all turns, the category, action and who diagnosed."""
     diagnosis = result.diagnosis
     usage = diagnosis.usage

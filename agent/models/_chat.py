@@ -12,7 +12,7 @@ Everything in between that does not depend on the vendor lives here:
   guidance, tool catalogue, output contract).
 * :func:`tool_specs` and :func:`submit_tool` give provider-neutral tool
   definitions; the final answer is a ``submit_diagnosis`` tool whose schema is
-  the :class:`Diagnosis` JSON Schema minus the fields the loop fills in.
+  the :class:`ModelDiagnosis` JSON Schema (exactly what a model writes).
 * :func:`fence` delimits untrusted text (ticket, tool output) so it cannot
   close its own tag and pose as instructions.
 * :func:`call_with_retries` runs provider calls through the one retry
@@ -34,7 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from casefile.agent.diagnosis import CATEGORIES, ESCALATION_ROUTING_FIELDS, LOOP_FIELDS, Diagnosis
+from casefile.agent.diagnosis import CATEGORIES, ModelDiagnosis
 from casefile.agent.models._http import ResponseTooLarge
 from casefile.agent.models.base import LoopState, ModelMisconfigured, ModelUnavailable
 from casefile.agent.redact import redact
@@ -127,25 +127,13 @@ def portable_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 @cache
 def _submit_schema() -> str:
-    schema = portable_schema(Diagnosis.model_json_schema())
+    schema = portable_schema(ModelDiagnosis.model_json_schema())
     schema.pop("description", None)
-    props = schema["properties"]
-    for name in LOOP_FIELDS:
-        props.pop(name, None)
-    props["evidence"]["items"]["properties"].pop("tool", None)  # the loop fills it in from the call
-    cause = props["hypotheses"]["items"]["properties"]
-    for side in ("supporting", "refuting"):
-        cause[side]["items"]["properties"].pop("tool", None)
-    escalation = props.get("escalation", {})
-    for name in ESCALATION_ROUTING_FIELDS:
-        escalation.get("properties", {}).pop(name, None)
-    # Evidence is what grounding checks: ask for it explicitly (an empty list is still allowed).
-    schema["required"] = [r for r in schema.get("required", []) if r not in LOOP_FIELDS] + ["evidence"]
     return json.dumps(schema)
 
 
 def submit_tool() -> ToolSpec:
-    """The tool the model concludes with. Its input is the Diagnosis the loop validates and grounds."""
+    """The tool the model concludes with. Its input is a ModelDiagnosis, which the loop validates and grounds."""
     return ToolSpec(
         name=SUBMIT_TOOL,
         description=(
