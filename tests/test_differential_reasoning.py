@@ -281,3 +281,29 @@ def test_an_unowned_cause_goes_to_its_categorys_team_and_an_unknown_requester_to
     assert diagnosis["escalation"]["team"] == "sre"
     s.account = None
     assert offline_diagnosis(s)["escalation"]["team"] == "support-l2"
+
+
+def test_a_bug_about_another_status_does_not_explain_the_accounts_errors() -> None:
+    bug = Issue(
+        identifier="TRK-31",
+        title="Bulk payouts with foreign items fail with internal error",
+        state="Todo",
+        workaround="Send foreign items alone.",
+    )
+    ev = Evidence(
+        summary=summary(30, status=413, base_rate=0.0),
+        top=top([row(413, "bulk_too_large", 30, path="/api/payouts/bulk")]),
+        billing=billing(),
+        bugs=[(bug, "c9")],
+    )
+    diff = assess(state("Our bulk payouts are rejected again", "Bulk payouts rejected"), ev)
+    assert best(diff).category == "billing_plan_limit"
+    listed = next(h for h in diff.hypotheses if h.category == "known_bug")
+    assert "describes HTTP 500" in " ".join(listed.reasons) and listed.confidence <= 0.6
+    # The same bug, when the account does get 500s, is the explanation.
+    ev.summary = summary(30, status=500, base_rate=0.0)
+    ev.top = top([row(500, "internal", 30, path="/api/payouts/bulk")])
+    assert (
+        best(assess(state("Our bulk payouts fail with a server error", "Bulk payouts failing"), ev)).category
+        == "known_bug"
+    )

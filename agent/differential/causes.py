@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from casefile.agent.differential.changes import Change, correlate, echoed
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Cite, Hypothesis
-from casefile.agent.differential.picture import ErrorPicture
+from casefile.agent.differential.picture import ErrorPicture, reported_statuses
 from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe, specific_code
 from casefile.tools.base import parse_ts
@@ -119,7 +119,7 @@ def known_bug(
             confidence += 0.05  # the customer recognises a known problem and asks how to live with it
         if i == 0 and score >= 1.5 * runner_up:
             confidence += 0.05  # it stands out from every other candidate
-        older = _older_than_suspect(issue, change)
+        older = _older_than_suspect(issue, change) or _other_status(issue, picture)
         if older:
             confidence = min(confidence, 0.85) - 0.25
         when = f" since {picture.onset}" if picture.elevated and picture.onset else ""
@@ -164,6 +164,21 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+# An HTTP status as issue text states one ("returns `500 internal`", "HTTP 413"), not "450 items".
+_STATUS = re.compile(r"(?:\bhttp|\bstatus|\breturns?|\banswers?|\bwith|`)\s*`?([45]\d\d)\b", re.IGNORECASE)
+
+
+def _other_status(issue: Issue, picture: ErrorPicture) -> str:
+    """Why ``issue`` does not describe the account's errors: it names other HTTP statuses, or ''."""
+    top = picture.top
+    text = f"{issue.title} {issue.description}"
+    described = {int(s) for s in _STATUS.findall(text)} | reported_statuses(issue.title)
+    if not picture.elevated or top is None or not described or top.status in described:
+        return ""
+    shown = ", ".join(str(s) for s in sorted(described))
+    return f"the bug describes HTTP {shown}, while the account's errors are {top.status} {top.error_code}".rstrip()
 
 
 def _older_than_suspect(issue: Issue, change: Change | None) -> str:

@@ -65,7 +65,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
         (r"bad gateway", 502),
         (r"gateway time-?out", 504),
         (
-            r"internal server error|server error|serverfehler|erreur (?:du |de )?serveur|error (?:del |de )?servidor",
+            r"internal (?:server )?error|server error|serverfehler|erreur (?:du |de )?serveur|error (?:del |de )?servidor",
             500,
         ),
         (r"too many requests|rate[- ]?limit", 429),
