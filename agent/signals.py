@@ -28,6 +28,7 @@ from typing import Any
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.redact import PLACEHOLDER_RE
 from casefile.agent.ticket import AccountSource, Signals, Ticket
+from casefile.agent.timewords import in_english
 
 __all__ = [
     "AREAS",
@@ -664,6 +665,7 @@ def extract_time_window(text: str, created_at: datetime) -> tuple[str | None, da
     Without any, the window is the 24 hours before the ticket.
     """
     created = created_at.astimezone(UTC)
+    text = in_english(text)  # "seit gestern Abend", "il y a 2 heures", "desde el lunes" read as English
     candidates: list[_Candidate] = []
     for pattern, handler, inherent_onset in _TIME_RULES:
         for m in pattern.finditer(text):

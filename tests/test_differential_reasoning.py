@@ -10,6 +10,7 @@ bundled world's names.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from test_differential import (
@@ -30,6 +31,8 @@ from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.evidence import failing_run
 from casefile.agent.differential.model import Differential, Hypothesis
 from casefile.agent.models.offline import offline_diagnosis
+from casefile.agent.signals import extract_time_window
+from casefile.agent.timewords import in_english
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import Issue
 from casefile.tools.deploys_results import Compare
@@ -307,3 +310,23 @@ def test_a_bug_about_another_status_does_not_explain_the_accounts_errors() -> No
         best(assess(state("Our bulk payouts fail with a server error", "Bulk payouts failing"), ev)).category
         == "known_bug"
     )
+
+
+def test_when_it_began_is_read_in_german_french_and_spanish() -> None:
+    thursday = datetime(2027, 3, 4, 9, 30, tzinfo=UTC)
+    cases = {
+        "Seit Dienstag schlagen unsere Exporte fehl": ("since tuesday", datetime(2027, 3, 2, tzinfo=UTC)),
+        "Depuis hier soir nos envois sont refusés": (
+            "since yesterday evening",
+            datetime(2027, 3, 3, tzinfo=UTC),
+        ),
+        "Il y a trois heures, tout a cessé": ("three hours ago", datetime(2027, 3, 4, 6, 30, tzinfo=UTC)),
+        "Desde anoche fallan los pagos": ("since last night", datetime(2027, 3, 3, 18, tzinfo=UTC)),
+        "Hace 2 horas que no llegan": ("2 hours ago", datetime(2027, 3, 4, 7, 30, tzinfo=UTC)),
+    }
+    for text, (phrase, start) in cases.items():
+        hint, begins, _ = extract_time_window(text, thursday)
+        assert (hint, begins) == (phrase, start), text
+    # A German "hier" is "here": no time in it, the default window.
+    assert extract_time_window("Hier ist unser Log", thursday)[0] is None
+    assert in_english("seit 10 Uhr") == "since 10:00"
