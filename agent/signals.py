@@ -328,24 +328,30 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         # Customers outside English call them notifications (notificaciones, Benachrichtigungen).
         r"|\bnotifica(?:tions?|ciones|ci[óo]n)\b|\bbenachrichtigung(?:en)?\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
-        r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?in\b|\badfs\b|\bjumpcloud\b",
+        r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?in\b|\badfs\b|\bjumpcloud\b"
+        r"|\banmeld\w*|\beinlogg\w*|\bconnexion (?:sso|saml|au |à l)|\bse connecter\b|\biniciar sesi[oó]n\b|\binicio de sesi[oó]n\b",
         "oauth": r"\boauth2?\b|\baccess tokens?\b|\brefresh tokens?\b|client[_ ]credentials"
         r"|authorization code|\binvalid_grant\b|\binvalid_client\b|\bredirect_uri\b|\bconsent screen\b",
-        "export": r"\bexport(?:s|ed|ing)?\b|\bcsv\b|\bdownload(?:ing)? (?:the |a |our )?reports?\b",
+        "export": r"\bexport(?:s|ed|ing)?\b|\bcsv\b|\bdownload(?:ing)? (?:the |a |our )?reports?\b"
+        r"|\bexportier\w*|\bexporter\b|\bexportar\b",
         "billing": r"\binvoices?\b|\bcard\b|\bcredit cards?\b|\bpayments?\b|\bcharged\b|\bcharges\b"
         r"|\bsubscriptions?\b|\bbilling\b|\bbilled\b|\bpast[_ ]due\b|\brefunds?\b|\breceipts?\b"
         # the same in French, German and Spanish tickets
         r"|\bfactur\w*|\babonnement\b|\brechnung\w*|\bsuscripci[oó]n\w*|\bpr[ée]l[èe]vements?\b|\babbuchung\w*"
         r"|\bcarte bancaire\b|\bkreditkarte\b|\btarjeta\b|\bcobros?\b",
         "ui": r"\bbuttons?\b|\bpages?\b|\bbrowsers?\b|\bconsole\b|\bdashboard\b|\bscreen\b"
-        r"|\bclick(?:s|ed|ing)?\b|\bui\b|\bdropdown\b|\bmodal\b|\bspinner\b",
+        r"|\bclick(?:s|ed|ing)?\b|\bui\b|\bdropdown\b|\bmodal\b|\bspinner\b"
+        r"|\bnavigateur\b|\bnavegador\b|\bp[áa]gina\b|\bseite\b|\bbouton\b|\bbot[oó]n\b|\bschaltfl[äa]che\b",
         "performance": r"\bslow(?:ly|ness|er)?\b|\btimeouts?\b|\btim(?:ed|es|ing) out\b|\blatency\b"
         r"|\blag(?:gy|ging)?\b|\bsluggish\b|\bp9[059]\b|\bhang(?:s|ing)?\b|\betimedout\b"
-        r"|\btakes? (?:\d+|forever|ages|minutes)",
+        r"|\btakes? (?:\d+|forever|ages|minutes)"
+        r"|\blangsam\w*|\bzeit[üu]berschreitung\b|\blent[aoe]?s?\b|\blenteur\b|\blentitud\b|\btarda(?:n|ndo)?\b",
         "data": r"\bwrong (?:numbers?|totals?|counts?|amounts?|data|values?|dates?|times?)\b"
         r"|\bmissing (?:orders?|records?|rows?|entries|items?|events?|data)\b|\btime ?zones?\b|\boff by\b"
         r"|\bdiscrepanc(?:y|ies)\b|\bmismatch(?:es|ed)?\b|\b(?:don'?t|doesn'?t|do not|does not) match\b"
-        r"|\bduplicat(?:e|ed|es)\b|\bincorrect\b",
+        r"|\bduplicat(?:e|ed|es)\b|\bincorrect\b"
+        r"|\bzeitzone\b|\bfuseau horaire\b|\bzona horaria\b|\bstimmen nicht\b|\bne correspondent pas\b"
+        r"|\bno coincide(?:n)?\b|\bfalsche (?:zahlen|summen)\b|\bchiffres? faux\b|\bcifras? incorrectas?\b",
     }.items()
 }
 _BILLING_CODES = re.compile(r"card_|payment|subscription|insufficient_funds|past_due|invoice")

@@ -330,3 +330,16 @@ def test_when_it_began_is_read_in_german_french_and_spanish() -> None:
     # A German "hier" is "here": no time in it, the default window.
     assert extract_time_window("Hier ist unser Log", thursday)[0] is None
     assert in_english("seit 10 Uhr") == "since 10:00"
+
+
+def test_product_areas_are_read_in_german_french_and_spanish() -> None:
+    from casefile.agent.signals import extract_areas
+
+    assert "sso" in extract_areas("Unsere Mitarbeiter können sich nicht mehr anmelden")
+    assert "sso" not in extract_areas(
+        "Connexion refusée par notre base de données"
+    )  # a connection, not a login
+    assert "performance" in extract_areas("La API está muy lenta desde ayer")
+    assert "data" in extract_areas("Les totaux ne correspondent pas, problème de fuseau horaire ?")
+    assert "ui" in extract_areas("La página se queda en blanco en el navegador")
+    assert "export" in extract_areas("Wir können den Bericht nicht exportieren")
