@@ -343,3 +343,13 @@ def test_product_areas_are_read_in_german_french_and_spanish() -> None:
     assert "data" in extract_areas("Les totaux ne correspondent pas, problème de fuseau horaire ?")
     assert "ui" in extract_areas("La página se queda en blanco en el navegador")
     assert "export" in extract_areas("Wir können den Bericht nicht exportieren")
+
+
+def test_error_semantics_beyond_the_obvious_codes() -> None:
+    from casefile.agent.differential import classify
+
+    assert classify(403, "feature_unavailable_on_plan") == "plan_limit"
+    assert classify(403, "requires_enterprise_plan") == "plan_limit"
+    assert classify(401, "missing_api_key") == "credentials"
+    assert classify(400, "missing_parameter") == "validation"
+    assert classify(502, "invalid_response") == "server"  # a 5xx whose code says "invalid" is still ours

@@ -52,14 +52,17 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
             r"plan[_ -]?limit|quota|bulk|batch|usage[_ -]?limit|limit[_ -]?reached|seat|over[_ -]?limit"
             r"|max(?:imum)?[_ -]?(?:items|records|size|batch)|too[_ -]?many[_ -]?(?:items|records|rows|objects)"
             r"|upgrade|not[_ -]?(?:included|available)[_ -]?(?:in|on)[_ -]?(?:your[_ -]?)?plan|feature[_ -]?not"
-            r"|concurren\w*[_ -]?limit|max[_ -]?concurren\w*",
+            r"|concurren\w*[_ -]?limit|max[_ -]?concurren\w*"
+            r"|(?:not[_ -]?|un)available[_ -]?(?:in|on|for)[_ -]?(?:your[_ -]?|this[_ -]?|the[_ -]?|current[_ -]?)?plan"
+            r"|requires?[_ -]?(?:an?[_ -]?)?(?:higher|paid|premium|business|enterprise)[_ -]?(?:plan|tier)",
         ),
         ("rate_limit", r"rate[_ -]?limit|throttl|too[_ -]?many[_ -]?requests|slow[_ -]?down"),
         (
             "credentials",
             r"invalid[_ -]?(?:client|api[_ -]?key|key|token|grant|credentials|signature|secret)"
             r"|unauthori[sz]ed|unauthenticated|authentication|(?:key|token|credentials?)[_ -]?(?:revoked|expired"
-            r"|invalid|missing|disabled)|expired[_ -]?token|revoked|bad[_ -]?credentials|not[_ -]?authenticated",
+            r"|invalid|missing|disabled)|expired[_ -]?token|revoked|bad[_ -]?credentials|not[_ -]?authenticated"
+            r"|missing[_ -]?(?:api[_ -]?key|token|credentials?|authorization)|no[_ -]?(?:api[_ -]?key|token)[_ -]?provided",
         ),
         (
             "permission",
