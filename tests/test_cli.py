@@ -69,7 +69,11 @@ def test_unknown_account_still_yields_a_diagnosis(tmp_path: Path) -> None:
     diagnosis = json.loads(result.stdout)
     assert diagnosis["account_id"] is None
     assert "could not be resolved" in diagnosis["root_cause"]["statement"]
-    assert diagnosis["confidence"]["score"] <= 0.2
+    # It is sure of what it says (nothing could be checked) and asks who they are; no cause is claimed.
+    assert (
+        diagnosis["root_cause"]["category"] == "insufficient_evidence" and diagnosis["action"] == "escalate"
+    )
+    assert diagnosis["confidence"]["score"] >= 0.7 and "account" in diagnosis["customer_reply"]
 
 
 def test_unknown_command_option_is_usage_error() -> None:

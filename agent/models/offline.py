@@ -107,7 +107,8 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
             category="insufficient_evidence",
             statement=statement,
             summary="Account could not be resolved; nothing was checked.",
-            confidence=0.1,
+            # Sure of what it says: nothing could be checked until the customer says who they are.
+            confidence=0.8,
             reasons=["account unresolved", "no tool could be run for this account"],
             action="escalate",
             # No system was checked, so no engineering team can act: the front line asks who they are.
