@@ -118,15 +118,16 @@ def escalation_report(
 ) -> EscalationReport:
     """The review of the escalations among ``investigations`` and the feedback they received.
 
-    An escalation counts as bounced when its latest feedback says so. A bounced
+    An escalation counts as bounced when any entry of its feedback history is a bounce (a later
+    verdict does not erase it: :func:`casefile.agent.store.first_bounces`). A bounced
     escalation with an article is *preventable*: support had the answer. Every
     runbook, trigger rule and symptom behind a bounced escalation is listed
     with what to change, worst first.
     """
+    from casefile.agent.store import first_bounces
+
     until = until or datetime.now(UTC)
-    latest: dict[str, FeedbackRecord] = {}
-    for item in sorted(feedback, key=lambda f: f.created_at):
-        latest[item.investigation_id] = item
+    bounces = first_bounces(feedback)
     escalated = [
         r
         for r in investigations
@@ -142,8 +143,8 @@ def escalation_report(
         diagnosis = record.diagnosis
         assert diagnosis is not None and diagnosis.escalation is not None
         escalation = diagnosis.escalation
-        verdict = latest.get(record.id)
-        bounced = bool(verdict and verdict.bounced)
+        verdict = bounces.get(record.id)
+        bounced = verdict is not None
         bounced_count += bounced
         teams[escalation.team][0] += 1
         teams[escalation.team][1] += bounced
@@ -313,21 +314,34 @@ def _cmd_routing_fields(args: argparse.Namespace) -> int:
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
     from casefile.agent.errors import UsageError
+    from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bounce, record_bounce
 
     if args.article and not re.match(r"^https?://\S+$", args.article):
         raise UsageError(f"--article must be a URL, got {args.article!r}")
+    by = args.by or os.environ.get("USER") or "cli"
     store = _open_store(args.database_url)
     try:
         record = store.get(args.investigation)
         if record is None:
             raise UsageError(f"no investigation {args.investigation!r} in {store.url}")
-        store.add_feedback(
-            args.investigation,
-            bounced=args.bounced,
-            article=args.article,
-            note=args.note,
-            by=args.by or os.environ.get("USER") or "cli",
-        )
+        if args.bounced:
+            try:
+                bounce = parse_bounce(args.article, args.snippet, args.note)
+                record_bounce(store, record, bounce, by=by, via="cli")
+            except InvalidBounce as exc:
+                raise UsageError(f"--bounced: {exc} (--article URL or --snippet TEXT, and --note)") from None
+            except NotEscalated as exc:
+                raise UsageError(str(exc)) from None
+        else:
+            store.add_feedback(
+                args.investigation,
+                bounced=False,
+                article=args.article,
+                snippet=args.snippet,
+                note=args.note,
+                by=by,
+                via="cli",
+            )
     finally:
         store.close()
     team = record.diagnosis.escalation.team if record.diagnosis and record.diagnosis.escalation else None
@@ -361,7 +375,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("investigation", help="investigation id (inv_…)")
     p.add_argument("--bounced", action="store_true", help="the team sent the escalation back to support")
     p.add_argument("--article", help="the help-center article that answers the ticket")
-    p.add_argument("--note", help="what the team said")
+    p.add_argument("--snippet", help="or the snippet (macro, reply text) that answers it")
+    p.add_argument("--note", help="why it bounced, in one or two sentences (required with --bounced)")
     p.add_argument("--by", help="who is recording this (default: $USER)")
     p.add_argument(
         "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"

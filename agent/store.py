@@ -39,7 +39,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,10 +62,12 @@ __all__ = [
     "Claim",
     "DuplicateInvestigation",
     "FeedbackRecord",
+    "FeedbackVia",
     "InvestigationRecord",
     "Priority",
     "Status",
     "Store",
+    "first_bounces",
 ]
 
 DEFAULT_DATABASE_URL = "sqlite:///.casefile/casefile.sqlite3"
@@ -117,17 +119,37 @@ class AuditRow(BaseModel):
     )
 
 
+FeedbackVia = Literal["api", "cli", "sidebar", "slack"]
+
+
 class FeedbackRecord(BaseModel):
-    """An agent's verdict on one investigation (e.g. the escalation bounced back to L1)."""
+    """One entry of an investigation's feedback history (e.g. the escalation bounced back to L1).
+
+    The history is append-only: a later entry never replaces an earlier one, so an escalation
+    counts as bounced when *any* entry of its history is a bounce (:func:`first_bounces`).
+    """
 
     id: str
     investigation_id: str
     ticket_id: str
     bounced: bool
-    article: str | None = None
-    note: str | None = None
+    article: str | None = Field(default=None, description="the help-center article that solves the ticket")
+    snippet: str | None = Field(default=None, description="or the snippet (macro, reply text) that solves it")
+    note: str | None = Field(default=None, description="the reason, in the receiving team's words")
+    team: str | None = Field(default=None, description="the team the escalation went to, when recorded")
+    via: FeedbackVia = "api"
     by: str
     created_at: datetime
+
+
+def first_bounces(history: Iterable[FeedbackRecord]) -> dict[str, FeedbackRecord]:
+    """Investigation id → its first bounce, over a feedback history: what counts an escalation as
+    bounced (a later "not bounced" entry does not erase it)."""
+    out: dict[str, FeedbackRecord] = {}
+    for entry in sorted(history, key=lambda f: (f.created_at, f.id)):
+        if entry.bounced and entry.investigation_id not in out:
+            out[entry.investigation_id] = entry
+    return out
 
 
 class Claim(BaseModel):
@@ -301,6 +323,10 @@ class Store:
             ("investigations", "attempts INTEGER"),
             ("investigations", "deliver_to TEXT"),
             ("investigations", "delivered_at TEXT"),
+            # Bounce-backs: the snippet that solves it, the team it bounced from, where it was recorded.
+            ("feedback", "snippet TEXT"),
+            ("feedback", "team TEXT"),
+            ("feedback", "via TEXT"),
         ):
             if not self._has_column(table, column.split()[0]):
                 try:
@@ -820,25 +846,64 @@ class Store:
 
     # --------------------------------------------------------------- feedback
 
-    def add_feedback(self, id: str, *, bounced: bool, article: str | None, note: str | None, by: str) -> None:
-        """Record an agent's verdict on investigation ``id``; KeyError when there is no such investigation."""
+    def add_feedback(
+        self,
+        id: str,
+        *,
+        bounced: bool,
+        article: str | None,
+        note: str | None,
+        by: str,
+        snippet: str | None = None,
+        team: str | None = None,
+        via: FeedbackVia = "api",
+    ) -> FeedbackRecord:
+        """Append an entry to investigation ``id``'s feedback history (never replacing one) and return
+        it; KeyError when there is no such investigation."""
+        entry_id, created = _new_id("fb"), _now()
         with self._tx() as cur:
-            cur.execute("SELECT 1 FROM investigations WHERE id = ?", (id,))
-            if cur.fetchone() is None:
+            cur.execute("SELECT ticket_id FROM investigations WHERE id = ?", (id,))
+            row = cur.fetchone()
+            if row is None:
                 raise KeyError(id)
             cur.execute(
-                "INSERT INTO feedback (id, investigation_id, bounced, article, note, by_whom, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_new_id("fb"), id, 1 if bounced else 0, article, _scrub(note), by, _ts(_now())),
+                "INSERT INTO feedback (id, investigation_id, bounced, article, snippet, note, team, via,"
+                " by_whom, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry_id,
+                    id,
+                    1 if bounced else 0,
+                    article,
+                    _scrub(snippet),
+                    _scrub(note),
+                    team,
+                    via,
+                    by,
+                    _ts(created),
+                ),
             )
+        return FeedbackRecord(
+            id=entry_id,
+            investigation_id=id,
+            ticket_id=row[0],
+            bounced=bounced,
+            article=article,
+            snippet=_scrub(snippet),
+            note=_scrub(note),
+            team=team,
+            via=via,
+            by=by,
+            created_at=created,
+        )
 
     def feedback(
-        self, since: datetime | None = None, tenant: str | None = None
+        self, since: datetime | None = None, tenant: str | None = None, investigation: str | None = None
     ) -> builtins.list[FeedbackRecord]:
         """Feedback recorded at or after ``since`` (all when None), oldest first; with ``tenant``,
-        only on that tenant's investigations."""
+        only on that tenant's investigations; with ``investigation``, that one's history."""
         sql = (
-            "SELECT f.id, f.investigation_id, i.ticket_id, f.bounced, f.article, f.note, f.by_whom, f.created_at"
+            "SELECT f.id, f.investigation_id, i.ticket_id, f.bounced, f.article, f.note, f.by_whom, f.created_at,"
+            " f.snippet, f.team, f.via"
             " FROM feedback f JOIN investigations i ON i.id = f.investigation_id WHERE 1 = 1"
         )
         params: builtins.list[Any] = []
@@ -848,6 +913,9 @@ class Store:
         if tenant is not None:
             sql += " AND i.tenant = ?"
             params.append(tenant)
+        if investigation is not None:
+            sql += " AND f.investigation_id = ?"
+            params.append(investigation)
         sql += " ORDER BY f.created_at, f.id"
         with self._tx() as cur:
             cur.execute(sql, params)
@@ -862,6 +930,9 @@ class Store:
                 note=r[5],
                 by=r[6],
                 created_at=_parse_ts(r[7]) or _now(),
+                snippet=r[8],
+                team=r[9],
+                via=r[10] or "api",
             )
             for r in rows
         ]

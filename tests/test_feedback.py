@@ -99,7 +99,22 @@ def test_feedback_and_report_through_the_cli(
     )
     assert "bounced back from backend" in capsys.readouterr().out
     assert main(["feedback", seeded["export"], "--note", "good catch", *db]) == 0
-    assert main(["feedback", seeded["sso"], "--bounced", "--note", "IdP metadata looks fine", *db]) == 0
+    snippet = "Macro 'SSO metadata': ask the customer to re-upload their IdP metadata."
+    assert (
+        main(
+            [
+                "feedback",
+                seeded["sso"],
+                "--bounced",
+                "--snippet",
+                snippet,
+                "--note",
+                "IdP metadata looks fine",
+                *db,
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     assert main(["report", "escalations", "--since", "7d", *db]) == 0
@@ -122,12 +137,15 @@ def test_feedback_and_report_through_the_cli(
         and report["bounced"] == 2
         and report["bounce_rate"] == pytest.approx(0.667)
     )
-    assert [p["ticket_id"] for p in report["preventable"]] == ["T-1"]  # T-3 bounced without an article
+    assert [p["ticket_id"] for p in report["preventable"]] == ["T-1"]  # T-3 bounced with a snippet only
     kinds = {(c["kind"], c["name"]) for c in report["changes"]}
     assert ("runbook", "sso-login") in kinds and ("trigger", "http-5xx") not in kinds  # T-2 did not bounce
 
 
-def test_a_later_verdict_replaces_an_earlier_one(store_url: str, seeded: dict[str, Any]) -> None:
+def test_a_later_verdict_never_erases_a_bounce(
+    store_url: str, seeded: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--database-url", store_url]
     store = Store(store_url)
     store.add_feedback(seeded["export"], bounced=True, article=ARTICLE, note="dup of KB", by="a")
     report = escalation_report(store.list(), store.feedback(), since=NOW - timedelta(days=3650))
@@ -135,11 +153,34 @@ def test_a_later_verdict_replaces_an_earlier_one(store_url: str, seeded: dict[st
     assert ("trigger", "http-5xx") in {(c.kind, c.name) for c in report.changes}
     trigger_change = next(c for c in report.changes if c.kind == "trigger")
     assert "unless" in trigger_change.suggestion and trigger_change.articles == [ARTICLE]
-    store.add_feedback(seeded["export"], bounced=False, article=None, note="actually it was ours", by="b")
+    # `casefile feedback INV` without --bounced appends to the history; the bounce still counts.
+    assert main(["feedback", seeded["export"], "--note", "actually it was ours", *db]) == 0
+    history = store.feedback(investigation=seeded["export"])
+    assert [(f.bounced, f.note, f.via) for f in history] == [
+        (True, "dup of KB", "api"),
+        (False, "actually it was ours", "cli"),
+    ]
     report = escalation_report(store.list(), store.feedback(), since=NOW - timedelta(days=3650))
     store.close()
-    assert report.bounced == 0 and report.changes == [] and report.bounce_rate == 0
-    assert "(nothing bounced)" in render_report(report)
+    assert report.bounced == 1 and report.preventable[0].note == "dup of KB"
+
+
+def test_a_bounce_needs_an_escalation_a_solution_and_a_reason(
+    store_url: str, seeded: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--database-url", store_url]
+    cases = [
+        (seeded["resolved"], ["--article", ARTICLE, "--note", "KB covers it"], "resolved the ticket"),
+        (seeded["rate"], ["--note", "KB covers it"], "name the article or the snippet"),
+        (seeded["rate"], ["--article", ARTICLE], "a reason is required"),
+        (seeded["rate"], ["--article", ARTICLE, "--note", "x" * 501], "keep it to two sentences"),
+    ]
+    for inv, extra, message in cases:
+        assert main(["feedback", inv, "--bounced", *extra, *db]) == 2
+        assert message in capsys.readouterr().err
+    store = Store(store_url)
+    assert store.feedback() == []  # nothing refused was stored
+    store.close()
 
 
 def test_unknown_investigation_is_a_usage_error(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,8 +30,9 @@ from service_helpers import (
 from casefile.agent.helpdesk.zendesk import sign_webhook
 from casefile.agent.service.app import create_app
 from casefile.agent.service.worker import Worker
+from casefile.agent.loop import InvestigationResult
 from casefile.agent.store import Claim, Store
-from casefile.agent.ticket import Ticket
+from casefile.agent.ticket import Signals, Ticket
 
 TICKET = json.loads((TICKETS / "429-spike.json").read_text())
 
@@ -576,6 +577,12 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
             ),
             422,
         )
+        no_reason = client.post(
+            f"/v1/investigations/{inv}/feedback",
+            json={"bounced": True, "article": "https://help.relayhq.dev/a/1"},
+            headers=AUTH,
+        )
+        assert _error(no_reason, 422)["message"] == "a reason is required (one or two sentences)"
         assert store.feedback() == []  # rejected requests store nothing
         article = "https://help.relayhq.dev/articles/rate-limits"
         made = client.post(
@@ -592,6 +599,30 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
         assert body["investigations"] == 1 and body["escalations"] == 1 and body["bounced"] == 1
         assert body["preventable"][0]["article"] == article
         _error(client.get("/v1/reports/escalations", params={"since": "soon"}, headers=AUTH), 422)
+        # A resolved investigation has no escalation to bounce: 409, nothing stored.
+        record = store.get(inv)
+        assert record is not None and record.diagnosis is not None
+        resolved = store.create_investigation(
+            Ticket(id="T-resolved", body="b", created_at=datetime(2026, 11, 20, tzinfo=UTC)),
+            source="api",
+            requested_by="token:sidebar",
+            tenant=record.tenant,
+        )
+        store.set_status(resolved, "running")
+        store.save_result(
+            resolved,
+            InvestigationResult(
+                record.diagnosis.model_copy(update={"action": "resolve", "escalation": None}),
+                Signals(window_start=datetime(2026, 11, 20, tzinfo=UTC), window_end=datetime(2026, 11, 20, tzinfo=UTC)),
+                [],
+                [],
+            ),
+            "token:sidebar",
+        )
+        bounce = {"bounced": True, "article": article, "note": "documented"}
+        refused = client.post(f"/v1/investigations/{resolved}/feedback", json=bounce, headers=AUTH)
+        assert "no escalation to bounce" in _error(refused, 409, "not_escalated")["message"]
+        assert len(store.feedback()) == 1
 
 
 def test_malformed_values_are_4xx_with_the_error_shape(store: Store) -> None:

@@ -126,7 +126,9 @@ def test_listing_and_the_report_show_only_the_callers_tenant(store: Store) -> No
     with client_for(store) as client:
         mine = investigate(client, A)
         theirs = investigate(client, B, {**TICKET, "id": "T-B-1"})
-        client.post(f"/v1/investigations/{theirs}/feedback", json={"bounced": True}, headers=B)
+        bounce = {"bounced": True, "snippet": "Macro: retry with backoff.", "note": "Documented."}
+        made = client.post(f"/v1/investigations/{theirs}/feedback", json=bounce, headers=B)
+        assert made.status_code == 201, made.text
         for headers, own, other in ((A, mine, theirs), (B, theirs, mine), (app_jwt(), mine, theirs)):
             for params in ({}, {"status": "done"}, {"since": "2000-01-01T00:00:00Z"}):
                 listed = [

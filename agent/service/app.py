@@ -47,13 +47,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from casefile import PACKAGE_DIR
 from casefile.agent.config import Settings
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.events import Event
+from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bounce, record_bounce
 from casefile.agent.helpdesk import FetchedTicket, Helpdesk, HelpdeskError, WebhookRefused
 from casefile.agent.helpdesk.note import format_note
 from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
@@ -137,7 +138,9 @@ class InvestigationView(BaseModel):
 class FeedbackIn(BaseModel):
     bounced: bool
     article: str | None = None
-    note: str | None = None
+    snippet: str | None = None
+    note: str | None = Field(default=None, description="a bounce's reason: one or two sentences")
+    via: Literal["api", "sidebar"] = "api"
 
 
 class ConfirmAccountIn(BaseModel):
@@ -802,12 +805,21 @@ def create_app(
     @app.post("/v1/investigations/{inv}/feedback", status_code=201, tags=["feedback"])
     async def post_feedback(inv: str, body: FeedbackIn, principal: Caller) -> dict[str, Any]:
         """Record that an escalation bounced back (or was right), with the article that should have prevented it."""
-        record_or_404(inv, principal)
-        if body.article is not None and not re.match(r"^https?://\S+$", body.article):
-            raise ApiError(422, "invalid_request", "article must be an http(s) URL")
-        service.store.add_feedback(
-            inv, bounced=body.bounced, article=body.article, note=body.note, by=principal.name
-        )
+        record = record_or_404(inv, principal)
+        if body.bounced:
+            try:
+                bounce = parse_bounce(body.article, body.snippet, body.note)
+                record_bounce(service.store, record, bounce, by=principal.name, via=body.via)
+            except InvalidBounce as exc:
+                raise ApiError(422, "invalid_request", str(exc)) from None
+            except NotEscalated as exc:
+                raise ApiError(409, "not_escalated", str(exc)) from None
+        else:
+            if body.article is not None and not re.match(r"^https?://\S+$", body.article):
+                raise ApiError(422, "invalid_request", "article must be an http(s) URL")
+            service.store.add_feedback(
+                inv, bounced=False, article=body.article, note=body.note, by=principal.name, via=body.via
+            )
         return {"id": inv, "bounced": body.bounced, "recorded_by": principal.name}
 
     @app.post(
