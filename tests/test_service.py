@@ -28,9 +28,9 @@ from service_helpers import (
 )
 
 from casefile.agent.helpdesk.zendesk import sign_webhook
+from casefile.agent.loop import InvestigationResult
 from casefile.agent.service.app import create_app
 from casefile.agent.service.worker import Worker
-from casefile.agent.loop import InvestigationResult
 from casefile.agent.store import Claim, Store
 from casefile.agent.ticket import Signals, Ticket
 
@@ -613,7 +613,10 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
             resolved,
             InvestigationResult(
                 record.diagnosis.model_copy(update={"action": "resolve", "escalation": None}),
-                Signals(window_start=datetime(2026, 11, 20, tzinfo=UTC), window_end=datetime(2026, 11, 20, tzinfo=UTC)),
+                Signals(
+                    window_start=datetime(2026, 11, 20, tzinfo=UTC),
+                    window_end=datetime(2026, 11, 20, tzinfo=UTC),
+                ),
                 [],
                 [],
             ),
