@@ -23,6 +23,7 @@ EXTERNAL_COMMANDS: list[str] = [
     "casefile.agent.routing_cli:register",
     "casefile.agent.catalog_cli:register",
     "casefile.agent.service.cli:register",
+    "casefile.agent.handoff.cli:register",
 ]
 
 

@@ -15,6 +15,9 @@ CASEFILE_DATABASE_URL  where investigations are kept (default sqlite:///.casefil
 CASEFILE_SERVICE_TOKENS  ``casefile serve`` bearer tokens: ``name=token,name2@tenant=token2``
 CASEFILE_ALLOWED_ORIGINS comma-separated origins allowed by CORS
 ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN, ZENDESK_WEBHOOK_SECRET, ZENDESK_APP_SHARED_SECRET
+SLACK_BOT_TOKEN        Slack bot token (chat:write) for hand-off messages
+CASEFILE_SLACK_WEBHOOKS  incoming webhooks by channel: ``#eng-backend=https://hooks.slack.com/…,#sre=…``
+CASEFILE_BOUNCE_LINK_SECRET  signs the bounce-back link in Slack hand-off messages
 OPENAI_API_KEY ...     read by the provider modules themselves
 =====================  ==========================================================
 """
@@ -32,6 +35,7 @@ from casefile import PACKAGE_DIR
 from casefile.agent.errors import ConfigError
 from casefile.agent.helpdesk import HELPDESKS
 from casefile.agent.helpdesk.zendesk import ZendeskSettings
+from casefile.agent.handoff.slack import SlackSettings
 from casefile.agent.strict import toml_line, unknown_keys
 from casefile.tools.settings import ConnectorSettings
 
@@ -150,6 +154,7 @@ class Settings(BaseModel):
         description="model → {input, output, cached} USD per million tokens (defaults are estimates)",
     )
     service: ServiceSettings = ServiceSettings()
+    slack: SlackSettings = Field(default_factory=SlackSettings, description="hand-off messages (slack_sdk)")
 
 
 def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
@@ -166,7 +171,22 @@ def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
     service = _service_env(env)
     if service:
         data["service"] = service
+    slack = _slack_env(env)
+    if slack:
+        data["slack"] = slack
     return data
+
+
+def _slack_env(env: dict[str, str]) -> dict[str, Any]:
+    slack: dict[str, Any] = {}
+    if env.get("SLACK_BOT_TOKEN"):
+        slack["bot_token"] = env["SLACK_BOT_TOKEN"]
+    if env.get("CASEFILE_SLACK_WEBHOOKS"):  # "#eng-backend=https://hooks.slack.com/…,#sre=…"
+        pairs = (item.partition("=") for item in env["CASEFILE_SLACK_WEBHOOKS"].split(",") if item.strip())
+        slack["webhooks"] = {k.strip(): v.strip() for k, _, v in pairs if k.strip() and v.strip()}
+    if env.get("CASEFILE_BOUNCE_LINK_SECRET"):
+        slack["link_secret"] = env["CASEFILE_BOUNCE_LINK_SECRET"]
+    return slack
 
 
 def _connector_env(env: dict[str, str]) -> dict[str, Any]:
@@ -269,6 +289,9 @@ _ENV_LOCS: dict[tuple[str, ...], str] = {
     ("service", "database_url"): "CASEFILE_DATABASE_URL",
     ("service", "tokens"): "CASEFILE_SERVICE_TOKENS",
     ("service", "allowed_origins"): "CASEFILE_ALLOWED_ORIGINS",
+    ("slack", "bot_token"): "SLACK_BOT_TOKEN",
+    ("slack", "webhooks"): "CASEFILE_SLACK_WEBHOOKS",
+    ("slack", "link_secret"): "CASEFILE_BOUNCE_LINK_SECRET",
 }
 
 

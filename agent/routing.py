@@ -36,6 +36,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from casefile.agent.diagnosis import CATEGORIES, Diagnosis, Escalation
+from casefile.agent.handoff.config import TeamHandoff
 from casefile.agent.packet import (
     FIELDS,
     FillContext,
@@ -98,6 +99,7 @@ class Team(_Strict):
     channel: str
     queue: str | None = None
     requires: list[str] = Field(default_factory=list)
+    handoff: TeamHandoff | None = None  # agent/handoff/config.py: each action off unless configured
 
 
 class CategoryRule(_Strict):

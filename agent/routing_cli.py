@@ -292,6 +292,12 @@ def _cmd_routing_check(args: argparse.Namespace) -> int:
 
     path = Path(args.file) if args.file else ROUTING_FILE
     config, problems = check_routing(path)
+    if config is not None:
+        from casefile.agent.config import load_settings
+        from casefile.agent.handoff.config import check_handoff
+
+        slack = load_settings(getattr(args, "config", None)).slack
+        problems += check_handoff(config.teams, path.read_text(encoding="utf-8"), str(path), slack)
     for problem in problems:
         print(str(problem))
     if problems or config is None:
@@ -327,7 +333,8 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
         if args.bounced:
             try:
                 bounce = parse_bounce(args.article, args.snippet, args.note)
-                record_bounce(store, record, bounce, by=by, via="cli")
+                entry = record_bounce(store, record, bounce, by=by, via="cli")
+                _queue_bounce_note(store, record, entry, getattr(args, "config", None))
             except InvalidBounce as exc:
                 raise UsageError(f"--bounced: {exc} (--article URL or --snippet TEXT, and --note)") from None
             except NotEscalated as exc:
@@ -348,6 +355,23 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
     verdict = "bounced back" + (f" from {team}" if team else "") if args.bounced else "recorded"
     print(f"{args.investigation} (ticket {record.ticket_id}): feedback {verdict}")
     return 0
+
+
+def _queue_bounce_note(
+    store: Store, record: InvestigationRecord, entry: FeedbackRecord, config: str | None
+) -> None:
+    """Owe the ticket a note about the bounce; the service's workers post it (same store)."""
+    from casefile.agent.config import load_settings
+    from casefile.agent.handoff.deliver import Handoff
+
+    settings = load_settings(config)
+    if settings.service.zendesk.api_base() is None or not settings.service.zendesk.post_notes:
+        return
+    handoff = Handoff(store, settings, lambda: None)
+    ticket = handoff.bounce_ticket(record)
+    if ticket is not None:
+        handoff.queue_bounce(entry, ticket)
+        print(f"the ticket's note about it is queued for the service (ticket {ticket})")
 
 
 def _cmd_report_escalations(args: argparse.Namespace) -> int:

@@ -567,6 +567,8 @@ class Store:
 
     MAX_ATTEMPTS = 3
     """Claims of one phase before it is given up (a run that kills its worker every time)."""
+    MAX_DELIVERY_ATTEMPTS = 12
+    """Claims of the delivery phase: a helpdesk or Slack outage is waited out (backoff up to 5 min)."""
 
     _CLAIMABLE = (
         "(lease_until IS NULL OR lease_until < ?) AND (status IN ('queued', 'running')"
@@ -591,7 +593,7 @@ class Store:
                 inv, status, priority, requested_by, source, deliver_to, attempts = row
                 phase: Literal["investigate", "deliver"] = "deliver" if status == "done" else "investigate"
                 attempt = int(attempts or 0) + 1
-                if attempt > self.MAX_ATTEMPTS:
+                if attempt > (self.MAX_ATTEMPTS if phase == "investigate" else self.MAX_DELIVERY_ATTEMPTS):
                     self._give_up(cur, inv, phase, now)
                     continue
                 until = _ts(now + timedelta(seconds=lease_s))
@@ -625,7 +627,7 @@ class Store:
                 (_ts(now), error, inv),
             )
         else:
-            error = f"the internal note could not be delivered in {self.MAX_ATTEMPTS} attempts"
+            error = f"the hand-off could not be delivered in {self.MAX_DELIVERY_ATTEMPTS} attempts"
             cur.execute(
                 "UPDATE investigations SET error = ?, owner = NULL, lease_until = NULL, deliver_to = NULL"
                 " WHERE id = ?",

@@ -40,6 +40,7 @@ _SCRUBBED_PREFIXES = (
     "LINEAR_",
     "STRIPE_",
     "ZENDESK_",
+    "SLACK_",
     "OPENAI_",
     "ANTHROPIC_",
 )

@@ -185,3 +185,19 @@ class FakeZendesk:
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.router.handler)
+
+
+def post_webhook(client: Any, payload: dict[str, Any], *, secret: str = WEBHOOK_SECRET) -> Any:
+    """A Zendesk webhook as Zendesk signs it (timestamp + raw body, HMAC-SHA256, base64)."""
+    from datetime import UTC, datetime
+
+    from casefile.agent.service.auth import sign_webhook
+
+    raw = json.dumps(payload).encode()
+    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {
+        "Content-Type": "application/json",
+        "X-Zendesk-Webhook-Signature": sign_webhook(secret, ts, raw),
+        "X-Zendesk-Webhook-Signature-Timestamp": ts,
+    }
+    return client.post("/v1/webhooks/zendesk", content=raw, headers=headers)

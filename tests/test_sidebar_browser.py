@@ -254,7 +254,11 @@ def test_sidebar_copies_the_packet_as_markdown(browser: Any, service_url: str) -
         # Bounce-back: recorded against this investigation, with the article that answers it.
         page.click("#bounce > summary")
         page.fill("#bounce-article", "https://support.relayhq.dev/hc/articles/42")
-        page.fill("#bounce-note", "known export bug")
+        page.click("#bounce-send")  # no reason yet: refused in the page, nothing sent
+        page.wait_for_function(
+            "document.getElementById('status').textContent.includes('one or two sentences')"
+        )
+        page.fill("#bounce-note", "Known export bug with a documented workaround. The article has it.")
         with page.expect_response(lambda r: r.url.endswith("/feedback")) as answer:
             page.click("#bounce-send")
         assert answer.value.status == 201

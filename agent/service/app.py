@@ -55,6 +55,8 @@ from casefile.agent.config import Settings
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.events import Event
 from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bounce, record_bounce
+from casefile.agent.handoff.deliver import DeliveryStatus, Handoff
+from casefile.agent.handoff.routes import bounce_router
 from casefile.agent.helpdesk import FetchedTicket, Helpdesk, HelpdeskError, WebhookRefused
 from casefile.agent.helpdesk.note import format_note
 from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
@@ -67,7 +69,7 @@ from casefile.agent.service import openapi
 from casefile.agent.service.auth import Authenticator, AuthError, Principal, RateLimiter
 from casefile.agent.service.links import source_links
 from casefile.agent.service.worker import Worker
-from casefile.agent.store import Claim, DuplicateInvestigation, InvestigationRecord, Store
+from casefile.agent.store import Claim, DuplicateInvestigation, FeedbackRecord, InvestigationRecord, Store
 from casefile.agent.ticket import Ticket
 from casefile.tools.deadline import Deadline
 
@@ -133,6 +135,7 @@ class InvestigationView(BaseModel):
     diagnosis: Diagnosis | None = None
     sources: dict[str, dict[str, Any]] = {}
     links: dict[str, str]
+    handoff: DeliveryStatus | None = Field(default=None, description="the hand-off's writes and their state")
 
 
 class FeedbackIn(BaseModel):
@@ -232,6 +235,7 @@ class InvestigationService:
         self._owns_store = store is None
         # The service's one helpdesk (Zendesk); unconfigured, it refuses to fetch or post.
         self.helpdesk: Helpdesk = ZendeskHelpdesk(self.config.zendesk, transport=zendesk_transport)
+        self.handoff: Handoff | None = None
         zc = self.config.zendesk
         self.auth = Authenticator(
             self.config.tokens,
@@ -279,6 +283,7 @@ class InvestigationService:
         if self._env is None:
             self._env = await asyncio.to_thread(open_environment, self.settings, self._world)
         self._reload_on_sighup()
+        self.handoff = Handoff(self.store, self.settings, self.helpdesk)
         self.worker.start()
 
     def _store_health(self, exc: BaseException | None) -> None:
@@ -383,7 +388,7 @@ class InvestigationService:
         # The note shares what is left of the investigation's deadline, with a floor so a run that
         # used all of it still gets its note out (a failed attempt is retried later, durably).
         timeout = min(self.helpdesk.timeout_s, max(deadline.remaining(), _MIN_DELIVERY_S))
-        await self._deliver(claim, record.diagnosis, timeout)
+        await self._deliver(claim, record, record.diagnosis, timeout)
 
     async def _investigate(self, claim: Claim, deadline: Deadline) -> InvestigationRecord | None:
         inv = claim.id
@@ -433,32 +438,42 @@ class InvestigationService:
             self._store_health(store_exc)
         self.hub.publish(inv)
 
-    async def _deliver(self, claim: Claim, diagnosis: Diagnosis, timeout_s: float) -> None:
-        """Post the internal note once: a note already on the ticket (posted before a crash) counts."""
+    async def _deliver(
+        self, claim: Claim, record: InvestigationRecord, diagnosis: Diagnosis, timeout_s: float
+    ) -> None:
+        """The hand-off (agent/handoff/deliver.py): the note with the team's ticket fields, the Slack
+        message, bounce notes; each write once, the job retried until every one is settled."""
         inv, owner = claim.id, self.worker.owner
-        assert claim.deliver_to is not None
-        if not self.helpdesk.configured:
-            self.store.release(inv, owner, retry_in_s=self.config.lease_s, error="no Zendesk configured")
-            return
-        ticket_id = int(claim.deliver_to)
-        note = format_note(diagnosis, investigation_id=inv, public_url=self.config.public_url)
-        try:
-            async with asyncio.timeout(timeout_s):
-                if not await self.helpdesk.has_note(ticket_id, inv):
-                    await self.helpdesk.post_internal_note(ticket_id, note)
-        except (HelpdeskError, TimeoutError) as exc:
-            wait = min(60.0, 2.0**claim.attempt)
+        assert claim.deliver_to is not None and self.handoff is not None
+        if record.source == "webhook":
+            self.handoff.plan(record, diagnosis, claim.deliver_to)
+        result = await self.handoff.deliver(
+            inv, requested_by=claim.requested_by, timeout_s=timeout_s, attempt=claim.attempt
+        )
+        if not result.settled:
             log.warning(
-                "investigation %s: note on Zendesk ticket %s failed (%s); retry in %.0f s",
+                "investigation %s: hand-off pending (%s); retry in %.0f s",
                 inv,
-                ticket_id,
-                exc,
-                wait,
+                result.error,
+                result.retry_in_s,
             )
-            self.store.release(inv, owner, retry_in_s=wait, error=f"internal note not delivered yet: {exc}")
+            self.store.release(
+                inv, owner, retry_in_s=result.retry_in_s, error=f"hand-off not delivered yet: {result.error}"
+            )
+            self.hub.publish(inv)
             return
         self.store.mark_delivered(inv, owner)
-        self._record_event(inv, Event(kind="note_delivered", data={"zendesk_ticket_id": ticket_id}))
+        self._record_event(
+            inv, Event(kind="note_delivered", data={"zendesk_ticket_id": int(claim.deliver_to)})
+        )
+
+    def bounced(self, record: InvestigationRecord, entry: FeedbackRecord) -> None:
+        """A bounce owes the ticket an internal note: queued durably for the workers."""
+        ticket = self.handoff.bounce_ticket(record) if self.handoff else None
+        if ticket is not None and self.helpdesk.configured and self.helpdesk.posts_notes:
+            assert self.handoff is not None
+            self.handoff.queue_bounce(entry, ticket)
+            self.worker.wake()
 
     # -------------------------------------------------------------- reading
 
@@ -480,6 +495,7 @@ class InvestigationService:
             **record.model_dump(exclude={"revision"}),
             sources=sources,
             links=_links(record.id),
+            handoff=self.handoff.status(record.id) if self.handoff else None,
         )
 
     async def stream(self, inv: str, after: int) -> AsyncIterator[str]:
@@ -809,11 +825,12 @@ def create_app(
         if body.bounced:
             try:
                 bounce = parse_bounce(body.article, body.snippet, body.note)
-                record_bounce(service.store, record, bounce, by=principal.name, via=body.via)
+                entry = record_bounce(service.store, record, bounce, by=principal.name, via=body.via)
             except InvalidBounce as exc:
                 raise ApiError(422, "invalid_request", str(exc)) from None
             except NotEscalated as exc:
                 raise ApiError(409, "not_escalated", str(exc)) from None
+            service.bounced(record, entry)
         else:
             if body.article is not None and not re.match(r"^https?://\S+$", body.article):
                 raise ApiError(422, "invalid_request", "article must be an http(s) URL")
@@ -944,6 +961,7 @@ def create_app(
             return FileResponse(ASSETS / "iframe.html", media_type="text/html")
 
         app.mount("/app", StaticFiles(directory=ASSETS, html=True), name="app")
+    app.include_router(bounce_router(service))  # the signed bounce-back link in Slack messages
 
     app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)
     app.add_middleware(

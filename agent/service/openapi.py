@@ -79,7 +79,7 @@ _DESCRIPTIONS = {
     "401": "missing or invalid credentials",
     "403": "the caller's tenant may not do this",
     "404": "no such investigation (or Zendesk ticket)",
-    "409": "the investigation is still active, or its account needs no confirming",
+    "409": "the investigation is still active, its account needs no confirming, or (a bounce) it did not escalate",
     "413": "request body too large",
     "422": "well-formed but invalid values",
     "429": "rate limited (see Retry-After)",
@@ -103,7 +103,7 @@ def _error_codes(method: str, path: str) -> list[str]:
     codes = ["400", "401", "413", "422", "429"]
     if "{inv}" in path or (path == "/v1/investigations" and method == "post"):
         codes.append("404")
-    if path.endswith(("/rerun", "/confirm-account")):
+    if path.endswith(("/rerun", "/confirm-account", "/feedback")):
         codes.append("409")
     if path == "/v1/investigations" and method == "post":
         codes += ["403", "409", "502", "503"]

@@ -534,6 +534,23 @@
     (esc.missing || []).forEach(function (m) { missing.appendChild(el('li', 'Not collected: ' + m)); });
     $('bounce').open = false;
     $('bounce-send').disabled = false;
+    renderHandoff(view);
+  }
+
+  // The hand-off's writes (ticket update, Slack message, bounce notes): pending or failed is never silent.
+  var HANDOFF_WORDS = { none: '', pending: 'Hand-off pending (retrying)', done: 'Hand-off delivered', failed: 'Hand-off failed' };
+
+  function renderHandoff(view) {
+    var handoff = view.handoff || { state: 'none', deliveries: [] };
+    var items = $('handoff-items');
+    items.replaceChildren();
+    $('handoff').hidden = handoff.state === 'none';
+    text('handoff-state', HANDOFF_WORDS[handoff.state] || handoff.state);
+    $('handoff').className = 'small handoff ' + handoff.state;
+    (handoff.deliveries || []).forEach(function (d) {
+      var what = d.kind === 'slack_message' ? 'Slack ' + d.target : d.kind === 'bounce_note' ? 'Bounce note' : 'Ticket update';
+      items.appendChild(el('li', what + ': ' + d.status + (d.error ? ' — ' + d.error : '')));
+    });
   }
 
   // A candidate account (or none): the agent confirms or names it; the reply is withheld until then.
@@ -636,15 +653,27 @@
     $('bounce-send').addEventListener('click', function () {
       if (!current) return;
       var article = $('bounce-article').value.trim();
+      var snippet = $('bounce-snippet').value.trim();
       var note = $('bounce-note').value.trim();
       if (article && !safeUrl(article)) {
         setStatus('The article must be an http(s) link.', true);
         return;
       }
+      if (!article && !snippet) {
+        setStatus('Name the article or the snippet that solves the ticket.', true);
+        return;
+      }
+      if (!note) {
+        setStatus('Give the reason in one or two sentences.', true);
+        return;
+      }
       $('bounce-send').disabled = true;
-      backend.feedback(current.id, { bounced: true, article: article || null, note: note || null }).then(function () {
+      var body = { bounced: true, article: article || null, snippet: snippet || null, note: note, via: 'sidebar' };
+      backend.feedback(current.id, body).then(function () {
         setStatus('Bounce-back recorded.');
         $('bounce').open = false;
+        // The ticket's note about it is on its way: show the hand-off as the service sees it.
+        backend.get(current.id).then(function (view) { current = view; renderHandoff(view); }, function () {});
       }, function (err) {
         $('bounce-send').disabled = false;
         setStatus('Could not record the bounce-back: ' + (err.message || err), true);

@@ -1,0 +1,292 @@
+"""Delivering the hand-off: plan the writes an investigation owes, then make each one exactly once.
+
+The service calls :meth:`Handoff.deliver` in the durable job's delivery phase (after the
+investigation is stored). Writes are planned into the :class:`DeliveryLedger` once; each
+run makes the ones not settled yet, each with its own idempotency check:
+
+* the ticket update (note + group/assignee/priority/tags): skipped when a comment on the
+  ticket already carries the investigation's id (posted before a crash);
+* the Slack message: when an earlier attempt stopped mid-write, the channel's history is
+  read for the message's delivery key (Web API); a webhook channel cannot be read back,
+  so such a message is marked failed as *unconfirmed* rather than risk a second post;
+* a bounce note: skipped when a comment already carries the bounce's id.
+
+Transient failures (after the in-call retries of :mod:`casefile.tools.retry`) leave the
+write pending and the job is retried later with backoff; refusals (``channel_not_found``,
+a 403) are settled as failed. Either way the ledger shows it (API, CLI, sidebar).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from casefile.agent.config import Settings
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.handoff.config import slack_channel
+from casefile.agent.handoff.ledger import Delivery, DeliveryLedger
+from casefile.agent.handoff.links import bounce_link
+from casefile.agent.handoff.message import bounce_note, note_with_packet, slack_handoff
+from casefile.agent.handoff.slack import SlackError, SlackMessage, find_posted, post_to_slack
+from casefile.agent.handoff.zendesk_writes import TicketUpdate, update_ticket
+from casefile.agent.service.zendesk import ZendeskClient, ZendeskError, format_note
+from casefile.agent.store import FeedbackRecord, InvestigationRecord, Store
+from casefile.tools.retry import RetryPolicy, backoff_s
+
+__all__ = ["DELIVERY_RETRY", "DeliveryStatus", "Handoff", "HandoffResult"]
+
+log = logging.getLogger("casefile.handoff")
+
+# Between delivery attempts of the durable job: 2 s, 4 s, … up to 5 minutes (with jitter).
+DELIVERY_RETRY = RetryPolicy(base_wait_s=2.0, max_backoff_s=300.0)
+
+
+class HandoffResult(BaseModel):
+    settled: bool = Field(description="every write is done or failed for good: the job is finished")
+    error: str | None = None
+    retry_in_s: float = 0.0
+
+
+class DeliveryStatus(BaseModel):
+    """The hand-off of one investigation as the API, the CLI and the sidebar show it."""
+
+    state: str = Field(description="none | pending | done | failed (some write failed for good)")
+    deliveries: list[Delivery] = Field(default_factory=list)
+
+
+class Handoff:
+    """The hand-off writes of one service (or CLI) over one store."""
+
+    def __init__(self, store: Store, settings: Settings, zendesk: Callable[[], ZendeskClient | None]) -> None:
+        self.store = store
+        self.settings = settings
+        self.ledger = DeliveryLedger(store)
+        self._zendesk = zendesk
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(self, record: InvestigationRecord, diagnosis: Diagnosis, ticket_id: str) -> None:
+        """The note (+ the team's ticket fields) and the Slack message, once per investigation."""
+        from casefile.agent.routing import load_routing
+
+        service = self.settings.service
+        note = format_note(diagnosis, investigation_id=record.id, public_url=service.public_url)
+        update = TicketUpdate(note=note)
+        rows: list[Delivery] = []
+        esc = diagnosis.escalation if diagnosis.action == "escalate" else None
+        team = None
+        if esc is not None:
+            teams = load_routing().teams
+            team = teams.get(esc.team) or next(
+                (t for t in teams.values() if t.name.lower() == esc.team.lower()), None
+            )
+        handoff = team.handoff if team is not None else None
+        if handoff is not None and handoff.zendesk is not None:
+            zd = handoff.zendesk
+            update = TicketUpdate(
+                note=note_with_packet(note, diagnosis) if zd.packet_note else note,
+                group_id=zd.group_id,
+                assignee_id=zd.assignee_id,
+                priority=zd.priority,
+                tags=zd.tags,
+            )
+        rows.append(
+            Delivery(
+                investigation_id=record.id,
+                key="note",
+                kind="zendesk_update",
+                target=ticket_id,
+                payload=update.model_dump(),
+            )
+        )
+        channel = slack_channel(team.channel, handoff) if team is not None else None
+        if channel is not None:
+            base = service.public_url.rstrip("/") if service.public_url else None
+            secret = self.settings.slack.link_secret
+            zendesk_base = service.zendesk.api_base()
+            message = slack_handoff(
+                diagnosis,
+                channel=channel,
+                key=f"{record.id}/slack",
+                ticket_id=ticket_id,
+                ticket_url=f"{zendesk_base}/agent/tickets/{ticket_id}" if zendesk_base else None,
+                investigation_url=f"{base}/v1/investigations/{record.id}" if base else None,
+                bounce_url=bounce_link(base, secret.get_secret_value(), record.id)
+                if base and secret
+                else None,
+            )
+            rows.append(
+                Delivery(
+                    investigation_id=record.id,
+                    key="slack",
+                    kind="slack_message",
+                    target=channel,
+                    payload=message.model_dump(),
+                )
+            )
+        self.ledger.plan(rows)
+
+    def bounce_ticket(self, record: InvestigationRecord) -> str | None:
+        """The helpdesk ticket a bounce note goes to: the one the hand-off wrote to, or the Zendesk
+        ticket the investigation was made from."""
+        deliver_to, _ = self.store.delivery(record.id)
+        if deliver_to:
+            return deliver_to
+        if record.source in ("zendesk", "webhook") and record.ticket_id.isdigit():
+            return record.ticket_id
+        return None
+
+    def queue_bounce(self, entry: FeedbackRecord, ticket_id: str) -> None:
+        """Owe the ticket a note about ``entry`` and hand the job back to the workers to post it."""
+        self.ledger.plan(
+            [
+                Delivery(
+                    investigation_id=entry.investigation_id,
+                    key=f"bounce:{entry.id}",
+                    kind="bounce_note",
+                    target=ticket_id,
+                    payload={"note": bounce_note(entry)},
+                )
+            ]
+        )
+        with self.store._tx() as cur:
+            cur.execute(
+                "UPDATE investigations SET deliver_to = ?, delivered_at = NULL, attempts = 0, lease_until = NULL"
+                " WHERE id = ? AND status = 'done'",
+                (ticket_id, entry.investigation_id),
+            )
+
+    # ------------------------------------------------------------------ delivering
+
+    async def deliver(self, inv: str, *, requested_by: str, timeout_s: float, attempt: int) -> HandoffResult:
+        """Make every unsettled write of ``inv``; settled when none is left pending."""
+        errors: list[str] = []
+        try:
+            async with asyncio.timeout(timeout_s):
+                for d in self.ledger.of(inv):
+                    if d.status in ("done", "failed"):
+                        continue
+                    error = await self._one(d, requested_by)
+                    if error:
+                        errors.append(f"{d.key}: {error}")
+        except TimeoutError:
+            errors.append(f"delivery took longer than {timeout_s:.0f} s")
+        left = [d for d in self.ledger.of(inv) if d.status not in ("done", "failed")]
+        if not left:
+            return HandoffResult(settled=True)
+        wait = backoff_s(attempt, policy=DELIVERY_RETRY)
+        return HandoffResult(settled=False, error="; ".join(errors) or "not delivered yet", retry_in_s=wait)
+
+    async def _one(self, d: Delivery, requested_by: str) -> str | None:
+        """One write; returns why it is still pending (None when settled)."""
+        interrupted = d.status == "sending"  # the previous attempt stopped mid-write
+        d = self.ledger.start(d)
+        started = datetime.now(UTC)
+        tool, source = (
+            ("slack.chat_postMessage", "slack")
+            if d.kind == "slack_message"
+            else ("zendesk.update_ticket", "zendesk")
+        )
+        arguments = self._arguments(d)
+        try:
+            detail = await (
+                self._slack(d, interrupted) if d.kind == "slack_message" else self._zendesk_write(d)
+            )
+        except (SlackError, ZendeskError) as exc:
+            transient = bool(getattr(exc, "transient", True))
+            reason = str(exc)
+            self.ledger.finish(d, "pending" if transient else "failed", error=reason)
+            self.ledger.audit(
+                d,
+                tool=tool,
+                source=source,
+                arguments=arguments,
+                ok=False,
+                error=reason,
+                started=started,
+                requested_by=requested_by,
+            )
+            log.warning(
+                "hand-off %s of %s: %s (%s)",
+                d.key,
+                d.investigation_id,
+                reason,
+                "will retry" if transient else "gave up",
+            )
+            return reason if transient else None
+        self.ledger.finish(d, "done", error=None, detail=detail)
+        self.ledger.audit(
+            d,
+            tool=tool,
+            source=source,
+            arguments=arguments,
+            ok=True,
+            error=None,
+            started=started,
+            requested_by=requested_by,
+        )
+        return None
+
+    @staticmethod
+    def _arguments(d: Delivery) -> dict[str, object]:
+        if d.kind == "slack_message":
+            return {"channel": d.target, "key": d.delivery_key}
+        fields = {
+            k: d.payload.get(k) for k in ("group_id", "assignee_id", "priority", "tags") if d.payload.get(k)
+        }
+        return {"ticket_id": d.target, "write": d.key, **fields}
+
+    async def _zendesk_write(self, d: Delivery) -> dict[str, object]:
+        client = self._zendesk()
+        if client is None:
+            raise ZendeskError("no Zendesk configured")
+        ticket_id = int(d.target)
+        marker = d.investigation_id if d.key == "note" else d.key.removeprefix("bounce:")
+        if await client.has_note(ticket_id, marker):
+            return {"confirmed": "the note was already on the ticket"}
+        update = (
+            TicketUpdate.model_validate(d.payload)
+            if d.kind == "zendesk_update"
+            else TicketUpdate(note=str(d.payload["note"]))
+        )
+        await update_ticket(client, ticket_id, update)
+        return {"ticket_id": ticket_id}
+
+    async def _slack(self, d: Delivery, interrupted: bool) -> dict[str, object]:
+        slack = self.settings.slack
+        if d.attempts > 1:
+            oldest = (d.started_at or datetime.now(UTC)) - timedelta(days=1)
+            found = await find_posted(slack, d.target, d.delivery_key, oldest=oldest.timestamp())
+            if found is not None:
+                return {"channel": found.channel, "ts": found.ts, "confirmed": "already in the channel"}
+            if interrupted and slack.webhook_for(d.target) is not None:
+                raise SlackError(
+                    f"unconfirmed: an earlier attempt stopped while posting to {d.target}; not posted again "
+                    "to avoid a duplicate (a webhook channel cannot be read back)",
+                    transient=False,
+                )
+        receipt = await post_to_slack(slack, SlackMessage.model_validate(d.payload))
+        return receipt.model_dump()
+
+    # ------------------------------------------------------------------ reading
+
+    def status(self, inv: str) -> DeliveryStatus:
+        deliveries = self.ledger.of(inv)
+        if not deliveries:
+            return DeliveryStatus(state="none")
+        states = {d.status for d in deliveries}
+        deliver_to, _ = self.store.delivery(inv)
+        unsettled = bool(states & {"pending", "sending"})
+        # The job gave up (its deliver_to cleared) while writes were still unsettled: they failed.
+        state = (
+            "failed"
+            if "failed" in states or (unsettled and deliver_to is None)
+            else "pending"
+            if unsettled
+            else "done"
+        )
+        return DeliveryStatus(state=state, deliveries=deliveries)
