@@ -22,13 +22,14 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from casefile.agent.config import Settings
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.handoff.config import slack_channel
-from casefile.agent.handoff.ledger import Delivery, DeliveryLedger
+from casefile.agent.handoff.ledger import Delivery, DeliveryKind, DeliveryLedger, DeliveryState
 from casefile.agent.handoff.links import bounce_link
 from casefile.agent.handoff.message import bounce_note, note_with_packet, slack_handoff
 from casefile.agent.handoff.slack import SlackError, SlackMessage, find_posted, post_to_slack
@@ -56,6 +57,10 @@ class DeliveryStatus(BaseModel):
 
     state: str = Field(description="none | pending | done | failed (some write failed for good)")
     deliveries: list[Delivery] = Field(default_factory=list)
+
+
+def _row(inv: str, key: str, kind: DeliveryKind, target: str, payload: dict[str, Any]) -> Delivery:
+    return Delivery(investigation_id=inv, key=key, kind=kind, target=target, payload=payload)
 
 
 class Handoff:
@@ -94,15 +99,7 @@ class Handoff:
                 priority=zd.priority,
                 tags=zd.tags,
             )
-        rows.append(
-            Delivery(
-                investigation_id=record.id,
-                key="note",
-                kind="zendesk_update",
-                target=ticket_id,
-                payload=update.model_dump(),
-            )
-        )
+        rows.append(_row(record.id, "note", "zendesk_update", ticket_id, update.model_dump()))
         channel = slack_channel(team.channel, handoff) if team is not None else None
         if channel is not None:
             base = service.public_url.rstrip("/") if service.public_url else None
@@ -119,15 +116,7 @@ class Handoff:
                 if base and secret
                 else None,
             )
-            rows.append(
-                Delivery(
-                    investigation_id=record.id,
-                    key="slack",
-                    kind="slack_message",
-                    target=channel,
-                    payload=message.model_dump(),
-                )
-            )
+            rows.append(_row(record.id, "slack", "slack_message", channel, message.model_dump()))
         self.ledger.plan(rows)
 
     def bounce_ticket(self, record: InvestigationRecord) -> str | None:
@@ -142,17 +131,8 @@ class Handoff:
 
     def queue_bounce(self, entry: FeedbackRecord, ticket_id: str) -> None:
         """Owe the ticket a note about ``entry`` and hand the job back to the workers to post it."""
-        self.ledger.plan(
-            [
-                Delivery(
-                    investigation_id=entry.investigation_id,
-                    key=f"bounce:{entry.id}",
-                    kind="bounce_note",
-                    target=ticket_id,
-                    payload={"note": bounce_note(entry)},
-                )
-            ]
-        )
+        note = {"note": bounce_note(entry)}
+        self.ledger.plan([_row(entry.investigation_id, f"bounce:{entry.id}", "bounce_note", ticket_id, note)])
         with self.store._tx() as cur:
             cur.execute(
                 "UPDATE investigations SET deliver_to = ?, delivered_at = NULL, attempts = 0, lease_until = NULL"
@@ -191,25 +171,15 @@ class Handoff:
             if d.kind == "slack_message"
             else ("zendesk.update_ticket", "zendesk")
         )
-        arguments = self._arguments(d)
+        detail: dict[str, object] | None = None
+        reason: str | None = None
+        transient = False
         try:
             detail = await (
                 self._slack(d, interrupted) if d.kind == "slack_message" else self._zendesk_write(d)
             )
         except (SlackError, ZendeskError) as exc:
-            transient = bool(getattr(exc, "transient", True))
-            reason = str(exc)
-            self.ledger.finish(d, "pending" if transient else "failed", error=reason)
-            self.ledger.audit(
-                d,
-                tool=tool,
-                source=source,
-                arguments=arguments,
-                ok=False,
-                error=reason,
-                started=started,
-                requested_by=requested_by,
-            )
+            transient, reason = bool(getattr(exc, "transient", True)), str(exc)
             log.warning(
                 "hand-off %s of %s: %s (%s)",
                 d.key,
@@ -217,19 +187,19 @@ class Handoff:
                 reason,
                 "will retry" if transient else "gave up",
             )
-            return reason if transient else None
-        self.ledger.finish(d, "done", error=None, detail=detail)
+        state: DeliveryState = "done" if reason is None else "pending" if transient else "failed"
+        self.ledger.finish(d, state, error=reason, detail=detail)
         self.ledger.audit(
             d,
             tool=tool,
             source=source,
-            arguments=arguments,
-            ok=True,
-            error=None,
+            arguments=self._arguments(d),
+            ok=reason is None,
+            error=reason,
             started=started,
             requested_by=requested_by,
         )
-        return None
+        return reason if transient else None
 
     @staticmethod
     def _arguments(d: Delivery) -> dict[str, object]:
