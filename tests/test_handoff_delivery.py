@@ -43,10 +43,17 @@ def world() -> Iterator[tuple[ZendeskDesk, SlackWorkspace, str, str]]:
         yield desk, workspace, zd.url, sl.url
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'casefile.sqlite3'}"
+
+
 def _setup(
-    tmp_path: Path, zendesk_url: str, slack: SlackSettings
+    tmp_path: Path, zendesk_url: str, slack: SlackSettings, url: str | None = None
 ) -> tuple[Store, Handoff, ZendeskClient, str]:
-    store = Store(f"sqlite:///{tmp_path / 'casefile.sqlite3'}")
+    store = Store(url or f"sqlite:///{tmp_path / 'casefile.sqlite3'}")
     inv = store.create_investigation(
         Ticket(id=str(TICKET_ID), body="b", created_at="2026-11-20T10:00:00Z"),  # type: ignore[arg-type]
         source="webhook",
@@ -67,11 +74,11 @@ def _slack_row(inv: str, channel: str = "#eng-backend") -> Delivery:
 
 
 async def test_a_message_posted_before_a_crash_is_found_not_posted_again(
-    tmp_path: Path, world: tuple[ZendeskDesk, SlackWorkspace, str, str]
+    tmp_path: Path, world: tuple[ZendeskDesk, SlackWorkspace, str, str], store_url: str
 ) -> None:
     _desk, workspace, zd_url, sl_url = world
     slack = SlackSettings(bot_token=SecretStr(WORLD_TOKEN), api_url=sl_url + "/api/")
-    store, handoff, client, inv = _setup(tmp_path, zd_url, slack)
+    store, handoff, client, inv = _setup(tmp_path, zd_url, slack, store_url)
     row = _slack_row(inv)
     handoff.ledger.plan([row])
     # The first attempt got the message out, then the process died before recording it.
