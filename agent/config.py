@@ -33,9 +33,9 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from casefile import PACKAGE_DIR
 from casefile.agent.errors import ConfigError
+from casefile.agent.handoff.slack import SlackSettings
 from casefile.agent.helpdesk import HELPDESKS
 from casefile.agent.helpdesk.zendesk import ZendeskSettings
-from casefile.agent.handoff.slack import SlackSettings
 from casefile.agent.strict import toml_line, unknown_keys
 from casefile.tools.settings import ConnectorSettings
 

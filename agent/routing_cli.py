@@ -367,7 +367,7 @@ def _queue_bounce_note(
     settings = load_settings(config)
     if settings.service.zendesk.api_base() is None or not settings.service.zendesk.post_notes:
         return
-    handoff = Handoff(store, settings, lambda: None)
+    handoff = Handoff(store, settings)
     ticket = handoff.bounce_ticket(record)
     if ticket is not None:
         handoff.queue_bounce(entry, ticket)

@@ -27,8 +27,8 @@ from casefile import PACKAGE_DIR
 from casefile.agent import routing
 from casefile.agent.config import ServiceSettings, Settings, ZendeskSettings
 from casefile.agent.handoff.slack import SlackSettings
+from casefile.agent.helpdesk.zendesk import sign_webhook
 from casefile.agent.service.app import create_app
-from casefile.agent.service.auth import sign_webhook
 from casefile.agent.store import Store
 from casefile.tools.world.emulate_slack import WORLD_TOKEN, SlackWorkspace
 from casefile.tools.world.loopback import LoopbackServer

@@ -191,7 +191,7 @@ def post_webhook(client: Any, payload: dict[str, Any], *, secret: str = WEBHOOK_
     """A Zendesk webhook as Zendesk signs it (timestamp + raw body, HMAC-SHA256, base64)."""
     from datetime import UTC, datetime
 
-    from casefile.agent.service.auth import sign_webhook
+    from casefile.agent.helpdesk.zendesk import sign_webhook
 
     raw = json.dumps(payload).encode()
     ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

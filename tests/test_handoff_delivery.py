@@ -10,12 +10,12 @@ import pytest
 from pydantic import SecretStr
 from service_helpers import TICKETS
 
-from casefile.agent.config import Settings, ZendeskSettings
+from casefile.agent.config import Settings
 from casefile.agent.handoff.deliver import Handoff
 from casefile.agent.handoff.ledger import Delivery
 from casefile.agent.handoff.slack import SlackMessage, SlackSettings, post_to_slack
-from casefile.agent.handoff.zendesk_writes import TicketUpdate
-from casefile.agent.service.zendesk import ZendeskClient
+from casefile.agent.helpdesk import TicketUpdate
+from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk, ZendeskSettings
 from casefile.agent.store import Store
 from casefile.agent.ticket import Ticket
 from casefile.tools import retry as tools_retry
@@ -52,7 +52,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _setup(
     tmp_path: Path, zendesk_url: str, slack: SlackSettings, url: str | None = None
-) -> tuple[Store, Handoff, ZendeskClient, str]:
+) -> tuple[Store, Handoff, ZendeskHelpdesk, str]:
     store = Store(url or f"sqlite:///{tmp_path / 'casefile.sqlite3'}")
     inv = store.create_investigation(
         Ticket(id=str(TICKET_ID), body="b", created_at="2026-11-20T10:00:00Z"),  # type: ignore[arg-type]
@@ -61,8 +61,8 @@ def _setup(
         deliver_to=str(TICKET_ID),
     )
     zendesk = ZendeskSettings(base_url=zendesk_url, email="casefile@example.test", api_token=SecretStr("t"))
-    client = ZendeskClient(zendesk)
-    handoff = Handoff(store, Settings(slack=slack), lambda: client)
+    client = ZendeskHelpdesk(zendesk)
+    handoff = Handoff(store, Settings(slack=slack), client)
     return store, handoff, client, inv
 
 
@@ -126,7 +126,7 @@ async def test_a_refused_channel_settles_as_failed_and_a_note_already_there_is_k
             Delivery(
                 investigation_id=inv,
                 key="note",
-                kind="zendesk_update",
+                kind="ticket_update",
                 target=str(TICKET_ID),
                 payload=note.model_dump(),
             ),
@@ -134,7 +134,7 @@ async def test_a_refused_channel_settles_as_failed_and_a_note_already_there_is_k
         ]
     )
     # The note reached the ticket before a crash: the check on the ticket's comments finds it.
-    await client._client.put(f"/api/v2/tickets/{TICKET_ID}.json", json=note.payload())
+    await client.update_ticket(TICKET_ID, note)
     result = await handoff.deliver(inv, requested_by="w", timeout_s=10, attempt=2)
     assert result.settled
     by_key = {d.key: d for d in handoff.ledger.of(inv)}

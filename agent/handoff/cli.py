@@ -20,9 +20,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     try:
         if store.get(args.investigation) is None:
             raise UsageError(f"no investigation {args.investigation!r} in {store.url}")
-        status = Handoff(store, load_settings(getattr(args, "config", None)), lambda: None).status(
-            args.investigation
-        )
+        status = Handoff(store, load_settings(getattr(args, "config", None))).status(args.investigation)
     finally:
         store.close()
     if args.json:

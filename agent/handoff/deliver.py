@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,12 +28,13 @@ from pydantic import BaseModel, Field
 from casefile.agent.config import Settings
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.handoff.config import slack_channel
+from casefile.agent.handoff.helpdesk_writes import is_transient, update_ticket
 from casefile.agent.handoff.ledger import Delivery, DeliveryKind, DeliveryLedger, DeliveryState
 from casefile.agent.handoff.links import bounce_link
 from casefile.agent.handoff.message import bounce_note, note_with_packet, slack_handoff
 from casefile.agent.handoff.slack import SlackError, SlackMessage, find_posted, post_to_slack
-from casefile.agent.handoff.zendesk_writes import TicketUpdate, update_ticket
-from casefile.agent.service.zendesk import ZendeskClient, ZendeskError, format_note
+from casefile.agent.helpdesk import Helpdesk, HelpdeskError, TicketUpdate
+from casefile.agent.helpdesk.note import format_note
 from casefile.agent.store import FeedbackRecord, InvestigationRecord, Store
 from casefile.tools.retry import RetryPolicy, backoff_s
 
@@ -66,11 +66,12 @@ def _row(inv: str, key: str, kind: DeliveryKind, target: str, payload: dict[str,
 class Handoff:
     """The hand-off writes of one service (or CLI) over one store."""
 
-    def __init__(self, store: Store, settings: Settings, zendesk: Callable[[], ZendeskClient | None]) -> None:
+    def __init__(self, store: Store, settings: Settings, helpdesk: Helpdesk | None = None) -> None:
+        """``helpdesk`` is the one writes go to; without one (the CLI) writes are only planned."""
         self.store = store
         self.settings = settings
         self.ledger = DeliveryLedger(store)
-        self._zendesk = zendesk
+        self.helpdesk = helpdesk
 
     # ------------------------------------------------------------------ planning
 
@@ -99,18 +100,17 @@ class Handoff:
                 priority=zd.priority,
                 tags=zd.tags,
             )
-        rows.append(_row(record.id, "note", "zendesk_update", ticket_id, update.model_dump()))
+        rows.append(_row(record.id, "note", "ticket_update", ticket_id, update.model_dump()))
         channel = slack_channel(team.channel, handoff) if team is not None else None
         if channel is not None:
             base = service.public_url.rstrip("/") if service.public_url else None
             secret = self.settings.slack.link_secret
-            zendesk_base = service.zendesk.api_base()
             message = slack_handoff(
                 diagnosis,
                 channel=channel,
                 key=f"{record.id}/slack",
                 ticket_id=ticket_id,
-                ticket_url=f"{zendesk_base}/agent/tickets/{ticket_id}" if zendesk_base else None,
+                ticket_url=self.helpdesk.agent_url(int(ticket_id)) if self.helpdesk else None,
                 investigation_url=f"{base}/v1/investigations/{record.id}" if base else None,
                 bounce_url=bounce_link(base, secret.get_secret_value(), record.id)
                 if base and secret
@@ -166,20 +166,22 @@ class Handoff:
         interrupted = d.status == "sending"  # the previous attempt stopped mid-write
         d = self.ledger.start(d)
         started = datetime.now(UTC)
+        desk = self.helpdesk.name if self.helpdesk else "helpdesk"
         tool, source = (
             ("slack.chat_postMessage", "slack")
             if d.kind == "slack_message"
-            else ("zendesk.update_ticket", "zendesk")
+            else (f"{desk}.update_ticket", desk)
         )
         detail: dict[str, object] | None = None
         reason: str | None = None
         transient = False
         try:
             detail = await (
-                self._slack(d, interrupted) if d.kind == "slack_message" else self._zendesk_write(d)
+                self._slack(d, interrupted) if d.kind == "slack_message" else self._ticket_write(d)
             )
-        except (SlackError, ZendeskError) as exc:
-            transient, reason = bool(getattr(exc, "transient", True)), str(exc)
+        except (SlackError, HelpdeskError) as exc:
+            transient = exc.transient if isinstance(exc, SlackError) else is_transient(exc)
+            reason = str(exc)
             log.warning(
                 "hand-off %s of %s: %s (%s)",
                 d.key,
@@ -210,17 +212,17 @@ class Handoff:
         }
         return {"ticket_id": d.target, "write": d.key, **fields}
 
-    async def _zendesk_write(self, d: Delivery) -> dict[str, object]:
-        client = self._zendesk()
-        if client is None:
-            raise ZendeskError("no Zendesk configured")
+    async def _ticket_write(self, d: Delivery) -> dict[str, object]:
+        client = self.helpdesk
+        if client is None or not client.configured:
+            raise HelpdeskError("no helpdesk configured")  # no status: pending, retried
         ticket_id = int(d.target)
         marker = d.investigation_id if d.key == "note" else d.key.removeprefix("bounce:")
         if await client.has_note(ticket_id, marker):
             return {"confirmed": "the note was already on the ticket"}
         update = (
             TicketUpdate.model_validate(d.payload)
-            if d.kind == "zendesk_update"
+            if d.kind == "ticket_update"
             else TicketUpdate(note=str(d.payload["note"]))
         )
         await update_ticket(client, ticket_id, update)

@@ -30,7 +30,7 @@ from casefile.agent.store import Store
 
 __all__ = ["Delivery", "DeliveryKind", "DeliveryLedger", "DeliveryState"]
 
-DeliveryKind = Literal["zendesk_update", "slack_message", "bounce_note"]
+DeliveryKind = Literal["ticket_update", "slack_message", "bounce_note"]
 DeliveryState = Literal["pending", "sending", "done", "failed"]
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS deliveries (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from casefile.agent.helpdesk.base import FetchedTicket, Helpdesk, HelpdeskError, WebhookRefused
+from casefile.agent.helpdesk.base import FetchedTicket, Helpdesk, HelpdeskError, TicketUpdate, WebhookRefused
 from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
 
-__all__ = ["HELPDESKS", "FetchedTicket", "Helpdesk", "HelpdeskError", "WebhookRefused"]
+__all__ = ["HELPDESKS", "FetchedTicket", "Helpdesk", "HelpdeskError", "TicketUpdate", "WebhookRefused"]
 
 HELPDESKS: Mapping[str, type[Helpdesk]] = {ZendeskHelpdesk.name: ZendeskHelpdesk}

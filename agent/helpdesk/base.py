@@ -10,23 +10,24 @@ the CLI and intake reach it only through this protocol and ``HELPDESKS``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from casefile.agent.intake_fields import TicketDraft, TicketSource
 from casefile.agent.ticket import Ticket
 
-__all__ = ["FetchedTicket", "Helpdesk", "HelpdeskError", "WebhookRefused"]
+__all__ = ["FetchedTicket", "Helpdesk", "HelpdeskError", "TicketUpdate", "WebhookRefused"]
 
 
 class HelpdeskError(Exception):
     """The helpdesk could not be read or written; the message is safe to show (no credentials).
     ``status`` is the helpdesk's HTTP status when it answered (404: no such ticket)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after  # the helpdesk's Retry-After, in seconds, when it sent one
 
 
 class WebhookRefused(Exception):
@@ -43,6 +44,18 @@ class FetchedTicket(BaseModel):
 
     ticket: Ticket
     tags: list[str]
+
+
+class TicketUpdate(BaseModel):
+    """One write to a ticket: an internal note and, for a hand-off, the team's fields (unset: unchanged)."""
+
+    note: str = Field(description="the internal (private) comment")
+    group_id: int | None = None
+    assignee_id: int | None = None
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
+    tags: list[str] = Field(
+        default_factory=list, description="added to the ticket's tags (never replacing them)"
+    )
 
 
 class Helpdesk(Protocol):
@@ -107,6 +120,15 @@ class Helpdesk(Protocol):
 
     async def post_internal_note(self, ticket_id: int, body: str) -> None:
         """Post ``body`` as a private note and add :attr:`investigated_tag`."""
+        ...
+
+    async def update_ticket(self, ticket_id: int, update: TicketUpdate) -> None:
+        """One write: the note (private), the fields and tags set, :attr:`investigated_tag` added;
+        a repeat changes nothing more. :class:`HelpdeskError` carries the status and Retry-After."""
+        ...
+
+    def agent_url(self, ticket_id: int) -> str | None:
+        """Where an agent opens the ticket (linked from the hand-off's Slack message)."""
         ...
 
     async def aclose(self) -> None: ...

@@ -2,8 +2,10 @@
 
 Reads: ``GET /api/v2/tickets/{id}.json?include=users`` and
 ``GET /api/v2/tickets/{id}/comments.json?include=users`` (following ``next_page``). The one
-write casefile makes anywhere: ``PUT /api/v2/tickets/{id}.json`` with a private comment and the
-``casefile_investigated`` tag, so the update cannot trigger another investigation.
+write casefile makes to it: ``PUT /api/v2/tickets/{id}.json`` with a private comment and the
+``casefile_investigated`` tag, so the update cannot trigger another investigation (and, for a
+hand-off, the team's ``group_id``, ``assignee_id``, ``priority`` and ``additional_tags`` in the
+same request; ``additional_tags`` adds to the ticket's tags, so a repeat changes nothing).
 
 **The export format**: ``{"ticket": {...}, "comments": [...], "users": [...]}`` (the two reads
 above), or a bare ticket object (it has ``description`` and ``requester_id``). The body is the
@@ -37,9 +39,10 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 
 from casefile.agent import intake_fields as f
-from casefile.agent.helpdesk.base import FetchedTicket, HelpdeskError, WebhookRefused
+from casefile.agent.helpdesk.base import FetchedTicket, HelpdeskError, TicketUpdate, WebhookRefused
 from casefile.agent.intake_fields import TicketDraft, TicketError, TicketSource
 from casefile.agent.ticket import Comment, Requester
+from casefile.tools.retry import parse_retry_after
 
 __all__ = [
     "INVESTIGATED_TAG",
@@ -277,20 +280,31 @@ class ZendeskHelpdesk:
         return FetchedTicket(ticket=f.build(self.parse_export(export), source=source), tags=tags)
 
     async def post_internal_note(self, ticket_id: int, body: str) -> None:
-        payload = {
-            "ticket": {
-                "comment": {"body": body, "public": False},
-                "additional_tags": [INVESTIGATED_TAG],
-            }
+        await self.update_ticket(ticket_id, TicketUpdate(note=body))
+
+    async def update_ticket(self, ticket_id: int, update: TicketUpdate) -> None:
+        ticket: dict[str, Any] = {
+            "comment": {"body": update.note, "public": False},
+            "additional_tags": list(dict.fromkeys([INVESTIGATED_TAG, *update.tags])),
         }
+        for key in ("group_id", "assignee_id", "priority"):
+            value = getattr(update, key)
+            if value is not None:
+                ticket[key] = value
         try:
-            response = await self._client().put(f"/api/v2/tickets/{ticket_id}.json", json=payload)
+            response = await self._client().put(f"/api/v2/tickets/{ticket_id}.json", json={"ticket": ticket})
         except httpx.HTTPError as exc:
             raise HelpdeskError(f"Zendesk unreachable: {type(exc).__name__}") from None
         if response.status_code >= 400:
             raise HelpdeskError(
-                f"Zendesk refused the note: {response.status_code}", status=response.status_code
+                f"Zendesk refused the update: {response.status_code}",
+                status=response.status_code,
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
+
+    def agent_url(self, ticket_id: int) -> str | None:
+        base = self.settings.api_base()
+        return f"{base}/agent/tickets/{ticket_id}" if base else None
 
 
 def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:

@@ -58,7 +58,6 @@ from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bou
 from casefile.agent.handoff.deliver import DeliveryStatus, Handoff
 from casefile.agent.handoff.routes import bounce_router
 from casefile.agent.helpdesk import FetchedTicket, Helpdesk, HelpdeskError, WebhookRefused
-from casefile.agent.helpdesk.note import format_note
 from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
 from casefile.agent.helpdesk.zendesk import ticket_id as _zendesk_id
 from casefile.agent.intake import TicketError, parse_ticket
