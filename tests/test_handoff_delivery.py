@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,52 @@ def test_routing_check_names_a_slack_channel_with_no_way_to_post(
     path.write_text(text.replace("slack: {}", "slak: {}"), encoding="utf-8")
     assert main(["routing", "check", str(path)]) == 1
     assert f"{path}:{line}:" in capsys.readouterr().out
+
+
+def test_a_bounce_from_the_cli_queues_its_note_for_the_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from casefile.agent.cli import main
+    from casefile.agent.diagnosis import Diagnosis
+    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.ticket import Signals
+
+    url = f"sqlite:///{tmp_path / 'casefile.sqlite3'}"
+    store = Store(url)
+    when = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    inv = store.create_investigation(
+        Ticket(id=str(TICKET_ID), body="b", created_at=when),
+        source="webhook",
+        requested_by="zendesk:webhook",
+        deliver_to=str(TICKET_ID),
+    )
+    diagnosis = Diagnosis.model_validate(
+        {
+            "ticket_id": str(TICKET_ID),
+            "summary": "s",
+            "root_cause": {"category": "known_bug", "statement": "st"},
+            "confidence": {"score": 0.5},
+            "customer_reply": "r",
+            "action": "escalate",
+            "escalation": {"team": "backend", "reason": "why"},
+        }
+    )
+    store.save_result(
+        inv, InvestigationResult(diagnosis, Signals(window_start=when, window_end=when), [], []), "w"
+    )
+    store.mark_delivered(inv)
+    store.close()
+    monkeypatch.setenv("ZENDESK_SUBDOMAIN", "example-desk")
+    args = ["feedback", inv, "--bounced", "--snippet", "Macro: async export.", "--note", "Documented."]
+    assert main([*args, "--database-url", url]) == 0
+    assert f"queued for the service (ticket {TICKET_ID})" in capsys.readouterr().out
+    store = Store(url)
+    try:
+        [row] = Handoff(store, Settings()).ledger.of(inv)
+        assert (row.kind, row.status, row.target) == ("bounce_note", "pending", str(TICKET_ID))
+        assert "Solved by the snippet: Macro: async export." in row.payload["note"]
+        assert store.delivery(inv) == (str(TICKET_ID), None)  # the job is claimable again
+        claim = store.claim_next("worker-1", 30)
+        assert claim is not None and claim.id == inv and claim.phase == "deliver"
+    finally:
+        store.close()
