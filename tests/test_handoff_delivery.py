@@ -192,7 +192,7 @@ def test_a_bounce_from_the_cli_queues_its_note_for_the_service(
 ) -> None:
     from casefile.agent.cli import main
     from casefile.agent.diagnosis import Diagnosis
-    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.investigation import Investigation
     from casefile.agent.ticket import Signals
 
     url = f"sqlite:///{tmp_path / 'casefile.sqlite3'}"
@@ -215,9 +215,7 @@ def test_a_bounce_from_the_cli_queues_its_note_for_the_service(
             "escalation": {"team": "backend", "reason": "why"},
         }
     )
-    store.save_result(
-        inv, InvestigationResult(diagnosis, Signals(window_start=when, window_end=when), [], []), "w"
-    )
+    store.save_result(inv, Investigation(diagnosis, Signals(window_start=when, window_end=when), [], []), "w")
     store.mark_delivered(inv)
     store.close()
     monkeypatch.setenv("ZENDESK_SUBDOMAIN", "example-desk")

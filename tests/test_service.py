@@ -28,7 +28,7 @@ from service_helpers import (
 )
 
 from casefile.agent.helpdesk.zendesk import sign_webhook
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.service.app import create_app
 from casefile.agent.service.worker import Worker
 from casefile.agent.store import Claim, Store
@@ -611,7 +611,7 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
         store.set_status(resolved, "running")
         store.save_result(
             resolved,
-            InvestigationResult(
+            Investigation(
                 record.diagnosis.model_copy(update={"action": "resolve", "escalation": None}),
                 Signals(
                     window_start=datetime(2026, 11, 20, tzinfo=UTC),
