@@ -118,6 +118,9 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy
 
 
+_TOOL_LINE = re.compile(r"\d+\.\d+s\s+[✓✗] ")
+
+
 def _pattern(shown: str) -> re.Pattern[str]:
     """A shown output line as a pattern: ``…``/``...`` match anything, durations any number."""
     parts = re.split(r"(\.\.\.|…|\d+\.\d+s|\d+ ms)", shown.strip())
@@ -153,17 +156,28 @@ def test_the_command_runs_as_shown(command: Command, checkout: Path) -> None:
     )
     actual = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
     position = 0
+    block_start: int | None = None  # where the current run of concurrent tool lines began
+    used: set[int] = set()
     for shown in command.output:
         if not shown.strip():
             continue
         pattern = _pattern(shown)
-        while position < len(actual) and not pattern.fullmatch(actual[position]):
-            position += 1
-        assert position < len(actual), (
+        # Tool calls run concurrently: their "✓ tool" lines may finish in any order within their run.
+        concurrent = _TOOL_LINE.match(shown.strip()) is not None
+        if concurrent and block_start is None:
+            block_start = position
+        start = block_start if concurrent and block_start is not None else position
+        index = next(
+            (i for i in range(start, len(actual)) if i not in used and pattern.fullmatch(actual[i])), None
+        )
+        assert index is not None, (
             f"{command.id}: the shown output line {shown.strip()!r} no longer appears (in order) in:\n"
             + "\n".join(actual)
         )
-        position += 1
+        used.add(index)
+        position = max(position, index + 1) if concurrent else index + 1
+        if not concurrent:
+            block_start = None
 
 
 # ---------------------------------------------------------------- environment variables
