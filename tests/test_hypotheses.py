@@ -7,9 +7,7 @@ format); the CLI prints them; evals score top-1 and top-3.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+import asyncio
 from typing import Any
 
 import pytest
@@ -20,7 +18,10 @@ from test_models_openai import URL, completion, model
 from test_models_openai import _env as _openai_env  # noqa: F401  (its API key, autouse)
 
 from casefile import PACKAGE_DIR
+from casefile.agent.config import load_settings
 from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.intake import load_ticket
+from casefile.agent.pipeline import open_environment, run_investigation
 from casefile.evals.cases import Expected
 from casefile.evals.scoring import score_diagnosis, summarise
 from casefile.tools.base import Toolbox
@@ -118,23 +119,8 @@ def test_the_submit_schema_asks_for_hypotheses_without_the_loops_fields() -> Non
     assert "tool" not in item["supporting"]["items"]["properties"]
 
 
-def test_the_offline_investigator_ranks_what_it_weighed(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "casefile.agent.cli",
-            "investigate",
-            str(TICKETS / "429-spike.json"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    d = Diagnosis.model_validate_json(done.stdout)
+def test_the_offline_investigator_ranks_what_it_weighed() -> None:
+    d = demo_diagnosis("429-spike.json")
     categories = [h.category for h in d.hypotheses]
     assert categories[0] == d.root_cause.category == "known_bug"
     assert len(categories) == 3 and len(set(categories)) == 3
@@ -166,3 +152,17 @@ def test_evals_score_top1_and_top3() -> None:
     summary = summarise([second, missing, first])
     assert summary.category_accuracy == pytest.approx(1 / 3, abs=1e-3)
     assert summary.top3_accuracy == pytest.approx(2 / 3, abs=1e-3)
+
+
+def demo_diagnosis(ticket_file: str) -> Diagnosis:
+    """The offline investigator's diagnosis of a demo ticket, in process."""
+    settings = load_settings(env={})
+    env = open_environment(settings)
+
+    async def run() -> Diagnosis:
+        try:
+            return (await run_investigation(load_ticket(TICKETS / ticket_file), env, settings)).diagnosis
+        finally:
+            await env.aclose()
+
+    return asyncio.run(run())

@@ -7,9 +7,6 @@ respx with Okta-shaped documents (test_sso.py's helpers).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +15,10 @@ from typing import Any
 
 import pytest
 import respx
+from test_hypotheses import demo_diagnosis
 from test_sso import EXPIRED, FRESH, METADATA_URL, account, ctx, metadata, public_dns
 from test_sso import mock as mock
 
-from casefile import PACKAGE_DIR
-from casefile.agent.diagnosis import Diagnosis
 from casefile.tools.settings import SSOSettings
 from casefile.tools.sso import SSOCheckArgs, SSOConnector, parse_idp_metadata
 from casefile.tools.sso_history import SnapshotHistory
@@ -194,17 +190,8 @@ def test_response_changes_name_what_differs_from_the_last_working_login() -> Non
     assert response_changes(None, failing) == []
 
 
-def test_the_summary_reads_the_way_an_engineer_escalates(tmp_path: Path) -> None:
-    ticket = PACKAGE_DIR / "examples" / "tickets" / "saml-expired-cert.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "casefile.agent.cli", "investigate", str(ticket), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    d = Diagnosis.model_validate(json.loads(done.stdout))
+def test_the_summary_reads_the_way_an_engineer_escalates() -> None:
+    d = demo_diagnosis("saml-expired-cert.json")
     assert d.summary == (
         "Certificate expired 9 hours ago, customer last logged in successfully on November 19th, IdP is Okta."
     )
