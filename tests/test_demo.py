@@ -140,3 +140,5 @@ def test_unknown_account_diagnosis_says_so(env: Environment) -> None:
     assert d.account_id is None
     assert d.root_cause.category == "insufficient_evidence"
     assert "could not be resolved" in d.root_cause.statement
+    # Confidence is the chance the conclusion is right: that nothing could be checked is certain.
+    assert d.confidence.score >= 0.75 and d.action == "escalate"

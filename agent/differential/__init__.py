@@ -127,7 +127,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         hypotheses.append(
             Hypothesis(
                 category="insufficient_evidence",
-                confidence=0.5,
+                confidence=0.6,  # the chance this is right: a ticket with no symptom cannot be diagnosed
                 statement="The ticket names no concrete symptom (no error, endpoint, feature or time)"
                 + (
                     f"; the account's data shows: {seen}"
