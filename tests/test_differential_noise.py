@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from test_differential import NOW, best, billing, cited, deploys, row, state, summary, top
+from test_differential import NOW, best, billing, cited, compare, deploys, row, state, summary, top
 
 from casefile.agent.catalog import Catalog, complete
 from casefile.agent.differential import Evidence, assess, classify
@@ -276,3 +276,16 @@ def test_a_deploy_inside_the_first_failing_hour_of_a_webhook_outage_is_the_suspe
     h = best(assess(state("Some of this morning's webhooks never arrived", catalog=catalog), ev))
     assert h.category == "webhook_platform" and h.deploy_sha == sha
     assert sha in {c.value for c in h.evidence}
+
+
+def test_a_deploy_that_touched_the_endpoint_does_not_make_their_database_refuse_only_them() -> None:
+    sha = "a" * 40
+    ev = Evidence(
+        summary=summary_of({422: (300, 0.001)}),
+        top=top([row(422, "source_connection_refused", 300, path="/v2/syncs/{id}/start")]),
+        billing=billing(),
+        deploys=deploys(("heron/sync-api", sha, "2027-03-04T08:40:00Z")),
+        compares={sha: compare("heron/sync-api", sha, ["src/syncs/start.py"])},
+    )
+    h = best(assess(state("All our syncs fail since this morning, you deployed something?"), ev))
+    assert h.category == "customer_error" and h.confidence >= 0.8

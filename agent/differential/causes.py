@@ -399,8 +399,10 @@ def api_causes(
         their_change = bool(_THEIR_CHANGE.search(state.ticket.full_text()))
         touched = suspect is not None and suspect.relevance == "touched"
         # Other accounts are the control group: a change of ours that broke this would fail them too,
-        # so a deploy that touched the code weakens, but does not overturn, "only this account".
-        confidence = 0.8 if not touched else 0.7
+        # so a deploy that touched the code weakens, but does not overturn, "only this account" —
+        # unless the error itself says the customer's own system refused (a deploy of ours does not
+        # make their database refuse only them).
+        confidence = 0.8 if not touched or (cls == "customer_system" and not shared) else 0.7
         if their_change:
             confidence = min(0.85, confidence + 0.05)
         if picture.share < 0.3:
