@@ -14,6 +14,7 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 __all__ = ["main"]
@@ -80,9 +81,10 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
         finally:
             await env.aclose()
 
+    started = datetime.now(UTC)
     result = asyncio.run(run())
     diagnosis = result.diagnosis
-    saved = args.no_save or _save(ticket, result, quiet=args.quiet)
+    saved = args.no_save or _save(ticket, result, started, quiet=args.quiet)
     if args.json:
         print(diagnosis.model_dump_json(indent=2))
     else:
@@ -92,7 +94,7 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
     return 0 if saved else 73
 
 
-def _save(ticket: Any, result: Any, *, quiet: bool) -> bool:
+def _save(ticket: Any, result: Any, started: datetime, *, quiet: bool) -> bool:
     """Record the investigation (for `casefile feedback` and the escalation report).
 
     A failure does not lose the diagnosis (it is still printed) but is not success either: the
@@ -105,7 +107,7 @@ def _save(ticket: Any, result: Any, *, quiet: bool) -> bool:
             inv_id = store.create_investigation(
                 ticket, source="cli", requested_by="cli", priority="on_demand"
             )
-            store.save_result(inv_id, result, "cli")
+            store.save_result(inv_id, result, "cli", started_at=started)
         finally:
             store.close()
     except Exception as exc:

@@ -148,8 +148,9 @@ def escalation_report(
         bounced_count += bounced
         teams[escalation.team][0] += 1
         teams[escalation.team][1] += bounced
-        if record.finished_at is not None:
-            durations.append((record.finished_at - record.created_at).total_seconds())
+        if record.finished_at is not None and record.started_at is not None:
+            # From the investigation's start (a record without one is left out, never counted as 0 s).
+            durations.append((record.finished_at - record.started_at).total_seconds())
         keys = [("runbook", rb) for rb in diagnosis.runbooks]
         if escalation.trigger:
             keys.append(("trigger", escalation.trigger))
@@ -418,3 +419,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
     )
     c.set_defaults(func=_cmd_report_escalations)
+
+    from casefile.agent.metrics.cli import register as register_metrics
+
+    register_metrics(rsub)

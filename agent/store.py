@@ -759,6 +759,7 @@ class Store:
         *,
         links: Mapping[str, Mapping[str, Any]] | None = None,
         owner: str | None = None,
+        started_at: datetime | None = None,
     ) -> bool:
         """Store the diagnosis and one audit row per tool call, and mark the investigation done.
 
@@ -769,18 +770,26 @@ class Store:
         ``links`` maps a call id to where a person can see that source (the service
         builds them). When nothing was streamed into :meth:`add_event` during the
         run (the CLI), the result's events are stored as well, so every
-        investigation has its trace.
+        investigation has its trace. ``started_at``: when a caller that ran the investigation
+        itself (the CLI) started it; a worker's claim already stamped it.
         """
         links = links or {}
         now = _ts(_now())
         with self._tx() as cur:
             fence = "" if owner is None else " AND owner = ?"
             cur.execute(
-                "UPDATE investigations SET status = 'done', finished_at = ?, error = NULL, diagnosis_json = ?,"
+                "UPDATE investigations SET status = 'done', started_at = COALESCE(started_at, ?), finished_at = ?,"
+                " error = NULL, diagnosis_json = ?,"
                 " attempts = 0, owner = CASE WHEN deliver_to IS NULL THEN NULL ELSE owner END,"
                 " lease_until = CASE WHEN deliver_to IS NULL THEN NULL ELSE lease_until END"
                 f" WHERE id = ?{fence}",
-                (now, result.diagnosis.model_dump_json(), id, *([owner] if owner is not None else [])),
+                (
+                    _ts(started_at) if started_at else None,
+                    now,
+                    result.diagnosis.model_dump_json(),
+                    id,
+                    *([owner] if owner is not None else []),
+                ),
             )
             if cur.rowcount == 0:
                 if owner is not None:

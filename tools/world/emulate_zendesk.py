@@ -19,6 +19,10 @@ They are served the way Zendesk returns tickets:
 * ``GET /api/v2/tickets/{id}/comments.json`` → ``{"comments": [...], "next_page",
   "previous_page", "count"}``: the body as the first comment and the resolution
   as the last, public one (``sort_order=desc`` reverses them).
+* ``GET /api/v2/tickets/show_many.json?ids=1,2&include=metric_sets`` → ``{"tickets": [...],
+  "metric_sets": [...]}`` (at most 100 ids; unknown ids are left out, as Zendesk does): each
+  ticket metric set as Zendesk's Ticket Metrics API shapes it, with ``reopens`` from the
+  ticket's optional ``reopens`` (default 0). The metrics read first-contact resolution from it.
 
 A ticket's ``body`` is its ``description``, ``solved_at`` its ``updated_at``
 (Zendesk tickets have no solved time of their own), and ``resolution`` and
@@ -107,6 +111,65 @@ def _ticket(raw: dict[str, Any]) -> dict[str, Any]:
         "has_incidents": False,
         "is_public": True,
     }
+
+
+def _minutes(start: str | None, end: str | None) -> dict[str, int | None]:
+    from datetime import datetime
+
+    if not start or not end:
+        return {"calendar": None, "business": None}
+    delta = datetime.fromisoformat(end.replace("Z", "+00:00")) - datetime.fromisoformat(
+        start.replace("Z", "+00:00")
+    )
+    minutes = max(0, int(delta.total_seconds() // 60))
+    return {"calendar": minutes, "business": minutes}
+
+
+def _metric_set(raw: dict[str, Any]) -> dict[str, Any]:
+    """The ticket's metrics as ``GET /api/v2/ticket_metrics/{id}`` returns them."""
+    tid = raw["_id"]
+    created = raw.get("created_at")
+    solved = raw.get("solved_at") if (raw.get("status") or "solved") in ("solved", "closed") else None
+    updated = raw.get("solved_at") or created
+    return {
+        "url": f"https://{HOST}/api/v2/ticket_metrics/{tid + 900000}.json",
+        "id": tid + 900000,
+        "ticket_id": tid,
+        "created_at": created,
+        "updated_at": updated,
+        "group_stations": 1,
+        "assignee_stations": 1,
+        "reopens": int(raw.get("reopens") or 0),
+        "replies": 1 if raw.get("resolution") else 0,
+        "assignee_updated_at": updated,
+        "requester_updated_at": created,
+        "status_updated_at": updated,
+        "initially_assigned_at": created,
+        "assigned_at": created,
+        "solved_at": solved,
+        "latest_comment_added_at": updated,
+        "reply_time_in_minutes": _minutes(created, raw.get("solved_at")),
+        "first_resolution_time_in_minutes": _minutes(created, solved),
+        "full_resolution_time_in_minutes": _minutes(created, solved),
+        "agent_wait_time_in_minutes": {"calendar": 0, "business": 0},
+        "requester_wait_time_in_minutes": {"calendar": 0, "business": 0},
+        "on_hold_time_in_minutes": {"calendar": 0, "business": 0},
+    }
+
+
+def _show_many(by_id: dict[int, dict[str, Any]], params: httpx.QueryParams) -> httpx.Response:
+    try:
+        ids = [int(part) for part in params.get("ids", "").split(",") if part.strip()]
+    except ValueError:
+        return json_response(400, {"error": "InvalidValue", "description": "ids must be integers"})
+    if not ids or len(ids) > 100:
+        return json_response(400, {"error": "InvalidValue", "description": "between 1 and 100 ids"})
+    found = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+    body: dict[str, Any] = {"tickets": [_ticket(t) for t in found], "next_page": None, "previous_page": None}
+    if "metric_sets" in params.get("include", "").split(","):
+        body["metric_sets"] = [_metric_set(t) for t in found]
+    body["count"] = len(found)
+    return json_response(200, body)
 
 
 def _comments(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -265,6 +328,8 @@ def _tickets_handler(world_dir: Path) -> Callable[[httpx.Request], httpx.Respons
                     "count": len(found),
                 },
             )
+        if request.url.path == "/api/v2/tickets/show_many.json":
+            return _show_many(by_id, params)
         m = _COMMENTS.match(request.url.path)
         if m:
             raw = by_id.get(int(m.group("id")))

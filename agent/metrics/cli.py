@@ -1,0 +1,132 @@
+"""``casefile report metrics``: the numbers over a window, as text or JSON.
+
+Only the standard library is imported at the top: ``casefile --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from casefile.agent.metrics.model import Durations, MetricsReport, Slice
+
+__all__ = ["register", "render_metrics"]
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _times(d: Durations) -> str:
+    from casefile.agent.routing_cli import _duration
+
+    return f"p50 {_duration(d.p50)}, p95 {_duration(d.p95)}" if d.n else "–"
+
+
+def _row(s: Slice) -> str:
+    return (
+        f"  {s.key:26} {s.investigations:5} {_pct(s.escalation_rate):>6} {_pct(s.bounce_rate):>7}"
+        f" {_pct(s.fcr_rate):>5} {_pct(s.resolved_without_engineering_share):>6}"
+        f"  {_times(s.investigation_time_s)}"
+    )
+
+
+def render_metrics(report: MetricsReport) -> str:
+    """The report as text for a terminal (the JSON has every field)."""
+    from casefile.agent.routing_cli import _iso
+
+    t = report.total
+    out = [
+        f"Metrics {_iso(report.since)} → {_iso(report.until)}",
+        f"  investigations            {t.investigations}",
+        f"  escalation rate           {_pct(t.escalation_rate)} ({t.escalations})",
+        f"  investigation time        {_times(t.investigation_time_s)} (ticket arrival → diagnosis)",
+        f"  time to escalation        {_times(t.time_to_escalation_s)}",
+        f"  bounce rate               {_pct(t.bounce_rate)} ({t.bounced} of {t.escalations})",
+        f"  first-contact resolution  {_pct(t.fcr_rate)} ({t.first_contact_resolved} of {t.outcome_known}"
+        f" known, {t.outcome_unknown} unknown)",
+        f"  resolved w/o engineering  {_pct(t.resolved_without_engineering_share)}"
+        f" ({t.resolved_without_engineering})",
+    ]
+    header = f"  {'':26} {'inv':>5} {'esc':>6} {'bounce':>7} {'FCR':>5} {'no-eng':>6}  investigation time"
+    for title, slices in (
+        ("By team (escalations routed to it)", report.by_team),
+        ("By category", report.by_category),
+        ("By week (Monday)", report.by_week),
+    ):
+        out += ["", f"{title}:", header] + ([_row(s) for s in slices] or ["  (none)"])
+    out += ["", "Bounce rate by rule:"]
+    out += [
+        f"  {line.rule:26} {line.bounced:3} of {line.escalations:3} ({_pct(line.bounce_rate)})"
+        for line in report.by_trigger
+    ] or ["  (no escalations)"]
+    if report.notes:
+        out += ["", "Notes:"] + [f"  - {note}" for note in report.notes]
+    return "\n".join(out)
+
+
+def _cmd_report_metrics(args: argparse.Namespace) -> int:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from casefile.agent.config import load_settings
+    from casefile.agent.errors import UsageError
+    from casefile.agent.metrics.compute import collect_metrics
+    from casefile.agent.metrics.outcomes import outcome_reader
+    from casefile.agent.routing_cli import parse_since
+    from casefile.agent.store import Store
+
+    now = datetime.now(UTC)
+    since = parse_since(args.since, now)
+    until = parse_since(args.until, now) if args.until else now
+    if since >= until:
+        raise UsageError(f"--since {args.since!r} is not before the end of the window; nothing to measure")
+    settings = load_settings(args.config)
+    world = None
+    world_path = args.world or settings.world
+    if world_path:
+        from casefile.tools.world.loader import World, WorldError
+
+        try:
+            world = World(world_path)
+        except WorldError as exc:
+            raise UsageError(str(exc)) from None
+    store = Store(args.database_url)
+
+    async def run() -> MetricsReport:
+        reader = outcome_reader(settings.service.zendesk, world)
+        try:
+            return await collect_metrics(store, reader, since=since, until=until, tenant=args.tenant)
+        finally:
+            if reader is not None:
+                await reader.aclose()
+
+    try:
+        report = asyncio.run(run())
+    finally:
+        store.close()
+    print(report.model_dump_json(indent=2) if args.json else render_metrics(report))
+    return 0
+
+
+def register(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``metrics`` to ``casefile report``."""
+    c = reports.add_parser(
+        "metrics",
+        help="escalation rate, investigation time, time to escalation, bounce rate, first-contact "
+        "resolution: overall, per team, per category, per week",
+    )
+    c.add_argument("--since", default="7d", help="7d (default), 24h, 2w or an ISO 8601 date")
+    c.add_argument("--until", help="end of the window (default: now); same forms as --since")
+    c.add_argument(
+        "--json", action="store_true", help="print the report as JSON (what /v1/reports/metrics returns)"
+    )
+    c.add_argument("--tenant", help="one tenant's investigations (default: all)")
+    c.add_argument(
+        "--world", help="read ticket outcomes from this world's Zendesk stand-in (default: service.zendesk)"
+    )
+    c.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
+    )
+    c.set_defaults(func=_cmd_report_metrics)
