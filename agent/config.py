@@ -36,6 +36,7 @@ from casefile.agent.errors import ConfigError
 from casefile.agent.handoff.slack import SlackSettings
 from casefile.agent.helpdesk import HELPDESKS
 from casefile.agent.helpdesk.zendesk import ZendeskSettings
+from casefile.agent.metrics.settings import ReviewSettings
 from casefile.agent.strict import toml_line, unknown_keys
 from casefile.tools.settings import ConnectorSettings
 
@@ -136,6 +137,9 @@ class ServiceSettings(BaseModel):
         default=None, description="ClickHouse Play UI (e.g. https://ch.example:8443/play) for query links"
     )
     zendesk: ZendeskSettings = ZendeskSettings()
+    review: ReviewSettings = Field(
+        default_factory=ReviewSettings, description="the weekly review's schedule, channel and directory"
+    )
 
 
 class Settings(BaseModel):

@@ -110,6 +110,13 @@ def test_the_cli_prints_the_same_report(
     text = capsys.readouterr().out
     assert "investigations            200" in text
     assert "5xx-storm" in text and "By week (Monday):" in text
+    out = Path(str(data.world)) / "review.md"
+    assert main(["report", "review", "--world", str(data.world), "--out", str(out), *window]) == 0
+    review = out.read_text()
+    assert "| investigations | 200 |" in review and "## What to change" in review
+    # One suggestion per cause: the trigger rule that forced a bounced escalation, else its runbook.
+    causes = {s.rule if s.rule != "(decision)" else f"rb-{s.category}" for s in data.escalated if s.bounced}
+    assert review.count("would have prevented") == len(causes) > 1
 
 
 async def test_a_helpdesk_that_is_down_leaves_fcr_unknown_and_says_so(seeded: tuple[str, Seeded]) -> None:

@@ -6,12 +6,17 @@ Only the standard library is imported at the top: ``casefile --help`` must stay 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from casefile.agent.metrics.model import Durations, MetricsReport, Slice
 
 __all__ = ["register", "render_metrics"]
+
+T = TypeVar("T")
 
 
 def _pct(value: float | None) -> str:
@@ -66,22 +71,17 @@ def render_metrics(report: MetricsReport) -> str:
     return "\n".join(out)
 
 
-def _cmd_report_metrics(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, job: Callable[..., Awaitable[T]]) -> T:
+    """``job(store, reader, since, until)`` over the window and helpdesk the arguments name."""
     import asyncio
-    from datetime import UTC, datetime
 
     from casefile.agent.config import load_settings
     from casefile.agent.errors import UsageError
-    from casefile.agent.metrics.compute import collect_metrics
+    from casefile.agent.metrics.compute import window
     from casefile.agent.metrics.outcomes import outcome_reader
-    from casefile.agent.routing_cli import parse_since
     from casefile.agent.store import Store
 
-    now = datetime.now(UTC)
-    since = parse_since(args.since, now)
-    until = parse_since(args.until, now) if args.until else now
-    if since >= until:
-        raise UsageError(f"--since {args.since!r} is not before the end of the window; nothing to measure")
+    since, until = window(args.since, args.until)
     settings = load_settings(args.config)
     world = None
     world_path = args.world or settings.world
@@ -94,34 +94,56 @@ def _cmd_report_metrics(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     store = Store(args.database_url)
 
-    async def run() -> MetricsReport:
+    async def run() -> T:
         reader = outcome_reader(settings.service.zendesk, world)
         try:
-            return await collect_metrics(store, reader, since=since, until=until, tenant=args.tenant)
+            return await job(store, reader, since, until)
         finally:
             if reader is not None:
                 await reader.aclose()
 
     try:
-        report = asyncio.run(run())
+        return asyncio.run(run())
     finally:
         store.close()
+
+
+def _cmd_report_metrics(args: argparse.Namespace) -> int:
+    from casefile.agent.metrics.compute import collect_metrics
+
+    report = _run(
+        args,
+        lambda store, reader, since, until: collect_metrics(
+            store, reader, since=since, until=until, tenant=args.tenant
+        ),
+    )
     print(report.model_dump_json(indent=2) if args.json else render_metrics(report))
     return 0
 
 
-def register(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``metrics`` to ``casefile report``."""
-    c = reports.add_parser(
-        "metrics",
-        help="escalation rate, investigation time, time to escalation, bounce rate, first-contact "
-        "resolution: overall, per team, per category, per week",
-    )
+def _cmd_report_review(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from casefile.agent.metrics.compute import metrics_of
+    from casefile.agent.metrics.history import load_bounces, load_history
+    from casefile.agent.metrics.review import WeeklyReview, build_review, render_markdown
+
+    async def review(store: Any, reader: Any, since: datetime, until: datetime) -> WeeklyReview:
+        rows, bounces = load_history(store, since, until, args.tenant), load_bounces(store, args.tenant)
+        return build_review(await metrics_of(rows, bounces, reader, since=since, until=until), rows, bounces)
+
+    text = render_markdown(_run(args, review))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"casefile: weekly review written to {args.out}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
+def _window_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--since", default="7d", help="7d (default), 24h, 2w or an ISO 8601 date")
     c.add_argument("--until", help="end of the window (default: now); same forms as --since")
-    c.add_argument(
-        "--json", action="store_true", help="print the report as JSON (what /v1/reports/metrics returns)"
-    )
     c.add_argument("--tenant", help="one tenant's investigations (default: all)")
     c.add_argument(
         "--world", help="read ticket outcomes from this world's Zendesk stand-in (default: service.zendesk)"
@@ -129,4 +151,23 @@ def register(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     c.add_argument(
         "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
     )
+
+
+def register(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``metrics`` and ``review`` to ``casefile report``."""
+    c = reports.add_parser(
+        "metrics",
+        help="escalation rate, investigation time, time to escalation, bounce rate, first-contact "
+        "resolution: overall, per team, per category, per week",
+    )
+    _window_options(c)
+    c.add_argument(
+        "--json", action="store_true", help="print the report as JSON (what /v1/reports/metrics returns)"
+    )
     c.set_defaults(func=_cmd_report_metrics)
+    c = reports.add_parser(
+        "review", help="the weekly review as Markdown: the figures, what bounced, one suggestion per cause"
+    )
+    _window_options(c)
+    c.add_argument("--out", help="write the Markdown to this file (default: print it)")
+    c.set_defaults(func=_cmd_report_review)

@@ -6,7 +6,7 @@ Definitions (also in docs/architecture.md, "Metrics"):
 - *escalation rate*: escalated / investigations (for a team: its escalations / all investigations);
 - *investigation time*: from the ticket's arrival (its ``created_at``) to the diagnosis;
 - *time to escalation*: for escalations, from the investigation's start to the escalation;
-- *bounce rate*: escalations whose latest verdict is a bounce / escalations (per team, per rule);
+- *bounce rate*: escalations with a bounce in their feedback history / escalations (per team, per rule);
 - *first-contact resolution*: the helpdesk says solved (or closed) with no reopen, and casefile
   did not escalate it; over the tickets whose outcome is known;
 - *resolved without engineering*: the helpdesk says solved, and casefile did not escalate it.
@@ -35,7 +35,7 @@ from casefile.agent.metrics.model import (
 from casefile.agent.metrics.outcomes import OutcomeReader, OutcomesUnavailable
 from casefile.agent.store import Store
 
-__all__ = ["collect_metrics", "compute_metrics", "durations", "helpdesk_id"]
+__all__ = ["collect_metrics", "compute_metrics", "durations", "helpdesk_id", "metrics_of", "window"]
 
 
 def helpdesk_id(ticket_id: str) -> int | None:
@@ -195,6 +195,19 @@ async def _outcomes(
     )
 
 
+async def metrics_of(
+    rows: list[HistoryRow],
+    bounces: dict[str, Bounce],
+    reader: OutcomeReader | None,
+    *,
+    since: datetime,
+    until: datetime,
+) -> MetricsReport:
+    """The report over history already read (the weekly review reads it for its suggestions too)."""
+    outcomes, summary = await _outcomes(rows, reader)
+    return compute_metrics(rows, bounces, outcomes, summary, since=since, until=until)
+
+
 async def collect_metrics(
     store: Store,
     reader: OutcomeReader | None,
@@ -209,9 +222,21 @@ async def collect_metrics(
     same, with its error; the other figures are computed all the same."""
     until = until or datetime.now(UTC)
     rows = load_history(store, since, until, tenant)
-    bounces = load_bounces(store, tenant)
-    outcomes, summary = await _outcomes(rows, reader)
-    return compute_metrics(rows, bounces, outcomes, summary, since=since, until=until)
+    return await metrics_of(rows, load_bounces(store, tenant), reader, since=since, until=until)
+
+
+def window(since: str, until: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """``since``/``until`` as 7d, 24h, 2w or ISO 8601 (``until`` default: now); UsageError unless
+    the window has a length."""
+    from casefile.agent.errors import UsageError
+    from casefile.agent.routing_cli import parse_since
+
+    now = now or datetime.now(UTC)
+    start = parse_since(since, now)
+    end = parse_since(until, now) if until else now
+    if start >= end:
+        raise UsageError(f"--since {since[:40]!r} is not before the end of the window; nothing to measure")
+    return start, end
 
 
 def _iso(value: datetime) -> str:

@@ -2,7 +2,7 @@
 and the bounce-backs recorded on them.
 
 A bounce is read through :func:`load_bounces`, the one place that knows how feedback is
-stored: an escalation counts as bounced when its latest verdict says so.
+stored: an escalation counts as bounced when any verdict in its history says so.
 """
 
 from __future__ import annotations
@@ -93,13 +93,15 @@ def load_history(store: Store, since: datetime, until: datetime, tenant: str | N
 
 
 def load_bounces(store: Store, tenant: str | None) -> dict[str, Bounce]:
-    """The bounced escalations by investigation id: those whose latest verdict is a bounce.
+    """The bounced escalations by investigation id, with their first bounce.
 
-    Feedback is not limited to the window: a bounce recorded today on last week's escalation
-    belongs to last week's figures."""
-    latest = {f.investigation_id: f for f in store.feedback(tenant=tenant)}  # oldest first
-    return {
-        inv: Bounce(investigation_id=inv, article=f.article, note=f.note, at=f.created_at)
-        for inv, f in latest.items()
-        if f.bounced
-    }
+    The feedback history is appended to, never rewritten: any bounce in it counts, whatever
+    was recorded after it. Feedback is not limited to the window: a bounce recorded today on
+    last week's escalation belongs to last week's figures."""
+    out: dict[str, Bounce] = {}
+    for f in store.feedback(tenant=tenant):  # oldest first
+        if f.bounced and f.investigation_id not in out:
+            out[f.investigation_id] = Bounce(
+                investigation_id=f.investigation_id, article=f.article, note=f.note, at=f.created_at
+            )
+    return out
