@@ -61,6 +61,7 @@ from casefile.agent.helpdesk import FetchedTicket, Helpdesk, HelpdeskError, Webh
 from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
 from casefile.agent.helpdesk.zendesk import ticket_id as _zendesk_id
 from casefile.agent.intake import TicketError, parse_ticket
+from casefile.agent.metrics.runtime import MetricsRuntime
 from casefile.agent.models.base import Model
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.redact import redact
@@ -256,6 +257,7 @@ class InvestigationService:
         )
         # Why the store last refused a write (None: healthy); /healthz reports it.
         self.store_error: str | None = None
+        self.metrics = MetricsRuntime(self)  # /metrics counters and the weekly review's schedule
 
     @property
     def store(self) -> Store:
@@ -284,6 +286,7 @@ class InvestigationService:
         self._reload_on_sighup()
         self.handoff = Handoff(self.store, self.settings, self.helpdesk)
         self.worker.start()
+        self.metrics.start()
 
     def _store_health(self, exc: BaseException | None) -> None:
         self.store_error = None if exc is None else f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -306,6 +309,7 @@ class InvestigationService:
             return  # not the main thread (tests), or no SIGHUP on this platform
 
     async def stop(self) -> None:
+        await self.metrics.stop()
         released = await self.worker.aclose()  # the work goes back to the store for whoever is next
         if released:
             log.info(
@@ -416,6 +420,7 @@ class InvestigationService:
             ):
                 log.warning("investigation %s: another worker took it over; this result is dropped", inv)
                 return None
+            self.metrics.prometheus.observe(result)
         except asyncio.CancelledError:
             raise  # a stop or a lost lease: the lease (released or expired) hands it on
         except Exception as exc:
@@ -429,6 +434,7 @@ class InvestigationService:
         """Record a failed investigation; when the store cannot even take that, /healthz says so."""
         reason = redact(f"{type(exc).__name__}: {exc}")[0][:500]
         log.warning("investigation %s failed: %s", inv, reason)
+        self.metrics.prometheus.failed()
         try:
             self._record_event(inv, Event(kind="investigation_failed", data={"reason": reason}))
             self.store.set_status(inv, "failed", reason)
@@ -952,6 +958,10 @@ def create_app(
             id=inv, status="queued", ticket_id=ticket.id, existing=existing, links=_links(inv)
         )
         return JSONResponse(body.model_dump(), status_code=202)
+
+    from casefile.agent.metrics.routes import router as metrics_router
+
+    app.include_router(metrics_router)
 
     if ASSETS.is_dir():
         # /app/ is the sidebar page itself (Zendesk loads it as assets/iframe.html; both work).
