@@ -231,3 +231,28 @@ def test_replicas_claiming_at_the_same_moment_get_one_slot(
     finally:
         for s in stores:
             s.close()
+
+
+def test_casefile_serve_runs_the_schedule(tmp_path: Path) -> None:
+    """Inside the service: at start-up the current slot is due, so its review is written at once."""
+    import time
+
+    from fastapi.testclient import TestClient
+    from service_helpers import light_env, settings
+
+    from casefile.agent.metrics.settings import ReviewSettings
+    from casefile.agent.service.app import create_app
+
+    review = ReviewSettings(cron="* * * * *", directory=tmp_path / "reviews", catch_up_s=120)
+    store = Store(f"sqlite:///{tmp_path / 'serve.sqlite3'}")
+    app = create_app(settings(review=review), env=light_env(), store=store)
+    try:
+        with TestClient(app):
+            deadline = time.monotonic() + 20
+            while not list((tmp_path / "reviews").glob("review-*.md")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        (written,) = (tmp_path / "reviews").glob("review-*.md")
+        assert written.read_text().startswith("# Weekly support review:")
+        assert len(SlotLeases(store).done("weekly-review")) == 1
+    finally:
+        store.close()
