@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from casefile.agent.diagnosis import Diagnosis
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.store import Store, _ts
 from casefile.agent.ticket import Signals, Ticket
 
@@ -133,7 +133,7 @@ def _store(store: Store, s: Seed) -> str:
     signals = Signals(window_start=s.ticket_created_at - timedelta(hours=1), window_end=s.ticket_created_at)
     store.save_result(
         inv,
-        InvestigationResult(
+        Investigation(
             diagnosis(s.ticket_id, s.category, s.team, s.rule if s.rule != "(decision)" else None),
             signals,
             [],

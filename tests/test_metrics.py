@@ -200,7 +200,7 @@ async def test_an_unexpected_answer_is_an_unknown_outcome_not_a_crash() -> None:
 def test_cli_investigations_record_when_they_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Time to escalation of a CLI run is the run's duration, not 0.0 s from an empty start."""
     import casefile.agent.pipeline as pipeline
-    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.investigation import Investigation
     from casefile.agent.ticket import Signals
 
     class Env:
@@ -210,11 +210,11 @@ def test_cli_investigations_record_when_they_started(tmp_path: Path, monkeypatch
         async def aclose(self) -> None:
             pass
 
-    async def investigate(ticket: Any, env: Any, settings: Any, on_event: Any = None) -> InvestigationResult:
+    async def investigate(ticket: Any, env: Any, settings: Any, on_event: Any = None) -> Investigation:
         await asyncio.sleep(0.2)  # the investigation takes time: the start must be before it
         escalated = diagnosis(ticket.id, "deploy_regression", "backend", None)
         signals = Signals(window_start=ticket.created_at, window_end=ticket.created_at)
-        return InvestigationResult(escalated, signals, [], [])
+        return Investigation(escalated, signals, [], [])
 
     monkeypatch.setattr(pipeline, "open_environment", lambda settings, world: Env())
     monkeypatch.setattr(pipeline, "run_investigation", investigate)

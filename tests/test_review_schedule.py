@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from metrics_seed import diagnosis
 
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.metrics.deliver import deliver_review, review_path
 from casefile.agent.metrics.history import load_bounces, load_history
 from casefile.agent.metrics.review import suggestions
@@ -146,7 +146,7 @@ def _escalate(
     ticket = Ticket(id=ticket_id, body="b", created_at=at - timedelta(minutes=5))
     inv = store.create_investigation(ticket, source="webhook", requested_by="t")
     signals = Signals(window_start=at, window_end=at)
-    store.save_result(inv, InvestigationResult(made, signals, [], []), "t", started_at=at)
+    store.save_result(inv, Investigation(made, signals, [], []), "t", started_at=at)
     return inv
 
 

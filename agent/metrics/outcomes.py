@@ -16,9 +16,9 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from casefile.agent.config import ZendeskSettings
+from casefile.agent.helpdesk import HelpdeskError
+from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk, ZendeskSettings
 from casefile.agent.metrics.model import TicketOutcome
-from casefile.agent.service.zendesk import ZendeskClient, ZendeskError
 
 __all__ = ["BATCH", "OutcomeReader", "OutcomesUnavailable", "ZendeskOutcomes", "outcome_reader"]
 
@@ -32,8 +32,6 @@ class OutcomesUnavailable(Exception):
 
 class OutcomeReader(Protocol):
     """A helpdesk that tells what became of tickets."""
-
-    name: str
 
     async def read(self, ticket_ids: list[int]) -> dict[int, TicketOutcome]: ...
 
@@ -55,18 +53,8 @@ class _ShowMany(BaseModel):
     metric_sets: list[_MetricSet] = []
 
 
-class ZendeskOutcomes(ZendeskClient):
+class ZendeskOutcomes(ZendeskHelpdesk):
     """Ticket statuses and reopen counts from Zendesk Support (read-only)."""
-
-    name = "zendesk"
-
-    def __init__(
-        self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        try:
-            super().__init__(settings, transport=transport)
-        except ZendeskError as exc:
-            raise OutcomesUnavailable(str(exc)) from None
 
     async def read(self, ticket_ids: list[int]) -> dict[int, TicketOutcome]:
         out: dict[int, TicketOutcome] = {}
@@ -87,7 +75,7 @@ class ZendeskOutcomes(ZendeskClient):
         try:
             data: dict[str, Any] = await self._get("/api/v2/tickets/show_many.json", params)
             return _ShowMany.model_validate(data)
-        except ZendeskError as exc:
+        except HelpdeskError as exc:
             raise OutcomesUnavailable(str(exc)) from None
         except ValidationError as exc:
             raise OutcomesUnavailable(

@@ -28,7 +28,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
-    from casefile.agent.loop import InvestigationResult
+    from casefile.agent.investigation import Investigation
 
 __all__ = ["CONTENT_TYPE", "ServiceMetrics"]
 
@@ -93,7 +93,7 @@ class ServiceMetrics:
             "casefile_model_cost_usd", "Estimated model cost in USD", ["model"], registry=self.registry
         )
 
-    def observe(self, result: InvestigationResult) -> None:
+    def observe(self, result: Investigation) -> None:
         """Count one finished investigation: its tool calls, tokens and cost."""
         diagnosis = result.diagnosis
         self.investigations.labels(diagnosis.action).inc()

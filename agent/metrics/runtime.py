@@ -49,7 +49,7 @@ class MetricsRuntime:
         """The helpdesk to read outcomes from: the service's Zendesk, else its world's stand-in."""
         service = self.service
         world = service._env.world if service._env is not None else None  # opened at start-up
-        return outcome_reader(service.config.zendesk, world, transport=service._zendesk_transport)
+        return outcome_reader(service.config.zendesk, world, transport=service.helpdesk_transport)
 
     def start(self) -> None:
         review = self.service.config.review

@@ -236,6 +236,7 @@ class InvestigationService:
         # The service's one helpdesk (Zendesk); unconfigured, it refuses to fetch or post.
         self.helpdesk: Helpdesk = ZendeskHelpdesk(self.config.zendesk, transport=zendesk_transport)
         self.handoff: Handoff | None = None
+        self.helpdesk_transport = zendesk_transport  # the metrics read ticket outcomes through it too
         zc = self.config.zendesk
         self.auth = Authenticator(
             self.config.tokens,
