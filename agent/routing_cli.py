@@ -19,7 +19,7 @@ import os
 import re
 import statistics
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -74,9 +74,10 @@ class Preventable:
 
 @dataclass
 class Change:
-    """A runbook, trigger rule or symptom whose escalations bounce: what to change and why."""
+    """A cause of bounced escalations (trigger rule, runbook, or routing's decision for a category):
+    what to change; ``bounced`` is how many escalations it would have prevented."""
 
-    kind: str  # runbook | trigger | symptom
+    kind: str  # trigger | runbook | routing
     name: str
     escalations: int
     bounced: int
@@ -120,10 +121,11 @@ def escalation_report(
 
     An escalation counts as bounced when any entry of its feedback history is a bounce (a later
     verdict does not erase it: :func:`casefile.agent.store.first_bounces`). A bounced
-    escalation with an article is *preventable*: support had the answer. Every
-    runbook, trigger rule and symptom behind a bounced escalation is listed
-    with what to change, worst first.
+    escalation with an article is *preventable*: support had the answer. What to change:
+    one suggestion per cause (:func:`casefile.agent.metrics.review.suggestions`), the most
+    escalations prevented first.
     """
+    from casefile.agent.metrics.review import Cause, suggestions
     from casefile.agent.store import first_bounces
 
     until = until or datetime.now(UTC)
@@ -136,8 +138,7 @@ def escalation_report(
     teams: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     preventable: list[Preventable] = []
     durations: list[float] = []
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    articles: dict[tuple[str, str], list[str]] = defaultdict(list)
+    causes: list[Cause] = []
     bounced_count = 0
     for record in escalated:
         diagnosis = record.diagnosis
@@ -151,16 +152,14 @@ def escalation_report(
         if record.finished_at is not None and record.started_at is not None:
             # From the investigation's start (a record without one is left out, never counted as 0 s).
             durations.append((record.finished_at - record.started_at).total_seconds())
-        keys = [("runbook", rb) for rb in diagnosis.runbooks]
-        if escalation.trigger:
-            keys.append(("trigger", escalation.trigger))
-        if escalation.symptom:
-            keys.append(("symptom", escalation.symptom))
-        for key in keys:
-            totals[key][0] += 1
-            totals[key][1] += bounced
-            if bounced and verdict and verdict.article:
-                articles[key].append(verdict.article)
+        causes.append(
+            Cause(
+                id=record.id,
+                trigger=escalation.trigger,
+                runbooks=diagnosis.runbooks,
+                category=diagnosis.root_cause.category,
+            )
+        )
         if bounced and verdict is not None and verdict.article:
             preventable.append(
                 Preventable(
@@ -175,18 +174,9 @@ def escalation_report(
                 )
             )
     changes = [
-        Change(
-            kind,
-            name,
-            n,
-            b,
-            sorted(set(articles[(kind, name)])),
-            _suggest(kind, name, n, b, articles[(kind, name)]),
-        )
-        for (kind, name), (n, b) in totals.items()
-        if b
+        Change(s.lever, s.name, s.escalations, s.prevented, s.articles, s.text)
+        for s in suggestions(causes, bounces)
     ]
-    changes.sort(key=lambda c: (-c.bounced, -c.bounced / c.escalations, c.kind, c.name))
     return EscalationReport(
         since=_iso(since),
         until=_iso(until),
@@ -209,23 +199,6 @@ def escalation_report(
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _suggest(kind: str, name: str, total: int, bounced: int, articles: list[str]) -> str:
-    top = Counter(articles).most_common(1)
-    article = f" ({top[0][0]})" if top else ""
-    if kind == "runbook":
-        return (
-            f"add a finding to runbook {name} that resolves with the article{article}"
-            if top
-            else f"review runbook {name}: its escalations come back without an answer"
-        )
-    if kind == "trigger":
-        return (
-            f"trigger rule {name} escalates what support can solve{article}: narrow its matchers "
-            "or add an `unless` fact in routing.yaml"
-        )
-    return f"symptom {name} routes to the wrong team or too early: check its evidence and keywords{article}"
 
 
 def _duration(seconds: float | None) -> str:

@@ -222,3 +222,17 @@ def test_parse_since_rejects_nonsense() -> None:
 
     with pytest.raises(UsageError):
         parse_since("last week", NOW)
+
+
+def test_one_bounce_is_one_suggestion(store_url: str) -> None:
+    """An escalation forced by a trigger rule, with two runbooks and a symptom, bounces once: one cause."""
+    store = Store(store_url)
+    made = _diagnosis(
+        "T-9", "escalate", "backend", "http-5xx", ["api-errors", "api-latency"], "deploy_regression"
+    )
+    inv = _save(store, "T-9", made)
+    store.add_feedback(inv, bounced=True, article=ARTICLE, note="documented", by="eng")
+    report = escalation_report(store.list(), store.feedback(), since=NOW - timedelta(days=3650))
+    store.close()
+    assert [(c.kind, c.name, c.bounced) for c in report.changes] == [("trigger", "http-5xx", 1)]
+    assert ARTICLE in report.changes[0].suggestion

@@ -13,7 +13,7 @@ from metrics_seed import diagnosis
 from casefile.agent.investigation import Investigation
 from casefile.agent.metrics.deliver import deliver_review, review_path
 from casefile.agent.metrics.history import load_bounces, load_history
-from casefile.agent.metrics.review import suggestions
+from casefile.agent.metrics.review import cause_of, suggestions
 from casefile.agent.metrics.schedule import ReviewScheduler, latest_slot, next_slot
 from casefile.agent.metrics.settings import ReviewSettings
 from casefile.agent.metrics.slots import MAX_ATTEMPTS, SlotLeases
@@ -172,7 +172,7 @@ def test_one_suggestion_per_cause_ranked_by_escalations_prevented(store_url: str
         _history(store)
         now = datetime.now(UTC)
         rows = load_history(store, now - timedelta(days=1), now + timedelta(minutes=1), None)
-        found = suggestions(rows, load_bounces(store, None))
+        found = suggestions([c for c in map(cause_of, rows) if c], load_bounces(store, None))
     finally:
         store.close()
     assert [(s.lever, s.name, s.prevented, s.escalations) for s in found] == [
@@ -256,3 +256,34 @@ def test_casefile_serve_runs_the_schedule(tmp_path: Path) -> None:
         assert len(SlotLeases(store).done("weekly-review")) == 1
     finally:
         store.close()
+
+
+async def test_the_review_reaches_slack_once_through_the_hand_off_s_client(
+    store_url: str, tmp_path: Path
+) -> None:
+    """slack_sdk against the Slack stand-in on loopback: one message, and a retried slot (a crash after
+    posting, before the slot was marked done) finds it in the channel and does not post again."""
+    from pydantic import SecretStr
+
+    from casefile.agent.handoff.slack import SlackSettings
+    from casefile.agent.metrics.deliver import slack_poster
+    from casefile.tools.world.emulate_slack import WORLD_TOKEN, SlackWorkspace
+    from casefile.tools.world.loopback import LoopbackServer
+
+    workspace = SlackWorkspace(["#support-leads"])
+    settings = ReviewSettings(cron=CRON, channel="#support-leads", directory=tmp_path / "reviews")
+    store = Store(store_url)
+    slot = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    try:
+        _history(store)
+        with LoopbackServer(workspace.handle) as server:
+            slack = SlackSettings(bot_token=SecretStr(WORLD_TOKEN), api_url=server.url + "/api/")
+            poster = slack_poster(slack, settings.channel)
+            assert poster is not None
+            await deliver_review(store, None, settings, slot, poster=poster)
+            await deliver_review(store, None, settings, slot, poster=poster)  # the same slot, retried
+    finally:
+        store.close()
+    (message,) = workspace.messages
+    assert "*Weekly support review*" in message.text and "(prevents 2)" in message.text
+    assert slack_poster(SlackSettings(), "#support-leads") is None  # no token, no webhook: file only

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from casefile.agent.metrics.history import Bounce, HistoryRow, load_bounces, load_history
+from casefile.agent.metrics.history import HistoryRow, load_bounces, load_history
 from casefile.agent.metrics.model import (
     Durations,
     MetricsReport,
@@ -33,7 +33,7 @@ from casefile.agent.metrics.model import (
     TriggerLine,
 )
 from casefile.agent.metrics.outcomes import OutcomeReader, OutcomesUnavailable
-from casefile.agent.store import Store
+from casefile.agent.store import FeedbackRecord, Store
 
 __all__ = ["collect_metrics", "compute_metrics", "durations", "helpdesk_id", "metrics_of", "window"]
 
@@ -62,7 +62,7 @@ def _rate(part: int, whole: int) -> float | None:
 def _slice(
     key: str,
     rows: list[HistoryRow],
-    bounces: dict[str, Bounce],
+    bounces: dict[str, FeedbackRecord],
     outcomes: dict[str, TicketOutcome],
     *,
     denominator: int | None = None,
@@ -119,7 +119,7 @@ def _week(row: HistoryRow) -> str:
 
 def compute_metrics(
     rows: list[HistoryRow],
-    bounces: dict[str, Bounce],
+    bounces: dict[str, FeedbackRecord],
     outcomes: dict[str, TicketOutcome],
     summary: OutcomeSummary,
     *,
@@ -197,7 +197,7 @@ async def _outcomes(
 
 async def metrics_of(
     rows: list[HistoryRow],
-    bounces: dict[str, Bounce],
+    bounces: dict[str, FeedbackRecord],
     reader: OutcomeReader | None,
     *,
     since: datetime,

@@ -1,8 +1,8 @@
 """What the metrics read from the store: one :class:`HistoryRow` per finished investigation,
 and the bounce-backs recorded on them.
 
-A bounce is read through :func:`load_bounces`, the one place that knows how feedback is
-stored: an escalation counts as bounced when any verdict in its history says so.
+Bounces are the store's own records (:class:`~casefile.agent.store.FeedbackRecord`), counted
+by its rule (:func:`~casefile.agent.store.first_bounces`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from casefile.agent.store import Store
+    from casefile.agent.store import FeedbackRecord, Store
 
-__all__ = ["DECISION_RULE", "Bounce", "HistoryRow", "load_bounces", "load_history"]
+__all__ = ["DECISION_RULE", "HistoryRow", "load_bounces", "load_history"]
 
 DECISION_RULE = "(decision)"
 """The rule of an escalation no trigger rule forced: routing's confidence/category decision."""
@@ -40,15 +40,6 @@ class HistoryRow(BaseModel):
     @property
     def escalated(self) -> bool:
         return self.action == "escalate"
-
-
-class Bounce(BaseModel):
-    """An escalation engineering sent back, with the article that answers it."""
-
-    investigation_id: str
-    article: str | None = None
-    note: str | None = None
-    at: datetime
 
 
 def load_history(store: Store, since: datetime, until: datetime, tenant: str | None) -> list[HistoryRow]:
@@ -92,16 +83,10 @@ def load_history(store: Store, since: datetime, until: datetime, tenant: str | N
     return out
 
 
-def load_bounces(store: Store, tenant: str | None) -> dict[str, Bounce]:
-    """The bounced escalations by investigation id, with their first bounce.
+def load_bounces(store: Store, tenant: str | None) -> dict[str, FeedbackRecord]:
+    """The bounced escalations by investigation id, with their first bounce (the store's rule:
+    any bounce in the append-only history counts). Feedback is not limited to the window: a
+    bounce recorded today on last week's escalation belongs to last week's figures."""
+    from casefile.agent.store import first_bounces
 
-    The feedback history is appended to, never rewritten: any bounce in it counts, whatever
-    was recorded after it. Feedback is not limited to the window: a bounce recorded today on
-    last week's escalation belongs to last week's figures."""
-    out: dict[str, Bounce] = {}
-    for f in store.feedback(tenant=tenant):  # oldest first
-        if f.bounced and f.investigation_id not in out:
-            out[f.investigation_id] = Bounce(
-                investigation_id=f.investigation_id, article=f.article, note=f.note, at=f.created_at
-            )
-    return out
+    return first_bounces(store.feedback(tenant=tenant))

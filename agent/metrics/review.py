@@ -15,14 +15,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from casefile.agent.metrics.history import DECISION_RULE, Bounce, HistoryRow
+from casefile.agent.metrics.history import DECISION_RULE, HistoryRow
 from casefile.agent.metrics.model import MetricsReport
+from casefile.agent.store import FeedbackRecord
 
 __all__ = [
+    "Cause",
     "Preventable",
     "Suggestion",
     "WeeklyReview",
     "build_review",
+    "cause_of",
     "render_markdown",
     "render_slack",
     "suggestions",
@@ -57,12 +60,29 @@ class WeeklyReview(BaseModel):
     preventable: list[Preventable]
 
 
-def _lever(row: HistoryRow) -> tuple[Lever, str]:
-    if row.rule and row.rule != DECISION_RULE:
-        return "trigger", row.rule
-    if row.runbooks:
-        return "runbook", row.runbooks[0]
-    return "routing", row.category
+class Cause(BaseModel):
+    """An escalation, reduced to what decides its cause."""
+
+    id: str
+    trigger: str | None = Field(description="the trigger rule that forced it, if one did")
+    runbooks: list[str]
+    category: str
+
+    @property
+    def lever(self) -> tuple[Lever, str]:
+        if self.trigger:
+            return "trigger", self.trigger
+        if self.runbooks:
+            return "runbook", self.runbooks[0]
+        return "routing", self.category
+
+
+def cause_of(row: HistoryRow) -> Cause | None:
+    """The cause of an escalation in the history; None for a resolved investigation."""
+    if not row.escalated:
+        return None
+    trigger = row.rule if row.rule != DECISION_RULE else None
+    return Cause(id=row.id, trigger=trigger, runbooks=row.runbooks, category=row.category)
 
 
 def _text(lever: Lever, name: str, category: str, article: str | None) -> str:
@@ -77,17 +97,17 @@ def _text(lever: Lever, name: str, category: str, article: str | None) -> str:
     return f"let routing resolve {category} when the evidence is there (its resolve threshold){answer}"
 
 
-def suggestions(rows: list[HistoryRow], bounces: dict[str, Bounce]) -> list[Suggestion]:
-    """One suggestion per cause of the bounced escalations among ``rows``, most prevented first."""
-    through: Counter[tuple[Lever, str]] = Counter(_lever(r) for r in rows if r.escalated)
-    bounced: dict[tuple[Lever, str], list[HistoryRow]] = defaultdict(list)
-    for row in rows:
-        if row.escalated and row.id in bounces:
-            bounced[_lever(row)].append(row)
+def suggestions(causes: list[Cause], bounces: dict[str, FeedbackRecord]) -> list[Suggestion]:
+    """One suggestion per cause of the bounced escalations among ``causes``, most prevented first."""
+    through: Counter[tuple[Lever, str]] = Counter(c.lever for c in causes)
+    bounced: dict[tuple[Lever, str], list[Cause]] = defaultdict(list)
+    for cause in causes:
+        if cause.id in bounces:
+            bounced[cause.lever].append(cause)
     out = []
     for (lever, name), group in bounced.items():
-        articles = Counter(a for a in (bounces[r.id].article for r in group) if a)
-        category = Counter(r.category for r in group).most_common(1)[0][0]
+        articles = Counter(a for a in (bounces[c.id].article for c in group) if a)
+        category = Counter(c.category for c in group).most_common(1)[0][0]
         top = articles.most_common(1)[0][0] if articles else None
         out.append(
             Suggestion(
@@ -102,7 +122,9 @@ def suggestions(rows: list[HistoryRow], bounces: dict[str, Bounce]) -> list[Sugg
     return sorted(out, key=lambda s: (-s.prevented, -s.escalations, s.lever, s.name))
 
 
-def build_review(report: MetricsReport, rows: list[HistoryRow], bounces: dict[str, Bounce]) -> WeeklyReview:
+def build_review(
+    report: MetricsReport, rows: list[HistoryRow], bounces: dict[str, FeedbackRecord]
+) -> WeeklyReview:
     preventable = [
         Preventable(
             investigation_id=r.id,
@@ -115,7 +137,8 @@ def build_review(report: MetricsReport, rows: list[HistoryRow], bounces: dict[st
         for r in rows
         if r.escalated and r.id in bounces
     ]
-    return WeeklyReview(metrics=report, suggestions=suggestions(rows, bounces), preventable=preventable)
+    causes = [c for c in map(cause_of, rows) if c is not None]
+    return WeeklyReview(metrics=report, suggestions=suggestions(causes, bounces), preventable=preventable)
 
 
 def _pct(value: float | None) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from casefile.agent.metrics.deliver import Poster, deliver_review
+from casefile.agent.metrics.deliver import Poster, deliver_review, slack_poster
 from casefile.agent.metrics.outcomes import OutcomeReader, outcome_reader
 from casefile.agent.metrics.prom import ServiceMetrics
 from casefile.agent.metrics.schedule import ReviewScheduler
@@ -40,7 +40,7 @@ class MetricsRuntime:
         self.prometheus = ServiceMetrics(
             running=lambda: service.worker.running, queued=lambda: service.store.pending()
         )
-        self.poster = poster
+        self.poster = poster or slack_poster(service.settings.slack, service.config.review.channel)
         self.clock = clock
         self.sleep = sleep
         self._task: asyncio.Task[None] | None = None
