@@ -34,7 +34,7 @@ router = APIRouter()
 
 def _caller(request: Request) -> Principal:
     """The service's own authentication and rate limit (imported when the app is built)."""
-    from casefile.agent.service.app import _caller
+    from casefile.agent.service.deps import caller as _caller
 
     return _caller(request)
 

@@ -1,0 +1,70 @@
+"""``POST /v1/webhooks/zendesk``: a signed Zendesk webhook starts a background investigation whose
+internal note is posted on the ticket."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from casefile.agent.helpdesk import WebhookRefused
+from casefile.agent.service.auth import Principal
+from casefile.agent.service.deps import Service, from_zendesk
+from casefile.agent.service.errors import ApiError, json_body
+from casefile.agent.service.schemas import InvestigationCreated, Skipped, investigation_links
+
+__all__ = ["router"]
+
+log = logging.getLogger("casefile.service")
+
+router = APIRouter(tags=["zendesk"])
+
+
+@router.post(
+    "/v1/webhooks/zendesk",
+    status_code=202,
+    responses={200: {"model": Skipped, "description": "nothing to do"}},
+)
+async def zendesk_webhook(request: Request, service: Service) -> Response:
+    """A Zendesk webhook (trigger on ticket creation, or the ticket.created event), signed with its secret."""
+    raw = await request.body()
+    try:
+        service.helpdesk.verify_webhook(request.headers, raw)
+    except WebhookRefused as exc:
+        raise ApiError(401, exc.code, exc.message) from None
+    principal = Principal(name="zendesk:webhook", kind="zendesk_webhook", tenant=service.config.tenant)
+    wait = service.limiter.check(principal.name)
+    if wait:
+        raise ApiError(429, "rate_limited", "rate limit exceeded", {"Retry-After": str(int(wait))})
+    try:
+        found = service.helpdesk.webhook_ticket_id(json_body(raw))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_payload", str(exc)) from None
+    if isinstance(found, str):
+        return JSONResponse({"skipped": found}, status_code=200)
+    # Never trust the webhook body for content: read the ticket back from Zendesk.
+    fetched = await from_zendesk(service, found)
+    tag = service.helpdesk.investigated_tag
+    if tag in fetched.tags:
+        return JSONResponse({"skipped": f"ticket {found} is already tagged {tag}"}, status_code=200)
+    ticket = fetched.ticket.model_copy(update={"source": "webhook"})
+    try:
+        inv, existing = service.submit(
+            ticket,
+            source="webhook",
+            principal=principal,
+            priority="background",
+            zendesk_ticket_id=found,
+            post_note=True,
+        )
+    except Exception as exc:  # not stored, so not accepted: an error status makes Zendesk send it again
+        service.store_health(exc)
+        log.error("webhook for ticket %s not accepted: the store failed: %s", found, type(exc).__name__)
+        raise ApiError(
+            503, "store_unavailable", "the work could not be recorded; retry later", {"Retry-After": "30"}
+        ) from None
+    body = InvestigationCreated(
+        id=inv, status="queued", ticket_id=ticket.id, existing=existing, links=investigation_links(inv)
+    )
+    return JSONResponse(body.model_dump(), status_code=202)

@@ -1,0 +1,70 @@
+"""The service's request and response bodies (Pydantic models: they are its OpenAPI description)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.handoff.deliver import DeliveryStatus
+
+__all__ = [
+    "ConfirmAccountIn",
+    "FeedbackIn",
+    "InvestigationCreated",
+    "InvestigationView",
+    "Skipped",
+    "investigation_links",
+]
+
+
+class InvestigationCreated(BaseModel):
+    id: str
+    status: str
+    ticket_id: str
+    existing: bool = False
+    links: dict[str, str]
+
+
+class InvestigationView(BaseModel):
+    id: str
+    ticket_id: str
+    tenant: str | None = None
+    status: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    source: str
+    requested_by: str
+    priority: str
+    error: str | None = None
+    rerun_of: str | None = None
+    diagnosis: Diagnosis | None = None
+    sources: dict[str, dict[str, Any]] = {}
+    links: dict[str, str]
+    handoff: DeliveryStatus | None = Field(default=None, description="the hand-off's writes and their state")
+
+
+class FeedbackIn(BaseModel):
+    bounced: bool
+    article: str | None = None
+    snippet: str | None = None
+    note: str | None = Field(default=None, description="a bounce's reason: one or two sentences")
+    via: Literal["api", "sidebar"] = "api"
+
+
+class ConfirmAccountIn(BaseModel):
+    account_id: str | None = None
+    """The account the agent confirmed; default: the investigation's candidate."""
+
+
+class Skipped(BaseModel):
+    skipped: str
+
+
+def investigation_links(inv: str) -> dict[str, str]:
+    """Where a client finds an investigation, its events and its audit log."""
+    base = f"/v1/investigations/{inv}"
+    return {"self": base, "events": f"{base}/events", "audit": f"{base}/audit"}
