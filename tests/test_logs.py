@@ -645,12 +645,12 @@ async def test_webhook_platform_baseline_samples_the_directory(
     connector: ClickHouseConnector, rows: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With an account directory the platform rate is read per account (the sort key), at most N of them."""
-    from casefile.tools import logs
+    from casefile.tools.logs import webhooks
 
     start, end = datetime(2026, 11, 19, 12, tzinfo=UTC), datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
     ids = sorted({r["account_id"] for r in rows["webhook_deliveries"]} - {"umbrella"})
     assert len(ids) >= 2
-    monkeypatch.setattr(logs, "PLATFORM_SAMPLE", 1)
+    monkeypatch.setattr(webhooks, "PLATFORM_SAMPLE", 1)
     directory = {a: {"id": a} for a in [*ids, "umbrella"]}
     data = await call(
         connector,

@@ -1,0 +1,123 @@
+"""Spike detection: where an error rate jumps and stays up, in time buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from casefile.tools.logs.common import SPIKE_CONFIRM_BUCKETS, SPIKE_MIN_ERRORS
+
+__all__ = ["Bucket", "Spike", "coarsen", "detect_spike", "hot_endpoint"]
+
+
+class Bucket(NamedTuple):
+    # A tuple, not a dataclass: thousands are built per investigation.
+    start: datetime
+    requests: int
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass(frozen=True)
+class Spike:
+    start: datetime
+    bucket_minutes: int
+    before_rate: float
+    after_rate: float
+    peak_rate: float
+    errors_since: int
+
+
+def detect_spike(
+    buckets: Sequence[Bucket],
+    baseline_rate: float,
+    bucket_minutes: int,
+    *,
+    min_errors: int = SPIKE_MIN_ERRORS,
+    confirm: int = SPIKE_CONFIRM_BUCKETS,
+) -> Spike | None:
+    """Find where the error rate jumps and stays up.
+
+    ``buckets`` are the non-empty buckets of the window in time order. A bucket
+    opens a spike when its rate exceeds ``max(3 × baseline, baseline + 5
+    points)`` with at least ``min_errors`` errors, and most of the next
+    ``confirm`` buckets are above that threshold too (a lone bad bucket is
+    noise, not an incident).
+    """
+    threshold = max(3 * baseline_rate, baseline_rate + 0.05)
+    for index, bucket in enumerate(buckets):
+        if bucket.errors < min_errors or bucket.rate <= threshold:
+            continue
+        following = buckets[index + 1 : index + 1 + confirm]
+        elevated = sum(1 for b in following if b.rate > threshold)
+        if following and elevated * 2 <= len(following):
+            continue
+        index = _onset(buckets, index, threshold, confirm)
+        before = buckets[:index]
+        after = buckets[index:]
+        before_requests = sum(b.requests for b in before)
+        after_requests = sum(b.requests for b in after)
+        after_errors = sum(b.errors for b in after)
+        return Spike(
+            start=buckets[index].start,
+            bucket_minutes=bucket_minutes,
+            before_rate=(sum(b.errors for b in before) / before_requests)
+            if before_requests
+            else baseline_rate,
+            after_rate=after_errors / after_requests if after_requests else 0.0,
+            peak_rate=max(b.rate for b in after),
+            errors_since=after_errors,
+        )
+    return None
+
+
+def _onset(buckets: Sequence[Bucket], index: int, threshold: float, lookback: int) -> int:
+    """Walk back from a confirmed spike bucket to where it really began.
+
+    On thin traffic the first buckets of an incident hold too few errors to
+    confirm it on their own. An earlier bucket is the onset when its own rate is
+    above the threshold and so is the pooled rate from it up to the confirmed
+    bucket (an isolated error long before does not qualify).
+    """
+    onset = index
+    for j in range(index - 1, max(-1, index - lookback - 1), -1):
+        if not buckets[j].errors:
+            break  # an incident's lead-in has errors in every bucket
+        lead_in = buckets[j:index]  # the buckets before confirmation, without it
+        requests = sum(b.requests for b in lead_in)
+        if buckets[j].rate > threshold and requests and sum(b.errors for b in lead_in) / requests > threshold:
+            onset = j
+    return onset
+
+
+def hot_endpoint(rows: Sequence[tuple[Any, int, int, int, int]]) -> tuple[str, float] | None:
+    """The endpoint whose window errors most exceed its own baseline rate, with that rate.
+
+    Rows are (path, window requests, baseline requests, window errors, baseline errors). A
+    loose filter: the caller confirms a spike bucket by bucket before reporting one.
+    """
+    best: tuple[float, str, float] | None = None
+    for path, w_n, b_n, w_errors, b_errors in rows:
+        if not w_n or not path:
+            continue
+        rate = b_errors / b_n if b_n else 0.0
+        excess = w_errors - rate * w_n
+        if excess >= SPIKE_MIN_ERRORS and w_errors / w_n > 1.5 * rate and (best is None or excess > best[0]):
+            best = (excess, str(path), rate)
+    return (best[1], best[2]) if best else None
+
+
+def coarsen(fine: Sequence[tuple[int, int, int]], size_ms: int) -> list[Bucket]:
+    """Merge ``(start_ms, requests, errors)`` buckets into buckets of ``size_ms``."""
+    merged: dict[int, list[int]] = {}
+    for start, requests, errors in fine:
+        slot = merged.setdefault(start - start % size_ms, [0, 0])
+        slot[0] += requests
+        slot[1] += errors
+    at = datetime.fromtimestamp
+    return [Bucket(at(k / 1000, UTC), n, e) for k, (n, e) in sorted(merged.items())]
