@@ -1,0 +1,123 @@
+"""Facts read from a ticket's text before any model runs: deterministic, cheap, testable.
+
+:func:`extract_signals` reads the (already redacted) subject, body and public
+comments and returns :class:`casefile.agent.ticket.Signals`: HTTP statuses, error codes,
+exception names, hosts, API endpoints, product areas, browsers, the time window
+the problem lives in, and the account. Runbooks match on these, and their tool
+calls are templated from them, so every extractor prefers missing a fact to
+inventing one: an order number is not a status, a year is not an error.
+
+Each extractor is a public function over plain text, so it can be tested (and
+reused by runbooks) on its own.
+
+The time window is relative to the ticket's ``created_at`` in UTC, never to the
+wall clock: "since this morning" on a ticket created 2026-11-20T11:40Z starts at
+2026-11-20T00:00Z whenever the investigation runs. Customers rarely say their
+timezone, so day boundaries are UTC days; windows are at least one hour long
+(the tools need some traffic to compare) and at most 30 days.
+
+Modules: ``text`` (statuses, error codes, exceptions, hosts, endpoints, areas, browsers),
+``timewindow`` (the time window); the account and :func:`extract_signals` are here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from casefile.agent.accounts import AccountDirectory
+from casefile.agent.redact import PLACEHOLDER_RE
+from casefile.agent.signals.text import (
+    AREAS,
+    extract_areas,
+    extract_browsers,
+    extract_endpoints,
+    extract_error_codes,
+    extract_exceptions,
+    extract_hosts,
+    extract_statuses,
+    normalise_endpoint,
+)
+from casefile.agent.signals.timewindow import DEFAULT_WINDOW, extract_time_window
+from casefile.agent.ticket import AccountSource, Signals, Ticket
+
+__all__ = [
+    "AREAS",
+    "DEFAULT_WINDOW",
+    "extract_areas",
+    "extract_browsers",
+    "extract_endpoints",
+    "extract_error_codes",
+    "extract_exceptions",
+    "extract_hosts",
+    "extract_signals",
+    "extract_statuses",
+    "extract_time_window",
+    "normalise_endpoint",
+    "reference_time",
+    "resolve_account",
+]
+
+
+def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signals:
+    """Everything the ticket says about the problem, and whose problem it is."""
+    # Placeholders like [REDACTED:stripe_key] must not read as error codes.
+    text = PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text())
+    statuses = extract_statuses(text)
+    error_codes = extract_error_codes(text)
+    endpoints = extract_endpoints(text)
+    browsers = extract_browsers(text)
+    hint, start, end = extract_time_window(text, reference_time(ticket))
+    account_id, account_name, account_source = resolve_account(ticket, directory)
+    return Signals(
+        statuses=statuses,
+        error_codes=error_codes,
+        exceptions=extract_exceptions(text),
+        hosts=extract_hosts(text),
+        endpoints=endpoints,
+        areas=extract_areas(
+            text, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
+        ),
+        browsers=browsers,
+        time_hint=hint,
+        window_start=start,
+        window_end=end,
+        account_id=account_id,
+        account_name=account_name,
+        account_source=account_source,
+    )
+
+
+def reference_time(ticket: Ticket) -> datetime:
+    """When the customer last described the problem: the newest public comment, else the ticket.
+
+    In a helpdesk thread the real problem is often in a later comment ("since about an hour our
+    token requests fail"); its relative times, and the window the tools look at, start from there.
+    """
+    stamps = [
+        c.created_at
+        for c in ticket.comments
+        if c.public and c.created_at and c.created_at > ticket.created_at
+    ]
+    return max(stamps, default=ticket.created_at)
+
+
+# --- account ------------------------------------------------------------------------------------
+
+
+def resolve_account(
+    ticket: Ticket, directory: AccountDirectory | None
+) -> tuple[str | None, str | None, AccountSource]:
+    """``(account_id, account_name, account_source)``: the ticket's own account id, else the
+    requester's email domain, else an account the text names, else unresolved."""
+    if ticket.account_id:
+        account = directory.get(ticket.account_id) if directory else None
+        return ticket.account_id, account["name"] if account else None, "ticket"
+    if directory is None:
+        return None, None, "unresolved"
+    account = directory.by_email(ticket.requester.email)
+    if account is not None:
+        return account["id"], account["name"], "email_domain"
+    account = directory.by_name_mention(PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text()))
+    if account is not None:
+        return account["id"], account["name"], "name_mention"
+    return None, None, "unresolved"
