@@ -254,7 +254,8 @@ class World:
         """The chdb database this world lives in: a hash of everything that feeds it."""
         digest = hashlib.sha256()
         # The generator's own source is an input too: a change to it must not reuse a stale cache.
-        digest.update((Path(__file__).parent / "traffic.py").read_bytes())
+        for source in sorted((Path(__file__).parent / "traffic").glob("*.py")):
+            digest.update(source.read_bytes())
         for name, path in sorted(self.files("clickhouse", "*").items()):
             digest.update(name.encode())
             digest.update(path.read_bytes())

@@ -1,0 +1,326 @@
+"""API requests: each account's diurnal traffic over its endpoints, statuses, latencies and
+headers, and the anomalies (spikes of one status, latency) a description adds."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from casefile.tools.world.traffic.common import (
+    HOUR_MS,
+    Columns,
+    TrafficError,
+    diurnal_curve,
+    lognormal,
+    offsets,
+    poisson,
+    to_datetimes,
+    weighted,
+    window,
+    z_table,
+)
+
+__all__ = ["DEFAULT_ERROR_CODES", "request_rows"]
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+DEFAULT_ERROR_CODES: dict[int, list[str]] = {
+    400: ["invalid_request", "missing_parameter"],
+    401: ["authentication_failed"],
+    402: ["subscription_past_due"],
+    403: ["forbidden"],
+    404: ["not_found"],
+    409: ["idempotency_conflict"],
+    422: ["validation_failed", "invalid_address"],
+    429: ["rate_limit_exceeded"],
+    500: ["internal_error"],
+    502: ["bad_gateway"],
+    503: ["service_unavailable"],
+    504: ["gateway_timeout"],
+}
+
+# Relative latency of error responses: the gateway answers 401/429 before the handler runs.
+_STATUS_LATENCY = {401: 0.08, 402: 0.1, 403: 0.1, 429: 0.05, 404: 0.4, 400: 0.35, 422: 0.5}
+
+_REQUEST_COLUMNS = (
+    "ts",
+    "account_id",
+    "api_key_hash",
+    "method",
+    "path",
+    "status",
+    "error_code",
+    "latency_ms",
+    "request_id",
+    "trace_id",
+    "region",
+    "user_agent",
+    "request_headers",
+    "response_headers",
+)
+
+
+# ----------------------------------------------------------------------------- requests
+
+
+@dataclass
+class _Endpoint:
+    method: str
+    path: str
+    ok_status: int
+    mu: float
+    sigma: float
+    req_template: str  # %-template: (request_id[, idempotency key])
+
+
+@dataclass
+class _RequestAnomaly:
+    start: int
+    end: int
+    endpoints: frozenset[int]  # indices into the account's endpoints
+    api_key: str | None
+    cum: list[float]  # cumulative probability per status
+    statuses: list[tuple[int, str]]  # (status, error_code)
+    latency: float
+
+
+def request_rows(
+    rng: random.Random,
+    start: int,
+    end: int,
+    accounts: Mapping[str, Any],
+    anomalies: Sequence[Mapping[str, Any]],
+    codes: Mapping[int, list[str]],
+) -> Columns:
+    cols: dict[str, list[Any]] = {name: [] for name in _REQUEST_COLUMNS}
+    for account_id, spec in accounts.items():
+        mine = [a for a in anomalies if a.get("account") == account_id]
+        _account_requests(rng, start, end, account_id, spec, mine, codes, cols)
+    unknown = {a.get("account") for a in anomalies} - set(accounts)
+    if unknown:
+        raise TrafficError(f"request_anomalies name unknown accounts: {sorted(map(str, unknown))}")
+    cols["ts"] = to_datetimes(cols["ts"])
+    return cols
+
+
+def _status_table(
+    mix: Mapping[str, Any], codes: Mapping[int, list[str]], what: str
+) -> tuple[list[float], list[int]]:
+    cum, statuses, total = [], [], 0.0
+    for status, share in mix.items():
+        code = int(status)
+        if code >= 400 and code not in codes:
+            raise TrafficError(f"{what}: no error code known for status {code}; add it to error_codes")
+        total += float(share)
+        cum.append(total)
+        statuses.append(code)
+    if total > 1:
+        raise TrafficError(f"{what}: shares add up to {total} > 1")
+    return cum, statuses
+
+
+def _account_requests(
+    rng: random.Random,
+    start: int,
+    end: int,
+    account_id: str,
+    spec: Mapping[str, Any],
+    anomaly_specs: Sequence[Mapping[str, Any]],
+    codes: Mapping[int, list[str]],
+    cols: dict[str, list[Any]],
+) -> None:
+    """Append one account's requests to ``cols``.
+
+    Built column by column with comprehensions (not row by row): at ~100k rows the
+    per-row interpreter overhead is what dominates generation time.
+    """
+    what = f"requests.{account_id}"
+    user_agent = str(spec.get("user_agent", "relay-client/1.0"))
+    if '"' in user_agent or "\\" in user_agent:
+        raise TrafficError(f"{what}.user_agent: quotes and backslashes are not supported")
+    region = str(spec.get("region", "us-east-1"))
+    limit = int(spec.get("ratelimit_limit", 600))
+    keys, key_cum = weighted(spec.get("api_keys") or ["key_" + account_id], f"{what}.api_keys")
+    default_latency = lognormal(spec.get("latency"), (80.0, 250.0))
+
+    endpoints: list[_Endpoint] = []
+    weights: list[float] = []
+    for n, ep in enumerate(spec.get("endpoints") or []):
+        method, path = str(ep["method"]).upper(), str(ep["path"])
+        mu, sigma = lognormal(ep["latency"], (0, 0)) if ep.get("latency") else default_latency
+        ok = int(ep.get("ok_status", 201 if method == "POST" else 200))
+        head = '{"host":"api.relayhq.dev","user-agent":"' + user_agent + '","accept":"application/json",'
+        head += '"authorization":"Bearer [REDACTED]",'
+        if method in _WRITE_METHODS:
+            head += '"content-type":"application/json","idempotency-key":"%s",'
+        endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}'))
+        weights.append(float(ep.get("weight", 1)))
+        if weights[-1] <= 0:
+            raise TrafficError(f"{what}.endpoints[{n}]: weight must be positive")
+    if not endpoints:
+        raise TrafficError(f"{what}: needs at least one endpoint")
+    ep_cum = [sum(weights[: i + 1]) for i in range(len(weights))]
+    base_cum, base_statuses = _status_table(spec.get("status_mix") or {}, codes, f"{what}.status_mix")
+    anomalies = [
+        _request_anomaly(a, endpoints, codes, f"{what} anomaly {a.get('id', n)}")
+        for n, a in enumerate(anomaly_specs)
+    ]
+
+    # 1. arrival times: Poisson volume per hour following the local diurnal curve
+    peak = float(spec.get("peak_rpm", 1)) * 60
+    times: list[int] = []
+    for hour, factor in diurnal_curve(
+        start,
+        end,
+        str(spec.get("timezone", "UTC")),
+        float(spec.get("peak_hour", 14)),
+        float(spec.get("trough", 0.08)),
+        float(spec.get("weekend_factor", 0.35)),
+    ):
+        times += offsets(rng, poisson(rng, peak * factor), max(start, hour), min(end, hour + HOUR_MS))
+    # one matching request a few seconds after each anomaly starts (see module docstring)
+    pins = sorted((a.start + rng.randrange(1_000, 20_000), n) for n, a in enumerate(anomalies))
+    pins = [(t, n) for t, n in pins if start <= t < end]
+    for t, _ in pins:
+        bisect.insort(times, t)
+    n_rows = len(times)
+    if not n_rows:
+        return
+
+    # 2. what each request was
+    eps = rng.choices(range(len(endpoints)), cum_weights=ep_cum, k=n_rows)
+    req_keys = [keys[0]] * n_rows if len(keys) == 1 else rng.choices(keys, cum_weights=key_cum, k=n_rows)
+    overrides: dict[int, tuple[int, str, float]] = {}
+    for t, n in pins:
+        anomaly, i = anomalies[n], bisect.bisect_left(times, t)
+        while i in overrides:  # two pins on the same millisecond: take the next row
+            i += 1
+        if eps[i] not in anomaly.endpoints:
+            eps[i] = min(anomaly.endpoints)
+        req_keys[i] = anomaly.api_key or req_keys[i]
+        status, code = anomaly.statuses[0]
+        overrides[i] = (status, code, anomaly.latency)
+    rand = rng.random
+    for anomaly in anomalies:
+        for i in range(bisect.bisect_left(times, anomaly.start), bisect.bisect_left(times, anomaly.end)):
+            if i in overrides or eps[i] not in anomaly.endpoints:
+                continue
+            if anomaly.api_key is not None and req_keys[i] != anomaly.api_key:
+                continue
+            r = rand()
+            if r < anomaly.cum[-1]:
+                status, code = anomaly.statuses[bisect.bisect(anomaly.cum, r)]
+                overrides[i] = (status, code, anomaly.latency)
+
+    # 3. baseline status mix, then the anomalies on top
+    ok_status = [ep.ok_status for ep in endpoints]
+    p_err = base_cum[-1] if base_cum else 0.0
+    draws = [rand() for _ in range(n_rows)]
+    statuses = [
+        ok_status[e] if r >= p_err else base_statuses[bisect.bisect(base_cum, r)]
+        for r, e in zip(draws, eps, strict=True)
+    ]
+    error_codes = [""] * n_rows
+    lat_factor: dict[int, float] = {}
+    for i, r in enumerate(draws):
+        if r < p_err:
+            names = codes[statuses[i]]
+            error_codes[i] = names[int(r * 1_000_003) % len(names)]
+            lat_factor[i] = _STATUS_LATENCY.get(statuses[i], 1.0)
+    for i, (status, code, factor) in overrides.items():
+        statuses[i], error_codes[i] = status, code
+        lat_factor[i] = factor if factor != 1.0 else _STATUS_LATENCY.get(status, 1.0)
+
+    # 4. latency from per-endpoint quantile tables (1024 steps of the lognormal)
+    z, bits = z_table(), rng.getrandbits
+    tables = [[round(math.exp(ep.mu + ep.sigma * q), 1) for q in z] for ep in endpoints]
+    latency = [tables[e][bits(10)] for e in eps]
+    for i, factor in lat_factor.items():
+        latency[i] = round(latency[i] * factor, 1)
+
+    # 5. ids and headers
+    request_ids = ["req_" + bits(96).to_bytes(12).hex() for _ in range(n_rows)]
+    templates = [ep.req_template for ep in endpoints]
+    writes = [ep.method in _WRITE_METHODS for ep in endpoints]
+    # Headers are kept for failing requests only, as log pipelines commonly sample them: they are
+    # what an escalation packet needs, and they would otherwise be most of the world's bytes.
+    # (Idempotency keys are drawn for every write all the same, so the random stream, and with
+    # it every later id, does not depend on which requests failed.)
+    idem_keys = [bits(128) if writes[e] else 0 for e in eps]
+    request_headers = [
+        ""
+        if s < 400
+        else templates[e] % (_uuid(key.to_bytes(16).hex()), rid)
+        if writes[e]
+        else templates[e] % rid
+        for e, rid, s, key in zip(eps, request_ids, statuses, idem_keys, strict=True)
+    ]
+    head = '{"content-type":"application/json","x-request-id":"%s","x-ratelimit-limit":"' + str(limit)
+    resp_ok = head + '","x-ratelimit-remaining":"%d","x-ratelimit-reset":"%d"}'
+    resp_429 = head + '","x-ratelimit-remaining":"0","x-ratelimit-reset":"%d","retry-after":"%d"}'
+    spread = min(limit, 97)
+    response_headers = [
+        ""
+        if s < 400
+        else resp_429 % (rid, t // 60_000 * 60 + 60, 60 - t // 1000 % 60)
+        if s == 429
+        else resp_ok % (rid, limit - 1 - t % spread, t // 60_000 * 60 + 60)
+        for t, s, rid in zip(times, statuses, request_ids, strict=True)
+    ]
+
+    cols["ts"] += times
+    cols["account_id"] += [account_id] * n_rows
+    cols["api_key_hash"] += req_keys
+    cols["method"] += [endpoints[e].method for e in eps]
+    cols["path"] += [endpoints[e].path for e in eps]
+    cols["status"] += statuses
+    cols["error_code"] += error_codes
+    cols["latency_ms"] += latency
+    cols["request_id"] += request_ids
+    cols["trace_id"] += [bits(128).to_bytes(16).hex() for _ in range(n_rows)]
+    cols["region"] += [region] * n_rows
+    cols["user_agent"] += [user_agent] * n_rows
+    cols["request_headers"] += request_headers
+    cols["response_headers"] += response_headers
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def _uuid(h: str) -> str:
+    """A version-4 UUID string from 32 random hex digits (cheaper than uuid.UUID)."""
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+def _request_anomaly(
+    spec: Mapping[str, Any], endpoints: Sequence[_Endpoint], codes: Mapping[int, list[str]], what: str
+) -> _RequestAnomaly:
+    lo, hi = window(spec, what)
+    method = path = None
+    if spec.get("endpoint"):
+        method, _, path = str(spec["endpoint"]).partition(" ")
+        if not path:
+            method, path = None, method
+    path = spec.get("path", path)
+    methods = {str(m).upper() for m in spec.get("methods") or ([method] if method else [])}
+    chosen = frozenset(
+        i
+        for i, ep in enumerate(endpoints)
+        if (not path or ep.path == path) and (not methods or ep.method in methods)
+    )
+    if not chosen:
+        raise TrafficError(f"{what}: matches none of the account's endpoints")
+    mix = spec.get("status_mix") or {str(spec.get("status", 500)): spec.get("share", 1.0)}
+    cum, statuses = _status_table(mix, codes, what)
+    pairs = []
+    for status in statuses:
+        code = spec.get("error_code") if len(statuses) == 1 and spec.get("error_code") else None
+        pairs.append((status, code or (codes[status][0] if status >= 400 else "")))
+    return _RequestAnomaly(
+        lo, hi, chosen, spec.get("api_key"), cum, pairs, float(spec.get("latency_multiplier", 1))
+    )
