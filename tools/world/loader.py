@@ -53,7 +53,6 @@ again for that table; the others keep the base's rows unchanged.
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import json
 import os
@@ -63,21 +62,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casefile.tools.world.errors import WorldError
+from casefile.tools.world.native_cache import FULL, OVERLAY, cache_dir, is_cached, read_cache, write_cache
+from casefile.tools.world.overlay_traffic import (
+    append_rows,
+    merge_traffic,
+    read_jsonl,
+    restrict,
+)
+
 if TYPE_CHECKING:
     from casefile.tools.settings import LogsSettings, LogTableMap
 
 __all__ = ["World", "WorldError"]
 
 
-class WorldError(Exception):
-    """A world directory that cannot be loaded (missing or malformed file)."""
-
-
 # Re-entrant: an overlay's load first loads its base world.
 _LOAD_LOCK = threading.RLock()
 
-# Sections of traffic.json → the table they generate.
-_SECTION_TABLE = {"requests": "requests", "webhooks": "webhook_deliveries", "sso_logins": "sso_logins"}
 OVERLAY_TRAFFIC = "traffic.overlay.json"
 MAPPING = "clickhouse/mapping.json"
 # mapping.json keys → the logs settings' field of the same name.
@@ -164,7 +166,7 @@ class World:
         for relative, item in sorted(chosen.items()):
             digest.update(relative.encode() + b"\0")
             digest.update(item.read_bytes())
-        view = _cache_dir().parent / "views" / digest.hexdigest()[:20]
+        view = cache_dir().parent / "views" / digest.hexdigest()[:20]
         if view.is_dir():
             return view
         tmp = view.with_name(f"{view.name}.{os.getpid()}.{threading.get_ident()}.tmp")
@@ -291,13 +293,13 @@ class World:
                 raise WorldError(f"{self.path}: clickhouse/schema.sql missing")
             schema_sql = schema_file.read_text(encoding="utf-8")
             tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
-            cache = _cache_dir() / self.database
-            if _cached(cache, tables, _FULL):
+            cache = cache_dir() / self.database
+            if is_cached(cache, tables, FULL):
                 load_tables(client, self.database, schema_sql, {})
-                _read_cache(client, self.database, tables, cache, _FULL)
+                read_cache(client, self.database, tables, cache, FULL)
             else:
                 load_tables(client, self.database, schema_sql, self._table_data())
-                _write_cache(client, self.database, tables, cache, _FULL)
+                write_cache(client, self.database, tables, cache, FULL)
             _LOADED.add(self.database)
         return client
 
@@ -336,29 +338,29 @@ class World:
                 raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC} needs a base world with traffic.json")
             merged, touched = merge_traffic(description, patch)
         # The overlay's own rows (generated + explicit) are cached compressed: small, and read back in ms.
-        cache = _cache_dir() / self.database
+        cache = cache_dir() / self.database
         listing = cache / "overlay.json"
         try:
             cached = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else None
         except (OSError, ValueError):
             cached = None
         try:
-            if isinstance(cached, list) and _cached(cache, cached, _OVERLAY):
+            if isinstance(cached, list) and is_cached(cache, cached, OVERLAY):
                 load_tables(client, self.database, schema_sql, {})
-                _read_cache(client, self.database, cached, cache, _OVERLAY)
+                read_cache(client, self.database, cached, cache, OVERLAY)
             else:
                 data: dict[str, dict[str, list[Any]]] = {}
                 if merged:
                     try:
-                        data = self._renamed(generate(_restrict(merged, touched)))
+                        data = self._renamed(generate(restrict(merged, touched)))
                     except ValueError as exc:
                         raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC}: {exc}") from None
                 for table, path in self.row_files().items():
                     if path.parent.parent == self.layers[0]:
-                        _append_rows(data.setdefault(table, {}), _read_jsonl(path))
+                        append_rows(data.setdefault(table, {}), read_jsonl(path))
                 load_tables(client, self.database, schema_sql, data)
                 own = sorted(t for t in data if t in tables)
-                if _write_cache(client, self.database, own, cache, _OVERLAY):
+                if write_cache(client, self.database, own, cache, OVERLAY):
                     with contextlib.suppress(OSError):
                         listing.write_text(json.dumps(own), encoding="utf-8")
             # Each table becomes a view: the base's rows (minus the redescribed accounts) and
@@ -400,9 +402,9 @@ class World:
         if description:
             tables.update(self._renamed(generate(description)))
         for table, path in self.row_files().items():
-            rows = _read_jsonl(path)
+            rows = read_jsonl(path)
             columns = tables.setdefault(table, {})
-            _append_rows(columns, rows)
+            append_rows(columns, rows)
         return tables
 
     # ------------------------------------------------------------ HTTP systems
@@ -464,164 +466,3 @@ def _clickhouse_files(layer: Path) -> list[str]:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    import gzip
-
-    rows = []
-    with (
-        gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as fh
-    ):
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except ValueError as exc:
-                    raise WorldError(f"{path}:{n}: not valid JSON: {exc}") from None
-    return rows
-
-
-def _deep_merge(base: Any, patch: Any) -> Any:
-    if isinstance(base, dict) and isinstance(patch, dict):
-        merged = dict(base)
-        for key, value in patch.items():
-            merged[key] = _deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
-        return merged
-    return copy.deepcopy(patch)
-
-
-def merge_traffic(
-    description: dict[str, Any], patch: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, set[str]]]:
-    """Merge ``traffic.overlay.json`` into a description; also return the accounts touched per table."""
-    merged = copy.deepcopy(description)
-    reset = set(patch.get("reset") or [])
-    dropped = set(patch.get("drop_anomalies") or [])
-    touched: dict[str, set[str]] = {table: set() for table in _SECTION_TABLE.values()}
-    if "error_codes" in patch:
-        merged["error_codes"] = {**(merged.get("error_codes") or {}), **patch["error_codes"]}
-
-    old = merged.get("request_anomalies") or []
-    keep = [a for a in old if a.get("id") not in dropped and a.get("account") not in reset]
-    touched["requests"] |= {str(a.get("account")) for a in old if a not in keep}
-    for account, spec in (patch.get("requests") or {}).items():
-        merged.setdefault("requests", {})[account] = _deep_merge(
-            (merged.get("requests") or {}).get(account) or {}, spec
-        )
-        touched["requests"].add(account)
-    added = list(patch.get("request_anomalies") or [])
-    merged["request_anomalies"] = keep + added
-    touched["requests"] |= {str(a.get("account")) for a in added}
-
-    for section in ("webhooks", "sso_logins"):
-        part = patch.get(section) or {}
-        table = _SECTION_TABLE[section]
-        target = merged.setdefault(section, {})
-        for key in ("anomalies", "events"):
-            before = target.get(key) or []
-            kept = [a for a in before if a.get("account") not in reset]
-            touched[table] |= {str(a.get("account")) for a in before if a not in kept}
-            added = list(part.get(key) or [])
-            touched[table] |= {str(a.get("account")) for a in added}
-            if before or added:
-                target[key] = kept + added
-        for account, spec in (part.get("accounts") or {}).items():
-            accounts = target.setdefault("accounts", {})
-            accounts[account] = _deep_merge(accounts.get(account) or {}, spec)
-            touched[table].add(account)
-    return merged, {table: accounts for table, accounts in touched.items() if accounts}
-
-
-def _restrict(description: dict[str, Any], touched: dict[str, set[str]]) -> dict[str, Any]:
-    """Only the touched accounts of each section (and their anomalies), for generating just those."""
-    out = {k: v for k, v in description.items() if k not in (*_SECTION_TABLE, "request_anomalies")}
-    mine = touched.get("requests", set())
-    if mine:
-        out["requests"] = {a: s for a, s in (description.get("requests") or {}).items() if a in mine}
-        out["request_anomalies"] = [
-            a for a in description.get("request_anomalies") or [] if a.get("account") in mine
-        ]
-    for section in ("webhooks", "sso_logins"):
-        mine = touched.get(_SECTION_TABLE[section], set())
-        part = description.get(section) or {}
-        if not mine or not part:
-            continue
-        out[section] = {
-            "accounts": {a: s for a, s in (part.get("accounts") or {}).items() if a in mine},
-            **{
-                key: [x for x in part.get(key) or [] if x.get("account") in mine]
-                for key in ("anomalies", "events")
-                if key in part
-            },
-        }
-    return out
-
-
-def _cache_dir() -> Path:
-    """Where loaded worlds are cached: $CASEFILE_CACHE_DIR, else ~/.cache/casefile/worlds."""
-    root = os.environ.get("CASEFILE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "casefile"
-    )
-    return Path(root) / "worlds"
-
-
-def _copy_native(client: Any, sql: str) -> None:
-    from casefile.tools.world.chdb import ENGINE_LOCK
-
-    with ENGINE_LOCK.exclusive():
-        client.command(sql)
-
-
-# Cache file suffixes: a world's full tables, and an overlay's own rows (zstd, because they
-# are rewritten per case; ClickHouse picks the compression from the name).
-_FULL = ".native"
-_OVERLAY = ".native.zst"
-
-
-def _cached(cache: Path, tables: list[str], suffix: str) -> bool:
-    return all((cache / f"{t}{suffix}").is_file() for t in tables)
-
-
-def _read_cache(client: Any, database: str, tables: list[str], cache: Path, suffix: str) -> None:
-    for table in tables:
-        _copy_native(
-            client,
-            f"INSERT INTO `{database}`.`{table}` SELECT * FROM file('{cache / table}{suffix}', 'Native')",
-        )
-
-
-def _write_cache(client: Any, database: str, tables: list[str], cache: Path, suffix: str) -> bool:
-    """Best effort (a cache that cannot be written only costs the next run time); True if written."""
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        for table in tables:
-            # Written beside, then renamed: a concurrent reader never sees half a file.
-            tmp = cache / f"tmp{os.getpid()}.{table}{suffix}"
-            tmp.unlink(missing_ok=True)
-            _copy_native(
-                client, f"INSERT INTO FUNCTION file('{tmp}', 'Native') SELECT * FROM `{database}`.`{table}`"
-            )
-            tmp.replace(cache / f"{table}{suffix}")
-    except Exception:
-        return False
-    return True
-
-
-def _append_rows(columns: dict[str, list[Any]], rows: list[dict[str, Any]]) -> None:
-    """Add row dicts to column lists; ISO strings in ``ts`` and ``*_at`` columns become datetimes."""
-    from casefile.tools.base import parse_ts
-
-    if not rows:
-        return
-    existing = len(next(iter(columns.values()), []))
-    for row in rows:
-        for name in row:
-            if name not in columns:
-                columns[name] = [None] * existing
-    for row in rows:
-        for name, values in columns.items():
-            value = row.get(name)
-            if name == "ts" or name.endswith("_at"):
-                value = parse_ts(value) or value
-            values.append(value)
