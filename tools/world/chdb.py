@@ -16,7 +16,7 @@ because clickhouse-connect's chdb backend applies the settings of a non-SELECT
 statement with ``SET`` and restores them afterwards, which fails once
 ``readonly=1`` is set: the session stays read-only. Loading therefore uses the
 singleton from :func:`embedded_client`, and the logs connector never sends a
-non-SELECT statement to the engine (see ``tools/logs.py``).
+non-SELECT statement to the engine (see ``tools/logs/engine.py``).
 """
 
 from __future__ import annotations
