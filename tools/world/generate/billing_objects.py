@@ -1,4 +1,5 @@
-"""Stripe objects (API 2025+ shapes) of a world: customers, subscriptions, invoices, charges, catalogue."""
+"""Stripe objects (API 2025+ shapes) of a world: subscriptions, invoices, charges (the catalogue and
+customers are in :mod:`casefile.tools.world.generate.stripe_catalog`), and the whole stripe.json."""
 
 from __future__ import annotations
 
@@ -7,100 +8,9 @@ from typing import Any
 
 from casefile.tools.world.generate.ids import b62, months, sha, sid, ts
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
+from casefile.tools.world.generate.stripe_catalog import address, customer_obj, price_obj, product_obj
 
 __all__ = ["stripe"]
-
-
-def _address() -> dict[str, Any]:
-    return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
-
-
-def price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
-    p = spec.plans[plan]
-    return {
-        "active": True,
-        "billing_scheme": "per_unit",
-        "created": ts(spec.catalog_created),
-        "currency": "usd",
-        "custom_unit_amount": None,
-        "id": sid("price", spec.brand.id_salt + plan),
-        "livemode": True,
-        "lookup_key": f"{spec.brand.price_lookup_prefix}_{plan}_monthly",
-        "metadata": dict(p.price_metadata),
-        "nickname": f"{p.name} (monthly)",
-        "object": "price",
-        "product": sid("prod", spec.brand.id_salt + plan, long=False),
-        "recurring": {
-            "interval": "month",
-            "interval_count": 1,
-            "meter": None,
-            "usage_type": "licensed",
-            "trial_period_days": None,
-        },
-        "tax_behavior": "exclusive",
-        "tiers_mode": None,
-        "transform_quantity": None,
-        "type": "recurring",
-        "unit_amount": p.amount,
-        "unit_amount_decimal": str(p.amount),
-    }
-
-
-def product_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
-    p = spec.plans[plan]
-    return {
-        "active": True,
-        "created": ts(spec.catalog_created),
-        "default_price": sid("price", spec.brand.id_salt + plan),
-        "description": p.description,
-        "id": sid("prod", spec.brand.id_salt + plan, long=False),
-        "images": [],
-        "livemode": True,
-        "marketing_features": [],
-        "metadata": dict(p.metadata),
-        "name": p.name,
-        "object": "product",
-        "package_dimensions": None,
-        "shippable": None,
-        "statement_descriptor": None,
-        "tax_code": "txcd_10103001",
-        "unit_label": None,
-        "updated": ts(spec.catalog_updated),
-        "url": None,
-        "type": "service",
-    }
-
-
-def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
-    return {
-        "address": _address() | {"country": "US" if "America" in acc.timezone else None},
-        "balance": 0,
-        "created": ts(acc.created),
-        "currency": "usd",
-        "default_source": None,
-        "delinquent": acc.billing.delinquent,
-        "description": acc.name,
-        "discount": None,
-        "email": acc.email,
-        "id": sid("cus", acc.id, long=False),
-        "invoice_prefix": b62("prefix" + acc.id, 8).upper(),
-        "invoice_settings": {
-            "custom_fields": None,
-            "default_payment_method": sid("pm", acc.id),
-            "footer": None,
-            "rendering_options": None,
-        },
-        "livemode": True,
-        "metadata": {"account_id": acc.id, "domain": acc.domains[0]},
-        "name": acc.name,
-        "next_invoice_sequence": 14,
-        "object": "customer",
-        "phone": None,
-        "preferred_locales": ["en"],
-        "shipping": None,
-        "tax_exempt": "none",
-        "test_clock": None,
-    }
 
 
 def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> dict[str, Any]:
@@ -278,7 +188,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "currency": "usd",
         "custom_fields": None,
         "customer": sid("cus", acc.id, long=False),
-        "customer_address": _address(),
+        "customer_address": address(),
         "customer_email": acc.email,
         "customer_name": acc.name,
         "customer_phone": None,
@@ -393,7 +303,7 @@ def charge_obj(
         "application_fee_amount": None,
         "balance_transaction": None if decline else "txn_3Q" + b62("txn" + seed, 22),
         "billing_details": {
-            "address": _address(),
+            "address": address(),
             "email": acc.email,
             "name": acc.name,
             "phone": None,

@@ -1,0 +1,103 @@
+"""Stripe objects of a world that describe who pays for what: the catalogue (prices, products) and
+the customers, in Stripe's API 2025+ shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from casefile.tools.world.generate.ids import b62, sid, ts
+from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
+
+__all__ = ["address", "customer_obj", "price_obj", "product_obj"]
+
+
+def address() -> dict[str, Any]:
+    return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
+
+
+def price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
+    p = spec.plans[plan]
+    return {
+        "active": True,
+        "billing_scheme": "per_unit",
+        "created": ts(spec.catalog_created),
+        "currency": "usd",
+        "custom_unit_amount": None,
+        "id": sid("price", spec.brand.id_salt + plan),
+        "livemode": True,
+        "lookup_key": f"{spec.brand.price_lookup_prefix}_{plan}_monthly",
+        "metadata": dict(p.price_metadata),
+        "nickname": f"{p.name} (monthly)",
+        "object": "price",
+        "product": sid("prod", spec.brand.id_salt + plan, long=False),
+        "recurring": {
+            "interval": "month",
+            "interval_count": 1,
+            "meter": None,
+            "usage_type": "licensed",
+            "trial_period_days": None,
+        },
+        "tax_behavior": "exclusive",
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "type": "recurring",
+        "unit_amount": p.amount,
+        "unit_amount_decimal": str(p.amount),
+    }
+
+
+def product_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
+    p = spec.plans[plan]
+    return {
+        "active": True,
+        "created": ts(spec.catalog_created),
+        "default_price": sid("price", spec.brand.id_salt + plan),
+        "description": p.description,
+        "id": sid("prod", spec.brand.id_salt + plan, long=False),
+        "images": [],
+        "livemode": True,
+        "marketing_features": [],
+        "metadata": dict(p.metadata),
+        "name": p.name,
+        "object": "product",
+        "package_dimensions": None,
+        "shippable": None,
+        "statement_descriptor": None,
+        "tax_code": "txcd_10103001",
+        "unit_label": None,
+        "updated": ts(spec.catalog_updated),
+        "url": None,
+        "type": "service",
+    }
+
+
+def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
+    return {
+        "address": address() | {"country": "US" if "America" in acc.timezone else None},
+        "balance": 0,
+        "created": ts(acc.created),
+        "currency": "usd",
+        "default_source": None,
+        "delinquent": acc.billing.delinquent,
+        "description": acc.name,
+        "discount": None,
+        "email": acc.email,
+        "id": sid("cus", acc.id, long=False),
+        "invoice_prefix": b62("prefix" + acc.id, 8).upper(),
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": sid("pm", acc.id),
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": True,
+        "metadata": {"account_id": acc.id, "domain": acc.domains[0]},
+        "name": acc.name,
+        "next_invoice_sequence": 14,
+        "object": "customer",
+        "phone": None,
+        "preferred_locales": ["en"],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
+    }
