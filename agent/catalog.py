@@ -232,7 +232,7 @@ def complete(catalog: Catalog, repos: Sequence[str]) -> Catalog:
 def _semantics(
     catalog: Catalog, node: yaml.Node | None, name: str, teams: Iterable[str] | None
 ) -> list[Problem]:
-    from casefile.agent.runbooks import _line_of
+    from casefile.agent.runbooks.check import line_of as _line_of
 
     problems: list[Problem] = []
     team_names = set(teams) if teams is not None else None
@@ -288,7 +288,7 @@ def check_catalog(path: Path, teams: Iterable[str] | None = None) -> tuple[Catal
         return None, [
             Problem(name, 1, "the catalogue must be a mapping (version, components, plans, api_keys)")
         ]
-    from casefile.agent.runbooks import _line_of
+    from casefile.agent.runbooks.check import line_of as _line_of
 
     try:
         catalog = Catalog.model_validate({**data, "path": name})

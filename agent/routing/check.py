@@ -29,7 +29,7 @@ __all__ = ["check_routing", "load_routing"]
 
 
 def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
-    from casefile.agent.runbooks import _line_of as line_of  # the same YAML walk the runbook checker uses
+    from casefile.agent.runbooks.check import line_of  # the same YAML walk the runbook checker uses
 
     return line_of(node, path, 1)
 
