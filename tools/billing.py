@@ -30,7 +30,6 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import httpx
@@ -48,8 +47,15 @@ from casefile.tools.base import (
     ToolOutcome,
     operation,
 )
+from casefile.tools.billing_standing import (
+    BAD_SUBSCRIPTION_STATUSES,
+    assess_standing,
+    shape_failure,
+    shape_invoice,
+    shape_subscription,
+    stripe_id,
+)
 from casefile.tools.errors import (
-    ReadOnlyViolation,
     ScopeViolation,
     SourceAuthError,
     SourceError,
@@ -57,12 +63,12 @@ from casefile.tools.errors import (
     SourceNotFound,
     SourceRateLimited,
     SourceTimeout,
-    SourceTooLarge,
     SourceUnavailable,
     ToolArgumentError,
 )
 from casefile.tools.retry import RetryableError, call_with_retry, parse_retry_after
 from casefile.tools.settings import ConnectorSettings, StripeSettings
+from casefile.tools.stripe_http import SOURCE, ReadOnlyStripeHTTPClient
 
 __all__ = [
     "BAD_SUBSCRIPTION_STATUSES",
@@ -73,95 +79,14 @@ __all__ = [
     "assess_standing",
 ]
 
-SOURCE = "billing"
 log = logging.getLogger("casefile.billing")
 
-# Statuses that mean the customer is not (or no longer) paying for service.
-BAD_SUBSCRIPTION_STATUSES = ("past_due", "unpaid", "canceled", "incomplete_expired")
-# A canceled or expired subscription only matters when nothing replaced it.
-_ENDED_STATUSES = ("canceled", "incomplete_expired")
-_LIVE_STATUSES = ("active", "trialing")
 # Used when a world serves Stripe and no key is configured; it never leaves the process.
 _WORLD_KEY = "rk_test_casefile_world"
 LIST_LIMIT = 20
 CHARGES_LIMIT = 10
 
 T = TypeVar("T")
-
-
-class ReadOnlyStripeHTTPClient(stripe.HTTPXClient):
-    """The SDK's httpx client, made unable to write and bounded in size.
-
-    * Every send path (async and sync, plain and streamed) refuses a method
-      other than GET with ``ReadOnlyViolation`` before a connection is used.
-    * Bodies are read as a stream and cut at ``max_bytes`` (``SourceTooLarge``).
-    * ``transport`` (a world emulator or a test mock) replaces the network:
-      ``stripe.HTTPXClient`` builds its own ``httpx.AsyncClient`` with no way to
-      pass one, so that client is swapped for one using ``transport``. The
-      request hook repeats the GET-only rule on whichever client is in place.
-    """
-
-    def __init__(
-        self,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 20.0,
-        max_bytes: int = 5_000_000,
-    ) -> None:
-        super().__init__(timeout=timeout_s, allow_sync_methods=False)
-        self.max_bytes = max_bytes
-        if transport is not None:
-            # The SDK's own client was never opened, so dropping it leaks nothing.
-            self._client_async = httpx.AsyncClient(transport=transport)
-        self._client_async.event_hooks["request"].append(self._hook)
-
-    @staticmethod
-    def _refuse_unless_get(method: str, url: str) -> None:
-        if method.upper() != "GET":
-            raise ReadOnlyViolation(
-                SOURCE, f"{method.upper()} {url} refused: the billing connector only reads"
-            )
-
-    async def _hook(self, request: httpx.Request) -> None:
-        self._refuse_unless_get(request.method, str(request.url))
-
-    async def request_async(
-        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
-    ) -> tuple[bytes, int, Mapping[str, str]]:
-        self._refuse_unless_get(method, url)
-        args, kwargs = self._get_request_args_kwargs(method, url, headers, post_data)
-        # GET carries no body: don't let the SDK's empty form body through either.
-        kwargs.pop("data", None)
-        try:
-            async with self._client_async.stream(*args, **kwargs) as response:
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                    raise SourceTooLarge(SOURCE, f"Stripe answered {declared} bytes, over {self.max_bytes}")
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise SourceTooLarge(SOURCE, f"Stripe answered more than {self.max_bytes} bytes")
-                    chunks.append(chunk)
-                return b"".join(chunks), response.status_code, response.headers
-        except httpx.HTTPError as exc:
-            # The SDK's own translation: APIConnectionError, with the httpx error as cause.
-            self._handle_request_error(exc)
-
-    async def request_stream_async(
-        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
-    ) -> Any:
-        self._refuse_unless_get(method, url)
-        return await super().request_stream_async(method, url, headers, post_data)
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        self._refuse_unless_get(method, url)
-        return super().request(method, url, *args, **kwargs)
-
-    def request_stream(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        self._refuse_unless_get(method, url)
-        return super().request_stream(method, url, *args, **kwargs)
 
 
 # --------------------------------------------------------------------------- error mapping
@@ -192,123 +117,6 @@ def _translate(exc: stripe.StripeError, what: str) -> NoReturn:
     if isinstance(exc, stripe.APIError) and "Invalid response" in str(exc):
         raise SourceMalformed(SOURCE, f"{what}: Stripe's answer is not valid JSON")
     raise SourceError(SOURCE, reason)
-
-
-def _ts(value: Any) -> str | None:
-    """Stripe's Unix seconds as ISO 8601 with Z (None stays None)."""
-    if value is None:
-        return None
-    return datetime.fromtimestamp(int(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _id(value: Any) -> Any:
-    """An expandable field's id, whether it came expanded (a dict) or not (a string)."""
-    if isinstance(value, dict):
-        return value.get("id")
-    return value
-
-
-# --------------------------------------------------------------------------- shaping
-
-
-def _subscription(sub: dict[str, Any], products: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    items = (sub.get("items") or {}).get("data") or []
-    first = items[0] if items else {}
-    price = first.get("price") or {}
-    product_id = _id(price.get("product"))
-    product = products.get(product_id or "", {})
-    period_ends = [i["current_period_end"] for i in items if i.get("current_period_end") is not None]
-    recurring = price.get("recurring") or {}
-    return {
-        "id": sub["id"],
-        "status": sub["status"],
-        "cancel_at_period_end": sub.get("cancel_at_period_end"),
-        "canceled_at": _ts(sub.get("canceled_at")),
-        "current_period_end": _ts(max(period_ends)) if period_ends else None,
-        "plan": {
-            "price_id": price.get("id"),
-            "product": product_id,
-            "product_name": product.get("name"),
-            "nickname": price.get("nickname"),
-            "amount": price.get("unit_amount"),
-            "currency": price.get("currency"),
-            "interval": recurring.get("interval"),
-        },
-        # Companies keep plan limits on the product or on the price: both, the price's more specific.
-        "limits": {**dict(product.get("metadata") or {}), **dict(price.get("metadata") or {})},
-    }
-
-
-def _invoice(inv: dict[str, Any]) -> dict[str, Any]:
-    parent = inv.get("parent") or {}
-    details = parent.get("subscription_details") or {}
-    return {
-        "id": inv["id"],
-        "status": inv["status"],
-        "amount_due": inv.get("amount_due"),
-        "currency": inv.get("currency"),
-        "attempt_count": inv.get("attempt_count", 0),
-        "next_payment_attempt": _ts(inv.get("next_payment_attempt")),
-        "due_date": _ts(inv.get("due_date")),
-        "hosted_invoice_url": inv.get("hosted_invoice_url"),
-        "created": _ts(inv.get("created")),
-        "subscription": _id(details.get("subscription")),
-    }
-
-
-def _failure(charge: dict[str, Any]) -> dict[str, Any]:
-    outcome = charge.get("outcome") or {}
-    return {
-        "charge": charge["id"],
-        "created": _ts(charge.get("created")),
-        "failure_code": charge.get("failure_code"),
-        "failure_message": charge.get("failure_message"),
-        "outcome_reason": outcome.get("reason"),
-        "amount": charge.get("amount"),
-        "currency": charge.get("currency"),
-        "invoice": _id(charge.get("invoice")),
-    }
-
-
-def assess_standing(
-    customer: Mapping[str, Any],
-    subscriptions: list[dict[str, Any]],
-    open_invoices: list[dict[str, Any]],
-    failures: list[dict[str, Any]],
-    now: datetime,
-) -> tuple[bool, list[str]]:
-    """(in_good_standing, reasons): the verdict and its evidence, in words that cite values.
-
-    Not in good standing when a subscription is past_due or unpaid; when one is
-    canceled or incomplete_expired and no active/trialing one replaced it; when
-    an open invoice has failed attempts and is past its due date (invoices
-    charged automatically have no due date: they are due when issued); or when
-    Stripe marks the customer delinquent. Failed charges are cited as context.
-    """
-    reasons: list[str] = []
-    has_live = any(s["status"] in _LIVE_STATUSES for s in subscriptions)
-    for sub in subscriptions:
-        status = sub["status"]
-        if status in BAD_SUBSCRIPTION_STATUSES and not (status in _ENDED_STATUSES and has_live):
-            when = f" since {sub['canceled_at']}" if status == "canceled" and sub.get("canceled_at") else ""
-            reasons.append(f"subscription {sub['id']} is {status}{when}")
-    now_iso = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for inv in open_invoices:
-        attempts = inv.get("attempt_count") or 0
-        due = inv.get("due_date") or inv.get("created")
-        if attempts > 0 and (due is None or due <= now_iso):
-            text = f"invoice {inv['id']} open, {attempts} failed attempt{'s' if attempts != 1 else ''}"
-            text += f", amount_due {inv['amount_due']} {inv.get('currency') or ''}".rstrip()
-            if inv.get("due_date"):
-                text += f" (due {inv['due_date']})"
-            reasons.append(text)
-    if customer.get("delinquent"):
-        reasons.append(f"customer {customer['id']} is marked delinquent by Stripe")
-    if reasons and failures:
-        last = failures[0]
-        detail = "/".join(x for x in (last["failure_code"], last["outcome_reason"]) if x)
-        reasons.append(f"last failed charge {last['charge']} on {last['created']}: {detail or 'failed'}")
-    return (not reasons, reasons)
 
 
 # --------------------------------------------------------------------------- connector
@@ -457,7 +265,7 @@ class StripeConnector(Connector):
                     pid
                     for sub in sub_list
                     for item in (sub.get("items") or {}).get("data") or []
-                    if (pid := _id((item.get("price") or {}).get("product")))
+                    if (pid := stripe_id((item.get("price") or {}).get("product")))
                 }
             )
             fetched = await asyncio.gather(
@@ -467,9 +275,13 @@ class StripeConnector(Connector):
                 )
             )
             products = {p["id"]: p for p in fetched}
-            subscriptions = [_subscription(s, products) for s in sub_list]
-            open_invoices = [_invoice(i) for i in invoices["data"][:LIST_LIMIT] if i.get("status") == "open"]
-            failures = [_failure(c) for c in charges["data"][:CHARGES_LIMIT] if c.get("status") == "failed"]
+            subscriptions = [shape_subscription(s, products) for s in sub_list]
+            open_invoices = [
+                shape_invoice(i) for i in invoices["data"][:LIST_LIMIT] if i.get("status") == "open"
+            ]
+            failures = [
+                shape_failure(c) for c in charges["data"][:CHARGES_LIMIT] if c.get("status") == "failed"
+            ]
             summary = {
                 "id": customer["id"],
                 "email": customer.get("email"),
