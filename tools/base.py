@@ -14,24 +14,34 @@ import asyncio
 import inspect
 import json
 import time
-import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from casefile.agent.redact import redact
 from casefile.tools import deadline as deadlines
 from casefile.tools import tracing
+from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import (
     DeadlinePassed,
     ScopeViolation,
     SourceUnavailable,
     ToolArgumentError,
     ToolError,
+)
+from casefile.tools.values import (
+    RENDER_BUDGET_CHARS,
+    AccountId,
+    OptionalAccountId,
+    account_fields,
+    iso,
+    parse_ts,
+    same_account,
+    to_jsonable,
+    truncate,
 )
 
 if TYPE_CHECKING:
@@ -61,8 +71,6 @@ __all__ = [
     "truncate",
 ]
 
-# What a model sees of one tool result. Aggregates fit easily; raw rows are cut.
-RENDER_BUDGET_CHARS = 6000
 # A call made outside any investigation (no deadline bound): Budgets.tool_timeout_s's default.
 UNBOUND_CALL_TIMEOUT_S = 30.0
 
@@ -74,37 +82,6 @@ class ToolArgs(BaseModel):
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)
-
-
-class _AccountArgument:
-    """Marks an argument that names a customer account (see :data:`AccountId`)."""
-
-    def __repr__(self) -> str:
-        return "AccountId"
-
-
-_ACCOUNT_ARGUMENT = _AccountArgument()
-
-AccountId = Annotated[str, _ACCOUNT_ARGUMENT]
-"""The type of an argument naming a customer account. :meth:`Toolbox.execute` refuses a call
-whose account argument is not the investigation's account, so every such argument must use it."""
-
-OptionalAccountId = Annotated[str | None, _ACCOUNT_ARGUMENT]
-"""An account argument that may be null ("no account", e.g. a platform-wide view)."""
-
-
-def account_fields(args_model: type[BaseModel]) -> tuple[str, ...]:
-    """The arguments of ``args_model`` that name an account."""
-    return tuple(name for name, info in args_model.model_fields.items() if _ACCOUNT_ARGUMENT in info.metadata)
-
-
-def same_account(a: str, b: str) -> bool:
-    """Whether two spellings name the same account id: case, width and surrounding space ignored."""
-    return _fold(a) == _fold(b)
-
-
-def _fold(value: str) -> str:
-    return unicodedata.normalize("NFKC", value).strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -206,45 +183,6 @@ class ToolOutcome(BaseModel):
         return f"{self.source} unavailable: {self.error}"
 
 
-def parse_ts(value: Any) -> datetime | None:
-    """ISO 8601 (with Z) or datetime → aware UTC datetime; anything else → None."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def iso(value: datetime) -> str:
-    """An aware datetime as ISO 8601 in UTC with a Z, the form every result and prompt uses."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def to_jsonable(value: Any) -> Any:
-    """Normalise a result (datetimes, Pydantic models, tuples) to plain JSON types."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, float):
-        return round(value, 4)
-    return value
-
-
-def truncate(text: str, budget: int = RENDER_BUDGET_CHARS) -> str:
-    if len(text) <= budget:
-        return text
-    return text[:budget] + f"\n… [{len(text) - budget} more characters cut; ask a narrower question]"
-
-
 def _default_render(data: Any) -> str:
     return json.dumps(data, indent=1, default=str)
 
@@ -327,39 +265,6 @@ class Tool:
 
     def render(self, data: Any) -> str:
         return truncate(self._render(data))
-
-
-class SourceLink(BaseModel):
-    """The link beside a piece of evidence: the source system's own page, or the query to rerun."""
-
-    label: str
-    url: str | None = None
-    query: str | None = None
-
-
-class LinkContext(BaseModel):
-    """What a link may use besides the call itself: the account's directory entry, deployment URLs."""
-
-    account: dict[str, Any] = Field(default_factory=dict)
-    clickhouse_play_url: str | None = None
-
-
-class StandIns(Protocol):
-    """What a world offers connectors instead of the live systems."""
-
-    @property
-    def path(self) -> Path:
-        """The world's directory (files some connectors read, e.g. SSO snapshots)."""
-        ...
-
-    @property
-    def transport(self) -> Any:
-        """An httpx transport serving the emulated HTTP APIs."""
-        ...
-
-    def clickhouse(self) -> Any:
-        """The embedded ClickHouse client with the world's tables loaded."""
-        ...
 
 
 class Connector:
