@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,21 +21,66 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+
+
+# What the wheel is built from: the package's sources and data, as a checkout has them.
+SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "casefile",
+    "agent",
+    "tools",
+    "evals",
+    "prompts",
+    "examples",
+    "integrations",
+)
+
+
+def _checkout_copy(into: Path) -> Path:
+    """The sources copied, with an eval run left under evals/runs/ as a developer's checkout has one."""
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "runs")
+    for name in SOURCES:
+        source = ROOT / name
+        if name == "casefile":
+            shutil.copytree(source, into / name, symlinks=True)
+        elif source.is_dir():
+            shutil.copytree(source, into / name, ignore=skip)
+        else:
+            shutil.copy2(source, into / name)
+    run = into / "evals" / "runs" / "20261120-120000"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text("{}\n")
+    (run / "report.md").write_text("# a run\n")
+    return into
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    source = _checkout_copy(tmp_path_factory.mktemp("checkout"))
     build = tmp_path_factory.mktemp("wheel")
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(build), str(ROOT)], check=True
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-w", str(build), str(source)], check=True
     )
-    (wheel,) = build.glob("casefile-*.whl")
+    (built,) = build.glob("casefile-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [*pip, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)], check=True
+        [*PIP, "install", "--no-deps", "--no-index", "--target", str(target), str(wheel)], check=True
     )
     return target
+
+
+def test_eval_runs_in_the_checkout_are_never_package_data(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as built:
+        names = built.namelist()
+    assert any(n.startswith("casefile/evals/golden/") for n in names)
+    assert not [n for n in names if n.startswith("casefile/evals/runs")]
 
 
 @pytest.fixture(scope="module")
