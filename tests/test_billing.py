@@ -18,6 +18,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from casefile.tools import errors
 from casefile.tools.base import CallContext, Toolbox, ToolCall
 from casefile.tools.billing import (
     BillingAccountArgs,
@@ -25,17 +26,6 @@ from casefile.tools.billing import (
     ReadOnlyStripeHTTPClient,
     StripeConnector,
     assess_standing,
-)
-from casefile.tools.errors import (
-    ReadOnlyViolation,
-    SourceAuthError,
-    SourceMalformed,
-    SourceNotFound,
-    SourceRateLimited,
-    SourceTimeout,
-    SourceTooLarge,
-    SourceUnavailable,
-    ToolArgumentError,
 )
 from casefile.tools.settings import StripeSettings
 
@@ -344,7 +334,7 @@ async def test_timeout_is_retried_then_reported(
     mock: respx.MockRouter, connector: StripeConnector, waits: list[float]
 ) -> None:
     route = mock.get("/v1/customers/search").mock(side_effect=httpx.ReadTimeout("slow"))
-    with pytest.raises(SourceTimeout):
+    with pytest.raises(errors.SourceTimeout):
         await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
     assert route.call_count == 3
     assert len(waits) == 2
@@ -354,7 +344,7 @@ async def test_connection_refused_is_unavailable(
     mock: respx.MockRouter, connector: StripeConnector, waits: list[float]
 ) -> None:
     mock.get("/v1/customers/search").mock(side_effect=httpx.ConnectError("refused"))
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(errors.SourceUnavailable):
         await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
 
 
@@ -388,7 +378,7 @@ async def test_429_forever_is_rate_limited(
             429, "invalid_request_error", "Too many requests", "rate_limit"
         )
     )
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
 
 
@@ -398,7 +388,7 @@ async def test_500_storm_gives_up_as_unavailable(
     route = mock.get("/v1/customers/cus_acme").mock(
         side_effect=lambda request: stripe_error(500, "api_error", "Something went wrong on Stripe's end.")
     )
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(errors.SourceUnavailable):
         await connector._call("customer", lambda: connector.client.v1.customers.retrieve_async("cus_acme"))
     assert route.call_count == 3  # our policy only: the SDK's own retries are off
 
@@ -412,7 +402,7 @@ async def test_401_is_auth_error_without_retry(
             "error": {"type": "invalid_request_error", "message": "Invalid API Key provided: rk_test_***only"}
         },
     )
-    with pytest.raises(SourceAuthError):
+    with pytest.raises(errors.SourceAuthError):
         await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
     assert route.call_count == 1
     assert waits == []
@@ -426,7 +416,7 @@ async def test_403_restricted_key_lacking_permission_is_auth_error(
             403, "invalid_request_error", "The provided key does not have the required permissions"
         )
     )
-    with pytest.raises(SourceAuthError, match="restricted key"):
+    with pytest.raises(errors.SourceAuthError, match="restricted key"):
         await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
 
 
@@ -456,13 +446,13 @@ async def test_bad_search_query_is_an_argument_error(
             400, "invalid_request_error", "Invalid search query", "parameter_invalid_string"
         )
     )
-    with pytest.raises(ToolArgumentError):
+    with pytest.raises(errors.ToolArgumentError):
         await connector.billing_search_customers(BillingSearchArgs(query="emial:'x'"), ctx())
 
 
 async def test_malformed_json_is_malformed(mock: respx.MockRouter, connector: StripeConnector) -> None:
     mock.get("/v1/customers/search").respond(200, content=b"<html>gateway says hi</html>")
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
 
 
@@ -473,7 +463,7 @@ async def test_json_of_the_wrong_shape_is_malformed(
     mock.get("/v1/subscriptions", params={"customer": "cus_acme"}).respond(
         json={"object": "list", "url": "/x"}
     )
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
 
 
@@ -494,7 +484,7 @@ async def test_huge_list_is_capped_and_huge_body_refused(
         charge_call = next(c for c in mock.calls if c.request.url.path == "/v1/charges")
         assert charge_call.request.url.params["limit"] == "10"  # we never ask for more than a page
         assert len(result["recent_payment_failures"]) == 10  # nor keep more, whatever the server sent
-        with pytest.raises(SourceTooLarge):
+        with pytest.raises(errors.SourceTooLarge):
             await tight.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
     finally:
         await roomy.aclose()
@@ -504,7 +494,7 @@ async def test_huge_list_is_capped_and_huge_body_refused(
 async def test_no_key_and_no_world_is_an_auth_error() -> None:
     conn = StripeConnector(StripeSettings())
     try:
-        with pytest.raises(SourceAuthError, match="no Stripe API key"):
+        with pytest.raises(errors.SourceAuthError, match="no Stripe API key"):
             await conn.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
     finally:
         await conn.aclose()
@@ -518,15 +508,15 @@ async def test_writes_through_the_sdk_client_are_refused_before_sending(
 ) -> None:
     anything = mock.route().respond(200, json={"id": "cus_new", "object": "customer"})
     v1 = connector.client.v1
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await v1.customers.create_async(params={"email": "x@y.z"})
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await v1.customers.update_async("cus_acme", params={"metadata": {"a": "b"}})
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await v1.subscriptions.cancel_async("sub_acme")
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await v1.invoices.pay_async("in_1")
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         v1.customers.delete("cus_acme")  # the synchronous path too
     assert anything.call_count == 0
 
@@ -540,7 +530,7 @@ async def test_the_httpx_hook_refuses_writes_even_below_the_sdk() -> None:
 
     client = ReadOnlyStripeHTTPClient(transport=httpx.MockTransport(record))
     try:
-        with pytest.raises(ReadOnlyViolation):
+        with pytest.raises(errors.ReadOnlyViolation):
             await client._client_async.post(f"{API}/v1/customers", data={"email": "x"})
         assert sent == []
     finally:
@@ -564,5 +554,5 @@ async def test_account_without_any_stripe_customer_is_not_found(
             "url": "/v1/customers/search",
         }
     )
-    with pytest.raises(SourceNotFound, match="no Stripe customer for account wonka"):
+    with pytest.raises(errors.SourceNotFound, match="no Stripe customer for account wonka"):
         await connector.billing_account(BillingAccountArgs(account_id="wonka"), ctx("wonka"))

@@ -13,6 +13,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from casefile.tools import errors
 from casefile.tools.base import CallContext, Toolbox, ToolCall
 from casefile.tools.bugs import (
     ISSUE_QUERY,
@@ -23,16 +24,6 @@ from casefile.tools.bugs import (
     extract_eta,
     extract_workaround,
     query_only_guard,
-)
-from casefile.tools.errors import (
-    ReadOnlyViolation,
-    SourceAuthError,
-    SourceMalformed,
-    SourceNotFound,
-    SourceRateLimited,
-    SourceTimeout,
-    SourceTooLarge,
-    SourceUnavailable,
 )
 from casefile.tools.settings import LinearSettings
 from casefile.tools.world import emulate_linear
@@ -174,7 +165,7 @@ def test_emulator_schema_is_a_true_subset_of_linears(real_schema: graphql.GraphQ
     ],
 )
 def test_guard_refuses_anything_but_one_query(query: str) -> None:
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         query_only_guard(json.dumps({"query": query}).encode())
 
 
@@ -186,11 +177,11 @@ def test_guard_accepts_the_connectors_queries() -> None:
 @respx.mock
 async def test_mutation_is_refused_with_nothing_sent(linear: LinearConnector) -> None:
     route = respx.route(host="api.linear.app").mock(return_value=httpx.Response(200, json={"data": {}}))
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await linear._http.post_json(
             "/graphql", {"query": 'mutation { issueArchive(id: "REL-482") { success } }'}
         )
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await linear._http._client.post(URL, json={"query": 'mutation { issueArchive(id: "x") { success } }'})
     assert not route.called
 
@@ -292,7 +283,7 @@ async def test_issue_not_found_in_linears_error_format(linear: LinearConnector) 
             },
         )
     )
-    with pytest.raises(SourceNotFound):
+    with pytest.raises(errors.SourceNotFound):
         await linear.bugs_issue(BugsIssueArgs(identifier="REL-9999"), CTX)
 
 
@@ -308,7 +299,7 @@ async def test_empty_result(linear: LinearConnector) -> None:
 @respx.mock
 async def test_timeout(linear: LinearConnector, waits: list[float]) -> None:
     route = respx.post(URL).mock(side_effect=httpx.ReadTimeout("slow"))
-    with pytest.raises(SourceTimeout):
+    with pytest.raises(errors.SourceTimeout):
         await linear.bugs_search(BugsSearchArgs(query="429"), CTX)
     assert route.call_count == 3
 
@@ -337,7 +328,7 @@ async def test_linear_ratelimited_as_http_400_is_retried(linear: LinearConnector
         ]
     }
     route = respx.post(URL).mock(return_value=httpx.Response(400, json=limited))
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await linear.bugs_search(BugsSearchArgs(query="429"), CTX)
     assert route.call_count == 3 and len(waits) == 2
 
@@ -345,7 +336,7 @@ async def test_linear_ratelimited_as_http_400_is_retried(linear: LinearConnector
 @respx.mock
 async def test_500_storm_is_unavailable(linear: LinearConnector, waits: list[float]) -> None:
     route = respx.post(URL).mock(return_value=httpx.Response(500, text="Internal Server Error"))
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(errors.SourceUnavailable):
         await linear.bugs_search(BugsSearchArgs(query="429"), CTX)
     assert route.call_count == 3
 
@@ -365,7 +356,7 @@ async def test_401_is_auth_error_without_the_key(linear: LinearConnector, waits:
             },
         )
     )
-    with pytest.raises(SourceAuthError) as info:
+    with pytest.raises(errors.SourceAuthError) as info:
         await linear.bugs_search(BugsSearchArgs(query="429"), CTX)
     assert "lin_api_secret123" not in str(info.value) and waits == []
 
@@ -373,10 +364,10 @@ async def test_401_is_auth_error_without_the_key(linear: LinearConnector, waits:
 @respx.mock
 async def test_malformed_json(linear: LinearConnector) -> None:
     respx.post(URL).mock(return_value=httpx.Response(200, text="<html>502 Bad Gateway</html>"))
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await linear.bugs_search(BugsSearchArgs(query="429"), CTX)
     respx.post(URL).mock(return_value=httpx.Response(200, json={"data": {"searchIssues": {"nodes": "x"}}}))
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await linear.bugs_search(BugsSearchArgs(query="other"), CTX)
 
 
@@ -385,7 +376,7 @@ async def test_huge_body_is_too_large(linear: LinearConnector) -> None:
     huge = b'{"data":{"searchIssues":{"nodes":[' + b'{"identifier":"REL-1"},' * 600_000 + b"]}}}"
     assert len(huge) > 10_000_000
     respx.post(URL).mock(return_value=httpx.Response(200, content=huge))
-    with pytest.raises(SourceTooLarge):
+    with pytest.raises(errors.SourceTooLarge):
         await linear.bugs_search(BugsSearchArgs(query="429"), CTX)
 
 
@@ -421,7 +412,7 @@ async def test_against_the_world_emulator(world: Path) -> None:
         assert found["issues"][0]["workaround"].startswith("Retry with exponential backoff")
         detail = await connector.bugs_issue(BugsIssueArgs(identifier="rel-482"), CTX)
         assert detail["identifier"] == "REL-482" and len(detail["comments"]) == 2
-        with pytest.raises(SourceNotFound):
+        with pytest.raises(errors.SourceNotFound):
             await connector.bugs_issue(BugsIssueArgs(identifier="REL-9999"), CTX)
         nothing = await connector.bugs_search(BugsSearchArgs(query="quantum flux capacitor"), CTX)
         assert nothing["issues"] == [] and nothing["total"] == 0

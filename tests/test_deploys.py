@@ -13,19 +13,9 @@ import pytest
 import respx
 from pydantic import SecretStr, ValidationError
 
+from casefile.tools import errors
 from casefile.tools.base import CallContext
 from casefile.tools.deploys import DeploysCompareArgs, DeploysListArgs, GitHubConnector
-from casefile.tools.errors import (
-    ReadOnlyViolation,
-    SourceAuthError,
-    SourceMalformed,
-    SourceNotFound,
-    SourceRateLimited,
-    SourceTimeout,
-    SourceTooLarge,
-    SourceUnavailable,
-    ToolArgumentError,
-)
 from casefile.tools.settings import GitHubSettings
 from casefile.tools.world.emulator import build_transport
 
@@ -231,7 +221,7 @@ async def test_empty_repository(github: GitHubConnector) -> None:
 
 
 async def test_unconfigured_repo_and_bad_arguments_are_refused(github: GitHubConnector) -> None:
-    with pytest.raises(ToolArgumentError):
+    with pytest.raises(errors.ToolArgumentError):
         await github.deploys_list(DeploysListArgs.model_validate({**WINDOW, "repo": "evil/repo"}), CTX)
     with pytest.raises(ValidationError):
         DeploysListArgs.model_validate({"start": WINDOW["end"], "end": WINDOW["start"]})
@@ -281,7 +271,7 @@ async def test_compare_unknown_refs_is_not_found(github: GitHubConnector) -> Non
     respx.get(url__regex=r".*/compare/.*").mock(
         return_value=httpx.Response(404, json={"message": "Not Found", "status": "404"})
     )
-    with pytest.raises(SourceNotFound):
+    with pytest.raises(errors.SourceNotFound):
         await github.deploys_compare(
             DeploysCompareArgs(repo="relayhq/api", base="aaaaaaa", head="bbbbbbb"), CTX
         )
@@ -296,7 +286,7 @@ ARGS = DeploysCompareArgs(repo="relayhq/api", base="a", head="b")
 @respx.mock
 async def test_timeout(github: GitHubConnector, waits: list[float]) -> None:
     route = respx.get(COMPARE).mock(side_effect=httpx.ConnectTimeout("slow"))
-    with pytest.raises(SourceTimeout):
+    with pytest.raises(errors.SourceTimeout):
         await github.deploys_compare(ARGS, CTX)
     assert route.call_count == 3
 
@@ -321,14 +311,14 @@ async def test_403_primary_rate_limit_runs_out(github: GitHubConnector, waits: l
             403, headers={"x-ratelimit-remaining": "0"}, json={"message": "API rate limit exceeded for user"}
         )
     )
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await github.deploys_compare(ARGS, CTX)
 
 
 @respx.mock
 async def test_500_is_unavailable(github: GitHubConnector, waits: list[float]) -> None:
     route = respx.get(COMPARE).mock(return_value=httpx.Response(500, json={"message": "Server Error"}))
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(errors.SourceUnavailable):
         await github.deploys_compare(ARGS, CTX)
     assert route.call_count == 3
 
@@ -336,7 +326,7 @@ async def test_500_is_unavailable(github: GitHubConnector, waits: list[float]) -
 @respx.mock
 async def test_401_is_auth_error_without_the_token(github: GitHubConnector, waits: list[float]) -> None:
     respx.get(COMPARE).mock(return_value=httpx.Response(401, json={"message": "Bad credentials"}))
-    with pytest.raises(SourceAuthError) as info:
+    with pytest.raises(errors.SourceAuthError) as info:
         await github.deploys_compare(ARGS, CTX)
     assert "Bad credentials" in str(info.value) and "ghp_secret" not in str(info.value) and waits == []
 
@@ -344,18 +334,18 @@ async def test_401_is_auth_error_without_the_token(github: GitHubConnector, wait
 @respx.mock
 async def test_malformed(github: GitHubConnector) -> None:
     respx.get(COMPARE).mock(return_value=httpx.Response(200, text="{not json"))
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await github.deploys_compare(ARGS, CTX)
     respx.get(f"{API}/repos/relayhq/api/deployments").mock(return_value=httpx.Response(200, json={"oops": 1}))
     respx.get(f"{API}/repos/relayhq/api/releases").mock(return_value=httpx.Response(200, json=[]))
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await github.deploys_list(DeploysListArgs.model_validate(WINDOW), CTX)
 
 
 @respx.mock
 async def test_huge_body(github: GitHubConnector) -> None:
     respx.get(COMPARE).mock(return_value=httpx.Response(200, content=b"[" + b"0," * 6_000_000 + b"0]"))
-    with pytest.raises(SourceTooLarge):
+    with pytest.raises(errors.SourceTooLarge):
         await github.deploys_compare(ARGS, CTX)
 
 
@@ -363,11 +353,11 @@ async def test_huge_body(github: GitHubConnector) -> None:
 async def test_no_method_but_get_can_leave(github: GitHubConnector) -> None:
     route = respx.route(host="api.github.com").mock(return_value=httpx.Response(201, json={}))
     client = github._http._client
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await client.post(f"{API}/repos/relayhq/api/deployments", json={"ref": "main"})
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await client.delete(f"{API}/repos/relayhq/api/deployments/1")
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await github._http.post_json("/repos/relayhq/api/deployments", {"ref": "main"})
     assert not route.called
 
@@ -419,7 +409,7 @@ async def test_against_the_world_emulator(world: Path) -> None:
             == by_sha["files"]
             == [{"filename": "src/orders/export.py", "status": "modified", "additions": 103, "deletions": 21}]
         )
-        with pytest.raises(SourceNotFound):
+        with pytest.raises(errors.SourceNotFound):
             await connector.deploys_compare(
                 DeploysCompareArgs(repo="relayhq/api", base=SHA_240, head=SHA_241), CTX
             )

@@ -12,17 +12,7 @@ import httpx
 import pytest
 import respx
 
-from casefile.tools.errors import (
-    ReadOnlyViolation,
-    SourceAuthError,
-    SourceMalformed,
-    SourceNotFound,
-    SourceRateLimited,
-    SourceTimeout,
-    SourceTooLarge,
-    SourceUnavailable,
-    ToolArgumentError,
-)
+from casefile.tools import errors
 from casefile.tools.http import ReadOnlyHTTP
 from casefile.tools.retry import (
     RETRY_AFTER_CAP_S,
@@ -69,7 +59,7 @@ async def test_call_with_retry_succeeds_after_retries(waits: list[float]) -> Non
         nonlocal calls
         calls += 1
         if calls < 3:
-            raise RetryableError(SourceUnavailable("x", "HTTP 502"))
+            raise RetryableError(errors.SourceUnavailable("x", "HTTP 502"))
         return "ok"
 
     assert await call_with_retry("x", attempt) == "ok"
@@ -80,9 +70,9 @@ async def test_call_with_retry_succeeds_after_retries(waits: list[float]) -> Non
 
 async def test_call_with_retry_honours_retry_after_and_unwraps(waits: list[float]) -> None:
     async def attempt() -> str:
-        raise RetryableError(SourceRateLimited("x", "HTTP 429"), retry_after=4.0)
+        raise RetryableError(errors.SourceRateLimited("x", "HTTP 429"), retry_after=4.0)
 
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await call_with_retry("x", attempt, attempts=3)
     assert waits == [4.0, 4.0]
 
@@ -93,9 +83,9 @@ async def test_total_wait_budget_stops_early(waits: list[float]) -> None:
     async def attempt() -> str:
         nonlocal calls
         calls += 1
-        raise RetryableError(SourceRateLimited("x", "HTTP 429"), retry_after=15.0)
+        raise RetryableError(errors.SourceRateLimited("x", "HTTP 429"), retry_after=15.0)
 
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await call_with_retry("x", attempt, attempts=5, max_wait_s=20.0)
     assert waits == [15.0]  # a second 15 s wait would pass the 20 s budget
     assert calls == 2
@@ -108,9 +98,9 @@ async def test_non_retryable_errors_pass_through_at_once(waits: list[float]) -> 
     async def attempt() -> str:
         nonlocal calls
         calls += 1
-        raise SourceAuthError("x", "HTTP 401")
+        raise errors.SourceAuthError("x", "HTTP 401")
 
-    with pytest.raises(SourceAuthError):
+    with pytest.raises(errors.SourceAuthError):
         await attempt()
     assert calls == 1 and waits == []
 
@@ -120,7 +110,7 @@ async def test_non_retryable_errors_pass_through_at_once(waits: list[float]) -> 
 
 def _guard(body: bytes) -> None:
     if b"mutation" in body:
-        raise ReadOnlyViolation("t", "not a query")
+        raise errors.ReadOnlyViolation("t", "not a query")
 
 
 @pytest.fixture
@@ -161,7 +151,12 @@ async def test_base_url_path_prefix_is_kept() -> None:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, SourceAuthError), (403, SourceAuthError), (404, SourceNotFound), (422, ToolArgumentError)],
+    [
+        (401, errors.SourceAuthError),
+        (403, errors.SourceAuthError),
+        (404, errors.SourceNotFound),
+        (422, errors.ToolArgumentError),
+    ],
 )
 @respx.mock
 async def test_refusals_are_mapped_without_retry(
@@ -189,7 +184,7 @@ async def test_429_retry_after_then_success(http: ReadOnlyHTTP, waits: list[floa
 @respx.mock
 async def test_429_forever_is_rate_limited(http: ReadOnlyHTTP, waits: list[float]) -> None:
     route = respx.get(f"{BASE}/x").mock(return_value=httpx.Response(429, headers={"Retry-After": "1"}))
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await http.get_json("/x")
     assert route.call_count == 3 and waits == [1.0, 1.0]
 
@@ -197,7 +192,7 @@ async def test_429_forever_is_rate_limited(http: ReadOnlyHTTP, waits: list[float
 @respx.mock
 async def test_github_403_rate_limit_is_rate_limited(http: ReadOnlyHTTP, waits: list[float]) -> None:
     respx.get(f"{BASE}/x").mock(return_value=httpx.Response(403, headers={"x-ratelimit-remaining": "0"}))
-    with pytest.raises(SourceRateLimited):
+    with pytest.raises(errors.SourceRateLimited):
         await http.get_json("/x")
     assert len(waits) == 2
 
@@ -205,18 +200,18 @@ async def test_github_403_rate_limit_is_rate_limited(http: ReadOnlyHTTP, waits: 
 @respx.mock
 async def test_5xx_storm_and_connect_errors_are_unavailable(http: ReadOnlyHTTP, waits: list[float]) -> None:
     route = respx.get(f"{BASE}/x").mock(return_value=httpx.Response(503))
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(errors.SourceUnavailable):
         await http.get_json("/x")
     assert route.call_count == 3
     respx.get(f"{BASE}/y").mock(side_effect=httpx.ConnectError("refused"))
-    with pytest.raises(SourceUnavailable):
+    with pytest.raises(errors.SourceUnavailable):
         await http.get_json("/y")
 
 
 @respx.mock
 async def test_timeout_is_retried_then_reported(http: ReadOnlyHTTP, waits: list[float]) -> None:
     route = respx.get(f"{BASE}/x").mock(side_effect=httpx.ReadTimeout("slow"))
-    with pytest.raises(SourceTimeout):
+    with pytest.raises(errors.SourceTimeout):
         await http.get_json("/x")
     assert route.call_count == 3
 
@@ -225,9 +220,9 @@ async def test_timeout_is_retried_then_reported(http: ReadOnlyHTTP, waits: list[
 async def test_malformed_and_wrong_shape(http: ReadOnlyHTTP) -> None:
     respx.get(f"{BASE}/html").mock(return_value=httpx.Response(200, text="<html>oops</html>"))
     respx.get(f"{BASE}/list").mock(return_value=httpx.Response(200, json=[1]))
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await http.get_json("/html")
-    with pytest.raises(SourceMalformed):
+    with pytest.raises(errors.SourceMalformed):
         await http.get_json("/list", expect=dict)
 
 
@@ -244,7 +239,7 @@ async def test_oversized_body_stops_reading_at_the_cap(http: ReadOnlyHTTP) -> No
     respx.get(f"{BASE}/big").mock(return_value=httpx.Response(200, stream=_AsyncStream(endless())))
     tracemalloc.start()
     try:
-        with pytest.raises(SourceTooLarge):
+        with pytest.raises(errors.SourceTooLarge):
             await http.get_bytes("/big")
         _, peak = tracemalloc.get_traced_memory()
     finally:
@@ -256,7 +251,7 @@ async def test_oversized_body_stops_reading_at_the_cap(http: ReadOnlyHTTP) -> No
 @respx.mock
 async def test_declared_oversized_body_is_refused_before_reading(http: ReadOnlyHTTP) -> None:
     respx.get(f"{BASE}/big").mock(return_value=httpx.Response(200, headers={"content-length": "99999999"}))
-    with pytest.raises(SourceTooLarge):
+    with pytest.raises(errors.SourceTooLarge):
         await http.get_bytes("/big")
 
 
@@ -265,9 +260,9 @@ async def test_post_only_to_allowed_path_after_guard(http: ReadOnlyHTTP) -> None
     route = respx.post(f"{BASE}/graphql").mock(return_value=httpx.Response(200, json={"data": {}}))
     assert await http.post_json("/graphql", {"query": "query { a }"}) == {"data": {}}
     assert json.loads(route.calls.last.request.content) == {"query": "query { a }"}
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await http.post_json("/graphql", {"query": "mutation { a }"})
-    with pytest.raises(ReadOnlyViolation):
+    with pytest.raises(errors.ReadOnlyViolation):
         await http.post_json("/other", {"query": "query { a }"})
     assert route.call_count == 1
 
@@ -283,7 +278,7 @@ async def test_writes_through_the_raw_client_are_refused_before_sending(http: Re
         lambda: client.post(f"{BASE}/x", json={}),
         lambda: client.post(f"{BASE}/graphql", json={"query": "mutation { a }"}),
     ):
-        with pytest.raises(ReadOnlyViolation):
+        with pytest.raises(errors.ReadOnlyViolation):
             await send()
     assert not route.called
 

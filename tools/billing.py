@@ -36,17 +36,7 @@ import httpx
 import stripe
 from pydantic import Field
 
-from casefile.tools.base import (
-    AccountId,
-    CallContext,
-    Connector,
-    LinkContext,
-    SourceLink,
-    StandIns,
-    ToolArgs,
-    ToolOutcome,
-    operation,
-)
+from casefile.tools.base import AccountId, CallContext, Connector, ToolArgs, ToolOutcome, operation
 from casefile.tools.billing_standing import (
     BAD_SUBSCRIPTION_STATUSES,
     assess_standing,
@@ -55,6 +45,7 @@ from casefile.tools.billing_standing import (
     shape_subscription,
     stripe_id,
 )
+from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import (
     ScopeViolation,
     SourceAuthError,

@@ -22,16 +22,8 @@ import graphql
 import httpx
 from pydantic import Field
 
-from casefile.tools.base import (
-    CallContext,
-    Connector,
-    LinkContext,
-    SourceLink,
-    StandIns,
-    ToolArgs,
-    ToolOutcome,
-    operation,
-)
+from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation
+from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,

@@ -21,17 +21,8 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from casefile.tools.base import (
-    CallContext,
-    Connector,
-    LinkContext,
-    SourceLink,
-    StandIns,
-    ToolArgs,
-    ToolOutcome,
-    operation,
-    parse_ts,
-)
+from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation, parse_ts
+from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import SourceMalformed, ToolArgumentError
 from casefile.tools.http import ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings, GitHubSettings

@@ -21,16 +21,8 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, Field, SecretStr
 
-from casefile.tools.base import (
-    CallContext,
-    Connector,
-    LinkContext,
-    SourceLink,
-    StandIns,
-    ToolArgs,
-    ToolOutcome,
-    operation,
-)
+from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation
+from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import ToolError
 from casefile.tools.settings import ConnectorSettings
 from casefile.tools.tickets import zendesk_http

@@ -45,40 +45,9 @@ Modules: ``model`` (the front matter), ``check`` (loading and checking files), `
 
 from __future__ import annotations
 
-from casefile.agent.runbooks.check import (
-    check_runbooks,
-    load_runbooks,
-    load_usable_runbooks,
-    runbooks_signature,
-)
-from casefile.agent.runbooks.findings import Holding, Match, evaluate, match_runbooks, runbook_context
-from casefile.agent.runbooks.model import (
-    RUNBOOKS_DIR,
-    Finding,
-    PlanStep,
-    Problem,
-    ProblemsError,
-    Runbook,
-    RunbookError,
-    Triggers,
-)
+from casefile.agent.runbooks import check, findings, model
+from casefile.agent.runbooks.check import *  # noqa: F403  (the package's surface: see __all__)
+from casefile.agent.runbooks.findings import *  # noqa: F403
+from casefile.agent.runbooks.model import *  # noqa: F403
 
-__all__ = [
-    "RUNBOOKS_DIR",
-    "Finding",
-    "Holding",
-    "Match",
-    "PlanStep",
-    "Problem",
-    "ProblemsError",
-    "Runbook",
-    "RunbookError",
-    "Triggers",
-    "check_runbooks",
-    "evaluate",
-    "load_runbooks",
-    "load_usable_runbooks",
-    "match_runbooks",
-    "runbook_context",
-    "runbooks_signature",
-]
+__all__ = [*model.__all__, *check.__all__, *findings.__all__]

@@ -26,55 +26,32 @@ from datetime import datetime
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.redact import PLACEHOLDER_RE
-from casefile.agent.signals.text import (
-    AREAS,
-    extract_areas,
-    extract_browsers,
-    extract_endpoints,
-    extract_error_codes,
-    extract_exceptions,
-    extract_hosts,
-    extract_statuses,
-    normalise_endpoint,
-)
-from casefile.agent.signals.timewindow import DEFAULT_WINDOW, extract_time_window
+from casefile.agent.signals import text as extractors
+from casefile.agent.signals import timewindow
+from casefile.agent.signals.text import *  # noqa: F403  (the package's surface: see __all__)
+from casefile.agent.signals.timewindow import *  # noqa: F403
 from casefile.agent.ticket import AccountSource, Signals, Ticket
 
-__all__ = [
-    "AREAS",
-    "DEFAULT_WINDOW",
-    "extract_areas",
-    "extract_browsers",
-    "extract_endpoints",
-    "extract_error_codes",
-    "extract_exceptions",
-    "extract_hosts",
-    "extract_signals",
-    "extract_statuses",
-    "extract_time_window",
-    "normalise_endpoint",
-    "reference_time",
-    "resolve_account",
-]
+__all__ = [*extractors.__all__, *timewindow.__all__, "extract_signals", "reference_time", "resolve_account"]
 
 
 def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signals:
     """Everything the ticket says about the problem, and whose problem it is."""
     # Placeholders like [REDACTED:stripe_key] must not read as error codes.
     text = PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text())
-    statuses = extract_statuses(text)
-    error_codes = extract_error_codes(text)
-    endpoints = extract_endpoints(text)
-    browsers = extract_browsers(text)
-    hint, start, end = extract_time_window(text, reference_time(ticket))
+    statuses = extractors.extract_statuses(text)
+    error_codes = extractors.extract_error_codes(text)
+    endpoints = extractors.extract_endpoints(text)
+    browsers = extractors.extract_browsers(text)
+    hint, start, end = timewindow.extract_time_window(text, reference_time(ticket))
     account_id, account_name, account_source = resolve_account(ticket, directory)
     return Signals(
         statuses=statuses,
         error_codes=error_codes,
-        exceptions=extract_exceptions(text),
-        hosts=extract_hosts(text),
+        exceptions=extractors.extract_exceptions(text),
+        hosts=extractors.extract_hosts(text),
         endpoints=endpoints,
-        areas=extract_areas(
+        areas=extractors.extract_areas(
             text, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
         ),
         browsers=browsers,

@@ -37,35 +37,14 @@ work), ``feedback``.
 
 from __future__ import annotations
 
+from casefile.agent.store import records
 from casefile.agent.store.database import DEFAULT_DATABASE_URL
 from casefile.agent.store.feedback import Feedback
 from casefile.agent.store.investigations import Investigations
 from casefile.agent.store.jobs import Jobs
-from casefile.agent.store.records import (
-    AuditRow,
-    Claim,
-    DuplicateInvestigation,
-    FeedbackRecord,
-    FeedbackVia,
-    InvestigationRecord,
-    Priority,
-    Status,
-    first_bounces,
-)
+from casefile.agent.store.records import *  # noqa: F403  (the package's surface: see __all__)
 
-__all__ = [
-    "DEFAULT_DATABASE_URL",
-    "AuditRow",
-    "Claim",
-    "DuplicateInvestigation",
-    "FeedbackRecord",
-    "FeedbackVia",
-    "InvestigationRecord",
-    "Priority",
-    "Status",
-    "Store",
-    "first_bounces",
-]
+__all__ = [*records.__all__, "DEFAULT_DATABASE_URL", "Store"]
 
 
 class Store(Investigations, Jobs, Feedback):

@@ -11,16 +11,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr
 
-from casefile.tools.base import (
-    CallContext,
-    Connector,
-    LinkContext,
-    SourceLink,
-    StandIns,
-    ToolArgs,
-    ToolOutcome,
-    operation,
-)
+from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation
+from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.settings import ConnectorSettings
 
 

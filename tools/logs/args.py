@@ -7,7 +7,8 @@ from datetime import datetime
 from pydantic import Field, field_validator, model_validator
 
 from casefile.tools.base import AccountId, OptionalAccountId, ToolArgs
-from casefile.tools.logs.common import MAX_RECENT, MAX_WINDOW, as_utc
+from casefile.tools.logs.common import MAX_RECENT, MAX_WINDOW
+from casefile.tools.logs.values import as_utc
 
 __all__ = [
     "ErrorSummaryArgs",

@@ -3,14 +3,10 @@ values as plain JSON, a query's result, and the SQL fragments of one mapped log 
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 from casefile.tools.errors import SourceUnavailable
 from casefile.tools.settings import LogTableMap
@@ -32,14 +28,7 @@ __all__ = [
     "TS_PARAM",
     "Result",
     "Table",
-    "as_iso",
-    "as_utc",
-    "from_ms",
     "ident",
-    "ms_or_none",
-    "param_ts",
-    "plain",
-    "rate_of",
 ]
 
 SOURCE = "logs"
@@ -66,63 +55,11 @@ IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 TS_PARAM = "DateTime64(3, 'UTC')"
 
 
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def ident(name: str) -> str:
     """A validated, quoted identifier (``db.table`` allowed) from settings."""
     if not IDENT_RE.match(name):
         raise SourceUnavailable(SOURCE, f"invalid identifier in logs settings: {name!r}")
     return ".".join(f"`{part}`" for part in name.split("."))
-
-
-def as_iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return str(value)
-
-
-def from_ms(value: Any) -> str | None:
-    if value is None:
-        return None
-    return as_iso(datetime.fromtimestamp(int(value) / 1000, tz=UTC))
-
-
-def param_ts(value: datetime) -> str:
-    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def rate_of(part: int | float, whole: int | float) -> float:
-    return round(part / whole, 4) if whole else 0.0
-
-
-def ms_or_none(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else round(number, 1)
-
-
-def plain(value: Any) -> Any:
-    """A value from a result row as plain JSON."""
-    if isinstance(value, datetime):
-        return as_iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True)

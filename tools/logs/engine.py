@@ -14,9 +14,10 @@ import clickhouse_connect
 
 from casefile.tools.base import Connector
 from casefile.tools.errors import ReadOnlyViolation, SourceUnavailable
-from casefile.tools.logs.common import BUILTIN_MAX_RESULT_ROWS, SOURCE, Result, Table, ident, param_ts
+from casefile.tools.logs.common import BUILTIN_MAX_RESULT_ROWS, SOURCE, Result, Table, ident
 from casefile.tools.logs.errors import settable, translate_error
 from casefile.tools.logs.pool import ClientPool
+from casefile.tools.logs.values import param_ts
 from casefile.tools.settings import LogsSettings
 
 __all__ = ["LogsEngine"]

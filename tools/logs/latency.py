@@ -7,20 +7,11 @@ from typing import Any
 
 from casefile.tools.base import CallContext, operation
 from casefile.tools.logs.args import LatencyArgs, RecentRequestsArgs
-from casefile.tools.logs.common import (
-    LOOKBACK,
-    PLATFORM_RATIOS,
-    TOP_N,
-    TS_PARAM,
-    as_utc,
-    from_ms,
-    ms_or_none,
-    param_ts,
-    plain,
-)
+from casefile.tools.logs.common import LOOKBACK, PLATFORM_RATIOS, TOP_N, TS_PARAM
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_latency, render_recent_requests
+from casefile.tools.logs.values import as_utc, from_ms, ms_or_none, param_ts, plain
 
 __all__ = ["RequestTimings"]
 

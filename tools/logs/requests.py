@@ -14,16 +14,12 @@ from casefile.tools.logs.common import (
     TOP_N,
     TS_PARAM,
     Table,
-    as_iso,
-    from_ms,
-    param_ts,
-    plain,
-    rate_of,
 )
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_error_summary, render_top_errors
 from casefile.tools.logs.spike import coarsen, detect_spike, hot_endpoint
+from casefile.tools.logs.values import as_iso, from_ms, param_ts, plain, rate_of
 
 __all__ = ["RequestErrors"]
 

@@ -7,9 +7,10 @@ from typing import Any
 from casefile.tools.base import CallContext, operation
 from casefile.tools.errors import ScopeViolation
 from casefile.tools.logs.args import SchemaArgs, SqlArgs
-from casefile.tools.logs.common import SOURCE, plain
+from casefile.tools.logs.common import SOURCE
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.render import render_schema, render_sql
+from casefile.tools.logs.values import plain
 from casefile.tools.sqlguard import SqlScope, guard_sql, scope_filter
 from casefile.tools.sqlprovenance import sql_evidence
 

@@ -6,10 +6,11 @@ from typing import Any
 
 from casefile.tools.base import CallContext, operation
 from casefile.tools.logs.args import WindowArgs
-from casefile.tools.logs.common import LOOKBACK, TOP_N, from_ms, plain
+from casefile.tools.logs.common import LOOKBACK, TOP_N
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_sso
+from casefile.tools.logs.values import from_ms, plain
 from casefile.tools.sso_responses import RESPONSE_FIELDS, response_changes
 
 __all__ = ["SsoLogins"]

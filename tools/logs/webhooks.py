@@ -8,19 +8,11 @@ from typing import Any
 from casefile.tools.base import CallContext, operation
 from casefile.tools.errors import SourceUnavailable
 from casefile.tools.logs.args import WindowArgs
-from casefile.tools.logs.common import (
-    LOOKBACK,
-    PLATFORM_SAMPLE,
-    SOURCE,
-    TOP_N,
-    Table,
-    from_ms,
-    ms_or_none,
-    rate_of,
-)
+from casefile.tools.logs.common import LOOKBACK, PLATFORM_SAMPLE, SOURCE, TOP_N, Table
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_webhooks
+from casefile.tools.logs.values import from_ms, ms_or_none, rate_of
 
 __all__ = ["WebhookDeliveries"]
 

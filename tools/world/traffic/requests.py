@@ -10,19 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from casefile.tools.world.traffic.common import (
-    HOUR_MS,
-    Columns,
-    TrafficError,
-    diurnal_curve,
-    lognormal,
-    offsets,
-    poisson,
-    to_datetimes,
-    weighted,
-    window,
-    z_table,
-)
+from casefile.tools.world.traffic.common import HOUR_MS, Columns, TrafficError, to_datetimes, window
+from casefile.tools.world.traffic.draws import diurnal_curve, lognormal, offsets, poisson, weighted, z_table
 
 __all__ = ["DEFAULT_ERROR_CODES", "request_rows"]
 

@@ -8,16 +8,8 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from casefile.tools.world.traffic.common import (
-    EPOCH,
-    HOUR_MS,
-    Columns,
-    ms,
-    offsets,
-    poisson,
-    to_datetimes,
-    window,
-)
+from casefile.tools.world.traffic.common import EPOCH, HOUR_MS, Columns, ms, to_datetimes, window
+from casefile.tools.world.traffic.draws import offsets, poisson
 
 __all__ = ["sso_logins_rows"]
 

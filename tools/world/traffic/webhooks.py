@@ -8,18 +8,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from casefile.tools.world.traffic.common import (
-    HOUR_MS,
-    Columns,
-    diurnal_curve,
-    gauss,
-    lognormal,
-    offsets,
-    poisson,
-    to_datetimes,
-    weighted,
-    window,
-)
+from casefile.tools.world.traffic.common import HOUR_MS, Columns, to_datetimes, window
+from casefile.tools.world.traffic.draws import diurnal_curve, gauss, lognormal, offsets, poisson, weighted
 
 __all__ = ["webhook_rows"]
 
