@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from casefile.agent.errors import UsageError
+from casefile.evals.snapshot import walk_dicts
 
 if TYPE_CHECKING:
     from casefile.agent.config import Settings
@@ -166,19 +167,9 @@ _HISTORY_DAYS = 7  # what a windowed log tool compares against unless told (its 
 
 def _newest_rows_from(outcome: Any) -> datetime | None:
     """The oldest row a row-by-row call returned (its window's real start)."""
-    stamps = [_parse(item.get("ts")) for item in _dicts(outcome.data) if "ts" in item]
+    stamps = [_parse(item.get("ts")) for item in walk_dicts(outcome.data) if "ts" in item]
     found = [t for t in stamps if t is not None]
     return min(found) if found else None
-
-
-def _dicts(value: Any) -> Iterable[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for item in value.values():
-            yield from _dicts(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _dicts(item)
 
 
 def log_windows(outcomes: Iterable[Any], now: datetime, pad: timedelta) -> LogWindows:

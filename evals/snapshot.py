@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from casefile.evals.record import Exchange
     from casefile.tools.settings import ConnectorSettings
 
-__all__ = ["world_files"]
+__all__ = ["walk_dicts", "world_files"]
 
 # Stripe's ``object`` → the stripe.json collection the emulator serves it from.
 _STRIPE = {
@@ -54,14 +54,15 @@ def _host(url: str | None) -> str:
     return (urlsplit(url).hostname or "") if url else ""
 
 
-def _walk(value: Any) -> Iterable[dict[str, Any]]:
+def walk_dicts(value: Any) -> Iterable[dict[str, Any]]:
+    """Every dict in a JSON value, the outer one first, then depth-first."""
     if isinstance(value, dict):
         yield value
         for item in value.values():
-            yield from _walk(item)
+            yield from walk_dicts(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _walk(item)
+            yield from walk_dicts(item)
 
 
 def _dump(data: Any) -> bytes:
@@ -80,7 +81,7 @@ def _deep_merge(old: Any, new: Any) -> Any:
 def _stripe(answers: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, dict[str, dict[str, Any]]] = {c: {} for c in _STRIPE.values()}
     for answer in answers:
-        for obj in _walk(answer):
+        for obj in walk_dicts(answer):
             collection = _STRIPE.get(str(obj.get("object")))
             if collection and isinstance(obj.get("id"), str):
                 # The fullest version wins (an expanded field is an object; elsewhere an id).
@@ -93,7 +94,7 @@ def _linear(answers: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
     issues: dict[str, dict[str, Any]] = {}
     for answer in answers:
         data = answer.get("data") if isinstance(answer, dict) else None
-        for obj in _walk(data):
+        for obj in walk_dicts(data):
             if isinstance(obj.get("identifier"), str) and isinstance(obj.get("id"), str):
                 issues[obj["id"]] = _deep_merge(issues.get(obj["id"]), obj)
     return {"issues": list(issues.values())}

@@ -261,3 +261,24 @@ def postgres_url(postgres_server: str) -> str:
     with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"{postgres_server}/{name}"
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, list[dict[str, Any]]]:
+    """The log tables' rows that tests/test_logs.py builds (deterministic), once a module."""
+    from test_logs import build_rows
+
+    return build_rows()
+
+
+@pytest.fixture(scope="module")
+def client(rows: dict[str, list[dict[str, Any]]]) -> Any:
+    """An embedded ClickHouse client holding ``rows`` (a module may define its own)."""
+    from llm_fixtures import SCHEMA
+    from test_logs import DB, columns
+
+    from casefile.tools.world.chdb import embedded_client, load_tables
+
+    c = embedded_client()
+    load_tables(c, DB, SCHEMA, {name: columns(r) for name, r in rows.items()})
+    return c

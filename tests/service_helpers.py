@@ -6,12 +6,15 @@ import asyncio
 import copy
 import json
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import respx
+import uvicorn
 from pydantic import SecretStr
 
 from casefile.agent.config import ServiceSettings, Settings, ZendeskSettings
@@ -201,3 +204,18 @@ def post_webhook(client: Any, payload: dict[str, Any], *, secret: str = WEBHOOK_
         "X-Zendesk-Webhook-Signature-Timestamp": ts,
     }
     return client.post("/v1/webhooks/zendesk", content=raw, headers=headers)
+
+
+@contextmanager
+def serving(config: uvicorn.Config) -> Iterator[int]:
+    """Run a uvicorn server on a thread for the duration; yields the port it listens on."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield int(server.servers[0].sockets[0].getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from llm_fixtures import DIRECTORY, diagnosis_args, run
+from outcomes import tool_outcome
 
 from casefile.agent.diagnosis import Confidence, Diagnosis, Evidence, RelatedItem, RootCause
 from casefile.agent.grounding import ground, weakness
@@ -28,17 +29,7 @@ def outcome(
     arguments: dict[str, Any] | None = None,
     call_id: str = "c1",
 ) -> ToolOutcome:
-    return ToolOutcome(
-        call_id=call_id,
-        tool=tool,
-        source=tool.split("_", 1)[0],
-        arguments=arguments or {},
-        ok=True,
-        data=data,
-        rendered="",
-        started_at=datetime.now(UTC),
-        duration_ms=1,
-    )
+    return tool_outcome(call_id, tool, data, arguments=arguments, at=datetime.now(UTC))
 
 
 def diagnosis(*evidence: Evidence, related: list[RelatedItem] | None = None) -> Diagnosis:

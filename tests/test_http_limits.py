@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 import uvicorn
-from service_helpers import light_env, scripted_factory, settings
+from service_helpers import light_env, scripted_factory, serving, settings
 
 from casefile.agent.service.app import create_app
 from casefile.agent.service.server import guarded_protocol
@@ -31,15 +30,8 @@ def server() -> Iterator[str]:
         timeout_keep_alive=5,
         limit_concurrency=200,
     )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(config) as port:
+        yield f"127.0.0.1:{port}"
 
 
 def _closed_by_peer(sock: socket.socket) -> bool:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from outcomes import tool_outcome
 
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.service.links import source_link, source_links
-from casefile.tools.base import ToolOutcome
 
 TICKETS = Path(__file__).resolve().parent.parent / "examples" / "tickets"
 
@@ -63,13 +63,5 @@ def test_no_play_url_means_a_query_without_a_link(env: Environment) -> None:
 
 
 def test_a_call_of_an_unknown_source_has_no_link() -> None:
-    outcome = ToolOutcome(
-        call_id="c1",
-        tool="nowhere_x",
-        source="nowhere",
-        arguments={},
-        ok=True,
-        started_at="2026-11-20T00:00:00Z",
-        duration_ms=1,
-    )
+    outcome = tool_outcome("c1", "nowhere_x")
     assert source_link(outcome) is None

@@ -15,6 +15,7 @@ from typing import Any
 import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from llm_fixtures import SCHEMA
 
 from casefile.tools.base import CallContext, Toolbox, ToolCall
 from casefile.tools.errors import (
@@ -28,23 +29,7 @@ from casefile.tools.errors import (
 )
 from casefile.tools.logs import Bucket, ClickHouseConnector, detect_spike, translate_error
 from casefile.tools.settings import LogsSettings, LogTableMap
-from casefile.tools.world.chdb import embedded_client, load_tables
-
-SCHEMA = """
-CREATE TABLE requests (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),
-  api_key_hash LowCardinality(String), method LowCardinality(String), path LowCardinality(String),
-  status UInt16, error_code LowCardinality(String), latency_ms Float32, request_id String, trace_id String,
-  region LowCardinality(String), user_agent LowCardinality(String), request_headers String,
-  response_headers String) ENGINE = MergeTree ORDER BY (account_id, ts);
-CREATE TABLE webhook_deliveries (ts DateTime64(3, 'UTC'), account_id LowCardinality(String),
-  delivery_id String,
-  webhook_id LowCardinality(String), event_type LowCardinality(String), endpoint_url LowCardinality(String),
-  attempt UInt8, response_status UInt16, response_ms Float32, error LowCardinality(String))
-  ENGINE = MergeTree ORDER BY (account_id, ts);
-CREATE TABLE sso_logins (ts DateTime64(3, 'UTC'), account_id LowCardinality(String), user_email String,
-  idp_entity_id LowCardinality(String), outcome LowCardinality(String), error String, clock_skew_s Int32,
-  cert_sha1 LowCardinality(String)) ENGINE = MergeTree ORDER BY (account_id, ts);
-"""
+from casefile.tools.world.chdb import load_tables
 
 START = datetime(2026, 11, 13, tzinfo=UTC)
 END = datetime(2026, 11, 20, 18, tzinfo=UTC)
@@ -164,18 +149,6 @@ CREATE TABLE edge_logs (event_time DateTime64(3, 'UTC'), tenant LowCardinality(S
 """
 NOW = datetime(2026, 11, 20, 11, 40, tzinfo=UTC)
 DAY0 = datetime(2026, 11, 20, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def rows() -> dict[str, list[dict[str, Any]]]:
-    return build_rows()
-
-
-@pytest.fixture(scope="module")
-def client(rows: dict[str, list[dict[str, Any]]]) -> Any:
-    c = embedded_client()
-    load_tables(c, DB, SCHEMA, {name: columns(r) for name, r in rows.items()})
-    return c
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ each response (status documented, media type, body against its schema, no 5xx)."
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +15,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from service_helpers import AUTH, FakeZendesk, light_env, scripted_factory
+from service_helpers import AUTH, FakeZendesk, light_env, scripted_factory, serving
 from service_helpers import settings as service_settings
 
 from casefile.agent.service.app import create_app
@@ -36,15 +34,8 @@ app = create_app(
 def base_url() -> Iterator[str]:
     """The service on a real socket: requests and responses go over HTTP."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(config) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 # The description exactly as /openapi.json serves it (app.openapi is what that route returns).

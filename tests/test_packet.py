@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from outcomes import tool_outcome
 
 from casefile.agent.packet import (
     FIELDS,
@@ -26,30 +27,11 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def out(call_id: str, tool: str, data: Any, arguments: dict[str, Any] | None = None) -> ToolOutcome:
-    return ToolOutcome(
-        call_id=call_id,
-        tool=tool,
-        source=tool.split("_", 1)[0],
-        arguments=arguments or {},
-        ok=True,
-        data=data,
-        started_at=NOW,
-        duration_ms=1.0,
-    )
+    return tool_outcome(call_id, tool, data, arguments=arguments, at=NOW)
 
 
 def failed(call_id: str, tool: str, error: str) -> ToolOutcome:
-    return ToolOutcome(
-        call_id=call_id,
-        tool=tool,
-        source=tool.split("_", 1)[0],
-        arguments={},
-        ok=False,
-        error=error,
-        error_kind="timeout",
-        started_at=NOW,
-        duration_ms=1.0,
-    )
+    return tool_outcome(call_id, tool, ok=False, error=error, error_kind="timeout", at=NOW)
 
 
 HEADERS_REQ = json.dumps({"user-agent": "hooli-sync/5.0.3", "authorization": "Bearer [REDACTED]"})

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from outcomes import tool_outcome
 
 from casefile.agent.events import Event
 from casefile.agent.redact import redact, redact_strings
 from casefile.agent.store import Store
 from casefile.agent.ticket import Ticket
-from casefile.tools.base import ToolOutcome
 
 B62 = "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuVwXyZ012345"
 HEX32 = "9f86d081884c7d659a2feaa0c55ad015"
@@ -175,16 +175,8 @@ def test_identifiers_survive(text: str) -> None:
 
 def test_a_credential_echoed_in_an_error_never_survives() -> None:
     secret = "sk_" + "live_51H8" + B62[:30]
-    outcome = ToolOutcome(
-        call_id="c1",
-        tool="billing_account",
-        source="billing",
-        arguments={},
-        ok=False,
-        error=f"GET /v1/customers returned HTTP 401: Invalid API Key provided: {secret}",
-        started_at=datetime.now(UTC),
-        duration_ms=1,
-    )
+    error = f"GET /v1/customers returned HTTP 401: Invalid API Key provided: {secret}"
+    outcome = tool_outcome("c1", "billing_account", ok=False, error=error)
     assert (
         outcome.error is not None and secret not in outcome.error and "[REDACTED:stripe_key]" in outcome.error
     )

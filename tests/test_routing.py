@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from outcomes import tool_outcome
 
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.routing import (
@@ -28,18 +29,7 @@ CONFIG = load_routing()
 
 
 def out(call_id: str, tool: str, data: Any, ok: bool = True, error: str | None = None) -> ToolOutcome:
-    return ToolOutcome(
-        call_id=call_id,
-        tool=tool,
-        source=tool.split("_", 1)[0],
-        arguments={},
-        ok=ok,
-        data=data if ok else None,
-        error=error,
-        error_kind=None if ok else "timeout",
-        started_at=NOW,
-        duration_ms=1.0,
-    )
+    return tool_outcome(call_id, tool, data, ok=ok, error=error, error_kind=None if ok else "timeout", at=NOW)
 
 
 def sig(**kw: Any) -> Signals:

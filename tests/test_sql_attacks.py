@@ -15,14 +15,13 @@ from typing import Any
 
 import clickhouse_connect
 import pytest
-from test_logs import DB, NOW, SCHEMA, build_rows, columns
+from test_logs import DB, NOW
 
 from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 from casefile.tools.errors import ReadOnlyViolation, SourceTimeout, SourceTooLarge
 from casefile.tools.logs import ClickHouseConnector, settable
 from casefile.tools.settings import LogsSettings
 from casefile.tools.sqlguard import SqlScope, guard_sql
-from casefile.tools.world.chdb import embedded_client, load_tables
 
 ACCOUNT = "stark"
 OTHERS = ("acme", "globex", "umbrella", "initech")
@@ -281,18 +280,6 @@ def test_there_are_at_least_70_attacks() -> None:
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def rows() -> dict[str, list[dict[str, Any]]]:
-    return build_rows()
-
-
-@pytest.fixture(scope="module")
-def client(rows: dict[str, list[dict[str, Any]]]) -> Any:
-    c = embedded_client()
-    load_tables(c, DB, SCHEMA, {name: columns(r) for name, r in rows.items()})
-    return c
 
 
 @pytest.fixture(scope="module")

@@ -24,19 +24,7 @@ from typing import Any
 
 import httpx
 
-from casefile.tools.errors import (
-    ReadOnlyViolation,
-    SourceAuthError,
-    SourceError,
-    SourceMalformed,
-    SourceNotFound,
-    SourceRateLimited,
-    SourceTimeout,
-    SourceTooLarge,
-    SourceUnavailable,
-    ToolArgumentError,
-    ToolError,
-)
+from casefile.tools import errors
 from casefile.tools.retry import (
     DEFAULT_ATTEMPTS,
     DEFAULT_MAX_WAIT_S,
@@ -64,7 +52,7 @@ class ReadOnlyHTTP:
     ``base_url`` may carry a path prefix (GitHub Enterprise's ``/api/v3``);
     relative paths are resolved under it. ``allow_post_paths`` are paths as
     passed to :meth:`post_json` (resolved the same way); ``post_guard``
-    receives the exact body bytes and raises ``ReadOnlyViolation`` to refuse.
+    receives the exact body bytes and raises ``errors.ReadOnlyViolation`` to refuse.
     ``transport`` replaces the network (a world emulator, respx, a mock).
     """
 
@@ -109,16 +97,16 @@ class ReadOnlyHTTP:
         if method in _SAFE_METHODS:
             if url.path in self._post_paths:
                 # GraphQL servers also take GET ?query=…: that would bypass the body guard.
-                raise ReadOnlyViolation(
+                raise errors.ReadOnlyViolation(
                     self.source, f"{method} {url.path} refused: requests there go through POST and its guard"
                 )
             return
         if method == "POST" and url.path in self._post_paths and _origin(url) == self._origin:
             if self._post_guard is None:
-                raise ReadOnlyViolation(self.source, f"POST {url.path} has no guard to approve it")
+                raise errors.ReadOnlyViolation(self.source, f"POST {url.path} has no guard to approve it")
             self._post_guard(body)
             return
-        raise ReadOnlyViolation(self.source, f"{method} {url.path} refused: this connector only reads")
+        raise errors.ReadOnlyViolation(self.source, f"{method} {url.path} refused: this connector only reads")
 
     async def _check_request(self, request: httpx.Request) -> None:
         try:
@@ -182,21 +170,23 @@ class ReadOnlyHTTP:
         try:
             response = await self._client.send(request, stream=True)
         except httpx.TimeoutException:
-            raise RetryableError(SourceTimeout(self.source, f"{where} timed out")) from None
+            raise RetryableError(errors.SourceTimeout(self.source, f"{where} timed out")) from None
         except httpx.TransportError as exc:
             # Connection refused, DNS, TLS, a dropped connection: the system is not reachable.
             raise RetryableError(
-                SourceUnavailable(self.source, f"{where} failed: {type(exc).__name__}")
+                errors.SourceUnavailable(self.source, f"{where} failed: {type(exc).__name__}")
             ) from None
         try:
             if response.status_code >= 300:
                 raise await self._status_error(response, where)
             return await self._read_capped(response, where)
         except httpx.TimeoutException:
-            raise RetryableError(SourceTimeout(self.source, f"{where} timed out reading the body")) from None
+            raise RetryableError(
+                errors.SourceTimeout(self.source, f"{where} timed out reading the body")
+            ) from None
         except httpx.TransportError as exc:
             raise RetryableError(
-                SourceUnavailable(self.source, f"{where} broke off: {type(exc).__name__}")
+                errors.SourceUnavailable(self.source, f"{where} broke off: {type(exc).__name__}")
             ) from None
         finally:
             await response.aclose()
@@ -204,20 +194,22 @@ class ReadOnlyHTTP:
     async def _read_capped(self, response: httpx.Response, where: str) -> bytes:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            raise SourceTooLarge(self.source, f"{where}: body of {declared} bytes exceeds {self.max_bytes}")
+            raise errors.SourceTooLarge(
+                self.source, f"{where}: body of {declared} bytes exceeds {self.max_bytes}"
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > self.max_bytes:
                 # Stop reading here: memory stays bounded whatever the server sends.
-                raise SourceTooLarge(self.source, f"{where}: body exceeds {self.max_bytes} bytes")
+                raise errors.SourceTooLarge(self.source, f"{where}: body exceeds {self.max_bytes} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
     def classify_error(
         self, status: int, headers: httpx.Headers, body: Any, reason: str
-    ) -> ToolError | RetryableError | None:
+    ) -> errors.ToolError | RetryableError | None:
         """Hook for vendors whose error statuses say less than their bodies.
 
         ``body`` is the parsed JSON of the (first 64 KB of the) error body, or
@@ -227,7 +219,7 @@ class ReadOnlyHTTP:
         """
         return None
 
-    async def _status_error(self, response: httpx.Response, where: str) -> ToolError | RetryableError:
+    async def _status_error(self, response: httpx.Response, where: str) -> errors.ToolError | RetryableError:
         status = response.status_code
         body = await self._error_body(response)
         detail = _error_message(body)
@@ -238,22 +230,22 @@ class ReadOnlyHTTP:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         if status == 429 or (status == 403 and _looks_rate_limited(response)):
             # GitHub signals its rate limits with 403 as well as 429.
-            return RetryableError(SourceRateLimited(self.source, reason), retry_after=retry_after)
+            return RetryableError(errors.SourceRateLimited(self.source, reason), retry_after=retry_after)
         if status >= 500:
-            return RetryableError(SourceUnavailable(self.source, reason), retry_after=retry_after)
+            return RetryableError(errors.SourceUnavailable(self.source, reason), retry_after=retry_after)
         if status in (401, 403):
-            return SourceAuthError(self.source, reason)
+            return errors.SourceAuthError(self.source, reason)
         if status == 404:
-            return SourceNotFound(self.source, reason)
+            return errors.SourceNotFound(self.source, reason)
         if status in (400, 409, 422):
             # The request was understood and refused: the arguments need to change, not the timing.
-            return ToolArgumentError(self.source, reason)
+            return errors.ToolArgumentError(self.source, reason)
         if status < 400:
             location = response.headers.get("location", "?")
-            return SourceUnavailable(
+            return errors.SourceUnavailable(
                 self.source, f"{where} redirected to {location}; redirects are not followed"
             )
-        return SourceError(self.source, reason)
+        return errors.SourceError(self.source, reason)
 
     async def _error_body(self, response: httpx.Response) -> Any:
         """The start of an error body: parsed JSON when it is JSON, else the text, else None."""
@@ -275,9 +267,9 @@ class ReadOnlyHTTP:
         try:
             data = json.loads(body)
         except ValueError:
-            raise SourceMalformed(self.source, f"{method} {path} did not return JSON") from None
+            raise errors.SourceMalformed(self.source, f"{method} {path} did not return JSON") from None
         if expect is not None and not isinstance(data, expect):
-            raise SourceMalformed(
+            raise errors.SourceMalformed(
                 self.source, f"{method} {path} returned a JSON {type(data).__name__}, not the expected shape"
             )
         return data
@@ -298,9 +290,9 @@ def _error_message(body: Any) -> str:
         for key in ("message", "error_description", "error"):
             if isinstance(body.get(key), str):
                 return " ".join(body[key].split())[:200]
-        errors = body.get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return " ".join(str(errors[0].get("message", "")).split())[:200]
+        problems = body.get("errors")
+        if isinstance(problems, list) and problems and isinstance(problems[0], dict):
+            return " ".join(str(problems[0].get("message", "")).split())[:200]
     if isinstance(body, str):
         return " ".join(body.split())[:200]
     return ""

@@ -80,7 +80,7 @@ def slack_channel(team_channel: str, handoff: TeamHandoff | None) -> str | None:
 
 def check_handoff(teams: Mapping[str, Any], text: str, name: str, slack: SlackSettings) -> list[Problem]:
     """What the schema cannot see: tags Zendesk would refuse, Slack channels with no way to post."""
-    from casefile.agent.runbooks import _line_of
+    from casefile.agent.runbooks.check import line_of as _line_of
 
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -257,6 +257,15 @@ class Database:
             finally:
                 cur.close()
 
+    def _rows(self, sql: str, filters: Sequence[tuple[str, Any]], order: str) -> builtins.list[Any]:
+        """The rows of ``sql`` (ending in its WHERE clause) with each ``(condition, value)`` whose
+        value is not None ANDed on, in ``order``."""
+        present = [(condition, value) for condition, value in filters if value is not None]
+        sql += "".join(f" AND {condition}" for condition, _ in present)
+        with self._tx() as cur:
+            cur.execute(f"{sql} ORDER BY {order}", [value for _, value in present])
+            return cur.fetchall()
+
     def _is_unique_violation(self, exc: BaseException) -> bool:
         if isinstance(exc, sqlite3.IntegrityError):
             return True

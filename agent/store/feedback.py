@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
-from typing import Any
 
 from casefile.agent.store.database import Database, db_time, new_id, parse_db_time, scrub, utc_now
 from casefile.agent.store.records import FeedbackRecord, FeedbackVia
@@ -75,20 +74,13 @@ class Feedback(Database):
             " f.snippet, f.team, f.via"
             " FROM feedback f JOIN investigations i ON i.id = f.investigation_id WHERE 1 = 1"
         )
-        params: builtins.list[Any] = []
-        if since is not None:
-            sql += " AND f.created_at >= ?"
-            params.append(db_time(since))
-        if tenant is not None:
-            sql += " AND i.tenant = ?"
-            params.append(tenant)
-        if investigation is not None:
-            sql += " AND f.investigation_id = ?"
-            params.append(investigation)
-        sql += " ORDER BY f.created_at, f.id"
-        with self._tx() as cur:
-            cur.execute(sql, params)
-            rows = cur.fetchall()
+        since_at = db_time(since) if since is not None else None
+        filters = [
+            ("f.created_at >= ?", since_at),
+            ("i.tenant = ?", tenant),
+            ("f.investigation_id = ?", investigation),
+        ]
+        rows = self._rows(sql, filters, "f.created_at, f.id")
         return [
             FeedbackRecord(
                 id=r[0],

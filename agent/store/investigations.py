@@ -163,20 +163,9 @@ class Investigations(Database):
         """Investigations created at or after ``since`` (all when None), newest first; with
         ``tenant``, only that tenant's."""
         sql = f"SELECT {_INVESTIGATION_COLUMNS} FROM investigations WHERE 1 = 1"
-        params: builtins.list[Any] = []
-        if tenant is not None:
-            sql += " AND tenant = ?"
-            params.append(tenant)
-        if since is not None:
-            sql += " AND created_at >= ?"
-            params.append(db_time(since))
-        if status is not None:
-            sql += " AND status = ?"
-            params.append(status)
-        sql += " ORDER BY created_at DESC, id"
-        with self._tx() as cur:
-            cur.execute(sql, params)
-            rows = cur.fetchall()
+        since_at = db_time(since) if since is not None else None
+        filters = [("tenant = ?", tenant), ("created_at >= ?", since_at), ("status = ?", status)]
+        rows = self._rows(sql, filters, "created_at DESC, id")
         return [self._record(r) for r in rows]
 
     @staticmethod

@@ -8,15 +8,7 @@ from typing import Any
 
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from casefile.tools.errors import (
-    ReadOnlyViolation,
-    SourceAuthError,
-    SourceTimeout,
-    SourceTooLarge,
-    SourceUnavailable,
-    ToolArgumentError,
-    ToolError,
-)
+from casefile.tools import errors
 from casefile.tools.logs.common import SOURCE
 
 __all__ = ["settable", "translate_error"]
@@ -49,26 +41,26 @@ def _short(exc: BaseException) -> str:
     return text[:400].strip()
 
 
-def translate_error(exc: BaseException) -> ToolError:
+def translate_error(exc: BaseException) -> errors.ToolError:
     """Map a clickhouse-connect / chdb error to the casefile error tree."""
-    if isinstance(exc, ToolError):
+    if isinstance(exc, errors.ToolError):
         return exc
     code = _error_code(exc)
     message = _short(exc)
     lowered = message.lower()
     if code in _TIMEOUT_CODES or "timeout" in lowered or "timed out" in lowered:
-        return SourceTimeout(SOURCE, f"query took too long: {message}")
+        return errors.SourceTimeout(SOURCE, f"query took too long: {message}")
     if code in _AUTH_CODES:
-        return SourceAuthError(SOURCE, f"ClickHouse refused the credentials: {message}")
+        return errors.SourceAuthError(SOURCE, f"ClickHouse refused the credentials: {message}")
     if code in _READONLY_CODES:
-        return ReadOnlyViolation(SOURCE, f"the database refused a write in read-only mode: {message}")
+        return errors.ReadOnlyViolation(SOURCE, f"the database refused a write in read-only mode: {message}")
     if code in _TOO_LARGE_CODES:
-        return SourceTooLarge(SOURCE, f"the query would return or read too much; narrow it: {message}")
+        return errors.SourceTooLarge(SOURCE, f"the query would return or read too much; narrow it: {message}")
     if code in _ARGUMENT_CODES:
-        return ToolArgumentError(SOURCE, message)
+        return errors.ToolArgumentError(SOURCE, message)
     if isinstance(exc, OperationalError | ConnectionError | OSError) or code is None:
-        return SourceUnavailable(SOURCE, f"ClickHouse unreachable: {message}")
-    return SourceUnavailable(SOURCE, message)
+        return errors.SourceUnavailable(SOURCE, f"ClickHouse unreachable: {message}")
+    return errors.SourceUnavailable(SOURCE, message)
 
 
 def settable(client: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +78,7 @@ def settable(client: Any, settings: Mapping[str, Any]) -> dict[str, Any]:
     }
     readonly = pinned.get("readonly")
     if readonly is not None and str(getattr(readonly, "value", "")) != "1":
-        raise SourceUnavailable(
+        raise errors.SourceUnavailable(
             SOURCE,
             "the ClickHouse user's profile pins readonly to a value other than 1; use a read-only user",
         )

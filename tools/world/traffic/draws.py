@@ -13,7 +13,16 @@ from zoneinfo import ZoneInfo
 
 from casefile.tools.world.traffic.common import EPOCH, HOUR_MS, Z95, TrafficError
 
-__all__ = ["diurnal_curve", "gauss", "lognormal", "offsets", "poisson", "weighted", "z_table"]
+__all__ = [
+    "account_curve",
+    "diurnal_curve",
+    "gauss",
+    "lognormal",
+    "offsets",
+    "poisson",
+    "weighted",
+    "z_table",
+]
 
 
 def poisson(rng: random.Random, lam: float) -> int:
@@ -50,6 +59,21 @@ def weighted(spec: Any, what: str) -> tuple[list[str], list[float]]:
         names.append(str(name))
         cum.append(total)
     return names, cum
+
+
+def account_curve(
+    spec: Mapping[str, Any], start: int, end: int, trough: float, weekend: float
+) -> list[tuple[int, float]]:
+    """An account's diurnal curve from its description (timezone, peak_hour, trough, weekend_factor),
+    with the section's defaults for trough and weekend."""
+    return diurnal_curve(
+        start,
+        end,
+        str(spec.get("timezone", "UTC")),
+        float(spec.get("peak_hour", 14)),
+        float(spec.get("trough", trough)),
+        float(spec.get("weekend_factor", weekend)),
+    )
 
 
 def diurnal_curve(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from casefile.tools.world.traffic.common import HOUR_MS, Columns, TrafficError, to_datetimes, window
-from casefile.tools.world.traffic.draws import diurnal_curve, lognormal, offsets, poisson, weighted, z_table
+from casefile.tools.world.traffic.draws import account_curve, lognormal, offsets, poisson, weighted, z_table
 
 __all__ = ["DEFAULT_ERROR_CODES", "request_rows"]
 
@@ -163,14 +163,7 @@ def _account_requests(
     # 1. arrival times: Poisson volume per hour following the local diurnal curve
     peak = float(spec.get("peak_rpm", 1)) * 60
     times: list[int] = []
-    for hour, factor in diurnal_curve(
-        start,
-        end,
-        str(spec.get("timezone", "UTC")),
-        float(spec.get("peak_hour", 14)),
-        float(spec.get("trough", 0.08)),
-        float(spec.get("weekend_factor", 0.35)),
-    ):
+    for hour, factor in account_curve(spec, start, end, trough=0.08, weekend=0.35):
         times += offsets(rng, poisson(rng, peak * factor), max(start, hour), min(end, hour + HOUR_MS))
     # one matching request a few seconds after each anomaly starts (see module docstring)
     pins = sorted((a.start + rng.randrange(1_000, 20_000), n) for n, a in enumerate(anomalies))

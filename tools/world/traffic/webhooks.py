@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from casefile.tools.world.traffic.common import HOUR_MS, Columns, to_datetimes, window
-from casefile.tools.world.traffic.draws import diurnal_curve, gauss, lognormal, offsets, poisson, weighted
+from casefile.tools.world.traffic.draws import account_curve, gauss, lognormal, offsets, poisson, weighted
 
 __all__ = ["webhook_rows"]
 
@@ -66,14 +66,7 @@ def _account_webhooks(
     mu, sigma = lognormal(spec.get("response_ms"), (120.0, 400.0))
     noise = float(spec.get("failure_rate", 0.003))
     schedule = [0, *[int(s) * 1000 for s in spec.get("retry_schedule_s", [60, 300, 1800, 7200, 21600])]]
-    curve = diurnal_curve(
-        start,
-        end,
-        str(spec.get("timezone", "UTC")),
-        float(spec.get("peak_hour", 14)),
-        float(spec.get("trough", 0.25)),
-        float(spec.get("weekend_factor", 0.5)),
-    )
+    curve = account_curve(spec, start, end, trough=0.25, weekend=0.5)
     per_hour = float(spec.get("events_per_hour", 10))
     rand = rng.random
     # One event a few seconds after each anomaly starts, so "failing since" is its first minute.
