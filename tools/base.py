@@ -16,10 +16,10 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from casefile.agent.redact import redact
 from casefile.tools import deadline as deadlines
@@ -37,6 +37,7 @@ from casefile.tools.values import (
     AccountId,
     OptionalAccountId,
     account_fields,
+    as_utc,
     iso,
     parse_ts,
     same_account,
@@ -62,6 +63,7 @@ __all__ = [
     "ToolCall",
     "ToolOutcome",
     "Toolbox",
+    "WindowedArgs",
     "account_fields",
     "iso",
     "operation",
@@ -79,6 +81,28 @@ class ToolArgs(BaseModel):
     """Base for argument models: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class WindowedArgs(ToolArgs):
+    """Arguments with a ``start``/``end`` window (the subclass declares both): read as UTC, ``end``
+    after ``start``, at most ``max_window`` apart."""
+
+    max_window: ClassVar[timedelta] = timedelta(days=31)
+
+    @field_validator("start", "end", check_fields=False)
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        start: datetime = getattr(self, "start")  # noqa: B009  (declared by the subclass)
+        end: datetime = getattr(self, "end")  # noqa: B009
+        if end <= start:
+            raise ValueError("end must be after start")
+        if end - start > self.max_window:
+            raise ValueError(f"the window may span at most {self.max_window.days} days")
+        return self
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)

@@ -14,14 +14,22 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation, parse_ts
+from casefile.tools.base import (
+    CallContext,
+    Connector,
+    ToolArgs,
+    ToolOutcome,
+    WindowedArgs,
+    operation,
+    parse_ts,
+)
 from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import SourceMalformed, ToolArgumentError
 from casefile.tools.http import ReadOnlyHTTP
@@ -39,25 +47,14 @@ _REPO = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
 _REF = re.compile(r"^[A-Za-z0-9_./@^~-]{1,200}$")
 
 
-class DeploysListArgs(ToolArgs):
+class DeploysListArgs(WindowedArgs):
+    max_window: ClassVar[timedelta] = _MAX_WINDOW
+
     start: datetime = Field(description="Window start, ISO 8601 (e.g. 2026-11-18T00:00:00Z).")
     end: datetime = Field(description="Window end, ISO 8601.")
     repo: str | None = Field(
         default=None, pattern=_REPO, description="owner/name to narrow to one repository; default: all."
     )
-
-    @field_validator("start", "end")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-    @model_validator(mode="after")
-    def _window(self) -> DeploysListArgs:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if self.end - self.start > _MAX_WINDOW:
-            raise ValueError("the window may span at most 92 days")
-        return self
 
 
 class DeploysCompareArgs(ToolArgs):

@@ -15,6 +15,7 @@ __all__ = [
     "AccountId",
     "OptionalAccountId",
     "account_fields",
+    "as_utc",
     "iso",
     "parse_ts",
     "same_account",
@@ -68,6 +69,11 @@ def parse_ts(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A datetime in UTC; a naive one is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso(value: datetime) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
-from casefile.tools.base import AccountId, OptionalAccountId, ToolArgs
-from casefile.tools.logs.common import MAX_RECENT, MAX_WINDOW
+from casefile.tools.base import AccountId, OptionalAccountId, ToolArgs, WindowedArgs
+from casefile.tools.logs.common import MAX_RECENT
 from casefile.tools.logs.values import as_utc
 
 __all__ = [
@@ -21,23 +21,10 @@ __all__ = [
 ]
 
 
-class WindowArgs(ToolArgs):
+class WindowArgs(WindowedArgs):
     account_id: AccountId = Field(description="Account id from the account directory, e.g. 'acct_42'.")
     start: datetime = Field(description="Window start, ISO 8601 UTC, e.g. 2026-11-20T00:00:00Z.")
     end: datetime = Field(description="Window end (exclusive), ISO 8601 UTC.")
-
-    @field_validator("start", "end")
-    @classmethod
-    def _as_utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> WindowArgs:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if self.end - self.start > MAX_WINDOW:
-            raise ValueError("the window may span at most 31 days")
-        return self
 
 
 class ErrorSummaryArgs(WindowArgs):
@@ -48,7 +35,7 @@ class ErrorSummaryArgs(WindowArgs):
     baseline_days: int = Field(default=7, ge=0, le=30, description="Days before start used as the baseline.")
 
 
-class LatencyArgs(ToolArgs):
+class LatencyArgs(WindowedArgs):
     account_id: OptionalAccountId = Field(
         default=None, description="One account, or null for the whole platform."
     )
@@ -56,19 +43,6 @@ class LatencyArgs(ToolArgs):
     end: datetime
     path: str | None = Field(default=None, description="Only this route template.")
     baseline_days: int = Field(default=7, ge=0, le=30)
-
-    @field_validator("start", "end")
-    @classmethod
-    def _as_utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> LatencyArgs:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if self.end - self.start > MAX_WINDOW:
-            raise ValueError("the window may span at most 31 days")
-        return self
 
 
 class RecentRequestsArgs(ToolArgs):

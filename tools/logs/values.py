@@ -9,11 +9,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from casefile.tools.values import as_utc
+
 __all__ = ["as_iso", "as_utc", "from_ms", "ms_or_none", "param_ts", "plain", "rate_of"]
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def as_iso(value: Any) -> str | None:
