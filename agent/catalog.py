@@ -276,19 +276,14 @@ def check_catalog(path: Path, teams: Iterable[str] | None = None) -> tuple[Catal
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(name, 0, f"cannot read the catalogue: {exc}")]
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(name, (mark.line + 1) if mark else 1, f"invalid YAML: {exc}")]
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        return None, [
-            Problem(name, 1, "the catalogue must be a mapping (version, components, plans, api_keys)")
-        ]
     from casefile.agent.runbooks.check import line_of as _line_of
+    from casefile.agent.runbooks.check import read_mapping
+
+    node, data, problems = read_mapping(
+        text, name, "catalogue must be a mapping (version, components, plans, api_keys)", empty_ok=True
+    )
+    if problems:
+        return None, problems
 
     try:
         catalog = Catalog.model_validate({**data, "path": name})

@@ -23,6 +23,7 @@ from casefile.agent.routing.schema import (
     Trigger,
 )
 from casefile.agent.runbooks import Problem
+from casefile.agent.runbooks.check import read_mapping
 from casefile.agent.strict import pydantic_reason
 
 __all__ = ["check_routing", "load_routing"]
@@ -35,16 +36,11 @@ def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
 
 
 def _parse(text: str, name: str) -> tuple[RoutingConfig | None, list[Problem]]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return None, [Problem(name, (mark.line + 1) if mark else 1, f"invalid YAML: {exc}")]
-    if not isinstance(data, dict):
-        return None, [
-            Problem(name, 1, "the routing file must be a mapping (teams, decision, symptoms, triggers)")
-        ]
+    node, data, problems = read_mapping(
+        text, name, "routing file must be a mapping (teams, decision, symptoms, triggers)"
+    )
+    if problems:
+        return None, problems
     try:
         config = RoutingConfig.model_validate({**data, "path": name})
     except ValidationError as exc:

@@ -16,7 +16,14 @@ from casefile.agent.runbooks.model import RUNBOOKS_DIR, Problem, Runbook, Runboo
 from casefile.agent.strict import pydantic_reason
 from casefile.agent.templating import expression_env
 
-__all__ = ["check_runbooks", "line_of", "load_runbooks", "load_usable_runbooks", "runbooks_signature"]
+__all__ = [
+    "check_runbooks",
+    "line_of",
+    "load_runbooks",
+    "load_usable_runbooks",
+    "read_mapping",
+    "runbooks_signature",
+]
 
 
 def _split_front_matter(text: str) -> tuple[str, str, int]:
@@ -29,6 +36,24 @@ def _split_front_matter(text: str) -> tuple[str, str, int]:
     front = text[3:end].lstrip("\n")
     body = text[end + 4 :].lstrip("\n")
     return front, body, 2
+
+
+def read_mapping(
+    text: str, name: str, expected: str
+) -> tuple[yaml.Node | None, dict[str, Any], list[Problem]]:
+    """A YAML file that must hold a mapping: its composed node (for line numbers), the mapping (an
+    empty file is an empty one), or the problem; ``expected`` says what the mapping holds."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, {}, [Problem(name, (mark.line + 1) if mark else 1, f"invalid YAML: {exc}")]
+    if data is None and empty_ok:
+        data = {}
+    if not isinstance(data, dict):
+        return node, {}, [Problem(name, 1, f"the {expected}")]
+    return node, data, []
 
 
 def line_of(node: yaml.Node | None, path: Sequence[str | int], base: int) -> int:
