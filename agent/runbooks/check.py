@@ -39,10 +39,10 @@ def _split_front_matter(text: str) -> tuple[str, str, int]:
 
 
 def read_mapping(
-    text: str, name: str, expected: str
+    text: str, name: str, expected: str, *, empty_ok: bool = False
 ) -> tuple[yaml.Node | None, dict[str, Any], list[Problem]]:
-    """A YAML file that must hold a mapping: its composed node (for line numbers), the mapping (an
-    empty file is an empty one), or the problem; ``expected`` says what the mapping holds."""
+    """A YAML file that must hold a mapping: its composed node (for line numbers), the mapping (with
+    ``empty_ok``, an empty file is an empty one), or the problem; ``expected`` says what it holds."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
