@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from casefile.agent.runbooks import Problem, ProblemsError
+from casefile.agent.strict import StrictModel
 
 __all__ = [
     "CATALOG_FILE",
@@ -72,11 +73,7 @@ _KIND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Component(_Strict):
+class Component(StrictModel):
     """Something the company runs: what kind, deployed from where, serving which paths, owned by whom."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
@@ -92,7 +89,7 @@ class Component(_Strict):
         return max((len(p) for p in self.paths if _prefix(p, path)), default=0)
 
 
-class PlanLimits(_Strict):
+class PlanLimits(StrictModel):
     """Where a plan's limits live in Stripe, and under which metadata keys."""
 
     metadata_on: Literal["product", "price"] = "product"
@@ -101,7 +98,7 @@ class PlanLimits(_Strict):
     )
 
 
-class ApiKey(_Strict):
+class ApiKey(StrictModel):
     name: str
     hash: str = Field(min_length=4)
     account: str | None = None
@@ -109,7 +106,7 @@ class ApiKey(_Strict):
     revoked: bool = False
 
 
-class Catalog(_Strict):
+class Catalog(StrictModel):
     """The parsed catalogue, with role look-ups. ``Catalog()`` is the empty (unknown) company."""
 
     version: Literal[1] = 1

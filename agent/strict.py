@@ -16,9 +16,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-__all__ = ["UnknownKey", "did_you_mean", "model_at", "pydantic_reason", "toml_line", "unknown_keys"]
+__all__ = [
+    "StrictModel",
+    "UnknownKey",
+    "did_you_mean",
+    "model_at",
+    "pydantic_reason",
+    "toml_line",
+    "unknown_keys",
+]
+
+
+class StrictModel(BaseModel):
+    """Base of the models of files people maintain: an unknown key is an error, never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)

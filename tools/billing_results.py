@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from casefile.tools.values import ResultView
 
 __all__ = ["BillingAccount", "Subscription"]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Plan(_View):
+class Plan(ResultView):
     price_id: str | None = None
     product: str | None = None
     product_name: str | None = None
     nickname: str | None = None
 
 
-class Subscription(_View):
+class Subscription(ResultView):
     id: str
     status: str
     cancel_at_period_end: bool | None = None
@@ -32,7 +30,7 @@ class Subscription(_View):
         return self.plan.nickname or self.plan.product_name or self.plan.product or "their plan"
 
 
-class Invoice(_View):
+class Invoice(ResultView):
     id: str
     status: str | None = None
     amount_due: int | None = None
@@ -40,7 +38,7 @@ class Invoice(_View):
     hosted_invoice_url: str | None = None
 
 
-class PaymentFailure(_View):
+class PaymentFailure(ResultView):
     charge: str | None = None
     created: str | None = None
     failure_code: str | None = None
@@ -48,7 +46,7 @@ class PaymentFailure(_View):
     outcome_reason: str | None = None
 
 
-class BillingAccount(_View):
+class BillingAccount(ResultView):
     in_good_standing: bool | None = None
     standing_reasons: list[str] = Field(default_factory=list)
     subscriptions: list[Subscription] = Field(default_factory=list)

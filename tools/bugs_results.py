@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from casefile.tools.values import ResultView
 
 __all__ = ["CLOSED_STATES", "BugSearch", "Issue"]
 
 CLOSED_STATES = frozenset({"done", "canceled", "cancelled", "duplicate", "closed", "won't fix"})
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Issue(_View):
+class Issue(ResultView):
     identifier: str
     title: str = ""
     description: str = ""
@@ -29,6 +27,6 @@ class Issue(_View):
         return str(self.state or "").lower() not in CLOSED_STATES
 
 
-class BugSearch(_View):
+class BugSearch(ResultView):
     query: str = ""
     issues: list[Issue] = Field(default_factory=list)

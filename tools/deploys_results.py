@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from casefile.tools.values import ResultView
 
 __all__ = ["Compare", "Deployment", "DeploysList"]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Deployment(_View):
+class Deployment(ResultView):
     repo: str
     sha: str
     ref: str | None = None
@@ -26,21 +24,21 @@ class Deployment(_View):
         return (self.environment or "production") == "production" and self.status in (None, "success")
 
 
-class DeploysList(_View):
+class DeploysList(ResultView):
     deployments: list[Deployment] = Field(default_factory=list)
 
 
-class ChangedFile(_View):
+class ChangedFile(ResultView):
     filename: str
     status: str | None = None
 
 
-class Commit(_View):
+class Commit(ResultView):
     sha: str | None = None
     message: str = ""
 
 
-class Compare(_View):
+class Compare(ResultView):
     repo: str
     base: str
     head: str

@@ -8,7 +8,9 @@ or differently mapped log store parses to what it holds.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from casefile.tools.values import ResultView
 
 __all__ = [
     "ErrorSummary",
@@ -19,11 +21,7 @@ __all__ = [
 ]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Baseline(_View):
+class Baseline(ResultView):
     start: str | None = None
     end: str | None = None
     requests: int = 0
@@ -31,7 +29,7 @@ class Baseline(_View):
     error_rate: float = 0.0
 
 
-class Spike(_View):
+class Spike(ResultView):
     start: str
     first_error_at: str | None = None
     status: int | None = None
@@ -47,14 +45,14 @@ class Spike(_View):
         return self.first_error_at or self.start
 
 
-class StatusCount(_View):
+class StatusCount(ResultView):
     status: int
     count: int = 0
     rate: float = 0.0
     baseline_rate: float = 0.0
 
 
-class EndpointErrors(_View):
+class EndpointErrors(ResultView):
     path: str | None = None
     requests: int = 0
     errors: int = 0
@@ -62,12 +60,12 @@ class EndpointErrors(_View):
     baseline_error_rate: float | None = None
 
 
-class CodeCount(_View):
+class CodeCount(ResultView):
     error_code: str = ""
     count: int = 0
 
 
-class ErrorSummary(_View):
+class ErrorSummary(ResultView):
     """``logs_error_summary``."""
 
     account_id: str | None = None
@@ -81,7 +79,7 @@ class ErrorSummary(_View):
     spike: Spike | None = None
 
 
-class TopError(_View):
+class TopError(ResultView):
     status: int
     error_code: str = ""
     path: str = ""
@@ -94,20 +92,20 @@ class TopError(_View):
     last_at: str | None = None
 
 
-class KeyUsage(_View):
+class KeyUsage(ResultView):
     api_key_hash: str | None = None
     requests: int = 0
     errors: int = 0
 
 
-class SharedError(_View):
+class SharedError(ResultView):
     status: int
     error_code: str = ""
     accounts: int = 0
     count: int = 0
 
 
-class TopErrors(_View):
+class TopErrors(ResultView):
     """``logs_top_errors``: the account's own errors, its keys, and who else sees them."""
 
     account_id: str | None = None
@@ -124,42 +122,42 @@ class TopErrors(_View):
         return next((o for o in self.others if o.status == status and o.error_code == code), None)
 
 
-class StatusTally(_View):
+class StatusTally(ResultView):
     status: int
     count: int = 0
 
 
-class ErrorTally(_View):
+class ErrorTally(ResultView):
     error: str = ""
     count: int = 0
 
 
-class Delivery(_View):
+class Delivery(ResultView):
     ts: str | None = None
     response_status: int | None = None
     response_ms: float | None = None
 
 
-class DeliveryHour(_View):
+class DeliveryHour(ResultView):
     hour: str
     attempts: int = 0
     failures: int = 0
     p95_ms: float | None = None
 
 
-class Platform(_View):
+class Platform(ResultView):
     attempts: int = 0
     failures: int = 0
     failure_rate: float = 0.0
 
 
-class ResponseTimes(_View):
+class ResponseTimes(ResultView):
     p50: float | None = None
     p95: float | None = None
     max: float | None = None
 
 
-class WebhookDeliveries(_View):
+class WebhookDeliveries(ResultView):
     """``logs_webhook_deliveries``."""
 
     account_id: str | None = None
@@ -176,12 +174,12 @@ class WebhookDeliveries(_View):
     platform: Platform | None = None
 
 
-class LoginError(_View):
+class LoginError(ResultView):
     error: str | None = None
     count: int = 0
 
 
-class LoginResponse(_View):
+class LoginResponse(ResultView):
     """One login and the configuration its SAML response was made with (see tools/sso_responses.py)."""
 
     ts: str | None = None
@@ -199,14 +197,14 @@ class LoginFailure(LoginResponse):
     clock_skew_s: int | None = None
 
 
-class ConfigChange(_View):
+class ConfigChange(ResultView):
     field: str
     what: str = ""
     before: str = ""
     after: str = ""
 
 
-class SsoLogins(_View):
+class SsoLogins(ResultView):
     """``logs_sso_logins``."""
 
     account_id: str | None = None
@@ -219,27 +217,27 @@ class SsoLogins(_View):
     config_changes: list[ConfigChange] = Field(default_factory=list)
 
 
-class LatencyBaseline(_View):
+class LatencyBaseline(ResultView):
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
 
 
-class EndpointLatency(_View):
+class EndpointLatency(ResultView):
     path: str | None = None
     requests: int = 0
     p95_ms: float | None = None
     baseline_p95_ms: float | None = None
 
 
-class AccountLatency(_View):
+class AccountLatency(ResultView):
     account_id: str
     p95_ms: float | None = None
     baseline_p95_ms: float | None = None
     ratio: float | None = None
 
 
-class Latency(_View):
+class Latency(ResultView):
     """``logs_latency`` (``scope`` is ``account`` or ``all``)."""
 
     scope: str = "account"

@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 __all__ = [
     "RENDER_BUDGET_CHARS",
     "AccountId",
     "OptionalAccountId",
+    "ResultView",
     "account_fields",
     "as_utc",
     "iso",
@@ -100,3 +101,10 @@ def truncate(text: str, budget: int = RENDER_BUDGET_CHARS) -> str:
     if len(text) <= budget:
         return text
     return text[:budget] + f"\n… [{len(text) - budget} more characters cut; ask a narrower question]"
+
+
+class ResultView(BaseModel):
+    """Base of the typed views of a connector's results: fields it does not name are ignored, so a
+    result from an older or differently configured source still parses to what it holds."""
+
+    model_config = ConfigDict(extra="ignore")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from casefile.agent.handoff.config import TeamHandoff
 from casefile.agent.runbooks import ProblemsError, Triggers
+from casefile.agent.strict import StrictModel
 from casefile.agent.templating import PROMPTS_DIR
 
 __all__ = [
@@ -27,11 +28,7 @@ __all__ = [
 ROUTING_FILE = PROMPTS_DIR / "routing.yaml"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Team(_Strict):
+class Team(StrictModel):
     name: str
     channel: str
     queue: str | None = None
@@ -39,7 +36,7 @@ class Team(_Strict):
     handoff: TeamHandoff | None = None  # agent/handoff/config.py: each action off unless configured
 
 
-class CategoryRule(_Strict):
+class CategoryRule(StrictModel):
     threshold: float | None = Field(default=None, ge=0, le=1)
     fix: Literal["customer", "documented", "workaround", "ours"] = "ours"
     resolve_when: list[str] = Field(
@@ -47,7 +44,7 @@ class CategoryRule(_Strict):
     )
 
 
-class DecisionRules(_Strict):
+class DecisionRules(StrictModel):
     default_threshold: float = Field(default=0.75, ge=0, le=1)
     fallback_team: str = "support-l2"
     model_may_escalate: bool = True
@@ -59,7 +56,7 @@ class DecisionRules(_Strict):
         return threshold, rule.fix
 
 
-class EvidenceThresholds(_Strict):
+class EvidenceThresholds(StrictModel):
     api_error_rate: float = Field(default=0.05, ge=0, le=1)
     storm_5xx_count: int = Field(default=200, ge=1)
     storm_5xx_rate: float = Field(default=0.2, ge=0, le=1)
@@ -100,7 +97,7 @@ class Trigger(Matchers):
 UNINFORMATIVE = frozenset({"insufficient_evidence"})
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(StrictModel):
     """The parsed ``routing.yaml``."""
 
     version: Literal[1] = 1
