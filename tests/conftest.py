@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import ipaddress
 import os
@@ -30,6 +31,8 @@ import pytest
 import respx
 from llm_fixtures import make_world
 
+from casefile.agent.config import load_settings
+from casefile.agent.pipeline import Environment, open_environment
 from casefile.tools import retry as tools_retry
 
 # Environment variables that configure casefile or carry someone's credentials.
@@ -282,3 +285,11 @@ def client(rows: dict[str, list[dict[str, Any]]]) -> Any:
     c = embedded_client()
     load_tables(c, DB, SCHEMA, {name: columns(r) for name, r in rows.items()})
     return c
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[Environment]:
+    """The demo world's environment (toolbox, directory, runbooks), opened once a module."""
+    environment = open_environment(load_settings(env={}))
+    yield environment
+    asyncio.run(environment.aclose())

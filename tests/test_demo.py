@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
 from casefile.agent.investigation import Investigation
-from casefile.agent.pipeline import Environment, open_environment, run_investigation
+from casefile.agent.pipeline import Environment, run_investigation
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools import retry as tools_retry
 from casefile.tools.shapes import result_shapes, shape_of, undeclared
@@ -60,13 +59,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "reply": ["/v2/orders/export"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[Environment]:
-    environment = open_environment(load_settings(env={}))
-    yield environment
-    asyncio.run(environment.aclose())
 
 
 def investigate(env: Environment, ticket: Ticket) -> Investigation:

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from outcomes import tool_outcome
 
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
-from casefile.agent.pipeline import Environment, open_environment, run_investigation
+from casefile.agent.pipeline import Environment, run_investigation
 from casefile.agent.service.links import source_link, source_links
 
 TICKETS = Path(__file__).resolve().parent.parent / "examples" / "tickets"
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[Environment]:
-    environment = open_environment(load_settings(env={}))
-    yield environment
-    asyncio.run(environment.aclose())
 
 
 def _links(env: Environment, ticket: str, play_url: str | None = None) -> dict[str, dict[str, Any]]:

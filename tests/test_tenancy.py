@@ -17,7 +17,7 @@ import pytest
 from casefile.agent.config import load_settings
 from casefile.agent.models.base import ModelReply
 from casefile.agent.models.scripted import ScriptedModel
-from casefile.agent.pipeline import Environment, open_environment
+from casefile.agent.pipeline import Environment
 from casefile.tools.base import CallContext, ToolCall, ToolOutcome, account_fields
 from casefile.tools.catalogue import connector_classes
 
@@ -55,13 +55,6 @@ OTHER_ACCOUNT = [
     "",
 ]
 NOT_A_STRING: list[Any] = [["globex"], {"id": "globex"}, 7]
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[Environment]:
-    environment = open_environment(load_settings(env={}))
-    yield environment
-    asyncio.run(environment.aclose())
 
 
 def acme(env: Environment) -> CallContext:

@@ -323,17 +323,6 @@ def _migrates_and_scopes(url: str) -> None:
 # --- confirming a candidate account ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def world_env() -> Iterator[Any]:
-    import asyncio
-
-    from casefile.agent.pipeline import open_environment
-
-    environment = open_environment(load_settings(env={}))
-    yield environment
-    asyncio.run(environment.aclose())
-
-
 def world_client(store: Store, env: Any) -> TestClient:
     tokens = {
         "agent-a": SecretStr(TOKEN_A),
@@ -349,8 +338,8 @@ GMAIL_GLOBEX = {
 }
 
 
-def test_an_agent_confirms_the_candidate_and_the_reply_is_released(store: Store, world_env: Any) -> None:
-    with world_client(store, world_env) as client:
+def test_an_agent_confirms_the_candidate_and_the_reply_is_released(store: Store, env: Any) -> None:
+    with world_client(store, env) as client:
         inv = investigate(client, A, GMAIL_GLOBEX)
         held = client.get(f"/v1/investigations/{inv}", headers=A).json()["diagnosis"]
         assert held["account_candidate"] is True and held["account_id"] == "globex"
@@ -385,9 +374,9 @@ def test_an_agent_confirms_the_candidate_and_the_reply_is_released(store: Store,
         assert again.status_code == 409 and again.json()["error"]["code"] == "account_verified"
 
 
-def test_an_agent_names_the_account_when_none_was_resolved(store: Store, world_env: Any) -> None:
+def test_an_agent_names_the_account_when_none_was_resolved(store: Store, env: Any) -> None:
     unknown = {**GMAIL_GLOBEX, "body": "Orders fail with a 402 since yesterday.", "id": "T-UNK"}
-    with world_client(store, world_env) as client:
+    with world_client(store, env) as client:
         inv = investigate(client, A, unknown)
         d = client.get(f"/v1/investigations/{inv}", headers=A).json()["diagnosis"]
         assert d["account_id"] is None and d["account_source"] == "unresolved"
