@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from casefile.tools.world.emulator import json_response
+from casefile.tools.world.emulator import json_response, search_page
 
 __all__ = ["route", "world_settings"]
 
@@ -138,15 +138,10 @@ def route(world_dir: Path, host: str) -> Callable[[httpx.Request], httpx.Respons
     def search(request: httpx.Request) -> httpx.Response:
         params = request.url.params
         query = _words(params.get("query", ""))
-        if not params.get("query", "").strip():
-            return json_response(400, {"error": "InvalidSearch", "description": "query is required"})
-        try:
-            per_page = min(max(int(params.get("per_page", "25")), 1), 100)
-            page = max(int(params.get("page", "1")), 1)
-        except ValueError:
-            return json_response(
-                400, {"error": "InvalidPaginationParameter", "description": "not an integer"}
-            )
+        paging = search_page(params, 25)
+        if isinstance(paging, httpx.Response):
+            return paging
+        page, per_page = paging
         locale = params.get("locale")
         found: list[tuple[float, dict[str, Any]]] = []
         if query and any(documents):

@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from casefile.tools.world.emulator import json_response
+from casefile.tools.world.emulator import json_response, search_page
 
 log = logging.getLogger("casefile.world")
 
@@ -295,15 +295,10 @@ def _tickets_handler(world_dir: Path) -> Callable[[httpx.Request], httpx.Respons
         params = request.url.params
         if request.url.path == "/api/v2/search.json":
             query = params.get("query", "")
-            if not query.strip():
-                return json_response(400, {"error": "InvalidSearch", "description": "query is required"})
-            try:
-                per_page = min(max(int(params.get("per_page", "100")), 1), 100)
-                page = max(int(params.get("page", "1")), 1)
-            except ValueError:
-                return json_response(
-                    400, {"error": "InvalidPaginationParameter", "description": "page must be an integer"}
-                )
+            paging = search_page(params, 100)
+            if isinstance(paging, httpx.Response):
+                return paging
+            page, per_page = paging
             found = [t for t in raw_tickets if _matches(t, query)]
             if params.get("sort_by") == "updated_at":
                 found.sort(

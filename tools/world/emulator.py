@@ -31,6 +31,7 @@ __all__ = [
     "WorldTransport",
     "build_transport",
     "json_response",
+    "search_page",
 ]
 
 log = logging.getLogger("casefile.world")
@@ -103,6 +104,21 @@ class WorldTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
         return self._dispatch(request)
+
+
+def search_page(params: httpx.QueryParams, default_per_page: int) -> tuple[int, int] | httpx.Response:
+    """Zendesk's search paging (``page`` from 1, ``per_page`` 1..100), or its 400 for a search with
+    no query or a page that is not a number."""
+    if not params.get("query", "").strip():
+        return json_response(400, {"error": "InvalidSearch", "description": "query is required"})
+    try:
+        per_page = min(max(int(params.get("per_page", str(default_per_page))), 1), 100)
+        page = max(int(params.get("page", "1")), 1)
+    except ValueError:
+        return json_response(
+            400, {"error": "InvalidPaginationParameter", "description": "page must be an integer"}
+        )
+    return page, per_page
 
 
 def build_transport(world_dir: Path) -> WorldTransport:
