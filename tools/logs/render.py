@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -15,6 +15,13 @@ __all__ = [
     "render_top_errors",
     "render_webhooks",
 ]
+
+
+def _table(
+    header: str, rows: Sequence[Mapping[str, Any]], row: Callable[[Mapping[str, Any]], str]
+) -> list[str]:
+    """A table's header and one line a row; nothing when there are no rows."""
+    return [header, *map(row, rows)] if rows else []
 
 
 def _pct(rate: float | None) -> str:
@@ -39,19 +46,19 @@ def render_error_summary(d: Mapping[str, Any]) -> str:
         )
     else:
         lines.append("no error spike in the window")
-    if d["by_status"]:
-        lines.append("status | count | rate | baseline rate")
-        lines += [
-            f"{s['status']} | {s['count']} | {_pct(s['rate'])} | {_pct(s['baseline_rate'])}"
-            for s in d["by_status"]
-        ]
-    if d["top_endpoints"]:
-        lines.append("endpoint | requests | errors | error rate | baseline rate")
-        lines += [
+    lines += _table(
+        "status | count | rate | baseline rate",
+        d["by_status"],
+        lambda s: f"{s['status']} | {s['count']} | {_pct(s['rate'])} | {_pct(s['baseline_rate'])}",
+    )
+    lines += _table(
+        "endpoint | requests | errors | error rate | baseline rate",
+        d["top_endpoints"],
+        lambda e: (
             f"{e['path']} | {e['requests']} | {e['errors']} | {_pct(e['error_rate'])} | "
             f"{_pct(e.get('baseline_error_rate'))}"
-            for e in d["top_endpoints"]
-        ]
+        ),
+    )
     if d["top_error_codes"]:
         lines.append(
             "error codes: " + ", ".join(f"{c['error_code']} ({c['count']})" for c in d["top_error_codes"])
@@ -64,15 +71,15 @@ def render_top_errors(d: Mapping[str, Any]) -> str:
         f"{d['account_id']} {d['window']['start']} → {d['window']['end']}: {d['errors']} errors of "
         f"{d['requests']} requests"
     ]
-    if d["top"]:
-        lines.append(
-            "count (7 days before) | share | status | error code | endpoint | API key | first → last | message"
-        )
-        lines += [
-            f"{e['count']} (before: {e['before']}) | {_pct(e['share'])} | {e['status']} | {e['error_code'] or '-'} | {e['path'] or '-'} | "
-            f"{e['api_key_hash'] or '-'} | {e['first_at']} → {e['last_at']} | {e['message'] or '-'}"
-            for e in d["top"]
-        ]
+    lines += _table(
+        "count (7 days before) | share | status | error code | endpoint | API key | first → last | message",
+        d["top"],
+        lambda e: (
+            f"{e['count']} (before: {e['before']}) | {_pct(e['share'])} | {e['status']} | "
+            f"{e['error_code'] or '-'} | {e['path'] or '-'} | {e['api_key_hash'] or '-'} | "
+            f"{e['first_at']} → {e['last_at']} | {e['message'] or '-'}"
+        ),
+    )
     if d["keys"]:
         lines.append(
             "API keys: "
