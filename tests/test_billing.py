@@ -274,19 +274,23 @@ def test_open_invoice_not_yet_due_does_not_count() -> None:
     assert reasons == ["invoice in_x open, 1 failed attempt, amount_due 5 usd (due 2026-11-10T00:00:00Z)"]
 
 
+def search_result(*customers: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's answer to ``GET /v1/customers/search``: one page holding ``customers``."""
+    data = list(customers)
+    return {
+        "object": "search_result",
+        "data": data,
+        "has_more": False,
+        "next_page": None,
+        "url": "/v1/customers/search",
+    }
+
+
 async def test_customer_found_by_metadata_search_when_directory_has_none(
     mock: respx.MockRouter, resources: dict[str, Any], connector: StripeConnector
 ) -> None:
     found = customer(resources, "cus_wonka", metadata={"account_id": "wonka"})
-    search = mock.get("/v1/customers/search").respond(
-        json={
-            "object": "search_result",
-            "data": [found],
-            "has_more": False,
-            "next_page": None,
-            "url": "/v1/customers/search",
-        }
-    )
+    search = mock.get("/v1/customers/search").respond(json=search_result(found))
     serve_account(
         mock, resources, "cus_wonka", subs=[subscription(resources, "sub_w", "cus_wonka", "trialing")]
     )
@@ -299,15 +303,7 @@ async def test_search_customers(
     mock: respx.MockRouter, resources: dict[str, Any], connector: StripeConnector
 ) -> None:
     found = customer(resources, "cus_globex", email="ap@globex.example", metadata={"account_id": "globex"})
-    route = mock.get("/v1/customers/search").respond(
-        json={
-            "object": "search_result",
-            "data": [found],
-            "has_more": False,
-            "next_page": None,
-            "url": "/v1/customers/search",
-        }
-    )
+    route = mock.get("/v1/customers/search").respond(json=search_result(found))
     result = await connector.billing_search_customers(
         BillingSearchArgs(query="email:'ap@globex.example'"), ctx()
     )
@@ -355,13 +351,7 @@ async def test_429_with_retry_after_then_success(
     limited.headers["Retry-After"] = "2"
     ok = httpx.Response(
         200,
-        json={
-            "object": "search_result",
-            "data": [],
-            "has_more": False,
-            "next_page": None,
-            "url": "/v1/customers/search",
-        },
+        json=search_result(),
     )
     route = mock.get("/v1/customers/search").mock(side_effect=[limited, ok])
     result = await connector.billing_search_customers(BillingSearchArgs(query="email:'a@b.co'"), ctx())
@@ -545,14 +535,6 @@ def test_argument_models_have_no_free_form_fields() -> None:
 async def test_account_without_any_stripe_customer_is_not_found(
     mock: respx.MockRouter, connector: StripeConnector
 ) -> None:
-    mock.get("/v1/customers/search").respond(
-        json={
-            "object": "search_result",
-            "data": [],
-            "has_more": False,
-            "next_page": None,
-            "url": "/v1/customers/search",
-        }
-    )
+    mock.get("/v1/customers/search").respond(json=search_result())
     with pytest.raises(errors.SourceNotFound, match="no Stripe customer for account wonka"):
         await connector.billing_account(BillingAccountArgs(account_id="wonka"), ctx("wonka"))
