@@ -1,4 +1,4 @@
-"""agent/store.py: investigations, events, audit, feedback, leases; SQLite and PostgreSQL (conftest starts a server)."""
+"""agent/store/: investigations, events, audit, feedback, leases; SQLite and PostgreSQL (conftest starts a server)."""
 
 from __future__ import annotations
 
