@@ -4,6 +4,7 @@ outcomes and records the ``call_id`` of every result it used, or says why it can
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from casefile.agent.packet.sources import MAX_FAILING, MAX_ROWS, Collected, Missing, Sources
@@ -183,21 +184,21 @@ def trace_ids(src: Sources) -> Collected | Missing:
     )
 
 
+def _fields(
+    found: Sequence[ToolOutcome], keys: Sequence[str], cut: Mapping[str, slice] | None = None
+) -> Collected:
+    """The named fields of the newest result (the lists in ``cut`` cut), cited by its call."""
+    data = found[-1].data
+    value = {k: (data.get(k) or [])[cut[k]] if cut and k in cut else data.get(k) for k in keys}
+    return Collected(value, [found[-1].call_id])
+
+
 def latency(src: Sources) -> Collected | Missing:
     latency = _account_latency(src) or _platform_latency(src)
     if not latency:
         return Missing(src.why_not("logs_latency"))
-    d = latency[-1].data
-    value = {
-        "scope": d.get("scope"),
-        "requests": d.get("requests"),
-        "p50_ms": d.get("p50_ms"),
-        "p95_ms": d.get("p95_ms"),
-        "p99_ms": d.get("p99_ms"),
-        "baseline": d.get("baseline"),
-        "by_endpoint": (d.get("by_endpoint") or [])[:MAX_ROWS],
-    }
-    return Collected(value, [latency[-1].call_id])
+    keys = ("scope", "requests", "p50_ms", "p95_ms", "p99_ms", "baseline", "by_endpoint")
+    return _fields(latency, keys, {"by_endpoint": slice(MAX_ROWS)})
 
 
 def affected_accounts(src: Sources) -> Collected | Missing:
@@ -229,31 +230,16 @@ def webhook_retry_log(src: Sources) -> Collected | Missing:
     deliveries = src.ok("logs_webhook_deliveries")
     if not deliveries:
         return Missing(src.why_not("logs_webhook_deliveries"))
-    d = deliveries[-1].data
-    value = {
-        "attempts": d.get("attempts"),
-        "failures": d.get("failures"),
-        "failure_rate": d.get("failure_rate"),
-        "failing_since": d.get("failing_since"),
-        "last_success": d.get("last_success"),
-        "by_response_status": d.get("by_response_status"),
-        "by_error": d.get("by_error"),
-    }
-    return Collected(value, [deliveries[-1].call_id])
+    keys = ("attempts", "failures", "failure_rate", "failing_since", "last_success")
+    return _fields(deliveries, (*keys, "by_response_status", "by_error"))
 
 
 def endpoint_response_times(src: Sources) -> Collected | Missing:
     deliveries = src.ok("logs_webhook_deliveries")
     if not deliveries:
         return Missing(src.why_not("logs_webhook_deliveries"))
-    d = deliveries[-1].data
-    value = {
-        "endpoint_urls": d.get("endpoint_urls"),
-        "response_ms": d.get("response_ms"),
-        "history": (d.get("history") or [])[-24:],
-        "platform": d.get("platform"),
-    }
-    return Collected(value, [deliveries[-1].call_id])
+    keys = ("endpoint_urls", "response_ms", "history", "platform")
+    return _fields(deliveries, keys, {"history": slice(-24, None)})
 
 
 def sso_metadata(src: Sources) -> Collected | Missing:
@@ -280,16 +266,8 @@ def sso_failures(src: Sources) -> Collected | Missing:
     logins = src.ok("logs_sso_logins")
     if not logins:
         return Missing(src.why_not("logs_sso_logins"))
-    d = logins[-1].data
-    value = {
-        "attempts": d.get("attempts"),
-        "failures": d.get("failures"),
-        "failing_since": d.get("failing_since"),
-        "last_success": d.get("last_success"),
-        "top_errors": d.get("top_errors"),
-        "recent_failures": (d.get("recent_failures") or [])[:MAX_ROWS],
-    }
-    return Collected(value, [logins[-1].call_id])
+    keys = ("attempts", "failures", "failing_since", "last_success", "top_errors", "recent_failures")
+    return _fields(logins, keys, {"recent_failures": slice(MAX_ROWS)})
 
 
 def billing_status(src: Sources) -> Collected | Missing:
