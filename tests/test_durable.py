@@ -73,17 +73,24 @@ def test_kill_9_mid_investigation_then_restart(database: str, zendesk: ZendeskSe
     finally:
         first.kill()
     assert zendesk.notes == {}
-    second = ServiceProcess(database, zendesk.url, model_latency_s=0.0)
-    try:
-        _wait(lambda: len(_finished(store)) == len(tickets), 30, "every investigation and note")
-    finally:
-        second.stop()
+    _finish_on_a_second_process(database, zendesk, store, tickets, "every investigation and note")
     _assert_exactly_one_note_each(store, zendesk, tickets)
     resumed = [
         r for r in store.list() if any(e.kind == "investigation_resumed" for _, e in store.events(r.id))
     ]
     assert len(resumed) == 3  # the three the killed process held; the queued ones simply ran
     store.close()
+
+
+def _finish_on_a_second_process(
+    database: str, zendesk: ZendeskServer, store: Store, tickets: list[int], what: str
+) -> None:
+    """A fresh process on the same store finishes every ticket's work (and is stopped cleanly)."""
+    second = ServiceProcess(database, zendesk.url, model_latency_s=0.0)
+    try:
+        _wait(lambda: len(_finished(store)) == len(tickets), 30, what)
+    finally:
+        second.stop()
 
 
 def test_kill_9_mid_delivery_posts_no_second_note(database: str, zendesk: ZendeskServer) -> None:
@@ -98,11 +105,7 @@ def test_kill_9_mid_delivery_posts_no_second_note(database: str, zendesk: Zendes
         first.kill()
     assert _finished(store) == []  # the killed process never learnt its notes were posted
     zendesk.put_delay_s = 0.0
-    second = ServiceProcess(database, zendesk.url, model_latency_s=0.0)
-    try:
-        _wait(lambda: len(_finished(store)) == len(tickets), 30, "every delivery confirmed")
-    finally:
-        second.stop()
+    _finish_on_a_second_process(database, zendesk, store, tickets, "every delivery confirmed")
     _assert_exactly_one_note_each(store, zendesk, tickets)
     store.close()
 
