@@ -105,28 +105,17 @@ STORM = out(
         "top_error_codes": [{"error_code": "internal_error", "count": 400}],
     },
 )
-WEBHOOK_CUSTOMER = out(
-    "w1",
-    "logs_webhook_deliveries",
-    {
-        "attempts": 100,
-        "failures": 90,
-        "failure_rate": 0.9,
-        "failing_since": "2026-11-19T22:10:00Z",
-        "platform": {"attempts": 5000, "failures": 20, "failure_rate": 0.004},
-    },
-)
-WEBHOOK_PLATFORM = out(
-    "w1",
-    "logs_webhook_deliveries",
-    {
-        "attempts": 100,
-        "failures": 90,
-        "failure_rate": 0.9,
-        "failing_since": "2026-11-19T22:10:00Z",
-        "platform": {"attempts": 5000, "failures": 2000, "failure_rate": 0.4},
-    },
-)
+
+
+def webhooks_failing(platform_failures: int) -> ToolOutcome:
+    """90% of the account's deliveries fail; the platform's 5000 have ``platform_failures``."""
+    platform = {"attempts": 5000, "failures": platform_failures, "failure_rate": platform_failures / 5000}
+    data = {"attempts": 100, "failures": 90, "failure_rate": 0.9, "failing_since": "2026-11-19T22:10:00Z"}
+    return out("w1", "logs_webhook_deliveries", {**data, "platform": platform})
+
+
+WEBHOOK_CUSTOMER = webhooks_failing(20)
+WEBHOOK_PLATFORM = webhooks_failing(2000)
 SSO_FAILING = out(
     "s1", "logs_sso_logins", {"attempts": 40, "failures": 40, "failing_since": "2026-11-20T06:48:00Z"}
 )
