@@ -16,14 +16,15 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from casefile.agent.redact import redact
 from casefile.tools import deadline as deadlines
 from casefile.tools import tracing
+from casefile.tools.args import ToolArgs, WindowedArgs
 from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import (
     DeadlinePassed,
@@ -37,7 +38,6 @@ from casefile.tools.values import (
     AccountId,
     OptionalAccountId,
     account_fields,
-    as_utc,
     iso,
     parse_ts,
     same_account,
@@ -75,34 +75,6 @@ __all__ = [
 
 # A call made outside any investigation (no deadline bound): Budgets.tool_timeout_s's default.
 UNBOUND_CALL_TIMEOUT_S = 30.0
-
-
-class ToolArgs(BaseModel):
-    """Base for argument models: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class WindowedArgs(ToolArgs):
-    """Arguments with a ``start``/``end`` window (the subclass declares both): read as UTC, ``end``
-    after ``start``, at most ``max_window`` apart."""
-
-    max_window: ClassVar[timedelta] = timedelta(days=31)
-
-    @field_validator("start", "end", check_fields=False)
-    @classmethod
-    def _as_utc(cls, value: datetime) -> datetime:
-        return as_utc(value)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        start: datetime = getattr(self, "start")  # noqa: B009  (declared by the subclass)
-        end: datetime = getattr(self, "end")  # noqa: B009
-        if end <= start:
-            raise ValueError("end must be after start")
-        if end - start > self.max_window:
-            raise ValueError(f"the window may span at most {self.max_window.days} days")
-        return self
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)
