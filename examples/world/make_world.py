@@ -21,6 +21,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from casefile.tools.world.generate.billing_objects import stripe
 from casefile.tools.world.generate.build import accounts, dumps
 from casefile.tools.world.generate.deploy_objects import github
@@ -35,7 +37,6 @@ from casefile.tools.world.generate.spec import (
     FileChange,
     HistorySpec,
     IdpSpec,
-    IssueComment,
     IssueSpec,
     Person,
     PlanSpec,
@@ -229,186 +230,6 @@ DEPLOYS: dict[str, list[tuple[str, str, str, str, list[tuple[str, str, list[tupl
 }  # fmt: skip
 
 
-ISSUES: list[dict[str, Any]] = [
-    {"n": 482, "title": "Gateway rate limiter double-counts retried requests with Idempotency-Key since v2.41.0",
-     "state": "In Progress", "priority": 1, "labels": ["Bug", "gateway", "rate-limiting", "customer-impact"],
-     "created": "2026-11-20T09:41:00Z", "updated": "2026-11-20T11:02:00Z", "due": "2026-11-21",
-     "description": (
-         "Since **v2.41.0** (deployed 2026-11-20 08:04 UTC) the sliding-window limiter in "
-         "`src/gateway/ratelimit.py` increments the client's bucket twice when a request carries an "
-         "`Idempotency-Key` that the gateway has already seen (a client retry). Clients that retry "
-         "`POST /v2/shipments` with the same key burn their budget twice as fast and get `429` "
-         "`rate_limit_exceeded` far below their plan limit.\n\n"
-         "## Impact\nAccounts retrying POSTs with Idempotency-Key (Acme Logistics reported first). "
-         "x-ratelimit-remaining drops to 0 while real traffic is ~5% of the plan limit.\n\n"
-         "## Workaround:\nRetry with exponential backoff and reuse the same Idempotency-Key at most once; "
-         "or temporarily lower client concurrency to 5.\n\n"
-         "## Fix\nCount a replayed Idempotency-Key once (PR #2318).\n\nETA: fix ships 2026-11-21"),
-     "comments": [("Marta Kowalski", "2026-11-20T10:05:00Z",
-                   "Reproduced on staging: two increments per replay in `SlidingWindowLimiter.check`. "
-                   "Introduced by #2310."),
-                  ("David Okafor", "2026-11-20T11:02:00Z",
-                   "Fix in review (#2318). Not hotfixing tonight; ships with 2026-11-21 train.")]},
-    {"n": 431, "title": "429 on bulk import endpoint when batch exceeds 500 orders",
-     "state": "Done", "priority": 2, "labels": ["Bug", "rate-limiting", "orders"],
-     "created": "2026-09-02T13:20:00Z", "updated": "2026-09-09T16:00:00Z", "due": None,
-     "description": "`POST /v2/orders/bulk` counted each order in a batch as one request against the "
-                    "rate limit, so batches > 500 orders returned `429` on Growth plans.\n\n"
-                    "Fixed in v2.33.0: a batch counts as one request.",
-     "comments": [("Lin Chen", "2026-09-09T16:00:00Z", "Shipped in v2.33.0.")]},
-    {"n": 455, "title": "Rate limit headers missing from API docs",
-     "state": "Todo", "priority": 4, "labels": ["Docs", "rate-limiting"],
-     "created": "2026-10-14T09:00:00Z", "updated": "2026-10-20T10:30:00Z", "due": None,
-     "description": "The API reference does not document `x-ratelimit-limit`, `x-ratelimit-remaining`, "
-                    "`x-ratelimit-reset` or `retry-after` on 429 responses. Customers keep asking.",
-     "comments": []},
-    {"n": 480, "title": "Rate limiter: per-key buckets not reset after plan upgrade",
-     "state": "Backlog", "priority": 3, "labels": ["Bug", "gateway", "rate-limiting"],
-     "created": "2026-11-11T15:10:00Z", "updated": "2026-11-11T15:10:00Z", "due": None,
-     "description": "After an upgrade from Starter to Growth the old 120 rpm limit applies until the "
-                    "gateway cache expires (up to 1 hour). Low impact; upgrades are rare.",
-     "comments": []},
-    {"n": 471, "title": "Idempotency-Key conflicts return 500 instead of 409",
-     "state": "Done", "priority": 2, "labels": ["Bug", "gateway"],
-     "created": "2026-10-28T08:45:00Z", "updated": "2026-11-04T12:00:00Z", "due": None,
-     "description": "Reusing an Idempotency-Key with a different body raised `IntegrityError` → 500. "
-                    "Now returns `409 idempotency_conflict`. Fixed in v2.39.0.",
-     "comments": []},
-    {"n": 476, "title": "Orders export times out for accounts with more than 100k orders",
-     "state": "Done", "priority": 2, "labels": ["Bug", "orders", "export"],
-     "created": "2026-10-21T10:00:00Z", "updated": "2026-11-02T09:30:00Z", "due": None,
-     "description": "`GET /v2/orders/export` hit the 30 s gateway timeout (504) for very large accounts. "
-                    "Export now paginates server-side. Fixed in v2.38.0.",
-     "comments": [("David Okafor", "2026-11-02T09:30:00Z", "Verified with Hooli's dataset; closing.")]},
-    {"n": 474, "title": "Orders export: created_at column uses server timezone instead of UTC",
-     "state": "In Review", "priority": 3, "labels": ["Bug", "orders", "export", "data"],
-     "created": "2026-11-06T14:00:00Z", "updated": "2026-11-19T17:20:00Z", "due": None,
-     "description": "CSV export writes `created_at` in Europe/Berlin time without an offset. "
-                    "Data team reported a one-hour discrepancy. No errors, only wrong values.",
-     "comments": []},
-    {"n": 440, "title": "402 subscription_past_due returned on GET endpoints",
-     "state": "Done", "priority": 2, "labels": ["Bug", "billing", "gateway"],
-     "created": "2026-09-15T11:00:00Z", "updated": "2026-09-22T15:45:00Z", "due": None,
-     "description": "Past-due accounts must keep read access during the grace period; only write "
-                    "endpoints (POST/PUT/PATCH/DELETE) should return `402 subscription_past_due`. "
-                    "Fixed in v2.35.1.",
-     "comments": []},
-    {"n": 470, "title": "Webhook retries use a fixed delay instead of exponential backoff",
-     "state": "Done", "priority": 3, "labels": ["Bug", "webhooks"],
-     "created": "2026-10-25T09:00:00Z", "updated": "2026-11-17T16:30:00Z", "due": None,
-     "description": "Retry schedule is now 1 min, 5 min, 30 min, 2 h, 6 h with jitter (webhooks v1.18.1).",
-     "comments": []},
-    {"n": 484, "title": "Webhook dispatcher: say 'endpoint TLS certificate expired' instead of tls_error",
-     "state": "Todo", "priority": 4, "labels": ["Improvement", "webhooks"],
-     "created": "2026-11-19T11:30:00Z", "updated": "2026-11-19T11:30:00Z", "due": None,
-     "description": "Customers can't tell why deliveries fail with `tls_error`. Surface the reason "
-                    "in the delivery log.",
-     "comments": []},
-    {"n": 478, "title": "Dashboard shows stale webhook endpoint status",
-     "state": "Todo", "priority": 3, "labels": ["Bug", "web", "webhooks"],
-     "created": "2026-11-12T10:00:00Z", "updated": "2026-11-19T09:25:00Z", "due": None,
-     "description": "Webhooks page caches endpoint health for 24 h, so a failing endpoint shows green.",
-     "comments": []},
-    {"n": 463, "title": "SAML: clearer error page when the IdP signing certificate has expired",
-     "state": "Backlog", "priority": 3, "labels": ["Improvement", "sso"],
-     "created": "2026-10-08T12:00:00Z", "updated": "2026-10-08T12:00:00Z", "due": None,
-     "description": "Users see 'Login failed' when the customer's IdP signs with an expired certificate. "
-                    "Show 'Your identity provider's certificate expired; ask your admin to rotate it.'",
-     "comments": []},
-    {"n": 459, "title": "SSO login loop in Safari 17 with IdP-initiated flow",
-     "state": "Done", "priority": 2, "labels": ["Bug", "sso", "web"],
-     "created": "2026-09-28T08:00:00Z", "updated": "2026-10-03T14:00:00Z", "due": None,
-     "description": "SameSite=Lax session cookie dropped on the POST from the IdP. Fixed in web-2026.10.03.",
-     "comments": []},
-    {"n": 466, "title": "p95 latency regression on POST /v2/rates in ap-southeast-1",
-     "state": "Done", "priority": 2, "labels": ["Bug", "performance", "rates"],
-     "created": "2026-10-19T03:00:00Z", "updated": "2026-10-24T08:00:00Z", "due": None,
-     "description": "Carrier rate lookups went cross-region. Fixed by regional rate-card cache.",
-     "comments": []},
-    {"n": 485, "title": "API down? Status page shows operational during 502 blip on 2026-11-17",
-     "state": "Canceled", "priority": 4, "labels": ["Incident", "gateway"],
-     "created": "2026-11-17T19:40:00Z", "updated": "2026-11-18T08:00:00Z", "due": None,
-     "description": "Seven minutes of 502 from one load balancer node (19:12–19:19 UTC). Only a handful "
-                    "of requests affected; not worth a status page entry. Duplicate of INC-219.",
-     "comments": []},
-]  # fmt: skip
-
-
-HISTORY: list[tuple[str, str, str, list[str], str, str]] = [
-    ("429 Too Many Requests during our nightly sync",
-     "Our nightly order sync gets 429s after ~2 minutes. We're on Starter.",
-     "Customer was sending 300 rpm on a Starter plan (120 rpm). Explained x-ratelimit-* headers and "
-     "backoff; they upgraded to Growth.", ["api", "429", "rate-limit", "plan-limit"],
-     "2026-08-12T22:10:00Z", "2026-08-13T09:40:00Z"),
-    ("Bulk import returns 429",
-     "POST /v2/orders/bulk with 800 orders always returns 429 rate_limit_exceeded.",
-     "Bug REL-431: batches counted per order. Fixed in v2.33.0; workaround was batches of 400.",
-     ["api", "429", "bug", "bulk-import"], "2026-09-02T10:00:00Z", "2026-09-09T17:00:00Z"),
-    ("Getting 402 on every POST",
-     "All our POSTs fail with 402 subscription_past_due, GETs work.",
-     "Card expired; invoice open with 2 failed attempts. Customer updated the card in the billing "
-     "portal, invoice paid, writes restored within a minute.", ["api", "402", "billing", "past-due"],
-     "2026-07-21T08:30:00Z", "2026-07-21T10:05:00Z"),
-    ("Is the API down? 402 errors",
-     "Nothing works since this morning, we get 402 Payment Required.",
-     "Not an outage: subscription past_due after insufficient_funds declines. Routed to Billing, who "
-     "arranged an invoice payment by bank transfer.", ["api", "402", "billing"],
-     "2026-10-06T07:50:00Z", "2026-10-06T12:30:00Z"),
-    ("SSO broken: Signature validation failed",
-     "Our users can't log in via Okta, error says Signature validation failed.",
-     "Customer rotated the Okta signing certificate without sending us the new one. Updated the "
-     "configured certificate fingerprint from their new metadata.", ["sso", "saml", "okta", "certificate"],
-     "2026-06-03T08:15:00Z", "2026-06-03T11:00:00Z"),
-    ("SAML login says certificate expired",
-     "Azure AD login fails with 'signing certificate expired'.",
-     "The customer's Entra ID app certificate expired. Their admin created a new certificate in the "
-     "Enterprise App, made it active, and re-uploaded metadata; login restored.",
-     ["sso", "saml", "entra", "certificate-expired"], "2026-04-14T09:00:00Z", "2026-04-14T15:20:00Z"),
-    ("SSO redirect loop in Safari",
-     "Safari users bounce between our IdP and your login page.",
-     "Bug REL-459 (SameSite cookie). Fixed in web-2026.10.03.", ["sso", "safari", "bug"],
-     "2026-09-28T07:30:00Z", "2026-10-03T15:00:00Z"),
-    ("Webhooks not arriving",
-     "We stopped receiving order.updated webhooks yesterday.",
-     "Delivery log showed 503 from the customer's endpoint after their load balancer change; their "
-     "team fixed the target group. Deliveries were retried automatically.",
-     ["webhooks", "503", "customer-endpoint"], "2026-08-30T13:00:00Z", "2026-08-30T16:45:00Z"),
-    ("Webhook deliveries timing out",
-     "Your webhooks time out against our server, please check your side.",
-     "Customer endpoint took >10 s (synchronous DB writes). Advised to acknowledge fast and process "
-     "asynchronously. Platform delivery failure rate was 0.2% at the time.",
-     ["webhooks", "timeout", "customer-endpoint"], "2026-10-11T09:20:00Z", "2026-10-12T08:00:00Z"),
-    ("Duplicate webhook events",
-     "We get the same shipment.updated twice.",
-     "At-least-once delivery: retries after a timeout. Explained the delivery id for deduplication.",
-     ["webhooks", "duplicates", "how-to"], "2026-07-02T12:00:00Z", "2026-07-02T14:10:00Z"),
-    ("Export endpoint 504",
-     "GET /v2/orders/export times out for our full history.",
-     "Bug REL-476, fixed in v2.38.0 (server-side pagination).", ["api", "export", "504", "bug"],
-     "2026-10-21T09:00:00Z", "2026-11-02T10:00:00Z"),
-    ("Export has wrong timestamps",
-     "created_at in the CSV export is an hour off.",
-     "Bug REL-474 (timezone of export column) escalated to Data; workaround: use the JSON API.",
-     ["export", "data", "timezone"], "2026-11-06T13:00:00Z", "2026-11-07T09:00:00Z"),
-    ("500 on label creation",
-     "POST /v2/labels returns 500 for DHL shipments.",
-     "Regression from a carrier API change; Backend deployed a fix in v2.40.1.",
-     ["api", "500", "labels", "regression"], "2026-11-16T15:00:00Z", "2026-11-17T14:00:00Z"),
-    ("API key stopped working",
-     "All requests return 401 authentication_failed since 3pm.",
-     "Customer rotated keys and deployed the revoked one to a worker. Pointed them to the key hash in "
-     "the request log.", ["api", "401", "api-key"], "2026-11-16T15:30:00Z", "2026-11-16T16:10:00Z"),
-    ("Dashboard slow to load orders",
-     "Orders page in the dashboard takes 20 seconds.",
-     "Slow search query on a large account; index added in v2.40.0 (orders search).",
-     ["ui", "performance"], "2026-11-10T10:00:00Z", "2026-11-16T10:00:00Z"),
-    ("Invoice shows wrong company name",
-     "Our invoice is addressed to our old entity name.",
-     "Billing updated the customer name in Stripe and re-issued the invoice PDF.", ["billing", "invoice"],
-     "2026-09-10T09:00:00Z", "2026-09-10T11:00:00Z"),
-]  # fmt: skip
-
-
 # ----------------------------------------------------------------------------- the spec
 
 BILLING = {
@@ -471,18 +292,9 @@ def spec() -> WorldSpec:
         ])
         for repo, deploys in DEPLOYS.items()
     }  # fmt: skip
-    issues = [
-        IssueSpec(
-            n=i["n"], title=i["title"], state=i["state"], priority=i["priority"], labels=i["labels"],
-            created=i["created"], updated=i["updated"], due=i["due"], description=i["description"],
-            comments=[IssueComment(author=w, at=at, body=b) for w, at, b in i["comments"]],
-        )
-        for i in ISSUES
-    ]  # fmt: skip
-    history = [
-        HistorySpec(subject=s, body=b, resolution=r, tags=t, created=c, solved=d)
-        for s, b, r, t, c, d in HISTORY
-    ]
+    story = yaml.safe_load((WORLD / "story.yaml").read_text(encoding="utf-8"))
+    issues = [IssueSpec.model_validate(i) for i in story["issues"]]
+    history = [HistorySpec.model_validate(h) for h in story["history"]]
     return WorldSpec(name="demo", brand=brand, plans=plans, accounts=accs, repos=repos, issues=issues,
                      history=history)  # fmt: skip
 
