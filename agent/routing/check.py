@@ -15,7 +15,6 @@ from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.packet import FIELDS
 from casefile.agent.routing.facts import FACTS
 from casefile.agent.routing.schema import (
-    ROUTING_FILE,
     Matchers,
     RoutingConfig,
     RoutingError,
@@ -139,9 +138,17 @@ def _semantics(config: RoutingConfig, node: yaml.Node | None, name: str) -> list
     return problems
 
 
+def _default_file() -> Path:
+    """The package's ``ROUTING_FILE``, read when called: pointing ``casefile.agent.routing.ROUTING_FILE``
+    elsewhere (a test, an embedding application) moves the default for every reader."""
+    from casefile.agent import routing
+
+    return Path(routing.ROUTING_FILE)
+
+
 def check_routing(path: Path | None = None) -> tuple[RoutingConfig | None, list[Problem]]:
     """Parse and validate a routing file: the config (when usable) and every problem, with its line."""
-    path = Path(path or ROUTING_FILE)
+    path = Path(path or _default_file())
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -159,7 +166,7 @@ def _cached(path: str, mtime: float) -> RoutingConfig:
 
 def load_routing(path: Path | None = None) -> RoutingConfig:
     """The routing config; any problem raises :class:`RoutingError`. Cached per file version."""
-    path = Path(path or ROUTING_FILE)
+    path = Path(path or _default_file())
     try:
         mtime = path.stat().st_mtime
     except OSError as exc:
