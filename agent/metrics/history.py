@@ -44,10 +44,9 @@ class HistoryRow(BaseModel):
 
 def load_history(store: Store, since: datetime, until: datetime, tenant: str | None) -> list[HistoryRow]:
     """Investigations created in ``[since, until)`` that reached a diagnosis, oldest first."""
+    from casefile.agent.diagnosis import Diagnosis
     from casefile.agent.store.database import db_time as _ts
     from casefile.agent.store.database import parse_db_time as _parse_ts
-
-    from casefile.agent.diagnosis import Diagnosis
 
     sql = (
         "SELECT id, ticket_id, ticket_json, created_at, started_at, finished_at, diagnosis_json"

@@ -45,7 +45,7 @@ class SlotLeases:
 
     def claim(self, job: str, slot: datetime, owner: str, lease_s: float, now: datetime) -> bool:
         """Whether ``owner`` now holds ``slot`` of ``job`` (False: done, or held by a live lease)."""
-        from casefile.agent.store import _ts
+        from casefile.agent.store.database import db_time as _ts
 
         key, until = (job, _ts(slot)), _ts(now + timedelta(seconds=lease_s))
         try:
@@ -79,7 +79,7 @@ class SlotLeases:
 
     def finish(self, job: str, slot: datetime, owner: str, now: datetime) -> bool:
         """The slot's work is done: it never runs again. False when ``owner`` lost the lease."""
-        from casefile.agent.store import _ts
+        from casefile.agent.store.database import db_time as _ts
 
         with self.store._tx() as cur:
             cur.execute(
@@ -91,7 +91,7 @@ class SlotLeases:
 
     def release(self, job: str, slot: datetime, owner: str, error: str) -> None:
         """The work failed: the slot is claimable again at once (until MAX_ATTEMPTS)."""
-        from casefile.agent.store import _ts
+        from casefile.agent.store.database import db_time as _ts
 
         with self.store._tx() as cur:
             cur.execute(
