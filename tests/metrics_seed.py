@@ -15,7 +15,8 @@ from pathlib import Path
 
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.investigation import Investigation
-from casefile.agent.store import Store, _ts
+from casefile.agent.store import Store
+from casefile.agent.store.database import db_time as _ts
 from casefile.agent.ticket import Signals, Ticket
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
