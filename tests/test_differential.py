@@ -18,7 +18,7 @@ from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.changes import inert_file
 from casefile.agent.differential.model import Differential, Hypothesis
 from casefile.agent.differential.queries import rank_issues
-from casefile.agent.models._chat import render_opening
+from casefile.agent.models._prompt import render_opening
 from casefile.agent.models.base import LoopState
 from casefile.agent.signals import extract_signals
 from casefile.agent.ticket import Requester, Ticket

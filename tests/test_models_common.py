@@ -1,4 +1,4 @@
-"""The provider-neutral pieces (agent/models/_chat.py) and the lazy-import promise."""
+"""The provider-neutral pieces (agent/models/_chat.py and the modules it gathers) and the lazy-import promise."""
 
 from __future__ import annotations
 

@@ -322,7 +322,7 @@ def test_a_model_writing_a_candidates_data_into_the_reply_is_overruled(env: Envi
 
     model = ScriptedModel([leak], name="llm")
     d = asyncio.run(run_investigation(ticket, env, load_settings(env={}), model=model)).diagnosis
-    from casefile.agent.models._chat import render_opening
+    from casefile.agent.models._prompt import render_opening
 
     opening = render_opening(model.seen[0])
     assert "only a candidate" in opening and "calls naming another account are refused" in opening

@@ -1,0 +1,57 @@
+"""Model requests and responses appended as redacted JSONL (``--transcript FILE``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from casefile.agent.models._prompt import _redacted
+from casefile.agent.models.base import LoopState
+
+# ---------------------------------------------------------------- transcripts
+
+_SECRET_KEYS = re.compile(r"(api[_-]?key|authorization|x-api-key|secret|token)$", re.IGNORECASE)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: "[REDACTED]" if _SECRET_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
+class Transcript:
+    """Appends model requests and responses as JSONL lines, redacted; a no-op without a path.
+
+    Lines: ``{"ts", "provider", "model", "ticket_id", "turn", "kind", "body"}`` with
+    kind ``request``, ``retry``, ``response`` or ``error``. Bodies are what went over the
+    wire minus credentials (never in a body; keys named like secrets are masked
+    anyway) and with :func:`casefile.agent.redact.redact` applied to the whole line.
+    """
+
+    def __init__(self, path: str | Path | None, *, provider: str, model: str) -> None:
+        self.path = Path(path) if path else None
+        self.provider = provider
+        self.model = model
+
+    def write(self, kind: str, body: Any, *, state: LoopState | None = None) -> None:
+        if self.path is None:
+            return
+        record = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "provider": self.provider,
+            "model": self.model,
+            "ticket_id": state.ticket.id if state else None,
+            "turn": state.turn if state else None,
+            "kind": kind,
+            "body": _scrub(body),
+        }
+        line = _redacted(json.dumps(record, ensure_ascii=False, default=str))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
