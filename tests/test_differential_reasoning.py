@@ -353,3 +353,14 @@ def test_error_semantics_beyond_the_obvious_codes() -> None:
     assert classify(401, "missing_api_key") == "credentials"
     assert classify(400, "missing_parameter") == "validation"
     assert classify(502, "invalid_response") == "server"  # a 5xx whose code says "invalid" is still ours
+
+
+def test_naming_our_component_is_blame_not_a_description_of_the_change() -> None:
+    ev = _regression_evidence("sync workers: log the refusal reason (#12)")
+    ev.compares["f" * 40].data.repo = "acme-co/sync-workers"
+    for d in ev.deploys.data.deployments:  # type: ignore[union-attr]
+        d.repo = "acme-co/sync-workers"
+    ticket = (
+        "Every order creation fails with 400 since this morning. Your sync workers were updated, check them."
+    )
+    assert best(assess(state(ticket), ev)).category == "customer_error"

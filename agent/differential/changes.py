@@ -241,6 +241,8 @@ def echoed(evidence: Evidence, verdict: ChangeVerdict, ticket_text: str, path: s
             *(f.filename for f in compare.data.files if not inert_file(f.filename)),
         ]
     )
-    changed = stems(w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 3) - _CHANGE_NOISE
+    # The repository's own name is what a customer blaming "your sync workers" names: not a description.
+    named = stems(re.split(r"[^a-z0-9]+", verdict.deploy.repo.lower()))
+    changed = stems(w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 3) - _CHANGE_NOISE - named
     said = stems(terms(ticket_text)) - stems(path_words(path)) - _CHANGE_NOISE
     return sorted(changed & said)
