@@ -364,3 +364,22 @@ def test_naming_our_component_is_blame_not_a_description_of_the_change() -> None
         "Every order creation fails with 400 since this morning. Your sync workers were updated, check them."
     )
     assert best(assess(state(ticket), ev)).category == "customer_error"
+
+
+def test_a_german_ticket_finds_the_english_bug_by_its_translated_words() -> None:
+    from casefile.agent.differential.queries import bug_queries
+
+    s = state(
+        "Seit gestern schlagen teilweise Erstattungen mit Fremdwährung fehl.", "Teil-Erstattungen kaputt"
+    )
+    queries = bug_queries(s, Evidence())
+    assert "refund" in queries[0] and "partial" in queries[0] and "currency" in queries[0]
+    bug = Issue(
+        identifier="TRK-40",
+        title="Partial refunds in a foreign currency are rejected",
+        state="In Progress",
+        workaround="Refund the full amount and charge the difference.",
+    )
+    ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
+    h = next(h for h in assess(s, ev).hypotheses if h.category == "known_bug")
+    assert "TRK-40" in {c.value for c in h.evidence}

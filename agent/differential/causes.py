@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from casefile.agent.differential.changes import Change, correlate, echoed
 from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.glossary import english
 from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture, reported_statuses
 from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
@@ -87,12 +88,18 @@ def known_bug(
         return None
     top = picture.top
     codes = [*state.signals.error_codes, *([top.error_code] if top and top.error_code else [])]
-    text = " ".join([state.ticket.subject or "", state.ticket.body or "", *path_words(picture.path)])
+    said = f"{state.ticket.subject} {state.ticket.body}"
+    text = " ".join([said, *path_words(picture.path)])
     ranked = rank_issues([issue for issue, _ in evidence.bugs], text, codes)
+    if not ranked:
+        # Nothing shares the ticket's own words: try their English equivalents (bugs are filed in English).
+        ranked = rank_issues(
+            [issue for issue, _ in evidence.bugs], f"{text} {' '.join(english(said))}", codes
+        )
     call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
     # Words of the product itself ("<Product> API") match every bug: they are not evidence.
     product = stems(terms(state.catalog.product or "")) | {"api"}
-    wanted = stems(terms(f"{state.ticket.subject} {state.ticket.body}")) - product
+    wanted = stems(terms(" ".join([said, *english(said)]))) - product
     path_stems = stems(path_words(picture.path))
     # A code that only restates its status ("internal") matches every bug about such errors.
     code_stems = stems(

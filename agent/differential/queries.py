@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from casefile.agent.differential.glossary import english
+
 if TYPE_CHECKING:
     from casefile.agent.differential.evidence import Evidence
     from casefile.agent.models.base import LoopState
@@ -21,7 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["bug_queries", "path_words", "rank_issues", "stems", "terms"]
 
-_WORD = re.compile(r"[a-z][a-z0-9_.-]*[a-z0-9]|[a-z]", re.IGNORECASE)
+# Letters of any language: "exécutions" is one word, not "ex" and "cutions".
+_WORD = re.compile(r"[^\W\d_][\w.-]*[^\W_]|[^\W\d_]")
 _STOP = frozenset(
     [
         "a",
@@ -210,7 +213,9 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     ticket = state.ticket
     codes = list(state.signals.error_codes[:3])
     queries = []
-    subject = " ".join(terms(ticket.subject or "")[:8])
+    # A German, French or Spanish ticket also searches in English, the language bugs are filed in.
+    translated = english(f"{ticket.subject or ''} {ticket.body or ''}")
+    subject = " ".join(dict.fromkeys([*translated[:5], *terms(ticket.subject or "")[:8]]))
     if subject:
         queries.append(subject)
     body = [w for w in terms(ticket.body or "") if w not in subject.split()][:6]
