@@ -71,6 +71,7 @@ def test_there_are_worlds_to_check() -> None:
     assert "relayhq/api" in world_identifiers(PACKAGE_DIR / "examples" / "world")
     assert "kestrelpay/payments-api" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "kestrel")
     assert "pipewell/control-plane" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "pipewell")
+    assert "quillmark/envelope-service" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "quillmark")
 
 
 def test_knowledge_names_no_identifier_of_a_bundled_world() -> None:
