@@ -20,7 +20,7 @@ from casefile.agent.metrics.schedule import ReviewScheduler
 from casefile.agent.metrics.slots import SlotLeases
 
 if TYPE_CHECKING:
-    from casefile.agent.service.app import InvestigationService
+    from casefile.agent.service.runtime import InvestigationService
 
 __all__ = ["MetricsRuntime"]
 
@@ -48,7 +48,7 @@ class MetricsRuntime:
     def reader(self) -> OutcomeReader | None:
         """The helpdesk to read outcomes from: the service's Zendesk, else its world's stand-in."""
         service = self.service
-        world = service._env.world if service._env is not None else None  # opened at start-up
+        world = service.env.world if service.opened else None
         return outcome_reader(service.config.zendesk, world, transport=service.helpdesk_transport)
 
     def start(self) -> None:

@@ -39,6 +39,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from casefile.agent.config import Settings
 from casefile.agent.handoff.routes import bounce_router
+from casefile.agent.metrics import routes as metrics
 from casefile.agent.pipeline import Environment
 from casefile.agent.service import openapi
 from casefile.agent.service.bodylimit import BodyLimit
@@ -90,11 +91,8 @@ def create_app(
     app.state.service = service
     openapi.install(app)
     install_error_handlers(app)
-    for router in (health.router, investigations.router, feedback.router, webhooks.router):
+    for router in (health.router, investigations.router, feedback.router, webhooks.router, metrics.router):
         app.include_router(router)
-    from casefile.agent.metrics.routes import router as metrics_router
-
-    app.include_router(metrics_router)
     health.mount_sidebar(app)
     app.include_router(bounce_router(service))  # the signed bounce-back link in Slack messages
     app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)
