@@ -22,7 +22,7 @@ def test_every_connector_says_how_it_is_built() -> None:
 
 def test_live_without_settings_every_source_says_what_to_set() -> None:
     toolbox = build_toolbox(ConnectorSettings())
-    assert set(toolbox.unavailable) == set(BUILT_IN) - {"sso"}  # sso needs no credentials
+    assert set(toolbox.unavailable) == set(BUILT_IN) - {"sso", "cases"}  # sso and our own store need none
     assert toolbox.unavailable["logs"] == "not configured (set CLICKHOUSE_DSN)"
     assert toolbox.unavailable["bugs"] == "not configured (set LINEAR_API_KEY)"
     assert "STRIPE_API_KEY" in toolbox.unavailable["billing"]

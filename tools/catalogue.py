@@ -35,6 +35,7 @@ BUILT_IN: dict[str, str] = {
     "sso": "casefile.tools.sso:SSOConnector",
     "tickets": "casefile.tools.tickets:ZendeskConnector",
     "docs": "casefile.tools.docs:HelpCenterConnector",
+    "cases": "casefile.tools.cases:CasesConnector",
 }
 
 

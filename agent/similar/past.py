@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -18,7 +19,10 @@ from casefile.agent.similar.embed import Embedder
 from casefile.agent.similar.evidence import evidence_keys
 from casefile.agent.similar.rank import LOAD, Doc, LoadDefault, Ranking, rank
 
-__all__ = ["PastCase", "SimilarDiagnoses", "case_doc", "case_text", "similar_diagnoses"]
+if TYPE_CHECKING:
+    from casefile.agent.store import InvestigationRecord
+
+__all__ = ["PastCase", "SimilarDiagnoses", "case_doc", "case_text", "past_case", "similar_diagnoses"]
 
 
 class PastCase(BaseModel):
@@ -26,6 +30,7 @@ class PastCase(BaseModel):
 
     investigation_id: str
     ticket_id: str
+    account_id: str | None = None
     subject: str = ""
     category: str
     summary: str = ""
@@ -50,9 +55,29 @@ class SimilarDiagnoses(BaseModel):
     cases: list[SimilarDiagnosis] = Field(default_factory=list)
 
 
+def past_case(record: InvestigationRecord, subject: str = "") -> PastCase | None:
+    """A stored investigation as a past case; None while it has no diagnosis."""
+    diagnosis = record.diagnosis
+    if diagnosis is None:
+        return None
+    return PastCase(
+        investigation_id=record.id,
+        ticket_id=record.ticket_id,
+        account_id=diagnosis.account_id,
+        subject=subject,
+        category=diagnosis.root_cause.category,
+        summary=diagnosis.summary,
+        cited=[e.value for e in diagnosis.evidence] + [r.id for r in diagnosis.related],
+        action=diagnosis.action,
+        team=diagnosis.escalation.team if diagnosis.escalation else None,
+        finished_at=record.finished_at,
+    )
+
+
 def case_text(subject: str, category: str, summary: str) -> str:
     """The text a case is ranked by: subject, then the cause in words."""
-    return f"{subject}\n{category.replace('_', ' ')}. {summary}".strip()
+    cause = " ".join(p for p in (category.replace("_", " "), summary) if p)
+    return "\n".join(p for p in (subject, cause) if p)
 
 
 def case_doc(case: PastCase) -> Doc:
