@@ -97,6 +97,8 @@ class EscalationReport:
     preventable: list[Preventable] = field(default_factory=list)
     time_to_escalation_s: dict[str, float | None] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
+    shared_causes: dict[str, Any] = field(default_factory=dict)  # agent/similar/clusters.py
+    docs_gap: dict[str, Any] | None = None  # agent/similar/docs_gap.py, filled by the caller (it searches)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +128,7 @@ def escalation_report(
     escalations prevented first.
     """
     from casefile.agent.metrics.review import Cause, suggestions
+    from casefile.agent.similar.review import shared_causes
     from casefile.agent.store import first_bounces
 
     until = until or datetime.now(UTC)
@@ -194,6 +197,7 @@ def escalation_report(
             "max": round(max(durations), 2) if durations else None,
         },
         changes=changes,
+        shared_causes=shared_causes(investigations, since, until),
     )
 
 
@@ -247,7 +251,19 @@ def render_report(report: EscalationReport) -> str:
         out.append(
             f"  {c.kind} {c.name}: {c.bounced} of {c.escalations} escalations bounced → {c.suggestion}"
         )
+    out += _knowledge_lines(report)
     return "\n".join(out)
+
+
+def _knowledge_lines(report: EscalationReport) -> list[str]:
+    from casefile.agent.similar.clusters import ClusterReport, render_clusters
+    from casefile.agent.similar.docs_gap import DocsGap, render_docs_gap
+
+    lines = ["", "Shared causes (investigations citing the same bug, deploy or error code):"]
+    if report.shared_causes:
+        lines += render_clusters(ClusterReport.model_validate(report.shared_causes))
+    lines += ["", "Docs gap (bounced escalations whose article the help-center search finds):"]
+    return lines + render_docs_gap(DocsGap.model_validate(report.docs_gap) if report.docs_gap else None)
 
 
 # ---------------------------------------------------------------- commands
@@ -349,10 +365,26 @@ def _queue_bounce_note(
 
 
 def _cmd_report_escalations(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from casefile.agent.similar.docs_gap import DocsGap
+    from casefile.agent.similar.review import docs_toolbox, measure_docs_gap
+
     since = parse_since(args.since)
     store = _open_store(args.database_url)
     try:
         report = escalation_report(store.list(since=since), store.feedback(), since=since)
+        toolbox = docs_toolbox(args.world)
+
+        async def measure() -> DocsGap | None:
+            try:
+                return await measure_docs_gap(report.preventable, store, toolbox)
+            finally:
+                if toolbox is not None:
+                    await toolbox.aclose()
+
+        gap = asyncio.run(measure())
+        report.docs_gap = gap.model_dump(mode="json") if gap else None
     finally:
         store.close()
     print(json.dumps(report.as_dict(), indent=2) if args.json else render_report(report))
@@ -390,6 +422,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument(
         "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
+    )
+    c.add_argument(
+        "--world", help="search this world's help center for the docs gap (default: HELPCENTER_URL's, if set)"
     )
     c.set_defaults(func=_cmd_report_escalations)
 

@@ -598,6 +598,12 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
         body = report.json()
         assert body["investigations"] == 1 and body["escalations"] == 1 and body["bounced"] == 1
         assert body["preventable"][0]["article"] == article
+        assert body["docs_gap"] is None  # this environment has no help center to search
+        assert body["shared_causes"]["investigations"] == 1
+        clusters = client.get("/v1/reports/clusters", params={"since": "24h"}, headers=AUTH)
+        assert clusters.status_code == 200 and clusters.json()["investigations"] == 1
+        assert clusters.json()["clusters"] == []  # one investigation shares nothing
+        _error(client.get("/v1/reports/clusters", params={"since": "soon"}, headers=AUTH), 422)
         _error(client.get("/v1/reports/escalations", params={"since": "soon"}, headers=AUTH), 422)
         # A resolved investigation has no escalation to bounce: 409, nothing stored.
         record = store.get(inv)

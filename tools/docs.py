@@ -80,6 +80,7 @@ class Article(BaseModel):
     labels: list[str] = Field(default_factory=list)
     section_id: int | None = None
     locale: str | None = None
+    created_at: str | None = None
     updated_at: str | None = None
 
 
@@ -113,6 +114,7 @@ def _article(raw: Mapping[str, Any]) -> Article | None:
             labels=[str(label) for label in raw.get("label_names") or []],
             section_id=raw.get("section_id") if isinstance(raw.get("section_id"), int) else None,
             locale=raw.get("locale"),
+            created_at=raw.get("created_at"),
             updated_at=raw.get("updated_at"),
         )
     except (KeyError, TypeError, ValueError):

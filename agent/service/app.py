@@ -11,6 +11,7 @@
 ``POST /v1/investigations/{id}/feedback``  bounce-back: ``{"bounced": true, "article": URL, "note": ...}``
 ``POST /v1/investigations/{id}/confirm-account``  an agent confirms a candidate account: investigate again with it
 ``GET  /v1/reports/escalations?since=7d``  the weekly escalation review (JSON)
+``GET  /v1/reports/clusters?since=24h``    investigations sharing a cause (a bug, deploy, error code)
 ``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
 ``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
 ``GET  /app/``                             the sidebar page, usable standalone against this service

@@ -1,0 +1,132 @@
+"""Clusters of investigations that share a cause: "7 tickets hit REL-482 today".
+
+Investigations are grouped by the strongest identifier their diagnosis cited (``evidence.py``):
+a bug id first, then a deploy, then an error code, each counted only when it is shared; a cause
+of ours with no identifier (a platform incident, a webhook outage, platform slowness) groups by
+its category. Account-specific causes without a shared identifier (an expired card, one
+customer's certificate) never form a cluster: several customers with the same kind of problem is
+not one problem. Deterministic and explainable: every cluster names what its members share.
+:func:`cluster_report` is what the service's ``/v1/reports/clusters``, the weekly review and the
+metrics call.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+from casefile.agent.similar.evidence import evidence_keys
+
+if TYPE_CHECKING:
+    from casefile.agent.store import InvestigationRecord
+
+__all__ = ["PLATFORM_CATEGORIES", "Cluster", "ClusterReport", "cluster_report", "render_clusters"]
+
+PLATFORM_CATEGORIES = frozenset({"platform_incident", "webhook_platform", "performance_platform"})
+_KIND_ORDER = {"bug": 0, "deploy": 1, "code": 2, "category": 3}
+
+
+class Cluster(BaseModel):
+    key: str = Field(description="what the members share, e.g. bug:REL-482")
+    kind: Literal["bug", "deploy", "code", "category"]
+    label: str = Field(description="the shared identifier or category, e.g. REL-482")
+    category: str = Field(description="the members' most common diagnosed category")
+    investigations: list[str]
+    tickets: list[str]
+    accounts: int = Field(description="how many distinct accounts")
+    escalated: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.investigations)
+
+
+class ClusterReport(BaseModel):
+    since: datetime
+    until: datetime | None = None
+    investigations: int = Field(description="finished investigations in the window")
+    clusters: list[Cluster] = Field(default_factory=list)
+
+
+def _keys(record: InvestigationRecord) -> set[str]:
+    diagnosis = record.diagnosis
+    assert diagnosis is not None
+    keys: set[str] = set()
+    for value in [e.value for e in diagnosis.evidence] + [r.id for r in diagnosis.related]:
+        keys |= {k for k in evidence_keys(value) if not k.startswith("status:")}
+    if diagnosis.root_cause.category in PLATFORM_CATEGORIES:
+        keys.add(f"category:{diagnosis.root_cause.category}")
+    return keys
+
+
+def cluster_report(
+    records: Sequence[InvestigationRecord],
+    *,
+    since: datetime,
+    until: datetime | None = None,
+    min_size: int = 2,
+) -> ClusterReport:
+    """The clusters among ``records`` finished in [since, until), largest first."""
+    done = [
+        r
+        for r in records
+        if r.diagnosis is not None
+        and (r.finished_at or r.created_at) >= since
+        and (until is None or (r.finished_at or r.created_at) < until)
+    ]
+    keys = {r.id: _keys(r) for r in done}
+    counts = Counter(k for ks in keys.values() for k in ks)
+    members: dict[str, list[InvestigationRecord]] = defaultdict(list)
+    for record in done:
+        shared = [k for k in keys[record.id] if counts[k] >= min_size]
+        if not shared:
+            continue
+        best = min(shared, key=lambda k: (_KIND_ORDER[k.split(":", 1)[0]], -counts[k], k))
+        members[best].append(record)
+    clusters = []
+    for key, group in members.items():
+        if len(group) < min_size:
+            continue
+        kind, label = key.split(":", 1)
+        times = [r.finished_at or r.created_at for r in group]
+        clusters.append(
+            Cluster(
+                key=key,
+                kind=kind,  # type: ignore[arg-type]
+                label=label,
+                category=Counter(r.diagnosis.root_cause.category for r in group if r.diagnosis).most_common(
+                    1
+                )[0][0],
+                investigations=[r.id for r in group],
+                tickets=[r.ticket_id for r in group],
+                accounts=len(
+                    {r.diagnosis.account_id for r in group if r.diagnosis and r.diagnosis.account_id}
+                ),
+                escalated=sum(1 for r in group if r.diagnosis and r.diagnosis.action == "escalate"),
+                first_at=min(times),
+                last_at=max(times),
+            )
+        )
+    clusters.sort(key=lambda c: (-c.size, _KIND_ORDER[c.kind], c.label))
+    return ClusterReport(since=since, until=until, investigations=len(done), clusters=clusters)
+
+
+def render_clusters(report: ClusterReport) -> list[str]:
+    """Lines for the text review: "7 tickets hit REL-482 (known_bug, 5 accounts)"."""
+    if not report.clusters:
+        return [f"  (no shared cause among {report.investigations} investigations)"]
+    lines = []
+    for c in report.clusters:
+        what = {"bug": "hit", "deploy": "followed deploy", "code": "got", "category": "share"}[c.kind]
+        label = c.label.replace("_", " ") if c.kind == "category" else c.label
+        accounts = f", {c.accounts} accounts" if c.accounts else ""
+        lines.append(
+            f"  {c.size} tickets {what} {label} ({c.category}{accounts}): {', '.join(c.tickets[:8])}"
+        )
+    return lines
