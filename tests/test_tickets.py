@@ -278,9 +278,9 @@ async def test_shared_evidence_lifts_a_ticket(world: Path) -> None:
     transport = build_transport(world)
     connector = ZendeskConnector(world_settings(), transport=transport)
     tool = connector.tools()[0]
-    plain = await connector.similar(tool.parse_arguments({"text": "orders are failing"}), CTX)
+    plain = await connector.similar(tool.parse_arguments({"text": "calls are refused"}), CTX)
     lifted = await connector.similar(
-        tool.parse_arguments({"text": "orders are failing", "evidence": ["subscription_past_due"]}), CTX
+        tool.parse_arguments({"text": "calls are refused", "evidence": ["subscription_past_due"]}), CTX
     )
     await connector.aclose()
     assert lifted.tickets[0].external_id == "H-901"

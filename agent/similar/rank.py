@@ -1,8 +1,9 @@
 """Rank candidate cases against a query by meaning plus shared evidence; BM25 when there is no model.
 
-Score = cosine similarity of the two texts' embeddings + :data:`EVIDENCE_WEIGHT` for each shared
-identifier (error code, bug id, deploy; a shared HTTP status counts a third as much), at most
-:data:`MAX_SHARED` of them. Cosines of WordLlama's averaged embeddings sit between about 0.3
+Score = cosine similarity of the two texts' embeddings + :data:`WORDS_WEIGHT` × the BM25+ score
+relative to the best candidate's (exact words such as a product term still count, but a text
+sharing no word can win by meaning) + :data:`EVIDENCE_WEIGHT` for each shared identifier (error
+code, bug id, deploy; a shared HTTP status counts a third as much), at most :data:`MAX_SHARED`. Cosines of WordLlama's averaged embeddings sit between about 0.3
 (unrelated support text) and 0.9 (the same symptom), so one shared bug id lifts a case about as
 much as a clearly closer wording does. When the model cannot load, BM25+ over the same texts ranks
 (``tools/tickets.py``'s ranking) and the result carries a note saying so.
@@ -18,9 +19,10 @@ from pydantic import BaseModel, Field
 from casefile.agent.similar.embed import Embedder, embedder_status, load_embedder
 from casefile.agent.similar.evidence import evidence_keys, shared
 
-__all__ = ["EVIDENCE_WEIGHT", "Doc", "Ranking", "Scored", "rank"]
+__all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Ranking", "Scored", "rank"]
 
-EVIDENCE_WEIGHT = 0.1
+EVIDENCE_WEIGHT = 0.2
+WORDS_WEIGHT = 0.5
 MAX_SHARED = 3
 _STATUS_FACTOR = 1 / 3
 _TEXT_CHARS = 4000  # the head of a long thread is what it is about
@@ -69,6 +71,8 @@ def rank(
     limit: int | None = None,
 ) -> Ranking:
     """``docs`` best first against ``query`` (candidates sharing nothing with it are left out by BM25 only)."""
+    if not docs and isinstance(embedder, LoadDefault):  # nothing to rank: don't load the model for it
+        return Ranking(method="meaning")
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
     wanted = evidence_keys(query) | set(query_evidence)
     keys = [evidence_keys(d.text) | d.evidence for d in docs]
@@ -76,19 +80,31 @@ def rank(
         return _bm25(query, docs, wanted, keys, limit, embedder)
     vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
     cosines = vectors[1:] @ vectors[0] if len(docs) else []
+    words = _word_scores(query, docs)
     results = []
     for doc, cosine, doc_keys in zip(docs, cosines, keys, strict=True):
         common = shared(wanted, doc_keys)
         results.append(
             Scored(
                 id=doc.id,
-                score=round(float(cosine) + _evidence_bonus(common), 4),
+                score=round(
+                    float(cosine) + WORDS_WEIGHT * words.get(doc.id, 0.0) + _evidence_bonus(common), 4
+                ),
                 meaning=round(float(cosine), 4),
                 shared=common,
             )
         )
     results.sort(key=lambda s: (-s.score, s.id))
     return Ranking(method="meaning", model=model.name, results=results[:limit])
+
+
+def _word_scores(query: str, docs: Sequence[Doc]) -> dict[str, float]:
+    """BM25+ scores relative to the best one (0..1); candidates sharing no word are absent."""
+    from casefile.tools.tickets import rank_tickets
+
+    ranked = rank_tickets(query, [{"id": d.id, "description": d.text} for d in docs])
+    best = max((score for score, _ in ranked), default=0.0)
+    return {str(t["id"]): score / best for score, t in ranked} if best > 0 else {}
 
 
 def _bm25(
