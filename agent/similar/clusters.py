@@ -1,4 +1,4 @@
-"""Clusters of investigations that share a cause: "7 tickets hit REL-482 today".
+"""Clusters of investigations that share a cause: "7 tickets hit ABC-123 today".
 
 Investigations are grouped by the strongest identifier their diagnosis cited (``evidence.py``):
 a bug id first, then a deploy, then an error code, each counted only when it is shared; a cause
@@ -31,9 +31,9 @@ _KIND_ORDER = {"bug": 0, "deploy": 1, "code": 2, "category": 3}
 
 
 class Cluster(BaseModel):
-    key: str = Field(description="what the members share, e.g. bug:REL-482")
+    key: str = Field(description="what the members share, e.g. bug:ABC-123")
     kind: Literal["bug", "deploy", "code", "category"]
-    label: str = Field(description="the shared identifier or category, e.g. REL-482")
+    label: str = Field(description="the shared identifier or category, e.g. ABC-123")
     category: str = Field(description="the members' most common diagnosed category")
     investigations: list[str]
     tickets: list[str]
@@ -118,7 +118,7 @@ def cluster_report(
 
 
 def render_clusters(report: ClusterReport) -> list[str]:
-    """Lines for the text review: "7 tickets hit REL-482 (known_bug, 5 accounts)"."""
+    """Lines for the text review: "7 tickets hit ABC-123 (known_bug, 5 accounts)"."""
     if not report.clusters:
         return [f"  (no shared cause among {report.investigations} investigations)"]
     lines = []
