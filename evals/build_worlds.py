@@ -21,6 +21,7 @@ Case entry (YAML)::
       thread: [{by: agent|customer, at: …, body: …, public: true}]  # → a Zendesk export
       expected: {category: …, action: …, team: …, must_cite: […], tags: […]}
       traffic: {…}                 # clickhouse/traffic.overlay.json
+      investigations: [{…}]        # investigations.json: casefile's earlier diagnoses (tools/cases.py)
       spec:                        # edits of the world spec, regenerated into overlay files
         billing: {<account>: {status: past_due, …}}
         idp: {<account>: {certs: […], configured_serial: …}}
@@ -220,6 +221,8 @@ def write_cases(name: str, spec: WorldSpec, base_files: dict[str, str]) -> int:
         traffic = copy.deepcopy(case.get("traffic") or {})
         if traffic:
             overlay["clickhouse/traffic.overlay.json"] = dumps(traffic)
+        if case.get("investigations"):
+            overlay["investigations.json"] = dumps({"investigations": case["investigations"]})
         if overlay:
             world = directory / "world"
             for relative, text in overlay.items():
