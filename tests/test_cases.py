@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from casefile.agent.diagnosis import Diagnosis
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.store import Store
 from casefile.agent.ticket import Signals, Ticket
 from casefile.tools.base import CallContext, Toolbox, ToolCall
@@ -130,7 +130,7 @@ async def test_the_store_is_searched_and_a_broken_store_is_unavailable(tmp_path:
         _diagnosis("T-1", "globex", "known_bug", "Known bug REL-900.", ["REL-900", "rate_limit_exceeded"])
     )
     signals = Signals(window_start=NOW - timedelta(hours=1), window_end=NOW)
-    store.save_result(inv, InvestigationResult(diagnosis, signals, [], []), "test")
+    store.save_result(inv, Investigation(diagnosis, signals, [], []), "test")
     store.close()
     cases = store_cases(url)
     assert [(c.investigation_id, c.subject, c.category) for c in cases] == [

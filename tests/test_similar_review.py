@@ -11,7 +11,7 @@ import pytest
 
 from casefile.agent.cli import main
 from casefile.agent.diagnosis import Diagnosis
-from casefile.agent.loop import InvestigationResult
+from casefile.agent.investigation import Investigation
 from casefile.agent.routing_cli import escalation_report, render_report
 from casefile.agent.similar.clusters import cluster_report
 from casefile.agent.similar.review import measure_docs_gap
@@ -62,7 +62,7 @@ def _save(store: Store, ticket_id: str, subject: str, diagnosis: Diagnosis, quer
             )
         )
     signals = Signals(window_start=NOW - timedelta(hours=1), window_end=NOW)
-    store.save_result(inv, InvestigationResult(diagnosis, signals, [], outcomes), "test")
+    store.save_result(inv, Investigation(diagnosis, signals, [], outcomes), "test")
     return inv
 
 
