@@ -11,7 +11,6 @@ number of times, after which the offline investigator's diagnosis stands in.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ from casefile.agent.differential import assess, collect
 from casefile.agent.events import Event, EventSink, Stopwatch
 from casefile.agent.grounding import ground, with_call_ids
 from casefile.agent.investigation import Investigation
+from casefile.agent.ledger import CallLedger
 from casefile.agent.models.base import LoopState, Model, ModelMisconfigured, ModelUnavailable
 from casefile.agent.models.offline import offline_diagnosis
 from casefile.agent.redact import redact_strings
@@ -102,22 +102,21 @@ def _base_context(
     }
 
 
-async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, skipped: list[str]) -> None:
-    """Run the matched runbooks' plans: dependency waves, each wave concurrent, shared calls deduplicated."""
+async def _preflight(state: LoopState, calls: CallLedger, skipped: list[str]) -> None:
+    """Run the matched runbooks' plans: dependency waves, each wave concurrent; the ledger shares
+    identical calls across runbooks and keeps the budget."""
     specs = tool_specs()
     pending: dict[str, list[Any]] = {m.runbook.id: list(m.runbook.plan) for m in state.matches}
     finished: dict[str, set[str]] = {rb: set() for rb in pending}
     results: dict[str, dict[str, Any]] = state.context["steps"]
-    by_key: dict[str, str] = {}
-    counter = len(state.outcomes)
     while any(pending.values()):
         if deadlines.remaining() <= 0:
             skipped += [
                 f"{rb}.{s.id}: the deadline left no time for it" for rb, st in pending.items() for s in st
             ]
             break
-        wave: list[ToolCall] = []
-        scheduled: list[tuple[str, str, str | None]] = []
+        wave: list[tuple[str, dict[str, Any]]] = []
+        scheduled: list[tuple[str, str, int | None]] = []  # runbook, step, index in the wave
         for rb_id, steps in pending.items():
             results.setdefault(rb_id, {})
             runbook = next(m.runbook for m in state.matches if m.runbook.id == rb_id)
@@ -139,28 +138,19 @@ async def _preflight(state: LoopState, ctx: CallContext, recorder: _Recorder, sk
                     skipped.append(f"{rb_id}.{step.id}: no value for {', '.join(missing)}")
                     scheduled.append((rb_id, step.id, None))
                     continue
-                key = step.tool + json.dumps(args, sort_keys=True, default=str)
-                if key not in by_key:
-                    if len(state.outcomes) + len(wave) >= state.budgets.max_tool_calls:
-                        skipped.append(f"{rb_id}.{step.id}: tool-call budget spent")
-                        scheduled.append((rb_id, step.id, None))
-                        continue
-                    counter += 1
-                    call = ToolCall(id=f"c{counter}", tool=step.tool, arguments=args, origin="preflight")
-                    by_key[key] = call.id
-                    wave.append(call)
-                scheduled.append((rb_id, step.id, by_key[key]))
+                scheduled.append((rb_id, step.id, len(wave)))
+                wave.append((step.tool, args))
         if not scheduled:  # only steps waiting on something that will never finish
             break
-        outcomes = await state.toolbox.execute_many(wave, ctx, recorder.tool_event)
-        state.outcomes.extend(outcomes)
-        by_id = {o.call_id: o for o in state.outcomes}
-        for rb_id, step_id, call_id in scheduled:
+        answers = await calls.run(wave, "preflight")
+        for rb_id, step_id, index in scheduled:
             finished[rb_id].add(step_id)
-            outcome = by_id.get(call_id) if call_id else None
+            outcome = answers[index] if index is not None else None
+            if index is not None and outcome is None:
+                skipped.append(f"{rb_id}.{step_id}: tool-call budget spent")
             results[rb_id][step_id] = outcome.data if outcome is not None and outcome.ok else None
-            if call_id:
-                state.step_calls.setdefault(rb_id, {})[step_id] = call_id
+            if outcome is not None:
+                state.step_calls.setdefault(rb_id, {})[step_id] = outcome.call_id
 
 
 def _finalise(
@@ -286,9 +276,14 @@ async def _investigate(
     ctx = CallContext.for_account(
         signals.account_id, accounts, now=ticket.created_at, requested_by=model.name
     )
+    # Preflight, the differential, model turns and routing all call tools through this one ledger.
+    calls = CallLedger(
+        toolbox, ctx, budget=budgets.max_tool_calls, on_event=recorder.tool_event, record=state.outcomes
+    )
+    state.calls = calls
     skipped: list[str] = []
     with deadlines.bound(deadline.earlier(budgets.deadline_s * _PREFLIGHT_SHARE)):
-        await _preflight(state, ctx, recorder, skipped)
+        await _preflight(state, calls, skipped)
         # The general differential: the account's own errors, billing, deploys and their compares,
         # the sources the ticket touches, in two more waves (reusing the runbooks' identical calls).
         if differential:
@@ -301,7 +296,9 @@ async def _investigate(
     state.new_outcomes = list(state.outcomes)
     model_deadline = deadline.earlier(budgets.deadline_s * _ROUTING_SHARE)
     with deadlines.bound(model_deadline):
-        diagnosis, fallback_reason = await _turns(state, model, ctx, recorder, usage, started, model_deadline)
+        diagnosis, fallback_reason = await _turns(
+            state, model, calls, recorder, usage, started, model_deadline
+        )
     phases["model_ms"] = round((time.perf_counter() - t) * 1000, 1)
 
     if diagnosis is None:
@@ -316,16 +313,7 @@ async def _investigate(
 
     # Routing may collect what an escalation lacks, in the time left; its calls join state.outcomes
     # (and the audit). Calls the deadline left no time for are refused and listed as missing.
-    diagnosis = await route(
-        diagnosis,
-        state.outcomes,
-        ticket=ticket,
-        signals=signals,
-        account=account,
-        toolbox=toolbox,
-        ctx=ctx,
-        on_event=recorder.tool_event,
-    )
+    diagnosis = await route(diagnosis, calls, ticket=ticket, signals=signals, account=account)
     diagnosis = link_article(diagnosis, state.outcomes)
     # Whatever model wrote it: a candidate account's data never reaches the customer reply.
     diagnosis = mark_account(diagnosis, signals, ticket)
@@ -350,20 +338,20 @@ async def _investigate(
 async def _turns(
     state: LoopState,
     model: Model,
-    ctx: CallContext,
+    calls: CallLedger,
     recorder: _Recorder,
     usage: Usage,
     started: float,
     deadline: Deadline,
 ) -> tuple[Diagnosis | None, str | None]:
     """The model's turns until a valid, grounded diagnosis, or the reason to fall back."""
-    budgets, toolbox = state.budgets, state.toolbox
+    budgets = state.budgets
     diagnosis: Diagnosis | None = None
     fallback_reason: str | None = None
     repairs_left = budgets.max_repairs
     for turn in range(1, budgets.max_turns + 1):
         state.turn = turn
-        state.tool_calls_left = max(0, budgets.max_tool_calls - len(state.outcomes))
+        state.tool_calls_left = calls.left
         elapsed = time.perf_counter() - started
         if (
             turn == budgets.max_turns
@@ -430,20 +418,29 @@ async def _turns(
         if state.must_conclude and not reply.tool_calls:
             fallback_reason = f"{model.name} did not conclude within its budget"
             break
-        calls = reply.tool_calls[: state.tool_calls_left]
-        if not calls:
+        if not reply.tool_calls:
             state.feedback = ["No tool calls and no diagnosis: call tools or submit the diagnosis."]
-            state.new_outcomes = []
+            state.new_outcomes, state.answers = [], []
             continue
         if deadline.expired:
             fallback_reason = f"deadline of {budgets.deadline_s:g} s passed"
             break
-        outcomes = await toolbox.execute_many(calls, ctx, recorder.tool_event)
-        state.outcomes.extend(outcomes)
-        state.new_outcomes = outcomes
+        state.answers = await calls.run([(c.tool, c.arguments) for c in reply.tool_calls], "model")
+        state.new_outcomes = list({id(o): o for o in state.answers if o is not None}.values())
+        _alias(state, reply.tool_calls)
     else:
         fallback_reason = fallback_reason or f"{model.name} used all {budgets.max_turns} turns"
     return diagnosis, fallback_reason
+
+
+def _alias(state: LoopState, requested: Sequence[ToolCall]) -> None:
+    """The model may cite its own id for a call (``call_…``, ``toolu_…``): map it to ours. An id
+    the provider reused names no call (None)."""
+    for call, answer in zip(requested, state.answers, strict=True):
+        if answer is None:
+            continue
+        known = call.id in state.call_aliases and state.call_aliases[call.id] != answer.call_id
+        state.call_aliases[call.id] = None if known else answer.call_id
 
 
 def _cost(model_name: str, usage: Usage, prices: Mapping[str, Mapping[str, float]]) -> float:

@@ -123,7 +123,7 @@ def _outcome(call_id: str, text: str, ok: bool = True) -> ToolOutcome:
     )
 
 
-def test_dialogue_numbers_calls_after_preflight_and_answers_each(tmp_path: Path) -> None:
+def test_dialogue_answers_each_call_with_the_ledgers_outcome(tmp_path: Path) -> None:
     state = _state(tmp_path)
     state.outcomes = [_outcome("c1", "preflight one"), _outcome("c2", "preflight two")]
     state.new_outcomes = list(state.outcomes)
@@ -143,9 +143,11 @@ def test_dialogue_numbers_calls_after_preflight_and_answers_each(tmp_path: Path)
         state,
     )
     assert diagnosis is None
-    assert [(c.id, c.tool) for c in calls] == [("c3", "logs_recent_requests"), ("c4", "logs_schema")]
-    # The loop ran only c3 (budget); c4 gets "not run", p2 its JSON error. Secrets in results are redacted.
-    state.new_outcomes = [_outcome("c3", "password=hunter2hunter2 ok")]
+    # The provider's ids go to the loop; the call ledger gives each call its id (after preflight's).
+    assert [(c.id, c.tool) for c in calls] == [("p1", "logs_recent_requests"), ("p3", "logs_schema")]
+    # The ledger ran only c3 (budget); p3 gets "not run", p2 its JSON error. Secrets in results are redacted.
+    state.answers = [_outcome("c3", "password=hunter2hunter2 ok"), None]
+    state.new_outcomes = [a for a in state.answers if a is not None]
     state.outcomes += state.new_outcomes
     state.turn = 2
     turn = dialogue.user_turn(state)

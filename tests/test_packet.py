@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from outcomes import tool_outcome
 
+from casefile.agent.ledger import CallLedger
 from casefile.agent.packet import (
     FIELDS,
     FillContext,
@@ -372,7 +373,9 @@ async def test_packet_from_route_renders_markdown_and_json() -> None:
             "unavailable_sources": [{"source": "tickets", "reason": "not configured"}],
         }
     )
-    routed = await route(diagnosis, list(OUTCOMES[:4]), ticket=ticket, signals=signals, config=config)
+    routed = await route(
+        diagnosis, CallLedger.of(list(OUTCOMES[:4]), NOW), ticket=ticket, signals=signals, config=config
+    )
     escalation = routed.escalation
     assert escalation is not None and escalation.team == "backend" and escalation.trigger == "http-5xx"
     packet = Packet.model_validate(escalation.packet)

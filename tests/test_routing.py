@@ -10,6 +10,7 @@ import pytest
 from outcomes import tool_outcome
 
 from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.ledger import CallLedger
 from casefile.agent.routing import (
     ROUTING_FILE,
     check_routing,
@@ -417,7 +418,9 @@ async def test_words_say_rate_limit_but_evidence_says_billing() -> None:
     ticket = tkt("We keep hitting your rate limit, 429 Too Many Requests on every call", "rate limit")
     signals = sig(statuses=[429], areas=["api"])
     d = diag("rate_limit", "escalate", 0.5, team="backend")
-    routed = await route(d, [BILLING_PAST_DUE], ticket=ticket, signals=signals, config=CONFIG)
+    routed = await route(
+        d, CallLedger.of([BILLING_PAST_DUE], NOW), ticket=ticket, signals=signals, config=CONFIG
+    )
     assert routed.action == "escalate" and routed.escalation is not None
     assert routed.escalation.team == "billing"
     packet = routed.escalation.packet
@@ -431,14 +434,22 @@ async def test_words_say_rate_limit_but_evidence_says_billing() -> None:
 
 async def test_resolved_diagnosis_has_no_escalation() -> None:
     d = diag("billing_past_due", "resolve", 0.9, team="billing")
-    routed = await route(d, [BILLING_PAST_DUE], ticket=tkt("invoice?"), signals=sig(), config=CONFIG)
+    routed = await route(
+        d, CallLedger.of([BILLING_PAST_DUE], NOW), ticket=tkt("invoice?"), signals=sig(), config=CONFIG
+    )
     assert routed.action == "resolve" and routed.escalation is None
 
 
 async def test_trigger_overrides_a_confident_resolution_and_is_recorded() -> None:
     d = diag("webhook_customer_endpoint", "resolve", 0.9)
     ticket = tkt("Webhooks stopped. Also: I want to report a security vulnerability in your dashboard")
-    routed = await route(d, [WEBHOOK_CUSTOMER], ticket=ticket, signals=sig(areas=["webhook"]), config=CONFIG)
+    routed = await route(
+        d,
+        CallLedger.of([WEBHOOK_CUSTOMER], NOW),
+        ticket=ticket,
+        signals=sig(areas=["webhook"]),
+        config=CONFIG,
+    )
     assert routed.action == "escalate" and routed.escalation is not None
     assert routed.escalation.team == "security"
     assert routed.escalation.trigger == "security-report"
@@ -515,12 +526,10 @@ async def test_slowness_goes_to_sre_when_widespread_else_backend(platform_accoun
     ticket = tkt("the dashboard and API are really slow today")
     routed = await route(
         d,
-        outcomes,
+        CallLedger(toolbox, CallContext(now=NOW), budget=30, record=outcomes),
         ticket=ticket,
         signals=sig(areas=["performance"]),
-        toolbox=toolbox,
         config=CONFIG,
-        ctx=CallContext(now=NOW),
     )
     assert routed.escalation is not None and routed.escalation.team == team
     assert any(t == "logs_latency" and "account_id" not in a for t, a in systems.calls)  # the platform view
@@ -529,8 +538,8 @@ async def test_slowness_goes_to_sre_when_widespread_else_backend(platform_accoun
     assert {"affected_accounts", "similar_tickets"} <= names
     trace = next(f for f in packet["fields"] if f["name"] == "trace_ids")
     assert trace["value"][0]["trace_id"] == "tr-123"
-    # Every call routing made is in the outcomes (the audit log) with a route- id.
-    assert outcomes and all(o.call_id.startswith("route-") for o in outcomes)
+    # Every call routing made is in the outcomes (the audit log), labelled as routing's.
+    assert outcomes and all(o.origin == "routing" for o in outcomes)
     assert {f["sources"][0] for f in packet["fields"]} <= {o.call_id for o in outcomes}
 
 
@@ -541,12 +550,10 @@ async def test_routing_checks_the_silencing_evidence_before_firing() -> None:
     d = diag("billing_past_due", "resolve", 0.9)
     routed = await route(
         d,
-        outcomes,
+        CallLedger(Toolbox([systems]), CallContext(now=NOW), budget=30, record=outcomes),
         ticket=tkt("can't create orders, is your API down?"),
         signals=sig(),
-        toolbox=Toolbox([systems]),
         config=CONFIG,
-        ctx=CallContext(now=NOW),
     )
     assert ("billing_account", {"account_id": "acme"}) in systems.calls
     assert routed.action == "resolve"

@@ -52,6 +52,7 @@ __all__ = [
     "RENDER_BUDGET_CHARS",
     "AccountId",
     "CallContext",
+    "CallOrigin",
     "Connector",
     "EvidenceView",
     "LinkContext",
@@ -139,13 +140,17 @@ class CallContext:
         return self.account
 
 
+CallOrigin = Literal["preflight", "model", "routing"]
+"""Which phase of an investigation asked for a call (the audit log records it)."""
+
+
 class ToolCall(BaseModel):
-    """A request to run one tool, from a runbook's plan or from a model."""
+    """A request to run one tool, from a runbook's plan, the differential, a model or routing."""
 
     id: str
     tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
-    origin: Literal["preflight", "model"] = "model"
+    origin: CallOrigin = "model"
 
 
 class ToolOutcome(BaseModel):
@@ -155,7 +160,7 @@ class ToolOutcome(BaseModel):
     tool: str
     source: str
     arguments: dict[str, Any]
-    origin: Literal["preflight", "model"] = "model"
+    origin: CallOrigin = "model"
     ok: bool
     data: Any = None
     rendered: str = ""

@@ -18,7 +18,6 @@ Results are read through the connectors' typed views (``tools/*_results.py``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from casefile.agent.differential.queries import bug_queries
-from casefile.tools.base import CallContext, ToolCall, ToolOutcome, iso, parse_ts
+from casefile.agent.ledger import CallLedger
+from casefile.tools.base import CallContext, ToolOutcome, iso, parse_ts
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import BugSearch, Issue
 from casefile.tools.deploys_results import Compare, Deployment, DeploysList
@@ -97,10 +97,6 @@ class Evidence:
         return max(earlier, key=lambda d: d.created_at, default=None)
 
 
-def _key(tool: str, args: dict[str, Any]) -> str:
-    return tool + json.dumps(args, sort_keys=True, default=str)
-
-
 def _view(outcome: ToolOutcome | None, model: type[V]) -> Cited[V] | None:
     if outcome is None or not outcome.ok or not isinstance(outcome.data, dict):
         return None
@@ -111,39 +107,22 @@ def _view(outcome: ToolOutcome | None, model: type[V]) -> Cited[V] | None:
 
 
 class _Caller:
-    """Runs calls in waves, reusing identical earlier calls, within the tool-call budget."""
+    """Runs calls in waves through the investigation's call ledger (identical earlier calls reused,
+    within the tool-call budget), noting which sources failed."""
 
     def __init__(
         self, state: LoopState, ctx: CallContext, on_event: Callable[[str, dict[str, Any]], None]
     ) -> None:
-        self.state, self.ctx, self.on_event = state, ctx, on_event
+        self.state = state
+        self.ledger = state.calls or CallLedger(
+            state.toolbox, ctx, budget=state.budgets.max_tool_calls, on_event=on_event, record=state.outcomes
+        )
         self.failed: dict[str, str] = {}
 
-    def _existing(self, tool: str, args: dict[str, Any]) -> ToolOutcome | None:
-        wanted = _key(tool, args)
-        return next((o for o in self.state.outcomes if _key(o.tool, o.arguments) == wanted), None)
-
     async def wave(self, calls: Sequence[tuple[str, dict[str, Any]]]) -> list[ToolOutcome | None]:
-        results: list[ToolOutcome | None] = []
-        batch: list[ToolCall] = []
-        slots: list[int] = []
-        budget = self.state.budgets.max_tool_calls - len(self.state.outcomes)
-        for tool, args in calls:
-            found = self._existing(tool, args)
-            if found is not None or self.state.toolbox.get(tool) is None or len(batch) >= budget:
-                results.append(found)
-                continue
-            n = len(self.state.outcomes) + len(batch) + 1
-            while any(o.call_id == f"c{n}" for o in self.state.outcomes):
-                n += 1
-            batch.append(ToolCall(id=f"c{n}", tool=tool, arguments=args, origin="preflight"))
-            slots.append(len(results))
-            results.append(None)
-        if batch:
-            outcomes = await self.state.toolbox.execute_many(batch, self.ctx, self.on_event)
-            self.state.outcomes.extend(outcomes)
-            for slot, outcome in zip(slots, outcomes, strict=True):
-                results[slot] = outcome
+        known = [(tool, args) for tool, args in calls if self.ledger.has_tool(tool)]
+        answers = iter(await self.ledger.run(known, "preflight"))
+        results = [next(answers) if self.ledger.has_tool(tool) else None for tool, _ in calls]
         for result in results:
             if result is not None and not result.ok:
                 self.failed.setdefault(result.tool, result.error or "failed")

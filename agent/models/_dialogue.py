@@ -44,16 +44,17 @@ class UserTurn:
 class _Pending:
     provider_id: str
     name: str
-    call_id: str | None = None  # our id, when the loop was asked to run it
+    runs: bool = False  # the loop was asked to run it (its outcome is in LoopState.answers)
     note: str | None = None  # the answer to send instead of an outcome
 
 
 class Dialogue:
     """The provider-neutral state of one conversation with a model.
 
-    Call ids: the model's calls get our own ids (``c<n>``, continuing after the
-    preflight's), so evidence cites the same kind of id whatever the provider,
-    and a local server that reuses ids across turns cannot confuse grounding.
+    Call ids: the model's calls get our own ids from the investigation's call ledger
+    (``c<n>``, continuing after the preflight's), so evidence cites the same kind of id
+    whatever the provider, and a local server that reuses ids across turns cannot confuse
+    grounding.
     Each result is returned under the provider's id *and* labelled with ours;
     evidence citing the provider's id is read as ours (``LoopState.call_aliases``).
     """
@@ -62,7 +63,6 @@ class Dialogue:
         self.tools = tool_specs(state)
         self.system = render_system(state, self.tools)
         self._pending: list[_Pending] = []
-        self._last_id = 0
         self._opened = False
 
     def user_turn(self, state: LoopState) -> UserTurn:
@@ -71,16 +71,15 @@ class Dialogue:
         if not self._opened:
             self._opened = True
             turn.texts.append(render_opening(state))
-        new = {o.call_id: o for o in state.new_outcomes}
+        answers = iter(state.answers)
         for pending in self._pending:
-            if pending.name == SUBMIT_TOOL and pending.call_id is None and pending.note != _SKIPPED_SUBMIT:
+            if pending.name == SUBMIT_TOOL and not pending.runs and pending.note != _SKIPPED_SUBMIT:
                 problems = ([pending.note] if pending.note else []) + feedback
                 feedback = []
                 turn.results.append(ResultBlock(pending.provider_id, _rejection(problems), is_error=True))
             elif pending.note:
                 turn.results.append(ResultBlock(pending.provider_id, pending.note, is_error=True))
-            elif pending.call_id in new:
-                outcome = new[pending.call_id]
+            elif pending.runs and (outcome := next(answers, None)) is not None:
                 turn.results.append(ResultBlock(pending.provider_id, outcome_block(outcome), not outcome.ok))
             else:
                 turn.results.append(
@@ -122,12 +121,9 @@ class Dialogue:
             elif call.error is not None:
                 pending.note = f"not run: {call.error}"
             else:
-                self._last_id = max(self._last_id, len(state.outcomes)) + 1
-                pending.call_id = f"c{self._last_id}"
-                # Models cite the id they were given in the call/result pair too; a reused id is ambiguous.
-                known = call.provider_id in state.call_aliases
-                state.call_aliases[call.provider_id] = None if known else pending.call_id
-                runnable.append(ToolCall(id=pending.call_id, tool=call.name, arguments=call.arguments or {}))
+                # The ledger gives it our id; the provider's id goes along so citations of it resolve.
+                pending.runs = True
+                runnable.append(ToolCall(id=call.provider_id, tool=call.name, arguments=call.arguments or {}))
             self._pending.append(pending)
         return runnable, diagnosis
 

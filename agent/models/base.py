@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from casefile.agent.catalog import Catalog
 from casefile.agent.differential.model import Differential
 from casefile.agent.errors import ConfigError
+from casefile.agent.ledger import CallLedger
 from casefile.tools.base import Toolbox, ToolCall, ToolOutcome
 from casefile.tools.errors import ReadOnlyViolation, ScopeViolation, SourceNotFound, ToolArgumentError
 
@@ -87,7 +88,13 @@ class LoopState:
     step_calls: dict[str, dict[str, str]] = field(default_factory=dict)
     """runbook id → plan step id → call id, so findings can cite the call behind a step."""
     outcomes: list[ToolOutcome] = field(default_factory=list)
+    """Every call's outcome, in order (the ledger records into this list)."""
+    calls: CallLedger | None = None
+    """The investigation's one call ledger (ids, de-duplication, budget, origin): see agent/ledger.py."""
     new_outcomes: list[ToolOutcome] = field(default_factory=list)
+    answers: list[ToolOutcome | None] = field(default_factory=list)
+    """The outcome of each tool call of the model's last reply, in its order (None: not run, the
+    budget was spent); an identical earlier call's outcome answers a repeated one."""
     feedback: list[str] = field(default_factory=list)
     call_aliases: dict[str, str | None] = field(default_factory=dict)
     """The provider's id of a model's tool call → our call id (None: the provider reused the id)."""

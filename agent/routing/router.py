@@ -3,11 +3,12 @@ context the team requires collected through the toolbox and the packet built and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from casefile.agent.diagnosis import Diagnosis, Escalation
+from casefile.agent.ledger import CallLedger
 from casefile.agent.packet import (
     FillContext,
     Packet,
@@ -22,56 +23,31 @@ from casefile.agent.routing.decide import decide, match_symptoms, match_triggers
 from casefile.agent.routing.facts import FACT_PROBES, compute_facts
 from casefile.agent.routing.schema import UNINFORMATIVE, RoutingConfig
 from casefile.agent.ticket import Signals, Ticket
-from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 
 __all__ = ["route"]
 
 
-async def _run(
-    calls: list[tuple[str, dict[str, Any]]],
-    outcomes: list[ToolOutcome],
-    toolbox: Toolbox,
-    ctx: CallContext,
-    on_event: Callable[[str, dict[str, Any]], None] | None,
-) -> None:
-    taken = {o.call_id for o in outcomes}
-    done = {o.tool + repr(sorted(o.arguments.items())) for o in outcomes if o.ok}
-    batch: list[ToolCall] = []
-    n = 0
-    for tool, args in calls:
-        if tool + repr(sorted(args.items())) in done:
-            continue
-        n += 1
-        while f"route-{n}" in taken:
-            n += 1
-        batch.append(ToolCall(id=f"route-{n}", tool=tool, arguments=args, origin="preflight"))
-    if batch:
-        outcomes.extend(await toolbox.execute_many(batch, ctx, on_event))
-
-
 async def route(
     diagnosis: Diagnosis,
-    outcomes: list[ToolOutcome],
+    calls: CallLedger,
     *,
     ticket: Ticket | None = None,
     signals: Signals | None = None,
     account: Mapping[str, Any] | None = None,
-    toolbox: Toolbox | None = None,
-    ctx: CallContext | None = None,
     config: RoutingConfig | None = None,
-    on_event: Callable[[str, dict[str, Any]], None] | None = None,
     max_calls: int = 6,
 ) -> Diagnosis:
     """Decide resolve/escalate, the team and the packet. Never raises for bad sources.
 
     Calls routing makes (facts a trigger's ``unless`` needs, the team's required
-    context, similar resolved tickets) go through ``toolbox`` and are appended to
-    ``outcomes``, so the investigation's audit log holds them. Without a toolbox
-    routing works from ``outcomes`` alone.
+    context, similar resolved tickets) go through the investigation's call ledger,
+    labelled ``routing``, within its budget (and at most ``max_calls``); they join
+    its outcomes, so the audit log holds them. A ledger without a toolbox makes no
+    calls: routing works from the outcomes alone.
     """
     config = config or load_routing()
     text = ticket.full_text() if ticket is not None else f"{diagnosis.summary}"
-    ctx = ctx or CallContext(now=ticket.created_at if ticket else datetime.now(UTC))
+    outcomes, ctx = calls.outcomes, calls.ctx
     account_id = (
         diagnosis.account_id or (account or {}).get("id") or (signals.account_id if signals else None)
     )
@@ -83,12 +59,12 @@ async def route(
         return Sources(outcomes, ticket, signals, account, config.evidence.model_dump())
 
     async def collect(names: Sequence[str]) -> None:
-        if toolbox is None or budget[0] <= 0:
+        if calls.toolbox is None or budget[0] <= 0:
             return
         fill = FillContext(account_id, start, end, sources())
-        calls = fill_calls(names, fill, lambda tool: toolbox.get(tool) is not None)[: budget[0]]
-        budget[0] -= len(calls)
-        await _run(calls, outcomes, toolbox, ctx, on_event)
+        wanted = fill_calls(names, fill, calls.has_tool)[: budget[0]]
+        budget[0] -= len(wanted)
+        await calls.run(wanted, "routing")
 
     facts = compute_facts(outcomes, config.evidence, diagnosis, ctx.now)
     fired, silenced = match_triggers(config, text, signals, facts)
