@@ -20,6 +20,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from casefile import PACKAGE_DIR
 from casefile.tools.base import iso, parse_ts
+from casefile.tools.bugs_results import CLOSED_STATES
 from casefile.tools.sso_analysis import VENDOR_NAMES, ago, spoken_day
 
 __all__ = [
@@ -100,12 +101,9 @@ def _hhmm(value: Any) -> str:
     return ts.strftime("%H:%M UTC") if ts else ""
 
 
-_CLOSED_STATES = {"done", "canceled", "cancelled", "duplicate", "closed", "won't fix"}
-
-
 def _open_issues(issues: Iterable[Mapping[str, Any]] | None) -> list[Any]:
-    """Bug-tracker issues that are not closed (Done, Canceled, Duplicate...)."""
-    return [i for i in issues or [] if str(i.get("state", "")).lower() not in _CLOSED_STATES]
+    """Bug-tracker issues that are not closed (Done, Canceled, Duplicate...: ``bugs_results``'s list)."""
+    return [i for i in issues or [] if str(i.get("state") or "").lower() not in CLOSED_STATES]
 
 
 def _mentioning(issues: Iterable[Mapping[str, Any]] | None, *terms: Any) -> list[Any]:

@@ -178,6 +178,11 @@ def test_known_bug_fact_needs_the_diagnosis_to_cite_the_bug() -> None:
     assert "known_bug_with_workaround" not in compute_facts([BUG_WITH_WORKAROUND], CONFIG.evidence, diag())
     cited = diag(evidence=[{"call_id": "g1", "value": "REL-482", "claim": "c"}])
     assert "known_bug_with_workaround" in compute_facts([BUG_WITH_WORKAROUND], CONFIG.evidence, cited)
+    # Closed is one list for routing and runbook templates (tools/bugs_results.py): "Won't Fix" too.
+    for state in ("Won't Fix", "Closed", "Done"):
+        issue = {**BUG_WITH_WORKAROUND.data["issues"][0], "state": state}
+        closed = BUG_WITH_WORKAROUND.model_copy(update={"data": {"issues": [issue]}})
+        assert "known_bug_with_workaround" not in compute_facts([closed], CONFIG.evidence, cited), state
 
 
 # ---------------------------------------------------------------- trigger rules, one case each
