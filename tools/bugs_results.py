@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from casefile.tools.values import ResultView
 
-__all__ = ["CLOSED_STATES", "BugSearch", "Issue"]
+__all__ = ["CLOSED_STATES", "BugSearch", "Issue", "issues_in"]
 
 CLOSED_STATES = frozenset({"done", "canceled", "cancelled", "duplicate", "closed", "won't fix"})
 
@@ -30,3 +30,16 @@ class Issue(ResultView):
 class BugSearch(ResultView):
     query: str = ""
     issues: list[Issue] = Field(default_factory=list)
+
+
+def issues_in(tool: str, data: object) -> list[Issue]:
+    """The issues a ``bugs_search`` or ``bugs_issue`` result holds, typed (none for anything else,
+    or for a result that does not read as one)."""
+    try:
+        if tool == "bugs_search":
+            return BugSearch.model_validate(data).issues
+        if tool == "bugs_issue":
+            return [Issue.model_validate(data)]
+    except ValidationError:
+        pass
+    return []

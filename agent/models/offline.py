@@ -22,6 +22,7 @@ from casefile.agent.differential.model import Hypothesis
 from casefile.agent.hypotheses import holding_evidence, ranked_causes
 from casefile.agent.models.base import LoopState, Model, ModelReply, Provider
 from casefile.agent.runbooks import Holding, evaluate, runbook_context
+from casefile.tools.bugs_results import issues_in
 
 if TYPE_CHECKING:
     from casefile.agent.routing import RoutingConfig
@@ -65,23 +66,14 @@ def _related(evidence: list[dict[str, Any]], state: LoopState) -> list[dict[str,
         value, tool = item["value"], item["tool"]
         if tool.startswith("bugs_") and _BUG_ID.match(value):
             outcome = state.outcome(item["call_id"])
-            issues = (
-                (outcome.data or {}).get("issues", []) if outcome and isinstance(outcome.data, dict) else []
-            )
-            issue = next((i for i in issues if i.get("identifier") == value), None)
-            if (
-                issue is None
-                and outcome
-                and isinstance(outcome.data, dict)
-                and outcome.data.get("identifier")
-            ):
-                issue = outcome.data
+            found = issues_in(outcome.tool, outcome.data) if outcome is not None and outcome.ok else []
+            issue = next((i for i in found if i.identifier == value), None)
             related.append(
                 {
                     "kind": "bug",
                     "id": value,
-                    "title": (issue or {}).get("title", ""),
-                    "url": (issue or {}).get("url"),
+                    "title": issue.title if issue else "",
+                    "url": issue.url if issue else None,
                 }
             )
         elif tool.startswith("deploys_") and (_SHA.match(value) or value.startswith("v")):
