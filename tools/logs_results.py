@@ -249,3 +249,7 @@ class Latency(ResultView):
     baseline: LatencyBaseline = Field(default_factory=LatencyBaseline)
     by_endpoint: list[EndpointLatency] = Field(default_factory=list)
     accounts: list[AccountLatency] = Field(default_factory=list)
+    accounts_compared: int = 0
+    p95_ratios: list[float] = Field(
+        default_factory=list, description="scope all: each account's p95 / its baseline"
+    )

@@ -8,11 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.routing.schema import EvidenceThresholds
 from casefile.tools.base import ToolOutcome, iso, parse_ts
+from casefile.tools.billing_results import BillingAccount
+from casefile.tools.bugs_results import issues_in
+from casefile.tools.logs_results import ErrorSummary, Latency, SsoLogins, TopErrors, WebhookDeliveries
+from casefile.tools.sso_results import SsoCheck
 
 __all__ = ["BILLING_ERROR_CODES", "FACTS", "FACT_PROBES", "Fact", "compute_facts"]
 
@@ -37,163 +43,137 @@ class Fact:
     detail: str
 
 
-def _d(outcome: ToolOutcome) -> dict[str, Any]:
-    return outcome.data if isinstance(outcome.data, dict) else {}
+V = TypeVar("V", bound=BaseModel)
 
 
 def _latest(
-    outcomes: Sequence[ToolOutcome], tool: str, where: Callable[[dict[str, Any]], bool] | None = None
-) -> ToolOutcome | None:
+    outcomes: Sequence[ToolOutcome], tool: str, view: type[V], where: Callable[[V], bool] | None = None
+) -> tuple[ToolOutcome, V] | None:
+    """The newest successful call of ``tool`` whose result reads as ``view`` (and satisfies ``where``)."""
     for outcome in reversed(outcomes):
-        if (
-            outcome.tool == tool
-            and outcome.ok
-            and isinstance(outcome.data, dict)
-            and (where is None or where(outcome.data))
-        ):
-            return outcome
+        if outcome.tool != tool or not outcome.ok or not isinstance(outcome.data, dict):
+            continue
+        try:
+            typed = view.model_validate(outcome.data)
+        except ValidationError:
+            continue
+        if where is None or where(typed):
+            return outcome, typed
     return None
 
 
-def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def _billing_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterable[Fact]:
-    billing = _latest(outcomes, "billing_account")
-    if billing is not None and _d(billing).get("in_good_standing") is False:
-        reasons = "; ".join(map(str, _d(billing).get("standing_reasons") or [])) or "not in good standing"
-        yield Fact("billing_not_in_good_standing", billing.call_id, f"billing_account: {reasons}")
-    for outcome in reversed(outcomes):
-        if outcome.tool != "logs_error_summary" or not outcome.ok:
-            continue
-        codes = [c for c in _d(outcome).get("top_error_codes") or [] if isinstance(c, dict)]
-        billing_codes = [
-            c for c in codes if str(c.get("error_code")) in BILLING_ERROR_CODES and c.get("count")
-        ]
-        if billing_codes:
-            c = billing_codes[0]
+    found = _latest(outcomes, "billing_account", BillingAccount)
+    if found is not None and found[1].in_good_standing is False:
+        reasons = "; ".join(found[1].standing_reasons) or "not in good standing"
+        yield Fact("billing_not_in_good_standing", found[0].call_id, f"billing_account: {reasons}")
+    for outcome in reversed(outcomes):  # the newest summary that names a billing code
+        summary = _latest([outcome], "logs_error_summary", ErrorSummary)
+        codes = (
+            [c for c in summary[1].top_error_codes if c.error_code in BILLING_ERROR_CODES and c.count]
+            if summary
+            else []
+        )
+        if codes:
             yield Fact(
                 "billing_errors_in_logs",
                 outcome.call_id,
-                f"{c['count']} requests rejected with {c['error_code']}",
+                f"{codes[0].count} requests rejected with {codes[0].error_code}",
             )
             break
 
 
 def _api_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterable[Fact]:
-    summary = _latest(outcomes, "logs_error_summary")
-    if summary is None:
+    found = _latest(outcomes, "logs_error_summary", ErrorSummary)
+    if found is None:
         return
-    d = _d(summary)
-    codes = [c for c in d.get("top_error_codes") or [] if isinstance(c, dict) and c.get("count")]
-    errors = int(_num(d.get("errors")))
-    billing = sum(int(_num(c.get("count"))) for c in codes if str(c.get("error_code")) in BILLING_ERROR_CODES)
-    explained_by_billing = errors > 0 and billing >= errors * 0.8
-    if (
-        (d.get("spike") or _num(d.get("error_rate")) >= t.api_error_rate)
-        and errors
-        and not explained_by_billing
-    ):
-        spike = d.get("spike") or {}
+    summary, d = found
+    billing = sum(c.count for c in d.top_error_codes if c.error_code in BILLING_ERROR_CODES)
+    explained_by_billing = d.errors > 0 and billing >= d.errors * 0.8
+    if (d.spike or d.error_rate >= t.api_error_rate) and d.errors and not explained_by_billing:
         detail = (
-            f"error spike at {spike.get('start')} ({_num(spike.get('before_rate')):.1%} → {_num(spike.get('after_rate')):.1%})"
-            if spike
-            else f"error rate {_num(d.get('error_rate')):.1%}"
+            f"error spike at {d.spike.start} ({d.spike.before_rate:.1%} → {d.spike.after_rate:.1%})"
+            if d.spike
+            else f"error rate {d.error_rate:.1%}"
         )
         yield Fact("api_errors", summary.call_id, detail)
-    requests = max(int(_num(d.get("requests"))), 1)
-    five = sum(
-        int(_num(s.get("count")))
-        for s in d.get("by_status") or []
-        if isinstance(s, dict) and int(_num(s.get("status"))) >= 500
-    )
+    requests = max(d.requests, 1)
+    five = sum(s.count for s in d.by_status if s.status >= 500)
     storm = five >= t.storm_5xx_count or (five >= 20 and five / requests >= t.storm_5xx_rate)
-    endpoints = [e for e in d.get("top_endpoints") or [] if isinstance(e, dict)]
-    worst = max((int(_num(e.get("errors"))) for e in endpoints), default=0)
+    worst = max((e.errors for e in d.top_endpoints), default=0)
     # 5xx confined to one endpoint (it has about as many errors as there are 5xx) are that
     # endpoint's failure, its owner's to fix, not a storm for SRE.
-    storm = storm and not (len(endpoints) > 1 and worst >= 0.8 * five)
+    storm = storm and not (len(d.top_endpoints) > 1 and worst >= 0.8 * five)
     if storm:
         yield Fact("api_5xx_storm", summary.call_id, f"{five} 5xx responses of {requests} requests")
-    elif (
-        not d.get("spike")
-        and _num(d.get("error_rate")) < t.api_error_rate
-        and int(_num(d.get("requests"))) > 0
-    ):
+    elif not d.spike and d.error_rate < t.api_error_rate and d.requests > 0:
         # The logs show the account's traffic flowing normally: "the API is down" is not borne out.
         yield Fact(
-            "api_healthy",
-            summary.call_id,
-            f"{int(_num(d.get('requests')))} requests, error rate {_num(d.get('error_rate')):.1%}, no spike",
+            "api_healthy", summary.call_id, f"{d.requests} requests, error rate {d.error_rate:.1%}, no spike"
         )
 
 
 def _webhook_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterable[Fact]:
-    deliveries = _latest(outcomes, "logs_webhook_deliveries")
-    if deliveries is None:
+    found = _latest(outcomes, "logs_webhook_deliveries", WebhookDeliveries)
+    if found is None:
         return
-    d = _d(deliveries)
-    rate = _num(d.get("failure_rate"))
-    platform = _num((d.get("platform") or {}).get("failure_rate"))
-    failing = int(_num(d.get("attempts"))) > 0 and rate >= t.webhook_failure_rate
+    deliveries, d = found
+    platform = d.platform.failure_rate if d.platform else 0.0
+    failing = d.attempts > 0 and d.failure_rate >= t.webhook_failure_rate
     if failing:
         yield Fact(
             "webhook_failures",
             deliveries.call_id,
-            f"{rate:.0%} of deliveries failed since {d.get('failing_since')}",
+            f"{d.failure_rate:.0%} of deliveries failed since {d.failing_since}",
         )
     if platform >= t.platform_webhook_failure_rate:
         yield Fact(
             "webhook_platform_failures", deliveries.call_id, f"platform-wide failure rate {platform:.1%}"
         )
-    elif failing and d.get("platform") is not None:
+    elif failing and d.platform is not None:
         yield Fact(
             "webhook_customer_endpoint",
             deliveries.call_id,
-            f"only the customer's endpoint fails ({rate:.0%}); platform failure rate {platform:.1%}",
+            f"only the customer's endpoint fails ({d.failure_rate:.0%}); platform failure rate {platform:.1%}",
         )
 
 
 def _sso_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterable[Fact]:
-    logins = _latest(outcomes, "logs_sso_logins")
-    if logins is not None and int(_num(_d(logins).get("failures"))) > 0:
-        d = _d(logins)
+    logins = _latest(outcomes, "logs_sso_logins", SsoLogins)
+    if logins is not None and logins[1].failures > 0:
         yield Fact(
             "sso_failures",
-            logins.call_id,
-            f"{d.get('failures')} failed SSO logins since {d.get('failing_since')}",
+            logins[0].call_id,
+            f"{logins[1].failures} failed SSO logins since {logins[1].failing_since}",
         )
-    check = _latest(outcomes, "sso_check")
+    check = _latest(outcomes, "sso_check", SsoCheck)
     if check is not None:
-        d = _d(check)
-        if d.get("signing_cert_expired") or d.get("configured_cert_present") is False or d.get("problems"):
-            problems = (
-                "; ".join(map(str, d.get("problems") or [])) or "signing certificate expired or rotated"
-            )
-            yield Fact("sso_certificate_problem", check.call_id, problems[:300])
+        d = check[1]
+        if d.signing_cert_expired or d.configured_cert_present is False or d.problems:
+            problems = "; ".join(d.problems) or "signing certificate expired or rotated"
+            yield Fact("sso_certificate_problem", check[0].call_id, problems[:300])
 
 
 def _latency_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> Iterable[Fact]:
     widespread = False
-    platform = _latest(outcomes, "logs_latency", lambda d: d.get("scope") == "all")
+    platform = _latest(outcomes, "logs_latency", Latency, lambda d: d.scope == "all")
     if platform is not None:
         # Anonymous ratios (each account's p95 over its own baseline): no other account is named.
-        slow = [r for r in _d(platform).get("p95_ratios") or [] if _num(r) >= t.latency_ratio]
+        slow = [r for r in platform[1].p95_ratios if r >= t.latency_ratio]
         if len(slow) >= t.widespread_min_accounts:
             widespread = True
             yield Fact(
-                "latency_widespread", platform.call_id, f"{len(slow)} accounts' p95 rose ≥ {t.latency_ratio}×"
+                "latency_widespread",
+                platform[0].call_id,
+                f"{len(slow)} accounts' p95 rose ≥ {t.latency_ratio}×",
             )
-    account = _latest(outcomes, "logs_latency", lambda d: d.get("scope") == "account")
+    account = _latest(outcomes, "logs_latency", Latency, lambda d: d.scope == "account")
     if account is not None and not widespread:
-        d = _d(account)
-        p95, base = _num(d.get("p95_ms")), _num((d.get("baseline") or {}).get("p95_ms"))
+        p95, base = account[1].p95_ms or 0.0, account[1].baseline.p95_ms or 0.0
         if base > 0 and p95 >= base * t.latency_ratio:
-            yield Fact("latency_one_account", account.call_id, f"p95 {p95:.0f} ms vs baseline {base:.0f} ms")
+            yield Fact(
+                "latency_one_account", account[0].call_id, f"p95 {p95:.0f} ms vs baseline {base:.0f} ms"
+            )
 
 
 def _bug_facts(outcomes: Sequence[ToolOutcome], diagnosis: Diagnosis | None) -> Iterable[Fact]:
@@ -201,18 +181,10 @@ def _bug_facts(outcomes: Sequence[ToolOutcome], diagnosis: Diagnosis | None) -> 
         return
     cited = {r.id for r in diagnosis.related if r.kind == "bug"} | {e.value for e in diagnosis.evidence}
     for outcome in outcomes:
-        if not outcome.ok or outcome.tool not in {"bugs_search", "bugs_issue"}:
-            continue
-        data = _d(outcome)
-        issues = data.get("issues") if outcome.tool == "bugs_search" else [data]
-        for issue in issues or []:
-            if not isinstance(issue, dict) or not issue.get("workaround"):
-                continue
-            if str(issue.get("state", "")).lower() in {"done", "canceled", "cancelled", "duplicate"}:
-                continue
-            if issue.get("identifier") in cited:
+        for issue in issues_in(outcome.tool, outcome.data) if outcome.ok else []:
+            if issue.workaround and issue.open and issue.identifier in cited:
                 yield Fact(
-                    "known_bug_with_workaround", outcome.call_id, f"{issue['identifier']} has a workaround"
+                    "known_bug_with_workaround", outcome.call_id, f"{issue.identifier} has a workaround"
                 )
                 return
 
@@ -255,15 +227,14 @@ FACT_PROBES: dict[str, tuple[str, frozenset[str]]] = {
 
 def _stopped_facts(outcomes: Sequence[ToolOutcome], now: datetime | None) -> Iterable[Fact]:
     """The account's server errors (its top ones) all ended over an hour before the ticket."""
-    top = _latest(outcomes, "logs_top_errors")
-    if top is None or now is None:
+    found = _latest(outcomes, "logs_top_errors", TopErrors)
+    if found is None or now is None:
         return
-    rows = [r for r in _d(top).get("top") or [] if isinstance(r, dict) and int(_num(r.get("status"))) >= 500]
-    lasts = [parse_ts(r.get("last_at")) for r in rows]
-    if rows and all(t is not None for t in lasts):
+    lasts = [parse_ts(r.last_at) for r in found[1].top if r.status >= 500]
+    if lasts and all(t is not None for t in lasts):
         last = max(t for t in lasts if t is not None)
         if now - last > timedelta(hours=1):
-            yield Fact("errors_stopped", top.call_id, f"the last server error was at {iso(last)}")
+            yield Fact("errors_stopped", found[0].call_id, f"the last server error was at {iso(last)}")
 
 
 def compute_facts(
