@@ -33,6 +33,7 @@ from casefile.tools.errors import (
     ToolArgumentError,
     ToolError,
 )
+from casefile.tools.scoping import scoped_arguments
 from casefile.tools.values import (
     RENDER_BUDGET_CHARS,
     AccountId,
@@ -359,24 +360,6 @@ class Connector:
         """Release clients; connectors that hold one override this."""
 
 
-def _scoped_arguments(tool: Tool, arguments: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
-    """``arguments`` with each account argument checked against the investigation's account.
-
-    A spelling of the investigation's own id (other case, full-width letters, surrounding space) is
-    replaced by the id itself; anything else (another id, a name, a domain, a
-    Stripe customer id, a non-string) is refused before the tool runs.
-    """
-    scoped = dict(arguments)
-    for name in tool.account_fields:
-        value = scoped.get(name)
-        if value is None:
-            continue  # absent or null: the argument model decides whether that is allowed
-        if ctx.account_id is None or not isinstance(value, str) or not same_account(value, ctx.account_id):
-            raise ScopeViolation(tool.source, ctx.refusal())
-        scoped[name] = ctx.account_id
-    return scoped
-
-
 class Toolbox:
     """All tools available to one investigation, and the one place calls are executed.
 
@@ -451,7 +434,7 @@ class Toolbox:
                 raise SourceUnavailable(source, self.unavailable[source])
             if tool is None:
                 raise ToolArgumentError(source, f"no tool named {call.tool!r}")
-            arguments = _scoped_arguments(tool, call.arguments, ctx)
+            arguments = scoped_arguments(tool, call.arguments, ctx)
             data = await asyncio.wait_for(tool.call(arguments, ctx), timeout_s)
             rendered = tool.render(data)
         except ToolError as exc:
