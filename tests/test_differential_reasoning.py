@@ -383,3 +383,50 @@ def test_a_german_ticket_finds_the_english_bug_by_its_translated_words() -> None
     ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
     h = next(h for h in assess(s, ev).hypotheses if h.category == "known_bug")
     assert "TRK-40" in {c.value for c in h.evidence}
+
+
+def test_a_429_whose_code_names_a_plans_allowance_is_the_plan_not_throttling() -> None:
+    from casefile.agent.differential import classify
+
+    assert classify(429, "parcel_allotment_exceeded") == "plan_limit"
+    assert classify(429, "monthly_cap_reached") == "plan_limit"
+    assert classify(429, "throttled") == "rate_limit"  # plain throttling stays throttling
+    ev = Evidence(
+        summary=summary(40, status=429),
+        top=top([row(429, "label_allowance_exceeded", 40)]),
+        billing=billing(),
+    )
+    diff = assess(state("Every label we print is refused with 429; your rate limiter is wrong"), ev)
+    assert best(diff).category == "billing_plan_limit"
+
+
+def test_webhooks_and_identity_providers_by_other_names() -> None:
+    from casefile.agent.signals import extract_areas
+
+    assert "webhook" in extract_areas("Since last night we stopped receiving shipment-delivered events")
+    assert "webhook" in extract_areas("Our listener gets nothing from your event hooks")
+    assert "webhook" not in extract_areas("The totals in the report are wrong")
+    assert "sso" in extract_areas("Staff can no longer get in with Google Workspace")
+    assert "sso" in extract_areas("We log on via Microsoft and it fails")
+
+
+def test_an_idp_saying_our_app_is_not_configured_for_the_user_is_their_configuration() -> None:
+    from casefile.agent.differential.sources import sso_causes
+    from casefile.tools.logs_results import SsoLogins
+
+    logins = cited(
+        SsoLogins,
+        {
+            "attempts": 50,
+            "failures": 15,
+            "failing_since": "2027-03-04T07:00:00Z",
+            "top_errors": [
+                {"error": "app_unknown_to_tenant: Service is not configured for this user", "count": 15}
+            ],
+        },
+        "c9",
+        "logs_sso_logins",
+    )
+    found, _ = sso_causes(state("Some staff cannot sign in with their work account"), Evidence(logins=logins))
+    assert [h.category for h in found] == ["sso_config"]
+    assert found[0].action == "resolve"

@@ -53,6 +53,9 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
             r"|max(?:imum)?[_ -]?(?:items|records|size|batch)|too[_ -]?many[_ -]?(?:items|records|rows|objects)"
             r"|upgrade|not[_ -]?(?:included|available)[_ -]?(?:in|on)[_ -]?(?:your[_ -]?)?plan|feature[_ -]?not"
             r"|concurren\w*[_ -]?limit|max[_ -]?concurren\w*"
+            # what a plan grants for a period: an allowance, allotment or entitlement used up
+            r"|allowance|allotment|entitlement|credits?[_ -]?(?:exhausted|exceeded|used[_ -]?up)"
+            r"|(?:monthly|daily|annual|per[_ -]?(?:month|day|year))[_ -]?(?:limit|cap|quota)|cap[_ -]?reached"
             r"|(?:not[_ -]?|un)available[_ -]?(?:in|on|for)[_ -]?(?:your[_ -]?|this[_ -]?|the[_ -]?|current[_ -]?)?plan"
             r"|requires?[_ -]?(?:an?[_ -]?)?(?:higher|paid|premium|business|enterprise)[_ -]?(?:plan|tier)",
         ),

@@ -223,7 +223,9 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
 
 _SSO_CONFIG = re.compile(
     r"destination|recipient|acs|audience|assign|not assigned|entity ?id|issuer|redirect_uri|nameid|attribute|aadsts|"
-    r"invalid_client|unauthorized_client|consent|not allowed|not permitted|user .* not",
+    r"invalid_client|unauthorized_client|consent|not allowed|not permitted|user .* not|"
+    # an IdP saying our app is not set up (for the user, the domain, the tenant) is their configuration
+    r"not configured|not enabled|not provisioned|misconfigur|not set up",
     re.IGNORECASE,
 )
 _SSO_CLOCK = re.compile(r"clock|skew|notbefore|notonorafter|not yet valid|expired assertion", re.IGNORECASE)

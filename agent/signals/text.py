@@ -251,8 +251,15 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\bevents? (?:arriv|deliver|(?:are |were )?late|(?:are |were )?missing|stopped)|\bnot receiving events?\b"
         r"|\bmissing (?:\w+ )?events?\b|\bevents? (?:never|did not|didn'?t) (?:arrive|come)"
         # Customers outside English call them notifications (notificaciones, Benachrichtigungen).
-        r"|\bnotifica(?:tions?|ciones|ci[óo]n)\b|\bbenachrichtigung(?:en)?\b",
+        r"|\bnotifica(?:tions?|ciones|ci[óo]n)\b|\bbenachrichtigung(?:en)?\b"
+        # Products name their webhooks differently (hooks, listeners, event subscriptions) and their
+        # events "thing-happened"; a customer no longer receiving events means deliveries.
+        r"|\bevent (?:hooks?|subscriptions?|notifications?)\b|\blisteners?\b|\bendpoint (?:url|returns|answers)\b"
+        r"|\b[a-z]+[-_](?:created|completed|updated|deleted|sent|signed|failed|succeeded|declined|voided|cancell?ed)"
+        r" events?\b|\b(?:stopped|stop|not|no longer|never) receiv\w* (?:[\w-]+ ){0,2}events?\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
+        r"|\bgoogle workspace\b|\b(?:with|via|through|using) (?:google|microsoft|github|apple)\b|\bping ?(?:identity|federate|one)\b"
+        r"|\bauth0\b|\bkeycloak\b|\bduo\b"
         r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?in\b|\badfs\b|\bjumpcloud\b"
         r"|\banmeld\w*|\beinlogg\w*|\bconnexion (?:sso|saml|au |à l)|\bse connecter\b|\biniciar sesi[oó]n\b|\binicio de sesi[oó]n\b",
         "oauth": r"\boauth2?\b|\baccess tokens?\b|\brefresh tokens?\b|client[_ ]credentials"
