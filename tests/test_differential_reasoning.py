@@ -430,3 +430,11 @@ def test_an_idp_saying_our_app_is_not_configured_for_the_user_is_their_configura
     found, _ = sso_causes(state("Some staff cannot sign in with their work account"), Evidence(logins=logins))
     assert [h.category for h in found] == ["sso_config"]
     assert found[0].action == "resolve"
+
+
+def test_a_bug_in_the_past_tense_matches_the_customers_present_tense() -> None:
+    from casefile.agent.differential.queries import stems
+
+    assert stems(["tapped", "dragged", "exported", "rolled"]) == {"tap", "drag", "export", "roll"}
+    assert stems(["tap", "drag", "exports"]) == {"tap", "drag", "export"}
+    assert stems(["card_declined", "need"]) == {"card_declined", "need"}  # codes and short words stay

@@ -231,8 +231,18 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     return [q for q in dict.fromkeys(q.strip() for q in queries) if q]
 
 
+def _stem(word: str) -> str:
+    # A plural, and a verb's -ed (the bug says "cannot be tapped", the customer "can't tap").
+    if len(word) > 4 and word.endswith("s"):
+        return word[:-1]
+    if len(word) > 5 and word.endswith("ed") and "_" not in word:
+        root = word[:-2]
+        return root[:-1] if len(root) > 2 and root[-1] == root[-2] and root[-1] not in "lsz" else root
+    return word
+
+
 def stems(words: Iterable[str]) -> set[str]:
-    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in words}
+    return {_stem(w) for w in words}
 
 
 def rank_issues(
