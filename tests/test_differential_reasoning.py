@@ -438,3 +438,32 @@ def test_a_bug_in_the_past_tense_matches_the_customers_present_tense() -> None:
     assert stems(["tapped", "dragged", "exported", "rolled"]) == {"tap", "drag", "export", "roll"}
     assert stems(["tap", "drag", "exports"]) == {"tap", "drag", "export"}
     assert stems(["card_declined", "need"]) == {"card_declined", "need"}  # codes and short words stay
+
+
+def test_one_reported_error_of_an_incident_other_accounts_shared_is_a_small_accounts_share() -> None:
+    ev = Evidence(
+        summary=summary(6, requests=300, by_status={503: (1, 0.0), 500: (1, 0.001), 404: (4, 0.01)}),
+        top=top(
+            [
+                row(
+                    503,
+                    "backend_unavailable",
+                    1,
+                    first="2027-03-04T06:10:00.000Z",
+                    last="2027-03-04T06:10:00.000Z",
+                ),
+                row(
+                    500,
+                    "internal_error",
+                    1,
+                    first="2027-03-04T01:00:00.000Z",
+                    last="2027-03-04T01:00:00.000Z",
+                ),
+                row(404, "record_not_found", 4),
+            ],
+            others=[{"status": 503, "error_code": "backend_unavailable", "accounts": 7, "count": 800}],
+        ),
+        billing=billing(),
+    )
+    h = best(assess(state("Our nightly batch failed this morning, it got 503s. Are you still down?"), ev))
+    assert h.category == "platform_incident"

@@ -163,7 +163,10 @@ def error_picture(
     # What the customer reports, when the logs hold it, is what the picture is about: a handful of
     # 503s the ticket names matter more than the usual background of 404s.
     reported = _reported(top.top, statuses or set(), {c.lower() for c in codes or ()})
-    pool = reported if sum(r.count for r in reported) >= 3 else top.top
+    # A small account gets few of an incident's errors: one it never had, that other accounts got
+    # at the same time, is enough when the customer reports it.
+    incident = any(_incident_like(top, r) for r in reported)
+    pool = reported if incident or sum(r.count for r in reported) >= 3 else top.top
     ratio = top.requests / top.baseline_requests if top.baseline_requests else 0.0
     by_class: dict[str, list[TopError]] = {}
     for row in pool:
@@ -230,7 +233,7 @@ def _class_picture(
         # The rows' own history beats the status's: 404 noise is not 404 endpoint_retired.
         expected = before / top.baseline_requests * top.requests
     if all(_incident_like(top, r) for r in rows):
-        above = count >= 2
+        above = count >= (1 if reported else 2)
     elif reported:
         # The customer names these errors: that they are there at all is the finding.
         above = count >= 3
