@@ -22,11 +22,12 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
+from quiet_server import QuietHTTPServer
 
 from casefile.agent.helpdesk.zendesk import sign_webhook
 
@@ -80,7 +81,7 @@ class ZendeskServer:
                 time.sleep(outer.put_delay_s)
                 self._send({"ticket": outer.ticket(tid)})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -9,18 +9,18 @@ exactly what went over the wire.
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 import httpx2
 import respx
+from quiet_server import QuietHTTPServer
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.config import Budgets
@@ -277,7 +277,7 @@ def chat_completion(message: dict[str, Any], finish: str, *, model: str = "loopb
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
-class ChatServer(ThreadingHTTPServer):
+class ChatServer(QuietHTTPServer):
     """``POST /v1/chat/completions`` on 127.0.0.1 answered by ``answer(body) -> (status, json)``."""
 
     def __init__(self, answer: Answer) -> None:
@@ -288,13 +288,6 @@ class ChatServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client dropping its keep-alive connection (the provider's pool closing) is not an error of
-        # the test; socketserver would print its traceback into the stderr the tests read.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 class _ChatHandler(BaseHTTPRequestHandler):

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from quiet_server import QuietHTTPServer
 from service_helpers import AUTH, TICKETS, TOKEN, settings
 
 CHROMIUM = os.environ.get("CASEFILE_CHROMIUM", "/usr/bin/chromium")
@@ -325,7 +326,7 @@ class _Collector:
                 pass
 
         self.seen = seen
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

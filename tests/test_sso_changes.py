@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 import respx
+from quiet_server import QuietHTTPServer
 from test_hypotheses import demo_diagnosis
 from test_sso import EXPIRED, FRESH, METADATA_URL, account, ctx, metadata, public_dns
 from test_sso import mock as mock
@@ -53,7 +54,7 @@ class _Acs(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def acs_origin() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Acs)
+    server = QuietHTTPServer(("127.0.0.1", 0), _Acs)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
