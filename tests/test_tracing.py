@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+from quiet_server import QuietHTTPServer
 
 from casefile.agent.config import Settings
 from casefile.agent.models.base import ModelReply, TurnUsage
@@ -118,7 +119,7 @@ def test_tracing_is_off_without_an_endpoint() -> None:
         assert not span.is_recording()
 
 
-class _Collector(ThreadingHTTPServer):
+class _Collector(QuietHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _CollectorHandler)
         self.requests: list[tuple[str, bytes]] = []

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from casefile.agent.models._prompt import _redacted
 from casefile.agent.models.base import LoopState
+from casefile.agent.redact import redact
 
 # ---------------------------------------------------------------- transcripts
 
@@ -51,7 +51,7 @@ class Transcript:
             "kind": kind,
             "body": _scrub(body),
         }
-        line = _redacted(json.dumps(record, ensure_ascii=False, default=str))
+        line = redact(json.dumps(record, ensure_ascii=False, default=str))[0]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
