@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -454,7 +454,7 @@ async def scenario_overlap(n: int, *, no_tools: bool) -> dict[str, Any]:
 async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
     import httpx
 
-    from casefile.agent.helpdesk.zendesk import sign_webhook
+    from casefile.agent.helpdesk.zendesk import signed_webhook
 
     zendesk = FakeZendesk()
     zendesk.start()
@@ -466,15 +466,8 @@ async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
             await submit_and_follow(client, server.url, api_ticket(0, "warmup"))
 
             async def webhook(i: int) -> dict[str, Any]:
-                body = json.dumps(
-                    {"type": "zen:event-type:ticket.created", "detail": {"id": str(100000 + i)}}
-                ).encode()
-                ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                headers = {
-                    "Content-Type": "application/json",
-                    "X-Zendesk-Webhook-Signature-Timestamp": ts,
-                    "X-Zendesk-Webhook-Signature": sign_webhook(WEBHOOK_SECRET, ts, body),
-                }
+                event = {"type": "zen:event-type:ticket.created", "detail": {"id": str(100000 + i)}}
+                body, headers = signed_webhook(WEBHOOK_SECRET, event)
                 response = await client.post(
                     f"{server.url}/v1/webhooks/zendesk", content=body, headers=headers
                 )
@@ -537,7 +530,7 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
     """Two replicas on one PostgreSQL store, a webhook burst split between them."""
     import httpx
 
-    from casefile.agent.helpdesk.zendesk import sign_webhook
+    from casefile.agent.helpdesk.zendesk import signed_webhook
     from casefile.agent.store import Store
 
     zendesk = FakeZendesk()
@@ -559,15 +552,8 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
                 await server.wait_ready(client)
 
             async def webhook(i: int) -> int:
-                body = json.dumps(
-                    {"type": "zen:event-type:ticket.created", "detail": {"id": str(200000 + i)}}
-                ).encode()
-                ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                headers = {
-                    "Content-Type": "application/json",
-                    "X-Zendesk-Webhook-Signature-Timestamp": ts,
-                    "X-Zendesk-Webhook-Signature": sign_webhook(WEBHOOK_SECRET, ts, body),
-                }
+                event = {"type": "zen:event-type:ticket.created", "detail": {"id": str(200000 + i)}}
+                body, headers = signed_webhook(WEBHOOK_SECRET, event)
                 url = servers[i % 2].url
                 response = await client.post(f"{url}/v1/webhooks/zendesk", content=body, headers=headers)
                 return response.status_code

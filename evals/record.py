@@ -372,10 +372,11 @@ def record_case(
     catalog = env.world.file("catalog.yaml") if env.world is not None else settings.catalog_file
     if catalog is not None and Path(catalog).is_file():
         shutil.copyfile(catalog, w / "catalog.yaml")
-    schema = env.world.file("clickhouse/schema.sql") if env.world is not None else None
-    from casefile.evals.cases import _DEMO_WORLD
+    # A recorded world is self-contained: its DDL is written out even when its world derives it.
+    from casefile.tools.world.schema import CANONICAL_SCHEMA
 
-    shutil.copyfile(schema or _DEMO_WORLD / "clickhouse" / "schema.sql", w / "clickhouse" / "schema.sql")
+    schema = env.world.schema_sql if env.world is not None else CANONICAL_SCHEMA.read_text(encoding="utf-8")
+    (w / "clickhouse" / "schema.sql").write_text(schema, encoding="utf-8")
     (w / "accounts.json").write_text(
         json.dumps({"accounts": [entry] if entry else []}, indent=2, default=str) + "\n"
     )

@@ -15,7 +15,6 @@ import json
 import logging
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from casefile import PACKAGE_DIR
 from casefile.agent import routing
 from casefile.agent.config import ServiceSettings, Settings, ZendeskSettings
 from casefile.agent.handoff.slack import SlackSettings
-from casefile.agent.helpdesk.zendesk import sign_webhook
+from casefile.agent.helpdesk.zendesk import signed_webhook
 from casefile.agent.service.app import create_app
 from casefile.agent.store import Store
 from casefile.tools.world.emulate_slack import WORLD_TOKEN, SlackWorkspace
@@ -89,17 +88,8 @@ def main() -> None:
         workspace.fail_next(3, status=503)  # Slack is down for the first delivery
         started = time.monotonic()
         with TestClient(create_app(settings, store=store)) as client:
-            body = json.dumps({"ticket_id": TICKET_ID}).encode()
-            ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            inv = client.post(
-                "/v1/webhooks/zendesk",
-                content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    "X-Zendesk-Webhook-Signature": sign_webhook(SECRET, ts, body),
-                    "X-Zendesk-Webhook-Signature-Timestamp": ts,
-                },
-            ).json()["id"]
+            body, headers = signed_webhook(SECRET, {"ticket_id": TICKET_ID})
+            inv = client.post("/v1/webhooks/zendesk", content=body, headers=headers).json()["id"]
             _wait(
                 lambda: (
                     client.get(f"/v1/investigations/{inv}", headers=TOKEN).json()["handoff"]["state"]

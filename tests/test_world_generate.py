@@ -98,8 +98,44 @@ def _copy(world: Path, tmp_path: Path) -> Path:
     return target
 
 
-def test_a_mapped_column_the_table_lacks_is_named_with_its_mapping_key(tmp_path: Path) -> None:
+def _self_contained(world: Path, tmp_path: Path, extra: str = "") -> Path:
+    """A copy of ``world`` in the format of a world made elsewhere: with its own ``schema.sql``."""
+    target = _copy(world, tmp_path)
+    schema = World(target).schema_sql
+    if extra:
+        schema = schema.replace("response_headers String\n", f"response_headers String,\n  {extra}\n", 1)
+    (target / "clickhouse" / "schema.sql").write_text(schema, encoding="utf-8")
+    return target
+
+
+def test_a_mapped_world_without_schema_gets_the_demo_tables_under_its_names() -> None:
+    assert not (WORLDS / "kestrel" / "clickhouse" / "schema.sql").exists()
+    schema = World(WORLDS / "kestrel").schema_sql
+    assert "CREATE TABLE api_events" in schema and "CREATE TABLE requests" not in schema
+    assert "merchant_id LowCardinality(String)" in schema and "http_status UInt16" in schema
+    # the columns the mapping leaves alone keep the demo's names and types
+    assert "request_headers String" in schema and "clock_skew_s Int32" in schema
+
+
+def test_a_world_with_its_own_schema_loads_that_file(tmp_path: Path) -> None:
+    world = World(_self_contained(WORLDS / "kestrel", tmp_path, extra="plan_tier LowCardinality(String)"))
+    assert "plan_tier" in world.schema_sql
+    client = world.clickhouse()
+    columns = [r[0] for r in client.query(f"DESCRIBE TABLE `{world.database}`.api_events").result_rows]
+    assert columns[0] == "event_time" and "plan_tier" in columns
+    count = client.query(f"SELECT count() FROM `{world.database}`.api_events").result_rows[0][0]
+    assert count > 0
+
+
+def test_a_world_without_schema_or_log_files_says_so(tmp_path: Path) -> None:
     world = _copy(WORLDS / "kestrel", tmp_path)
+    shutil.rmtree(world / "clickhouse")
+    with pytest.raises(WorldError, match=r"clickhouse/schema\.sql missing"):
+        World(world).clickhouse()
+
+
+def test_a_mapped_column_the_table_lacks_is_named_with_its_mapping_key(tmp_path: Path) -> None:
+    world = _self_contained(WORLDS / "kestrel", tmp_path)
     mapping_file = world / "clickhouse" / "mapping.json"
     mapping = json.loads(mapping_file.read_text(encoding="utf-8"))
     mapping["requests"]["status"] = "http_code"
@@ -113,7 +149,7 @@ def test_a_mapped_column_the_table_lacks_is_named_with_its_mapping_key(tmp_path:
 
 
 def test_a_world_without_mapping_whose_columns_differ_says_where_to_declare_them(tmp_path: Path) -> None:
-    world = _copy(WORLDS / "kestrel", tmp_path)
+    world = _self_contained(WORLDS / "kestrel", tmp_path)
     (world / "clickhouse" / "mapping.json").unlink()
     with pytest.raises(WorldError) as info:
         World(world).log_settings  # noqa: B018

@@ -26,45 +26,13 @@ from typing import Any
 
 import httpx
 
-from casefile.tools.world.emulator import json_response, search_page
+from casefile.tools.world.emulator import STOPWORDS, json_response, search_page
 
 __all__ = ["route", "world_settings"]
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_]*", re.IGNORECASE)
 _ARTICLE = re.compile(r"^/api/v2/help_center/(?P<locale>[a-z-]+)/articles/(?P<id>\d+)\.json$")
 _SEARCH = "/api/v2/help_center/articles/search"
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "for",
-        "from",
-        "how",
-        "i",
-        "in",
-        "is",
-        "it",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "the",
-        "to",
-        "we",
-        "with",
-        "you",
-        "your",
-    ]
-)
 
 
 def world_settings(configured: Any) -> Any:
@@ -106,7 +74,9 @@ def _article(raw: dict[str, Any], host: str, brand_url: str) -> dict[str, Any]:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in (t.lower() for t in _WORD.findall(re.sub(r"<[^>]+>", " ", text))) if w not in _STOP]
+    return [
+        w for w in (t.lower() for t in _WORD.findall(re.sub(r"<[^>]+>", " ", text))) if w not in STOPWORDS
+    ]
 
 
 def _snippet(body: str, query: set[str]) -> str:

@@ -23,18 +23,39 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from string import Template
 from typing import Any
 
 import graphql
 import httpx
 
-from casefile.tools.world.emulator import json_response
+from casefile.tools.world.emulator import STOPWORDS, json_response
 
 __all__ = ["HOST", "SCHEMA_SDL", "handlers", "rank_issues", "schema"]
 
 HOST = "api.linear.app"
 
-SCHEMA_SDL = """
+# A search hit has an issue's fields (Linear's schema spells them out for both types).
+_ISSUE_FIELDS = """\
+  id: ID!
+  identifier: String!
+  title: String!
+  description: String
+  url: String!
+  priority: Float!
+  priorityLabel: String!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  dueDate: TimelessDate
+  archivedAt: DateTime
+  state: WorkflowState!
+  labels(first: Int): IssueLabelConnection!
+  team: Team!
+  comments(first: Int): CommentConnection!
+"""
+
+SCHEMA_SDL = Template(
+    """
 scalar DateTime
 scalar TimelessDate
 
@@ -64,40 +85,10 @@ type IssueSearchPayload {
 }
 
 type IssueSearchResult {
-  id: ID!
-  identifier: String!
-  title: String!
-  description: String
-  url: String!
-  priority: Float!
-  priorityLabel: String!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  dueDate: TimelessDate
-  archivedAt: DateTime
-  state: WorkflowState!
-  labels(first: Int): IssueLabelConnection!
-  team: Team!
-  comments(first: Int): CommentConnection!
-}
+$issue_fields}
 
 type Issue {
-  id: ID!
-  identifier: String!
-  title: String!
-  description: String
-  url: String!
-  priority: Float!
-  priorityLabel: String!
-  createdAt: DateTime!
-  updatedAt: DateTime!
-  dueDate: TimelessDate
-  archivedAt: DateTime
-  state: WorkflowState!
-  labels(first: Int): IssueLabelConnection!
-  team: Team!
-  comments(first: Int): CommentConnection!
-}
+$issue_fields}
 
 type WorkflowState {
   name: String!
@@ -134,51 +125,10 @@ type User {
   displayName: String!
 }
 """
+).substitute(issue_fields=_ISSUE_FIELDS)
 
 # Linear's own labels for its priority numbers.
 _PRIORITY_LABELS = {0: "No priority", 1: "Urgent", 2: "High", 3: "Medium", 4: "Low"}
-_STOPWORDS = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "i",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "our",
-        "since",
-        "so",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "with",
-        "your",
-        "you",
-        "not",
-        "no",
-        "can",
-        "cant",
-    }
-)
 _WORD = re.compile(r"[a-z0-9]+")
 _DEFAULT_FIRST = 50
 
@@ -200,7 +150,7 @@ def _stem(word: str) -> str:
 
 
 def _terms(text: str | None) -> set[str]:
-    return {_stem(w) for w in _WORD.findall((text or "").lower()) if w not in _STOPWORDS}
+    return {_stem(w) for w in _WORD.findall((text or "").lower()) if w not in STOPWORDS}
 
 
 def rank_issues(

@@ -26,6 +26,7 @@ import httpx
 
 __all__ = [
     "EMULATOR_MODULES",
+    "STOPWORDS",
     "WORLD_HOST_ADDRESS",
     "Handler",
     "WorldTransport",
@@ -49,6 +50,15 @@ EMULATOR_MODULES = (
     "casefile.tools.world.emulate_stripe",
     "casefile.tools.world.emulate_idp",
     "casefile.tools.world.emulate_zendesk",
+)
+
+
+# Words the stand-ins' searches (Linear's searchIssues, the help center's) do not match on.
+STOPWORDS = frozenset(
+    """
+    a an and are as at be but by can cant do for from has have how i in is it its my no not of on or
+    our since so that the this to was we were with you your
+    """.split()  # noqa: SIM905 - a word list reads better as prose
 )
 
 

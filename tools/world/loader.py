@@ -34,8 +34,10 @@ them in ``clickhouse/mapping.json``, in the shape of ``[connectors.logs.requests
      "webhooks": {...}, "sso": {...}}          # each key optional; the demo's names otherwise
 
 The logs connector queries those names, and the rows ``traffic.json`` generates
-(named like the demo's) are stored under them. A mapped column that its table does
-not have is a :class:`WorldError` naming the column and the mapping key.
+(named like the demo's) are stored under them. Such a world needs no ``schema.sql``:
+its tables are the demo's under the mapped names (``tools/world/schema.py``). A world
+with its own ``schema.sql`` loads that file as it is; a mapped column that its table
+does not have is a :class:`WorldError` naming the column and the mapping key.
 
 ``traffic.overlay.json`` is merged into the base's ``traffic.json``::
 
@@ -73,6 +75,7 @@ from casefile.tools.world.overlay_traffic import (
 
 if TYPE_CHECKING:
     from casefile.tools.settings import LogsSettings, LogTableMap
+    from casefile.tools.world.schema import Renames
 
 __all__ = ["World", "WorldError"]
 
@@ -82,6 +85,7 @@ _LOAD_LOCK = threading.RLock()
 
 OVERLAY_TRAFFIC = "traffic.overlay.json"
 MAPPING = "clickhouse/mapping.json"
+SCHEMA = "clickhouse/schema.sql"
 # mapping.json keys → the logs settings' field of the same name.
 _MAPPED = ("requests", "webhooks", "sso")
 
@@ -198,11 +202,8 @@ class World:
     # ------------------------------------------------------------ ClickHouse
 
     @cached_property
-    def log_settings(self) -> LogsSettings:
-        """The logs connector's settings for this world: its database and table mapping.
-
-        Raises :class:`WorldError` when a mapped column is not in its table.
-        """
+    def _table_maps(self) -> dict[str, LogTableMap]:
+        """``mapping.json``'s table maps, the demo's names for any section it leaves out."""
         from casefile.tools.settings import LogsSettings, LogTableMap
 
         defaults = LogsSettings()
@@ -215,9 +216,20 @@ class World:
                 maps[key] = LogTableMap.model_validate(raw[key]) if key in raw else getattr(defaults, key)
             except ValueError as exc:
                 raise WorldError(f"{MAPPING}: {key}: {exc}") from None
-        schema_file = self.file("clickhouse/schema.sql")
+        return maps
+
+    @cached_property
+    def log_settings(self) -> LogsSettings:
+        """The logs connector's settings for this world: its database and table mapping.
+
+        Raises :class:`WorldError` when a mapped column is not in its own ``schema.sql``'s table.
+        """
+        from casefile.tools.settings import LogsSettings
+
+        maps = self._table_maps
+        schema_file = self.file(SCHEMA)
         if schema_file is not None:
-            _check_mapping(maps, schema_file, declared=bool(raw))
+            _check_mapping(maps, schema_file, declared=bool(self.read_json(MAPPING, {})))
         return LogsSettings(
             database=self.database,
             requests=maps["requests"],
@@ -226,22 +238,22 @@ class World:
             allowed_tables=[m.table for m in maps.values()],
         )
 
-    def _renames(self) -> dict[str, tuple[str, dict[str, str]]]:
-        """Generated table → (the world's table, {generated column: the world's column})."""
-        from casefile.tools.settings import LogsSettings
+    def _renames(self) -> Renames:
+        from casefile.tools.world.schema import renames
 
-        defaults = LogsSettings()
-        out: dict[str, tuple[str, dict[str, str]]] = {}
-        for key in _MAPPED:
-            canonical = getattr(defaults, key)
-            mine = getattr(self.log_settings, key)
-            columns = {
-                getattr(canonical, f): getattr(mine, f)
-                for f in ("time", "account", "status", "path", "latency", "error")
-                if getattr(canonical, f) and getattr(mine, f)
-            }
-            out[canonical.table] = (mine.table, columns)
-        return out
+        return renames(self._table_maps)
+
+    @cached_property
+    def schema_sql(self) -> str:
+        """The log tables' DDL: the world's own ``schema.sql``, else the demo's under mapping.json's names."""
+        from casefile.tools.world.schema import mapped_schema
+
+        schema_file = self.file(SCHEMA)
+        if schema_file is not None:
+            return schema_file.read_text(encoding="utf-8")
+        if not self.files("clickhouse", "*"):
+            raise WorldError(f"{self.source}: {SCHEMA} missing")
+        return mapped_schema(self._renames(), f"Derived from the demo's schema and {MAPPING}.")
 
     def _renamed(self, data: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
         renames = self._renames()
@@ -261,6 +273,10 @@ class World:
         for name, path in sorted(self.files("clickhouse", "*").items()):
             digest.update(name.encode())
             digest.update(path.read_bytes())
+        if self.file(SCHEMA) is None:  # derived: the canonical schema feeds it too
+            from casefile.tools.world.schema import CANONICAL_SCHEMA
+
+            digest.update(CANONICAL_SCHEMA.read_bytes())
         return "w_" + digest.hexdigest()[:16]
 
     def clickhouse(self) -> Any:
@@ -288,10 +304,7 @@ class World:
                     self._load_overlay(client, base)
                     _LOADED.add(self.database)
                     return client
-            schema_file = self.file("clickhouse/schema.sql")
-            if schema_file is None:
-                raise WorldError(f"{self.path}: clickhouse/schema.sql missing")
-            schema_sql = schema_file.read_text(encoding="utf-8")
+            schema_sql = self.schema_sql
             tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
             cache = cache_dir() / self.database
             if is_cached(cache, tables, FULL):
@@ -324,10 +337,7 @@ class World:
         from casefile.tools.world.traffic import generate
 
         base.clickhouse()
-        schema_file = self.file("clickhouse/schema.sql")
-        if schema_file is None:
-            raise WorldError(f"{self.source}: clickhouse/schema.sql missing")
-        schema_sql = schema_file.read_text(encoding="utf-8")
+        schema_sql = self.schema_sql
         tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
         description = base.read_json("clickhouse/traffic.json") or {}
         patch = self.read_json(f"clickhouse/{OVERLAY_TRAFFIC}") or {}
@@ -434,6 +444,7 @@ _LOADED: set[str] = set()
 def _check_mapping(maps: dict[str, LogTableMap], schema_file: Path, *, declared: bool) -> None:
     """Every mapped column of a table in ``schema.sql`` must be one of its columns."""
     from casefile.tools.world.chdb import parse_schema
+    from casefile.tools.world.schema import MAPPED_COLUMNS
 
     try:
         schema = {name: columns for name, _, columns in parse_schema(schema_file.read_text("utf-8"), "w")}
@@ -449,7 +460,7 @@ def _check_mapping(maps: dict[str, LogTableMap], schema_file: Path, *, declared:
                     f"not have (tables: {', '.join(schema)}){hint}"
                 )
             continue
-        for field in ("time", "account", "status", "path", "latency", "error"):
+        for field in MAPPED_COLUMNS:
             column = getattr(mapping, field)
             if column is not None and column not in columns:
                 hint = "" if declared else f"; declare the world's column names in {MAPPING}"

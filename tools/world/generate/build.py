@@ -3,9 +3,10 @@
 Files written: ``accounts.json``, ``stripe.json``, ``github.json``, ``linear.json``,
 ``tickets.json``, ``catalog.yaml`` (when the spec has one), ``sso/*.xml`` +
 ``sso/urls.json`` (for accounts with an IdP),
-and, when the spec has traffic, ``clickhouse/schema.sql`` + ``clickhouse/traffic.json``
-(+ ``clickhouse/mapping.json`` when its log tables are named differently from the
-demo's).
+and, when the spec has traffic, ``clickhouse/traffic.json`` (+ ``clickhouse/mapping.json``
+when its log tables are named differently from the demo's; the loader derives their
+``CREATE TABLE`` statements from the demo's schema and that mapping, see
+``tools/world/schema.py``).
 """
 
 from __future__ import annotations
@@ -19,10 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from sqlglot import exp, parse
 
-from casefile import PACKAGE_DIR
-from casefile.tools.settings import LogsSettings
 from casefile.tools.world.generate import saml
 from casefile.tools.world.generate.billing_objects import stripe
 from casefile.tools.world.generate.deploy_objects import github
@@ -31,10 +29,6 @@ from casefile.tools.world.generate.issue_objects import linear, tickets
 from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
 
 __all__ = ["SpecError", "accounts", "build_world", "load_spec", "sso_files", "write_world"]
-
-# The demo's log schema is the canonical one: generated rows use its names.
-CANONICAL_SCHEMA = PACKAGE_DIR / "examples" / "world" / "clickhouse" / "schema.sql"
-_MAPPED_FIELDS = ("table", "time", "account", "status", "path", "latency", "error")
 
 
 class SpecError(Exception):
@@ -128,35 +122,6 @@ def accounts(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- logs
 
 
-def schema_sql(spec: WorldSpec) -> str:
-    """The canonical log schema with the spec's table and column names."""
-    defaults = LogsSettings()
-    renames: dict[str, tuple[str, dict[str, str]]] = {}
-    for key, mine in spec.logs.items():
-        canonical = getattr(defaults, key)
-        columns = {
-            getattr(canonical, f): getattr(mine, f)
-            for f in _MAPPED_FIELDS[1:]
-            if getattr(canonical, f) and getattr(mine, f)
-        }
-        renames[canonical.table] = (mine.table, columns)
-    statements = []
-    for tree in parse(CANONICAL_SCHEMA.read_text(encoding="utf-8"), read="clickhouse"):
-        if tree is None:
-            continue
-        table = tree.find(exp.Table)
-        assert table is not None
-        name, columns = renames.get(table.name, (table.name, {}))
-        table.set("this", exp.to_identifier(name))
-        for ident in tree.find_all(exp.Identifier):
-            if ident.this in columns and not isinstance(ident.parent, exp.Table):
-                ident.set("this", columns[ident.this])
-        statements.append(tree.sql(dialect="clickhouse", pretty=True, comments=False) + ";")
-    return "-- Generated from the scenario spec (tools/world/generate); names mapped in mapping.json.\n\n" + (
-        "\n\n".join(statements) + "\n"
-    )
-
-
 def _sp(spec: WorldSpec, acc: AccountSpec) -> dict[str, str]:
     """Our side of an account's SAML connection: the ACS URL and SP entity ID we expect."""
     assert acc.idp is not None
@@ -237,7 +202,6 @@ def build_world(spec: WorldSpec) -> dict[str, str]:
         )
     description = traffic(spec, fingerprints)
     if description is not None:
-        files["clickhouse/schema.sql"] = schema_sql(spec)
         files["clickhouse/traffic.json"] = dumps(description)
         if spec.logs:
             mapping = {key: m.model_dump(exclude_none=True) for key, m in spec.logs.items()}
