@@ -4,11 +4,12 @@ thread; the operations (one module a kind of log) build on it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import clickhouse_connect
 
@@ -21,6 +22,21 @@ from casefile.tools.logs.values import param_ts
 from casefile.tools.settings import LogsSettings
 
 __all__ = ["LogsEngine"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _on_own_thread(
+    method: Callable[Concatenate[LogsEngine, P], R],
+) -> Callable[Concatenate[LogsEngine, P], Awaitable[R]]:
+    """The async form of a blocking engine method: the same call, run on the engine's executor."""
+
+    async def run(self: LogsEngine, *args: P.args, **kwargs: P.kwargs) -> R:
+        call = functools.partial(method, self, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    return run
 
 
 class LogsEngine(Connector):
@@ -110,19 +126,9 @@ class LogsEngine(Connector):
             raise ReadOnlyViolation(SOURCE, "only SELECT statements are sent to ClickHouse")
         return self._send(sql, parameters, max_result_rows, extra)
 
-    async def _query(
-        self,
-        sql: str,
-        parameters: Mapping[str, Any] | None = None,
-        max_result_rows: int = BUILTIN_MAX_RESULT_ROWS,
-        extra: Mapping[str, Any] | None = None,
-    ) -> Result:
-        # Own threads, one per client: queries waiting on a slow server neither queue behind
-        # asyncio's small default executor nor starve its other users.
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, self._query_sync, sql, parameters, max_result_rows, extra
-        )
+    # Own threads, one per client: queries waiting on a slow server neither queue behind
+    # asyncio's small default executor nor starve its other users.
+    _query = _on_own_thread(_query_sync)
 
     async def _table_columns(self, table: Table) -> set[str]:
         """Column names of a mapped table, for the optional columns some operations show."""
