@@ -24,28 +24,20 @@ import copy
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from casefile.agent.errors import UsageError
 from casefile.agent.models._chat import (
-    PROVIDER_RETRY,
     SUBMIT_TOOL,
-    Dialogue,
     RawCall,
-    RetryPolicy,
     ToolSpec,
-    Transcript,
     UserTurn,
     dig,
-    exchange,
     field_of,
     parse_arguments,
 )
-from casefile.agent.models._sdk import SDKProvider, client_options
-from casefile.agent.models.base import LoopState, Model, ModelReply, TurnUsage
-
-if TYPE_CHECKING:
-    from casefile.agent.config import Settings
+from casefile.agent.models._sdk import SDKModel, SDKProvider
+from casefile.agent.models.base import LoopState, ModelReply, TurnUsage
 
 __all__ = ["AnthropicModel", "AnthropicProvider", "connect"]
 
@@ -105,30 +97,17 @@ def raw_calls(content: list[Any]) -> list[RawCall]:
     return found
 
 
-class AnthropicModel(Model):
+class AnthropicModel(SDKModel):
     """A Claude model driving the investigation loop through the Messages API."""
 
-    def __init__(
-        self,
-        model_name: str,
-        *,
-        client: Any,
-        transcript: Transcript | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.name = f"anthropic:{model_name}"
-        self.model_name = model_name
-        self.client = client
-        self.transcript = transcript or Transcript(None, provider="anthropic", model=model_name)
-        self.retry = retry or PROVIDER_RETRY
-        self.dialogue: Dialogue | None = None
-        self.messages: list[dict[str, Any]] = []
+    vendor = "anthropic"
+
+    def user_messages(self, turn: UserTurn) -> list[dict[str, Any]]:
+        return [user_message(turn)]
 
     def build_request(self, state: LoopState) -> dict[str, Any]:
         """Advance the conversation to this turn and return the request body (no network)."""
-        if self.dialogue is None:
-            self.dialogue = Dialogue(state)
-        self.messages.append(user_message(self.dialogue.user_turn(state)))
+        dialogue = self.open_turn(state)
         messages = list(self.messages)
         # The moving breakpoint: only on the newest message (at most 4 are allowed per request).
         newest = copy.deepcopy(messages[-1])
@@ -137,8 +116,8 @@ class AnthropicModel(Model):
         body: dict[str, Any] = {
             "model": self.model_name,
             "max_tokens": min(_OUTPUT_TOKENS_PER_TURN, state.budgets.max_output_tokens),
-            "system": [{"type": "text", "text": self.dialogue.system, "cache_control": _CACHE}],
-            "tools": tool_definitions(self.dialogue.tools),
+            "system": [{"type": "text", "text": dialogue.system, "cache_control": _CACHE}],
+            "tools": tool_definitions(dialogue.tools),
             "messages": messages,
         }
         if state.must_conclude:
@@ -146,10 +125,8 @@ class AnthropicModel(Model):
         return body
 
     def read_reply(self, response: Any, state: LoopState) -> ModelReply:
-        assert self.dialogue is not None
         content = list(field_of(response, "content") or [])
-        self.messages.append(assistant_message(content))
-        tool_calls, diagnosis = self.dialogue.accept(raw_calls(content), state)
+        tool_calls, diagnosis = self.accept(assistant_message(content), raw_calls(content), state)
         text = "\n".join(field_of(b, "text") or "" for b in content if field_of(b, "type") == "text").strip()
         refusal = None
         if field_of(response, "stop_reason") == "refusal":
@@ -169,20 +146,13 @@ class AnthropicModel(Model):
             ),
         )
 
-    async def turn(self, state: LoopState) -> ModelReply:
+    def send(self, body: dict[str, Any]) -> Awaitable[Any]:
+        return cast("Awaitable[Any]", self.client.messages.create(**body))
+
+    def sdk_errors(self) -> tuple[type[BaseException], type[BaseException]]:
         import anthropic
 
-        body = self.build_request(state)
-        response = await exchange(
-            lambda: self.client.messages.create(**body),
-            body,
-            state=state,
-            transcript=self.transcript,
-            policy=self.retry,
-            connection_errors=(anthropic.APIConnectionError,),
-            status_errors=(anthropic.APIStatusError,),
-        )
-        return self.read_reply(response, state)
+        return anthropic.APIConnectionError, anthropic.APIStatusError
 
 
 class AnthropicProvider(SDKProvider[AnthropicModel]):
@@ -190,32 +160,23 @@ class AnthropicProvider(SDKProvider[AnthropicModel]):
 
     vendor = "anthropic"
 
+    @classmethod
+    def credentials(cls) -> tuple[str, str | None]:
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key:
+            raise UsageError("anthropic: set ANTHROPIC_API_KEY")
+        return api_key, os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
+
+    @classmethod
+    def client_class(cls) -> Callable[..., Any]:
+        import anthropic
+
+        return anthropic.AsyncAnthropic
+
     def conversation(self, transcript: str | Path | None = None) -> AnthropicModel:
         return AnthropicModel(
             self.model_name, client=self.client, transcript=self.transcript(transcript), retry=self.retry
         )
 
 
-def connect(
-    model_name: str,
-    settings: Settings | None = None,
-    *,
-    transport: Any = None,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
-) -> AnthropicProvider:
-    """Build the provider from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
-    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-    if not api_key:
-        raise UsageError("anthropic: set ANTHROPIC_API_KEY")
-    base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip() or None
-    import anthropic
-
-    options = client_options(settings, transport, sleep)
-    client = anthropic.AsyncAnthropic(
-        api_key=api_key,
-        base_url=base_url,
-        max_retries=0,  # one retry policy: ours (tools/retry.py)
-        timeout=options.timeout,
-        http_client=options.http_client,
-    )
-    return AnthropicProvider(model_name, client=client, retry=options.retry)
+connect = AnthropicProvider.connect

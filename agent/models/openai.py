@@ -27,30 +27,23 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, cast
 
 from casefile.agent.errors import UsageError
 from casefile.agent.models._chat import (
-    PROVIDER_RETRY,
     SUBMIT_TOOL,
     Dialogue,
     RawCall,
-    RetryPolicy,
     ToolSpec,
-    Transcript,
     UserTurn,
     dig,
-    exchange,
     field_of,
     parse_arguments,
 )
-from casefile.agent.models._sdk import SDKProvider, client_options
-from casefile.agent.models.base import LoopState, Model, ModelReply, ModelUnavailable, TurnUsage
+from casefile.agent.models._sdk import SDKModel, SDKProvider
+from casefile.agent.models.base import LoopState, ModelReply, ModelUnavailable, TurnUsage
 
-if TYPE_CHECKING:
-    from casefile.agent.config import Settings
-
-__all__ = ["OpenAIModel", "OpenAIProvider", "connect"]
+__all__ = ["CompatibleModel", "OpenAIModel", "OpenAIProvider", "connect"]
 
 _OUTPUT_TOKENS_PER_TURN = 4096
 _DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -106,7 +99,7 @@ def raw_calls(message: Any) -> list[RawCall]:
     return found
 
 
-class OpenAIModel(Model):
+class OpenAIModel(SDKModel):
     """A Chat Completions model driving the investigation loop.
 
     Keeps the message history between turns; each turn appends the tool
@@ -114,32 +107,21 @@ class OpenAIModel(Model):
     calls (run by the loop, concurrently) or a ``submit_diagnosis`` call.
     """
 
-    def __init__(
-        self,
-        model_name: str,
-        *,
-        client: Any,
-        transcript: Transcript | None = None,
-        retry: RetryPolicy | None = None,
-        compatible: bool = False,
-    ) -> None:
-        self.name = f"openai:{model_name}"
-        self.model_name = model_name
-        self.client = client
-        self.transcript = transcript or Transcript(None, provider="openai", model=model_name)
-        self.retry = retry or PROVIDER_RETRY
-        # Compatible servers know max_tokens; OpenAI's reasoning models accept only max_completion_tokens.
-        self.compatible = compatible
-        self.dialogue: Dialogue | None = None
-        self.messages: list[dict[str, Any]] = []
+    vendor = "openai"
+
+    # OpenAI's reasoning models accept only max_completion_tokens; compatible servers know max_tokens.
+    max_tokens_field: ClassVar[str] = "max_completion_tokens"
+    compatible: ClassVar[bool] = False
+
+    def opening(self, dialogue: Dialogue) -> list[dict[str, Any]]:
+        return [{"role": "system", "content": dialogue.system}]
+
+    def user_messages(self, turn: UserTurn) -> list[dict[str, Any]]:
+        return user_messages(turn)
 
     def build_request(self, state: LoopState) -> dict[str, Any]:
         """Advance the conversation to this turn and return the request body (no network)."""
-        if self.dialogue is None:
-            self.dialogue = Dialogue(state)
-            self.messages = [{"role": "system", "content": self.dialogue.system}]
-        self.messages.extend(user_messages(self.dialogue.user_turn(state)))
-        specs = self.dialogue.tools
+        specs = self.open_turn(state).tools
         if state.must_conclude:
             specs = [s for s in specs if s.name == SUBMIT_TOOL]
         limit = min(_OUTPUT_TOKENS_PER_TURN, state.budgets.max_output_tokens)
@@ -147,7 +129,7 @@ class OpenAIModel(Model):
             "model": self.model_name,
             "messages": list(self.messages),
             "tools": tool_definitions(specs),
-            "max_tokens" if self.compatible else "max_completion_tokens": limit,
+            self.max_tokens_field: limit,
         }
         if state.must_conclude:
             body["tool_choice"] = "required"
@@ -155,14 +137,12 @@ class OpenAIModel(Model):
 
     def read_reply(self, response: Any, state: LoopState) -> ModelReply:
         """Record the assistant message and turn it into the loop's reply."""
-        assert self.dialogue is not None
         choices = field_of(response, "choices") or []
         if not choices:
             raise ModelUnavailable("the response had no choices")
         choice = choices[0]
         message = field_of(choice, "message")
-        self.messages.append(assistant_message(message))
-        tool_calls, diagnosis = self.dialogue.accept(raw_calls(message), state)
+        tool_calls, diagnosis = self.accept(assistant_message(message), raw_calls(message), state)
         finish = field_of(choice, "finish_reason")
         refusal = field_of(message, "refusal")
         if not refusal and finish == "content_filter" and not tool_calls and diagnosis is None:
@@ -180,20 +160,20 @@ class OpenAIModel(Model):
             ),
         )
 
-    async def turn(self, state: LoopState) -> ModelReply:
+    def send(self, body: dict[str, Any]) -> Awaitable[Any]:
+        return cast("Awaitable[Any]", self.client.chat.completions.create(**body))
+
+    def sdk_errors(self) -> tuple[type[BaseException], type[BaseException]]:
         import openai
 
-        body = self.build_request(state)
-        response = await exchange(
-            lambda: self.client.chat.completions.create(**body),
-            body,
-            state=state,
-            transcript=self.transcript,
-            policy=self.retry,
-            connection_errors=(openai.APIConnectionError,),
-            status_errors=(openai.APIStatusError,),
-        )
-        return self.read_reply(response, state)
+        return openai.APIConnectionError, openai.APIStatusError
+
+
+class CompatibleModel(OpenAIModel):
+    """A conversation with an OpenAI-compatible server (vLLM, Ollama, llama.cpp, ...)."""
+
+    max_tokens_field = "max_tokens"
+    compatible = True
 
 
 class OpenAIProvider(SDKProvider[OpenAIModel]):
@@ -201,43 +181,33 @@ class OpenAIProvider(SDKProvider[OpenAIModel]):
 
     vendor = "openai"
 
-    def __init__(self, model_name: str, *, client: Any, retry: RetryPolicy, compatible: bool = False) -> None:
-        super().__init__(model_name, client=client, retry=retry)
-        self.compatible = compatible
+    @property
+    def compatible(self) -> bool:
+        return self.base_url is not None and self.base_url.rstrip("/") != _DEFAULT_BASE_URL
+
+    @classmethod
+    def credentials(cls) -> tuple[str, str | None]:
+        api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+        base_url = os.environ.get("OPENAI_BASE_URL", "").strip() or None
+        if not api_key:
+            if base_url is None:
+                raise UsageError(
+                    "openai: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local compatible server)"
+                )
+            api_key = "unused"  # local servers ignore it; the SDK insists on one
+        return api_key, base_url
+
+    @classmethod
+    def client_class(cls) -> Callable[..., Any]:
+        import openai
+
+        return openai.AsyncOpenAI
 
     def conversation(self, transcript: str | Path | None = None) -> OpenAIModel:
-        return OpenAIModel(
-            self.model_name,
-            client=self.client,
-            transcript=self.transcript(transcript),
-            retry=self.retry,
-            compatible=self.compatible,
+        model_class = CompatibleModel if self.compatible else OpenAIModel
+        return model_class(
+            self.model_name, client=self.client, transcript=self.transcript(transcript), retry=self.retry
         )
 
 
-def connect(
-    model_name: str,
-    settings: Settings | None = None,
-    *,
-    transport: Any = None,
-    sleep: Callable[[float], Awaitable[None]] | None = None,
-) -> OpenAIProvider:
-    """Build the provider from the environment. ``transport`` (an httpx2 transport) and ``sleep`` are for tests."""
-    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
-    base_url = os.environ.get("OPENAI_BASE_URL", "").strip() or None
-    if not api_key:
-        if base_url is None:
-            raise UsageError("openai: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local compatible server)")
-        api_key = "unused"  # local servers ignore it; the SDK insists on one
-    import openai
-
-    options = client_options(settings, transport, sleep)
-    client = openai.AsyncOpenAI(
-        api_key=api_key,
-        base_url=base_url,
-        max_retries=0,  # one retry policy: ours (tools/retry.py)
-        timeout=options.timeout,
-        http_client=options.http_client,
-    )
-    compatible = base_url is not None and base_url.rstrip("/") != _DEFAULT_BASE_URL
-    return OpenAIProvider(model_name, client=client, retry=options.retry, compatible=compatible)
+connect = OpenAIProvider.connect
