@@ -32,6 +32,7 @@ __all__ = [
     "ModelEvidence",
     "RelatedItem",
     "RootCause",
+    "Spend",
     "UnavailableSource",
     "Usage",
     "recorded",
@@ -162,13 +163,18 @@ class UnavailableSource(BaseModel):
     reason: str
 
 
-class Usage(BaseModel):
+class Spend(BaseModel):
+    """What one investigation spent: a diagnosis' usage, and an eval case's score of it."""
+
     turns: int = 0
     tool_calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
-    cached_tokens: int = 0
     cost_usd: float = 0.0
+
+
+class Usage(Spend):
+    cached_tokens: int = 0
     duration_ms: float = 0.0
     phases_ms: dict[str, float] = Field(default_factory=dict)
 

@@ -15,13 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from casefile.agent.diagnosis import Spend
 from casefile.evals.cases import Expected
 
 __all__ = ["CaseScore", "RunSummary", "brier", "diagnosis_text", "score_diagnosis", "summarise"]
 
 
-class CaseScore(BaseModel):
-    """One case × one repeat."""
+class CaseScore(Spend):
+    """One case × one repeat, with what its investigation spent."""
 
     case_id: str
     repeat: int = 0
@@ -44,11 +45,6 @@ class CaseScore(BaseModel):
     forbidden_found: list[str] = Field(default_factory=list)
     writes_attempted: int = 0
     grounding: float | None = Field(default=None, description="share of evidence items that verified")
-    turns: int = 0
-    tool_calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
     latency_ms: float = 0.0
     world: str | None = Field(default=None, description="the case's base world (its root layer)")
     requested_model: str = Field(default="offline", description="the model under test")
@@ -177,11 +173,7 @@ def score_diagnosis(
         forbidden_found=forbidden,
         writes_attempted=sum(1 for o in outcomes if getattr(o, "error_kind", None) == "read_only_violation"),
         grounding=round(verified / total, 3) if total else None,
-        turns=diagnosis.usage.turns,
-        tool_calls=diagnosis.usage.tool_calls,
-        input_tokens=diagnosis.usage.input_tokens,
-        output_tokens=diagnosis.usage.output_tokens,
-        cost_usd=diagnosis.usage.cost_usd,
+        **diagnosis.usage.model_dump(include=set(Spend.model_fields)),
         latency_ms=latency_ms if latency_ms is not None else diagnosis.usage.duration_ms,
         requested_model=requested_model or diagnosis.model,
         diagnosed_by=diagnosis.model,
