@@ -33,25 +33,26 @@ class Heading:
 
 
 @dataclass(frozen=True)
-class Para:
+class _Text:
+    """A block that is one run of text; its kind says how it is set."""
+
     text: str
 
 
-@dataclass(frozen=True)
-class Alert:
+class Para(_Text):
+    """A paragraph."""
+
+
+class Alert(_Text):
     """A paragraph the reader must not miss (a stopped run, stand-in diagnoses)."""
 
-    text: str
+
+class Quote(_Text):
+    """Quoted text (a draft reply, a model's words), line breaks kept."""
 
 
-@dataclass(frozen=True)
-class Quote:
-    text: str
-
-
-@dataclass(frozen=True)
-class Pre:
-    text: str
+class Pre(_Text):
+    """Preformatted text."""
 
 
 @dataclass(frozen=True)
