@@ -9,6 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from casefile.agent.cli_args import check_action, command_group
+
 __all__ = ["register"]
 
 
@@ -39,8 +41,5 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``catalog check`` to the ``casefile`` command."""
-    p = subparsers.add_parser("catalog", help="check the company catalogue (catalog.yaml)")
-    sub = p.add_subparsers(dest="catalog_command", metavar="ACTION", required=True)
-    c = sub.add_parser("check", help="validate a catalogue: file, line and reason for each problem")
-    c.add_argument("file", nargs="?", help="catalogue file (default: ./catalog.yaml)")
-    c.set_defaults(func=_cmd_check)
+    actions = command_group(subparsers, "catalog", "check the company catalogue (catalog.yaml)")
+    check_action(actions, "a catalogue", "file", "catalogue file (default: ./catalog.yaml)", _cmd_check)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+from casefile.agent.cli_args import add_action, check_action, command_group
+
 __all__ = ["main"]
 
 EXTERNAL_COMMANDS: list[str] = [
@@ -260,20 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the Diagnosis JSON Schema")
     p.set_defaults(func=_cmd_schema)
 
-    p = sub.add_parser("runbooks", help="list or check the runbooks")
-    rsub = p.add_subparsers(dest="runbooks_command", metavar="ACTION", required=True)
-    c = rsub.add_parser("check", help="validate every runbook: file, line and reason for each problem")
-    c.add_argument("dir", nargs="?", help="runbook directory (default: prompts/runbooks)")
-    c.set_defaults(func=_cmd_runbooks_check)
-    c = rsub.add_parser("list", help="list runbooks")
-    c.set_defaults(func=_cmd_runbooks_list)
+    actions = command_group(sub, "runbooks", "list or check the runbooks")
+    check_action(
+        actions, "every runbook", "dir", "runbook directory (default: prompts/runbooks)", _cmd_runbooks_check
+    )
+    add_action(actions, "list", "list runbooks", _cmd_runbooks_list)
 
-    p = sub.add_parser("tools", help="list tools, or call one by hand")
-    tsub = p.add_subparsers(dest="tools_command", metavar="ACTION", required=True)
-    c = tsub.add_parser("list", help="every tool a model can call")
+    actions = command_group(sub, "tools", "list tools, or call one by hand")
+    c = add_action(actions, "list", "every tool a model can call", _cmd_tools_list)
     c.add_argument("--verbose", "-v", action="store_true", help="print argument schemas")
-    c.set_defaults(func=_cmd_tools_list)
-    c = tsub.add_parser("call", help="run one tool and print its rendered and raw result")
+    c = add_action(actions, "call", "run one tool and print its rendered and raw result", _cmd_tools_call)
     c.add_argument("name")
     c.add_argument("--args", default="{}", help="JSON object of arguments")
     c.add_argument("--world", help="world directory (default: live, or the demo world)")
@@ -282,7 +280,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--account",
         help="the account the call is scoped to, as in an investigation (default: the arguments' account_id)",
     )
-    c.set_defaults(func=_cmd_tools_call)
 
     for target in EXTERNAL_COMMANDS:
         module_name, _, function = target.partition(":")

@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from casefile.agent.cli_args import add_action, check_action, command_group, database_url_option, since_option
+
 if TYPE_CHECKING:
     from casefile.agent.store import FeedbackRecord, InvestigationRecord, Store
 
@@ -393,13 +395,11 @@ def _cmd_report_escalations(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``routing``, ``feedback`` and ``report`` to the ``casefile`` command."""
-    p = subparsers.add_parser("routing", help="check the escalation matrix (prompts/routing.yaml)")
-    rsub = p.add_subparsers(dest="routing_command", metavar="ACTION", required=True)
-    c = rsub.add_parser("check", help="validate a routing file: file, line and reason for each problem")
-    c.add_argument("file", nargs="?", help="routing file (default: prompts/routing.yaml)")
-    c.set_defaults(func=_cmd_routing_check)
-    c = rsub.add_parser("fields", help="list the packet fields teams may require")
-    c.set_defaults(func=_cmd_routing_fields)
+    actions = command_group(subparsers, "routing", "check the escalation matrix (prompts/routing.yaml)")
+    check_action(
+        actions, "a routing file", "file", "routing file (default: prompts/routing.yaml)", _cmd_routing_check
+    )
+    add_action(actions, "fields", "list the packet fields teams may require", _cmd_routing_fields)
 
     p = subparsers.add_parser("feedback", help="record that an escalation bounced back, and why")
     p.add_argument("investigation", help="investigation id (inv_…)")
@@ -408,26 +408,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--snippet", help="or the snippet (macro, reply text) that answers it")
     p.add_argument("--note", help="why it bounced, in one or two sentences (required with --bounced)")
     p.add_argument("--by", help="who is recording this (default: $USER)")
-    p.add_argument(
-        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
-    )
+    database_url_option(p)
     p.set_defaults(func=_cmd_feedback)
 
-    p = subparsers.add_parser("report", help="reports over past investigations")
-    rsub = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
-    c = rsub.add_parser(
-        "escalations", help="escalations by team, bounce rate, preventable ones, what to change"
+    reports = command_group(subparsers, "report", "reports over past investigations", metavar="REPORT")
+    c = add_action(
+        reports,
+        "escalations",
+        "escalations by team, bounce rate, preventable ones, what to change",
+        _cmd_report_escalations,
     )
-    c.add_argument("--since", default="7d", help="7d (default), 24h, 2w or an ISO 8601 date")
+    since_option(c)
     c.add_argument("--json", action="store_true", help="print the report as JSON")
-    c.add_argument(
-        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
-    )
+    database_url_option(c)
     c.add_argument(
         "--world", help="search this world's help center for the docs gap (default: HELPCENTER_URL's, if set)"
     )
-    c.set_defaults(func=_cmd_report_escalations)
 
     from casefile.agent.metrics.cli import register as register_metrics
 
-    register_metrics(rsub)
+    register_metrics(reports)

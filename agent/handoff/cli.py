@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from casefile.agent.cli_args import add_action, command_group, database_url_option
+
 __all__ = ["register"]
 
 
@@ -36,14 +38,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = subparsers.add_parser(
-        "handoff", help="the hand-off of an escalation (ticket update, Slack, bounce notes)"
+    actions = command_group(
+        subparsers, "handoff", "the hand-off of an escalation (ticket update, Slack, bounce notes)"
     )
-    sub = p.add_subparsers(dest="handoff_command", metavar="ACTION", required=True)
-    c = sub.add_parser("status", help="each write of an investigation's hand-off and its state")
+    c = add_action(actions, "status", "each write of an investigation's hand-off and its state", _cmd_status)
     c.add_argument("investigation", help="investigation id (inv_…)")
     c.add_argument("--json", action="store_true", help="print the status as JSON")
-    c.add_argument(
-        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
-    )
-    c.set_defaults(func=_cmd_status)
+    database_url_option(c)

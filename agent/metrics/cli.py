@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from casefile.agent.cli_args import database_url_option, since_option
+
 if TYPE_CHECKING:
     from casefile.agent.metrics.model import Durations, MetricsReport, Slice
 
@@ -142,15 +144,13 @@ def _cmd_report_review(args: argparse.Namespace) -> int:
 
 
 def _window_options(c: argparse.ArgumentParser) -> None:
-    c.add_argument("--since", default="7d", help="7d (default), 24h, 2w or an ISO 8601 date")
+    since_option(c)
     c.add_argument("--until", help="end of the window (default: now); same forms as --since")
     c.add_argument("--tenant", help="one tenant's investigations (default: all)")
     c.add_argument(
         "--world", help="read ticket outcomes from this world's Zendesk stand-in (default: service.zendesk)"
     )
-    c.add_argument(
-        "--database-url", help="sqlite:///path or postgresql://… (default: $CASEFILE_DATABASE_URL)"
-    )
+    database_url_option(c)
 
 
 def register(reports: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
