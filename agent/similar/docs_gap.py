@@ -16,21 +16,41 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-__all__ = ["TOP", "Bounce", "DocsGap", "DocsGapItem", "SearchOutcome", "docs_gap", "render_docs_gap"]
+__all__ = [
+    "TOP",
+    "Bounce",
+    "BouncedArticle",
+    "DocsGap",
+    "DocsGapItem",
+    "SearchOutcome",
+    "docs_gap",
+    "render_docs_gap",
+]
 
 TOP = 5
 _ID = re.compile(r"/articles/(\d+)")
 
 
-class Bounce(BaseModel):
+class BouncedArticle(BaseModel):
     """A bounced escalation with the article that should have prevented it."""
 
     investigation_id: str
     ticket_id: str
     team: str | None = None
     article: str
+
+
+class Bounce(BouncedArticle):
+    """A bounced escalation to measure: when it was investigated and the search it ran."""
+
     created_at: datetime
     query: str = Field(description="the docs_search query it ran, or the ticket's subject")
+
+    @classmethod
+    def of(cls, escalation: object, *, created_at: datetime, query: str) -> Bounce:
+        """``escalation``'s ids, team and article (read from its attributes: a report's preventable row)."""
+        found = BouncedArticle.model_validate(escalation, from_attributes=True)
+        return cls(**found.model_dump(), created_at=created_at, query=query)
 
 
 class SearchOutcome(BaseModel):
@@ -41,11 +61,7 @@ class SearchOutcome(BaseModel):
     articles: list[tuple[str, str | None]] = Field(default_factory=list)
 
 
-class DocsGapItem(BaseModel):
-    investigation_id: str
-    ticket_id: str
-    team: str | None = None
-    article: str
+class DocsGapItem(BouncedArticle):
     query: str
     findable: bool
     rank: int | None = Field(default=None, description="1-based position among the results")
@@ -90,15 +106,7 @@ async def docs_gap(bounces: Sequence[Bounce], search: Callable[[str], Awaitable[
                 rank = position
                 break
         items.append(
-            DocsGapItem(
-                investigation_id=bounce.investigation_id,
-                ticket_id=bounce.ticket_id,
-                team=bounce.team,
-                article=bounce.article,
-                query=bounce.query,
-                findable=rank is not None,
-                rank=rank,
-            )
+            DocsGapItem(**bounce.model_dump(exclude={"created_at"}), findable=rank is not None, rank=rank)
         )
     findable = sum(i.findable for i in items)
     return DocsGap(

@@ -40,16 +40,7 @@ def bounces(preventable: Sequence[Any], store: Store) -> list[Bounce]:
         query = queries[0] if queries else (ticket.subject if ticket and ticket.subject else "")
         if not query:
             continue
-        out.append(
-            Bounce(
-                investigation_id=p.investigation_id,
-                ticket_id=p.ticket_id,
-                team=p.team,
-                article=p.article,
-                created_at=record.created_at,
-                query=query,
-            )
-        )
+        out.append(Bounce.of(p, created_at=record.created_at, query=query))
     return out
 
 
