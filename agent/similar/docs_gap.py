@@ -16,16 +16,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-__all__ = [
-    "TOP",
-    "Bounce",
-    "BouncedArticle",
-    "DocsGap",
-    "DocsGapItem",
-    "SearchOutcome",
-    "docs_gap",
-    "render_docs_gap",
-]
+__all__ = ["TOP", "Bounce", "DocsGap", "DocsGapItem", "SearchOutcome", "docs_gap", "render_docs_gap"]
 
 TOP = 5
 _ID = re.compile(r"/articles/(\d+)")
