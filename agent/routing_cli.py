@@ -217,44 +217,48 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "–"
+
+
+def _section(title: str, lines: list[str], empty: str) -> list[str]:
+    """A blank line, the section's title, then its lines or, without any, what it says instead."""
+    return ["", title, *(lines or [f"  ({empty})"])]
+
+
 def render_report(report: EscalationReport) -> str:
     """The weekly escalation review as text."""
     rate = f"{report.bounce_rate:.0%}" if report.bounce_rate is not None else "–"
+    teams = [
+        f"  {t.team:16} {t.escalations:4} escalated  {t.bounced:3} bounced ({_share(t.bounced, t.escalations)})"
+        for t in report.by_team
+    ]
+    preventable = []
+    for p in report.preventable:
+        via = f"trigger {p.trigger}" if p.trigger else f"runbooks {', '.join(p.runbooks) or '–'}"
+        preventable += [
+            f"  {p.investigation_id}  ticket {p.ticket_id} → {p.team} [{p.category}, {via}]",
+            f"      article: {p.article}" + (f"  — {p.note}" if p.note else ""),
+        ]
+    changes = [
+        f"  {c.kind} {c.name}: {c.bounced} of {c.escalations} escalations bounced → {c.suggestion}"
+        for c in report.changes
+    ]
+    t = report.time_to_escalation_s
     out = [
         f"Escalations {report.since} → {report.until}",
         f"  {report.escalations} escalated of {report.investigations} investigations; "
         f"{report.bounced} bounced back (bounce rate {rate})",
-        "",
-        "By team:",
-    ]
-    if not report.by_team:
-        out.append("  (no escalations)")
-    for line in report.by_team:
-        share = f"{line.bounced / line.escalations:.0%}" if line.escalations else "–"
-        out.append(f"  {line.team:16} {line.escalations:4} escalated  {line.bounced:3} bounced ({share})")
-    t = report.time_to_escalation_s
-    out += [
+        *_section("By team:", teams, "no escalations"),
         "",
         f"Time to escalation: median {_duration(t.get('median'))}, p90 {_duration(t.get('p90'))}, "
         f"max {_duration(t.get('max'))}",
-        "",
-        "Preventable (bounced, with the article that should have prevented them):",
+        *_section(
+            "Preventable (bounced, with the article that should have prevented them):", preventable, "none"
+        ),
+        *_section("What to change:", changes, "nothing bounced"),
     ]
-    if not report.preventable:
-        out.append("  (none)")
-    for p in report.preventable:
-        via = f"trigger {p.trigger}" if p.trigger else f"runbooks {', '.join(p.runbooks) or '–'}"
-        out.append(f"  {p.investigation_id}  ticket {p.ticket_id} → {p.team} [{p.category}, {via}]")
-        out.append(f"      article: {p.article}" + (f"  — {p.note}" if p.note else ""))
-    out += ["", "What to change:"]
-    if not report.changes:
-        out.append("  (nothing bounced)")
-    for c in report.changes:
-        out.append(
-            f"  {c.kind} {c.name}: {c.bounced} of {c.escalations} escalations bounced → {c.suggestion}"
-        )
-    out += _knowledge_lines(report)
-    return "\n".join(out)
+    return "\n".join(out + _knowledge_lines(report))
 
 
 def _knowledge_lines(report: EscalationReport) -> list[str]:
@@ -312,7 +316,7 @@ def _cmd_routing_fields(args: argparse.Namespace) -> int:
 
 def _cmd_feedback(args: argparse.Namespace) -> int:
     from casefile.agent.errors import UsageError
-    from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bounce, record_bounce
+    from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, Verdict, record_feedback
 
     if args.article and not re.match(r"^https?://\S+$", args.article):
         raise UsageError(f"--article must be a URL, got {args.article!r}")
@@ -322,25 +326,15 @@ def _cmd_feedback(args: argparse.Namespace) -> int:
         record = store.get(args.investigation)
         if record is None:
             raise UsageError(f"no investigation {args.investigation!r} in {store.url}")
+        try:
+            said = Verdict(bounced=args.bounced, article=args.article, snippet=args.snippet, note=args.note)
+            entry = record_feedback(store, record, said, by=by, via="cli")
+        except InvalidBounce as exc:
+            raise UsageError(f"--bounced: {exc} (--article URL or --snippet TEXT, and --note)") from None
+        except NotEscalated as exc:
+            raise UsageError(str(exc)) from None
         if args.bounced:
-            try:
-                bounce = parse_bounce(args.article, args.snippet, args.note)
-                entry = record_bounce(store, record, bounce, by=by, via="cli")
-                _queue_bounce_note(store, record, entry, getattr(args, "config", None))
-            except InvalidBounce as exc:
-                raise UsageError(f"--bounced: {exc} (--article URL or --snippet TEXT, and --note)") from None
-            except NotEscalated as exc:
-                raise UsageError(str(exc)) from None
-        else:
-            store.add_feedback(
-                args.investigation,
-                bounced=False,
-                article=args.article,
-                snippet=args.snippet,
-                note=args.note,
-                by=by,
-                via="cli",
-            )
+            _queue_bounce_note(store, record, entry, getattr(args, "config", None))
     finally:
         store.close()
     team = record.diagnosis.escalation.team if record.diagnosis and record.diagnosis.escalation else None

@@ -20,9 +20,11 @@ __all__ = [
     "BounceBack",
     "InvalidBounce",
     "NotEscalated",
+    "Verdict",
     "escalated_team",
     "parse_bounce",
     "record_bounce",
+    "record_feedback",
 ]
 
 # Two sentences' worth: the review quotes it, the ticket's note carries it.
@@ -36,6 +38,15 @@ class InvalidBounce(ValueError):
 
 class NotEscalated(Exception):
     """A bounce on an investigation that did not escalate (resolved, or not finished)."""
+
+
+class Verdict(BaseModel):
+    """What is said of an escalation: it bounced (with what solves it, and why), or it was right."""
+
+    bounced: bool
+    article: str | None = None
+    snippet: str | None = None
+    note: str | None = Field(default=None, description="a bounce's reason: one or two sentences")
 
 
 class BounceBack(BaseModel):
@@ -107,4 +118,26 @@ def record_bounce(
         team=team,
         via=via,
         by=by,
+    )
+
+
+def record_feedback(
+    store: Store, record: InvestigationRecord, verdict: Verdict, *, by: str, via: FeedbackVia
+) -> FeedbackRecord:
+    """Append ``verdict`` to ``record``'s history: a bounce (:func:`record_bounce`'s rules), or that the
+    escalation was right. :class:`InvalidBounce` for a bounce lacking what it must carry or an article
+    that is no link; :class:`NotEscalated` for a bounce of an investigation that did not escalate."""
+    if verdict.bounced:
+        bounce = parse_bounce(verdict.article, verdict.snippet, verdict.note)
+        return record_bounce(store, record, bounce, by=by, via=via)
+    if verdict.article is not None and not _URL.match(verdict.article):
+        raise InvalidBounce("article must be an http(s) link")
+    return store.add_feedback(
+        record.id,
+        bounced=False,
+        article=verdict.article,
+        snippet=verdict.snippet,
+        note=verdict.note,
+        by=by,
+        via=via,
     )

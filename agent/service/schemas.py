@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from casefile.agent.diagnosis import Diagnosis
+from casefile.agent.handoff.bounce import Verdict
 from casefile.agent.handoff.deliver import DeliveryStatus
 
 __all__ = [
@@ -47,11 +48,7 @@ class InvestigationView(BaseModel):
     handoff: DeliveryStatus | None = Field(default=None, description="the hand-off's writes and their state")
 
 
-class FeedbackIn(BaseModel):
-    bounced: bool
-    article: str | None = None
-    snippet: str | None = None
-    note: str | None = Field(default=None, description="a bounce's reason: one or two sentences")
+class FeedbackIn(Verdict):
     via: Literal["api", "sidebar"] = "api"
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter
 
 from casefile.agent.errors import UsageError
-from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bounce, record_bounce
+from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, record_feedback
 from casefile.agent.routing_cli import escalation_report, parse_since
 from casefile.agent.service.deps import Caller, Service, record_or_404
 from casefile.agent.service.errors import ApiError
@@ -25,21 +24,14 @@ router = APIRouter(tags=["feedback"])
 async def post_feedback(inv: str, body: FeedbackIn, principal: Caller, service: Service) -> dict[str, Any]:
     """Record that an escalation bounced back (or was right), with the article that should have prevented it."""
     record = record_or_404(service, inv, principal)
+    try:
+        entry = record_feedback(service.store, record, body, by=principal.name, via=body.via)
+    except InvalidBounce as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
+    except NotEscalated as exc:
+        raise ApiError(409, "not_escalated", str(exc)) from None
     if body.bounced:
-        try:
-            bounce = parse_bounce(body.article, body.snippet, body.note)
-            entry = record_bounce(service.store, record, bounce, by=principal.name, via=body.via)
-        except InvalidBounce as exc:
-            raise ApiError(422, "invalid_request", str(exc)) from None
-        except NotEscalated as exc:
-            raise ApiError(409, "not_escalated", str(exc)) from None
         service.bounced(record, entry)
-    else:
-        if body.article is not None and not re.match(r"^https?://\S+$", body.article):
-            raise ApiError(422, "invalid_request", "article must be an http(s) URL")
-        service.store.add_feedback(
-            inv, bounced=False, article=body.article, note=body.note, by=principal.name, via=body.via
-        )
     return {"id": inv, "bounced": body.bounced, "recorded_by": principal.name}
 
 
