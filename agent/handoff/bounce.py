@@ -23,7 +23,6 @@ __all__ = [
     "Verdict",
     "escalated_team",
     "parse_bounce",
-    "record_bounce",
     "record_feedback",
 ]
 
@@ -104,40 +103,20 @@ def escalated_team(record: InvestigationRecord) -> str:
     return d.escalation.team
 
 
-def record_bounce(
-    store: Store, record: InvestigationRecord, bounce: BounceBack, *, by: str, via: FeedbackVia
-) -> FeedbackRecord:
-    """Append the bounce to ``record``'s history; :class:`NotEscalated` when it did not escalate."""
-    team = escalated_team(record)
-    return store.add_feedback(
-        record.id,
-        bounced=True,
-        article=bounce.article,
-        snippet=bounce.snippet,
-        note=bounce.reason,
-        team=team,
-        via=via,
-        by=by,
-    )
-
-
 def record_feedback(
     store: Store, record: InvestigationRecord, verdict: Verdict, *, by: str, via: FeedbackVia
 ) -> FeedbackRecord:
-    """Append ``verdict`` to ``record``'s history: a bounce (:func:`record_bounce`'s rules), or that the
-    escalation was right. :class:`InvalidBounce` for a bounce lacking what it must carry or an article
-    that is no link; :class:`NotEscalated` for a bounce of an investigation that did not escalate."""
+    """Append ``verdict`` to ``record``'s history: a bounce, or that the escalation was right.
+
+    :class:`InvalidBounce` for a bounce lacking what it must carry (:func:`parse_bounce`) or an
+    article that is no link; :class:`NotEscalated` for a bounce of an investigation that did not
+    escalate. A bounce records the team it bounced from."""
+    team = None
     if verdict.bounced:
         bounce = parse_bounce(verdict.article, verdict.snippet, verdict.note)
-        return record_bounce(store, record, bounce, by=by, via=via)
-    if verdict.article is not None and not _URL.match(verdict.article):
+        team = escalated_team(record)
+        verdict = Verdict(bounced=True, article=bounce.article, snippet=bounce.snippet, note=bounce.reason)
+    elif verdict.article is not None and not _URL.match(verdict.article):
         raise InvalidBounce("article must be an http(s) link")
-    return store.add_feedback(
-        record.id,
-        bounced=False,
-        article=verdict.article,
-        snippet=verdict.snippet,
-        note=verdict.note,
-        by=by,
-        via=via,
-    )
+    said = verdict.model_dump(include=set(Verdict.model_fields))  # not a request's other fields
+    return store.add_feedback(record.id, **said, team=team, via=via, by=by)

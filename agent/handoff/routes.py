@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, parse_bounce, record_bounce
+from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, Verdict, record_feedback
 from casefile.agent.handoff.links import verify_link
 
 if TYPE_CHECKING:
@@ -80,9 +80,14 @@ def bounce_router(service: InvestigationService) -> APIRouter:
         record = service.store.get(inv)
         assert record is not None
         try:
-            bounce = parse_bounce(fields.get("article"), fields.get("snippet"), fields.get("reason"))
-            entry = record_bounce(
-                service.store, record, bounce, by=f"slack-link:{team or 'team'}", via="slack"
+            said = Verdict(
+                bounced=True,
+                article=fields.get("article"),
+                snippet=fields.get("snippet"),
+                note=fields.get("reason"),
+            )
+            entry = record_feedback(
+                service.store, record, said, by=f"slack-link:{team or 'team'}", via="slack"
             )
         except InvalidBounce as exc:
             return _page(_form(inv, ticket, team, exp, sig, str(exc)), 422)
