@@ -207,132 +207,98 @@ async def investigate(
     """
     budgets = budgets or Budgets()
     deadline = deadline or Deadline.after(budgets.deadline_s, call_cap_s=budgets.tool_timeout_s)
+    recorder = _Recorder(on_event)
     with deadlines.bound(deadline):
-        return await _investigate(
-            ticket,
+        started = time.perf_counter()
+        phases: dict[str, float] = {}
+        recorder.emit("investigation_started", ticket_id=ticket.id, model=model.name)
+        recorder.emit(
+            "signals_extracted",
+            account_id=signals.account_id,
+            account_source=signals.account_source,
+            account_candidate=signals.account_candidate,
+            summary=_signals_summary(signals),
+        )
+
+        t = time.perf_counter()
+        matches = match_runbooks(runbooks, ticket, signals)
+        recorder.emit(
+            "runbooks_matched",
+            runbooks=[m.runbook.id for m in matches],
+            reasons={m.runbook.id: m.reasons for m in matches},
+            **({"disabled": list(disabled_runbooks)} if disabled_runbooks else {}),
+        )
+        state = LoopState(
+            ticket=ticket,
             signals=signals,
-            account=account,
-            accounts=accounts,
+            account=dict(account) if account else None,
+            matches=matches,
             toolbox=toolbox,
-            model=model,
-            runbooks=runbooks,
             budgets=budgets,
-            recorder=_Recorder(on_event),
-            prices=prices,
-            catalog=catalog,
-            deadline=deadline,
-            disabled_runbooks=disabled_runbooks,
-            differential=differential,
+            context=_base_context(ticket, signals, account, catalog or Catalog(), toolbox),
+            catalog=catalog or Catalog(),
         )
-
-
-async def _investigate(
-    ticket: Ticket,
-    *,
-    signals: Signals,
-    account: Mapping[str, Any] | None,
-    accounts: Mapping[str, Mapping[str, Any]],
-    toolbox: Toolbox,
-    model: Model,
-    runbooks: list[Runbook],
-    budgets: Budgets,
-    recorder: _Recorder,
-    prices: Mapping[str, Mapping[str, float]] | None,
-    catalog: Catalog | None,
-    deadline: Deadline,
-    disabled_runbooks: Sequence[str] = (),
-    differential: bool = True,
-) -> Investigation:
-    started = time.perf_counter()
-    phases: dict[str, float] = {}
-    recorder.emit("investigation_started", ticket_id=ticket.id, model=model.name)
-    recorder.emit(
-        "signals_extracted",
-        account_id=signals.account_id,
-        account_source=signals.account_source,
-        account_candidate=signals.account_candidate,
-        summary=_signals_summary(signals),
-    )
-
-    t = time.perf_counter()
-    matches = match_runbooks(runbooks, ticket, signals)
-    recorder.emit(
-        "runbooks_matched",
-        runbooks=[m.runbook.id for m in matches],
-        reasons={m.runbook.id: m.reasons for m in matches},
-        **({"disabled": list(disabled_runbooks)} if disabled_runbooks else {}),
-    )
-    state = LoopState(
-        ticket=ticket,
-        signals=signals,
-        account=dict(account) if account else None,
-        matches=matches,
-        toolbox=toolbox,
-        budgets=budgets,
-        context=_base_context(ticket, signals, account, catalog or Catalog(), toolbox),
-        catalog=catalog or Catalog(),
-    )
-    # Every call of this investigation is scoped to its account, whatever the model asks for.
-    ctx = CallContext.for_account(
-        signals.account_id, accounts, now=ticket.created_at, requested_by=model.name
-    )
-    # Preflight, the differential, model turns and routing all call tools through this one ledger.
-    calls = CallLedger(
-        toolbox, ctx, budget=budgets.max_tool_calls, on_event=recorder.tool_event, record=state.outcomes
-    )
-    state.calls = calls
-    skipped: list[str] = []
-    with deadlines.bound(deadline.earlier(budgets.deadline_s * _PREFLIGHT_SHARE)):
-        await _preflight(state, calls, skipped)
-        # The general differential: the account's own errors, billing, deploys and their compares,
-        # the sources the ticket touches, in two more waves (reusing the runbooks' identical calls).
-        if differential:
-            evidence = await collect(state, ctx, recorder.tool_event)
-            state.differential = assess(state, evidence)
-    phases["preflight_ms"] = round((time.perf_counter() - t) * 1000, 1)
-
-    usage = Usage()
-    t = time.perf_counter()
-    state.new_outcomes = list(state.outcomes)
-    model_deadline = deadline.earlier(budgets.deadline_s * _ROUTING_SHARE)
-    with deadlines.bound(model_deadline):
-        diagnosis, fallback_reason = await _turns(
-            state, model, calls, recorder, usage, started, model_deadline
+        # Every call of this investigation is scoped to its account, whatever the model asks for.
+        ctx = CallContext.for_account(
+            signals.account_id, accounts, now=ticket.created_at, requested_by=model.name
         )
-    phases["model_ms"] = round((time.perf_counter() - t) * 1000, 1)
-
-    if diagnosis is None:
-        if model.name != "offline":
-            recorder.emit("fallback", reason=fallback_reason)
-        raw = offline_diagnosis(state)
-        candidate, errors = _finalise(
-            raw, state, "offline", fallback_reason=fallback_reason if model.name != "offline" else None
+        # Preflight, the differential, model turns and routing all call tools through this one ledger.
+        calls = CallLedger(
+            toolbox, ctx, budget=budgets.max_tool_calls, on_event=recorder.tool_event, record=state.outcomes
         )
-        assert candidate is not None, errors  # the offline investigator's output is valid by construction
-        diagnosis = candidate
+        state.calls = calls
+        skipped: list[str] = []
+        with deadlines.bound(deadline.earlier(budgets.deadline_s * _PREFLIGHT_SHARE)):
+            await _preflight(state, calls, skipped)
+            # The general differential: the account's own errors, billing, deploys and their compares,
+            # the sources the ticket touches, in two more waves (reusing the runbooks' identical calls).
+            if differential:
+                evidence = await collect(state, ctx, recorder.tool_event)
+                state.differential = assess(state, evidence)
+        phases["preflight_ms"] = round((time.perf_counter() - t) * 1000, 1)
 
-    # Routing may collect what an escalation lacks, in the time left; its calls join state.outcomes
-    # (and the audit). Calls the deadline left no time for are refused and listed as missing.
-    diagnosis = await route(diagnosis, calls, ticket=ticket, signals=signals, account=account)
-    diagnosis = link_article(diagnosis, state.outcomes)
-    # Whatever model wrote it: a candidate account's data never reaches the customer reply.
-    diagnosis = mark_account(diagnosis, signals, ticket)
-    usage.tool_calls = len(state.outcomes)
-    usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    usage.phases_ms = phases
-    usage.cost_usd = _cost(model.name, usage, prices or {})
-    unavailable = list(diagnosis.unavailable_sources)
-    diagnosis = diagnosis.model_copy(update={"usage": usage, "unavailable_sources": unavailable})
-    # Whatever a model wrote or a tool returned into the diagnosis, no credential leaves the loop.
-    diagnosis = Diagnosis.model_validate(redact_strings(diagnosis.model_dump(mode="json")))
-    recorder.emit(
-        "diagnosis_ready",
-        category=diagnosis.root_cause.category,
-        action=diagnosis.action,
-        confidence=diagnosis.confidence.score,
-        team=diagnosis.escalation.team if diagnosis.escalation else None,
-    )
-    return Investigation(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
+        usage = Usage()
+        t = time.perf_counter()
+        state.new_outcomes = list(state.outcomes)
+        model_deadline = deadline.earlier(budgets.deadline_s * _ROUTING_SHARE)
+        with deadlines.bound(model_deadline):
+            diagnosis, fallback_reason = await _turns(
+                state, model, calls, recorder, usage, started, model_deadline
+            )
+        phases["model_ms"] = round((time.perf_counter() - t) * 1000, 1)
+
+        if diagnosis is None:
+            if model.name != "offline":
+                recorder.emit("fallback", reason=fallback_reason)
+            raw = offline_diagnosis(state)
+            candidate, errors = _finalise(
+                raw, state, "offline", fallback_reason=fallback_reason if model.name != "offline" else None
+            )
+            assert candidate is not None, errors  # the offline investigator's output is valid by construction
+            diagnosis = candidate
+
+        # Routing may collect what an escalation lacks, in the time left; its calls join state.outcomes
+        # (and the audit). Calls the deadline left no time for are refused and listed as missing.
+        diagnosis = await route(diagnosis, calls, ticket=ticket, signals=signals, account=account)
+        diagnosis = link_article(diagnosis, state.outcomes)
+        # Whatever model wrote it: a candidate account's data never reaches the customer reply.
+        diagnosis = mark_account(diagnosis, signals, ticket)
+        usage.tool_calls = len(state.outcomes)
+        usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        usage.phases_ms = phases
+        usage.cost_usd = _cost(model.name, usage, prices or {})
+        unavailable = list(diagnosis.unavailable_sources)
+        diagnosis = diagnosis.model_copy(update={"usage": usage, "unavailable_sources": unavailable})
+        # Whatever a model wrote or a tool returned into the diagnosis, no credential leaves the loop.
+        diagnosis = Diagnosis.model_validate(redact_strings(diagnosis.model_dump(mode="json")))
+        recorder.emit(
+            "diagnosis_ready",
+            category=diagnosis.root_cause.category,
+            action=diagnosis.action,
+            confidence=diagnosis.confidence.score,
+            team=diagnosis.escalation.team if diagnosis.escalation else None,
+        )
+        return Investigation(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
 
 
 async def _turns(
