@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.handoff.bounce import Verdict
 from casefile.agent.handoff.deliver import DeliveryStatus
+from casefile.agent.store.records import InvestigationHead
 
 __all__ = [
     "ConfirmAccountIn",
@@ -29,21 +29,9 @@ class InvestigationCreated(BaseModel):
     links: dict[str, str]
 
 
-class InvestigationView(BaseModel):
-    id: str
-    ticket_id: str
-    tenant: str | None = None
-    status: str
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    source: str
-    requested_by: str
-    priority: str
-    error: str | None = None
-    rerun_of: str | None = None
+class InvestigationView(InvestigationHead):
     diagnosis: Diagnosis | None = None
-    sources: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, Any]] = Field(default={})
     links: dict[str, str]
     handoff: DeliveryStatus | None = Field(default=None, description="the hand-off's writes and their state")
 

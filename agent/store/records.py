@@ -19,6 +19,7 @@ __all__ = [
     "DuplicateInvestigation",
     "FeedbackRecord",
     "FeedbackVia",
+    "InvestigationHead",
     "InvestigationRecord",
     "Priority",
     "Status",
@@ -32,37 +33,45 @@ STATUSES: tuple[str, ...] = get_args(Status)
 PRIORITIES: tuple[str, ...] = get_args(Priority)
 
 
-class InvestigationRecord(BaseModel):
-    """One investigation as stored: who asked, where it stands, and its diagnosis once done."""
+class InvestigationHead(BaseModel):
+    """Which ticket an investigation is of, who asked, and where it stands: the store's record and the
+    API's view share these (the API shows no ``revision``)."""
 
     id: str
     ticket_id: str
-    revision: str | None = None
-    tenant: str | None = None
+    tenant: str | None = Field(
+        default=None, description="whose investigation it is; only that tenant sees it"
+    )
     status: Status
     created_at: datetime
-    started_at: datetime | None = None
+    started_at: datetime | None = Field(default=None, description="when a worker took it up")
     finished_at: datetime | None = None
+    source: str = Field(description="how the ticket reached casefile (its Ticket.source)")
+    requested_by: str = Field(description="the caller that asked for it")
+    priority: Priority = Field(description="on_demand (someone waits) runs before background")
+    error: str | None = Field(default=None, description="why it failed, when it did")
+    rerun_of: str | None = Field(default=None, description="the investigation this one runs again")
+
+
+class InvestigationRecord(InvestigationHead):
+    """One investigation as stored: who asked, where it stands, and its diagnosis once done."""
+
+    revision: str | None = None
     diagnosis: Diagnosis | None = None
-    error: str | None = None
-    source: str
-    requested_by: str
-    priority: Priority
-    rerun_of: str | None = None
 
 
 class AuditRow(BaseModel):
     """One tool call of one investigation: what ran, with which arguments, how it went, for whom."""
 
     investigation_id: str
-    seq: int
+    seq: int = Field(description="the row's place in the investigation's audit log, from 1")
     call_id: str
     tool: str
-    source: str
-    origin: str
+    source: str = Field(description="the connector the tool belongs to")
+    origin: str = Field(description="who asked for the call: preflight, model or routing")
     arguments: dict[str, Any]
     ok: bool
-    error_kind: str | None = None
+    error_kind: str | None = Field(default=None, description="the failure's kind, e.g. timeout or not_found")
     error: str | None = None
     started_at: datetime
     duration_ms: float
