@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from casefile.agent.differential.evidence import Cited, Evidence
 from casefile.agent.differential.model import Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
-from casefile.agent.differential.sources import account_name, cite
+from casefile.agent.differential.sources import account_name
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -56,13 +56,9 @@ def billing_causes(
                 component="billing",
                 reasons=[f"the subscription is {sub.status}"]
                 + (["the API errors are the billing enforcement"] if blocked else []),
-                evidence=cite(
-                    b.call_id, "billing_account", sub.status, f"subscription {sub.id} is {sub.status}"
-                )
+                evidence=b.cite(sub.status, f"subscription {sub.id} is {sub.status}")
                 + (
-                    cite(
-                        evidence.top.call_id,
-                        "logs_top_errors",
+                    evidence.top.cite(
                         top.error_code or top.status,
                         f"{top.count} requests refused",
                     )
@@ -102,17 +98,11 @@ def billing_causes(
                 summary="A plan limit, not an outage or a rate limit.",
                 component="billing / plan limits",
                 reasons=[f"the refusals carry {top.error_code}", "a plan limit, not a per-minute rate"],
-                evidence=cite(
-                    evidence.top.call_id,
-                    "logs_top_errors",
+                evidence=evidence.top.cite(
                     top.error_code,
                     f"{top.count} requests refused with {top.error_code}",
                 )
-                + (
-                    cite(b.call_id, "billing_account", plan, f"the account is on {plan}")
-                    if b and plan
-                    else []
-                ),
+                + (b.cite(plan, f"the account is on {plan}") if b and plan else []),
                 action="resolve",
                 team=state.catalog.owner("billing"),
                 reply=(
@@ -153,10 +143,8 @@ def _declined(state: LoopState, b: Cited[BillingAccount], failure: PaymentFailur
         component="billing",
         reasons=["a recent charge failed", "its invoice is still open"]
         + ([] if about_billing else ["the ticket is not about billing"]),
-        evidence=cite(
-            b.call_id, "billing_account", reason or failure.failure_code, f"the payment failed: {why}"
-        )
-        + cite(b.call_id, "billing_account", failure.charge, "the declined charge"),
+        evidence=b.cite(reason or failure.failure_code, f"the payment failed: {why}")
+        + b.cite(failure.charge, "the declined charge"),
         action="resolve",
         team=state.catalog.owner("billing"),
         reply=(

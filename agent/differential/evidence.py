@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from casefile.agent.differential.model import Cite, cite
 from casefile.agent.differential.queries import bug_queries
 from casefile.agent.ledger import CallLedger
 from casefile.tools.base import CallContext, ToolOutcome, iso, parse_ts
@@ -62,6 +63,10 @@ class Cited(Generic[T]):
     data: T
     call_id: str
     tool: str
+
+    def cite(self, value: object, claim: str) -> list[Cite]:
+        """``value`` of this result, cited with its own call and tool."""
+        return cite(self.call_id, self.tool, value, claim)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-__all__ = ["Cite", "Differential", "Hypothesis"]
+__all__ = ["Cite", "Differential", "Hypothesis", "cite"]
 
 
 class Cite(BaseModel):
@@ -17,6 +17,12 @@ class Cite(BaseModel):
     value: str
     claim: str
     field: str | None = None
+
+
+def cite(call_id: str, tool: str, value: object, claim: str) -> list[Cite]:
+    """``value`` of that call's result, cited; nothing when it is empty or one character (too weak to ground)."""
+    text = "" if value is None else str(value)
+    return [Cite(call_id=call_id, tool=tool, value=text, claim=claim)] if len(text) > 1 else []
 
 
 class Hypothesis(BaseModel):

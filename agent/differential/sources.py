@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from casefile.agent.differential.changes import correlate
 from casefile.agent.differential.evidence import Evidence, failing_run
-from casefile.agent.differential.model import Cite, Hypothesis
+from casefile.agent.differential.model import Hypothesis, cite
 from casefile.agent.differential.picture import ENDED_AFTER, ErrorPicture
 from casefile.tools.base import iso, parse_ts
 
@@ -37,11 +37,6 @@ _CONNECT_CODES = {"ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "E
 def account_name(state: LoopState) -> str:
     account = state.account or {}
     return str(account.get("name") or account.get("id") or "the account")
-
-
-def cite(call_id: str, tool: str, value: object, claim: str) -> list[Cite]:
-    text = "" if value is None else str(value)
-    return [Cite(call_id=call_id, tool=tool, value=text, claim=claim)] if len(text) > 1 else []
 
 
 def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], list[str]]:
@@ -103,22 +98,16 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                 + (" (ended)." if ended else "."),
                 component="webhooks",
                 reasons=["other accounts' deliveries failed in the same interval"],
-                evidence=cite(
-                    view.call_id,
-                    "logs_webhook_deliveries",
+                evidence=view.cite(
                     d.platform.failure_rate if d.platform else None,
                     "other accounts' failure rate in the interval",
                 )
-                + cite(
-                    full.call_id,
-                    "logs_webhook_deliveries",
+                + full.cite(
                     fd.failing_since,
                     f"deliveries failed from {fd.failing_since}",
                 )
                 + (
-                    cite(
-                        evidence.deploys.call_id,
-                        "deploys_list",
+                    evidence.deploys.cite(
                         suspect.deploy.sha,
                         f"{suspect.label} went live at {suspect.deploy.created_at}",
                     )
@@ -153,27 +142,19 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                     "failures are confined to this customer's endpoint",
                     "other accounts' failure rate is normal in the same interval",
                 ],
-                evidence=cite(
-                    full.call_id,
-                    "logs_webhook_deliveries",
+                evidence=full.cite(
                     fd.failing_since,
                     f"deliveries have failed since {fd.failing_since}",
                 )
-                + cite(
-                    full.call_id,
-                    "logs_webhook_deliveries",
+                + full.cite(
                     top_status.status if top_status and top_status.status else None,
                     "the endpoint's answer",
                 )
-                + cite(
-                    full.call_id,
-                    "logs_webhook_deliveries",
+                + full.cite(
                     top_error.error if top_error else None,
                     "how attempts end",
                 )
-                + cite(
-                    full.call_id,
-                    "logs_webhook_deliveries",
+                + full.cite(
                     fd.endpoint_urls[0] if fd.endpoint_urls else None,
                     "the endpoint",
                 ),
@@ -202,9 +183,7 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
                     summary="Webhook deliveries are slow at the customer's endpoint, not failing.",
                     component="customer webhook endpoint",
                     reasons=["deliveries succeed", "the endpoint's response time rose"],
-                    evidence=cite(
-                        full.call_id,
-                        "logs_webhook_deliveries",
+                    evidence=full.cite(
                         f"{max(p95):g}",
                         "the endpoint's slowest hourly p95",
                     ),
@@ -248,9 +227,7 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
                 + ", so every assertion it signs is rejected.",
                 summary="SSO fails because the IdP signing certificate expired.",
                 component="customer IdP signing certificate",
-                evidence=cite(
-                    check.call_id,
-                    "sso_check",
+                evidence=check.cite(
                     expired.not_after if expired else None,
                     "the certificate's expiry",
                 ),
@@ -267,9 +244,7 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
                 statement=f"{account_name(state)}'s IdP signs with a new certificate; the one we trust ({check.data.configured_cert_sha1}) is no longer published.",
                 summary="SSO fails: the certificate was rotated at the IdP, not on our side.",
                 component="SSO configuration",
-                evidence=cite(
-                    check.call_id, "sso_check", check.data.configured_cert_sha1, "the certificate we trust"
-                ),
+                evidence=check.cite(check.data.configured_cert_sha1, "the certificate we trust"),
                 action="resolve",
                 team=owner,
                 reply="Thanks for reaching out. Your identity provider now signs with a new certificate, but your SSO settings with us still hold the old one. Upload the new certificate (or re-import the metadata) and sign-in will work again.",
@@ -285,8 +260,8 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
     skew = next(
         (f.clock_skew_s for f in d.recent_failures if f.clock_skew_s and abs(f.clock_skew_s) > 120), None
     )
-    cites = cite(logins.call_id, "logs_sso_logins", error, f"failed logins report: {error}") + cite(
-        logins.call_id, "logs_sso_logins", d.failing_since, f"logins fail since {d.failing_since}"
+    cites = logins.cite(error, f"failed logins report: {error}") + logins.cite(
+        d.failing_since, f"logins fail since {d.failing_since}"
     )
     if skew is not None or _SSO_CLOCK.search(error):
         category, text, conf = (
@@ -344,9 +319,7 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
                 statement=f"Latency is up across the platform: {len(slow)} accounts have a p95 at least 1.5× their baseline.",
                 summary="Platform-wide slowness.",
                 component="api (platform-wide)",
-                evidence=cite(
-                    everyone.call_id,
-                    "logs_latency",
+                evidence=everyone.cite(
                     slow[0].account_id,
                     "an account slower than its baseline",
                 ),
@@ -379,10 +352,8 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
             + (f" on {worst.path}." if worst and worst.path else "."),
             component=(worst.path if worst else None) or "api",
             reasons=["the account's latency is well above its own baseline", "no wider slowdown"],
-            evidence=cite(mine.call_id, "logs_latency", worst.path if worst else None, "the slowest endpoint")
-            + cite(
-                mine.call_id,
-                "logs_latency",
+            evidence=mine.cite(worst.path if worst else None, "the slowest endpoint")
+            + mine.cite(
                 f"{worst.p95_ms:g}" if worst and worst.p95_ms else None,
                 "its p95 in ms",
             ),
@@ -432,9 +403,7 @@ def infra_causes(state: LoopState, evidence: Evidence, picture: ErrorPicture) ->
                 "the refused host is a private address or a database port",
                 "our API serves the account normally",
             ],
-            evidence=cite(
-                evidence.summary.call_id, "logs_error_summary", s.requests, "requests served in the window"
-            ),
+            evidence=evidence.summary.cite(s.requests, "requests served in the window"),
             action="resolve",
             reply=(
                 f"Thanks for the details. The connection errors you quote are for {', '.join(hosts[:2])}, which is on your "
@@ -467,7 +436,7 @@ def healthy(
         summary="No problem found on our side; asked the customer for a concrete example.",
         component="none",
         reasons=["no error spike or elevated error class", *notes],
-        evidence=cite(s.call_id, "logs_error_summary", s.data.requests, "requests served in the window"),
+        evidence=s.cite(s.data.requests, "requests served in the window"),
         action="resolve",
         reply=(
             "Thanks for checking with us. We looked at your account: requests are being served normally and we see no "
