@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from casefile.agent.runbooks import Problem, ProblemsError
 from casefile.agent.strict import StrictModel
@@ -273,24 +273,17 @@ def check_catalog(path: Path, teams: Iterable[str] | None = None) -> tuple[Catal
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(name, 0, f"cannot read the catalogue: {exc}")]
-    from casefile.agent.runbooks.check import line_of as _line_of
-    from casefile.agent.runbooks.check import read_mapping
+    from casefile.agent.runbooks.check import read_model
 
-    node, data, problems = read_mapping(
-        text, name, "catalogue must be a mapping (version, components, plans, api_keys)", empty_ok=True
+    catalog, node, problems = read_model(
+        Catalog,
+        text,
+        name,
+        "catalogue must be a mapping (version, components, plans, api_keys)",
+        empty_ok=True,
     )
-    if problems:
+    if catalog is None:
         return None, problems
-
-    try:
-        catalog = Catalog.model_validate({**data, "path": name})
-    except ValidationError as exc:
-        return None, [
-            Problem(
-                name, _line_of(node, list(err["loc"]), 1), f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
-            )
-            for err in exc.errors()
-        ]
     return catalog, _semantics(catalog, node, name, teams)
 
 

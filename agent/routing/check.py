@@ -9,7 +9,6 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
 from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.packet import FIELDS
@@ -22,8 +21,7 @@ from casefile.agent.routing.schema import (
     Trigger,
 )
 from casefile.agent.runbooks import Problem
-from casefile.agent.runbooks.check import read_mapping
-from casefile.agent.strict import pydantic_reason
+from casefile.agent.runbooks.check import read_model
 
 __all__ = ["check_routing", "load_routing"]
 
@@ -35,18 +33,11 @@ def _line_of(node: yaml.Node | None, path: Sequence[str | int]) -> int:
 
 
 def _parse(text: str, name: str) -> tuple[RoutingConfig | None, list[Problem]]:
-    node, data, problems = read_mapping(
-        text, name, "routing file must be a mapping (teams, decision, symptoms, triggers)"
+    config, node, problems = read_model(
+        RoutingConfig, text, name, "routing file must be a mapping (teams, decision, symptoms, triggers)"
     )
-    if problems:
+    if config is None:
         return None, problems
-    try:
-        config = RoutingConfig.model_validate({**data, "path": name})
-    except ValidationError as exc:
-        return None, [
-            Problem(name, _line_of(node, list(err["loc"])), pydantic_reason(RoutingConfig, err))
-            for err in exc.errors()
-        ]
     return config, _semantics(config, node, name)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from jinja2 import TemplateSyntaxError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from casefile.agent.runbooks.model import RUNBOOKS_DIR, Problem, Runbook, RunbookError
 from casefile.agent.strict import pydantic_reason
@@ -22,6 +22,7 @@ __all__ = [
     "load_runbooks",
     "load_usable_runbooks",
     "read_mapping",
+    "read_model",
     "runbooks_signature",
 ]
 
@@ -54,6 +55,30 @@ def read_mapping(
     if not isinstance(data, dict):
         return node, {}, [Problem(name, 1, f"the {expected}")]
     return node, data, []
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_model(
+    model: type[M], text: str, name: str, expected: str, *, empty_ok: bool = False
+) -> tuple[M | None, yaml.Node | None, list[Problem]]:
+    """A YAML file holding one ``model`` (given its ``path``): the model and the composed node (for the
+    semantic checks' line numbers), or every problem with its line; ``expected`` as for :func:`read_mapping`."""
+    node, data, problems = read_mapping(text, name, expected, empty_ok=empty_ok)
+    if problems:
+        return None, node, problems
+    try:
+        return model.model_validate({**data, "path": name}), node, []
+    except ValidationError as exc:
+        return (
+            None,
+            node,
+            [
+                Problem(name, line_of(node, list(err["loc"]), 1), pydantic_reason(model, err))
+                for err in exc.errors()
+            ],
+        )
 
 
 def line_of(node: yaml.Node | None, path: Sequence[str | int], base: int) -> int:
