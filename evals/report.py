@@ -41,7 +41,6 @@ __all__ = [
     "load_history",
     "load_results",
     "render_comparison",
-    "render_html",
     "render_markdown",
     "render_table",
     "report_blocks",
@@ -170,7 +169,7 @@ def report_blocks(
     figures: Sequence[Figure] = (),
     history: Sequence[RunResult] = (),
 ) -> list[Block]:
-    """The report as typed blocks; :func:`render_markdown` and :func:`render_html` lay them out."""
+    """The report as typed blocks; :func:`write_run` lays them out as Markdown and HTML."""
     m = run.summary
     blocks: list[Block] = [
         Heading(1, f"Eval run {run.run_id}"),
@@ -326,26 +325,9 @@ def report_blocks(
     return blocks
 
 
-def render_markdown(
-    run: RunResult,
-    comparison: Comparison | None = None,
-    *,
-    figures: Sequence[Figure] = (),
-    history: Sequence[RunResult] = (),
-) -> str:
-    return to_markdown(report_blocks(run, comparison, figures=figures, history=history))
-
-
-def render_html(
-    run: RunResult,
-    comparison: Comparison | None = None,
-    *,
-    figures: Sequence[Figure] = (),
-    history: Sequence[RunResult] = (),
-) -> str:
-    return to_html(
-        report_blocks(run, comparison, figures=figures, history=history), title=f"Eval run {run.run_id}"
-    )
+def render_markdown(run: RunResult, comparison: Comparison | None = None) -> str:
+    """The report as Markdown, without charts or history (what a terminal or a test reads)."""
+    return to_markdown(report_blocks(run, comparison))
 
 
 def load_history(runs_dir: Path, current: RunResult) -> list[RunResult]:
@@ -370,12 +352,10 @@ def write_run(
     (out_dir / "results.json").write_text(run.model_dump_json(indent=2), encoding="utf-8")
     history = load_history(out_dir.parent, run)
     figures = render_charts(run, out_dir, history) if charts else []
-    (out_dir / "report.md").write_text(
-        render_markdown(run, comparison, figures=figures, history=history), encoding="utf-8"
-    )
-    (out_dir / "report.html").write_text(
-        render_html(run, comparison, figures=figures, history=history), encoding="utf-8"
-    )
+    # Built once, laid out twice: report.md and report.html cannot drift apart.
+    blocks = report_blocks(run, comparison, figures=figures, history=history)
+    (out_dir / "report.md").write_text(to_markdown(blocks), encoding="utf-8")
+    (out_dir / "report.html").write_text(to_html(blocks, title=f"Eval run {run.run_id}"), encoding="utf-8")
 
 
 def load_results(path: Path) -> RunResult:
