@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from casefile.agent.models._prompt import outcome_block, render_opening, render_system
-from casefile.agent.models._schema import SUBMIT_TOOL, tool_specs
+from casefile.agent.models._schema import SUBMIT_TOOL, parse_arguments, tool_specs
 from casefile.agent.models.base import LoopState
 from casefile.tools.base import ToolCall
 
@@ -21,6 +21,12 @@ class RawCall:
     name: str
     arguments: dict[str, Any] | None
     error: str | None = None
+
+    @classmethod
+    def read(cls, provider_id: Any, name: Any, raw_arguments: Any) -> RawCall:
+        """A call as it arrived on the wire: its arguments a JSON string or an already-parsed value."""
+        arguments, error = parse_arguments(raw_arguments)
+        return cls(str(provider_id), str(name), arguments, error)
 
 
 @dataclass

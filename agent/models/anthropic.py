@@ -27,15 +27,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from casefile.agent.errors import UsageError
-from casefile.agent.models._chat import (
-    SUBMIT_TOOL,
-    RawCall,
-    ToolSpec,
-    UserTurn,
-    dig,
-    field_of,
-    parse_arguments,
-)
+from casefile.agent.models._chat import SUBMIT_TOOL, RawCall, ToolSpec, UserTurn, dig, field_of
 from casefile.agent.models._sdk import SDKModel, SDKProvider
 from casefile.agent.models.base import LoopState, ModelReply, TurnUsage
 
@@ -92,8 +84,7 @@ def raw_calls(content: list[Any]) -> list[RawCall]:
     for block in content:
         if field_of(block, "type") != "tool_use":
             continue
-        arguments, error = parse_arguments(field_of(block, "input"))
-        found.append(RawCall(str(field_of(block, "id")), str(field_of(block, "name")), arguments, error))
+        found.append(RawCall.read(field_of(block, "id"), field_of(block, "name"), field_of(block, "input")))
     return found
 
 

@@ -30,16 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from casefile.agent.errors import UsageError
-from casefile.agent.models._chat import (
-    SUBMIT_TOOL,
-    Dialogue,
-    RawCall,
-    ToolSpec,
-    UserTurn,
-    dig,
-    field_of,
-    parse_arguments,
-)
+from casefile.agent.models._chat import SUBMIT_TOOL, Dialogue, RawCall, ToolSpec, UserTurn, dig, field_of
 from casefile.agent.models._sdk import SDKModel, SDKProvider
 from casefile.agent.models.base import LoopState, ModelReply, ModelUnavailable, TurnUsage
 
@@ -94,8 +85,9 @@ def raw_calls(message: Any) -> list[RawCall]:
         function = field_of(call, "function")
         if function is None:  # a custom (non-function) tool call: we define none
             continue
-        arguments, error = parse_arguments(field_of(function, "arguments"))
-        found.append(RawCall(str(field_of(call, "id")), str(field_of(function, "name")), arguments, error))
+        found.append(
+            RawCall.read(field_of(call, "id"), field_of(function, "name"), field_of(function, "arguments"))
+        )
     return found
 
 
