@@ -236,3 +236,33 @@ def test_one_bounce_is_one_suggestion(store_url: str) -> None:
     store.close()
     assert [(c.kind, c.name, c.bounced) for c in report.changes] == [("trigger", "http-5xx", 1)]
     assert ARTICLE in report.changes[0].suggestion
+
+
+def test_one_write_for_every_verdict(store_url: str, seeded: dict[str, Any]) -> None:
+    from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, Verdict, record_feedback
+
+    store = Store(store_url)
+    try:
+        record = store.get(seeded["export"])
+        assert record is not None
+        right = Verdict(bounced=False, snippet="macro 12", note="good catch")
+        kept = record_feedback(store, record, right, by="ana", via="api")
+        assert (kept.bounced, kept.snippet, kept.note, kept.team) == (False, "macro 12", "good catch", None)
+        with pytest.raises(InvalidBounce, match="http"):
+            record_feedback(store, record, Verdict(bounced=False, article="see KB"), by="ana", via="api")
+        bounce = Verdict(bounced=True, article=ARTICLE, note="  documented   already ")
+        entry = record_feedback(store, record, bounce, by="ana", via="cli")
+        assert (entry.bounced, entry.team, entry.note, entry.via) == (
+            True,
+            "backend",
+            "documented already",
+            "cli",
+        )
+        resolved = store.get(seeded["resolved"])
+        assert resolved is not None
+        with pytest.raises(NotEscalated):
+            record_feedback(store, resolved, bounce, by="ana", via="cli")
+        assert len(store.feedback(investigation=record.id)) == 2  # the refused article wrote nothing
+        assert store.feedback(investigation=resolved.id) == []
+    finally:
+        store.close()
