@@ -82,11 +82,11 @@ class OutcomeSummary(BaseModel):
 class MetricsReport(BaseModel):
     """The numbers over one window: overall, per team, per category, per week and per trigger rule."""
 
-    since: datetime
-    until: datetime
-    total: Slice
-    by_team: list[Slice] = Field(default_factory=list)
-    by_category: list[Slice] = Field(default_factory=list)
+    since: datetime = Field(description="the window's start: investigations created from then on")
+    until: datetime = Field(description="the window's end (exclusive)")
+    total: Slice = Field(description="every investigation of the window that reached a diagnosis")
+    by_team: list[Slice] = Field(default_factory=list, description="per team escalated to")
+    by_category: list[Slice] = Field(default_factory=list, description="per diagnosed category")
     by_week: list[Slice] = Field(default_factory=list, description="oldest first; weeks start on Monday")
     by_trigger: list[TriggerLine] = Field(default_factory=list)
     outcomes: OutcomeSummary
