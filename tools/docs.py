@@ -18,14 +18,13 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import httpx
 from pydantic import BaseModel, Field, SecretStr
 
-from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation
+from casefile.tools.base import CallContext, ToolArgs, ToolOutcome, operation
 from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import ToolError
 from casefile.tools.settings import ConnectorSettings
-from casefile.tools.tickets import zendesk_http
+from casefile.tools.tickets import ZendeskAccountConnector
 
 __all__ = [
     "Article",
@@ -140,7 +139,7 @@ def render_article(data: Mapping[str, Any]) -> str:
     return f"#{article.id} {article.title} <{article.url}>\n{article.text}{cut}"
 
 
-class HelpCenterConnector(Connector):
+class HelpCenterConnector(ZendeskAccountConnector[HelpCenterSettings]):
     """Help-center articles (Zendesk Guide), read-only."""
 
     source: ClassVar[str] = SOURCE
@@ -158,10 +157,6 @@ class HelpCenterConnector(Connector):
         if help_center.subdomain or help_center.base_url:
             return None
         return "not configured (set ZENDESK_SUBDOMAIN or HELPCENTER_URL)"
-
-    @classmethod
-    def live_configured(cls, settings: ConnectorSettings) -> bool:
-        return False  # shares the helpdesk's subdomain, which alone must not switch to live systems
 
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> HelpCenterConnector:
@@ -183,12 +178,6 @@ class HelpCenterConnector(Connector):
             first = articles[0]
             return SourceLink(label=f"Help center: {first.get('title', '')}".strip(), url=first["url"])
         return None
-
-    def __init__(
-        self, settings: HelpCenterSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        self.settings = settings
-        self._http = zendesk_http(SOURCE, settings, transport)
 
     @operation("docs_search", DocsSearchArgs, render=render_search)
     async def search(self, args: DocsSearchArgs, ctx: CallContext) -> DocsSearchResult:
@@ -227,6 +216,3 @@ class HelpCenterConnector(Connector):
             labels=[str(label) for label in raw.get("label_names") or []],
             truncated=len(text) > _ARTICLE_TEXT_CHARS,
         )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()

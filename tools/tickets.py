@@ -30,7 +30,7 @@ import asyncio
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
@@ -44,6 +44,7 @@ __all__ = [
     "SimilarTicket",
     "SimilarTickets",
     "TicketsSimilarArgs",
+    "ZendeskAccountConnector",
     "ZendeskConnector",
     "query_terms",
     "rank_tickets",
@@ -222,7 +223,27 @@ def zendesk_http(
     return ReadOnlyHTTP(source, base_url, headers=headers, transport=transport)
 
 
-class ZendeskConnector(Connector):
+Account = TypeVar("Account", bound=ZendeskAccount)
+
+
+class ZendeskAccountConnector(Connector, Generic[Account]):
+    """A connector that reads one Zendesk account (Support's tickets, Guide's articles), read-only."""
+
+    @classmethod
+    def live_configured(cls, settings: ConnectorSettings) -> bool:
+        # The helpdesk's credentials also serve the service's internal notes; on their own they
+        # must not switch investigations from the demo world to live systems.
+        return False
+
+    def __init__(self, settings: Account, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self._http = zendesk_http(self.source, settings, transport)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
     """Resolved helpdesk tickets from Zendesk Support (read-only)."""
 
     source: ClassVar[str] = SOURCE
@@ -250,18 +271,6 @@ class ZendeskConnector(Connector):
         "ZENDESK_EMAIL": "email",
         "ZENDESK_API_TOKEN": "api_token",
     }
-
-    @classmethod
-    def live_configured(cls, settings: ConnectorSettings) -> bool:
-        # The helpdesk's credentials also serve the service's internal notes; on their own they
-        # must not switch investigations from the demo world to live systems.
-        return False
-
-    def __init__(
-        self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        self.settings = settings
-        self._http = zendesk_http(SOURCE, settings, transport)
 
     async def _search(self, term: str) -> list[dict[str, Any]]:
         params = {
@@ -345,6 +354,3 @@ class ZendeskConnector(Connector):
             note=ranking.note,
             tickets=tickets,
         )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
