@@ -29,14 +29,11 @@ from casefile.tools.world.generate.deploy_objects import github
 from casefile.tools.world.generate.issue_objects import linear, tickets
 from casefile.tools.world.generate.spec import (
     AccountSpec,
-    BillingSpec,
     Brand,
-    ChargeSpec,
     CommitSpec,
     DeploySpec,
     FileChange,
     HistorySpec,
-    IdpSpec,
     IssueSpec,
     Person,
     PlanSpec,
@@ -58,50 +55,6 @@ def fingerprint(xml_file: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- the story
-
-ACCOUNTS: list[dict[str, Any]] = [
-    {"id": "acme", "name": "Acme Logistics", "domains": ["acme-logistics.com"], "plan": "growth",
-     "timezone": "Europe/Berlin", "webhook_url": "https://ops.acme-logistics.com/webhooks/relay",
-     "anchor": "2026-11-03T09:00:00Z", "created": "2024-03-11T10:22:41Z", "email": "billing@acme-logistics.com"},
-    {"id": "globex", "name": "Globex Retail", "domains": ["globex.example"], "plan": "starter",
-     "timezone": "Europe/Amsterdam", "webhook_url": "https://oms.globex.example/hooks/relay",
-     "anchor": "2026-11-05T08:00:00Z", "created": "2025-02-05T08:13:09Z", "email": "ap@globex.example"},
-    {"id": "initech", "name": "Initech", "domains": ["initech.io"], "plan": "growth",
-     "timezone": "Europe/London", "webhook_url": None,
-     "anchor": "2026-11-01T00:00:00Z", "created": "2023-11-01T15:40:00Z", "email": "finance@initech.io"},
-    {"id": "umbrella", "name": "Umbrella Health", "domains": ["umbrella-health.com"], "plan": "growth",
-     "timezone": "Europe/London", "webhook_url": "https://hooks.umbrella-health.com/relay",
-     "anchor": "2026-11-10T12:00:00Z", "created": "2024-08-10T12:02:55Z", "email": "accounts@umbrella-health.com"},
-    {"id": "hooli", "name": "Hooli", "domains": ["hooli.xyz"], "plan": "enterprise",
-     "timezone": "Europe/Dublin", "webhook_url": "https://events.hooli.xyz/ingest/relay",
-     "anchor": "2026-11-01T00:00:00Z", "created": "2023-05-01T09:00:00Z", "email": "vendors@hooli.xyz"},
-    {"id": "stark", "name": "Stark Industries", "domains": ["stark-industries.com"], "plan": "enterprise",
-     "timezone": "America/New_York", "webhook_url": "https://api.stark-industries.com/relay/webhooks",
-     "anchor": "2026-11-15T14:00:00Z", "created": "2024-01-15T14:31:12Z", "email": "ap@stark-industries.com"},
-    {"id": "wayne", "name": "Wayne Enterprises", "domains": ["wayne-enterprises.com"], "plan": "growth",
-     "timezone": "America/Chicago", "webhook_url": None,
-     "anchor": "2026-11-08T16:00:00Z", "created": "2025-06-08T16:45:30Z", "email": "payables@wayne-enterprises.com"},
-    {"id": "wonka", "name": "Wonka Confections", "domains": ["wonka.dev"], "plan": "starter",
-     "timezone": "Asia/Singapore", "webhook_url": "https://wonka.dev/api/relay-events",
-     "anchor": "2026-11-02T03:00:00Z", "created": "2025-09-02T03:12:00Z", "email": "billing@wonka.dev"},
-]  # fmt: skip
-
-IDPS: dict[str, dict[str, str]] = {
-    "initech": {"vendor": "okta", "entity_id": "http://www.okta.com/exk8in1tech2sso3ok4a",
-                "metadata_url": "https://initech.okta.com/app/exk8in1tech2sso3ok4a/sso/saml/metadata",
-                "file": "initech-okta"},
-    "stark": {"vendor": "okta", "entity_id": "http://www.okta.com/exk5st4rk3ind2us1ry0",
-              "metadata_url": "https://stark-industries.okta.com/app/exk5st4rk3ind2us1ry0/sso/saml/metadata",
-              "file": "stark-okta"},
-    "wayne": {"vendor": "entra", "entity_id": "https://sts.windows.net/5f0c2c1e-8d3b-4e6a-9b7d-2a1c3e4f5a6b/",
-              "metadata_url": "https://login.microsoftonline.com/5f0c2c1e-8d3b-4e6a-9b7d-2a1c3e4f5a6b/"
-                              "federationmetadata/2007-06/federationmetadata.xml"
-                              "?appid=8a1d2c3b-4e5f-4a6b-9c7d-0e1f2a3b4c5d",
-              "file": "wayne-entra"},
-    "hooli": {"vendor": "google", "entity_id": "https://accounts.google.com/o/saml2?idpid=C03h0ol1x",
-              "metadata_url": "https://sso.hooli.xyz/saml/google-idp-metadata.xml", "file": "hooli-google"},
-}  # fmt: skip
-
 
 PLANS = {
     "starter": {"name": "Relay Starter", "amount": 9900, "rpm": "120", "sso": "false", "webhooks": "2"},
@@ -232,18 +185,6 @@ DEPLOYS: dict[str, list[tuple[str, str, str, str, list[tuple[str, str, list[tupl
 
 # ----------------------------------------------------------------------------- the spec
 
-BILLING = {
-    # Smart Retries: 2026-11-05, 2026-11-09, 2026-11-14 all declined; next try 2026-11-21.
-    "globex": BillingSpec(
-        status="past_due", delinquent=True, card_last4="0341", next_attempt="2026-11-21T10:31:52Z",
-        charges=[ChargeSpec(at=at, decline="insufficient_funds", seed=f"globex-try-{n}") for n, at in
-                 enumerate(["2026-11-05T09:02:11Z", "2026-11-09T11:47:36Z", "2026-11-14T10:31:52Z"])]),
-    # noise: one decline (expired card), then the customer updated the card and paid
-    "wonka": BillingSpec(
-        card_last4="8210", card_exp_year=2026, paid_at="2026-11-03T07:15:40Z",
-        charges=[ChargeSpec(decline="expired_card", seed="wonka-expired"),
-                 ChargeSpec(at="2026-11-03T07:15:38Z", seed="wonka-retry")]),
-}  # fmt: skip
 HOSTS = {
     "relayhq/api": "api.relayhq.dev",
     "relayhq/webhooks": "hooks.relayhq.dev",
@@ -268,20 +209,8 @@ def spec() -> WorldSpec:
         )
         for key, p in PLANS.items()
     }  # fmt: skip
-    accs = []
-    for acc in ACCOUNTS:
-        idp = None
-        if acc["id"] in IDPS:
-            i = IDPS[acc["id"]]
-            idp = IdpSpec(
-                vendor=i["vendor"], entity_id=i["entity_id"], metadata_url=i["metadata_url"], file=i["file"]
-            )  # type: ignore[arg-type]
-        repos = ["relayhq/api", "relayhq/web"] + (["relayhq/webhooks"] if acc["webhook_url"] else [])
-        accs.append(AccountSpec(
-            id=acc["id"], name=acc["name"], domains=acc["domains"], plan=acc["plan"], timezone=acc["timezone"],
-            email=acc["email"], anchor=acc["anchor"], created=acc["created"], webhook_url=acc["webhook_url"],
-            repos=repos, billing=BILLING.get(acc["id"], BillingSpec()), idp=idp,
-        ))  # fmt: skip
+    story = yaml.safe_load((WORLD / "story.yaml").read_text(encoding="utf-8"))
+    accs = [AccountSpec.model_validate(a) for a in story["accounts"]]
     repos = {
         repo: RepoSpec(host=HOSTS[repo], releases=repo != "relayhq/web", deploys=[
             DeploySpec(tag=tag, environment=env, at=at, state=state, commits=[  # type: ignore[arg-type]
@@ -292,7 +221,6 @@ def spec() -> WorldSpec:
         ])
         for repo, deploys in DEPLOYS.items()
     }  # fmt: skip
-    story = yaml.safe_load((WORLD / "story.yaml").read_text(encoding="utf-8"))
     issues = [IssueSpec.model_validate(i) for i in story["issues"]]
     history = [HistorySpec.model_validate(h) for h in story["history"]]
     return WorldSpec(name="demo", brand=brand, plans=plans, accounts=accs, repos=repos, issues=issues,
