@@ -21,12 +21,17 @@ __all__ = [
 ]
 
 
-class Baseline(ResultView):
-    start: str | None = None
-    end: str | None = None
+class Counts(ResultView):
+    """Requests and errors over a window (the account's, an endpoint's, the baseline's)."""
+
     requests: int = 0
     errors: int = 0
     error_rate: float = 0.0
+
+
+class Baseline(Counts):
+    start: str | None = None
+    end: str | None = None
 
 
 class Spike(ResultView):
@@ -52,11 +57,8 @@ class StatusCount(ResultView):
     baseline_rate: float = 0.0
 
 
-class EndpointErrors(ResultView):
+class EndpointErrors(Counts):
     path: str | None = None
-    requests: int = 0
-    errors: int = 0
-    error_rate: float = 0.0
     baseline_error_rate: float | None = None
 
 
@@ -65,13 +67,10 @@ class CodeCount(ResultView):
     count: int = 0
 
 
-class ErrorSummary(ResultView):
+class ErrorSummary(Counts):
     """``logs_error_summary``."""
 
     account_id: str | None = None
-    requests: int = 0
-    errors: int = 0
-    error_rate: float = 0.0
     baseline: Baseline = Field(default_factory=Baseline)
     by_status: list[StatusCount] = Field(default_factory=list)
     top_endpoints: list[EndpointErrors] = Field(default_factory=list)
@@ -145,9 +144,14 @@ class DeliveryHour(ResultView):
     p95_ms: float | None = None
 
 
-class Platform(ResultView):
+class Attempts(ResultView):
+    """Deliveries or logins tried and failed over a window."""
+
     attempts: int = 0
     failures: int = 0
+
+
+class Platform(Attempts):
     failure_rate: float = 0.0
 
 
@@ -157,13 +161,10 @@ class ResponseTimes(ResultView):
     max: float | None = None
 
 
-class WebhookDeliveries(ResultView):
+class WebhookDeliveries(Platform):
     """``logs_webhook_deliveries``."""
 
     account_id: str | None = None
-    attempts: int = 0
-    failures: int = 0
-    failure_rate: float = 0.0
     by_response_status: list[StatusTally] = Field(default_factory=list)
     by_error: list[ErrorTally] = Field(default_factory=list)
     endpoint_urls: list[str] = Field(default_factory=list)
@@ -204,12 +205,10 @@ class ConfigChange(ResultView):
     after: str = ""
 
 
-class SsoLogins(ResultView):
+class SsoLogins(Attempts):
     """``logs_sso_logins``."""
 
     account_id: str | None = None
-    attempts: int = 0
-    failures: int = 0
     last_success: LoginResponse | None = None
     failing_since: str | None = None
     top_errors: list[LoginError] = Field(default_factory=list)
@@ -217,7 +216,9 @@ class SsoLogins(ResultView):
     config_changes: list[ConfigChange] = Field(default_factory=list)
 
 
-class LatencyBaseline(ResultView):
+class Percentiles(ResultView):
+    """Latency percentiles over a window (the baseline's, or the window's own)."""
+
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
@@ -237,16 +238,13 @@ class AccountLatency(ResultView):
     ratio: float | None = None
 
 
-class Latency(ResultView):
+class Latency(Percentiles):
     """``logs_latency`` (``scope`` is ``account`` or ``all``)."""
 
     scope: str = "account"
     account_id: str | None = None
     requests: int = 0
-    p50_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    baseline: LatencyBaseline = Field(default_factory=LatencyBaseline)
+    baseline: Percentiles = Field(default_factory=Percentiles)
     by_endpoint: list[EndpointLatency] = Field(default_factory=list)
     accounts: list[AccountLatency] = Field(default_factory=list)
     accounts_compared: int = 0
