@@ -85,7 +85,7 @@
       return data;
     }
 
-    return {
+    return Object.assign(investigationCalls(call), {
       mode: 'standalone',
       start: function () {
         var zendeskId = $('zendesk-id').value.trim();
@@ -98,13 +98,6 @@
           return Promise.reject(new Error('the ticket is not valid JSON'));
         }
         return call('POST', '/v1/investigations', ticket);
-      },
-      get: function (id) { return call('GET', '/v1/investigations/' + encodeURIComponent(id)); },
-      confirm: function (id, accountId) {
-        return call('POST', '/v1/investigations/' + encodeURIComponent(id) + '/confirm-account', { account_id: accountId });
-      },
-      feedback: function (id, body) {
-        return call('POST', '/v1/investigations/' + encodeURIComponent(id) + '/feedback', body);
       },
       // Server-Sent Events read with fetch, so the token travels in a header, not in the URL.
       follow: async function (id, onEvent) {
@@ -140,6 +133,17 @@
         box.value = box.value ? box.value + '\n\n' + reply : reply;
         return Promise.resolve();
       },
+    });
+  }
+
+  // What both backends ask of an investigation, each over its own transport: send(method, path, body)
+  // is fetch with the pasted token, or the Zendesk proxy with a signed JWT.
+  function investigationCalls(send) {
+    function path(id, rest) { return '/v1/investigations/' + encodeURIComponent(id) + (rest || ''); }
+    return {
+      get: function (id) { return send('GET', path(id)); },
+      confirm: function (id, accountId) { return send('POST', path(id, '/confirm-account'), { account_id: accountId }); },
+      feedback: function (id, body) { return send('POST', path(id, '/feedback'), body); },
     };
   }
 
@@ -184,19 +188,12 @@
       });
     }
 
-    return {
+    return Object.assign(investigationCalls(request), {
       mode: 'zendesk',
       start: function () {
         return client.get('ticket.id').then(function (data) {
           return request('POST', '/v1/investigations', { zendesk_ticket_id: data['ticket.id'] });
         });
-      },
-      get: function (id) { return request('GET', '/v1/investigations/' + encodeURIComponent(id)); },
-      confirm: function (id, accountId) {
-        return request('POST', '/v1/investigations/' + encodeURIComponent(id) + '/confirm-account', { account_id: accountId });
-      },
-      feedback: function (id, body) {
-        return request('POST', '/v1/investigations/' + encodeURIComponent(id) + '/feedback', body);
       },
       // The proxy cannot stream: poll the stored events (JSON) until the investigation ends.
       follow: async function (id, onEvent) {
@@ -212,7 +209,7 @@
         }
       },
       insertReply: function (reply) { return client.invoke('comment.appendText', reply); },
-    };
+    });
   }
 
   // ------------------------------------------------------------------ ids and copying
