@@ -36,7 +36,7 @@ import httpx
 import stripe
 from pydantic import Field
 
-from casefile.tools.base import AccountId, CallContext, Connector, ToolArgs, ToolOutcome, operation
+from casefile.tools.base import AccountId, CallContext, ToolArgs, ToolOutcome, operation
 from casefile.tools.billing_standing import (
     BAD_SUBSCRIPTION_STATUSES,
     assess_standing,
@@ -45,7 +45,7 @@ from casefile.tools.billing_standing import (
     shape_subscription,
     stripe_id,
 )
-from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
+from casefile.tools.connector_types import LinkContext, SourceLink
 from casefile.tools.errors import (
     ScopeViolation,
     SourceAuthError,
@@ -57,6 +57,7 @@ from casefile.tools.errors import (
     SourceUnavailable,
     ToolArgumentError,
 )
+from casefile.tools.http import APIConnector
 from casefile.tools.retry import RetryableError, call_with_retry, parse_retry_after
 from casefile.tools.settings import ConnectorSettings, StripeSettings
 from casefile.tools.stripe_http import SOURCE, ReadOnlyStripeHTTPClient
@@ -125,7 +126,7 @@ class BillingSearchArgs(ToolArgs):
     )
 
 
-class StripeConnector(Connector):
+class StripeConnector(APIConnector[StripeSettings]):
     """Reads a customer's billing standing from Stripe, and can do nothing else.
 
     Give it a restricted key (``rk_...``) with read-only permissions on
@@ -142,10 +143,6 @@ class StripeConnector(Connector):
         if settings.stripe.api_key is not None:
             return None
         return "not configured (set STRIPE_API_KEY, a restricted read-only key)"
-
-    @classmethod
-    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> StripeConnector:
-        return cls(settings.stripe, transport=world.transport if world is not None else None)
 
     settings_key: ClassVar[str | None] = "stripe"
     env_vars: ClassVar[Mapping[str, str]] = {"STRIPE_API_KEY": "api_key"}
@@ -168,7 +165,7 @@ class StripeConnector(Connector):
         transport: httpx.AsyncBaseTransport | None = None,
         max_response_bytes: int = 5_000_000,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, transport=transport)
         key = settings.api_key.get_secret_value() if settings.api_key else None
         self._has_key = bool(key) or transport is not None
         if key and key.startswith("sk_"):

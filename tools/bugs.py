@@ -22,8 +22,8 @@ import graphql
 import httpx
 from pydantic import Field
 
-from casefile.tools.base import CallContext, Connector, ToolArgs, ToolOutcome, operation
-from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
+from casefile.tools.base import CallContext, ToolArgs, ToolOutcome, operation
+from casefile.tools.connector_types import LinkContext, SourceLink
 from casefile.tools.errors import (
     ReadOnlyViolation,
     SourceAuthError,
@@ -33,7 +33,7 @@ from casefile.tools.errors import (
     SourceRateLimited,
     ToolError,
 )
-from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.http import APIConnector, ReadOnlyHTTP
 from casefile.tools.retry import RetryableError, parse_retry_after
 from casefile.tools.settings import ConnectorSettings, LinearSettings
 
@@ -323,7 +323,7 @@ def _graphql_error(
     return None
 
 
-class LinearConnector(Connector):
+class LinearConnector(APIConnector[LinearSettings]):
     """Known bugs in Linear: search by symptom, read one issue's state, workaround and ETA."""
 
     source: ClassVar[str] = SOURCE
@@ -331,10 +331,6 @@ class LinearConnector(Connector):
     @classmethod
     def not_configured(cls, settings: ConnectorSettings) -> str | None:
         return None if settings.linear.api_key is not None else "not configured (set LINEAR_API_KEY)"
-
-    @classmethod
-    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> LinearConnector:
-        return cls(settings.linear, transport=world.transport if world is not None else None)
 
     settings_key: ClassVar[str | None] = "linear"
     env_vars: ClassVar[Mapping[str, str]] = {"LINEAR_API_KEY": "api_key"}
@@ -354,7 +350,7 @@ class LinearConnector(Connector):
     def __init__(
         self, settings: LinearSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, transport=transport)
         parts = urlsplit(settings.url)
         self._path = parts.path or "/graphql"
         headers = {"Accept": "application/json"}

@@ -23,16 +23,15 @@ from pydantic import Field, field_validator
 
 from casefile.tools.base import (
     CallContext,
-    Connector,
     ToolArgs,
     ToolOutcome,
     WindowedArgs,
     operation,
     parse_ts,
 )
-from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
+from casefile.tools.connector_types import LinkContext, SourceLink
 from casefile.tools.errors import SourceMalformed, ToolArgumentError
-from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.http import APIConnector, ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings, GitHubSettings
 
 __all__ = ["DeploysCompareArgs", "DeploysListArgs", "GitHubConnector"]
@@ -122,7 +121,7 @@ def render_compare(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class GitHubConnector(Connector):
+class GitHubConnector(APIConnector[GitHubSettings]):
     """Deployments, releases and compares of the configured GitHub repositories."""
 
     source: ClassVar[str] = SOURCE
@@ -130,10 +129,6 @@ class GitHubConnector(Connector):
     @classmethod
     def not_configured(cls, settings: ConnectorSettings) -> str | None:
         return None if settings.github.repos else "not configured (set GITHUB_REPOS)"
-
-    @classmethod
-    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> GitHubConnector:
-        return cls(settings.github, transport=world.transport if world is not None else None)
 
     settings_key: ClassVar[str | None] = "github"
     env_vars: ClassVar[Mapping[str, str]] = {
@@ -162,7 +157,7 @@ class GitHubConnector(Connector):
     def __init__(
         self, settings: GitHubSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, transport=transport)
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": API_VERSION,

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import httpx
 
 from casefile.tools import errors
+from casefile.tools.base import Connector
 from casefile.tools.retry import (
     DEFAULT_ATTEMPTS,
     DEFAULT_MAX_WAIT_S,
@@ -33,7 +34,30 @@ from casefile.tools.retry import (
     parse_retry_after,
 )
 
-__all__ = ["ReadOnlyHTTP"]
+if TYPE_CHECKING:
+    from casefile.tools.connector_types import StandIns
+    from casefile.tools.settings import ConnectorSettings
+
+__all__ = ["APIConnector", "ReadOnlyHTTP"]
+
+Section = TypeVar("Section")
+
+
+class APIConnector(Connector, Generic[Section]):
+    """A connector on one HTTP API, configured by its ``[connectors.<settings_key>]`` section.
+
+    It is built with that section and, in a world, the world's transport in place of the network:
+    the same client code either way.
+    """
+
+    def __init__(self, settings: Section, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+
+    @classmethod
+    def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> Self:
+        section = getattr(settings, cls.settings_key or "")
+        return cls(section, transport=world.transport if world is not None else None)
+
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 # Headers that carry credentials whoever set them; any other configured header is treated as one

@@ -30,14 +30,14 @@ import asyncio
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
 
-from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
+from casefile.tools.base import CallContext, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
-from casefile.tools.http import ReadOnlyHTTP
+from casefile.tools.http import APIConnector, ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings, ZendeskSettings
 
 __all__ = [
@@ -226,7 +226,7 @@ def zendesk_http(
 Account = TypeVar("Account", bound=ZendeskAccount)
 
 
-class ZendeskAccountConnector(Connector, Generic[Account]):
+class ZendeskAccountConnector(APIConnector[Account]):
     """A connector that reads one Zendesk account (Support's tickets, Guide's articles), read-only."""
 
     @classmethod
@@ -236,7 +236,7 @@ class ZendeskAccountConnector(Connector, Generic[Account]):
         return False
 
     def __init__(self, settings: Account, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings, transport=transport)
         self._http = zendesk_http(self.source, settings, transport)
 
     async def aclose(self) -> None:
