@@ -28,13 +28,15 @@ def _pct(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
+def _counts(c: Mapping[str, Any]) -> str:
+    """A window's (or its baseline's) requests and errors."""
+    return f"{c['requests']} requests, {c['errors']} errors ({_pct(c['error_rate'])})"
+
+
 def render_error_summary(d: Mapping[str, Any]) -> str:
     b = d["baseline"]
-    lines = [
-        f"{d['account_id']} {d['window']['start']} → {d['window']['end']}: {d['requests']} requests, "
-        f"{d['errors']} errors ({_pct(d['error_rate'])}); baseline {b['start']} → {b['start'] and b['end']}: "
-        f"{b['requests']} requests, {b['errors']} errors ({_pct(b['error_rate'])})"
-    ]
+    window = f"{d['account_id']} {d['window']['start']} → {d['window']['end']}"
+    lines = [f"{window}: {_counts(d)}; baseline {b['start']} → {b['start'] and b['end']}: {_counts(b)}"]
     spike = d.get("spike")
     if spike:
         lines.append(
