@@ -1,5 +1,5 @@
 """The golden cases of the other companies' worlds: they load, they are well-formed, and together
-they cover every failure class of issue 13, three languages, Zendesk threads and unknown requesters.
+they cover every failure class of issue 13, three languages besides English, Zendesk threads and unknown requesters.
 
 The full check (`casefile eval validate`: every required fact is in the world's data) costs
 ~0.4 s a case, so here it runs on a sample per world; the whole set is checked with
@@ -23,7 +23,7 @@ WORLDS = PACKAGE_DIR / "evals" / "worlds"
 DEMO = PACKAGE_DIR / "examples" / "world"
 OTHER_WORLDS = sorted(p for p in WORLDS.iterdir() if p.is_dir())
 # Held out: measured once, never tuned on (evals/README.md); a smaller set is enough to say so.
-HELD_OUT = {"quillmark"}
+HELD_OUT = {"quillmark", "corvane"}
 CLASSES = {
     "names",
     "deploy_relevance",
@@ -69,8 +69,10 @@ def test_each_world_has_its_share_of_the_golden_set(cases: list[GoldenCase]) -> 
 def test_each_other_world_covers_every_failure_class(cases: list[GoldenCase], world: Path) -> None:
     tags = Counter(t for c in by_world(cases, world) for t in c.tags)
     assert not CLASSES - set(tags), sorted(CLASSES - set(tags))
-    for needed in ("lang:de", "lang:es", "lang:fr", "zendesk_thread", "unknown_requester"):
+    for needed in ("zendesk_thread", "unknown_requester"):
         assert tags[needed], needed
+    # Tickets in at least three languages besides English (which ones is the world's own).
+    assert len({t for t in tags if t.startswith("lang:")}) >= 3, sorted(tags)
 
 
 def test_zendesk_threads_are_exports_with_a_later_public_comment(cases: list[GoldenCase]) -> None:

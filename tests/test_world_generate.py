@@ -209,3 +209,31 @@ async def test_a_mapped_world_answers_the_logs_tools_under_its_own_names(
         ToolCall(id="3", tool="logs_sql", arguments={"sql": "SELECT count() AS n FROM api_events"}), ctx
     )
     assert sql.ok and sql.data["rows"][0][0] > 0
+
+
+def test_adfs_and_pingone_metadata_parse_as_their_vendors_publish_them() -> None:
+    """AD FS lists its keys twice (a WS-Federation RoleDescriptor, then the SAML IdP role):
+    only the SAML role's certificates count; PingOne publishes plain SAML metadata."""
+    from casefile.tools.sso_metadata import parse_idp_metadata
+    from casefile.tools.world.generate.saml import make_cert, metadata, subject_for
+
+    old = make_cert(
+        subject_for("adfs", "sts.example.test"), "2025-01-01T00:00:00Z", "2027-01-01T00:00:00Z", 1
+    )
+    new = make_cert(
+        subject_for("adfs", "sts.example.test"), "2026-06-01T00:00:00Z", "2028-06-01T00:00:00Z", 2
+    )
+    entity = "http://sts.example.test/adfs/services/trust"
+    adfs = metadata("adfs", entity, "https://sts.example.test/adfs/ls/", "sts.example.test", [old, new])
+    assert "RoleDescriptor" in adfs
+    parsed = parse_idp_metadata(adfs.encode())
+    assert parsed.entity_id == entity
+    assert [c.sha1 for c in parsed.certificates] == [old.sha1, new.sha1]
+    assert {u["location"] for u in parsed.sso_urls} == {"https://sts.example.test/adfs/ls/"}
+
+    ping = make_cert(subject_for("ping", "Example Prod"), "2025-01-01T00:00:00Z", "2030-01-01T00:00:00Z", 3)
+    sso = "https://auth.pingone.example/env-1/saml20/idp/sso"
+    document = metadata("ping", "https://auth.pingone.example/env-1", sso, "Example Prod", [ping])
+    parsed = parse_idp_metadata(document.encode())
+    assert [c.sha1 for c in parsed.certificates] == [ping.sha1]
+    assert {u["location"] for u in parsed.sso_urls} == {sso}

@@ -88,6 +88,11 @@ def subject_for(vendor: str, tenant: str) -> dict[str, str]:
                 "CN": "OneLogin Account "}  # fmt: skip
     if vendor == "auth0":
         return {"CN": f"{tenant}.auth0.com"}
+    if vendor == "adfs":
+        return {"CN": f"ADFS Signing - {tenant}"}
+    if vendor == "ping":
+        return {"C": "US", "O": "Ping Identity", "OU": "PingOne",
+                "CN": f"PingOne SSO Certificate for {tenant} environment"}  # fmt: skip
     return {"C": "US", "ST": "Colorado", "L": "Louisville", "O": "JumpCloud", "OU": "SSO", "CN": "JumpCloud"}
 
 
@@ -118,13 +123,19 @@ def okta(entity: str, sso_url: str, cert: Cert) -> str:
 """
 
 
-def entra(tenant: str, certs: list[Cert]) -> str:
-    entity = f"https://sts.windows.net/{tenant}/"
-    url = f"https://login.microsoftonline.com/{tenant}/saml2"
+def _microsoft(doc_id: str, entity: str, url: str, certs: list[Cert], *, ws_federation: bool) -> str:
+    """Entra ID and AD FS publish the same SAML role; AD FS puts a WS-Federation ``RoleDescriptor``
+    (whose keys SAML ignores) before it."""
     keys = "".join(_key_descriptor(c) for c in certs)
+    role = (
+        '  <RoleDescriptor xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706">\n'
+        f"{keys}  </RoleDescriptor>\n"
+        if ws_federation
+        else ""
+    )
     return f"""<?xml version="1.0" encoding="utf-8"?>
-<EntityDescriptor ID="_8f2d6c1a-3b4e-4f5a-9c8d-7e6f5a4b3c2d" entityID="{entity}" xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
-  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+<EntityDescriptor ID="{doc_id}" entityID="{entity}" xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
+{role}  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
 {keys}    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{url}"/>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress</md:NameIDFormat>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
@@ -134,6 +145,12 @@ def entra(tenant: str, certs: list[Cert]) -> str:
   </md:IDPSSODescriptor>
 </EntityDescriptor>
 """
+
+
+def entra(tenant: str, certs: list[Cert]) -> str:
+    entity = f"https://sts.windows.net/{tenant}/"
+    url = f"https://login.microsoftonline.com/{tenant}/saml2"
+    return _microsoft("_8f2d6c1a-3b4e-4f5a-9c8d-7e6f5a4b3c2d", entity, url, certs, ws_federation=False)
 
 
 def google(idpid: str, cert: Cert) -> str:
@@ -150,8 +167,12 @@ def google(idpid: str, cert: Cert) -> str:
 """
 
 
+def adfs(entity: str, sso_url: str, certs: list[Cert]) -> str:
+    return _microsoft("_0b3f5e1c-7a2d-4c9e-8f61-2d4a6b8c0e13", entity, sso_url, certs, ws_federation=True)
+
+
 def generic(entity: str, sso_url: str, certs: list[Cert], slo_url: str = "") -> str:
-    """OneLogin, Auth0 and JumpCloud publish plain SAML 2.0 metadata of this shape."""
+    """OneLogin, Auth0, JumpCloud and PingOne publish plain SAML 2.0 metadata of this shape."""
     keys = "".join(_key_descriptor(c) for c in certs)
     slo = (
         f'    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{slo_url}"/>\n'
@@ -177,6 +198,8 @@ def metadata(vendor: str, entity: str, sso_url: str, tenant: str, certs: list[Ce
         return entra(tenant, certs)
     if vendor == "google":
         return google(tenant, certs[0])
+    if vendor == "adfs":
+        return adfs(entity, sso_url, certs)
     return generic(
         entity, sso_url, certs, slo_url=sso_url.replace("/sso/", "/slo/") if vendor == "onelogin" else ""
     )

@@ -98,7 +98,7 @@ class IdpCert(_Spec):
 
 
 class IdpSpec(_Spec):
-    vendor: Literal["okta", "entra", "google", "onelogin", "auth0", "jumpcloud"]
+    vendor: Literal["okta", "entra", "google", "onelogin", "auth0", "jumpcloud", "adfs", "ping"]
     entity_id: str
     metadata_url: str
     sso_url: str = ""
