@@ -70,100 +70,79 @@ SUMMARY = {
     "top_endpoints": [{"path": "/v2/shipments", "errors": 48}],
 }
 SUMMARY_ARGS = {"account_id": "acme", "start": "2026-11-20T00:00:00Z", "end": "2026-11-20T11:40:00Z"}
+QUERY = "refund of 5000 approved by billing"
 SEARCH = {
-    "query": "refund of 5000 approved by billing",
+    "query": QUERY,
     "issues": [{"identifier": "REL-482", "title": "Rate limiter counts retries", "state": "In Progress"}],
 }
-SEARCH_ARGS = {"query": "refund of 5000 approved by billing"}
+SEARCH_ARGS = {"query": QUERY}
 
-# (description, tool, data, arguments, value, field) — none of these may ground.
-FORGERIES: list[tuple[str, str, Any, dict[str, Any], str, str | None]] = [
-    ("a single letter inside a word", "billing_account", BILLING, {}, "e", None),
-    ("a single digit", "billing_account", BILLING, {}, "3", None),
-    ("a letter pair inside a word", "billing_account", BILLING, {}, "ud", None),
-    ("a word fragment", "billing_account", BILLING, {}, "cancel", None),
-    ("a stop word inside a field", "billing_account", BILLING, {}, "for", None),
-    ("several stop words", "billing_account", BILLING, {}, "for the", None),
-    ("a boolean", "billing_account", BILLING, {}, "true", None),
-    ("a generic status word", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "error", None),
-    ("a bare small number", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "48", None),
-    ("zero", "billing_account", BILLING, {}, "0", None),
-    ("a round percentage", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "37%", None),
-    ("punctuation only", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "--", None),
-    ("a key, not a value", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "top_error_codes", None),
-    ("a key name used as value", "billing_account", BILLING, {}, "cancellation_reason", None),
-    ("the echoed account id", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "acme", None),
-    ("the echoed window start", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "2026-11-20T00:00:00Z", None),
-    (
-        "the echoed search query",
-        "bugs_search",
-        SEARCH,
-        SEARCH_ARGS,
-        "refund of 5000 approved by billing",
-        None,
-    ),
-    ("a number from the query", "bugs_search", SEARCH, SEARCH_ARGS, "5000", None),
-    ("words from the query", "bugs_search", SEARCH, SEARCH_ARGS, "approved by billing", None),
-    ("the query's number with decimals", "bugs_search", SEARCH, SEARCH_ARGS, "5000.0", None),
-    ("the query in other case and spacing", "bugs_search", SEARCH, SEARCH_ARGS, "REFUND  of 5000", None),
-    ("a one-digit fraction", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "0.4", None),
-    ("a number rounded wrongly", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "0.36", None),
-    ("a prefix of a number", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "973", None),
-    ("an invented timestamp", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "2026-11-19T08:12:05Z", None),
-    (
-        "a value spanning two fields",
-        "logs_error_summary",
-        SUMMARY,
-        SUMMARY_ARGS,
-        "rate_limit_exceeded 48",
-        None,
-    ),
-    ("a small number in the wrong field", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "48", "requests"),
-    ("a field that does not exist", "billing_account", BILLING, {}, "0", "refunds"),
-    ("a field given for part of a value", "billing_account", BILLING, {}, "fraud", "status"),
-    ("a field holding an echoed value", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "acme", "account_id"),
-    ("an empty field name", "billing_account", BILLING, {}, "0", "."),
+# The results the evidence below cites.
+BILLING_OUT = outcome(BILLING, tool="billing_account")
+SUMMARY_OUT = outcome(SUMMARY, arguments=SUMMARY_ARGS)
+SEARCH_OUT = outcome(SEARCH, tool="bugs_search", arguments=SEARCH_ARGS)
+
+# (description, result, value, field) — none of these may ground.
+FORGERIES: list[tuple[str, ToolOutcome, str, str | None]] = [
+    ("a single letter inside a word", BILLING_OUT, "e", None),
+    ("a single digit", BILLING_OUT, "3", None),
+    ("a letter pair inside a word", BILLING_OUT, "ud", None),
+    ("a word fragment", BILLING_OUT, "cancel", None),
+    ("a stop word inside a field", BILLING_OUT, "for", None),
+    ("several stop words", BILLING_OUT, "for the", None),
+    ("a boolean", BILLING_OUT, "true", None),
+    ("a generic status word", SUMMARY_OUT, "error", None),
+    ("a bare small number", SUMMARY_OUT, "48", None),
+    ("zero", BILLING_OUT, "0", None),
+    ("a round percentage", SUMMARY_OUT, "37%", None),
+    ("punctuation only", SUMMARY_OUT, "--", None),
+    ("a key, not a value", SUMMARY_OUT, "top_error_codes", None),
+    ("a key name used as value", BILLING_OUT, "cancellation_reason", None),
+    ("the echoed account id", SUMMARY_OUT, "acme", None),
+    ("the echoed window start", SUMMARY_OUT, "2026-11-20T00:00:00Z", None),
+    ("the echoed search query", SEARCH_OUT, QUERY, None),
+    ("a number from the query", SEARCH_OUT, "5000", None),
+    ("words from the query", SEARCH_OUT, "approved by billing", None),
+    ("the query's number with decimals", SEARCH_OUT, "5000.0", None),
+    ("the query in other case and spacing", SEARCH_OUT, "REFUND  of 5000", None),
+    ("a one-digit fraction", SUMMARY_OUT, "0.4", None),
+    ("a number rounded wrongly", SUMMARY_OUT, "0.36", None),
+    ("a prefix of a number", SUMMARY_OUT, "973", None),
+    ("an invented timestamp", SUMMARY_OUT, "2026-11-19T08:12:05Z", None),
+    ("a value spanning two fields", SUMMARY_OUT, "rate_limit_exceeded 48", None),
+    ("a small number in the wrong field", SUMMARY_OUT, "48", "requests"),
+    ("a field that does not exist", BILLING_OUT, "0", "refunds"),
+    ("a field given for part of a value", BILLING_OUT, "fraud", "status"),
+    ("a field holding an echoed value", SUMMARY_OUT, "acme", "account_id"),
+    ("an empty field name", BILLING_OUT, "0", "."),
 ]
-
-
-@pytest.mark.parametrize(
-    ("tool", "data", "arguments", "value", "field"),
-    [f[1:] for f in FORGERIES],
-    ids=[f[0] for f in FORGERIES],
-)
-def test_forged_values_do_not_ground(
-    tool: str, data: Any, arguments: dict[str, Any], value: str, field: str | None
-) -> None:
-    assert not grounded(outcome(data, tool=tool, arguments=arguments), value, field)
 
 
 # Real evidence of the same results still grounds (the rules are not simply "reject everything").
-GENUINE: list[tuple[str, str, Any, dict[str, Any], str, str | None]] = [
-    ("a whole status value", "billing_account", BILLING, {}, "canceled", None),
-    ("whole words of a field", "billing_account", BILLING, {}, "canceled for fraud", None),
-    ("a specific word of a field", "billing_account", BILLING, {}, "fraud", None),
-    ("an id", "billing_account", BILLING, {}, "sub_1Qx", None),
-    ("a small number with its field", "billing_account", BILLING, {}, "0", "failures"),
-    ("a boolean with its field", "billing_account", BILLING, {}, "true", "standing"),
-    ("a dotted field path", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "429", "spike.status"),
-    ("a count", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "9731", None),
-    ("a rate with fewer decimals", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "0.37", None),
-    ("a rate as the rendered percentage", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "37.0%", None),
-    ("a returned timestamp", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "2026-11-20T08:12:05.339Z", None),
-    ("an endpoint", "logs_error_summary", SUMMARY, SUMMARY_ARGS, "/v2/shipments", None),
-    ("a bug found by the query", "bugs_search", SEARCH, SEARCH_ARGS, "REL-482", None),
+GENUINE: list[tuple[str, ToolOutcome, str, str | None]] = [
+    ("a whole status value", BILLING_OUT, "canceled", None),
+    ("whole words of a field", BILLING_OUT, "canceled for fraud", None),
+    ("a specific word of a field", BILLING_OUT, "fraud", None),
+    ("an id", BILLING_OUT, "sub_1Qx", None),
+    ("a small number with its field", BILLING_OUT, "0", "failures"),
+    ("a boolean with its field", BILLING_OUT, "true", "standing"),
+    ("a dotted field path", SUMMARY_OUT, "429", "spike.status"),
+    ("a count", SUMMARY_OUT, "9731", None),
+    ("a rate with fewer decimals", SUMMARY_OUT, "0.37", None),
+    ("a rate as the rendered percentage", SUMMARY_OUT, "37.0%", None),
+    ("a returned timestamp", SUMMARY_OUT, "2026-11-20T08:12:05.339Z", None),
+    ("an endpoint", SUMMARY_OUT, "/v2/shipments", None),
+    ("a bug found by the query", SEARCH_OUT, "REL-482", None),
 ]
 
 
 @pytest.mark.parametrize(
-    ("tool", "data", "arguments", "value", "field"),
-    [g[1:] for g in GENUINE],
-    ids=[g[0] for g in GENUINE],
+    ("out", "value", "field", "grounds"),
+    [(*f[1:], False) for f in FORGERIES] + [(*g[1:], True) for g in GENUINE],
+    ids=[f"forged: {f[0]}" for f in FORGERIES] + [f"genuine: {g[0]}" for g in GENUINE],
 )
-def test_genuine_values_ground(
-    tool: str, data: Any, arguments: dict[str, Any], value: str, field: str | None
-) -> None:
-    assert grounded(outcome(data, tool=tool, arguments=arguments), value, field)
+def test_only_genuine_values_ground(out: ToolOutcome, value: str, field: str | None, grounds: bool) -> None:
+    assert grounded(out, value, field) is grounds
 
 
 def test_weakness_explains_itself() -> None:
@@ -182,7 +161,7 @@ def test_related_items_must_come_from_results() -> None:
                 RelatedItem(kind="bug", id="REL-482"),
                 RelatedItem(kind="bug", id="REL-999"),
                 RelatedItem(kind="bug", id="REL-482", url="https://evil.example/phish"),
-                RelatedItem(kind="other", id="refund of 5000 approved by billing"),
+                RelatedItem(kind="other", id=QUERY),
             ]
         ),
         [out],

@@ -29,7 +29,7 @@ from casefile.tools.errors import (
 )
 from casefile.tools.logs import Bucket, ClickHouseConnector, detect_spike, translate_error
 from casefile.tools.settings import LogsSettings, LogTableMap
-from casefile.tools.world.chdb import load_tables
+from casefile.tools.world.chdb import load_tables, parse_schema
 
 START = datetime(2026, 11, 13, tzinfo=UTC)
 END = datetime(2026, 11, 20, 18, tzinfo=UTC)
@@ -424,35 +424,19 @@ async def test_schema_lists_allowed_tables_only(connector: ClickHouseConnector, 
 async def test_other_column_names_only_change_configuration(
     client: Any, connector: ClickHouseConnector, ctx: CallContext, rows: dict[str, list[dict[str, Any]]]
 ) -> None:
+    # edge_logs holds our request columns under names of its own, in this order:
+    ours = ["ts", "account_id", "path", "status", "error_code", "latency_ms", "trace_id"]
+    edge = list(parse_schema(ALT_SCHEMA, ALT_DB)[0][2])
     source = rows["requests"]
     load_tables(
         client,
         ALT_DB,
         ALT_SCHEMA,
-        {
-            "edge_logs": {
-                "event_time": [r["ts"] for r in source],
-                "tenant": [r["account_id"] for r in source],
-                "route": [r["path"] for r in source],
-                "http_status": [r["status"] for r in source],
-                "err": [r["error_code"] for r in source],
-                "duration": [r["latency_ms"] for r in source],
-                "trace": [r["trace_id"] for r in source],
-            }
-        },
+        {"edge_logs": {e: [r[o] for r in source] for o, e in zip(ours, edge, strict=True)}},
     )
+    fields = dict(zip(("time", "account", "path", "status", "error", "latency"), edge, strict=False))
     settings = LogsSettings(
-        database=ALT_DB,
-        requests=LogTableMap(
-            table="edge_logs",
-            time="event_time",
-            account="tenant",
-            status="http_status",
-            path="route",
-            latency="duration",
-            error="err",
-        ),
-        allowed_tables=["edge_logs"],
+        database=ALT_DB, requests=LogTableMap(table="edge_logs", **fields), allowed_tables=["edge_logs"]
     )
     alt = ClickHouseConnector(settings, client=client)
     window = {"account_id": "acme", "start": "2026-11-20T00:00:00Z", "end": "2026-11-20T12:00:00Z"}

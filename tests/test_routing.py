@@ -70,42 +70,25 @@ BILLING_PAST_DUE = out(
     {"in_good_standing": False, "standing_reasons": ["subscription sub_1 is past_due"], "subscriptions": []},
 )
 BILLING_OK = out("b1", "billing_account", {"in_good_standing": True, "standing_reasons": []})
-BILLING_CODES = out(
-    "e1",
-    "logs_error_summary",
-    {
-        "requests": 100,
-        "errors": 90,
-        "error_rate": 0.9,
-        "spike": {"start": "2026-11-19T00:00:00Z"},
-        "by_status": [{"status": 402, "count": 90}],
-        "top_error_codes": [{"error_code": "subscription_past_due", "count": 90}],
-    },
-)
-API_SPIKE = out(
-    "e1",
-    "logs_error_summary",
-    {
-        "requests": 1000,
-        "errors": 80,
-        "error_rate": 0.08,
-        "spike": {"start": "2026-11-20T08:12:00Z", "before_rate": 0.0, "after_rate": 0.4, "status": 429},
-        "by_status": [{"status": 429, "count": 80}],
-        "top_error_codes": [{"error_code": "rate_limit_exceeded", "count": 80}],
-    },
-)
-STORM = out(
-    "e1",
-    "logs_error_summary",
-    {
-        "requests": 1000,
-        "errors": 400,
-        "error_rate": 0.4,
-        "spike": None,
-        "by_status": [{"status": 503, "count": 400}],
-        "top_error_codes": [{"error_code": "internal_error", "count": 400}],
-    },
-)
+
+
+def error_summary(requests: int, errors: int, status: int, code: str, spike: Any) -> ToolOutcome:
+    """An error summary whose every error has one status and one code."""
+    data = {
+        "requests": requests,
+        "errors": errors,
+        "error_rate": errors / requests,
+        "spike": spike,
+        "by_status": [{"status": status, "count": errors}],
+        "top_error_codes": [{"error_code": code, "count": errors}],
+    }
+    return out("e1", "logs_error_summary", data)
+
+
+BILLING_CODES = error_summary(100, 90, 402, "subscription_past_due", {"start": "2026-11-19T00:00:00Z"})
+SPIKE_429 = {"start": "2026-11-20T08:12:00Z", "before_rate": 0.0, "after_rate": 0.4, "status": 429}
+API_SPIKE = error_summary(1000, 80, 429, "rate_limit_exceeded", SPIKE_429)
+STORM = error_summary(1000, 400, 503, "internal_error", None)
 
 
 def webhooks_failing(platform_failures: int) -> ToolOutcome:

@@ -66,32 +66,24 @@ def test_without_a_model_bm25_ranks_and_says_so() -> None:
     assert ranking.note and "BM25" in ranking.note
 
 
+def _past(n: int, subject: str, category: str, summary: str, cited: str) -> PastCase:
+    return PastCase(
+        investigation_id=f"i{n}",
+        ticket_id=str(n),
+        subject=subject,
+        category=category,
+        summary=summary,
+        cited=[cited],
+    )
+
+
 def test_past_diagnoses_ranked_by_cause_and_cited_bug() -> None:
     past = [
-        PastCase(
-            investigation_id="i1",
-            ticket_id="1",
-            subject="SSO down",
-            category="sso_certificate_expired",
-            summary="The IdP certificate expired.",
-            cited=["2026-11-19T23:59:59Z"],
+        _past(
+            1, "SSO down", "sso_certificate_expired", "The IdP certificate expired.", "2026-11-19T23:59:59Z"
         ),
-        PastCase(
-            investigation_id="i2",
-            ticket_id="2",
-            subject="Payments fail",
-            category="known_bug",
-            summary="Known bug PAY-9 rejects card payments.",
-            cited=["PAY-9"],
-        ),
-        PastCase(
-            investigation_id="i3",
-            ticket_id="3",
-            subject="Card declined",
-            category="billing_card_declined",
-            summary="The card payment was declined.",
-            cited=["expired_card"],
-        ),
+        _past(2, "Payments fail", "known_bug", "Known bug PAY-9 rejects card payments.", "PAY-9"),
+        _past(3, "Card declined", "billing_card_declined", "The card payment was declined.", "expired_card"),
     ]
     found = similar_diagnoses(
         "Payments failing", "known_bug", "Open bug PAY-9.", ["PAY-9"], past, exclude=["i3"], embedder=_Words()

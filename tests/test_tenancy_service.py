@@ -18,7 +18,16 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from service_helpers import APP_SECRET, TICKETS, FakeZendesk, light_env, read_sse, scripted_factory, settings
+from service_helpers import (
+    APP_SECRET,
+    TICKETS,
+    FakeZendesk,
+    light_env,
+    post_webhook,
+    read_sse,
+    scripted_factory,
+    settings,
+)
 
 from casefile.agent.config import ServiceToken, load_settings
 from casefile.agent.service.app import create_app
@@ -54,7 +63,7 @@ def store() -> Iterator[Store]:
     s.close()
 
 
-def client_for(store: Store, **service: Any) -> TestClient:
+def client_for(store: Store, zendesk: FakeZendesk | None = None, **service: Any) -> TestClient:
     tokens = {
         "agent-a": SecretStr(TOKEN_A),  # no tenant: the service's own
         "agent-b": ServiceToken(token=SecretStr(TOKEN_B), tenant="helpdesk-b"),
@@ -64,7 +73,7 @@ def client_for(store: Store, **service: Any) -> TestClient:
         env=light_env(),
         model_factory=scripted_factory(),
         store=store,
-        zendesk_transport=FakeZendesk().transport(),
+        zendesk_transport=(zendesk or FakeZendesk()).transport(),
     )
     return TestClient(app)
 
@@ -173,35 +182,9 @@ def test_the_same_ticket_from_another_tenant_is_its_own_investigation(store: Sto
 
 
 def test_webhook_investigations_belong_to_the_services_tenant(store: Store) -> None:
-    from datetime import UTC, datetime
-
-    from service_helpers import WEBHOOK_SECRET
-
-    from casefile.agent.helpdesk.zendesk import sign_webhook
-
     zendesk = FakeZendesk()
-    app = create_app(
-        settings(
-            tokens={"agent-b": ServiceToken(token=SecretStr(TOKEN_B), tenant="helpdesk-b")},
-            tenant="helpdesk-a",
-        ),
-        env=light_env(),
-        model_factory=scripted_factory(),
-        store=store,
-        zendesk_transport=zendesk.transport(),
-    )
-    raw = json.dumps({"ticket_id": zendesk.ticket_id}).encode()
-    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    with TestClient(app) as client:
-        made = client.post(
-            "/v1/webhooks/zendesk",
-            content=raw,
-            headers={
-                "Content-Type": "application/json",
-                "X-Zendesk-Webhook-Signature": sign_webhook(WEBHOOK_SECRET, ts, raw),
-                "X-Zendesk-Webhook-Signature-Timestamp": ts,
-            },
-        )
+    with client_for(store, zendesk) as client:
+        made = post_webhook(client, {"ticket_id": zendesk.ticket_id})
         assert made.status_code == 202, made.text
         inv = made.json()["id"]
         assert read_sse(client, inv, headers=app_jwt())[-1][1]["status"] == "done"
@@ -211,17 +194,7 @@ def test_webhook_investigations_belong_to_the_services_tenant(store: Store) -> N
 
 def test_another_tenant_cannot_read_tickets_from_the_services_zendesk(store: Store) -> None:
     zendesk = FakeZendesk()
-    app = create_app(
-        settings(
-            tokens={"agent-b": ServiceToken(token=SecretStr(TOKEN_B), tenant="helpdesk-b")},
-            tenant="helpdesk-a",
-        ),
-        env=light_env(),
-        model_factory=scripted_factory(),
-        store=store,
-        zendesk_transport=zendesk.transport(),
-    )
-    with TestClient(app) as client:
+    with client_for(store, zendesk) as client:
         refused = client.post("/v1/investigations", json={"zendesk_ticket_id": zendesk.ticket_id}, headers=B)
         assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
         assert zendesk.auth_headers == [] and store.list() == []  # Zendesk was never asked
