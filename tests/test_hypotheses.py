@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 import respx
 from llm_fixtures import diagnosis_args, run
+from provider_wires import OPENAI, completion
 from pydantic import ValidationError
-from test_models_openai import URL, completion, model
-from test_models_openai import _env as _openai_env  # noqa: F401  (its API key, autouse)
 
 from casefile import PACKAGE_DIR
 from casefile.agent.config import load_settings
@@ -27,6 +26,11 @@ from casefile.evals.scoring import score_diagnosis, summarise
 from casefile.tools.base import Toolbox
 
 TICKETS = PACKAGE_DIR / "examples" / "tickets"
+
+
+@pytest.fixture(autouse=True)
+def _openai_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    OPENAI.set_key(monkeypatch)
 
 
 def _diagnosis(**overrides: Any) -> dict[str, Any]:
@@ -72,7 +76,7 @@ async def test_an_llm_submits_ranked_hypotheses_and_each_item_is_grounded(
 ) -> None:
     grounded = {"call_id": "c1", "value": "rate_limit_exceeded", "claim": "the error code"}
     invented = {"call_id": "c1", "value": "card_declined", "claim": "the card was declined"}
-    router.post(URL).mock(
+    router.post(OPENAI.url).mock(
         side_effect=[
             # An alternative listed first: sent back with the reason.
             _submit("call_1", hypotheses=[cause("billing_past_due"), cause("rate_limit")]),
@@ -93,7 +97,7 @@ async def test_an_llm_submits_ranked_hypotheses_and_each_item_is_grounded(
             ),
         ]
     )
-    result = await run(model(router), toolbox)
+    result = await run(OPENAI.model_for(router), toolbox)
 
     rejected = [e.data["errors"] for e in result.events if e.kind == "diagnosis_rejected"]
     assert len(rejected) == 2

@@ -6,12 +6,10 @@ one SDK client (one connection pool) while none of them sees another's conversat
 
 from __future__ import annotations
 
-import json
-
-import httpx
 import pytest
 import respx
-from llm_fixtures import DIRECTORY, RUNBOOK, RespxBridge, diagnosis_args, make_ticket, request_json
+from llm_fixtures import DIRECTORY, RUNBOOK, RespxBridge, make_ticket, request_json
+from provider_wires import OPENAI, openai_submit
 
 from casefile.agent.config import Settings
 from casefile.agent.models import get_model, get_provider
@@ -20,39 +18,13 @@ from casefile.agent.models.offline import OfflineModel, OfflineProvider
 from casefile.agent.pipeline import Environment, run_investigation
 from casefile.tools.base import Toolbox
 
-URL = "https://api.openai.com/v1/chat/completions"
-SPEC = "openai:gpt-4.1"
+URL = OPENAI.url
+SPEC = OPENAI.spec
 
 
 @pytest.fixture(autouse=True)
 def _key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdefghijklmnopqrstuvwxyz0123456789")
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-
-
-def _submit() -> httpx.Response:
-    call = {
-        "id": "call_submit",
-        "type": "function",
-        "function": {"name": "submit_diagnosis", "arguments": json.dumps(diagnosis_args())},
-    }
-    return httpx.Response(
-        200,
-        json={
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1763638800,
-            "model": "gpt-4.1-2025-04-14",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": None, "tool_calls": [call]},
-                    "finish_reason": "tool_calls",
-                }
-            ],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050},
-        },
-    )
+    OPENAI.set_key(monkeypatch)
 
 
 def _environment(toolbox: Toolbox) -> Environment:
@@ -62,7 +34,7 @@ def _environment(toolbox: Toolbox) -> Environment:
 async def test_investigations_share_one_client_but_not_a_conversation(
     router: respx.MockRouter, toolbox: Toolbox
 ) -> None:
-    router.post(URL).mock(return_value=_submit())
+    router.post(URL).mock(return_value=openai_submit())
     settings = Settings(model=SPEC)
     env = _environment(toolbox)
     provider = openai_provider.connect("gpt-4.1", settings, transport=RespxBridge(router))

@@ -1,0 +1,316 @@
+"""The two hosted model APIs on the wire, for tests that script them with respx.
+
+Responses are real wire objects, checked against the SDKs' own types: Anthropic ``message``
+objects (``content`` blocks of type ``text`` and ``tool_use``, ``stop_reason``, ``usage`` with
+cache reads and writes) and OpenAI ``chat.completion`` objects (``tool_calls`` whose
+``function.arguments`` is a JSON *string*, ``finish_reason``, ``usage`` with cached tokens);
+errors are each vendor's error envelope. A :class:`Wire` is what a provider-independent test
+needs of one of them (tests/test_model_contract.py runs each such test against both).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from anthropic.types import Message
+from llm_fixtures import RespxBridge, Sleeps, diagnosis_args, request_json
+from openai.types.chat import ChatCompletion
+
+from casefile.agent.config import Settings
+from casefile.agent.models import anthropic, openai
+from casefile.agent.models.base import Model
+
+Call = tuple[str, str, Any]  # (the provider's call id, tool, arguments)
+
+# The first turn of a scripted investigation: two calls at once (by our ids c3 and c4).
+PARALLEL_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("logs_recent_requests", {"account_id": "acme", "limit": 3, "status": 429}),
+    (
+        "logs_error_summary",
+        {"account_id": "acme", "start": "2026-11-20T07:00:00Z", "end": "2026-11-20T09:00:00Z", "status": 429},
+    ),
+]
+# What those calls, then logs_schema, run as, and the evidence a diagnosis then cites of them.
+THREE_TURN_CALLS = [
+    ("c3", "logs_recent_requests", True),
+    ("c4", "logs_error_summary", True),
+    ("c5", "logs_schema", True),
+]
+CITED = [
+    {"call_id": "c3", "value": "req_000119", "claim": "the latest request was rejected with 429"},
+    {"call_id": "c1", "value": "rate_limit_exceeded", "claim": "the error code"},
+]
+
+
+def parallel(*ids: str) -> list[Call]:
+    """The first turn's calls under the provider's own call ids."""
+    return [(i, name, args) for i, (name, args) in zip(ids, PARALLEL_CALLS, strict=True)]
+
+
+# ---------------------------------------------------------------- Anthropic Messages API
+
+ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
+
+
+def message(
+    tool_uses: list[Call] | None = None,
+    *,
+    text: str | None = None,
+    stop_reason: str | None = None,
+    usage: tuple[int, int, int, int] = (900, 80, 0, 0),
+) -> httpx.Response:
+    """A Messages API response; usage is (input, output, cache_read, cache_creation)."""
+    content: list[dict[str, Any]] = []
+    if text:
+        content.append({"type": "text", "text": text})
+    content += [{"type": "tool_use", "id": i, "name": n, "input": args} for i, n, args in tool_uses or []]
+    fresh, output, cache_read, cache_write = usage
+    body = {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5-20251001",
+        "content": content,
+        "stop_reason": stop_reason or ("tool_use" if tool_uses else "end_turn"),
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": fresh,
+            "cache_creation_input_tokens": cache_write,
+            "cache_read_input_tokens": cache_read,
+            "output_tokens": output,
+            "service_tier": "standard",
+        },
+    }
+    Message.model_validate(body)  # the fixture itself must be a valid wire object
+    return httpx.Response(200, json=body)
+
+
+def anthropic_error(
+    status: int, kind: str, text: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    body = {
+        "type": "error",
+        "error": {"type": kind, "message": text},
+        "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy",
+    }
+    return httpx.Response(status, json=body, headers=headers or {})
+
+
+def anthropic_submit(tool_id: str = "toolu_submit", **overrides: Any) -> httpx.Response:
+    return message([(tool_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(300, 400, 4000, 0))
+
+
+def tool_results(router: respx.MockRouter, index: int) -> list[dict[str, Any]]:
+    """The tool_result blocks of the newest user message of request ``index``."""
+    blocks: list[dict[str, Any]] = request_json(router, index)["messages"][-1]["content"]
+    return [b for b in blocks if b["type"] == "tool_result"]
+
+
+def _anthropic_forced(last: dict[str, Any], first: dict[str, Any]) -> None:
+    assert last["tool_choice"] == {"type": "tool", "name": "submit_diagnosis"}
+    assert len(last["tools"]) == len(first["tools"])  # unchanged: keeps the cache
+    texts = [b["text"] for b in last["messages"][-1]["content"] if b["type"] == "text"]
+    assert any("Conclude now" in t for t in texts)
+
+
+# ---------------------------------------------------------------- OpenAI Chat Completions
+
+OPENAI_URL = "https://api.openai.com/v1/chat/completions"
+
+
+def completion(
+    tool_calls: list[Call] | None = None,
+    *,
+    content: str | None = None,
+    refusal: str | None = None,
+    finish: str | None = None,
+    usage: tuple[int, int, int] = (1200, 80, 0),
+) -> httpx.Response:
+    """A chat.completion; tool call arguments may be a dict (serialised) or a raw string (sent as is)."""
+    calls = [
+        {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": name, "arguments": args if isinstance(args, str) else json.dumps(args)},
+        }
+        for call_id, name, args in tool_calls or []
+    ]
+    reply: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal, "annotations": []}
+    if calls:
+        reply["tool_calls"] = calls
+    prompt, completion_tokens, cached = usage
+    body = {
+        "id": "chatcmpl-CT8xkP2cQ4n0",
+        "object": "chat.completion",
+        "created": 1763638800,
+        "model": "gpt-4.1-2025-04-14",
+        "choices": [
+            {
+                "index": 0,
+                "message": reply,
+                "logprobs": None,
+                "finish_reason": finish or ("tool_calls" if calls else "stop"),
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+        "service_tier": "default",
+        "system_fingerprint": "fp_b3f1157249",
+    }
+    ChatCompletion.model_validate(body)  # the fixture itself must be a valid wire object
+    return httpx.Response(200, json=body)
+
+
+def openai_error(status: int, text: str, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    kind = "requests" if status == 429 else "server_error"
+    body = {"error": {"message": text, "type": kind, "param": None, "code": code}}
+    return httpx.Response(status, json=body, headers=headers or {})
+
+
+def openai_submit(call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
+    return completion([(call_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(2000, 300, 1024))
+
+
+def messages_of(router: respx.MockRouter, index: int) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = request_json(router, index)["messages"]
+    return messages
+
+
+def _openai_forced(last: dict[str, Any], first: dict[str, Any]) -> None:
+    assert last["tool_choice"] == "required"
+    assert [t["function"]["name"] for t in last["tools"]] == ["submit_diagnosis"]
+    assert "Conclude now" in last["messages"][-1]["content"]
+
+
+_OPENAI_MISCONFIGURED = {
+    401: ("Incorrect API key provided.", "invalid_api_key"),
+    403: ("You are not allowed to sample from this model", "model_not_allowed"),
+    404: ("The model `gpt-typo` does not exist or you do not have access to it.", "model_not_found"),
+}
+_ANTHROPIC_MISCONFIGURED = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
+
+
+# ---------------------------------------------------------------- one provider's wire, for shared tests
+
+
+@dataclass(frozen=True)
+class Wire:
+    provider: ModuleType
+    name: str
+    url: str
+    model: str
+    key_env: str
+    key: str
+    reply: Callable[[list[Call]], httpx.Response]
+    submit: Callable[..., httpx.Response]
+    refusal: Callable[[str], httpx.Response]
+    error: Callable[[int, dict[str, str] | None], httpx.Response]
+    outage_status: int
+    sample_id: str
+    """A call id as this provider writes them."""
+    answers: Callable[[respx.MockRouter, int], list[tuple[str, str]]]
+    """(the provider's call id, content) of each tool result the newest turn of request ``index`` sent."""
+    opening: Callable[[respx.MockRouter], str]
+    """The text of the first user message: the ticket and the preflight results."""
+    forced_conclusion: Callable[[dict[str, Any], dict[str, Any]], None]
+    """Asserts that a request (after the first) forces submit_diagnosis."""
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:{self.model}"
+
+    @property
+    def base_url_env(self) -> str:
+        return f"{self.name.upper()}_BASE_URL"
+
+    def set_key(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv(self.key_env, self.key)
+        monkeypatch.delenv(self.base_url_env, raising=False)
+
+    def model_for(
+        self, router: respx.MockRouter, sleeps: Sleeps | None = None, settings: Settings | None = None
+    ) -> Model:
+        connected = self.provider.connect(
+            self.model, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps()
+        )
+        model: Model = connected.one_off(settings)
+        return model
+
+
+def _anthropic_error(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    if status == 429:
+        text = "Number of request tokens has exceeded your per-minute rate limit"
+        return anthropic_error(429, "rate_limit_error", text, headers)
+    if status in _ANTHROPIC_MISCONFIGURED:
+        return anthropic_error(status, _ANTHROPIC_MISCONFIGURED[status], "model: claude-typo", headers)
+    return anthropic_error(status, "overloaded_error", "Overloaded", headers)
+
+
+def _openai_error_of(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    if status == 429:
+        return openai_error(
+            429, "Rate limit reached for gpt-4.1 on tokens per min.", "rate_limit_exceeded", headers
+        )
+    if status in _OPENAI_MISCONFIGURED:
+        return openai_error(status, *_OPENAI_MISCONFIGURED[status], headers)
+    return openai_error(status, "The server had an error processing your request.", "server_error", headers)
+
+
+def _openai_answers(router: respx.MockRouter, index: int) -> list[tuple[str, str]]:
+    messages = messages_of(router, index)
+    last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    return [(m["tool_call_id"], m["content"]) for m in messages[last + 1 :] if m["role"] == "tool"]
+
+
+ANTHROPIC = Wire(
+    provider=anthropic,
+    name="anthropic",
+    url=ANTHROPIC_URL,
+    model="claude-haiku-4-5",
+    key_env="ANTHROPIC_API_KEY",
+    key="sk-ant-api03-test-abcdefghijklmnopqrstuvwxyz",
+    reply=lambda calls: message(calls),
+    submit=anthropic_submit,
+    refusal=lambda text: message(text=text, stop_reason="refusal"),
+    error=_anthropic_error,
+    outage_status=529,
+    sample_id="toolu_01D7FLrfh4GYq7yT1ULFeyMV",
+    answers=lambda router, index: [(b["tool_use_id"], b["content"]) for b in tool_results(router, index)],
+    opening=lambda router: str(request_json(router, 0)["messages"][0]["content"][0]["text"]),
+    forced_conclusion=_anthropic_forced,
+)
+OPENAI = Wire(
+    provider=openai,
+    name="openai",
+    url=OPENAI_URL,
+    model="gpt-4.1",
+    key_env="OPENAI_API_KEY",
+    key="sk-test-abcdefghijklmnopqrstuvwxyz0123456789",
+    reply=lambda calls: completion(calls),
+    submit=openai_submit,
+    refusal=lambda text: completion(refusal=text),
+    error=_openai_error_of,
+    outage_status=500,
+    sample_id="call_3ed0Ls1kX9",
+    answers=_openai_answers,
+    opening=lambda router: str(messages_of(router, 0)[1]["content"]),
+    forced_conclusion=_openai_forced,
+)
+WIRES = [ANTHROPIC, OPENAI]
