@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import respx
 import uvicorn
 from pydantic import SecretStr
@@ -23,6 +24,8 @@ from casefile.agent.models.scripted import ScriptedModel
 from casefile.agent.pipeline import Environment
 from casefile.agent.ticket import Ticket
 from casefile.tools.base import Toolbox
+from casefile.tools.world.loopback import LoopbackServer
+from casefile.tools.world.zendesk_desk import ZendeskDesk
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "examples" / "tickets"
@@ -208,14 +211,37 @@ def post_webhook(client: Any, payload: dict[str, Any], *, secret: str = WEBHOOK_
 
 @contextmanager
 def serving(config: uvicorn.Config) -> Iterator[int]:
-    """Run a uvicorn server on a thread for the duration; yields the port it listens on."""
+    """Run a uvicorn server on a thread for the duration; yields the port it listens on.
+
+    A server that dies or takes over a minute to start (start-up may load a world) fails the test.
+    """
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 60
     while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the service did not start")
         time.sleep(0.02)
     try:
         yield int(server.servers[0].sockets[0].getsockname()[1])
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=30)
+
+
+@contextmanager
+def serving_app(app: Any) -> Iterator[str]:
+    """``app`` (with its lifespan) on a loopback port for the duration; yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    with serving(config) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def zendesk_desk(ticket_id: int) -> Iterator[tuple[ZendeskDesk, LoopbackServer]]:
+    """The Zendesk stand-in on a loopback port, holding the export-regression ticket as ``ticket_id``."""
+    desk = ZendeskDesk()
+    desk.open_ticket(json.loads((TICKETS / "export-regression.json").read_text()), ticket_id)
+    with LoopbackServer(desk.handle) as server:
+        yield desk, server

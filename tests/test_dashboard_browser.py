@@ -13,8 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from metrics_seed import END, START, seed_history
-from service_helpers import AUTH, TOKEN, light_env, settings
+from service_helpers import AUTH, TOKEN, light_env, serving_app, settings
 from test_sidebar_browser import browser, browser_available  # noqa: F401  (shared fixtures)
 
 pytestmark = pytest.mark.usefixtures("browser_available")
@@ -32,8 +30,6 @@ WINDOW = {"since": START.isoformat().replace("+00:00", "Z"), "until": END.isofor
 
 @pytest.fixture(scope="module")
 def seeded_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from casefile.agent.service.app import create_app
     from casefile.agent.store import Store
     from casefile.tools.world.loader import World
@@ -46,20 +42,10 @@ def seeded_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     app = create_app(
         settings(), env=light_env(), store=store, zendesk_transport=World(seeded.world).transport
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "db": url, "world": seeded.world}
+        with serving_app(app) as base:
+            yield {"url": base, "db": url, "world": seeded.world}
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         store.close()
 
 

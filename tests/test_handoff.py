@@ -7,7 +7,6 @@ sets the group, priority and tags, puts the packet in the note and posts to Slac
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from service_helpers import AUTH, TICKETS, post_webhook, settings
+from service_helpers import AUTH, post_webhook, settings, zendesk_desk
 
 from casefile.agent import routing
 from casefile.agent.handoff.slack import SlackSettings
@@ -53,10 +52,8 @@ def routing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def desk() -> Iterator[tuple[ZendeskDesk, LoopbackServer]]:
-    desk = ZendeskDesk()
-    desk.open_ticket(json.loads((TICKETS / "export-regression.json").read_text()), TICKET_ID)
-    with LoopbackServer(desk.handle) as server:
-        yield desk, server
+    with zendesk_desk(TICKET_ID) as desk:
+        yield desk
 
 
 @pytest.fixture

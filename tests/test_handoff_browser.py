@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from service_helpers import TICKETS, TOKEN, settings
+from service_helpers import TOKEN, serving_app, settings, zendesk_desk
 from test_sidebar_browser import HEIGHT, browser, browser_available  # noqa: F401  (fixtures)
 
 from casefile.agent.store import Store
@@ -22,10 +20,8 @@ TICKET_ID = 48500
 
 @pytest.fixture
 def desk() -> Iterator[tuple[ZendeskDesk, LoopbackServer]]:
-    desk = ZendeskDesk()
-    desk.open_ticket(json.loads((TICKETS / "export-regression.json").read_text()), TICKET_ID)
-    with LoopbackServer(desk.handle) as server:
-        yield desk, server
+    with zendesk_desk(TICKET_ID) as desk:
+        yield desk
 
 
 @pytest.fixture
@@ -34,8 +30,6 @@ def service_url(
     desk: tuple[ZendeskDesk, LoopbackServer],
     tmp_path: Path,
 ) -> Iterator[str]:
-    import uvicorn
-
     from casefile.agent.service.app import create_app
 
     s = settings(poll_s=0.05)
@@ -44,22 +38,10 @@ def service_url(
     )
     s = s.model_copy(update={"service": s.service.model_copy(update={"zendesk": zendesk})})
     store = Store(f"sqlite:///{tmp_path / 'casefile.sqlite3'}")
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(s, store=store), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        with serving_app(create_app(s, store=store)) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         store.close()
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from service_helpers import TICKETS
+from service_helpers import zendesk_desk
 
 from casefile.agent.config import Settings
 from casefile.agent.handoff.deliver import Handoff
@@ -37,10 +36,8 @@ def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def world() -> Iterator[tuple[ZendeskDesk, SlackWorkspace, str, str]]:
-    desk = ZendeskDesk()
-    desk.open_ticket(json.loads((TICKETS / "export-regression.json").read_text()), TICKET_ID)
     workspace = SlackWorkspace(["#eng-backend"])
-    with LoopbackServer(desk.handle) as zd, LoopbackServer(workspace.handle) as sl:
+    with zendesk_desk(TICKET_ID) as (desk, zd), LoopbackServer(workspace.handle) as sl:
         yield desk, workspace, zd.url, sl.url
 
 

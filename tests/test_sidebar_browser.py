@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from quiet_server import QuietHTTPServer
-from service_helpers import AUTH, TICKETS, TOKEN, settings
+from service_helpers import AUTH, TICKETS, TOKEN, serving_app, settings
 
 CHROMIUM = os.environ.get("CASEFILE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -66,28 +65,16 @@ def browser_available() -> None:
 @pytest.fixture(scope="module")
 def service_url(browser_available: None) -> Iterator[str]:
     """`casefile serve`'s app on a loopback port: the offline investigator against the demo world."""
-    import uvicorn
-
     from casefile.agent.service.app import create_app
     from casefile.agent.store import Store
 
     db = Path(tempfile.mkdtemp(prefix="casefile-sidebar-")) / "casefile.sqlite3"
     store = Store(f"sqlite:///{db}")
     app = create_app(settings(), store=store)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:  # start-up loads the demo world
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the service did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving_app(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         store.close()
         shutil.rmtree(db.parent, ignore_errors=True)
 
