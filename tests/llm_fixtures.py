@@ -139,6 +139,20 @@ RUNBOOK = Runbook(
 )
 
 
+def own_ticket(**overrides: Any) -> dict[str, Any]:
+    """A ticket in casefile's own JSON format (what `casefile investigate` reads), fields overridden."""
+    ticket: dict[str, Any] = {
+        "id": "T-1001",
+        "subject": "API calls failing with 429 since this morning",
+        "body": "Since this morning POST /v2/shipments returns HTTP 429 rate_limit_exceeded.",
+        "requester": {"name": "Dana Ruiz", "email": "dana@acme-logistics.com"},
+        "created_at": "2026-11-20T11:40:00Z",
+        "tags": ["api", "urgent"],
+    }
+    ticket.update(overrides)
+    return ticket
+
+
 def make_ticket(body: str = "Our API calls fail with 429 since this morning.") -> Ticket:
     return Ticket(
         id="T-1001",

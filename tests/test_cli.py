@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from llm_fixtures import own_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "examples" / "tickets"
@@ -22,16 +23,8 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 
 def write_ticket(tmp_path: Path, **fields: object) -> Path:
-    ticket: dict[str, object] = {
-        "id": "T-9",
-        "subject": "help",
-        "body": "Our API calls fail with 429 since this morning.",
-        "requester": {"name": "Sam", "email": "sam@acme-logistics.com"},
-        "created_at": "2026-11-20T11:40:00Z",
-    }
-    ticket.update(fields)
     path = tmp_path / "ticket.json"
-    path.write_text(json.dumps(ticket), encoding="utf-8")
+    path.write_text(json.dumps(own_ticket(**fields)), encoding="utf-8")
     return path
 
 

@@ -57,6 +57,17 @@ def cited(model: Any, data: dict[str, Any], call_id: str, tool: str) -> Cited[An
     return Cited(model.model_validate(data), call_id, tool)
 
 
+def webhook_evidence(whole: dict[str, Any], interval: dict[str, Any], **more: Any) -> Evidence:
+    """No errors, billing in good standing, and the account's webhook deliveries (window, ticket's interval)."""
+    return Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        webhooks=cited(WebhookDeliveries, whole, "c6", "logs_webhook_deliveries"),
+        webhooks_interval=cited(WebhookDeliveries, interval, "c7", "logs_webhook_deliveries"),
+        **more,
+    )
+
+
 def summary(
     errors: int,
     requests: int = 4000,
@@ -322,12 +333,7 @@ def test_a_short_webhook_outage_is_not_diluted_into_the_customers_endpoint() -> 
         "failure_rate": 0.6,
         "platform": {"attempts": 5000, "failures": 2000, "failure_rate": 0.4},
     }
-    ev = Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        webhooks=cited(WebhookDeliveries, full, "c6", "logs_webhook_deliveries"),
-        webhooks_interval=cited(WebhookDeliveries, narrow, "c7", "logs_webhook_deliveries"),
-    )
+    ev = webhook_evidence(full, narrow)
     h = best(assess(state("Our webhook endpoint missed events this morning"), ev))
     assert h.category == "webhook_platform"
 

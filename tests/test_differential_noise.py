@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from test_differential import NOW, best, billing, cited, compare, deploys, row, state, summary, top
+from test_differential import NOW, best, billing, compare, deploys, row, state, summary, top, webhook_evidence
 
 from casefile.agent.catalog import Catalog, complete
 from casefile.agent.differential import Evidence, assess, classify
@@ -19,7 +19,6 @@ from casefile.agent.differential.semantics import specific_code
 from casefile.agent.signals import extract_signals
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.base import ToolOutcome
-from casefile.tools.logs_results import WebhookDeliveries
 
 
 def summary_of(by_status: dict[int, tuple[int, float]]) -> Any:
@@ -265,12 +264,8 @@ def test_a_deploy_inside_the_first_failing_hour_of_a_webhook_outage_is_the_suspe
     }
     narrow = {**data, "attempts": 120, "failure_rate": 0.25, "history": hours[2:5]}
     sha = "f" * 40
-    ev = Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        deploys=deploys(("heron/webhook-dispatcher", sha, "2027-03-04T09:25:00Z")),
-        webhooks=cited(WebhookDeliveries, data, "c6", "logs_webhook_deliveries"),
-        webhooks_interval=cited(WebhookDeliveries, narrow, "c7", "logs_webhook_deliveries"),
+    ev = webhook_evidence(
+        data, narrow, deploys=deploys(("heron/webhook-dispatcher", sha, "2027-03-04T09:25:00Z"))
     )
     catalog = complete(Catalog(), ["heron/webhook-dispatcher"])
     h = best(assess(state("Some of this morning's webhooks never arrived", catalog=catalog), ev))

@@ -23,6 +23,7 @@ from test_differential import (
     state,
     summary,
     top,
+    webhook_evidence,
 )
 
 from casefile.agent.catalog import Catalog, Component
@@ -36,7 +37,7 @@ from casefile.agent.timewords import in_english
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import Issue
 from casefile.tools.deploys_results import Compare
-from casefile.tools.logs_results import DeliveryHour, TopErrors, WebhookDeliveries
+from casefile.tools.logs_results import DeliveryHour, TopErrors
 
 
 def hours(failures: dict[int, int], attempts: int = 6, start_day: int = 2) -> list[DeliveryHour]:
@@ -82,11 +83,9 @@ def test_the_webhook_outage_is_dated_by_its_own_hours_and_its_deploy_found() -> 
         "history": [{"hour": "2027-03-03T12:00:00.000Z", "attempts": 6, "failures": 5}],
         "platform": {"attempts": 600, "failures": 240, "failure_rate": 0.4},
     }
-    ev = Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        webhooks=cited(WebhookDeliveries, full, "c6", "logs_webhook_deliveries"),
-        webhooks_interval=cited(WebhookDeliveries, narrow, "c7", "logs_webhook_deliveries"),
+    ev = webhook_evidence(
+        full,
+        narrow,
         deploys=deploys(
             ("acme-co/relay", sha, "2027-03-03T11:55:00Z"),
             ("acme-co/relay", "a" * 40, "2027-02-20T10:00:00Z"),

@@ -8,24 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_fixtures import own_ticket
 
 from casefile.agent.errors import UsageError
 from casefile.agent.intake import TicketError, load_ticket, parse_ticket
 
 STRIPE_LIVE = "sk_" + "live_51H8xYzAbCdEfGhIjKlMnOpQr"
-
-
-def own_ticket(**overrides: Any) -> dict[str, Any]:
-    ticket: dict[str, Any] = {
-        "id": "T-1001",
-        "subject": "API calls failing with 429 since this morning",
-        "body": "Since this morning POST /v2/shipments returns HTTP 429 rate_limit_exceeded.",
-        "requester": {"name": "Dana Ruiz", "email": "dana@acme-logistics.com"},
-        "created_at": "2026-11-20T11:40:00Z",
-        "tags": ["api", "urgent"],
-    }
-    ticket.update(overrides)
-    return ticket
 
 
 def write(tmp_path: Path, content: bytes | str, name: str = "ticket.json") -> Path:
