@@ -21,18 +21,15 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 from quiet_server import QuietHTTPServer
-
-from casefile.agent.helpdesk.zendesk import sign_webhook
+from service_helpers import post_webhook
 
 TESTS = Path(__file__).resolve().parent
-WEBHOOK_SECRET = "whsec_test_" + "9f8e7d6c5b4a"  # service_helpers.WEBHOOK_SECRET
 TOKEN = "tok_test_" + "a1b2c3d4e5f6a7b8"
 
 
@@ -181,16 +178,11 @@ class ServiceProcess:
         raise RuntimeError("the service did not start")
 
     def webhook(self, ticket_id: int) -> httpx.Response:
-        body = json.dumps(
-            {"type": "zen:event-type:ticket.created", "detail": {"id": str(ticket_id)}}
-        ).encode()
-        ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        headers = {
-            "Content-Type": "application/json",
-            "X-Zendesk-Webhook-Signature-Timestamp": ts,
-            "X-Zendesk-Webhook-Signature": sign_webhook(WEBHOOK_SECRET, ts, body),
-        }
-        return httpx.post(f"{self.url}/v1/webhooks/zendesk", content=body, headers=headers, timeout=30)
+        """A ticket.created event, signed as Zendesk signs it."""
+        event = {"type": "zen:event-type:ticket.created", "detail": {"id": str(ticket_id)}}
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            response: httpx.Response = post_webhook(client, event)
+        return response
 
     def kill(self) -> None:
         """SIGKILL: no clean-up of any kind runs."""

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,23 @@ def _page(browser: Any, service_url: str, width: int) -> Any:
     return context.new_page()
 
 
+@contextmanager
+def _opened(browser: Any, service_url: str, width: int) -> Iterator[Any]:
+    """A page of the given width in a context of its own, closed after the test."""
+    page = _page(browser, service_url, width)
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
+def _submit(page: Any, url: str, ticket: str) -> None:
+    """Open the page at ``url``, paste ``ticket`` (JSON) and start an investigation."""
+    page.goto(url)
+    page.fill("#ticket-input", ticket)
+    page.click("#investigate")
+
+
 def _investigate(page: Any, service_url: str, ticket: str) -> None:
     # The token rides in the fragment: it never reaches a server log. /app/ is the page itself.
     page.goto(f"{service_url}/app/#token={TOKEN}")
@@ -123,8 +141,7 @@ def _in_first_screen(page: Any, selector: str) -> bool:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_sidebar_fits_the_panel(browser: Any, service_url: str, width: int, tmp_path: Path) -> None:
     """The escalated regression (long SHAs, GitHub compare links, failing-request ids) at each width."""
-    page = _page(browser, service_url, width)
-    try:
+    with _opened(browser, service_url, width) as page:
         _investigate(page, service_url, "export-regression.json")
         page.wait_for_function("document.getElementById('app').dataset.state === 'done'")
         page.screenshot(path=str(tmp_path / f"sidebar-{width}-first-screen.png"))
@@ -160,15 +177,12 @@ def test_sidebar_fits_the_panel(browser: Any, service_url: str, width: int, tmp_
         assert page.evaluate("navigator.clipboard.readText()") == sha
         # Page text never carries the full SHA outside attributes.
         assert sha not in page.inner_text("body")
-    finally:
-        page.context.close()
 
 
 def test_sidebar_investigates_and_renders(browser: Any, service_url: str, tmp_path: Path) -> None:
-    page = _page(browser, service_url, 400)
-    failed_requests: list[str] = []
-    page.on("requestfailed", lambda r: failed_requests.append(r.url))
-    try:
+    with _opened(browser, service_url, 400) as page:
+        failed_requests: list[str] = []
+        page.on("requestfailed", lambda r: failed_requests.append(r.url))
         _investigate(page, service_url, "429-spike.json")
         page.wait_for_function("document.getElementById('app').dataset.state === 'done'")
         view = _api_view(service_url)
@@ -219,13 +233,10 @@ def test_sidebar_investigates_and_renders(browser: Any, service_url: str, tmp_pa
         page.screenshot(path=str(tmp_path / "sidebar-429-full.png"), full_page=True)
         # The standalone page never reaches outside the service (no ZAF SDK, no CDN).
         assert [u for u in failed_requests if not u.startswith(service_url)] == []
-    finally:
-        page.context.close()
 
 
 def test_sidebar_copies_the_packet_as_markdown(browser: Any, service_url: str) -> None:
-    page = _page(browser, service_url, 320)
-    try:
+    with _opened(browser, service_url, 320) as page:
         _investigate(page, service_url, "export-regression.json")
         page.wait_for_function("document.getElementById('app').dataset.state === 'done'")
         escalation = _api_view(service_url)["diagnosis"]["escalation"]
@@ -252,21 +263,14 @@ def test_sidebar_copies_the_packet_as_markdown(browser: Any, service_url: str) -
         assert answer.value.status == 201
         page.wait_for_function("document.getElementById('status').textContent === 'Bounce-back recorded.'")
         assert page.evaluate(OVERFLOWING)["elements"] == []
-    finally:
-        page.context.close()
 
 
 def test_sidebar_reports_a_bad_token(browser: Any, service_url: str) -> None:
-    page = _page(browser, service_url, 320)
-    try:
-        page.goto(f"{service_url}/app/iframe.html#token=wrong")
-        page.fill("#ticket-input", (TICKETS / "429-spike.json").read_text())
-        page.click("#investigate")
+    with _opened(browser, service_url, 320) as page:
+        _submit(page, f"{service_url}/app/iframe.html#token=wrong", (TICKETS / "429-spike.json").read_text())
         page.wait_for_selector("#status.error")
         assert "not valid" in page.inner_text("#status")
         assert page.is_hidden("#diagnosis")
-    finally:
-        page.context.close()
 
 
 def test_app_path_serves_the_page(service_url: str) -> None:
@@ -326,21 +330,20 @@ class _Collector:
 def test_a_crafted_link_cannot_send_the_token_elsewhere(browser: Any, service_url: str, param: str) -> None:
     """A link to the page naming another service must not make it send the stored bearer token there."""
     evil = _Collector()
-    page = _page(browser, service_url, 400)
-    try:
+    with _opened(browser, service_url, 400) as page:
         _investigate(page, service_url, "429-spike.json")  # the agent's token, kept for the session
         page.wait_for_function("document.getElementById('app').dataset.state === 'done'")
         page.goto("about:blank")  # the crafted link is a new page load in the same tab
-        page.goto(f"{service_url}/app/" + param.format(evil=evil.url, token=TOKEN))
-        page.fill("#ticket-input", (TICKETS / "429-spike.json").read_text())
-        page.click("#investigate")
+        _submit(
+            page,
+            f"{service_url}/app/" + param.format(evil=evil.url, token=TOKEN),
+            (TICKETS / "429-spike.json").read_text(),
+        )
         page.wait_for_function("['done', 'failed'].includes(document.getElementById('app').dataset.state)")
         assert evil.seen == [], evil.seen
         assert page.evaluate("document.getElementById('app').dataset.state") == "done", page.inner_text(
             "#status"
         )
-    finally:
-        page.context.close()
         evil.close()
 
 
@@ -373,8 +376,7 @@ window.ZAFClient = { init: function () { return {
 def test_in_zendesk_the_service_comes_from_the_installation_settings(
     browser: Any, service_url: str, service_setting: str, sent_to: str | None
 ) -> None:
-    page = _page(browser, service_url, 320)
-    try:
+    with _opened(browser, service_url, 320) as page:
         page.add_init_script(f"window.__serviceUrl = {service_setting!r};")
         page.route(
             "https://static.zdassets.com/**",
@@ -396,5 +398,3 @@ def test_in_zendesk_the_service_comes_from_the_installation_settings(
         assert sent["jwt"]["claims"]["iss"] == "https://relayhq.zendesk.com"
         assert sent["jwt"]["claims"]["aud"] == "casefile"
         assert "evil" not in str(sent)
-    finally:
-        page.context.close()

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from service_helpers import TICKETS, TOKEN
-from test_sidebar_browser import OVERFLOWING, _page, browser, browser_available, service_url
+from test_sidebar_browser import OVERFLOWING, _opened, _submit, browser, browser_available, service_url
 
 __all__ = ["browser", "browser_available", "service_url"]  # fixtures, imported for pytest
 
@@ -23,11 +23,8 @@ GMAIL_GLOBEX = {
 
 
 def test_candidate_account_is_shown_and_confirmed(browser: Any, service_url: str) -> None:
-    page = _page(browser, service_url, 320)
-    try:
-        page.goto(f"{service_url}/app/#token={TOKEN}")
-        page.fill("#ticket-input", json.dumps(GMAIL_GLOBEX))
-        page.click("#investigate")
+    with _opened(browser, service_url, 320) as page:
+        _submit(page, f"{service_url}/app/#token={TOKEN}", json.dumps(GMAIL_GLOBEX))
         page.wait_for_function("document.getElementById('app').dataset.state === 'done'", timeout=60_000)
 
         assert page.is_visible("#candidate")
@@ -55,18 +52,11 @@ def test_candidate_account_is_shown_and_confirmed(browser: Any, service_url: str
         assert "invoice.stripe.com" in page.inner_text("#draft-reply")
         page.click("#progress-section > summary")
         assert "Account: globex" in page.inner_text("#progress")
-    finally:
-        page.context.close()
 
 
 def test_a_verified_account_shows_no_candidate_block(browser: Any, service_url: str) -> None:
-    page = _page(browser, service_url, 320)
-    try:
-        page.goto(f"{service_url}/app/#token={TOKEN}")
-        page.fill("#ticket-input", (TICKETS / "billing-past-due.json").read_text())
-        page.click("#investigate")
+    with _opened(browser, service_url, 320) as page:
+        _submit(page, f"{service_url}/app/#token={TOKEN}", (TICKETS / "billing-past-due.json").read_text())
         page.wait_for_function("document.getElementById('app').dataset.state === 'done'", timeout=60_000)
         assert page.is_hidden("#candidate")
         assert "invoice.stripe.com" in page.inner_text("#draft-reply")
-    finally:
-        page.context.close()
