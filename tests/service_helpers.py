@@ -193,14 +193,24 @@ class FakeZendesk:
         return httpx.MockTransport(self.router.handler)
 
 
-def post_webhook(client: Any, payload: dict[str, Any], *, secret: str = WEBHOOK_SECRET) -> Any:
-    """A Zendesk webhook as Zendesk signs it (timestamp + raw body, HMAC-SHA256, base64)."""
+def post_webhook(
+    client: Any,
+    payload: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: str | None = None,
+    body: bytes | None = None,
+) -> Any:
+    """A Zendesk webhook as Zendesk signs it (timestamp + raw body, HMAC-SHA256, base64).
+
+    ``timestamp`` and ``body`` replace the current time and ``payload``'s JSON (stale or broken requests).
+    """
     from datetime import UTC, datetime
 
     from casefile.agent.helpdesk.zendesk import sign_webhook
 
-    raw = json.dumps(payload).encode()
-    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raw = body if body is not None else json.dumps(payload).encode()
+    ts = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     headers = {
         "Content-Type": "application/json",
         "X-Zendesk-Webhook-Signature": sign_webhook(secret, ts, raw),

@@ -22,6 +22,7 @@ from service_helpers import (
     FakeZendesk,
     GatedModel,
     light_env,
+    post_webhook,
     read_sse,
     scripted_factory,
     settings,
@@ -302,29 +303,11 @@ def test_zendesk_app_jwt(store: Store) -> None:
 # ------------------------------------------------------------------ the Zendesk webhook
 
 
-def _webhook(
-    client: TestClient,
-    payload: dict[str, Any],
-    *,
-    secret: str = WEBHOOK_SECRET,
-    timestamp: str | None = None,
-    body: bytes | None = None,
-) -> Any:
-    raw = body if body is not None else json.dumps(payload).encode()
-    ts = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    headers = {
-        "Content-Type": "application/json",
-        "X-Zendesk-Webhook-Signature": sign_webhook(secret, ts, raw),
-        "X-Zendesk-Webhook-Signature-Timestamp": ts,
-    }
-    return client.post("/v1/webhooks/zendesk", content=raw, headers=headers)
-
-
 def test_webhook_investigates_and_posts_an_internal_note(store: Store) -> None:
     zendesk = FakeZendesk()
     with _client(store, zendesk=zendesk, public_url="https://casefile.relayhq.dev") as client:
         event = {"type": "zen:event-type:ticket.created", "detail": {"id": "48213"}, "id": "evt-1"}
-        response = _webhook(client, event)
+        response = post_webhook(client, event)
         assert response.status_code == 202, response.text
         inv = response.json()["id"]
         assert read_sse(client, inv)[-1][1]["status"] == "done"
@@ -354,12 +337,12 @@ def _wait_for(condition: Any, timeout_s: float = 5.0) -> None:
 def test_rerun_of_a_webhook_investigation_posts_its_note(store: Store) -> None:
     zendesk = FakeZendesk()
     with _client(store, zendesk=zendesk) as client:
-        inv = _webhook(client, {"ticket_id": 48213}).json()["id"]
+        inv = post_webhook(client, {"ticket_id": 48213}).json()["id"]
         _wait_for(lambda: store.delivery(inv)[1] is not None)
         new = client.post(f"/v1/investigations/{inv}/rerun", headers=AUTH).json()["id"]
         _wait_for(lambda: store.delivery(new)[1] is not None)
         # Resent by Zendesk after the note: the ticket is tagged now, nothing new starts.
-        again = _webhook(client, {"ticket_id": 48213})
+        again = post_webhook(client, {"ticket_id": 48213})
         assert again.status_code == 200 and "already tagged" in again.json()["skipped"]
     bodies = [put["ticket"]["comment"]["body"] for put in zendesk.puts]
     assert len(bodies) == 2 and inv in bodies[0] and new in bodies[1]
@@ -375,14 +358,14 @@ def test_a_store_that_refuses_writes_is_visible(store: Store) -> None:
 
         original = store.create_investigation
         store.create_investigation = full_disk  # type: ignore[method-assign]
-        refused = _webhook(client, {"ticket_id": 48213})
+        refused = post_webhook(client, {"ticket_id": 48213})
         _error(refused, 503, "store_unavailable")  # not accepted, so Zendesk sends it again
         assert refused.headers["retry-after"]
         health = client.get("/healthz")
         assert health.status_code == 503 and health.json()["status"] == "unhealthy"
         store.create_investigation = original  # type: ignore[method-assign]
         _wait_for(lambda: client.get("/healthz").status_code == 200)  # lease renewals write again
-        assert _webhook(client, {"ticket_id": 48213}).status_code == 202
+        assert post_webhook(client, {"ticket_id": 48213}).status_code == 202
 
 
 def test_a_failing_result_write_fails_the_investigation(
@@ -402,9 +385,11 @@ def test_a_failing_result_write_fails_the_investigation(
 def test_webhook_trigger_payload_and_tagged_ticket_is_skipped(store: Store) -> None:
     zendesk = FakeZendesk(tags=["api", "casefile_investigated"])
     with _client(store, zendesk=zendesk) as client:
-        response = _webhook(client, {"ticket_id": 48213})
+        response = post_webhook(client, {"ticket_id": 48213})
         assert response.status_code == 200 and "already tagged" in response.json()["skipped"]
-        other = _webhook(client, {"type": "zen:event-type:ticket.comment_added", "detail": {"id": "48213"}})
+        other = post_webhook(
+            client, {"type": "zen:event-type:ticket.comment_added", "detail": {"id": "48213"}}
+        )
         assert other.status_code == 200 and "not a ticket creation" in other.json()["skipped"]
     assert store.list() == [] and zendesk.puts == []
 
@@ -412,7 +397,7 @@ def test_webhook_trigger_payload_and_tagged_ticket_is_skipped(store: Store) -> N
 def test_forged_and_stale_webhooks_are_refused(store: Store) -> None:
     zendesk = FakeZendesk()
     with _client(store, zendesk=zendesk) as client:
-        _error(_webhook(client, {"ticket_id": 48213}, secret="guess"), 401, "invalid_signature")
+        _error(post_webhook(client, {"ticket_id": 48213}, secret="guess"), 401, "invalid_signature")
         # A valid signature over another body.
         ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         signed = sign_webhook(WEBHOOK_SECRET, ts, b'{"ticket_id": 1}')
@@ -423,10 +408,12 @@ def test_forged_and_stale_webhooks_are_refused(store: Store) -> None:
         )
         _error(tampered, 401, "invalid_signature")
         _error(
-            _webhook(client, {"ticket_id": 48213}, timestamp="2026-01-01T00:00:00Z"), 401, "stale_signature"
+            post_webhook(client, {"ticket_id": 48213}, timestamp="2026-01-01T00:00:00Z"),
+            401,
+            "stale_signature",
         )
-        _error(_webhook(client, {}, body=b"not json"), 400, "invalid_json")
-        _error(_webhook(client, {"nothing": True}), 400, "invalid_payload")
+        _error(post_webhook(client, {}, body=b"not json"), 400, "invalid_json")
+        _error(post_webhook(client, {"nothing": True}), 400, "invalid_payload")
     assert store.list() == [] and zendesk.puts == []
 
 
@@ -560,7 +547,7 @@ def test_secrets_never_in_responses_or_logs(store: Store, caplog: pytest.LogCapt
         seen.append(client.get(f"/v1/investigations/{inv}", headers=AUTH).text)
         seen.append(client.get(f"/v1/investigations/{inv}/audit", headers=AUTH).text)
         seen.append(client.get("/healthz").text)
-        seen.append(_webhook(client, {"ticket_id": 48213}, secret="wrong").text)
+        seen.append(post_webhook(client, {"ticket_id": 48213}, secret="wrong").text)
     everything = "\n".join(seen) + caplog.text
     for secret in (TOKEN, APP_SECRET, WEBHOOK_SECRET, "zd-api-token-secret"):
         assert secret not in everything
