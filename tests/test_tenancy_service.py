@@ -18,16 +18,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from service_helpers import (
-    APP_SECRET,
-    TICKETS,
-    FakeZendesk,
-    light_env,
-    post_webhook,
-    read_sse,
-    scripted_factory,
-    settings,
-)
+from service_helpers import APP_SECRET, TICKETS, FakeZendesk, light_env, read_sse, scripted_factory, settings
 
 from casefile.agent.config import ServiceToken, load_settings
 from casefile.agent.service.app import create_app
@@ -182,6 +173,8 @@ def test_the_same_ticket_from_another_tenant_is_its_own_investigation(store: Sto
 
 
 def test_webhook_investigations_belong_to_the_services_tenant(store: Store) -> None:
+    from service_helpers import post_webhook
+
     zendesk = FakeZendesk()
     with client_for(store, zendesk) as client:
         made = post_webhook(client, {"ticket_id": zendesk.ticket_id})
