@@ -261,6 +261,21 @@ def diagnosis_args(
     return args
 
 
+def diagnosis_body(
+    category: str, action: str = "resolve", *, team: str | None = None, score: float = 0.5, **fields: Any
+) -> dict[str, Any]:
+    """The fewest fields of a valid diagnosis (escalated to ``team`` when given); ``fields`` add or replace."""
+    body: dict[str, Any] = {
+        "summary": "s",
+        "root_cause": {"category": category, "statement": "st"},
+        "confidence": {"score": score},
+        "customer_reply": "r",
+        "action": action,
+        "escalation": {"team": team, "reason": "why"} if team else None,
+    }
+    return body | fields
+
+
 def iter_tool_results(text: str) -> Iterator[str]:
     """call ids of the <tool_result> blocks in a prompt text."""
     import re

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from llm_fixtures import diagnosis_body
+
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.investigation import Investigation
 from casefile.agent.store import Store
@@ -18,16 +20,16 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def _diagnosis(ticket_id: str, account: str, category: str, summary: str, cited: list[str]) -> dict[str, Any]:
-    return {
-        "ticket_id": ticket_id,
-        "summary": summary,
-        "root_cause": {"category": category, "statement": summary},
-        "evidence": [{"call_id": "c1", "tool": "bugs_search", "value": v, "claim": "cited"} for v in cited],
-        "confidence": {"score": 0.8},
-        "customer_reply": "r",
-        "action": "resolve",
-        "account_id": account,
-    }
+    evidence = [{"call_id": "c1", "tool": "bugs_search", "value": v, "claim": "cited"} for v in cited]
+    return diagnosis_body(
+        category,
+        score=0.8,
+        ticket_id=ticket_id,
+        summary=summary,
+        root_cause={"category": category, "statement": summary},
+        evidence=evidence,
+        account_id=account,
+    )
 
 
 def _record(inv: str, subject: str, finished: datetime, **diag: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from llm_fixtures import diagnosis_body
 
 from casefile.agent.catalog import Catalog, Component, complete
 from casefile.agent.config import Budgets
@@ -411,15 +412,9 @@ def test_an_incident_of_ours_that_is_over_resolves_with_an_explanation() -> None
     from casefile.agent.routing import Fact, decide, load_routing
 
     config = load_routing()
+    root_cause = {"category": "platform_incident", "statement": "an incident of ours, over"}
     d = Diagnosis.model_validate(
-        {
-            "ticket_id": "Z-1",
-            "summary": "s",
-            "root_cause": {"category": "platform_incident", "statement": "an incident of ours, over"},
-            "confidence": {"score": 0.8},
-            "customer_reply": "r",
-            "action": "resolve",
-        }
+        diagnosis_body("platform_incident", score=0.8, ticket_id="Z-1", root_cause=root_cause)
     )
     assert decide(config, d, {}, None).action == "escalate"
     stopped = {

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_fixtures import diagnosis_body
 
 from casefile.agent.cli import main
 from casefile.agent.diagnosis import Diagnosis
@@ -23,20 +24,11 @@ ARTICLE = "https://support.relayhq.dev/hc/articles/360887"
 def _diagnosis(
     ticket_id: str, action: str, team: str | None, trigger: str | None, runbooks: list[str], category: str
 ) -> Diagnosis:
-    return Diagnosis.model_validate(
-        {
-            "ticket_id": ticket_id,
-            "summary": "s",
-            "root_cause": {"category": category, "statement": "st"},
-            "confidence": {"score": 0.5},
-            "customer_reply": "r",
-            "action": action,
-            "escalation": {"team": team, "reason": "why", "trigger": trigger, "symptom": "api-errors"}
-            if team
-            else None,
-            "runbooks": runbooks,
-        }
+    escalation = (
+        {"team": team, "reason": "why", "trigger": trigger, "symptom": "api-errors"} if team else None
     )
+    body = diagnosis_body(category, action, ticket_id=ticket_id, escalation=escalation, runbooks=runbooks)
+    return Diagnosis.model_validate(body)
 
 
 def _save(store: Store, ticket_id: str, diagnosis: Diagnosis) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from llm_fixtures import diagnosis_body
 from pydantic import SecretStr
 from service_helpers import zendesk_desk
 
@@ -202,15 +203,7 @@ def test_a_bounce_from_the_cli_queues_its_note_for_the_service(
         deliver_to=str(TICKET_ID),
     )
     diagnosis = Diagnosis.model_validate(
-        {
-            "ticket_id": str(TICKET_ID),
-            "summary": "s",
-            "root_cause": {"category": "known_bug", "statement": "st"},
-            "confidence": {"score": 0.5},
-            "customer_reply": "r",
-            "action": "escalate",
-            "escalation": {"team": "backend", "reason": "why"},
-        }
+        diagnosis_body("known_bug", "escalate", team="backend", ticket_id=str(TICKET_ID))
     )
     store.save_result(inv, Investigation(diagnosis, Signals(window_start=when, window_end=when), [], []), "w")
     store.mark_delivered(inv)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llm_fixtures import diagnosis_body
 from outcomes import tool_outcome
 
 from casefile.agent.diagnosis import Diagnosis
@@ -48,19 +49,10 @@ def diag(
     team: str | None = None,
     **extra: Any,
 ) -> Diagnosis:
-    return Diagnosis.model_validate(
-        {
-            "ticket_id": "T-1",
-            "summary": "s",
-            "root_cause": {"category": category, "statement": "st"},
-            "confidence": {"score": score},
-            "customer_reply": "r",
-            "action": action,
-            "escalation": {"team": team, "reason": "x"} if team else None,
-            "account_id": "acme",
-            **extra,
-        }
+    body = diagnosis_body(
+        category, action, team=team, score=score, ticket_id="T-1", account_id="acme", **extra
     )
+    return Diagnosis.model_validate(body)
 
 
 # Tool results that establish each evidence fact (and nothing else).

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from llm_fixtures import diagnosis_body
 
 from casefile.agent.cli import main
 from casefile.agent.diagnosis import Diagnosis
@@ -27,19 +28,12 @@ ARTICLE = "https://support.relayhq.dev/hc/en-us/articles/360887-429-too-many-req
 
 
 def _diagnosis(account: str, category: str, cited: list[str], *, escalate: bool = False) -> Diagnosis:
-    return Diagnosis.model_validate(
-        {
-            "ticket_id": "t",
-            "summary": "s",
-            "root_cause": {"category": category, "statement": "st"},
-            "evidence": [{"call_id": "c1", "tool": "x", "value": v, "claim": "c"} for v in cited],
-            "confidence": {"score": 0.8},
-            "customer_reply": "r",
-            "action": "escalate" if escalate else "resolve",
-            "escalation": {"team": "backend", "reason": "why"} if escalate else None,
-            "account_id": account,
-        }
+    evidence = [{"call_id": "c1", "tool": "x", "value": v, "claim": "c"} for v in cited]
+    action, team = ("escalate", "backend") if escalate else ("resolve", None)
+    body = diagnosis_body(
+        category, action, team=team, score=0.8, ticket_id="t", evidence=evidence, account_id=account
     )
+    return Diagnosis.model_validate(body)
 
 
 def _save(store: Store, ticket_id: str, subject: str, diagnosis: Diagnosis, query: str | None = None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from llm_fixtures import diagnosis_body
 
 from casefile.agent.config import load_settings
 from casefile.agent.models.base import ModelReply
@@ -196,14 +197,13 @@ def test_a_model_asking_for_another_account_gets_refusals(env: Environment) -> N
         refused = [o for o in state.outcomes if o.origin == "model" and o.error_kind == "refused"]
         assert len(refused) == 4
         return ModelReply(
-            diagnosis={
-                "summary": "s",
-                "root_cause": {"category": "insufficient_evidence", "statement": "nothing"},
-                "confidence": {"score": 0.2},
-                "customer_reply": "We are looking into it.",
-                "action": "escalate",
-                "escalation": {"team": "support-l2", "reason": "r"},
-            }
+            diagnosis=diagnosis_body(
+                "insufficient_evidence",
+                "escalate",
+                team="support-l2",
+                score=0.2,
+                customer_reply="We are looking into it.",
+            )
         )
 
     model = ScriptedModel([ModelReply(tool_calls=asks), conclude])
