@@ -35,6 +35,9 @@ from casefile.agent.config import load_settings
 from casefile.agent.pipeline import Environment, open_environment
 from casefile.tools import retry as tools_retry
 
+# provider_wires checks each API's forced-conclusion request with plain asserts: show their values.
+pytest.register_assert_rewrite("provider_wires")
+
 # Environment variables that configure casefile or carry someone's credentials.
 _SCRUBBED_PREFIXES = (
     "CASEFILE_",

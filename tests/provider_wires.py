@@ -10,9 +10,8 @@ needs of one of them (tests/test_model_contract.py runs each such test against b
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -24,7 +23,6 @@ from llm_fixtures import RespxBridge, Sleeps, diagnosis_args, request_json
 from openai.types.chat import ChatCompletion
 
 from casefile.agent.config import Settings
-from casefile.agent.models import anthropic, openai
 from casefile.agent.models.base import Model
 
 Call = tuple[str, str, Any]  # (the provider's call id, tool, arguments)
@@ -52,6 +50,78 @@ CITED = [
 def parallel(*ids: str) -> list[Call]:
     """The first turn's calls under the provider's own call ids."""
     return [(i, name, args) for i, (name, args) in zip(ids, PARALLEL_CALLS, strict=True)]
+
+
+class Wire:
+    """What a provider-independent test needs of one hosted API's wire format."""
+
+    name: str
+    url: str
+
+    def __init__(self, model: str, key: str, sample_id: str) -> None:
+        self.model = model
+        self.key = key
+        self.sample_id = sample_id  # a call id as this provider writes them
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:{self.model}"
+
+    @property
+    def provider(self) -> ModuleType:
+        return importlib.import_module(f"casefile.agent.models.{self.name}")
+
+    @property
+    def key_env(self) -> str:
+        return f"{self.name.upper()}_API_KEY"
+
+    @property
+    def base_url_env(self) -> str:
+        return f"{self.name.upper()}_BASE_URL"
+
+    def set_key(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv(self.key_env, self.key)
+        monkeypatch.delenv(self.base_url_env, raising=False)
+
+    def model_for(
+        self, router: respx.MockRouter, sleeps: Sleeps | None = None, settings: Settings | None = None
+    ) -> Model:
+        connected = self.provider.connect(
+            self.model, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps()
+        )
+        model: Model = connected.one_off(settings)
+        return model
+
+    def reply(self, calls: list[Call]) -> httpx.Response:
+        """A turn that asks for ``calls``."""
+        raise NotImplementedError
+
+    def submit(self, call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
+        """A turn that submits diagnosis_args(**overrides)."""
+        raise NotImplementedError
+
+    def refusal(self, text: str) -> httpx.Response:
+        raise NotImplementedError
+
+    def error(self, status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+        """The API's error for ``status``: rate limited (429), misconfigured (401, 403, 404) or down."""
+        raise NotImplementedError
+
+    def outage(self) -> httpx.Response:
+        """The error this API answers with when it is down (retried, then the offline fallback)."""
+        raise NotImplementedError
+
+    def answers(self, router: respx.MockRouter, index: int) -> list[tuple[str, str]]:
+        """(the provider's call id, content) of each tool result the newest turn of request ``index`` sent."""
+        raise NotImplementedError
+
+    def opening(self, router: respx.MockRouter) -> str:
+        """The text of the first user message: the ticket and the preflight results."""
+        raise NotImplementedError
+
+    def forced_conclusion(self, last: dict[str, Any], first: dict[str, Any]) -> None:
+        """Asserts that request ``last`` (after ``first``) forces submit_diagnosis."""
+        raise NotImplementedError
 
 
 # ---------------------------------------------------------------- Anthropic Messages API
@@ -103,21 +173,50 @@ def anthropic_error(
     return httpx.Response(status, json=body, headers=headers or {})
 
 
-def anthropic_submit(tool_id: str = "toolu_submit", **overrides: Any) -> httpx.Response:
-    return message([(tool_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(300, 400, 4000, 0))
-
-
 def tool_results(router: respx.MockRouter, index: int) -> list[dict[str, Any]]:
     """The tool_result blocks of the newest user message of request ``index``."""
     blocks: list[dict[str, Any]] = request_json(router, index)["messages"][-1]["content"]
     return [b for b in blocks if b["type"] == "tool_result"]
 
 
-def _anthropic_forced(last: dict[str, Any], first: dict[str, Any]) -> None:
-    assert last["tool_choice"] == {"type": "tool", "name": "submit_diagnosis"}
-    assert len(last["tools"]) == len(first["tools"])  # unchanged: keeps the cache
-    texts = [b["text"] for b in last["messages"][-1]["content"] if b["type"] == "text"]
-    assert any("Conclude now" in t for t in texts)
+_ANTHROPIC_MISCONFIGURED = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
+
+
+class AnthropicWire(Wire):
+    name = "anthropic"
+    url = ANTHROPIC_URL
+
+    def reply(self, calls: list[Call]) -> httpx.Response:
+        return message(calls)
+
+    def submit(self, call_id: str = "toolu_submit", **overrides: Any) -> httpx.Response:
+        return message(
+            [(call_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(300, 400, 4000, 0)
+        )
+
+    def refusal(self, text: str) -> httpx.Response:
+        return message(text=text, stop_reason="refusal")
+
+    def error(self, status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+        if status == 429:
+            text = "Number of request tokens has exceeded your per-minute rate limit"
+            return anthropic_error(429, "rate_limit_error", text, headers)
+        return anthropic_error(status, _ANTHROPIC_MISCONFIGURED[status], "model: claude-typo", headers)
+
+    def outage(self) -> httpx.Response:
+        return anthropic_error(529, "overloaded_error", "Overloaded")
+
+    def answers(self, router: respx.MockRouter, index: int) -> list[tuple[str, str]]:
+        return [(b["tool_use_id"], b["content"]) for b in tool_results(router, index)]
+
+    def opening(self, router: respx.MockRouter) -> str:
+        return str(request_json(router, 0)["messages"][0]["content"][0]["text"])
+
+    def forced_conclusion(self, last: dict[str, Any], first: dict[str, Any]) -> None:
+        assert last["tool_choice"] == {"type": "tool", "name": "submit_diagnosis"}
+        assert len(last["tools"]) == len(first["tools"])  # unchanged: keeps the cache
+        texts = [b["text"] for b in last["messages"][-1]["content"] if b["type"] == "text"]
+        assert any("Conclude now" in t for t in texts)
 
 
 # ---------------------------------------------------------------- OpenAI Chat Completions
@@ -184,19 +283,9 @@ def openai_error(status: int, text: str, code: str, headers: dict[str, str] | No
     return httpx.Response(status, json=body, headers=headers or {})
 
 
-def openai_submit(call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
-    return completion([(call_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(2000, 300, 1024))
-
-
 def messages_of(router: respx.MockRouter, index: int) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = request_json(router, index)["messages"]
     return messages
-
-
-def _openai_forced(last: dict[str, Any], first: dict[str, Any]) -> None:
-    assert last["tool_choice"] == "required"
-    assert [t["function"]["name"] for t in last["tools"]] == ["submit_diagnosis"]
-    assert "Conclude now" in last["messages"][-1]["content"]
 
 
 _OPENAI_MISCONFIGURED = {
@@ -204,113 +293,48 @@ _OPENAI_MISCONFIGURED = {
     403: ("You are not allowed to sample from this model", "model_not_allowed"),
     404: ("The model `gpt-typo` does not exist or you do not have access to it.", "model_not_found"),
 }
-_ANTHROPIC_MISCONFIGURED = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
 
 
-# ---------------------------------------------------------------- one provider's wire, for shared tests
+class OpenAIWire(Wire):
+    name = "openai"
+    url = OPENAI_URL
 
+    def reply(self, calls: list[Call]) -> httpx.Response:
+        return completion(calls)
 
-@dataclass(frozen=True)
-class Wire:
-    provider: ModuleType
-    name: str
-    url: str
-    model: str
-    key_env: str
-    key: str
-    reply: Callable[[list[Call]], httpx.Response]
-    submit: Callable[..., httpx.Response]
-    refusal: Callable[[str], httpx.Response]
-    error: Callable[[int, dict[str, str] | None], httpx.Response]
-    outage_status: int
-    sample_id: str
-    """A call id as this provider writes them."""
-    answers: Callable[[respx.MockRouter, int], list[tuple[str, str]]]
-    """(the provider's call id, content) of each tool result the newest turn of request ``index`` sent."""
-    opening: Callable[[respx.MockRouter], str]
-    """The text of the first user message: the ticket and the preflight results."""
-    forced_conclusion: Callable[[dict[str, Any], dict[str, Any]], None]
-    """Asserts that a request (after the first) forces submit_diagnosis."""
-
-    @property
-    def spec(self) -> str:
-        return f"{self.name}:{self.model}"
-
-    @property
-    def base_url_env(self) -> str:
-        return f"{self.name.upper()}_BASE_URL"
-
-    def set_key(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setenv(self.key_env, self.key)
-        monkeypatch.delenv(self.base_url_env, raising=False)
-
-    def model_for(
-        self, router: respx.MockRouter, sleeps: Sleeps | None = None, settings: Settings | None = None
-    ) -> Model:
-        connected = self.provider.connect(
-            self.model, settings, transport=RespxBridge(router), sleep=sleeps or Sleeps()
+    def submit(self, call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
+        return completion(
+            [(call_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(2000, 300, 1024)
         )
-        model: Model = connected.one_off(settings)
-        return model
 
+    def refusal(self, text: str) -> httpx.Response:
+        return completion(refusal=text)
 
-def _anthropic_error(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
-    if status == 429:
-        text = "Number of request tokens has exceeded your per-minute rate limit"
-        return anthropic_error(429, "rate_limit_error", text, headers)
-    if status in _ANTHROPIC_MISCONFIGURED:
-        return anthropic_error(status, _ANTHROPIC_MISCONFIGURED[status], "model: claude-typo", headers)
-    return anthropic_error(status, "overloaded_error", "Overloaded", headers)
-
-
-def _openai_error_of(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
-    if status == 429:
-        return openai_error(
-            429, "Rate limit reached for gpt-4.1 on tokens per min.", "rate_limit_exceeded", headers
-        )
-    if status in _OPENAI_MISCONFIGURED:
+    def error(self, status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+        if status == 429:
+            text = "Rate limit reached for gpt-4.1 on tokens per min."
+            return openai_error(429, text, "rate_limit_exceeded", headers)
         return openai_error(status, *_OPENAI_MISCONFIGURED[status], headers)
-    return openai_error(status, "The server had an error processing your request.", "server_error", headers)
+
+    def outage(self) -> httpx.Response:
+        return openai_error(500, "The server had an error processing your request.", "server_error")
+
+    def answers(self, router: respx.MockRouter, index: int) -> list[tuple[str, str]]:
+        messages = messages_of(router, index)
+        last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+        return [(m["tool_call_id"], m["content"]) for m in messages[last + 1 :] if m["role"] == "tool"]
+
+    def opening(self, router: respx.MockRouter) -> str:
+        return str(messages_of(router, 0)[1]["content"])
+
+    def forced_conclusion(self, last: dict[str, Any], first: dict[str, Any]) -> None:
+        assert last["tool_choice"] == "required"
+        assert [t["function"]["name"] for t in last["tools"]] == ["submit_diagnosis"]
+        assert "Conclude now" in last["messages"][-1]["content"]
 
 
-def _openai_answers(router: respx.MockRouter, index: int) -> list[tuple[str, str]]:
-    messages = messages_of(router, index)
-    last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
-    return [(m["tool_call_id"], m["content"]) for m in messages[last + 1 :] if m["role"] == "tool"]
-
-
-ANTHROPIC = Wire(
-    provider=anthropic,
-    name="anthropic",
-    url=ANTHROPIC_URL,
-    model="claude-haiku-4-5",
-    key_env="ANTHROPIC_API_KEY",
-    key="sk-ant-api03-test-abcdefghijklmnopqrstuvwxyz",
-    reply=lambda calls: message(calls),
-    submit=anthropic_submit,
-    refusal=lambda text: message(text=text, stop_reason="refusal"),
-    error=_anthropic_error,
-    outage_status=529,
-    sample_id="toolu_01D7FLrfh4GYq7yT1ULFeyMV",
-    answers=lambda router, index: [(b["tool_use_id"], b["content"]) for b in tool_results(router, index)],
-    opening=lambda router: str(request_json(router, 0)["messages"][0]["content"][0]["text"]),
-    forced_conclusion=_anthropic_forced,
+ANTHROPIC = AnthropicWire(
+    "claude-haiku-4-5", "sk-ant-api03-test-abcdefghijklmnopqrstuvwxyz", "toolu_01D7FLrfh4GYq7yT1ULFeyMV"
 )
-OPENAI = Wire(
-    provider=openai,
-    name="openai",
-    url=OPENAI_URL,
-    model="gpt-4.1",
-    key_env="OPENAI_API_KEY",
-    key="sk-test-abcdefghijklmnopqrstuvwxyz0123456789",
-    reply=lambda calls: completion(calls),
-    submit=openai_submit,
-    refusal=lambda text: completion(refusal=text),
-    error=_openai_error_of,
-    outage_status=500,
-    sample_id="call_3ed0Ls1kX9",
-    answers=_openai_answers,
-    opening=lambda router: str(messages_of(router, 0)[1]["content"]),
-    forced_conclusion=_openai_forced,
-)
+OPENAI = OpenAIWire("gpt-4.1", "sk-test-abcdefghijklmnopqrstuvwxyz0123456789", "call_3ed0Ls1kX9")
 WIRES = [ANTHROPIC, OPENAI]

@@ -73,13 +73,14 @@ async def test_rate_limited_then_success_honours_retry_after(
 async def test_an_outage_falls_back_to_offline(
     router: respx.MockRouter, toolbox: Toolbox, wire: Wire
 ) -> None:
-    route = router.post(wire.url).mock(return_value=wire.error(wire.outage_status, None))
+    down = wire.outage()
+    route = router.post(wire.url).mock(return_value=down)
     sleeps = Sleeps()
     result = await run(wire.model_for(router, sleeps), toolbox)
     assert result.diagnosis.model == "offline"
     reason = result.diagnosis.fallback_reason or ""
     assert (
-        reason.startswith(f"{wire.spec} unavailable: HTTP {wire.outage_status}")
+        reason.startswith(f"{wire.spec} unavailable: HTTP {down.status_code}")
         and "after 4 attempts" in reason
     )
     assert route.call_count == 4
@@ -182,7 +183,7 @@ async def test_configuration_errors_stop_the_investigation(
     router: respx.MockRouter, toolbox: Toolbox, wire: Wire, status: int
 ) -> None:
     """A bad key or an unknown model is the user's setup, not an outage: no retry, no offline stand-in."""
-    route = router.post(wire.url).mock(return_value=wire.error(status, None))
+    route = router.post(wire.url).mock(return_value=wire.error(status))
     with pytest.raises(
         ModelMisconfigured, match=rf"{re.escape(wire.spec)} cannot be used: HTTP {status}: "
     ) as caught:

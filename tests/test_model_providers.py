@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import respx
 from llm_fixtures import DIRECTORY, RUNBOOK, RespxBridge, make_ticket, request_json
-from provider_wires import OPENAI, openai_submit
+from provider_wires import OPENAI
 
 from casefile.agent.config import Settings
 from casefile.agent.models import get_model, get_provider
@@ -34,7 +34,7 @@ def _environment(toolbox: Toolbox) -> Environment:
 async def test_investigations_share_one_client_but_not_a_conversation(
     router: respx.MockRouter, toolbox: Toolbox
 ) -> None:
-    router.post(URL).mock(return_value=openai_submit())
+    router.post(URL).mock(return_value=OPENAI.submit())
     settings = Settings(model=SPEC)
     env = _environment(toolbox)
     provider = openai_provider.connect("gpt-4.1", settings, transport=RespxBridge(router))

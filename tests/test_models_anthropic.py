@@ -37,7 +37,7 @@ async def test_three_turns_with_parallel_calls_and_caching(
                 usage=(500, 90, 0, 3500),
             ),
             wires.message([("toolu_01C", "logs_schema", {})], usage=(700, 40, 3500, 600)),
-            wires.anthropic_submit(evidence=wires.CITED),
+            wires.ANTHROPIC.submit(evidence=wires.CITED),
         ]
     )
     result = await run(wires.ANTHROPIC.model_for(router), toolbox, prices=DEFAULT_PRICES)
@@ -88,7 +88,7 @@ async def test_malformed_input_then_repair(router: respx.MockRouter, toolbox: To
     router.post(wires.ANTHROPIC.url).mock(
         side_effect=[
             wires.message([("toolu_bad", "submit_diagnosis", bad)]),
-            wires.anthropic_submit("toolu_good"),
+            wires.ANTHROPIC.submit("toolu_good"),
         ]
     )
     result = await run(wires.ANTHROPIC.model_for(router), toolbox)
@@ -103,7 +103,7 @@ async def test_transcript_is_redacted_jsonl(
     router: respx.MockRouter, toolbox: Toolbox, tmp_path: Path
 ) -> None:
     transcript = tmp_path / "t.jsonl"
-    router.post(wires.ANTHROPIC.url).mock(return_value=wires.anthropic_submit())
+    router.post(wires.ANTHROPIC.url).mock(return_value=wires.ANTHROPIC.submit())
     await run(wires.ANTHROPIC.model_for(router, settings=Settings(transcript=transcript)), toolbox)
     lines = [json.loads(line) for line in transcript.read_text().splitlines()]
     assert [line["kind"] for line in lines] == ["request", "response"]

@@ -31,7 +31,7 @@ async def test_three_turns_with_parallel_calls(router: respx.MockRouter, toolbox
         side_effect=[
             wires.completion(wires.parallel("call_a", "call_b"), usage=(1500, 60, 0)),
             wires.completion([("call_c", "logs_schema", {})], usage=(2500, 40, 1024)),
-            wires.openai_submit(evidence=wires.CITED),
+            wires.OPENAI.submit(evidence=wires.CITED),
         ]
     )
     m = wires.OPENAI.model_for(router)
@@ -85,7 +85,7 @@ async def test_invalid_json_arguments_then_repair(router: respx.MockRouter, tool
             wires.completion(
                 [("call_bad", "submit_diagnosis", '{"summary": "Acme is rate limited", "root_cause": ')]
             ),
-            wires.openai_submit("call_good"),
+            wires.OPENAI.submit("call_good"),
         ]
     )
     result = await run(wires.OPENAI.model_for(router), toolbox)
@@ -103,7 +103,7 @@ async def test_ungrounded_until_repairs_run_out_falls_back(
 ) -> None:
     bad = {"evidence": [{"call_id": "c9", "value": "48", "claim": "made up call"}]}
     router.post(wires.OPENAI.url).mock(
-        side_effect=[wires.openai_submit("call_1", **bad), wires.openai_submit("call_2", **bad)]
+        side_effect=[wires.OPENAI.submit("call_1", **bad), wires.OPENAI.submit("call_2", **bad)]
     )
     result = await run(wires.OPENAI.model_for(router), toolbox, budgets=Budgets(max_repairs=1))
     assert result.diagnosis.model == "offline"
@@ -134,7 +134,7 @@ async def test_transcript_is_redacted_jsonl(
 ) -> None:
     transcript = tmp_path / "t.jsonl"
     router.post(wires.OPENAI.url).mock(
-        side_effect=[wires.openai_error(503, "overloaded", "server_error"), wires.openai_submit()]
+        side_effect=[wires.openai_error(503, "overloaded", "server_error"), wires.OPENAI.submit()]
     )
     ticket = make_ticket(
         "429s since this morning. Our key is sk_live_51H8abcdefGHIJklmnopQRST, does that matter?"
@@ -164,10 +164,10 @@ async def test_a_reused_provider_id_is_not_an_alias(router: respx.MockRouter, to
         side_effect=[
             wires.completion([("call_0", "logs_recent_requests", {"account_id": "acme", "limit": 3})]),
             wires.completion([("call_0", "logs_schema", {})]),
-            wires.openai_submit(
+            wires.OPENAI.submit(
                 evidence=[{"call_id": "call_0", "value": "req_000119", "claim": "the latest request"}]
             ),
-            wires.openai_submit(
+            wires.OPENAI.submit(
                 evidence=[{"call_id": "c3", "value": "req_000119", "claim": "the latest request"}]
             ),
         ]
