@@ -24,7 +24,10 @@ from casefile.agent.routing import (
     select_team,
 )
 from casefile.agent.ticket import Signals, Ticket
-from casefile.tools.base import CallContext, Connector, ToolArgs, Toolbox, ToolOutcome, operation
+from casefile.tools.base import CallContext, Connector, Toolbox, ToolOutcome, operation
+from casefile.tools.billing import BillingAccountArgs
+from casefile.tools.logs.args import LatencyArgs
+from casefile.tools.tickets import TicketsSimilarArgs
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = load_routing()
@@ -443,17 +446,8 @@ async def test_trigger_overrides_a_confident_resolution_and_is_recorded() -> Non
 # --- a fake toolbox: routing collects through it, audited
 
 
-class _Args(ToolArgs):
-    account_id: str | None = None
-    start: str | None = None
-    end: str | None = None
-    text: str | None = None
-    limit: int | None = None
-    status: int | None = None
-
-
 class FakeSystems(Connector):
-    """Canned answers for the tools routing calls; records every call."""
+    """Canned answers for the tools routing calls, whose arguments the real tools' models check; records every call."""
 
     source = "fake"
 
@@ -462,13 +456,13 @@ class FakeSystems(Connector):
         self.platform_accounts = platform_accounts
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    @operation("billing_account", _Args)
-    async def billing_account(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
+    @operation("billing_account", BillingAccountArgs)
+    async def billing_account(self, args: BillingAccountArgs, ctx: CallContext) -> dict[str, Any]:
         self.calls.append(("billing_account", args.model_dump(exclude_none=True)))
         return self.billing
 
-    @operation("logs_latency", _Args)
-    async def logs_latency(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
+    @operation("logs_latency", LatencyArgs)
+    async def logs_latency(self, args: LatencyArgs, ctx: CallContext) -> dict[str, Any]:
         self.calls.append(("logs_latency", args.model_dump(exclude_none=True)))
         if args.account_id is None:
             return {
@@ -489,8 +483,8 @@ class FakeSystems(Connector):
             ],
         }
 
-    @operation("tickets_similar", _Args)
-    async def tickets_similar(self, args: _Args, ctx: CallContext) -> dict[str, Any]:
+    @operation("tickets_similar", TicketsSimilarArgs)
+    async def tickets_similar(self, args: TicketsSimilarArgs, ctx: CallContext) -> dict[str, Any]:
         self.calls.append(("tickets_similar", args.model_dump(exclude_none=True)))
         return {
             "tickets": [{"id": 7, "subject": "slow dashboard", "resolution": "index added", "score": 2.0}]
@@ -506,7 +500,7 @@ async def test_slowness_goes_to_sre_when_widespread_else_backend(platform_accoun
     ticket = tkt("the dashboard and API are really slow today")
     routed = await route(
         d,
-        CallLedger(toolbox, CallContext(now=NOW), budget=30, record=outcomes),
+        CallLedger(toolbox, CallContext.for_account("acme", now=NOW), budget=30, record=outcomes),
         ticket=ticket,
         signals=sig(areas=["performance"]),
         config=CONFIG,
@@ -530,7 +524,7 @@ async def test_routing_checks_the_silencing_evidence_before_firing() -> None:
     d = diag("billing_past_due", "resolve", 0.9)
     routed = await route(
         d,
-        CallLedger(Toolbox([systems]), CallContext(now=NOW), budget=30, record=outcomes),
+        CallLedger(Toolbox([systems]), CallContext.for_account("acme", now=NOW), budget=30, record=outcomes),
         ticket=tkt("can't create orders, is your API down?"),
         signals=sig(),
         config=CONFIG,
