@@ -165,13 +165,31 @@ def test_known_bug_fact_needs_the_diagnosis_to_cite_the_bug() -> None:
 
 # ---------------------------------------------------------------- trigger rules, one case each
 
+# Rules that fire on the ticket's words alone: rule -> ticket text.
+WORDS_ONLY = {
+    "tls-certificate": "PKIX path building failed when calling the API",
+    "api-down": "is your API down?",
+    "database-errors": "error: deadlock detected while creating orders",
+    "stack-trace-leak": "there is a stack trace in the response",
+    "duplicate-writes": "we got duplicate orders after one POST",
+    "integration-down": "our Shopify integration is down",
+    "data-sync-failure": "inventory is not syncing since Monday",
+    "data-loss": "we have data loss: orders disappeared",
+    "account-lockout": "all admins are locked out",
+    "security-report": "I want to report a security vulnerability",
+    "breach": "we think our account was compromised",
+    "credential-leak": "we leaked our api key on GitHub",
+    "cross-tenant-data": "I can see another customer's orders in my dashboard",
+    "privacy-request": "a GDPR deletion request for a user",
+    "billing-dispute": "we were charged twice this month",
+}
+# Rules that need the ticket's signals or tool evidence too: rule -> (ticket text, signals, outcomes).
 TRIGGER_CASES: dict[str, tuple[str, dict[str, Any], list[ToolOutcome]]] = {
     "tls-handshake": (
         "javax.net.ssl.SSLHandshakeException: Received fatal alert",
         {"exceptions": ["javax.net.ssl.SSLHandshakeException"]},
         [],
     ),
-    "tls-certificate": ("PKIX path building failed when calling the API", {}, []),
     "connection-refused": ("connect ECONNREFUSED 10.0.45.2:443", {"error_codes": ["ECONNREFUSED"]}, []),
     "connection-reset": ("requests die with socket hang up", {"error_codes": ["ECONNRESET"]}, []),
     "network-timeout": ("client gets ETIMEDOUT", {"error_codes": ["ETIMEDOUT"]}, []),
@@ -186,22 +204,9 @@ TRIGGER_CASES: dict[str, tuple[str, dict[str, Any], list[ToolOutcome]]] = {
     "platform-slowness": ("everything is slow", {}, [LATENCY_ALL]),
     "webhook-platform-outage": ("webhooks are late", {}, [WEBHOOK_PLATFORM]),
     "http-5xx": ("export returns 500", {"statuses": [500]}, []),
-    "api-down": ("is your API down?", {}, []),
-    "database-errors": ("error: deadlock detected while creating orders", {}, []),
-    "stack-trace-leak": ("there is a stack trace in the response", {}, []),
-    "duplicate-writes": ("we got duplicate orders after one POST", {}, []),
-    "integration-down": ("our Shopify integration is down", {}, []),
-    "data-sync-failure": ("inventory is not syncing since Monday", {}, []),
-    "data-loss": ("we have data loss: orders disappeared", {}, []),
     "saml-service-provider-error": ("SSO fails with Saml2Exception", {"exceptions": ["Saml2Exception"]}, []),
     "oauth-server-error": ("token endpoint returns server_error", {"error_codes": ["server_error"]}, []),
-    "account-lockout": ("all admins are locked out", {}, []),
-    "security-report": ("I want to report a security vulnerability", {}, []),
-    "breach": ("we think our account was compromised", {}, []),
-    "credential-leak": ("we leaked our api key on GitHub", {}, []),
-    "cross-tenant-data": ("I can see another customer's orders in my dashboard", {}, []),
-    "privacy-request": ("a GDPR deletion request for a user", {}, []),
-    "billing-dispute": ("we were charged twice this month", {}, []),
+    **{rule: (text, {}, []) for rule, text in WORDS_ONLY.items()},
 }
 
 
@@ -271,59 +276,52 @@ def test_priority_orders_fired_triggers() -> None:
 
 # ---------------------------------------------------------------- symptom signatures, one case each
 
-SYMPTOM_CASES: dict[str, list[tuple[str, str, list[ToolOutcome], dict[str, Any], str]]] = {
-    # symptom: [(how, category, outcomes, signals, ticket text)]
-    "billing": [
-        ("evidence", "insufficient_evidence", [BILLING_PAST_DUE], {}, "hello"),
-        ("category", "billing_card_declined", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["billing"]}, "our invoice"),
-    ],
-    "sso": [
-        ("evidence", "insufficient_evidence", [SSO_FAILING], {}, "hello"),
-        ("category", "sso_clock_skew", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["sso"]}, "cannot sign in"),
-    ],
-    "webhooks": [
-        ("evidence", "insufficient_evidence", [WEBHOOK_CUSTOMER], {}, "hello"),
-        ("category", "webhook_platform", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["webhook"]}, "events"),
-    ],
-    "slowness-widespread": [
-        ("evidence", "insufficient_evidence", [LATENCY_ALL], {}, "hello"),
-        ("category", "performance_platform", [], {}, "hello"),
-    ],
-    "slowness-one-account": [
-        ("evidence", "insufficient_evidence", [LATENCY_ONE], {}, "hello"),
-        ("category", "performance_account", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["performance"]}, "slow"),
-    ],
-    "data-discrepancy": [
-        ("category", "data_timezone", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["data"]}, "totals don't match"),
-    ],
-    "ui-one-browser": [
-        ("category", "ui_browser", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["ui"], "browsers": ["Safari 17.2"]}, "button"),
-    ],
-    "api-errors": [
-        ("evidence", "insufficient_evidence", [API_SPIKE], {}, "hello"),
-        ("category", "deploy_regression", [], {}, "hello"),
-        ("words", "insufficient_evidence", [], {"areas": ["export"]}, "export fails"),
-    ],
+# Each symptom is recognised three ways, each tried alone: by the evidence that shows it (under an
+# insufficient_evidence diagnosis), by a diagnosis category that names it, and by the ticket's words
+# (its areas and text). None: the symptom has no such way.
+SYMPTOMS: dict[str, tuple[ToolOutcome | None, str | None, tuple[dict[str, Any], str] | None]] = {
+    "billing": (BILLING_PAST_DUE, "billing_card_declined", ({"areas": ["billing"]}, "our invoice")),
+    "sso": (SSO_FAILING, "sso_clock_skew", ({"areas": ["sso"]}, "cannot sign in")),
+    "webhooks": (WEBHOOK_CUSTOMER, "webhook_platform", ({"areas": ["webhook"]}, "events")),
+    "slowness-widespread": (LATENCY_ALL, "performance_platform", None),
+    "slowness-one-account": (LATENCY_ONE, "performance_account", ({"areas": ["performance"]}, "slow")),
+    "data-discrepancy": (None, "data_timezone", ({"areas": ["data"]}, "totals don't match")),
+    "ui-one-browser": (None, "ui_browser", ({"areas": ["ui"], "browsers": ["Safari 17.2"]}, "button")),
+    "api-errors": (API_SPIKE, "deploy_regression", ({"areas": ["export"]}, "export fails")),
 }
+# (symptom, how, category, outcomes, signals, ticket text)
+SymptomCase = tuple[str, str, str, list[ToolOutcome], dict[str, Any], str]
+
+
+def _symptom_cases() -> list[SymptomCase]:
+    cases: list[SymptomCase] = []
+    for symptom, (outcome, category, words) in sorted(SYMPTOMS.items()):
+        if outcome is not None:
+            cases.append((symptom, "evidence", "insufficient_evidence", [outcome], {}, "hello"))
+        if category is not None:
+            cases.append((symptom, "category", category, [], {}, "hello"))
+        if words is not None:
+            cases.append((symptom, "words", "insufficient_evidence", [], *words))
+    return cases
 
 
 def test_every_symptom_has_cases() -> None:
-    assert {s.id for s in CONFIG.symptoms} == set(SYMPTOM_CASES)
+    assert {s.id for s in CONFIG.symptoms} == set(SYMPTOMS)
 
 
 @pytest.mark.parametrize(
-    ("symptom_id", "case"),
-    [(sid, case) for sid, cases in sorted(SYMPTOM_CASES.items()) for case in cases],
-    ids=lambda v: v if isinstance(v, str) else v[0],
+    ("symptom_id", "level", "category", "outcomes", "signals", "text"),
+    _symptom_cases(),
+    ids=[f"{c[0]}-{c[1]}" for c in _symptom_cases()],
 )
-def test_symptom_routes_to_its_team(symptom_id: str, case: tuple[Any, ...]) -> None:
-    level, category, outcomes, signals, text = case
+def test_symptom_routes_to_its_team(
+    symptom_id: str,
+    level: str,
+    category: str,
+    outcomes: list[ToolOutcome],
+    signals: dict[str, Any],
+    text: str,
+) -> None:
     d = diag(category)
     facts = compute_facts(outcomes, CONFIG.evidence, d)
     hits = match_symptoms(CONFIG, d, text, sig(**signals), facts)
