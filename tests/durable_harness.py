@@ -4,7 +4,8 @@
 ``include=users``, comments, the ``PUT`` that adds the internal note and the tag)
 and keeps every note it receives, so a test can count notes per ticket across
 service restarts. ``put_delay_s`` holds the answer to a ``PUT`` after the note
-is recorded: a service killed in that window posted its note but never heard so.
+is recorded: a service killed in that window posted its note but never heard so. It serves
+from construction until :meth:`ZendeskServer.close`.
 
 :class:`ServiceProcess` runs ``casefile``'s app under uvicorn in a child process
 (a scripted model that waits ``model_latency_s`` per turn; short leases so a
@@ -81,7 +82,7 @@ class ZendeskServer:
         self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def user(self, tid: int) -> dict[str, Any]:
         return {"id": 7000 + tid, "name": "Jonas Weber", "email": "jonas@acme-logistics.com"}
@@ -115,11 +116,7 @@ class ZendeskServer:
             for i, body in enumerate(notes)
         ]
 
-    def start(self) -> ZendeskServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
+    def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 

@@ -19,9 +19,9 @@ from casefile.agent.store import InvestigationRecord, Store
 
 @pytest.fixture
 def zendesk() -> Iterator[ZendeskServer]:
-    server = ZendeskServer().start()
+    server = ZendeskServer()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
