@@ -13,7 +13,8 @@ from llm_fixtures import diagnosis_body
 from casefile.agent.cli import main
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.investigation import Investigation
-from casefile.agent.routing_cli import escalation_report, parse_since, render_report
+from casefile.agent.metrics.escalations import escalation_report, render_report
+from casefile.agent.routing_cli import parse_since
 from casefile.agent.store import Store
 from casefile.agent.ticket import Signals, Ticket
 

@@ -13,7 +13,7 @@ from llm_fixtures import diagnosis_body
 from casefile.agent.cli import main
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.investigation import Investigation
-from casefile.agent.routing_cli import escalation_report, render_report
+from casefile.agent.metrics.escalations import escalation_report, render_report
 from casefile.agent.similar.clusters import cluster_report
 from casefile.agent.similar.review import measure_docs_gap
 from casefile.agent.store import Store

@@ -26,9 +26,9 @@ def _pct(value: float | None) -> str:
 
 
 def _times(d: Durations) -> str:
-    from casefile.agent.routing_cli import _duration
+    from casefile.agent.metrics.escalations import human_duration
 
-    return f"p50 {_duration(d.p50)}, p95 {_duration(d.p95)}" if d.n else "–"
+    return f"p50 {human_duration(d.p50)}, p95 {human_duration(d.p95)}" if d.n else "–"
 
 
 def _row(s: Slice) -> str:
@@ -41,11 +41,11 @@ def _row(s: Slice) -> str:
 
 def render_metrics(report: MetricsReport) -> str:
     """The report as text for a terminal (the JSON has every field)."""
-    from casefile.agent.routing_cli import _iso
+    from casefile.agent.metrics.escalations import iso_seconds
 
     t = report.total
     out = [
-        f"Metrics {_iso(report.since)} → {_iso(report.until)}",
+        f"Metrics {iso_seconds(report.since)} → {iso_seconds(report.until)}",
         f"  investigations            {t.investigations}",
         f"  escalation rate           {_pct(t.escalation_rate)} ({t.escalations})",
         f"  investigation time        {_times(t.investigation_time_s)} (ticket arrival → diagnosis)",

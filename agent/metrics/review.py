@@ -147,18 +147,18 @@ def _pct(value: float | None) -> str:
 
 def render_markdown(review: WeeklyReview) -> str:
     """The review as a Markdown file."""
-    from casefile.agent.routing_cli import _duration, _iso
+    from casefile.agent.metrics.escalations import human_duration, iso_seconds
 
     m, t = review.metrics, review.metrics.total
     out = [
-        f"# Weekly support review: {_iso(m.since)} → {_iso(m.until)}",
+        f"# Weekly support review: {iso_seconds(m.since)} → {iso_seconds(m.until)}",
         "",
         "| figure | value |",
         "|---|---|",
         f"| investigations | {t.investigations} |",
         f"| escalation rate | {_pct(t.escalation_rate)} ({t.escalations}) |",
-        f"| investigation time p50 / p95 | {_duration(t.investigation_time_s.p50)} / {_duration(t.investigation_time_s.p95)} |",
-        f"| time to escalation p50 / p95 | {_duration(t.time_to_escalation_s.p50)} / {_duration(t.time_to_escalation_s.p95)} |",
+        f"| investigation time p50 / p95 | {human_duration(t.investigation_time_s.p50)} / {human_duration(t.investigation_time_s.p95)} |",
+        f"| time to escalation p50 / p95 | {human_duration(t.time_to_escalation_s.p50)} / {human_duration(t.time_to_escalation_s.p95)} |",
         f"| bounce rate | {_pct(t.bounce_rate)} ({t.bounced} of {t.escalations}) |",
         f"| first-contact resolution | {_pct(t.fcr_rate)} ({t.outcome_unknown} unknown) |",
         f"| resolved without engineering | {_pct(t.resolved_without_engineering_share)} |",

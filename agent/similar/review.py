@@ -1,6 +1,6 @@
 """The weekly review's knowledge sections: clusters of shared causes and the docs gap.
 
-:func:`knowledge_sections` is called by the escalation review (``agent/routing_cli.py``) in the
+:func:`knowledge_sections` is called by the escalation review (``agent/metrics/escalations.py``) in the
 CLI and the service; the metrics package can call :func:`cluster_report` and :func:`measure_docs_gap`
 on their own.
 """
@@ -22,7 +22,7 @@ __all__ = ["bounces", "cluster_report", "docs_toolbox", "measure_docs_gap", "sha
 
 
 def bounces(preventable: Sequence[Any], store: Store) -> list[Bounce]:
-    """The bounced escalations with an article (``routing_cli.Preventable`` rows), each with the
+    """The bounced escalations with an article (``escalations.Preventable`` rows), each with the
     help-center query its investigation ran."""
     out = []
     for p in preventable:

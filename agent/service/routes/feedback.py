@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from casefile.agent.errors import UsageError
 from casefile.agent.handoff.bounce import InvalidBounce, NotEscalated, record_feedback
-from casefile.agent.routing_cli import escalation_report, parse_since
+from casefile.agent.metrics.escalations import escalation_report
+from casefile.agent.routing_cli import parse_since
 from casefile.agent.service.deps import Caller, Service, record_or_404
 from casefile.agent.service.errors import ApiError
 from casefile.agent.service.schemas import FeedbackIn
