@@ -36,18 +36,23 @@ class Figure(BaseModel):
     title: str
 
 
-class FamilyRate(BaseModel):
-    """Pass rate of the runs of one tag (a case counts in every family it is tagged with)."""
+class PassTally(BaseModel):
+    """How many cases and runs of them, and how many runs passed."""
 
-    family: str
     cases: int
     runs: int
     passed: int
-    pass_hat_k: float
 
     @property
     def rate(self) -> float:
         return self.passed / self.runs if self.runs else 0.0
+
+
+class FamilyRate(PassTally):
+    """Pass rate of the runs of one tag (a case counts in every family it is tagged with)."""
+
+    family: str
+    pass_hat_k: float
 
 
 class CalibrationBin(BaseModel):
@@ -79,20 +84,13 @@ def by_family(scores: Sequence[CaseScore]) -> list[FamilyRate]:
     return sorted(rates, key=lambda f: (f.rate, f.family))
 
 
-class WorldRate(BaseModel):
+class WorldRate(PassTally):
     """Pass rate and Brier score of the runs of the cases on one world."""
 
     world: str
-    cases: int
-    runs: int
-    passed: int
     brier: float | None
     top1: float = 0.0
     top3: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.passed / self.runs if self.runs else 0.0
 
 
 def by_world(scores: Sequence[CaseScore]) -> list[WorldRate]:
