@@ -51,6 +51,14 @@ def test_schema_errors_name_the_line(tmp_path: Path) -> None:
     assert problems[0].line == 4 and "kind" in problems[0].reason
 
 
+def test_an_unknown_key_says_which_was_meant(tmp_path: Path) -> None:
+    bad = tmp_path / "catalog.yaml"
+    bad.write_text("version: 1\ncomponets: []\n", encoding="utf-8")
+    catalog, problems = check_catalog(bad)
+    assert catalog is None
+    assert [str(p) for p in problems] == [f"{bad}:2: unknown key componets (did you mean components?)"]
+
+
 def test_cli_check_exit_codes(tmp_path: Path) -> None:
     ok = subprocess.run(
         [sys.executable, "-m", "casefile.agent.cli", "catalog", "check", str(DEMO)],
