@@ -26,7 +26,7 @@ from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes, known_bug
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
-from casefile.agent.differential.picture import error_picture, reported_statuses
+from casefile.agent.differential.picture import ErrorPicture, error_picture, reported_statuses
 from casefile.agent.differential.refute import refutations
 from casefile.agent.differential.semantics import classify, describe
 from casefile.agent.differential.sources import (
@@ -37,6 +37,8 @@ from casefile.agent.differential.sources import (
     webhook_causes,
 )
 from casefile.agent.differential.sso_story import config_causes, told
+from casefile.agent.phrasebook import reading
+from casefile.tools.base import parse_ts
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -50,7 +52,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     if not (state.account or {}).get("id"):
         return diff
     signals = state.signals
-    statuses = reported_statuses(state.ticket.full_text(), signals.statuses)
+    statuses = reported_statuses(reading(state.ticket.full_text()), signals.statuses)
     picture = error_picture(evidence, state.ticket.created_at, statuses, set(signals.error_codes))
     diff.error_class = picture.cls if picture.elevated else None
     diff.onset = picture.onset if picture.elevated else None
@@ -85,6 +87,10 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         # The account's API errors are real, but not what this ticket asks about.
         h.confidence = round(max(0.05, h.confidence - 0.25), 2)
         h.reasons.append(f"the ticket is about {topic}, not failing API requests")
+    if _before_window(state, picture):
+        for h in api:
+            h.confidence = round(max(0.05, h.confidence - 0.25), 2)
+            h.reasons.append("the account's errors ended before the time the ticket speaks of")
     hypotheses += api
     diff.ruled_out += [f"deploy {v.label}: {v.reason}" for v in change.ruled_out]
     diff.ruled_out_deploys += [v.deploy.sha for v in change.ruled_out]
@@ -154,7 +160,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
 _SYMPTOM = re.compile(
     r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
     r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
-    r"|gone|limit\w*|[45]\d\d"
+    r"|gone|limit\w*|[45]\d\d|known (?:issue|problem|bug)|work-?around|bugs?|freez\w*|stuck"
     # The same in the other languages customers write in (German, Spanish, French).
     r"|fehl\w*|(?:ab)?gebrochen|brechen|abgelehnt|abgewiesen|funktioniert nicht|nicht mehr|kaputt|ausf[äa]ll\w*|st[öo]rung"
     r"|fall\w*|errores?|no funciona\w*|no llega\w*|no lleg[óo]\w*|rechaz\w*|bloquead\w*|ca[íi]d[oa]s?"
@@ -171,19 +177,28 @@ def _vague(state: LoopState) -> bool:
     chosen = any(not m.runbook.triggers.always for m in state.matches)
     if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or chosen:
         return False
-    return not _SYMPTOM.search(state.ticket.full_text())
+    return not _SYMPTOM.search(reading(state.ticket.full_text()))
 
 
 # Areas whose trouble API error responses do not explain (deliveries we send; how numbers are counted).
 _ELSEWHERE = ("webhook", "data")
+# Areas whose trouble failing API requests may be (an invoice question beside them is not one).
+_API_AREAS = frozenset({"api", "oauth", "export", "performance", "ui"})
 
 
 def _elsewhere(state: LoopState) -> str | None:
     """The area the ticket is about when it is not the API: it names no status, code or endpoint."""
     s = state.signals
-    if s.statuses or s.error_codes or s.endpoints or set(s.areas) - set(_ELSEWHERE):
+    if s.statuses or s.error_codes or s.endpoints or set(s.areas) & _API_AREAS:
         return None
     return next((a for a in _ELSEWHERE if a in s.areas), None)
+
+
+def _before_window(state: LoopState, picture: ErrorPicture) -> bool:
+    """The account's errors were over before the time the ticket names ("this morning"): the day
+    before the window is read for an onset just before it, not as the ticket's complaint."""
+    last = parse_ts(picture.last_at) if picture.elevated else None
+    return bool(state.signals.time_hint) and last is not None and last < state.signals.window_start
 
 
 def _kinds(state: LoopState, evidence: Evidence) -> list[str]:

@@ -21,6 +21,7 @@ from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture, reported_statuses
 from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe, specific_code
+from casefile.agent.phrasebook import reading
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
 from casefile.tools.logs_results import TopError
@@ -89,13 +90,11 @@ def known_bug(
     top = picture.top
     codes = [*state.signals.error_codes, *([top.error_code] if top and top.error_code else [])]
     said = f"{state.ticket.subject} {state.ticket.body}"
-    text = " ".join([said, *path_words(picture.path)])
-    ranked = rank_issues([issue for issue, _ in evidence.bugs], text, codes)
-    if not ranked:
-        # Nothing shares the ticket's own words: try their English equivalents (bugs are filed in English).
-        ranked = rank_issues(
-            [issue for issue, _ in evidence.bugs], f"{text} {' '.join(english(said))}", codes
-        )
+    pool = [issue for issue, _ in evidence.bugs]
+    # When nothing shares the ticket's own words (the failing endpoint's words aside), rank by their
+    # English equivalents too: bugs are filed in English.
+    translated = [] if rank_issues(pool, said, codes) else english(said)
+    ranked = rank_issues(pool, " ".join([said, *translated, *path_words(picture.path)]), codes)
     call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
     # Words of the product itself ("<Product> API") match every bug: they are not evidence.
     product = stems(terms(state.catalog.product or "")) | {"api"}
@@ -122,7 +121,7 @@ def known_bug(
         confidence = 0.5 + (0.1 if issue.workaround else 0.0) + 0.1 * min(len(hits) - 1, 2)
         if code_hit or data_hit:
             confidence += 0.15
-        if _ASKS_WORKAROUND.search(state.ticket.full_text()):
+        if _ASKS_WORKAROUND.search(reading(state.ticket.full_text())):
             confidence += 0.05  # the customer recognises a known problem and asks how to live with it
         if i == 0 and score >= 1.5 * runner_up:
             confidence += 0.05  # it stands out from every other candidate
@@ -403,7 +402,7 @@ def api_causes(
             )
 
     if cls in CUSTOMER_SIDE:
-        their_change = bool(_THEIR_CHANGE.search(state.ticket.full_text()))
+        their_change = bool(_THEIR_CHANGE.search(reading(state.ticket.full_text())))
         touched = suspect is not None and suspect.relevance == "touched"
         # Other accounts are the control group: a change of ours that broke this would fail them too,
         # so a deploy that touched the code weakens, but does not overturn, "only this account" —

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from casefile.agent.differential.model import Cite, cite
 from casefile.agent.differential.queries import bug_queries
 from casefile.agent.ledger import CallLedger
+from casefile.agent.phrasebook import reading
 from casefile.tools.base import CallContext, ToolOutcome, iso, parse_ts
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import BugSearch, Issue
@@ -223,7 +224,7 @@ def _top_errors_args(state: LoopState, account: str, window: dict[str, str]) -> 
     from casefile.agent.differential.picture import reported_statuses
 
     reported = sorted(
-        s for s in reported_statuses(state.ticket.full_text(), state.signals.statuses) if s >= 400
+        s for s in reported_statuses(reading(state.ticket.full_text()), state.signals.statuses) if s >= 400
     )
     return {"account_id": account, **window, **({"statuses": reported[:10]} if reported else {})}
 

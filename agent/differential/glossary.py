@@ -1,4 +1,5 @@
-"""The English words of a German, French or Spanish ticket's support vocabulary.
+"""The English words of a ticket's support vocabulary in German, French, Spanish, Italian,
+Portuguese, Dutch or Japanese.
 
 Bugs are filed in English, customers write in their own language: "Sammelauszahlungen"
 is a batch of payouts, "remboursement partiel" a partial refund. :func:`english` gives
@@ -40,6 +41,34 @@ _ROMANCE: dict[str, str] = {
     "disputa": "dispute", "parcial": "partial", "captura": "capture", "conexión": "connection",
     "clave": "key", "plantilla": "template", "duplicado": "duplicate", "vacía": "blank", "vacío": "blank",
     "carga": "load", "transferencia": "transfer", "sincronización": "sync", "programación": "schedule",
+    # Italian
+    "pagamento": "payment", "rimborso": "refund", "fattura": "invoice", "rapporto": "report",
+    "utente": "user", "ordine": "order", "spedizione": "shipment", "esportazione": "export",
+    "viaggio": "trip", "viaggi": "trip", "veicolo": "vehicle", "veicoli": "vehicle", "mezzi": "vehicle",
+    "autista": "driver", "autisti": "driver", "mappa": "map", "dispositivo": "device", "dispositivi": "device",
+    "aggiornamento": "update", "firma": "signature", "documento": "document", "modello": "template",
+    "elenco": "list", "caricamento": "upload", "fuso": "timezone", "doppio": "duplicate",
+    # Portuguese
+    "relatório": "report", "arquivo": "file", "usuário": "user", "conta": "account",
+    "viagem": "trip", "viagens": "trip", "veículo": "vehicle", "veículos": "vehicle", "caminhões": "truck",
+    "motorista": "driver", "mapa": "map", "atualização": "update",
+    "exportação": "export", "assinatura": "subscription", "fatura": "invoice",
+    # Dutch
+    "betaling": "payment", "factuur": "invoice", "bestand": "file",
+    "gebruiker": "user", "rekening": "account", "bestelling": "order", "zending": "shipment", "rit": "trip",
+    "ritten": "trip", "wagen": "vehicle", "voertuig": "vehicle", "chauffeur": "driver", "kaart": "map",
+    "apparaat": "device", "melding": "notification", "meldingen": "notification", "koppeling": "integration",
+    "exporteren": "export", "sjabloon": "template",
+}  # fmt: skip
+# Japanese has no spaces: these are found anywhere in the text.
+_JAPANESE: dict[str, str] = {
+    "ファームウェア": "firmware", "アップデート": "update", "更新": "update", "走行距離": "distance",
+    "オドメーター": "odometer", "トラッカー": "tracker", "車両": "vehicle", "地図": "map", "マップ": "map",
+    "ドライバー": "driver", "運転手": "driver", "レポート": "report", "エクスポート": "export",
+    "請求書": "invoice", "支払い": "payment", "返金": "refund", "注文": "order", "配送": "delivery",
+    "ユーザー": "user", "アカウント": "account", "ファイル": "file", "アップロード": "upload", "署名": "signature",
+    "通知": "notification", "一括": "batch", "重複": "duplicate", "テンプレート": "template", "端末": "device",
+    "デバイス": "device", "ゼロ": "zero",
 }  # fmt: skip
 _WORDS = _GERMAN | _ROMANCE
 # Only German words compound; English words would contain Romance ones ("informed" ⊃ "informe").
@@ -67,8 +96,8 @@ def _lookup(token: str) -> list[str]:
 
 
 def english(text: str) -> list[str]:
-    """English equivalents of the ticket's German, French and Spanish support words, in order, once."""
-    out: list[str] = []
+    """English equivalents of the ticket's support words in other languages, once each."""
+    out = [english for word, english in _JAPANESE.items() if word in text]
     for m in _TOKEN.finditer(text.lower()):
         if len(m.group(0)) >= 3:
             out += _lookup(m.group(0))

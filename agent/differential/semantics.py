@@ -44,7 +44,8 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
         ("test_key", r"test[_ -]?(?:mode|key)|live[_ -]?mode|(?:key|mode)[_ -]?mismatch|sandbox[_ -]?key"),
         (
             "billing",
-            r"subscription|past[_ -]?due|payment[_ -]?required|unpaid|delinquent|account[_ -]?suspended"
+            r"subscription|past[_ -]?due|payment[_ -]?(?:required|overdue|failed)|overdue|unpaid|delinquent"
+            r"|account[_ -]?suspended"
             r"|billing|trial[_ -]?(?:expired|ended)|invoice|card[_ -]?declined|inactive[_ -]?account",
         ),
         (

@@ -204,7 +204,9 @@ _SSO_CONFIG = re.compile(
     r"destination|recipient|acs|audience|assign|not assigned|entity ?id|issuer|redirect_uri|nameid|attribute|aadsts|"
     r"invalid_client|unauthorized_client|consent|not allowed|not permitted|user .* not|"
     # an IdP saying our app is not set up (for the user, the domain, the tenant) is their configuration
-    r"not configured|not enabled|not provisioned|misconfigur|not set up",
+    r"not configured|not enabled|not provisioned|misconfigur|not set up|"
+    # the IdP's own access policy refusing the user (AD FS reports it as MSISnnnn, Entra as AADSTSnnnnn)
+    r"msis\d{4}|access (?:control )?polic|authori[sz]ation (?:failed|denied)|access denied|denied (?:the |this )?user",
     re.IGNORECASE,
 )
 _SSO_CLOCK = re.compile(r"clock|skew|notbefore|notonorafter|not yet valid|expired assertion", re.IGNORECASE)

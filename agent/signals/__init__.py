@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from casefile.agent.accounts import AccountDirectory
+from casefile.agent.phrasebook import reading
 from casefile.agent.redact import PLACEHOLDER_RE
 from casefile.agent.signals import text as extractors
 from casefile.agent.signals import timewindow
@@ -37,8 +38,9 @@ __all__ = [*extractors.__all__, *timewindow.__all__, "extract_signals", "referen
 
 def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signals:
     """Everything the ticket says about the problem, and whose problem it is."""
-    # Placeholders like [REDACTED:stripe_key] must not read as error codes.
-    text = PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text())
+    # Placeholders like [REDACTED:stripe_key] must not read as error codes; a ticket in
+    # Dutch, Italian, Portuguese or Japanese is read with its support phrases in English too.
+    text = reading(PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text()))
     statuses = extractors.extract_statuses(text)
     error_codes = extractors.extract_error_codes(text)
     endpoints = extractors.extract_endpoints(text)

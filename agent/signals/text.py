@@ -256,11 +256,14 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         # events "thing-happened"; a customer no longer receiving events means deliveries.
         r"|\bevent (?:hooks?|subscriptions?|notifications?)\b|\blisteners?\b|\bendpoint (?:url|returns|answers)\b"
         r"|\b[a-z]+[-_](?:created|completed|updated|deleted|sent|signed|failed|succeeded|declined|voided|cancell?ed)"
-        r" events?\b|\b(?:stopped|stop|not|no longer|never) receiv\w* (?:[\w-]+ ){0,2}events?\b",
+        r" events?\b|\b(?:stopped|stop|not|no longer|never) receiv\w* (?:[\w-]+ ){0,2}events?\b"
+        # what a product pushes to the customer's system, said as what did not reach it
+        r"|\b(?:alerts?|notifications?|events?|pushe?s?|messages?) (?:[\w-]+ ){0,2}(?:never|did not|didn'?t|not)"
+        r" (?:reach|arriv|come|get (?:to|through))\w*|\bour (?:endpoint|listener|receiver)\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
         r"|\bgoogle workspace\b|\b(?:with|via|through|using) (?:google|microsoft|github|apple)\b|\bping ?(?:identity|federate|one)\b"
         r"|\bauth0\b|\bkeycloak\b|\bduo\b"
-        r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?in\b|\badfs\b|\bjumpcloud\b"
+        r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?ins?\b|\badfs\b|\bjumpcloud\b"
         r"|\banmeld\w*|\beinlogg\w*|\bconnexion (?:sso|saml|au |à l)|\bse connecter\b|\biniciar sesi[oó]n\b|\binicio de sesi[oó]n\b",
         "oauth": r"\boauth2?\b|\baccess tokens?\b|\brefresh tokens?\b|client[_ ]credentials"
         r"|authorization code|\binvalid_grant\b|\binvalid_client\b|\bredirect_uri\b|\bconsent screen\b",

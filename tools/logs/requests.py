@@ -18,7 +18,7 @@ from casefile.tools.logs.common import (
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_error_summary, render_top_errors
-from casefile.tools.logs.spike import coarsen, detect_spike, hot_endpoint
+from casefile.tools.logs.spike import Spike, coarsen, detect_spike, earliest, hot_endpoint
 from casefile.tools.logs.values import as_iso, from_ms, param_ts, plain, rate_of
 
 __all__ = ["RequestErrors"]
@@ -68,10 +68,24 @@ class RequestErrors(LogsEngine):
         )[:TOP_N]
 
         base_rate = base_errors / base_requests if base_requests else 0.0
-        spike = await self._find_spike(fine, t, is_error, path_filter, window_params, base_rate)
-        if spike is None and hot is not None and args.path is None:
-            # One endpoint can fail hard while the account-wide rate barely moves.
-            spike = await self._endpoint_spike(hot, t, is_error, window_params)
+        found = earliest(
+            [detect_spike(coarsen(fine, m * 60_000), base_rate, m) for m in SPIKE_BUCKETS_MINUTES]
+        )
+        own = (
+            await self._endpoint_spike(hot, t, is_error, window_params) if hot and args.path is None else None
+        )
+        spike = None
+        if own is not None and hot is not None and (found is None or own.earlier_than(found)):
+            # One endpoint can fail hard while the account-wide rate barely moves, or long before it
+            # does (a night's thin traffic): its own spike then says when the failures began.
+            scoped = {**window_params, "hot_path": hot[0]}
+            own = own if found is None else own.as_confirmed()
+            spike = await self._describe_spike(
+                own, t, is_error, f" AND {t.path} = {{hot_path:String}}", scoped
+            )
+            spike["path"] = hot[0]
+        elif found is not None:
+            spike = await self._describe_spike(found, t, is_error, path_filter, window_params)
         return {
             "account_id": args.account_id,
             "window": {"start": as_iso(args.start), "end": as_iso(args.end)},
@@ -175,64 +189,53 @@ class RequestErrors(LogsEngine):
 
     async def _endpoint_spike(
         self, hot: tuple[str, float], t: Table, is_error: str, params: dict[str, Any]
-    ) -> dict[str, Any] | None:
+    ) -> Spike | None:
         """The spike of one endpoint's errors against that endpoint's own baseline rate."""
         path, baseline_rate = hot
-        path_filter = f" AND {t.path} = {{hot_path:String}}"
-        scoped = {**params, "hot_path": path}
         finest = SPIKE_BUCKETS_MINUTES[0] * 60_000
         result = await self._query(
             f"SELECT intDiv({t.ts_ms}, {finest}) * {finest} AS bucket, "
             f"count() AS requests, countIf({is_error}) AS errors FROM {t.name} "
-            f"WHERE {t.account_range()}{path_filter} GROUP BY bucket ORDER BY bucket",
-            scoped,
+            f"WHERE {t.account_range()} AND {t.path} = {{hot_path:String}} GROUP BY bucket ORDER BY bucket",
+            {**params, "hot_path": path},
         )
         fine = [(int(b), int(n), int(e)) for b, n, e in result.rows]
-        spike = await self._find_spike(fine, t, is_error, path_filter, scoped, baseline_rate)
-        return {**spike, "path": path} if spike else None
+        return earliest(
+            [detect_spike(coarsen(fine, m * 60_000), baseline_rate, m) for m in SPIKE_BUCKETS_MINUTES]
+        )
 
-    async def _find_spike(
-        self,
-        fine: list[tuple[int, int, int]],
-        t: Table,
-        is_error: str,
-        path_filter: str,
-        params: dict[str, Any],
-        base_rate: float,
-    ) -> dict[str, Any] | None:
-        for minutes in SPIKE_BUCKETS_MINUTES:
-            buckets = coarsen(fine, minutes * 60_000)
-            spike = detect_spike(buckets, base_rate, minutes)
-            if spike is None:
-                continue
-            detail_params = {
-                **params,
-                "s0": param_ts(spike.start),
-                "s1": param_ts(spike.start + timedelta(minutes=minutes)),
-            }
-            # Per status since the spike: how many errors, and the first inside its first bucket.
-            detail = await self._query(
-                f"SELECT {t.status} AS status, count() AS n, "
-                f"minIf({t.ts_ms}, {t.time} < {{s1:{TS_PARAM}}}) AS first_ms, "
-                f"countIf({t.time} < {{s1:{TS_PARAM}}}) AS in_first FROM {t.name} WHERE "
-                f"{t.account_range()}{path_filter} AND {is_error} AND {t.time} >= {{s0:{TS_PARAM}}} "
-                f"GROUP BY status",
-                detail_params,
-            )
-            per_status = detail.dicts()
-            firsts = [int(r["first_ms"]) for r in per_status if int(r["in_first"]) > 0]
-            top = min(per_status, key=lambda r: (-int(r["n"]), int(r["status"])), default=None)
-            return {
-                "start": as_iso(spike.start),
-                "first_error_at": from_ms(min(firsts)) if firsts else None,
-                "status": int(top["status"]) if top else None,
-                "bucket_minutes": minutes,
-                "before_rate": round(spike.before_rate, 4),
-                "after_rate": round(spike.after_rate, 4),
-                "peak_rate": round(spike.peak_rate, 4),
-                "errors_since": spike.errors_since,
-            }
-        return None
+    async def _describe_spike(
+        self, spike: Spike, t: Table, is_error: str, path_filter: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The spike as the tool reports it: its dominant status and its first error."""
+        minutes = spike.bucket_minutes
+        detail_params = {
+            **params,
+            "s0": param_ts(spike.start),
+            "s1": param_ts(spike.start + timedelta(minutes=minutes)),
+        }
+        # Per status since the spike: how many errors, and the first inside its first bucket.
+        detail = await self._query(
+            f"SELECT {t.status} AS status, count() AS n, "
+            f"minIf({t.ts_ms}, {t.time} < {{s1:{TS_PARAM}}}) AS first_ms, "
+            f"countIf({t.time} < {{s1:{TS_PARAM}}}) AS in_first FROM {t.name} WHERE "
+            f"{t.account_range()}{path_filter} AND {is_error} AND {t.time} >= {{s0:{TS_PARAM}}} "
+            f"GROUP BY status",
+            detail_params,
+        )
+        per_status = detail.dicts()
+        firsts = [int(r["first_ms"]) for r in per_status if int(r["in_first"]) > 0]
+        top = min(per_status, key=lambda r: (-int(r["n"]), int(r["status"])), default=None)
+        return {
+            "start": as_iso(spike.start),
+            "first_error_at": from_ms(min(firsts)) if firsts else None,
+            "status": int(top["status"]) if top else None,
+            "bucket_minutes": minutes,
+            "before_rate": round(spike.before_rate, 4),
+            "after_rate": round(spike.after_rate, 4),
+            "peak_rate": round(spike.peak_rate, 4),
+            "errors_since": spike.errors_since,
+        }
 
     @operation("logs_top_errors", TopErrorsArgs, render=render_top_errors)
     async def top_errors(self, args: TopErrorsArgs, ctx: CallContext) -> dict[str, Any]:

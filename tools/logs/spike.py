@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from casefile.tools.logs.common import SPIKE_CONFIRM_BUCKETS, SPIKE_MIN_ERRORS
 
-__all__ = ["Bucket", "Spike", "coarsen", "detect_spike", "hot_endpoint"]
+__all__ = ["Bucket", "Spike", "coarsen", "detect_spike", "earliest", "hot_endpoint"]
 
 
 class Bucket(NamedTuple):
@@ -31,6 +31,16 @@ class Spike:
     after_rate: float
     peak_rate: float
     errors_since: int
+    confirmed: datetime | None = None  # the bucket that confirmed it (``start`` may be walked back from it)
+
+    def as_confirmed(self) -> Spike:
+        """Dated by the bucket that confirmed it: a coarse bucket's walk-back can reach a stray error."""
+        return replace(self, start=self.confirmed or self.start)
+
+    def earlier_than(self, other: Spike) -> bool:
+        """Found failing more than one of its buckets before ``other`` began, counting from the
+        bucket that confirmed it (an onset walked back to a stray error does not count)."""
+        return (self.confirmed or self.start) + timedelta(minutes=self.bucket_minutes) < other.start
 
 
 def detect_spike(
@@ -57,6 +67,7 @@ def detect_spike(
         elevated = sum(1 for b in following if b.rate > threshold)
         if following and elevated * 2 <= len(following):
             continue
+        confirmed = buckets[index].start
         index = _onset(buckets, index, threshold, confirm)
         before = buckets[:index]
         after = buckets[index:]
@@ -72,8 +83,22 @@ def detect_spike(
             after_rate=after_errors / after_requests if after_requests else 0.0,
             peak_rate=max(b.rate for b in after),
             errors_since=after_errors,
+            confirmed=confirmed,
         )
     return None
+
+
+def earliest(found: Sequence[Spike | None]) -> Spike | None:
+    """Of the spikes found at each bucket size (finest first), the finest, unless a coarser one
+    shows the failures began well before it: on thin traffic a fine bucket holds enough errors to
+    confirm a spike only once the volume grows (the morning after a night)."""
+    best: Spike | None = None
+    for spike in found:
+        if spike is not None and best is None:
+            best = spike
+        elif spike is not None and best is not None and spike.earlier_than(best):
+            best = spike.as_confirmed()
+    return best
 
 
 def _onset(buckets: Sequence[Bucket], index: int, threshold: float, lookback: int) -> int:
