@@ -73,6 +73,7 @@ def test_there_are_worlds_to_check() -> None:
     assert "pipewell/control-plane" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "pipewell")
     assert "quillmark/envelope-service" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "quillmark")
     assert "corvane-io/fleet-gateway" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "corvane")
+    assert "paysaga/payroll-core" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "paysaga")
 
 
 def test_knowledge_names_no_identifier_of_a_bundled_world() -> None:
