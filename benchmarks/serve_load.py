@@ -17,7 +17,7 @@ overlap
 burst
     200 tickets announced at once through the signed Zendesk webhook (the
     offline investigator; background priority), the service re-reading each
-    from a fake Zendesk on loopback and posting the internal note back, and one
+    from the world's Zendesk stand-in (``ZendeskDesk``) on loopback and posting the internal note back, and one
     on-demand request submitted in the middle of the burst. Reports throughput,
     p50/p95 latency (created → finished), the on-demand request's time to its
     first progress event (target < 1 s), errors (target 0), the server's peak
@@ -35,280 +35,43 @@ Usage::
     .venv/bin/python benchmarks/serve_load.py [--n 200] [--scenario both] [--json results.json]
     .venv/bin/python benchmarks/serve_load.py --scenario replicas --database-url postgresql://…/db
 
-The server runs in a child process (this file with ``--child``), so its RSS is
-its own; the fake Zendesk runs in this process.
+The server runs in a child process (``serve_process.py``), so its RSS is its own; the Zendesk
+stand-in (``casefile.tools.world.zendesk_desk.ZendeskDesk``, the hand-off tests' helpdesk, behind a
+``LoopbackServer``) runs in this process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from serve_process import ROOT, TOKEN, WEBHOOK_SECRET, Server
 
-TOKEN = "bench-token-0123456789abcdef"
-WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+from casefile.tools.world.loopback import LoopbackServer
+from casefile.tools.world.zendesk_desk import ZendeskDesk
+
 TICKETS = sorted((ROOT / "examples" / "tickets").glob("*.json"))
+DEMO_TICKETS = [json.loads(p.read_text()) for p in TICKETS if "zendesk" not in p.name]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def open_desk(ticket_ids: range) -> tuple[ZendeskDesk, LoopbackServer]:
+    """The helpdesk the service re-reads announced tickets from and posts its notes to."""
+    desk = ZendeskDesk()
+    for tid in ticket_ids:
+        desk.open_ticket(DEMO_TICKETS[tid % len(DEMO_TICKETS)], ticket_id=tid)
+    return desk, LoopbackServer(desk.handle)
 
 
-# ------------------------------------------------------------------ the server process
-
-
-def run_child(args: argparse.Namespace) -> None:
-    """The service, configured for the benchmark (this runs in the child process)."""
-    import uvicorn
-    from pydantic import SecretStr
-
-    from casefile.agent.config import ServiceSettings, ZendeskSettings, load_settings
-    from casefile.agent.models.base import LoopState, ModelReply
-    from casefile.agent.models.scripted import ScriptedModel
-    from casefile.agent.pipeline import Environment
-    from casefile.agent.service.app import create_app
-    from casefile.tools.base import Toolbox
-
-    settings = load_settings(env={})
-    settings = settings.model_copy(
-        update={
-            "model": "offline",
-            "service": ServiceSettings(
-                tokens={"bench": SecretStr(TOKEN)},
-                database_url=args.database_url or f"sqlite:///{args.db}",
-                concurrency=args.concurrency,
-                on_demand_reserve=2,
-                rate_limit_per_minute=100_000,
-                rate_limit_burst=10_000,
-                zendesk=ZendeskSettings(
-                    base_url=args.zendesk_url,
-                    email="bench@relayhq.dev",
-                    api_token=SecretStr("zd-bench-token"),
-                    webhook_secret=SecretStr(WEBHOOK_SECRET),
-                ),
-            ),
-        }
-    )
-
-    def diagnosis(state: LoopState) -> ModelReply:
-        return ModelReply(
-            diagnosis={
-                "ticket_id": state.ticket.id,
-                "summary": "Scripted benchmark diagnosis.",
-                "root_cause": {"category": "insufficient_evidence", "statement": "benchmark"},
-                "confidence": {"score": 0.5, "reasons": ["scripted"]},
-                "customer_reply": "Thanks, we are looking into it.",
-                "action": "resolve",
-            }
-        )
-
-    factory = None
-    if args.model_latency is not None:
-        latency = args.model_latency
-        factory = lambda ticket: ScriptedModel([diagnosis], latency_s=latency)  # noqa: E731
-    env = None
-    if args.no_tools:
-        env = Environment(
-            toolbox=Toolbox([]), directory=None, runbooks=[], world=None, description="no tools"
-        )
-    app = create_app(settings, env=env, model_factory=factory)
-    # A long keep-alive: the load client reuses idle connections between its bursts.
-    uvicorn.run(
-        app, host="127.0.0.1", port=args.port, log_level="warning", backlog=2048, timeout_keep_alive=120
-    )
-
-
-class Server:
-    """A child process running the service; measures its peak RSS from /proc."""
-
-    def __init__(
-        self,
-        *,
-        concurrency: int,
-        zendesk_url: str,
-        model_latency: float | None,
-        no_tools: bool,
-        database_url: str | None = None,
-    ) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="casefile-bench-")
-        cmd = [
-            sys.executable,
-            __file__,
-            "--child",
-            "--port",
-            str(self.port),
-            "--db",
-            f"{self.dir}/casefile.sqlite3",
-            "--concurrency",
-            str(concurrency),
-            "--zendesk-url",
-            zendesk_url,
-        ]
-        if model_latency is not None:
-            cmd += ["--model-latency", str(model_latency)]
-        if no_tools:
-            cmd.append("--no-tools")
-        if database_url:
-            cmd += ["--database-url", database_url]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    async def wait_ready(self, client: Any) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the service process exited during start-up")
-            with contextlib.suppress(Exception):
-                if (await client.get(f"{self.url}/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-        raise RuntimeError("the service did not start")
-
-    def peak_rss_mb(self) -> float:
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-        return float("nan")
-
-    def cpu_s(self) -> float:
-        """CPU seconds (user + system, all threads) the server process has used so far."""
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-# ------------------------------------------------------------------ a fake Zendesk (wire format of the Tickets API)
-
-
-class FakeZendesk:
-    """Serves tickets 100000+i built from the demo tickets; records the internal notes it receives."""
-
-    def __init__(self) -> None:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        self.demo = [json.loads(p.read_text()) for p in TICKETS if "zendesk" not in p.name]
-        self.notes: dict[int, list[dict[str, Any]]] = {}
-
-        def ticket_json(tid: int) -> tuple[dict[str, Any], dict[str, Any]]:
-            base = self.demo[tid % len(self.demo)]
-            requester = {
-                "id": 9000 + tid,
-                "name": base["requester"]["name"],
-                "email": base["requester"]["email"],
-            }
-            ticket = {
-                "url": f"{self.url}/api/v2/tickets/{tid}.json",
-                "id": tid,
-                "subject": base.get("subject", ""),
-                "raw_subject": base.get("subject", ""),
-                "description": base["body"],
-                "status": "new",
-                "requester_id": requester["id"],
-                "submitter_id": requester["id"],
-                "tags": base.get("tags", []),
-                "created_at": base["created_at"],
-                "updated_at": base["created_at"],
-            }
-            return ticket, requester
-
-        async def get_ticket(request: Request) -> JSONResponse:
-            tid = int(request.path_params["tid"])
-            ticket, requester = ticket_json(tid)
-            if tid in self.notes:
-                ticket["tags"] = [*ticket["tags"], "casefile_investigated"]
-            return JSONResponse({"ticket": ticket, "users": [requester]})
-
-        async def comments(request: Request) -> JSONResponse:
-            tid = int(request.path_params["tid"])
-            ticket, requester = ticket_json(tid)
-            comment = {
-                "id": tid * 10,
-                "type": "Comment",
-                "author_id": requester["id"],
-                "body": ticket["description"],
-                "public": True,
-                "created_at": ticket["created_at"],
-            }
-            # Notes posted so far are comments too: the service looks for its own before posting.
-            notes = [
-                {
-                    "id": tid * 10 + k + 1,
-                    "type": "Comment",
-                    "author_id": 1,
-                    "public": False,
-                    **n["ticket"]["comment"],
-                }
-                for k, n in enumerate(self.notes.get(tid, []))
-            ]
-            return JSONResponse(
-                {
-                    "comments": [comment, *notes],
-                    "users": [requester],
-                    "next_page": None,
-                    "previous_page": None,
-                    "count": 1,
-                }
-            )
-
-        async def put_ticket(request: Request) -> JSONResponse:
-            tid = int(request.path_params["tid"])
-            self.notes.setdefault(tid, []).append(await request.json())
-            ticket, _ = ticket_json(tid)
-            return JSONResponse({"ticket": ticket})
-
-        self.app = Starlette(
-            routes=[
-                Route("/api/v2/tickets/{tid:int}.json", get_ticket, methods=["GET"]),
-                Route("/api/v2/tickets/{tid:int}.json", put_ticket, methods=["PUT"]),
-                Route("/api/v2/tickets/{tid:int}/comments.json", comments, methods=["GET"]),
-            ]
-        )
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        import uvicorn
-
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", backlog=2048)
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def notes_by_ticket(desk: ZendeskDesk, ticket_ids: range) -> dict[int, int]:
+    """Tickets with at least one internal note → how many."""
+    counts = {tid: len(desk.notes(tid)) for tid in ticket_ids}
+    return {tid: n for tid, n in counts.items() if n}
 
 
 # ------------------------------------------------------------------ client side
@@ -456,8 +219,8 @@ async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
 
     from casefile.agent.helpdesk.zendesk import signed_webhook
 
-    zendesk = FakeZendesk()
-    zendesk.start()
+    ticket_ids = range(100000, 100000 + n)
+    desk, zendesk = open_desk(ticket_ids)
     server = Server(concurrency=concurrency, zendesk_url=zendesk.url, model_latency=None, no_tools=False)
     limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
     try:
@@ -489,13 +252,16 @@ async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
             wall = time.perf_counter() - t0
             # The notes are posted right after each result is stored.
             deadline = time.monotonic() + 30
-            while len(zendesk.notes) < len(ids) and time.monotonic() < deadline:
+            while len(notes_by_ticket(desk, ticket_ids)) < len(ids) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             check = await verify_all(client, server.url, ids)
             listed = (await client.get(f"{server.url}/v1/investigations", headers=AUTH)).json()
         private = all(
-            note["ticket"]["comment"]["public"] is False for notes in zendesk.notes.values() for note in notes
+            write.ticket["comment"].get("public") is False
+            for write in desk.writes
+            if "comment" in write.ticket
         )
+        noted = notes_by_ticket(desk, ticket_ids)
         errors = (
             sum(1 for a in accepted if "error" in a)
             + sum(v for k, v in check["statuses"].items() if k != "done")
@@ -517,13 +283,13 @@ async def scenario_burst(n: int, concurrency: int) -> dict[str, Any]:
             "statuses": check["statuses"],
             "retrievable": check["retrievable"],
             "listed": len(listed),
-            "notes_posted": len(zendesk.notes),
+            "notes_posted": len(noted),
             "notes_private": private,
             "peak_rss_mb": server.peak_rss_mb(),
         }
     finally:
         server.stop()
-        zendesk.stop()
+        zendesk.close()
 
 
 async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict[str, Any]:
@@ -533,8 +299,8 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
     from casefile.agent.helpdesk.zendesk import signed_webhook
     from casefile.agent.store import Store
 
-    zendesk = FakeZendesk()
-    zendesk.start()
+    ticket_ids = range(200000, 200000 + n)
+    desk, zendesk = open_desk(ticket_ids)
     servers = [
         Server(
             concurrency=concurrency,
@@ -561,7 +327,7 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
             t0 = time.perf_counter()
             codes = await asyncio.gather(*(webhook(i) for i in range(n)))
             deadline = time.monotonic() + 600
-            while len(zendesk.notes) < n and time.monotonic() < deadline:
+            while len(notes_by_ticket(desk, ticket_ids)) < n and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             for server in servers:
                 await drained(client, server.url)
@@ -572,6 +338,7 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
             r.id: sum(1 for _, e in store.events(r.id) if e.kind == "investigation_started") for r in records
         }
         store.close()
+        noted = notes_by_ticket(desk, ticket_ids)
         return {
             "scenario": "two replicas, one PostgreSQL (webhook burst, offline investigator)",
             "webhooks": n,
@@ -581,8 +348,8 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
             "throughput_per_s": round(n / wall, 2),
             "investigations": len(records),
             "done": sum(1 for r in records if r.status == "done"),
-            "notes_posted": sum(len(v) for v in zendesk.notes.values()),
-            "tickets_with_duplicate_notes": sum(1 for v in zendesk.notes.values() if len(v) > 1),
+            "notes_posted": sum(noted.values()),
+            "tickets_with_duplicate_notes": sum(1 for count in noted.values() if count > 1),
             "investigations_started_twice": sum(1 for c in started.values() if c > 1),
             "peak_rss_mb": [server.peak_rss_mb() for server in servers],
             "cpu_s": [round(server.cpu_s(), 2) for server in servers],
@@ -590,7 +357,7 @@ async def scenario_replicas(n: int, concurrency: int, database_url: str) -> dict
     finally:
         for server in servers:
             server.stop()
-        zendesk.stop()
+        zendesk.close()
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -622,17 +389,7 @@ def main() -> None:
         "--concurrency", type=int, default=8, help="service concurrency for the burst scenario"
     )
     parser.add_argument("--json", help="also write the results to this file")
-    # The child process (the server):
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--db", help=argparse.SUPPRESS)
-    parser.add_argument("--zendesk-url", help=argparse.SUPPRESS)
-    parser.add_argument("--model-latency", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--no-tools", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        run_child(args)
-        return
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     results = asyncio.run(main_async(args))
     if args.json:
