@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +58,9 @@ class Wire:
 
     name: str
     url: str
+    turn: Callable[..., httpx.Response]  # this API's response builder
+    id_prefix: str  # how this API's call ids begin
+    submit_usage: tuple[int, ...]  # the usage a submitting turn reports
 
     def __init__(self, model: str, key: str, sample_id: str) -> None:
         self.model = model
@@ -94,11 +98,12 @@ class Wire:
 
     def reply(self, calls: list[Call]) -> httpx.Response:
         """A turn that asks for ``calls``."""
-        raise NotImplementedError
+        return self.turn(calls)
 
-    def submit(self, call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
-        """A turn that submits diagnosis_args(**overrides)."""
-        raise NotImplementedError
+    def submit(self, call_id: str | None = None, **overrides: Any) -> httpx.Response:
+        """A turn that submits diagnosis_args(**overrides), by a call id as this API writes them."""
+        call = (call_id or f"{self.id_prefix}submit", "submit_diagnosis", diagnosis_args(**overrides))
+        return self.turn([call], usage=self.submit_usage)
 
     def refusal(self, text: str) -> httpx.Response:
         raise NotImplementedError
@@ -185,14 +190,9 @@ _ANTHROPIC_MISCONFIGURED = {401: "authentication_error", 403: "permission_error"
 class AnthropicWire(Wire):
     name = "anthropic"
     url = ANTHROPIC_URL
-
-    def reply(self, calls: list[Call]) -> httpx.Response:
-        return message(calls)
-
-    def submit(self, call_id: str = "toolu_submit", **overrides: Any) -> httpx.Response:
-        return message(
-            [(call_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(300, 400, 4000, 0)
-        )
+    turn = staticmethod(message)
+    id_prefix = "toolu_"
+    submit_usage = (300, 400, 4000, 0)
 
     def refusal(self, text: str) -> httpx.Response:
         return message(text=text, stop_reason="refusal")
@@ -298,14 +298,9 @@ _OPENAI_MISCONFIGURED = {
 class OpenAIWire(Wire):
     name = "openai"
     url = OPENAI_URL
-
-    def reply(self, calls: list[Call]) -> httpx.Response:
-        return completion(calls)
-
-    def submit(self, call_id: str = "call_submit", **overrides: Any) -> httpx.Response:
-        return completion(
-            [(call_id, "submit_diagnosis", diagnosis_args(**overrides))], usage=(2000, 300, 1024)
-        )
+    turn = staticmethod(completion)
+    id_prefix = "call_"
+    submit_usage = (2000, 300, 1024)
 
     def refusal(self, text: str) -> httpx.Response:
         return completion(refusal=text)
