@@ -276,8 +276,11 @@ def test_sidebar_reports_a_bad_token(browser: Any, service_url: str) -> None:
 def test_app_path_serves_the_page(service_url: str) -> None:
     page = httpx.get(f"{service_url}/app/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert 'src="sidebar.js"' in page.text
-    assert httpx.get(f"{service_url}/app/sidebar.css").status_code == 200
+    scripts = ["dom.js", "backends.js", "sidebar.js"]  # in the order each needs the one before
+    positions = [page.text.index(f'src="{name}"') for name in scripts]
+    assert positions == sorted(positions)
+    for asset in [*scripts, "sidebar.css"]:
+        assert httpx.get(f"{service_url}/app/{asset}").status_code == 200
 
 
 def test_service_fixture_is_authenticated(service_url: str) -> None:

@@ -43,6 +43,8 @@ def test_package_names_the_service_host_and_ships_only_the_app(tmp_path: Path) -
     assert {
         "assets/iframe.html",
         "assets/sidebar.js",
+        "assets/backends.js",
+        "assets/dom.js",
         "assets/logo.png",
         "assets/logo-small.png",
         "translations/en.json",
