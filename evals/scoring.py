@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from casefile.agent.diagnosis import Spend
+from casefile.agent.similar.past import cited_values
 from casefile.evals.cases import Expected
 
 __all__ = ["CaseScore", "RunSummary", "brier", "diagnosis_text", "score_diagnosis", "summarise"]
@@ -41,6 +42,9 @@ class CaseScore(Spend):
     action_ok: bool = False
     team_ok: bool = False
     facts_cited: list[str] = Field(default_factory=list)
+    cited: list[str] = Field(
+        default_factory=list, description="the values the diagnosis' evidence and related items cited"
+    )
     facts_missing: list[str] = Field(default_factory=list)
     forbidden_found: list[str] = Field(default_factory=list)
     writes_attempted: int = 0
@@ -169,6 +173,7 @@ def score_diagnosis(
         action_ok=action_ok,
         team_ok=team_ok,
         facts_cited=cited,
+        cited=cited_values(diagnosis),
         facts_missing=missing,
         forbidden_found=forbidden,
         writes_attempted=sum(1 for o in outcomes if getattr(o, "error_kind", None) == "read_only_violation"),

@@ -1,23 +1,29 @@
 """``casefile eval similar``: precision@3 of similar-case ranking on each world's labelled set.
 
 Labels (``evals/similar_labels/<world>.yaml``) group a world's golden tickets and resolved
-helpdesk tickets by their true cause. Each labelled ticket with at least one other of its cause is
-a query; every other ticket of the world (golden or resolved, labelled or not) is a candidate.
-precision@3 = causes-mates among the top 3 / min(3, number of its cause-mates), averaged over the
-queries, for the ranking by meaning (the embedding model plus shared identifiers) and for BM25.
-A ticket's text is what a later search would see: subject, body and public comments; a resolved
-ticket's resolution too.
+helpdesk tickets by their true cause. The queries are the labelled golden tickets with at least
+one other ticket of their cause; the candidates are what a later investigation's search would
+see: the world's resolved helpdesk tickets (subject, description, resolution, tags, as
+``tickets_similar`` reads them) and every other golden ticket as the past diagnosis its
+investigation produced (``agent/similar/past.py``: subject, category, summary, cited identifiers).
+precision@3 = cause-mates among the top 3 / min(3, its cause-mates), averaged over the queries.
 
-With ``--run results.json`` (an earlier ``casefile eval run``), each golden ticket is instead the
-past diagnosis that run produced (``agent/similar/past.py``: subject, category, summary and the
-identifiers it cited), the way stored investigations are searched: a wrong diagnosis in that run
-is a wrong past case here too.
+Two queries are measured, each ranked by meaning and by BM25 alone (the fallback):
+
+* ``investigation`` (the product's): the arguments the escalation packet passes to
+  ``tickets_similar`` after the diagnosis (``agent/similar/query.py``): the ticket's subject and
+  body, the identifiers the diagnosis cited and its category. A wrong diagnosis is a wrong query.
+* ``ticket text``: the same call without a diagnosis (the ticket's subject and body alone).
+
+The diagnoses are an offline run's (``casefile eval run`` of the world's cases, done here), or an
+earlier run's ``results.json`` (``--run``).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -26,18 +32,31 @@ from casefile import PACKAGE_DIR
 from casefile.agent.errors import UsageError
 from casefile.agent.similar.embed import Embedder
 from casefile.agent.similar.past import PastCase, case_doc
+from casefile.agent.similar.query import SimilarQuery, investigation_query, query_keys, resolved_doc
 from casefile.agent.similar.rank import Doc, rank
+from casefile.agent.ticket import Ticket
 from casefile.evals.scoring import CaseScore
 
-__all__ = ["LABELS_DIR", "Labels", "WorldScore", "cmd_similar", "load_labels", "score_world", "world_docs"]
+__all__ = [
+    "LABELS_DIR",
+    "WORLDS",
+    "Labels",
+    "WorldScore",
+    "cmd_similar",
+    "load_labels",
+    "score_world",
+    "world_ids",
+]
 
 LABELS_DIR = Path(__file__).resolve().parent / "similar_labels"
 WORLDS = {
     "demo": PACKAGE_DIR / "examples" / "world",
     "kestrel": PACKAGE_DIR / "evals" / "worlds" / "kestrel",
     "pipewell": PACKAGE_DIR / "evals" / "worlds" / "pipewell",
+    "quillmark": PACKAGE_DIR / "evals" / "worlds" / "quillmark",
 }
 K = 3
+QueryKind = Literal["investigation", "text"]
 
 
 class Labels(BaseModel):
@@ -47,11 +66,21 @@ class Labels(BaseModel):
 
 class WorldScore(BaseModel):
     world: str
-    method: str
+    query: QueryKind
+    method: Literal["meaning", "bm25"]
     queries: int
     pairs: int = Field(description="unordered pairs of tickets with the same cause")
     precision_at_3: float
     misses: list[str] = Field(default_factory=list, description="queries below 1.0: id → its top 3")
+
+
+class World(BaseModel):
+    """A world's golden tickets (by case id), its resolved tickets as candidates, its labels."""
+
+    name: str
+    tickets: dict[str, Ticket]
+    history: list[Doc]
+    labels: Labels
 
 
 def load_labels(world: str) -> Labels:
@@ -61,65 +90,99 @@ def load_labels(world: str) -> Labels:
     return Labels.model_validate(yaml.safe_load(path.read_text("utf-8")))
 
 
-def world_docs(world: str, diagnoses: dict[str, CaseScore] | None = None) -> list[Doc]:
-    """Every golden ticket of ``world`` (or its diagnosis in ``diagnoses``) and every resolved
-    ticket of its helpdesk, as candidates."""
+def load_world(world: str) -> World:
+    """The world's tickets and labels; a label naming a ticket the world lacks is a clear error."""
     from casefile.agent.intake import load_ticket
     from casefile.evals.cases import load_cases
 
     root = WORLDS[world]
-    docs = []
-    for case in load_cases(world=root):
-        ticket = load_ticket(case.ticket_path)
-        score = (diagnoses or {}).get(case.id)
-        if score is None or score.category is None:
-            docs.append(Doc(id=f"case:{case.id}", text=ticket.full_text()))
-            continue
-        past = PastCase(
-            investigation_id=f"case:{case.id}",
+    tickets = {f"case:{c.id}": load_ticket(c.ticket_path) for c in load_cases(world=root)}
+    raw = json.loads((root / "tickets.json").read_text("utf-8")).get("tickets") or []
+    history = [
+        resolved_doc(
+            f"history:{t['id']}",
+            str(t.get("subject") or ""),
+            str(t.get("body") or ""),
+            t.get("resolution"),
+            [str(tag) for tag in t.get("tags") or []],
+        )
+        for t in raw
+    ]
+    labels = load_labels(world)
+    known = set(tickets) | {d.id for d in history}
+    for cause, members in labels.causes.items():
+        for member in members:
+            if member not in known:
+                raise UsageError(
+                    f"{world}: label {cause!r} names {member}, which is not a golden case or resolved "
+                    f"ticket of the world"
+                )
+    return World(name=world, tickets=tickets, history=history, labels=labels)
+
+
+def world_ids(world: str) -> set[str]:
+    """Every ticket id a label may name in ``world``."""
+    w = load_world(world)
+    return set(w.tickets) | {d.id for d in w.history}
+
+
+def _past_doc(case_id: str, ticket: Ticket, score: CaseScore | None) -> Doc | None:
+    """A golden ticket as the past diagnosis its investigation left (none when it produced none)."""
+    if score is None or score.category is None:
+        return None
+    return case_doc(
+        PastCase(
+            investigation_id=case_id,
             ticket_id=ticket.id,
             subject=ticket.subject,
             category=score.category,
             summary=score.summary,
-            cited=score.facts_cited,
+            cited=score.cited,
         )
-        docs.append(case_doc(past))
-    history = json.loads((root / "tickets.json").read_text("utf-8")).get("tickets") or []
-    for t in history:
-        text = "\n".join(str(t.get(k) or "") for k in ("subject", "body", "resolution"))
-        docs.append(Doc(id=f"history:{t['id']}", text=text))
-    return docs
+    )
+
+
+def search_of(ticket: Ticket, score: CaseScore | None, kind: QueryKind) -> SimilarQuery:
+    """The search the product makes for this ticket: after its diagnosis, or (``text``) without one."""
+    if kind == "text" or score is None:
+        return investigation_query(ticket.subject, ticket.body, None, [])
+    return investigation_query(ticket.subject, ticket.body, score.category, score.cited)
 
 
 def score_world(
-    world: str, embedder: Embedder | None, diagnoses: dict[str, CaseScore] | None = None
+    world: World, embedder: Embedder | None, diagnoses: dict[str, CaseScore], kind: QueryKind
 ) -> WorldScore:
-    labels = load_labels(world)
-    docs = world_docs(world, diagnoses)
-    known = {d.id for d in docs}
-    cause_of: dict[str, str] = {}
-    for cause, members in labels.causes.items():
-        for member in members:
-            if member not in known:
-                raise UsageError(f"{world}: label {cause!r} names {member}, which is not in the world")
-            cause_of[member] = cause
+    cause_of = {m: cause for cause, members in world.labels.causes.items() for m in members}
+    past = {
+        cid: doc
+        for cid, ticket in world.tickets.items()
+        if (doc := _past_doc(cid, ticket, diagnoses.get(cid.removeprefix("case:")))) is not None
+    }
+    candidates = [*world.history, *past.values()]
     total, queries, misses = 0.0, 0, []
-    for query in docs:
-        label = cause_of.get(query.id)
-        mates = {m for m in labels.causes.get(label or "", []) if m != query.id}
+    for cid, ticket in world.tickets.items():
+        label = cause_of.get(cid)
+        mates = {m for m in world.labels.causes.get(label or "", []) if m != cid}
         if not mates:
             continue
-        others = [d for d in docs if d.id != query.id]
-        ranking = rank(query.text, others, query_evidence=query.evidence, embedder=embedder)
+        search = search_of(ticket, diagnoses.get(cid.removeprefix("case:")), kind)
+        others = [d for d in candidates if d.id != cid]
+        ranking = rank(
+            search.text,
+            others,
+            query_evidence=query_keys(search.evidence, search.category),
+            embedder=embedder,
+        )
         top = [s.id for s in ranking.results[:K]]
         precision = len(mates.intersection(top)) / min(K, len(mates))
         total += precision
         queries += 1
         if precision < 1:
-            misses.append(f"{query.id} ({label}) → {', '.join(top) or '(nothing)'}")
-    pairs = sum(len(m) * (len(m) - 1) // 2 for m in labels.causes.values())
+            misses.append(f"{cid} ({label}) → {', '.join(top) or '(nothing)'}")
+    pairs = sum(len(m) * (len(m) - 1) // 2 for m in world.labels.causes.values())
     return WorldScore(
-        world=world,
+        world=world.name,
+        query=kind,
         method="meaning" if embedder is not None else "bm25",
         queries=queries,
         pairs=pairs,
@@ -140,26 +203,58 @@ def load_run(path: str) -> dict[str, CaseScore]:
     return {s.case_id: s for s in run.scores if s.repeat == 0}
 
 
+def offline_diagnoses(worlds: list[str]) -> dict[str, CaseScore]:
+    """The offline investigator's diagnosis of every golden case of ``worlds`` (as ``eval run``)."""
+    import asyncio
+
+    from casefile.agent.config import load_settings
+    from casefile.evals.cases import load_cases
+    from casefile.evals.runner import run_cases
+
+    settings = load_settings(None).model_copy(update={"model": "offline"})
+    cases = [c for w in worlds for c in load_cases(world=WORLDS[w])]
+    run = asyncio.run(run_cases(cases, settings, concurrency=2))
+    return {s.case_id: s for s in run.scores if s.repeat == 0}
+
+
+def _right(world: World, diagnoses: dict[str, CaseScore]) -> str:
+    """How many labelled queries' diagnoses have the expected category (a wrong one is a wrong query)."""
+    ids = [
+        c.removeprefix("case:") for c in world.tickets if any(c in m for m in world.labels.causes.values())
+    ]
+    right = sum(1 for i in ids if (s := diagnoses.get(i)) is not None and s.category_ok)
+    return f"{right}/{len(ids)}"
+
+
 def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
-    """Print precision@3 per world for the ranking by meaning and for BM25."""
+    """Print precision@3 per world: the investigation's query and the ticket text's, by meaning and BM25."""
     from casefile.agent.similar.embed import embedder_status, load_embedder
 
     unknown = [w for w in worlds if w not in WORLDS]
     if unknown:
         raise UsageError(f"unknown world(s) {', '.join(unknown)}: choose from {', '.join(WORLDS)}")
-    diagnoses = load_run(run) if run else None
+    chosen = worlds or list(WORLDS)
+    loaded = [load_world(w) for w in chosen]  # bad labels fail before any investigation runs
+    diagnoses = load_run(run) if run else offline_diagnoses(chosen)
     model = load_embedder()
-    status = embedder_status()
-    print(f"similar cases: precision@{K} ({'past diagnoses of ' + run if run else 'ticket text'})")
+    print(f"similar cases: precision@{K}; diagnoses from {run or 'an offline run of the golden cases'}")
     if model is None:
-        print(f"  embedding model unavailable ({status.reason}): only BM25 is measured")
-    print(f"  {'world':10} {'queries':>7} {'pairs':>5}  {'meaning':>7}  {'bm25':>5}")
-    for world in worlds or list(WORLDS):
-        bm25 = score_world(world, None, diagnoses)
-        meaning = score_world(world, model, diagnoses) if model is not None else None
-        shown = f"{meaning.precision_at_3:7.3f}" if meaning else "      –"
-        print(f"  {world:10} {bm25.queries:7} {bm25.pairs:5}  {shown}  {bm25.precision_at_3:5.3f}")
-        if verbose and meaning:
-            for miss in meaning.misses:
+        print(f"  embedding model unavailable ({embedder_status().reason}): only BM25 is measured")
+    head = "investigation: meaning  bm25   ticket text: meaning  bm25"
+    print(f"  {'world':10} {'queries':>7} {'pairs':>5} {'diagnosed':>9}   {head}")
+    for world in loaded:
+        cols = []
+        for kind in ("investigation", "text"):
+            meaning = score_world(world, model, diagnoses, kind) if model is not None else None
+            bm25 = score_world(world, None, diagnoses, kind)
+            cols.append((meaning, bm25))
+        (im, ib), (tm, tb) = cols
+        shown = [f"{s.precision_at_3:.3f}" if s else "–" for s in (im, ib, tm, tb)]
+        print(
+            f"  {world.name:10} {ib.queries:7} {ib.pairs:5} {_right(world, diagnoses):>9}   "
+            f"{shown[0]:>22} {shown[1]:>5} {shown[2]:>21} {shown[3]:>5}"
+        )
+        if verbose and im:
+            for miss in im.misses:
                 print(f"      miss: {miss}")
     return 0

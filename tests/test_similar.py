@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -11,7 +12,7 @@ import pytest
 from casefile.agent.similar.evidence import evidence_keys, shared
 from casefile.agent.similar.past import PastCase, similar_diagnoses
 from casefile.agent.similar.rank import Doc, rank
-from casefile.evals.similar import WORLDS, load_labels, world_docs
+from casefile.evals.similar import WORLDS, load_labels, world_ids
 
 
 def test_evidence_keys_name_codes_bugs_deploys_and_statuses() -> None:
@@ -89,13 +90,66 @@ def test_past_diagnoses_ranked_by_cause_and_cited_bug() -> None:
         "Payments failing", "known_bug", "Open bug PAY-9.", ["PAY-9"], past, exclude=["i3"], embedder=_Words()
     )
     assert [c.case.investigation_id for c in found.cases] == ["i2", "i1"]
-    assert found.cases[0].shared == ["bug:PAY-9"] and found.searched == 2
+    assert found.cases[0].shared == ["bug:PAY-9", "category:known_bug"] and found.searched == 2
 
 
 @pytest.mark.parametrize("world", sorted(WORLDS))
 def test_labelled_sets_name_real_tickets_and_hold_50_pairs(world: str) -> None:
     labels = load_labels(world)
-    ids = {d.id for d in world_docs(world)}
+    ids = world_ids(world)
     members = [m for group in labels.causes.values() for m in group]
     assert set(members) <= ids and len(members) == len(set(members))
     assert sum(len(g) * (len(g) - 1) // 2 for g in labels.causes.values()) >= 50
+
+
+def test_the_packet_searches_history_with_the_diagnosis_identifiers_and_category() -> None:
+    from datetime import UTC, datetime
+
+    from casefile.agent.diagnosis import Diagnosis
+    from casefile.agent.packet import FillContext, Sources, fill_calls
+    from casefile.agent.ticket import Ticket
+    from casefile.tools.tickets import TicketsSimilarArgs
+
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    ticket = Ticket(id="T-9", subject="Exports broken", body="Our exports fail since Monday.", created_at=now)
+    diagnosis = Diagnosis.model_validate(
+        {
+            "ticket_id": "T-9",
+            "summary": "Open bug ZED-77 makes exports fail with export_timeout since release v3.4.1.",
+            "root_cause": {"category": "known_bug", "statement": "ZED-77"},
+            "confidence": {"score": 0.8},
+            "customer_reply": "r",
+            "action": "escalate",
+            "evidence": [
+                {"call_id": "c1", "value": "export_timeout", "claim": "code"},
+                {"call_id": "c2", "value": "v3.4.1", "claim": "release"},
+                {"call_id": "c3", "value": "2026-03-02T08:00:00Z", "claim": "onset"},
+            ],
+            "related": [{"kind": "bug", "id": "ZED-77", "title": "Exports time out"}],
+        }
+    )
+    ctx = FillContext("acct", now, now, Sources([], ticket), diagnosis)
+    (tool, args), *_ = fill_calls(["similar_tickets"], ctx, lambda t: True)
+    parsed = TicketsSimilarArgs.model_validate(args)  # the tool's own argument model accepts them
+    assert tool == "tickets_similar" and parsed.category == "known_bug"
+    assert parsed.evidence == ["export_timeout", "v3.4.1", "ZED-77"]  # identifiers only, not a timestamp
+    assert parsed.text.startswith("Exports broken\nOur exports fail")
+    # Without a diagnosis (nothing concluded yet) the search is the ticket's words alone.
+    (_, bare), *_ = fill_calls(["similar_tickets"], FillContext("acct", now, now, Sources([], ticket)), bool)
+    assert set(bare) == {"text", "limit"}
+
+
+def test_eval_similar_names_a_label_that_points_at_no_ticket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from casefile.agent.errors import UsageError
+    from casefile.evals import similar
+
+    (tmp_path / "quillmark.yaml").write_text(
+        "world: quillmark\ncauses:\n  known_bug X-1:\n  - case:quillmark-docx-processing-bug\n"
+        "  - history:H-404404\n",
+        "utf-8",
+    )
+    monkeypatch.setattr(similar, "LABELS_DIR", tmp_path)
+    with pytest.raises(UsageError, match=r"names history:H-404404, which is not a golden case or resolved"):
+        similar.cmd_similar(["quillmark"], None, False)  # before any investigation is run

@@ -35,6 +35,7 @@ from typing import Any, ClassVar, Literal, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, Field, SecretStr
 
+from casefile.agent.diagnosis import Category
 from casefile.tools.base import CallContext, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
 from casefile.tools.http import APIConnector, ReadOnlyHTTP
@@ -82,6 +83,11 @@ class TicketsSimilarArgs(ToolArgs):
         description="Identifiers the investigation found (error codes, bug ids, deploy versions or SHAs): "
         "a resolved ticket naming the same one ranks higher.",
     )
+    category: Category | None = Field(
+        default=None,
+        description="The diagnosed category, when there is a diagnosis: a resolved ticket of the same "
+        "cause ranks higher.",
+    )
 
 
 class SimilarTicket(BaseModel):
@@ -125,24 +131,19 @@ def query_terms(text: str, n: int = MAX_SEARCHES) -> list[str]:
     return (coded + words)[:n]
 
 
-def _document_text(ticket: Mapping[str, Any]) -> list[str]:
-    return [
+def _document_text(ticket: Mapping[str, Any]) -> str:
+    from casefile.agent.similar.query import resolved_text
+
+    return resolved_text(
         str(ticket.get("subject") or ""),
         str(ticket.get("description") or ""),
         str(ticket.get("resolution") or ""),
-        " ".join(map(str, ticket.get("tags") or [])),
-    ]
+        [str(tag) for tag in ticket.get("tags") or []],
+    )
 
 
 def _document(ticket: Mapping[str, Any]) -> list[str]:
-    return tokenize("\n".join(_document_text(ticket)))
-
-
-def _evidence(values: Sequence[str]) -> set[str]:
-    """The identifiers in the caller's evidence values, keyed as ``agent/similar/evidence.py`` keys them."""
-    from casefile.agent.similar.evidence import evidence_keys
-
-    return {key for value in values for key in evidence_keys(value)}
+    return tokenize(_document_text(ticket))
 
 
 def rank_tickets(text: str, tickets: Sequence[Mapping[str, Any]]) -> list[tuple[float, Mapping[str, Any]]]:
@@ -307,6 +308,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         found as ``evidence``). It is history, not evidence about this customer: confirm with
         the logs and systems.
         """
+        from casefile.agent.similar.query import query_keys
         from casefile.agent.similar.rank import Doc, rank
 
         terms = query_terms(args.text)
@@ -321,8 +323,8 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         documents = [
             {**t, "resolution": _custom(t, self.settings.resolution_field_id)} for t in candidates.values()
         ]
-        docs = [Doc(id=str(i), text="\n".join(_document_text(t))) for i, t in enumerate(documents)]
-        ranking = rank(args.text, docs, query_evidence=_evidence(args.evidence))
+        docs = [Doc(id=str(i), text=_document_text(t)) for i, t in enumerate(documents)]
+        ranking = rank(args.text, docs, query_evidence=query_keys(args.evidence, args.category))
         chosen = [(s, documents[int(s.id)]) for s in ranking.results[: args.limit]]
         # Without a resolution field the resolution is the last public comment: fetch it for the top only.
         missing = [t for _, t in chosen if not t.get("resolution")]

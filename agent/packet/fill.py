@@ -9,6 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from casefile.agent.packet.sources import FillContext, Filler
+from casefile.agent.similar.past import cited_values
+from casefile.agent.similar.query import investigation_query
 from casefile.tools.base import iso
 
 __all__ = ["bugs", "needs_account", "recent_failing", "retry_log", "similar", "window"]
@@ -61,8 +63,11 @@ def similar(ctx: FillContext) -> tuple[str, dict[str, Any]] | None:
     ticket = ctx.sources.ticket
     if ticket is None:
         return None
-    text = f"{ticket.subject}\n{ticket.body}".strip()[:2000]
-    return "tickets_similar", {"text": text, "limit": 3}
+    d = ctx.diagnosis
+    query = investigation_query(
+        ticket.subject, ticket.body, d.root_cause.category if d else None, cited_values(d) if d else []
+    )
+    return "tickets_similar", {**query.model_dump(exclude_defaults=True), "limit": 3}
 
 
 def bugs(ctx: FillContext) -> tuple[str, dict[str, Any]] | None:

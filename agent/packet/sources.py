@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.ticket import Signals, Ticket
 from casefile.tools.base import ToolOutcome
 
@@ -77,6 +78,7 @@ class FillContext:
     start: datetime
     end: datetime
     sources: Sources
+    diagnosis: Diagnosis | None = None  # what the investigation concluded, for searches of history
 
 
 Filler = Callable[[FillContext], tuple[str, dict[str, Any]] | None]

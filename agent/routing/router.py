@@ -61,7 +61,7 @@ async def route(
     async def collect(names: Sequence[str]) -> None:
         if calls.toolbox is None or budget[0] <= 0:
             return
-        fill = FillContext(account_id, start, end, sources())
+        fill = FillContext(account_id, start, end, sources(), diagnosis)
         wanted = fill_calls(names, fill, calls.has_tool)[: budget[0]]
         budget[0] -= len(wanted)
         await calls.run(wanted, "routing")

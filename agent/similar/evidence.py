@@ -1,4 +1,5 @@
-"""The identifiers two support cases can share: error codes, HTTP statuses, bug ids, deploys.
+"""The identifiers two support cases can share: error codes, HTTP statuses, bug ids, deploys, the
+diagnosed category.
 
 Read from text (a ticket, a resolution, a diagnosis' statement and cited values) with general
 patterns only: no company's codes or ids are known here. Two cases sharing one of these is
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["evidence_keys", "shared"]
+__all__ = ["category_key", "evidence_keys", "shared"]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
 _CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
@@ -45,7 +46,12 @@ def evidence_keys(text: str) -> set[str]:
     return keys
 
 
+def category_key(category: str) -> str:
+    """A diagnosed category as a key: two cases diagnosed alike share it."""
+    return f"category:{category}"
+
+
 def shared(a: Iterable[str], b: Iterable[str]) -> list[str]:
-    """Keys in both, statuses last (a shared 500 says less than a shared bug id)."""
+    """Keys in both, identifiers first, then the category, statuses last (a shared 500 says least)."""
     common = set(a) & set(b)
-    return sorted(common, key=lambda k: (k.startswith("status:"), k))
+    return sorted(common, key=lambda k: (k.startswith("status:"), k.startswith("category:"), k))

@@ -16,13 +16,23 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from casefile.agent.similar.embed import Embedder
-from casefile.agent.similar.evidence import evidence_keys
+from casefile.agent.similar.evidence import category_key, evidence_keys
+from casefile.agent.similar.query import query_keys
 from casefile.agent.similar.rank import LOAD, Doc, LoadDefault, Ranking, rank
 
 if TYPE_CHECKING:
+    from casefile.agent.diagnosis import Diagnosis
     from casefile.agent.store import InvestigationRecord
 
-__all__ = ["PastCase", "SimilarDiagnoses", "case_doc", "case_text", "past_case", "similar_diagnoses"]
+__all__ = [
+    "PastCase",
+    "SimilarDiagnoses",
+    "case_doc",
+    "case_text",
+    "cited_values",
+    "past_case",
+    "similar_diagnoses",
+]
 
 
 class PastCase(BaseModel):
@@ -67,11 +77,16 @@ def past_case(record: InvestigationRecord, subject: str = "") -> PastCase | None
         subject=subject,
         category=diagnosis.root_cause.category,
         summary=diagnosis.summary,
-        cited=[e.value for e in diagnosis.evidence] + [r.id for r in diagnosis.related],
+        cited=cited_values(diagnosis),
         action=diagnosis.action,
         team=diagnosis.escalation.team if diagnosis.escalation else None,
         finished_at=record.finished_at,
     )
+
+
+def cited_values(diagnosis: Diagnosis) -> list[str]:
+    """The values a diagnosis cited: its evidence values and its related items' ids."""
+    return [e.value for e in diagnosis.evidence] + [r.id for r in diagnosis.related]
 
 
 def case_text(subject: str, category: str, summary: str) -> str:
@@ -81,7 +96,7 @@ def case_text(subject: str, category: str, summary: str) -> str:
 
 
 def case_doc(case: PastCase) -> Doc:
-    keys: set[str] = set()
+    keys = {category_key(case.category)}
     for value in case.cited:
         keys |= evidence_keys(value)
     return Doc(
@@ -103,9 +118,7 @@ def similar_diagnoses(
     """The past cases most like this one (by meaning and shared cited identifiers), best first."""
     skip = set(exclude)
     candidates = [c for c in past if c.investigation_id not in skip]
-    wanted: set[str] = set()
-    for value in cited:
-        wanted |= evidence_keys(value)
+    wanted = query_keys(cited, category or None)
     ranking: Ranking = rank(
         case_text(subject, category, summary),
         [case_doc(c) for c in candidates],

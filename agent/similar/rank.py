@@ -25,6 +25,7 @@ EVIDENCE_WEIGHT = 0.2
 WORDS_WEIGHT = 0.5
 MAX_SHARED = 3
 _STATUS_FACTOR = 1 / 3
+CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
 _TEXT_CHARS = 4000  # the head of a long thread is what it is about
 
 
@@ -50,8 +51,14 @@ class Ranking(BaseModel):
     results: list[Scored] = Field(default_factory=list)
 
 
+def _weight(key: str) -> float:
+    if key.startswith("status:"):
+        return _STATUS_FACTOR
+    return CATEGORY_FACTOR if key.startswith("category:") else 1.0
+
+
 def _evidence_bonus(keys: Sequence[str]) -> float:
-    weights = sorted((_STATUS_FACTOR if k.startswith("status:") else 1.0 for k in keys), reverse=True)
+    weights = sorted((_weight(k) for k in keys), reverse=True)
     return EVIDENCE_WEIGHT * sum(weights[:MAX_SHARED])
 
 

@@ -1,0 +1,57 @@
+"""What a finished investigation asks of history, and what a resolved helpdesk ticket offers it.
+
+When casefile looks for similar resolved tickets (the escalation packet's ``similar_tickets``),
+the investigation has already found its evidence: the query is the ticket's own words plus the
+identifiers the diagnosis cited (error codes, bug ids, deploys) and its category. A resolved
+ticket is its subject, description, resolution and tags. ``casefile eval similar`` builds both
+with these same functions, so it measures the ranking the product uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, Field
+
+from casefile.agent.similar.evidence import category_key, evidence_keys
+from casefile.agent.similar.rank import Doc
+
+__all__ = ["SimilarQuery", "investigation_query", "query_keys", "resolved_doc", "resolved_text"]
+
+_QUERY_CHARS = 2000
+_MAX_EVIDENCE = 20
+
+
+class SimilarQuery(BaseModel):
+    """The arguments of a similar-case search made after a diagnosis (``tickets_similar``'s)."""
+
+    text: str
+    evidence: list[str] = Field(default_factory=list, description="identifiers the diagnosis cited")
+    category: str | None = Field(default=None, description="the diagnosed category")
+
+
+def investigation_query(subject: str, body: str, category: str | None, cited: Iterable[str]) -> SimilarQuery:
+    """The ticket's words, and the diagnosis' cited identifiers (only those that are identifiers)."""
+    evidence = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
+    text = f"{subject}\n{body}".strip()[:_QUERY_CHARS]
+    informative = category if category and category != "insufficient_evidence" else None
+    return SimilarQuery(text=text, evidence=evidence[:_MAX_EVIDENCE], category=informative)
+
+
+def query_keys(evidence: Iterable[str], category: str | None = None) -> set[str]:
+    """The keys a query's evidence values and category stand for (``evidence.py``'s kinds)."""
+    keys = {key for value in evidence for key in evidence_keys(value)}
+    if category:
+        keys.add(category_key(category))
+    return keys
+
+
+def resolved_text(subject: str, description: str, resolution: str | None, tags: Sequence[str]) -> str:
+    """A resolved ticket as ranking reads it: what was asked, how it was solved, how it was tagged."""
+    return "\n".join([subject, description, resolution or "", " ".join(tags)])
+
+
+def resolved_doc(
+    doc_id: str, subject: str, description: str, resolution: str | None, tags: Sequence[str]
+) -> Doc:
+    return Doc(id=doc_id, text=resolved_text(subject, description, resolution, tags))
