@@ -112,20 +112,19 @@ def test_the_packet_searches_history_with_the_diagnosis_identifiers_and_category
 
     now = datetime(2026, 3, 2, 12, tzinfo=UTC)
     ticket = Ticket(id="T-9", subject="Exports broken", body="Our exports fail since Monday.", created_at=now)
+    cited = [
+        ("c1", "export_timeout", "code"),
+        ("c2", "v3.4.1", "release"),
+        ("c3", "2026-03-02T08:00:00Z", "onset"),
+    ]
     diagnosis = Diagnosis.model_validate(
         {
             "ticket_id": "T-9",
             "summary": "Open bug ZED-77 makes exports fail with export_timeout since release v3.4.1.",
-            "root_cause": {"category": "known_bug", "statement": "ZED-77"},
-            "confidence": {"score": 0.8},
-            "customer_reply": "r",
-            "action": "escalate",
-            "evidence": [
-                {"call_id": "c1", "value": "export_timeout", "claim": "code"},
-                {"call_id": "c2", "value": "v3.4.1", "claim": "release"},
-                {"call_id": "c3", "value": "2026-03-02T08:00:00Z", "claim": "onset"},
-            ],
+            "evidence": [{"call_id": c, "value": v, "claim": what} for c, v, what in cited],
             "related": [{"kind": "bug", "id": "ZED-77", "title": "Exports time out"}],
+            "root_cause": {"category": "known_bug", "statement": "ZED-77"},
+            **{"confidence": {"score": 0.8}, "customer_reply": "r", "action": "escalate"},
         }
     )
     ctx = FillContext("acct", now, now, Sources([], ticket), diagnosis)
