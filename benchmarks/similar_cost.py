@@ -5,8 +5,9 @@
 Loads the embedding model (WordLlama l2_supercat, from the files in its wheel) and reports:
 load time and the process's resident memory before and after (it is loaded once per process);
 the time to embed one ticket (the golden tickets' texts, one at a time, median and p95); and
-one ``tickets_similar``-sized ranking (a ticket against 100 resolved tickets) by meaning and by
-BM25, median over ``--repeat`` runs.
+one ``tickets_similar``-sized ranking (a ticket's search after its diagnosis against 100 resolved
+tickets, built as the connector builds them: words, tags, identifiers) by meaning and by BM25,
+median over ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from casefile.agent.intake import load_ticket
-    from casefile.agent.similar.rank import Doc, rank
+    from casefile.agent.similar.query import investigation_query, query_keys, resolved_doc
+    from casefile.agent.similar.rank import rank
     from casefile.evals.cases import load_cases
 
     texts = [load_ticket(case.ticket_path).full_text() for case in load_cases()]
@@ -49,12 +51,24 @@ def main() -> None:
         model.embed([text])
         per_ticket.append((time.perf_counter() - t) * 1000)
     per_ticket.sort()
-    docs = [Doc(id=str(i), text=texts[i % len(texts)]) for i in range(100)]
+    tags = [["api", "429"], ["billing", "past-due"], ["customer-error"], ["sso", "certificate-expired"]]
+    docs = [
+        resolved_doc(str(i), f"ticket {i}", texts[i % len(texts)], "Resolved.", tags[i % len(tags)])
+        for i in range(100)
+    ]
+    query = investigation_query(
+        "Requests failing",
+        texts[0],
+        "known_bug",
+        "An open bug fails requests.",
+        ["rate_limit_exceeded", "ZED-1"],
+    )
+    wanted = query_keys(query.evidence, query.category)
     timings: dict[str, list[float]] = {"meaning": [], "bm25": []}
     for _ in range(args.repeat):
         for name, embedder in (("meaning", model), ("bm25", None)):
             t = time.perf_counter()
-            rank(texts[0], docs, embedder=embedder, limit=3)
+            rank(query.text, docs, query_evidence=wanted, embedder=embedder, limit=3)
             timings[name].append((time.perf_counter() - t) * 1000)
     print(f"model: {model.name}")
     print(

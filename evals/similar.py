@@ -145,8 +145,8 @@ def _past_doc(case_id: str, ticket: Ticket, score: CaseScore | None) -> Doc | No
 def search_of(ticket: Ticket, score: CaseScore | None, kind: QueryKind) -> SimilarQuery:
     """The search the product makes for this ticket: after its diagnosis, or (``text``) without one."""
     if kind == "text" or score is None:
-        return investigation_query(ticket.subject, ticket.body, None, [])
-    return investigation_query(ticket.subject, ticket.body, score.category, score.cited)
+        return investigation_query(ticket.subject, ticket.body)
+    return investigation_query(ticket.subject, ticket.body, score.category, score.summary, score.cited)
 
 
 def score_world(

@@ -132,7 +132,7 @@ def test_the_packet_searches_history_with_the_diagnosis_identifiers_and_category
     parsed = TicketsSimilarArgs.model_validate(args)  # the tool's own argument model accepts them
     assert tool == "tickets_similar" and parsed.category == "known_bug"
     assert parsed.evidence == ["export_timeout", "v3.4.1", "ZED-77"]  # identifiers only, not a timestamp
-    assert parsed.text.startswith("Exports broken\nOur exports fail")
+    assert parsed.text == f"Exports broken\nknown bug {diagnosis.summary}\nOur exports fail since Monday."
     # Without a diagnosis (nothing concluded yet) the search is the ticket's words alone.
     (_, bare), *_ = fill_calls(["similar_tickets"], FillContext("acct", now, now, Sources([], ticket)), bool)
     assert set(bare) == {"text", "limit"}
@@ -152,3 +152,77 @@ def test_eval_similar_names_a_label_that_points_at_no_ticket(
     monkeypatch.setattr(similar, "LABELS_DIR", tmp_path)
     with pytest.raises(UsageError, match=r"names history:H-404404, which is not a golden case or resolved"):
         similar.cmd_similar(["quillmark"], None, False)  # before any investigation is run
+
+
+def test_a_path_segment_is_an_endpoint_not_an_error_code() -> None:
+    keys = evidence_keys(
+        "POST /v2/widget_orders answers 409 order_locked (see https://x.test/help/order_locked)"
+    )
+    assert keys == {"code:order_locked", "status:409"}
+
+
+def test_a_helpdesk_tag_names_a_category_with_or_without_its_family_word() -> None:
+    from casefile.agent.diagnosis import CATEGORIES
+    from casefile.agent.similar.evidence import tag_categories
+
+    assert tag_categories(["Past-Due", "widgets", "402"], CATEGORIES) == {"billing_past_due"}
+    assert tag_categories(["customer-error", "regression"], CATEGORIES) == {
+        "customer_error",
+        "deploy_regression",
+    }
+    assert tag_categories(["sso_certificate_expired"], CATEGORIES) == {"sso_certificate_expired"}
+    # What is left without the family word may be too broad to name one cause.
+    assert tag_categories(["platform", "account", "billing"], CATEGORIES) == set()
+
+
+def test_a_resolved_ticket_tagged_with_the_diagnosed_cause_outranks_a_likelier_wording() -> None:
+    from casefile.agent.similar.query import investigation_query, query_keys, resolved_doc
+
+    docs = [
+        resolved_doc("same-words", "card payment failed", "card payment problem", "Retried.", ["payments"]),
+        resolved_doc("same-cause", "card payment", "invoice unpaid", "Paid the open invoice.", ["past-due"]),
+    ]
+    query = investigation_query("card payment problem", "", "billing_past_due", "The account is past due.")
+    plain = rank(query.text, docs, embedder=_Words())
+    assert plain.results[0].id == "same-words"
+    lifted = rank(
+        query.text, docs, query_evidence=query_keys(query.evidence, query.category), embedder=_Words()
+    )
+    assert lifted.results[0].id == "same-cause" and lifted.results[0].shared == ["category:billing_past_due"]
+    # The fallback weighs the same evidence: a shared bug id lifts a case the words rank second.
+    candidates = [*docs, Doc(id="bug", text="card payment", evidence={"bug:ZED-4"})]
+    assert rank("card payment failed", candidates, embedder=None).results[0].id == "same-words"
+    bm25 = rank("card payment failed", candidates, query_evidence={"bug:ZED-4"}, embedder=None)
+    assert bm25.method == "bm25" and [s.id for s in bm25.results[:2]] == ["bug", "same-words"]
+
+
+def test_the_query_carries_the_diagnosis_in_words_but_not_a_vague_one() -> None:
+    from casefile.agent.similar.query import investigation_query
+
+    q = investigation_query(
+        "Facturas",
+        "No podemos pagar",
+        "billing_card_declined",
+        "The card was declined.",
+        ["card_declined", "2026-01-01T00:00:00Z", "ZED-9"],
+    )
+    assert q.text == "Facturas\nbilling card declined The card was declined.\nNo podemos pagar"
+    assert q.evidence == ["card_declined", "ZED-9"] and q.category == "billing_card_declined"
+    vague = investigation_query("Help", "it broke", "insufficient_evidence", "Not enough evidence.")
+    assert vague.text == "Help\nit broke" and vague.category is None
+
+
+@pytest.mark.parametrize("world", sorted(WORLDS))
+def test_every_golden_case_with_a_cause_is_labelled(world: str) -> None:
+    """Cases added after the labels were written must join them (by the same rule), or the
+    measure silently counts a same-cause match as a miss."""
+    from casefile.evals.cases import load_cases
+
+    labels = load_labels(world)
+    members = {m for group in labels.causes.values() for m in group}
+    unlabelled = [
+        c.id
+        for c in load_cases(world=WORLDS[world])
+        if c.expected.category != "insufficient_evidence" and f"case:{c.id}" not in members
+    ]
+    assert unlabelled == []

@@ -30,7 +30,7 @@ import asyncio
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
@@ -40,6 +40,9 @@ from casefile.tools.base import CallContext, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
 from casefile.tools.http import APIConnector, ReadOnlyHTTP
 from casefile.tools.settings import ConnectorSettings, ZendeskSettings
+
+if TYPE_CHECKING:
+    from casefile.agent.similar.rank import Doc
 
 __all__ = [
     "SimilarTicket",
@@ -131,10 +134,13 @@ def query_terms(text: str, n: int = MAX_SEARCHES) -> list[str]:
     return (coded + words)[:n]
 
 
-def _document_text(ticket: Mapping[str, Any]) -> str:
-    from casefile.agent.similar.query import resolved_text
+def _document_doc(doc_id: str, ticket: Mapping[str, Any]) -> Doc:
+    """A Zendesk ticket as ranking reads it (``agent/similar/query.py``): its words, and the
+    categories its tags name."""
+    from casefile.agent.similar.query import resolved_doc
 
-    return resolved_text(
+    return resolved_doc(
+        doc_id,
         str(ticket.get("subject") or ""),
         str(ticket.get("description") or ""),
         str(ticket.get("resolution") or ""),
@@ -143,7 +149,7 @@ def _document_text(ticket: Mapping[str, Any]) -> str:
 
 
 def _document(ticket: Mapping[str, Any]) -> list[str]:
-    return tokenize(_document_text(ticket))
+    return tokenize(_document_doc("", ticket).text)
 
 
 def rank_tickets(text: str, tickets: Sequence[Mapping[str, Any]]) -> list[tuple[float, Mapping[str, Any]]]:
@@ -309,7 +315,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         the logs and systems.
         """
         from casefile.agent.similar.query import query_keys
-        from casefile.agent.similar.rank import Doc, rank
+        from casefile.agent.similar.rank import rank
 
         terms = query_terms(args.text)
         if not terms:
@@ -323,7 +329,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         documents = [
             {**t, "resolution": _custom(t, self.settings.resolution_field_id)} for t in candidates.values()
         ]
-        docs = [Doc(id=str(i), text=_document_text(t)) for i, t in enumerate(documents)]
+        docs = [_document_doc(str(i), t) for i, t in enumerate(documents)]
         ranking = rank(args.text, docs, query_evidence=query_keys(args.evidence, args.category))
         chosen = [(s, documents[int(s.id)]) for s in ranking.results[: args.limit]]
         # Without a resolution field the resolution is the last public comment: fetch it for the top only.

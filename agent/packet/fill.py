@@ -64,8 +64,10 @@ def similar(ctx: FillContext) -> tuple[str, dict[str, Any]] | None:
     if ticket is None:
         return None
     d = ctx.diagnosis
-    query = investigation_query(
-        ticket.subject, ticket.body, d.root_cause.category if d else None, cited_values(d) if d else []
+    query = (
+        investigation_query(ticket.subject, ticket.body, d.root_cause.category, d.summary, cited_values(d))
+        if d is not None
+        else investigation_query(ticket.subject, ticket.body)
     )
     return "tickets_similar", {**query.model_dump(exclude_defaults=True), "limit": 3}
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["category_key", "evidence_keys", "shared"]
+__all__ = ["category_key", "evidence_keys", "shared", "tag_categories"]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
-_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
+# A segment of a path or URL (/v1/payment_intents) names an endpoint, not an error.
+_CODE = re.compile(r"(?<![/\w])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![/\w])")
 # Issue ids as trackers write them: ABC-123 (Linear, Jira).
 _BUG = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d{1,6}\b")
 # Release versions (v5.12.0, relay-2.8.1, web-2026.10.03) and commit SHAs (7–40 hex with a digit and a letter).
@@ -49,6 +50,25 @@ def evidence_keys(text: str) -> set[str]:
 def category_key(category: str) -> str:
     """A diagnosed category as a key: two cases diagnosed alike share it."""
     return f"category:{category}"
+
+
+# A category's first word when it names a family of causes ("billing" in billing_past_due): a tag
+# may leave it out ("past-due"), unless what remains is itself that broad ("platform", "account").
+_FAMILIES = frozenset({"billing", "sso", "webhook", "data", "ui", "performance", "deploy", "platform"})
+_TOO_BROAD = _FAMILIES | {"account"}
+
+
+def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
+    """The ``categories`` a helpdesk's own tags name: ``past-due`` or ``billing_past_due`` names
+    billing_past_due, ``customer-error`` customer_error, ``regression`` deploy_regression."""
+    names = {re.sub(r"[\s-]+", "_", t.strip().lower()) for t in tags}
+    found = set()
+    for category in categories:
+        family, _, rest = category.partition("_")
+        short = rest if family in _FAMILIES and rest and rest not in _TOO_BROAD else None
+        if category in names or (short is not None and short in names):
+            found.add(category)
+    return found
 
 
 def shared(a: Iterable[str], b: Iterable[str]) -> list[str]:

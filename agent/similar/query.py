@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
-from casefile.agent.similar.evidence import category_key, evidence_keys
+from casefile.agent.diagnosis import CATEGORIES
+from casefile.agent.similar.evidence import category_key, evidence_keys, tag_categories
 from casefile.agent.similar.rank import Doc
 
 __all__ = ["SimilarQuery", "investigation_query", "query_keys", "resolved_doc", "resolved_text"]
@@ -30,11 +31,15 @@ class SimilarQuery(BaseModel):
     category: str | None = Field(default=None, description="the diagnosed category")
 
 
-def investigation_query(subject: str, body: str, category: str | None, cited: Iterable[str]) -> SimilarQuery:
-    """The ticket's words, and the diagnosis' cited identifiers (only those that are identifiers)."""
+def investigation_query(
+    subject: str, body: str, category: str | None = None, summary: str = "", cited: Iterable[str] = ()
+) -> SimilarQuery:
+    """The ticket's words around the diagnosis' own (its category and summary, in the investigator's
+    English whatever language the customer wrote in), and the identifiers it cited."""
     evidence = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
-    text = f"{subject}\n{body}".strip()[:_QUERY_CHARS]
     informative = category if category and category != "insufficient_evidence" else None
+    cause = " ".join(p for p in ((informative or "").replace("_", " "), summary if informative else "") if p)
+    text = "\n".join(p for p in (subject, cause, body) if p).strip()[:_QUERY_CHARS]
     return SimilarQuery(text=text, evidence=evidence[:_MAX_EVIDENCE], category=informative)
 
 
@@ -54,4 +59,6 @@ def resolved_text(subject: str, description: str, resolution: str | None, tags: 
 def resolved_doc(
     doc_id: str, subject: str, description: str, resolution: str | None, tags: Sequence[str]
 ) -> Doc:
-    return Doc(id=doc_id, text=resolved_text(subject, description, resolution, tags))
+    """A resolved ticket as a candidate; the categories its tags name are its evidence too."""
+    keys = {category_key(c) for c in tag_categories(tags, CATEGORIES)}
+    return Doc(id=doc_id, text=resolved_text(subject, description, resolution, tags), evidence=keys)

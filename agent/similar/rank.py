@@ -2,11 +2,14 @@
 
 Score = cosine similarity of the two texts' embeddings + :data:`WORDS_WEIGHT` × the BM25+ score
 relative to the best candidate's (exact words such as a product term still count, but a text
-sharing no word can win by meaning) + :data:`EVIDENCE_WEIGHT` for each shared identifier (error
-code, bug id, deploy; a shared HTTP status counts a third as much), at most :data:`MAX_SHARED`. Cosines of WordLlama's averaged embeddings sit between about 0.3
-(unrelated support text) and 0.9 (the same symptom), so one shared bug id lifts a case about as
-much as a clearly closer wording does. When the model cannot load, BM25+ over the same texts ranks
-(``tools/tickets.py``'s ranking) and the result carries a note saying so.
+sharing no word can win by meaning) + :data:`EVIDENCE_WEIGHT` for each shared key, at most
+:data:`MAX_SHARED`: an identifier (error code, bug id, deploy), the diagnosed category (a past
+diagnosis', or the one a resolved ticket's tags name), a shared HTTP status a third as much.
+Cosines of WordLlama's averaged embeddings sit between about 0.3 (unrelated support text) and 0.9
+(the same symptom), so one shared bug id lifts a case more than a clearly closer wording does
+(weights chosen on the labelled sets of evals/README.md, one world held out). When the model
+cannot load, the BM25+ score relative to the best candidate's plus the same evidence bonus ranks,
+and the result carries a note saying so.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from casefile.agent.similar.evidence import evidence_keys, shared
 
 __all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Ranking", "Scored", "rank"]
 
-EVIDENCE_WEIGHT = 0.2
-WORDS_WEIGHT = 0.5
+EVIDENCE_WEIGHT = 0.4
+WORDS_WEIGHT = 0.25
 MAX_SHARED = 3
 _STATUS_FACTOR = 1 / 3
 CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
@@ -122,14 +125,16 @@ def _bm25(
     limit: int | None,
     embedder: Embedder | LoadDefault | None,
 ) -> Ranking:
-    from casefile.tools.tickets import rank_tickets
-
-    by_id = {d.id: k for d, k in zip(docs, keys, strict=True)}
-    ranked = rank_tickets(query, [{"id": d.id, "description": d.text} for d in docs])
-    results = [
-        Scored(id=str(t["id"]), score=round(score, 3), shared=shared(wanted, by_id[str(t["id"])]))
-        for score, t in ranked
-    ]
+    """Word overlap relative to the best candidate's, plus the same bonus for shared evidence;
+    a candidate sharing neither a word nor an identifier is left out."""
+    words = _word_scores(query, docs)
+    results = []
+    for doc, doc_keys in zip(docs, keys, strict=True):
+        common = shared(wanted, doc_keys)
+        if doc.id in words or common:
+            score = words.get(doc.id, 0.0) + _evidence_bonus(common)
+            results.append(Scored(id=doc.id, score=round(score, 4), shared=common))
+    results.sort(key=lambda s: (-s.score, s.id))
     if isinstance(embedder, LoadDefault):
         reason = embedder_status().reason or "not installed"
         note = f"ranked by word overlap (BM25): the embedding model could not load ({reason})"
