@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from casefile import PACKAGE_DIR
 from casefile.agent.errors import UsageError
 from casefile.agent.similar.embed import Embedder
+from casefile.agent.similar.evidence import evidence_keys
 from casefile.agent.similar.past import PastCase, case_doc
 from casefile.agent.similar.query import SimilarQuery, investigation_query, query_keys, resolved_doc
 from casefile.agent.similar.rank import Doc, rank
@@ -81,6 +82,9 @@ class World(BaseModel):
     tickets: dict[str, Ticket]
     history: list[Doc]
     labels: Labels
+    by_rule: list[str] = Field(
+        default_factory=list, description="golden cases the labels file leaves out, labelled by the rule"
+    )
 
 
 def load_labels(world: str) -> Labels:
@@ -96,7 +100,8 @@ def load_world(world: str) -> World:
     from casefile.evals.cases import load_cases
 
     root = WORLDS[world]
-    tickets = {f"case:{c.id}": load_ticket(c.ticket_path) for c in load_cases(world=root)}
+    cases = load_cases(world=root)
+    tickets = {f"case:{c.id}": load_ticket(c.ticket_path) for c in cases}
     raw = json.loads((root / "tickets.json").read_text("utf-8")).get("tickets") or []
     history = [
         resolved_doc(
@@ -117,7 +122,33 @@ def load_world(world: str) -> World:
                     f"{world}: label {cause!r} names {member}, which is not a golden case or resolved "
                     f"ticket of the world"
                 )
-    return World(name=world, tickets=tickets, history=history, labels=labels)
+    # A golden case added after the labels were written joins them by the rule they were written
+    # by, or a match with it would count as a miss.
+    labelled = {m for members in labels.causes.values() for m in members}
+    by_rule = []
+    for case in cases:
+        ruled = rule_cause(case.expected.category, case.expected.must_cite)
+        if ruled is not None and f"case:{case.id}" not in labelled:
+            labels.causes.setdefault(ruled, []).append(f"case:{case.id}")
+            by_rule.append(f"case:{case.id}")
+    return World(name=world, tickets=tickets, history=history, labels=labels, by_rule=by_rule)
+
+
+_REFINED = frozenset(
+    {"deploy_regression", "known_bug", "customer_error", "webhook_platform", "platform_incident"}
+)
+
+
+def rule_cause(category: str, must_cite: list[str]) -> str | None:
+    """A golden case's cause: its expected category, refined for the families one category spans by
+    the first deploy, bug id or error code it must cite; a vague case has none."""
+    if category == "insufficient_evidence":
+        return None
+    if category in _REFINED:
+        for value in must_cite:
+            if any(not k.startswith("status:") for k in evidence_keys(value)):
+                return f"{category} {value}"
+    return category
 
 
 def world_ids(world: str) -> set[str]:
@@ -254,6 +285,8 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
             f"  {world.name:10} {ib.queries:7} {ib.pairs:5} {_right(world, diagnoses):>9}   "
             f"{shown[0]:>22} {shown[1]:>5} {shown[2]:>21} {shown[3]:>5}"
         )
+        if world.by_rule:
+            print(f"      labelled by the rule (not in the labels file): {', '.join(world.by_rule)}")
         if verbose and im:
             for miss in im.misses:
                 print(f"      miss: {miss}")
