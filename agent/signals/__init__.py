@@ -23,6 +23,7 @@ Modules: ``text`` (statuses, error codes, exceptions, hosts, endpoints, areas, b
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.phrasebook import reading
@@ -33,7 +34,14 @@ from casefile.agent.signals.text import *  # noqa: F403  (the package's surface:
 from casefile.agent.signals.timewindow import *  # noqa: F403
 from casefile.agent.ticket import AccountSource, Signals, Ticket
 
-__all__ = [*extractors.__all__, *timewindow.__all__, "extract_signals", "reference_time", "resolve_account"]
+__all__ = [
+    *extractors.__all__,
+    *timewindow.__all__,
+    "ResolvedAccount",
+    "extract_signals",
+    "reference_time",
+    "resolve_account",
+]
 
 
 def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signals:
@@ -46,7 +54,6 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
     endpoints = extractors.extract_endpoints(text)
     browsers = extractors.extract_browsers(text)
     hint, start, end = timewindow.extract_time_window(text, reference_time(ticket))
-    account_id, account_name, account_source = resolve_account(ticket, directory)
     return Signals(
         statuses=statuses,
         error_codes=error_codes,
@@ -60,9 +67,7 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
         time_hint=hint,
         window_start=start,
         window_end=end,
-        account_id=account_id,
-        account_name=account_name,
-        account_source=account_source,
+        **resolve_account(ticket, directory)._asdict(),
     )
 
 
@@ -83,20 +88,26 @@ def reference_time(ticket: Ticket) -> datetime:
 # --- account ------------------------------------------------------------------------------------
 
 
-def resolve_account(
-    ticket: Ticket, directory: AccountDirectory | None
-) -> tuple[str | None, str | None, AccountSource]:
-    """``(account_id, account_name, account_source)``: the ticket's own account id, else the
-    requester's email domain, else an account the text names, else unresolved."""
+class ResolvedAccount(NamedTuple):
+    """Whose problem the ticket is, and from what evidence (the :class:`Signals` fields of that name)."""
+
+    account_id: str | None
+    account_name: str | None
+    account_source: AccountSource
+
+
+def resolve_account(ticket: Ticket, directory: AccountDirectory | None) -> ResolvedAccount:
+    """The ticket's own account id, else the requester's email domain, else an account the text
+    names, else unresolved."""
     if ticket.account_id:
         account = directory.get(ticket.account_id) if directory else None
-        return ticket.account_id, account["name"] if account else None, "ticket"
+        return ResolvedAccount(ticket.account_id, account["name"] if account else None, "ticket")
     if directory is None:
-        return None, None, "unresolved"
+        return ResolvedAccount(None, None, "unresolved")
     account = directory.by_email(ticket.requester.email)
     if account is not None:
-        return account["id"], account["name"], "email_domain"
+        return ResolvedAccount(account["id"], account["name"], "email_domain")
     account = directory.by_name_mention(PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text()))
     if account is not None:
-        return account["id"], account["name"], "name_mention"
-    return None, None, "unresolved"
+        return ResolvedAccount(account["id"], account["name"], "name_mention")
+    return ResolvedAccount(None, None, "unresolved")
