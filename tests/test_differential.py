@@ -58,6 +58,28 @@ def cited(model: Any, data: dict[str, Any], call_id: str, tool: str) -> Cited[An
     return Cited(model.model_validate(data), call_id, tool)
 
 
+def issue(identifier: str, title: str, state: str, workaround: str | None = None, **more: Any) -> Issue:
+    """A tracker issue as bugs_search returns it."""
+    return Issue(identifier=identifier, title=title, state=state, workaround=workaround, **more)
+
+
+def elsewhere(status: int, code: str, accounts: int, count: int) -> dict[str, Any]:
+    """``count`` errors of ``status`` and ``code`` that ``accounts`` other accounts had (a top-errors ``others`` row)."""
+    return {"status": status, "error_code": code, "accounts": accounts, "count": count}
+
+
+def outage_evidence(
+    status: int, code: str, count: int, between: tuple[str, str], others: tuple[int, int]
+) -> Evidence:
+    """The account's ``count`` errors of one kind ``between`` two times, which ``others`` = (accounts,
+    their count) had too; billing in good standing."""
+    first, last = between
+    errors = top(
+        [row(status, code, count, first=first, last=last)], others=[elsewhere(status, code, *others)]
+    )
+    return Evidence(summary=summary(count, status=status), top=errors, billing=billing())
+
+
 def webhook_evidence(whole: dict[str, Any], interval: dict[str, Any], **more: Any) -> Evidence:
     """No errors, billing in good standing, and the account's webhook deliveries (window, ticket's interval)."""
     return Evidence(
@@ -289,21 +311,8 @@ def test_a_deploy_that_touched_the_endpoint_is_the_owners_regression() -> None:
 
 
 def test_errors_that_stopped_hours_before_the_ticket_are_said_to_have_ended() -> None:
-    ev = Evidence(
-        summary=summary(120, status=503),
-        top=top(
-            [
-                row(
-                    503,
-                    "service_unavailable",
-                    120,
-                    first="2027-03-04T06:00:00.000Z",
-                    last="2027-03-04T06:40:00.000Z",
-                )
-            ],
-            others=[{"status": 503, "error_code": "service_unavailable", "accounts": 9, "count": 900}],
-        ),
-        billing=billing(),
+    ev = outage_evidence(
+        503, "service_unavailable", 120, ("2027-03-04T06:00:00.000Z", "2027-03-04T06:40:00.000Z"), (9, 900)
     )
     diff = assess(state("This morning the API was down for us, 503 Service Unavailable"), ev)
     assert diff.ended_at == "2027-03-04T06:40:00.000Z"
@@ -386,13 +395,8 @@ def test_inert_files_and_distinctive_bug_words() -> None:
     assert inert_file("docs/api.md") and inert_file("src/locales/de.json") and inert_file("tests/test_x.py")
     assert not inert_file("src/invoices/create.py")
     issues = [
-        Issue(identifier="ENG-1", title="Rate limiter counts retried requests twice", state="In Progress"),
-        Issue(
-            identifier="ENG-2",
-            title="Quotes fail for multi-parcel rate requests",
-            state="Todo",
-            workaround="split",
-        ),
+        issue("ENG-1", "Rate limiter counts retried requests twice", "In Progress"),
+        issue("ENG-2", "Quotes fail for multi-parcel rate requests", "Todo", "split"),
     ]
     ranked = rank_issues(issues, "rate requests for multi-parcel quotes fail")
     assert ranked[0][1].identifier == "ENG-2" and ranked[0][0] > 1.5 * ranked[1][0]

@@ -4,12 +4,11 @@ access policy; errors that are not what the ticket asks about. No bundled world'
 
 from __future__ import annotations
 
-from test_differential import best, billing, cited, row, state, summary, top
+from test_differential import best, billing, cited, issue, outage_evidence, row, state, summary, top
 
 from casefile.agent.differential import Evidence, assess, classify
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals import extract_areas, extract_statuses
-from casefile.tools.bugs_results import Issue
 from casefile.tools.logs_results import SsoLogins
 
 
@@ -78,13 +77,13 @@ def test_an_idps_own_access_policy_refusing_users_is_their_configuration() -> No
 
 
 def test_a_japanese_ticket_finds_the_english_bug_past_an_incident_on_another_endpoint() -> None:
-    bug = Issue(
-        identifier="GRD-7",
-        title="Report export fails after a firmware update on gauge sensors",
-        state="In Progress",
-        workaround="Export from the web console until the fix ships.",
+    bug = issue(
+        "GRD-7",
+        "Report export fails after a firmware update on gauge sensors",
+        "In Progress",
+        "Export from the web console until the fix ships.",
     )
-    incident = Issue(identifier="GRD-5", title="Readings ingest unavailable for an hour", state="Done")
+    incident = issue("GRD-5", "Readings ingest unavailable for an hour", "Done")
     ev = Evidence(
         summary=summary(40, status=503),
         top=top([row(503, "backend_unavailable", 40, path="/readings/ingest")]),
@@ -102,21 +101,8 @@ def test_a_japanese_ticket_finds_the_english_bug_past_an_incident_on_another_end
 
 
 def test_api_errors_are_not_the_answer_to_a_ticket_about_something_else() -> None:
-    ev = Evidence(
-        summary=summary(40, status=503),
-        top=top(
-            [
-                row(
-                    503,
-                    "backend_unavailable",
-                    40,
-                    first="2027-03-03T01:00:00.000Z",
-                    last="2027-03-03T01:40:00.000Z",
-                )
-            ],
-            others=[{"status": 503, "error_code": "backend_unavailable", "accounts": 6, "count": 300}],
-        ),
-        billing=billing(),
+    ev = outage_evidence(
+        503, "backend_unavailable", 40, ("2027-03-03T01:00:00.000Z", "2027-03-03T01:40:00.000Z"), (6, 300)
     )
 
     def incident(text: str) -> float:

@@ -9,7 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from test_differential import NOW, best, billing, compare, deploys, row, state, summary, top, webhook_evidence
+from test_differential import (
+    NOW,
+    best,
+    billing,
+    compare,
+    deploys,
+    elsewhere,
+    row,
+    state,
+    summary,
+    top,
+    webhook_evidence,
+)
 
 from casefile.agent.catalog import Catalog, complete
 from casefile.agent.differential import Evidence, assess, classify
@@ -47,9 +59,7 @@ def background_and_incident() -> Evidence:
             0,
         ),
     ]
-    data = top(
-        rows, others=[{"status": 503, "error_code": "dispatcher_unavailable", "accounts": 5, "count": 40}]
-    )
+    data = top(rows, others=[elsewhere(503, "dispatcher_unavailable", 5, 40)])
     data.data.baseline_requests = 20000
     return Evidence(
         summary=summary_of({400: (9, 0.0025), 409: (3, 0.001), 503: (2, 0.0)}), top=data, billing=billing()
@@ -205,7 +215,7 @@ def test_client_errors_other_accounts_get_in_small_numbers_are_background() -> N
         summary=summary_of({400: (96, 0.002)}),
         top=top(
             [row(400, "schema_invalid", 96)],
-            others=[{"status": 400, "error_code": "schema_invalid", "accounts": 7, "count": 50}],
+            others=[elsewhere(400, "schema_invalid", 7, 50)],
         ),
         billing=billing(),
     )

@@ -19,6 +19,8 @@ from test_differential import (
     cited,
     compare,
     deploys,
+    elsewhere,
+    issue,
     row,
     state,
     summary,
@@ -35,7 +37,6 @@ from casefile.agent.models.offline import offline_diagnosis
 from casefile.agent.signals import extract_time_window
 from casefile.agent.timewords import in_english
 from casefile.tools.billing_results import BillingAccount
-from casefile.tools.bugs_results import Issue
 from casefile.tools.deploys_results import Compare
 from casefile.tools.logs_results import DeliveryHour, TopErrors
 
@@ -141,11 +142,11 @@ def test_a_german_ticket_with_a_server_error_is_not_vague() -> None:
         billing=billing(),
         bugs=[
             (
-                Issue(
-                    identifier="TRK-88",
-                    title="Bulk shipments with hazmat items fail with internal error",
-                    state="Todo",
-                    workaround="Send hazmat items in their own bulk request.",
+                issue(
+                    "TRK-88",
+                    "Bulk shipments with hazmat items fail with internal error",
+                    "Todo",
+                    "Send hazmat items in their own bulk request.",
                 ),
                 "c9",
             )
@@ -167,7 +168,7 @@ def test_a_4xx_many_accounts_get_now_and_then_is_compared_as_a_rate() -> None:
             "requests": 4000,
             "errors": 230,
             "top": mine,
-            "others": [{"status": 422, "error_code": "bad_currency", "accounts": 9, "count": 300}],
+            "others": [elsewhere(422, "bad_currency", 9, 300)],
             "others_requests": 60000,
         }
     )
@@ -239,11 +240,11 @@ def test_a_bug_filed_before_the_deploy_that_broke_the_endpoint_explains_less() -
         compares={sha: compare("acme-co/core", sha, ["src/exports/bulk.py"])},
         bugs=[
             (
-                Issue(
-                    identifier="TRK-12",
-                    title="Bulk exports with archived rows fail with internal error",
-                    state="Todo",
-                    workaround="Unarchive first.",
+                issue(
+                    "TRK-12",
+                    "Bulk exports with archived rows fail with internal error",
+                    "Todo",
+                    "Unarchive first.",
                     created_at="2027-02-20T09:00:00.000Z",
                 ),
                 "c9",
@@ -286,11 +287,11 @@ def test_an_unowned_cause_goes_to_its_categorys_team_and_an_unknown_requester_to
 
 
 def test_a_bug_about_another_status_does_not_explain_the_accounts_errors() -> None:
-    bug = Issue(
-        identifier="TRK-31",
-        title="Bulk payouts with foreign items fail with internal error",
-        state="Todo",
-        workaround="Send foreign items alone.",
+    bug = issue(
+        "TRK-31",
+        "Bulk payouts with foreign items fail with internal error",
+        "Todo",
+        "Send foreign items alone.",
     )
     ev = Evidence(
         summary=summary(30, status=413, base_rate=0.0),
@@ -373,11 +374,11 @@ def test_a_german_ticket_finds_the_english_bug_by_its_translated_words() -> None
     )
     queries = bug_queries(s, Evidence())
     assert "refund" in queries[0] and "partial" in queries[0] and "currency" in queries[0]
-    bug = Issue(
-        identifier="TRK-40",
-        title="Partial refunds in a foreign currency are rejected",
-        state="In Progress",
-        workaround="Refund the full amount and charge the difference.",
+    bug = issue(
+        "TRK-40",
+        "Partial refunds in a foreign currency are rejected",
+        "In Progress",
+        "Refund the full amount and charge the difference.",
     )
     ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
     h = next(h for h in assess(s, ev).hypotheses if h.category == "known_bug")
@@ -460,7 +461,7 @@ def test_one_reported_error_of_an_incident_other_accounts_shared_is_a_small_acco
                 ),
                 row(404, "record_not_found", 4),
             ],
-            others=[{"status": 503, "error_code": "backend_unavailable", "accounts": 7, "count": 800}],
+            others=[elsewhere(503, "backend_unavailable", 7, 800)],
         ),
         billing=billing(),
     )
