@@ -257,6 +257,26 @@ def test_status_mix_anomaly_and_api_key_filter() -> None:
     assert {r["status"] for r in got if r["path"] == "/y"} == {201}
 
 
+def test_an_account_calls_its_own_api_host() -> None:
+    description = small(
+        request_anomalies=[
+            {
+                "account": "a",
+                "start": "2026-01-05T02:00:00Z",
+                "end": "2026-01-05T03:00:00Z",
+                "status": 500,
+                "share": 1.0,
+            }
+        ]
+    )
+    description["requests"]["a"]["host"] = "api-v7.example.test"
+    failing = [r for r in rows(generate(description)["requests"]) if r["status"] >= 400]
+    assert failing and {json.loads(r["request_headers"])["host"] for r in failing} == {"api-v7.example.test"}
+    description["requests"]["a"]["host"] = 'x"y'
+    with pytest.raises(TrafficError, match="host"):
+        generate(description)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -21,6 +21,7 @@ Description format (all timestamps ISO 8601 UTC ending in ``Z``; every section o
           "trough": 0.06,                  # night volume as a fraction of the peak
           "weekend_factor": 0.3,           # Saturday/Sunday multiplier (local days)
           "region": "eu-central-1", "user_agent": "relay-python/3.4.1",
+          "host": "api-v2.relay.example",  # the Host header of its requests (default api.relayhq.dev)
           "api_keys": {"<key hash>": 9, "<key hash>": 1},   # weights (or a plain list)
           "ratelimit_limit": 600,          # x-ratelimit-limit response header
           "latency": {"p50_ms": 80, "p95_ms": 240},          # lognormal fitted to p50/p95

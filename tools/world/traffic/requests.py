@@ -130,8 +130,10 @@ def _account_requests(
     """
     what = f"requests.{account_id}"
     user_agent = str(spec.get("user_agent", "relay-client/1.0"))
-    if '"' in user_agent or "\\" in user_agent:
-        raise TrafficError(f"{what}.user_agent: quotes and backslashes are not supported")
+    host = str(spec.get("host", "api.relayhq.dev"))  # the API host the account calls (a versioned one)
+    for field, value in (("user_agent", user_agent), ("host", host)):
+        if '"' in value or "\\" in value:
+            raise TrafficError(f"{what}.{field}: quotes and backslashes are not supported")
     region = str(spec.get("region", "us-east-1"))
     limit = int(spec.get("ratelimit_limit", 600))
     keys, key_cum = weighted(spec.get("api_keys") or ["key_" + account_id], f"{what}.api_keys")
@@ -143,7 +145,7 @@ def _account_requests(
         method, path = str(ep["method"]).upper(), str(ep["path"])
         mu, sigma = lognormal(ep["latency"], (0, 0)) if ep.get("latency") else default_latency
         ok = int(ep.get("ok_status", 201 if method == "POST" else 200))
-        head = '{"host":"api.relayhq.dev","user-agent":"' + user_agent + '","accept":"application/json",'
+        head = '{"host":"' + host + '","user-agent":"' + user_agent + '","accept":"application/json",'
         head += '"authorization":"Bearer [REDACTED]",'
         if method in _WRITE_METHODS:
             head += '"content-type":"application/json","idempotency-key":"%s",'
