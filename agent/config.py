@@ -14,6 +14,7 @@ STRIPE_API_KEY         Stripe restricted key with read-only permissions
 CASEFILE_DATABASE_URL  where investigations are kept (default sqlite:///.casefile/casefile.sqlite3)
 CASEFILE_SERVICE_TOKENS  ``casefile serve`` bearer tokens: ``name=token,name2@tenant=token2``
 CASEFILE_ALLOWED_ORIGINS comma-separated origins allowed by CORS
+CASEFILE_HELPDESK      the service's helpdesk (default zendesk); each helpdesk declares its own variables
 ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN, ZENDESK_WEBHOOK_SECRET, ZENDESK_APP_SHARED_SECRET
 SLACK_BOT_TOKEN        Slack bot token (chat:write) for hand-off messages
 CASEFILE_SLACK_WEBHOOKS  incoming webhooks by channel: ``#eng-backend=https://hooks.slack.com/…,#sre=…``
@@ -29,12 +30,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, get_origin
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from casefile import PACKAGE_DIR
 from casefile.agent.errors import ConfigError
 from casefile.agent.handoff.slack import SlackSettings
-from casefile.agent.helpdesk import HELPDESKS
+from casefile.agent.helpdesk import Helpdesk, helpdesk_classes, unknown_helpdesk
+from casefile.agent.helpdesk.base import HelpdeskSettings
+from casefile.agent.helpdesk.registry import DEFAULT_HELPDESK
 from casefile.agent.helpdesk.zendesk import ZendeskSettings
 from casefile.agent.metrics.settings import ReviewSettings
 from casefile.agent.strict import toml_line, unknown_keys
@@ -93,8 +97,18 @@ class ServiceToken(BaseModel):
 
 
 class ServiceSettings(BaseModel):
-    """``casefile serve``: listening address, who may call it, limits, persistence."""
+    """``casefile serve``: listening address, who may call it, limits, persistence, and its helpdesk.
 
+    Each helpdesk's section is ``[service.<name>]``: Zendesk's is typed here (the
+    ``tickets_similar`` connector reads the same account); any other's is kept as given and
+    validated by its class's ``settings_model`` (:meth:`helpdesk_settings`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    helpdesk: str = Field(
+        default=DEFAULT_HELPDESK,
+        description="the helpdesk this service reads tickets from, takes webhooks of and posts notes to",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     tokens: dict[str, SecretStr | ServiceToken] = Field(
@@ -140,6 +154,26 @@ class ServiceSettings(BaseModel):
     review: ReviewSettings = Field(
         default_factory=ReviewSettings, description="the weekly review's schedule, channel and directory"
     )
+
+    @field_validator("helpdesk")
+    @classmethod
+    def _installed(cls, name: str) -> str:
+        if name not in helpdesk_classes():
+            raise ValueError(unknown_helpdesk(name))
+        if name in cls.model_fields and cls.model_fields[name].annotation is not ZendeskSettings:
+            raise ValueError(f"helpdesk {name!r} cannot be configured: [service.{name}] is another setting")
+        return name
+
+    def helpdesk_settings(self, name: str | None = None) -> HelpdeskSettings:
+        """The ``[service.<name>]`` section (default: the service's helpdesk's) as its class's model."""
+        name = name or self.helpdesk
+        model = helpdesk_classes()[name].settings_model
+        value = getattr(self, name) if name in type(self).model_fields else (self.model_extra or {}).get(name)
+        return value if isinstance(value, model) else model.model_validate(value or {})
+
+    def open_helpdesk(self, *, transport: httpx.AsyncBaseTransport | None = None) -> Helpdesk:
+        """The service's helpdesk with its section's settings (no connection is made yet)."""
+        return helpdesk_classes()[self.helpdesk](self.helpdesk_settings(), transport=transport)
 
 
 class Settings(BaseModel):
@@ -231,7 +265,9 @@ def _service_env(env: dict[str, str]) -> dict[str, Any]:
         service["allowed_origins"] = [
             o.strip() for o in env["CASEFILE_ALLOWED_ORIGINS"].split(",") if o.strip()
         ]
-    for helpdesk in HELPDESKS.values():  # [service.<helpdesk>] from the variables it declares
+    if env.get("CASEFILE_HELPDESK"):
+        service["helpdesk"] = env["CASEFILE_HELPDESK"].strip()
+    for helpdesk in helpdesk_classes().values():  # [service.<helpdesk>] from the variables it declares
         section = {key: env[var] for var, key in helpdesk.env_vars.items() if env.get(var)}
         if section:
             service[helpdesk.name] = section
@@ -272,18 +308,35 @@ def load_settings(config_path: str | Path | None = None, env: dict[str, str] | N
         beside = (path.parent if path is not None else Path(".")) / "catalog.yaml"
         if beside.is_file():
             data["catalog_file"] = str(beside)
+    within: tuple[str, ...] = ()
     try:
-        return Settings.model_validate(data)
+        settings = Settings.model_validate(data)
+        for name in _plugin_helpdesks():  # each plug-in helpdesk's section, by its own model
+            within = ("service", name)
+            extra = settings.service.model_extra or {}
+            if name in extra:
+                extra[name] = settings.service.helpdesk_settings(name)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
+        at = (*within, *first["loc"])
+        loc = ".".join(str(p) for p in at)
         message = str(first["msg"]).removeprefix("Value error, ")
-        var = _env_var_for(tuple(first["loc"]), env)
+        var = _env_var_for(at, env)
         if var:  # the environment wins over the file: name the variable to fix
             raise ConfigError(f"{var}: {message}") from None
-        line = toml_line(text, first["loc"]) if text else 0
+        line = toml_line(text, at) if text else 0
         where = (f"{path}:{line}" if line else str(path)) if path else "environment"
         raise ConfigError(f"{where}: {loc}: {message}") from None
+    return settings
+
+
+def _plugin_helpdesks() -> dict[str, type[HelpdeskSettings]]:
+    """Helpdesks whose ``[service.<name>]`` section ServiceSettings does not type itself."""
+    return {
+        name: cls.settings_model
+        for name, cls in helpdesk_classes().items()
+        if name not in ServiceSettings.model_fields
+    }
 
 
 _ENV_LOCS: dict[tuple[str, ...], str] = {
@@ -293,6 +346,7 @@ _ENV_LOCS: dict[tuple[str, ...], str] = {
     ("service", "database_url"): "CASEFILE_DATABASE_URL",
     ("service", "tokens"): "CASEFILE_SERVICE_TOKENS",
     ("service", "allowed_origins"): "CASEFILE_ALLOWED_ORIGINS",
+    ("service", "helpdesk"): "CASEFILE_HELPDESK",
     ("slack", "bot_token"): "SLACK_BOT_TOKEN",
     ("slack", "webhooks"): "CASEFILE_SLACK_WEBHOOKS",
     ("slack", "link_secret"): "CASEFILE_BOUNCE_LINK_SECRET",
@@ -307,7 +361,7 @@ def _env_var_for(loc: tuple[Any, ...], env: dict[str, str]) -> str | None:
     for cls in connector_classes().values():
         for var, name in cls.env_vars.items():
             candidates[("connectors", str(cls.settings_key), name)] = var
-    for helpdesk in HELPDESKS.values():
+    for helpdesk in helpdesk_classes().values():
         for var, name in helpdesk.env_vars.items():
             candidates[("service", helpdesk.name, name)] = var
     for known, var in candidates.items():
@@ -320,10 +374,15 @@ def _check_keys(data: dict[str, Any], text: str, path: Path) -> None:
     """Unknown keys are typos until proven otherwise: each one is an error with its line."""
     from casefile.tools.catalogue import connector_classes
 
-    plugins = {
+    connectors: dict[str, type[BaseModel] | None] = {
         cls.settings_key: cls.settings_model
         for cls in connector_classes().values()
         if cls.settings_key and cls.settings_key not in ConnectorSettings.model_fields
+    }
+    helpdesks: dict[str, type[BaseModel] | None] = dict(_plugin_helpdesks())
+    plugins: dict[type[BaseModel], dict[str, type[BaseModel] | None]] = {
+        ConnectorSettings: connectors,
+        ServiceSettings: helpdesks,
     }
     problems = []
     for unknown in unknown_keys(Settings, data, extra_sections=plugins):

@@ -88,5 +88,6 @@ def format_event(event: Event) -> str | None:
         case "investigation_resumed":
             return f"{t}  resumed (attempt {d.get('attempt')}) after its worker stopped"
         case "note_delivered":
-            return f"{t}  internal note posted on Zendesk ticket {d.get('zendesk_ticket_id')}"
+            desk = str(d.get("helpdesk") or "zendesk")  # events stored before other helpdesks name none
+            return f"{t}  internal note posted on {desk.capitalize()} ticket {d.get(f'{desk}_ticket_id')}"
     return None

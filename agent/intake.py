@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from casefile.agent import intake_fields as f
-from casefile.agent.helpdesk import HELPDESKS
-from casefile.agent.intake_fields import TicketDraft, TicketError, TicketSource
-from casefile.agent.ticket import Comment, Requester, Ticket
+from casefile.agent.helpdesk import helpdesk_classes
+from casefile.agent.intake_fields import TicketDraft, TicketError
+from casefile.agent.ticket import Comment, Requester, Ticket, TicketSource
 
 __all__ = ["MAX_TICKET_BYTES", "TicketError", "load_ticket", "parse_ticket"]
 
@@ -53,7 +53,7 @@ _MB = 1024 * 1024
 
 
 def load_ticket(path: str | Path) -> Ticket:
-    """Read a ticket file (own format or Zendesk export). The size is checked before reading."""
+    """Read a ticket file (own format or a helpdesk's export). The size is checked before reading."""
     path = Path(path)
     try:
         if path.is_dir():
@@ -88,12 +88,12 @@ def parse_ticket(
     ``default_created_at`` is used when the ticket has no ``created_at`` (for
     live API use; files must carry one). ``source`` overrides the ticket's
     origin ("api", "webhook"); by default it is "file", or the helpdesk's name
-    for a helpdesk export.
+    for a helpdesk export (each installed helpdesk is asked whether the object is its export).
     """
     data = _decode(raw) if isinstance(raw, bytes | str) else raw
     if not isinstance(data, Mapping):
         raise TicketError(f"ticket must be a JSON object, got {f.kind(data)}")
-    helpdesk = next((h for h in HELPDESKS.values() if h.is_export(data)), None)
+    helpdesk = next((h for h in helpdesk_classes().values() if h.is_export(data)), None)
     draft = helpdesk.parse_export(data) if helpdesk is not None else _from_own(data, source_name)
     return f.build(draft, source=source, default_created_at=default_created_at)
 

@@ -8,13 +8,13 @@ Shared by casefile's own format (``agent/intake.py``) and each helpdesk's export
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from casefile.agent.errors import UsageError
 from casefile.agent.redact import redact
-from casefile.agent.ticket import Comment, Requester, Ticket
+from casefile.agent.ticket import Comment, Requester, Ticket, TicketSource
 
 __all__ = [
     "TicketDraft",
@@ -28,8 +28,6 @@ __all__ = [
     "text",
     "time_or_none",
 ]
-
-TicketSource = Literal["file", "zendesk", "api", "webhook"]
 
 
 class TicketError(UsageError):

@@ -127,7 +127,8 @@ def _queue_bounce_note(
     from casefile.agent.handoff.deliver import Handoff
 
     settings = load_settings(config)
-    if settings.service.zendesk.api_base() is None or not settings.service.zendesk.post_notes:
+    helpdesk = settings.service.open_helpdesk()
+    if not helpdesk.configured or not helpdesk.posts_notes:
         return
     handoff = Handoff(store, settings)
     ticket = handoff.bounce_ticket(record)

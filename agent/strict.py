@@ -80,11 +80,11 @@ def unknown_keys(
     path: tuple[str | int, ...] = (),
     *,
     skip: Iterable[str] = (),
-    extra_sections: Mapping[str, type[BaseModel] | None] | None = None,
+    extra_sections: Mapping[type[BaseModel], Mapping[str, type[BaseModel] | None]] | None = None,
 ) -> list[UnknownKey]:
     """Keys of ``data`` that ``model`` has no field for, however deep (lists of models included).
 
-    ``skip``: top-level keys the caller fills itself. ``extra_sections``: for a model that allows
+    ``skip``: top-level keys the caller fills itself. ``extra_sections``: for each model that allows
     extra keys (plug-in sections), the extra keys it knows, each with the model checking it.
     """
     found: list[UnknownKey] = []
@@ -95,18 +95,18 @@ def unknown_keys(
     if not isinstance(data, Mapping):
         return found
     names = _field_names(model)
-    allows_extra = model.model_config.get("extra") == "allow"
+    extras = (extra_sections or {}).get(model, {}) if model.model_config.get("extra") == "allow" else {}
     for key, value in data.items():
         if key in skip:
             continue
         name = names.get(str(key))
         if name is None:
-            if allows_extra and extra_sections is not None and str(key) in extra_sections:
-                section = extra_sections[str(key)]
+            if str(key) in extras:
+                section = extras[str(key)]
                 if section is not None:
                     found += unknown_keys(section, value, (*path, key))
                 continue
-            known = list(names) + (list(extra_sections or {}) if allows_extra else [])
+            known = list(names) + list(extras)
             found.append(UnknownKey((*path, key), did_you_mean(str(key), known)))
             continue
         for sub in _models_in(model.model_fields[name].annotation)[:1]:

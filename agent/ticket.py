@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-__all__ = ["VERIFIED_ACCOUNT_SOURCES", "AccountSource", "Comment", "Requester", "Signals", "Ticket"]
+__all__ = [
+    "ORIGINS",
+    "VERIFIED_ACCOUNT_SOURCES",
+    "AccountSource",
+    "Comment",
+    "Requester",
+    "Signals",
+    "Ticket",
+    "TicketSource",
+]
+
+ORIGINS = ("file", "api", "webhook")
+"""Where a ticket came from when no helpdesk names it: a file, an API body, a helpdesk's webhook."""
+
+
+def _known_source(value: str, info: ValidationInfo) -> str:
+    """One of :data:`ORIGINS` or an installed helpdesk's name. A ticket read back from the store
+    (context ``stored``) keeps whatever it was saved with: its helpdesk may since be uninstalled."""
+    if value in ORIGINS or (info.context or {}).get("stored"):
+        return value
+    from casefile.agent.helpdesk.registry import helpdesk_names  # the registry imports Ticket
+
+    names = helpdesk_names()
+    if value not in names:
+        raise ValueError(f"unknown ticket source {value!r}: expected one of {', '.join((*ORIGINS, *names))}")
+    return value
+
+
+TicketSource = Annotated[str, AfterValidator(_known_source)]
+"""A ticket's source: :data:`ORIGINS`, or the name of the helpdesk it was read from."""
 
 AccountSource = Literal["ticket", "email_domain", "name_mention", "unresolved"]
 """How the account was resolved: an account named on the ticket, the requester's email domain,
@@ -45,7 +74,7 @@ class Ticket(BaseModel):
     requester: Requester = Field(default_factory=Requester)
     account_id: str | None = None
     created_at: datetime
-    source: Literal["file", "zendesk", "api", "webhook"] = "file"
+    source: TicketSource = "file"
     comments: list[Comment] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     revision: str | None = None

@@ -40,7 +40,7 @@ def seeded_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     seeded = seed_history(store, root / "world", n=200)
     assert seeded.world is not None
     app = create_app(
-        settings(), env=light_env(), store=store, zendesk_transport=World(seeded.world).transport
+        settings(), env=light_env(), store=store, helpdesk_transport=World(seeded.world).transport
     )
     try:
         with serving_app(app) as base:

@@ -204,9 +204,9 @@ def code_variables() -> set[str]:
     for cls in connector_classes().values():
         found.update(cls.env_vars)
     # Helpdesks too: {"ZENDESK_WEBHOOK_SECRET": "webhook_secret"}.
-    from casefile.agent.helpdesk import HELPDESKS
+    from casefile.agent.helpdesk import helpdesk_classes
 
-    for helpdesk in HELPDESKS.values():
+    for helpdesk in helpdesk_classes().values():
         found.update(helpdesk.env_vars)
     return found
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from casefile.agent import intake
-from casefile.agent.config import load_settings
-from casefile.agent.helpdesk import HELPDESKS, HelpdeskError, WebhookRefused
+from casefile.agent.config import ConfigError, load_settings
+from casefile.agent.helpdesk import HelpdeskError, WebhookRefused, helpdesk_classes
 from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk, ZendeskSettings, sign_webhook
 from casefile.agent.intake import parse_ticket
 from casefile.agent.intake_fields import TicketDraft
+from casefile.agent.store import Store
+from casefile.agent.ticket import Ticket
 from casefile.tools.settings import ConnectorSettings
 
 SECRET = "whsec"
@@ -47,7 +51,8 @@ def test_a_second_helpdesk_is_recognised_by_intake_through_the_registry(
             raw = data["deskish_ticket"]
             return TicketDraft(id=str(raw["number"]), body=raw["text"], created_at=None)
 
-    monkeypatch.setattr(intake, "HELPDESKS", {**HELPDESKS, "deskish": Deskish})
+    installed = {**helpdesk_classes(), "deskish": Deskish}
+    monkeypatch.setattr(intake, "helpdesk_classes", lambda: installed)
     ticket = parse_ticket(
         {"deskish_ticket": {"number": 7, "text": "key sk_live_abcdefghijklmnopqrstuvwx fails"}},
         default_created_at=datetime(2026, 11, 20, tzinfo=UTC),
@@ -125,3 +130,49 @@ async def test_fetch_and_note_in_zendesk_wire_format() -> None:
     assert put.headers["authorization"].startswith("Basic ")
     assert b'"public":false' in put.content and b'"casefile_investigated"' in put.content
     await desk.aclose()
+
+
+# ---------------------------------------------------------------- the registry and the service's choice
+
+
+def test_built_in_helpdesks_are_found_by_scanning_the_package() -> None:
+    # No list names Zendesk: its module defines a Helpdesk subclass, and that is enough.
+    assert helpdesk_classes()["zendesk"] is ZendeskHelpdesk
+
+
+def test_the_service_helpdesk_comes_from_config_and_an_unknown_one_is_one_line(tmp_path: Path) -> None:
+    assert load_settings(env={}).service.helpdesk == "zendesk"
+    config = tmp_path / "casefile.toml"
+    config.write_text('[service]\nhelpdesk = "freshdsk"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, env={})
+    message = str(caught.value)
+    assert message.startswith(f"{config}:2: service.helpdesk: unknown helpdesk 'freshdsk'; installed: ")
+    assert "zendesk" in message and "\n" not in message
+    with pytest.raises(
+        ConfigError, match=r"^CASEFILE_HELPDESK: unknown helpdesk 'nope'; installed: .*zendesk"
+    ):
+        load_settings(env={"CASEFILE_HELPDESK": "nope"})
+
+
+def test_a_ticket_source_is_an_origin_or_an_installed_helpdesk() -> None:
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    assert Ticket(id="1", body="b", created_at=when, source="zendesk").source == "zendesk"
+    with pytest.raises(ValidationError, match="unknown ticket source 'gonedesk'"):
+        Ticket(id="1", body="b", created_at=when, source="gonedesk")
+
+
+def test_stored_tickets_load_whatever_helpdesk_wrote_them() -> None:
+    store = Store("sqlite:///:memory:")
+    when = datetime(2026, 11, 20, tzinfo=UTC)
+    ticket = Ticket(id="48213", body="It fails", created_at=when, source="zendesk")
+    inv = store.create_investigation(ticket, source="zendesk", requested_by="t")
+    loaded = store.ticket(inv)
+    assert loaded is not None and loaded.source == "zendesk"
+    # A ticket saved by a plug-in helpdesk since uninstalled still loads: it is history, not input.
+    gone = ticket.model_dump(mode="json") | {"source": "gonedesk"}
+    with store._tx() as cur:
+        cur.execute("UPDATE investigations SET ticket_json = ? WHERE id = ?", (json.dumps(gone), inv))
+    loaded = store.ticket(inv)
+    assert loaded is not None and loaded.source == "gonedesk"
+    store.close()

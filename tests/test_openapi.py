@@ -26,7 +26,7 @@ app = create_app(
     env=light_env(),
     model_factory=scripted_factory(),
     store=Store("sqlite:///:memory:"),
-    zendesk_transport=FakeZendesk().transport(),
+    helpdesk_transport=FakeZendesk().transport(),
 )
 
 

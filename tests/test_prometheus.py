@@ -83,7 +83,7 @@ def test_metrics_after_an_investigation(store: Store, waits: list[float]) -> Non
         env=env,
         model_factory=lambda ticket: ScriptedModel([_look, _conclude]),
         store=store,
-        zendesk_transport=FakeZendesk().transport(),
+        helpdesk_transport=FakeZendesk().transport(),
     )
     ticket = json.loads((TICKETS / "429-spike.json").read_text())
     with respx.mock(assert_all_mocked=False) as mock, TestClient(app) as client:

@@ -53,7 +53,7 @@ def _client(
         env=light_env(),
         model_factory=factory or scripted_factory(),
         store=store,
-        zendesk_transport=(zendesk or FakeZendesk()).transport(),
+        helpdesk_transport=(zendesk or FakeZendesk()).transport(),
     )
     return TestClient(app)
 

@@ -64,7 +64,7 @@ def client_for(store: Store, zendesk: FakeZendesk | None = None, **service: Any)
         env=light_env(),
         model_factory=scripted_factory(),
         store=store,
-        zendesk_transport=(zendesk or FakeZendesk()).transport(),
+        helpdesk_transport=(zendesk or FakeZendesk()).transport(),
     )
     return TestClient(app)
 

@@ -120,12 +120,13 @@ class Handoff:
         self.ledger.plan(rows)
 
     def bounce_ticket(self, record: InvestigationRecord) -> str | None:
-        """The helpdesk ticket a bounce note goes to: the one the hand-off wrote to, or the Zendesk
+        """The helpdesk ticket a bounce note goes to: the one the hand-off wrote to, or the helpdesk
         ticket the investigation was made from."""
         deliver_to, _ = self.store.delivery(record.id)
         if deliver_to:
             return deliver_to
-        if record.source in ("zendesk", "webhook") and record.ticket_id.isdigit():
+        made_from = ("webhook", self.helpdesk.name if self.helpdesk else self.settings.service.helpdesk)
+        if record.source in made_from and record.ticket_id.isdigit():
             return record.ticket_id
         return None
 

@@ -1,17 +1,15 @@
 """Helpdesks casefile reads tickets from and posts internal notes to.
 
-``HELPDESKS`` lists the implementations of :class:`Helpdesk` by name; intake tries each one's
-``is_export`` on a ticket file or API body, the service talks to the configured one. A second
-helpdesk is one module beside ``zendesk.py`` and one entry here (see docs/architecture.md).
+Each is one module here (or a plug-in's, through the ``casefile.helpdesks`` entry point) with a
+:class:`Helpdesk` subclass; ``registry.helpdesk_classes()`` finds them all. Intake tries each
+one's ``is_export`` on a ticket file or API body; the service talks to the one its config names
+(``[service] helpdesk``, default zendesk). See docs/architecture.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from casefile.agent.helpdesk.base import FetchedTicket, Helpdesk, HelpdeskError, TicketUpdate, WebhookRefused
-from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
+from casefile.agent.helpdesk.registry import helpdesk_classes, helpdesk_names, unknown_helpdesk
 
-__all__ = ["HELPDESKS", "FetchedTicket", "Helpdesk", "HelpdeskError", "TicketUpdate", "WebhookRefused"]
-
-HELPDESKS: Mapping[str, type[Helpdesk]] = {ZendeskHelpdesk.name: ZendeskHelpdesk}
+__all__ = ["FetchedTicket", "Helpdesk", "HelpdeskError", "TicketUpdate", "WebhookRefused"]
+__all__ += ["helpdesk_classes", "helpdesk_names", "unknown_helpdesk"]

@@ -30,18 +30,25 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from casefile.agent import intake_fields as f
-from casefile.agent.helpdesk.base import FetchedTicket, HelpdeskError, TicketUpdate, WebhookRefused
-from casefile.agent.intake_fields import TicketDraft, TicketError, TicketSource
+from casefile.agent.helpdesk.base import (
+    FetchedTicket,
+    Helpdesk,
+    HelpdeskError,
+    HelpdeskSettings,
+    TicketUpdate,
+    WebhookRefused,
+    positive_id,
+)
+from casefile.agent.intake_fields import TicketDraft, TicketError
 from casefile.agent.ticket import Comment, Requester
 from casefile.tools.retry import parse_retry_after
 
@@ -51,14 +58,13 @@ __all__ = [
     "ZendeskSettings",
     "sign_webhook",
     "signed_webhook",
-    "ticket_id",
 ]
 
 INVESTIGATED_TAG = "casefile_investigated"
 _MAX_COMMENT_PAGES = 10
 
 
-class ZendeskSettings(BaseModel):
+class ZendeskSettings(HelpdeskSettings):
     """One Zendesk account: ``[service.zendesk]`` (tickets, notes, webhook, sidebar app) and
     ``[connectors.zendesk]`` (``tickets_similar``) are both this model."""
 
@@ -67,14 +73,6 @@ class ZendeskSettings(BaseModel):
     email: str | None = Field(default=None, description="agent email for API-token authentication")
     api_token: SecretStr | None = None
     oauth_token: SecretStr | None = Field(default=None, description="instead of email + api_token")
-    webhook_secret: SecretStr | None = Field(default=None, description="the webhook's signing secret")
-    app_shared_secret: SecretStr | None = Field(
-        default=None, description="HS256 key the sidebar app's JWTs are signed with (a secure app setting)"
-    )
-    jwt_max_age_s: int = Field(default=3600, ge=60, description="JWTs older than this (by iat) are refused")
-    webhook_tolerance_s: int = Field(default=300, ge=1, description="webhook timestamps older are refused")
-    post_notes: bool = Field(default=True, description="post the diagnosis as an internal note")
-    timeout_s: float = Field(default=15.0, gt=0)
     resolution_field_id: int | None = Field(
         default=None, description="custom ticket field holding the resolution; else the last public comment"
     )
@@ -94,22 +92,19 @@ class ZendeskSettings(BaseModel):
         return f"https://{self.subdomain}.zendesk.com" if self.subdomain else None
 
 
-def ticket_id(value: Any) -> int | None:
-    """A Zendesk ticket id (a positive integer, or its ASCII digits), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and 0 < value < 2**63:
-        return value
-    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,18}", value.strip()) and int(value) > 0:
-        return int(value)  # ASCII digits only: "²".isdigit() is True, and int("²") fails
-    return None
-
-
-class ZendeskHelpdesk:
+class ZendeskHelpdesk(Helpdesk):
     """:class:`~casefile.agent.helpdesk.base.Helpdesk` for Zendesk Support."""
 
     name: ClassVar[str] = "zendesk"
+    title: ClassVar[str] = "Zendesk"
     investigated_tag: ClassVar[str] = INVESTIGATED_TAG
+    settings_model: ClassVar[type[HelpdeskSettings]] = ZendeskSettings
+    webhook_signature_header: ClassVar[str] = "X-Zendesk-Webhook-Signature"
+    webhook_signature_scheme: ClassVar[str] = (
+        "base64 HMAC-SHA256 of X-Zendesk-Webhook-Signature-Timestamp + the raw body, keyed with the "
+        "webhook's signing secret."
+    )
+    settings: ZendeskSettings
     env_vars: ClassVar[Mapping[str, str]] = {
         "ZENDESK_SUBDOMAIN": "subdomain",
         "ZENDESK_EMAIL": "email",
@@ -122,8 +117,7 @@ class ZendeskHelpdesk:
     def __init__(
         self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings = settings
-        self._transport = transport
+        super().__init__(settings, transport=transport)
         self._http: httpx.AsyncClient | None = None
 
     # ---------------------------------------------------------------- export format
@@ -145,14 +139,6 @@ class ZendeskHelpdesk:
     @property
     def configured(self) -> bool:
         return self.settings.api_base() is not None
-
-    @property
-    def posts_notes(self) -> bool:
-        return self.settings.post_notes
-
-    @property
-    def timeout_s(self) -> float:
-        return self.settings.timeout_s
 
     def app_jwt_issuer(self) -> str | None:
         return self.settings.jwt_issuer()
@@ -189,13 +175,13 @@ class ZendeskHelpdesk:
             if kind != "zen:event-type:ticket.created":
                 return f"event {kind} is not a ticket creation"
             detail = payload.get("detail")
-            found = ticket_id(detail.get("id")) if isinstance(detail, dict) else None
+            found = positive_id(detail.get("id")) if isinstance(detail, dict) else None
         else:
             ticket = payload.get("ticket")
             candidate = payload.get("ticket_id")
             if candidate is None and isinstance(ticket, dict):
                 candidate = ticket.get("id")
-            found = ticket_id(candidate)
+            found = positive_id(candidate)
         if found is None:
             raise ValueError("the webhook body names no ticket (ticket_id or detail.id)")
         return found
@@ -276,13 +262,10 @@ class ZendeskHelpdesk:
                     return True
         return False
 
-    async def fetch_ticket(self, ticket_id: int, *, source: TicketSource = "zendesk") -> FetchedTicket:
+    async def fetch_ticket(self, ticket_id: int, *, source: str | None = None) -> FetchedTicket:
         export = await self.fetch_export(ticket_id)
         tags = [t for t in export["ticket"].get("tags") or [] if isinstance(t, str)]
         return FetchedTicket(ticket=f.build(self.parse_export(export), source=source), tags=tags)
-
-    async def post_internal_note(self, ticket_id: int, body: str) -> None:
-        await self.update_ticket(ticket_id, TicketUpdate(note=body))
 
     async def update_ticket(self, ticket_id: int, update: TicketUpdate) -> None:
         ticket: dict[str, Any] = {

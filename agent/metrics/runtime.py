@@ -46,10 +46,13 @@ class MetricsRuntime:
         self._task: asyncio.Task[None] | None = None
 
     def reader(self) -> OutcomeReader | None:
-        """The helpdesk to read outcomes from: the service's Zendesk, else its world's stand-in."""
+        """The helpdesk to read outcomes from: the service's Zendesk, else its world's stand-in.
+        Only Zendesk's outcomes are read so far; the service's helpdesk transport is Zendesk's only
+        when its helpdesk is."""
         service = self.service
         world = service.env.world if service.opened else None
-        return outcome_reader(service.config.zendesk, world, transport=service.helpdesk_transport)
+        transport = service.helpdesk_transport if service.helpdesk.name == "zendesk" else None
+        return outcome_reader(service.config.zendesk, world, transport=transport)
 
     def start(self) -> None:
         review = self.service.config.review

@@ -1,8 +1,8 @@
 """The investigation service: an ASGI app (FastAPI) in front of :func:`casefile.agent.pipeline.run_investigation`.
 
 =========================================  =============================================================
-``POST /v1/investigations``                a ticket (casefile's format or a Zendesk export) or
-                                           ``{"zendesk_ticket_id": N}`` (re-read from Zendesk) → 202 {id}
+``POST /v1/investigations``                a ticket (casefile's format or a helpdesk's export) or
+                                           ``{"<helpdesk>_ticket_id": N}`` (re-read from it) → 202 {id}
 ``GET  /v1/investigations``                recent investigations (``?status=``, ``?since=``)
 ``GET  /v1/investigations/{id}``           status, diagnosis, and a link to each cited source
 ``GET  /v1/investigations/{id}/events``    Server-Sent Events: replayed from the store, then live
@@ -12,13 +12,14 @@
 ``POST /v1/investigations/{id}/confirm-account``  an agent confirms a candidate account: investigate again with it
 ``GET  /v1/reports/escalations?since=7d``  the weekly escalation review (JSON)
 ``GET  /v1/reports/clusters?since=24h``    investigations sharing a cause (a bug, deploy, error code)
-``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
+``POST /v1/webhooks/<helpdesk>``           the helpdesk's signed webhook (``/v1/webhooks/zendesk``): investigate
+                                           a new ticket, post a note
 ``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
 ``GET  /app/``                             the sidebar page, usable standalone against this service
 =========================================  =============================================================
 
 Every ``/v1`` request is authenticated (a configured bearer token, or a JWT
-signed with the Zendesk app's shared secret; the webhook by its signature),
+signed with the helpdesk app's shared secret; the webhook by its signature),
 rate-limited per caller, and size-limited. Each caller belongs to a tenant and
 sees only that tenant's investigations: another tenant's is a 404, as if it did not exist. Every 4xx has a JSON body
 ``{"error": {"code": ..., "message": ...}}``, and a rejected request stores nothing.
@@ -59,9 +60,9 @@ def create_app(
     model_factory: ModelFactory | None = None,
     store: Store | None = None,
     world: str | Path | None = None,
-    zendesk_transport: httpx.AsyncBaseTransport | None = None,
+    helpdesk_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """The service as an ASGI app. ``env``/``store``/``model_factory``/``zendesk_transport`` are for tests;
+    """The service as an ASGI app. ``env``/``store``/``model_factory``/``helpdesk_transport`` are for tests;
     by default the store comes from ``settings.service.database_url`` and the environment from
     :func:`open_environment` (a world, or the live systems), opened when the app starts."""
     service = InvestigationService(
@@ -70,7 +71,7 @@ def create_app(
         model_factory=model_factory,
         store=store,
         world=world,
-        zendesk_transport=zendesk_transport,
+        helpdesk_transport=helpdesk_transport,
     )
 
     @asynccontextmanager
@@ -90,10 +91,11 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = service
-    openapi.install(app)
+    openapi.install(app, type(service.helpdesk))
     install_error_handlers(app)
-    for router in (health.router, investigations.router, feedback.router, webhooks.router, metrics.router):
+    for router in (health.router, investigations.router, feedback.router, metrics.router):
         app.include_router(router)
+    app.include_router(webhooks.webhook_router(service.helpdesk.name))
     health.mount_sidebar(app)
     app.include_router(bounce_router(service))  # the signed bounce-back link in Slack messages
     app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)

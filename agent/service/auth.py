@@ -47,7 +47,7 @@ class Principal:
     ``tenant`` is whose investigations it may create and see (no others, not even their ids)."""
 
     name: str
-    kind: str  # "token" | "zendesk_app" | "zendesk_webhook"
+    kind: str  # "token" | "<helpdesk>_app" | "<helpdesk>_webhook" (zendesk_app, zendesk_webhook)
     tenant: str
 
 
@@ -69,6 +69,7 @@ class Authenticator:
         tenant: str = "default",
         jwt_issuer: str | None = None,
         jwt_audience: str = JWT_AUDIENCE,
+        helpdesk: str = "zendesk",
     ) -> None:
         # name, secret, tenant: a plain token belongs to the service's own tenant, like the app's JWTs.
         self._tokens = [
@@ -83,6 +84,7 @@ class Authenticator:
         # The Zendesk instance (https://{subdomain}.zendesk.com) and the app a JWT must be for.
         self._jwt_issuer = jwt_issuer.rstrip("/") if jwt_issuer else None
         self._jwt_audience = jwt_audience
+        self._helpdesk = helpdesk  # whose sidebar app signs the JWTs: callers are named "<helpdesk>:<who>"
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -136,9 +138,10 @@ class Authenticator:
         if not isinstance(iat, int | float) or time.time() - iat > self._jwt_max_age_s:
             raise AuthError("invalid_token", "the JWT is too old")
         who = claims.get("email") or claims.get("sub") or claims.get("user_id")
-        name = f"zendesk:{who}" if isinstance(who, str | int) and str(who) else "zendesk:app"
+        desk = self._helpdesk
+        name = f"{desk}:{who}" if isinstance(who, str | int) and str(who) else f"{desk}:app"
         # The app's JWTs are signed for this service's one Zendesk: they act for its tenant.
-        return Principal(name=name[:200], kind="zendesk_app", tenant=self._tenant)
+        return Principal(name=name[:200], kind=f"{desk}_app", tenant=self._tenant)
 
 
 class RateLimiter:

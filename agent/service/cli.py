@@ -78,6 +78,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from casefile.agent.config import load_settings
     from casefile.agent.console import configure_logging
     from casefile.agent.errors import ConfigError
+    from casefile.agent.helpdesk import helpdesk_classes
     from casefile.agent.pipeline import open_environment
     from casefile.agent.service.app import create_app
     from casefile.agent.service.server import run
@@ -95,9 +96,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError("--concurrency must be at least 1")
     service = settings.service.model_copy(update=updates)
     settings = settings.model_copy(update={"service": service})
-    if not service.tokens and service.zendesk.app_shared_secret is None:
+    if not service.tokens and service.helpdesk_settings().app_shared_secret is None:
+        label = helpdesk_classes()[service.helpdesk].label()
         print(
-            "casefile: warning: no service tokens and no Zendesk app secret configured; every /v1 request "
+            f"casefile: warning: no service tokens and no {label} app secret configured; every /v1 request "
             "will be refused (set CASEFILE_SERVICE_TOKENS=name=token)",
             file=sys.stderr,
         )

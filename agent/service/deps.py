@@ -1,5 +1,5 @@
 """What every route needs: the service, the authenticated caller (FastAPI dependencies), an
-investigation the caller may see, and a ticket read back from Zendesk."""
+investigation the caller may see, and a ticket read back from the service's helpdesk."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from casefile.agent.helpdesk import FetchedTicket, HelpdeskError
-from casefile.agent.helpdesk.zendesk import ticket_id as as_zendesk_id
 from casefile.agent.intake import TicketError
 from casefile.agent.service.auth import AuthError, Principal
 from casefile.agent.service.errors import ApiError
 from casefile.agent.service.runtime import InvestigationService
 from casefile.agent.store import InvestigationRecord
 
-__all__ = ["Caller", "Service", "as_zendesk_id", "caller", "from_zendesk", "record_or_404"]
+__all__ = ["Caller", "Service", "caller", "from_helpdesk", "record_or_404"]
 
 _ID_RE = re.compile(r"^inv_[0-9a-f]{16}$")
 
@@ -65,15 +64,18 @@ def record_or_404(service: InvestigationService, inv: str, principal: Principal)
     return record
 
 
-async def from_zendesk(service: InvestigationService, ticket_id: int) -> FetchedTicket:
-    """Zendesk ticket ``ticket_id`` and its tags; Zendesk's failures become the service's 4xx/502."""
-    if not service.helpdesk.configured:
-        raise ApiError(400, "zendesk_not_configured", "this service has no Zendesk configured")
+async def from_helpdesk(service: InvestigationService, ticket_id: int) -> FetchedTicket:
+    """The helpdesk's ticket ``ticket_id`` and its tags; the helpdesk's failures become the service's
+    4xx/502 (codes prefixed with its name: ``zendesk_ticket_not_found``)."""
+    desk = service.helpdesk
+    name, label = desk.name, desk.label()
+    if not desk.configured:
+        raise ApiError(400, f"{name}_not_configured", f"this service has no {label} configured")
     try:
-        return await service.helpdesk.fetch_ticket(ticket_id, source="zendesk")
+        return await desk.fetch_ticket(ticket_id)
     except HelpdeskError as exc:
         if exc.status == 404:
-            raise ApiError(404, "zendesk_ticket_not_found", f"Zendesk has no ticket {ticket_id}") from None
-        raise ApiError(502, "zendesk_unavailable", str(exc)) from None
+            raise ApiError(404, f"{name}_ticket_not_found", f"{label} has no ticket {ticket_id}") from None
+        raise ApiError(502, f"{name}_unavailable", str(exc)) from None
     except TicketError as exc:
-        raise ApiError(422, "invalid_ticket", f"Zendesk ticket {ticket_id}: {exc}") from None
+        raise ApiError(422, "invalid_ticket", f"{label} ticket {ticket_id}: {exc}") from None

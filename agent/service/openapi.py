@@ -18,7 +18,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-__all__ = ["CREATE_BODY", "install"]
+from casefile.agent.helpdesk import Helpdesk
+
+__all__ = ["create_body", "install", "security_schemes"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -38,52 +40,59 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
-SECURITY_SCHEMES: dict[str, Any] = {
-    "bearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A configured service token, or an HS256 JWT signed with the Zendesk app's shared "
-        "secret (with exp and iat).",
-    },
-    "zendeskWebhook": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-Zendesk-Webhook-Signature",
-        "description": "base64 HMAC-SHA256 of X-Zendesk-Webhook-Signature-Timestamp + the raw body, keyed "
-        "with the webhook's signing secret.",
-    },
-}
 
-CREATE_BODY: dict[str, Any] = {
-    "oneOf": [
-        {
-            "type": "object",
-            "title": "Ticket",
-            "description": "a ticket: casefile's format (id, subject, body, requester, created_at, comments) "
-            "or a Zendesk export ({ticket, comments, users})",
-            "not": {"required": ["zendesk_ticket_id"]},
+def security_schemes(helpdesk: type[Helpdesk]) -> dict[str, Any]:
+    """Bearer tokens (or the helpdesk app's JWTs), and the helpdesk's webhook signature."""
+    return {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": f"A configured service token, or an HS256 JWT signed with the {helpdesk.label()} "
+            "app's shared secret (with exp and iat).",
         },
-        {
-            "type": "object",
-            "title": "ZendeskTicketReference",
-            "description": "a Zendesk ticket the service reads from Zendesk itself",
-            "required": ["zendesk_ticket_id"],
-            "properties": {"zendesk_ticket_id": {"type": "integer", "minimum": 1}},
-            "additionalProperties": False,
+        f"{helpdesk.name}Webhook": {
+            "type": "apiKey",
+            "in": "header",
+            "name": helpdesk.webhook_signature_header,
+            "description": helpdesk.webhook_signature_scheme,
         },
-    ]
-}
+    }
+
+
+def create_body(helpdesk: type[Helpdesk]) -> dict[str, Any]:
+    """A ticket, or a reference to one of the helpdesk's tickets (``zendesk_ticket_id``)."""
+    key, label = helpdesk.ticket_id_key(), helpdesk.label()
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "title": "Ticket",
+                "description": "a ticket: casefile's format (id, subject, body, requester, created_at, "
+                f"comments) or a {label} export",
+                "not": {"required": [key]},
+            },
+            {
+                "type": "object",
+                "title": f"{label}TicketReference",
+                "description": f"a {label} ticket the service reads from {label} itself",
+                "required": [key],
+                "properties": {key: {"type": "integer", "minimum": 1}},
+                "additionalProperties": False,
+            },
+        ]
+    }
+
 
 _DESCRIPTIONS = {
     "400": "malformed request (not JSON, a bad header or value)",
     "401": "missing or invalid credentials",
     "403": "the caller's tenant may not do this",
-    "404": "no such investigation (or Zendesk ticket)",
+    "404": "no such investigation (or helpdesk ticket)",
     "409": "the investigation is still active, its account needs no confirming, or (a bounce) it did not escalate",
     "413": "request body too large",
     "422": "well-formed but invalid values",
     "429": "rate limited (see Retry-After)",
-    "502": "Zendesk could not be read",
+    "502": "the helpdesk could not be read",
     "503": "the store could not record the work (retry later)",
 }
 
@@ -98,7 +107,7 @@ def _errors(codes: Iterable[str]) -> dict[str, Any]:
 def _error_codes(method: str, path: str) -> list[str]:
     if path == "/healthz":
         return []
-    if path == "/v1/webhooks/zendesk":
+    if path.startswith("/v1/webhooks/"):
         return ["400", "401", "404", "413", "422", "429", "502", "503"]
     codes = ["400", "401", "413", "422", "429"]
     if "{inv}" in path or (path == "/v1/investigations" and method == "post"):
@@ -112,20 +121,20 @@ def _error_codes(method: str, path: str) -> list[str]:
     return sorted(set(codes))
 
 
-def _correct(spec: dict[str, Any]) -> dict[str, Any]:
+def _correct(spec: dict[str, Any], helpdesk: type[Helpdesk]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas["Error"] = ERROR_SCHEMA
-    components["securitySchemes"] = SECURITY_SCHEMES
+    components["securitySchemes"] = security_schemes(helpdesk)
     for path, operations in spec.get("paths", {}).items():
         for method, op in operations.items():
             responses = op.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's validation body: never sent
             responses.update(_errors(_error_codes(method, path)))
-            if path == "/v1/webhooks/zendesk":
-                op["security"] = [{"zendeskWebhook": []}]
+            if path.startswith("/v1/webhooks/"):
+                op["security"] = [{f"{helpdesk.name}Webhook": []}]
             elif path.startswith("/v1/"):
                 op["security"] = [{"bearer": []}]
     health = spec["paths"]["/healthz"]["get"]
@@ -137,7 +146,8 @@ def _correct(spec: dict[str, Any]) -> dict[str, Any]:
         },
     }
     create = spec["paths"]["/v1/investigations"]["post"]
-    create["requestBody"] = {"required": True, "content": {"application/json": {"schema": CREATE_BODY}}}
+    body = create_body(helpdesk)
+    create["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     events = spec["paths"]["/v1/investigations/{inv}/events"]["get"]
     events["responses"]["200"] = {
         "description": "progress events: Server-Sent Events, or with ?format=json the events stored so far",
@@ -159,13 +169,13 @@ def _correct(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, helpdesk: type[Helpdesk]) -> None:
     """Serve the corrected description at ``/openapi.json`` (generated once, on first use)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _correct(generate())
+            app.openapi_schema = _correct(generate(), helpdesk)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,5 +1,5 @@
 """The service's state and work: the store, the environment, the worker that runs queued
-investigations, the Zendesk client, authentication, and the live event hub the SSE streams wait on.
+investigations, the helpdesk client, authentication, and the live event hub the SSE streams wait on.
 
 Routes (:mod:`casefile.agent.service.routes`) read and submit through :class:`InvestigationService`;
 accepted work is durable: it is a row in the store, run by whichever replica's
@@ -24,7 +24,6 @@ from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.events import Event
 from casefile.agent.handoff.deliver import Handoff
 from casefile.agent.helpdesk import Helpdesk
-from casefile.agent.helpdesk.zendesk import ZendeskHelpdesk
 from casefile.agent.metrics.runtime import MetricsRuntime
 from casefile.agent.models.base import Model
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
@@ -75,7 +74,7 @@ class InvestigationService:
         model_factory: ModelFactory | None,
         store: Store | None,
         world: str | Path | None,
-        zendesk_transport: httpx.AsyncBaseTransport | None,
+        helpdesk_transport: httpx.AsyncBaseTransport | None,
     ) -> None:
         self.settings = settings
         self.config = settings.service
@@ -85,17 +84,18 @@ class InvestigationService:
         self.model_factory = model_factory
         self._store = store
         self._owns_store = store is None
-        # The service's one helpdesk (Zendesk); unconfigured, it refuses to fetch or post.
-        self.helpdesk: Helpdesk = ZendeskHelpdesk(self.config.zendesk, transport=zendesk_transport)
+        # The service's one helpdesk ([service] helpdesk); unconfigured, it refuses to fetch or post.
+        self.helpdesk: Helpdesk = self.config.open_helpdesk(transport=helpdesk_transport)
         self.handoff: Handoff | None = None
-        self.helpdesk_transport = zendesk_transport  # the metrics read ticket outcomes through it too
-        zc = self.config.zendesk
+        self.helpdesk_transport = helpdesk_transport  # the metrics read ticket outcomes through it too
+        hs = self.helpdesk.settings
         self.auth = Authenticator(
             self.config.tokens,
-            zc.app_shared_secret,
-            jwt_max_age_s=zc.jwt_max_age_s,
+            hs.app_shared_secret,
+            jwt_max_age_s=hs.jwt_max_age_s,
             tenant=self.config.tenant,
             jwt_issuer=self.helpdesk.app_jwt_issuer(),
+            helpdesk=self.helpdesk.name,
         )
         self.limiter = RateLimiter(self.config.rate_limit_per_minute, self.config.rate_limit_burst)
         self.hub = _Hub()
@@ -191,7 +191,7 @@ class InvestigationService:
         source: str,
         principal: Principal,
         priority: str,
-        zendesk_ticket_id: int | None = None,
+        helpdesk_ticket_id: int | None = None,
         rerun_of: str | None = None,
         post_note: bool = False,
     ) -> tuple[str, bool]:
@@ -199,12 +199,12 @@ class InvestigationService:
         one was already active (for that tenant: another tenant's same ticket is another investigation).
 
         The row is the durable job: once this returns, the investigation (and with ``post_note``, its
-        internal note on ``zendesk_ticket_id``) will be finished by some worker, whatever crashes."""
+        internal note on ``helpdesk_ticket_id``) will be finished by some worker, whatever crashes."""
         key = _idempotency_key(ticket, principal.tenant)
         deliver_to = (
-            str(zendesk_ticket_id)
+            str(helpdesk_ticket_id)
             if post_note
-            and zendesk_ticket_id is not None
+            and helpdesk_ticket_id is not None
             and self.helpdesk.configured
             and self.helpdesk.posts_notes
             else None
@@ -329,7 +329,11 @@ class InvestigationService:
             return
         self.store.mark_delivered(inv, owner)
         self.record_event(
-            inv, Event(kind="note_delivered", data={"zendesk_ticket_id": int(claim.deliver_to)})
+            inv,
+            Event(
+                kind="note_delivered",
+                data={"helpdesk": self.helpdesk.name, self.helpdesk.ticket_id_key(): int(claim.deliver_to)},
+            ),
         )
 
     def bounced(self, record: InvestigationRecord, entry: FeedbackRecord) -> None:

@@ -143,7 +143,8 @@ class Investigations(Database):
         with self._tx() as cur:
             cur.execute("SELECT ticket_json FROM investigations WHERE id = ?", (id,))
             row = cur.fetchone()
-        return Ticket.model_validate_json(row[0]) if row else None
+        # A stored ticket keeps its source even if the helpdesk that wrote it is no longer installed.
+        return Ticket.model_validate_json(row[0], context={"stored": True}) if row else None
 
     def get(self, id: str, tenant: str | None = None) -> InvestigationRecord | None:
         """The investigation ``id``; with ``tenant``, only if it belongs to that tenant."""

@@ -1,4 +1,4 @@
-"""``/v1/investigations``: start one (a ticket or a Zendesk ticket id), list, read, stream its events,
+"""``/v1/investigations``: start one (a ticket or a helpdesk ticket id), list, read, stream its events,
 read its audit log, run it again, confirm its candidate account."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from casefile.agent.events import Event
+from casefile.agent.helpdesk.base import positive_id
 from casefile.agent.intake import TicketError, parse_ticket
-from casefile.agent.service.deps import Caller, Service, as_zendesk_id, from_zendesk, record_or_404
+from casefile.agent.service.deps import Caller, Service, from_helpdesk, record_or_404
 from casefile.agent.service.errors import ApiError, json_body
 from casefile.agent.service.runtime import TERMINAL
 from casefile.agent.service.schemas import (
@@ -33,22 +34,26 @@ router = APIRouter(tags=["investigations"])
     "/v1/investigations",
     status_code=202,
     response_model=InvestigationCreated,
-    # The body is read by hand (a ticket, or a Zendesk ticket id): described in openapi.py.
+    # The body is read by hand (a ticket, or a helpdesk ticket id): described in openapi.py.
 )
 async def create(request: Request, principal: Caller, service: Service) -> InvestigationCreated:
     """Start an investigation (on-demand priority). The same ticket revision is not investigated twice at once."""
     payload = json_body(await request.body())
-    zendesk_id: int | None = None
-    if isinstance(payload, dict) and "zendesk_ticket_id" in payload:
-        zendesk_id = as_zendesk_id(payload["zendesk_ticket_id"])
-        if zendesk_id is None:
-            raise ApiError(422, "invalid_request", "zendesk_ticket_id must be a positive integer")
+    desk = service.helpdesk
+    key = desk.ticket_id_key()  # zendesk_ticket_id
+    desk_id: int | None = None
+    if isinstance(payload, dict) and key in payload:
+        desk_id = positive_id(payload[key])
+        if desk_id is None:
+            raise ApiError(422, "invalid_request", f"{key} must be a positive integer")
         if principal.tenant != service.config.tenant:
-            # The service's Zendesk is its own tenant's helpdesk: another tenant may not read it.
-            raise ApiError(403, "forbidden", "this caller's tenant cannot read tickets from this Zendesk")
-        # The page only names the ticket; its content comes from Zendesk itself.
-        ticket = (await from_zendesk(service, zendesk_id)).ticket
-        source = "zendesk"
+            # The service's helpdesk is its own tenant's: another tenant may not read it.
+            raise ApiError(
+                403, "forbidden", f"this caller's tenant cannot read tickets from this {desk.label()}"
+            )
+        # The page only names the ticket; its content comes from the helpdesk itself.
+        ticket = (await from_helpdesk(service, desk_id)).ticket
+        source = desk.name
     else:
         try:
             # created_at is required, as on the command line: it is the investigation's "now".
@@ -57,7 +62,7 @@ async def create(request: Request, principal: Caller, service: Service) -> Inves
             raise ApiError(422, "invalid_ticket", str(exc)) from None
         source = "api"
     inv, existing = service.submit(
-        ticket, source=source, principal=principal, priority="on_demand", zendesk_ticket_id=zendesk_id
+        ticket, source=source, principal=principal, priority="on_demand", helpdesk_ticket_id=desk_id
     )
     record = service.store.get(inv)
     return InvestigationCreated(
@@ -151,7 +156,7 @@ async def rerun(inv: str, principal: Caller, service: Service) -> InvestigationC
         principal=principal,
         priority="on_demand",
         rerun_of=inv,
-        zendesk_ticket_id=as_zendesk_id(ticket.id) if webhook else None,
+        helpdesk_ticket_id=positive_id(ticket.id) if webhook else None,
         post_note=webhook,
     )
     return InvestigationCreated(
@@ -193,7 +198,9 @@ async def confirm_account(
         principal=principal,
         priority="on_demand",
         rerun_of=inv,
-        zendesk_ticket_id=as_zendesk_id(ticket.id) if record.source in ("zendesk", "webhook") else None,
+        helpdesk_ticket_id=positive_id(ticket.id)
+        if record.source in (service.helpdesk.name, "webhook")
+        else None,
     )
     service.record_event(
         inv,

@@ -1,5 +1,5 @@
-"""``POST /v1/webhooks/zendesk``: a signed Zendesk webhook starts a background investigation whose
-internal note is posted on the ticket."""
+"""``POST /v1/webhooks/{helpdesk}``: the service's helpdesk's signed webhook (``/v1/webhooks/zendesk``)
+starts a background investigation whose internal note is posted on the ticket."""
 
 from __future__ import annotations
 
@@ -10,42 +10,52 @@ from fastapi.responses import JSONResponse, Response
 
 from casefile.agent.helpdesk import WebhookRefused
 from casefile.agent.service.auth import Principal
-from casefile.agent.service.deps import Service, from_zendesk
+from casefile.agent.service.deps import Service, from_helpdesk
 from casefile.agent.service.errors import ApiError, json_body
 from casefile.agent.service.schemas import InvestigationCreated, Skipped, investigation_links
 
-__all__ = ["router"]
+__all__ = ["webhook_router"]
 
 log = logging.getLogger("casefile.service")
 
-router = APIRouter(tags=["zendesk"])
+
+def webhook_router(helpdesk: str) -> APIRouter:
+    """``POST /v1/webhooks/<helpdesk>`` for the service's helpdesk (another helpdesk's path is a 404)."""
+    router = APIRouter(tags=["webhooks"])
+    router.add_api_route(
+        f"/v1/webhooks/{helpdesk}",
+        helpdesk_webhook,
+        methods=["POST"],
+        status_code=202,
+        responses={200: {"model": Skipped, "description": "nothing to do"}},
+    )
+    return router
 
 
-@router.post(
-    "/v1/webhooks/zendesk",
-    status_code=202,
-    responses={200: {"model": Skipped, "description": "nothing to do"}},
-)
-async def zendesk_webhook(request: Request, service: Service) -> Response:
-    """A Zendesk webhook (trigger on ticket creation, or the ticket.created event), signed with its secret."""
+async def helpdesk_webhook(request: Request, service: Service) -> Response:
+    """The helpdesk's webhook on a new ticket (Zendesk: a trigger, or the ticket.created event),
+    signed with its secret."""
+    desk = service.helpdesk
     raw = await request.body()
     try:
-        service.helpdesk.verify_webhook(request.headers, raw)
+        desk.verify_webhook(request.headers, raw)
     except WebhookRefused as exc:
         raise ApiError(401, exc.code, exc.message) from None
-    principal = Principal(name="zendesk:webhook", kind="zendesk_webhook", tenant=service.config.tenant)
+    principal = Principal(
+        name=f"{desk.name}:webhook", kind=f"{desk.name}_webhook", tenant=service.config.tenant
+    )
     wait = service.limiter.check(principal.name)
     if wait:
         raise ApiError(429, "rate_limited", "rate limit exceeded", {"Retry-After": str(int(wait))})
     try:
-        found = service.helpdesk.webhook_ticket_id(json_body(raw))
+        found = desk.webhook_ticket_id(json_body(raw))
     except ValueError as exc:
         raise ApiError(400, "invalid_payload", str(exc)) from None
     if isinstance(found, str):
         return JSONResponse({"skipped": found}, status_code=200)
-    # Never trust the webhook body for content: read the ticket back from Zendesk.
-    fetched = await from_zendesk(service, found)
-    tag = service.helpdesk.investigated_tag
+    # Never trust the webhook body for content: read the ticket back from the helpdesk.
+    fetched = await from_helpdesk(service, found)
+    tag = desk.investigated_tag
     if tag in fetched.tags:
         return JSONResponse({"skipped": f"ticket {found} is already tagged {tag}"}, status_code=200)
     ticket = fetched.ticket.model_copy(update={"source": "webhook"})
@@ -55,10 +65,10 @@ async def zendesk_webhook(request: Request, service: Service) -> Response:
             source="webhook",
             principal=principal,
             priority="background",
-            zendesk_ticket_id=found,
+            helpdesk_ticket_id=found,
             post_note=True,
         )
-    except Exception as exc:  # not stored, so not accepted: an error status makes Zendesk send it again
+    except Exception as exc:  # not stored, so not accepted: an error status makes the helpdesk send it again
         service.store_health(exc)
         log.error("webhook for ticket %s not accepted: the store failed: %s", found, type(exc).__name__)
         raise ApiError(
