@@ -8,15 +8,11 @@ tells casefile it exists.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from plugin_install import install_plugin, run_casefile
 
-ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = Path(__file__).resolve().parent / "plugin_example"
 
 RUNBOOK = """---
@@ -53,51 +49,18 @@ Check the status page first.
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("src") / "casefile-statuspage"
-    shutil.copytree(PLUGIN, source)
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--disable-pip-version-check",
-            "-q",
-            "install",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-    )
-    return target
-
-
-def _casefile(site: Path, cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("CASEFILE_", "CLICKHOUSE_", "GITHUB_"))}
-    base |= {"PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]), "CASEFILE_CACHE_DIR": str(cwd / "cache")}
-    return subprocess.run(
-        [sys.executable, "-m", "casefile.agent.cli", *args],
-        cwd=cwd,
-        env=base | env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return install_plugin(PLUGIN, tmp_path_factory)
 
 
 def test_the_plugin_appears_in_tools_list(plugin_site: Path, tmp_path: Path) -> None:
-    done = _casefile(plugin_site, tmp_path, "tools", "list")
+    done = run_casefile(plugin_site, tmp_path, "tools", "list")
     assert done.returncode == 0, done.stderr
     assert "statuspage_incidents" in done.stdout
 
 
 def test_the_plugin_reads_its_own_section_and_environment_variable(plugin_site: Path, tmp_path: Path) -> None:
     (tmp_path / "casefile.toml").write_text('[connectors.statuspage]\npage = "status.acme.test"\n')
-    done = _casefile(
+    done = run_casefile(
         plugin_site,
         tmp_path,
         "tools",
@@ -114,7 +77,7 @@ def test_the_plugin_reads_its_own_section_and_environment_variable(plugin_site: 
 
 def test_without_its_variable_the_plugin_is_not_configured(plugin_site: Path, tmp_path: Path) -> None:
     (tmp_path / "casefile.toml").write_text('[connectors.logs]\ndsn = "http://127.0.0.1:9/"\n')
-    done = _casefile(plugin_site, tmp_path, "tools", "call", "statuspage_incidents", "--args", "{}")
+    done = run_casefile(plugin_site, tmp_path, "tools", "call", "statuspage_incidents", "--args", "{}")
     assert "not configured (set STATUSPAGE_TOKEN)" in done.stdout + done.stderr
 
 
@@ -127,7 +90,7 @@ def test_a_runbook_calls_the_plugin_and_the_diagnosis_cites_it(plugin_site: Path
     (tmp_path / "casefile.toml").write_text(
         'runbooks_dir = "runbooks"\naccounts_file = "accounts.json"\n[connectors.statuspage]\npage = "status.acme.test"\n'
     )
-    check = _casefile(plugin_site, tmp_path, "runbooks", "check")
+    check = run_casefile(plugin_site, tmp_path, "runbooks", "check")
     assert check.returncode == 0, check.stdout + check.stderr
     ticket = {
         "id": "T-1",
@@ -137,7 +100,7 @@ def test_a_runbook_calls_the_plugin_and_the_diagnosis_cites_it(plugin_site: Path
         "created_at": "2026-11-20T11:40:00Z",
     }
     (tmp_path / "ticket.json").write_text(json.dumps(ticket))
-    done = _casefile(
+    done = run_casefile(
         plugin_site, tmp_path, "investigate", "ticket.json", "--json", "--no-save", STATUSPAGE_TOKEN="t0ken"
     )
     assert done.returncode == 0, done.stderr
