@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from casefile.tools.base import Connector
-from casefile.tools.catalogue import BUILT_IN, connector_classes
+from casefile.tools.catalogue import built_in, connector_classes
 from casefile.tools.registry import build_toolbox
 from casefile.tools.settings import ConnectorSettings, LinearSettings, StripeSettings
 
@@ -22,7 +22,7 @@ def test_every_connector_says_how_it_is_built() -> None:
 
 def test_live_without_settings_every_source_says_what_to_set() -> None:
     toolbox = build_toolbox(ConnectorSettings())
-    assert set(toolbox.unavailable) == set(BUILT_IN) - {"sso", "cases"}  # sso and our own store need none
+    assert set(toolbox.unavailable) == set(built_in()) - {"sso", "cases"}  # sso and our own store need none
     assert toolbox.unavailable["logs"] == "not configured (set CLICKHOUSE_DSN)"
     assert toolbox.unavailable["bugs"] == "not configured (set LINEAR_API_KEY)"
     assert "STRIPE_API_KEY" in toolbox.unavailable["billing"]
@@ -54,3 +54,17 @@ def test_a_connector_that_fails_to_build_does_not_stop_the_others(monkeypatch: p
     toolbox = build_toolbox(ConnectorSettings(), world=World(DEMO_WORLD))
     assert toolbox.unavailable == {"billing": "could not start: stripe SDK misconfigured"}
     assert "logs_error_summary" in toolbox.tools and "deploys_list" in toolbox.tools
+
+
+def test_built_in_connectors_are_found_by_scanning_the_tools_package() -> None:
+    # No list names them: each module of casefile.tools defining a Connector with a source is one.
+    assert built_in() == {
+        "billing": "casefile.tools.billing:StripeConnector",
+        "bugs": "casefile.tools.bugs:LinearConnector",
+        "cases": "casefile.tools.cases:CasesConnector",
+        "deploys": "casefile.tools.deploys:GitHubConnector",
+        "docs": "casefile.tools.docs:HelpCenterConnector",
+        "logs": "casefile.tools.logs:ClickHouseConnector",
+        "sso": "casefile.tools.sso:SSOConnector",
+        "tickets": "casefile.tools.tickets:ZendeskConnector",
+    }

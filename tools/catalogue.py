@@ -1,6 +1,8 @@
 """Every connector class casefile knows: the built-in ones and those installed as plug-ins.
 
-A plug-in is any installed distribution that declares an entry point in the group
+A built-in is any module (or package) of ``casefile.tools`` defining a :class:`Connector` subclass
+with a ``source``: the package is scanned, so a new one is its file and nothing else. A plug-in
+is any installed distribution that declares an entry point in the group
 ``casefile.connectors`` (name = the connector's source, value = ``module:Class``), the way
 pytest and llm find their plug-ins. Classes are imported without building any client, so
 ``runbooks check`` and ``tools list`` see every tool a model could call.
@@ -9,14 +11,16 @@ pytest and llm find their plug-ins. Classes are imported without building any cl
 from __future__ import annotations
 
 import importlib
+import inspect
+import pkgutil
 from functools import cache
 from importlib.metadata import entry_points
 
 from casefile.tools.base import Connector, EvidenceView, ToolArgs
 
 __all__ = [
-    "BUILT_IN",
     "ENTRY_POINT_GROUP",
+    "built_in",
     "connector_classes",
     "connector_sources",
     "evidence_views",
@@ -26,23 +30,28 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "casefile.connectors"
 
-# source → "module:Class". One module per system.
-BUILT_IN: dict[str, str] = {
-    "logs": "casefile.tools.logs:ClickHouseConnector",
-    "bugs": "casefile.tools.bugs:LinearConnector",
-    "billing": "casefile.tools.billing:StripeConnector",
-    "deploys": "casefile.tools.deploys:GitHubConnector",
-    "sso": "casefile.tools.sso:SSOConnector",
-    "tickets": "casefile.tools.tickets:ZendeskConnector",
-    "docs": "casefile.tools.docs:HelpCenterConnector",
-    "cases": "casefile.tools.cases:CasesConnector",
-}
+_PACKAGE = "casefile.tools"
+
+
+@cache
+def built_in() -> dict[str, str]:
+    """source → ``module:Class`` of every connector defined in a module of this package (by module name)."""
+    found: dict[str, str] = {}
+    package = importlib.import_module(_PACKAGE)
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{_PACKAGE}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            own = cls.__module__ == module.__name__ or cls.__module__.startswith(module.__name__ + ".")
+            source = getattr(cls, "source", None)
+            if own and issubclass(cls, Connector) and isinstance(source, str):
+                found.setdefault(source, f"{module.__name__}:{cls.__name__}")
+    return found
 
 
 @cache
 def connector_sources() -> dict[str, str]:
     """source → ``module:Class``: the built-ins, then plug-ins (a plug-in cannot replace a built-in)."""
-    sources = dict(BUILT_IN)
+    sources = dict(built_in())
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         sources.setdefault(entry.name, entry.value)
     return sources
