@@ -22,20 +22,12 @@ import httpx
 from pydantic import SecretStr
 
 from casefile.agent import intake_fields as f
-from casefile.agent.helpdesk.base import (
-    FetchedTicket,
-    Helpdesk,
-    HelpdeskError,
-    HelpdeskSettings,
-    TicketUpdate,
-    WebhookRefused,
-    positive_id,
-)
+from casefile.agent.helpdesk import base
 from casefile.agent.intake_fields import TicketDraft, TicketError
 from casefile.agent.ticket import Comment, Requester
 
 
-class ToydeskSettings(HelpdeskSettings):
+class ToydeskSettings(base.HelpdeskSettings):
     base_url: str | None = None
     api_key: SecretStr | None = None
 
@@ -44,13 +36,13 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class ToydeskHelpdesk(Helpdesk):
+class ToydeskHelpdesk(base.Helpdesk):
     """Toydesk: tickets, replies, labels."""
 
     name: ClassVar[str] = "toydesk"
     title: ClassVar[str] = "Toydesk"
     investigated_tag: ClassVar[str] = "casefile_done"
-    settings_model: ClassVar[type[HelpdeskSettings]] = ToydeskSettings
+    settings_model: ClassVar[type[base.HelpdeskSettings]] = ToydeskSettings
     env_vars: ClassVar[Mapping[str, str]] = {
         "TOYDESK_API_KEY": "api_key",
         "TOYDESK_WEBHOOK_SECRET": "webhook_secret",
@@ -71,7 +63,7 @@ class ToydeskHelpdesk(Helpdesk):
     @classmethod
     def parse_export(cls, data: Mapping[str, Any]) -> TicketDraft:
         raw = data["toydesk_ticket"]
-        if positive_id(raw.get("number")) is None:
+        if base.positive_id(raw.get("number")) is None:
             raise TicketError("Toydesk ticket has no number")
         person = raw.get("from") or {}
         replies = [r for r in raw.get("replies") or [] if isinstance(r, Mapping) and not r.get("internal")]
@@ -96,17 +88,17 @@ class ToydeskHelpdesk(Helpdesk):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> None:
         secret = self.settings.webhook_secret
         if secret is None:
-            raise WebhookRefused("webhook_not_configured", "no webhook signing secret is configured")
+            raise base.WebhookRefused("webhook_not_configured", "no webhook signing secret is configured")
         given = headers.get("x-toydesk-signature") or ""
         if not hmac.compare_digest(given.encode(), sign(secret.get_secret_value(), body).encode()):
-            raise WebhookRefused("invalid_signature", "the Toydesk signature does not match the body")
+            raise base.WebhookRefused("invalid_signature", "the Toydesk signature does not match the body")
 
     def webhook_ticket_id(self, payload: Any) -> int | str:
         if not isinstance(payload, dict):
             raise ValueError("the webhook body must be a JSON object")
         if payload.get("event") != "ticket_opened":
             return f"event {payload.get('event')} is not a new ticket"
-        found = positive_id(payload.get("number"))
+        found = base.positive_id(payload.get("number"))
         if found is None:
             raise ValueError("the webhook body names no ticket (number)")
         return found
@@ -126,21 +118,21 @@ class ToydeskHelpdesk(Helpdesk):
         try:
             response = await self._client().request(method, path, json=body)
         except httpx.HTTPError as exc:
-            raise HelpdeskError(f"Toydesk unreachable: {type(exc).__name__}") from None
+            raise base.HelpdeskError(f"Toydesk unreachable: {type(exc).__name__}") from None
         if response.status_code >= 400:
-            raise HelpdeskError(f"Toydesk answered {response.status_code}", status=response.status_code)
+            raise base.HelpdeskError(f"Toydesk answered {response.status_code}", status=response.status_code)
         return response.json()
 
-    async def fetch_ticket(self, ticket_id: int, *, source: str | None = None) -> FetchedTicket:
+    async def fetch_ticket(self, ticket_id: int, *, source: str | None = None) -> base.FetchedTicket:
         export = await self._call("GET", f"/tickets/{ticket_id}")
         labels = [t for t in export["toydesk_ticket"].get("labels") or [] if isinstance(t, str)]
-        return FetchedTicket(ticket=f.build(self.parse_export(export), source=source), tags=labels)
+        return base.FetchedTicket(ticket=f.build(self.parse_export(export), source=source), tags=labels)
 
     async def has_note(self, ticket_id: int, marker: str) -> bool:
         replies = await self._call("GET", f"/tickets/{ticket_id}/replies")
         return any(marker in str(r.get("text")) for r in replies["replies"])
 
-    async def update_ticket(self, ticket_id: int, update: TicketUpdate) -> None:
+    async def update_ticket(self, ticket_id: int, update: base.TicketUpdate) -> None:
         labels = [self.investigated_tag, *update.tags]
         await self._call(
             "POST", f"/tickets/{ticket_id}/replies", {"text": update.note, "internal": True, "labels": labels}
