@@ -128,7 +128,7 @@ def _queue_bounce_note(
 
     settings = load_settings(config)
     helpdesk = settings.service.open_helpdesk()
-    if not helpdesk.configured or not helpdesk.posts_notes:
+    if not helpdesk.configured or not helpdesk.settings.post_notes:
         return
     handoff = Handoff(store, settings)
     ticket = handoff.bounce_ticket(record)

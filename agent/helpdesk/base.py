@@ -122,7 +122,7 @@ class Helpdesk(ABC):
     def __init__(
         self, settings: HelpdeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
-        self.settings = settings
+        self.settings = settings  # the service reads post_notes and timeout_s here
         self._transport = transport  # tests and benchmarks talk to a stand-in in the real wire format
 
     @classmethod
@@ -149,16 +149,6 @@ class Helpdesk(ABC):
     @abstractmethod
     def configured(self) -> bool:
         """Whether tickets can be fetched and notes posted (an address and credentials are set)."""
-
-    @property
-    def posts_notes(self) -> bool:
-        """Whether diagnoses should be posted as internal notes."""
-        return self.settings.post_notes
-
-    @property
-    def timeout_s(self) -> float:
-        """The longest a single call to the helpdesk may take."""
-        return self.settings.timeout_s
 
     def app_jwt_issuer(self) -> str | None:
         """The ``iss`` its sidebar app's JWTs carry (None: app JWTs are not accepted)."""

@@ -206,7 +206,7 @@ class InvestigationService:
             if post_note
             and helpdesk_ticket_id is not None
             and self.helpdesk.configured
-            and self.helpdesk.posts_notes
+            and self.helpdesk.settings.post_notes
             else None
         )
         active = self.store.find_active(key)
@@ -250,7 +250,7 @@ class InvestigationService:
             return
         # The note shares what is left of the investigation's deadline, with a floor so a run that
         # used all of it still gets its note out (a failed attempt is retried later, durably).
-        timeout = min(self.helpdesk.timeout_s, max(deadline.remaining(), _MIN_DELIVERY_S))
+        timeout = min(self.helpdesk.settings.timeout_s, max(deadline.remaining(), _MIN_DELIVERY_S))
         await self._deliver(claim, record, record.diagnosis, timeout)
 
     async def _investigate(self, claim: Claim, deadline: Deadline) -> InvestigationRecord | None:
@@ -339,7 +339,7 @@ class InvestigationService:
     def bounced(self, record: InvestigationRecord, entry: FeedbackRecord) -> None:
         """A bounce owes the ticket an internal note: queued durably for the workers."""
         ticket = self.handoff.bounce_ticket(record) if self.handoff else None
-        if ticket is not None and self.helpdesk.configured and self.helpdesk.posts_notes:
+        if ticket is not None and self.helpdesk.configured and self.helpdesk.settings.post_notes:
             assert self.handoff is not None
             self.handoff.queue_bounce(entry, ticket)
             self.worker.wake()
