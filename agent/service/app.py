@@ -12,8 +12,7 @@
 ``POST /v1/investigations/{id}/confirm-account``  an agent confirms a candidate account: investigate again with it
 ``GET  /v1/reports/escalations?since=7d``  the weekly escalation review (JSON)
 ``GET  /v1/reports/clusters?since=24h``    investigations sharing a cause (a bug, deploy, error code)
-``POST /v1/webhooks/<helpdesk>``           the helpdesk's signed webhook (``/v1/webhooks/zendesk``): investigate
-                                           a new ticket, post a note
+``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
 ``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
 ``GET  /app/``                             the sidebar page, usable standalone against this service
 =========================================  =============================================================
@@ -93,9 +92,8 @@ def create_app(
     app.state.service = service
     openapi.install(app, type(service.helpdesk))
     install_error_handlers(app)
-    for router in (health.router, investigations.router, feedback.router, metrics.router):
+    for router in (health.router, investigations.router, feedback.router, webhooks.router, metrics.router):
         app.include_router(router)
-    app.include_router(webhooks.webhook_router(service.helpdesk.name))
     health.mount_sidebar(app)
     app.include_router(bounce_router(service))  # the signed bounce-back link in Slack messages
     app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)

@@ -128,7 +128,14 @@ def _correct(spec: dict[str, Any], helpdesk: type[Helpdesk]) -> dict[str, Any]:
         schemas.pop(unused, None)
     schemas["Error"] = ERROR_SCHEMA
     components["securitySchemes"] = security_schemes(helpdesk)
-    for path, operations in spec.get("paths", {}).items():
+    paths = spec.get("paths", {})
+    # The webhook route takes any name and answers only its helpdesk's: document that one URL.
+    webhook = paths.pop("/v1/webhooks/{helpdesk}", None)
+    if webhook is not None:
+        for op in webhook.values():
+            op.pop("parameters", None)
+        paths[f"/v1/webhooks/{helpdesk.name}"] = webhook
+    for path, operations in paths.items():
         for method, op in operations.items():
             responses = op.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's validation body: never sent

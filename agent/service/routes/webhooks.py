@@ -14,28 +14,27 @@ from casefile.agent.service.deps import Service, from_helpdesk
 from casefile.agent.service.errors import ApiError, json_body
 from casefile.agent.service.schemas import InvestigationCreated, Skipped, investigation_links
 
-__all__ = ["webhook_router"]
+__all__ = ["router"]
 
 log = logging.getLogger("casefile.service")
 
 
-def webhook_router(helpdesk: str) -> APIRouter:
-    """``POST /v1/webhooks/<helpdesk>`` for the service's helpdesk (another helpdesk's path is a 404)."""
-    router = APIRouter(tags=["webhooks"])
-    router.add_api_route(
-        f"/v1/webhooks/{helpdesk}",
-        helpdesk_webhook,
-        methods=["POST"],
-        status_code=202,
-        responses={200: {"model": Skipped, "description": "nothing to do"}},
-    )
-    return router
+router = APIRouter(tags=["webhooks"])
+
+WEBHOOK_PATH = "/v1/webhooks/{helpdesk}"
 
 
-async def helpdesk_webhook(request: Request, service: Service) -> Response:
+@router.post(
+    WEBHOOK_PATH, status_code=202, responses={200: {"model": Skipped, "description": "nothing to do"}}
+)
+async def helpdesk_webhook(helpdesk: str, request: Request, service: Service) -> Response:
     """The helpdesk's webhook on a new ticket (Zendesk: a trigger, or the ticket.created event),
-    signed with its secret."""
+    signed with its secret. Only the service's own helpdesk has one: another name is a 404."""
     desk = service.helpdesk
+    if helpdesk != desk.name:
+        raise ApiError(
+            404, "not_found", f"no webhook {helpdesk[:40]!r}: this service's helpdesk is {desk.name}"
+        )
     raw = await request.body()
     try:
         desk.verify_webhook(request.headers, raw)
