@@ -19,6 +19,11 @@ class Deployment(ResultView):
     description: str | None = None
 
     @property
+    def label(self) -> str:
+        """How a person names the deploy: repository, release or short SHA, and the short SHA."""
+        return f"{self.repo} {self.ref or self.sha[:7]} ({self.sha[:7]})"
+
+    @property
     def live(self) -> bool:
         """A production deploy that did not fail."""
         return (self.environment or "production") == "production" and self.status in (None, "success")

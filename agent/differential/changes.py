@@ -52,7 +52,7 @@ class ChangeVerdict:
 
     @property
     def label(self) -> str:
-        return f"{self.deploy.repo} {self.deploy.ref or self.deploy.sha[:7]} ({self.deploy.sha[:7]})"
+        return self.deploy.label
 
 
 @dataclass
