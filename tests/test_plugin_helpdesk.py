@@ -1,10 +1,10 @@
 """A third-party helpdesk, pip-installed from its own one-file package, is a helpdesk like Zendesk.
 
 The package in ``tests/plugin_helpdesk`` (Toydesk: an invented helpdesk with its own export
-format, API and HMAC webhook) is installed into a temp directory. ``casefile investigate`` reads
-its export in a subprocess; the service, in this process with the directory on ``sys.path``
-(removed again afterwards), is configured to use it, takes its signed webhook and posts its note
-through it.
+format, API and HMAC webhook) is pip-installed into a temp directory, put on ``sys.path`` for a
+test and removed again: its entry point is the only thing that tells casefile it exists.
+``casefile investigate`` reads its export; the service configured to use it takes its signed
+webhook and posts its note through it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from plugin_install import install_plugin, run_casefile
+from plugin_install import install_plugin
 from service_helpers import AUTH, TOKEN, light_env, read_sse, scripted_factory
 
+from casefile.agent.cli import main
 from casefile.agent.config import ConfigError, Settings, load_settings
-from casefile.agent.helpdesk import registry
+from casefile.agent.helpdesk import helpdesk_names, registry
+from casefile.agent.intake import TicketError, parse_ticket
 from casefile.agent.service.app import create_app
 from casefile.agent.store import Store
 
@@ -50,21 +52,6 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return install_plugin(PLUGIN, tmp_path_factory)
 
 
-def test_casefile_investigate_reads_the_plugins_export(plugin_site: Path, tmp_path: Path) -> None:
-    (tmp_path / "toy.json").write_text(json.dumps(EXPORT))
-    # Live systems, none reachable: the point is reading the ticket, not loading a world.
-    (tmp_path / "accounts.json").write_text('{"accounts": []}')
-    (tmp_path / "casefile.toml").write_text(
-        'accounts_file = "accounts.json"\n[connectors.logs]\ndsn = "http://127.0.0.1:9/"\n'
-    )
-    done = run_casefile(plugin_site, tmp_path, "investigate", "toy.json", "--json", "--no-save")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["ticket_id"] == "7"  # the number in its export, not the file's name
-    # Without the plug-in the same file is no ticket casefile knows how to read.
-    alone = run_casefile(None, tmp_path, "investigate", "toy.json", "--json", "--no-save")
-    assert alone.returncode == 2 and "ticket has no created_at" in alone.stderr
-
-
 @pytest.fixture
 def toydesk(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The plug-in installed in this process: on sys.path, and the registry looking again."""
@@ -74,6 +61,26 @@ def toydesk(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     monkeypatch.undo()
     sys.modules.pop("casefile_toydesk", None)
     registry.clear_cache()
+
+
+def test_casefile_investigate_reads_the_plugins_export(
+    toydesk: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "toy.json").write_text(json.dumps(EXPORT))
+    # Live systems, none reachable: the point is reading the ticket, not loading a world.
+    (tmp_path / "accounts.json").write_text('{"accounts": []}')
+    (tmp_path / "casefile.toml").write_text(
+        'accounts_file = "accounts.json"\n[connectors.logs]\ndsn = "http://127.0.0.1:9/"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["investigate", "toy.json", "--json", "--no-save"]) == 0
+    assert json.loads(capsys.readouterr().out)["ticket_id"] == "7"  # its export's number, not the file's name
+
+
+def test_without_the_plugin_its_export_is_no_ticket_casefile_reads() -> None:
+    assert "toydesk" not in helpdesk_names()
+    with pytest.raises(TicketError, match="ticket has no created_at"):
+        parse_ticket(json.dumps(EXPORT), source_name="toy")
 
 
 def _settings(tmp_path: Path, section: str = 'base_url = "https://desk.toy.example"') -> Settings:
