@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import ValidationError
-
 from casefile.agent.diagnosis import Diagnosis, RelatedItem
-from casefile.tools.base import ToolOutcome
+from casefile.tools.base import GarbledResult, ToolOutcome
 from casefile.tools.docs import Article, DocsSearchResult
 
 __all__ = ["explaining_article", "link_article"]
@@ -25,8 +23,8 @@ def _articles(outcomes: Iterable[ToolOutcome]) -> Iterable[Article]:
         if not outcome.ok or outcome.tool != "docs_search":
             continue
         try:
-            yield from DocsSearchResult.model_validate(outcome.data).articles
-        except ValidationError:
+            yield from outcome.view(DocsSearchResult).articles
+        except GarbledResult:
             continue
 
 

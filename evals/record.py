@@ -41,12 +41,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from casefile.agent.errors import UsageError
-from casefile.evals.snapshot import walk_dicts
+from casefile.tools.logs_results import RecentRequests, SqlResult
+from casefile.tools.values import GarbledResult
 
 if TYPE_CHECKING:
     from casefile.agent.config import Settings
     from casefile.agent.pipeline import Environment
-    from casefile.tools.base import Toolbox
+    from casefile.tools.base import Toolbox, ToolOutcome
     from casefile.tools.settings import ConnectorSettings
 
 __all__ = ["Exchange", "RecordingTransport", "record_case"]
@@ -165,10 +166,15 @@ _SUMMARY_TOOLS = frozenset({"logs_error_summary", "logs_top_errors", "logs_laten
 _HISTORY_DAYS = 7  # what a windowed log tool compares against unless told (its baseline_days)
 
 
-def _newest_rows_from(outcome: Any) -> datetime | None:
-    """The oldest row a row-by-row call returned (its window's real start)."""
-    stamps = [_parse(item.get("ts")) for item in walk_dicts(outcome.data) if "ts" in item]
-    found = [t for t in stamps if t is not None]
+def _newest_rows_from(outcome: ToolOutcome) -> datetime | None:
+    """The oldest request a call of the latest requests returned (its window's real start)."""
+    if outcome.tool != "logs_recent_requests":
+        return None  # the other logs tools without a window return no timed rows
+    try:
+        requests = outcome.view(RecentRequests).requests
+    except GarbledResult:
+        return None
+    found = [t for t in (_parse(r.ts) for r in requests) if t is not None]
     return min(found) if found else None
 
 
@@ -234,16 +240,19 @@ async def _rows(
         "ORDER BY ts"
     )
     outcome = await toolbox.execute(ToolCall(id=f"rec-{table}", tool="logs_sql", arguments={"sql": sql}), ctx)
-    if not outcome.ok or not isinstance(outcome.data, dict):
+    if not outcome.ok:
         return []
-    if outcome.data.get("truncated") and hi - lo > timedelta(seconds=2):
+    try:
+        result = outcome.view(SqlResult)
+    except GarbledResult:
+        return []
+    if result.truncated and hi - lo > timedelta(seconds=2):
         mid = lo + (hi - lo) / 2
         return [
             *await _rows(toolbox, ctx, table, account_id, lo, mid),
             *await _rows(toolbox, ctx, table, account_id, mid, hi),
         ]
-    columns = outcome.data.get("columns") or []
-    return [dict(zip(columns, values, strict=False)) for values in outcome.data.get("rows") or []]
+    return result.records()
 
 
 async def _snapshot_logs(

@@ -37,10 +37,12 @@ from casefile.tools.scoping import scoped_arguments
 from casefile.tools.values import (
     RENDER_BUDGET_CHARS,
     AccountId,
+    GarbledResult,
     OptionalAccountId,
     account_fields,
     iso,
     parse_ts,
+    read_view,
     same_account,
     to_jsonable,
     truncate,
@@ -56,6 +58,7 @@ __all__ = [
     "CallOrigin",
     "Connector",
     "EvidenceView",
+    "GarbledResult",
     "LinkContext",
     "OptionalAccountId",
     "SourceLink",
@@ -80,6 +83,7 @@ UNBOUND_CALL_TIMEOUT_S = 30.0
 
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)
+V = TypeVar("V", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,8 @@ class ToolOutcome(BaseModel):
     arguments: dict[str, Any]
     origin: CallOrigin = "model"
     ok: bool
-    data: Any = None
+    # ``object``, not ``Any``: mypy refuses a key read of a raw result; code reads it through view().
+    data: object = None
     rendered: str = ""
     error_kind: str | None = None
     error: str | None = None
@@ -176,6 +181,11 @@ class ToolOutcome(BaseModel):
         # A provider may echo the credential it refused ("invalid key sk_live_…" in a 401 body):
         # the error reaches the model, the events, the audit log and unavailable_sources.
         return None if error is None else redact(error)[0]
+
+    def view(self, model: type[V]) -> V:
+        """The result read through its connector's typed view (``tools/*_results.py``): how code
+        outside the connector reads a result. Raises :class:`GarbledResult` when it does not fit."""
+        return read_view(self.data, model, f"{self.source} garbled: {self.tool} ({self.call_id})")
 
     def text_for_model(self) -> str:
         if self.ok:

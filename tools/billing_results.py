@@ -6,7 +6,7 @@ from pydantic import Field
 
 from casefile.tools.values import ResultView
 
-__all__ = ["BillingAccount", "Subscription"]
+__all__ = ["BillingAccount", "Customer", "Subscription"]
 
 
 class Plan(ResultView):
@@ -14,6 +14,9 @@ class Plan(ResultView):
     product: str | None = None
     product_name: str | None = None
     nickname: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    interval: str | None = None
 
 
 class Subscription(ResultView):
@@ -34,8 +37,13 @@ class Invoice(ResultView):
     id: str
     status: str | None = None
     amount_due: int | None = None
+    currency: str | None = None
     attempt_count: int = 0
+    next_payment_attempt: str | None = None
+    due_date: str | None = None
     hosted_invoice_url: str | None = None
+    created: str | None = None
+    subscription: str | None = None
 
 
 class PaymentFailure(ResultView):
@@ -44,9 +52,20 @@ class PaymentFailure(ResultView):
     failure_code: str | None = None
     failure_message: str | None = None
     outcome_reason: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    invoice: str | None = None
+
+
+class Customer(ResultView):
+    id: str
+    email: str | None = None
+    name: str | None = None
+    delinquent: bool | None = None
 
 
 class BillingAccount(ResultView):
+    customer: Customer | None = None
     in_good_standing: bool | None = None
     standing_reasons: list[str] = Field(default_factory=list)
     subscriptions: list[Subscription] = Field(default_factory=list)

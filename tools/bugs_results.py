@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
+from typing import TYPE_CHECKING
 
-from casefile.tools.values import ResultView
+from pydantic import Field
+
+from casefile.tools.values import GarbledResult, ResultView
+
+if TYPE_CHECKING:
+    from casefile.tools.base import ToolOutcome
 
 __all__ = ["CLOSED_STATES", "BugSearch", "Issue", "issues_in"]
 
@@ -32,14 +37,14 @@ class BugSearch(ResultView):
     issues: list[Issue] = Field(default_factory=list)
 
 
-def issues_in(tool: str, data: object) -> list[Issue]:
-    """The issues a ``bugs_search`` or ``bugs_issue`` result holds, typed (none for anything else,
-    or for a result that does not read as one)."""
+def issues_in(outcome: ToolOutcome) -> list[Issue]:
+    """The issues a successful ``bugs_search`` or ``bugs_issue`` call returned, typed (none for
+    another tool, a failed call, or a result that does not read as one)."""
     try:
-        if tool == "bugs_search":
-            return BugSearch.model_validate(data).issues
-        if tool == "bugs_issue":
-            return [Issue.model_validate(data)]
-    except ValidationError:
+        if outcome.ok and outcome.tool == "bugs_search":
+            return outcome.view(BugSearch).issues
+        if outcome.ok and outcome.tool == "bugs_issue":
+            return [outcome.view(Issue)]
+    except GarbledResult:
         pass
     return []

@@ -15,6 +15,7 @@ class Deployment(ResultView):
     ref: str | None = None
     environment: str | None = None
     created_at: str
+    creator: str | None = None
     status: str | None = None
     description: str | None = None
 
@@ -47,5 +48,6 @@ class Compare(ResultView):
     repo: str
     base: str
     head: str
+    html_url: str | None = None
     commits: list[Commit] = Field(default_factory=list)
     files: list[ChangedFile] = Field(default_factory=list)

@@ -1,12 +1,15 @@
 """Typed views of the ``logs`` connector's results, for code that reasons over them.
 
 The operations return plain dicts (what a model sees, rendered); these models read
-the same dicts with names and types, so the differential diagnosis and routing do
-not read results by string key. Every field has a default: a result from an older
-or differently mapped log store parses to what it holds.
+the same dicts with names and types, so the differential diagnosis, routing and the
+escalation packet do not read results by string key. Every field but what makes a row
+one (a request's status) has a default: a result from an older or differently mapped
+log store parses to what it holds.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import Field
 
@@ -15,10 +18,18 @@ from casefile.tools.values import ResultView
 __all__ = [
     "ErrorSummary",
     "Latency",
+    "RecentRequests",
+    "RequestRow",
+    "SqlResult",
     "SsoLogins",
     "TopErrors",
     "WebhookDeliveries",
 ]
+
+
+class Window(ResultView):
+    start: str | None = None
+    end: str | None = None
 
 
 class Counts(ResultView):
@@ -29,9 +40,10 @@ class Counts(ResultView):
     error_rate: float = 0.0
 
 
-class Baseline(Counts):
-    start: str | None = None
-    end: str | None = None
+# Bases listed last come first: a view built from shared parts keeps the order the connector
+# sends its fields in, so the packet shows such a part as the logs gave it (test_packet_views.py).
+class Baseline(Counts, Window):
+    """The window before, its counts after its bounds."""
 
 
 class Spike(ResultView):
@@ -57,8 +69,13 @@ class StatusCount(ResultView):
     baseline_rate: float = 0.0
 
 
-class EndpointErrors(Counts):
+class _Path(ResultView):
     path: str | None = None
+
+
+class EndpointErrors(Counts, _Path):
+    """One endpoint: its path, then its counts (the packet shows it as the logs gave it)."""
+
     baseline_error_rate: float | None = None
 
 
@@ -71,6 +88,7 @@ class ErrorSummary(Counts):
     """``logs_error_summary``."""
 
     account_id: str | None = None
+    window: Window | None = None
     baseline: Baseline = Field(default_factory=Baseline)
     by_status: list[StatusCount] = Field(default_factory=list)
     top_endpoints: list[EndpointErrors] = Field(default_factory=list)
@@ -180,11 +198,14 @@ class LoginError(ResultView):
     count: int = 0
 
 
-class LoginResponse(ResultView):
-    """One login and the configuration its SAML response was made with (see tools/sso_responses.py)."""
-
+class _Login(ResultView):
     ts: str | None = None
     user_email: str | None = None
+
+
+class _Said(ResultView):
+    """The configuration a SAML response was made with (see tools/sso_responses.py)."""
+
     cert_sha1: str | None = None
     idp_entity_id: str | None = None
     acs_url: str | None = None
@@ -193,9 +214,18 @@ class LoginResponse(ResultView):
     sig_alg: str | None = None
 
 
-class LoginFailure(LoginResponse):
+class _Failed(ResultView):
     error: str | None = None
     clock_skew_s: int | None = None
+
+
+# Bases listed last come first, as for Baseline.
+class LoginResponse(_Said, _Login):
+    """One login and the configuration its SAML response was made with."""
+
+
+class LoginFailure(_Said, _Failed, _Login):
+    """A failed login: who, why, then what its response said."""
 
 
 class ConfigChange(ResultView):
@@ -238,6 +268,13 @@ class AccountLatency(ResultView):
     ratio: float | None = None
 
 
+class SlowRequest(ResultView):
+    ts: str | None = None
+    trace_id: str | None = None
+    path: str | None = None
+    latency_ms: float | None = None
+
+
 class Latency(Percentiles):
     """``logs_latency`` (``scope`` is ``account`` or ``all``)."""
 
@@ -246,8 +283,47 @@ class Latency(Percentiles):
     requests: int = 0
     baseline: Percentiles = Field(default_factory=Percentiles)
     by_endpoint: list[EndpointLatency] = Field(default_factory=list)
+    slowest: list[SlowRequest] = Field(default_factory=list, description="scope account: trace ids to follow")
     accounts: list[AccountLatency] = Field(default_factory=list)
     accounts_compared: int = 0
     p95_ratios: list[float] = Field(
         default_factory=list, description="scope all: each account's p95 / its baseline"
     )
+
+
+class RequestRow(ResultView):
+    """One request of ``logs_recent_requests`` (headers as the log stores them: JSON text)."""
+
+    ts: str | None = None
+    method: str | None = None
+    path: str | None = None
+    status: int
+    error_code: str | None = None
+    latency_ms: float | None = None
+    request_id: str | None = None
+    trace_id: str | None = None
+    api_key_hash: str | None = None
+    request_headers: str | dict[str, Any] | None = None
+    response_headers: str | dict[str, Any] | None = None
+
+
+class RecentRequests(ResultView):
+    """``logs_recent_requests``: the account's latest requests, newest first."""
+
+    account_id: str | None = None
+    requests: list[RequestRow] = Field(default_factory=list)
+    status_counts: dict[str, int] = Field(default_factory=dict)
+
+
+class SqlResult(ResultView):
+    """``logs_sql``: the query that ran (as guarded) and its rows, one value per column."""
+
+    sql: str = ""
+    columns: list[str] = Field(default_factory=list)
+    rows: list[list[Any]] = Field(default_factory=list)
+    row_count: int = 0
+    truncated: bool = False
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each row as column → value."""
+        return [dict(zip(self.columns, row, strict=False)) for row in self.rows]

@@ -6,19 +6,21 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 __all__ = [
     "RENDER_BUDGET_CHARS",
     "AccountId",
+    "GarbledResult",
     "OptionalAccountId",
     "ResultView",
     "account_fields",
     "as_utc",
     "iso",
     "parse_ts",
+    "read_view",
     "same_account",
     "to_jsonable",
     "truncate",
@@ -108,3 +110,21 @@ class ResultView(BaseModel):
     result from an older or differently configured source still parses to what it holds."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+V = TypeVar("V", bound=BaseModel)
+
+
+class GarbledResult(ValueError):
+    """A result that does not read as its typed view: wrong types, missing fields."""
+
+
+def read_view(data: object, view: type[V], whose: str) -> V:
+    """``data`` read through ``view``; a result that does not fit raises :class:`GarbledResult`
+    naming, in one line, the first field that does not (``whose`` says whose result it is)."""
+    try:
+        return view.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "unreadable"}
+        where = ".".join(str(p) for p in first["loc"]) or "a result"
+        raise GarbledResult(f"{whose} returned {where}: {first['msg']}") from None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from casefile.agent.differential.model import Cite, cite
 from casefile.agent.differential.queries import bug_queries
@@ -42,6 +42,7 @@ from casefile.tools.logs_results import (
     WebhookDeliveries,
 )
 from casefile.tools.sso_results import SsoCheck
+from casefile.tools.values import GarbledResult
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -104,11 +105,11 @@ class Evidence:
 
 
 def _view(outcome: ToolOutcome | None, model: type[V]) -> Cited[V] | None:
-    if outcome is None or not outcome.ok or not isinstance(outcome.data, dict):
+    if outcome is None or not outcome.ok:
         return None
     try:
-        return Cited(model.model_validate(outcome.data), outcome.call_id, outcome.tool)
-    except ValidationError:
+        return Cited(outcome.view(model), outcome.call_id, outcome.tool)
+    except GarbledResult:
         return None
 
 

@@ -66,7 +66,7 @@ def _related(evidence: list[dict[str, Any]], state: LoopState) -> list[dict[str,
         value, tool = item["value"], item["tool"]
         if tool.startswith("bugs_") and _BUG_ID.match(value):
             outcome = state.outcome(item["call_id"])
-            found = issues_in(outcome.tool, outcome.data) if outcome is not None and outcome.ok else []
+            found = issues_in(outcome) if outcome is not None else []
             issue = next((i for i in found if i.identifier == value), None)
             related.append(
                 {

@@ -12,6 +12,7 @@ from casefile.agent.packet.sources import FillContext, Filler
 from casefile.agent.similar.past import cited_values
 from casefile.agent.similar.query import investigation_query
 from casefile.tools.base import iso
+from casefile.tools.logs_results import ErrorSummary
 
 __all__ = ["bugs", "needs_account", "recent_failing", "retry_log", "similar", "window"]
 
@@ -33,14 +34,14 @@ def needs_account(build: Callable[[FillContext, str], tuple[str, dict[str, Any]]
 def recent_failing(ctx: FillContext, account_id: str) -> tuple[str, dict[str, Any]]:
     """The account's recent requests, narrowed to the status the error summary says fails most."""
     args: dict[str, Any] = {"account_id": account_id, "limit": 50}
-    for outcome in reversed(ctx.sources.ok("logs_error_summary")):
-        spike = outcome.data.get("spike") or {}
-        statuses = [s for s in outcome.data.get("by_status") or [] if isinstance(s, dict) and s.get("count")]
-        status = spike.get("status") or (
-            max(statuses, key=lambda s: s["count"])["status"] if statuses else None
+    for read in reversed(ctx.sources.read("logs_error_summary", ErrorSummary).reads):
+        summary = read.view
+        counted = [s for s in summary.by_status if s.count]
+        status = (summary.spike.status if summary.spike else None) or (
+            max(counted, key=lambda s: s.count).status if counted else None
         )
         if status:
-            args["status"] = int(status)
+            args["status"] = status
             break
     return "logs_recent_requests", args
 

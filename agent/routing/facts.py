@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.routing.schema import EvidenceThresholds
-from casefile.tools.base import ToolOutcome, iso, parse_ts
+from casefile.tools.base import GarbledResult, ToolOutcome, iso, parse_ts
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import issues_in
 from casefile.tools.logs_results import ErrorSummary, Latency, SsoLogins, TopErrors, WebhookDeliveries
@@ -51,11 +51,11 @@ def _latest(
 ) -> tuple[ToolOutcome, V] | None:
     """The newest successful call of ``tool`` whose result reads as ``view`` (and satisfies ``where``)."""
     for outcome in reversed(outcomes):
-        if outcome.tool != tool or not outcome.ok or not isinstance(outcome.data, dict):
+        if outcome.tool != tool or not outcome.ok:
             continue
         try:
-            typed = view.model_validate(outcome.data)
-        except ValidationError:
+            typed = outcome.view(view)
+        except GarbledResult:
             continue
         if where is None or where(typed):
             return outcome, typed
@@ -181,7 +181,7 @@ def _bug_facts(outcomes: Sequence[ToolOutcome], diagnosis: Diagnosis | None) -> 
         return
     cited = {r.id for r in diagnosis.related if r.kind == "bug"} | {e.value for e in diagnosis.evidence}
     for outcome in outcomes:
-        for issue in issues_in(outcome.tool, outcome.data) if outcome.ok else []:
+        for issue in issues_in(outcome):
             if issue.workaround and issue.open and issue.identifier in cited:
                 yield Fact(
                     "known_bug_with_workaround", outcome.call_id, f"{issue.identifier} has a workaround"

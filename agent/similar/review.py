@@ -49,7 +49,8 @@ async def measure_docs_gap(
 ) -> DocsGap | None:
     """The docs gap of these bounced escalations, searched through ``toolbox``'s ``docs_search``;
     None when there is no help center to search."""
-    from casefile.tools.base import CallContext, ToolCall
+    from casefile.tools.base import CallContext, GarbledResult, ToolCall
+    from casefile.tools.docs import DocsSearchResult
 
     if toolbox is None or "docs_search" not in toolbox.tools:
         return None
@@ -61,13 +62,11 @@ async def measure_docs_gap(
         )
         if not outcome.ok:
             return SearchOutcome(ok=False, error=outcome.error)
-        articles = outcome.data.get("articles") if isinstance(outcome.data, dict) else None
-        return SearchOutcome(
-            ok=True,
-            articles=[
-                (str(a.get("url") or ""), a.get("created_at")) for a in articles or [] if isinstance(a, dict)
-            ],
-        )
+        try:
+            found = outcome.view(DocsSearchResult)
+        except GarbledResult as exc:
+            return SearchOutcome(ok=False, error=str(exc))
+        return SearchOutcome(ok=True, articles=[(a.url, a.created_at) for a in found.articles])
 
     return await docs_gap(bounces(preventable, store), search)
 
