@@ -13,14 +13,16 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import ChainableUndefined, FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ValidationError
 
 from casefile import PACKAGE_DIR
 from casefile.tools.base import iso, parse_ts
-from casefile.tools.bugs_results import CLOSED_STATES
+from casefile.tools.bugs_results import Issue
+from casefile.tools.deploys_results import Deployment
 from casefile.tools.sso_analysis import VENDOR_NAMES, ago, spoken_day
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 PROMPTS_DIR = PACKAGE_DIR / "prompts"
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def _shift(value: Any, days: float = 0, hours: float = 0, minutes: float = 0) -> str:
@@ -101,37 +104,53 @@ def _hhmm(value: Any) -> str:
     return ts.strftime("%H:%M UTC") if ts else ""
 
 
-def _open_issues(issues: Iterable[Mapping[str, Any]] | None) -> list[Any]:
-    """Bug-tracker issues that are not closed (Done, Canceled, Duplicate...: ``bugs_results``'s list)."""
-    return [i for i in issues or [] if str(i.get("state") or "").lower() not in CLOSED_STATES]
+V = TypeVar("V", bound=BaseModel)
 
 
-def _mentioning(issues: Iterable[Mapping[str, Any]] | None, *terms: Any) -> list[Any]:
+def _typed(items: Iterable[Any] | None, view: type[V]) -> list[tuple[Any, V]]:
+    """Each item of a result's list that reads as ``view`` (e.g. ``bugs_results.Issue``), with its
+    typed reading: filters decide on fields and hand the runbook back its own item."""
+    read = []
+    for item in items or []:
+        try:
+            read.append((item, view.model_validate(item)))
+        except ValidationError:
+            continue  # not one of these (a garbled row): no filter keeps it
+    return read
+
+
+def _open_issues(issues: Iterable[Any] | None) -> list[Any]:
+    """Bug-tracker issues that are not closed (Done, Canceled, Duplicate...: ``Issue.open``)."""
+    return [item for item, issue in _typed(issues, Issue) if issue.open]
+
+
+def _mentioning(issues: Iterable[Any] | None, *terms: Any) -> list[Any]:
     """Issues whose title, description or workaround mentions any of ``terms`` (case-insensitive)."""
     wanted = [str(t).lower() for t in terms if t not in (None, "") and str(t).strip()]
     found = []
-    for issue in issues or []:
-        if not isinstance(issue, Mapping):
-            continue
-        text = " ".join(str(issue.get(k) or "") for k in ("title", "description", "workaround")).lower()
+    for item, issue in _typed(issues, Issue):
+        text = " ".join((issue.title, issue.description, issue.workaround or "")).lower()
         if any(term in text for term in wanted):
-            found.append(issue)
+            found.append(item)
     return found
 
 
-def _successful_deploys(deployments: Iterable[Mapping[str, Any]] | None, environment: str) -> list[Any]:
+def _successful_deploys(
+    deployments: Iterable[Any] | None, environment: str | None
+) -> list[tuple[Any, Deployment]]:
     return [
-        d
-        for d in deployments or []
-        if isinstance(d, Mapping)
-        and d.get("environment") == environment
-        and d.get("status") in (None, "success")
-        and parse_ts(d.get("created_at"))
+        (item, d)
+        for item, d in _typed(deployments, Deployment)
+        if d.environment == environment and d.status in (None, "success") and parse_ts(d.created_at)
     ]
 
 
+def _newest(deploys: list[tuple[Any, Deployment]]) -> Any:
+    return max(deploys, key=lambda pair: parse_ts(pair[1].created_at) or _EPOCH, default=(None,))[0]
+
+
 def _suspect_deploy(
-    deployments: Iterable[Mapping[str, Any]] | None,
+    deployments: Iterable[Any] | None,
     ts: Any,
     minutes: float = 90,
     environment: str = "production",
@@ -141,35 +160,36 @@ def _suspect_deploy(
     if at is None:
         return None
     window = [
-        d
-        for d in _successful_deploys(deployments, environment)
-        if timedelta(0) <= at - (parse_ts(d["created_at"]) or at) <= timedelta(minutes=minutes)
+        (item, d)
+        for item, d in _successful_deploys(deployments, environment)
+        if timedelta(0) <= at - (parse_ts(d.created_at) or at) <= timedelta(minutes=minutes)
     ]
-    return _latest(window, "created_at")
+    return _newest(window)
 
 
-def _previous_deploy(deployments: Iterable[Mapping[str, Any]] | None, deploy: Any) -> Any:
+def _previous_deploy(deployments: Iterable[Any] | None, deploy: Any) -> Any:
     """The deploy of the same repository and environment just before ``deploy``, or None."""
-    if not isinstance(deploy, Mapping):
+    typed = _typed([deploy], Deployment)
+    this = typed[0][1] if typed else None
+    at = parse_ts(this.created_at) if this is not None else None
+    if this is None or at is None:
         return None
-    at = parse_ts(deploy.get("created_at"))
     earlier = [
-        d
-        for d in _successful_deploys(deployments, str(deploy.get("environment")))
-        if d.get("repo") == deploy.get("repo") and at is not None and (parse_ts(d["created_at"]) or at) < at
+        (item, d)
+        for item, d in _successful_deploys(deployments, this.environment)
+        if d.repo == this.repo and (parse_ts(d.created_at) or at) < at
     ]
-    return _latest(earlier, "created_at")
+    return _newest(earlier)
 
 
-def _in_repos(deployments: Iterable[Mapping[str, Any]] | None, repos: Iterable[str] | None) -> list[Any]:
+def _in_repos(deployments: Iterable[Any] | None, repos: Iterable[str] | None) -> list[Any]:
     """Deployments of the given repositories (a catalogue role's: ``roles.webhooks.repos``).
 
     With no repositories (the role is unknown) every deployment is kept: narrowing to
     nothing would hide the change that matters.
     """
     wanted = {str(r).lower() for r in repos or []}
-    items = [d for d in deployments or [] if isinstance(d, Mapping)]
-    return [d for d in items if str(d.get("repo", "")).lower() in wanted] if wanted else items
+    return [item for item, d in _typed(deployments, Deployment) if not wanted or d.repo.lower() in wanted]
 
 
 def _search(value: Any, pattern: str) -> bool:

@@ -111,7 +111,8 @@ def test_without_a_catalogue_roles_come_from_the_configured_repositories() -> No
 
 
 def test_unknown_role_keeps_every_deploy_in_runbook_filters() -> None:
-    deploys = [{"repo": "a/x", "sha": "1"}, {"repo": "a/y", "sha": "2"}]
+    at = "2026-11-20T08:04:00Z"
+    deploys = [{"repo": "a/x", "sha": "1", "created_at": at}, {"repo": "a/y", "sha": "2", "created_at": at}]
     expr = "{{ deploys | in_repos(roles.webhooks.repos) | map(attribute='sha') | join(',') }}"
     known = {"deploys": deploys, "roles": {"webhooks": {"repos": ["a/y"]}}}
     unknown = {"deploys": deploys, "roles": Catalog().roles()}

@@ -35,10 +35,10 @@ class Packet(BaseModel):
     ticket_id: str
     account_id: str | None = None
     account_name: str | None = None
-    team: str
+    team: str = Field(description="the team's key in routing.yaml")
     team_name: str
-    channel: str
-    queue: str | None = None
+    channel: str = Field(description="where the team takes escalations, e.g. a Slack channel")
+    queue: str | None = Field(default=None, description="the team's Linear team key or helpdesk group")
     reason: str = Field(description="why this ticket is escalated (trigger rule, decision rule)")
     trigger: str | None = None
     symptom: str | None = None
