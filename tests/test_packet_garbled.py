@@ -202,3 +202,26 @@ async def test_garbage_through_the_linear_connector_is_named_in_the_packet() -> 
     assert missing == [
         "Related bugs: bugs garbled: bugs_search (c1) returned issues.0.title: Input should be a valid string"
     ]
+
+
+def test_a_stored_packet_of_another_shape_renders_as_json() -> None:
+    """Markdown reads similar tickets through tickets_similar's view; a packet stored in another
+    shape (an older record) is shown as it is, not a crash."""
+    from casefile.agent.packet import Packet, PacketField, render_markdown
+
+    odd = PacketField(
+        name="similar_tickets", label="Similar resolved tickets", value=[{"ticket": 887}], sources=["c1"]
+    )
+    packet = Packet(
+        ticket_id="T",
+        team="backend",
+        team_name="Backend",
+        channel="#b",
+        reason="r",
+        routed_by="evidence",
+        summary="s",
+        root_cause={"category": "known_bug", "statement": "x"},
+        confidence=0.5,
+        fields=[odd],
+    )
+    assert '"ticket": 887' in render_markdown(packet)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from casefile.agent.packet.model import Packet
+from casefile.tools.tickets import SimilarTicket
 
 __all__ = ["render_markdown"]
 
@@ -14,14 +17,23 @@ def _code(value: Any) -> str:
     return "```json\n" + json.dumps(value, indent=1, ensure_ascii=False, default=str) + "\n```"
 
 
-def _similar_md(value: list[dict[str, Any]]) -> str:
+_SIMILAR = TypeAdapter(list[SimilarTicket])
+
+
+def _similar_md(value: Any) -> str:
+    """The similar tickets as a numbered list, read through ``tickets_similar``'s own view (a
+    packet stored in another shape shows as JSON)."""
+    try:
+        tickets = _SIMILAR.validate_python(value)
+    except ValidationError:
+        return _code(value)
     lines = []
-    for i, t in enumerate(value, 1):
-        article = f" — article: {t['article_url']}" if t.get("article_url") else ""
-        ref = f"#{t.get('id')}" + (f" ({t['external_id']})" if t.get("external_id") else "")
-        lines.append(f"{i}. **{ref}** {t.get('subject', '')}{article}")
-        if t.get("resolution"):
-            lines.append(f"   Resolution: {' '.join(str(t['resolution']).split())[:500]}")
+    for i, t in enumerate(tickets, 1):
+        article = f" — article: {t.article_url}" if t.article_url else ""
+        ref = f"#{t.id}" + (f" ({t.external_id})" if t.external_id else "")
+        lines.append(f"{i}. **{ref}** {t.subject}{article}")
+        if t.resolution:
+            lines.append(f"   Resolution: {' '.join(t.resolution.split())[:500]}")
     return "\n".join(lines)
 
 
