@@ -23,7 +23,7 @@ GARBAGE: dict[str, tuple[str, Any, str]] = {
         {"requests": [{"ts": "2026-11-19T09:19:13Z", "status": "five hundred", "request_id": "r1"}]},
         "requests.0.status: Input should be a valid integer",
     ),
-    "logs_error_summary": ("not an object", ["500", "503"], "a result: Input should be a valid dictionary"),
+    "logs_error_summary": ("not an object", ["500", "503"], "list, not an object"),
     "deploys_list": (
         "missing field",
         {"deployments": [{"repo": "org/api", "sha": "7dec52f", "environment": "production"}]},
@@ -57,7 +57,7 @@ GARBAGE: dict[str, tuple[str, Any, str]] = {
     "logs_sso_logins": (
         "not an object",
         "44 failures since 06:48",
-        "a result: Input should be a valid dictionary",
+        "str, not an object",
     ),
     "billing_account": (
         "null where a list is",

@@ -126,5 +126,7 @@ def read_view(data: object, view: type[V], whose: str) -> V:
         return view.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "unreadable"}
-        where = ".".join(str(p) for p in first["loc"]) or "a result"
+        if not first["loc"]:  # the result as a whole is no object of the view's kind
+            raise GarbledResult(f"{whose} returned {type(data).__name__}, not an object") from None
+        where = ".".join(str(p) for p in first["loc"])
         raise GarbledResult(f"{whose} returned {where}: {first['msg']}") from None
