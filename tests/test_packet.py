@@ -14,6 +14,7 @@ from casefile.agent.packet import (
     FIELDS,
     FillContext,
     Packet,
+    PacketField,
     Sources,
     build_fields,
     fill_calls,
@@ -405,9 +406,9 @@ async def test_packet_from_route_renders_markdown_and_json() -> None:
     assert investigation.unavailable_sources[0].source == "tickets"
 
 
-def test_similar_tickets_render_with_resolution_and_article() -> None:
-    fields, _ = build_fields(["similar_tickets"], Sources(OUTCOMES))
-    packet = Packet(
+def packet_of(fields: list[PacketField]) -> Packet:
+    """A packet holding ``fields``, its other parts as routing fills them."""
+    return Packet(
         ticket_id="T",
         team="backend",
         team_name="Backend",
@@ -419,6 +420,10 @@ def test_similar_tickets_render_with_resolution_and_article() -> None:
         confidence=0.5,
         fields=fields,
     )
-    md = render_markdown(packet)
+
+
+def test_similar_tickets_render_with_resolution_and_article() -> None:
+    fields, _ = build_fields(["similar_tickets"], Sources(OUTCOMES))
+    md = render_markdown(packet_of(fields))
     assert "**#887 (H-887)** 429 nightly sync — article: https://help/a" in md
     assert "Resolution: upgraded plan" in md

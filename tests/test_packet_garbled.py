@@ -10,8 +10,9 @@ import pytest
 import respx
 from outcomes import tool_outcome
 from pydantic import SecretStr
+from test_packet import packet_of
 
-from casefile.agent.packet import FIELDS, Sources, build_fields
+from casefile.agent.packet import FIELDS, PacketField, Sources, build_fields, render_markdown
 from casefile.tools.base import CallContext, Toolbox, ToolCall, ToolOutcome
 from casefile.tools.bugs import LinearConnector
 from casefile.tools.settings import LinearSettings
@@ -207,21 +208,7 @@ async def test_garbage_through_the_linear_connector_is_named_in_the_packet() -> 
 def test_a_stored_packet_of_another_shape_renders_as_json() -> None:
     """Markdown reads similar tickets through tickets_similar's view; a packet stored in another
     shape (an older record) is shown as it is, not a crash."""
-    from casefile.agent.packet import Packet, PacketField, render_markdown
-
     odd = PacketField(
-        name="similar_tickets", label="Similar resolved tickets", value=[{"ticket": 887}], sources=["c1"]
+        name="similar_tickets", label="Similar tickets", value=[{"ticket": 887}], sources=["c1"]
     )
-    packet = Packet(
-        ticket_id="T",
-        team="backend",
-        team_name="Backend",
-        channel="#b",
-        reason="r",
-        routed_by="evidence",
-        summary="s",
-        root_cause={"category": "known_bug", "statement": "x"},
-        confidence=0.5,
-        fields=[odd],
-    )
-    assert '"ticket": 887' in render_markdown(packet)
+    assert '"ticket": 887' in render_markdown(packet_of([odd]))

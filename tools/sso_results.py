@@ -36,8 +36,8 @@ class MetadataDiff(_View):
     available: bool = False
     changed: bool | None = None
     changes: list[MetadataChange] = Field(default_factory=list)
-    added_certs: list[str] = Field(default_factory=list)
-    removed_certs: list[str] = Field(default_factory=list)
+    added_certs: list[str] = Field(default_factory=list, description="SHA-1s published now, not then")
+    removed_certs: list[str] = Field(default_factory=list, description="SHA-1s published then, not now")
     sso_urls_changed: bool | None = None
     entity_id_changed: bool | None = None
     source: str | None = None
