@@ -237,18 +237,13 @@ def small(**extra: Any) -> dict[str, Any]:
     return description
 
 
+def anomaly(**fields: Any) -> dict[str, Any]:
+    """A request anomaly of account ``a`` from 02:00 to 03:00 on the small world's first day."""
+    return {"account": "a", "start": "2026-01-05T02:00:00Z", "end": "2026-01-05T03:00:00Z", **fields}
+
+
 def test_status_mix_anomaly_and_api_key_filter() -> None:
-    description = small(
-        request_anomalies=[
-            {
-                "account": "a",
-                "start": "2026-01-05T02:00:00Z",
-                "end": "2026-01-05T03:00:00Z",
-                "path": "/x",
-                "status_mix": {"503": 0.5, "504": 0.5},
-            }
-        ]
-    )
+    description = small(request_anomalies=[anomaly(path="/x", status_mix={"503": 0.5, "504": 0.5})])
     got = rows(generate(description)["requests"])
     inside = [r for r in got if r["path"] == "/x" and r["ts"].hour == 2]
     assert {r["status"] for r in inside} == {503, 504}
@@ -258,17 +253,7 @@ def test_status_mix_anomaly_and_api_key_filter() -> None:
 
 
 def test_an_account_calls_its_own_api_host() -> None:
-    description = small(
-        request_anomalies=[
-            {
-                "account": "a",
-                "start": "2026-01-05T02:00:00Z",
-                "end": "2026-01-05T03:00:00Z",
-                "status": 500,
-                "share": 1.0,
-            }
-        ]
-    )
+    description = small(request_anomalies=[anomaly(status=500, share=1.0)])
     description["requests"]["a"]["host"] = "api-v7.example.test"
     failing = [r for r in rows(generate(description)["requests"]) if r["status"] >= 400]
     assert failing and {json.loads(r["request_headers"])["host"] for r in failing} == {"api-v7.example.test"}
