@@ -126,6 +126,11 @@ def test_the_dashboard_shows_the_endpoint_s_and_the_cli_s_figures(
         for row in endpoint[section]:
             assert f"{section}.{row['key']}.{figure}" in paths
     assert {f"by_trigger.{line['rule']}.bounce_rate" for line in endpoint["by_trigger"]} <= paths
+    # The largest shared causes, and a link to the clusters page over the same window.
+    assert endpoint["top_clusters"], "the seeded incidents share a cause"
+    assert {f"top_clusters.{c['key']}.size" for c in endpoint["top_clusters"]} <= paths
+    link = page.get_attribute("#clusters-link", "href")
+    assert link is not None and link.startswith("/clusters?since=2026-11-02")
 
     # The charts: a bar per team and per category, a point per week and rate.
     bars = page.eval_on_selector_all(

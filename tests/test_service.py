@@ -591,6 +591,13 @@ def test_feedback_and_escalation_report_through_the_api(store: Store) -> None:
         assert clusters.status_code == 200 and clusters.json()["investigations"] == 1
         assert clusters.json()["clusters"] == []  # one investigation shares nothing
         _error(client.get("/v1/reports/clusters", params={"since": "soon"}, headers=AUTH), 422)
+        # A window that ends before it begins is refused; one that ended an hour ago misses the investigation.
+        _error(client.get("/v1/reports/clusters", params={"since": "1h", "until": "2h"}, headers=AUTH), 422)
+        earlier = client.get("/v1/reports/clusters", params={"since": "7d", "until": "1h"}, headers=AUTH)
+        assert earlier.status_code == 200 and earlier.json()["investigations"] == 0
+        assert client.get("/v1/reports/clusters").status_code == 401
+        page = client.get("/clusters")  # the page is public; the data it reads needs the token
+        assert page.status_code == 200 and "clusters.js" in page.text
         _error(client.get("/v1/reports/escalations", params={"since": "soon"}, headers=AUTH), 422)
         # A resolved investigation has no escalation to bounce: 409, nothing stored.
         record = store.get(inv)

@@ -68,6 +68,10 @@ def render_metrics(report: MetricsReport) -> str:
         f"  {line.rule:26} {line.bounced:3} of {line.escalations:3} ({_pct(line.bounce_rate)})"
         for line in report.by_trigger
     ] or ["  (no escalations)"]
+    out += ["", "Shared causes (largest; all at /clusters):"]
+    out += [
+        f"  {c.size} tickets share {c.key} ({c.category}, {c.accounts} accounts)" for c in report.top_clusters
+    ] or ["  (none)"]
     if report.notes:
         out += ["", "Notes:"] + [f"  - {note}" for note in report.notes]
     return "\n".join(out)

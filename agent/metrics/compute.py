@@ -33,9 +33,21 @@ from casefile.agent.metrics.model import (
     TriggerLine,
 )
 from casefile.agent.metrics.outcomes import OutcomeReader, OutcomesUnavailable
+from casefile.agent.similar.clusters import cluster_report
 from casefile.agent.store import FeedbackRecord, Store
 
-__all__ = ["collect_metrics", "compute_metrics", "durations", "helpdesk_id", "metrics_of", "window"]
+__all__ = [
+    "TOP_CLUSTERS",
+    "collect_metrics",
+    "compute_metrics",
+    "durations",
+    "helpdesk_id",
+    "metrics_of",
+    "window",
+]
+
+TOP_CLUSTERS = 5
+"""How many shared causes the metrics carry (the clusters page lists them all)."""
 
 
 def helpdesk_id(ticket_id: str) -> int | None:
@@ -222,7 +234,10 @@ async def collect_metrics(
     same, with its error; the other figures are computed all the same."""
     until = until or datetime.now(UTC)
     rows = load_history(store, since, until, tenant)
-    return await metrics_of(rows, load_bounces(store, tenant), reader, since=since, until=until)
+    report = await metrics_of(rows, load_bounces(store, tenant), reader, since=since, until=until)
+    records = store.list(since=since, tenant=tenant)
+    report.top_clusters = cluster_report(records, since=since, until=until).clusters[:TOP_CLUSTERS]
+    return report
 
 
 def window(since: str, until: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:

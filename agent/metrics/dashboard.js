@@ -133,6 +133,25 @@
     if (!lines.length) t.appendChild(h('tr', {}, [h('td', { text: '(no escalations)' })]));
   }
 
+  // The largest shared causes ("4 tickets hit ABC-123"); the clusters page has the same window.
+  function clusters(list, report) {
+    var t = $('table-clusters');
+    t.textContent = '';
+    t.appendChild(h('tr', {}, ['shared cause', 'tickets', 'accounts', 'escalated', 'category'].map(function (x) { return h('th', { text: x }); })));
+    list.forEach(function (c) {
+      var base = 'top_clusters.' + c.key + '.';
+      t.appendChild(h('tr', {}, [
+        h('td', { text: c.key }),
+        h('td', {}, [figure(base + 'size', c.size, count)]),
+        h('td', {}, [figure(base + 'accounts', c.accounts, count)]),
+        h('td', {}, [figure(base + 'escalated', c.escalated, count)]),
+        h('td', { text: c.category })
+      ]));
+    });
+    if (!list.length) t.appendChild(h('tr', {}, [h('td', { text: '(no shared causes in this window)' })]));
+    $('clusters-link').setAttribute('href', '/clusters?' + new URLSearchParams({ since: report.since, until: report.until }).toString());
+  }
+
   // ------------------------------------------------------------------ charts (SVG)
 
   function legend(items) {
@@ -217,6 +236,7 @@
     barChart('chart-categories', report.by_category, 'investigations', 'escalations', ['investigations by category', 'investigations', 'escalated']);
     table('table-categories', 'by_category', report.by_category, 'category');
     rules(report.by_trigger);
+    clusters(report.top_clusters, report);
     var notes = $('notes');
     notes.textContent = '';
     report.notes.forEach(function (n) { notes.appendChild(h('li', { text: n })); });

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from casefile.agent.similar.clusters import Cluster
+
 __all__ = ["Durations", "MetricsReport", "OutcomeSummary", "Slice", "TicketOutcome", "TriggerLine"]
 
 
@@ -90,4 +92,9 @@ class MetricsReport(BaseModel):
     by_week: list[Slice] = Field(default_factory=list, description="oldest first; weeks start on Monday")
     by_trigger: list[TriggerLine] = Field(default_factory=list)
     outcomes: OutcomeSummary
+    top_clusters: list[Cluster] = Field(
+        default_factory=list,
+        description="the largest shared causes among investigations finished in the window (at most 5);"
+        " all of them, with links, at /v1/reports/clusters",
+    )
     notes: list[str] = Field(default_factory=list, description="what the figures cannot say, and why")

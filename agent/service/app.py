@@ -12,6 +12,7 @@
 ``POST /v1/investigations/{id}/confirm-account``  an agent confirms a candidate account: investigate again with it
 ``GET  /v1/reports/escalations?since=7d``  the weekly escalation review (JSON)
 ``GET  /v1/reports/clusters?since=24h``    investigations sharing a cause (a bug, deploy, error code)
+``GET  /clusters``                         the page listing them, with a period selector
 ``POST /v1/webhooks/zendesk``              signed Zendesk webhook: investigate a new ticket, post a note
 ``GET  /healthz``                          liveness, queue depth (no authentication, nothing private)
 ``GET  /app/``                             the sidebar page, usable standalone against this service
@@ -45,7 +46,7 @@ from casefile.agent.pipeline import Environment
 from casefile.agent.service import openapi
 from casefile.agent.service.bodylimit import BodyLimit
 from casefile.agent.service.errors import ApiError, install_error_handlers
-from casefile.agent.service.routes import feedback, health, investigations, webhooks
+from casefile.agent.service.routes import clusters, feedback, health, investigations, webhooks
 from casefile.agent.service.runtime import InvestigationService, ModelFactory
 from casefile.agent.store import Store
 
@@ -92,8 +93,9 @@ def create_app(
     app.state.service = service
     openapi.install(app, type(service.helpdesk))
     install_error_handlers(app)
-    for router in (health.router, investigations.router, feedback.router, webhooks.router, metrics.router):
-        app.include_router(router)
+    routers = (health, investigations, feedback, clusters, webhooks, metrics)
+    for module in routers:
+        app.include_router(module.router)
     health.mount_sidebar(app)
     app.include_router(bounce_router(service))  # the signed bounce-back link in Slack messages
     app.add_middleware(BodyLimit, max_bytes=service.config.max_body_bytes)

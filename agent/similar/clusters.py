@@ -13,21 +13,42 @@ metrics call.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from casefile.agent.similar.evidence import evidence_keys
 
 if TYPE_CHECKING:
     from casefile.agent.store import InvestigationRecord
 
-__all__ = ["PLATFORM_CATEGORIES", "Cluster", "ClusterReport", "cluster_report", "render_clusters"]
+__all__ = [
+    "PLATFORM_CATEGORIES",
+    "Cluster",
+    "ClusterMember",
+    "ClusterReport",
+    "Linker",
+    "cluster_report",
+    "render_clusters",
+]
 
 PLATFORM_CATEGORIES = frozenset({"platform_incident", "webhook_platform", "performance_platform"})
 _KIND_ORDER = {"bug": 0, "deploy": 1, "code": 2, "category": 3}
+
+
+class ClusterMember(BaseModel):
+    """One investigation of a cluster, with where a person can open it."""
+
+    investigation: str
+    ticket_id: str
+    account_id: str | None = None
+    category: str
+    action: str
+    at: datetime = Field(description="when its diagnosis was made")
+    ticket_url: str | None = Field(default=None, description="the ticket in the helpdesk, when it is one")
+    investigation_url: str | None = Field(default=None, description="the investigation in the service's page")
 
 
 class Cluster(BaseModel):
@@ -41,9 +62,12 @@ class Cluster(BaseModel):
     escalated: int = 0
     first_at: datetime | None = None
     last_at: datetime | None = None
+    members: list[ClusterMember] = Field(default_factory=list, description="oldest first")
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def size(self) -> int:
+        """How many investigations (tickets) share the cause."""
         return len(self.investigations)
 
 
@@ -52,6 +76,26 @@ class ClusterReport(BaseModel):
     until: datetime | None = None
     investigations: int = Field(description="finished investigations in the window")
     clusters: list[Cluster] = Field(default_factory=list)
+
+
+Linker = Callable[["InvestigationRecord"], tuple[str | None, str | None]]
+"""(ticket URL, investigation URL) of a record: the service knows its helpdesk and its own address."""
+
+
+def _member(record: InvestigationRecord, link: Linker | None) -> ClusterMember:
+    diagnosis = record.diagnosis
+    assert diagnosis is not None
+    ticket_url, investigation_url = link(record) if link else (None, None)
+    return ClusterMember(
+        investigation=record.id,
+        ticket_id=record.ticket_id,
+        account_id=diagnosis.account_id,
+        category=diagnosis.root_cause.category,
+        action=diagnosis.action,
+        at=record.finished_at or record.created_at,
+        ticket_url=ticket_url,
+        investigation_url=investigation_url,
+    )
 
 
 def _keys(record: InvestigationRecord) -> set[str]:
@@ -71,8 +115,10 @@ def cluster_report(
     since: datetime,
     until: datetime | None = None,
     min_size: int = 2,
+    link: Linker | None = None,
 ) -> ClusterReport:
-    """The clusters among ``records`` finished in [since, until), largest first."""
+    """The clusters among ``records`` finished in [since, until), largest first; ``link`` gives
+    each member's ticket and investigation URLs."""
     done = [
         r
         for r in records
@@ -94,6 +140,7 @@ def cluster_report(
         if len(group) < min_size:
             continue
         kind, label = key.split(":", 1)
+        group.sort(key=lambda r: (r.finished_at or r.created_at, r.id))
         times = [r.finished_at or r.created_at for r in group]
         clusters.append(
             Cluster(
@@ -111,6 +158,7 @@ def cluster_report(
                 escalated=sum(1 for r in group if r.diagnosis and r.diagnosis.action == "escalate"),
                 first_at=min(times),
                 last_at=max(times),
+                members=[_member(r, link) for r in group],
             )
         )
     clusters.sort(key=lambda c: (-c.size, _KIND_ORDER[c.kind], c.label))

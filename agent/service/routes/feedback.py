@@ -1,4 +1,5 @@
-"""Feedback on investigations: a bounce-back, and the weekly escalation review built from them."""
+"""Feedback on investigations: a bounce-back, and the weekly escalation review built from them
+(the shared causes are in :mod:`.clusters`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from casefile.agent.routing_cli import parse_since
 from casefile.agent.service.deps import Caller, Service, record_or_404
 from casefile.agent.service.errors import ApiError
 from casefile.agent.service.schemas import FeedbackIn
-from casefile.agent.similar.clusters import ClusterReport, cluster_report
 from casefile.agent.similar.review import measure_docs_gap
 
 __all__ = ["router"]
@@ -52,13 +52,3 @@ async def escalations_report(principal: Caller, service: Service, since: str = "
     gap = await measure_docs_gap(report.preventable, service.store, service.env.toolbox)
     report.docs_gap = gap.model_dump(mode="json") if gap else None
     return report.as_dict()
-
-
-@router.get("/v1/reports/clusters")
-async def clusters_report(principal: Caller, service: Service, since: str = "24h") -> ClusterReport:
-    """Investigations that share a cause (a bug, a deploy, an error code): "7 tickets hit ABC-123 today"."""
-    try:
-        start = parse_since(since)
-    except UsageError as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from None
-    return cluster_report(service.store.list(since=start, tenant=principal.tenant), since=start)

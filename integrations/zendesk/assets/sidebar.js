@@ -460,6 +460,25 @@
     document.head.appendChild(script);
   }
 
+  // Standalone, ?investigation=<id> opens that investigation (the shared-causes page links here).
+  function openInvestigation(backend, id) {
+    setStatus('Loading ' + id + '…');
+    backend.get(id).then(function (view) {
+      $('standalone').open = false;
+      if (view.status === 'done' && view.diagnosis) {
+        render(view);
+        setStatus('');
+        $('app').dataset.state = 'done';
+      } else {
+        setStatus('Investigation ' + view.status + (view.error ? ': ' + view.error : ''), true);
+      }
+    }, function (err) { setStatus(err.message || String(err), true); });
+  }
+
   if (inZendesk) startZendesk();
-  else wire(standaloneBackend());
+  else {
+    var backend = standaloneBackend();
+    wire(backend);
+    if (query.get('investigation')) openInvestigation(backend, query.get('investigation'));
+  }
 })();
