@@ -207,10 +207,18 @@ def test_an_empty_store_says_no_shared_causes(browser: Any, tmp_path: Path) -> N
         assert page.get_attribute('[data-figure="investigations"]', "data-value") == "0"
 
 
-def test_the_clusters_page_says_when_the_token_is_refused(browser: Any, seeded: str) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("path", "what"), [("/clusters", "the shared causes"), ("/dashboard", "the metrics")]
+)
+def test_a_report_page_says_when_the_token_is_refused(
+    browser: Any,  # noqa: F811
+    seeded: str,
+    path: str,
+    what: str,
+) -> None:
     page = browser.new_context().new_page()
-    page.goto(f"{seeded}/clusters#token=wrong")
+    page.goto(f"{seeded}{path}#token=wrong")
     page.wait_for_selector("body[data-loaded]", timeout=30_000)
     assert page.get_attribute("body", "data-loaded") == "error"
-    assert "Could not load the shared causes" in page.inner_text("#status")
+    assert f"Could not load {what}" in page.inner_text("#status")
     assert page.is_hidden("#report")

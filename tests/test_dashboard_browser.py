@@ -153,12 +153,3 @@ def test_the_dashboard_shows_the_endpoint_s_and_the_cli_s_figures(
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     if os.environ.get("CASEFILE_DASHBOARD_SCREENSHOT"):
         page.screenshot(path=os.environ["CASEFILE_DASHBOARD_SCREENSHOT"], full_page=True)
-
-
-def test_the_dashboard_says_when_the_token_is_refused(browser: Any, seeded_service: dict[str, Any]) -> None:  # noqa: F811
-    page = browser.new_context().new_page()
-    page.goto(f"{seeded_service['url']}/dashboard#token=wrong")
-    page.wait_for_selector("body[data-loaded]", timeout=30_000)
-    assert page.get_attribute("body", "data-loaded") == "error"
-    assert "Could not load the metrics" in page.inner_text("#status")
-    assert page.is_hidden("#report")

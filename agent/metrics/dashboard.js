@@ -6,8 +6,7 @@
  * "by_team.backend.bounce_rate") and data-value (the number the endpoint returned), so a test
  * can check what is shown against the endpoint.
  *
- * The bearer token comes from the address's fragment (#token=…, which never reaches a server
- * and is removed from the address bar at once) or is typed in; it is kept for this tab only.
+ * The token, the window selector and reading the endpoint are report_page.js's (shared with /clusters).
  */
 (function () {
   'use strict';
@@ -31,14 +30,7 @@
     return (s / 3600).toFixed(1) + ' h';
   }
 
-  function h(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === 'text') node.textContent = attrs[k]; else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { node.appendChild(c); });
-    return node;
-  }
+  var h = window.casefileReport.h;
 
   function s(tag, attrs, text) {
     var node = document.createElementNS(SVG, tag);
@@ -117,38 +109,31 @@
     if (!slices.length) t.appendChild(h('tr', {}, [h('td', { text: '(none in this window)' })]));
   }
 
-  function rules(lines) {
-    var t = $('table-rules');
+  // A table of figures: one row per item, first its name, then a figure per column [field, header, format].
+  function figureTable(id, section, items, name, columns, empty) {
+    var t = $(id);
     t.textContent = '';
-    t.appendChild(h('tr', {}, ['rule', 'escalations', 'bounced', 'bounce rate'].map(function (x) { return h('th', { text: x }); })));
-    lines.forEach(function (line) {
-      var base = 'by_trigger.' + line.rule + '.';
-      t.appendChild(h('tr', {}, [
-        h('td', { text: line.rule }),
-        h('td', {}, [figure(base + 'escalations', line.escalations, count)]),
-        h('td', {}, [figure(base + 'bounced', line.bounced, count)]),
-        h('td', {}, [figure(base + 'bounce_rate', line.bounce_rate, pct)])
-      ]));
+    t.appendChild(h('tr', {}, [name[1]].concat(columns.map(function (c) { return c[1]; })).map(function (x) { return h('th', { text: x }); })));
+    items.forEach(function (item) {
+      var base = section + '.' + item[name[0]] + '.';
+      t.appendChild(h('tr', {}, [h('td', { text: item[name[0]] })].concat(columns.map(function (c) {
+        return c[2] ? h('td', {}, [figure(base + c[0], item[c[0]], c[2])]) : h('td', { text: item[c[0]] });
+      }))));
     });
-    if (!lines.length) t.appendChild(h('tr', {}, [h('td', { text: '(no escalations)' })]));
+    if (!items.length) t.appendChild(h('tr', {}, [h('td', { text: empty })]));
+  }
+
+  function rules(lines) {
+    figureTable('table-rules', 'by_trigger', lines, ['rule', 'rule'],
+      [['escalations', 'escalations', count], ['bounced', 'bounced', count], ['bounce_rate', 'bounce rate', pct]],
+      '(no escalations)');
   }
 
   // The largest shared causes ("4 tickets hit ABC-123"); the clusters page has the same window.
   function clusters(list, report) {
-    var t = $('table-clusters');
-    t.textContent = '';
-    t.appendChild(h('tr', {}, ['shared cause', 'tickets', 'accounts', 'escalated', 'category'].map(function (x) { return h('th', { text: x }); })));
-    list.forEach(function (c) {
-      var base = 'top_clusters.' + c.key + '.';
-      t.appendChild(h('tr', {}, [
-        h('td', { text: c.key }),
-        h('td', {}, [figure(base + 'size', c.size, count)]),
-        h('td', {}, [figure(base + 'accounts', c.accounts, count)]),
-        h('td', {}, [figure(base + 'escalated', c.escalated, count)]),
-        h('td', { text: c.category })
-      ]));
-    });
-    if (!list.length) t.appendChild(h('tr', {}, [h('td', { text: '(no shared causes in this window)' })]));
+    figureTable('table-clusters', 'top_clusters', list, ['key', 'shared cause'],
+      [['size', 'tickets', count], ['accounts', 'accounts', count], ['escalated', 'escalated', count], ['category', 'category', null]],
+      '(no shared causes in this window)');
     $('clusters-link').setAttribute('href', '/clusters?' + new URLSearchParams({ since: report.since, until: report.until }).toString());
   }
 
@@ -244,61 +229,5 @@
     $('report').hidden = false;
   }
 
-  function load(token) {
-    var params = new URLSearchParams(window.location.search);
-    var query = new URLSearchParams();
-    query.set('since', params.get('since') || $('since').value);
-    if (params.get('until')) query.set('until', params.get('until'));
-    $('status').textContent = 'Loading…';
-    $('status').className = '';
-    return fetch(window.location.origin + '/v1/reports/metrics?' + query.toString(), {
-      headers: { Authorization: 'Bearer ' + token }
-    }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error((body.error && body.error.message) || ('HTTP ' + r.status));
-        return body;
-      });
-    }).then(function (report) {
-      render(report);
-      $('status').textContent = '';
-      document.body.setAttribute('data-loaded', 'true');
-    }).catch(function (err) {
-      $('status').textContent = 'Could not load the metrics: ' + err.message;
-      $('status').className = 'error';
-      document.body.setAttribute('data-loaded', 'error');
-    });
-  }
-
-  function start() {
-    var fragment = new URLSearchParams(window.location.hash.slice(1));
-    var input = $('token');
-    input.value = fragment.get('token') || window.sessionStorage.getItem('casefile-token') || '';
-    if (fragment.has('token')) window.history.replaceState(null, '', window.location.pathname + window.location.search);
-    var preset = new URLSearchParams(window.location.search).get('since');
-    if (preset) {
-      $('since').value = preset;
-      if ($('since').value !== preset) {  // a window given in the address (dates): say so
-        $('since').appendChild(h('option', { value: preset, text: 'from ' + preset.slice(0, 10) }));
-        $('since').value = preset;
-      }
-    }
-    $('controls').addEventListener('submit', function (e) {
-      e.preventDefault();
-      var token = input.value.trim();
-      if (token) window.sessionStorage.setItem('casefile-token', token);
-      var url = new URL(window.location.href);
-      url.searchParams.set('since', $('since').value);
-      url.searchParams.delete('until');
-      window.history.replaceState(null, '', url.pathname + url.search);
-      load(token);
-    });
-    if (input.value.trim()) {
-      window.sessionStorage.setItem('casefile-token', input.value.trim());
-      load(input.value.trim());
-    } else {
-      $('status').textContent = 'Enter a service token to see the metrics.';
-    }
-  }
-
-  start();
+  window.casefileReport.start({ endpoint: '/v1/reports/metrics', what: 'the metrics', render: render });
 })();

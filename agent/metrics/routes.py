@@ -25,7 +25,11 @@ from casefile.agent.service.errors import ApiError
 __all__ = ["router"]
 
 HERE = Path(__file__).resolve().parent
-_ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+_ASSETS = {
+    "dashboard.js": "text/javascript",
+    "report_page.js": "text/javascript",
+    "dashboard.css": "text/css",
+}
 
 router = APIRouter()
 

@@ -44,8 +44,8 @@ class ClusterMember(BaseModel):
     investigation: str
     ticket_id: str
     account_id: str | None = None
-    category: str
-    action: str
+    category: str = Field(description="its diagnosed category (a cluster may mix them)")
+    action: Literal["resolve", "escalate"]
     at: datetime = Field(description="when its diagnosis was made")
     ticket_url: str | None = Field(default=None, description="the ticket in the helpdesk, when it is one")
     investigation_url: str | None = Field(default=None, description="the investigation in the service's page")
