@@ -92,6 +92,30 @@ def linear_add(issue: dict[str, Any]) -> dict[str, Any]:
     return {"linear.json": data}
 
 
+def idp_app(
+    app_id: str, acs_url: str | None = None, entity_id: str | None = None, fault: int | None = None
+) -> dict[str, Any]:
+    """The IdP's app for us (``sso/apps.json``, in Okta's or Graph's wire format) configured with
+    another ACS URL or entity ID, or its admin API answering ``fault`` for it."""
+    data = _demo("sso/apps.json")
+    for app in [a for apps in data.get("okta", {}).values() for a in apps]:
+        if app["id"] == app_id:
+            sign_on = app["settings"]["signOn"]
+            if acs_url:
+                sign_on.update(ssoAcsUrl=acs_url, recipient=acs_url, destination=acs_url)
+            if entity_id:
+                sign_on["audience"] = entity_id
+    for sp in data.get("graph", []):
+        if sp["appId"] == app_id:
+            if acs_url:
+                sp["replyUrls"] = [acs_url]
+            if entity_id:
+                sp["servicePrincipalNames"] = [entity_id, app_id]
+    if fault:
+        data.setdefault("faults", {})[app_id] = {"status": fault}
+    return {"sso/apps.json": data}
+
+
 def traffic(**patch: Any) -> dict[str, Any]:
     return {"clickhouse/traffic.overlay.json": patch}
 
@@ -101,6 +125,7 @@ OVERLAYS: dict[str, Callable[..., dict[str, Any]]] = {
     "stripe_canceled": stripe_canceled,
     "stripe_card_declined": stripe_card_declined,
     "accounts_patch": accounts_patch,
+    "idp_app": idp_app,
     "linear_add": linear_add,
 }
 

@@ -36,7 +36,7 @@ from casefile.agent.differential.sources import (
     sso_causes,
     webhook_causes,
 )
-from casefile.agent.differential.sso_story import config_causes, told
+from casefile.agent.differential.sso_story import admin_causes, config_causes, told
 from casefile.agent.phrasebook import reading
 from casefile.tools.base import parse_ts
 
@@ -106,7 +106,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     hooks, hook_notes = webhook_causes(state, evidence)
     hypotheses += hooks
     sso, sso_notes = sso_causes(state, evidence)
-    sso = told(state, evidence, config_causes(state, evidence) + sso)
+    sso = told(state, evidence, admin_causes(state, evidence) + config_causes(state, evidence) + sso)
     hypotheses += sso
     slow = latency_causes(state, evidence)
     hypotheses += slow

@@ -41,6 +41,7 @@ from casefile.tools.logs_results import (
     TopErrors,
     WebhookDeliveries,
 )
+from casefile.tools.sso_admin import IdPApp
 from casefile.tools.sso_results import SsoCheck
 from casefile.tools.values import GarbledResult
 
@@ -85,6 +86,8 @@ class Evidence:
     webhooks_interval: Cited[WebhookDeliveries] | None = None
     logins: Cited[SsoLogins] | None = None
     sso: Cited[SsoCheck] | None = None
+    idp_app: Cited[IdPApp] | None = None
+    """The IdP's own configuration of our app (its admin API), when the account names the app."""
     latency: Cited[Latency] | None = None
     latency_all: Cited[Latency] | None = None
     bugs: list[tuple[Issue, str]] = field(default_factory=list)
@@ -176,6 +179,10 @@ async def collect(
         )
         if saml:
             first.append(("sso_check", {"account_id": account}))
+    # The IdP's configuration of our app, from its admin API, when the directory names the app.
+    admin = saml and bool(((state.account or {}).get("idp") or {}).get("app_id"))
+    if admin:
+        first.append(("sso_idp_app", {"account_id": account}))
     if slow:
         first.append(("logs_latency", {"account_id": account, "start": iso(start), "end": iso(end)}))
         first.append(("logs_latency", {"start": iso(start), "end": iso(end)}))
@@ -189,6 +196,8 @@ async def collect(
     if sso:
         evidence.logins = _view(next(got), SsoLogins)
         evidence.sso = _view(next(got), SsoCheck) if saml else None
+    if admin:
+        evidence.idp_app = _view(next(got), IdPApp)
     if slow:
         evidence.latency = _view(next(got), Latency)
         evidence.latency_all = _view(next(got), Latency)

@@ -26,7 +26,7 @@ from casefile.tools.sso_responses import CHANGE_LABELS
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["config_causes", "told"]
+__all__ = ["admin_causes", "config_causes", "told"]
 
 # Fields of a response we can compare with our own configuration: field -> the directory's key.
 _OURS = {"acs_url": "sp_acs_url", "audience": "sp_entity_id", "idp_entity_id": "entity_id"}
@@ -124,6 +124,109 @@ def config_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     ]
 
 
+# What each vendor's admin console calls the two values, for the customer's reply.
+_FIELD_NAMES = {
+    ("okta", "ACS URL"): "Single sign-on URL",
+    ("okta", "SP entity ID"): "Audience URI (SP Entity ID)",
+    ("entra", "ACS URL"): "Reply URL (Assertion Consumer Service URL)",
+    ("entra", "SP entity ID"): "Identifier (Entity ID)",
+}
+# The SAML response field that carries the same value, and our directory's key for it.
+_RESPONSE_FIELD = {"ACS URL": ("acs_url", "Destination"), "SP entity ID": ("audience", "Audience")}
+
+
+def _sources(evidence: Evidence) -> list[str]:
+    """Each compared value with where it was read: IdP admin API, SAML response, metadata."""
+    lines = []
+    app, logins, check = evidence.idp_app, evidence.logins, evidence.sso
+    latest = logins.data.recent_failures[0] if logins is not None and logins.data.recent_failures else None
+    for value in app.data.values if app is not None else []:
+        field, name = _RESPONSE_FIELD[value.what]
+        said = getattr(latest, field, None) if latest is not None else None
+        parts = [f"{value.source}: {', '.join(value.idp) or 'none'}"]
+        if said:
+            parts.append(f"latest SAML response ({name}): {said}")
+        parts.append(f"ours: {value.ours or 'not configured'}")
+        lines.append(f"{value.what}: " + "; ".join(parts))
+    if check is not None and check.data.entity_id:
+        issuer = getattr(latest, "idp_entity_id", None) if latest is not None else None
+        lines.append(
+            f"IdP entity ID: IdP metadata: {check.data.entity_id}"
+            + (f"; latest SAML response (Issuer): {issuer}" if issuer else "")
+        )
+    return lines
+
+
+def admin_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
+    """The IdP's own app configuration (its admin API) sends assertions elsewhere than ours."""
+    app = evidence.idp_app
+    if app is None:
+        return []
+    d = app.data
+    wrong = [v for v in d.values if v.matches is False]
+    if not wrong and d.active:
+        return []
+    vendor = VENDOR_NAMES.get(d.vendor, d.vendor)
+    said = [
+        (f"{vendor} sends assertions to {v.idp[0]}; ours is {v.ours}")
+        if v.what == "ACS URL"
+        else (f"{vendor} addresses assertions to the audience {v.idp[0]}; our SP entity ID is {v.ours}")
+        for v in wrong
+    ]
+    if not d.active:
+        said.append(f"the app is {d.status} in {vendor}")
+    cites = [
+        Cite(
+            call_id=app.call_id,
+            tool=app.tool,
+            value=v.idp[0],
+            claim=f"{d.api} says the app's {v.what} is {v.idp[0]}, not ours ({v.ours})",
+        )
+        for v in wrong
+    ]
+    if not d.active:
+        cites.append(
+            Cite(
+                call_id=app.call_id, tool=app.tool, value=d.status, claim=f"the app is {d.status} in {vendor}"
+            )
+        )
+    fixes = [
+        f"set the app's {_FIELD_NAMES[(d.vendor, v.what)]} in {vendor} to {v.ours}" for v in wrong if v.ours
+    ] + ([f"activate the app in {vendor}"] if not d.active else [])
+    who = (state.account or {}).get("name") or (state.account or {}).get("id") or "the account"
+    sources = _sources(evidence)
+    return [
+        Hypothesis(
+            category="sso_config",
+            confidence=0.9,
+            statement=f"{who}'s IdP is configured for another SAML endpoint than ours: "
+            + "; ".join(said)
+            + ".",
+            summary="; ".join(said) + ".",
+            component="customer IdP configuration",
+            reasons=[f"read from the IdP's admin API ({d.api}, app {d.app_id})", *sources],
+            evidence=cites,
+            action="resolve",
+            team=state.catalog.owner("auth"),
+            reply="Thanks for reaching out. Your identity provider's app for us is configured with other values "
+            f"than your account with us: {'; '.join(said)}. To fix it, {' and '.join(fixes)}; "
+            "sign-in works again right after.",
+            note="Where each value was read: " + " | ".join(sources),
+        )
+    ]
+
+
+def _not_read(state: LoopState, evidence: Evidence) -> str | None:
+    """Why the IdP's configuration of our app was not read, when the directory names the app."""
+    idp = (state.account or {}).get("idp") or {}
+    if not idp.get("app_id") or evidence.idp_app is not None:
+        return None
+    why = evidence.failed.get("sso_idp_app") or "no IdP admin API is configured"
+    return (
+        f"The IdP's configuration of our app was not read ({why}); the SAML responses in the logs stand in."
+    )
+
+
 def _spoken_day(ts: str) -> str:
     moment = parse_ts(ts)
     return spoken_day(moment) if moment is not None else ts
@@ -152,7 +255,10 @@ def told(state: LoopState, evidence: Evidence, hypotheses: list[Hypothesis]) -> 
     last = (
         logins.data.last_success.ts if logins is not None and logins.data.last_success is not None else None
     )
+    not_read = _not_read(state, evidence)
     for h in hypotheses:
+        if not_read and not_read not in h.note:
+            h.note = f"{h.note} {not_read}".strip()
         parts = [_what_broke(h, evidence, state.ticket.created_at)]
         if logins is not None:
             parts.append(

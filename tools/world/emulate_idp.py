@@ -8,7 +8,8 @@ Each host in that map gets a handler that answers ``GET`` of the exact path
 (and query) with the file, ``404`` for anything else on that host, and ``405``
 for any other method.
 
-Our own side is served too: each account's ``idp.sp_acs_url`` (``accounts.json``)
+Each Okta org of ``sso/apps.json`` also answers its Apps API and Microsoft Graph its
+servicePrincipals (:mod:`emulate_idp_admin`). Our own side is served too: each account's ``idp.sp_acs_url`` (``accounts.json``)
 answers ``GET`` with 405 (a SAML ACS takes POST only, as a real one says), unless
 ``<world>/sso/acs.json`` gives that URL another status (``{"https://…/acs/x": 503}``:
 our ACS broken for that account); any other path on that host answers 404.
@@ -28,6 +29,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+
+from casefile.tools.world.emulate_idp_admin import graph_handlers, okta_handlers
 
 __all__ = ["WORLD_HOST_ADDRESS", "handlers", "load_urls", "resolver"]
 
@@ -104,12 +107,30 @@ def handlers(world_dir: Path) -> dict[str, Callable[[httpx.Request], httpx.Respo
 
     served = {host: make_acs(routes) for host, routes in acs_by_host.items()}
     served.update({host: make(routes) for host, routes in by_host.items()})
+    # An Okta org serves its Apps API beside its metadata (emulate_idp_admin.py); Graph has its own host.
+    for host, admin in okta_handlers(world_dir).items():
+        served[host] = _beside(admin, served.get(host))
+    served.update(graph_handlers(world_dir))
     return served
+
+
+def _beside(
+    admin: Callable[[httpx.Request], httpx.Response | None],
+    other: Callable[[httpx.Request], httpx.Response] | None,
+) -> Callable[[httpx.Request], httpx.Response]:
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = admin(request)
+        if answer is not None:
+            return answer
+        return other(request) if other is not None else httpx.Response(404, text="not found")
+
+    return handle
 
 
 def resolver(world_dir: Path) -> Callable[[str], list[str]]:
     """The world's name resolution for the SSO connector's address check."""
     hosts = {_target(url)[0] for url in [*load_urls(world_dir), *acs_routes(world_dir)]}
+    hosts |= set(okta_handlers(world_dir)) | set(graph_handlers(world_dir))
 
     def resolve(host: str) -> list[str]:
         return [WORLD_HOST_ADDRESS] if host.lower() in hosts else []

@@ -2,7 +2,7 @@
 
 Files written: ``accounts.json``, ``stripe.json``, ``github.json``, ``linear.json``,
 ``tickets.json``, ``catalog.yaml`` (when the spec has one), ``sso/*.xml`` +
-``sso/urls.json`` (for accounts with an IdP),
+``sso/urls.json`` (for accounts with an IdP; ``sso/apps.json`` for those whose IdP app is named),
 and, when the spec has traffic, ``clickhouse/traffic.json`` (+ ``clickhouse/mapping.json``
 when its log tables are named differently from the demo's; the loader derives their
 ``CREATE TABLE`` statements from the demo's schema and that mapping, see
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from casefile.tools.world.emulate_idp_admin import graph_service_principal, okta_app
 from casefile.tools.world.generate import saml
 from casefile.tools.world.generate.billing_objects import stripe
 from casefile.tools.world.generate.deploy_objects import github
@@ -86,7 +87,37 @@ def sso_files(spec: WorldSpec) -> tuple[dict[str, str], dict[str, str]]:
         configured[acc.id] = certs[serial].sha1
     if urls:
         files["sso/urls.json"] = json.dumps(urls, indent=2) + "\n"
+    apps = idp_apps(spec)
+    if apps:
+        files["sso/apps.json"] = json.dumps(apps, indent=2) + "\n"
     return files, configured
+
+
+def idp_apps(spec: WorldSpec) -> dict[str, Any]:
+    """``sso/apps.json``: each Okta or Entra account's app for us, as the IdP's admin API returns it."""
+    okta: dict[str, list[dict[str, Any]]] = {}
+    graph: list[dict[str, Any]] = []
+    faults: dict[str, dict[str, int]] = {}
+    for acc in spec.accounts:
+        idp = acc.idp
+        if idp is None or not idp.app_id or idp.vendor not in ("okta", "entra"):
+            continue
+        ours = _sp(spec, acc)
+        acs, entity = idp.app_acs_url or ours["sp_acs_url"], idp.app_entity_id or ours["sp_entity_id"]
+        label = spec.brand.name
+        if idp.vendor == "okta":
+            parts = urlsplit(idp.metadata_url)
+            okta.setdefault(f"{parts.scheme}://{parts.netloc}", []).append(
+                okta_app(idp.app_id, label, acs, entity)
+            )
+        else:
+            graph.append(graph_service_principal(idp.app_id, label, acs, entity))
+        if idp.app_fault:
+            faults[idp.app_id] = {"status": idp.app_fault}
+    out: dict[str, Any] = {"okta": okta, "graph": graph} if okta or graph else {}
+    if faults:
+        out["faults"] = faults
+    return out
 
 
 def accounts(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any]:
@@ -103,6 +134,8 @@ def accounts(spec: WorldSpec, fingerprints: dict[str, str]) -> dict[str, Any]:
                 **_sp(spec, acc),
                 "last_working_snapshot": f"sso/{acc.idp.file}-last-working.xml",
             }
+            if acc.idp.app_id:
+                idp["app_id"] = acc.idp.app_id
         out.append(
             {
                 "id": acc.id,

@@ -115,6 +115,14 @@ class IdpSpec(_Spec):
         default=None, description="the certificate configured at our side (default: the first)"
     )
     sp_acs_path: str | None = Field(default=None, description="ACS path override (a misconfiguration)")
+    app_id: str | None = Field(
+        default=None, description="the IdP's app for us (Okta appId, Entra appId): its admin API is served"
+    )
+    app_acs_url: str | None = Field(
+        default=None, description="the app's ACS URL when not ours (a misconfiguration)"
+    )
+    app_entity_id: str | None = Field(default=None, description="the app's SP entity ID when not ours")
+    app_fault: int | None = Field(default=None, description="the status the admin API answers for the app")
 
 
 class AccountSpec(_Spec):
