@@ -1,8 +1,8 @@
 """Regenerate the demo world's provider files from its story (``story.yaml``).
 
 Run from the repository root: ``python examples/world/make_world.py``. It writes
-``accounts.json``, ``stripe.json``, ``github.json``, ``linear.json`` and
-``tickets.json`` next to it, deterministically (ids and SHAs are hashes of fixed
+``accounts.json``, ``stripe.json``, ``github.json``, ``linear.json``,
+``tickets.json`` and ``sso/apps.json`` (the IdPs' apps for us) next to it, deterministically (ids and SHAs are hashes of fixed
 strings), with the world generator of ``casefile.tools.world.generate``, from the
 story told as a scenario spec in ``story.yaml``. The objects have the field sets
 the providers' APIs return (Stripe API 2025+, GitHub REST 2022-11-28, Linear
@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 from casefile.tools.world.generate.billing_objects import stripe
-from casefile.tools.world.generate.build import accounts, dumps, load_spec
+from casefile.tools.world.generate.build import accounts, dumps, idp_apps, load_spec
 from casefile.tools.world.generate.deploy_objects import github
 from casefile.tools.world.generate.issue_objects import linear, tickets
 from casefile.tools.world.generate.spec import WorldSpec
@@ -59,6 +60,7 @@ def main() -> None:
     dump("github.json", gh)
     dump("linear.json", linear(world))
     dump("tickets.json", tickets(world))
+    (WORLD / "sso" / "apps.json").write_text(json.dumps(idp_apps(world), indent=2) + "\n", encoding="utf-8")
     for d in reversed(gh["repos"]["relayhq/api"]["deployments"]):
         print(f"relayhq/api {d['ref']:8} {d['environment']:10} {d['created_at']} id={d['id']} sha={d['sha']}")
 
