@@ -125,7 +125,7 @@ async def test_entra_s_service_principal_through_graph(tmp_path: Path, make: Any
     [
         ("okta", 403, SourceAuthError, "the Okta token lacks okta.apps.read (403 E0000006"),
         ("entra", 403, SourceAuthError, "lacks Application.Read.All (403 Authorization_RequestDenied"),
-        ("okta", 503, SourceUnavailable, "HTTP 503"),
+        ("okta", 503, SourceUnavailable, "Okta answered with a server error (503 E0000010"),
         (
             "entra",
             429,
@@ -147,6 +147,7 @@ async def test_refusals_are_named(
     with pytest.raises(error) as raised:
         await make(transport).idp_app(IdPAppArgs(account_id="bramble"), _ctx(vendor, app_id))
     assert says in str(raised.value)
+    assert str(raised.value).endswith(": the IdP's configuration of our app was not read")
     retried = status in (429, 503)
     assert len(transport.requests) == (2 if retried else 1)
 
@@ -210,4 +211,7 @@ def test_an_idp_admin_api_that_is_down_is_named_and_the_logs_stand_in() -> None:
     assert d.root_cause.category == "sso_config"  # from the SAML responses in the logs
     assert any(e.tool == "logs_sso_logins" for e in d.evidence)
     [down] = [u for u in d.unavailable_sources if u.source == "idp_admin"]
-    assert "503" in down.reason
+    assert down.reason == (
+        "Microsoft Entra ID answered with a server error (503 ServiceUnavailable: The service is temporarily "
+        "unavailable.): the IdP's configuration of our app was not read"
+    )

@@ -54,6 +54,7 @@ API_NAMES = {"okta": "Okta Apps API", "entra": "Microsoft Graph"}
 VENDOR_NAMES = {"okta": "Okta", "entra": "Microsoft Entra ID"}
 # A world's stand-in checks that a token is sent, not which: worlds hold no secrets.
 WORLD_TOKEN = "world-idp-admin-token"
+NOT_READ = ": the IdP's configuration of our app was not read"
 _SCOPES = {"okta": "okta.apps.read", "entra": "Application.Read.All"}
 _GRAPH_SELECT = (
     "id,appId,displayName,accountEnabled,preferredSingleSignOnMode,replyUrls,servicePrincipalNames"
@@ -122,22 +123,20 @@ class _AdminHTTP(ReadOnlyHTTP):
         self, status: int, headers: httpx.Headers, body: Any, reason: str
     ) -> errors.ToolError | RetryableError | None:
         name = VENDOR_NAMES[self.vendor]
-        detail = _vendor_error(body)
+        detail = f"{status} {_vendor_error(body)}".strip()
         if status == 401:
-            return errors.SourceAuthError(SOURCE, f"{name} refused the API token (401 {detail})".rstrip())
+            return errors.SourceAuthError(SOURCE, f"{name} refused the API token ({detail}){NOT_READ}")
         if status == 403:
             return errors.SourceAuthError(
-                SOURCE, f"the {name} token lacks {_SCOPES[self.vendor]} (403 {detail})".rstrip()
+                SOURCE, f"the {name} token lacks {_SCOPES[self.vendor]} ({detail}){NOT_READ}"
             )
         if status == 404:
-            return errors.SourceNotFound(
-                SOURCE, f"{name} has no such app: deleted or a wrong id (404 {detail})"
-            )
-        if status == 429:
-            wait = _retry_after(headers)
+            return errors.SourceNotFound(SOURCE, f"{name} has no such app: deleted or a wrong id ({detail})")
+        if status == 429 or status >= 500:
+            what = "rate-limited the admin API" if status == 429 else "answered with a server error"
+            error_cls = errors.SourceRateLimited if status == 429 else errors.SourceUnavailable
             return RetryableError(
-                errors.SourceRateLimited(SOURCE, f"{name} rate-limited the admin API (429 {detail})"),
-                retry_after=wait,
+                error_cls(SOURCE, f"{name} {what} ({detail}){NOT_READ}"), retry_after=_retry_after(headers)
             )
         return None
 
@@ -269,7 +268,10 @@ class IdPAdminConnector(Connector):
         section = settings.section("idp_admin", IdPAdminSettings)
         if section.okta_token or section.graph_token:
             return None
-        return "no IdP admin API token configured (set CASEFILE_OKTA_API_TOKEN or CASEFILE_GRAPH_TOKEN)"
+        return (
+            "no IdP admin API token configured (set CASEFILE_OKTA_API_TOKEN or CASEFILE_GRAPH_TOKEN)"
+            f"{NOT_READ}"
+        )
 
     @classmethod
     def live_configured(cls, settings: ConnectorSettings) -> bool:
@@ -314,7 +316,7 @@ class IdPAdminConnector(Connector):
             if auth is None:
                 variable = "CASEFILE_OKTA_API_TOKEN" if vendor == "okta" else "CASEFILE_GRAPH_TOKEN"
                 raise errors.SourceAuthError(
-                    SOURCE, f"no {VENDOR_NAMES[vendor]} admin API token configured (set {variable})"
+                    SOURCE, f"no {VENDOR_NAMES[vendor]} admin API token configured (set {variable}){NOT_READ}"
                 )
             self._clients[base_url] = _AdminHTTP(
                 vendor,

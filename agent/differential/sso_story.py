@@ -256,9 +256,11 @@ def told(state: LoopState, evidence: Evidence, hypotheses: list[Hypothesis]) -> 
         logins.data.last_success.ts if logins is not None and logins.data.last_success is not None else None
     )
     not_read = _not_read(state, evidence)
+    read = "Where each value was read: " + " | ".join(_sources(evidence)) if evidence.idp_app else None
     for h in hypotheses:
-        if not_read and not_read not in h.note:
-            h.note = f"{h.note} {not_read}".strip()
+        for line in (not_read, read):
+            if line and line not in h.note:
+                h.note = f"{h.note} {line}".strip()
         parts = [_what_broke(h, evidence, state.ticket.created_at)]
         if logins is not None:
             parts.append(
