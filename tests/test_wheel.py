@@ -213,6 +213,9 @@ def test_serve_from_the_wheel_answers_health_and_the_sidebar(
         assert health.status_code == 200
         page = httpx.get(f"{base}/app/iframe.html", timeout=5)
         assert page.status_code == 200 and "<html" in page.text.lower()
+        # The report pages' files are package data too.
+        for path in ("/clusters", "/clusters/clusters.js", "/dashboard", "/dashboard/report_page.js"):
+            assert httpx.get(f"{base}{path}", timeout=5).status_code == 200, path
     finally:
         server.terminate()
         server.wait(timeout=10)
