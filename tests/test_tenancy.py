@@ -30,6 +30,7 @@ GLOBEX_CUSTOMER = "cus_xT6c8gorhiHjUz"
 PER_ACCOUNT: dict[str, dict[str, Any]] = {
     "billing_account": {},
     "sso_check": {},
+    "sso_idp_app": {},
     "logs_error_summary": dict(WINDOW),
     "logs_recent_requests": {"limit": 5},
     "logs_webhook_deliveries": dict(WINDOW),
