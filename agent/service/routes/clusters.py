@@ -36,7 +36,8 @@ def _linker(service: InvestigationService) -> Linker:
     base = (service.config.public_url or "").rstrip("/")
 
     def link(record: InvestigationRecord) -> tuple[str | None, str | None]:
-        number = helpdesk_id(record.ticket_id) if record.source in ("zendesk", "webhook") else None
+        made_from = (service.helpdesk.name, "webhook")  # its ticket is the service helpdesk's
+        number = helpdesk_id(record.ticket_id) if record.source in made_from else None
         ticket = service.helpdesk.agent_url(number) if number is not None else None
         return ticket, f"{base}/app/?investigation={record.id}"
 
