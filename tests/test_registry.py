@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from casefile.tools.base import Connector
 from casefile.tools.catalogue import built_in, connector_classes
@@ -25,11 +27,39 @@ def test_live_without_settings_every_source_says_what_to_set() -> None:
     assert set(toolbox.unavailable) == set(built_in()) - {"sso", "cases"}  # sso and our own store need none
     assert toolbox.unavailable["logs"] == "not configured (set CLICKHOUSE_DSN)"
     assert toolbox.unavailable["bugs"] == "not configured (set LINEAR_API_KEY)"
-    assert "STRIPE_API_KEY" in toolbox.unavailable["billing"]
+    assert toolbox.unavailable["billing"] == "not configured (set STRIPE_API_KEY, a restricted read-only key)"
     assert toolbox.unavailable["deploys"] == "not configured (set GITHUB_REPOS)"
-    assert "ZENDESK_SUBDOMAIN" in toolbox.unavailable["tickets"]
+    assert toolbox.unavailable["tickets"] == (
+        "not configured (set ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN)"
+    )
     # Their tools stay listed, so a model can see what it could not use.
     assert {"logs_error_summary", "bugs_search", "billing_account"} <= set(toolbox.tools)
+
+
+class _PagerSettings(BaseModel):
+    region: str | None = None
+    api_token: str | None = None
+    base_url: str | None = None
+
+
+class _Pager(Connector):
+    """A plug-in that declares which settings reach its live system instead of writing not_configured."""
+
+    source: ClassVar[str] = "pager"
+    settings_key: ClassVar[str | None] = "pager"
+    settings_model: ClassVar[type[BaseModel] | None] = _PagerSettings
+    env_vars: ClassVar[Mapping[str, str]] = {"PAGER_TOKEN": "api_token", "PAGER_URL": "base_url"}
+    configured_by: ClassVar[tuple[str, ...]] = ("api_token", "base_url")
+
+
+def test_a_connector_is_configured_by_any_field_it_declares() -> None:
+    assert _Pager.not_configured(ConnectorSettings()) == "not configured (set PAGER_TOKEN or PAGER_URL)"
+    # A field outside configured_by does not count; either declared one does.
+    assert _Pager.not_configured(ConnectorSettings.model_validate({"pager": {"region": "eu"}})) is not None
+    assert (
+        _Pager.not_configured(ConnectorSettings.model_validate({"pager": {"base_url": "https://p"}})) is None
+    )
+    assert _Pager.live_configured(ConnectorSettings.model_validate({"pager": {"api_token": "t"}}))
 
 
 def test_configured_sources_are_available() -> None:

@@ -15,7 +15,7 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
@@ -25,6 +25,7 @@ from casefile.agent.redact import redact
 from casefile.tools import deadline as deadlines
 from casefile.tools import tracing
 from casefile.tools.args import ToolArgs, WindowedArgs
+from casefile.tools.call_context import CallContext
 from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import (
     DeadlinePassed,
@@ -84,65 +85,6 @@ UNBOUND_CALL_TIMEOUT_S = 30.0
 
 ArgsT = TypeVar("ArgsT", bound=ToolArgs)
 V = TypeVar("V", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Facts a tool call may depend on besides its arguments.
-
-    ``now`` is the ticket's creation time, not the wall clock, so that
-    "days until the certificate expires" is the same in an eval run next year.
-
-    ``account_id`` is the one account the investigation may touch (None: none was
-    resolved, or a call outside an investigation, and no per-account operation
-    runs); connectors scope what they read to it, e.g. ``logs_sql`` rewrites model
-    SQL so it only sees that account's rows. ``account`` is its directory
-    entry, where connectors read configuration (SSO metadata URL, Stripe customer
-    id), never from ticket text. Connectors never see the rest of the directory:
-    ``baseline_accounts`` are other accounts' ids, there only so a platform
-    baseline can be read along the ``(account, time)`` key; results must aggregate
-    over them and never name them.
-    """
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    account_id: str | None = None
-    account: Mapping[str, Any] = field(default_factory=dict)
-    baseline_accounts: tuple[str, ...] = ()
-    requested_by: str = "casefile"
-
-    @classmethod
-    def for_account(
-        cls,
-        account_id: str | None,
-        directory: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        now: datetime | None = None,
-        requested_by: str = "casefile",
-    ) -> CallContext:
-        """The context of calls scoped to ``account_id``, taking only what they need of ``directory``."""
-        directory = directory or {}
-        entry = directory.get(account_id) if account_id is not None else None
-        return cls(
-            now=now or datetime.now(UTC),
-            account_id=account_id,
-            account=dict(entry or {}),
-            baseline_accounts=tuple(sorted(a for a in directory if a != account_id)),
-            requested_by=requested_by,
-        )
-
-    def refusal(self) -> str:
-        """The tool error a call reaching outside this scope gets."""
-        if self.account_id is None:
-            return "refused: this investigation has no resolved account, so no per-account data can be read"
-        return f"refused: this investigation is scoped to account {self.account_id}"
-
-    def account_for(self, source: str, account_id: str) -> Mapping[str, Any]:
-        """The directory entry of ``account_id``, which must be this context's account."""
-        if self.account_id is None or account_id != self.account_id:
-            raise ScopeViolation(source, self.refusal())
-        if not self.account:
-            raise ToolArgumentError(source, f"unknown account {account_id!r}")
-        return self.account
 
 
 CallOrigin = Literal["preflight", "model", "routing"]
@@ -289,10 +231,22 @@ class Connector:
 
     source: ClassVar[str]
 
+    # The section's fields any one of which reaches the live system, and what the message adds.
+    configured_by: ClassVar[tuple[str, ...]] = ()
+    configure_hint: ClassVar[str] = ""
+
     @classmethod
     def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        """Why the live system cannot be reached with these settings; None when it can."""
-        return None
+        """Why the live system cannot be reached with these settings; None when it can (the default
+        reads :attr:`configured_by` and names the variables of :attr:`env_vars` that set them)."""
+        if not cls.configured_by:
+            return None
+        model, key = cls.settings_model, cls.settings_key or ""
+        section = settings.section(key, model) if model is not None else getattr(settings, key, None)
+        if any(getattr(section, name, None) for name in cls.configured_by):
+            return None
+        wanted = " or ".join(var for var, name in cls.env_vars.items() if name in cls.configured_by)
+        return f"not configured (set {wanted}{cls.configure_hint})"
 
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> Connector:

@@ -59,7 +59,7 @@ from casefile.tools.errors import (
 )
 from casefile.tools.http import APIConnector
 from casefile.tools.retry import RetryableError, call_with_retry, parse_retry_after
-from casefile.tools.settings import ConnectorSettings, StripeSettings
+from casefile.tools.settings import StripeSettings
 from casefile.tools.stripe_http import SOURCE, ReadOnlyStripeHTTPClient
 
 __all__ = [
@@ -138,14 +138,10 @@ class StripeConnector(APIConnector[StripeSettings]):
 
     source = SOURCE
 
-    @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        if settings.stripe.api_key is not None:
-            return None
-        return "not configured (set STRIPE_API_KEY, a restricted read-only key)"
-
     settings_key: ClassVar[str | None] = "stripe"
     env_vars: ClassVar[Mapping[str, str]] = {"STRIPE_API_KEY": "api_key"}
+    configured_by: ClassVar[tuple[str, ...]] = ("api_key",)
+    configure_hint: ClassVar[str] = ", a restricted read-only key"
 
     @classmethod
     def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:

@@ -35,7 +35,7 @@ from casefile.tools.errors import (
 )
 from casefile.tools.http import APIConnector, ReadOnlyHTTP
 from casefile.tools.retry import RetryableError, parse_retry_after
-from casefile.tools.settings import ConnectorSettings, LinearSettings
+from casefile.tools.settings import LinearSettings
 
 __all__ = [
     "ISSUE_QUERY",
@@ -328,12 +328,9 @@ class LinearConnector(APIConnector[LinearSettings]):
 
     source: ClassVar[str] = SOURCE
 
-    @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        return None if settings.linear.api_key is not None else "not configured (set LINEAR_API_KEY)"
-
     settings_key: ClassVar[str | None] = "linear"
     env_vars: ClassVar[Mapping[str, str]] = {"LINEAR_API_KEY": "api_key"}
+    configured_by: ClassVar[tuple[str, ...]] = ("api_key",)
 
     @classmethod
     def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:

@@ -32,7 +32,7 @@ from casefile.tools.base import (
 from casefile.tools.connector_types import LinkContext, SourceLink
 from casefile.tools.errors import SourceMalformed, ToolArgumentError
 from casefile.tools.http import APIConnector, ReadOnlyHTTP
-from casefile.tools.settings import ConnectorSettings, GitHubSettings
+from casefile.tools.settings import GitHubSettings
 
 __all__ = ["DeploysCompareArgs", "DeploysListArgs", "GitHubConnector"]
 
@@ -126,16 +126,13 @@ class GitHubConnector(APIConnector[GitHubSettings]):
 
     source: ClassVar[str] = SOURCE
 
-    @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        return None if settings.github.repos else "not configured (set GITHUB_REPOS)"
-
     settings_key: ClassVar[str | None] = "github"
     env_vars: ClassVar[Mapping[str, str]] = {
         "GITHUB_TOKEN": "token",
         "GITHUB_API_URL": "base_url",
         "GITHUB_REPOS": "repos",
     }
+    configured_by: ClassVar[tuple[str, ...]] = ("repos",)
 
     @classmethod
     def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:

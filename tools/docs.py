@@ -150,13 +150,7 @@ class HelpCenterConnector(ZendeskAccountConnector[HelpCenterSettings]):
         "HELPCENTER_URL": "base_url",
         "HELPCENTER_LOCALE": "locale",
     }
-
-    @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        help_center = settings.section("helpcenter", HelpCenterSettings)
-        if help_center.subdomain or help_center.base_url:
-            return None
-        return "not configured (set ZENDESK_SUBDOMAIN or HELPCENTER_URL)"
+    configured_by: ClassVar[tuple[str, ...]] = ("subdomain", "base_url")
 
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> HelpCenterConnector:

@@ -256,12 +256,6 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
     source: ClassVar[str] = SOURCE
 
     @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        if settings.zendesk.subdomain or settings.zendesk.base_url:
-            return None
-        return "not configured (set ZENDESK_SUBDOMAIN, ZENDESK_EMAIL, ZENDESK_API_TOKEN)"
-
-    @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> ZendeskConnector:
         zendesk = settings.zendesk
         if world is None:
@@ -278,6 +272,8 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         "ZENDESK_EMAIL": "email",
         "ZENDESK_API_TOKEN": "api_token",
     }
+    configured_by: ClassVar[tuple[str, ...]] = ("subdomain", "base_url")
+    configure_hint: ClassVar[str] = ", ZENDESK_EMAIL, ZENDESK_API_TOKEN"
 
     async def _search(self, term: str) -> list[dict[str, Any]]:
         params = {

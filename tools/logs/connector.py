@@ -29,15 +29,12 @@ class ClickHouseConnector(RequestErrors, RequestTimings, WebhookDeliveries, SsoL
     source: ClassVar[str] = "logs"
 
     @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        return None if settings.logs.dsn else "not configured (set CLICKHOUSE_DSN)"
-
-    @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> ClickHouseConnector:
         return cls(settings.logs, client=world.clickhouse() if world is not None else None)
 
     settings_key: ClassVar[str | None] = "logs"
     env_vars: ClassVar[Mapping[str, str]] = {"CLICKHOUSE_DSN": "dsn"}
+    configured_by: ClassVar[tuple[str, ...]] = ("dsn",)
 
     @classmethod
     def source_link(cls, outcome: ToolOutcome, context: LinkContext) -> SourceLink | None:
