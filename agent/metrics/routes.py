@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from casefile.agent.errors import UsageError
 from casefile.agent.metrics.compute import collect_metrics, window
@@ -21,6 +21,7 @@ from casefile.agent.metrics.model import MetricsReport
 from casefile.agent.metrics.prom import CONTENT_TYPE
 from casefile.agent.service.deps import Caller, Service
 from casefile.agent.service.errors import ApiError
+from casefile.agent.service.report_pages import report_page
 
 __all__ = ["router"]
 
@@ -63,8 +64,8 @@ async def prometheus(service: Service) -> Response:
 
 
 @router.get("/dashboard", include_in_schema=False)
-async def dashboard() -> FileResponse:
-    return FileResponse(HERE / "dashboard.html", media_type="text/html")
+async def dashboard() -> HTMLResponse:
+    return HTMLResponse(report_page("dashboard"))
 
 
 @router.get("/dashboard/{name}", include_in_schema=False)

@@ -11,22 +11,20 @@ The page is static; it reads the JSON route above with the caller's bearer token
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from casefile.agent.errors import UsageError
 from casefile.agent.metrics.compute import helpdesk_id, window
 from casefile.agent.service.deps import Caller, Service
 from casefile.agent.service.errors import ApiError
+from casefile.agent.service.report_pages import PAGES, report_page
 from casefile.agent.service.runtime import InvestigationService
 from casefile.agent.similar.clusters import ClusterReport, Linker, cluster_report
 from casefile.agent.store import InvestigationRecord
 
 __all__ = ["router"]
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 router = APIRouter()
 
@@ -58,8 +56,8 @@ async def clusters_report(
 
 
 @router.get("/clusters", include_in_schema=False)
-async def clusters_page() -> FileResponse:
-    return FileResponse(PAGES / "clusters.html", media_type="text/html")
+async def clusters_page() -> HTMLResponse:
+    return HTMLResponse(report_page("clusters"))
 
 
 @router.get("/clusters/clusters.js", include_in_schema=False)
