@@ -54,6 +54,7 @@ WORLDS = {
     "demo": PACKAGE_DIR / "examples" / "world",
     "kestrel": PACKAGE_DIR / "evals" / "worlds" / "kestrel",
     "pipewell": PACKAGE_DIR / "evals" / "worlds" / "pipewell",
+    "paysaga": PACKAGE_DIR / "evals" / "worlds" / "paysaga",
     "quillmark": PACKAGE_DIR / "evals" / "worlds" / "quillmark",
 }
 K = 3
