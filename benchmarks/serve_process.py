@@ -40,12 +40,13 @@ def run_child(args: argparse.Namespace) -> None:
     import uvicorn
     from pydantic import SecretStr
 
-    from casefile.agent.config import ServiceSettings, ZendeskSettings, load_settings
+    from casefile.agent.config import ServiceSettings, load_settings
     from casefile.agent.models.base import LoopState, ModelReply
     from casefile.agent.models.scripted import ScriptedModel
     from casefile.agent.pipeline import Environment
     from casefile.agent.service.app import create_app
     from casefile.tools.base import Toolbox
+    from casefile.tools.world.zendesk_desk import desk_settings
 
     settings = load_settings(env={})
     settings = settings.model_copy(
@@ -58,12 +59,7 @@ def run_child(args: argparse.Namespace) -> None:
                 on_demand_reserve=2,
                 rate_limit_per_minute=100_000,
                 rate_limit_burst=10_000,
-                zendesk=ZendeskSettings(
-                    base_url=args.zendesk_url,
-                    email="bench@relayhq.dev",
-                    api_token=SecretStr("zd-bench-token"),
-                    webhook_secret=SecretStr(WEBHOOK_SECRET),
-                ),
+                zendesk=desk_settings(args.zendesk_url, WEBHOOK_SECRET),
             ),
         }
     )

@@ -24,14 +24,14 @@ from pydantic import SecretStr
 
 from casefile import PACKAGE_DIR
 from casefile.agent import routing
-from casefile.agent.config import ServiceSettings, Settings, ZendeskSettings
+from casefile.agent.config import ServiceSettings, Settings
 from casefile.agent.handoff.slack import SlackSettings
 from casefile.agent.helpdesk.zendesk import signed_webhook
 from casefile.agent.service.app import create_app
 from casefile.agent.store import Store
 from casefile.tools.world.emulate_slack import WORLD_TOKEN, SlackWorkspace
 from casefile.tools.world.loopback import LoopbackServer
-from casefile.tools.world.zendesk_desk import ZendeskDesk
+from casefile.tools.world.zendesk_desk import ZendeskDesk, desk_settings
 
 TICKET_ID = 48300
 SECRET = "demo-webhook-secret"
@@ -73,12 +73,7 @@ def main() -> None:
                 tokens={"demo": SecretStr("demo-token")},
                 public_url="http://casefile.localhost",
                 poll_s=0.1,
-                zendesk=ZendeskSettings(
-                    base_url=zd.url,
-                    email="casefile@example.test",
-                    api_token=SecretStr("demo"),
-                    webhook_secret=SecretStr(SECRET),
-                ),
+                zendesk=desk_settings(zd.url, SECRET),
             ),
             slack=SlackSettings(
                 bot_token=SecretStr(WORLD_TOKEN), api_url=sl.url + "/api/", link_secret=SecretStr("demo-link")

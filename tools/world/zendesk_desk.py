@@ -23,14 +23,17 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from casefile.tools.world.emulator import json_response
 
-__all__ = ["TicketWrite", "ZendeskDesk"]
+if TYPE_CHECKING:
+    from casefile.agent.helpdesk.zendesk import ZendeskSettings
+
+__all__ = ["TicketWrite", "ZendeskDesk", "desk_settings"]
 
 _TICKET = re.compile(r"^/api/v2/tickets/(?P<id>\d+)\.json$")
 _COMMENTS = re.compile(r"^/api/v2/tickets/(?P<id>\d+)/comments\.json$")
@@ -217,3 +220,16 @@ class ZendeskDesk:
         return json_response(
             200, {"ticket": answer, "audit": {"ticket_id": tid, "created_at": now, "events": []}}
         )
+
+
+def desk_settings(url: str, webhook_secret: str) -> ZendeskSettings:
+    """The service's Zendesk settings for a desk served at ``url`` (a :class:`ZendeskDesk` behind a
+    ``LoopbackServer``): the desk accepts any credentials, the webhook is signed with ``webhook_secret``."""
+    from casefile.agent.helpdesk.zendesk import ZendeskSettings
+
+    return ZendeskSettings(
+        base_url=url,
+        email="casefile@example.test",
+        api_token=SecretStr("desk-token"),
+        webhook_secret=SecretStr(webhook_secret),
+    )
