@@ -56,6 +56,7 @@ WORLDS = {
     "pipewell": PACKAGE_DIR / "evals" / "worlds" / "pipewell",
     "paysaga": PACKAGE_DIR / "evals" / "worlds" / "paysaga",
     "quillmark": PACKAGE_DIR / "evals" / "worlds" / "quillmark",
+    "corvane": PACKAGE_DIR / "evals" / "worlds" / "corvane",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]
