@@ -213,6 +213,12 @@ def _check_node(node: exp.Expr, allowed: set[str]) -> None:
         raise _refuse("FINAL and SAMPLE are not supported in logs_sql")
     if isinstance(node, exp.Func) and isinstance(node.parent, exp.Table) and node.parent.this is node:
         raise _refuse(f"table functions are not allowed ({_function_name(node)}); query the log tables")
+    if isinstance(node, exp.From) and not isinstance(node.this, exp.Table | exp.Subquery):
+        # sqlglot reads ``FROM t`` inside an ARRAY JOIN's subquery as a column: a table the
+        # allow-list and the account scope would never see.
+        raise _refuse(
+            f"FROM {node.this.sql(dialect=_DIALECT)[:60]}: only a table or a subquery may follow FROM"
+        )
     if isinstance(node, exp.In):
         _check_in(node)
     if isinstance(node, exp.Column) and node.args.get("db"):
