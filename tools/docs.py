@@ -41,6 +41,9 @@ SOURCE = "docs"
 SEARCH_PATH = "/api/v2/help_center/articles/search"
 _TAG = re.compile(r"<[^>]+>")
 _ARTICLE_TEXT_CHARS = 4000
+# A locale is a path segment of the article URL: letters, digits and hyphens only ("en-us", "es-419"),
+# so "../../tickets/1.json?" cannot make it another endpoint of the helpdesk.
+LOCALE = r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}$"
 
 
 class HelpCenterSettings(BaseModel):
@@ -60,13 +63,15 @@ class DocsSearchArgs(ToolArgs):
         description="What the customer is trying to do or the error they see, in their words, e.g. "
         "'update card past due invoice' or 'SAML certificate rotate'.",
     )
-    locale: str | None = Field(default=None, description="Help Center locale, e.g. 'de'; default: configured")
+    locale: str | None = Field(
+        default=None, pattern=LOCALE, description="Help Center locale, e.g. 'de'; default: configured"
+    )
     limit: int = Field(default=5, ge=1, le=10, description="How many articles to return.")
 
 
 class DocsArticleArgs(ToolArgs):
     article_id: int = Field(ge=1, description="The article's id from docs_search.")
-    locale: str | None = None
+    locale: str | None = Field(default=None, pattern=LOCALE, description="Help Center locale, e.g. 'pt-br'")
 
 
 class Article(BaseModel):

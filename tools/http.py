@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from urllib.parse import unquote
 
 import httpx
 
@@ -178,6 +179,8 @@ class ReadOnlyHTTP:
     async def _send(
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, content: bytes | None = None
     ) -> bytes:
+        _refuse_dot_segments(self.source, method, path)
+
         async def attempt() -> bytes:
             return await self._attempt(method, path, params, content)
 
@@ -297,6 +300,17 @@ class ReadOnlyHTTP:
                 self.source, f"{method} {path} returned a JSON {type(data).__name__}, not the expected shape"
             )
         return data
+
+
+def _refuse_dot_segments(source: str, method: str, path: str) -> None:
+    """A path built from an argument must not climb out of the endpoint it names.
+
+    httpx resolves ``/api/v2/help_center/../../tickets/1.json`` to another endpoint of the same
+    host (with the source's credentials), and servers decode ``%2e%2e`` the same way.
+    """
+    segments = unquote(unquote(path.split("?", 1)[0].split("#", 1)[0])).replace("\\", "/").split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise errors.ReadOnlyViolation(source, f"{method} {path[:120]} refused: '.' and '..' path segments")
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

@@ -52,6 +52,7 @@ SOURCE = "idp_admin"
 W = TypeVar("W", bound=BaseModel)
 API_NAMES = {"okta": "Okta Apps API", "entra": "Microsoft Graph"}
 VENDOR_NAMES = {"okta": "Okta", "entra": "Microsoft Entra ID"}
+OKTA_DOMAINS = ("okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com")
 # A world's stand-in checks that a token is sent, not which: worlds hold no secrets.
 WORLD_TOKEN = "world-idp-admin-token"
 NOT_READ = ": the IdP's configuration of our app was not read"
@@ -347,6 +348,13 @@ class IdPAdminConnector(Connector):
             org = str(idp.get("admin_url") or "") or _origin(str(idp.get("metadata_url") or ""))
             if not org.startswith("https://"):
                 raise errors.SourceNotFound(SOURCE, f"account {args.account_id}: no https Okta org URL")
+            if not _okta_org(org):
+                # The token is ours, for every org that granted it: it goes to Okta's hosts only,
+                # never to a host an account's metadata URL or admin_url names.
+                raise errors.SourceNotFound(
+                    SOURCE,
+                    f"account {args.account_id}: {org[:80]} is not an Okta org; the admin token is not sent",
+                )
             path = f"/api/v1/apps/{quote(app_id, safe='')}"
             data = await self._client(vendor, org).get_json(path, expect=dict)
             fields, url = _okta_app(data), f"{org}{path}"
@@ -378,6 +386,14 @@ class IdPAdminConnector(Connector):
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
+
+
+def _okta_org(org: str) -> bool:
+    """An Okta org's origin: https, no port or user info, a host under one of Okta's domains."""
+    parts = urlsplit(org)
+    host = (parts.hostname or "").lower().rstrip(".")
+    plain = parts.netloc.lower().rstrip(".") == host and not parts.path.strip("/")
+    return parts.scheme == "https" and plain and any(host.endswith(f".{d}") for d in OKTA_DOMAINS)
 
 
 def _origin(url: str) -> str:
