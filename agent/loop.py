@@ -25,6 +25,7 @@ from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import Diagnosis, ModelDiagnosis, Usage, recorded
 from casefile.agent.differential import assess, collect
 from casefile.agent.events import Event, EventSink, Stopwatch
+from casefile.agent.foreign import withhold_other_accounts
 from casefile.agent.grounding import ground, with_call_ids
 from casefile.agent.investigation import Investigation
 from casefile.agent.ledger import CallLedger
@@ -283,6 +284,8 @@ async def investigate(
         diagnosis = link_article(diagnosis, state.outcomes)
         # Whatever model wrote it: a candidate account's data never reaches the customer reply.
         diagnosis = mark_account(diagnosis, signals, ticket)
+        # Whatever a similar ticket, an article or a model wrote: no other account is named in it.
+        diagnosis = withhold_other_accounts(diagnosis, accounts, signals.account_id)
         usage.tool_calls = len(state.outcomes)
         usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         usage.phases_ms = phases
