@@ -82,7 +82,9 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         )
     hypotheses: list[Hypothesis] = []
     api, change = api_causes(state, evidence, picture)
-    topic = _elsewhere(state)
+    sso, sso_notes = sso_causes(state, evidence)
+    sso = told(state, evidence, admin_causes(state, evidence) + config_causes(state, evidence) + sso)
+    topic = _elsewhere(state, signing_in=bool(sso))
     for h in api if topic else []:
         # The account's API errors are real, but not what this ticket asks about.
         h.confidence = round(max(0.05, h.confidence - 0.25), 2)
@@ -105,8 +107,6 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     hypotheses += found
     hooks, hook_notes = webhook_causes(state, evidence)
     hypotheses += hooks
-    sso, sso_notes = sso_causes(state, evidence)
-    sso = told(state, evidence, admin_causes(state, evidence) + config_causes(state, evidence) + sso)
     hypotheses += sso
     slow = latency_causes(state, evidence)
     hypotheses += slow
@@ -186,12 +186,14 @@ _ELSEWHERE = ("webhook", "data")
 _API_AREAS = frozenset({"api", "oauth", "export", "performance", "ui"})
 
 
-def _elsewhere(state: LoopState) -> str | None:
-    """The area the ticket is about when it is not the API: it names no status, code or endpoint."""
+def _elsewhere(state: LoopState, *, signing_in: bool) -> str | None:
+    """The area the ticket is about when it is not the API: it names no status, code or endpoint.
+    Signing in is such an area when the account's SSO logins themselves fail (``signing_in``): "can't
+    log in" may be an integration's credentials too, and then its API errors are the answer."""
     s = state.signals
     if s.statuses or s.error_codes or s.endpoints or set(s.areas) & _API_AREAS:
         return None
-    return next((a for a in _ELSEWHERE if a in s.areas), None)
+    return next((a for a in (*_ELSEWHERE, *(("sso",) if signing_in else ())) if a in s.areas), None)
 
 
 def _before_window(state: LoopState, picture: ErrorPicture) -> bool:

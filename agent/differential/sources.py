@@ -293,7 +293,9 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
         Hypothesis(
             category=category,
             confidence=conf,
-            statement=f'{account_name(state)}\'s SSO logins fail since {d.failing_since} ({d.failures} of {d.attempts}): {text}; the error reads "{error}".',
+            statement=f"{account_name(state)}'s SSO logins fail"
+            + (f" since {d.failing_since}" if d.failing_since else "")
+            + f' ({d.failures} of {d.attempts}): {text}; the error reads "{error}".',
             summary=f"SSO logins fail: {text}.",
             component="customer IdP configuration",
             reasons=["the login errors name the cause"],

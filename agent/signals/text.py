@@ -246,7 +246,8 @@ def extract_endpoints(text: str) -> list[str]:
 _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
     name: re.compile(pattern, re.IGNORECASE)
     for name, pattern in {
-        "api": r"\bapi\b|\bsdk\b|\bcurl\b|\brest\b|\bhttp requests?\b",
+        "api": r"\bapi\b|\bsdk\b|\bcurl\b|\b(?-i:REST)\b|\brest(?:ful)?[ -](?:api|endpoints?|calls?|requests?|clients?)\b"
+        r"|\bhttp requests?\b",  # "the rest of us" is not an API
         "webhook": r"\bweb ?hooks?\b|\bcallbacks?\b|\b[a-z_]+\.[a-z_.]+ events?\b|\bevent deliver"
         r"|\bevents? (?:arriv|deliver|(?:are |were )?late|(?:are |were )?missing|stopped)|\bnot receiving events?\b"
         r"|\bmissing (?:\w+ )?events?\b|\bevents? (?:never|did not|didn'?t) (?:arrive|come)"
@@ -261,7 +262,10 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|\b(?:alerts?|notifications?|events?|pushe?s?|messages?) (?:[\w-]+ ){0,2}(?:never|did not|didn'?t|not)"
         r" (?:reach|arriv|come|get (?:to|through))\w*|\bour (?:endpoint|listener|receiver)\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
-        r"|\bgoogle workspace\b|\b(?:with|via|through|using) (?:google|microsoft|github|apple)\b|\bping ?(?:identity|federate|one)\b"
+        r"|\bgoogle workspace\b|\bping ?(?:identity|federate|one)\b"
+        # signing in with a consumer/work account of an IdP: "with Google", "using their Microsoft accounts"
+        r"|\b(?:with|via|through|using) (?:(?:their|our|my|your|the|a|an|his|her|its) )?(?:own |work |company )?"
+        r"(?:google|microsoft|github|apple|gitlab|linkedin)\b|\b(?:google|microsoft|apple) (?:work )?(?:accounts?|logins?)\b"
         r"|\bauth0\b|\bkeycloak\b|\bduo\b"
         r"|identity provider|\blog ?ins?\b|\blogging in\b|\bsign(?:ing)?[- ]?ins?\b|\badfs\b|\bjumpcloud\b"
         r"|\banmeld\w*|\beinlogg\w*|\bconnexion (?:sso|saml|au |à l)|\bse connecter\b|\biniciar sesi[oó]n\b|\binicio de sesi[oó]n\b",

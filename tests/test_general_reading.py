@@ -1,0 +1,72 @@
+"""General rules of support reasoning that hold for any company, on invented names: signing in with
+a consumer account of an IdP is SSO, "the rest of us" is not a REST API, and a ticket about
+signing in is not answered by the account's API errors. No bundled world's names."""
+
+from __future__ import annotations
+
+from test_differential import best, billing, cited, outage_evidence, row, state, summary, top
+
+from casefile.agent.differential import Evidence, assess
+from casefile.agent.signals import extract_areas
+from casefile.tools.logs_results import SsoLogins
+
+
+def test_signing_in_with_a_consumer_account_of_an_idp_is_sso() -> None:
+    for text in (
+        "Two new clerks cannot get into Lanternfold with their Google accounts",
+        "Since Tuesday nobody can log on using our Microsoft accounts",
+        "Is the Apple login broken for the warehouse team?",
+    ):
+        assert "sso" in extract_areas(text), text
+    # Naming the vendor elsewhere is not a sign-in.
+    assert "sso" not in extract_areas("We export the totals to a Google sheet every night")
+
+
+def test_the_rest_of_us_is_not_a_rest_api() -> None:
+    assert "api" not in extract_areas("Some of our staff cannot sign in; the rest of us can.")
+    assert "api" in extract_areas("Our REST client gets timeouts")
+    assert "api" in extract_areas("the rest api answers slowly")
+
+
+def test_a_ticket_about_signing_in_is_not_answered_by_unrelated_api_errors() -> None:
+    ev = outage_evidence(
+        503, "backend_unavailable", 40, ("2027-03-04T06:00:00.000Z", "2027-03-04T06:40:00.000Z"), (6, 300)
+    )
+    logins = cited(
+        SsoLogins,
+        {
+            "attempts": 120,
+            "failures": 9,
+            "top_errors": [
+                {"error": "app_not_enabled_for_user: Service is not enabled for this user", "count": 9}
+            ],
+        },
+        "c9",
+        "logs_sso_logins",
+    )
+    ev.logins = logins
+    diff = assess(
+        state("Some new clerks cannot get into Lanternfold with their Google accounts; the rest of us can."),
+        ev,
+    )
+    assert best(diff).category == "sso_config"
+    incident = next(h for h in diff.hypotheses if h.category == "platform_incident")
+    assert "not failing API requests" in " ".join(incident.reasons)
+    # The statement does not invent an onset the logs do not give.
+    assert "since None" not in best(diff).statement
+    # The same errors answer a ticket that names them.
+    named = assess(state("Every call to the API fails with 503 since 06:00"), Evidence(**vars(ev)))
+    assert best(named).category == "platform_incident"
+
+
+def test_an_integration_that_cannot_log_in_is_answered_by_its_api_errors() -> None:
+    # "can't log in" without failing SSO logins may be an integration's credentials: the API errors stand.
+    ev = Evidence(
+        summary=summary(30, status=401),
+        top=top([row(401, "invalid_client", 30, path="/oauth/token")]),
+        billing=billing(),
+    )
+    diff = assess(state("Since this morning our integration can't log in to Lanternfold."), ev)
+    h = best(diff)
+    assert h.category == "customer_error"
+    assert "not failing API requests" not in " ".join(h.reasons)
