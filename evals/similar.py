@@ -57,6 +57,7 @@ WORLDS = {
     "paysaga": PACKAGE_DIR / "evals" / "worlds" / "paysaga",
     "quillmark": PACKAGE_DIR / "evals" / "worlds" / "quillmark",
     "corvane": PACKAGE_DIR / "evals" / "worlds" / "corvane",
+    "fretmark": PACKAGE_DIR / "evals" / "worlds" / "fretmark",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -237,3 +237,36 @@ def test_adfs_and_pingone_metadata_parse_as_their_vendors_publish_them() -> None
     parsed = parse_idp_metadata(document.encode())
     assert [c.sha1 for c in parsed.certificates] == [ping.sha1]
     assert {u["location"] for u in parsed.sso_urls} == {sso}
+
+
+def test_a_metered_plan_is_a_usage_based_stripe_price_billed_by_the_units_used() -> None:
+    """A plan priced per unit (a label, a shipment) is what Stripe makes of it: a metered price on a
+    billing meter, a subscription item without a quantity, an invoice line of units × unit price; the
+    billing connector still reads its limits from the price metadata."""
+    from casefile.tools.billing_standing import shape_subscription
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import MeteredSpec
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    spec.plans["basic"].metered = MeteredSpec(unit="label", unit_amount=8, event_name="label_created")
+    licensed = stripe(load_spec(SCENARIOS / "paysaga.yaml"))
+    data = stripe(spec)
+    price = next(p for p in data["prices"] if p["lookup_key"] == "paysaga_basic_monthly")
+    assert price["recurring"]["usage_type"] == "metered"
+    assert price["recurring"]["meter"].startswith("mtr_")
+    assert price["unit_amount"] == 8 and price["metadata"]["max_employees"] == "50"
+    sub = next(s for s in data["subscriptions"] if s["metadata"]["account_id"] == "nusantara")
+    item = sub["items"]["data"][0]
+    assert "quantity" not in item and item["plan"]["usage_type"] == "metered"
+    assert item["plan"]["meter"] == price["recurring"]["meter"]
+    invoice = next(i for i in data["invoices"] if i["id"] == sub["latest_invoice"])
+    line = invoice["lines"]["data"][0]
+    assert line["quantity"] == 9900 // 8 and line["description"] == "1,237 × Paysaga Basic (at $0.08 / label)"
+    assert invoice["amount_due"] == 9900
+    products = {p["id"]: p for p in data["products"]}
+    shaped = shape_subscription(sub, products)
+    assert shaped["plan"]["amount"] == 8 and shaped["limits"]["max_employees"] == "50"
+    # the licensed plans of the same world are untouched
+    others = [p for p in data["prices"] if p["lookup_key"] != "paysaga_basic_monthly"]
+    assert others == [p for p in licensed["prices"] if p["lookup_key"] != "paysaga_basic_monthly"]
+    assert all(p["recurring"]["usage_type"] == "licensed" for p in others)

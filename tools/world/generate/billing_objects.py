@@ -8,7 +8,15 @@ from typing import Any
 
 from casefile.tools.world.generate.ids import b62, months, sha, sid, ts
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
-from casefile.tools.world.generate.stripe_catalog import address, customer_obj, price_obj, product_obj
+from casefile.tools.world.generate.stripe_catalog import (
+    address,
+    customer_obj,
+    price_obj,
+    product_obj,
+    recurring,
+    unit_amount,
+    units_billed,
+)
 
 __all__ = ["stripe"]
 
@@ -18,6 +26,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
     sub_id = sid("sub", acc.id)
     start = ts(acc.anchor)
     end = months(start, -1)
+    every = recurring(spec, plan)
     item = {
         "created": ts(acc.created),
         "discounts": [],
@@ -30,8 +39,8 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "tax_rates": [],
         "plan": {
             "active": True,
-            "amount": spec.plans[plan].amount,
-            "amount_decimal": str(spec.plans[plan].amount),
+            "amount": unit_amount(spec, plan),
+            "amount_decimal": str(unit_amount(spec, plan)),
             "billing_scheme": "per_unit",
             "created": ts(spec.catalog_created),
             "currency": "usd",
@@ -40,19 +49,21 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
             "interval_count": 1,
             "livemode": True,
             "metadata": {},
-            "meter": None,
+            "meter": every["meter"],
             "nickname": f"{spec.plans[plan].name} (monthly)",
             "object": "plan",
             "product": sid("prod", spec.brand.id_salt + plan, long=False),
             "tiers_mode": None,
             "transform_usage": None,
             "trial_period_days": None,
-            "usage_type": "licensed",
+            "usage_type": every["usage_type"],
         },
         "current_period_end": end,
         "current_period_start": start,
         "billing_thresholds": None,
     }
+    if spec.plans[plan].metered:
+        del item["quantity"]  # Stripe bills a metered item by its meter, not a quantity
     billing = acc.billing
     canceled = ts(billing.canceled_at) if billing.canceled_at else None
     return {
@@ -119,6 +130,9 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
                 paid_at: int | None) -> dict[str, Any]:  # fmt: skip
     plan = acc.plan
     amount = spec.plans[plan].amount
+    unit, quantity = unit_amount(spec, plan), units_billed(spec, plan)
+    metered = spec.plans[plan].metered
+    per = metered.unit if metered else "month"
     inv_id = sid("in", f"{acc.id}-{period_start}")
     period_end = months(period_start, -1)
     sub_id = sid("sub", acc.id)
@@ -127,7 +141,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
     line = {
         "amount": amount,
         "currency": "usd",
-        "description": f"1 × {spec.plans[plan].name} (at ${amount / 100:,.2f} / month)",
+        "description": f"{quantity:,} × {spec.plans[plan].name} (at ${unit / 100:,.2f} / {per})",
         "discount_amounts": [],
         "discountable": True,
         "discounts": [],
@@ -137,7 +151,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "metadata": {},
         "object": "line_item",
         "period": {"end": period_end, "start": period_start},
-        "quantity": 1,
+        "quantity": quantity,
         "subscription": None,
         "pretax_credit_amounts": [],
         "taxes": [],
@@ -158,10 +172,10 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
                 "product": sid("prod", spec.brand.id_salt + plan, long=False),
             },
             "type": "price_details",
-            "unit_amount_decimal": str(amount),
+            "unit_amount_decimal": str(unit),
         },
         "subtotal": amount,
-        "quantity_decimal": "1",
+        "quantity_decimal": str(quantity),
     }
     return {
         "account_country": "US",

@@ -27,6 +27,7 @@ __all__ = [
     "IdpSpec",
     "IssueComment",
     "IssueSpec",
+    "MeteredSpec",
     "Person",
     "PlanSpec",
     "RepoSpec",
@@ -63,10 +64,23 @@ class Brand(_Spec):
     id_salt: str = Field(default="", description="mixed into catalogue ids so two worlds' prices differ")
 
 
+class MeteredSpec(_Spec):
+    """Usage-based pricing: the price charges per unit reported to a Stripe billing meter."""
+
+    unit: str = Field(description="what is counted, e.g. label (the invoice line's wording)")
+    unit_amount: int = Field(gt=0, description="price per unit in cents")
+    event_name: str = Field(description="the billing meter's event_name, e.g. label_created")
+
+
 class PlanSpec(_Spec):
     name: str
-    amount: int = Field(description="monthly price in cents")
+    amount: int = Field(
+        description="monthly price in cents (metered: a month's bill, amount // unit_amount units)"
+    )
     description: str
+    metered: MeteredSpec | None = Field(
+        default=None, description="usage-based price (Stripe usage_type metered)"
+    )
     metadata: dict[str, str] = Field(default_factory=dict, description="product metadata (plan limits)")
     price_metadata: dict[str, str] = Field(default_factory=dict, description="price metadata")
 

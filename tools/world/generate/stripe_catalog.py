@@ -8,15 +8,40 @@ from typing import Any
 from casefile.tools.world.generate.ids import b62, sid, ts
 from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
 
-__all__ = ["address", "customer_obj", "price_obj", "product_obj"]
+__all__ = ["address", "customer_obj", "price_obj", "product_obj", "recurring", "unit_amount", "units_billed"]
 
 
 def address() -> dict[str, Any]:
     return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
 
 
+def unit_amount(spec: WorldSpec, plan: str) -> int:
+    """What the price charges per unit: the month for a licensed price, one unit used for a metered one."""
+    p = spec.plans[plan]
+    return p.metered.unit_amount if p.metered else p.amount
+
+
+def units_billed(spec: WorldSpec, plan: str) -> int:
+    """The quantity on a month's invoice: 1 licensed seat, or the units a metered month used."""
+    p = spec.plans[plan]
+    return p.amount // p.metered.unit_amount if p.metered else 1
+
+
+def recurring(spec: WorldSpec, plan: str) -> dict[str, Any]:
+    """A price's (or legacy plan's) recurrence: a metered price names its billing meter."""
+    metered = spec.plans[plan].metered
+    return {
+        "interval": "month",
+        "interval_count": 1,
+        "meter": sid("mtr", spec.brand.id_salt + plan) if metered else None,
+        "usage_type": "metered" if metered else "licensed",
+        "trial_period_days": None,
+    }
+
+
 def price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
     p = spec.plans[plan]
+    amount = unit_amount(spec, plan)
     return {
         "active": True,
         "billing_scheme": "per_unit",
@@ -30,19 +55,13 @@ def price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
         "nickname": f"{p.name} (monthly)",
         "object": "price",
         "product": sid("prod", spec.brand.id_salt + plan, long=False),
-        "recurring": {
-            "interval": "month",
-            "interval_count": 1,
-            "meter": None,
-            "usage_type": "licensed",
-            "trial_period_days": None,
-        },
+        "recurring": recurring(spec, plan),
         "tax_behavior": "exclusive",
         "tiers_mode": None,
         "transform_quantity": None,
         "type": "recurring",
-        "unit_amount": p.amount,
-        "unit_amount_decimal": str(p.amount),
+        "unit_amount": amount,
+        "unit_amount_decimal": str(amount),
     }
 
 
