@@ -162,6 +162,11 @@ def _near(context: str, secret: str) -> re.Pattern[str]:
     return re.compile(rf"(?i:(?P<keep>{context}[^\r\n]{{0,40}}?))(?P<secret>{secret})")
 
 
+def _token(start: str, token: str, flags: int = 0) -> re.Pattern[str]:
+    """``token`` where it may start (one of the ``_NOT_IN_*`` lookbehinds), which keeps it linear."""
+    return re.compile(start + token, flags)
+
+
 _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # user:password@host in any URL (the user name stays).
     (
@@ -174,8 +179,9 @@ _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # Authorization / Proxy-Authorization headers, whatever the scheme.
     (
         "authorization",
-        re.compile(
-            _NOT_IN_TOKEN + r"(?P<keep>(?:proxy-)?authorization[\"']?[ \t]*+[:=][ \t]*+[\"']?"
+        _token(
+            _NOT_IN_TOKEN,
+            r"(?P<keep>(?:proxy-)?authorization[\"']?[ \t]*+[:=][ \t]*+[\"']?"
             r"(?:(?:bearer|basic|token|digest|apikey|negotiate)[ \t]++)?)"
             r"(?P<secret>[^\s\"',;]{4,4096}+)",
             re.IGNORECASE,
@@ -184,43 +190,46 @@ _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # A bare "Bearer <token>" (not prose: the token has a digit or is long).
     (
         "authorization",
-        re.compile(
-            _NOT_IN_TOKEN + r"(?P<keep>[Bb]earer[ \t]++)"
-            r"(?P<secret>(?=[A-Za-z0-9._~+/=-]{0,4096}?\d)[A-Za-z0-9._~+/=-]{12,4096}+)"
+        _token(
+            _NOT_IN_TOKEN,
+            r"(?P<keep>[Bb]earer[ \t]++)"
+            r"(?P<secret>(?=[A-Za-z0-9._~+/=-]{0,4096}?\d)[A-Za-z0-9._~+/=-]{12,4096}+)",
         ),
     ),
     (
         "slack_webhook",
         re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{10,512}+"),
     ),
-    ("stripe_key", re.compile(_NOT_IN_WORD + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,256}+")),
-    ("stripe_webhook_secret", re.compile(_NOT_IN_WORD + r"whsec_[A-Za-z0-9+/=]{16,256}+")),
-    ("aws_access_key", re.compile(_NOT_IN_ALNUM + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
+    ("stripe_key", _token(_NOT_IN_WORD, r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,256}+")),
+    ("stripe_webhook_secret", _token(_NOT_IN_WORD, r"whsec_[A-Za-z0-9+/=]{16,256}+")),
+    ("aws_access_key", _token(_NOT_IN_ALNUM, r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])")),
     (
         "github_token",
-        re.compile(_NOT_IN_WORD + r"(?:gh[pousr]_[A-Za-z0-9]{30,255}+|github_pat_[A-Za-z0-9_]{22,255}+)"),
+        _token(_NOT_IN_WORD, r"(?:gh[pousr]_[A-Za-z0-9]{30,255}+|github_pat_[A-Za-z0-9_]{22,255}+)"),
     ),
-    ("slack_token", re.compile(_NOT_IN_TOKEN + r"(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,255}+")),
+    ("slack_token", _token(_NOT_IN_TOKEN, r"(?:xox[abposre]|xapp)-[A-Za-z0-9-]{10,255}+")),
     (
         "gitlab_token",
-        re.compile(
-            _NOT_IN_TOKEN + r"(?:gl(?:pat|dt|rt|ptt|soat|oas|cbt|imt|agent|ffct|ft|ct|ps|wt)-"
-            r"[A-Za-z0-9_.-]{20,255}+|GR1348941[A-Za-z0-9_-]{20,255}+)"
+        _token(
+            _NOT_IN_TOKEN,
+            r"(?:gl(?:pat|dt|rt|ptt|soat|oas|cbt|imt|agent|ffct|ft|ct|ps|wt)-"
+            r"[A-Za-z0-9_.-]{20,255}+|GR1348941[A-Za-z0-9_-]{20,255}+)",
         ),
     ),
-    ("sendgrid_key", re.compile(_NOT_IN_TOKEN + r"SG\.[A-Za-z0-9_-]{16,64}+\.[A-Za-z0-9_-]{16,128}+")),
-    ("twilio_key", re.compile(_NOT_IN_ALNUM + r"(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])")),
-    ("npm_token", re.compile(_NOT_IN_WORD + r"npm_[A-Za-z0-9]{36,255}+")),
-    ("pypi_token", re.compile(_NOT_IN_TOKEN + r"pypi-[A-Za-z0-9_-]{40,512}+")),
+    ("sendgrid_key", _token(_NOT_IN_TOKEN, r"SG\.[A-Za-z0-9_-]{16,64}+\.[A-Za-z0-9_-]{16,128}+")),
+    ("twilio_key", _token(_NOT_IN_ALNUM, r"(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])")),
+    ("npm_token", _token(_NOT_IN_WORD, r"npm_[A-Za-z0-9]{36,255}+")),
+    ("pypi_token", _token(_NOT_IN_TOKEN, r"pypi-[A-Za-z0-9_-]{40,512}+")),
     (
         "azure_key",
-        re.compile(
-            _NOT_IN_ALNUM + r"(?P<keep>(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)"
+        _token(
+            _NOT_IN_ALNUM,
+            r"(?P<keep>(?:AccountKey|SharedAccessKey|SharedAccessSignature|sig)=)"
             r"(?P<secret>[^;&\s\"'<>]{8,4096}+)",
             re.IGNORECASE,
         ),
     ),
-    ("google_oauth", re.compile(_NOT_IN_TOKEN + r"(?:ya29\.|GOCSPX-)[A-Za-z0-9_.-]{20,2048}+")),
+    ("google_oauth", _token(_NOT_IN_TOKEN, r"(?:ya29\.|GOCSPX-)[A-Za-z0-9_.-]{20,2048}+")),
     # A bare 40-character secret access key next to "aws" (never a lowercase hex SHA).
     (
         "aws_secret_key",
@@ -232,15 +241,13 @@ _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ),
     # A Twilio auth token is 32 hex digits, like a trace id, so only next to "twilio".
     ("twilio_key", _near("twilio", r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")),
-    ("linear_api_key", re.compile(_NOT_IN_WORD + r"lin_(?:api|oauth)_[A-Za-z0-9]{20,255}+")),
-    ("anthropic_key", re.compile(_NOT_IN_TOKEN + r"sk-ant-[A-Za-z0-9_-]{20,255}+")),
-    ("openai_key", re.compile(_NOT_IN_TOKEN + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,255}+")),
-    ("google_api_key", re.compile(_NOT_IN_TOKEN + r"AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
+    ("linear_api_key", _token(_NOT_IN_WORD, r"lin_(?:api|oauth)_[A-Za-z0-9]{20,255}+")),
+    ("anthropic_key", _token(_NOT_IN_TOKEN, r"sk-ant-[A-Za-z0-9_-]{20,255}+")),
+    ("openai_key", _token(_NOT_IN_TOKEN, r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,255}+")),
+    ("google_api_key", _token(_NOT_IN_TOKEN, r"AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
     (
         "jwt",
-        re.compile(
-            _NOT_IN_TOKEN + r"eyJ[A-Za-z0-9_-]{8,8192}+\.[A-Za-z0-9_-]{4,65536}+\.[A-Za-z0-9_-]{0,8192}+"
-        ),
+        _token(_NOT_IN_TOKEN, r"eyJ[A-Za-z0-9_-]{8,8192}+\.[A-Za-z0-9_-]{4,65536}+\.[A-Za-z0-9_-]{0,8192}+"),
     ),
 ]
 
