@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from casefile.tools.values import as_utc
 
-__all__ = ["ToolArgs", "WindowedArgs"]
+__all__ = ["ToolArgs", "WindowedArgs", "how_many", "search_text"]
+
+
+def search_text(description: str, *, max_length: int, min_length: int = 2) -> Any:
+    """A required free-text argument searched by: never empty, never unbounded."""
+    return Field(min_length=min_length, max_length=max_length, description=description)
+
+
+def how_many(default: int, *, most: int, description: str | None = None) -> Any:
+    """How many results a tool returns: ``default`` unless asked, from 1 to ``most``."""
+    return Field(default=default, ge=1, le=most, description=description)
 
 
 class ToolArgs(BaseModel):

@@ -36,6 +36,7 @@ import httpx
 import stripe
 from pydantic import Field
 
+from casefile.tools.args import search_text
 from casefile.tools.base import AccountId, CallContext, ToolArgs, ToolOutcome, operation
 from casefile.tools.billing_standing import (
     BAD_SUBSCRIPTION_STATUSES,
@@ -119,8 +120,8 @@ class BillingAccountArgs(ToolArgs):
 
 
 class BillingSearchArgs(ToolArgs):
-    query: str = Field(
-        description="Stripe search query, e.g. email:'ap@example.com' or metadata['account_id']:'acct_42'",
+    query: str = search_text(
+        "Stripe search query, e.g. email:'ap@example.com' or metadata['account_id']:'acct_42'",
         min_length=1,
         max_length=500,
     )

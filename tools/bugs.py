@@ -22,6 +22,7 @@ import graphql
 import httpx
 from pydantic import Field
 
+from casefile.tools.args import how_many, search_text
 from casefile.tools.base import CallContext, ToolArgs, ToolOutcome, operation
 from casefile.tools.connector_types import LinkContext, SourceLink
 from casefile.tools.errors import (
@@ -276,13 +277,12 @@ def render_issue(data: Mapping[str, Any]) -> str:
 
 
 class BugsSearchArgs(ToolArgs):
-    query: str = Field(
-        min_length=2,
+    query: str = search_text(
         max_length=200,
         description="Symptom words to search issue titles, descriptions and comments for, "
         "e.g. '429 rate limit Idempotency-Key' or 'export 500'.",
     )
-    first: int = Field(default=10, ge=1, le=50, description="How many issues to return, best match first.")
+    first: int = how_many(10, most=50, description="How many issues to return, best match first.")
 
 
 class BugsIssueArgs(ToolArgs):

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from casefile.tools.args import how_many, search_text
 from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
 from casefile.tools.settings import ConnectorSettings
@@ -42,7 +43,7 @@ class CasesSettings(BaseModel):
 
 
 class CasesSimilarArgs(ToolArgs):
-    text: str = Field(
+    text: str = search_text(
         min_length=3,
         max_length=4000,
         description="The symptom or the suspected cause, e.g. the ticket's subject and body.",
@@ -52,7 +53,7 @@ class CasesSimilarArgs(ToolArgs):
         max_length=20,
         description="Identifiers found so far (error codes, bug ids, deploy versions or SHAs).",
     )
-    limit: int = Field(default=3, ge=1, le=10)
+    limit: int = how_many(3, most=10)
 
 
 class PastDiagnosis(BaseModel):

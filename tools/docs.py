@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, SecretStr
 
+from casefile.tools.args import how_many, search_text
 from casefile.tools.base import CallContext, ToolArgs, ToolOutcome, operation
 from casefile.tools.connector_types import LinkContext, SourceLink, StandIns
 from casefile.tools.errors import ToolError
@@ -57,8 +58,7 @@ class HelpCenterSettings(BaseModel):
 
 
 class DocsSearchArgs(ToolArgs):
-    query: str = Field(
-        min_length=2,
+    query: str = search_text(
         max_length=500,
         description="What the customer is trying to do or the error they see, in their words, e.g. "
         "'update card past due invoice' or 'SAML certificate rotate'.",
@@ -66,7 +66,7 @@ class DocsSearchArgs(ToolArgs):
     locale: str | None = Field(
         default=None, pattern=LOCALE, description="Help Center locale, e.g. 'de'; default: configured"
     )
-    limit: int = Field(default=5, ge=1, le=10, description="How many articles to return.")
+    limit: int = how_many(5, most=10, description="How many articles to return.")
 
 
 class DocsArticleArgs(ToolArgs):

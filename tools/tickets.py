@@ -36,6 +36,7 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 
 from casefile.agent.diagnosis import Category
+from casefile.tools.args import how_many, search_text
 from casefile.tools.base import CallContext, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
 from casefile.tools.http import APIConnector, ReadOnlyHTTP
@@ -73,13 +74,13 @@ _STOPWORDS = frozenset(
 
 
 class TicketsSimilarArgs(ToolArgs):
-    text: str = Field(
+    text: str = search_text(
         min_length=3,
         max_length=4000,
         description="The symptom to look for, e.g. the ticket's subject and body, or '429 rate_limit_exceeded "
         "Idempotency-Key retries'.",
     )
-    limit: int = Field(default=3, ge=1, le=10, description="How many resolved tickets to return.")
+    limit: int = how_many(3, most=10, description="How many resolved tickets to return.")
     evidence: list[str] = Field(
         default_factory=list,
         max_length=20,

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
+from casefile.tools.args import how_many
 from casefile.tools.base import AccountId, OptionalAccountId, ToolArgs, WindowedArgs
 from casefile.tools.logs.common import MAX_RECENT
 from casefile.tools.logs.values import as_utc
@@ -47,9 +48,7 @@ class LatencyArgs(WindowedArgs):
 
 class RecentRequestsArgs(ToolArgs):
     account_id: AccountId
-    limit: int = Field(
-        default=50, ge=1, le=MAX_RECENT, description="How many requests, newest first (≤ 200)."
-    )
+    limit: int = how_many(50, most=MAX_RECENT, description="How many requests, newest first (≤ 200).")
     status: int | None = Field(default=None, ge=100, le=599, description="Only this HTTP status.")
     path: str | None = Field(default=None, description="Only this route template.")
     before: datetime | None = Field(
