@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_fixtures import chat_completion, chat_server
+from llm_fixtures import chat_completion, chat_server, diagnosis_body
 
 from casefile.agent.cli import main
 from casefile.agent.models import _chat
@@ -50,14 +50,12 @@ def _cites_provider_ids(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         {"call_id": "call_3ed0Bq7Zs1", "value": invoice.group(0), "claim": "the unpaid invoice"},
         {"call_id": "call_3ed0Bq7Zs1", "value": "card_declined", "claim": "why the payment failed"},
     ]
-    diagnosis = {
-        "summary": "Globex's subscription is past_due: the card was declined, so order creation is blocked.",
-        "root_cause": {"category": "billing_past_due", "statement": "Unpaid invoice, card_declined."},
-        "evidence": evidence,
-        "confidence": {"score": 0.85, "reasons": ["past_due subscription in Stripe"]},
-        "customer_reply": "Your last payment was declined; please update your card and orders will resume.",
-        "action": "resolve",
-    }
+    diagnosis = diagnosis_body(
+        "billing_past_due",
+        score=0.85,
+        summary="Globex's subscription is past_due: the card was declined, so order creation is blocked.",
+        evidence=evidence,
+    )
     return 200, _call("call_submit", "submit_diagnosis", diagnosis)
 
 

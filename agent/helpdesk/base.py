@@ -124,6 +124,21 @@ class Helpdesk(ABC):
     ) -> None:
         self.settings = settings  # the service reads post_notes and timeout_s here
         self._transport = transport  # tests and benchmarks talk to a stand-in in the real wire format
+        self._http: httpx.AsyncClient | None = None
+
+    def api_access(self) -> tuple[str, dict[str, str]]:
+        """The API's base URL and the headers that authenticate to it; :class:`HelpdeskError` when
+        the settings do not reach it. A helpdesk that talks HTTP through :meth:`_client` says this."""
+        raise HelpdeskError(f"{self.label()} has no HTTP API")
+
+    def _client(self) -> httpx.AsyncClient:
+        """The API client (:meth:`api_access`), opened on first use and kept until :meth:`aclose`."""
+        if self._http is None:
+            base_url, headers = self.api_access()
+            self._http = httpx.AsyncClient(
+                base_url=base_url, headers=headers, timeout=self.settings.timeout_s, transport=self._transport
+            )
+        return self._http
 
     @classmethod
     def label(cls) -> str:
@@ -186,5 +201,6 @@ class Helpdesk(ABC):
         """Where an agent opens the ticket (linked from the hand-off's Slack message)."""
 
     async def aclose(self) -> None:
-        """Close its HTTP client, if it opened one (a helpdesk without one has nothing to close)."""
-        return None
+        """Close its HTTP client, if it opened one."""
+        if self._http is not None:
+            await self._http.aclose()

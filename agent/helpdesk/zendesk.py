@@ -114,12 +114,6 @@ class ZendeskHelpdesk(Helpdesk):
         "ZENDESK_APP_SHARED_SECRET": "app_shared_secret",
     }
 
-    def __init__(
-        self, settings: ZendeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(settings, transport=transport)
-        self._http: httpx.AsyncClient | None = None
-
     # ---------------------------------------------------------------- export format
 
     @classmethod
@@ -188,26 +182,18 @@ class ZendeskHelpdesk(Helpdesk):
 
     # ---------------------------------------------------------------- API
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            base = self.settings.api_base()
-            if base is None:
-                raise HelpdeskError("Zendesk is not configured (service.zendesk.subdomain)")
-            headers = {"Accept": "application/json", "User-Agent": "casefile"}
-            s = self.settings
-            if s.oauth_token is not None:
-                headers["Authorization"] = f"Bearer {s.oauth_token.get_secret_value()}"
-            elif s.email and s.api_token is not None:
-                pair = f"{s.email}/token:{s.api_token.get_secret_value()}".encode()
-                headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-            self._http = httpx.AsyncClient(
-                base_url=base, headers=headers, timeout=s.timeout_s, transport=self._transport
-            )
-        return self._http
-
-    async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
+    def api_access(self) -> tuple[str, dict[str, str]]:
+        base = self.settings.api_base()
+        if base is None:
+            raise HelpdeskError("Zendesk is not configured (service.zendesk.subdomain)")
+        headers = {"Accept": "application/json", "User-Agent": "casefile"}
+        s = self.settings
+        if s.oauth_token is not None:
+            headers["Authorization"] = f"Bearer {s.oauth_token.get_secret_value()}"
+        elif s.email and s.api_token is not None:
+            pair = f"{s.email}/token:{s.api_token.get_secret_value()}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        return base, headers
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         try:

@@ -50,12 +50,6 @@ class ToydeskHelpdesk(base.Helpdesk):
     webhook_signature_header: ClassVar[str] = "X-Toydesk-Signature"
     settings: ToydeskSettings
 
-    def __init__(
-        self, settings: ToydeskSettings, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
-        super().__init__(settings, transport=transport)
-        self._http: httpx.AsyncClient | None = None
-
     @classmethod
     def is_export(cls, data: Mapping[str, Any]) -> bool:
         return isinstance(data.get("toydesk_ticket"), Mapping)
@@ -103,16 +97,9 @@ class ToydeskHelpdesk(base.Helpdesk):
             raise ValueError("the webhook body names no ticket (number)")
         return found
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
-            self._http = httpx.AsyncClient(
-                base_url=self.settings.base_url or "",
-                headers={"Authorization": f"Bearer {key}"},
-                timeout=self.settings.timeout_s,
-                transport=self._transport,
-            )
-        return self._http
+    def api_access(self) -> tuple[str, dict[str, str]]:
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        return self.settings.base_url or "", {"Authorization": f"Bearer {key}"}
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         try:
@@ -140,7 +127,3 @@ class ToydeskHelpdesk(base.Helpdesk):
 
     def agent_url(self, ticket_id: int) -> str | None:
         return f"{self.settings.base_url}/tickets/{ticket_id}" if self.settings.base_url else None
-
-    async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
