@@ -5,44 +5,46 @@ from __future__ import annotations
 import time
 
 import pytest
+from test_redact_families import SAMPLES
 
 from casefile.agent.redact import luhn_valid, redact
 
-# Test secrets are assembled at run time so secret scanners do not flag this file.
-STRIPE_LIVE = "sk_" + "live_51H8xYzAbCdEfGhIjKlMnOpQr"
-STRIPE_TEST = "sk_" + "test_4eC39HqLyjWDarjtT1zdp7dc"
-STRIPE_RESTRICTED = "rk_" + "live_51H8xYzAbCdEfGhIjKlMn"
-WHSEC = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-AWS = "AKIA" + "IOSFODNN7EXAMPLE"
-GH_PAT = "ghp_" + "16C7e42F292c6912E7710c838347Ae178B4a"
-GH_FINE = "github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz"
-SLACK = "xoxb-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
-LINEAR = "lin_api_" + "a1B2c3D4e5F6g7H8i9J0kLmNoPqRsTuV"
-OPENAI = "sk-" + "proj-abcDEF123456ghiJKL789012mnoPQR"
-OPENAI_OLD = "sk-" + "abcdefghijklmnopqrstuvwxyz0123456789ABCD"
-ANTHROPIC = "sk-" + "ant-api03-abcdefghijklmnopqrstuvwxyz0123456789"
-JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkRhbmEifQ.SflKxwRJSMeKKF2QT4fwpM"
+# One real-format sample of each credential family (assembled at run time so secret scanners
+# do not flag them).
+SECRET = {family: secret for family, _, secret in SAMPLES}
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (f"our key is {STRIPE_LIVE}, please check", "our key is [REDACTED:stripe_key], please check"),
         (
-            f"curl -u {STRIPE_TEST}: https://api.stripe.com/v1/charges",
+            f"our key is {SECRET['stripe live']}, please check",
+            "our key is [REDACTED:stripe_key], please check",
+        ),
+        (
+            f"curl -u {SECRET['stripe test']}: https://api.stripe.com/v1/charges",
             "curl -u [REDACTED:stripe_key]: https://api.stripe.com/v1/charges",
         ),
-        (f"restricted {STRIPE_RESTRICTED}", "restricted [REDACTED:stripe_key]"),
-        (f"signing secret {WHSEC}", "signing secret [REDACTED:stripe_webhook_secret]"),
-        (f"AWS_ACCESS_KEY_ID {AWS}", "AWS_ACCESS_KEY_ID [REDACTED:aws_access_key]"),
-        (f"token {GH_PAT} and {GH_FINE}", "token [REDACTED:github_token] and [REDACTED:github_token]"),
-        (f"slack bot {SLACK}", "slack bot [REDACTED:slack_token]"),
-        (f"linear {LINEAR}", "linear [REDACTED:linear_api_key]"),
-        (f"openai {OPENAI} / {OPENAI_OLD}", "openai [REDACTED:openai_key] / [REDACTED:openai_key]"),
-        (f"anthropic {ANTHROPIC}", "anthropic [REDACTED:anthropic_key]"),
-        (f"cookie session={JWT}", "cookie session=[REDACTED:jwt]"),
+        (f"restricted {SECRET['stripe restricted']}", "restricted [REDACTED:stripe_key]"),
         (
-            f"curl -H 'Authorization: Bearer {JWT}' https://api.relayhq.dev/v2/orders",
+            f"signing secret {SECRET['stripe webhook secret']}",
+            "signing secret [REDACTED:stripe_webhook_secret]",
+        ),
+        (f"AWS_ACCESS_KEY_ID {SECRET['aws access key']}", "AWS_ACCESS_KEY_ID [REDACTED:aws_access_key]"),
+        (
+            f"token {SECRET['github classic pat']} and {SECRET['github fine-grained']}",
+            "token [REDACTED:github_token] and [REDACTED:github_token]",
+        ),
+        (f"slack bot {SECRET['slack bot']}", "slack bot [REDACTED:slack_token]"),
+        (f"linear {SECRET['linear']}", "linear [REDACTED:linear_api_key]"),
+        (
+            f"openai {SECRET['openai']} / {SECRET['openai legacy']}",
+            "openai [REDACTED:openai_key] / [REDACTED:openai_key]",
+        ),
+        (f"anthropic {SECRET['anthropic']}", "anthropic [REDACTED:anthropic_key]"),
+        (f"cookie session={SECRET['jwt']}", "cookie session=[REDACTED:jwt]"),
+        (
+            f"curl -H 'Authorization: Bearer {SECRET['jwt']}' https://api.relayhq.dev/v2/orders",
             "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://api.relayhq.dev/v2/orders",
         ),
         ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED:authorization]"),
@@ -124,14 +126,16 @@ def test_non_secrets_are_kept(text: str) -> None:
 
 
 def test_redaction_is_idempotent() -> None:
-    text = f"Authorization: Bearer {JWT}\npassword={STRIPE_LIVE}\ncard 4242 4242 4242 4242"
+    text = (
+        f"Authorization: Bearer {SECRET['jwt']}\npassword={SECRET['stripe live']}\ncard 4242 4242 4242 4242"
+    )
     once, n = redact(text)
     assert n == 3
     assert redact(once) == (once, 0)
 
 
 def test_specific_type_wins_over_key_name() -> None:
-    assert redact(f"api_key={STRIPE_LIVE}") == ("api_key=[REDACTED:stripe_key]", 1)
+    assert redact(f"api_key={SECRET['stripe live']}") == ("api_key=[REDACTED:stripe_key]", 1)
 
 
 def test_luhn() -> None:

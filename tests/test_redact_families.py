@@ -123,6 +123,7 @@ SAMPLES: list[tuple[str, str, str]] = [
     ("authorization bearer", "Authorization: Bearer {s}", "opaque-" + B62[:20]),
     ("authorization basic", "Authorization: Basic {s}", "dXNlcjpwYXNzd29yZA=="),
     ("openai", "OPENAI_API_KEY={s}", "sk-" + "proj-" + B62[:30]),
+    ("openai legacy", "openai {s}", "sk-" + B62[:40]),
     ("anthropic", "key {s}", "sk-" + "ant-api03-" + B62[:30]),
     ("linear", "linear {s}", "lin_api_" + B62[:32]),
 ]
