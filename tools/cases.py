@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from casefile.agent.similar.rank import Match
 from casefile.tools.args import how_many, search_text
 from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
@@ -56,7 +57,7 @@ class CasesSimilarArgs(ToolArgs):
     limit: int = how_many(3, most=10)
 
 
-class PastDiagnosis(BaseModel):
+class PastDiagnosis(Match):
     investigation_id: str
     finished_at: datetime | None = None
     category: str
@@ -66,9 +67,6 @@ class PastDiagnosis(BaseModel):
     summary: str | None = Field(default=None, description="only for the same account")
     subject: str | None = Field(default=None, description="only for the same account")
     identifiers: list[str] = Field(default_factory=list, description="bug ids, deploys, error codes it cited")
-    score: float
-    meaning: float | None = None
-    shared: list[str] = Field(default_factory=list)
 
 
 class SimilarPastDiagnoses(BaseModel):

@@ -36,6 +36,7 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 
 from casefile.agent.diagnosis import Category
+from casefile.agent.similar.rank import Match
 from casefile.tools.args import how_many, search_text
 from casefile.tools.base import CallContext, StandIns, ToolArgs, operation
 from casefile.tools.errors import ToolError
@@ -94,7 +95,7 @@ class TicketsSimilarArgs(ToolArgs):
     )
 
 
-class SimilarTicket(BaseModel):
+class SimilarTicket(Match):
     id: Any = None
     external_id: str | None = None
     subject: str = ""
@@ -105,9 +106,6 @@ class SimilarTicket(BaseModel):
     created_at: str | None = None
     solved_at: str | None = None
     url: str | None = None
-    score: float
-    meaning: float | None = Field(default=None, description="cosine similarity of the texts (by meaning)")
-    shared: list[str] = Field(default_factory=list, description="identifiers both tickets carry")
 
 
 class SimilarTickets(BaseModel):

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from casefile.agent.similar.embed import Embedder
 from casefile.agent.similar.evidence import category_key, evidence_keys
 from casefile.agent.similar.query import query_keys
-from casefile.agent.similar.rank import LOAD, Doc, LoadDefault, Ranking, rank
+from casefile.agent.similar.rank import LOAD, Doc, LoadDefault, Match, Ranking, rank
 
 if TYPE_CHECKING:
     from casefile.agent.diagnosis import Diagnosis
@@ -50,11 +50,8 @@ class PastCase(BaseModel):
     finished_at: datetime | None = None
 
 
-class SimilarDiagnosis(BaseModel):
+class SimilarDiagnosis(Match):
     case: PastCase
-    score: float
-    meaning: float | None = None
-    shared: list[str] = Field(default_factory=list)
 
 
 class SimilarDiagnoses(BaseModel):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from casefile.agent.similar.embed import Embedder, embedder_status, load_embedder
 from casefile.agent.similar.evidence import evidence_keys, shared
 
-__all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Ranking", "Scored", "rank"]
+__all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Match", "Ranking", "Scored", "rank"]
 
 EVIDENCE_WEIGHT = 0.4
 WORDS_WEIGHT = 0.25
@@ -40,11 +40,16 @@ class Doc(BaseModel):
     evidence: set[str] = Field(default_factory=set)
 
 
-class Scored(BaseModel):
-    id: str
+class Match(BaseModel):
+    """How close a candidate came to the query: what every similar-case result reports."""
+
     score: float
     meaning: float | None = Field(default=None, description="cosine similarity of the two texts")
     shared: list[str] = Field(default_factory=list, description="identifiers both cases carry")
+
+
+class Scored(Match):
+    id: str
 
 
 class Ranking(BaseModel):
