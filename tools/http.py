@@ -13,7 +13,7 @@ way the HTTP connectors (Linear, GitHub, the IdP metadata) reach the network:
   (the credentials live there).
 * **Bounded.** Bodies are streamed and reading stops at ``max_bytes``.
 * **Retried once, in one place.** Timeouts, connection errors, 429 and 5xx go
-  through :func:`casefile.tools.retry.call_with_retry`, honouring Retry-After.
+  through :func:`casefile.tools.retry.retrying`, honouring Retry-After.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from casefile.tools.retry import (
     DEFAULT_ATTEMPTS,
     DEFAULT_MAX_WAIT_S,
     RetryableError,
-    call_with_retry,
     parse_retry_after,
+    retrying,
 )
 
 if TYPE_CHECKING:
@@ -97,8 +97,7 @@ class ReadOnlyHTTP:
     ) -> None:
         self.source = source
         self.max_bytes = max_bytes
-        self._attempts = attempts
-        self._max_wait_s = max_wait_s
+        self._retried_attempt = retrying(source, attempts=attempts, max_wait_s=max_wait_s)(self._attempt)
         self._post_guard = post_guard
         self._client = httpx.AsyncClient(
             base_url=base_url,
@@ -180,13 +179,7 @@ class ReadOnlyHTTP:
         self, method: str, path: str, *, params: Mapping[str, Any] | None = None, content: bytes | None = None
     ) -> bytes:
         _refuse_dot_segments(self.source, method, path)
-
-        async def attempt() -> bytes:
-            return await self._attempt(method, path, params, content)
-
-        return await call_with_retry(
-            self.source, attempt, attempts=self._attempts, max_wait_s=self._max_wait_s
-        )
+        return await self._retried_attempt(method, path, params, content)
 
     async def _attempt(
         self, method: str, path: str, params: Mapping[str, Any] | None, content: bytes | None
