@@ -168,7 +168,10 @@ async def test_a_deleted_app_and_a_missing_token(tmp_path: Path, make: Any) -> N
 
 
 def test_the_connector_is_configured_by_token_only() -> None:
-    assert "CASEFILE_OKTA_API_TOKEN" in (IdPAdminConnector.not_configured(ConnectorSettings()) or "")
+    assert IdPAdminConnector.not_configured(ConnectorSettings()) == (
+        "no IdP admin API token configured (set CASEFILE_OKTA_API_TOKEN or CASEFILE_GRAPH_TOKEN)"
+        ": the IdP's configuration of our app was not read"
+    )
     configured = ConnectorSettings.model_validate({"idp_admin": {"okta_token": "t"}})
     assert IdPAdminConnector.not_configured(configured) is None
     assert not IdPAdminConnector.live_configured(configured)  # one IdP token does not mean "go live"

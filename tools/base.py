@@ -231,9 +231,11 @@ class Connector:
 
     source: ClassVar[str]
 
-    # The section's fields any one of which reaches the live system, and what the message adds.
+    # The section's fields any one of which reaches the live system, and what :meth:`not_configured`
+    # says when none is set: ``{wanted}`` their variables, ``{hint}`` the configure_hint.
     configured_by: ClassVar[tuple[str, ...]] = ()
     configure_hint: ClassVar[str] = ""
+    not_configured_message: ClassVar[str] = "not configured (set {wanted}{hint})"
 
     @classmethod
     def not_configured(cls, settings: ConnectorSettings) -> str | None:
@@ -246,7 +248,7 @@ class Connector:
         if any(getattr(section, name, None) for name in cls.configured_by):
             return None
         wanted = " or ".join(var for var, name in cls.env_vars.items() if name in cls.configured_by)
-        return f"not configured (set {wanted}{cls.configure_hint})"
+        return cls.not_configured_message.format(wanted=wanted, hint=cls.configure_hint)
 
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> Connector:

@@ -263,16 +263,8 @@ class IdPAdminConnector(Connector):
         "CASEFILE_OKTA_API_TOKEN": "okta_token",
         "CASEFILE_GRAPH_TOKEN": "graph_token",
     }
-
-    @classmethod
-    def not_configured(cls, settings: ConnectorSettings) -> str | None:
-        section = settings.section("idp_admin", IdPAdminSettings)
-        if section.okta_token or section.graph_token:
-            return None
-        return (
-            "no IdP admin API token configured (set CASEFILE_OKTA_API_TOKEN or CASEFILE_GRAPH_TOKEN)"
-            f"{NOT_READ}"
-        )
+    configured_by: ClassVar[tuple[str, ...]] = ("okta_token", "graph_token")
+    not_configured_message: ClassVar[str] = "no IdP admin API token configured (set {wanted})" + NOT_READ
 
     @classmethod
     def live_configured(cls, settings: ConnectorSettings) -> bool:
