@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from casefile.tools.values import ResultView
 
 __all__ = ["SsoCheck"]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Certificate(_View):
+class Certificate(ResultView):
     use: str | None = None
     for_signing: bool | None = None
     subject: str = ""
@@ -24,13 +22,13 @@ class Certificate(_View):
     matches_configured: bool | None = None
 
 
-class MetadataChange(_View):
+class MetadataChange(ResultView):
     what: str
     before: str = ""
     after: str = ""
 
 
-class MetadataDiff(_View):
+class MetadataDiff(ResultView):
     """What changed since the last working metadata (``available`` false: no snapshot to compare)."""
 
     available: bool = False
@@ -44,7 +42,7 @@ class MetadataDiff(_View):
     reason: str | None = None
 
 
-class SsoCheck(_View):
+class SsoCheck(ResultView):
     vendor: str | None = None
     entity_id: str | None = None
     metadata_url: str | None = None
