@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
+from casefile.tools.sso_responses import ResponseConfig
 from casefile.tools.values import ResultView
 
 __all__ = [
@@ -203,28 +204,17 @@ class _Login(ResultView):
     user_email: str | None = None
 
 
-class _Said(ResultView):
-    """The configuration a SAML response was made with (see tools/sso_responses.py)."""
-
-    cert_sha1: str | None = None
-    idp_entity_id: str | None = None
-    acs_url: str | None = None
-    audience: str | None = None
-    nameid_format: str | None = None
-    sig_alg: str | None = None
-
-
 class _Failed(ResultView):
     error: str | None = None
     clock_skew_s: int | None = None
 
 
 # Bases listed last come first, as for Baseline.
-class LoginResponse(_Said, _Login):
+class LoginResponse(ResponseConfig, _Login):
     """One login and the configuration its SAML response was made with."""
 
 
-class LoginFailure(_Said, _Failed, _Login):
+class LoginFailure(ResponseConfig, _Failed, _Login):
     """A failed login: who, why, then what its response said."""
 
 

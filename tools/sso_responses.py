@@ -14,19 +14,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CHANGE_LABELS", "RESPONSE_FIELDS", "response_changes"]
+from pydantic import Field
+
+from casefile.tools.values import ResultView
+
+__all__ = ["CHANGE_LABELS", "RESPONSE_FIELDS", "ResponseConfig", "response_changes"]
+
+
+class ResponseConfig(ResultView):
+    """The configuration a SAML response was made with; each field's title is how people name it."""
+
+    cert_sha1: str | None = Field(default=None, title="signing certificate")
+    idp_entity_id: str | None = Field(default=None, title="IdP entity ID (Issuer)")
+    acs_url: str | None = Field(default=None, title="ACS URL (Destination)")
+    audience: str | None = Field(default=None, title="SP entity ID (Audience)")
+    nameid_format: str | None = Field(default=None, title="NameID format")
+    sig_alg: str | None = Field(default=None, title="signing algorithm")
+
+
+CHANGE_LABELS = {name: str(field.title) for name, field in ResponseConfig.model_fields.items()}
 
 # Optional log columns (NULL when a table lacks them), read beside user_email and cert_sha1.
-RESPONSE_FIELDS = ("idp_entity_id", "acs_url", "audience", "nameid_format", "sig_alg")
-
-CHANGE_LABELS = {
-    "cert_sha1": "signing certificate",
-    "idp_entity_id": "IdP entity ID (Issuer)",
-    "acs_url": "ACS URL (Destination)",
-    "audience": "SP entity ID (Audience)",
-    "nameid_format": "NameID format",
-    "sig_alg": "signing algorithm",
-}
+RESPONSE_FIELDS = tuple(name for name in ResponseConfig.model_fields if name != "cert_sha1")
 
 
 def response_changes(
