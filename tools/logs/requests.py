@@ -19,7 +19,7 @@ from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_error_summary, render_top_errors
 from casefile.tools.logs.spike import Spike, coarsen, detect_spike, earliest, hot_endpoint
-from casefile.tools.logs.values import as_iso, from_ms, param_ts, plain, rate_of
+from casefile.tools.logs.values import as_iso, from_ms, param_ts, plain, rate_of, ratio
 
 __all__ = ["RequestErrors"]
 
@@ -67,7 +67,7 @@ class RequestErrors(LogsEngine):
             key=lambda r: (-int(r["w_n"]), int(r["status"])),
         )[:TOP_N]
 
-        base_rate = base_errors / base_requests if base_requests else 0.0
+        base_rate = ratio(base_errors, base_requests)
         found = earliest(
             [detect_spike(coarsen(fine, m * 60_000), base_rate, m) for m in SPIKE_BUCKETS_MINUTES]
         )

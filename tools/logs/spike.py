@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from casefile.tools.logs.common import SPIKE_CONFIRM_BUCKETS, SPIKE_MIN_ERRORS
+from casefile.tools.logs.values import ratio
 
 __all__ = ["Bucket", "Spike", "coarsen", "detect_spike", "earliest", "hot_endpoint"]
 
@@ -20,7 +21,7 @@ class Bucket(NamedTuple):
 
     @property
     def rate(self) -> float:
-        return self.errors / self.requests if self.requests else 0.0
+        return ratio(self.errors, self.requests)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def detect_spike(
             before_rate=(sum(b.errors for b in before) / before_requests)
             if before_requests
             else baseline_rate,
-            after_rate=after_errors / after_requests if after_requests else 0.0,
+            after_rate=ratio(after_errors, after_requests),
             peak_rate=max(b.rate for b in after),
             errors_since=after_errors,
             confirmed=confirmed,
@@ -130,7 +131,7 @@ def hot_endpoint(rows: Sequence[tuple[Any, int, int, int, int]]) -> tuple[str, f
     for path, w_n, b_n, w_errors, b_errors in rows:
         if not w_n or not path:
             continue
-        rate = b_errors / b_n if b_n else 0.0
+        rate = ratio(b_errors, b_n)
         excess = w_errors - rate * w_n
         if excess >= SPIKE_MIN_ERRORS and w_errors / w_n > 1.5 * rate and (best is None or excess > best[0]):
             best = (excess, str(path), rate)

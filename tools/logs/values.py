@@ -11,7 +11,7 @@ from uuid import UUID
 
 from casefile.tools.values import as_utc
 
-__all__ = ["as_iso", "as_utc", "from_ms", "ms_or_none", "param_ts", "plain", "rate_of"]
+__all__ = ["as_iso", "as_utc", "from_ms", "ms_or_none", "param_ts", "plain", "rate_of", "ratio"]
 
 
 def as_iso(value: Any) -> str | None:
@@ -32,8 +32,14 @@ def param_ts(value: datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+def ratio(part: int | float, whole: int | float) -> float:
+    """``part / whole``, and 0.0 for an empty whole (no requests: no error rate)."""
+    return part / whole if whole else 0.0
+
+
 def rate_of(part: int | float, whole: int | float) -> float:
-    return round(part / whole, 4) if whole else 0.0
+    """:func:`ratio` as results report it, to four places."""
+    return round(ratio(part, whole), 4)
 
 
 def ms_or_none(value: Any) -> float | None:
