@@ -30,7 +30,14 @@ from casefile.tools.base import CallContext, Connector, StandIns, ToolArgs, oper
 from casefile.tools.errors import ToolError
 from casefile.tools.settings import ConnectorSettings
 
-__all__ = ["CasesConnector", "CasesSettings", "CasesSimilarArgs", "PastDiagnosis", "SimilarPastDiagnoses"]
+__all__ = [
+    "CasesConnector",
+    "CasesSettings",
+    "CasesSimilarArgs",
+    "PastDiagnosis",
+    "SimilarPastDiagnoses",
+    "cases_evidence",
+]
 
 SOURCE = "cases"
 WORLD_FILE = "investigations.json"
@@ -93,6 +100,20 @@ def render_cases(data: Mapping[str, Any]) -> str:
         if c.summary:
             lines.append(f"  summary: {c.summary[:400]}")
     return "\n".join(lines) + note
+
+
+def cases_evidence(data: Any) -> dict[str, Any]:
+    """What of a ``cases_similar`` result may ground evidence: each past case's ids, cause and the
+    identifiers it cited, not its summary or subject (a model, or a customer, wrote them in an
+    earlier investigation: citing them would pass old words off as what a source returned)."""
+    cases = data.get("cases") if isinstance(data, Mapping) else None
+    return {
+        "cases": [
+            {k: v for k, v in c.items() if k not in ("summary", "subject")}
+            for c in cases or []
+            if isinstance(c, Mapping)
+        ]
+    }
 
 
 Loader = Callable[[], list[Any]]  # → list[PastCase]
@@ -166,7 +187,7 @@ class CasesConnector(Connector):
     def __init__(self, loader: Loader) -> None:
         self._loader = loader
 
-    @operation("cases_similar", CasesSimilarArgs, render=render_cases)
+    @operation("cases_similar", CasesSimilarArgs, render=render_cases, evidence=cases_evidence)
     async def similar(self, args: CasesSimilarArgs, ctx: CallContext) -> SimilarPastDiagnoses:
         """casefile's own past diagnoses most like this ticket: what we concluded before.
 

@@ -134,6 +134,10 @@ class _Analysis:
 
 def _sources_authored(tree: exp.Expression, analysis: _Analysis) -> bool:
     """True when some row source or shared definition could inject values into every column."""
+    if any(True for _ in tree.find_all(exp.WithFill)) or any(
+        node.args.get("interpolate") for node in tree.find_all(exp.Order)
+    ):
+        return True  # WITH FILL FROM/TO/STEP makes rows, INTERPOLATE fills them with the author's values
     for node in tree.find_all(exp.CTE):
         if node.args.get("scalar") or analysis.authored(node.this):
             return True
@@ -171,14 +175,15 @@ def authored_columns(sql: str, columns: Sequence[str]) -> frozenset[str]:
     if _sources_authored(tree, analysis):
         return ALL_COLUMNS
     projections = tree.expressions
-    has_star = any(isinstance(p, exp.Star) for p in projections)
+    # ``t.*`` is a column whose name is a star; it expands like ``*`` (and REPLACE may write into it).
+    has_star = any(_is_star(p) for p in projections)
     authored: set[str] = set()
     if not has_star and len(projections) == len(columns):
         for name, projection in zip(columns, projections, strict=True):
             if analysis.authored(projection):
                 authored.add(name)
         return frozenset(authored)
-    by_name = {p.alias_or_name.lower(): p for p in projections if not isinstance(p, exp.Star)}
+    by_name = {p.alias_or_name.lower(): p for p in projections if not _is_star(p)}
     for name in columns:
         projection = by_name.get(name.lower())
         if projection is not None:
@@ -187,6 +192,10 @@ def authored_columns(sql: str, columns: Sequence[str]) -> frozenset[str]:
         elif not has_star or analysis.alias_authored(name.lower()):
             authored.add(name)
     return frozenset(authored)
+
+
+def _is_star(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Star) or (isinstance(node, exp.Column) and isinstance(node.this, exp.Star))
 
 
 def sql_evidence(data: Any) -> list[dict[str, Any]]:
