@@ -10,7 +10,6 @@ number of times, after which the offline investigator's diagnosis stands in.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -335,7 +334,7 @@ async def _turns(
             fallback_reason = f"the deadline of {budgets.deadline_s:g} s left no time for another turn"
             break
         try:
-            reply = await asyncio.wait_for(model.turn(state), left)
+            reply = await deadlines.within(model.turn(state), left)
         except ModelUnavailable as exc:
             fallback_reason = f"{model.name} unavailable: {exc}"
             break

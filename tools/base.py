@@ -401,7 +401,7 @@ class Toolbox:
             if tool is None:
                 raise ToolArgumentError(source, f"no tool named {call.tool!r}")
             arguments = scoped_arguments(tool, call.arguments, ctx)
-            data = await asyncio.wait_for(tool.call(arguments, ctx), timeout_s)
+            data = await deadlines.within(tool.call(arguments, ctx), timeout_s)
             rendered = tool.render(data)
         except ToolError as exc:
             error, error_kind = exc.reason, exc.kind

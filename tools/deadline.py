@@ -18,14 +18,16 @@ deadline and nothing changes.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-__all__ = ["Deadline", "bound", "current", "remaining"]
+__all__ = ["Deadline", "bound", "current", "remaining", "within"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +78,32 @@ def bound(deadline: Deadline | None) -> Iterator[Deadline | None]:
         yield deadline
     finally:
         _current.reset(token)
+
+
+T = TypeVar("T")
+
+
+async def within(awaitable: Awaitable[T], timeout_s: float) -> T:
+    """``awaitable``'s result, or ``TimeoutError`` after ``timeout_s``, whatever it does when cancelled.
+
+    ``asyncio.wait_for`` waits for the cancelled work to finish: a connector or SDK that catches
+    ``CancelledError`` (or hangs in its clean-up) held the investigation past its deadline. Here
+    the work is cancelled and left behind; the caller gets its answer on time.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=max(timeout_s, 0))
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if task in done:
+        return task.result()
+    task.cancel()
+    task.add_done_callback(_settle)
+    raise TimeoutError
+
+
+def _settle(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned task's outcome, so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
