@@ -36,6 +36,9 @@ from casefile.tools.deadline import Deadline, bound
 from casefile.tools.sso_admin import IdPAdminConnector, IdPAdminSettings
 
 TICKET = TICKETS / "429-spike.json"
+# What hangs here would hang for ever (or 30 s); the deadlines are 0.4–0.6 s. The slack is for a
+# loaded machine, not for the mechanism.
+SLACK_S = 6.0
 CALL = ToolCall(id="m1", tool="logs_recent_requests", arguments={"account_id": "acme", "limit": 5})
 
 
@@ -124,7 +127,7 @@ def test_a_model_that_never_submits_a_valid_diagnosis_falls_back(env: Environmen
 @pytest.mark.parametrize("stubborn", [False, True], ids=["hangs", "hangs-and-swallows-cancel"])
 def test_a_model_turn_that_never_returns_ends_at_the_deadline(stubborn: bool) -> None:
     elapsed, result = investigate(light_env(), Stuck(stubborn), deadline_s=0.6)
-    assert elapsed < 1.6, elapsed
+    assert elapsed < SLACK_S, elapsed
     assert result.diagnosis.model == "offline"
     assert "deadline" in (result.diagnosis.fallback_reason or "")
 
@@ -180,7 +183,7 @@ def test_a_tool_that_never_answers_ends_at_its_deadline(tool: str, connector: ty
 
     t0 = time.monotonic()
     outcome = asyncio.run(go())
-    assert time.monotonic() - t0 < 1.4
+    assert time.monotonic() - t0 < SLACK_S
     assert not outcome.ok and outcome.error_kind == "timeout"
 
 
@@ -212,7 +215,7 @@ def test_a_store_that_never_answers_is_a_timeout_not_a_hang(gate: threading.Even
         return took, outcome
 
     took, outcome = asyncio.run(go())
-    assert took < 1.4, took
+    assert took < SLACK_S, took
     assert outcome.error_kind == "timeout"
 
 
@@ -240,5 +243,5 @@ def test_an_idp_admin_api_that_never_answers_is_named_in_time() -> None:
 
     t0 = time.monotonic()
     outcome = asyncio.run(go())
-    assert time.monotonic() - t0 < 1.4
+    assert time.monotonic() - t0 < SLACK_S
     assert outcome.error_kind in ("timeout", "deadline") and outcome.source == "idp_admin"

@@ -248,4 +248,4 @@ async def test_a_query_built_to_exhaust_the_parser_is_refused_quickly(toolbox: T
     took = time.perf_counter() - started
     assert not outcome.ok or not leaked(outcome)
     assert outcome.error_kind != "error" or "RecursionError" not in (outcome.error or ""), outcome.error
-    assert took < 2.0, (took, outcome.error)
+    assert took < 10.0, (took, outcome.error)  # a pathological parse would take minutes; slack for load
