@@ -154,6 +154,45 @@ REFUSED: list[tuple[str, str]] = [
         "scope",
         "SELECT u FROM requests AS r ARRAY JOIN (SELECT groupArray(endpoint_url) FROM webhook_deliveries) AS u",
     ),
+    # a table in every clause and wrapper the older suite did not try
+    ("position", "SELECT * FROM (system.tables)"),
+    ("position", "SELECT * FROM ((system.tables))"),
+    ("position", "SELECT * FROM requests JOIN (system.tables) ON 1"),
+    ("position", "SELECT * FROM requests, (system.tables)"),
+    ("position", "SELECT * FROM requests PASTE JOIN system.tables"),
+    ("position", "SELECT * FROM requests NATURAL JOIN system.tables"),
+    ("position", "SELECT * FROM requests ANY INNER JOIN system.tables USING name"),
+    ("position", "SELECT * FROM requests SEMI LEFT JOIN system.tables USING name"),
+    ("position", "SELECT * FROM requests ASOF JOIN system.tables USING name"),
+    ("position", "SELECT * FROM requests AS r, LATERAL (SELECT * FROM system.tables) AS t"),
+    ("position", "SELECT * FROM requests ARRAY JOIN [(SELECT groupArray(name) FROM system.tables)] AS a"),
+    (
+        "position",
+        "SELECT * FROM requests ARRAY JOIN arrayMap(x -> x, (SELECT groupArray(name) FROM system.tables)) AS a",
+    ),
+    (
+        "position",
+        "SELECT * FROM requests ARRAY JOIN (SELECT groupArray(name) FROM (SELECT name FROM system.tables)) AS a",
+    ),
+    (
+        "position",
+        "SELECT * FROM requests ARRAY JOIN (WITH t AS (SELECT name FROM system.tables) SELECT groupArray(name) FROM t) AS a",
+    ),
+    ("position", "SELECT * FROM requests LIMIT (SELECT count() FROM system.tables)"),
+    ("position", "SELECT * FROM requests ORDER BY (SELECT 1 FROM system.tables)"),
+    ("position", "SELECT * FROM requests GROUP BY (SELECT 1 FROM system.tables)"),
+    ("position", "SELECT * FROM requests LIMIT 1 BY (SELECT 1 FROM system.tables)"),
+    ("position", "SELECT * FROM requests WINDOW w AS (PARTITION BY (SELECT 1 FROM system.tables))"),
+    ("position", "SELECT * FROM requests QUALIFY (SELECT 1 FROM system.tables) = 1"),
+    ("position", "SELECT * FROM requests WHERE path = ANY (SELECT name FROM system.tables)"),
+    ("position", "SELECT * FROM requests WHERE (path, status) IN (SELECT name, 1 FROM system.tables)"),
+    ("position", "SELECT * FROM requests WHERE has((SELECT groupArray(name) FROM system.tables), path)"),
+    ("position", "SELECT [(SELECT 1 FROM system.tables)]"),
+    ("position", "SELECT {'a': (SELECT 1 FROM system.tables)}"),
+    ("position", "SELECT (1, (SELECT 1 FROM system.tables))"),
+    ("position", "SELECT CAST((SELECT 1 FROM system.tables) AS String)"),
+    ("position", "SELECT (SELECT 1 FROM system.tables)::String"),
+    ("position", "SELECT * FROM requests INTERSECT DISTINCT SELECT * FROM system.tables"),
     # parameters: a value the engine fills in, the guard never sees
     ("parameter", "SELECT * FROM {t:Identifier}"),
     ("parameter", "SELECT * FROM requests WHERE account_id = {a:String}"),
@@ -206,7 +245,7 @@ READS: list[str] = [
 
 
 def test_round_four_attempts_are_many_and_distinct() -> None:
-    assert len(REFUSED) + len(READS) >= 150
+    assert len(REFUSED) + len(READS) >= 180
     assert len({q for _, q in REFUSED}) == len(REFUSED) and len(set(READS)) == len(READS)
 
 
