@@ -262,6 +262,22 @@ def test_an_account_calls_its_own_api_host() -> None:
         generate(description)
 
 
+def test_an_endpoint_called_by_another_client_carries_its_user_agent() -> None:
+    """A mobile app's SDK beside the account's server integration: its rows and headers name it."""
+    description = small(request_anomalies=[anomaly(status=500, share=1.0)])
+    account = description["requests"]["a"]
+    account["user_agent"] = "clinic-server/1.0"
+    account["endpoints"][1]["user_agent"] = "clinic-ios-sdk/5.4.0 (iPhone; iOS 18.1)"
+    got = rows(generate(description)["requests"])
+    by_path = {path: {r["user_agent"] for r in got if r["path"] == path} for path in ("/x", "/y")}
+    assert by_path == {"/x": {"clinic-server/1.0"}, "/y": {"clinic-ios-sdk/5.4.0 (iPhone; iOS 18.1)"}}
+    failing = [r for r in got if r["path"] == "/y" and r["status"] >= 400]
+    assert failing and {json.loads(r["request_headers"])["user-agent"] for r in failing} == by_path["/y"]
+    account["endpoints"][1]["user_agent"] = 'sdk"1'
+    with pytest.raises(TrafficError, match=r"endpoints\[1\]\.user_agent"):
+        generate(description)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -270,3 +270,51 @@ def test_a_metered_plan_is_a_usage_based_stripe_price_billed_by_the_units_used()
     others = [p for p in data["prices"] if p["lookup_key"] != "paysaga_basic_monthly"]
     assert others == [p for p in licensed["prices"] if p["lookup_key"] != "paysaga_basic_monthly"]
     assert all(p["recurring"]["usage_type"] == "licensed" for p in others)
+
+
+def test_keycloak_metadata_names_each_key_and_parses_as_the_realm() -> None:
+    """A Keycloak realm's descriptor: a ds:KeyName per key, one endpoint for every binding."""
+    from casefile.tools.sso_metadata import parse_idp_metadata
+    from casefile.tools.world.generate.saml import make_cert, metadata, subject_for
+
+    key = make_cert(subject_for("keycloak", "clinic"), "2025-01-01T00:00:00Z", "2027-01-01T00:00:00Z", 4)
+    realm = "https://id.example.test/realms/clinic"
+    document = metadata("keycloak", realm, f"{realm}/protocol/saml", "clinic", [key])
+    assert f"<ds:KeyName>{key.kid}</ds:KeyName>" in document and len(key.kid) == 43
+    parsed = parse_idp_metadata(document.encode())
+    assert parsed.entity_id == realm
+    assert [c.sha1 for c in parsed.certificates] == [key.sha1]
+    assert parsed.certificates[0].subject == "CN=clinic"
+    assert {u["binding"].rsplit(":", 1)[1] for u in parsed.sso_urls} == {
+        "HTTP-POST", "HTTP-Redirect", "SOAP", "HTTP-Artifact"
+    }  # fmt: skip
+
+
+def test_a_yearly_plan_paid_by_invoice_bills_a_year_with_a_due_date() -> None:
+    """An annual plan: the price recurs yearly, the period is a year, and an invoice sent to be paid
+    within 30 days (send_invoice) carries its due date; a monthly plan keeps charging automatically."""
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.build import load_spec
+    from casefile.tools.world.generate.ids import ts
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    spec.plans["scale"].interval = "year"
+    yearly = next(a for a in spec.accounts if a.plan == "scale")
+    yearly.billing.days_until_due = 30
+    monthly = next(a for a in spec.accounts if a.plan != "scale")
+    objects = stripe(spec)
+    price = next(p for p in objects["prices"] if p["nickname"].startswith(spec.plans["scale"].name))
+    assert price["recurring"]["interval"] == "year" and price["lookup_key"].endswith("_scale_yearly")
+    sub = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == yearly.id)
+    item = sub["items"]["data"][0]
+    assert item["plan"]["interval"] == "year"
+    start = ts(yearly.anchor)
+    assert item["current_period_end"] - start in (365 * 86400, 366 * 86400)
+    assert (sub["collection_method"], sub["days_until_due"]) == ("send_invoice", 30)
+    invoice = next(i for i in objects["invoices"] if i["id"] == sub["latest_invoice"])
+    assert invoice["collection_method"] == "send_invoice"
+    assert invoice["due_date"] == invoice["effective_at"] + 30 * 86400
+    assert invoice["lines"]["data"][0]["description"].endswith("/ year)")
+    other = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == monthly.id)
+    assert other["collection_method"] == "charge_automatically" and other["days_until_due"] is None
+    assert other["items"]["data"][0]["plan"]["interval"] == "month"

@@ -25,7 +25,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
     plan = acc.plan
     sub_id = sid("sub", acc.id)
     start = ts(acc.anchor)
-    end = months(start, -1)
+    end = months(start, -spec.plans[plan].period_months)
     every = recurring(spec, plan)
     item = {
         "created": ts(acc.created),
@@ -45,12 +45,12 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
             "created": ts(spec.catalog_created),
             "currency": "usd",
             "id": sid("price", spec.brand.id_salt + plan),
-            "interval": "month",
+            "interval": spec.plans[plan].interval,
             "interval_count": 1,
             "livemode": True,
             "metadata": {},
             "meter": every["meter"],
-            "nickname": f"{spec.plans[plan].name} (monthly)",
+            "nickname": f"{spec.plans[plan].name} ({spec.plans[plan].adverb})",
             "object": "plan",
             "product": sid("prod", spec.brand.id_salt + plan, long=False),
             "tiers_mode": None,
@@ -75,11 +75,11 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "cancel_at": None,
         "canceled_at": canceled,
         "cancellation_details": {"comment": None, "feedback": None, "reason": billing.cancellation_reason},
-        "collection_method": "charge_automatically",
+        "collection_method": billing.collection_method,
         "created": ts(acc.created),
         "currency": "usd",
         "customer": sid("cus", acc.id, long=False),
-        "days_until_due": None,
+        "days_until_due": billing.days_until_due,
         "default_payment_method": sid("pm", acc.id),
         "default_source": None,
         "default_tax_rates": [],
@@ -132,12 +132,14 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
     amount = spec.plans[plan].amount
     unit, quantity = unit_amount(spec, plan), units_billed(spec, plan)
     metered = spec.plans[plan].metered
-    per = metered.unit if metered else "month"
+    per = metered.unit if metered else spec.plans[plan].interval
+    span = spec.plans[plan].period_months
     inv_id = sid("in", f"{acc.id}-{period_start}")
-    period_end = months(period_start, -1)
+    period_end = months(period_start, -span)
     sub_id = sid("sub", acc.id)
     number = f"{b62('prefix' + acc.id, 8).upper()}-{datetime.fromtimestamp(period_start, UTC):%y%m}"
     finalized = period_start + 3600
+    days = acc.billing.days_until_due
     line = {
         "amount": amount,
         "currency": "usd",
@@ -197,7 +199,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
             "provider": None,
         },
         "billing_reason": "subscription_cycle",
-        "collection_method": "charge_automatically",
+        "collection_method": acc.billing.collection_method,
         "created": period_start,
         "currency": "usd",
         "custom_fields": None,
@@ -214,7 +216,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "default_tax_rates": [],
         "description": None,
         "discounts": [],
-        "due_date": None,
+        "due_date": None if days is None else finalized + days * 86400,
         "effective_at": finalized,
         "ending_balance": 0,
         "footer": None,
@@ -238,7 +240,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
             "payment_method_types": None,
         },
         "period_end": period_start,
-        "period_start": months(period_start, 1),
+        "period_start": months(period_start, span),
         "post_payment_credit_notes_amount": 0,
         "pre_payment_credit_notes_amount": 0,
         "receipt_number": None,
@@ -403,7 +405,7 @@ def stripe(spec: WorldSpec) -> dict[str, Any]:
     for acc in spec.accounts:
         customers.append(customer_obj(spec, acc))
         current = ts(acc.anchor)
-        previous = months(current, 1)
+        previous = months(current, spec.plans[acc.plan].period_months)
         amount = spec.plans[acc.plan].amount
         # the previous period's invoice, paid at the first attempt
         invoices.append(

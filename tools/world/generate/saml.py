@@ -43,6 +43,11 @@ class Cert:
         return ":".join(f"{b:02X}" for b in digest)
 
     @property
+    def kid(self) -> str:
+        """A key id as Keycloak makes one: the base64url SHA-256 of the key, 43 characters."""
+        return base64.urlsafe_b64encode(hashlib.sha256(self.der).digest()).decode().rstrip("=")
+
+    @property
     def b64(self) -> str:
         return "\n".join(textwrap.wrap(base64.b64encode(self.der).decode(), 76))
 
@@ -93,14 +98,17 @@ def subject_for(vendor: str, tenant: str) -> dict[str, str]:
     if vendor == "ping":
         return {"C": "US", "O": "Ping Identity", "OU": "PingOne",
                 "CN": f"PingOne SSO Certificate for {tenant} environment"}  # fmt: skip
+    if vendor == "keycloak":
+        return {"CN": tenant}  # a realm's generated key pair is named after the realm
     return {"C": "US", "ST": "Colorado", "L": "Louisville", "O": "JumpCloud", "OU": "SSO", "CN": "JumpCloud"}
 
 
-def _key_descriptor(cert: Cert, use: str = "signing") -> str:
+def _key_descriptor(cert: Cert, use: str = "signing", key_name: str = "") -> str:
     body = textwrap.indent(cert.b64, "          ")
+    name = f"        <ds:KeyName>{key_name}</ds:KeyName>\n" if key_name else ""
     return f"""    <md:KeyDescriptor use="{use}">
       <ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
-        <ds:X509Data>
+{name}        <ds:X509Data>
           <ds:X509Certificate>
 {body}
           </ds:X509Certificate>
@@ -171,6 +179,33 @@ def adfs(entity: str, sso_url: str, certs: list[Cert]) -> str:
     return _microsoft("_0b3f5e1c-7a2d-4c9e-8f61-2d4a6b8c0e13", entity, sso_url, certs, ws_federation=True)
 
 
+def keycloak(entity: str, sso_url: str, certs: list[Cert]) -> str:
+    """A Keycloak realm's IdP descriptor (``/realms/<realm>/protocol/saml/descriptor``): one
+    endpoint for every binding, each key named by its id (``ds:KeyName``), four NameID formats."""
+    keys = "".join(_key_descriptor(c, key_name=c.kid) for c in certs)
+    bindings = ("HTTP-POST", "HTTP-Redirect", "HTTP-Artifact")
+    slo = "".join(
+        f'    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:{b}" Location="{sso_url}"/>\n'
+        for b in bindings
+    )
+    sso = "".join(
+        f'    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:{b}" Location="{sso_url}"/>\n'
+        for b in (*bindings[:2], "SOAP", bindings[2])
+    )
+    formats = "".join(
+        f"    <md:NameIDFormat>urn:oasis:names:tc:SAML:{f}</md:NameIDFormat>\n"
+        for f in ("2.0:nameid-format:persistent", "2.0:nameid-format:transient",
+                  "1.1:nameid-format:unspecified", "1.1:nameid-format:emailAddress")
+    )  # fmt: skip
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">
+  <md:IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+{keys}    <md:ArtifactResolutionService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="{sso_url}/resolve" index="0"/>
+{slo}{formats}{sso}  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+"""
+
+
 def generic(entity: str, sso_url: str, certs: list[Cert], slo_url: str = "") -> str:
     """OneLogin, Auth0, JumpCloud and PingOne publish plain SAML 2.0 metadata of this shape."""
     keys = "".join(_key_descriptor(c) for c in certs)
@@ -200,6 +235,8 @@ def metadata(vendor: str, entity: str, sso_url: str, tenant: str, certs: list[Ce
         return google(tenant, certs[0])
     if vendor == "adfs":
         return adfs(entity, sso_url, certs)
+    if vendor == "keycloak":
+        return keycloak(entity, sso_url, certs)
     return generic(
         entity, sso_url, certs, slo_url=sso_url.replace("/sso/", "/slo/") if vendor == "onelogin" else ""
     )

@@ -75,14 +75,24 @@ class MeteredSpec(_Spec):
 class PlanSpec(_Spec):
     name: str
     amount: int = Field(
-        description="monthly price in cents (metered: a month's bill, amount // unit_amount units)"
+        description="price per billing interval in cents (metered: a month's bill, amount // unit_amount units)"
     )
+    interval: Literal["month", "year"] = Field(default="month", description="billed monthly or yearly")
     description: str
     metered: MeteredSpec | None = Field(
         default=None, description="usage-based price (Stripe usage_type metered)"
     )
     metadata: dict[str, str] = Field(default_factory=dict, description="product metadata (plan limits)")
     price_metadata: dict[str, str] = Field(default_factory=dict, description="price metadata")
+
+    @property
+    def period_months(self) -> int:
+        return 12 if self.interval == "year" else 1
+
+    @property
+    def adverb(self) -> str:
+        """Stripe's nickname and lookup-key word for the interval."""
+        return "yearly" if self.interval == "year" else "monthly"
 
 
 class ChargeSpec(_Spec):
@@ -103,6 +113,13 @@ class BillingSpec(_Spec):
     next_attempt: str | None = None
     canceled_at: str | None = None
     cancellation_reason: str | None = None
+    days_until_due: int | None = Field(
+        default=None, description="invoices sent to be paid within this many days (Stripe's send_invoice)"
+    )
+
+    @property
+    def collection_method(self) -> str:
+        return "charge_automatically" if self.days_until_due is None else "send_invoice"
 
 
 class IdpCert(_Spec):
@@ -112,7 +129,7 @@ class IdpCert(_Spec):
 
 
 class IdpSpec(_Spec):
-    vendor: Literal["okta", "entra", "google", "onelogin", "auth0", "jumpcloud", "adfs", "ping"]
+    vendor: Literal["okta", "entra", "google", "onelogin", "auth0", "jumpcloud", "adfs", "ping", "keycloak"]
     entity_id: str
     metadata_url: str
     sso_url: str = ""

@@ -31,7 +31,7 @@ def recurring(spec: WorldSpec, plan: str) -> dict[str, Any]:
     """A price's (or legacy plan's) recurrence: a metered price names its billing meter."""
     metered = spec.plans[plan].metered
     return {
-        "interval": "month",
+        "interval": spec.plans[plan].interval,
         "interval_count": 1,
         "meter": sid("mtr", spec.brand.id_salt + plan) if metered else None,
         "usage_type": "metered" if metered else "licensed",
@@ -50,9 +50,9 @@ def price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
         "custom_unit_amount": None,
         "id": sid("price", spec.brand.id_salt + plan),
         "livemode": True,
-        "lookup_key": f"{spec.brand.price_lookup_prefix}_{plan}_monthly",
+        "lookup_key": f"{spec.brand.price_lookup_prefix}_{plan}_{p.adverb}",
         "metadata": dict(p.price_metadata),
-        "nickname": f"{p.name} (monthly)",
+        "nickname": f"{p.name} ({p.adverb})",
         "object": "price",
         "product": sid("prod", spec.brand.id_salt + plan, long=False),
         "recurring": recurring(spec, plan),

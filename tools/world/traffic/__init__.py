@@ -27,7 +27,8 @@ Description format (all timestamps ISO 8601 UTC ending in ``Z``; every section o
           "latency": {"p50_ms": 80, "p95_ms": 240},          # lognormal fitted to p50/p95
           "status_mix": {"400": 0.006, "404": 0.004},        # the rest is success
           "endpoints": [{"method": "POST", "path": "/v2/shipments", "weight": 40,
-                         "ok_status": 201, "latency": {...}}, ...]
+                         "ok_status": 201, "latency": {...},
+                         "user_agent": "relay-ios-sdk/2.0"}, ...]   # optional: another client
         }
       },
       "request_anomalies": [

@@ -65,6 +65,7 @@ class _Endpoint:
     mu: float
     sigma: float
     req_template: str  # %-template: (request_id[, idempotency key])
+    user_agent: str  # the client calling it: the account's, or another (its mobile app's SDK)
 
 
 @dataclass
@@ -131,9 +132,8 @@ def _account_requests(
     what = f"requests.{account_id}"
     user_agent = str(spec.get("user_agent", "relay-client/1.0"))
     host = str(spec.get("host", "api.relayhq.dev"))  # the API host the account calls (a versioned one)
-    for field, value in (("user_agent", user_agent), ("host", host)):
-        if '"' in value or "\\" in value:
-            raise TrafficError(f"{what}.{field}: quotes and backslashes are not supported")
+    _header_safe(f"{what}.user_agent", user_agent)
+    _header_safe(f"{what}.host", host)
     region = str(spec.get("region", "us-east-1"))
     limit = int(spec.get("ratelimit_limit", 600))
     keys, key_cum = weighted(spec.get("api_keys") or ["key_" + account_id], f"{what}.api_keys")
@@ -145,11 +145,12 @@ def _account_requests(
         method, path = str(ep["method"]).upper(), str(ep["path"])
         mu, sigma = lognormal(ep["latency"], (0, 0)) if ep.get("latency") else default_latency
         ok = int(ep.get("ok_status", 201 if method == "POST" else 200))
-        head = '{"host":"' + host + '","user-agent":"' + user_agent + '","accept":"application/json",'
+        client = _header_safe(f"{what}.endpoints[{n}].user_agent", str(ep.get("user_agent", user_agent)))
+        head = '{"host":"' + host + '","user-agent":"' + client + '","accept":"application/json",'
         head += '"authorization":"Bearer [REDACTED]",'
         if method in _WRITE_METHODS:
             head += '"content-type":"application/json","idempotency-key":"%s",'
-        endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}'))
+        endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}', client))
         weights.append(float(ep.get("weight", 1)))
         if weights[-1] <= 0:
             raise TrafficError(f"{what}.endpoints[{n}]: weight must be positive")
@@ -268,9 +269,16 @@ def _account_requests(
     cols["request_id"] += request_ids
     cols["trace_id"] += [bits(128).to_bytes(16).hex() for _ in range(n_rows)]
     cols["region"] += [region] * n_rows
-    cols["user_agent"] += [user_agent] * n_rows
+    cols["user_agent"] += [endpoints[e].user_agent for e in eps]
     cols["request_headers"] += request_headers
     cols["response_headers"] += response_headers
+
+
+def _header_safe(what: str, value: str) -> str:
+    """``value``, refused if it would break the JSON of the headers it is written into."""
+    if '"' in value or "\\" in value:
+        raise TrafficError(f"{what}: quotes and backslashes are not supported")
+    return value
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
