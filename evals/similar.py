@@ -58,6 +58,7 @@ WORLDS = {
     "quillmark": PACKAGE_DIR / "evals" / "worlds" / "quillmark",
     "corvane": PACKAGE_DIR / "evals" / "worlds" / "corvane",
     "fretmark": PACKAGE_DIR / "evals" / "worlds" / "fretmark",
+    "tidvara": PACKAGE_DIR / "evals" / "worlds" / "tidvara",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -292,7 +292,8 @@ def test_keycloak_metadata_names_each_key_and_parses_as_the_realm() -> None:
 
 def test_a_yearly_plan_paid_by_invoice_bills_a_year_with_a_due_date() -> None:
     """An annual plan: the price recurs yearly, the period is a year, and an invoice sent to be paid
-    within 30 days (send_invoice) carries its due date; a monthly plan keeps charging automatically."""
+    within 30 days (send_invoice) carries its due date, and with no charge it stays open; a monthly plan
+    keeps charging automatically."""
     from casefile.tools.world.generate.billing_objects import stripe
     from casefile.tools.world.generate.build import load_spec
     from casefile.tools.world.generate.ids import ts
@@ -301,6 +302,7 @@ def test_a_yearly_plan_paid_by_invoice_bills_a_year_with_a_due_date() -> None:
     spec.plans["scale"].interval = "year"
     yearly = next(a for a in spec.accounts if a.plan == "scale")
     yearly.billing.days_until_due = 30
+    yearly.billing.charges = []  # nobody has paid the renewal invoice yet
     monthly = next(a for a in spec.accounts if a.plan != "scale")
     objects = stripe(spec)
     price = next(p for p in objects["prices"] if p["nickname"].startswith(spec.plans["scale"].name))
@@ -313,6 +315,7 @@ def test_a_yearly_plan_paid_by_invoice_bills_a_year_with_a_due_date() -> None:
     assert (sub["collection_method"], sub["days_until_due"]) == ("send_invoice", 30)
     invoice = next(i for i in objects["invoices"] if i["id"] == sub["latest_invoice"])
     assert invoice["collection_method"] == "send_invoice"
+    assert (invoice["status"], invoice["attempted"], invoice["amount_paid"]) == ("open", False, 0)
     assert invoice["due_date"] == invoice["effective_at"] + 30 * 86400
     assert invoice["lines"]["data"][0]["description"].endswith("/ year)")
     other = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == monthly.id)

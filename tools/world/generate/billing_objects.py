@@ -415,12 +415,13 @@ def stripe(spec: WorldSpec) -> dict[str, Any]:
         )
         charges.append(charge_obj(spec, acc, previous + 3700, amount, None, f"{acc.id}-{previous}"))
         billing = acc.billing
-        attempts = billing.charges or [ChargeSpec()]
+        # none given: one successful charge; an empty list: nobody has paid the invoice yet
+        attempts = [ChargeSpec()] if billing.charges is None else billing.charges
         for n, attempt in enumerate(attempts):
             at = ts(attempt.at) if attempt.at else current + 3700
             seed = attempt.seed or (f"{acc.id}-{current}" if n == 0 else f"{acc.id}-{current}-{n}")
             charges.append(charge_obj(spec, acc, at, amount, attempt.decline, seed))
-        paid = attempts[-1].decline is None
+        paid = bool(attempts) and attempts[-1].decline is None
         paid_at = (ts(billing.paid_at) if billing.paid_at else current + 3720) if paid else None
         next_attempt = ts(billing.next_attempt) if billing.next_attempt else None
         inv = invoice_obj(spec, acc, current, paid=paid, attempts=len(attempts), next_attempt=next_attempt,

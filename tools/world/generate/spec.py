@@ -107,7 +107,8 @@ class BillingSpec(_Spec):
     card_last4: str = "4242"
     card_exp_year: int = 2028
     charges: list[ChargeSpec] | None = Field(
-        default=None, description="the current period's charge attempts; default one success"
+        default=None,
+        description="the current period's charge attempts; default one success; [] none (unpaid)",
     )
     paid_at: str | None = None
     next_attempt: str | None = None
