@@ -1,135 +1,157 @@
-"""Support phrases of tickets in Dutch, Italian, Portuguese and Japanese, said in English.
+"""Support phrases of tickets in other languages, said in English.
 
-The signal rules read English, and German, French and Spanish where they name their words
-(``signals/text.py``, ``timewords.py``). A customer of another language writes "alles is traag",
-"il pagamento non è andato a buon fine", "as chamadas são recusadas", "403エラーになり": without
-a reading of those, a clear ticket looks like a vague one. :func:`reading` gives the ticket's text
-followed, when any phrase below occurs, by the same text with those phrases rewritten in English,
-so every English rule (symptoms, areas, statuses, time words) reads it too and nothing of the
-original is lost (codes, ids and paths stay as written). Only general support vocabulary: no
-product's or company's words. Japanese is written without spaces, so its phrases match anywhere
-and a number glued to them ("403エラー") is set apart.
+The signal rules read English (``signals/text.py``, ``signals/timewindow.py``, the differential's
+own text rules). A customer writes "alles is traag", "płatność nie przeszła", "fakturan har inte
+kommit", "403エラーになり", "로그인이 안 돼요": without a reading of those, a clear ticket looks
+like a vague one. :func:`reading` gives the ticket's text followed, when any phrase of a known
+language occurs, by the same text with those phrases rewritten in English, so every English rule
+(symptoms, areas, statuses, time words) reads it too and nothing of the original is lost (codes,
+ids and paths stay as written).
+
+The phrases are data, one file per language in ``differential/languages/<code>.yaml`` (see
+:class:`Language`): a language or a phrase is added there, without Python. Only general support
+vocabulary, never a product's or company's words. A phrase is matched as whole words in a language
+written with spaces; a word ending in ``*`` is a stem that takes any ending (``płatnoś*`` reads
+płatność, płatności, płatnością), ``(word)`` is an optional word, ``{n}`` a number carried into the
+English. In a language written without spaces (Japanese, Chinese) a phrase matches anywhere, and a
+number glued to its script ("403エラー") is set apart first.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
-__all__ = ["reading"]
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-# (phrase, English), case-insensitive, matched as whole words (Latin scripts).
-_LATIN: tuple[tuple[str, str], ...] = (
-    # --- Dutch
-    (r"werk(?:t|en) niet(?: meer)?", "is not working"),
-    (r"doe(?:t|n) het niet(?: meer)?", "is not working"),
-    (r"foutmelding(?:en)?|fout(?:en)?", "error"),
-    (r"uitval", "outage"),  # not "storing": an English word too
-    (r"traag|langzaam|trager", "slow"),
-    (r"meldingen|notificaties", "notifications"),
-    (r"(?:komen|kwamen) (?:er )?geen ([\w-]+(?: [\w-]+)?) (?:meer )?binnen", r"no \1 arrived"),
-    (r"(?:ontvangen|krijgen) (?:we|wij) geen", "we stopped receiving"),
-    (r"inloggen|aanmelden", "sign in"),
-    (r"betaling(?:en)?", "payment"),
-    (r"facturen|factuur", "invoice"),
-    (r"geweigerd|afgewezen", "refused"),
-    (r"geblokkeerd", "blocked"),
-    (r"kapot", "broken"),
-    (r"tijdzone", "timezone"),
-    (r"klop(?:t|pen) niet", "does not match"),
-    (r"sinds gisteravond", "since yesterday evening"),
-    (r"sinds vanochtend|sinds vanmorgen", "since this morning"),
-    (r"sinds gisteren", "since yesterday"),
-    (r"sinds een paar uur", "for a few hours"),
-    (r"vandaag", "today"),
-    (r"gisteren", "yesterday"),
-    # --- Italian
-    (r"non funziona(?:no)?(?: più)?", "is not working"),
-    (r"errori|errore", "error"),
-    (r"lent[oaie]|lentezza|rallentament[oi]", "slow"),
-    (r"notifiche|avvisi", "notifications"),
-    (r"non arriva(?:no)?(?: più)?", "never arrived"),
-    (r"accedere|accesso|login aziendale", "sign in"),
-    (r"pagament[oi]", "payment"),
-    (r"abbonamento", "subscription"),
-    (r"fattur[ae]", "invoice"),
-    (r"non (?:è|e') andato a buon fine|non riuscit[oa]", "failed"),
-    (r"rifiutat[oaie]|respint[oaie]", "refused"),
-    (r"bloccat[oaie]", "blocked"),
-    (r"fuso orario", "timezone"),
-    (r"non corrispond(?:e|ono)", "does not match"),
-    (r"disservizio|interruzione", "outage"),
-    (r"carta di credito", "credit card"),
-    (r"esportazione", "export"),
-    (r"da (?:oggi pomeriggio|questo pomeriggio)", "since this afternoon"),
-    (r"da (?:stamattina|questa mattina|stamani)", "since this morning"),
-    (r"da ieri sera", "since yesterday evening"),
-    (r"da ieri", "since yesterday"),
-    (r"oggi", "today"),
-    (r"ieri", "yesterday"),
-    # --- Portuguese
-    (r"não funciona(?:m)?(?: mais)?", "is not working"),
-    (r"erros?", "error"),
-    (r"lentid[ãa]o|lent[oa]s?", "slow"),
-    (r"notificações|notificação|avisos", "notifications"),
-    (r"não (?:chega(?:m)?|recebemos)(?: mais)?", "never arrived"),
-    (r"recusad[oa]s?|rejeitad[oa]s?", "refused"),
-    (r"bloquead[oa]s?", "blocked"),
-    (r"pagamentos?", "payment"),
-    (r"assinatura", "subscription"),
-    (r"faturas?", "invoice"),
-    (r"cartão", "card"),
-    (r"fuso horário", "timezone"),
-    (r"não bate(?:m)?", "does not match"),
-    (r"fora do ar", "down"),
-    (r"exportação", "export"),
-    (r"desde ontem à noite", "since last night"),
-    (r"desde hoje de manhã|desde esta manhã", "since this morning"),
-    (r"desde ontem", "since yesterday"),
-    (r"hoje", "today"),
-    (r"ontem", "yesterday"),
-    (r"esta semana", "this week"),
-)
-# Japanese: no spaces between words, so no word boundaries.
-_JAPANESE: tuple[tuple[str, str], ...] = (
-    ("エラー", "error"),
-    ("失敗", "failed"),
-    ("できません|できない|できなく", "cannot"),
-    ("ログイン|サインイン", "sign in"),
-    ("遅延|遅い|遅く", "slow"),
-    ("通知", "notifications"),
-    ("届かない|届きません|届いていません", "never arrived"),
-    ("支払い|決済", "payment"),
-    ("請求書", "invoice"),
-    ("カード", "card"),
-    ("停止|ロック", "blocked"),
-    ("拒否", "refused"),
-    ("障害", "outage"),
-    ("タイムゾーン|時差", "timezone"),
-    ("一致しない|合わない", "does not match"),
-    ("既知の問題|既知の不具合", "known issue"),
-    ("回避策", "workaround"),
-    ("不具合|バグ", "bug"),
-    ("今朝から", "since this morning"),
-    ("昨夜から|昨晩から", "since last night"),
-    ("昨日から", "since yesterday"),
-    ("今日", "today"),
-    ("昨日", "yesterday"),
-    ("今週", "this week"),
-)
+__all__ = ["LANGUAGES_DIR", "Language", "LanguageError", "languages", "load_language", "reading"]
 
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    *((re.compile(rf"(?<!\w)(?:{p})(?!\w)", re.IGNORECASE), e) for p, e in _LATIN),
-    *((re.compile(p), f" {e} ") for p, e in _JAPANESE),
-]
+LANGUAGES_DIR = Path(__file__).resolve().parent / "differential" / "languages"
 
 
-# A number written against kana or kanji ("が403エラー") is a word of its own.
-_GLUED_NUMBER = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u9fff])(?=\d)|(?<=\d)(?=[\u3040-\u30ff\u3400-\u9fff])")
+class Language(BaseModel):
+    """``languages/<code>.yaml``: how one language's support phrases read in English."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="the language's English name")
+    spaced: bool = Field(
+        default=True, description="written with spaces between words (phrases match whole words)"
+    )
+    phrases: dict[str, list[str]] = Field(
+        description="an English reading → the phrases of this language that say it (longest matched first)"
+    )
+    weekdays: list[str | list[str]] = Field(
+        default_factory=list, description="Monday … Sunday: a word or stem each, or a list of them"
+    )
+
+    @field_validator("weekdays")
+    @classmethod
+    def _seven(cls, days: list[str | list[str]]) -> list[str | list[str]]:
+        if days and len(days) != 7:
+            raise ValueError(f"weekdays lists Monday to Sunday: 7 entries, not {len(days)}")
+        return days
+
+    @field_validator("phrases")
+    @classmethod
+    def _words(cls, phrases: dict[str, list[str]]) -> dict[str, list[str]]:
+        for meaning, said in phrases.items():
+            for phrase in said:
+                if re.fullmatch(_pattern(phrase, spaced=True), "") is not None:
+                    raise ValueError(f"the phrase {phrase!r} for {meaning!r} has no word that must occur")
+        return phrases
+
+    def said(self) -> dict[str, str]:
+        """Every phrase of this language → its English reading (weekdays included)."""
+        english = {phrase: meaning for meaning, phrases in self.phrases.items() for phrase in phrases}
+        days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+        for words, day in zip(self.weekdays, days, strict=False):
+            english |= dict.fromkeys([words] if isinstance(words, str) else words, day)
+        return english
+
+
+_WORD = re.compile(r"\(([^)]+)\)|(\S+)")
+# What a placeholder of a phrase matches, carried into the English: a number, one or two words.
+_NUMBER = r"(?P<n>\d{1,3})"
+_WORDS = r"(?P<w>\S+?(?:\s+\S+)??)"
+
+
+def _pattern(phrase: str, spaced: bool) -> str:
+    """A phrase's regular expression: words apart by any spaces, stems, optional words, a number."""
+    if not spaced:  # a number glued to the script has been set apart by then
+        return re.escape(phrase).replace(r"\{n\}", _NUMBER + r"\s*")
+    parts: list[str] = []
+    for m in _WORD.finditer(phrase):
+        sep = r"\s+" if parts else ""
+        if m.group(1) is not None:  # (optional word)
+            parts.append(r"(?:\s+" + _stem(m.group(1)) + ")?")
+        elif m.group(2) == "{n}":
+            parts.append(sep + _NUMBER)
+        elif m.group(2) == "...":
+            parts.append(sep + _WORDS)
+        else:
+            parts.append(sep + _stem(m.group(2)))
+    return "".join(parts)
+
+
+def _stem(word: str) -> str:
+    return re.escape(word[:-1]) + r"\w*" if word.endswith("*") else re.escape(word)
+
+
+class LanguageError(ValueError):
+    """A language file that cannot be read: named with its path."""
+
+
+def load_language(path: Path) -> Language:
+    """One language file; :class:`LanguageError` names the file and what is wrong with it."""
+    try:
+        return Language.model_validate(yaml.safe_load(path.read_text("utf-8")))
+    except ValidationError as exc:
+        what = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors())
+        raise LanguageError(f"{path}: {what}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise LanguageError(f"{path}: {' '.join(str(exc).split())}") from exc
+
+
+@cache
+def languages() -> dict[str, Language]:
+    """Every language file, by its code (the file's name)."""
+    return {path.stem: load_language(path) for path in sorted(LANGUAGES_DIR.glob("*.yaml"))}
+
+
+@cache
+def _rules() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """(pattern, English) of every language's phrases, longest phrase first whatever its language
+    (Swedish "sedan i går" is read before Danish "i går"); unspaced scripts after spaced ones."""
+    phrases = [
+        (phrase, lang.spaced, meaning)
+        for lang in languages().values()
+        for phrase, meaning in lang.said().items()
+    ]
+    out = []
+    for phrase, spaced, meaning in sorted(phrases, key=lambda p: (not p[1], -len(p[0]))):
+        edges = (r"(?<!\w)", r"(?!\w)") if spaced else ("", "")
+        pattern = re.compile(edges[0] + _pattern(phrase, spaced) + edges[1], re.IGNORECASE)
+        out.append((pattern, meaning if spaced else f" {meaning} "))
+    return tuple(out)
+
+
+# A number written against kana, kanji or hangul ("が403エラー", "403에러") is a word of its own.
+_SCRIPTS = r"\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_GLUED_NUMBER = re.compile(rf"(?<=[{_SCRIPTS}])(?=\d)|(?<=\d)(?=[{_SCRIPTS}])")
+
+
+def _english(m: re.Match[str], meaning: str) -> str:
+    """The English of a match, with the number and the words it carries."""
+    found = m.groupdict()
+    return meaning.replace("{n}", found.get("n") or "").replace("...", found.get("w") or "")
 
 
 def reading(text: str) -> str:
-    """``text``, then (when it uses any phrase above) the same text with those phrases in English."""
+    """``text``, then (when it uses any known phrase) the same text with those phrases in English."""
     english = _GLUED_NUMBER.sub(" ", text)
-    for pattern, replacement in _RULES:
-        english = pattern.sub(replacement, english)
+    for pattern, meaning in _rules():
+        english = pattern.sub(lambda m, meaning=meaning: _english(m, meaning), english)  # type: ignore[misc]
     return text if english == text else f"{text}\n\n{english}"

@@ -70,3 +70,21 @@ def test_an_integration_that_cannot_log_in_is_answered_by_its_api_errors() -> No
     h = best(diff)
     assert h.category == "customer_error"
     assert "not failing API requests" not in " ".join(h.reasons)
+
+
+def test_a_hyphenated_compound_matches_the_bugs_separate_words() -> None:
+    from test_differential import issue
+
+    bug = issue(
+        "TRK-41",
+        "Ledger file: Zentrix amounts rounded to whole kronor",
+        "In Progress",
+        "Use the CSV ledger instead of the Zentrix file.",
+    )
+    ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
+    diff = assess(
+        state("Sedan i veckan avrundar Zentrix-filen beloppen till hela kronor. Är det ett känt fel?"), ev
+    )
+    h = best(diff)
+    assert h.category == "known_bug" and h.action == "resolve"
+    assert "TRK-41" in {c.value for c in h.evidence}

@@ -63,6 +63,8 @@ def _knowledge_files() -> list[Path]:
     ]
     for package in ("agent", "tools"):
         files += [p for p in (ROOT / package).rglob("*.py") if "world" not in p.relative_to(ROOT).parts]
+    # the agent's vocabulary as data: the glossary and the languages' phrases
+    files += [*(ROOT / "agent").rglob("*.yaml")]
     return files
 
 

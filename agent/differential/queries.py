@@ -242,7 +242,13 @@ def _stem(word: str) -> str:
 
 
 def stems(words: Iterable[str]) -> set[str]:
-    return {_stem(w) for w in words}
+    """The words' stems; a hyphenated word also gives its parts ("export-file" is an export and a file)."""
+    out: set[str] = set()
+    for w in words:
+        out.add(_stem(w))
+        if "-" in w and "_" not in w:
+            out.update(_stem(part) for part in w.split("-") if len(part) >= 3)
+    return out
 
 
 def rank_issues(

@@ -1,0 +1,128 @@
+"""Tickets in the languages B2B customers write, read in English (agent/phrasebook.py and its data in
+agent/differential/languages/): each language on invented tickets, with the word forms it inflects.
+No bundled world's names or ticket texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_differential import state
+
+from casefile.agent.differential import Evidence, assess
+from casefile.agent.phrasebook import LanguageError, languages, load_language, reading
+from casefile.agent.signals import extract_statuses
+
+# (language file, ticket, areas it must be read as about, time hint, or None when it names no time)
+TICKETS: list[tuple[str, str, set[str], str | None]] = [
+    ("de", "Die Zahlung mit der Kreditkarte wird abgelehnt, die Rechnung bleibt offen.", {"billing"}, None),
+    ("fr", "Depuis hier la facture reste impayée et le paiement est refusé.", {"billing"}, "since yesterday"),
+    ("es", "Las notificaciones no llegan desde el lunes.", {"webhook"}, "since monday"),
+    ("nl", "Sinds gisteren werkt inloggen niet meer voor onze collega's.", {"sso"}, "since yesterday"),
+    ("it", "Da stamattina l'esportazione è lentissima.", {"export", "performance"}, "since this morning"),
+    ("pt", "A fatura do cartão foi recusada ontem.", {"billing"}, "yesterday"),
+    ("sv", "Sedan i går fungerar inte inloggningen, vi får felmeddelanden.", {"sso"}, "since yesterday"),
+    ("sv", "Betalningen med kortet nekades och fakturan är obetald.", {"billing"}, None),
+    ("da", "Siden i morges er alt meget langsomt i dashboardet.", {"performance"}, "since this morning"),
+    ("nb", "Varslene kommer ikke frem siden i går.", {"webhook"}, "since yesterday"),
+    ("fi", "Laskun maksu epäonnistui eilen ja kortti hylättiin.", {"billing"}, "yesterday"),
+    ("fi", "Kirjautuminen ei toimi tänä aamuna.", {"sso"}, "this morning"),
+    ("pl", "Od wczoraj płatności kartą są odrzucane, faktury nie przeszły.", {"billing"}, "since yesterday"),
+    ("pl", "Powiadomienia nie docierają od rana.", {"webhook"}, "since this morning"),
+    ("cs", "Od včera nefunguje přihlášení, hlásí to chybu.", {"sso"}, "since yesterday"),
+    ("cs", "Platba kartou byla zamítnuta a faktura je po splatnosti.", {"billing"}, None),
+    ("tr", "Dünden beri ödeme başarısız oluyor, faturamız ödenmedi.", {"billing"}, "since yesterday"),
+    ("tr", "Bildirimler bu sabahtan beri gelmiyor.", {"webhook"}, "since this morning"),
+    ("id", "Sejak kemarin pembayaran dengan kartu kredit gagal.", {"billing"}, "since yesterday"),
+    ("id", "Aplikasinya sangat lambat sejak tadi pagi.", {"performance"}, "since this morning"),
+    ("ko", "어제부터 로그인이 안 돼요.", {"sso"}, "since yesterday"),
+    ("ko", "오늘 아침부터 결제가 실패합니다.", {"billing"}, "since this morning"),
+    ("zh", "从昨天开始付款失败，发票也没有收到。", {"billing"}, "since yesterday"),
+    ("zh", "今天早上开始系统很慢。", {"performance"}, "since this morning"),
+    ("ja", "昨日から通知が届きません。", {"webhook"}, "since yesterday"),
+]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "areas", "hint"), TICKETS, ids=[f"{t[0]}-{i}" for i, t in enumerate(TICKETS)]
+)
+def test_each_language_is_read_for_its_areas_time_and_symptom(
+    lang: str, text: str, areas: set[str], hint: str | None
+) -> None:
+    assert lang in languages()
+    s = state(text)
+    assert areas <= set(s.signals.areas), reading(text)
+    if hint is not None:
+        assert s.signals.time_hint == hint, reading(text)
+    # A ticket that names a symptom in its language is not a vague one.
+    assert not any("names no concrete symptom" in h.statement for h in assess(s, Evidence()).hypotheses)
+
+
+def test_the_languages_customers_write_are_all_there() -> None:
+    assert set(languages()) >= {
+        *("de", "fr", "es", "sv", "da", "nb", "fi", "pl", "cs", "tr", "id", "ko", "zh"),
+        *("nl", "it", "pt", "ja"),
+    }
+
+
+def test_inflected_forms_are_read_by_their_stem() -> None:
+    def english(text: str) -> str:
+        return reading(text).split("\n\n", 1)[-1]
+
+    for text in ("płatność", "płatności", "płatnością"):  # Polish cases
+        assert english(f"Problem: {text}") == "Problem: payment"
+    for text in ("lasku", "laskun", "laskut"):  # Finnish cases
+        assert english(f"{text} puuttuu") == "invoice missing"
+    assert english("faturamızı göremiyoruz").startswith("invoice")  # Turkish suffixes
+    assert english("결제가") == "payment" and english("결제를") == "payment"  # Korean particles
+
+
+def test_numbers_and_words_are_carried_into_the_english() -> None:
+    assert "3 hours ago" in reading("Logowanie nie działa od 3 godzin, błąd pojawił się 3 godziny temu")
+    assert "2 hours ago" in reading("Ödeme 2 saat önce başarısız oldu")
+    assert "3 hours ago" in reading("3小时前开始报错")
+    # a number glued to hangul is a word of its own
+    assert extract_statuses(reading("모든 요청이 403에러로 실패합니다")) == [403]
+    # a phrase carrying words keeps them, and they are read too
+    assert "no notifications arrived" in reading("Er komen geen meldingen meer binnen")
+
+
+def test_the_longest_phrase_wins_across_languages() -> None:
+    # Swedish "sedan i går" (since yesterday), not Danish/Norwegian "i går" (yesterday) after "sedan"
+    assert state("Det fungerar inte sedan i går").signals.time_hint == "since yesterday"
+
+
+ENGLISH = [
+    "Our API calls fail with 500 since this morning, is there an outage?",
+    "Webhooks stopped arriving yesterday; our endpoint returns 200.",
+    "Users cannot log in with SSO, the SAML response is rejected.",
+    "The invoice was charged twice and the card was declined.",
+    "Exports time out and reports are slow; we hit the rate limit of 100 requests per minute.",
+    "After the update the import of employees is broken, the page shows an error.",
+    "Please refund the duplicate payment and send the receipt.",
+    "The dashboard button does nothing in Safari 17.2, known issue? Any workaround?",
+    "Since Monday our subscription shows past due although we paid.",
+    "Timezone of the totals is wrong: numbers don't match our report.",
+    "We imported 2,000 records, limits exceeded, the plan says 1,000.",
+    "Kind regards, the data team at a mid-size logistics company in Oslo",
+]
+
+
+def test_english_tickets_are_read_as_they_are() -> None:
+    # No phrase of any language rewrites an English word: an English ticket reads unchanged.
+    for text in ENGLISH:
+        assert reading(text) == text
+
+
+def test_a_broken_language_file_is_named_with_what_is_wrong(tmp_path: Path) -> None:
+    bad = tmp_path / "xx.yaml"
+    bad.write_text("name: Test\nphrases:\n  error: [(optional only)]\n", encoding="utf-8")
+    with pytest.raises(LanguageError, match=r"xx\.yaml: phrases: .*no word that must occur") as info:
+        load_language(bad)
+    assert "\n" not in str(info.value)
+    bad.write_text("name: Test\nphrases: {error: [a, b]}\nweekdays: [one, two]\n", encoding="utf-8")
+    with pytest.raises(LanguageError, match="7 entries"):
+        load_language(bad)
+    bad.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(LanguageError, match=r"xx\.yaml"):
+        load_language(bad)
