@@ -26,7 +26,16 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["LANGUAGES_DIR", "Language", "LanguageError", "languages", "load_language", "reading"]
+__all__ = [
+    "LANGUAGES_DIR",
+    "Language",
+    "LanguageError",
+    "known_language",
+    "languages",
+    "load_language",
+    "reading",
+    "share",
+]
 
 LANGUAGES_DIR = Path(__file__).resolve().parent / "differential" / "languages"
 
@@ -42,6 +51,9 @@ class Language(BaseModel):
     )
     phrases: dict[str, list[str]] = Field(
         description="an English reading → the phrases of this language that say it (longest matched first)"
+    )
+    words: list[str] = Field(
+        default_factory=list, description="common words that tell a text is in this language (and, not, we …)"
     )
     weekdays: list[str | list[str]] = Field(
         default_factory=list, description="Monday … Sunday: a word or stem each, or a list of them"
@@ -147,6 +159,29 @@ def _english(m: re.Match[str], meaning: str) -> str:
     """The English of a match, with the number and the words it carries."""
     found = m.groupdict()
     return meaning.replace("{n}", found.get("n") or "").replace("...", found.get("w") or "")
+
+
+_TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def share(text: str, words: frozenset[str], spaced: bool = True) -> int:
+    """How many of ``text``'s words are among ``words`` (in an unspaced script: how many occur)."""
+    if not spaced:
+        return sum(1 for w in words if w in text)
+    return sum(1 for w in _TOKEN.findall(text.lower()) if w in words)
+
+
+def known_language(text: str) -> bool:
+    """Whether ``text`` is written in a language of the phrasebook: it uses its phrases, or enough
+    of its common words (two, and a tenth of the text's words, in a language with spaces)."""
+    if reading(text) != text:
+        return True
+    total = len(_TOKEN.findall(text))
+    for lang in languages().values():
+        found = share(text, frozenset(w.lower() for w in lang.words), lang.spaced)
+        if found >= (1 if not lang.spaced else max(2, 0.1 * total)):
+            return True
+    return False
 
 
 def reading(text: str) -> str:

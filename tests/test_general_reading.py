@@ -75,12 +75,8 @@ def test_an_integration_that_cannot_log_in_is_answered_by_its_api_errors() -> No
 def test_a_hyphenated_compound_matches_the_bugs_separate_words() -> None:
     from test_differential import issue
 
-    bug = issue(
-        "TRK-41",
-        "Ledger file: Zentrix amounts rounded to whole kronor",
-        "In Progress",
-        "Use the CSV ledger instead of the Zentrix file.",
-    )
+    title = "Ledger file: Zentrix amounts rounded to whole kronor"
+    bug = issue("TRK-41", title, "In Progress", "Use the CSV ledger instead of the Zentrix file.")
     ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
     diff = assess(
         state("Sedan i veckan avrundar Zentrix-filen beloppen till hela kronor. Är det ett känt fel?"), ev
@@ -88,3 +84,79 @@ def test_a_hyphenated_compound_matches_the_bugs_separate_words() -> None:
     h = best(diff)
     assert h.category == "known_bug" and h.action == "resolve"
     assert "TRK-41" in {c.value for c in h.evidence}
+
+
+def test_an_opaque_code_means_what_the_help_center_says_it_means() -> None:
+    from casefile.agent.differential.codes import opaque
+    from casefile.tools.docs import DocsSearchResult
+
+    assert opaque("ZX4471") and opaque("40317") and not opaque("seat_limit_reached")
+    refused = top([row(403, "ZX4471", 6, path="/rpc/Members.Add")])
+    plain = best(
+        assess(
+            state("Adding members is forbidden since this morning"),
+            Evidence(summary=summary(6, status=403), top=refused, billing=billing()),
+        )
+    )
+    assert plain.category == "customer_error"  # a 403 by its status alone: a permission
+    article = {
+        "id": 7,
+        "title": "Seats included in each plan",
+        "url": "https://help.lanternfold.example/hc/articles/7",
+        "snippet": "Each plan covers a number of seats. Past it, adding members is refused with ZX4471 until you upgrade.",
+        "labels": [],
+    }
+    docs = cited(
+        DocsSearchResult, {"query": "ZX4471", "count": 1, "articles": [article]}, "c12", "docs_search"
+    )
+    ev = Evidence(summary=summary(6, status=403), top=refused, billing=billing(), code_docs={"ZX4471": docs})
+    h = best(assess(state("Adding members is forbidden since this morning"), ev))
+    assert h.category == "billing_plan_limit"
+    assert {"ZX4471", "Seats included in each plan"} <= {c.value for c in h.evidence}
+    # an article that names another code explains nothing about this one
+    other = dict(article, snippet="Past it, adding members is refused with ZX4472.")
+    docs = cited(DocsSearchResult, {"query": "ZX4471", "count": 1, "articles": [other]}, "c12", "docs_search")
+    ev.code_docs = {"ZX4471": docs}
+    assert (
+        best(assess(state("Adding members is forbidden since this morning"), ev)).category == "customer_error"
+    )
+
+
+def test_release_tags_of_any_format_are_deploys() -> None:
+    from casefile.agent.similar.evidence import evidence_keys
+
+    keys = evidence_keys(
+        "500s since your release r2026.45.2 (after v5.12.0 and relay-2.8.1), build 2.5 went fine"
+    )
+    assert {"deploy:r2026.45.2", "deploy:v5.12.0", "deploy:relay-2.8.1"} <= keys
+    assert "deploy:2.5" not in keys
+
+
+def test_a_background_error_of_the_same_class_does_not_date_the_new_trouble() -> None:
+    # A usual stray 500 on another endpoint at 07:55 must not put the onset before an 08:00 deploy
+    # after which bulk sends began failing at 08:04.
+    from test_differential import compare, deploys
+
+    rows = [
+        {
+            **row(500, "internal_fault", 4, path="/v2/bulk_sends", first="2027-03-04T08:04:00.000Z"),
+            "before": 1,
+        },
+        {
+            **row(500, "internal_fault", 1, path="/v2/letters/{id}", first="2027-03-04T07:55:00.000Z"),
+            "before": 6,
+        },
+    ]
+    errors = top(rows)
+    errors.data.baseline_requests = 40000
+    ev = Evidence(
+        summary=summary(5, status=500),
+        top=errors,
+        billing=billing(),
+        deploys=deploys(("acme/letters", "a1b2c3d4e5f6", "2027-03-04T08:00:00Z")),
+        compares={"a1b2c3d4e5f6": compare("acme/letters", "a1b2c3d4e5f6", ["app/bulk_sends/chunker.rb"])},
+    )
+    diff = assess(state("We get 500 errors for our bulk sends since this morning. Is there an outage?"), ev)
+    assert diff.onset == "2027-03-04T08:04:00.000Z"
+    h = best(diff)
+    assert h.category == "deploy_regression" and "a1b2c3d" in h.statement

@@ -19,7 +19,6 @@ against the runbooks' findings; an LLM gets :meth:`Differential.render` in its f
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.billing import billing_causes
@@ -37,6 +36,7 @@ from casefile.agent.differential.sources import (
     webhook_causes,
 )
 from casefile.agent.differential.sso_story import admin_causes, config_causes, told
+from casefile.agent.differential.topic import evidence_first, unread
 from casefile.agent.phrasebook import reading
 from casefile.tools.base import parse_ts
 
@@ -125,59 +125,13 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             hypotheses.append(well)
     diff.unresolved = state.catalog.unresolved(_kinds(state, evidence))
     diff.observations += [f"{tool} failed: {why}" for tool, why in evidence.failed.items()]
-    if _vague(state):
-        # The ticket names no symptom: whatever the data shows, it is not known to be what they mean.
-        for h in hypotheses:
-            h.confidence = min(h.confidence, 0.45)
-        seen = "; ".join(h.summary for h in hypotheses[:2])
-        hypotheses.append(
-            Hypothesis(
-                category="insufficient_evidence",
-                confidence=0.6,  # the chance this is right: a ticket with no symptom cannot be diagnosed
-                statement="The ticket names no concrete symptom (no error, endpoint, feature or time)"
-                + (
-                    f"; the account's data shows: {seen}"
-                    if seen
-                    else "; the account's data shows nothing failing"
-                )
-                + ".",
-                summary="Too vague to diagnose; asked the customer for a concrete example.",
-                reasons=["the ticket names no symptom to check"],
-                evidence=[c for h in hypotheses[:1] for c in h.evidence[:2]],
-                action="escalate",
-                reply=(
-                    "Thanks for reaching out. So we can look into this properly, could you tell us what exactly feels "
-                    "off: which feature or endpoint, what you expected and what you saw, and roughly when (a request id "
-                    "or a screenshot helps)?"
-                ),
-            )
-        )
+    kind = unread(state)
+    if kind is not None:
+        # The ticket does not say what is wrong: the evidence alone picks, with its own confidence.
+        hypotheses = evidence_first(kind, hypotheses, over=api if picture.ended else [])
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)
     return diff
-
-
-_SYMPTOM = re.compile(
-    r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
-    r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
-    r"|gone|limit\w*|[45]\d\d|known (?:issue|problem|bug)|work-?around|bugs?|freez\w*|stuck"
-    # The same in the other languages customers write in (German, Spanish, French).
-    r"|fehl\w*|(?:ab)?gebrochen|brechen|abgelehnt|abgewiesen|funktioniert nicht|nicht mehr|kaputt|ausf[äa]ll\w*|st[öo]rung"
-    r"|fall\w*|errores?|no funciona\w*|no llega\w*|no lleg[óo]\w*|rechaz\w*|bloquead\w*|ca[íi]d[oa]s?"
-    r"|[ée]chou\w*|[ée]chec|erreurs?|bloqu[ée]\w*|refus[ée]\w*|manquant\w*|jamais arriv\w*|ne fonctionne"
-    r"|en panne|impossible|\w+fehler\w*|geht nicht|langsam|gesperrt|ne marche (?:pas|plus)|lente?s?|lentos?)\b",
-    re.IGNORECASE,
-)
-
-
-def _vague(state: LoopState) -> bool:
-    """The ticket names no symptom at all: no signal, no runbook, no word of failure."""
-    s = state.signals
-    # A runbook that runs on every ticket (``always``) says nothing about this one.
-    chosen = any(not m.runbook.triggers.always for m in state.matches)
-    if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or chosen:
-        return False
-    return not _SYMPTOM.search(reading(state.ticket.full_text()))
 
 
 # Areas whose trouble API error responses do not explain (deliveries we send; how numbers are counted).

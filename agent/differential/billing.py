@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Cited, Evidence
-from casefile.agent.differential.model import Hypothesis
+from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
 from casefile.agent.differential.sources import account_name
 
@@ -102,7 +103,8 @@ def billing_causes(
                     top.error_code,
                     f"{top.count} requests refused with {top.error_code}",
                 )
-                + (b.cite(plan, f"the account is on {plan}") if b and plan else []),
+                + (b.cite(plan, f"the account is on {plan}") if b and plan else [])
+                + _help_center(evidence, top.error_code, top.status),
                 action="resolve",
                 team=state.catalog.owner("billing"),
                 reply=(
@@ -115,6 +117,12 @@ def billing_causes(
             )
         )
     return out, notes
+
+
+def _help_center(evidence: Evidence, code: str | None, status: int) -> list[Cite]:
+    """The help-center article that says what an opaque code means, when one was read."""
+    told = explained(evidence, code, status)
+    return told[0].cite(told[1]) if told else []
 
 
 def _limits(state: LoopState, limits: dict[str, str]) -> str:

@@ -8,10 +8,11 @@ reused, not repeated):
    endpoint, key, message, and who else sees them) over the ticket's window and the
    day before, billing standing, deploys over the three days before; webhook
    deliveries, SSO logins and metadata, latency when the ticket's areas (or a
-   matched runbook) touch them;
+   matched runbook) touch them, or always for a ticket in a language we do not read;
 2. follow-ups that depend on the first: the compare of each deploy shortly before
    the onset, the webhook failures' own interval (so a short outage on our side is
-   not diluted by a two-day window), and bug searches in the ticket's own words.
+   not diluted by a two-day window), bug searches in the ticket's own words, and help-center
+   searches for the error codes that say nothing by their words (``codes.py``).
 
 Results are read through the connectors' typed views (``tools/*_results.py``).
 """
@@ -25,14 +26,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from casefile.agent.differential.codes import opaque
 from casefile.agent.differential.model import Cite, cite
 from casefile.agent.differential.queries import bug_queries
+from casefile.agent.differential.topic import unread
 from casefile.agent.ledger import CallLedger
 from casefile.agent.phrasebook import reading
 from casefile.tools.base import CallContext, ToolOutcome, iso, parse_ts
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import BugSearch, Issue
 from casefile.tools.deploys_results import Compare, Deployment, DeploysList
+from casefile.tools.docs import DocsSearchResult
 from casefile.tools.logs_results import (
     DeliveryHour,
     ErrorSummary,
@@ -57,6 +61,7 @@ V = TypeVar("V", bound=BaseModel)
 CHANGE_LOOKBACK = timedelta(hours=6)
 MAX_COMPARES = 3
 MAX_BUG_SEARCHES = 3
+MAX_CODE_SEARCHES = 2
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class Evidence:
     latency_all: Cited[Latency] | None = None
     bugs: list[tuple[Issue, str]] = field(default_factory=list)
     """Open and closed issues found by the bug searches, best first, with the search's call id."""
+    code_docs: dict[str, Cited[DocsSearchResult]] = field(default_factory=dict)
+    """An error code that says nothing by its words → the help center's answer to a search for it."""
     failed: dict[str, str] = field(default_factory=dict)
     """tool → why its call failed."""
 
@@ -162,12 +169,16 @@ async def collect(
         ("billing_account", {"account_id": account}),
         ("deploys_list", {"start": iso(start - timedelta(days=3)), "end": iso(end)}),
     ]
-    webhooks = _wants(state, "webhook", ("webhook",))
-    saml = _wants(state, "sso", ("sso",))
+    # A ticket in a language we do not read, naming no signal: every source is examined, so the
+    # evidence can pick the cause its words may have named. (A vague ticket in words we read is
+    # asked first: what its sources show would not decide, and would route it by their evidence.)
+    broad = unread(state) == "foreign"
+    webhooks = broad or _wants(state, "webhook", ("webhook",))
+    saml = broad or _wants(state, "sso", ("sso",))
     # OAuth tickets may be about an IdP's logins too, but a SAML metadata check only concerns SAML
     # (and an account without one would read as an unavailable source).
     sso = saml or "oauth" in state.signals.areas
-    slow = _wants(state, "performance", ("slow",))
+    slow = broad or _wants(state, "performance", ("slow",))
     if webhooks:
         first.append(("logs_webhook_deliveries", {"account_id": account, **wide}))
     if sso:
@@ -210,7 +221,15 @@ async def collect(
         second.append(("logs_webhook_deliveries", {"account_id": account, **interval}))
     searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
     second += searches
+    # Codes that say nothing by their words (E2412) are explained, if at all, in the help center.
+    codes = [("docs_search", {"query": code}) for code in _opaque_codes(evidence)]
+    second += codes
     results = await caller.wave(second)
+    for (_, args), outcome in zip(codes, results[len(results) - len(codes) :], strict=True):
+        answer = _view(outcome, DocsSearchResult)
+        if answer is not None:
+            evidence.code_docs[str(args["query"])] = answer
+    results = results[: len(results) - len(codes)]
     for (_, args), outcome in zip(compares, results[: len(compares)], strict=True):
         view = _view(outcome, Compare)
         if view is not None:
@@ -228,6 +247,13 @@ async def collect(
                 evidence.bugs.append((issue, found.call_id))  # type: ignore[union-attr]
     evidence.failed = caller.failed
     return evidence
+
+
+def _opaque_codes(evidence: Evidence) -> list[str]:
+    """The account's error codes that name no meaning by their words, those that grew most first."""
+    rows = evidence.top.data.top if evidence.top else []
+    found = dict.fromkeys(r.error_code for r in rows if r.error_code and opaque(r.error_code))
+    return list(found)[:MAX_CODE_SEARCHES]
 
 
 def _top_errors_args(state: LoopState, account: str, window: dict[str, str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.semantics import classify
 from casefile.tools.base import parse_ts
@@ -109,6 +110,13 @@ def _widespread(top: TopErrors, shared: SharedError | None, count: int) -> bool:
     return shared.count >= 0.5 * count
 
 
+def _enough(top: TopErrors, reported: list[TopError]) -> int:
+    """How many of the errors a customer reports make a finding: three, or two of a kind the
+    account never got in the week before (a small account's few calls that all fail)."""
+    new = bool(reported) and bool(top.baseline_requests) and all(r.before == 0 for r in reported)
+    return 2 if new else 3
+
+
 def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list[TopError]:
     return [r for r in rows if r.status in statuses or (r.error_code and r.error_code.lower() in codes)]
 
@@ -166,11 +174,14 @@ def error_picture(
     # A small account gets few of an incident's errors: one it never had, that other accounts got
     # at the same time, is enough when the customer reports it.
     incident = any(_incident_like(top, r) for r in reported)
-    pool = reported if incident or sum(r.count for r in reported) >= 3 else top.top
+    pool = reported if incident or sum(r.count for r in reported) >= _enough(top, reported) else top.top
     ratio = top.requests / top.baseline_requests if top.baseline_requests else 0.0
     by_class: dict[str, list[TopError]] = {}
     for row in pool:
-        by_class.setdefault(classify(row.status, row.error_code, row.message), []).append(row)
+        # A code that says nothing by its words means what the company's help center says it means.
+        told = explained(evidence, row.error_code, row.status)
+        cls = told[0].cls if told else classify(row.status, row.error_code, row.message)
+        by_class.setdefault(cls, []).append(row)
     # The class that grew most against the rows' own history wins, not the biggest one: a few
     # errors the account never got before matter more than its usual background of 404s. Each
     # row's growth counts only beyond what chance gives (a single stray error is not news).
@@ -236,7 +247,7 @@ def _class_picture(
         above = count >= (1 if reported else 2)
     elif reported:
         # The customer names these errors: that they are there at all is the finding.
-        above = count >= 3
+        above = count >= _enough(top, rows)
     elif top.baseline_requests and before == 0:
         above = count >= max(3, 2 * expected + 2)
     else:
@@ -246,7 +257,11 @@ def _class_picture(
     steady = reported and picture.rate >= REPORTED_STEADY_RATE
     grew = no_baseline or steady or picture.rate > picture.baseline_rate
     picture.elevated = spike_here or (above and grew)
-    firsts = [r.first_at for r in rows if r.first_at]
+    # The onset is the first error of the rows that grew: a background row of the same class (its
+    # usual stray 500 on another endpoint) does not date the new trouble before the change behind it.
+    ratio = top.requests / top.baseline_requests if top.baseline_requests else 0.0
+    news = [r for r in rows if r.count - r.before * ratio > _noise(r.before * ratio)] if ratio else []
+    firsts = [r.first_at for r in news or rows if r.first_at]
     picture.onset = spike.onset if spike_here and spike else (min(firsts) if firsts else None)
     lasts = [r.last_at for r in rows if r.last_at]
     picture.last_at = max(lasts) if lasts else None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-__all__ = ["CUSTOMER_SIDE", "OUR_SIDE", "ErrorClass", "classify", "describe", "specific_code"]
+__all__ = ["CUSTOMER_SIDE", "OUR_SIDE", "ErrorClass", "classify", "describe", "specific_code", "worded"]
 
 ErrorClass = Literal[
     "customer_system",
@@ -165,6 +165,11 @@ def classify(status: int | None, code: str | None = None, message: str | None = 
     if status in _BY_STATUS:
         return _BY_STATUS[status]
     return "server" if status >= 500 else "validation" if status >= 400 else "other"
+
+
+def worded(text: str) -> bool:
+    """Whether ``text`` (a code, a message) says by its words what kind of error it is."""
+    return any(pattern.search(text) for _, pattern in _BY_WORDS)
 
 
 def describe(cls: str) -> str:

@@ -18,8 +18,9 @@ __all__ = ["category_key", "evidence_keys", "shared", "tag_categories"]
 _CODE = re.compile(r"(?<![/\w])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![/\w])")
 # Issue ids as trackers write them: ABC-123 (Linear, Jira).
 _BUG = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d{1,6}\b")
-# Release versions (v5.12.0, relay-2.8.1, web-2026.10.03) and commit SHAs (7–40 hex with a digit and a letter).
-_VERSION = re.compile(r"\b(?:v|[a-z]+-)?\d+\.\d+(?:\.\d+)?\b")
+# Release versions (v5.12.0, relay-2.8.1, web-2026.10.03, calendar tags r2026.45.2) and commit SHAs
+# (7–40 hex with a digit and a letter).
+_VERSION = re.compile(r"\b(?:v|[a-z]+-|[a-z]{1,3}(?=\d))?\d+\.\d+(?:\.\d+)?\b")
 _SHA = re.compile(r"\b[0-9a-f]{7,40}\b")
 # 4xx/5xx statuses where the text says so (a bare 429 or "HTTP 500"), not any three-digit number.
 _STATUS = re.compile(r"(?<![\w.:/-])([45]\d\d)(?![\w.:/-])")

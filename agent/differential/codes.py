@@ -1,0 +1,90 @@
+"""Error codes that say nothing by their words, read through the company's own help center.
+
+``E2412`` or ``40317`` on a 403 could be a permission, a plan limit or a blocked account: the
+code is opaque and its status is ambiguous. Companies that use such codes explain them in their
+help center ("adding employees past your plan is refused with E2412 until you upgrade"). The
+differential searches the help center for each opaque code the account is getting
+(``evidence.collect``) and reads the article that names the code: its label when it is labelled
+with a diagnosis category (the company's own statement of the cause, as ``agent/articles.py``
+reads it), else the words of its sentence about the code, classified like an error message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from casefile.agent.differential.model import Cite
+from casefile.agent.differential.semantics import ErrorClass, classify, worded
+from casefile.tools.docs import Article, DocsSearchResult
+
+if TYPE_CHECKING:
+    from casefile.agent.differential.evidence import Evidence
+
+__all__ = ["CodeMeaning", "explained", "meaning", "opaque"]
+
+# Diagnosis categories an article may be labelled with, as the class of error they explain.
+_LABELS: dict[str, ErrorClass] = {
+    "billing_plan_limit": "plan_limit",
+    "billing_past_due": "billing",
+    "billing_canceled": "billing",
+    "billing_card_declined": "billing",
+    "rate_limit": "rate_limit",
+}
+_SENTENCE = re.compile(r"[^.!?\n]*[.!?\n]?")
+
+
+def opaque(code: str | None) -> bool:
+    """A code that names no meaning by its words (``E2412``, ``ERR-1042``, ``40317``)."""
+    return bool(code) and not worded(code or "")
+
+
+@dataclass(frozen=True)
+class CodeMeaning:
+    """What the help center says a code means, and the article that says it."""
+
+    code: str
+    cls: ErrorClass
+    article: Article
+    said: str
+    """The article's words about the code (its title, or its sentence naming the code)."""
+
+    def cite(self, call_id: str) -> list[Cite]:
+        return [
+            Cite(
+                call_id=call_id,
+                tool="docs_search",
+                value=self.article.title,
+                claim=f"the help center explains {self.code}: {self.said}",
+            )
+        ]
+
+
+def meaning(code: str, status: int | None, found: DocsSearchResult) -> CodeMeaning | None:
+    """The meaning the help center gives ``code`` (on a ``status``), from the first article naming it."""
+    named = re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])", re.IGNORECASE)
+    for article in found.articles:
+        sentences = [
+            s.strip() for s in _SENTENCE.findall(f"{article.title}.\n{article.snippet}") if named.search(s)
+        ]
+        if not sentences:
+            continue
+        said = " ".join(sentences)
+        label = next((_LABELS[x] for x in article.labels if x in _LABELS), None)
+        # The code's own words say nothing: the sentence about it is read as its message.
+        text = named.sub(" ", said)
+        if label is not None or worded(text):
+            return CodeMeaning(
+                code=code, cls=label or classify(status, None, text), article=article, said=said
+            )
+    return None
+
+
+def explained(evidence: Evidence, code: str | None, status: int | None) -> tuple[CodeMeaning, str] | None:
+    """What the help center search of this investigation says ``code`` means, and that call's id."""
+    found = evidence.code_docs.get(code or "")
+    if found is None or code is None:
+        return None
+    said = meaning(code, status, found.data)
+    return (said, found.call_id) if said is not None else None

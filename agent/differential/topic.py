@@ -1,0 +1,187 @@
+"""Whether the ticket's text says what is wrong: a symptom named, or nothing to go on.
+
+A ticket names its trouble by its signals (a status, a code, an endpoint, a product area, a
+runbook it triggers) or by a word of failure in a language we read (``phrasebook.reading``).
+Without either it is *unread*: ``"vague"`` when it is written in a language we read and says
+nothing concrete ("something feels off"), ``"foreign"`` when it is written in a language we do
+not read (a symptom may well be there). Either way the differential then examines the account's
+systems broadly and lets the evidence pick the cause, with the confidence the evidence alone
+gives (``__init__.assess``), instead of guessing from words it did not find.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+
+from casefile.agent.differential.model import Hypothesis
+from casefile.agent.phrasebook import known_language, reading, share
+
+if TYPE_CHECKING:
+    from casefile.agent.models.base import LoopState
+
+__all__ = ["Unread", "evidence_first", "readable", "unread"]
+
+Unread = Literal["vague", "foreign"]
+
+_SYMPTOM = re.compile(
+    r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
+    r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
+    r"|gone|limit\w*|[45]\d\d|known (?:issue|problem|bug)|work-?around|bugs?|freez\w*|stuck"
+    # The same in the other languages customers write in (German, Spanish, French).
+    r"|fehl\w*|(?:ab)?gebrochen|brechen|abgelehnt|abgewiesen|funktioniert nicht|nicht mehr|kaputt|ausf[äa]ll\w*|st[öo]rung"
+    r"|fall\w*|errores?|no funciona\w*|no llega\w*|no lleg[óo]\w*|rechaz\w*|bloquead\w*|ca[íi]d[oa]s?"
+    r"|[ée]chou\w*|[ée]chec|erreurs?|bloqu[ée]\w*|refus[ée]\w*|manquant\w*|jamais arriv\w*|ne fonctionne"
+    r"|en panne|impossible|\w+fehler\w*|geht nicht|langsam|gesperrt|ne marche (?:pas|plus)|lente?s?|lentos?)\b",
+    re.IGNORECASE,
+)
+# English function words: a text with a fair share of them is English, which we read.
+_ENGLISH = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "but",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "it",
+        "its",
+        "we",
+        "our",
+        "us",
+        "you",
+        "your",
+        "they",
+        "their",
+        "i",
+        "my",
+        "this",
+        "that",
+        "these",
+        "to",
+        "of",
+        "in",
+        "on",
+        "for",
+        "with",
+        "from",
+        "at",
+        "by",
+        "since",
+        "about",
+        "can",
+        "could",
+        "would",
+        "not",
+        "no",
+        "any",
+        "some",
+        "what",
+        "why",
+        "how",
+        "when",
+        "please",
+        "hi",
+        "hello",
+        "thanks",
+        "team",
+    ]
+)
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def readable(text: str) -> bool:
+    """Whether ``text`` is in a language we read: English, or a language of the phrasebook."""
+    words = len(_WORD.findall(text))
+    return share(text, _ENGLISH) >= max(2, 0.1 * words) or known_language(text)
+
+
+def unread(state: LoopState) -> Unread | None:
+    """``"vague"`` or ``"foreign"`` when the ticket names no symptom we can read; else ``None``."""
+    s = state.signals
+    # A runbook that runs on every ticket (``always``) says nothing about this one.
+    chosen = any(not m.runbook.triggers.always for m in state.matches)
+    if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or chosen:
+        return None
+    text = state.ticket.full_text()
+    if _SYMPTOM.search(reading(text)):
+        return None
+    return "vague" if readable(text) else "foreign"
+
+
+# What the evidence alone gives: a cause the data shows clearly (≥ 0.75 with the ticket's words) is kept
+# below what the customer's own words would give; anything weaker is not known to be what they mean.
+STRONG = 0.75
+_ASK = (
+    "Thanks for reaching out. So we can look into this properly, could you tell us what exactly feels "
+    "off: which feature or endpoint, what you expected and what you saw, and roughly when (a request id "
+    "or a screenshot helps)?"
+)
+
+
+def evidence_first(kind: Unread, hypotheses: list[Hypothesis], over: list[Hypothesis]) -> list[Hypothesis]:
+    """The hypotheses of a ticket that does not say what is wrong, weighed by the evidence alone.
+
+    In a language we do not read, a cause the account's data shows clearly stays first, at most
+    0.65 (the customer's words would have given more). Anything else, and everything when the
+    customer writes, in words we read, that nothing concrete is wrong, is capped at 0.45 ("nothing
+    is wrong" too: we do not know what they looked at). "Insufficient evidence" names what the data
+    shows and asks the customer what they see, at 0.6 when nothing stands out, 0.5 beside a clear cause.
+    A cause that was ``over`` before the ticket (errors that ended) is not clear without its words.
+    """
+    clear = False
+    for h in hypotheses:
+        # A customer who says, in words we read, that nothing concrete is wrong is asked first,
+        # whatever the data shows; one whose words we cannot read may have named what it shows.
+        if (
+            kind == "foreign"
+            and h.category not in ("no_issue_found", "insufficient_evidence")
+            and h.confidence >= STRONG
+            and not any(h is o for o in over)
+        ):
+            clear = True
+            h.confidence = round(min(h.confidence - 0.15, 0.65), 2)
+            h.reasons.append("the ticket does not say what is wrong: the account's data alone points here")
+        else:
+            h.confidence = min(h.confidence, 0.45)
+    ranked = sorted(hypotheses, key=lambda h: -h.confidence)
+    seen = "; ".join(h.summary for h in ranked[:2])
+    said = (
+        "The ticket names no concrete symptom (no error, endpoint, feature or time)"
+        if kind == "vague"
+        else "The ticket is written in a language we do not read, and names no code, status or endpoint"
+    )
+    return [
+        *hypotheses,
+        Hypothesis(
+            category="insufficient_evidence",
+            confidence=0.5 if clear else 0.6,  # the chance this is right
+            statement=said
+            + (
+                f"; the account's data shows: {seen}"
+                if seen
+                else "; the account's data shows nothing failing"
+            )
+            + ".",
+            summary="Too vague to diagnose; asked the customer for a concrete example."
+            if kind == "vague"
+            else "Could not read the ticket; asked the customer for a concrete example.",
+            reasons=[
+                "the ticket names no symptom to check"
+                if kind == "vague"
+                else "the ticket's language is not read"
+            ],
+            evidence=[c for h in ranked[:1] for c in h.evidence[:2]],
+            action="escalate",
+            reply=_ASK,
+        ),
+    ]

@@ -1,0 +1,100 @@
+"""A ticket whose words we cannot read (a language nobody lists: Basque, or a made-up one) is not
+guessed from absent words: every source is examined and the evidence picks the cause, with the
+confidence the evidence alone gives. Invented accounts and worlds only."""
+
+from __future__ import annotations
+
+from llm_fixtures import DIRECTORY, make_ticket
+from test_differential import best, billing, cited, outage_evidence, state, summary
+
+from casefile.agent.differential import Evidence, assess
+from casefile.agent.differential.topic import readable, unread
+from casefile.agent.loop import investigate
+from casefile.agent.models.offline import OfflineModel
+from casefile.agent.signals import extract_signals
+from casefile.tools.base import Toolbox
+from casefile.tools.logs_results import SsoLogins
+
+BASQUE = "Kaixo, gaur goizetik langile batzuek ezin dute sartu. Mesedez, begiratu ahal duzue?"
+MADE_UP = "Vrenta ul moskari zeplo, tindra vas kolumë braskat nuvo. Hjelsta pri?"
+
+
+def test_a_language_nobody_lists_is_told_from_english_and_the_listed_ones() -> None:
+    assert not readable(BASQUE) and not readable(MADE_UP)
+    assert readable("Hi, something has felt off with the app this week, can someone look?")
+    assert readable("Det fungerar inte sedan i går")
+    # a listed language is told by its common words too, where no phrase of it occurs
+    assert readable("Hallo, irgendwie fühlt sich alles komisch an diese Woche.")
+    assert readable("Hej, vi har ett konstigt ärende med systemet")
+    assert unread(state(BASQUE)) == "foreign"
+    assert unread(state("Hi, nothing concrete, but it has felt off this week. Could you look?")) == "vague"
+    assert unread(state("Our exports fail since this morning")) is None
+
+
+def sso_failing() -> Evidence:
+    logins = cited(
+        SsoLogins,
+        {
+            "attempts": 80,
+            "failures": 30,
+            "failing_since": "2027-03-04T07:02:00Z",
+            "top_errors": [{"error": "User is not assigned to this application in the IdP", "count": 30}],
+        },
+        "c9",
+        "logs_sso_logins",
+    )
+    return Evidence(summary=summary(0), billing=billing(), logins=logins)
+
+
+def test_the_evidence_picks_the_cause_of_a_ticket_we_cannot_read() -> None:
+    for text in (BASQUE, MADE_UP):
+        h = best(assess(state(text), sso_failing()))
+        assert h.category.startswith("sso_"), text
+        # the evidence alone, not the customer's words: moderate confidence, and said so
+        assert 0.5 <= h.confidence <= 0.65
+        assert any("data alone" in r for r in h.reasons)
+    # The same data behind a ticket that names the symptom is a confident diagnosis.
+    named = best(assess(state("Since this morning our staff cannot sign in with SSO"), sso_failing()))
+    assert named.category == best(assess(state(BASQUE), sso_failing())).category
+    assert named.confidence > 0.65
+
+
+def test_quiet_data_behind_an_unread_ticket_asks_instead_of_saying_all_is_well() -> None:
+    diff = assess(state(MADE_UP), Evidence(summary=summary(0), billing=billing()))
+    h = best(diff)
+    assert h.category == "insufficient_evidence" and h.action == "escalate"
+    assert "language we do not read" in h.statement
+    assert all(o.confidence <= 0.45 for o in diff.hypotheses if o.category == "no_issue_found")
+    # weak evidence (an ended incident) is mentioned, not chosen
+    weak = outage_evidence(
+        503, "backend_unavailable", 12, ("2027-03-03T01:00:00.000Z", "2027-03-03T01:20:00.000Z"), (4, 200)
+    )
+    assert best(assess(state(MADE_UP), weak)).category == "insufficient_evidence"
+
+
+def test_a_vague_ticket_in_words_we_read_is_still_asked_first() -> None:
+    text = "Hi, nothing concrete, but something has felt off this week. Could someone take a look?"
+    h = best(assess(state(text), sso_failing()))
+    assert h.category == "insufficient_evidence" and "names no concrete symptom" in h.statement
+    assert "SSO" in h.statement or "sso" in h.statement.lower()  # what the data shows is named
+
+
+async def test_an_unread_ticket_examines_every_source(toolbox: Toolbox) -> None:
+    async def tools(body: str) -> set[str]:
+        ticket = make_ticket(body).model_copy(update={"subject": body.split(",")[0]})
+        investigation = await investigate(
+            ticket,
+            signals=extract_signals(ticket, DIRECTORY),
+            account=DIRECTORY.get("acme"),
+            accounts=DIRECTORY.as_mapping(),
+            toolbox=toolbox,
+            model=OfflineModel(),
+            runbooks=[],
+        )
+        return {o.tool for o in investigation.outcomes}
+
+    broad = {"logs_webhook_deliveries", "logs_sso_logins", "logs_latency", "billing_account", "deploys_list"}
+    assert broad <= await tools(MADE_UP)
+    # a ticket that names its trouble is examined where it points
+    named = await tools("Our API calls fail with 429 since this morning.")
+    assert "billing_account" in named and not {"logs_webhook_deliveries", "logs_sso_logins"} & named
