@@ -184,6 +184,20 @@ def known_language(text: str) -> bool:
     return False
 
 
+# Readings that say when, not what: not words a bug's title would carry.
+_WHEN = re.compile(
+    r"\b(?:since|ago|for|today|yesterday|tonight|morning|afternoon|evening|night|week|weekend|days?|hours?"
+    r"|minutes?|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|\{n\}|\.\.\."
+)
+
+
+def meanings(text: str) -> list[str]:
+    """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once each."""
+    spaced = _GLUED_NUMBER.sub(" ", text)
+    found = [meaning.strip() for pattern, meaning in _rules() if pattern.search(spaced)]
+    return list(dict.fromkeys(m for m in found if not _WHEN.search(m)))
+
+
 def reading(text: str) -> str:
     """``text``, then (when it uses any known phrase) the same text with those phrases in English."""
     english = _GLUED_NUMBER.sub(" ", text)

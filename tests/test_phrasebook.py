@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_differential import state
+from test_differential import billing, issue, state, summary
 
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.phrasebook import LanguageError, languages, load_language, reading
@@ -126,3 +126,19 @@ def test_a_broken_language_file_is_named_with_what_is_wrong(tmp_path: Path) -> N
     bad.write_text("name: [unclosed\n", encoding="utf-8")
     with pytest.raises(LanguageError, match=r"xx\.yaml"):
         load_language(bad)
+
+
+def test_a_ticket_in_a_listed_language_finds_the_bug_filed_in_english() -> None:
+    # No glossary entry for these Polish words: the phrasebook's readings reach the English title.
+    from casefile.agent.differential.glossary import english
+
+    text = "Od wczoraj eksport raportów nie działa, płatności kartą są odrzucane. Znany problem?"
+    assert {"export", "report", "payment", "card", "refused"} <= set(english(text))
+    bug = issue(
+        "TRK-52", "Report export refused for card payment reports", "In Progress", "Export as CSV meanwhile."
+    )
+    ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
+    h = next(h for h in assess(state(text), ev).hypotheses if h.category == "known_bug")
+    assert "TRK-52" in {c.value for c in h.evidence}
+    # when it began is not a bug's word
+    assert "since yesterday" not in english(text)

@@ -17,6 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
+from casefile.agent.phrasebook import meanings
+
 __all__ = ["Glossary", "english"]
 
 
@@ -58,9 +60,10 @@ def _lookup(token: str) -> list[str]:
 
 
 def english(text: str) -> list[str]:
-    """English equivalents of the ticket's support words in other languages, once each."""
+    """English equivalents of the ticket's support words in other languages, once each: the
+    glossary's nouns, then the phrasebook's readings of its phrases (every listed language)."""
     out = [english for word, english in _GLOSSARY.anywhere.items() if word in text]
     for m in _TOKEN.finditer(text.lower()):
         if len(m.group(0)) >= 3:
             out += _lookup(m.group(0))
-    return list(dict.fromkeys(out))
+    return list(dict.fromkeys([*out, *meanings(text)]))
