@@ -86,5 +86,6 @@ def explained(evidence: Evidence, code: str | None, status: int | None) -> tuple
     found = evidence.code_docs.get(code or "")
     if found is None or code is None:
         return None
-    said = meaning(code, status, found.data)
+    result = found.data
+    said = meaning(code, status, result)
     return (said, found.call_id) if said is not None else None
