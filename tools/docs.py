@@ -155,7 +155,6 @@ class HelpCenterConnector(ZendeskAccountConnector[HelpCenterSettings]):
         "HELPCENTER_URL": "base_url",
         "HELPCENTER_LOCALE": "locale",
     }
-    configured_by: ClassVar[tuple[str, ...]] = ("subdomain", "base_url")
 
     @classmethod
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> HelpCenterConnector:

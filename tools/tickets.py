@@ -235,6 +235,8 @@ Account = TypeVar("Account", bound=ZendeskAccount)
 class ZendeskAccountConnector(APIConnector[Account]):
     """A connector that reads one Zendesk account (Support's tickets, Guide's articles), read-only."""
 
+    configured_by: ClassVar[tuple[str, ...]] = ("subdomain", "base_url")  # the account's address
+
     @classmethod
     def live_configured(cls, settings: ConnectorSettings) -> bool:
         # The helpdesk's credentials also serve the service's internal notes; on their own they
@@ -271,7 +273,6 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         "ZENDESK_EMAIL": "email",
         "ZENDESK_API_TOKEN": "api_token",
     }
-    configured_by: ClassVar[tuple[str, ...]] = ("subdomain", "base_url")
     configure_hint: ClassVar[str] = ", ZENDESK_EMAIL, ZENDESK_API_TOKEN"
 
     async def _search(self, term: str) -> list[dict[str, Any]]:
