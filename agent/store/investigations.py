@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.events import Event
 from casefile.agent.redact import redact, redact_strings
@@ -173,6 +175,7 @@ class Investigations(Database):
     def _record(row: Sequence[Any]) -> InvestigationRecord:
         (inv_id, ticket_id, revision, status, source, requested_by, priority, rerun_of) = row[:8]
         created, started, finished, error, diagnosis_json, tenant = row[8:]
+        diagnosis, unreadable = _stored_diagnosis(diagnosis_json)
         return InvestigationRecord(
             id=inv_id,
             ticket_id=ticket_id,
@@ -182,8 +185,8 @@ class Investigations(Database):
             created_at=parse_db_time(created) or utc_now(),
             started_at=parse_db_time(started),
             finished_at=parse_db_time(finished),
-            diagnosis=Diagnosis.model_validate_json(diagnosis_json) if diagnosis_json else None,
-            error=error,
+            diagnosis=diagnosis,
+            error=unreadable or error,
             source=source,
             requested_by=requested_by,
             priority=priority,
@@ -324,3 +327,17 @@ class Investigations(Database):
         ]
 
     # --------------------------------------------------------------- feedback
+
+
+def _stored_diagnosis(text: str | None) -> tuple[Diagnosis | None, str | None]:
+    """A row's diagnosis, or why it cannot be read. One row cut short by a full disk, edited by hand or
+    written by an older version (a category since renamed) must not make every listing fail: the row
+    is kept as it is, and it reads as having no diagnosis, with the reason as its error."""
+    if not text:
+        return None, None
+    try:
+        return Diagnosis.model_validate_json(text), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "diagnosis"
+        return None, f"the stored diagnosis cannot be read ({where}: {first['msg']})"
