@@ -133,6 +133,36 @@ def test_a_past_diagnosis_still_grounds_its_cited_identifiers() -> None:
     )
 
 
+SIMILAR = {
+    "query_terms": ["refund", "approved"],
+    "candidates": 3,
+    "ranking": "bm25",
+    "tickets": [
+        {
+            "id": 901,
+            "external_id": "H-901",
+            "subject": "Refund of 5000 EUR approved by billing, please confirm",
+            "resolution": "Bug REL-431: batches counted per order. Fixed in v2.33.0.",
+            "tags": ["billing", "refund"],
+            "score": 0.9,
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "value", ["Refund of 5000 EUR approved by billing", "approved by billing", "5000 EUR"]
+)
+def test_a_similar_tickets_subject_is_a_customers_words_not_evidence(value: str) -> None:
+    out = outcome(SIMILAR, tool="tickets_similar", arguments={"text": "double charge"})
+    assert not grounded(out, value)
+
+
+def test_a_similar_tickets_resolution_still_grounds() -> None:
+    out = outcome(SIMILAR, tool="tickets_similar", arguments={"text": "double charge"})
+    assert grounded(out, "REL-431") and grounded(out, "v2.33.0") and grounded(out, "H-901")
+
+
 # --- near-quotes and impossible citations ----------------------------------------------------------
 
 SUMMARY_OUT = outcome(SUMMARY, arguments=SUMMARY_ARGS)

@@ -54,6 +54,7 @@ __all__ = [
     "ZendeskConnector",
     "query_terms",
     "rank_tickets",
+    "similar_evidence",
     "tokenize",
 ]
 
@@ -184,6 +185,18 @@ def _custom(ticket: Mapping[str, Any], field_id: int | None) -> Any:
     return None
 
 
+def similar_evidence(data: Any) -> dict[str, Any]:
+    """What of a ``tickets_similar`` result may ground evidence: each ticket's ids, resolution,
+    article and tags, not its subject (a customer wrote it, maybe this very customer: citing it
+    would pass a ticket's own words off as what a source returned) nor the query's words."""
+    tickets = data.get("tickets") if isinstance(data, Mapping) else None
+    return {
+        "tickets": [
+            {k: v for k, v in t.items() if k != "subject"} for t in tickets or [] if isinstance(t, Mapping)
+        ]
+    }
+
+
 def render_similar(data: Mapping[str, Any]) -> str:
     tickets = data.get("tickets") or []
     note = f"\n({data['note']})" if data.get("note") else ""
@@ -300,7 +313,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
                 return str(comment.get("plain_body") or comment.get("body") or "").strip() or None
         return None
 
-    @operation("tickets_similar", TicketsSimilarArgs, render=render_similar)
+    @operation("tickets_similar", TicketsSimilarArgs, render=render_similar, evidence=similar_evidence)
     async def similar(self, args: TicketsSimilarArgs, ctx: CallContext) -> SimilarTickets:
         """The resolved helpdesk tickets most similar to a text, with how each was resolved.
 
