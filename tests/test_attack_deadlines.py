@@ -245,3 +245,32 @@ def test_an_idp_admin_api_that_never_answers_is_named_in_time() -> None:
     outcome = asyncio.run(go())
     assert time.monotonic() - t0 < SLACK_S
     assert outcome.error_kind in ("timeout", "deadline") and outcome.source == "idp_admin"
+
+
+def test_a_slow_query_stops_in_the_engine_at_the_deadline(client: Any) -> None:
+    """A cross join the guard lets through runs until ClickHouse's own limit (10 s): the toolbox gave
+    up at the deadline, but the engine kept a pooled client and a core busy. Now the engine's time
+    limit is the deadline's too, so the query itself ends there."""
+    from test_logs import DB
+
+    from casefile.tools.logs import ClickHouseConnector
+    from casefile.tools.settings import LogsSettings
+
+    logs = ClickHouseConnector(LogsSettings(database=DB, max_execution_time_s=10), client=client)
+    bomb = (
+        f"SELECT count() FROM {DB}.requests AS a, {DB}.requests AS b, {DB}.requests AS c, {DB}.requests AS d"
+    )
+
+    async def go() -> tuple[float, str]:
+        t0 = time.monotonic()
+        with bound(Deadline.after(1.0)):
+            try:
+                await logs._query(bomb)
+                outcome = "finished"
+            except Exception as exc:  # ClickHouse's TIMEOUT_EXCEEDED, translated
+                outcome = str(exc)
+        return time.monotonic() - t0, outcome
+
+    took, outcome = asyncio.run(go())
+    assert "timed out" in outcome.lower() or "timeout" in outcome.lower(), outcome
+    assert took < SLACK_S, took  # 10 s before: the engine's own limit

@@ -4,7 +4,9 @@ thread; the operations (one module a kind of log) build on it."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
+import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import clickhouse_connect
 
+from casefile.tools import deadline as deadlines
 from casefile.tools.base import Connector
 from casefile.tools.errors import ReadOnlyViolation, SourceUnavailable
 from casefile.tools.logs.common import BUILTIN_MAX_RESULT_ROWS, SOURCE, Result, Table, ident
@@ -33,7 +36,8 @@ def _on_own_thread(
     """The async form of a blocking engine method: the same call, run on the engine's executor."""
 
     async def run(self: LogsEngine, *args: P.args, **kwargs: P.kwargs) -> R:
-        call = functools.partial(method, self, *args, **kwargs)
+        # In the caller's context, so the query sees the investigation's deadline (executors don't copy it).
+        call = functools.partial(contextvars.copy_context().run, method, self, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     return run
@@ -80,8 +84,13 @@ class LogsEngine(Connector):
 
     def _query_settings(self, max_result_rows: int, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         s = self.settings
+        # The engine stops at the investigation's deadline too, not only at its own limit: a query the
+        # deadline gave up on would otherwise hold a pooled client and a core until that limit.
+        left = deadlines.remaining()
         settings: dict[str, Any] = {
-            "max_execution_time": s.max_execution_time_s,
+            "max_execution_time": s.max_execution_time_s
+            if math.isinf(left)
+            else min(s.max_execution_time_s, max(1, math.ceil(left))),
             "max_memory_usage": s.max_memory_usage,
             "max_rows_to_read": s.max_rows_to_read,
             "max_bytes_to_read": s.max_bytes_to_read,
