@@ -241,3 +241,32 @@ def test_record_fields_are_kept() -> None:
         "summary": OTHER_ACCOUNT,
         "evidence": [{"tool": "x", "claim": OTHER_ACCOUNT}],
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 100_000 + " " + "a." * 50_000, ".-" * 100_000, "Company 5 " * 20_000, "x@" * 100_000],
+    ids=["long word and host", "dots and dashes", "name prefixes", "at signs"],
+)
+def test_scrubbing_stays_linear_with_a_large_directory_and_hostile_text(text: str) -> None:
+    """One alternation of every identity took seconds per diagnosis at 5,000 accounts, and a host of
+    100,000 labels made the domain lookup quadratic (minutes). CPU time, so a loaded machine does not
+    fail it; a quadratic scrub takes far longer than the bound."""
+    import time
+
+    accounts = {
+        f"acct{i}": {
+            "id": f"acct{i}",
+            "name": f"Company {i} Ltd",
+            "domains": [f"company{i}.example"],
+            "stripe_customer": f"cus_{i:014d}",
+        }
+        for i in range(5000)
+    }
+    t0 = time.process_time()
+    others = OtherAccounts(accounts, "acct1")
+    others.scrub(text)
+    assert time.process_time() - t0 < 5.0
+    assert others.scrub("Company 7 Ltd and ops@company8.example, not Company 1 Ltd") == (
+        f"{OTHER_ACCOUNT} and {OTHER_ACCOUNT}, not Company 1 Ltd"
+    )
