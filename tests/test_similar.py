@@ -40,6 +40,12 @@ class _Words:
     name = "words"
     vocabulary = ("login", "sso", "saml", "invoice", "card", "payment", "slow")
 
+    def __init__(self, reads: float = 1.0) -> None:
+        self.reads = reads
+
+    def reading(self, text: str) -> float:
+        return self.reads
+
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         rows = (
             np.array([[float(w in t.lower()) for w in self.vocabulary] for t in texts], dtype=np.float32)
@@ -58,6 +64,67 @@ def test_shared_identifiers_outrank_wording() -> None:
     assert ranking.method == "meaning" and [s.id for s in ranking.results] == ["b", "c", "a"]
     lifted = rank("card payment problem", docs, query_evidence={"bug:PAY-9"}, embedder=_Words())
     assert lifted.results[0].id == "c" and lifted.results[0].shared == ["bug:PAY-9"]
+
+
+def test_vendor_codes_of_letters_and_digits_are_codes_but_standards_are_not() -> None:
+    keys = evidence_keys("ZQX4012: caller denied (see AB31337). Signed with SHA256 per RFC7231, X509 cert.")
+    assert keys == {"code:zqx4012", "code:ab31337"}
+    assert evidence_keys("ticket H-887, E12, /v1/ZQX4012/items") == set()
+
+
+class _Cosines:
+    """A stand-in embedder whose cosines are given per text, read as well as ``reads`` says."""
+
+    name = "cosines"
+
+    def __init__(self, cosines: dict[str, float], reads: float) -> None:
+        self.cosines, self.reads = cosines, reads
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = [[1.0, 0.0]] + [[c, float(np.sqrt(1 - c * c))] for c in (self.cosines[t] for t in texts[1:])]
+        return np.array(rows, dtype=np.float32)
+
+    def reading(self, text: str) -> float:
+        return self.reads
+
+
+def test_a_query_the_model_reads_poorly_is_ranked_by_its_words() -> None:
+    """Cosines from a model that cannot read the language are noise: the words decide, and the
+    ranking does not collapse onto whatever the noise favours."""
+    docs = [Doc(id="noise", text="zupełnie inna sprawa"), Doc(id="words", text="faktura zaległa płatność")]
+    model = {"zupełnie inna sprawa": 0.9, "faktura zaległa płatność": 0.4}
+    query = "zaległa faktura"
+    fluent = rank(query, docs, embedder=_Cosines(model, reads=1.0))
+    assert [s.id for s in fluent.results] == ["noise", "words"] and fluent.reading == 1.0
+    poor = rank(query, docs, embedder=_Cosines(model, reads=0.0))
+    assert [s.id for s in poor.results] == ["words", "noise"] and poor.method == "meaning"
+    assert poor.results[1].meaning == pytest.approx(0.9, abs=1e-3)  # the cosine is still shown
+
+
+def test_a_key_every_candidate_shares_lifts_less_than_a_rare_one() -> None:
+    common = {"category:customer_error"}
+    docs = [Doc(id=f"other-{i}", text="widget api request rejected", evidence=common) for i in range(5)] + [
+        Doc(id="rare", text="widget api request rejected", evidence={"code:widget_gone"})
+    ]
+    ranking = rank(
+        "widget api request rejected", docs, query_evidence=common | {"code:widget_gone"}, embedder=None
+    )
+    # One shared key each and the same words: without rarity "other-0" would lead (ties go by id).
+    assert ranking.results[0].id == "rare" and ranking.results[0].shared == ["code:widget_gone"]
+    assert ranking.results[0].score > ranking.results[1].score + 0.5
+
+
+def test_the_model_reads_english_and_not_a_language_it_splits_into_pieces() -> None:
+    from casefile.agent.similar.embed import load_embedder, reading_of
+
+    model = load_embedder()
+    assert model is not None, "wordllama is a dependency: it must load"
+    assert model.reading("Our staff cannot sign in with single sign-on since this morning.") == 1.0
+    assert (
+        model.reading("Wszystkie wywołania zwracają błąd uwierzytelniania od wczorajszego wieczoru.") == 0.0
+    )
+    assert model.reading("2026-01-01 12345") == 1.0  # nothing to read is no reason to distrust it
+    assert reading_of(1.3) == 1.0 and reading_of(1.55) == 0.5 and reading_of(2.5) == 0.0
 
 
 def test_without_a_model_bm25_ranks_and_says_so() -> None:

@@ -25,6 +25,10 @@ _SHA = re.compile(r"\b[0-9a-f]{7,40}\b")
 # 4xx/5xx statuses where the text says so (a bare 429 or "HTTP 500"), not any three-digit number.
 _STATUS = re.compile(r"(?<![\w.:/-])([45]\d\d)(?![\w.:/-])")
 _NOT_CODES = frozenset({"e_g", "i_e"})
+# Vendor error codes written as letters then digits (AADSTS50011, ZQ4012), not
+# the names of standards, algorithms or formats that take the same shape (SHA256, RFC7231, ISO8601).
+_NOT_CODE = r"(?:SHA|MD|RFC|ISO|UTF|AES|RSA|HS|RS|ES|PS|X|CVE|TLS|SSL|PKCS|IPV|FY|Q|H|P|HTTP)\d"
+_ALNUM_CODE = re.compile(rf"(?<![\w./:-])(?!{_NOT_CODE})[A-Z]{{1,8}}\d{{3,6}}(?![\w/-])")
 
 
 def evidence_keys(text: str) -> set[str]:
@@ -35,6 +39,7 @@ def evidence_keys(text: str) -> set[str]:
         # Codes are words (rate_limit_exceeded); digit-heavy tokens are keys, hashes or ids of one customer.
         if code not in _NOT_CODES and sum(c.isdigit() for c in code) <= 2:
             keys.add(f"code:{code}")
+    keys.update(f"code:{m.group(0).lower()}" for m in _ALNUM_CODE.finditer(text))
     keys.update(f"bug:{m.group(0)}" for m in _BUG.finditer(text))
     for m in _VERSION.finditer(text):
         token = m.group(0)

@@ -1,19 +1,30 @@
 """Rank candidate cases against a query by meaning plus shared evidence; BM25 when there is no model.
 
-Score = cosine similarity of the two texts' embeddings + :data:`WORDS_WEIGHT` × the BM25+ score
-relative to the best candidate's (exact words such as a product term still count, but a text
-sharing no word can win by meaning) + :data:`EVIDENCE_WEIGHT` for each shared key, at most
-:data:`MAX_SHARED`: an identifier (error code, bug id, deploy), the diagnosed category (a past
-diagnosis', or the one a resolved ticket's tags name), a shared HTTP status a third as much.
+Score = text + evidence.
+
+* **text**: r × (cosine of the two texts' embeddings + :data:`WORDS_WEIGHT` × the BM25+ score
+  relative to the best candidate's) + (1 − r) × that relative BM25+ score, where r is how well the
+  model reads the query (``Embedder.reading``: 1 where its words are whole tokens of the model's
+  vocabulary, 0 where each word splits into many pieces). A text sharing no word can win by
+  meaning in a language the model reads; in one it reads poorly, where its cosines are noise, the
+  words decide instead of collapsing the ranking.
+* **evidence**: :data:`EVIDENCE_WEIGHT` for each shared key, at most :data:`MAX_SHARED`: an
+  identifier (error code, bug id, deploy), the diagnosed category (a past diagnosis', or the one a
+  resolved ticket's tags name), a shared HTTP status a third as much; each times its rarity among
+  the candidates (1 for a key one candidate carries, towards 0 for one they all carry: a category
+  half the history shares says less than an error code two tickets share).
+
 Cosines of WordLlama's averaged embeddings sit between about 0.3 (unrelated support text) and 0.9
-(the same symptom), so one shared bug id lifts a case more than a clearly closer wording does
-(weights chosen on the labelled sets of evals/README.md, one world held out). When the model
-cannot load, the BM25+ score relative to the best candidate's plus the same evidence bonus ranks,
-and the result carries a note saying so.
+(the same symptom), so one shared rare identifier lifts a case more than a clearly closer wording
+does (weights chosen on the labelled sets of evals/README.md, one world held out). When the model
+cannot load, the relative BM25+ score plus the same evidence bonus ranks, and the result carries a
+note saying so.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -24,7 +35,7 @@ from casefile.agent.similar.evidence import evidence_keys, shared
 
 __all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Match", "Ranking", "Scored", "rank"]
 
-EVIDENCE_WEIGHT = 0.4
+EVIDENCE_WEIGHT = 0.8
 WORDS_WEIGHT = 0.25
 MAX_SHARED = 3
 _STATUS_FACTOR = 1 / 3
@@ -55,6 +66,9 @@ class Scored(Match):
 class Ranking(BaseModel):
     method: Literal["meaning", "bm25"]
     model: str | None = None
+    reading: float | None = Field(
+        default=None, description="how well the model reads the query (1: by meaning, 0: by its words)"
+    )
     note: str | None = Field(default=None, description="why the ranking is not by meaning, when it is not")
     results: list[Scored] = Field(default_factory=list)
 
@@ -65,8 +79,16 @@ def _weight(key: str) -> float:
     return CATEGORY_FACTOR if key.startswith("category:") else 1.0
 
 
-def _evidence_bonus(keys: Sequence[str]) -> float:
-    weights = sorted((_weight(k) for k in keys), reverse=True)
+def _rarity(keys: Sequence[set[str]]) -> dict[str, float]:
+    """Each key's inverse document frequency among the candidates, 1 for a key only one carries."""
+    n = len(keys)
+    counts = Counter(k for doc_keys in keys for k in doc_keys)
+    top = math.log((n + 1) / 1.5)
+    return {k: max(0.0, math.log((n + 1) / (c + 0.5)) / top) for k, c in counts.items()}
+
+
+def _evidence_bonus(keys: Sequence[str], rarity: dict[str, float]) -> float:
+    weights = sorted((_weight(k) * rarity.get(k, 1.0) for k in keys), reverse=True)
     return EVIDENCE_WEIGHT * sum(weights[:MAX_SHARED])
 
 
@@ -91,26 +113,28 @@ def rank(
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
     wanted = evidence_keys(query) | set(query_evidence)
     keys = [evidence_keys(d.text) | d.evidence for d in docs]
+    rarity = _rarity(keys)
     if model is None:
-        return _bm25(query, docs, wanted, keys, limit, embedder)
+        return _bm25(query, docs, wanted, keys, rarity, limit, embedder)
     vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
     cosines = vectors[1:] @ vectors[0] if len(docs) else []
     words = _word_scores(query, docs)
+    reading = model.reading(query)
     results = []
     for doc, cosine, doc_keys in zip(docs, cosines, keys, strict=True):
         common = shared(wanted, doc_keys)
+        overlap = words.get(doc.id, 0.0)
+        text = reading * (float(cosine) + WORDS_WEIGHT * overlap) + (1 - reading) * overlap
         results.append(
             Scored(
                 id=doc.id,
-                score=round(
-                    float(cosine) + WORDS_WEIGHT * words.get(doc.id, 0.0) + _evidence_bonus(common), 4
-                ),
+                score=round(text + _evidence_bonus(common, rarity), 4),
                 meaning=round(float(cosine), 4),
                 shared=common,
             )
         )
     results.sort(key=lambda s: (-s.score, s.id))
-    return Ranking(method="meaning", model=model.name, results=results[:limit])
+    return Ranking(method="meaning", model=model.name, reading=reading, results=results[:limit])
 
 
 def _word_scores(query: str, docs: Sequence[Doc]) -> dict[str, float]:
@@ -127,6 +151,7 @@ def _bm25(
     docs: Sequence[Doc],
     wanted: set[str],
     keys: list[set[str]],
+    rarity: dict[str, float],
     limit: int | None,
     embedder: Embedder | LoadDefault | None,
 ) -> Ranking:
@@ -137,7 +162,7 @@ def _bm25(
     for doc, doc_keys in zip(docs, keys, strict=True):
         common = shared(wanted, doc_keys)
         if doc.id in words or common:
-            score = words.get(doc.id, 0.0) + _evidence_bonus(common)
+            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity)
             results.append(Scored(id=doc.id, score=round(score, 4), shared=common))
     results.sort(key=lambda s: (-s.score, s.id))
     if isinstance(embedder, LoadDefault):
