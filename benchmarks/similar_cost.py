@@ -5,7 +5,8 @@
 Loads the embedding model (WordLlama l2_supercat, from the files in its wheel) and reports:
 load time and the process's resident memory before and after (it is loaded once per process);
 the time to embed one ticket (the golden tickets' texts, one at a time, median and p95); and
-one ``tickets_similar``-sized ranking (a ticket's search after its diagnosis against 100 resolved
+how long telling how well the model reads the query takes (its tokens per word, which weighs
+the embedding against the words); one ``tickets_similar``-sized ranking (a ticket's search after its diagnosis against 100 resolved
 tickets, built as the connector builds them: words, tags, identifiers) by meaning and by BM25,
 median over ``--repeat`` runs.
 """
@@ -64,6 +65,11 @@ def main() -> None:
         ["rate_limit_exceeded", "ZED-1"],
     )
     wanted = query_keys(query.evidence, query.category)
+    reads = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        model.reading(query.text)
+        reads.append((time.perf_counter() - t) * 1000)
     timings: dict[str, list[float]] = {"meaning": [], "bm25": []}
     for _ in range(args.repeat):
         for name, embedder in (("meaning", model), ("bm25", None)):
@@ -77,6 +83,10 @@ def main() -> None:
     print(
         f"embed one ticket ({len(texts)} golden tickets): median {statistics.median(per_ticket):.2f} ms, "
         f"p95 {per_ticket[int(0.95 * (len(per_ticket) - 1))]:.2f} ms"
+    )
+    print(
+        f"how well the model reads the query (tokens per word, {len(query.text)} characters; part of the "
+        f"ranking by meaning): median {statistics.median(reads):.1f} ms"
     )
     for name, values in timings.items():
         print(f"rank 1 ticket against 100 by {name}: median {statistics.median(values):.1f} ms")
