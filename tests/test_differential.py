@@ -27,7 +27,7 @@ from casefile.tools.base import Toolbox
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import Issue
 from casefile.tools.deploys_results import Compare, DeploysList
-from casefile.tools.logs_results import ErrorSummary, TopErrors, WebhookDeliveries
+from casefile.tools.logs_results import ErrorSummary, SsoLogins, TopErrors, WebhookDeliveries
 
 NOW = datetime(2027, 3, 4, 15, 0, tzinfo=UTC)
 ACCOUNT = {"id": "acct_7", "name": "Blue Heron Foods", "domains": ["blueheron.example"]}
@@ -170,6 +170,21 @@ def billing(status: str = "active", good: bool = True) -> Cited[Any]:
         },
         "c3",
         "billing_account",
+    )
+
+
+def sso_logins(error: str, attempts: int, failures: int, since: str = "2027-03-04T07:00:00Z") -> Cited[Any]:
+    """logs_sso_logins: ``failures`` of ``attempts`` logins failed with ``error`` since ``since``."""
+    return cited(
+        SsoLogins,
+        {
+            "attempts": attempts,
+            "failures": failures,
+            "failing_since": since,
+            "top_errors": [{"error": error, "count": failures}],
+        },
+        "c9",
+        "logs_sso_logins",
     )
 
 

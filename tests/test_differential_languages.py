@@ -4,12 +4,21 @@ access policy; errors that are not what the ticket asks about. No bundled world'
 
 from __future__ import annotations
 
-from test_differential import best, billing, cited, issue, outage_evidence, row, state, summary, top
+from test_differential import (
+    best,
+    billing,
+    issue,
+    outage_evidence,
+    row,
+    sso_logins,
+    state,
+    summary,
+    top,
+)
 
 from casefile.agent.differential import Evidence, assess, classify
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals import extract_areas, extract_statuses
-from casefile.tools.logs_results import SsoLogins
 
 
 def test_support_phrases_in_four_more_languages_are_read_in_english_too() -> None:
@@ -61,17 +70,7 @@ def test_an_idps_own_access_policy_refusing_users_is_their_configuration() -> No
         "MSIS9001: The caller authorization failed; access control policy denied the user",
         "Access denied by the tenant's conditional access policy",
     ):
-        logins = cited(
-            SsoLogins,
-            {
-                "attempts": 60,
-                "failures": 18,
-                "failing_since": "2027-03-04T07:00:00Z",
-                "top_errors": [{"error": error, "count": 18}],
-            },
-            "c9",
-            "logs_sso_logins",
-        )
+        logins = sso_logins(error, 60, 18)
         found, _ = sso_causes(state("New staff cannot sign in"), Evidence(logins=logins))
         assert [h.category for h in found] == ["sso_config"], error
 

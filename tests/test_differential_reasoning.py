@@ -22,6 +22,7 @@ from test_differential import (
     elsewhere,
     issue,
     row,
+    sso_logins,
     state,
     summary,
     top,
@@ -412,21 +413,8 @@ def test_webhooks_and_identity_providers_by_other_names() -> None:
 
 def test_an_idp_saying_our_app_is_not_configured_for_the_user_is_their_configuration() -> None:
     from casefile.agent.differential.sources import sso_causes
-    from casefile.tools.logs_results import SsoLogins
 
-    logins = cited(
-        SsoLogins,
-        {
-            "attempts": 50,
-            "failures": 15,
-            "failing_since": "2027-03-04T07:00:00Z",
-            "top_errors": [
-                {"error": "app_unknown_to_tenant: Service is not configured for this user", "count": 15}
-            ],
-        },
-        "c9",
-        "logs_sso_logins",
-    )
+    logins = sso_logins("app_unknown_to_tenant: Service is not configured for this user", 50, 15)
     found, _ = sso_causes(state("Some staff cannot sign in with their work account"), Evidence(logins=logins))
     assert [h.category for h in found] == ["sso_config"]
     assert found[0].action == "resolve"

@@ -5,7 +5,7 @@ confidence the evidence alone gives. Invented accounts and worlds only."""
 from __future__ import annotations
 
 from llm_fixtures import DIRECTORY, make_ticket
-from test_differential import best, billing, cited, outage_evidence, state, summary
+from test_differential import best, billing, outage_evidence, sso_logins, state, summary
 
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.topic import readable, unread
@@ -13,7 +13,6 @@ from casefile.agent.loop import investigate
 from casefile.agent.models.offline import OfflineModel
 from casefile.agent.signals import extract_signals
 from casefile.tools.base import Toolbox
-from casefile.tools.logs_results import SsoLogins
 
 BASQUE = "Kaixo, gaur goizetik langile batzuek ezin dute sartu. Mesedez, begiratu ahal duzue?"
 MADE_UP = "Vrenta ul moskari zeplo, tindra vas kolumë braskat nuvo. Hjelsta pri?"
@@ -32,17 +31,7 @@ def test_a_language_nobody_lists_is_told_from_english_and_the_listed_ones() -> N
 
 
 def sso_failing() -> Evidence:
-    logins = cited(
-        SsoLogins,
-        {
-            "attempts": 80,
-            "failures": 30,
-            "failing_since": "2027-03-04T07:02:00Z",
-            "top_errors": [{"error": "User is not assigned to this application in the IdP", "count": 30}],
-        },
-        "c9",
-        "logs_sso_logins",
-    )
+    logins = sso_logins("User is not assigned to this application in the IdP", 80, 30, "2027-03-04T07:02:00Z")
     return Evidence(summary=summary(0), billing=billing(), logins=logins)
 
 
