@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,3 +223,46 @@ def test_a_bounce_from_the_cli_queues_its_note_for_the_service(
         assert claim is not None and claim.id == inv and claim.phase == "deliver"
     finally:
         store.close()
+
+
+async def test_a_helpdesk_that_swallows_its_cancellation_does_not_hold_delivery(
+    tmp_path: Path, world: tuple[ZendeskDesk, SlackWorkspace, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk, _workspace, zd_url, _sl_url = world
+    store, handoff, client, inv = _setup(tmp_path, zd_url, SlackSettings())
+    note = TicketUpdate(note=f"casefile diagnosis …\n\nInvestigation: {inv}")
+    handoff.ledger.plan(
+        [
+            Delivery(
+                investigation_id=inv,
+                key="note",
+                kind="ticket_update",
+                target=str(TICKET_ID),
+                payload=note.model_dump(),
+            )
+        ]
+    )
+    release = asyncio.Event()
+
+    async def stuck(ticket_id: int, marker: str) -> bool:
+        while not release.is_set():
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                continue  # a badly written client: it ignores being cancelled
+        return False
+
+    monkeypatch.setattr(client, "has_note", stuck)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await handoff.deliver(inv, requested_by="w", timeout_s=0.2, attempt=1)
+    elapsed = loop.time() - started
+    release.set()
+    assert elapsed < 3, f"delivery returned after {elapsed:.1f} s"
+    assert not result.settled and result.error is not None and "longer than" in result.error
+    monkeypatch.undo()
+    # The next attempt writes the note once, whatever the abandoned one did.
+    assert (await handoff.deliver(inv, requested_by="w", timeout_s=10, attempt=2)).settled
+    assert sum(inv in note for note in desk.notes(TICKET_ID)) == 1
+    await client.aclose()
+    store.close()

@@ -36,6 +36,7 @@ from casefile.agent.handoff.slack import SlackError, SlackMessage, find_posted, 
 from casefile.agent.helpdesk import Helpdesk, HelpdeskError, TicketUpdate
 from casefile.agent.helpdesk.note import format_note
 from casefile.agent.store import FeedbackRecord, InvestigationRecord, Store
+from casefile.tools.deadline import within
 from casefile.tools.retry import RetryPolicy, backoff_s
 
 __all__ = ["DELIVERY_RETRY", "DeliveryStatus", "Handoff", "HandoffResult"]
@@ -44,6 +45,16 @@ log = logging.getLogger("casefile.handoff")
 
 # Between delivery attempts of the durable job: 2 s, 4 s, … up to 5 minutes (with jitter).
 DELIVERY_RETRY = RetryPolicy(base_wait_s=2.0, max_backoff_s=300.0)
+
+
+class _Abandoned(Exception):
+    """The delivery attempt this write belongs to has timed out and returned."""
+
+
+def _still_ours(gave_up: asyncio.Event) -> None:
+    """Stop a write its attempt has given up on: the next attempt checks the target and writes it."""
+    if gave_up.is_set():
+        raise _Abandoned
 
 
 class HandoffResult(BaseModel):
@@ -146,15 +157,14 @@ class Handoff:
     async def deliver(self, inv: str, *, requested_by: str, timeout_s: float, attempt: int) -> HandoffResult:
         """Make every unsettled write of ``inv``; settled when none is left pending."""
         errors: list[str] = []
+        gave_up = asyncio.Event()
         try:
-            async with asyncio.timeout(timeout_s):
-                for d in self.ledger.of(inv):
-                    if d.status in ("done", "failed"):
-                        continue
-                    error = await self._one(d, requested_by)
-                    if error:
-                        errors.append(f"{d.key}: {error}")
+            # ``within``, not ``asyncio.timeout``: a helpdesk client that swallows its
+            # cancellation would otherwise hold the worker past the timeout. A write left
+            # behind stops before writing (``gave_up``); the next attempt owns the row.
+            await within(self._write_unsettled(inv, requested_by, errors, gave_up), timeout_s)
         except TimeoutError:
+            gave_up.set()
             errors.append(f"delivery took longer than {timeout_s:.0f} s")
         left = [d for d in self.ledger.of(inv) if d.status not in ("done", "failed")]
         if not left:
@@ -162,7 +172,17 @@ class Handoff:
         wait = backoff_s(attempt, policy=DELIVERY_RETRY)
         return HandoffResult(settled=False, error="; ".join(errors) or "not delivered yet", retry_in_s=wait)
 
-    async def _one(self, d: Delivery, requested_by: str) -> str | None:
+    async def _write_unsettled(
+        self, inv: str, requested_by: str, errors: list[str], gave_up: asyncio.Event
+    ) -> None:
+        for d in self.ledger.of(inv):
+            if d.status in ("done", "failed") or gave_up.is_set():
+                continue
+            error = await self._one(d, requested_by, gave_up)
+            if error:
+                errors.append(f"{d.key}: {error}")
+
+    async def _one(self, d: Delivery, requested_by: str, gave_up: asyncio.Event) -> str | None:
         """One write; returns why it is still pending (None when settled)."""
         interrupted = d.status == "sending"  # the previous attempt stopped mid-write
         d = self.ledger.start(d)
@@ -178,8 +198,12 @@ class Handoff:
         transient = False
         try:
             detail = await (
-                self._slack(d, interrupted) if d.kind == "slack_message" else self._ticket_write(d)
+                self._slack(d, interrupted, gave_up)
+                if d.kind == "slack_message"
+                else self._ticket_write(d, gave_up)
             )
+        except _Abandoned:
+            return None  # the attempt timed out: the next one checks and writes this row
         except (SlackError, HelpdeskError) as exc:
             transient = exc.transient if isinstance(exc, SlackError) else is_transient(exc)
             reason = str(exc)
@@ -213,7 +237,7 @@ class Handoff:
         }
         return {"ticket_id": d.target, "write": d.key, **fields}
 
-    async def _ticket_write(self, d: Delivery) -> dict[str, object]:
+    async def _ticket_write(self, d: Delivery, gave_up: asyncio.Event) -> dict[str, object]:
         client = self.helpdesk
         if client is None or not client.configured:
             raise HelpdeskError("no helpdesk configured")  # no status: pending, retried
@@ -226,10 +250,11 @@ class Handoff:
             if d.kind == "ticket_update"
             else TicketUpdate(note=str(d.payload["note"]))
         )
+        _still_ours(gave_up)
         await update_ticket(client, ticket_id, update)
         return {"ticket_id": ticket_id}
 
-    async def _slack(self, d: Delivery, interrupted: bool) -> dict[str, object]:
+    async def _slack(self, d: Delivery, interrupted: bool, gave_up: asyncio.Event) -> dict[str, object]:
         slack = self.settings.slack
         if d.attempts > 1:
             oldest = (d.started_at or datetime.now(UTC)) - timedelta(days=1)
@@ -242,6 +267,7 @@ class Handoff:
                     "to avoid a duplicate (a webhook channel cannot be read back)",
                     transient=False,
                 )
+        _still_ours(gave_up)
         receipt = await post_to_slack(slack, SlackMessage.model_validate(d.payload))
         return receipt.model_dump()
 
