@@ -47,7 +47,8 @@ def run_casefile(site: Path | None, cwd: Path, *args: str, **env: str) -> subpro
     """``casefile ARGS`` in ``cwd`` with the plug-in site (None: without it) on the path."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CASEFILE_", "CLICKHOUSE_", "GITHUB_"))}
     path = [str(site), str(ROOT)] if site is not None else [str(ROOT)]
-    base |= {"PYTHONPATH": os.pathsep.join(path), "CASEFILE_CACHE_DIR": str(cwd / "cache")}
+    # The session's world cache (tests/conftest.py): the demo world's logs are generated once, not per run.
+    base |= {"PYTHONPATH": os.pathsep.join(path), "CASEFILE_CACHE_DIR": os.environ["CASEFILE_CACHE_DIR"]}
     return subprocess.run(
         [sys.executable, "-m", "casefile.agent.cli", *args],
         cwd=cwd,

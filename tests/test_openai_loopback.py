@@ -11,6 +11,7 @@ the demo world, grounding and the CLI in a subprocess.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -83,6 +84,7 @@ def test_casefile_investigate_through_openai_base_url(server: ChatServer, tmp_pa
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
+        "CASEFILE_CACHE_DIR": os.environ["CASEFILE_CACHE_DIR"],  # the session's: the world is generated once
         "OPENAI_API_KEY": KEY,
         "OPENAI_BASE_URL": server.base_url,
     }
