@@ -21,6 +21,7 @@ non-SELECT statement to the engine (see ``tools/logs/engine.py``).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -127,7 +128,25 @@ def parse_schema(schema_sql: str, database: str) -> list[tuple[str, str, dict[st
 
     Returns ``(table, create_sql, {column: type})`` per table, in file order.
     """
-    tables: list[tuple[str, str, dict[str, str]]] = []
+    return [(name, sql, dict(columns)) for name, sql, columns in _qualified(schema_sql, database)]
+
+
+@functools.lru_cache(maxsize=512)
+def _qualified(schema_sql: str, database: str) -> tuple[tuple[str, str, dict[str, str]], ...]:
+    # Every overlay of a world shares its base's schema text: parse it once, qualify a copy per database.
+    tables = []
+    for name, statement, columns in _parsed(schema_sql):
+        qualified = statement.copy()
+        table = qualified.find(exp.Table)
+        assert table is not None  # checked by _parsed
+        table.set("db", exp.to_identifier(database))
+        tables.append((name, qualified.sql(dialect="clickhouse", comments=False), columns))
+    return tuple(tables)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(schema_sql: str) -> tuple[tuple[str, exp.Expression, dict[str, str]], ...]:
+    tables = []
     for statement in sqlglot.parse(schema_sql, read="clickhouse"):
         if statement is None:
             continue
@@ -138,15 +157,13 @@ def parse_schema(schema_sql: str, database: str) -> list[tuple[str, str, dict[st
         table = statement.find(exp.Table)
         if table is None:
             raise ValueError("CREATE TABLE without a table name")
-        name = table.name
-        table.set("db", exp.to_identifier(database))
         columns = {
             col.name: col.args["kind"].sql(dialect="clickhouse")
             for col in statement.find_all(exp.ColumnDef)
             if col.args.get("kind") is not None
         }
-        tables.append((name, statement.sql(dialect="clickhouse", comments=False), columns))
-    return tables
+        tables.append((table.name, statement, columns))
+    return tuple(tables)
 
 
 def _existing_tables(client: Client, database: str) -> set[str]:
