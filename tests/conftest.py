@@ -72,11 +72,23 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         (home / "casefile.toml").write_text("# the tests' own (empty) settings\n", encoding="utf-8")
         mp.setenv("CASEFILE_CONFIG", str(home / "casefile.toml"))
         mp.setenv("CASEFILE_DATABASE_URL", f"sqlite:///{home / 'store.sqlite3'}")
-        mp.setenv("CASEFILE_CACHE_DIR", str(home / "cache"))
+        mp.setenv("CASEFILE_CACHE_DIR", str(_world_cache(tmp_path_factory, home)))
         mp.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
         mp.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
         mp.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
         yield home
+
+
+def _world_cache(tmp_path_factory: pytest.TempPathFactory, home: Path) -> Path:
+    """The session's world cache. Under pytest-xdist every worker has its own ``home`` but all share
+    this one (in the run's own temp root), so each world's logs are generated once per run, not per
+    worker; the cache's files are written beside and renamed, so workers never read half a file."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return home / "cache"
+    shared = tmp_path_factory.getbasetemp().parent / "world-cache"
+    shared.mkdir(exist_ok=True)
+    os.symlink(shared, home / "cache")  # still under home: the isolation test finds every directory there
+    return home / "cache"
 
 
 def _loopback(host: str) -> bool:
