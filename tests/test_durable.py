@@ -85,10 +85,13 @@ def test_kill_9_mid_investigation_then_restart(database: str, zendesk: ZendeskSe
 def _finish_on_a_second_process(
     database: str, zendesk: ZendeskServer, store: Store, tickets: list[int], what: str
 ) -> None:
-    """A fresh process on the same store finishes every ticket's work (and is stopped cleanly)."""
-    second = ServiceProcess(database, zendesk.url, model_latency_s=0.0)
+    """A fresh process on the same store finishes every ticket's work (and is stopped cleanly).
+
+    The killed process's leases were 1.5 s long, so they expire at once; this process's own are long,
+    so a late renewal on a loaded machine cannot hand its work over to itself mid-investigation."""
+    second = ServiceProcess(database, zendesk.url, model_latency_s=0.0, lease_s=15.0)
     try:
-        _wait(lambda: len(_finished(store)) == len(tickets), 30, what)
+        _wait(lambda: len(_finished(store)) == len(tickets), 60, what)
     finally:
         second.stop()
 
