@@ -356,14 +356,17 @@ def test_a_store_that_refuses_writes_is_visible(store: Store) -> None:
         def full_disk(*args: Any, **kwargs: Any) -> None:
             raise OSError(28, "No space left on device")
 
-        original = store.create_investigation
+        # A full disk refuses every write, the lease renewals' too (a renewal that succeeded in
+        # between would rightly report the store healthy again, however slow the machine).
+        original, renew = store.create_investigation, store.renew
         store.create_investigation = full_disk  # type: ignore[method-assign]
+        store.renew = full_disk  # type: ignore[method-assign,assignment]
         refused = post_webhook(client, {"ticket_id": 48213})
         _error(refused, 503, "store_unavailable")  # not accepted, so Zendesk sends it again
         assert refused.headers["retry-after"]
         health = client.get("/healthz")
         assert health.status_code == 503 and health.json()["status"] == "unhealthy"
-        store.create_investigation = original  # type: ignore[method-assign]
+        store.create_investigation, store.renew = original, renew  # type: ignore[method-assign]
         _wait_for(lambda: client.get("/healthz").status_code == 200)  # lease renewals write again
         assert post_webhook(client, {"ticket_id": 48213}).status_code == 202
 
