@@ -66,6 +66,16 @@ def _setup(
     return store, handoff, client, inv
 
 
+def _note_row(inv: str, note: TicketUpdate) -> Delivery:
+    return Delivery(
+        investigation_id=inv,
+        key="note",
+        kind="ticket_update",
+        target=str(TICKET_ID),
+        payload=note.model_dump(),
+    )
+
+
 def _slack_row(inv: str, channel: str = "#eng-backend") -> Delivery:
     message = SlackMessage(channel=channel, text="Escalation → Backend", key=f"{inv}/slack")
     return Delivery(
@@ -123,13 +133,7 @@ async def test_a_refused_channel_settles_as_failed_and_a_note_already_there_is_k
     note = TicketUpdate(note=f"casefile diagnosis …\n\nInvestigation: {inv}", priority="high")
     handoff.ledger.plan(
         [
-            Delivery(
-                investigation_id=inv,
-                key="note",
-                kind="ticket_update",
-                target=str(TICKET_ID),
-                payload=note.model_dump(),
-            ),
+            _note_row(inv, note),
             _slack_row(inv, "#gone"),
         ]
     )
@@ -231,17 +235,7 @@ async def test_a_helpdesk_that_swallows_its_cancellation_does_not_hold_delivery(
     desk, _workspace, zd_url, _sl_url = world
     store, handoff, client, inv = _setup(tmp_path, zd_url, SlackSettings())
     note = TicketUpdate(note=f"casefile diagnosis …\n\nInvestigation: {inv}")
-    handoff.ledger.plan(
-        [
-            Delivery(
-                investigation_id=inv,
-                key="note",
-                kind="ticket_update",
-                target=str(TICKET_ID),
-                payload=note.model_dump(),
-            )
-        ]
-    )
+    handoff.ledger.plan([_note_row(inv, note)])
     release = asyncio.Event()
 
     async def stuck(ticket_id: int, marker: str) -> bool:
