@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import schemathesis
 import uvicorn
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -42,14 +42,29 @@ def base_url() -> Iterator[str]:
 schema = schemathesis.openapi.from_dict(app.openapi())
 
 
-@schema.exclude(path="/v1/investigations/{inv}/events").parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
-def test_every_operation_conforms(case: Any, base_url: str) -> None:
-    case.call_and_validate(
-        base_url=base_url,
-        headers=AUTH,
-        checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
-    )
+# One test per operation, each with its own id: schemathesis's own ``parametrize()`` gives every
+# operation the same node id, and pytest-xdist then ran one of the twelve.
+OPERATIONS = [
+    result.ok() for result in schema.exclude(path="/v1/investigations/{inv}/events").get_all_operations()
+]
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_every_operation_conforms(operation: Any, base_url: str) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+    def conforms(case: Any) -> None:
+        case.call_and_validate(
+            base_url=base_url,
+            headers=AUTH,
+            checks=[status_code_conformance, content_type_conformance, response_schema_conformance],
+        )
+
+    conforms()
+
+
+def test_every_operation_is_checked() -> None:
+    assert len(OPERATIONS) == len({operation.label for operation in OPERATIONS}) >= 12
 
 
 def test_the_create_body_accepts_a_zendesk_reference_and_a_ticket() -> None:
