@@ -176,7 +176,9 @@ class Handoff:
         self, inv: str, requested_by: str, errors: list[str], gave_up: asyncio.Event
     ) -> None:
         for d in self.ledger.of(inv):
-            if d.status in ("done", "failed") or gave_up.is_set():
+            if gave_up.is_set():
+                return  # the attempt timed out while this one was writing: leave the rest to the next
+            if d.status in ("done", "failed"):
                 continue
             error = await self._one(d, requested_by, gave_up)
             if error:
