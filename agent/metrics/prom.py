@@ -15,7 +15,10 @@ process (tests, replicas in a benchmark) never share counters.
 =====================================================  ==============================================
 
 Nothing private is exported: no ticket, account or argument, only sources, error kinds and
-model names, so ``/metrics`` needs no token (as ``/healthz``).
+model names, so ``/metrics`` needs no token (as ``/healthz``). A label is one of a fixed set: a source
+is an installed connector's (an unknown tool a model asked for counts as ``unknown``: its name is the
+model's choice, and was a customer's address when an injection chose it), an error kind one of
+casefile's :class:`~casefile.tools.errors.ToolError` kinds (else ``other``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,30 @@ from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
 
 # Tool calls take milliseconds (a world) to the per-call cap (30 s by default).
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def _error_kinds() -> frozenset[str]:
+    """Every kind a tool error class declares (a plug-in's too), and the two the toolbox gives itself;
+    not a kind an instance chose at run time (a vendor's error code)."""
+    from casefile.tools.errors import ToolError
+
+    kinds, classes = {"timeout", "internal"}, [ToolError]
+    while classes:
+        cls = classes.pop()
+        kinds.add(cls.kind)
+        classes += cls.__subclasses__()
+    return frozenset(kinds)
+
+
+def _source_label(source: str) -> str:
+    from casefile.tools.catalogue import connector_classes
+
+    return source if source in connector_classes() else "unknown"
+
+
+def _kind_label(kind: str | None, known: frozenset[str]) -> str:
+    kind = kind or "error"
+    return kind if kind in known else "other"
 
 
 class _Load(Collector):
@@ -97,10 +124,12 @@ class ServiceMetrics:
         """Count one finished investigation: its tool calls, tokens and cost."""
         diagnosis = result.diagnosis
         self.investigations.labels(diagnosis.action).inc()
+        kinds = _error_kinds()
         for outcome in result.outcomes:
-            self.tool_latency.labels(outcome.source).observe(outcome.duration_ms / 1000)
+            source = _source_label(outcome.source)
+            self.tool_latency.labels(source).observe(outcome.duration_ms / 1000)
             if not outcome.ok:
-                self.tool_errors.labels(outcome.source, outcome.error_kind or "error").inc()
+                self.tool_errors.labels(source, _kind_label(outcome.error_kind, kinds)).inc()
         usage = diagnosis.usage
         for kind, count in (
             ("input", usage.input_tokens),
