@@ -22,6 +22,9 @@ from casefile.agent.redact import redact
 __all__ = ["DEFAULT_DATABASE_URL", "Cursor", "Database"]
 
 DEFAULT_DATABASE_URL = "sqlite:///.casefile/casefile.sqlite3"
+# How long a PostgreSQL connection may take unless the URL says (``?connect_timeout=``): psycopg's
+# default is 130 s, which a blackholed database held the service's start and a CLI run's save for.
+CONNECT_TIMEOUT_S = 5.0
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS investigations (
@@ -222,9 +225,14 @@ class Database:
             raise ConfigError(
                 "a PostgreSQL database URL needs psycopg: pip install 'psycopg[binary]'"
             ) from None
+        url = url.replace("postgresql+psycopg://", "postgresql://")
         try:
-            return psycopg.connect(
-                url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, client_encoding="utf8"
+            own_timeout = "connect_timeout" in psycopg.conninfo.conninfo_to_dict(url)
+            return psycopg.connect(  # a None keyword is left out: the URL's own timeout stands
+                url,
+                autocommit=True,
+                client_encoding="utf8",
+                connect_timeout=None if own_timeout else f"{CONNECT_TIMEOUT_S:g}",
             )
         except psycopg.Error as exc:
             # The message can echo the URL's password; name the host only.
