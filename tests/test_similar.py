@@ -228,6 +228,30 @@ def test_a_path_segment_is_an_endpoint_not_an_error_code() -> None:
     assert keys == {"code:order_locked", "status:409"}
 
 
+def test_a_path_template_parameter_is_a_field_and_a_problem_type_names_its_code() -> None:
+    """``{parcel_ref}`` in an endpoint is a field every call of it carries, not an error; an RFC 9457
+    problem type's last segment is the error, though kebab-case is not read in prose."""
+    assert evidence_keys("slow on /v3/parcels/{parcel_ref}/print and {parcel_ref}") == set()
+    assert evidence_keys("type https://api.widgets.test/problems/quota-spent, a one-hour wait") == {
+        "code:quota-spent"
+    }
+    assert evidence_keys("see https://api.widgets.test/docs/quota-spent") == set()
+
+
+def test_a_cited_code_of_any_shape_is_shared_with_a_ticket_that_names_it() -> None:
+    from casefile.agent.similar.evidence import mentioned
+
+    wanted = {"code:quota-spent", "bug:WID-7", "code:gone"}
+    assert mentioned("Their job got 429 quota-spent every night.", wanted) == {"code:quota-spent"}
+    assert mentioned("quota-spent-soon; the quota-spents; gone-away", wanted) == set()
+    docs = [
+        Doc(id="a-wording", text="nightly job rejected with 429, retried"),
+        Doc(id="b-code", text="Their job got quota-spent; they waited"),
+    ]
+    ranking = rank("nightly job rejected", docs, query_evidence={"code:quota-spent"}, embedder=None)
+    assert ranking.results[0].id == "b-code" and ranking.results[0].shared == ["code:quota-spent"]
+
+
 def test_a_helpdesk_tag_names_a_category_with_or_without_its_family_word() -> None:
     from casefile.agent.diagnosis import CATEGORIES
     from casefile.agent.similar.evidence import tag_categories

@@ -11,11 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["category_key", "evidence_keys", "shared", "tag_categories"]
+__all__ = ["category_key", "evidence_keys", "mentioned", "shared", "tag_categories"]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
-# A segment of a path or URL (/v1/payment_intents) names an endpoint, not an error.
-_CODE = re.compile(r"(?<![/\w])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![/\w])")
+# A segment of a path or URL (/v1/payment_intents) names an endpoint, and a path template's
+# parameter (/v2/orders/{order_id}) a field, not an error.
+_CODE = re.compile(r"(?<![/\w{])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![/\w}])")
+# An RFC 9457 problem type names its error in the URI's last segment
+# (https://api.example.com/problems/token-expired); kebab-case is not read elsewhere ("one-hour").
+_PROBLEM_TYPE = re.compile(
+    r"https?://\S+?/(?:problems?|errors?)/([a-z][a-z0-9]*(?:[-_][a-z0-9]+)+)(?![\w/-])"
+)
 # Issue ids as trackers write them: ABC-123 (Linear, Jira).
 _BUG = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d{1,6}\b")
 # Release versions (v5.12.0, relay-2.8.1, web-2026.10.03, calendar tags r2026.45.2) and commit SHAs
@@ -40,6 +46,7 @@ def evidence_keys(text: str) -> set[str]:
         if code not in _NOT_CODES and sum(c.isdigit() for c in code) <= 2:
             keys.add(f"code:{code}")
     keys.update(f"code:{m.group(0).lower()}" for m in _ALNUM_CODE.finditer(text))
+    keys.update(f"code:{m.group(1)}" for m in _PROBLEM_TYPE.finditer(text))
     keys.update(f"bug:{m.group(0)}" for m in _BUG.finditer(text))
     for m in _VERSION.finditer(text):
         token = m.group(0)
@@ -51,6 +58,22 @@ def evidence_keys(text: str) -> set[str]:
             keys.add(f"deploy:{sha[:12]}")
     keys.update(f"status:{m.group(1)}" for m in _STATUS.finditer(text))
     return keys
+
+
+def mentioned(text: str, keys: Iterable[str]) -> set[str]:
+    """The error codes among ``keys`` that ``text`` names verbatim, whatever their shape: a code the
+    investigation read from a structured field (``token-expired``) is found in a person's prose too."""
+    lowered = text.lower()
+    found = set()
+    for key in keys:
+        kind, _, value = key.partition(":")
+        if (
+            kind == "code"
+            and value in lowered
+            and re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lowered)
+        ):
+            found.add(key)
+    return found
 
 
 def category_key(category: str) -> str:

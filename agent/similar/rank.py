@@ -31,7 +31,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from casefile.agent.similar.embed import Embedder, embedder_status, load_embedder
-from casefile.agent.similar.evidence import evidence_keys, shared
+from casefile.agent.similar.evidence import evidence_keys, mentioned, shared
 
 __all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Match", "Ranking", "Scored", "rank"]
 
@@ -112,7 +112,7 @@ def rank(
         return Ranking(method="meaning")
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
     wanted = evidence_keys(query) | set(query_evidence)
-    keys = [evidence_keys(d.text) | d.evidence for d in docs]
+    keys = [evidence_keys(d.text) | d.evidence | mentioned(d.text, wanted) for d in docs]
     rarity = _rarity(keys)
     if model is None:
         return _bm25(query, docs, wanted, keys, rarity, limit, embedder)
