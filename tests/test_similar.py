@@ -160,6 +160,33 @@ def test_past_diagnoses_ranked_by_cause_and_cited_bug() -> None:
     assert found.cases[0].shared == ["bug:PAY-9", "category:known_bug"] and found.searched == 2
 
 
+def test_codes_a_past_diagnosis_cited_in_passing_lift_it_less_than_a_ticket_naming_the_cause() -> None:
+    """The same investigator cites an account's background codes on every case: a past diagnosis
+    sharing two of them must not crowd out the resolved ticket that names the cause's code."""
+    from casefile.agent.similar.past import case_doc
+    from casefile.agent.similar.query import resolved_doc
+
+    background = ["WGT-0400", "WGT-0409"]
+    past = case_doc(
+        PastCase(
+            investigation_id="i1",
+            ticket_id="1",
+            subject="Widgets rejected",
+            category="customer_error",
+            summary="Rejected widget payloads since Monday: the customer's integration.",
+            cited=[*background, "2026-11-02T10:00:00Z"],
+        )
+    )
+    assert past.evidence == {"category:customer_error"}
+    assert past.incidental == {"bug:WGT-0400", "bug:WGT-0409"}
+    ticket = resolved_doc("h1", "Import of widgets fails", "Every row answers WGT-0422.", "Bad CSV.", [])
+    wanted = {f"bug:{c}" for c in [*background, "WGT-0422"]}
+    ranking = rank("widgets rejected on import", [past, ticket], query_evidence=wanted, embedder=None)
+    assert [s.id for s in ranking.results] == ["h1", "i1"]
+    # still shared: the past-diagnoses runbook reads a past case's shared keys
+    assert ranking.results[1].shared == ["bug:WGT-0400", "bug:WGT-0409"]
+
+
 @pytest.mark.parametrize("world", sorted(WORLDS))
 def test_labelled_sets_name_real_tickets_and_hold_50_pairs(world: str) -> None:
     labels = load_labels(world)

@@ -93,11 +93,17 @@ def case_text(subject: str, category: str, summary: str) -> str:
 
 
 def case_doc(case: PastCase) -> Doc:
-    keys = {category_key(case.category)}
-    for value in case.cited:
-        keys |= evidence_keys(value)
+    """A past case as a candidate: its category and the identifiers its conclusion names are its
+    evidence; what else its investigation cited (the codes an account's logs always show, a field of
+    every request) is incidental, and the same investigator cites the same background again."""
+    text = case_text(case.subject, case.category, case.summary)
+    named = evidence_keys(text)
+    cited = {k for value in case.cited for k in evidence_keys(value)}
     return Doc(
-        id=case.investigation_id, text=case_text(case.subject, case.category, case.summary), evidence=keys
+        id=case.investigation_id,
+        text=text,
+        evidence={category_key(case.category)} | (cited & named),
+        incidental=cited - named,
     )
 
 

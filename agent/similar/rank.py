@@ -39,6 +39,7 @@ EVIDENCE_WEIGHT = 0.8
 WORDS_WEIGHT = 0.25
 MAX_SHARED = 3
 _STATUS_FACTOR = 1 / 3
+INCIDENTAL_FACTOR = 1 / 3  # a key a past diagnosis cited in passing, not in its conclusion
 CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
 _TEXT_CHARS = 4000  # the head of a long thread is what it is about
 
@@ -49,6 +50,10 @@ class Doc(BaseModel):
     id: str
     text: str
     evidence: set[str] = Field(default_factory=set)
+    incidental: set[str] = Field(
+        default_factory=set,
+        description="keys it cited in passing (a past diagnosis' evidence its conclusion does not name)",
+    )
 
 
 class Match(BaseModel):
@@ -87,8 +92,11 @@ def _rarity(keys: Sequence[set[str]]) -> dict[str, float]:
     return {k: max(0.0, math.log((n + 1) / (c + 0.5)) / top) for k, c in counts.items()}
 
 
-def _evidence_bonus(keys: Sequence[str], rarity: dict[str, float]) -> float:
-    weights = sorted((_weight(k) * rarity.get(k, 1.0) for k in keys), reverse=True)
+def _evidence_bonus(keys: Sequence[str], rarity: dict[str, float], incidental: set[str]) -> float:
+    weights = sorted(
+        (_weight(k) * rarity.get(k, 1.0) * (INCIDENTAL_FACTOR if k in incidental else 1.0) for k in keys),
+        reverse=True,
+    )
     return EVIDENCE_WEIGHT * sum(weights[:MAX_SHARED])
 
 
@@ -112,23 +120,24 @@ def rank(
         return Ranking(method="meaning")
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
     wanted = evidence_keys(query) | set(query_evidence)
-    keys = [evidence_keys(d.text) | d.evidence | mentioned(d.text, wanted) for d in docs]
+    keys = [evidence_keys(d.text) | d.evidence | d.incidental | mentioned(d.text, wanted) for d in docs]
+    incidental = [d.incidental - d.evidence - evidence_keys(d.text) for d in docs]
     rarity = _rarity(keys)
     if model is None:
-        return _bm25(query, docs, wanted, keys, rarity, limit, embedder)
+        return _bm25(query, docs, wanted, keys, incidental, rarity, limit, embedder)
     vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
     cosines = vectors[1:] @ vectors[0] if len(docs) else []
     words = _word_scores(query, docs)
     reading = model.reading(query)
     results = []
-    for doc, cosine, doc_keys in zip(docs, cosines, keys, strict=True):
+    for doc, cosine, doc_keys, passing in zip(docs, cosines, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
         overlap = words.get(doc.id, 0.0)
         text = reading * (float(cosine) + WORDS_WEIGHT * overlap) + (1 - reading) * overlap
         results.append(
             Scored(
                 id=doc.id,
-                score=round(text + _evidence_bonus(common, rarity), 4),
+                score=round(text + _evidence_bonus(common, rarity, passing), 4),
                 meaning=round(float(cosine), 4),
                 shared=common,
             )
@@ -151,6 +160,7 @@ def _bm25(
     docs: Sequence[Doc],
     wanted: set[str],
     keys: list[set[str]],
+    incidental: list[set[str]],
     rarity: dict[str, float],
     limit: int | None,
     embedder: Embedder | LoadDefault | None,
@@ -159,10 +169,10 @@ def _bm25(
     a candidate sharing neither a word nor an identifier is left out."""
     words = _word_scores(query, docs)
     results = []
-    for doc, doc_keys in zip(docs, keys, strict=True):
+    for doc, doc_keys, passing in zip(docs, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
         if doc.id in words or common:
-            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity)
+            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity, passing)
             results.append(Scored(id=doc.id, score=round(score, 4), shared=common))
     results.sort(key=lambda s: (-s.score, s.id))
     if isinstance(embedder, LoadDefault):
