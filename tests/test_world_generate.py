@@ -321,3 +321,84 @@ def test_a_yearly_plan_paid_by_invoice_bills_a_year_with_a_due_date() -> None:
     other = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == monthly.id)
     assert other["collection_method"] == "charge_automatically" and other["days_until_due"] is None
     assert other["items"]["data"][0]["plan"]["interval"] == "month"
+
+
+def test_log_times_stored_in_the_companys_zone_are_the_same_instants(tmp_path: Path) -> None:
+    """A spec's ``log_time_zone`` writes the tables with their time columns in that zone: a row shows
+    local time, and the logs tools, which compare instants, answer as for the same rows in UTC."""
+    from casefile.tools.world.generate.build import write_world
+    from casefile.tools.world.generate.spec import WorldSpec
+
+    spec = load_spec(SCENARIOS / "kestrel.yaml")
+    assert spec.traffic is not None
+    first_account = next(iter(spec.traffic["requests"]))
+    spec.traffic = {  # one account's three hours of requests are enough
+        **{k: v for k, v in spec.traffic.items() if k not in ("request_anomalies", "webhooks", "sso_logins")},
+        "end": "2026-10-05T03:00:00Z",
+        "requests": {first_account: spec.traffic["requests"][first_account]},
+    }
+    write_world(spec, tmp_path / "utc")
+    write_world(spec.model_copy(update={"log_time_zone": "Asia/Shanghai"}), tmp_path / "cst")
+    utc, cst = World(tmp_path / "utc"), World(tmp_path / "cst")
+    assert "DateTime64(3, 'Asia/Shanghai')" in cst.schema_sql and "'UTC'" not in cst.schema_sql
+    client = cst.clickhouse()
+    first = "SELECT toString(min(event_time)), toUnixTimestamp64Milli(min(event_time)), count() FROM `{}`.api_events"
+    local, ms, n = client.query(first.format(cst.database)).result_rows[0]
+    _, utc_ms, utc_n = utc.clickhouse().query(first.format(utc.database)).result_rows[0]
+    assert (ms, n) == (utc_ms, utc_n) and n > 0
+    assert local.startswith("2026-10-05 08:")  # 00:xx UTC is 08:xx in Shanghai
+    with pytest.raises(ValueError, match="not an IANA time zone"):
+        WorldSpec.model_validate({**spec.model_dump(), "log_time_zone": "Mars/Olympus"})
+
+
+def test_shibboleth_metadata_is_the_idps_own_document_and_parses() -> None:
+    """A Shibboleth IdP's idp-metadata.xml: default namespace, its scope, the profile endpoints."""
+    from casefile.tools.sso_metadata import parse_idp_metadata
+    from casefile.tools.world.generate.saml import make_cert, metadata, subject_for
+
+    key = make_cert(
+        subject_for("shibboleth", "idp.uni.example"), "2025-01-01T00:00:00Z", "2028-01-01T00:00:00Z", 9
+    )
+    entity = "https://idp.uni.example/idp/shibboleth"
+    sso = "https://idp.uni.example/idp/profile/SAML2/Redirect/SSO"
+    document = metadata("shibboleth", entity, sso, "idp.uni.example", [key])
+    assert '<shibmd:Scope regexp="false">uni.example</shibmd:Scope>' in document and "<md:" not in document
+    parsed = parse_idp_metadata(document.encode())
+    assert parsed.entity_id == entity
+    assert [c.sha1 for c in parsed.certificates] == [key.sha1]
+    assert parsed.certificates[0].subject == "CN=idp.uni.example"
+    assert sso in {u["location"] for u in parsed.sso_urls}
+
+
+def test_a_plan_change_and_an_ended_trial_are_in_the_billing_objects() -> None:
+    """``previous_plan``: the previous period's invoice and charge are the old plan's, the current the
+    new one's (a downgrade). ``trial_end``: a trial with no card: Stripe's $0 invoice, no charge, the
+    trial dates on the subscription, which a trial ending without a card cancels."""
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.ids import ts
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    changed, trial = spec.accounts[0], spec.accounts[1]
+    old_plan = next(p for p in spec.plans if p != changed.plan)
+    changed.billing.previous_plan = old_plan
+    trial.billing.trial_end = "2026-12-10T00:00:00Z"
+    trial.billing.status = "canceled"
+    objects = stripe(spec)
+    mine = sorted(
+        (i for i in objects["invoices"] if i["customer_email"] == changed.email), key=lambda i: i["created"]
+    )
+    assert [i["lines"]["data"][0]["description"].split(" (")[0].split("× ")[1] for i in mine] == [
+        spec.plans[old_plan].name,
+        spec.plans[changed.plan].name,
+    ]
+    assert mine[0]["total"] == spec.plans[old_plan].amount != mine[1]["total"]
+    sub = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == trial.id)
+    assert (sub["trial_start"], sub["trial_end"]) == (ts(trial.created), ts("2026-12-10T00:00:00Z"))
+    assert sub["trial_settings"]["end_behavior"]["missing_payment_method"] == "cancel"
+    assert sub["status"] == "canceled" and sub["default_payment_method"] is None
+    invoices = [i for i in objects["invoices"] if i["customer_email"] == trial.email]
+    assert [(i["total"], i["billing_reason"], i["id"]) for i in invoices] == [
+        (0, "subscription_create", sub["latest_invoice"])
+    ]
+    charged = {c["customer"] for c in objects["charges"]}
+    assert sub["customer"] not in charged

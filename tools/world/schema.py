@@ -42,8 +42,10 @@ def renames(maps: Mapping[str, LogTableMap]) -> Renames:
     return out
 
 
-def mapped_schema(names: Renames, header: str) -> str:
-    """The canonical ``CREATE TABLE`` statements under the world's table and column names."""
+def mapped_schema(names: Renames, header: str, time_zone: str | None = None) -> str:
+    """The canonical ``CREATE TABLE`` statements under the world's table and column names;
+    with ``time_zone``, every time column is stored in that zone instead of UTC (a company
+    whose log pipeline writes local time: the instants are the same, shown in its zone)."""
     statements = []
     for tree in parse(CANONICAL_SCHEMA.read_text(encoding="utf-8"), read="clickhouse"):
         if tree is None:
@@ -55,5 +57,12 @@ def mapped_schema(names: Renames, header: str) -> str:
         for ident in tree.find_all(exp.Identifier):
             if ident.this in columns and not isinstance(ident.parent, exp.Table):
                 ident.set("this", columns[ident.this])
+        if time_zone:
+            for dtype in tree.find_all(exp.DataType):
+                if dtype.this == exp.DataType.Type.DATETIME64:
+                    dtype.set(
+                        "expressions",
+                        [dtype.expressions[0], exp.DataTypeParam(this=exp.Literal.string(time_zone))],
+                    )
         statements.append(tree.sql(dialect="clickhouse", pretty=True, comments=False) + ";")
     return f"-- {header}\n\n" + "\n\n".join(statements) + "\n"

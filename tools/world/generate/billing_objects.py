@@ -80,7 +80,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "currency": "usd",
         "customer": sid("cus", acc.id, long=False),
         "days_until_due": billing.days_until_due,
-        "default_payment_method": sid("pm", acc.id),
+        "default_payment_method": None if billing.trial_end else sid("pm", acc.id),
         "default_source": None,
         "default_tax_rates": [],
         "description": None,
@@ -114,9 +114,12 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "status": billing.status,
         "test_clock": None,
         "transfer_data": None,
-        "trial_end": None,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-        "trial_start": None,
+        # a trial that ends without a card on file cancels the subscription (its end_behavior)
+        "trial_end": ts(billing.trial_end) if billing.trial_end else None,
+        "trial_settings": {
+            "end_behavior": {"missing_payment_method": "cancel" if billing.trial_end else "create_invoice"}
+        },
+        "trial_start": ts(acc.created) if billing.trial_end else None,
         "cancel_at_period_end": False,
         "billing_thresholds": None,
         "billing_mode": {"type": "classic"},
@@ -127,9 +130,10 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
 
 
 def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: bool, attempts: int, next_attempt: int | None,
-                paid_at: int | None) -> dict[str, Any]:  # fmt: skip
-    plan = acc.plan
-    amount = spec.plans[plan].amount
+                paid_at: int | None, plan: str | None = None, trial: bool = False) -> dict[str, Any]:  # fmt: skip
+    """One period's invoice of ``plan`` (default the account's); a trial's is Stripe's $0 invoice."""
+    plan = plan or acc.plan
+    amount = 0 if trial else spec.plans[plan].amount
     unit, quantity = unit_amount(spec, plan), units_billed(spec, plan)
     metered = spec.plans[plan].metered
     per = metered.unit if metered else spec.plans[plan].interval
@@ -143,7 +147,9 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
     line = {
         "amount": amount,
         "currency": "usd",
-        "description": f"{quantity:,} × {spec.plans[plan].name} (at ${unit / 100:,.2f} / {per})",
+        "description": f"Trial period for {spec.plans[plan].name}"
+        if trial
+        else f"{quantity:,} × {spec.plans[plan].name} (at ${unit / 100:,.2f} / {per})",
         "discount_amounts": [],
         "discountable": True,
         "discounts": [],
@@ -198,7 +204,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
             "disabled_reason": None,
             "provider": None,
         },
-        "billing_reason": "subscription_cycle",
+        "billing_reason": "subscription_create" if trial else "subscription_cycle",
         "collection_method": acc.billing.collection_method,
         "created": period_start,
         "currency": "usd",
@@ -405,16 +411,34 @@ def stripe(spec: WorldSpec) -> dict[str, Any]:
     for acc in spec.accounts:
         customers.append(customer_obj(spec, acc))
         current = ts(acc.anchor)
-        previous = months(current, spec.plans[acc.plan].period_months)
-        amount = spec.plans[acc.plan].amount
-        # the previous period's invoice, paid at the first attempt
+        billing = acc.billing
+        if billing.trial_end:  # a free trial: Stripe's $0 invoice at its start, no charge ever made
+            start = ts(acc.created)
+            trial = invoice_obj(
+                spec, acc, start, paid=True, attempts=0, next_attempt=None, paid_at=start, trial=True
+            )
+            invoices.append(trial)
+            subs.append(subscription_obj(spec, acc, trial["id"]))
+            continue
+        # the previous period's invoice (of the plan before a change, if any), paid at the first attempt
+        before = billing.previous_plan or acc.plan
+        previous = months(current, spec.plans[before].period_months)
         invoices.append(
             invoice_obj(
-                spec, acc, previous, paid=True, attempts=1, next_attempt=None, paid_at=previous + 3720
+                spec,
+                acc,
+                previous,
+                paid=True,
+                attempts=1,
+                next_attempt=None,
+                paid_at=previous + 3720,
+                plan=before,
             )
         )
-        charges.append(charge_obj(spec, acc, previous + 3700, amount, None, f"{acc.id}-{previous}"))
-        billing = acc.billing
+        charges.append(
+            charge_obj(spec, acc, previous + 3700, spec.plans[before].amount, None, f"{acc.id}-{previous}")
+        )
+        amount = spec.plans[acc.plan].amount
         # none given: one successful charge; an empty list: nobody has paid the invoice yet
         attempts = [ChargeSpec()] if billing.charges is None else billing.charges
         for n, attempt in enumerate(attempts):

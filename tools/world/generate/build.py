@@ -28,6 +28,7 @@ from casefile.tools.world.generate.deploy_objects import github
 from casefile.tools.world.generate.ids import sid
 from casefile.tools.world.generate.issue_objects import linear, tickets
 from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
+from casefile.tools.world.schema import mapped_schema, renames
 
 __all__ = ["SpecError", "accounts", "build_world", "load_spec", "sso_files", "write_world"]
 
@@ -239,6 +240,11 @@ def build_world(spec: WorldSpec) -> dict[str, str]:
         if spec.logs:
             mapping = {key: m.model_dump(exclude_none=True) for key, m in spec.logs.items()}
             files["clickhouse/mapping.json"] = dumps(mapping)
+        if spec.log_time_zone:
+            header = (
+                f"Derived from the demo's schema, the spec's table names and time zone {spec.log_time_zone}."
+            )
+            files["clickhouse/schema.sql"] = mapped_schema(renames(dict(spec.logs.items())), header, spec.log_time_zone)
     return files
 
 

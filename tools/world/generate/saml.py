@@ -100,6 +100,8 @@ def subject_for(vendor: str, tenant: str) -> dict[str, str]:
                 "CN": f"PingOne SSO Certificate for {tenant} environment"}  # fmt: skip
     if vendor == "keycloak":
         return {"CN": tenant}  # a realm's generated key pair is named after the realm
+    if vendor == "shibboleth":
+        return {"CN": tenant}  # the IdP installer names its keys after the IdP's host name
     return {"C": "US", "ST": "Colorado", "L": "Louisville", "O": "JumpCloud", "OU": "SSO", "CN": "JumpCloud"}
 
 
@@ -206,6 +208,30 @@ def keycloak(entity: str, sso_url: str, certs: list[Cert]) -> str:
 """
 
 
+def shibboleth(entity: str, sso_url: str, tenant: str, certs: list[Cert]) -> str:
+    """A Shibboleth IdP's ``idp-metadata.xml``: the default namespace, its scope extension, the
+    Shibboleth 1.x and SAML 2 profile endpoints under ``/idp/profile/``, transient and persistent NameIDs."""
+    keys = "".join(_key_descriptor(c).replace("md:", "") for c in certs)
+    base = sso_url.rsplit("/profile/", 1)[0]
+    scope = tenant.split(".", 1)[-1]
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:shibmd="urn:mace:shibboleth:metadata:1.0" entityID="{entity}">
+  <IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol urn:oasis:names:tc:SAML:1.1:protocol urn:mace:shibboleth:1.0">
+    <Extensions>
+      <shibmd:Scope regexp="false">{scope}</shibmd:Scope>
+    </Extensions>
+{keys}    <ArtifactResolutionService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="{base}/profile/SAML2/SOAP/ArtifactResolution" index="2"/>
+    <SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{base}/profile/SAML2/Redirect/SLO"/>
+    <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:transient</NameIDFormat>
+    <NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</NameIDFormat>
+    <SingleSignOnService Binding="urn:mace:shibboleth:1.0:profiles:AuthnRequest" Location="{base}/profile/Shibboleth/SSO"/>
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{base}/profile/SAML2/POST/SSO"/>
+    <SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sso_url}"/>
+  </IDPSSODescriptor>
+</EntityDescriptor>
+"""
+
+
 def generic(entity: str, sso_url: str, certs: list[Cert], slo_url: str = "") -> str:
     """OneLogin, Auth0, JumpCloud and PingOne publish plain SAML 2.0 metadata of this shape."""
     keys = "".join(_key_descriptor(c) for c in certs)
@@ -237,6 +263,8 @@ def metadata(vendor: str, entity: str, sso_url: str, tenant: str, certs: list[Ce
         return adfs(entity, sso_url, certs)
     if vendor == "keycloak":
         return keycloak(entity, sso_url, certs)
+    if vendor == "shibboleth":
+        return shibboleth(entity, sso_url, tenant, certs)
     return generic(
         entity, sso_url, certs, slo_url=sso_url.replace("/sso/", "/slo/") if vendor == "onelogin" else ""
     )

@@ -9,8 +9,9 @@ companies are YAML files under ``evals/scenarios/``.
 from __future__ import annotations
 
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from casefile.tools.settings import LogTableMap
 
@@ -117,6 +118,12 @@ class BillingSpec(_Spec):
     days_until_due: int | None = Field(
         default=None, description="invoices sent to be paid within this many days (Stripe's send_invoice)"
     )
+    previous_plan: str | None = Field(
+        default=None, description="the plan billed in the previous period: changed since (e.g. a downgrade)"
+    )
+    trial_end: str | None = Field(
+        default=None, description="ISO time a free trial from the account's creation ends (no card on file)"
+    )
 
     @property
     def collection_method(self) -> str:
@@ -130,7 +137,9 @@ class IdpCert(_Spec):
 
 
 class IdpSpec(_Spec):
-    vendor: Literal["okta", "entra", "google", "onelogin", "auth0", "jumpcloud", "adfs", "ping", "keycloak"]
+    vendor: Literal[
+        "okta", "entra", "google", "onelogin", "auth0", "jumpcloud", "adfs", "ping", "keycloak", "shibboleth"
+    ]
     entity_id: str
     metadata_url: str
     sso_url: str = ""
@@ -255,9 +264,23 @@ class WorldSpec(_Spec):
         default_factory=dict,
         description="log tables with other names than the demo's (clickhouse/mapping.json)",
     )
+    log_time_zone: str | None = Field(
+        default=None,
+        description="IANA zone the log tables' time columns are stored in (written as clickhouse/schema.sql)",
+    )
     catalog: dict[str, Any] | None = Field(
         default=None, description="catalog.yaml: the company catalogue (see casefile.agent.catalog)"
     )
     traffic: dict[str, Any] | None = Field(
         default=None, description="clickhouse/traffic.json (see examples/README.md); SSO cert_sha1 filled in"
     )
+
+    @field_validator("log_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Oslo)") from None
+        return value
