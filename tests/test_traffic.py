@@ -278,6 +278,20 @@ def test_an_endpoint_called_by_another_client_carries_its_user_agent() -> None:
         generate(description)
 
 
+def test_an_api_of_another_media_type_is_asked_for_in_it() -> None:
+    """A JSON:API service: Accept, and the Content-Type of writes, are application/vnd.api+json."""
+    description = small(request_anomalies=[anomaly(status=500, share=1.0)])
+    description["requests"]["a"]["media_type"] = "application/vnd.api+json"
+    failing = [r for r in rows(generate(description)["requests"]) if r["status"] >= 400]
+    headers = [json.loads(r["request_headers"]) for r in failing]
+    assert headers and {h["accept"] for h in headers} == {"application/vnd.api+json"}
+    assert {h.get("content-type") for h in headers if "idempotency-key" in h} == {"application/vnd.api+json"}
+    default = rows(generate(small(request_anomalies=[anomaly(status=500, share=1.0)]))["requests"])
+    assert {json.loads(r["request_headers"])["accept"] for r in default if r["status"] >= 400} == {
+        "application/json"
+    }
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

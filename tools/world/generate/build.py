@@ -244,7 +244,9 @@ def build_world(spec: WorldSpec) -> dict[str, str]:
             header = (
                 f"Derived from the demo's schema, the spec's table names and time zone {spec.log_time_zone}."
             )
-            files["clickhouse/schema.sql"] = mapped_schema(renames(dict(spec.logs.items())), header, spec.log_time_zone)
+            files["clickhouse/schema.sql"] = mapped_schema(
+                renames(dict(spec.logs.items())), header, spec.log_time_zone
+            )
     return files
 
 

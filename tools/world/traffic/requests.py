@@ -134,6 +134,8 @@ def _account_requests(
     host = str(spec.get("host", "api.relayhq.dev"))  # the API host the account calls (a versioned one)
     _header_safe(f"{what}.user_agent", user_agent)
     _header_safe(f"{what}.host", host)
+    # the API's media type (JSON:API's application/vnd.api+json): Accept, and Content-Type of writes
+    media = _header_safe(f"{what}.media_type", str(spec.get("media_type", "application/json")))
     region = str(spec.get("region", "us-east-1"))
     limit = int(spec.get("ratelimit_limit", 600))
     keys, key_cum = weighted(spec.get("api_keys") or ["key_" + account_id], f"{what}.api_keys")
@@ -146,10 +148,10 @@ def _account_requests(
         mu, sigma = lognormal(ep["latency"], (0, 0)) if ep.get("latency") else default_latency
         ok = int(ep.get("ok_status", 201 if method == "POST" else 200))
         client = _header_safe(f"{what}.endpoints[{n}].user_agent", str(ep.get("user_agent", user_agent)))
-        head = '{"host":"' + host + '","user-agent":"' + client + '","accept":"application/json",'
+        head = '{"host":"' + host + '","user-agent":"' + client + '","accept":"' + media + '",'
         head += '"authorization":"Bearer [REDACTED]",'
         if method in _WRITE_METHODS:
-            head += '"content-type":"application/json","idempotency-key":"%s",'
+            head += '"content-type":"' + media + '","idempotency-key":"%s",'
         endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}', client))
         weights.append(float(ep.get("weight", 1)))
         if weights[-1] <= 0:
