@@ -12,7 +12,9 @@ The phrases are data, one file per language in ``differential/languages/<code>.y
 :class:`Language`): a language or a phrase is added there, without Python. Only general support
 vocabulary, never a product's or company's words. A phrase is matched as whole words in a language
 written with spaces; a word ending in ``*`` is a stem that takes any ending (``płatnoś*`` reads
-płatność, płatności, płatnością), ``(word)`` is an optional word, ``{n}`` a number carried into the
+płatność, płatności, płatnością), a phrase starting with ``*`` the end of a compound (``*fehler*``
+reads Verbindungsfehler as "Verbindungs error", leaving its first part to the other phrases; such
+phrases are read first), ``(word)`` is an optional word, ``{n}`` a number carried into the
 English. In a language written without spaces (Japanese, Chinese) a phrase matches anywhere, and a
 number glued to its script ("403エラー") is set apart first.
 """
@@ -94,6 +96,8 @@ def _pattern(phrase: str, spaced: bool) -> str:
     """A phrase's regular expression: words apart by any spaces, stems, optional words, a number."""
     if not spaced:  # a number glued to the script has been set apart by then
         return re.escape(phrase).replace(r"\{n\}", _NUMBER + r"\s*")
+    # "*word": the end of a compound, after a first part that is kept for the other phrases
+    compound, phrase = (r"(?P<pre>\w+?)", phrase[1:]) if phrase.startswith("*") else ("", phrase)
     parts: list[str] = []
     for m in _WORD.finditer(phrase):
         sep = r"\s+" if parts else ""
@@ -105,7 +109,7 @@ def _pattern(phrase: str, spaced: bool) -> str:
             parts.append(sep + _WORDS)
         else:
             parts.append(sep + _stem(m.group(2)))
-    return "".join(parts)
+    return compound + "".join(parts)
 
 
 def _stem(word: str) -> str:
@@ -136,14 +140,15 @@ def languages() -> dict[str, Language]:
 @cache
 def _rules() -> tuple[tuple[re.Pattern[str], str], ...]:
     """(pattern, English) of every language's phrases, longest phrase first whatever its language
-    (Swedish "sedan i går" is read before Danish "i går"); unspaced scripts after spaced ones."""
+    (Swedish "sedan i går" is read before Danish "i går"); the ends of compounds before any, so
+    that a compound's first part is still a word; unspaced scripts after spaced ones."""
     phrases = [
         (phrase, lang.spaced, meaning)
         for lang in languages().values()
         for phrase, meaning in lang.said().items()
     ]
     out = []
-    for phrase, spaced, meaning in sorted(phrases, key=lambda p: (not p[1], -len(p[0]))):
+    for phrase, spaced, meaning in sorted(phrases, key=lambda p: (not p[1], p[0][:1] != "*", -len(p[0]))):
         edges = (r"(?<!\w)", r"(?!\w)") if spaced else ("", "")
         pattern = re.compile(edges[0] + _pattern(phrase, spaced) + edges[1], re.IGNORECASE)
         out.append((pattern, meaning if spaced else f" {meaning} "))
@@ -156,9 +161,10 @@ _GLUED_NUMBER = re.compile(rf"(?<=[{_SCRIPTS}])(?=\d)|(?<=\d)(?=[{_SCRIPTS}])")
 
 
 def _english(m: re.Match[str], meaning: str) -> str:
-    """The English of a match, with the number and the words it carries."""
+    """The English of a match, with the number and the words it carries (after a compound's first part)."""
     found = m.groupdict()
-    return meaning.replace("{n}", found.get("n") or "").replace("...", found.get("w") or "")
+    english = meaning.replace("{n}", found.get("n") or "").replace("...", found.get("w") or "")
+    return f"{found['pre']} {english}" if found.get("pre") else english
 
 
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)

@@ -87,6 +87,47 @@ def test_numbers_and_words_are_carried_into_the_english() -> None:
     assert "no notifications arrived" in reading("Er komen geen meldingen meer binnen")
 
 
+def test_the_end_of_a_compound_is_read_and_its_first_part_stays_a_word() -> None:
+    def english(text: str) -> str:
+        return reading(text).split("\n\n", 1)[-1]
+
+    assert english("Verbindungsfehler beim Abruf") == "Verbindungs error beim Abruf"
+    assert english("Zahlungsfehler") == "payment error"  # the first part is read by its own phrase
+    assert english("Ist das ein bekannter Fehler?") == "Ist das ein known issue?"  # a longer phrase
+    assert english("Fehler") == "error"  # a compound's end needs a first part
+
+
+# Words of German, French and Spanish tickets that rules in code once listed beside their English:
+# read now through those languages' files only (ticket, an area it is about or None: a symptom).
+FORMER_CODE_WORDS: list[tuple[str, str | None]] = [
+    ("Die Anmeldeseite lädt nicht", "sso"),
+    ("Connexion au portail refusée", "sso"),
+    ("No podemos iniciar sesion", "sso"),
+    ("Abbuchungen doppelt", "billing"),
+    ("Problème de facturation", "billing"),
+    ("Les prélevements sont rejetés", "billing"),
+    ("Le navigateur affiche une page blanche", "ui"),
+    ("El boton no responde", "ui"),
+    ("Zeituberschreitung beim Abruf", "performance"),
+    ("La carga tarda muchísimo", "performance"),
+    ("Falsche Summen im Bericht", "data"),
+    ("Impossible d'exporter les commandes", "export"),
+    ("Die Synchronisierung bricht ab", None),
+    ("Seit heute ein Ausfall bei euch?", None),
+    ("La orden no llego", None),
+    ("Rien ne fonctionne depuis ce matin", None),
+]
+
+
+@pytest.mark.parametrize(("text", "area"), FORMER_CODE_WORDS)
+def test_words_once_listed_in_code_are_read_from_the_language_files(text: str, area: str | None) -> None:
+    s = state(text)
+    if area is not None:
+        assert area in s.signals.areas, reading(text)
+    else:  # no area: the ticket names a symptom by its words alone
+        assert not any("names no concrete symptom" in h.statement for h in assess(s, Evidence()).hypotheses)
+
+
 def test_the_longest_phrase_wins_across_languages() -> None:
     # Swedish "sedan i går" (since yesterday), not Danish/Norwegian "i går" (yesterday) after "sedan"
     assert state("Det fungerar inte sedan i går").signals.time_hint == "since yesterday"

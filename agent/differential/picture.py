@@ -58,17 +58,14 @@ class ErrorPicture:
         return self.rows[0] if self.rows else None
 
 
-# Reason phrases customers write instead of the status.
+# Reason phrases customers write instead of the status (in the ticket's reading in English).
 _PHRASES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
     (re.compile(p, re.IGNORECASE), s)
     for p, s in (
         (r"service unavailable|temporarily unavailable", 503),
         (r"bad gateway", 502),
         (r"gateway time-?out", 504),
-        (
-            r"internal (?:server )?error|server error|serverfehler|erreur (?:du |de )?serveur|error (?:del |de )?servidor",
-            500,
-        ),
+        (r"internal (?:server )?error|server error", 500),
         (r"too many requests|rate[- ]?limit", 429),
         (r"unauthori[sz]ed|invalid (?:api )?key|authentication failed", 401),
         (r"forbidden|access denied|not allowed", 403),

@@ -1,7 +1,8 @@
 """Whether the ticket's text says what is wrong: a symptom named, or nothing to go on.
 
 A ticket names its trouble by its signals (a status, a code, an endpoint, a product area, a
-runbook it triggers) or by a word of failure in a language we read (``phrasebook.reading``).
+runbook it triggers) or by a word of failure, in English or, read in English
+(``phrasebook.reading``), in a language of ``differential/languages/``.
 Without either it is *unread*: ``"vague"`` when it is written in a language we read and says
 nothing concrete ("something feels off"), ``"foreign"`` when it is written in a language we do
 not read (a symptom may well be there). Either way the differential then examines the account's
@@ -27,12 +28,8 @@ Unread = Literal["vague", "foreign"]
 _SYMPTOM = re.compile(
     r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
     r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
-    r"|gone|limit\w*|[45]\d\d|known (?:issue|problem|bug)|work-?around|bugs?|freez\w*|stuck"
-    # The same in the other languages customers write in (German, Spanish, French).
-    r"|fehl\w*|(?:ab)?gebrochen|brechen|abgelehnt|abgewiesen|funktioniert nicht|nicht mehr|kaputt|ausf[äa]ll\w*|st[öo]rung"
-    r"|fall\w*|errores?|no funciona\w*|no llega\w*|no lleg[óo]\w*|rechaz\w*|bloquead\w*|ca[íi]d[oa]s?"
-    r"|[ée]chou\w*|[ée]chec|erreurs?|bloqu[ée]\w*|refus[ée]\w*|manquant\w*|jamais arriv\w*|ne fonctionne"
-    r"|en panne|impossible|\w+fehler\w*|geht nicht|langsam|gesperrt|ne marche (?:pas|plus)|lente?s?|lentos?)\b",
+    r"|gone|limit\w*|[45]\d\d|known (?:issue|problem|bug)|work-?around|bugs?|freez\w*|stuck|impossible"
+    r"|outages?|no longer|never arriv\w*)\b",
     re.IGNORECASE,
 )
 # English function words: a text with a fair share of them is English, which we read.
