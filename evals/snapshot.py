@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from casefile.tools.world.emulate_stripe import KINDS
+
 if TYPE_CHECKING:
     from casefile.evals.record import Exchange
     from casefile.tools.settings import ConnectorSettings
@@ -39,14 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["walk_dicts", "world_files"]
 
 # Stripe's ``object`` → the stripe.json collection the emulator serves it from.
-_STRIPE = {
-    "customer": "customers",
-    "subscription": "subscriptions",
-    "invoice": "invoices",
-    "charge": "charges",
-    "price": "prices",
-    "product": "products",
-}
+_STRIPE = {k.object: k.collection for k in KINDS}
 _GITHUB = re.compile(r"^(?:/api/v3)?/repos/(?P<repo>[^/]+/[^/]+)/(?P<rest>.+)$")
 
 

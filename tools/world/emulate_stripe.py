@@ -47,32 +47,35 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import httpx
 
-__all__ = ["SearchQueryError", "handlers", "matches_query", "parse_search_query"]
+__all__ = ["KINDS", "Kind", "SearchQueryError", "handlers", "matches_query", "parse_search_query"]
 
 API_HOST = "api.stripe.com"
-COLLECTIONS = ("customers", "subscriptions", "invoices", "charges", "prices", "products")
-# Which collection an id belongs to, by its prefix (how expand[] finds objects).
-_PREFIXES = {
-    "cus_": "customers",
-    "sub_": "subscriptions",
-    "in_": "invoices",
-    "ch_": "charges",
-    "price_": "prices",
-    "prod_": "products",
-}
-_SINGULAR = {
-    "customers": "customer",
-    "subscriptions": "subscription",
-    "invoices": "invoice",
-    "charges": "charge",
-    "prices": "price",
-    "products": "product",
-}
+
+
+class Kind(NamedTuple):
+    """One kind of Stripe object this emulator serves."""
+
+    object: str  # its ``object`` field
+    collection: str  # its list in ``stripe.json`` and its path under /v1/
+    prefix: str  # the prefix of its ids (how expand[] finds objects)
+
+
+KINDS = (
+    Kind("customer", "customers", "cus_"),
+    Kind("subscription", "subscriptions", "sub_"),
+    Kind("invoice", "invoices", "in_"),
+    Kind("charge", "charges", "ch_"),
+    Kind("price", "prices", "price_"),
+    Kind("product", "products", "prod_"),
+)
+COLLECTIONS = tuple(k.collection for k in KINDS)
+_PREFIXES = {k.prefix: k.collection for k in KINDS}
+_SINGULAR = {k.collection: k.object for k in KINDS}
 _SEARCH_FIELDS = ("email", "name", "phone", "description")
 _request_ids = itertools.count(1)
 
