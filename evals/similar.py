@@ -59,6 +59,7 @@ WORLDS = {
     "corvane": PACKAGE_DIR / "evals" / "worlds" / "corvane",
     "fretmark": PACKAGE_DIR / "evals" / "worlds" / "fretmark",
     "tidvara": PACKAGE_DIR / "evals" / "worlds" / "tidvara",
+    "hirefjord": PACKAGE_DIR / "evals" / "worlds" / "hirefjord",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

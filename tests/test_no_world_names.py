@@ -77,6 +77,7 @@ def test_there_are_worlds_to_check() -> None:
     assert "corvane-io/fleet-gateway" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "corvane")
     assert "paysaga/payroll-core" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "paysaga")
     assert "fretmark-eng/shipping-gateway" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "fretmark")
+    assert "hirefjord/ats-core" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "hirefjord")
 
 
 def test_knowledge_names_no_identifier_of_a_bundled_world() -> None:
