@@ -396,6 +396,8 @@ def test_a_plan_change_and_an_ended_trial_are_in_the_billing_objects() -> None:
     assert (sub["trial_start"], sub["trial_end"]) == (ts(trial.created), ts("2026-12-10T00:00:00Z"))
     assert sub["trial_settings"]["end_behavior"]["missing_payment_method"] == "cancel"
     assert sub["status"] == "canceled" and sub["default_payment_method"] is None
+    customer = next(c for c in objects["customers"] if c["id"] == sub["customer"])
+    assert customer["invoice_settings"]["default_payment_method"] is None
     invoices = [i for i in objects["invoices"] if i["customer_email"] == trial.email]
     assert [(i["total"], i["billing_reason"], i["id"]) for i in invoices] == [
         (0, "subscription_create", sub["latest_invoice"])

@@ -105,7 +105,9 @@ def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
         "invoice_prefix": b62("prefix" + acc.id, 8).upper(),
         "invoice_settings": {
             "custom_fields": None,
-            "default_payment_method": sid("pm", acc.id),
+            "default_payment_method": None
+            if acc.billing.trial_end
+            else sid("pm", acc.id),  # a trial without a card
             "footer": None,
             "rendering_options": None,
         },
