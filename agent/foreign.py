@@ -20,12 +20,15 @@ from typing import Any
 
 from casefile.agent.diagnosis import Diagnosis
 
-__all__ = ["OTHER_ACCOUNT", "OtherAccounts", "withhold_other_accounts"]
+__all__ = ["EVENT_RECORD_KEYS", "OTHER_ACCOUNT", "OtherAccounts", "withhold_other_accounts"]
 
 OTHER_ACCOUNT = "[another account]"
 
 # Fields that are the investigation's own record, not text: the account it was scoped to, ids.
 _RECORD_KEYS = frozenset({"account_id", "ticket_id", "call_id", "tool", "model", "runbooks"})
+# An event's own record: its ``account_id`` may be what a model asked for (a tool's arguments), so
+# it is scrubbed like text (the investigation's own account is never replaced).
+EVENT_RECORD_KEYS = _RECORD_KEYS - {"account_id"}
 # An identity shorter than this ("ab") would match ordinary words.
 _MIN_LENGTH = 3
 # A run of host or address characters: its host part is looked up label by label against their
@@ -130,20 +133,18 @@ class OtherAccounts:
         theirs = any(".".join(labels[-n:]) in self._domains for n in range(2, min(len(labels), 16) + 1))
         return OTHER_ACCOUNT + run[len(core) :] if theirs else run
 
-    def scrub_strings(self, value: Any, key: str | None = None) -> Any:
-        """``value`` (JSON-like) with every string scrubbed, except the record's own fields."""
+    def scrub_strings(self, value: Any, key: str | None = None, keep: frozenset[str] = _RECORD_KEYS) -> Any:
+        """``value`` (JSON-like) with every string scrubbed, except the fields named in ``keep`` (by
+        default a diagnosis' own record: its account, ticket, call ids, tools, model, runbooks)."""
         if isinstance(value, str):
-            return value if key in _RECORD_KEYS else self.scrub(value)
+            return value if key in keep else self.scrub(value)
         if isinstance(value, dict):
-            return {k: self.scrub_strings(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.scrub_strings(v, key) for v in value]
+            return {k: self.scrub_strings(v, k, keep) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_strings(v, key, keep) for v in value]
         return value
 
 
-def withhold_other_accounts(
-    diagnosis: Diagnosis, accounts: Mapping[str, Mapping[str, Any]], own: str | None
-) -> Diagnosis:
+def withhold_other_accounts(diagnosis: Diagnosis, others: OtherAccounts) -> Diagnosis:
     """``diagnosis`` with every other account's identity replaced by ``[another account]``."""
-    others = OtherAccounts(accounts, own)
     return Diagnosis.model_validate(others.scrub_strings(diagnosis.model_dump(mode="json")))

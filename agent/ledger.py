@@ -10,7 +10,10 @@ through the investigation's :class:`CallLedger`, so
 - every call counts against one budget (``Budgets.max_tool_calls``), routing's too: a request past
   it is not run and the caller is told (``None``);
 - each call is labelled with the phase that asked for it (``preflight``, ``model``, ``routing``),
-  as the audit log records it.
+  as the audit log records it;
+- what a model reads of a result (its rendering and error) is ``withhold``'s: the loop's replaces
+  every other account of the directory (a resolved ticket, an article, a bug naming a customer).
+  The data stays as it came: evidence is checked against it and it never leaves the process.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class CallLedger:
         budget: int,
         on_event: EventSink | None = None,
         record: list[ToolOutcome] | None = None,
+        withhold: Callable[[str], str] | None = None,
     ) -> None:
         self.toolbox = toolbox
         self.ctx = ctx
@@ -52,6 +56,7 @@ class CallLedger:
         # investigator read the outcomes there).
         self.outcomes: list[ToolOutcome] = record if record is not None else []
         self._issued = len(self.outcomes)
+        self._withhold = withhold
 
     @classmethod
     def of(cls, outcomes: list[ToolOutcome], now: datetime) -> CallLedger:
@@ -84,6 +89,13 @@ class CallLedger:
             self._issued += 1
         return f"c{self._issued}"
 
+    def _withheld(self, outcome: ToolOutcome) -> ToolOutcome:
+        if self._withhold is None:
+            return outcome
+        scrub = self._withhold
+        error = None if outcome.error is None else scrub(outcome.error)
+        return outcome.model_copy(update={"rendered": scrub(outcome.rendered), "error": error})
+
     async def run(
         self, requests: Sequence[tuple[str, Mapping[str, Any]]], origin: CallOrigin
     ) -> list[ToolOutcome | None]:
@@ -108,6 +120,6 @@ class CallLedger:
         if batch:
             assert self.toolbox is not None
             outcomes = await self.toolbox.execute_many(list(batch.values()), self.ctx, self.on_event)
-            self.outcomes.extend(outcomes)
+            self.outcomes.extend(self._withheld(o) for o in outcomes)
         by_id = {o.call_id: o for o in self.outcomes}
         return [by_id[a] if isinstance(a, str) else a for a in answers]

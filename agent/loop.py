@@ -24,7 +24,7 @@ from casefile.agent.config import Budgets
 from casefile.agent.diagnosis import Diagnosis, ModelDiagnosis, Usage, recorded
 from casefile.agent.differential import assess, collect
 from casefile.agent.events import Event, EventSink, Stopwatch
-from casefile.agent.foreign import withhold_other_accounts
+from casefile.agent.foreign import EVENT_RECORD_KEYS, OtherAccounts, withhold_other_accounts
 from casefile.agent.grounding import ground, with_call_ids
 from casefile.agent.investigation import Investigation
 from casefile.agent.ledger import CallLedger
@@ -51,14 +51,21 @@ _ROUTING_SHARE = 0.1
 
 
 class _Recorder:
-    """Collects events and forwards them to the caller's sink."""
+    """Collects events and forwards them to the caller's sink.
 
-    def __init__(self, sink: EventSink | None) -> None:
+    An event holds what happened (a call's tool, arguments, whether it worked and why not, a turn's
+    summary, a rejection's reasons), never a result's data, and names no other account: every
+    string of it passes ``others`` first (the store then redacts secrets from what it keeps).
+    """
+
+    def __init__(self, sink: EventSink | None, others: OtherAccounts) -> None:
         self.sink = sink
+        self.others = others
         self.events: list[Event] = []
         self.clock = Stopwatch()
 
     def emit(self, kind: str, **data: Any) -> None:
+        data = self.others.scrub_strings(data, keep=EVENT_RECORD_KEYS)
         event = Event(kind=kind, elapsed_ms=self.clock.ms(), data=data)  # type: ignore[arg-type]
         self.events.append(event)
         if self.sink:
@@ -207,7 +214,9 @@ async def investigate(
     """
     budgets = budgets or Budgets()
     deadline = deadline or Deadline.after(budgets.deadline_s, call_cap_s=budgets.tool_timeout_s)
-    recorder = _Recorder(on_event)
+    # Other accounts' identities: out of what the model reads, the events, the audit and the diagnosis.
+    others = OtherAccounts(accounts, signals.account_id)
+    recorder = _Recorder(on_event, others)
     with deadlines.bound(deadline):
         started = time.perf_counter()
         phases: dict[str, float] = {}
@@ -237,6 +246,7 @@ async def investigate(
             budgets=budgets,
             context=_base_context(ticket, signals, account, catalog or Catalog(), toolbox),
             catalog=catalog or Catalog(),
+            withhold=others.scrub,
         )
         # Every call of this investigation is scoped to its account, whatever the model asks for.
         ctx = CallContext.for_account(
@@ -244,7 +254,12 @@ async def investigate(
         )
         # Preflight, the differential, model turns and routing all call tools through this one ledger.
         calls = CallLedger(
-            toolbox, ctx, budget=budgets.max_tool_calls, on_event=recorder.tool_event, record=state.outcomes
+            toolbox,
+            ctx,
+            budget=budgets.max_tool_calls,
+            on_event=recorder.tool_event,
+            record=state.outcomes,
+            withhold=others.scrub,
         )
         state.calls = calls
         skipped: list[str] = []
@@ -284,7 +299,7 @@ async def investigate(
         # Whatever model wrote it: a candidate account's data never reaches the customer reply.
         diagnosis = mark_account(diagnosis, signals, ticket)
         # Whatever a similar ticket, an article or a model wrote: no other account is named in it.
-        diagnosis = withhold_other_accounts(diagnosis, accounts, signals.account_id)
+        diagnosis = withhold_other_accounts(diagnosis, others)
         usage.tool_calls = len(state.outcomes)
         usage.duration_ms = round((time.perf_counter() - started) * 1000, 1)
         usage.phases_ms = phases
@@ -300,7 +315,12 @@ async def investigate(
             confidence=diagnosis.confidence.score,
             team=diagnosis.escalation.team if diagnosis.escalation else None,
         )
-        return Investigation(diagnosis, signals, matches, state.outcomes, recorder.events, skipped)
+        # The audit log keeps each call's arguments: what a model asked for names no other account either.
+        outcomes = [
+            o.model_copy(update={"arguments": others.scrub_strings(o.arguments, keep=frozenset())})
+            for o in state.outcomes
+        ]
+        return Investigation(diagnosis, signals, matches, outcomes, recorder.events, skipped)
 
 
 async def _turns(

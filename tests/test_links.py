@@ -22,7 +22,7 @@ def _links(env: Environment, ticket: str, play_url: str | None = None) -> dict[s
     accounts = env.directory.as_mapping() if env.directory else None
     by_tool: dict[str, dict[str, Any]] = {}
     for call_id, link in source_links(
-        result.outcomes, accounts=accounts, clickhouse_play_url=play_url
+        result.outcomes, own=result.diagnosis.account_id, accounts=accounts, clickhouse_play_url=play_url
     ).items():
         tool = next(o.tool for o in result.outcomes if o.call_id == call_id)
         by_tool.setdefault(tool, link)

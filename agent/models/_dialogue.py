@@ -86,7 +86,11 @@ class Dialogue:
             elif pending.note:
                 turn.results.append(ResultBlock(pending.provider_id, pending.note, is_error=True))
             elif pending.runs and (outcome := next(answers, None)) is not None:
-                turn.results.append(ResultBlock(pending.provider_id, outcome_block(outcome), not outcome.ok))
+                turn.results.append(
+                    ResultBlock(
+                        pending.provider_id, outcome_block(outcome, None, state.withhold), not outcome.ok
+                    )
+                )
             else:
                 turn.results.append(
                     ResultBlock(pending.provider_id, "not run: the tool-call budget is spent", is_error=True)

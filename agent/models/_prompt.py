@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from casefile.agent.diagnosis import CATEGORIES
@@ -59,9 +59,10 @@ def elide(text: str, budget: int = PROMPT_RESULT_CHARS) -> str:
 FENCE_ARGUMENTS_CHARS = 300
 
 
-def outcome_block(outcome: ToolOutcome, step: str | None = None) -> str:
-    """One tool result as the model sees it: redacted, fenced, labelled with the id to cite."""
-    args = json.dumps(outcome.arguments, sort_keys=True, default=str)
+def outcome_block(outcome: ToolOutcome, step: str | None = None, withhold: Callable[[str], str] = str) -> str:
+    """One tool result as the model sees it: redacted, fenced, labelled with the id to cite. Its text
+    was withheld from other accounts by the ledger; ``withhold`` does it to the echoed arguments."""
+    args = withhold(json.dumps(outcome.arguments, sort_keys=True, default=str))
     if len(args) > FENCE_ARGUMENTS_CHARS:
         args = args[:FENCE_ARGUMENTS_CHARS] + f"… ({len(args)} characters)"
     status = "ok" if outcome.ok else "error"
@@ -130,9 +131,9 @@ def render_opening(state: LoopState) -> str:
         signals=_redacted(json.dumps(signals, sort_keys=True)),
         account=_redacted(json.dumps(state.account, sort_keys=True, default=str)) if state.account else None,
         candidate=state.signals.account_candidate,
-        results=[outcome_block(o, steps.get(o.call_id)) for o in state.new_outcomes],
+        results=[outcome_block(o, steps.get(o.call_id), state.withhold) for o in state.new_outcomes],
         runbooks=[m.runbook.id for m in state.matches],
-        differential=state.differential.render()
+        differential=state.withhold(state.differential.render())
         if state.differential.hypotheses or state.differential.observations
         else "",
     ).strip()

@@ -14,6 +14,7 @@ investigation, which keeps that one conversation's history between turns.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,9 @@ class LoopState:
     """The company catalogue (roles); empty when the company has none and nothing could be inferred."""
     differential: Differential = field(default_factory=Differential)
     """The general differential diagnosis over the preflight evidence (agent/differential/)."""
+    withhold: Callable[[str], str] = str
+    """Text → the same text naming no other account of the directory (``agent/foreign.py``): what the
+    model reads of anything drawn from results (the ledger applies it to each result itself)."""
 
     def outcome(self, call_id: str) -> ToolOutcome | None:
         return next((o for o in self.outcomes if o.call_id == call_id), None)

@@ -273,7 +273,10 @@ class InvestigationService:
             )
             accounts = self.env.directory.as_mapping() if self.env.directory else None
             links = source_links(
-                result.outcomes, accounts=accounts, clickhouse_play_url=self.config.clickhouse_play_url
+                result.outcomes,
+                accounts=accounts,
+                clickhouse_play_url=self.config.clickhouse_play_url,
+                own=result.diagnosis.account_id,
             )
             if not self.store.save_result(
                 inv, result, claim.requested_by, links=links, owner=self.worker.owner
