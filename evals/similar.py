@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 from casefile import PACKAGE_DIR
 from casefile.agent.errors import UsageError
 from casefile.agent.similar.embed import Embedder
-from casefile.agent.similar.evidence import evidence_keys
+from casefile.agent.similar.evidence import identifiers
 from casefile.agent.similar.past import PastCase, case_doc
 from casefile.agent.similar.query import SimilarQuery, investigation_query, query_keys, resolved_doc
 from casefile.agent.similar.rank import Doc, rank
@@ -151,7 +151,7 @@ def rule_cause(category: str, must_cite: list[str]) -> str | None:
         return None
     if category in _REFINED:
         for value in must_cite:
-            if any(not k.startswith("status:") for k in evidence_keys(value)):
+            if identifiers(value):
                 return f"{category} {value}"
     return category
 

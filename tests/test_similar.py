@@ -69,7 +69,7 @@ def test_shared_identifiers_outrank_wording() -> None:
 def test_vendor_codes_of_letters_and_digits_are_codes_but_standards_are_not() -> None:
     keys = evidence_keys("ZQX4012: caller denied (see AB31337). Signed with SHA256 per RFC7231, X509 cert.")
     assert keys == {"code:zqx4012", "code:ab31337"}
-    assert evidence_keys("ticket H-887, E12, /v1/ZQX4012/items") == set()
+    assert evidence_keys("ticket H-887, E12, /v1/ZQX4012/items") == {"endpoint:items"}
 
 
 class _Cosines:
@@ -187,6 +187,28 @@ def test_codes_a_past_diagnosis_cited_in_passing_lift_it_less_than_a_ticket_nami
     assert ranking.results[1].shared == ["bug:WGT-0400", "bug:WGT-0409"]
 
 
+def test_an_endpoint_the_tools_found_is_shared_with_a_ticket_naming_its_operation() -> None:
+    """Where a problem shows (the operation of the failing endpoint) is evidence too, though a third
+    of a code's weight; only API paths count, not a URL's path or a version."""
+    from casefile.agent.similar.evidence import identifiers
+
+    assert evidence_keys("/v4/widgets:bulkSync and /v2/items/{id}") == {
+        "endpoint:widgets:bulksync",
+        "endpoint:items",
+    }
+    assert evidence_keys("https://hooks.example.test/v1/in /v2/1.2 ./bin/run") == set()
+    assert identifiers("/v4/widgets:bulkSync 503 WID-3") == {"bug:WID-3"}
+    docs = [
+        Doc(id="a-other", text="Sync of our widgets fails since noon"),
+        Doc(id="b-same-op", text="widgets:bulkSync fails since noon"),
+    ]
+    query = "Sync of our widgets fails since noon"
+    ranking = rank(query, docs, query_evidence={"endpoint:widgets:bulksync"}, embedder=None)
+    assert ranking.results[0].id == "b-same-op"
+    assert ranking.results[0].shared == ["endpoint:widgets:bulksync"]
+    assert ranking.results[0].score - ranking.results[1].score < 0.8  # less than a shared code
+
+
 @pytest.mark.parametrize("world", sorted(WORLDS))
 def test_labelled_sets_name_real_tickets_and_hold_50_pairs(world: str) -> None:
     labels = load_labels(world)
@@ -252,13 +274,13 @@ def test_a_path_segment_is_an_endpoint_not_an_error_code() -> None:
     keys = evidence_keys(
         "POST /v2/widget_orders answers 409 order_locked (see https://x.test/help/order_locked)"
     )
-    assert keys == {"code:order_locked", "status:409"}
+    assert keys == {"code:order_locked", "status:409", "endpoint:widget_orders"}
 
 
 def test_a_path_template_parameter_is_a_field_and_a_problem_type_names_its_code() -> None:
     """``{parcel_ref}`` in an endpoint is a field every call of it carries, not an error; an RFC 9457
     problem type's last segment is the error, though kebab-case is not read in prose."""
-    assert evidence_keys("slow on /v3/parcels/{parcel_ref}/print and {parcel_ref}") == set()
+    assert evidence_keys("slow on /v3/parcels/{parcel_ref}/print and {parcel_ref}") == {"endpoint:print"}
     assert evidence_keys("type https://api.widgets.test/problems/quota-spent, a one-hour wait") == {
         "code:quota-spent"
     }

@@ -196,7 +196,7 @@ class CasesConnector(Connector):
         account's case shows only its cause and the identifiers it cited. A past diagnosis is a
         lead, not evidence: confirm it with this account's logs and systems.
         """
-        from casefile.agent.similar.evidence import evidence_keys
+        from casefile.agent.similar.evidence import identifiers
         from casefile.agent.similar.past import similar_diagnoses
 
         try:
@@ -211,7 +211,7 @@ class CasesConnector(Connector):
         for hit in found.cases:
             case = hit.case
             same = ctx.account_id is not None and case.account_id == ctx.account_id
-            keys = sorted({k for v in case.cited for k in evidence_keys(v) if not k.startswith("status:")})
+            keys = sorted({k for v in case.cited for k in identifiers(v)})
             cases.append(
                 PastDiagnosis(
                     investigation_id=case.investigation_id,

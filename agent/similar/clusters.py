@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from casefile.agent.similar.evidence import evidence_keys
+from casefile.agent.similar.evidence import identifiers
 
 if TYPE_CHECKING:
     from casefile.agent.store import InvestigationRecord
@@ -103,7 +103,7 @@ def _keys(record: InvestigationRecord) -> set[str]:
     assert diagnosis is not None
     keys: set[str] = set()
     for value in [e.value for e in diagnosis.evidence] + [r.id for r in diagnosis.related]:
-        keys |= {k for k in evidence_keys(value) if not k.startswith("status:")}
+        keys |= identifiers(value)
     if diagnosis.root_cause.category in PLATFORM_CATEGORIES:
         keys.add(f"category:{diagnosis.root_cause.category}")
     return keys

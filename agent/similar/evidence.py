@@ -1,5 +1,5 @@
-"""The identifiers two support cases can share: error codes, HTTP statuses, bug ids, deploys, the
-diagnosed category.
+"""The identifiers two support cases can share: error codes, HTTP statuses, bug ids, deploys,
+endpoints, the diagnosed category.
 
 Read from text (a ticket, a resolution, a diagnosis' statement and cited values) with general
 patterns only: no company's codes or ids are known here. Two cases sharing one of these is
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["category_key", "evidence_keys", "mentioned", "shared", "tag_categories"]
+__all__ = ["category_key", "evidence_keys", "identifiers", "mentioned", "shared", "tag_categories"]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
 # A segment of a path or URL (/v1/payment_intents) names an endpoint, and a path template's
@@ -37,8 +37,24 @@ _NOT_CODE = r"(?:SHA|MD|RFC|ISO|UTF|AES|RSA|HS|RS|ES|PS|X|CVE|TLS|SSL|PKCS|IPV|F
 _ALNUM_CODE = re.compile(rf"(?<![\w./:-])(?!{_NOT_CODE})[A-Z]{{1,8}}\d{{3,6}}(?![\w/-])")
 
 
+# An API path of two segments or more (/v2/shipments/{id}/labels:generate), not a URL's (a host
+# precedes it) and not a file's (a dot ends it).
+_PATH = re.compile(r"(?<![\w.:/])(?:/[\w{}.:-]+){2,}")
+_VERSION_SEGMENT = re.compile(r"v?\d+(?:\.\d+)*")
+
+
+def _operation(path: str) -> str | None:
+    """The segment of an endpoint's path that names its operation: the last one that is neither a
+    parameter ({id}), a number or version, nor too short to mean anything."""
+    for segment in reversed(path.strip("/").split("/")):
+        if len(segment) >= 4 and "{" not in segment and not _VERSION_SEGMENT.fullmatch(segment):
+            return segment.lower()
+    return None
+
+
 def evidence_keys(text: str) -> set[str]:
-    """The identifiers in ``text``, each prefixed by its kind (``code:``, ``bug:``, ``deploy:``, ``status:``)."""
+    """The identifiers in ``text``, each prefixed by its kind (``code:``, ``bug:``, ``deploy:``,
+    ``status:``, ``endpoint:``)."""
     keys: set[str] = set()
     for m in _CODE.finditer(text):
         code = m.group(0).lower()
@@ -47,6 +63,7 @@ def evidence_keys(text: str) -> set[str]:
             keys.add(f"code:{code}")
     keys.update(f"code:{m.group(0).lower()}" for m in _ALNUM_CODE.finditer(text))
     keys.update(f"code:{m.group(1)}" for m in _PROBLEM_TYPE.finditer(text))
+    keys.update(f"endpoint:{op}" for m in _PATH.finditer(text) if (op := _operation(m.group(0))))
     keys.update(f"bug:{m.group(0)}" for m in _BUG.finditer(text))
     for m in _VERSION.finditer(text):
         token = m.group(0)
@@ -60,15 +77,22 @@ def evidence_keys(text: str) -> set[str]:
     return keys
 
 
+def identifiers(text: str) -> set[str]:
+    """The keys in ``text`` that name a cause (error codes, bug ids, deploys): not a status or an
+    endpoint, which say where a problem shows."""
+    return {k for k in evidence_keys(text) if not k.startswith(("status:", "endpoint:"))}
+
+
 def mentioned(text: str, keys: Iterable[str]) -> set[str]:
-    """The error codes among ``keys`` that ``text`` names verbatim, whatever their shape: a code the
-    investigation read from a structured field (``token-expired``) is found in a person's prose too."""
+    """The error codes and endpoints among ``keys`` that ``text`` names verbatim, whatever their
+    shape: a code the investigation read from a structured field (``token-expired``), or an endpoint
+    from a log's path (``labels:generate``), is found in a person's prose too."""
     lowered = text.lower()
     found = set()
     for key in keys:
         kind, _, value = key.partition(":")
         if (
-            kind == "code"
+            kind in ("code", "endpoint")
             and value in lowered
             and re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", lowered)
         ):
@@ -101,6 +125,10 @@ def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
 
 
 def shared(a: Iterable[str], b: Iterable[str]) -> list[str]:
-    """Keys in both, identifiers first, then the category, statuses last (a shared 500 says least)."""
+    """Keys in both, identifiers first, then the category, endpoints and statuses last (where a
+    problem shows, or a shared 500, says least about why)."""
     common = set(a) & set(b)
-    return sorted(common, key=lambda k: (k.startswith("status:"), k.startswith("category:"), k))
+    return sorted(
+        common,
+        key=lambda k: (k.startswith("status:"), k.startswith("endpoint:"), k.startswith("category:"), k),
+    )

@@ -38,7 +38,7 @@ __all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Match", "Ranking", "Scored
 EVIDENCE_WEIGHT = 0.8
 WORDS_WEIGHT = 0.25
 MAX_SHARED = 3
-_STATUS_FACTOR = 1 / 3
+_WHERE_FACTOR = 1 / 3  # a shared status or endpoint says where a problem shows, not why
 INCIDENTAL_FACTOR = 1 / 3  # a key a past diagnosis cited in passing, not in its conclusion
 CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
 _TEXT_CHARS = 4000  # the head of a long thread is what it is about
@@ -79,8 +79,8 @@ class Ranking(BaseModel):
 
 
 def _weight(key: str) -> float:
-    if key.startswith("status:"):
-        return _STATUS_FACTOR
+    if key.startswith(("status:", "endpoint:")):
+        return _WHERE_FACTOR
     return CATEGORY_FACTOR if key.startswith("category:") else 1.0
 
 
