@@ -182,7 +182,9 @@ def search_of(ticket: Ticket, score: CaseScore | None, kind: QueryKind) -> Simil
     """The search the product makes for this ticket: after its diagnosis, or (``text``) without one."""
     if kind == "text" or score is None:
         return investigation_query(ticket.subject, ticket.body)
-    return investigation_query(ticket.subject, ticket.body, score.category, score.summary, score.cited)
+    return investigation_query(
+        ticket.subject, ticket.body, score.category, score.summary, score.cited, score.confidence
+    )
 
 
 def score_world(

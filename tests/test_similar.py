@@ -249,6 +249,13 @@ def test_the_packet_searches_history_with_the_diagnosis_identifiers_and_category
     assert tool == "tickets_similar" and parsed.category == "known_bug"
     assert parsed.evidence == ["export_timeout", "v3.4.1", "ZED-77"]  # identifiers only, not a timestamp
     assert parsed.text == f"Exports broken\nknown bug {diagnosis.summary}\nOur exports fail since Monday."
+    unsure = diagnosis.model_copy(
+        update={"confidence": diagnosis.confidence.model_copy(update={"score": 0.5})}
+    )
+    (_, guessed), *_ = fill_calls(
+        ["similar_tickets"], FillContext("acct", now, now, Sources([], ticket), unsure), bool
+    )
+    assert "category" not in guessed and guessed["evidence"] == parsed.evidence
     # Without a diagnosis (nothing concluded yet) the search is the ticket's words alone.
     (_, bare), *_ = fill_calls(["similar_tickets"], FillContext("acct", now, now, Sources([], ticket)), bool)
     assert set(bare) == {"text", "limit"}
@@ -350,6 +357,14 @@ def test_the_query_carries_the_diagnosis_in_words_but_not_a_vague_one() -> None:
     assert q.evidence == ["card_declined", "ZED-9"] and q.category == "billing_card_declined"
     vague = investigation_query("Help", "it broke", "insufficient_evidence", "Not enough evidence.")
     assert vague.text == "Help\nit broke" and vague.category is None
+    # A guess (below TRUSTED) keeps its words and what its tools cited, not its category as a key.
+    guess = investigation_query(
+        "Facturas", "No podemos pagar", "billing_card_declined", "Declined?", ["ZED-9"], 0.6
+    )
+    assert guess.text == "Facturas\nbilling card declined Declined?\nNo podemos pagar"
+    assert guess.category is None and guess.evidence == ["ZED-9"]
+    sure = investigation_query("Facturas", "No podemos pagar", "billing_card_declined", "Declined.", [], 0.7)
+    assert sure.category == "billing_card_declined"
 
 
 def test_a_golden_case_the_labels_leave_out_joins_them_by_the_rule(

@@ -66,7 +66,14 @@ def similar(ctx: FillContext) -> tuple[str, dict[str, Any]] | None:
         return None
     d = ctx.diagnosis
     query = (
-        investigation_query(ticket.subject, ticket.body, d.root_cause.category, d.summary, cited_values(d))
+        investigation_query(
+            ticket.subject,
+            ticket.body,
+            d.root_cause.category,
+            d.summary,
+            cited_values(d),
+            d.confidence.score,
+        )
         if d is not None
         else investigation_query(ticket.subject, ticket.body)
     )

@@ -17,10 +17,11 @@ from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.similar.evidence import category_key, evidence_keys, tag_categories
 from casefile.agent.similar.rank import Doc
 
-__all__ = ["SimilarQuery", "investigation_query", "query_keys", "resolved_doc", "resolved_text"]
+__all__ = ["TRUSTED", "SimilarQuery", "investigation_query", "query_keys", "resolved_doc", "resolved_text"]
 
 _QUERY_CHARS = 2000
 _MAX_EVIDENCE = 20
+TRUSTED = 0.7  # a diagnosis' confidence from which its category is a key of the search
 
 
 class SimilarQuery(BaseModel):
@@ -32,15 +33,25 @@ class SimilarQuery(BaseModel):
 
 
 def investigation_query(
-    subject: str, body: str, category: str | None = None, summary: str = "", cited: Iterable[str] = ()
+    subject: str,
+    body: str,
+    category: str | None = None,
+    summary: str = "",
+    cited: Iterable[str] = (),
+    confidence: float | None = None,
 ) -> SimilarQuery:
     """The ticket's words around the diagnosis' own (its category and summary, in the investigator's
-    English whatever language the customer wrote in), and the identifiers it cited."""
+    English whatever language the customer wrote in), and the identifiers it cited.
+
+    A diagnosis that found no cause (``insufficient_evidence``) adds nothing but what its tools
+    cited; one below :data:`TRUSTED` confidence adds its words but not its category as a key, so a
+    guessed cause does not lift every past case filed under it."""
     evidence = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
     informative = category if category and category != "insufficient_evidence" else None
     cause = " ".join(p for p in ((informative or "").replace("_", " "), summary if informative else "") if p)
     text = "\n".join(p for p in (subject, cause, body) if p).strip()[:_QUERY_CHARS]
-    return SimilarQuery(text=text, evidence=evidence[:_MAX_EVIDENCE], category=informative)
+    trusted = informative if confidence is None or confidence >= TRUSTED else None
+    return SimilarQuery(text=text, evidence=evidence[:_MAX_EVIDENCE], category=trusted)
 
 
 def query_keys(evidence: Iterable[str], category: str | None = None) -> set[str]:
