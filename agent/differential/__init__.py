@@ -22,8 +22,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.billing import billing_causes
-from casefile.agent.differential.causes import api_causes, known_bug
+from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
+from casefile.agent.differential.known_bug import known_bug
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture, error_picture, reported_statuses
 from casefile.agent.differential.refute import refutations

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Cite, Hypothesis
+from casefile.agent.differential.sources import account_name
 from casefile.tools.base import parse_ts
 from casefile.tools.sso_analysis import VENDOR_NAMES, ago, spoken_day
 from casefile.tools.sso_responses import CHANGE_LABELS
@@ -104,7 +105,7 @@ def config_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
                 claim=f"the last successful login was at {last_ts}",
             )
         )
-    who = (state.account or {}).get("name") or (state.account or {}).get("id") or "the account"
+    who = account_name(state)
     return [
         Hypothesis(
             category="sso_certificate_mismatch" if first["field"] == "cert_sha1" else "sso_config",
@@ -193,7 +194,7 @@ def admin_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     fixes = [
         f"set the app's {_FIELD_NAMES[(d.vendor, v.what)]} in {vendor} to {v.ours}" for v in wrong if v.ours
     ] + ([f"activate the app in {vendor}"] if not d.active else [])
-    who = (state.account or {}).get("name") or (state.account or {}).get("id") or "the account"
+    who = account_name(state)
     sources = _sources(evidence)
     return [
         Hypothesis(

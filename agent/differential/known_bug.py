@@ -1,0 +1,156 @@
+"""A tracked bug as the cause: an open bug whose words match the ticket's own words, codes and the
+failing endpoint, weighed against a deploy that explains the errors better and against the HTTP
+statuses the bug itself describes."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from casefile.agent.differential.changes import Change
+from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.glossary import english
+from casefile.agent.differential.model import Hypothesis, cite
+from casefile.agent.differential.picture import ErrorPicture, reported_statuses
+from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
+from casefile.agent.differential.semantics import specific_code
+from casefile.agent.differential.sources import account_name
+from casefile.agent.phrasebook import reading
+from casefile.tools.base import parse_ts
+from casefile.tools.bugs_results import Issue
+
+if TYPE_CHECKING:
+    from casefile.agent.models.base import LoopState
+
+__all__ = ["known_bug"]
+
+# The customer asks whether this is a known problem or for a workaround (in the ticket's reading in
+# English: other languages' phrases for these are in differential/languages/).
+_ASKS_WORKAROUND = re.compile(r"work-?around|known (?:issue|problem|bug)", re.IGNORECASE)
+
+
+def known_bug(
+    state: LoopState, evidence: Evidence, picture: ErrorPicture, change: Change | None = None
+) -> Hypothesis | None:
+    """An open bug whose words match the ticket (its own words, codes and the failing endpoint).
+
+    A bug filed before a deploy that touched the failing endpoint, when this account's errors
+    began only after that deploy, explains them less well than the deploy does.
+    """
+    if not evidence.bugs:
+        return None
+    top = picture.top
+    codes = [*state.signals.error_codes, *([top.error_code] if top and top.error_code else [])]
+    said = f"{state.ticket.subject} {state.ticket.body}"
+    pool = [issue for issue, _ in evidence.bugs]
+    # When nothing shares the ticket's own words (the failing endpoint's words aside), rank by their
+    # English equivalents too: bugs are filed in English.
+    translated = [] if rank_issues(pool, said, codes) else english(said)
+    ranked = rank_issues(pool, " ".join([said, *translated, *path_words(picture.path)]), codes)
+    call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
+    # Words of the product itself ("<Product> API") match every bug: they are not evidence.
+    product = stems(terms(state.catalog.product or "")) | {"api"}
+    wanted = stems(terms(" ".join([said, *english(said)]))) - product
+    path_stems = stems(path_words(picture.path))
+    # A code that only restates its status ("internal") matches every bug about such errors.
+    code_stems = stems(
+        [specific_code(top.error_code).lower()] if top and specific_code(top.error_code) else []
+    )
+    for i, (score, issue) in enumerate(ranked[:3]):
+        if not issue.open:
+            continue
+        title = stems(terms(issue.title))
+        hits = wanted & title
+        code_hit = bool(stems(c.lower() for c in state.signals.error_codes) & title)
+        # The account's own failing errors are what the bug describes: their code, or their endpoint
+        # together with another of the ticket's words (an endpoint's name alone is too common).
+        data_hit = picture.elevated and (
+            bool(code_stems & title) or bool(path_stems & title and (hits - path_stems))
+        )
+        if len(hits) < 2 and not code_hit and not data_hit:
+            continue
+        runner_up = next((s for s, other in ranked if other is not issue), 0.0)
+        confidence = 0.5 + (0.1 if issue.workaround else 0.0) + 0.1 * min(len(hits) - 1, 2)
+        if code_hit or data_hit:
+            confidence += 0.15
+        if _ASKS_WORKAROUND.search(reading(state.ticket.full_text())):
+            confidence += 0.05  # the customer recognises a known problem and asks how to live with it
+        if i == 0 and score >= 1.5 * runner_up:
+            confidence += 0.05  # it stands out from every other candidate
+        older = _older_than_suspect(issue, change) or _other_status(issue, picture)
+        if older:
+            confidence = min(confidence, 0.85) - 0.25
+        when = f" since {picture.onset}" if picture.elevated and picture.onset else ""
+        return Hypothesis(
+            category="known_bug",
+            confidence=round(min(confidence, 0.85), 2),
+            statement=f"Known bug {issue.identifier} ({issue.title}) matches what {account_name(state)} reports{when}.",
+            summary=f"Known bug {issue.identifier}"
+            + (" with a workaround." if issue.workaround else "; no workaround yet."),
+            component=picture.path or "api",
+            reasons=["an open bug's title and description match the ticket's own words and codes"]
+            + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"])
+            + ([older] if older else []),
+            evidence=[
+                *cite(
+                    call[issue.identifier],
+                    "bugs_search",
+                    issue.identifier,
+                    f"open bug {issue.identifier}: {issue.title}",
+                ),
+                *(
+                    cite(
+                        evidence.top.call_id,
+                        "logs_top_errors",
+                        top.error_code,
+                        f"{top.count} requests failed with {top.error_code}",
+                    )
+                    if evidence.top and top and top.error_code and picture.elevated
+                    else []
+                ),
+            ],
+            action="resolve" if issue.workaround and confidence >= 0.75 else "escalate",
+            reply=(
+                f"Thanks for the report. This is a known issue on our side ({issue.identifier}) that our engineers are "
+                "working on"
+                + (f" ({issue.eta})" if issue.eta else "")
+                + "."
+                + (
+                    f" In the meantime: {issue.workaround}"
+                    if issue.workaround
+                    else " We'll update you as soon as it's fixed."
+                )
+            ),
+            note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
+        )
+    return None
+
+
+# An HTTP status as issue text states one ("returns `500 internal`", "HTTP 413"), not "450 items".
+_STATUS = re.compile(r"(?:\bhttp|\bstatus|\breturns?|\banswers?|\bwith|`)\s*`?([45]\d\d)\b", re.IGNORECASE)
+
+
+def _other_status(issue: Issue, picture: ErrorPicture) -> str:
+    """Why ``issue`` does not describe the account's errors: it names other HTTP statuses, or ''."""
+    top = picture.top
+    text = f"{issue.title} {issue.description}"
+    described = {int(s) for s in _STATUS.findall(text)} | reported_statuses(issue.title)
+    if not picture.elevated or top is None or not described or top.status in described:
+        return ""
+    shown = ", ".join(str(s) for s in sorted(described))
+    return f"the bug describes HTTP {shown}, while the account's errors are {top.status} {top.error_code}".rstrip()
+
+
+def _older_than_suspect(issue: Issue, change: Change | None) -> str:
+    """Why a deploy explains the errors better than ``issue``, or ''."""
+    suspect = change.suspect if change else None
+    filed, deployed = parse_ts(issue.created_at), parse_ts(suspect.deploy.created_at) if suspect else None
+    if (
+        suspect is None
+        or suspect.relevance != "touched"
+        or filed is None
+        or deployed is None
+        or filed >= deployed
+    ):
+        return ""
+    return f"the bug was filed before {suspect.label}, which touched the failing endpoint just before the errors began"
