@@ -60,6 +60,16 @@ class Language(BaseModel):
     weekdays: list[str | list[str]] = Field(
         default_factory=list, description="Monday … Sunday: a word or stem each, or a list of them"
     )
+    nouns: dict[str, str] = Field(
+        default_factory=dict,
+        description="a noun or verb a bug's title would carry → its English, for bug searches only "
+        "(agent/differential/glossary.py): whole words, a plural ending tolerated",
+    )
+    compounds: bool = Field(
+        default=False,
+        description="its words join into compounds (German): its nouns and one-word phrases are also "
+        "found as parts of a word",
+    )
 
     @field_validator("weekdays")
     @classmethod
