@@ -120,8 +120,9 @@ def rank(
         return Ranking(method="meaning")
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
     wanted = evidence_keys(query) | set(query_evidence)
-    keys = [evidence_keys(d.text) | d.evidence | d.incidental | mentioned(d.text, wanted) for d in docs]
-    incidental = [d.incidental - d.evidence - evidence_keys(d.text) for d in docs]
+    named = [evidence_keys(d.text) | d.evidence | mentioned(d.text, wanted) for d in docs]
+    keys = [k | d.incidental for k, d in zip(named, docs, strict=True)]
+    incidental = [d.incidental - k for k, d in zip(named, docs, strict=True)]
     rarity = _rarity(keys)
     if model is None:
         return _bm25(query, docs, wanted, keys, incidental, rarity, limit, embedder)
