@@ -15,13 +15,15 @@ written with spaces; a word ending in ``*`` is a stem that takes any ending (``p
 płatność, płatności, płatnością), a phrase starting with ``*`` the end of a compound (``*fehler*``
 reads Verbindungsfehler as "Verbindungs error", leaving its first part to the other phrases; such
 phrases are read first), ``(word)`` is an optional word, ``{n}`` a number carried into the
-English. In a language written without spaces (Japanese, Chinese) a phrase matches anywhere, and a
+English (digits, or a number word of the language's ``numbers``: "vor zwei Stunden" reads "two hours
+ago"). In a language written without spaces (Japanese, Chinese) a phrase matches anywhere, and a
 number glued to its script ("403エラー") is set apart first.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -37,6 +39,7 @@ __all__ = [
     "load_language",
     "reading",
     "share",
+    "tells_when",
 ]
 
 LANGUAGES_DIR = Path(__file__).resolve().parent / "differential" / "languages"
@@ -64,6 +67,10 @@ class Language(BaseModel):
         default_factory=dict,
         description="a noun or verb a bug's title would carry → its English, for bug searches only "
         "(agent/differential/glossary.py): whole words, a plural ending tolerated",
+    )
+    numbers: dict[str, str] = Field(
+        default_factory=dict,
+        description="number words → English (zwei: two, ein paar: a few): what {n} reads besides digits",
     )
     compounds: bool = Field(
         default=False,
@@ -102,8 +109,9 @@ _NUMBER = r"(?P<n>\d{1,3})"
 _WORDS = r"(?P<w>\S+?(?:\s+\S+)??)"
 
 
-def _pattern(phrase: str, spaced: bool) -> str:
-    """A phrase's regular expression: words apart by any spaces, stems, optional words, a number."""
+def _pattern(phrase: str, spaced: bool, numbers: Iterable[str] = ()) -> str:
+    """A phrase's regular expression: words apart by any spaces, stems, optional words, a number
+    (digits, or one of the language's ``numbers``)."""
     if not spaced:  # a number glued to the script has been set apart by then
         return re.escape(phrase).replace(r"\{n\}", _NUMBER + r"\s*")
     # "*word": the end of a compound, after a first part that is kept for the other phrases
@@ -114,7 +122,8 @@ def _pattern(phrase: str, spaced: bool) -> str:
         if m.group(1) is not None:  # (optional word)
             parts.append(r"(?:\s+" + _stem(m.group(1)) + ")?")
         elif m.group(2) == "{n}":
-            parts.append(sep + _NUMBER)
+            words = sorted(map(re.escape, numbers), key=len, reverse=True)
+            parts.append(sep + (_NUMBER[:-1] + "".join(f"|{w}" for w in words) + ")"))
         elif m.group(2) == "...":
             parts.append(sep + _WORDS)
         else:
@@ -153,16 +162,22 @@ def _rules() -> tuple[tuple[re.Pattern[str], str], ...]:
     (Swedish "sedan i går" is read before Danish "i går"); the ends of compounds before any, so
     that a compound's first part is still a word; unspaced scripts after spaced ones."""
     phrases = [
-        (phrase, lang.spaced, meaning)
-        for lang in languages().values()
-        for phrase, meaning in lang.said().items()
+        (phrase, lang, meaning) for lang in languages().values() for phrase, meaning in lang.said().items()
     ]
     out = []
-    for phrase, spaced, meaning in sorted(phrases, key=lambda p: (not p[1], p[0][:1] != "*", -len(p[0]))):
-        edges = (r"(?<!\w)", r"(?!\w)") if spaced else ("", "")
-        pattern = re.compile(edges[0] + _pattern(phrase, spaced) + edges[1], re.IGNORECASE)
-        out.append((pattern, meaning if spaced else f" {meaning} "))
+    for phrase, lang, meaning in sorted(
+        phrases, key=lambda p: (not p[1].spaced, p[0][:1] != "*", -len(p[0]))
+    ):
+        edges = (r"(?<!\w)", r"(?!\w)") if lang.spaced else ("", "")
+        pattern = re.compile(edges[0] + _pattern(phrase, lang.spaced, lang.numbers) + edges[1], re.IGNORECASE)
+        out.append((pattern, meaning if lang.spaced else f" {meaning} "))
     return tuple(out)
+
+
+@cache
+def _numbers() -> dict[str, str]:
+    """Every language's number words (lowercase) → English."""
+    return {w.lower(): e for lang in languages().values() for w, e in lang.numbers.items()}
 
 
 # A number written against kana, kanji or hangul ("が403エラー", "403에러") is a word of its own.
@@ -173,7 +188,8 @@ _GLUED_NUMBER = re.compile(rf"(?<=[{_SCRIPTS}])(?=\d)|(?<=\d)(?=[{_SCRIPTS}])")
 def _english(m: re.Match[str], meaning: str) -> str:
     """The English of a match, with the number and the words it carries (after a compound's first part)."""
     found = m.groupdict()
-    english = meaning.replace("{n}", found.get("n") or "").replace("...", found.get("w") or "")
+    n = found.get("n") or ""
+    english = meaning.replace("{n}", _numbers().get(n.lower(), n)).replace("...", found.get("w") or "")
     return f"{found['pre']} {english}" if found.get("pre") else english
 
 
@@ -207,11 +223,16 @@ _WHEN = re.compile(
 )
 
 
+def tells_when(english: str) -> bool:
+    """Whether a phrase's English reading says when (since, yesterday, Monday …), not what."""
+    return bool(_WHEN.search(english))
+
+
 def meanings(text: str) -> list[str]:
     """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once each."""
     spaced = _GLUED_NUMBER.sub(" ", text)
     found = [meaning.strip() for pattern, meaning in _rules() if pattern.search(spaced)]
-    return list(dict.fromkeys(m for m in found if not _WHEN.search(m)))
+    return list(dict.fromkeys(m for m in found if not tells_when(m)))
 
 
 def reading(text: str) -> str:

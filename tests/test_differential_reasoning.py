@@ -35,6 +35,7 @@ from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.evidence import failing_run
 from casefile.agent.differential.model import Differential, Hypothesis
 from casefile.agent.models.offline import offline_diagnosis
+from casefile.agent.phrasebook import reading
 from casefile.agent.signals import extract_time_window
 from casefile.agent.timewords import in_english
 from casefile.tools.billing_results import BillingAccount
@@ -326,11 +327,15 @@ def test_when_it_began_is_read_in_german_french_and_spanish() -> None:
         "Hace 2 horas que no llegan": ("2 hours ago", datetime(2027, 3, 4, 7, 30, tzinfo=UTC)),
     }
     for text, (phrase, start) in cases.items():
-        hint, begins, _ = extract_time_window(text, thursday)
+        # as extract_signals reads a ticket: with its phrases (time words included) in English too
+        hint, begins, _ = extract_time_window(reading(text), thursday)
         assert (hint, begins) == (phrase, start), text
     # A German "hier" is "here": no time in it, the default window.
-    assert extract_time_window("Hier ist unser Log", thursday)[0] is None
-    assert in_english("seit 10 Uhr") == "since 10:00"
+    assert extract_time_window(reading("Hier ist unser Log"), thursday)[0] is None
+    assert extract_time_window(reading("vor zwei Stunden ging es noch"), thursday)[0] == "two hours ago"
+    # clock notations are read in English whatever the words
+    assert in_english(reading("seit 10 Uhr")).endswith("since 10:00")
+    assert in_english("um 10.30 Uhr, à 9h") == "um 10:30, à 9:00"
 
 
 def test_product_areas_are_read_in_german_french_and_spanish() -> None:

@@ -85,6 +85,11 @@ def test_numbers_and_words_are_carried_into_the_english() -> None:
     assert extract_statuses(reading("모든 요청이 403에러로 실패합니다")) == [403]
     # a phrase carrying words keeps them, and they are read too
     assert "no notifications arrived" in reading("Er komen geen meldingen meer binnen")
+    # a number word of the language is a number too, said in English
+    assert reading("vor zwei Stunden").endswith("two hours ago")
+    assert reading("il y a quelques jours").endswith("a few days ago")
+    assert reading("desde hace tres semanas").endswith("for three weeks")
+    assert reading("vor zwanzig Stunden") == "vor zwanzig Stunden"  # not a number word it lists
 
 
 def test_the_end_of_a_compound_is_read_and_its_first_part_stays_a_word() -> None:

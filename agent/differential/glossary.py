@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from casefile.agent.phrasebook import Language, languages, meanings
+from casefile.agent.phrasebook import Language, languages, meanings, tells_when
 
 __all__ = ["english"]
 
@@ -36,7 +36,7 @@ class _Nouns:
             if lang.compounds
             for meaning, phrases in lang.phrases.items()
             for phrase in phrases
-            if _ONE_WORD.fullmatch(phrase)
+            if _ONE_WORD.fullmatch(phrase) and not tells_when(meaning)
         }
         parts |= {w: e for lang in langs if lang.compounds for w, e in lang.nouns.items()}
         # Only a compounding language's words are looked for inside a word: English words would

@@ -264,7 +264,7 @@ def extract_time_window(text: str, created_at: datetime) -> tuple[str | None, da
     Without any, the window is the 24 hours before the ticket.
     """
     created = created_at.astimezone(UTC)
-    text = in_english(text)  # "seit gestern Abend", "il y a 2 heures", "desde el lunes" read as English
+    text = in_english(text)  # "10 Uhr", "10h30" as "10:00", "10:30" (words: read by phrasebook.reading)
     candidates: list[_Candidate] = []
     for pattern, handler, inherent_onset in _TIME_RULES:
         for m in pattern.finditer(text):
