@@ -189,22 +189,26 @@ def test_a_near_quote_does_not_ground(what: str, value: str) -> None:
     assert not grounded(SUMMARY_OUT, value), what
 
 
-def test_impossible_citations_are_rejected() -> None:
+# The call ids a citation may not name, beside a real call c1 and a refused call c2.
+IMPOSSIBLE = [
+    pytest.param("c2", id="from a refused call"),
+    pytest.param("c9", id="a call never made"),
+    pytest.param("inv_other:c1", id="another investigation's call"),
+    pytest.param("C1", id="the id in another case"),
+    pytest.param(" c1", id="the id with a space"),
+    pytest.param("toolu_nope", id="an alias of no call"),
+]
+
+
+@pytest.mark.parametrize("call_id", IMPOSSIBLE)
+def test_an_impossible_citation_is_rejected(call_id: str) -> None:
     ok = outcome(SUMMARY, arguments=SUMMARY_ARGS, call_id="c1")
     refused = ok.model_copy(
         update={"call_id": "c2", "ok": False, "error_kind": "refused", "error": "refused", "data": SUMMARY}
     )
-    items = [
-        Evidence(call_id="c2", value="rate_limit_exceeded", claim="from a refused call"),
-        Evidence(call_id="c9", value="rate_limit_exceeded", claim="a call never made"),
-        Evidence(call_id="inv_other:c1", value="rate_limit_exceeded", claim="another investigation's call"),
-        Evidence(call_id="C1", value="rate_limit_exceeded", claim="the id in another case"),
-        Evidence(call_id=" c1", value="rate_limit_exceeded", claim="the id with a space"),
-        Evidence(call_id="toolu_nope", value="rate_limit_exceeded", claim="an alias of no call"),
-    ]
-    d = with_call_ids(diagnosis(*items), {"toolu_real": "c1"})
-    grounded_d, rejected = ground(d, [ok, refused])
-    assert grounded_d.evidence == [] and len(rejected) == len(items)
+    cited = Evidence(call_id=call_id, value="rate_limit_exceeded", claim="c")
+    grounded_d, rejected = ground(with_call_ids(diagnosis(cited), {"toolu_real": "c1"}), [ok, refused])
+    assert grounded_d.evidence == [] and len(rejected) == 1
 
 
 def test_an_alias_of_a_real_call_resolves() -> None:
