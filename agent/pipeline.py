@@ -179,7 +179,10 @@ async def run_investigation(
     model: Model | None = None,
     on_event: EventSink | None = None,
     deadline: Deadline | None = None,
+    tenant: str | None = None,
 ) -> Investigation:
+    """One ticket investigated in ``env``; ``tenant`` is the service tenant it belongs to (None: the
+    operator's, e.g. the CLI)."""
     from casefile.agent.models.traced import TracedModel
     from casefile.agent.signals import extract_signals
     from casefile.tools import tracing
@@ -188,7 +191,7 @@ async def run_investigation(
     signals = extract_signals(ticket, env.directory)
     chosen = TracedModel(model or env.conversation(settings))
     with tracing.agent_span(ticket.id, chosen.name) as span:
-        result = await _investigate(ticket, env, settings, chosen, signals, on_event, deadline)
+        result = await _investigate(ticket, env, settings, chosen, signals, on_event, deadline, tenant)
         tracing.record_investigation(span, result)
     return result
 
@@ -201,6 +204,7 @@ async def _investigate(
     signals: Signals,
     on_event: EventSink | None,
     deadline: Deadline | None,
+    tenant: str | None,
 ) -> Investigation:
     from casefile.agent.loop import investigate
 
@@ -220,4 +224,5 @@ async def _investigate(
         prices=settings.prices,
         catalog=env.catalog,
         deadline=deadline,
+        tenant=tenant,
     )

@@ -27,7 +27,9 @@ class CallContext:
     id), never from ticket text. Connectors never see the rest of the directory:
     ``baseline_accounts`` are other accounts' ids, there only so a platform
     baseline can be read along the ``(account, time)`` key; results must aggregate
-    over them and never name them.
+    over them and never name them. ``tenant`` is the service tenant (a helpdesk, a team) the
+    investigation belongs to: casefile's own history (``cases_similar``) is read for it only; None
+    (the operator's CLI, an eval) reads all of it.
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -35,6 +37,7 @@ class CallContext:
     account: Mapping[str, Any] = field(default_factory=dict)
     baseline_accounts: tuple[str, ...] = ()
     requested_by: str = "casefile"
+    tenant: str | None = None
 
     @classmethod
     def for_account(
@@ -44,6 +47,7 @@ class CallContext:
         *,
         now: datetime | None = None,
         requested_by: str = "casefile",
+        tenant: str | None = None,
     ) -> CallContext:
         """The context of calls scoped to ``account_id``, taking only what they need of ``directory``."""
         directory = directory or {}
@@ -54,6 +58,7 @@ class CallContext:
             account=dict(entry or {}),
             baseline_accounts=tuple(sorted(a for a in directory if a != account_id)),
             requested_by=requested_by,
+            tenant=tenant,
         )
 
     def refusal(self) -> str:

@@ -9,8 +9,10 @@ has no history.
 
 Another account's past case is reported by what it shares, not by what it says: its category,
 date, action and team, and the identifiers (bug ids, deploys, error codes) its evidence cited;
-its summary and subject only when it is this investigation's own account. Cases finished after
-the ticket's time are not history yet (evals stay deterministic).
+its summary and subject only when it is this investigation's own account. Only the investigation's
+tenant's cases are read (``CallContext.tenant``; one service may serve two helpdesks, each with an
+account ``acme``); without a tenant (the CLI, evals) all are. Cases finished after the ticket's time
+are not history yet (evals stay deterministic).
 """
 
 from __future__ import annotations
@@ -205,7 +207,11 @@ class CasesConnector(Connector):
             raise
         except Exception as exc:  # the store being down is an unavailable source, not a crash
             raise ToolError(SOURCE, f"the investigation store is unavailable: {type(exc).__name__}") from None
-        past = [c for c in loaded if c.finished_at is None or c.finished_at <= ctx.now]
+        past = [
+            c
+            for c in loaded
+            if (c.finished_at is None or c.finished_at <= ctx.now) and ctx.tenant in (None, c.tenant)
+        ]
         found = similar_diagnoses(args.text, "", "", args.evidence, past, limit=args.limit)
         cases = []
         for hit in found.cases:

@@ -255,8 +255,8 @@ class InvestigationService:
 
     async def _investigate(self, claim: Claim, deadline: Deadline) -> InvestigationRecord | None:
         inv = claim.id
-        ticket = self.store.ticket(inv)
-        if ticket is None:
+        ticket, head = self.store.ticket(inv), self.store.get(inv)
+        if ticket is None or head is None:
             return None
         self.hub.publish(inv)
         if claim.attempt > 1:
@@ -270,6 +270,7 @@ class InvestigationService:
                 model=model,
                 on_event=lambda e: self.record_event(inv, e),
                 deadline=deadline,
+                tenant=head.tenant or self.config.tenant,  # its calls read its tenant's history only
             )
             accounts = self.env.directory.as_mapping() if self.env.directory else None
             links = source_links(

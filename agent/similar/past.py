@@ -48,6 +48,7 @@ class PastCase(BaseModel):
     action: str | None = None
     team: str | None = None
     finished_at: datetime | None = None
+    tenant: str | None = None
 
 
 class SimilarDiagnosis(Match):
@@ -78,6 +79,7 @@ def past_case(record: InvestigationRecord, subject: str = "") -> PastCase | None
         action=diagnosis.action,
         team=diagnosis.escalation.team if diagnosis.escalation else None,
         finished_at=record.finished_at,
+        tenant=record.tenant,
     )
 
 
