@@ -9,7 +9,6 @@ it needs when it runs. Commands that live in other packages register through
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import sys
@@ -83,8 +82,10 @@ def _cmd_investigate(args: argparse.Namespace) -> int:
         finally:
             await env.aclose()
 
+    from casefile.agent.runner import run_to_end
+
     started = datetime.now(UTC)
-    result = asyncio.run(run())
+    result = run_to_end(run())  # not asyncio.run: it waits for whatever the deadline left behind
     diagnosis = result.diagnosis
     saved = args.no_save or _save(ticket, result, started, quiet=args.quiet)
     if args.json:
@@ -203,7 +204,9 @@ def _cmd_tools_call(args: argparse.Namespace) -> int:
         finally:
             await env.aclose()
 
-    outcome = asyncio.run(run())
+    from casefile.agent.runner import run_to_end
+
+    outcome = run_to_end(run())
     if not outcome.ok:
         print(outcome.text_for_model())
         return 1

@@ -1,0 +1,161 @@
+"""Round-6 attacks on "always finishes" at the command line: ``casefile investigate`` must exit once
+its diagnosis is out, whatever it left behind at the deadline.
+
+The investigation itself ends on time (``tests/test_attack_deadlines.py``): a call or a model turn
+that will not end is cancelled and left behind. Before this round the *process* then waited for it:
+``asyncio.run`` cancels what is left and waits for it to finish (a task that swallows its
+cancellation never does), and it waits for the default executor's threads (a blocking SDK call on a
+thread never returns) — the diagnosis printed, the command never exited.
+
+The attacker here is a model provider installed as a plug-in (an entry point in a ``.dist-info``
+on the path, as pip would leave it): its turn blocks a thread for ever and swallows every
+cancellation. The command must print the offline investigator's diagnosis and exit within a small
+margin of it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TICKET = ROOT / "examples" / "tickets" / "429-spike.json"
+# From the diagnosis' progress line to the process' end: printing the diagnosis and closing the
+# world's connectors. A hang is for ever; this margin is for a loaded machine.
+EXIT_MARGIN_S = 5.0
+
+PROVIDER = """
+import asyncio
+import threading
+
+from casefile.agent.models.base import Model, Provider
+
+_NEVER = threading.Event()
+
+
+class Stuck(Model):
+    name = "stuckai:m1"
+
+    async def turn(self, state):
+        while True:
+            try:
+                await asyncio.to_thread(_NEVER.wait)  # a blocking SDK call that never returns
+            except asyncio.CancelledError:
+                continue  # and every cancellation swallowed
+
+
+class StuckProvider(Provider):
+    name = "stuckai"
+
+    def conversation(self, transcript=None):
+        return Stuck()
+
+
+def connect(name, settings):
+    return StuckProvider()
+"""
+
+
+def _site(tmp_path: Path) -> Path:
+    """A plug-in provider 'installed' on a path: its module and the dist-info naming its entry point."""
+    site = tmp_path / "site"
+    info = site / "casefile_stuckai-0.1.dist-info"
+    info.mkdir(parents=True)
+    (site / "casefile_stuckai.py").write_text(PROVIDER, encoding="utf-8")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: casefile-stuckai\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[casefile.providers]\nstuckai = casefile_stuckai:connect\n")
+    return site
+
+
+def test_investigate_exits_once_its_diagnosis_is_out(tmp_path: Path) -> None:
+    config = tmp_path / "casefile.toml"
+    config.write_text("[budgets]\ndeadline_s = 1.5\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEFILE_")}
+    env |= {
+        "PYTHONPATH": os.pathsep.join([str(_site(tmp_path)), str(ROOT)]),
+        "CASEFILE_CACHE_DIR": os.environ["CASEFILE_CACHE_DIR"],
+    }
+    command = [sys.executable, "-m", "casefile.agent.cli", "investigate", str(TICKET)]
+    command += ["--model", "stuckai:m1", "--no-save"]  # ./casefile.toml: the deadline
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    diagnosed: list[float] = []
+    lines: list[str] = []
+
+    def watch() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            if "diagnosis:" in line:
+                diagnosed.append(time.monotonic())
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        out, _ = process.communicate(timeout=60)
+        ended = time.monotonic()
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"casefile investigate did not exit after its diagnosis: {''.join(lines)[-2000:]}")
+    watcher.join(5)
+    assert process.returncode == 0, "".join(lines)
+    assert diagnosed, "".join(lines)
+    assert "falling back to the offline investigator" in "".join(lines)
+    assert "Diagnosis" in out or "rate" in out.lower()
+    assert ended - diagnosed[0] < EXIT_MARGIN_S, ended - diagnosed[0]
+
+
+# --- the runner itself, in process ----------------------------------------------------------------
+
+
+def test_the_runner_leaves_a_stubborn_task_and_a_stuck_thread_behind() -> None:
+    import asyncio
+
+    from casefile.agent.runner import run_to_end
+
+    never = threading.Event()
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.to_thread(never.wait)
+            except asyncio.CancelledError:
+                continue
+
+    async def main() -> str:
+        asyncio.get_running_loop().create_task(stubborn())
+        await asyncio.sleep(0)
+        return "diagnosis"
+
+    t0 = time.monotonic()
+    try:
+        assert run_to_end(main(), grace_s=0.1) == "diagnosis"
+        assert time.monotonic() - t0 < 1.5
+        assert all(t.daemon for t in threading.enumerate() if t.name == "casefile-call")
+    finally:
+        never.set()
+
+
+def test_the_runner_returns_what_threads_compute_and_raises_what_main_raises() -> None:
+    import asyncio
+
+    from casefile.agent.runner import run_to_end
+
+    async def sums() -> int:
+        return sum(await asyncio.gather(*(asyncio.to_thread(lambda i=i: i * i) for i in range(20))))
+
+    assert run_to_end(sums()) == sum(i * i for i in range(20))
+
+    async def fails() -> None:
+        await asyncio.to_thread(int, "x")
+
+    with pytest.raises(ValueError, match="invalid literal"):
+        run_to_end(fails())
