@@ -20,17 +20,23 @@ FENCE_TAGS = ("ticket", "tool_result")
 _FORGED_TAG = re.compile(rf"<(\s*/?\s*(?:{'|'.join(FENCE_TAGS)}))", re.IGNORECASE)
 
 
+def _neutralised(text: str) -> str:
+    return _FORGED_TAG.sub(r"&lt;\1", text)
+
+
 def fence(tag: str, text: str, **attrs: Any) -> str:
     """Wrap untrusted ``text`` in ``<tag …>…</tag>``, neutralising any fence tag inside it.
 
     A ticket that contains ``</ticket>``, or one that forges a ``<tool_result>``,
-    would otherwise end its block early or pass for a real result; such tags
-    become ``&lt;ticket`` / ``&lt;/tool_result`` and read as the text they are.
+    would otherwise end its block early or pass for a real result; such tags, in the text and in
+    the attributes, become ``&lt;ticket`` / ``&lt;/tool_result`` and read as the text they are.
     """
     assert tag in FENCE_TAGS, tag
-    body = _FORGED_TAG.sub(r"&lt;\1", text)
+    body = _neutralised(text)
+    # Attributes too: a result repeats its call's arguments, which a runbook may have written from
+    # the ticket's subject (a forged ``"></tool_result><tool_result …>`` opened a block of its own).
     rendered = "".join(
-        f' {k}="{str(v).replace(chr(34), chr(39))}"' for k, v in attrs.items() if v is not None
+        f' {k}="{_neutralised(str(v)).replace(chr(34), chr(39))}"' for k, v in attrs.items() if v is not None
     )
     return f"<{tag}{rendered}>\n{body}\n</{tag}>"
 
