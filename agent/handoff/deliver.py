@@ -23,7 +23,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from casefile.agent.config import Settings
 from casefile.agent.diagnosis import Diagnosis
@@ -49,6 +49,10 @@ DELIVERY_RETRY = RetryPolicy(base_wait_s=2.0, max_backoff_s=300.0)
 
 class _Abandoned(Exception):
     """The delivery attempt this write belongs to has timed out and returned."""
+
+
+class _Unreadable(Exception):
+    """The write's stored row cannot be read: it is settled as failed, the others are still made."""
 
 
 def _still_ours(gave_up: asyncio.Event) -> None:
@@ -199,11 +203,19 @@ class Handoff:
         reason: str | None = None
         transient = False
         try:
+            if d.unreadable:
+                raise _Unreadable(d.unreadable)
             detail = await (
                 self._slack(d, interrupted, gave_up)
                 if d.kind == "slack_message"
                 else self._ticket_write(d, gave_up)
             )
+        except ValidationError as exc:  # a stored payload that no longer fits its message
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "payload"
+            reason = f"the stored write cannot be read ({where}: {first['msg']})"
+        except _Unreadable as exc:
+            reason = str(exc)
         except _Abandoned:
             return None  # the attempt timed out: the next one checks and writes this row
         except (SlackError, HelpdeskError) as exc:
@@ -250,7 +262,7 @@ class Handoff:
         update = (
             TicketUpdate.model_validate(d.payload)
             if d.kind == "ticket_update"
-            else TicketUpdate(note=str(d.payload["note"]))
+            else TicketUpdate.model_validate({"note": d.payload.get("note")})
         )
         _still_ours(gave_up)
         await update_ticket(client, ticket_id, update)

@@ -67,6 +67,9 @@ class Delivery(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict, description="what the helpdesk or Slack answered")
     started_at: datetime | None = Field(default=None, description="when the last attempt started")
     updated_at: datetime | None = None
+    unreadable: str | None = Field(
+        default=None, exclude=True, description="why the stored write cannot be read (it is not made)"
+    )
 
     @property
     def delivery_key(self) -> str:
@@ -76,6 +79,15 @@ class Delivery(BaseModel):
 
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _json_object(text: str) -> tuple[dict[str, Any], str | None]:
+    """The stored JSON object, or ({}, why not)."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return {}, f"not JSON: {exc}"
+    return (value, None) if isinstance(value, dict) else ({}, "not a JSON object")
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -118,22 +130,27 @@ class DeliveryLedger:
             )
             rows = cur.fetchall()
         order = {"note": 0, "slack": 1}
-        out = [
-            Delivery(
-                investigation_id=r[0],
-                key=r[1],
-                kind=r[2],
-                target=r[3],
-                status=r[4],
-                attempts=int(r[5]),
-                error=r[6],
-                payload=json.loads(r[7]),
-                detail=json.loads(r[8]) if r[8] else {},
-                started_at=_parse(r[9]),
-                updated_at=_parse(r[10]),
+        out = []
+        for r in rows:
+            # One row cut short (a full disk) or edited by hand costs its own write, not the others'.
+            payload, unreadable = _json_object(r[7])
+            detail, _ = _json_object(r[8]) if r[8] else ({}, None)
+            out.append(
+                Delivery(
+                    investigation_id=r[0],
+                    key=r[1],
+                    kind=r[2],
+                    target=r[3],
+                    status=r[4],
+                    attempts=int(r[5]),
+                    error=r[6],
+                    payload=payload,
+                    detail=detail,
+                    started_at=_parse(r[9]),
+                    updated_at=_parse(r[10]),
+                    unreadable=unreadable and f"the stored write cannot be read ({unreadable})",
+                )
             )
-            for r in rows
-        ]
         return sorted(out, key=lambda d: (order.get(d.key, 2), d.key))
 
     def start(self, d: Delivery) -> Delivery:
