@@ -11,7 +11,7 @@ Another account's past case is reported by what it shares, not by what it says: 
 date, action and team, and the identifiers (bug ids, deploys, error codes) its evidence cited;
 its summary and subject only when it is this investigation's own account. Only the investigation's
 tenant's cases are read (``CallContext.tenant``; one service may serve two helpdesks, each with an
-account ``acme``); without a tenant (the CLI, evals) all are. Cases finished after the ticket's time
+account of the same id); without a tenant (the CLI, evals) all are. Cases finished after the ticket's time
 are not history yet (evals stay deterministic).
 """
 
