@@ -60,6 +60,7 @@ WORLDS = {
     "fretmark": PACKAGE_DIR / "evals" / "worlds" / "fretmark",
     "tidvara": PACKAGE_DIR / "evals" / "worlds" / "tidvara",
     "hirefjord": PACKAGE_DIR / "evals" / "worlds" / "hirefjord",
+    "posthorn": PACKAGE_DIR / "evals" / "worlds" / "posthorn",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -404,3 +404,35 @@ def test_a_plan_change_and_an_ended_trial_are_in_the_billing_objects() -> None:
     ]
     charged = {c["customer"] for c in objects["charges"]}
     assert sub["customer"] not in charged
+
+
+def test_a_slowdown_keeps_each_endpoints_own_success_status() -> None:
+    """An anomaly whose status_mix is {"ok": 1.0} slows requests down without changing their status:
+    a POST that answers 202 still answers 202 (a {"200": 1.0} mix would turn it into a 200)."""
+    from casefile.tools.world.traffic import generate
+
+    description = {
+        "seed": 7,
+        "start": "2026-11-09T00:00:00Z",
+        "end": "2026-11-09T06:00:00Z",
+        "requests": {
+            "acme": {
+                "peak_rpm": 20,
+                "latency": {"p50_ms": 50, "p95_ms": 100},
+                "endpoints": [
+                    {"method": "POST", "path": "/v3/messages", "weight": 1, "ok_status": 202},
+                    {"method": "GET", "path": "/v3/domains", "weight": 1, "ok_status": 200},
+                ],
+            }
+        },
+        "request_anomalies": [
+            {"id": "slow", "account": "acme", "start": "2026-11-09T03:00:00Z", "end": "2026-11-09T06:00:00Z",
+             "status_mix": {"ok": 1.0}, "latency_multiplier": 10},
+        ],
+    }  # fmt: skip
+    rows = generate(description)["requests"]
+    by_path = {
+        p: {s for p2, s in zip(rows["path"], rows["status"], strict=True) if p2 == p}
+        for p in set(rows["path"])
+    }
+    assert by_path == {"/v3/messages": {202}, "/v3/domains": {200}}

@@ -81,7 +81,8 @@ def sso_files(spec: WorldSpec) -> tuple[dict[str, str], dict[str, str]]:
         files[f"sso/{idp.file}-last-working.xml"] = saml.metadata(
             idp.vendor, idp.entity_id, idp.sso_url, tenant, then
         )
-        urls[idp.metadata_url] = f"{idp.file}.xml"
+        if idp.metadata_served:
+            urls[idp.metadata_url] = f"{idp.file}.xml"
         serial = idp.configured_serial if idp.configured_serial is not None else idp.certs[0].serial
         if serial not in certs:
             raise SpecError(f"account {acc.id}: idp.configured_serial {serial} is not one of idp.certs")

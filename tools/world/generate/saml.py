@@ -102,6 +102,9 @@ def subject_for(vendor: str, tenant: str) -> dict[str, str]:
         return {"CN": tenant}  # a realm's generated key pair is named after the realm
     if vendor == "shibboleth":
         return {"CN": tenant}  # the IdP installer names its keys after the IdP's host name
+    if vendor == "pingfederate":
+        # self-hosted: the admin fills in the subject when generating the signing key pair
+        return {"C": "US", "O": tenant, "OU": "PingFederate", "CN": f"{tenant} SAML signing"}
     return {"C": "US", "ST": "Colorado", "L": "Louisville", "O": "JumpCloud", "OU": "SSO", "CN": "JumpCloud"}
 
 
@@ -232,6 +235,26 @@ def shibboleth(entity: str, sso_url: str, tenant: str, certs: list[Cert]) -> str
 """
 
 
+def pingfederate(entity: str, sso_url: str, certs: list[Cert]) -> str:
+    """A self-hosted PingFederate's IdP metadata (``/pf/federation_metadata.ping``): POST and Redirect
+    on ``/idp/SSO.saml2``, logout on ``/idp/SLO.saml2``, the NameID format left unspecified."""
+    keys = "".join(_key_descriptor(c) for c in certs)
+    slo = sso_url.replace("/idp/SSO.saml2", "/idp/SLO.saml2")
+    bindings = "".join(
+        f'    <md:{kind} Binding="urn:oasis:names:tc:SAML:2.0:bindings:{b}" Location="{url}"/>\n'
+        for kind, url in (("SingleLogoutService", slo), ("SingleSignOnService", sso_url))
+        for b in ("HTTP-POST", "HTTP-Redirect")
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor ID="_{hashlib.sha1(entity.encode()).hexdigest()[:24]}" cacheDuration="PT1440M" entityID="{entity}" xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" WantAuthnRequestsSigned="false">
+{keys}    <md:NameIDFormat>urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified</md:NameIDFormat>
+{bindings}  </md:IDPSSODescriptor>
+  <md:ContactPerson contactType="administrative"/>
+</md:EntityDescriptor>
+"""
+
+
 def generic(entity: str, sso_url: str, certs: list[Cert], slo_url: str = "") -> str:
     """OneLogin, Auth0, JumpCloud and PingOne publish plain SAML 2.0 metadata of this shape."""
     keys = "".join(_key_descriptor(c) for c in certs)
@@ -265,6 +288,8 @@ def metadata(vendor: str, entity: str, sso_url: str, tenant: str, certs: list[Ce
         return keycloak(entity, sso_url, certs)
     if vendor == "shibboleth":
         return shibboleth(entity, sso_url, tenant, certs)
+    if vendor == "pingfederate":
+        return pingfederate(entity, sso_url, certs)
     return generic(
         entity, sso_url, certs, slo_url=sso_url.replace("/sso/", "/slo/") if vendor == "onelogin" else ""
     )

@@ -138,10 +138,24 @@ class IdpCert(_Spec):
 
 class IdpSpec(_Spec):
     vendor: Literal[
-        "okta", "entra", "google", "onelogin", "auth0", "jumpcloud", "adfs", "ping", "keycloak", "shibboleth"
+        "okta",
+        "entra",
+        "google",
+        "onelogin",
+        "auth0",
+        "jumpcloud",
+        "adfs",
+        "ping",
+        "pingfederate",
+        "keycloak",
+        "shibboleth",
     ]
     entity_id: str
     metadata_url: str
+    metadata_served: bool = Field(
+        default=True,
+        description="False: the metadata URL answers nobody outside the customer's network (or the IdP is gone)",
+    )
     sso_url: str = ""
     file: str = Field(description="metadata file name in sso/, without .xml")
     tenant: str = Field(default="", description="the IdP tenant (subject CN, Entra tenant id)")

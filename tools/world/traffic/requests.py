@@ -98,12 +98,17 @@ def request_rows(
     return cols
 
 
+# "ok" in an anomaly's status_mix: each request keeps its endpoint's own success status (a slowdown
+# of a POST that answers 202 must not turn it into a 200)
+OK = 0
+
+
 def _status_table(
     mix: Mapping[str, Any], codes: Mapping[int, list[str]], what: str
 ) -> tuple[list[float], list[int]]:
     cum, statuses, total = [], [], 0.0
     for status, share in mix.items():
-        code = int(status)
+        code = OK if status == "ok" else int(status)
         if code >= 400 and code not in codes:
             raise TrafficError(f"{what}: no error code known for status {code}; add it to error_codes")
         total += float(share)
@@ -220,7 +225,7 @@ def _account_requests(
             error_codes[i] = names[int(r * 1_000_003) % len(names)]
             lat_factor[i] = _STATUS_LATENCY.get(statuses[i], 1.0)
     for i, (status, code, factor) in overrides.items():
-        statuses[i], error_codes[i] = status, code
+        statuses[i], error_codes[i] = status or ok_status[eps[i]], code
         lat_factor[i] = factor if factor != 1.0 else _STATUS_LATENCY.get(status, 1.0)
 
     # 4. latency from per-endpoint quantile tables (1024 steps of the lognormal)
