@@ -290,6 +290,41 @@ def test_keycloak_metadata_names_each_key_and_parses_as_the_realm() -> None:
     }  # fmt: skip
 
 
+def test_pingfederate_metadata_parses_with_its_subject_and_both_keys_during_a_rollover() -> None:
+    """A self-hosted PingFederate: the subject the admin typed, SSO.saml2 and SLO.saml2 endpoints,
+    and, while a signing key is rolled over, both certificates in the document."""
+    from casefile.tools.sso_metadata import parse_idp_metadata
+    from casefile.tools.world.generate.saml import make_cert, metadata, subject_for
+
+    host = "sso.example.test"
+    old = make_cert(subject_for("pingfederate", host), "2025-01-01T00:00:00Z", "2027-01-01T00:00:00Z", 5)
+    new = make_cert(subject_for("pingfederate", host), "2026-06-01T00:00:00Z", "2029-06-01T00:00:00Z", 6)
+    sso = f"https://{host}/idp/SSO.saml2"
+    document = metadata("pingfederate", f"https://{host}/pf", sso, host, [old, new])
+    parsed = parse_idp_metadata(document.encode())
+    assert parsed.entity_id == f"https://{host}/pf"
+    assert [c.sha1 for c in parsed.certificates] == [old.sha1, new.sha1]
+    assert "OU=PingFederate" in parsed.certificates[0].subject and host in parsed.certificates[0].subject
+    assert {u["location"] for u in parsed.sso_urls} == {sso}
+    assert f'Location="https://{host}/idp/SLO.saml2"' in document
+
+
+def test_an_idp_whose_metadata_nobody_outside_can_reach_is_not_served() -> None:
+    """``metadata_served: false`` (an IdP behind the customer's firewall, or retired): the account keeps
+    its metadata URL and configured certificate, but the world's IdP host does not answer it."""
+    from casefile.tools.world.generate.build import sso_files
+
+    spec = load_spec(SCENARIOS / "posthorn.yaml")
+    files, configured = sso_files(spec)
+    gone = next(a for a in spec.accounts if a.idp is not None and a.idp.vendor == "adfs")
+    assert gone.idp is not None
+    assert gone.idp.metadata_url in json.loads(files["sso/urls.json"])
+    gone.idp.metadata_served = False
+    files, hidden = sso_files(spec)
+    assert gone.idp.metadata_url not in json.loads(files["sso/urls.json"])
+    assert hidden == configured and f"sso/{gone.idp.file}.xml" in files
+
+
 def test_a_yearly_plan_paid_by_invoice_bills_a_year_with_a_due_date() -> None:
     """An annual plan: the price recurs yearly, the period is a year, and an invoice sent to be paid
     within 30 days (send_invoice) carries its due date, and with no charge it stays open; a monthly plan
