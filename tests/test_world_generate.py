@@ -471,3 +471,38 @@ def test_a_slowdown_keeps_each_endpoints_own_success_status() -> None:
         for p in set(rows["path"])
     }
     assert by_path == {"/v3/messages": {202}, "/v3/domains": {200}}
+
+
+def test_a_plans_overage_is_a_second_metered_price_billed_per_package() -> None:
+    """A plan with an allowance and a billed overage: the subscription carries the plan's licensed item
+    and a metered overage item (per 1,000 units: transform_quantity), the invoice lists the overage at
+    zero, and the billing connector still reads the plan and its limits from the first item."""
+    from casefile.tools.billing_standing import shape_subscription
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import MeteredSpec
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    spec.plans["basic"].overage = MeteredSpec(
+        unit="payslip", unit_amount=40, package=100, event_name="payslips"
+    )
+    data = stripe(spec)
+    over = next(p for p in data["prices"] if p["lookup_key"] == "paysaga_basic_overage")
+    assert over["recurring"]["usage_type"] == "metered" and over["recurring"]["meter"].startswith("mtr_")
+    assert over["transform_quantity"] == {"divide_by": 100, "round": "up"} and over["unit_amount"] == 40
+    sub = next(s for s in data["subscriptions"] if s["metadata"]["account_id"] == "nusantara")
+    base, extra = sub["items"]["data"]
+    assert (base["quantity"], base["price"]["recurring"]["usage_type"]) == (1, "licensed")
+    assert "quantity" not in extra and extra["price"]["id"] == over["id"]
+    assert (
+        extra["plan"]["usage_type"] == "metered"
+        and extra["plan"]["transform_usage"] == over["transform_quantity"]
+    )
+    invoice = next(i for i in data["invoices"] if i["id"] == sub["latest_invoice"])
+    lines = invoice["lines"]["data"]
+    assert [line["amount"] for line in lines] == [invoice["amount_due"], 0]
+    assert lines[1]["description"] == "0 × Paysaga Basic overage (at $0.40 per 100 payslips)"
+    products = {p["id"]: p for p in data["products"]}
+    shaped = shape_subscription(sub, products)
+    assert shaped["plan"]["price_id"] == base["price"]["id"] and shaped["limits"]["max_employees"] == "50"
+    plain = stripe(load_spec(SCENARIOS / "paysaga.yaml"))
+    assert all(len(s["items"]["data"]) == 1 for s in plain["subscriptions"])

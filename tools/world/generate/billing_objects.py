@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from casefile.tools.world.generate.ids import b62, months, sha, sid, ts
+from casefile.tools.world.generate.overage import overage_item, overage_line, overage_price_obj
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
 from casefile.tools.world.generate.stripe_catalog import (
     address,
@@ -64,6 +65,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
     }
     if spec.plans[plan].metered:
         del item["quantity"]  # Stripe bills a metered item by its meter, not a quantity
+    items = [item] + ([overage_item(spec, acc, item)] if spec.plans[plan].overage else [])
     billing = acc.billing
     canceled = ts(billing.canceled_at) if billing.canceled_at else None
     return {
@@ -89,7 +91,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "id": sub_id,
         "invoice_settings": {"account_tax_ids": None, "issuer": {"type": "self"}},
         "items": {
-            "data": [item],
+            "data": items,
             "has_more": False,
             "object": "list",
             "url": f"/v1/subscription_items?subscription={sub_id}",
@@ -185,6 +187,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "subtotal": amount,
         "quantity_decimal": str(quantity),
     }
+    lines = [line] + ([overage_line(spec, acc, line, inv_id)] if spec.plans[plan].overage else [])
     return {
         "account_country": "US",
         "account_name": spec.brand.legal_name,
@@ -233,7 +236,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "issuer": {"type": "self"},
         "last_finalization_error": None,
         "latest_revision": None,
-        "lines": {"data": [line], "has_more": False, "object": "list", "url": f"/v1/invoices/{inv_id}/lines"},
+        "lines": {"data": lines, "has_more": False, "object": "list", "url": f"/v1/invoices/{inv_id}/lines"},
         "livemode": True,
         "metadata": {},
         "next_payment_attempt": next_attempt,
@@ -457,6 +460,7 @@ def stripe(spec: WorldSpec) -> dict[str, Any]:
         "subscriptions": subs,
         "invoices": sorted(invoices, key=lambda i: -i["created"]),
         "charges": sorted(charges, key=lambda c: -c["created"]),
-        "prices": [price_obj(spec, p) for p in spec.plans],
+        "prices": [price_obj(spec, p) for p in spec.plans]
+        + [overage_price_obj(spec, p) for p in spec.plans if spec.plans[p].overage],
         "products": [product_obj(spec, p) for p in spec.plans],
     }

@@ -71,6 +71,11 @@ class MeteredSpec(_Spec):
     unit: str = Field(description="what is counted, e.g. label (the invoice line's wording)")
     unit_amount: int = Field(gt=0, description="price per unit in cents")
     event_name: str = Field(description="the billing meter's event_name, e.g. label_created")
+    package: int = Field(
+        default=1,
+        ge=1,
+        description="units billed together, e.g. 1000 (Stripe's transform_quantity.divide_by)",
+    )
 
 
 class PlanSpec(_Spec):
@@ -82,6 +87,10 @@ class PlanSpec(_Spec):
     description: str
     metered: MeteredSpec | None = Field(
         default=None, description="usage-based price (Stripe usage_type metered)"
+    )
+    overage: MeteredSpec | None = Field(
+        default=None,
+        description="usage beyond the plan's allowance: a second, metered price on the same subscription",
     )
     metadata: dict[str, str] = Field(default_factory=dict, description="product metadata (plan limits)")
     price_metadata: dict[str, str] = Field(default_factory=dict, description="price metadata")

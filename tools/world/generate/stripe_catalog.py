@@ -8,7 +8,15 @@ from typing import Any
 from casefile.tools.world.generate.ids import b62, sid, ts
 from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
 
-__all__ = ["address", "customer_obj", "price_obj", "product_obj", "recurring", "unit_amount", "units_billed"]
+__all__ = [
+    "address",
+    "customer_obj",
+    "price_obj",
+    "product_obj",
+    "recurring",
+    "unit_amount",
+    "units_billed",
+]
 
 
 def address() -> dict[str, Any]:
