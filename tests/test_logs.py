@@ -235,6 +235,35 @@ async def test_error_summary_matches_python_and_finds_planted_spike(
     assert spike["before_rate"] < 0.05 < 0.5 < spike["after_rate"]
 
 
+async def test_top_errors_carry_each_codes_baseline_at_other_accounts(
+    connector: ClickHouseConnector, ctx: CallContext, rows: dict[str, list[dict[str, Any]]]
+) -> None:
+    # The same (status, code) at the other accounts, in the window and the 7 days before, with their
+    # requests in both: the baseline that tells a code's usual background from news. Aggregates only.
+    start, end = DAY0, DAY0 + timedelta(hours=12)
+    data = await call(connector, "logs_top_errors", ctx, account_id="acme", start=iso(start), end=iso(end))
+    others = [r for r in rows["requests"] if r["account_id"] != "acme"]
+    window = [r for r in others if start <= r["ts"] < end]
+    before = [r for r in others if start - timedelta(days=7) <= r["ts"] < start]
+    assert data["others_requests"] == len(window)
+    assert data["others_baseline_requests"] == len(before)
+    listed = {(o["status"], o["error_code"]): o for o in data["others"]}
+    assert (429, "rate_limit_exceeded") in listed  # compared, and nobody else got it: listed with zeros
+    assert listed[(429, "rate_limit_exceeded")] == {
+        "status": 429, "error_code": "rate_limit_exceeded", "accounts": 0, "count": 0, "before": 0,
+    }  # fmt: skip
+    for (status, code), o in listed.items():
+        now = [r for r in window if r["status"] == status and r["error_code"] == code]
+        then = [r for r in before if r["status"] == status and r["error_code"] == code]
+        assert (o["count"], o["before"], o["accounts"]) == (
+            len(now),
+            len(then),
+            len({r["account_id"] for r in now}),
+        )
+    assert listed[(500, "internal_error")]["before"] > listed[(500, "internal_error")]["count"] > 0
+    assert "acme" not in json.dumps(data["others"])
+
+
 async def test_error_summary_status_and_path_filters(
     connector: ClickHouseConnector, ctx: CallContext
 ) -> None:
@@ -773,6 +802,42 @@ async def test_a_spike_on_one_endpoint_is_found_when_the_account_rate_barely_mov
     # The same traffic without the incident: no endpoint is reported.
     healthy = await call(connector, "logs_error_summary", ctx, account_id="hooli", **window)
     assert healthy["spike"] is None
+
+
+async def test_a_spike_opened_by_another_status_is_dated_by_the_failing_endpoints_own(
+    client: Any, ctx: CallContext
+) -> None:
+    # Half an hour of 401s the evening before (a stale token, over by itself), then /v2/rates' 500s:
+    # the account-wide jump opens with the 401s and "stays up" only because of the later 500s. The
+    # 500s began at 08:17, not the evening before.
+    rows = endpoint_incident_rows()
+    burst = (datetime(2026, 11, 19, 21, 0, tzinfo=UTC), datetime(2026, 11, 19, 21, 35, tzinfo=UTC))
+    for r in rows:
+        if (
+            r["account_id"] == "wayne"
+            and burst[0] <= r["ts"] < burst[1]
+            and r["request_id"][-1] in "02468ace"
+        ):
+            r["status"], r["error_code"] = 401, "token_expired"
+    load_tables(client, ENDPOINT_DB + "_mixed", SCHEMA, {"requests": columns(rows)})
+    connector = ClickHouseConnector(LogsSettings(database=ENDPOINT_DB + "_mixed"), client=client)
+    window = {"start": "2026-11-19T12:00:00Z", "end": "2026-11-20T18:00:00Z", "baseline_days": 1}
+    data = await call(connector, "logs_error_summary", ctx, account_id="wayne", **window)
+    spike = data["spike"]
+    assert spike is not None and spike["path"] == "/v2/rates" and spike["status"] == 500
+    assert iso(RATES_FIRST_ERROR) <= spike["first_error_at"] < iso(RATES_FIRST_ERROR + timedelta(hours=2))
+    assert "opened_by" not in spike
+    # The 401s alone, without the later 500s, are the spike (nothing else dominates it).
+    calm = [
+        r
+        for r in rows
+        if not (r["account_id"] == "wayne" and r["status"] == 500 and r["ts"] > RATES_FIRST_ERROR)
+    ]
+    load_tables(client, ENDPOINT_DB + "_burst", SCHEMA, {"requests": columns(calm)})
+    connector = ClickHouseConnector(LogsSettings(database=ENDPOINT_DB + "_burst"), client=client)
+    data = await call(connector, "logs_error_summary", ctx, account_id="wayne", **window)
+    assert data["spike"] is not None and data["spike"]["status"] == 401
+    assert data["spike"]["first_error_at"].startswith("2026-11-19T21:0")
 
 
 async def test_async_queries_get_a_thread_each_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -121,6 +121,8 @@ class SharedError(ResultView):
     error_code: str = ""
     accounts: int = 0
     count: int = 0
+    before: int = 0
+    """The other accounts' count of it in the days before the window (their baseline)."""
 
 
 class TopErrors(ResultView):
@@ -135,6 +137,8 @@ class TopErrors(ResultView):
     others: list[SharedError] = Field(default_factory=list)
     others_requests: int = 0
     """The other accounts' requests in the same window (0: not known), to compare as rates."""
+    others_baseline_requests: int = 0
+    """Their requests in the days before the window (0: not known), for their codes' usual rates."""
 
     def shared(self, status: int, code: str) -> SharedError | None:
         return next((o for o in self.others if o.status == status and o.error_code == code), None)

@@ -21,15 +21,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from casefile.agent.differential.background import platform_change
 from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
+from casefile.agent.differential.incidents import delivery_span, link_incident
 from casefile.agent.differential.known_bug import known_bug
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
-from casefile.agent.differential.picture import ErrorPicture, error_picture, reported_statuses
+from casefile.agent.differential.picture import ErrorPicture, error_picture, recent, reported_statuses
 from casefile.agent.differential.refute import refutations
-from casefile.agent.differential.semantics import classify, describe
+from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify, describe
 from casefile.agent.differential.sources import (
+    account_name,
     healthy,
     infra_causes,
     latency_causes,
@@ -55,6 +58,20 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     signals = state.signals
     statuses = reported_statuses(reading(state.ticket.full_text()), signals.statuses)
     picture = error_picture(evidence, state.ticket.created_at, statuses, set(signals.error_codes))
+    if _before_window(state, picture):
+        # Errors that were over before the time the ticket speaks of (the time it names, or the day
+        # before a complaint about now) explain only what happened then: the ticket is weighed on
+        # what the account gets since, and the ended episode is said.
+        diff.observations.append(
+            f"the account's {describe(picture.cls or '')} ({picture.count}, first at {picture.onset}) ended at "
+            f"{picture.last_at}, before the time the ticket speaks of"
+        )
+        picture = error_picture(
+            recent(evidence, signals.window_start),
+            state.ticket.created_at,
+            statuses,
+            set(signals.error_codes),
+        )
     diff.error_class = picture.cls if picture.elevated else None
     diff.onset = picture.onset if picture.elevated else None
     diff.ended_at = picture.last_at if picture.elevated and picture.ended else None
@@ -83,6 +100,18 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         )
     hypotheses: list[Hypothesis] = []
     api, change = api_causes(state, evidence, picture)
+    if picture.elevated and picture.elsewhere.reading == "platform" and picture.cls in CUSTOMER_SIDE:
+        # A client-side code every account began getting at once is a change of ours.
+        for h in api:
+            if h.category in ("customer_error", "rate_limit"):
+                h.confidence = min(h.confidence, 0.4)
+                h.reasons.append("every other account began getting it at the same time")
+        if evidence.top is not None:
+            api.append(
+                platform_change(
+                    account_name(state), picture.rows, picture.onset, picture.elsewhere, evidence.top.call_id
+                )
+            )
     sso, sso_notes = sso_causes(state, evidence)
     sso = told(state, evidence, admin_causes(state, evidence) + config_causes(state, evidence) + sso)
     topic = _elsewhere(state, signing_in=bool(sso))
@@ -90,10 +119,6 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         # The account's API errors are real, but not what this ticket asks about.
         h.confidence = round(max(0.05, h.confidence - 0.25), 2)
         h.reasons.append(f"the ticket is about {topic}, not failing API requests")
-    if _before_window(state, picture):
-        for h in api:
-            h.confidence = round(max(0.05, h.confidence - 0.25), 2)
-            h.reasons.append("the account's errors ended before the time the ticket speaks of")
     hypotheses += api
     diff.ruled_out += [f"deploy {v.label}: {v.reason}" for v in change.ruled_out]
     diff.ruled_out_deploys += [v.deploy.sha for v in change.ruled_out]
@@ -105,9 +130,20 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     if bug is not None:
         hypotheses.append(bug)
     found, notes = billing_causes(state, evidence, picture)
+    if not picture.elevated and picture.top is not None and picture.elsewhere.reading == "usual":
+        top = picture.top
+        notes.append(
+            f"its {describe(picture.cls or '')} ({top.status} {top.error_code}".rstrip()
+            + f"…) come at the rate every account gets them ({picture.elsewhere.said()}): the usual noise"
+        )
     hypotheses += found
     hooks, hook_notes = webhook_causes(state, evidence)
     hypotheses += hooks
+    # An incident of ours is linked to the tracker's record of it, found by the failures' own times.
+    for h in api:
+        link_incident(h, evidence, parse_ts(picture.onset), parse_ts(picture.last_at))
+    for h in hooks:
+        link_incident(h, evidence, *delivery_span(evidence))
     hypotheses += sso
     slow = latency_causes(state, evidence)
     hypotheses += slow
@@ -152,10 +188,11 @@ def _elsewhere(state: LoopState, *, signing_in: bool) -> str | None:
 
 
 def _before_window(state: LoopState, picture: ErrorPicture) -> bool:
-    """The account's errors were over before the time the ticket names ("this morning"): the day
-    before the window is read for an onset just before it, not as the ticket's complaint."""
+    """The account's errors were over before the time the ticket speaks of: the time it names ("this
+    morning"), or, naming none, the day before it. The day before the window is read for an onset
+    just before it, not as the ticket's complaint."""
     last = parse_ts(picture.last_at) if picture.elevated else None
-    return bool(state.signals.time_hint) and last is not None and last < state.signals.window_start
+    return last is not None and last < state.signals.window_start
 
 
 def _kinds(state: LoopState, evidence: Evidence) -> list[str]:

@@ -14,16 +14,17 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from casefile.agent.differential.background import Background, background
 from casefile.agent.differential.codes import explained
-from casefile.agent.differential.evidence import Evidence
+from casefile.agent.differential.evidence import Cited, Evidence
 from casefile.agent.differential.semantics import classify
 from casefile.tools.base import parse_ts
 from casefile.tools.logs_results import ErrorSummary, KeyUsage, SharedError, TopError, TopErrors
 
-__all__ = ["ErrorPicture", "error_picture", "reported_statuses"]
+__all__ = ["ErrorPicture", "error_picture", "recent", "reported_statuses"]
 
 # An incident whose last error is this long before the ticket has ended.
 ENDED_AFTER = timedelta(minutes=60)
@@ -52,6 +53,8 @@ class ErrorPicture:
     shared: SharedError | None = None
     failing_key: KeyUsage | None = None
     """The one API key that fails while the account's other keys succeed."""
+    elsewhere: Background = field(default_factory=lambda: Background("unknown"))
+    """The class's codes at other accounts, now and before: usual noise, a platform change, or its own."""
 
     @property
     def top(self) -> TopError | None:
@@ -147,6 +150,26 @@ def _at_usual_rate(summary: ErrorSummary | None, rows: list[TopError]) -> bool:
     seen = sum(s.count for s in counts)
     expected = sum(s.baseline_rate for s in counts) * summary.requests
     return seen < expected + _noise(expected) + 2
+
+
+def recent(evidence: Evidence, since: datetime) -> Evidence:
+    """``evidence`` with only the account's error rows still seen at or after ``since`` (and the
+    summary's spike only when its status still has such rows): what the account gets now, without
+    an incident that was over before then."""
+    if evidence.top is None:
+        return evidence
+    top = evidence.top.data
+    rows = [r for r in top.top if (t := parse_ts(r.last_at)) is None or t >= since]
+    kept = replace(
+        evidence, top=Cited(top.model_copy(update={"top": rows}), evidence.top.call_id, evidence.top.tool)
+    )
+    summary = evidence.summary
+    if summary is not None and summary.data.spike is not None:
+        status = summary.data.spike.status
+        if not any(status is None or r.status == status for r in rows):
+            data = summary.data.model_copy(update={"spike": None})
+            kept = replace(kept, summary=Cited(data, summary.call_id, summary.tool))
+    return kept
 
 
 def error_picture(
@@ -251,6 +274,11 @@ def _class_picture(
         above = count >= max(MIN_ELEVATED, 3 * expected + 3) and not _at_usual_rate(summary, rows)
     # Errors the customer reports are the finding even at a steady rate ("it has failed for days"),
     # when they are a real part of the traffic rather than the usual stray few.
+    # The same codes at the same rate at every other account, as before: the product's usual noise
+    # (a booking API's slot conflicts), not news about this account, unless the customer names them.
+    picture.elsewhere = background(top, rows)
+    if picture.elsewhere.reading == "usual" and not reported:
+        above = False
     steady = reported and picture.rate >= REPORTED_STEADY_RATE
     grew = no_baseline or steady or picture.rate > picture.baseline_rate
     picture.elevated = spike_here or (above and grew)
@@ -268,7 +296,7 @@ def _class_picture(
     path, on_path = paths.most_common(1)[0]
     picture.path = (spike.path if spike_here and spike and spike.path else None) or (path or None)
     picture.shared = top.shared(status, rows[0].error_code)
-    if _widespread(top, picture.shared, count):
+    if _widespread(top, picture.shared, count) or picture.elsewhere.reading == "platform":
         picture.scope = "many accounts"
     elif picture.path and on_path >= 0.8 * count:
         picture.scope = f"this account, on {picture.path}"

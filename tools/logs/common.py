@@ -18,6 +18,7 @@ __all__ = [
     "LOOKBACK",
     "MAX_RECENT",
     "MAX_WINDOW",
+    "OTHERS_PAIRS",
     "PLATFORM_RATIOS",
     "PLATFORM_SAMPLE",
     "SOURCE",
@@ -41,6 +42,8 @@ SPIKE_BUCKETS_MINUTES = (5, 15, 60)
 SPIKE_CONFIRM_BUCKETS = 6
 # How many other accounts the webhook "platform" failure rate is measured over.
 PLATFORM_SAMPLE = 50
+# How many of the account's top (status, code) pairs are compared with the other accounts.
+OTHERS_PAIRS = 5
 # The baseline logs_top_errors compares each error with: the days before the window.
 BASELINE_DAYS = 7
 # How many accounts' p95 ratios (anonymous, highest first) the platform latency view shows.

@@ -87,14 +87,21 @@ def render_top_errors(d: Mapping[str, Any]) -> str:
             "API keys: "
             + "; ".join(f"{k['api_key_hash']} {k['errors']}/{k['requests']} failed" for k in d["keys"])
         )
-    if d["others"]:
+    if any(o["count"] for o in d["others"]):
         lines.append(
             "the same errors at other accounts: "
             + "; ".join(
                 f"{o['status']} {o['error_code'] or '-'}: {o['accounts']} accounts, {o['count']} errors"
+                + (f" (7 days before: {o['before']})" if "before" in o else "")
                 for o in d["others"]
+                if o["count"]
             )
-            + f" (of their {d.get('others_requests', 0)} requests)"
+            + f" (of their {d.get('others_requests', 0)} requests"
+            + (
+                f"; {d['others_baseline_requests']} in the 7 days before)"
+                if "others_baseline_requests" in d
+                else ")"
+            )
         )
     else:
         lines.append("no other account saw these errors in the window")

@@ -9,6 +9,7 @@ from casefile.tools.base import CallContext, operation
 from casefile.tools.logs.args import ErrorSummaryArgs, TopErrorsArgs
 from casefile.tools.logs.common import (
     BASELINE_DAYS,
+    OTHERS_PAIRS,
     PLATFORM_SAMPLE,
     SPIKE_BUCKETS_MINUTES,
     TOP_N,
@@ -75,17 +76,21 @@ class RequestErrors(LogsEngine):
             await self._endpoint_spike(hot, t, is_error, window_params) if hot and args.path is None else None
         )
         spike = None
-        if own is not None and hot is not None and (found is None or own.earlier_than(found)):
-            # One endpoint can fail hard while the account-wide rate barely moves, or long before it
-            # does (a night's thin traffic): its own spike then says when the failures began.
+        if found is not None:
+            spike = await self._describe_spike(found, t, is_error, path_filter, window_params)
+        # One endpoint can fail hard while the account-wide rate barely moves, or long before it does
+        # (a night's thin traffic), or the account-wide jump was opened by another status than the one
+        # that dominates after it (a half-hour of 401s, then an endpoint's 500s the next day): the
+        # endpoint's own spike then says when its failures began.
+        mixed = spike is not None and spike.pop("opened_by") != spike["status"]
+        if own is not None and hot is not None and (found is None or mixed or own.earlier_than(found)):
             scoped = {**window_params, "hot_path": hot[0]}
-            own = own if found is None else own.as_confirmed()
+            own = own if found is None or mixed else own.as_confirmed()
             spike = await self._describe_spike(
                 own, t, is_error, f" AND {t.path} = {{hot_path:String}}", scoped
             )
+            spike.pop("opened_by")
             spike["path"] = hot[0]
-        elif found is not None:
-            spike = await self._describe_spike(found, t, is_error, path_filter, window_params)
         return {
             "account_id": args.account_id,
             "window": {"start": as_iso(args.start), "end": as_iso(args.end)},
@@ -226,7 +231,12 @@ class RequestErrors(LogsEngine):
         per_status = detail.dicts()
         firsts = [int(r["first_ms"]) for r in per_status if int(r["in_first"]) > 0]
         top = min(per_status, key=lambda r: (-int(r["n"]), int(r["status"])), default=None)
+        opening = min(
+            per_status, key=lambda r: (-int(r["in_first"]), -int(r["n"]), int(r["status"])), default=None
+        )
         return {
+            # The status that opened it (most errors in its first bucket); not reported, compared.
+            "opened_by": int(opening["status"]) if opening else None,
             "start": as_iso(spike.start),
             "first_error_at": from_ms(min(firsts)) if firsts else None,
             "status": int(top["status"]) if top else None,
@@ -304,9 +314,11 @@ class RequestErrors(LogsEngine):
         keys = [k for k in results["keys"].dicts() if k["api_key_hash"] not in (None, "")]
         requests = sum(int(k["n"]) for k in results["keys"].dicts())
         errors = sum(int(k["errors"]) for k in results["keys"].dicts())
-        pairs = list(dict.fromkeys((int(r["status"]), str(r["error_code"] or "")) for r in top))[:3]
+        pairs = list(dict.fromkeys((int(r["status"]), str(r["error_code"] or "")) for r in top))[
+            :OTHERS_PAIRS
+        ]
         others: list[dict[str, Any]] = []
-        others_requests = 0
+        others_requests = others_before = 0
         if pairs:
             # Other accounts (from the directory when there is one, along the (account, ts) key).
             sample = [a for a in ctx.baseline_accounts if a != args.account_id][:PLATFORM_SAMPLE]
@@ -319,34 +331,48 @@ class RequestErrors(LogsEngine):
             pair_params = {f"s{i}": s for i, (s, _) in enumerate(pairs)} | {
                 f"c{i}": c for i, (_, c) in enumerate(pairs)
             }
-            scoped = {**params, **({"others": sample} if sample else {})}
+            # Over the window and the 7 days before it: each code's rate elsewhere now and before, the
+            # baseline that tells a code's usual background from news (aggregates only, no other
+            # account's rows or ids).
+            scoped = {**wide, **({"others": sample} if sample else {})}
+            scoped.pop("reported", None)
             found = await gather(
                 {
                     "seen": self._query(
-                        f"SELECT {t.status} AS status, {code} AS error_code, uniqExact({t.account}) AS accounts, "
-                        f"count() AS n FROM {t.name} WHERE {scope} AND {t.time_range()}{path_filter} AND ({wanted}) "
-                        f"GROUP BY status, error_code ORDER BY n DESC",
+                        f"SELECT {t.status} AS status, {code} AS error_code, "
+                        f"uniqExactIf({t.account}, {in_window}) AS accounts, countIf({in_window}) AS n, "
+                        f"countIf(NOT ({in_window})) AS before_n FROM {t.name} WHERE {scope} AND {t.time_range()}"
+                        f"{path_filter} AND ({wanted}) GROUP BY status, error_code ORDER BY n DESC",
                         {**scoped, **pair_params},
                     ),
                     # Their requests, so a shared error compares as a rate: many accounts' usual few
                     # 422s are not one account's flood of them.
                     "volume": self._query(
-                        f"SELECT count() AS n FROM {t.name} WHERE {scope} AND {t.time_range()}{path_filter}",
+                        f"SELECT countIf({in_window}) AS n, countIf(NOT ({in_window})) AS before_n FROM {t.name} "
+                        f"WHERE {scope} AND {t.time_range()}{path_filter}",
                         scoped,
                     ),
                 }
             )
             seen = found["seen"]
-            others_requests = int(found["volume"].one()["n"] or 0)
-            others = [
-                {
-                    "status": int(r["status"]),
-                    "error_code": r["error_code"],
-                    "accounts": int(r["accounts"]),
-                    "count": int(r["n"]),
-                }
-                for r in seen.dicts()
-            ]
+            volume = found["volume"].one()
+            others_requests = int(volume["n"] or 0)
+            others_before = int(volume["before_n"] or 0)
+            counted = {(int(r["status"]), str(r["error_code"] or "")): r for r in seen.dicts()}
+            # Every compared pair is listed, zeros included: "nobody else got it" is a finding too.
+            others = sorted(
+                (
+                    {
+                        "status": status,
+                        "error_code": code_of,
+                        "accounts": int(r["accounts"]) if r else 0,
+                        "count": int(r["n"]) if r else 0,
+                        "before": int(r["before_n"]) if r else 0,
+                    }
+                    for (status, code_of), r in ((p, counted.get(p)) for p in pairs)
+                ),
+                key=lambda o: -int(o["count"]),
+            )
         return {
             "account_id": args.account_id,
             "window": {"start": as_iso(args.start), "end": as_iso(args.end)},
@@ -378,4 +404,5 @@ class RequestErrors(LogsEngine):
             ],
             "others": others,
             "others_requests": others_requests,
+            "others_baseline_requests": others_before,
         }
