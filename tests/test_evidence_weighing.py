@@ -152,3 +152,104 @@ def test_a_code_every_account_began_getting_at_once_is_ours_whatever_its_status(
     # Without the others' volume nothing is concluded from them.
     ev.top.data.others_requests = 0
     assert background(ev.top.data, ev.top.data.top).reading == "unknown"
+
+
+def test_an_operation_is_matched_to_the_change_by_what_it_is_about() -> None:
+    from test_differential import compare
+    from test_differential import deploys as deploy_list
+
+    from casefile.agent.catalog import Catalog, Component
+    from casefile.agent.differential.changes import correlate
+
+    # A persisted operation's path names the noun in CamelCase; the change is filed under it.
+    sha = "f" * 40
+    catalog = Catalog(components=[Component(id="core", kind="api", repos=["acme/core"], paths=["/ops/"])])
+    ev = Evidence(
+        deploys=deploy_list(
+            ("acme/core", sha, "2027-03-04T10:00:00Z"), ("acme/core", "0" * 40, "2027-03-01T10:00:00Z")
+        ),
+        compares={sha: compare("acme/core", sha, ["core/invoices/InvoiceTotals.kt", "core/util/Strings.kt"])},
+    )
+    from datetime import UTC, datetime
+
+    onset = datetime(2027, 3, 4, 10, 5, tzinfo=UTC)
+    change = correlate(ev, catalog, onset, "api", "/ops/ListInvoices")
+    assert change.suspect is not None and change.suspect.relevance == "touched"
+    # The verb says nothing of what the code is about: a change of list helpers is not that operation's.
+    ev.compares = {sha: compare("acme/core", sha, ["core/util/ListHelpers.kt"])}
+    change = correlate(ev, catalog, onset, "api", "/ops/ListInvoices")
+    assert change.suspect is None or change.suspect.relevance != "touched"
+
+
+def test_an_open_bug_that_names_the_failing_errors_beats_reading_them_as_the_customers() -> None:
+    # 422s only this account gets (it alone ships to the islands); our open bug names the endpoint.
+    rows = [row(422, "carrier_refused", 60, path="/v1/labels/generate")]
+    ev = Evidence(
+        summary=summary(60, status=422, base_rate=0.0),
+        top=top(rows, others=[elsewhere(422, "carrier_refused", 0, 0)]),
+        billing=billing(),
+        bugs=[
+            (
+                issue(
+                    "TRK-31",
+                    "Island postcodes: labels fail without customs data",
+                    "In Progress",
+                    "Add one customs item to the shipment.",
+                    created_at="2027-03-03T09:00:00Z",
+                ),
+                "c9",
+            )
+        ],
+    )
+    diff = assess(
+        state("Since yesterday labels for our island customers fail. Known issue? Any workaround?"), ev
+    )
+    h = best(diff)
+    assert h.category == "known_bug" and h.action == "resolve", diff.render()
+    customer = next(x for x in diff.hypotheses if x.category == "customer_error")
+    assert customer.confidence < h.confidence
+    assert any("TRK-31 names these errors" in r for r in customer.reasons)
+
+
+def test_what_never_showed_up_in_the_customers_own_system_is_a_delivery_question() -> None:
+    from casefile.agent.signals.text import extract_areas
+
+    assert "webhook" in extract_areas("Orders placed this morning never showed up in our ERP.")
+    assert "webhook" in extract_areas("Some shipments didn't make it into our warehouse system")
+    assert "webhook" in extract_areas("Bookings from 7 to 8 are missing from our calendar system")
+    # Not every "never showed up" is a delivery: an e-mail to a person is not our push.
+    assert "webhook" not in extract_areas("The page never showed up, just a spinner")
+
+
+def test_a_code_that_grew_at_this_account_alone_is_its_own_though_others_get_a_few() -> None:
+    from casefile.agent.differential.background import background
+
+    # Everyone gets a few 422s (0.7 %, as the week before); this account's imports got 14 this morning
+    # against 2 in its own week before: its own news, not "other accounts get them too".
+    rows = [
+        row(422, "bad_row", 14, path="/rpc/Staff.Import") | {"before": 2},
+        row(422, "bad_row", 6, path="/rpc/Staff.List") | {"before": 8},
+        row(400, "bad_request", 4, path="/rpc/Staff.List") | {"before": 6},
+    ]
+    ev = Evidence(
+        summary=summary(24, requests=3000, status=422, base_rate=0.006),
+        top=top(
+            rows,
+            others=[
+                elsewhere(422, "bad_row", 5, 110) | {"before": 150},
+                elsewhere(400, "bad_request", 5, 50) | {"before": 70},
+            ],
+        ),
+        billing=billing(),
+    )
+    assert ev.top is not None
+    ev.top.data.requests, ev.top.data.baseline_requests = 3000, 4500
+    ev.top.data.others_requests, ev.top.data.others_baseline_requests = 22000, 30000
+    assert background(ev.top.data, ev.top.data.top).reading == "own"
+    diff = assess(state("Our staff import fails since this morning with 422"), ev)
+    assert diff.scope.startswith("this account")
+    h = best(diff)
+    assert h.category == "customer_error" and h.confidence >= 0.75 and h.action == "resolve"
+    # Without the one row that grew, it is the usual trickle.
+    ev.top.data.top[0].count = 3
+    assert background(ev.top.data, ev.top.data.top).reading == "usual"

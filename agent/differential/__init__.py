@@ -26,7 +26,7 @@ from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.incidents import delivery_span, link_incident
-from casefile.agent.differential.known_bug import known_bug
+from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture, error_picture, recent, reported_statuses
 from casefile.agent.differential.refute import refutations
@@ -129,6 +129,15 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     bug = known_bug(state, evidence, picture, change)
     if bug is not None:
         hypotheses.append(bug)
+        if DESCRIBES_ERRORS in bug.reasons and bug.confidence >= 0.7:
+            # An open bug of ours that names these very errors explains them better than the
+            # customer's requests do (a carrier refusing labels since our adapter changed).
+            for h in api:
+                if h.category == "customer_error":
+                    h.confidence = round(h.confidence - 0.1, 2)
+                    h.reasons.append(
+                        f"open bug {bug.evidence[0].value if bug.evidence else ''} names these errors"
+                    )
     found, notes = billing_causes(state, evidence, picture)
     if not picture.elevated and picture.top is not None and picture.elsewhere.reading == "usual":
         top = picture.top

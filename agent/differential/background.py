@@ -10,7 +10,8 @@ guard). Three readings:
   before: the product's normal noise, nobody's fault;
 * **platform** — everyone gets it now at about this account's rate, but they did not before: a
   change on our side (a bug, an incident), whatever the status says;
-* **own** — the account gets it far more often than the others: its own requests.
+* **own** — the account gets it far more often than the others, or far more than it did itself
+  while the others' rate stayed: its own requests.
 
 ``unknown`` when the other accounts' volume or the code's counts are not known.
 """
@@ -83,6 +84,12 @@ def background(top: TopErrors, rows: list[TopError]) -> Background:
         then = before_rate * top.others_requests
         if elsewhere > 3 * then + _noise(then):
             return Background("platform", rate, others_rate, before_rate)
+    if top.baseline_requests:
+        # The others get it as they always did; this account did not, until now (on one endpoint,
+        # or one key, at least): its own news.
+        ratio = top.requests / top.baseline_requests
+        if any(r.count >= 5 and r.count > 2 * r.before * ratio + _noise(r.before * ratio) for r in rows):
+            return Background("own", rate, others_rate, before_rate)
     return Background("usual", rate, others_rate, before_rate)
 
 

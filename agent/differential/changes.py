@@ -126,6 +126,50 @@ def _verdict(
     return ChangeVerdict(deploy, minutes, "possible", "a deploy whose relevance could not be checked")
 
 
+# What an operation name does rather than what it is about ("SearchSlots", "ListPatients").
+_VERBS = frozenset(
+    [
+        "get",
+        "list",
+        "search",
+        "find",
+        "fetch",
+        "query",
+        "create",
+        "add",
+        "new",
+        "insert",
+        "update",
+        "set",
+        "edit",
+        "patch",
+        "put",
+        "delete",
+        "remove",
+        "submit",
+        "send",
+        "post",
+        "do",
+        "run",
+        "check",
+    ]
+)
+
+
+def _named(path: str | None) -> list[str]:
+    """The path's words, and the nouns of its CamelCase operation names (``/gql/op/SearchSlots``
+    → ``slots``; ``/rpc/Employee.Import`` → ``employee``): the code that serves an operation is filed
+    under what it is about, not under the operation's whole name."""
+    parts = [
+        w.lower()
+        for segment in (path or "").split("/")
+        if not segment.startswith(("{", ":"))
+        for w in re.findall(r"[A-Z][a-z0-9]+", segment)
+        if len(w) > 3
+    ]
+    return [*path_words(path), *(w for w in parts if w not in _VERBS)]
+
+
 def _stem(word: str) -> str:
     """``shipments`` → ``shipment``, ``invoices`` → ``invoice``: file names use either."""
     return word[:-1] if len(word) > 4 and word.endswith("s") else word
@@ -144,7 +188,7 @@ def correlate(
     ``hints`` are words a relevant change's files would carry besides the path's
     (``ratelimit`` for 429s, ``auth`` for 401s).
     """
-    words = list(dict.fromkeys([*path_words(path), *hints, *([kind] if kind != "api" else [])]))
+    words = list(dict.fromkeys([*_named(path), *hints, *([kind] if kind != "api" else [])]))
     if evidence.deploys is None or onset is None:
         return Change(None, [], 0)
     verdicts: list[ChangeVerdict] = []

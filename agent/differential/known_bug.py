@@ -22,7 +22,10 @@ from casefile.tools.bugs_results import Issue
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["known_bug"]
+__all__ = ["DESCRIBES_ERRORS", "known_bug"]
+
+# A known bug's reason when it names the account's failing errors (their code, or their endpoint).
+DESCRIBES_ERRORS = "the bug names the account's failing errors (their code or endpoint)"
 
 # The customer asks whether this is a known problem or for a workaround (in the ticket's reading in
 # English: other languages' phrases for these are in differential/languages/).
@@ -89,6 +92,7 @@ def known_bug(
             + (" with a workaround." if issue.workaround else "; no workaround yet."),
             component=picture.path or "api",
             reasons=["an open bug's title and description match the ticket's own words and codes"]
+            + ([DESCRIBES_ERRORS] if code_hit or data_hit else [])
             + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"])
             + ([older] if older else []),
             evidence=[

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from casefile.agent.differential.background import Background, background
 from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Cited, Evidence
-from casefile.agent.differential.semantics import classify
+from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify
 from casefile.tools.base import parse_ts
 from casefile.tools.logs_results import ErrorSummary, KeyUsage, SharedError, TopError, TopErrors
 
@@ -296,7 +296,10 @@ def _class_picture(
     path, on_path = paths.most_common(1)[0]
     picture.path = (spike.path if spike_here and spike and spike.path else None) or (path or None)
     picture.shared = top.shared(status, rows[0].error_code)
-    if _widespread(top, picture.shared, count) or picture.elsewhere.reading == "platform":
+    # A client-side code the account began getting while the others' rate stayed as it was is its
+    # own, however many others get a few of it too.
+    own = picture.elsewhere.reading == "own" and cls in CUSTOMER_SIDE
+    if (_widespread(top, picture.shared, count) and not own) or picture.elsewhere.reading == "platform":
         picture.scope = "many accounts"
     elif picture.path and on_path >= 0.8 * count:
         picture.scope = f"this account, on {picture.path}"

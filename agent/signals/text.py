@@ -262,7 +262,11 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         r" events?\b|\b(?:stopped|stop|not|no longer|never) receiv\w* (?:[\w-]+ ){0,2}events?\b"
         # what a product pushes to the customer's system, said as what did not reach it
         r"|\b(?:alerts?|notifications?|events?|pushe?s?|messages?) (?:[\w-]+ ){0,2}(?:never|did not|didn'?t|not)"
-        r" (?:reach|arriv|come|get (?:to|through))\w*|\bour (?:endpoint|listener|receiver)\b",
+        r" (?:reach|arriv|come|get (?:to|through))\w*|\bour (?:endpoint|listener|receiver)\b"
+        # what should have arrived in the customer's own system, said as missing there ("never showed
+        # up in our EHR"): a delivery question whatever the objects are called
+        r"|\b(?:never|not|didn'?t|did not|haven'?t|have not|no longer) (?:\w+ )?(?:show(?:ed|n)? up|appear(?:ed)?"
+        r"|c[oa]me through|made it|make it|land(?:ed)?|synced) (?:in|into|to|on) (?:our|my)\b|\bmissing (?:from|in) our\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
         r"|\bgoogle workspace\b|\bping ?(?:identity|federate|one)\b"
         # signing in with a consumer/work account of an IdP: "with Google", "using their Microsoft accounts"
