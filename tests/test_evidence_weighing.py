@@ -97,6 +97,7 @@ def test_an_incident_that_ended_the_day_before_does_not_answer_a_complaint_about
     h = best(diff)
     assert h.category == "no_issue_found", diff.render()
     assert any("ended at 2027-03-03T08:40:00.000Z" in o for o in diff.observations)
+    assert "ended at 2027-03-03T08:40:00.000Z" in h.statement  # said, not hidden
     # The same outage told as the ticket's time ("yesterday morning") is the answer.
     h = best(assess(state("Yesterday morning every call failed with 503 for half an hour. Is it over?"), ev))
     assert h.category == "platform_incident"

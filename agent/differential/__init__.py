@@ -58,12 +58,13 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     signals = state.signals
     statuses = reported_statuses(reading(state.ticket.full_text()), signals.statuses)
     picture = error_picture(evidence, state.ticket.created_at, statuses, set(signals.error_codes))
+    ended: list[str] = []
     if _before_window(state, picture):
         # Errors that were over before the time the ticket speaks of (the time it names, or the day
         # before a complaint about now) explain only what happened then: the ticket is weighed on
         # what the account gets since, and the ended episode is said.
-        diff.observations.append(
-            f"the account's {describe(picture.cls or '')} ({picture.count}, first at {picture.onset}) ended at "
+        ended.append(
+            f"its {describe(picture.cls or '')} ({picture.count}, first at {picture.onset}) ended at "
             f"{picture.last_at}, before the time the ticket speaks of"
         )
         picture = error_picture(
@@ -139,6 +140,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
                         f"open bug {bug.evidence[0].value if bug.evidence else ''} names these errors"
                     )
     found, notes = billing_causes(state, evidence, picture)
+    notes = ended + notes
     if not picture.elevated and picture.top is not None and picture.elsewhere.reading == "usual":
         top = picture.top
         notes.append(
