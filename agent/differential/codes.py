@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from casefile.agent.differential.model import Cite
 from casefile.agent.differential.semantics import ErrorClass, classify, worded
+from casefile.agent.signals.text import code_name
 from casefile.tools.docs import Article, DocsSearchResult
 
 if TYPE_CHECKING:
@@ -83,9 +84,10 @@ def meaning(code: str, status: int | None, found: DocsSearchResult) -> CodeMeani
 
 def explained(evidence: Evidence, code: str | None, status: int | None) -> tuple[CodeMeaning, str] | None:
     """What the help center search of this investigation says ``code`` means, and that call's id."""
-    found = evidence.code_docs.get(code or "")
-    if found is None or code is None:
+    if code is None:
         return None
-    result = found.data
-    said = meaning(code, status, result)
+    found = evidence.code_docs.get(code_name(code))
+    if found is None:
+        return None
+    said = meaning(code_name(code), status, found.data)
     return (said, found.call_id) if said is not None else None

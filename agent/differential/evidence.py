@@ -28,10 +28,11 @@ from pydantic import BaseModel
 
 from casefile.agent.differential.codes import opaque
 from casefile.agent.differential.model import Cite, cite
-from casefile.agent.differential.queries import bug_queries
+from casefile.agent.differential.queries import bug_queries, docs_query
 from casefile.agent.differential.topic import unread
 from casefile.agent.ledger import CallLedger
 from casefile.agent.phrasebook import reading
+from casefile.agent.signals.text import code_key, code_name
 from casefile.tools.base import CallContext, ToolOutcome, iso, parse_ts
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import BugSearch, Issue
@@ -222,9 +223,15 @@ async def collect(
     searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
     second += searches
     # Codes that say nothing by their words (E2412) are explained, if at all, in the help center.
-    codes = [("docs_search", {"query": code}) for code in _opaque_codes(evidence)]
+    codes = [("docs_search", {"query": code}) for code in _opaque_codes(evidence, state.signals.error_codes)]
     second += codes
+    # The help center searched with what the ticket says and what the logs found, not its subject
+    # alone (the runbook's search): an article labelled with the cause is offered in the reply.
+    about = docs_query(state, evidence)
+    if about and about != state.ticket.subject:
+        second.append(("docs_search", {"query": about}))
     results = await caller.wave(second)
+    results = results[: len(second) - 1] if about and about != state.ticket.subject else results
     for (_, args), outcome in zip(codes, results[len(results) - len(codes) :], strict=True):
         answer = _view(outcome, DocsSearchResult)
         if answer is not None:
@@ -249,11 +256,17 @@ async def collect(
     return evidence
 
 
-def _opaque_codes(evidence: Evidence) -> list[str]:
-    """The account's error codes that name no meaning by their words, those that grew most first."""
+def _opaque_codes(evidence: Evidence, quoted: Sequence[str] = ()) -> list[str]:
+    """The error codes that name no meaning by their words, as the help center would name them (a
+    problem type's slug, not its URI): those the ticket quotes first, then the account's, those that
+    grew most first."""
     rows = evidence.top.data.top if evidence.top else []
-    found = dict.fromkeys(r.error_code for r in rows if r.error_code and opaque(r.error_code))
-    return list(found)[:MAX_CODE_SEARCHES]
+    codes = [*quoted, *(r.error_code for r in rows if r.error_code)]
+    found: dict[str, str] = {}
+    for code in codes:
+        if opaque(code_name(code)):
+            found.setdefault(code_key(code), code_name(code))
+    return list(found.values())[:MAX_CODE_SEARCHES]
 
 
 def _top_errors_args(state: LoopState, account: str, window: dict[str, str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -21,6 +21,7 @@ from casefile.agent.differential.background import Background, background
 from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Cited, Evidence
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify
+from casefile.agent.signals.text import code_key
 from casefile.tools.base import parse_ts
 from casefile.tools.logs_results import ErrorSummary, KeyUsage, SharedError, TopError, TopErrors
 
@@ -110,15 +111,19 @@ def _widespread(top: TopErrors, shared: SharedError | None, count: int) -> bool:
     return shared.count >= 0.5 * count
 
 
-def _enough(top: TopErrors, reported: list[TopError]) -> int:
+def _enough(top: TopErrors, reported: list[TopError], codes: Collection[str] = ()) -> int:
     """How many of the errors a customer reports make a finding: three, or two of a kind the
-    account never got in the week before (a small account's few calls that all fail)."""
+    account never got in the week before (a small account's few calls that all fail), or one
+    when the customer quotes its very code (they saw that answer; the logs confirm it)."""
+    if reported and all(r.error_code and code_key(r.error_code) in codes for r in reported):
+        return 1
     new = bool(reported) and bool(top.baseline_requests) and all(r.before == 0 for r in reported)
     return 2 if new else 3
 
 
 def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list[TopError]:
-    return [r for r in rows if r.status in statuses or (r.error_code and r.error_code.lower() in codes)]
+    """The rows of the statuses the ticket reports, or of the codes it quotes (``codes``: keys)."""
+    return [r for r in rows if r.status in statuses or (r.error_code and code_key(r.error_code) in codes)]
 
 
 def _noise(expected: float) -> float:
@@ -190,11 +195,14 @@ def error_picture(
         return picture
     # What the customer reports, when the logs hold it, is what the picture is about: a handful of
     # 503s the ticket names matter more than the usual background of 404s.
-    reported = _reported(top.top, statuses or set(), {c.lower() for c in codes or ()})
+    quoted = {code_key(c) for c in codes or ()}
+    reported = _reported(top.top, statuses or set(), quoted)
     # A small account gets few of an incident's errors: one it never had, that other accounts got
     # at the same time, is enough when the customer reports it.
     incident = any(_incident_like(top, r) for r in reported)
-    pool = reported if incident or sum(r.count for r in reported) >= _enough(top, reported) else top.top
+    pool = (
+        reported if incident or sum(r.count for r in reported) >= _enough(top, reported, quoted) else top.top
+    )
     ratio = top.requests / top.baseline_requests if top.baseline_requests else 0.0
     by_class: dict[str, list[TopError]] = {}
     for row in pool:
@@ -222,7 +230,7 @@ def error_picture(
             grown += more
         excess[cls_of] = grown
     pictures = [
-        _class_picture(top, summary, created_at, cls_of, rows_of, pool is reported)
+        _class_picture(top, summary, created_at, cls_of, rows_of, quoted if pool is reported else None)
         for cls_of, rows_of in by_class.items()
     ]
     rank = {p.cls: (excess[p.cls or ""], p.count) for p in pictures}
@@ -236,9 +244,11 @@ def _class_picture(
     created_at: datetime,
     cls: str,
     rows: list[TopError],
-    reported: bool,
+    quoted: set[str] | None,
 ) -> ErrorPicture:
-    """The picture of one error class's rows: elevated or not, onset, end, scope, failing key."""
+    """The picture of one error class's rows: elevated or not, onset, end, scope, failing key.
+    ``quoted``: the codes the ticket quotes when these rows are what it reports, else ``None``."""
+    reported = quoted is not None
     picture = ErrorPicture()
     picture.total, picture.requests = top.errors, top.requests
     count = sum(r.count for r in rows)
@@ -267,7 +277,7 @@ def _class_picture(
         above = count >= (1 if reported else 2)
     elif reported:
         # The customer names these errors: that they are there at all is the finding.
-        above = count >= _enough(top, rows)
+        above = count >= _enough(top, rows, quoted or ())
     elif top.baseline_requests and before == 0:
         above = count >= max(3, 2 * expected + 2)
     else:

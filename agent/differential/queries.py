@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.glossary import english
+from casefile.agent.signals.text import code_name
 
 if TYPE_CHECKING:
     from casefile.agent.differential.evidence import Evidence
     from casefile.agent.models.base import LoopState
     from casefile.tools.bugs_results import Issue
 
-__all__ = ["bug_queries", "path_words", "rank_issues", "stems", "terms"]
+__all__ = ["bug_queries", "docs_query", "path_words", "rank_issues", "stems", "terms"]
 
 # Letters of any language: "exécutions" is one word, not "ex" and "cutions".
 _WORD = re.compile(r"[^\W\d_][\w.-]*[^\W_]|[^\W\d_]")
@@ -229,6 +230,38 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     if spike is not None and spike.path:
         queries.append(" ".join([str(spike.status or ""), *path_words(spike.path)]).strip())
     return [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+
+
+# A help-center search is ranked by shared words: a long query finds more, and only an article
+# labelled with the diagnosed cause is ever offered (``agent/articles.py``).
+MAX_DOCS_WORDS = 24
+
+
+def docs_query(state: LoopState, evidence: Evidence) -> str:
+    """The help-center search for what the ticket says and what the evidence found.
+
+    The subject alone ("Having to log in twice") shares no word with the article that explains it
+    ("SSO fails on the first attempt: IdP clock drift"); the body's words, their English reading
+    (articles are written in the company's language, usually English), the codes the ticket quotes
+    and the words of the failures the logs hold (a login's "clock skew", an error's message) do.
+    """
+    ticket = state.ticket
+    said = f"{ticket.subject or ''} {ticket.body or ''}"
+    found: list[str] = []
+    if evidence.logins is not None:
+        found += [e.error or "" for e in evidence.logins.data.top_errors[:2]]
+    if evidence.webhooks is not None:
+        found += [e.error or "" for e in evidence.webhooks.data.by_error[:2]]
+    if evidence.top is not None:
+        found += [r.message or "" for r in evidence.top.data.top[:2]]
+    words = [
+        *(w for reading in english(said) for w in terms(reading)),
+        *terms(ticket.subject or ""),
+        *(code_name(c) for c in state.signals.error_codes[:3]),
+        *terms(ticket.body or ""),
+        *(w for text in found for w in terms(text)[:8]),
+    ]
+    return " ".join(list(dict.fromkeys(words))[:MAX_DOCS_WORDS])
 
 
 def _stem(word: str) -> str:

@@ -58,7 +58,9 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
             r"|allowance|allotment|entitlement|credits?[_ -]?(?:exhausted|exceeded|used[_ -]?up)"
             r"|(?:monthly|daily|annual|per[_ -]?(?:month|day|year))[_ -]?(?:limit|cap|quota)|cap[_ -]?reached"
             r"|(?:not[_ -]?|un)available[_ -]?(?:in|on|for)[_ -]?(?:your[_ -]?|this[_ -]?|the[_ -]?|current[_ -]?)?plan"
-            r"|requires?[_ -]?(?:an?[_ -]?)?(?:higher|paid|premium|business|enterprise)[_ -]?(?:plan|tier)",
+            r"|requires?[_ -]?(?:an?[_ -]?)?(?:higher|paid|premium|business|enterprise)[_ -]?(?:plan|tier)"
+            # an article's title: "editor and workspace limits of your plan"
+            r"|limits?[_ -]of[_ -](?:your[_ -]|the[_ -]|this[_ -])?(?:plan|subscription|tier)",
         ),
         ("rate_limit", r"rate[_ -]?limit|throttl|too[_ -]?many[_ -]?requests|slow[_ -]?down"),
         (

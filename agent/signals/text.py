@@ -9,6 +9,8 @@ from typing import Any
 
 __all__ = [
     "AREAS",
+    "code_key",
+    "code_name",
     "extract_areas",
     "extract_browsers",
     "extract_endpoints",
@@ -137,10 +139,55 @@ _ID_LIKE = re.compile(r"_(?=[a-z]*\d)[a-z0-9]{4,}$")
 _FRAME = re.compile(r"^[ \t]*(?:File \"[^\"\n]*\", line \d+, in |at )[^\n]*$", re.MULTILINE)
 
 
+# Where the text says a code follows: "error …", "code: …", "403 …", a JSON "type"/"code" value.
+_SAYS_CODE = (
+    r"(?:\berror|\bcode|\bfault|\bfailure|\berrno|\breason|\btype|\bproblem|(?<![\w.])[45]\d\d)"
+    r"(?:[\s\"':=,(\[]{1,4}[\w-]+){0,2}?[\s\"':=,(\[]{1,4}"
+)
+# Vendor codes written as a prefix and a number (QRM-0317, ERR-1042) have the shape of a tracker's
+# issue ids (ABC-123), and a problem type's slug ("crate-rejected") the shape of any hyphenated
+# words: either counts as an error code only where the text says it is one.
+_SAID_CODE = re.compile(
+    _SAYS_CODE + r"(?P<c>(?-i:[A-Z]{2,6})-\d{3,6}|(?-i:[a-z][a-z0-9]*(?:-[a-z0-9]+){1,5}))(?![\w-]|\.\w|:)",
+    re.IGNORECASE,
+)
+# A problem type (RFC 9457 ``type``) is a URL whose last segment is the code, under a path that says
+# so (``/problems/``, ``/errors/``, ``/error-codes/``).
+_URL_CODE = re.compile(
+    r"\bhttps?://[^\s\"'<>]*/[\w-]*(?:prob|error|code|fault)[\w-]*/(?P<c>[a-z][a-z0-9]*(?:[-_][a-z0-9]+){1,5})"
+    r"(?=[\s\"'<>),.;]|$)",
+    re.IGNORECASE,
+)
+# The words a hyphenated code is made of when it names an error: "crate-rejected",
+# "credits-exhausted", "session-expired"; "sign-in" or "real-time" are no codes.
+_KEBAB_ERRORISH = re.compile(
+    r"(?:^|-)(?:error|errors|failed|failure|invalid|expired|denied|refused|rejected|declined|exceeded|exhausted"
+    r"|unavailable|unauthori[sz]ed|forbidden|missing|unknown|conflict|limit|limited|timeout|unsupported"
+    r"|malformed|required|suspended|blocked|not-found|too-many-requests|internal)(?:-|$)"
+)
+
+
+def code_name(code: str) -> str:
+    """A code as a customer or a help center writes it: a problem type's URI (as logs keep it) by
+    its last segment, the slug (``…/problems/crate-rejected`` → ``crate-rejected``)."""
+    return code.rstrip("/").rsplit("/", 1)[-1]
+
+
+def code_key(code: str) -> str:
+    """How two codes are compared: by name, whatever the case."""
+    return code_name(code).lower()
+
+
 def extract_error_codes(text: str) -> list[str]:
-    """Error codes: rate_limit_exceeded, card_declined, ECONNREFUSED, ERR_SSL_PROTOCOL_ERROR…"""
+    """Error codes: rate_limit_exceeded, card_declined, ECONNREFUSED, ERR_SSL_PROTOCOL_ERROR,
+    crate-rejected (a problem type's slug), QRM-0317 (where the text says it is an error)…"""
     text = _FRAME.sub("", text)
     found: list[tuple[int, str]] = []
+    for pattern in (_URL_CODE, _SAID_CODE):
+        for m in pattern.finditer(text):
+            code = m.group("c")
+            if "-" not in code or code[0].isupper() or _KEBAB_ERRORISH.search(code):
+                found.append((m.start("c"), code))
     for m in _SNAKE_CODE.finditer(text):
         code = m.group("c")
         if not _FIELD_SUFFIX.search(code) and not _ID_LIKE.search(code):
