@@ -118,3 +118,53 @@ def test_the_help_center_is_searched_with_what_the_ticket_says_and_the_logs_foun
         state("Seit heute Morgen ist alles langsam", subject="Alles langsam"), Evidence()
     ).split()
     assert "slow" in query
+
+
+def test_an_operation_named_in_camel_case_is_read_by_its_words() -> None:
+    from casefile.agent.differential.queries import names_operation, path_words
+
+    assert path_words("/op/FindOpenings") == ["find", "findopenings", "openings"][:0] or {
+        "findopenings",
+        "find",
+        "openings",
+    } <= set(path_words("/op/FindOpenings"))
+    assert path_words("/v2/parcels/{id}/labels:print") == ["parcels", "labels", "print"]
+    assert names_operation("Adding the new room does not work", "/op/AddRoom")
+    assert names_operation("adding members is refused", "/rpc/Members.Add")
+    assert not names_operation("Adding the new room does not work", "/op/AddDesk")
+    assert not names_operation("our orders fail", "/v1/orders")  # one word is too common to tell
+    assert not names_operation("the monitor gets 429s for the room list", "/op/GetRoom")
+    # the words must stand close together, as they do when they describe one action
+    assert not names_operation(
+        "adding users works fine, but since the move the projector of the big room is dark", "/op/AddRoom"
+    )
+
+
+def test_the_operation_the_customer_describes_is_what_the_ticket_reports() -> None:
+    # The thread names no code and no status; the refusals of the operation it describes are read
+    # through the help center, not the account's usual conflicts.
+    rows = top(
+        [
+            row(409, "SLT-0409", 30, path="/op/BookSlot"),
+            row(404, "GEN-0404", 20, path="/op/FindSlot"),
+            row(403, "QRM-0318", 4, path="/op/AddRoom"),
+        ]
+    )
+    docs = cited(
+        DocsSearchResult,
+        {"query": "QRM-0318", "count": 1, "articles": [_article("QRM-0318")]},
+        "c12",
+        "docs_search",
+    )
+    ev = Evidence(summary=summary(54, status=409), top=rows, billing=billing(), code_docs={"QRM-0318": docs})
+    said = "Adding our fourth room does not work: the screen says refused, with a code we don't understand."
+    assert _opaque_codes(ev, _reported(said, ev))[0] == "QRM-0318"
+    h = best(assess(state(said), ev))
+    assert h.category == "billing_plan_limit"
+    assert "QRM-0318" in {c.value for c in h.evidence}
+
+
+def _reported(said: str, ev: Evidence) -> list[str]:
+    from casefile.agent.differential.evidence import _reported_codes
+
+    return _reported_codes(state(said), ev)

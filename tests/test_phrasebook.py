@@ -188,3 +188,36 @@ def test_a_ticket_in_a_listed_language_finds_the_bug_filed_in_english() -> None:
     assert "TRK-52" in {c.value for c in h.evidence}
     # when it began is not a bug's word
     assert "since yesterday" not in english(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # a known issue asked about, the symptom said in the customer's words
+        (
+            "Le statut « Expédié » nous arrive avec des heures de retard. Un souci connu ?",
+            "Shipped status arrives hours late",
+        ),
+        (
+            "Las etiquetas de Parcelix no se generan desde ayer. ¿Es un error conocido? ¿Hay alguna forma de enviarlas mientras tanto?",
+            "Parcelix labels fail without customs data",
+        ),
+        (
+            "안녕하세요. 예약 알림 문자가 중간에 잘려요. 알려진 문제인가요?",
+            "Appointment reminder SMS text cut off",
+        ),
+    ],
+)
+def test_a_known_issue_asked_about_in_another_language_finds_the_bug_filed_in_english(
+    text: str, title: str
+) -> None:
+    bug = issue("TRK-77", title, "In Progress", "Use the other channel meanwhile.")
+    ev = Evidence(summary=summary(0), billing=billing(), bugs=[(bug, "c9")])
+    h = assess(state(text), ev).best
+    assert h is not None and h.category == "known_bug", assess(state(text), ev).render()
+    assert "TRK-77" in {c.value for c in h.evidence}
+
+
+def test_things_that_never_reach_the_customers_system_are_read_in_danish() -> None:
+    assert "never arrived" in reading("Aftalerne når aldrig frem til vores system.")
+    assert "never arrived" in reading("Siden i går er der ikke kommet nye ordrer over.")

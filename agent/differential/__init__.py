@@ -56,8 +56,9 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     if not (state.account or {}).get("id"):
         return diff
     signals = state.signals
-    statuses = reported_statuses(reading(state.ticket.full_text()), signals.statuses)
-    picture = error_picture(evidence, state.ticket.created_at, statuses, set(signals.error_codes))
+    said = reading(state.ticket.full_text())
+    statuses = reported_statuses(said, signals.statuses)
+    picture = error_picture(evidence, state.ticket.created_at, statuses, set(signals.error_codes), said)
     ended: list[str] = []
     if _before_window(state, picture):
         # Errors that were over before the time the ticket speaks of (the time it names, or the day
@@ -72,6 +73,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             state.ticket.created_at,
             statuses,
             set(signals.error_codes),
+            said,
         )
     diff.error_class = picture.cls if picture.elevated else None
     diff.onset = picture.onset if picture.elevated else None

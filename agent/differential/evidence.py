@@ -223,7 +223,9 @@ async def collect(
     searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
     second += searches
     # Codes that say nothing by their words (E2412) are explained, if at all, in the help center.
-    codes = [("docs_search", {"query": code}) for code in _opaque_codes(evidence, state.signals.error_codes)]
+    codes = [
+        ("docs_search", {"query": code}) for code in _opaque_codes(evidence, _reported_codes(state, evidence))
+    ]
     second += codes
     # The help center searched with what the ticket says and what the logs found, not its subject
     # alone (the runbook's search): an article labelled with the cause is offered in the reply.
@@ -267,6 +269,17 @@ def _opaque_codes(evidence: Evidence, quoted: Sequence[str] = ()) -> list[str]:
         if opaque(code_name(code)):
             found.setdefault(code_key(code), code_name(code))
     return list(found.values())[:MAX_CODE_SEARCHES]
+
+
+def _reported_codes(state: LoopState, evidence: Evidence) -> list[str]:
+    """The codes the ticket quotes, then those of the rows it reports (their status, their operation)."""
+    from casefile.agent.differential.picture import reported_rows, reported_statuses
+
+    said = reading(state.ticket.full_text())
+    rows = evidence.top.data.top if evidence.top else []
+    quoted = {code_key(c) for c in state.signals.error_codes}
+    reported = reported_rows(rows, reported_statuses(said, state.signals.statuses), quoted, said)
+    return [*state.signals.error_codes, *(r.error_code for r in reported if r.error_code)]
 
 
 def _top_errors_args(state: LoopState, account: str, window: dict[str, str]) -> dict[str, Any]:

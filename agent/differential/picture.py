@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from casefile.agent.differential.background import Background, background
 from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Cited, Evidence
+from casefile.agent.differential.queries import names_operation
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify
 from casefile.agent.signals.text import code_key
 from casefile.tools.base import parse_ts
 from casefile.tools.logs_results import ErrorSummary, KeyUsage, SharedError, TopError, TopErrors
 
-__all__ = ["ErrorPicture", "error_picture", "recent", "reported_statuses"]
+__all__ = ["ErrorPicture", "error_picture", "recent", "reported_rows", "reported_statuses"]
 
 # An incident whose last error is this long before the ticket has ended.
 ENDED_AFTER = timedelta(minutes=60)
@@ -121,9 +122,18 @@ def _enough(top: TopErrors, reported: list[TopError], codes: Collection[str] = (
     return 2 if new else 3
 
 
-def _reported(rows: list[TopError], statuses: set[int], codes: set[str]) -> list[TopError]:
-    """The rows of the statuses the ticket reports, or of the codes it quotes (``codes``: keys)."""
-    return [r for r in rows if r.status in statuses or (r.error_code and code_key(r.error_code) in codes)]
+def reported_rows(
+    rows: list[TopError], statuses: set[int], codes: set[str], said: str = ""
+) -> list[TopError]:
+    """The rows of the statuses the ticket reports, of the codes it quotes (``codes``: keys), or of
+    the operation it describes in ``said`` ("adding the location" → ``/op/AddLocation``)."""
+    return [
+        r
+        for r in rows
+        if r.status in statuses
+        or (r.error_code and code_key(r.error_code) in codes)
+        or (said and names_operation(said, r.path))
+    ]
 
 
 def _noise(expected: float) -> float:
@@ -178,9 +188,14 @@ def recent(evidence: Evidence, since: datetime) -> Evidence:
 
 
 def error_picture(
-    evidence: Evidence, created_at: datetime, statuses: set[int] | None = None, codes: set[str] | None = None
+    evidence: Evidence,
+    created_at: datetime,
+    statuses: set[int] | None = None,
+    codes: set[str] | None = None,
+    said: str = "",
 ) -> ErrorPicture:
-    """The account's error picture; the errors the ticket itself reports (``statuses``, ``codes``) come first.
+    """The account's error picture; the errors the ticket itself reports (``statuses``, ``codes``, the
+    operations its text ``said`` describes) come first.
 
     Every error class among the top rows is tested against its baseline; the picture is the
     elevated class that grew most, so background noise of one class does not hide a real change
@@ -196,7 +211,7 @@ def error_picture(
     # What the customer reports, when the logs hold it, is what the picture is about: a handful of
     # 503s the ticket names matter more than the usual background of 404s.
     quoted = {code_key(c) for c in codes or ()}
-    reported = _reported(top.top, statuses or set(), quoted)
+    reported = reported_rows(top.top, statuses or set(), quoted, said)
     # A small account gets few of an incident's errors: one it never had, that other accounts got
     # at the same time, is enough when the customer reports it.
     incident = any(_incident_like(top, r) for r in reported)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
     from casefile.tools.bugs_results import Issue
 
-__all__ = ["bug_queries", "docs_query", "path_words", "rank_issues", "stems", "terms"]
+__all__ = ["bug_queries", "docs_query", "names_operation", "path_words", "rank_issues", "stems", "terms"]
 
 # Letters of any language: "exécutions" is one word, not "ex" and "cutions".
 _WORD = re.compile(r"[^\W\d_][\w.-]*[^\W_]|[^\W\d_]")
@@ -199,14 +199,47 @@ def terms(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# The words of an operation named in camelCase or PascalCase: "SearchSlots", "batchGet", "HTTPProxy".
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
 def path_words(path: str | None) -> list[str]:
-    """``/v2/orders/{id}/export`` → ``['orders', 'export']`` (no versions, no placeholders)."""
+    """``/v2/orders/{id}/export`` → ``['orders', 'export']`` (no versions, no placeholders); an
+    operation named in camelCase by its words too (``/op/SearchSlots`` → ``searchslots``, ``search``,
+    ``slots``: code calls it ``slots/SearchQuery``), those of four letters or more."""
     words = []
     for segment in (path or "").split("/"):
         if not segment or segment.startswith("{") or segment.startswith(":") or re.match(r"^v\d+$", segment):
             continue
-        words += [w for w in re.split(r"[^a-z0-9]+", segment.lower()) if len(w) > 2]
-    return words
+        for token in re.split(r"[^A-Za-z0-9]+", segment):
+            words += [token.lower()] if len(token) > 2 else []
+            parts = _CAMEL.findall(token)
+            if len(parts) > 1:
+                words += [w.lower() for w in parts if len(w) > 3]
+    return list(dict.fromkeys(words))
+
+
+# Verbs of operation names that are everyday English ("gets 429s", "the device list"): they tell nothing.
+_PLAIN_VERBS = frozenset({"get", "set", "list", "put", "post", "has", "is", "do"})
+# How close the words describing one operation stand ("adding the new location": three apart).
+_OPERATION_SPAN = 4
+
+
+def names_operation(text: str, path: str | None) -> bool:
+    """Whether ``text`` describes the operation ``path`` names, all its words close together: "adding
+    the new location" and ``/op/AddLocation``, "adding members" and ``/rpc/Members.Add``. An
+    operation of one telling word (``/v1/orders``, ``/op/GetDevice``) is too common to tell."""
+    last = (path or "").rstrip("/").rsplit("/", 1)[-1]
+    words = {w.lower() for token in re.split(r"[^A-Za-z0-9]+", last) for w in _CAMEL.findall(token)}
+    words = {w for w in words if len(w) > 2 and not w.isdigit()}
+    if len(words) < 2 or words & _PLAIN_VERBS:
+        return False
+    said = [m.group(0).lower() for m in _WORD.finditer(text)]
+    for i, token in enumerate(said):
+        near = said[max(0, i - _OPERATION_SPAN) : i + _OPERATION_SPAN + 1]
+        if any(token.startswith(w) for w in words) and all(any(t.startswith(w) for t in near) for w in words):
+            return True
+    return False
 
 
 def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
