@@ -89,5 +89,6 @@ def explained(evidence: Evidence, code: str | None, status: int | None) -> tuple
     found = evidence.code_docs.get(code_name(code))
     if found is None:
         return None
-    said = meaning(code_name(code), status, found.data)
+    result = found.data
+    said = meaning(code_name(code), status, result)
     return (said, found.call_id) if said is not None else None
