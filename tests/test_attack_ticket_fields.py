@@ -81,7 +81,10 @@ def test_another_account_in_a_ticket_field_does_not_move_the_investigation(
 def test_template_syntax_in_the_ticket_is_text_not_a_template(env: Environment) -> None:
     result = asyncio.run(run_investigation(ticket_with(FIELDS[-1][1]), env, load_settings(env={})))
     queries = [o.arguments.get("query") for o in result.outcomes if o.tool == "docs_search"]
-    assert queries and all(q == TEMPLATE for q in queries), queries  # rendered once: never 49
+    # The runbook's search is the subject, rendered once; the differential's search is the ticket's
+    # words as text: neither ever evaluates it (no 49, no customer id).
+    assert TEMPLATE in queries, queries
+    assert not any(re.search(r"\b49\b|cus_", q) for q in queries), queries
     said = json.dumps(result.diagnosis.model_dump(mode="json"))
     assert "cus_LdrOUqQ15Mnb5T" not in said.replace(json.dumps(TEMPLATE)[1:-1], "")
 
