@@ -229,9 +229,14 @@ async def test_good_standing_reports_plan_and_limits(
         "product_name": "Relay Growth",
         "nickname": "Growth monthly",
         "amount": 2000,
+        "amount_decimal": "2000",
         "currency": "usd",
         "interval": "month",
+        "usage_type": "licensed",
+        "billing_scheme": "per_unit",
+        "meter": None,
     }
+    assert sub["metered"] == []
     assert sub["limits"] == {"api_rpm": "600"}
     assert result["customer"] == {
         "id": "cus_acme",
@@ -239,6 +244,42 @@ async def test_good_standing_reports_plan_and_limits(
         "name": "Acme Logistics",
         "delinquent": False,
     }
+
+
+async def test_a_usage_based_price_is_passed_with_its_plan_and_limits(
+    mock: respx.MockRouter, resources: dict[str, Any], connector: StripeConnector
+) -> None:
+    """A flat fee plus a metered price per unit (a fraction of a cent, so ``unit_amount`` is null):
+    the flat fee is the plan, the metered price is passed beside it with its meter, and the limits
+    of both prices are read."""
+    sub = subscription(resources, "sub_acme", "cus_acme", "active")
+    metered = copy.deepcopy(sub["items"]["data"][0])
+    metered["id"] = "si_metered"
+    metered["price"].update(
+        id="price_per_label",
+        nickname="Per label",
+        unit_amount=None,
+        unit_amount_decimal="0.5",
+        metadata={"monthly_label_quota": "30000"},
+        recurring={"interval": "month", "interval_count": 1, "usage_type": "metered", "meter": "mtr_labels"},
+    )
+    sub["items"]["data"].append(metered)
+    serve_account(mock, resources, "cus_acme", subs=[sub])
+    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
+
+    (shaped,) = result["subscriptions"]
+    assert shaped["plan"]["nickname"] == "Growth monthly" and shaped["plan"]["usage_type"] == "licensed"
+    (usage,) = shaped["metered"]
+    assert usage["price_id"] == "price_per_label" and usage["usage_type"] == "metered"
+    assert usage["amount"] is None and usage["amount_decimal"] == "0.5" and usage["meter"] == "mtr_labels"
+    assert shaped["limits"] == {"api_rpm": "600", "monthly_label_quota": "30000"}
+    # a subscription whose only price is metered has that price as its plan
+    sub["items"]["data"] = [metered]
+    mock.get("/v1/subscriptions", params={"customer": "cus_acme"}).respond(
+        json=listing("/v1/subscriptions", [sub])
+    )
+    result = await connector.billing_account(BillingAccountArgs(account_id="acme"), ctx("acme"))
+    assert result["subscriptions"][0]["plan"]["price_id"] == "price_per_label"
 
 
 async def test_canceled_subscription_without_replacement(

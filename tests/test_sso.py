@@ -568,3 +568,18 @@ def test_expiry_warning_for_soon_expiring_cert() -> None:
     assert result["certificates"][0]["days_left"] == 5
     assert result["problems"] == ["signing certificate CN=soon expires 2026-11-25T10:05:00Z (in 5 days)"]
     assert result["diff_vs_last_working"]["available"] is False
+
+
+def test_keycloak_and_ping_metadata_name_their_vendor() -> None:
+    """A Keycloak realm's descriptor and PingOne's or PingFederate's metadata say who the IdP is, by
+    the shape of their URLs (invented hosts)."""
+    from casefile.tools.sso_analysis import VENDOR_NAMES
+
+    realm = "https://login.clinic.example/realms/staff"
+    assert guess_vendor(realm, [f"{realm}/protocol/saml"]) == "keycloak"
+    env = "https://auth.pingone.eu/3f2c9a71-0000-4000-8000-000000000001"
+    assert guess_vendor(env, [f"{env}/saml20/idp/sso"]) == "ping"
+    assert guess_vendor("urn:example:idp", ["https://fed.example.test/idp/SSO.saml2"]) == "ping"
+    assert VENDOR_NAMES["keycloak"] == "Keycloak"
+    # an IdP whose URLs say nothing stays unknown rather than guessed
+    assert guess_vendor("https://idp.example.test/saml", ["https://idp.example.test/saml/sso"]) is None

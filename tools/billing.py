@@ -1,8 +1,9 @@
 """Billing connector: a customer's Stripe standing, read through the official SDK.
 
 ``billing_account`` answers "is this customer blocked for a billing reason?":
-subscriptions and their status, the plan and its limits (product metadata such
-as ``api_rpm``), open invoices with their failed attempts, recent failed
+subscriptions and their status, the plan and its limits (product or price metadata
+such as ``api_rpm``; a usage-based price is passed as ``metered`` beside a flat fee,
+with its meter and its per-unit ``amount_decimal``), open invoices with their failed attempts, recent failed
 charges, and a verdict (``in_good_standing``) with reasons that cite values.
 
 Read-only, enforced in three layers:
@@ -217,7 +218,8 @@ class StripeConnector(APIConnector[StripeSettings]):
         Use when a customer is blocked, gets HTTP 402 / subscription_past_due,
         asks about plan limits (e.g. requests per minute), or when a failure
         could be a billing suspension. Returns the customer, each subscription
-        with its status, plan and limits (product metadata such as api_rpm),
+        with its status, plan, usage-based (metered) prices and limits (product
+        or price metadata such as api_rpm),
         open invoices with failed payment attempts, recent failed charges with
         their decline codes, and in_good_standing with the reasons.
         """

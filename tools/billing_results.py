@@ -15,8 +15,14 @@ class Plan(ResultView):
     product_name: str | None = None
     nickname: str | None = None
     amount: int | None = None
+    amount_decimal: str | None = None
+    """Stripe's ``unit_amount_decimal``: a usage-based price may be a fraction of a cent per unit."""
     currency: str | None = None
     interval: str | None = None
+    usage_type: str | None = None
+    """``licensed`` (a flat fee per period) or ``metered`` (billed on reported usage)."""
+    billing_scheme: str | None = None
+    meter: str | None = None
 
 
 class Subscription(ResultView):
@@ -26,6 +32,8 @@ class Subscription(ResultView):
     canceled_at: str | None = None
     current_period_end: str | None = None
     plan: Plan = Field(default_factory=Plan)
+    metered: list[Plan] = Field(default_factory=list)
+    """The subscription's usage-based prices (the plan itself when it is one)."""
     limits: dict[str, str] = Field(default_factory=dict)
 
     @property

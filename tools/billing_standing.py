@@ -40,31 +40,51 @@ def stripe_id(value: Any) -> Any:
 # --------------------------------------------------------------------------- shaping
 
 
+def _price(price: dict[str, Any], products: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """One price of a subscription, as its ``plan``: a flat (licensed) fee or a usage-based
+    (metered) one, whose ``amount_decimal`` may be a fraction of a cent per unit."""
+    product_id = stripe_id(price.get("product"))
+    recurring = price.get("recurring") or {}
+    return {
+        "price_id": price.get("id"),
+        "product": product_id,
+        "product_name": products.get(product_id or "", {}).get("name"),
+        "nickname": price.get("nickname"),
+        "amount": price.get("unit_amount"),
+        "amount_decimal": price.get("unit_amount_decimal"),
+        "currency": price.get("currency"),
+        "interval": recurring.get("interval"),
+        "usage_type": recurring.get("usage_type"),
+        "billing_scheme": price.get("billing_scheme"),
+        "meter": recurring.get("meter"),
+    }
+
+
 def shape_subscription(sub: dict[str, Any], products: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     items = (sub.get("items") or {}).get("data") or []
-    first = items[0] if items else {}
-    price = first.get("price") or {}
-    product_id = stripe_id(price.get("product"))
-    product = products.get(product_id or "", {})
+    prices = [i.get("price") or {} for i in items]
+    # The plan is the flat fee when the subscription has one beside its usage-based prices (a base
+    # fee plus a per-unit price), else its first price, metered or not.
+    licensed = [p for p in prices if (p.get("recurring") or {}).get("usage_type") != "metered"]
+    base = (licensed or prices or [{}])[0]
     period_ends = [i["current_period_end"] for i in items if i.get("current_period_end") is not None]
-    recurring = price.get("recurring") or {}
+    limits: dict[str, Any] = {}
+    # Companies keep plan limits on the product or on the price, of any item: both, the price's more
+    # specific, the plan's own item last.
+    for price in [*(p for p in prices if p is not base), base]:
+        product = products.get(stripe_id(price.get("product")) or "", {})
+        limits |= {**dict(product.get("metadata") or {}), **dict(price.get("metadata") or {})}
     return {
         "id": sub["id"],
         "status": sub["status"],
         "cancel_at_period_end": sub.get("cancel_at_period_end"),
         "canceled_at": stripe_time(sub.get("canceled_at")),
         "current_period_end": stripe_time(max(period_ends)) if period_ends else None,
-        "plan": {
-            "price_id": price.get("id"),
-            "product": product_id,
-            "product_name": product.get("name"),
-            "nickname": price.get("nickname"),
-            "amount": price.get("unit_amount"),
-            "currency": price.get("currency"),
-            "interval": recurring.get("interval"),
-        },
-        # Companies keep plan limits on the product or on the price: both, the price's more specific.
-        "limits": {**dict(product.get("metadata") or {}), **dict(price.get("metadata") or {})},
+        "plan": _price(base, products),
+        "metered": [
+            _price(p, products) for p in prices if (p.get("recurring") or {}).get("usage_type") == "metered"
+        ],
+        "limits": limits,
     }
 
 

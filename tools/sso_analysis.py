@@ -32,6 +32,10 @@ _VENDOR_MARKERS: list[tuple[str, tuple[str, ...]]] = [
     ("google", ("accounts.google.com",)),
     ("onelogin", ("onelogin.com",)),
     ("adfs", ("/adfs/",)),
+    # PingOne's entity ID is auth.pingone.<region>/<environment>; PingFederate's SSO service /idp/SSO.saml2.
+    ("ping", ("pingone.", "pingidentity.com", "/idp/sso.saml2")),
+    # A Keycloak realm's descriptor: entity ID <host>/realms/<realm>, endpoints …/protocol/saml.
+    ("keycloak", ("/realms/", "/protocol/saml")),
     ("shibboleth", ("/idp/shibboleth", "/idp/profile/", "shibboleth")),
     ("jumpcloud", ("jumpcloud.com",)),
     ("auth0", ("auth0.com",)),
@@ -45,6 +49,8 @@ VENDOR_NAMES = {
     "shibboleth": "Shibboleth",
     "jumpcloud": "JumpCloud",
     "auth0": "Auth0",
+    "ping": "Ping Identity",
+    "keycloak": "Keycloak",
 }
 
 
