@@ -199,24 +199,18 @@ def terms(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-# The words of an operation named in camelCase or PascalCase: "SearchSlots", "batchGet", "HTTPProxy".
+# The words of an operation named in camelCase or PascalCase: "AddRoom", "batchGet", "HTTPProxy".
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 def path_words(path: str | None) -> list[str]:
-    """``/v2/orders/{id}/export`` → ``['orders', 'export']`` (no versions, no placeholders); an
-    operation named in camelCase by its words too (``/op/SearchSlots`` → ``searchslots``, ``search``,
-    ``slots``: code calls it ``slots/SearchQuery``), those of four letters or more."""
+    """``/v2/orders/{id}/export`` → ``['orders', 'export']`` (no versions, no placeholders)."""
     words = []
     for segment in (path or "").split("/"):
         if not segment or segment.startswith("{") or segment.startswith(":") or re.match(r"^v\d+$", segment):
             continue
-        for token in re.split(r"[^A-Za-z0-9]+", segment):
-            words += [token.lower()] if len(token) > 2 else []
-            parts = _CAMEL.findall(token)
-            if len(parts) > 1:
-                words += [w.lower() for w in parts if len(w) > 3]
-    return list(dict.fromkeys(words))
+        words += [w for w in re.split(r"[^a-z0-9]+", segment.lower()) if len(w) > 2]
+    return words
 
 
 # Verbs of operation names that are everyday English ("gets 429s", "the device list"): they tell nothing.
