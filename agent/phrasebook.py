@@ -16,8 +16,8 @@ płatność, płatności, płatnością), a phrase starting with ``*`` the end o
 reads Verbindungsfehler as "Verbindungs error", leaving its first part to the other phrases; such
 phrases are read first), ``(word)`` is an optional word, ``{n}`` a number carried into the
 English (digits, or a number word of the language's ``numbers``: "vor zwei Stunden" reads "two hours
-ago"). In a language written without spaces (Japanese, Chinese) a phrase matches anywhere, and a
-number glued to its script ("403エラー") is set apart first.
+ago"), ``...`` one to three words carried into it. In a language written without spaces (Japanese,
+Chinese) a phrase matches anywhere, and a number glued to its script ("403エラー") is set apart first.
 """
 
 from __future__ import annotations
@@ -104,9 +104,10 @@ class Language(BaseModel):
 
 
 _WORD = re.compile(r"\(([^)]+)\)|(\S+)")
-# What a placeholder of a phrase matches, carried into the English: a number, one or two words.
+# What a placeholder of a phrase matches, carried into the English: a number, one to three words
+# ("keine Sendungsstatus von X angekommen": what did not arrive, with whom it is from).
 _NUMBER = r"(?P<n>\d{1,3})"
-_WORDS = r"(?P<w>\S+?(?:\s+\S+)??)"
+_WORDS = r"(?P<w>\S+?(?:\s+\S+){0,2}?)"
 
 
 def _pattern(phrase: str, spaced: bool, numbers: Iterable[str] = ()) -> str:

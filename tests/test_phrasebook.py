@@ -218,6 +218,14 @@ def test_a_known_issue_asked_about_in_another_language_finds_the_bug_filed_in_en
     assert "TRK-77" in {c.value for c in h.evidence}
 
 
-def test_things_that_never_reach_the_customers_system_are_read_in_danish() -> None:
+def test_things_that_never_reach_the_customers_system_are_deliveries_in_danish_and_german() -> None:
+    from casefile.agent.signals import extract_areas
+
     assert "never arrived" in reading("Aftalerne når aldrig frem til vores system.")
-    assert "never arrived" in reading("Siden i går er der ikke kommet nye ordrer over.")
+    for text in (
+        "Siden i går er der ikke kommet nye ordrer over i vores lagersystem fra jer.",
+        "Heute sind in unserem ERP keine Lieferscheine von Ihnen angekommen.",
+    ):
+        assert "webhook" in extract_areas(reading(text)), reading(text)
+    # what arrived is no delivery question
+    assert "webhook" not in extract_areas(reading("Heute ist in unserem ERP die Rechnung angekommen."))

@@ -313,7 +313,11 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         # what should have arrived in the customer's own system, said as missing there ("never showed
         # up in our EHR"): a delivery question whatever the objects are called
         r"|\b(?:never|not|didn'?t|did not|haven'?t|have not|no longer) (?:\w+ )?(?:show(?:ed|n)? up|appear(?:ed)?"
-        r"|c[oa]me through|made it|make it|land(?:ed)?|synced) (?:in|into|to|on) (?:our|my)\b|\bmissing (?:from|in) our\b",
+        r"|c[oa]me through|made it|make it|land(?:ed)?|synced) (?:in|into|to|on) (?:our|my)\b|\bmissing (?:from|in) our\b"
+        # the same in the English reading of another language, whose word order puts what never
+        # arrived between ("never arrived new appointments into our …")
+        r"|\bnever arrived (?:[\w-]+ ){0,3}(?:in|into|to|at) (?:our|my)\b"
+        r"|\b(?:in|into) (?:our|my) (?:[\w-]+ ){0,3}no (?:[\w-]+ ){0,4}arrived\b",
         "sso": r"\bsaml\b|\bsso\b|single sign[- ]?on|\bokta\b|\bazure ad\b|\bentra\b|\bonelogin\b|\bidp\b"
         r"|\bgoogle workspace\b|\bping ?(?:identity|federate|one)\b"
         # signing in with a consumer/work account of an IdP: "with Google", "using their Microsoft accounts"
