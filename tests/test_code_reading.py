@@ -5,6 +5,8 @@ the logs even once, is what the ticket reports. No bundled world's names."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from test_differential import best, billing, cited, row, state, summary, top
 
 from casefile.agent.differential import Evidence, assess
@@ -56,6 +58,22 @@ def _article(code: str) -> dict[str, object]:
     }
 
 
+def _limit_explained(background: list[dict[str, Any]], refused: dict[str, Any]) -> Evidence:
+    """The account's usual conflicts and a few refusals of an opaque code the help center explains
+    as a plan limit (the search for it already made)."""
+    code = refused["error_code"]
+    docs = cited(
+        DocsSearchResult, {"query": code, "count": 1, "articles": [_article(code)]}, "c12", "docs_search"
+    )
+    errors = sum(r["count"] for r in [*background, refused])
+    return Evidence(
+        summary=summary(errors, status=background[0]["status"]),
+        top=top([*background, refused]),
+        billing=billing(),
+        code_docs={code: docs},
+    )
+
+
 def test_the_code_the_ticket_quotes_is_searched_first_by_its_name() -> None:
     background = [
         row(409, "SLT-0409", 30, path="/op/BookSlot"),
@@ -71,20 +89,10 @@ def test_the_code_the_ticket_quotes_is_searched_first_by_its_name() -> None:
 
 
 def test_a_quoted_code_found_once_in_the_logs_is_what_the_ticket_reports() -> None:
-    rows = top(
-        [
-            row(409, "SLT-0409", 6, path="/op/BookSlot"),
-            row(400, "SLT-0400", 4, path="/op/FindSlot"),
-            row(403, "QRM-0317", 1, path="/op/AddEditor"),
-        ]
+    ev = _limit_explained(
+        [row(409, "SLT-0409", 6, path="/op/BookSlot"), row(400, "SLT-0400", 4, path="/op/FindSlot")],
+        row(403, "QRM-0317", 1, path="/op/AddEditor"),
     )
-    docs = cited(
-        DocsSearchResult,
-        {"query": "QRM-0317", "count": 1, "articles": [_article("QRM-0317")]},
-        "c12",
-        "docs_search",
-    )
-    ev = Evidence(summary=summary(11, status=409), top=rows, billing=billing(), code_docs={"QRM-0317": docs})
     h = best(assess(state("new editor starting next week, cant add her. error QRM-0317 ??"), ev))
     assert h.category == "billing_plan_limit"
     assert {"QRM-0317", "QRM-0317: editor limits of your plan"} <= {c.value for c in h.evidence}
@@ -137,20 +145,10 @@ def test_an_operation_the_ticket_describes_is_named_by_all_its_words() -> None:
 def test_the_operation_the_customer_describes_is_what_the_ticket_reports() -> None:
     # The thread names no code and no status; the refusals of the operation it describes are read
     # through the help center, not the account's usual conflicts.
-    rows = top(
-        [
-            row(409, "SLT-0409", 30, path="/op/BookSlot"),
-            row(404, "GEN-0404", 20, path="/op/FindSlot"),
-            row(403, "QRM-0318", 4, path="/op/AddRoom"),
-        ]
+    ev = _limit_explained(
+        [row(409, "SLT-0409", 30, path="/op/BookSlot"), row(404, "GEN-0404", 20, path="/op/FindSlot")],
+        row(403, "QRM-0318", 4, path="/op/AddRoom"),
     )
-    docs = cited(
-        DocsSearchResult,
-        {"query": "QRM-0318", "count": 1, "articles": [_article("QRM-0318")]},
-        "c12",
-        "docs_search",
-    )
-    ev = Evidence(summary=summary(54, status=409), top=rows, billing=billing(), code_docs={"QRM-0318": docs})
     said = "Adding our fourth room does not work: the screen says refused, with a code we don't understand."
     assert _opaque_codes(ev, _reported(said, ev))[0] == "QRM-0318"
     h = best(assess(state(said), ev))
