@@ -54,7 +54,6 @@ again for that table; the others keep the base's rows unchanged.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -65,12 +64,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casefile.tools.world.errors import WorldError
-from casefile.tools.world.native_cache import FULL, OVERLAY, cache_dir, is_cached, read_cache, write_cache
+from casefile.tools.world.native_cache import FULL, cache_dir, is_cached, read_cache, write_cache
+from casefile.tools.world.overlay_db import OVERLAY_TRAFFIC, is_cheap_overlay, load_overlay
 from casefile.tools.world.overlay_traffic import (
     append_rows,
     merge_traffic,
     read_jsonl,
-    restrict,
 )
 
 if TYPE_CHECKING:
@@ -83,7 +82,6 @@ __all__ = ["World", "WorldError"]
 # Re-entrant: an overlay's load first loads its base world.
 _LOAD_LOCK = threading.RLock()
 
-OVERLAY_TRAFFIC = "traffic.overlay.json"
 MAPPING = "clickhouse/mapping.json"
 SCHEMA = "clickhouse/schema.sql"
 # mapping.json keys → the logs settings' field of the same name.
@@ -238,7 +236,8 @@ class World:
             allowed_tables=[m.table for m in maps.values()],
         )
 
-    def _renames(self) -> Renames:
+    def renames(self) -> Renames:
+        """What each canonical table and column is called in this world (``mapping.json``)."""
         from casefile.tools.world.schema import renames
 
         return renames(self._table_maps)
@@ -253,10 +252,11 @@ class World:
             return schema_file.read_text(encoding="utf-8")
         if not self.files("clickhouse", "*"):
             raise WorldError(f"{self.source}: {SCHEMA} missing")
-        return mapped_schema(self._renames(), f"Derived from the demo's schema and {MAPPING}.")
+        return mapped_schema(self.renames(), f"Derived from the demo's schema and {MAPPING}.")
 
-    def _renamed(self, data: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
-        renames = self._renames()
+    def renamed(self, data: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+        """Generated rows (by the demo's names) under this world's table and column names."""
+        renames = self.renames()
         out: dict[str, dict[str, list[Any]]] = {}
         for table, columns in data.items():
             name, mapping = renames.get(table, (table, {}))
@@ -300,8 +300,8 @@ class World:
                     base.clickhouse()
                     _LOADED.add(self.database)
                     return client
-                if self._is_cheap_overlay(own, base):
-                    self._load_overlay(client, base)
+                if is_cheap_overlay(own, base):
+                    load_overlay(self, client, base)
                     _LOADED.add(self.database)
                     return client
             schema_sql = self.schema_sql
@@ -316,13 +316,6 @@ class World:
             _LOADED.add(self.database)
         return client
 
-    def _is_cheap_overlay(self, own: list[str], base: World) -> bool:
-        base_files = set(base.files("clickhouse", "*"))
-        return all(
-            name == OVERLAY_TRAFFIC or (name.endswith((".jsonl", ".jsonl.gz")) and name not in base_files)
-            for name in own
-        )
-
     def traffic_description(self) -> dict[str, Any] | None:
         """The effective traffic description: ``traffic.json`` with ``traffic.overlay.json`` merged in."""
         description = self.read_json("clickhouse/traffic.json")
@@ -331,86 +324,13 @@ class World:
             return description or None
         return merge_traffic(description, patch)[0]
 
-    def _load_overlay(self, client: Any, base: World) -> None:
-        """Copy the base's tables inside the engine, regenerate the accounts the overlay touches."""
-        from casefile.tools.world.chdb import ENGINE_LOCK, load_tables, parse_schema
-        from casefile.tools.world.traffic import generate
-
-        base.clickhouse()
-        schema_sql = self.schema_sql
-        tables = [name for name, _, _ in parse_schema(schema_sql, self.database)]
-        description = base.read_json("clickhouse/traffic.json") or {}
-        patch = self.read_json(f"clickhouse/{OVERLAY_TRAFFIC}") or {}
-        touched: dict[str, set[str]] = {}
-        merged: dict[str, Any] = {}
-        if patch:
-            if not description:
-                raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC} needs a base world with traffic.json")
-            merged, touched = merge_traffic(description, patch)
-        # The overlay's own rows (generated + explicit) are cached compressed: small, and read back in ms.
-        cache = cache_dir() / self.database
-        listing = cache / "overlay.json"
-        try:
-            cached = json.loads(listing.read_text(encoding="utf-8")) if listing.is_file() else None
-        except (OSError, ValueError):
-            cached = None
-        try:
-            if isinstance(cached, list) and is_cached(cache, cached, OVERLAY):
-                load_tables(client, self.database, schema_sql, {})
-                read_cache(client, self.database, cached, cache, OVERLAY)
-            else:
-                data: dict[str, dict[str, list[Any]]] = {}
-                if merged:
-                    try:
-                        data = self._renamed(generate(restrict(merged, touched)))
-                    except ValueError as exc:
-                        raise WorldError(f"{self.source}: {OVERLAY_TRAFFIC}: {exc}") from None
-                for table, path in self.row_files().items():
-                    if path.parent.parent == self.layers[0]:
-                        append_rows(data.setdefault(table, {}), read_jsonl(path))
-                load_tables(client, self.database, schema_sql, data)
-                own = sorted(t for t in data if t in tables)
-                if write_cache(client, self.database, own, cache, OVERLAY):
-                    with contextlib.suppress(OSError):
-                        listing.write_text(json.dumps(own), encoding="utf-8")
-            # Each table becomes a view: the base's rows (minus the redescribed accounts) and
-            # the overlay's own rows. Nothing is copied, so an overlay costs milliseconds.
-            renames = self._renames()
-            # the world's table → (its account column, the accounts the overlay redescribes)
-            redescribed: dict[str, tuple[str, set[str]]] = {}
-            for generated, accounts in touched.items():
-                name, columns = renames.get(generated, (generated, {}))
-                redescribed[name] = (columns.get("account_id", "account_id"), accounts)
-            with ENGINE_LOCK.exclusive():
-                for table in tables:
-                    account_column, skip = redescribed.get(table, ("account_id", set()))
-                    where = (
-                        f" WHERE `{account_column}` NOT IN ("
-                        + ", ".join(_quote(a) for a in sorted(skip))
-                        + ")"
-                        if skip
-                        else ""
-                    )
-                    db = f"`{self.database}`"
-                    client.command(f"RENAME TABLE {db}.`{table}` TO {db}.`_own_{table}`")
-                    client.command(
-                        f"CREATE VIEW {db}.`{table}` AS SELECT * FROM `{base.database}`.`{table}`{where}"
-                        f" UNION ALL SELECT * FROM {db}.`_own_{table}`"
-                    )
-        except Exception as exc:
-            with ENGINE_LOCK.exclusive():
-                client.command(f"DROP DATABASE IF EXISTS `{self.database}`")
-            if isinstance(exc, WorldError):
-                raise
-            raise WorldError(f"{self.source}: loading the ClickHouse overlay failed: {exc}") from None
-
     def _table_data(self) -> dict[str, dict[str, list[Any]]]:
         from casefile.tools.world.traffic import generate
 
         tables: dict[str, dict[str, list[Any]]] = {}
         description = self.traffic_description()
         if description:
-            tables.update(self._renamed(generate(description)))
+            tables.update(self.renamed(generate(description)))
         for table, path in self.row_files().items():
             rows = read_jsonl(path)
             columns = tables.setdefault(table, {})
@@ -473,7 +393,3 @@ def _check_mapping(maps: dict[str, LogTableMap], schema_file: Path, *, declared:
 def _clickhouse_files(layer: Path) -> list[str]:
     directory = layer / "clickhouse"
     return sorted(p.name for p in directory.iterdir() if p.is_file()) if directory.is_dir() else []
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
