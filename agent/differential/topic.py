@@ -16,7 +16,7 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 from casefile.agent.differential.model import Hypothesis
-from casefile.agent.phrasebook import known_language, reading, share
+from casefile.agent.phrasebook import known_language, reading
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -32,74 +32,12 @@ _SYMPTOM = re.compile(
     r"|outages?|no longer|never arriv\w*)\b",
     re.IGNORECASE,
 )
-# English function words: a text with a fair share of them is English, which we read.
-_ENGLISH = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "but",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "has",
-        "have",
-        "had",
-        "it",
-        "its",
-        "we",
-        "our",
-        "us",
-        "you",
-        "your",
-        "they",
-        "their",
-        "i",
-        "my",
-        "this",
-        "that",
-        "these",
-        "to",
-        "of",
-        "in",
-        "on",
-        "for",
-        "with",
-        "from",
-        "at",
-        "by",
-        "since",
-        "about",
-        "can",
-        "could",
-        "would",
-        "not",
-        "no",
-        "any",
-        "some",
-        "what",
-        "why",
-        "how",
-        "when",
-        "please",
-        "hi",
-        "hello",
-        "thanks",
-        "team",
-    ]
-)
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def readable(text: str) -> bool:
-    """Whether ``text`` is in a language we read: English, or a language of the phrasebook."""
-    words = len(_WORD.findall(text))
-    return share(text, _ENGLISH) >= max(2, 0.1 * words) or known_language(text)
+    """Whether ``text`` is in a language we read: English, or another language of the phrasebook
+    (``differential/languages/``: English by its common words, as any other)."""
+    return known_language(text)
 
 
 def unread(state: LoopState) -> Unread | None:
