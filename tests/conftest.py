@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import respx
@@ -34,6 +34,9 @@ from llm_fixtures import make_world
 from casefile.agent.config import load_settings
 from casefile.agent.pipeline import Environment, open_environment
 from casefile.tools import retry as tools_retry
+
+if TYPE_CHECKING:
+    from casefile.agent.store import Store
 
 # provider_wires checks each API's forced-conclusion request with plain asserts: show their values.
 pytest.register_assert_rewrite("provider_wires")
@@ -186,6 +189,16 @@ async def toolbox(world_dir: Path) -> Any:
 @pytest.fixture
 def router() -> respx.MockRouter:
     return respx.MockRouter(assert_all_called=False)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    """An in-memory store, closed after the test (a module may define its own, on disk)."""
+    from casefile.agent.store import Store
+
+    s = Store("sqlite:///:memory:")
+    yield s
+    s.close()
 
 
 # --- PostgreSQL: one throwaway server per test session, a fresh database per test

@@ -4,7 +4,6 @@ investigation whose model called Linear twice (one answer, one 503) and used tok
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -51,13 +50,6 @@ def _conclude(state: LoopState) -> ModelReply:
     diagnosis = dict(diagnosis_step(state).diagnosis or {}, evidence=[])  # the searches found nothing to cite
     usage = TurnUsage(input_tokens=1500, output_tokens=300, cached_tokens=1000)
     return ModelReply(diagnosis=diagnosis, usage=usage)
-
-
-@pytest.fixture
-def store() -> Iterator[Store]:
-    s = Store("sqlite:///:memory:")
-    yield s
-    s.close()
 
 
 def _scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
