@@ -83,13 +83,15 @@ def test_investigate_exits_once_its_diagnosis_is_out(tmp_path: Path) -> None:
     }
     command = [sys.executable, "-m", "casefile.agent.cli", "investigate", str(TICKET)]
     command += ["--model", "stuckai:m1", "--no-save"]  # ./casefile.toml: the deadline
-    process = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    out_file = tmp_path / "stdout.txt"
+    with out_file.open("w", encoding="utf-8") as stdout:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
     diagnosed: list[float] = []
     lines: list[str] = []
 
-    def watch() -> None:
+    def watch() -> None:  # the only reader of stderr, so no line is missed
         assert process.stderr is not None
         for line in process.stderr:
             lines.append(line)
@@ -99,13 +101,18 @@ def test_investigate_exits_once_its_diagnosis_is_out(tmp_path: Path) -> None:
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        out, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
         ended = time.monotonic()
     except subprocess.TimeoutExpired:
         process.kill()
-        process.communicate()
+        process.wait()
+        assert process.stderr is not None
+        process.stderr.close()
         pytest.fail(f"casefile investigate did not exit after its diagnosis: {''.join(lines)[-2000:]}")
     watcher.join(5)
+    assert process.stderr is not None
+    process.stderr.close()
+    out = out_file.read_text(encoding="utf-8")
     assert process.returncode == 0, "".join(lines)
     assert diagnosed, "".join(lines)
     assert "falling back to the offline investigator" in "".join(lines)
