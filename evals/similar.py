@@ -15,6 +15,10 @@ Two queries are measured, each ranked by meaning and by BM25 alone (the fallback
   body, the identifiers the diagnosis cited and its category. A wrong diagnosis is a wrong query.
 * ``ticket text``: the same call without a diagnosis (the ticket's subject and body alone).
 
+and the investigation's query by meaning once more against the resolved tickets alone ("resolved
+only"), which is exactly what the packet's ``tickets_similar`` ranks (past diagnoses are found by
+``cases_similar`` with another query, before the diagnosis).
+
 The diagnoses are an offline run's (``casefile eval run`` of the world's cases, done here), or an
 earlier run's ``results.json`` (``--run``).
 """
@@ -189,19 +193,27 @@ def search_of(ticket: Ticket, score: CaseScore | None, kind: QueryKind) -> Simil
 
 
 def score_world(
-    world: World, embedder: Embedder | None, diagnoses: dict[str, CaseScore], kind: QueryKind
+    world: World,
+    embedder: Embedder | None,
+    diagnoses: dict[str, CaseScore],
+    kind: QueryKind,
+    pool: Literal["all", "resolved"] = "all",
 ) -> WorldScore:
+    """precision@3 of ``kind``'s search; ``pool`` "resolved" ranks the resolved tickets alone, as the
+    escalation packet's ``tickets_similar`` does (past diagnoses are neither candidates nor mates)."""
     cause_of = {m: cause for cause, members in world.labels.causes.items() for m in members}
     past = {
         cid: doc
         for cid, ticket in world.tickets.items()
-        if (doc := _past_doc(cid, ticket, diagnoses.get(cid.removeprefix("case:")))) is not None
+        if pool == "all"
+        and (doc := _past_doc(cid, ticket, diagnoses.get(cid.removeprefix("case:")))) is not None
     }
     candidates = [*world.history, *past.values()]
+    ids = {d.id for d in world.history} | set(world.tickets if pool == "all" else ())
     total, queries, misses = 0.0, 0, []
     for cid, ticket in world.tickets.items():
         label = cause_of.get(cid)
-        mates = {m for m in world.labels.causes.get(label or "", []) if m != cid}
+        mates = {m for m in world.labels.causes.get(label or "", []) if m != cid and m in ids}
         if not mates:
             continue
         search = search_of(ticket, diagnoses.get(cid.removeprefix("case:")), kind)
@@ -218,7 +230,7 @@ def score_world(
         queries += 1
         if precision < 1:
             misses.append(f"{cid} ({label}) → {', '.join(top) or '(nothing)'}")
-    pairs = sum(len(m) * (len(m) - 1) // 2 for m in world.labels.causes.values())
+    pairs = sum(len(m) * (len(m) - 1) // 2 for m in world.labels.causes.values())  # of the whole set
     return WorldScore(
         world=world.name,
         query=kind,
@@ -279,7 +291,7 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
     print(f"similar cases: precision@{K}; diagnoses from {run or 'an offline run of the golden cases'}")
     if model is None:
         print(f"  embedding model unavailable ({embedder_status().reason}): only BM25 is measured")
-    head = "investigation: meaning  bm25   ticket text: meaning  bm25"
+    head = "investigation: meaning  bm25   ticket text: meaning  bm25   resolved only: meaning"
     print(f"  {'world':10} {'queries':>7} {'pairs':>5} {'diagnosed':>9}   {head}")
     for world in loaded:
         cols = []
@@ -288,10 +300,11 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
             bm25 = score_world(world, None, diagnoses, kind)
             cols.append((meaning, bm25))
         (im, ib), (tm, tb) = cols
-        shown = [f"{s.precision_at_3:.3f}" if s else "–" for s in (im, ib, tm, tb)]
+        packet = score_world(world, model, diagnoses, "investigation", "resolved") if model else None
+        shown = [f"{s.precision_at_3:.3f}" if s else "–" for s in (im, ib, tm, tb, packet)]
         print(
             f"  {world.name:10} {ib.queries:7} {ib.pairs:5} {_right(world, diagnoses):>9}   "
-            f"{shown[0]:>22} {shown[1]:>5} {shown[2]:>21} {shown[3]:>5}"
+            f"{shown[0]:>22} {shown[1]:>5} {shown[2]:>21} {shown[3]:>5} {shown[4]:>24}"
         )
         if world.by_rule:
             print(f"      labelled by the rule (not in the labels file): {', '.join(world.by_rule)}")

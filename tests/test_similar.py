@@ -387,3 +387,34 @@ def test_a_golden_case_the_labels_leave_out_joins_them_by_the_rule(
         "customer_error widget_locked"
     )
     assert similar.rule_cause("sso_config", ["https://x.test/acs"]) == "sso_config"
+
+
+def test_the_packets_own_search_is_measured_on_resolved_tickets_alone() -> None:
+    """ "resolved only" ranks what ``tickets_similar`` ranks: no past diagnosis is a candidate or a mate."""
+    from datetime import UTC, datetime
+
+    from casefile.agent.ticket import Ticket
+    from casefile.evals.scoring import CaseScore
+    from casefile.evals.similar import Labels, World, score_world
+
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    tickets = {
+        f"case:{c}": Ticket(id=c, subject="Widget sync fails", body="Widget sync fails", created_at=now)
+        for c in ("a", "b")
+    }
+    history = [Doc(id="history:h1", text="Account question answered")] + [
+        Doc(id=f"history:h{i}", text=f"Widget sync fails, case {i}") for i in (2, 3, 4)
+    ]
+    labels = Labels(world="w", causes={"sync": ["case:a", "case:b", "history:h1"]})
+    world = World(name="w", tickets=tickets, history=history, labels=labels)
+    diagnoses = {
+        c: CaseScore(case_id=c, category="known_bug", summary="Open bug WID-1 breaks sync.", cited=["WID-1"])
+        for c in ("a", "b")
+    }
+    mixed = score_world(world, None, diagnoses, "investigation")
+    packet = score_world(world, None, diagnoses, "investigation", "resolved")
+    assert mixed.precision_at_3 == 0.5  # the other case's past diagnosis is found, h1 is not
+    assert packet.queries == 2 and packet.precision_at_3 == 0.0
+    assert all("case:" not in miss.split("→")[1] for miss in packet.misses)
+    labels.causes["sync"].remove("history:h1")
+    assert score_world(world, None, diagnoses, "investigation", "resolved").queries == 0
