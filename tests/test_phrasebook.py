@@ -151,6 +151,8 @@ ENGLISH = [
     "Timezone of the totals is wrong: numbers don't match our report.",
     "We imported 2,000 records, limits exceeded, the plan says 1,000.",
     "Kind regards, the data team at a mid-size logistics company in Oslo",
+    # English words that begin like another language's stem (es informe*, fr limite*, it duplicat*)
+    "We informed support and reported the duplicated rows; the reporter said access is limited.",
 ]
 
 
