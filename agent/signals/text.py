@@ -9,6 +9,7 @@ from typing import Any
 
 __all__ = [
     "AREAS",
+    "PROBLEM_TYPE_CODE",
     "code_key",
     "code_name",
     "extract_areas",
@@ -153,7 +154,7 @@ _SAID_CODE = re.compile(
 )
 # A problem type (RFC 9457 ``type``) is a URL whose last segment is the code, under a path that says
 # so (``/problems/``, ``/errors/``, ``/error-codes/``).
-_URL_CODE = re.compile(
+PROBLEM_TYPE_CODE = re.compile(
     r"\bhttps?://[^\s\"'<>]*/[\w-]*(?:prob|error|code|fault)[\w-]*/(?P<c>[a-z][a-z0-9]*(?:[-_][a-z0-9]+){1,5})"
     r"(?=[\s\"'<>),.;]|$)",
     re.IGNORECASE,
@@ -183,7 +184,7 @@ def extract_error_codes(text: str) -> list[str]:
     crate-rejected (a problem type's slug), QRM-0317 (where the text says it is an error)…"""
     text = _FRAME.sub("", text)
     found: list[tuple[int, str]] = []
-    for pattern in (_URL_CODE, _SAID_CODE):
+    for pattern in (PROBLEM_TYPE_CODE, _SAID_CODE):
         for m in pattern.finditer(text):
             code = m.group("c")
             if "-" not in code or code[0].isupper() or _KEBAB_ERRORISH.search(code):

@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..signals.text import PROBLEM_TYPE_CODE
+
 __all__ = ["category_key", "evidence_keys", "identifiers", "mentioned", "shared", "tag_categories"]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
 # A segment of a path or URL (/v1/payment_intents) names an endpoint, and a path template's
 # parameter (/v2/orders/{order_id}) a field, not an error.
 _CODE = re.compile(r"(?<![/\w{])(?:[a-z][a-z0-9]*(?:_[a-z0-9]+)+|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?![/\w}])")
-# An RFC 9457 problem type names its error in the URI's last segment
-# (https://api.example.com/problems/token-expired); kebab-case is not read elsewhere ("one-hour").
-_PROBLEM_TYPE = re.compile(
-    r"https?://\S+?/(?:problems?|errors?)/([a-z][a-z0-9]*(?:[-_][a-z0-9]+)+)(?![\w/-])"
-)
 # Issue ids as trackers write them: ABC-123 (Linear, Jira).
 _BUG = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d{1,6}\b")
 # Release versions (v5.12.0, relay-2.8.1, web-2026.10.03, calendar tags r2026.45.2) and commit SHAs
@@ -62,7 +59,9 @@ def evidence_keys(text: str) -> set[str]:
         if code not in _NOT_CODES and sum(c.isdigit() for c in code) <= 2:
             keys.add(f"code:{code}")
     keys.update(f"code:{m.group(0).lower()}" for m in _ALNUM_CODE.finditer(text))
-    keys.update(f"code:{m.group(1)}" for m in _PROBLEM_TYPE.finditer(text))
+    # A problem type's URI names its code in its last segment, read as the ticket's signals read it
+    # (kebab-case is not read elsewhere: "one-hour").
+    keys.update(f"code:{m.group('c').lower()}" for m in PROBLEM_TYPE_CODE.finditer(text))
     keys.update(f"endpoint:{op}" for m in _PATH.finditer(text) if (op := _operation(m.group(0))))
     keys.update(f"bug:{m.group(0)}" for m in _BUG.finditer(text))
     for m in _VERSION.finditer(text):
