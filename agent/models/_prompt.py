@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from casefile.agent.diagnosis import CATEGORIES
+from casefile.agent.models._lookalike import tag_starts
 from casefile.agent.models._schema import SUBMIT_TOOL, ToolSpec
 from casefile.agent.models.base import LoopState
 from casefile.agent.redact import redact
@@ -17,11 +17,18 @@ from casefile.tools.base import ToolOutcome
 # ---------------------------------------------------------------- untrusted text
 
 FENCE_TAGS = ("ticket", "tool_result")
-_FORGED_TAG = re.compile(rf"<(\s*/?\s*(?:{'|'.join(FENCE_TAGS)}))", re.IGNORECASE)
 
 
 def _neutralised(text: str) -> str:
-    return _FORGED_TAG.sub(r"&lt;\1", text)
+    """``text`` with the bracket of every fence tag in it, in any look-alike spelling, as ``&lt;``."""
+    starts = tag_starts(text)
+    if not starts:
+        return text
+    pieces, last = [], 0
+    for start in starts:
+        pieces += [text[last:start], "&lt;"]
+        last = start + 1
+    return "".join([*pieces, text[last:]])
 
 
 def fence(tag: str, text: str, **attrs: Any) -> str:
