@@ -138,9 +138,8 @@ def _queue_bounce_note(
 
 
 def _cmd_report_escalations(args: argparse.Namespace) -> int:
-    import asyncio
-
     from casefile.agent.metrics.escalations import escalation_report, render_report
+    from casefile.agent.runner import run_to_end
     from casefile.agent.similar.docs_gap import DocsGap
     from casefile.agent.similar.review import docs_toolbox, measure_docs_gap
 
@@ -157,7 +156,7 @@ def _cmd_report_escalations(args: argparse.Namespace) -> int:
                 if toolbox is not None:
                     await toolbox.aclose()
 
-        gap = asyncio.run(measure())
+        gap = run_to_end(measure())
         report.docs_gap = gap.model_dump(mode="json") if gap else None
     finally:
         store.close()

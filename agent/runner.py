@@ -12,10 +12,10 @@ its own, so a command prints its result and exits (``tests/test_attack_cli_exit.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Coroutine
 from typing import Any, TypeVar
+
+from casefile.tools.daemon import DaemonCalls
 
 __all__ = ["LEFTOVER_GRACE_S", "run_to_end"]
 
@@ -25,33 +25,11 @@ T = TypeVar("T")
 LEFTOVER_GRACE_S = 0.25
 
 
-class _DaemonCalls(ThreadPoolExecutor):
-    """The loop's executor (``asyncio.to_thread``): each call on a daemon thread of its own, which
-    neither the loop's close nor the interpreter's exit waits for (a pool's threads are joined)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-
-        def call() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(fn(*args, **kwargs))
-            except BaseException as exc:  # the awaiting coroutine re-raises it
-                future.set_exception(exc)
-
-        threading.Thread(target=call, name="casefile-call", daemon=True).start()
-        return future
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        return None  # nothing pooled; a call still running is left behind
-
-
 def run_to_end(main: Coroutine[Any, Any, T], *, grace_s: float = LEFTOVER_GRACE_S) -> T:
     """``main``'s result (or exception), on a new event loop that is closed before returning, without
     waiting more than ``grace_s`` for tasks left running and never for a blocking call's thread."""
     loop = asyncio.new_event_loop()
-    loop.set_default_executor(_DaemonCalls(max_workers=1))
+    loop.set_default_executor(DaemonCalls())
     try:
         asyncio.set_event_loop(loop)
         return loop.run_until_complete(main)

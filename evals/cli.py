@@ -14,7 +14,6 @@ A case the offline investigator diagnosed in the model's place fails.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ RUNS_DIR = Path("evals") / "runs"  # relative: under the directory the command r
 def _cmd_run(args: argparse.Namespace) -> int:
     from casefile.agent.config import load_settings
     from casefile.agent.errors import ConfigError
+    from casefile.agent.runner import run_to_end
     from casefile.evals.cases import GOLDEN_DIR, load_cases
     from casefile.evals.report import (
         ProgressBar,
@@ -63,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"casefile eval: {len(cases)} case(s) × {args.k} with {settings.model}, concurrency {args.concurrency}",
         file=sys.stderr,
     )
-    run = asyncio.run(
+    run = run_to_end(  # not asyncio.run: it would wait for what a deadline left behind
         run_cases(cases, settings, concurrency=args.concurrency, k=args.k, out_dir=out_dir, on_score=progress)
     )
     comparison = compare(run, baseline) if baseline else None

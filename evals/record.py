@@ -28,7 +28,6 @@ snapshot the demo world.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import shutil
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from casefile.agent.errors import UsageError
+from casefile.agent.runner import run_to_end
 from casefile.tools.logs_results import RecentRequests, SqlResult
 from casefile.tools.values import GarbledResult
 
@@ -367,7 +367,7 @@ def record_case(
         finally:
             await env.aclose()
 
-    result, rows = asyncio.run(run())
+    result, rows = run_to_end(run())
     account_id = result.diagnosis.account_id
     entry = env.directory.get(account_id) if env.directory and account_id else None
     w = out / "world"

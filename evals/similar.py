@@ -256,15 +256,14 @@ def load_run(path: str) -> dict[str, CaseScore]:
 
 def offline_diagnoses(worlds: list[str]) -> dict[str, CaseScore]:
     """The offline investigator's diagnosis of every golden case of ``worlds`` (as ``eval run``)."""
-    import asyncio
-
     from casefile.agent.config import load_settings
+    from casefile.agent.runner import run_to_end
     from casefile.evals.cases import load_cases
     from casefile.evals.runner import run_cases
 
     settings = load_settings(None).model_copy(update={"model": "offline"})
     cases = [c for w in worlds for c in load_cases(world=WORLDS[w])]
-    run = asyncio.run(run_cases(cases, settings, concurrency=2))
+    run = run_to_end(run_cases(cases, settings, concurrency=2))
     return {s.case_id: s for s in run.scores if s.repeat == 0}
 
 

@@ -11,6 +11,10 @@ The attacker here is a model provider installed as a plug-in (an entry point in 
 on the path, as pip would leave it): its turn blocks a thread for ever and swallows every
 cancellation. The command must print the offline investigator's diagnosis and exit within a small
 margin of it.
+
+Round 7: ``casefile eval run`` still used ``asyncio.run`` (the same plug-in hung it for ever), and
+the logs engine's query threads were a pool, joined at the interpreter's exit: a query stuck on a
+ClickHouse that accepted the connection and never answered held the finished process.
 """
 
 from __future__ import annotations
@@ -166,3 +170,105 @@ def test_the_runner_returns_what_threads_compute_and_raises_what_main_raises() -
 
     with pytest.raises(ValueError, match="invalid literal"):
         run_to_end(fails())
+
+
+# --- round 7: the other commands that run investigations, and the logs engine's threads ----------
+
+RELEASABLE = PROVIDER.replace(
+    """        while True:
+            try:
+                await asyncio.to_thread(_NEVER.wait)  # a blocking SDK call that never returns
+            except asyncio.CancelledError:
+                continue  # and every cancellation swallowed""",
+    """        while not _NEVER.is_set():  # the test sets it once it has its answer, to free the thread
+            try:
+                await asyncio.to_thread(_NEVER.wait)  # a blocking SDK call that never returns
+            except asyncio.CancelledError:
+                continue  # and every cancellation swallowed
+        raise RuntimeError("released by the test")""",
+)
+
+
+def test_eval_run_ends_when_a_model_turn_never_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``casefile eval run`` used ``asyncio.run``: the case ended at its deadline, then the command
+    waited for ever for the turn it had left behind (in process: the call never returned)."""
+    import importlib
+
+    from casefile.agent.cli import main
+
+    site = _site(tmp_path)
+    (site / "casefile_stuckai.py").write_text(RELEASABLE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    config = tmp_path / "casefile.toml"
+    config.write_text("[budgets]\ndeadline_s = 0.8\n", encoding="utf-8")
+    argv = ["eval", "run", "--case", "billing-globex-demo", "--model", "stuckai:m1", "-q"]
+    argv += ["--config", str(config), "--out", str(tmp_path / "run")]
+    codes: list[int] = []
+    command = threading.Thread(target=lambda: codes.append(main(argv)), daemon=True)
+    command.start()
+    command.join(20)
+    import casefile_stuckai  # type: ignore[import-not-found]  # the plug-in written above
+
+    casefile_stuckai._NEVER.set()
+    command.join(5)
+    assert codes, "casefile eval run never returned after its case's deadline"
+    assert (tmp_path / "run" / "results.json").exists()
+
+
+SILENT_CLICKHOUSE = """
+import asyncio, sys, time
+from casefile.agent.runner import run_to_end
+from casefile.tools.base import CallContext, Toolbox, ToolCall
+from casefile.tools.deadline import Deadline, bound
+from casefile.tools.logs import ClickHouseConnector
+from casefile.tools.settings import LogsSettings
+
+logs = ClickHouseConnector(LogsSettings(dsn=f"http://127.0.0.1:{sys.argv[1]}/default"))
+call = ToolCall(id="c1", tool="logs_recent_requests", arguments={"account_id": "acme", "limit": 5})
+
+async def go():
+    with bound(Deadline.after(0.5)):
+        return await Toolbox([logs]).execute(call, CallContext(account_id="acme"))
+
+outcome = run_to_end(go())
+print(outcome.error_kind, flush=True)
+"""
+
+
+def test_a_query_stuck_in_a_silent_clickhouse_does_not_hold_the_exit(tmp_path: Path) -> None:
+    """ClickHouse accepts the connection and never answers: the call ends at the deadline, but the
+    engine's query thread, in a thread pool, was joined at the interpreter's exit (clickhouse-connect
+    waits 300 s for an answer). The process must end soon after its last line."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    script = tmp_path / "silent.py"
+    script.write_text(SILENT_CLICKHOUSE, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEFILE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(listener.getsockname()[1])],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the outcome, at the deadline
+        printed = time.monotonic()
+        process.wait(timeout=30)
+        ended = time.monotonic()
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        pytest.fail("the process was still waiting for its stuck query's thread after 30 s")
+    finally:
+        listener.close()
+        if process.stdout is not None:
+            process.stdout.close()
+    assert first.strip() in ("timeout", "deadline"), first
+    assert ended - printed < EXIT_MARGIN_S, ended - printed

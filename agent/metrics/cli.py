@@ -79,12 +79,12 @@ def render_metrics(report: MetricsReport) -> str:
 
 def _run(args: argparse.Namespace, job: Callable[..., Awaitable[T]]) -> T:
     """``job(store, reader, since, until)`` over the window and helpdesk the arguments name."""
-    import asyncio
 
     from casefile.agent.config import load_settings
     from casefile.agent.errors import UsageError
     from casefile.agent.metrics.compute import window
     from casefile.agent.metrics.outcomes import outcome_reader
+    from casefile.agent.runner import run_to_end
     from casefile.agent.store import Store
 
     since, until = window(args.since, args.until)
@@ -109,7 +109,7 @@ def _run(args: argparse.Namespace, job: Callable[..., Awaitable[T]]) -> T:
                 await reader.aclose()
 
     try:
-        return asyncio.run(run())
+        return run_to_end(run())
     finally:
         store.close()
 

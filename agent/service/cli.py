@@ -7,7 +7,6 @@ so FastAPI and uvicorn are imported when the command runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
@@ -80,6 +79,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from casefile.agent.errors import ConfigError
     from casefile.agent.helpdesk import helpdesk_classes
     from casefile.agent.pipeline import open_environment
+    from casefile.agent.runner import run_to_end
     from casefile.agent.service.app import create_app
     from casefile.agent.service.server import run
     from casefile.agent.store import Store
@@ -113,6 +113,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # Access logs show method, path and status; tokens travel in headers, which are never logged.
         run(app, service)
     finally:
-        asyncio.run(env.aclose())
+        run_to_end(env.aclose())
         store.close()
     return 0

@@ -9,7 +9,6 @@ import functools
 import math
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -17,6 +16,7 @@ import clickhouse_connect
 
 from casefile.tools import deadline as deadlines
 from casefile.tools.base import Connector
+from casefile.tools.daemon import DaemonCalls
 from casefile.tools.errors import ReadOnlyViolation, SourceUnavailable
 from casefile.tools.logs.common import BUILTIN_MAX_RESULT_ROWS, SOURCE, Result, Table, ident
 from casefile.tools.logs.errors import settable, translate_error
@@ -50,7 +50,7 @@ class LogsEngine(Connector):
         self.settings = settings
         self._owns_clients = client is None
         self._pool = self._new_pool(client)
-        self._executor = ThreadPoolExecutor(self._pool.size, thread_name_prefix="clickhouse")
+        self._executor = DaemonCalls("clickhouse")  # a query stuck in its socket never holds the exit
         ident(settings.database)
         for name in settings.allowed_tables:
             ident(name)
