@@ -160,6 +160,23 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibration(args: argparse.Namespace) -> int:
+    from casefile.agent.errors import UsageError
+    from casefile.evals.calibration import reliability, render_reliability, world_name
+    from casefile.evals.report import load_results
+
+    run = load_results(Path(args.results))
+    worlds = {world_name(s.world) for s in run.scores}
+    unknown = sorted(set(args.held_out) - worlds)
+    if unknown:
+        raise UsageError(
+            f"no run of world(s) {', '.join(unknown)} in {args.results} (it has: {', '.join(sorted(worlds))})"
+        )
+    groups = reliability(run.scores, held_out=args.held_out)
+    print(render_reliability(groups, detail=("held out", "tuned", "all", *args.detail)))
+    return 0
+
+
 def _cmd_similar(args: argparse.Namespace) -> int:
     from casefile.evals.similar import cmd_similar
 
@@ -167,9 +184,9 @@ def _cmd_similar(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add ``eval run|validate|record|similar`` to the ``casefile`` command."""
+    """Add ``eval run|validate|record|calibration|similar`` to the ``casefile`` command."""
     p = subparsers.add_parser("eval", help="score models on the golden tickets (offline by default)")
-    sub = p.add_subparsers(dest="eval_command", metavar="{run,validate,record,similar}")
+    sub = p.add_subparsers(dest="eval_command", metavar="{run,validate,record,calibration,similar}")
     p.set_defaults(func=lambda _args: (p.print_help(), 2)[1])
 
     r = sub.add_parser("run", help="run golden cases and score them")
@@ -225,6 +242,26 @@ def register(subparsers: Any) -> None:
     )
     c.add_argument("--config", help="casefile.toml")
     c.set_defaults(func=_cmd_record)
+
+    k = sub.add_parser(
+        "calibration", help="Brier and reliability by confidence bin, per world and for held-out worlds"
+    )
+    k.add_argument("results", help="an eval run's results.json")
+    k.add_argument(
+        "--held-out",
+        action="append",
+        default=[],
+        metavar="WORLD",
+        help="a world nobody tuned on (repeatable)",
+    )
+    k.add_argument(
+        "--detail",
+        action="append",
+        default=[],
+        metavar="WORLD",
+        help="also show this world's bins (repeatable)",
+    )
+    k.set_defaults(func=_cmd_calibration)
 
     s = sub.add_parser("similar", help="precision@3 of similar-case ranking on the labelled sets")
     s.add_argument("--world", action="append", default=[], help="demo, kestrel or pipewell (repeatable)")
