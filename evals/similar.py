@@ -65,6 +65,7 @@ WORLDS = {
     "tidvara": PACKAGE_DIR / "evals" / "worlds" / "tidvara",
     "hirefjord": PACKAGE_DIR / "evals" / "worlds" / "hirefjord",
     "posthorn": PACKAGE_DIR / "evals" / "worlds" / "posthorn",
+    "tallyo": PACKAGE_DIR / "evals" / "worlds" / "tallyo",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

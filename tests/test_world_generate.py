@@ -506,3 +506,53 @@ def test_a_plans_overage_is_a_second_metered_price_billed_per_package() -> None:
     assert shaped["plan"]["price_id"] == base["price"]["id"] and shaped["limits"]["max_employees"] == "50"
     plain = stripe(load_spec(SCENARIOS / "paysaga.yaml"))
     assert all(len(s["items"]["data"]) == 1 for s in plain["subscriptions"])
+
+
+def test_a_price_per_location_bills_the_accounts_quantity() -> None:
+    """A plan priced per unit (a location, a seat): the subscription item carries the account's quantity,
+    and its invoice and charges are the plan's amount times it; other accounts stay at one unit."""
+    from casefile.tools.world.generate.billing_objects import stripe
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    chain = spec.accounts[0]
+    chain.quantity = 4
+    data = stripe(spec)
+    sub = next(s for s in data["subscriptions"] if s["metadata"]["account_id"] == chain.id)
+    assert sub["items"]["data"][0]["quantity"] == 4
+    invoice = next(i for i in data["invoices"] if i["id"] == sub["latest_invoice"])
+    amount = spec.plans[chain.plan].amount
+    assert invoice["amount_due"] == 4 * amount and invoice["lines"]["data"][0]["quantity"] == 4
+    assert invoice["lines"]["data"][0]["description"].startswith(f"4 × {spec.plans[chain.plan].name}")
+    paid = [c for c in data["charges"] if c["customer"] == sub["customer"]]
+    assert paid and {c["amount"] for c in paid} == {4 * amount}
+    other = next(s for s in data["subscriptions"] if s["metadata"]["account_id"] == spec.accounts[1].id)
+    assert other["items"]["data"][0]["quantity"] == 1
+
+
+def test_an_offline_client_reaches_nothing_and_a_200_may_carry_an_error_code() -> None:
+    """An "offline" window: none of the account's requests reach the API then (a register selling
+    offline), while the hours around it are logged; an error code listed for status 200 is a GraphQL
+    error answered with HTTP 200, and the rest of the 200s carry none."""
+    from casefile.tools.world.traffic import generate
+
+    description = {
+        "seed": 11,
+        "start": "2026-10-24T00:00:00Z",
+        "end": "2026-10-24T12:00:00Z",
+        "error_codes": {"200": ["BAD_USER_INPUT"]},
+        "requests": {
+            "shop": {"peak_rpm": 30, "trough": 1.0, "status_mix": {"200": 0.2},
+                     "endpoints": [{"method": "POST", "path": "SubmitOrder", "ok_status": 200}]},
+        },
+        "request_anomalies": [
+            {"id": "no-internet", "account": "shop", "start": "2026-10-24T04:00:00Z",
+             "end": "2026-10-24T07:30:00Z", "offline": True},
+        ],
+    }  # fmt: skip
+    rows = generate(description)["requests"]
+    hours = {t.hour for t in rows["ts"]}
+    assert {4, 5, 6}.isdisjoint(hours) and {0, 3, 7, 11} <= hours
+    assert set(rows["status"]) == {200}
+    codes = set(rows["error_code"])
+    assert codes == {"", "BAD_USER_INPUT"}
+    assert 0.1 < rows["error_code"].count("BAD_USER_INPUT") / len(rows["error_code"]) < 0.3

@@ -35,7 +35,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "metadata": {},
         "object": "subscription_item",
         "price": price_obj(spec, plan),
-        "quantity": 1,
+        "quantity": acc.quantity,
         "subscription": sub_id,
         "tax_rates": [],
         "plan": {
@@ -131,13 +131,18 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
     }
 
 
+def period_amount(spec: WorldSpec, acc: AccountSpec, plan: str) -> int:
+    """A period's bill: the plan's amount times the account's licensed units (a metered plan: once)."""
+    return spec.plans[plan].amount * (1 if spec.plans[plan].metered else acc.quantity)
+
+
 def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: bool, attempts: int, next_attempt: int | None,
                 paid_at: int | None, plan: str | None = None, trial: bool = False) -> dict[str, Any]:  # fmt: skip
     """One period's invoice of ``plan`` (default the account's); a trial's is Stripe's $0 invoice."""
     plan = plan or acc.plan
-    amount = 0 if trial else spec.plans[plan].amount
-    unit, quantity = unit_amount(spec, plan), units_billed(spec, plan)
     metered = spec.plans[plan].metered
+    amount = 0 if trial else period_amount(spec, acc, plan)
+    unit, quantity = unit_amount(spec, plan), units_billed(spec, plan) * (1 if metered else acc.quantity)
     per = metered.unit if metered else spec.plans[plan].interval
     span = spec.plans[plan].period_months
     inv_id = sid("in", f"{acc.id}-{period_start}")
@@ -439,9 +444,11 @@ def stripe(spec: WorldSpec) -> dict[str, Any]:
             )
         )
         charges.append(
-            charge_obj(spec, acc, previous + 3700, spec.plans[before].amount, None, f"{acc.id}-{previous}")
+            charge_obj(
+                spec, acc, previous + 3700, period_amount(spec, acc, before), None, f"{acc.id}-{previous}"
+            )
         )
-        amount = spec.plans[acc.plan].amount
+        amount = period_amount(spec, acc, acc.plan)
         # none given: one successful charge; an empty list: nobody has paid the invoice yet
         attempts = [ChargeSpec()] if billing.charges is None else billing.charges
         for n, attempt in enumerate(attempts):

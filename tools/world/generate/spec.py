@@ -200,6 +200,9 @@ class AccountSpec(_Spec):
     created: str
     webhook_url: str | None = None
     repos: list[str] = Field(default_factory=list)
+    quantity: int = Field(
+        default=1, ge=1, description="licensed units billed at the plan's price, e.g. locations or seats"
+    )
     billing: BillingSpec = BillingSpec()
     idp: IdpSpec | None = None
 

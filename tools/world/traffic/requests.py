@@ -168,6 +168,12 @@ def _account_requests(
     anomalies = [
         _request_anomaly(a, endpoints, codes, f"{what} anomaly {a.get('id', n)}")
         for n, a in enumerate(anomaly_specs)
+        if not a.get("offline")
+    ]
+    # "offline": the account's clients had no connection, so none of their requests reached the API
+    # (a register selling offline uploads its queue later: the failure and the log are hours apart)
+    gaps = [
+        window(a, f"{what} anomaly {a.get('id', n)}") for n, a in enumerate(anomaly_specs) if a.get("offline")
     ]
 
     # 1. arrival times: Poisson volume per hour following the local diurnal curve
@@ -175,6 +181,8 @@ def _account_requests(
     times: list[int] = []
     for hour, factor in account_curve(spec, start, end, trough=0.08, weekend=0.35):
         times += offsets(rng, poisson(rng, peak * factor), max(start, hour), min(end, hour + HOUR_MS))
+    if gaps:
+        times = [t for t in times if not any(lo <= t < hi for lo, hi in gaps)]
     # one matching request a few seconds after each anomaly starts (see module docstring)
     pins = sorted((a.start + rng.randrange(1_000, 20_000), n) for n, a in enumerate(anomalies))
     pins = [(t, n) for t, n in pins if start <= t < end]
