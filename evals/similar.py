@@ -37,7 +37,13 @@ from casefile.agent.errors import UsageError
 from casefile.agent.similar.embed import Embedder
 from casefile.agent.similar.evidence import identifiers
 from casefile.agent.similar.past import PastCase, case_doc
-from casefile.agent.similar.query import SimilarQuery, investigation_query, query_keys, resolved_doc
+from casefile.agent.similar.query import (
+    SimilarQuery,
+    category_trust,
+    investigation_query,
+    query_keys,
+    resolved_doc,
+)
 from casefile.agent.similar.rank import Doc, rank
 from casefile.agent.ticket import Ticket
 from casefile.evals.scoring import CaseScore
@@ -224,6 +230,7 @@ def score_world(
             others,
             query_evidence=query_keys(search.evidence, search.category),
             embedder=embedder,
+            category_trust=category_trust(search.confidence),
         )
         top = [s.id for s in ranking.results[:K]]
         precision = len(mates.intersection(top)) / min(K, len(mates))

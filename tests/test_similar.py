@@ -255,7 +255,10 @@ def test_the_packet_searches_history_with_the_diagnosis_identifiers_and_category
     (_, guessed), *_ = fill_calls(
         ["similar_tickets"], FillContext("acct", now, now, Sources([], ticket), unsure), bool
     )
-    assert "category" not in guessed and guessed["evidence"] == parsed.evidence
+    assert (
+        "category" not in guessed and "confidence" not in guessed and guessed["evidence"] == parsed.evidence
+    )
+    assert parsed.confidence == 0.8  # a sure enough diagnosis says how sure, and the tool weighs it
     # Without a diagnosis (nothing concluded yet) the search is the ticket's words alone.
     (_, bare), *_ = fill_calls(["similar_tickets"], FillContext("acct", now, now, Sources([], ticket)), bool)
     assert set(bare) == {"text", "limit"}
@@ -357,14 +360,42 @@ def test_the_query_carries_the_diagnosis_in_words_but_not_a_vague_one() -> None:
     assert q.evidence == ["card_declined", "ZED-9"] and q.category == "billing_card_declined"
     vague = investigation_query("Help", "it broke", "insufficient_evidence", "Not enough evidence.")
     assert vague.text == "Help\nit broke" and vague.category is None
-    # A guess (below TRUSTED) keeps its words and what its tools cited, not its category as a key.
+    # A coin toss keeps its words and what its tools cited, not its category as a key.
     guess = investigation_query(
-        "Facturas", "No podemos pagar", "billing_card_declined", "Declined?", ["ZED-9"], 0.6
+        "Facturas", "No podemos pagar", "billing_card_declined", "Declined?", ["ZED-9"], 0.5
     )
     assert guess.text == "Facturas\nbilling card declined Declined?\nNo podemos pagar"
-    assert guess.category is None and guess.evidence == ["ZED-9"]
-    sure = investigation_query("Facturas", "No podemos pagar", "billing_card_declined", "Declined.", [], 0.7)
-    assert sure.category == "billing_card_declined"
+    assert guess.category is None and guess.confidence is None and guess.evidence == ["ZED-9"]
+    leaning = investigation_query(
+        "Facturas", "No podemos pagar", "billing_card_declined", "Declined.", [], 0.7
+    )
+    assert leaning.category == "billing_card_declined" and leaning.confidence == 0.7
+
+
+def test_a_diagnosed_category_lifts_its_cases_in_proportion_to_the_diagnosis_confidence() -> None:
+    from casefile.agent.similar.query import category_trust, investigation_query, query_keys, resolved_doc
+
+    assert [category_trust(c) for c in (None, 0.3, 0.5, 0.7, 0.9, 1.0)] == [1.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    docs = [
+        resolved_doc("same-words", "sync stopped", "the nightly sync stopped", "Restarted it.", ["sync"]),
+        resolved_doc("same-cause", "sync paused", "invoice unpaid", "Paid the open invoice.", ["past-due"]),
+    ]
+    order = {}
+    for confidence in (0.55, 0.7, 0.95):
+        q = investigation_query("Our nightly sync stopped", "", "billing_past_due", "", [], confidence)
+        ranking = rank(
+            "Our nightly sync stopped",  # the words alone: the category's own words would match the tag
+            docs,
+            query_evidence=query_keys(q.evidence, q.category),
+            embedder=None,
+            category_trust=category_trust(q.confidence),
+        )
+        order[confidence] = [s.id for s in ranking.results]
+        scores = {s.id: s.score for s in ranking.results}
+        order[confidence].append(round(scores["same-cause"], 2))
+    # The same key, worth more as the diagnosis is surer: a guess leaves the words to decide.
+    assert order[0.55][:2] == ["same-words", "same-cause"] and order[0.95][:2] == ["same-cause", "same-words"]
+    assert order[0.55][2] < order[0.7][2] < order[0.95][2]
 
 
 def test_a_golden_case_the_labels_leave_out_joins_them_by_the_rule(

@@ -94,6 +94,13 @@ class TicketsSimilarArgs(ToolArgs):
         description="The diagnosed category, when there is a diagnosis: a resolved ticket of the same "
         "cause ranks higher.",
     )
+    confidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="The diagnosis' confidence in that category (0..1): a guess lifts tickets of its "
+        "category less than a sure diagnosis.",
+    )
 
 
 class SimilarTicket(Match):
@@ -323,7 +330,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         found as ``evidence``). It is history, not evidence about this customer: confirm with
         the logs and systems.
         """
-        from casefile.agent.similar.query import query_keys
+        from casefile.agent.similar.query import category_trust, query_keys
         from casefile.agent.similar.rank import rank
 
         terms = query_terms(args.text)
@@ -339,7 +346,12 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
             {**t, "resolution": _custom(t, self.settings.resolution_field_id)} for t in candidates.values()
         ]
         docs = [_document_doc(str(i), t) for i, t in enumerate(documents)]
-        ranking = rank(args.text, docs, query_evidence=query_keys(args.evidence, args.category))
+        ranking = rank(
+            args.text,
+            docs,
+            query_evidence=query_keys(args.evidence, args.category),
+            category_trust=category_trust(args.confidence),
+        )
         chosen = [(s, documents[int(s.id)]) for s in ranking.results[: args.limit]]
         # Without a resolution field the resolution is the last public comment: fetch it for the top only.
         missing = [t for _, t in chosen if not t.get("resolution")]

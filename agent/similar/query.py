@@ -17,11 +17,20 @@ from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.similar.evidence import category_key, evidence_keys, tag_categories
 from casefile.agent.similar.rank import Doc
 
-__all__ = ["TRUSTED", "SimilarQuery", "investigation_query", "query_keys", "resolved_doc", "resolved_text"]
+__all__ = [
+    "SimilarQuery",
+    "category_trust",
+    "investigation_query",
+    "query_keys",
+    "resolved_doc",
+    "resolved_text",
+]
 
 _QUERY_CHARS = 2000
 _MAX_EVIDENCE = 20
-TRUSTED = 0.7  # a diagnosis' confidence from which its category is a key of the search
+# How much a diagnosed category lifts the cases filed under it grows with the diagnosis' confidence:
+# nothing up to UNSURE, fully from SURE (the step at 0.7 it replaces is the middle of the ramp).
+UNSURE, SURE = 0.5, 0.9
 
 
 class SimilarQuery(BaseModel):
@@ -30,6 +39,17 @@ class SimilarQuery(BaseModel):
     text: str
     evidence: list[str] = Field(default_factory=list, description="identifiers the diagnosis cited")
     category: str | None = Field(default=None, description="the diagnosed category")
+    confidence: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="the diagnosis' confidence in its category"
+    )
+
+
+def category_trust(confidence: float | None) -> float:
+    """How much a diagnosed category counts as a key of the search, 0..1: a guess lifts the cases
+    filed under its category less than a sure diagnosis (none given: fully, as a caller's own)."""
+    if confidence is None:
+        return 1.0
+    return round(min(1.0, max(0.0, (confidence - UNSURE) / (SURE - UNSURE))), 3)
 
 
 def investigation_query(
@@ -44,14 +64,19 @@ def investigation_query(
     English whatever language the customer wrote in), and the identifiers it cited.
 
     A diagnosis that found no cause (``insufficient_evidence``) adds nothing but what its tools
-    cited; one below :data:`TRUSTED` confidence adds its words but not its category as a key, so a
-    guessed cause does not lift every past case filed under it."""
+    cited; its category is a key in proportion to its confidence (:func:`category_trust`), so a
+    guessed cause does not lift every past case filed under it as much as a sure one."""
     evidence = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
     informative = category if category and category != "insufficient_evidence" else None
     cause = " ".join(p for p in ((informative or "").replace("_", " "), summary if informative else "") if p)
     text = "\n".join(p for p in (subject, cause, body) if p).strip()[:_QUERY_CHARS]
-    trusted = informative if confidence is None or confidence >= TRUSTED else None
-    return SimilarQuery(text=text, evidence=evidence[:_MAX_EVIDENCE], category=trusted)
+    trusted = informative if category_trust(confidence) > 0 else None
+    return SimilarQuery(
+        text=text,
+        evidence=evidence[:_MAX_EVIDENCE],
+        category=trusted,
+        confidence=confidence if trusted else None,
+    )
 
 
 def query_keys(evidence: Iterable[str], category: str | None = None) -> set[str]:

@@ -92,9 +92,17 @@ def _rarity(keys: Sequence[set[str]]) -> dict[str, float]:
     return {k: max(0.0, math.log((n + 1) / (c + 0.5)) / top) for k, c in counts.items()}
 
 
-def _evidence_bonus(keys: Sequence[str], rarity: dict[str, float], incidental: set[str]) -> float:
+def _evidence_bonus(
+    keys: Sequence[str], rarity: dict[str, float], incidental: set[str], category_trust: float
+) -> float:
     weights = sorted(
-        (_weight(k) * rarity.get(k, 1.0) * (INCIDENTAL_FACTOR if k in incidental else 1.0) for k in keys),
+        (
+            _weight(k)
+            * rarity.get(k, 1.0)
+            * (INCIDENTAL_FACTOR if k in incidental else 1.0)
+            * (category_trust if k.startswith("category:") else 1.0)
+            for k in keys
+        ),
         reverse=True,
     )
     return EVIDENCE_WEIGHT * sum(weights[:MAX_SHARED])
@@ -114,8 +122,10 @@ def rank(
     query_evidence: Iterable[str] = (),
     embedder: Embedder | LoadDefault | None = LOAD,
     limit: int | None = None,
+    category_trust: float = 1.0,
 ) -> Ranking:
-    """``docs`` best first against ``query`` (candidates sharing nothing with it are left out by BM25 only)."""
+    """``docs`` best first against ``query`` (candidates sharing nothing with it are left out by BM25 only);
+    a ``category:`` key of ``query_evidence`` weighs ``category_trust`` (0..1) of a full key."""
     if not docs and isinstance(embedder, LoadDefault):  # nothing to rank: don't load the model for it
         return Ranking(method="meaning")
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
@@ -125,7 +135,7 @@ def rank(
     incidental = [d.incidental - k for k, d in zip(named, docs, strict=True)]
     rarity = _rarity(keys)
     if model is None:
-        return _bm25(query, docs, wanted, keys, incidental, rarity, limit, embedder)
+        return _bm25(query, docs, wanted, keys, incidental, rarity, limit, embedder, category_trust)
     vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
     cosines = vectors[1:] @ vectors[0] if len(docs) else []
     words = _word_scores(query, docs)
@@ -138,7 +148,7 @@ def rank(
         results.append(
             Scored(
                 id=doc.id,
-                score=round(text + _evidence_bonus(common, rarity, passing), 4),
+                score=round(text + _evidence_bonus(common, rarity, passing, category_trust), 4),
                 meaning=round(float(cosine), 4),
                 shared=common,
             )
@@ -165,6 +175,7 @@ def _bm25(
     rarity: dict[str, float],
     limit: int | None,
     embedder: Embedder | LoadDefault | None,
+    category_trust: float,
 ) -> Ranking:
     """Word overlap relative to the best candidate's, plus the same bonus for shared evidence;
     a candidate sharing neither a word nor an identifier is left out."""
@@ -173,7 +184,7 @@ def _bm25(
     for doc, doc_keys, passing in zip(docs, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
         if doc.id in words or common:
-            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity, passing)
+            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity, passing, category_trust)
             results.append(Scored(id=doc.id, score=round(score, 4), shared=common))
     results.sort(key=lambda s: (-s.score, s.id))
     if isinstance(embedder, LoadDefault):
