@@ -323,6 +323,16 @@ def test_a_helpdesk_tag_names_a_category_with_or_without_its_family_word() -> No
     assert tag_categories(["sso_certificate_expired"], CATEGORIES) == {"sso_certificate_expired"}
     # What is left without the family word may be too broad to name one cause.
     assert tag_categories(["platform", "account", "billing"], CATEGORIES) == set()
+    # Single-word tags that spell a category out, whatever else is tagged; not half of one.
+    assert tag_categories(["sso", "zorg-idp", "certificate", "mismatch"], CATEGORIES) == {
+        "sso_certificate_mismatch"
+    }
+    assert tag_categories(["widgets", "performance", "platform"], CATEGORIES) == {"performance_platform"}
+    assert tag_categories(["sso", "saml", "certificate"], CATEGORIES) == set()
+    assert tag_categories(["performance", "widgets"], CATEGORIES) == set()
+    # A tag that begins one category names it; one that begins two names neither.
+    assert tag_categories(["no-issue", "widgets"], CATEGORIES) == {"no_issue_found"}
+    assert tag_categories(["sso-certificate"], CATEGORIES) == set()
 
 
 def test_a_resolved_ticket_tagged_with_the_diagnosed_cause_outranks_a_likelier_wording() -> None:

@@ -112,14 +112,23 @@ _TOO_BROAD = _FAMILIES | {"account"}
 
 def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
     """The ``categories`` a helpdesk's own tags name: ``past-due`` or ``billing_past_due`` names
-    billing_past_due, ``customer-error`` customer_error, ``regression`` deploy_regression."""
+    billing_past_due, ``customer-error`` customer_error, ``regression`` deploy_regression; tags that
+    spell one out a word each (``sso``, ``certificate``, ``expired``: helpdesk tags are single words
+    more often than not), and a tag of two words or more that begins exactly one (``no-issue``)."""
     names = {re.sub(r"[\s-]+", "_", t.strip().lower()) for t in tags}
+    words = {w for name in names for w in name.split("_") if w}
+    categories = list(categories)
     found = set()
     for category in categories:
         family, _, rest = category.partition("_")
         short = rest if family in _FAMILIES and rest and rest not in _TOO_BROAD else None
-        if category in names or (short is not None and short in names):
+        forms = [category] if short is None else [category, short]
+        if any(f in names or ("_" in f and set(f.split("_")) <= words) for f in forms):
             found.add(category)
+    for name in names:
+        begun = [c for c in categories if "_" in name and c.startswith(name + "_")]
+        if len(begun) == 1:
+            found.update(begun)
     return found
 
 
