@@ -26,6 +26,7 @@ earlier run's ``results.json`` (``--run``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -90,6 +91,7 @@ class WorldScore(BaseModel):
     pairs: int = Field(description="unordered pairs of tickets with the same cause")
     precision_at_3: float
     misses: list[str] = Field(default_factory=list, description="queries below 1.0: id → its top 3")
+    precisions: dict[str, float] = Field(default_factory=dict, description="each query's precision@3")
 
 
 class World(BaseModel):
@@ -217,7 +219,8 @@ def score_world(
     }
     candidates = [*world.history, *past.values()]
     ids = {d.id for d in world.history} | set(world.tickets if pool == "all" else ())
-    total, queries, misses = 0.0, 0, []
+    precisions: dict[str, float] = {}
+    misses = []
     for cid, ticket in world.tickets.items():
         label = cause_of.get(cid)
         mates = {m for m in world.labels.causes.get(label or "", []) if m != cid and m in ids}
@@ -234,8 +237,7 @@ def score_world(
         )
         top = [s.id for s in ranking.results[:K]]
         precision = len(mates.intersection(top)) / min(K, len(mates))
-        total += precision
-        queries += 1
+        precisions[cid] = precision
         if precision < 1:
             misses.append(f"{cid} ({label}) → {', '.join(top) or '(nothing)'}")
     pairs = sum(len(m) * (len(m) - 1) // 2 for m in world.labels.causes.values())  # of the whole set
@@ -243,11 +245,27 @@ def score_world(
         world=world.name,
         query=kind,
         method="meaning" if embedder is not None else "bm25",
-        queries=queries,
+        queries=len(precisions),
         pairs=pairs,
-        precision_at_3=round(total / queries, 3) if queries else 0.0,
+        precision_at_3=_mean(precisions.values()),
         misses=misses,
+        precisions=precisions,
     )
+
+
+def misdiagnosed(score: WorldScore, diagnoses: dict[str, CaseScore]) -> dict[str, float]:
+    """The precision@3 of the queries whose diagnosis named another category than the expected one
+    (or none): how the search holds up when the investigator is wrong."""
+    return {
+        q: p
+        for q, p in score.precisions.items()
+        if not ((d := diagnoses.get(q.removeprefix("case:"))) is not None and d.category_ok)
+    }
+
+
+def _mean(values: Iterable[float]) -> float:
+    got = list(values)
+    return round(sum(got) / len(got), 3) if got else 0.0
 
 
 def load_run(path: str) -> dict[str, CaseScore]:
@@ -300,6 +318,7 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
         print(f"  embedding model unavailable ({embedder_status().reason}): only BM25 is measured")
     head = "investigation: meaning  bm25   ticket text: meaning  bm25   resolved only: meaning"
     print(f"  {'world':10} {'queries':>7} {'pairs':>5} {'diagnosed':>9}   {head}")
+    wrong: list[tuple[float, float, float]] = []  # a wrongly diagnosed query: by meaning, BM25, its text's
     for world in loaded:
         cols = []
         for kind in ("investigation", "text"):
@@ -318,4 +337,12 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
         if verbose and im:
             for miss in im.misses:
                 print(f"      miss: {miss}")
+        text = (tm or tb).precisions
+        wrong += [(p, ib.precisions[q], text[q]) for q, p in misdiagnosed(im or ib, diagnoses).items()]
+    if wrong:
+        by_meaning, by_words, by_text = (_mean(col) for col in zip(*wrong, strict=True))
+        print(
+            f"  diagnosed with another category: {len(wrong)} queries; investigation {by_meaning:.3f} "
+            f"(BM25 {by_words:.3f}), ticket text {by_text:.3f}"
+        )
     return 0

@@ -459,3 +459,32 @@ def test_the_packets_own_search_is_measured_on_resolved_tickets_alone() -> None:
     assert all("case:" not in miss.split("→")[1] for miss in packet.misses)
     labels.causes["sync"].remove("history:h1")
     assert score_world(world, None, diagnoses, "investigation", "resolved").queries == 0
+
+
+def test_eval_similar_reports_the_queries_the_investigator_diagnosed_wrongly() -> None:
+    from datetime import UTC, datetime
+
+    from casefile.agent.ticket import Ticket
+    from casefile.evals.scoring import CaseScore
+    from casefile.evals.similar import Labels, World, misdiagnosed, score_world
+
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    tickets = {
+        f"case:{c}": Ticket(id=c, subject="Widget sync fails", body="Widget sync fails", created_at=now)
+        for c in ("a", "b", "c")
+    }
+    labels = Labels(world="w", causes={"sync": ["case:a", "case:b"], "other": ["case:c", "history:h"]})
+    world = World(
+        name="w", tickets=tickets, history=[Doc(id="history:h", text="An unrelated question")], labels=labels
+    )
+    diagnoses = {
+        "a": CaseScore(case_id="a", category="known_bug", category_ok=True, cited=["WID-1"]),
+        "b": CaseScore(case_id="b", category="known_bug", category_ok=True, cited=["WID-1"]),
+        "c": CaseScore(case_id="c", category="known_bug", category_ok=False, cited=["WID-1"]),
+    }
+    score = score_world(world, None, diagnoses, "investigation")
+    # c was diagnosed as a and b were: the same bug ranks them above its true cause-mate.
+    assert score.precisions["case:c"] == 0.0 and score.precisions["case:a"] == 1.0
+    assert misdiagnosed(score, diagnoses) == {"case:c": 0.0}
+    # A case without a diagnosis counts as wrong too.
+    assert set(misdiagnosed(score, {k: v for k, v in diagnoses.items() if k != "a"})) == {"case:a", "case:c"}
