@@ -22,7 +22,7 @@ import psycopg.connection
 import pytest
 
 from casefile.agent.errors import UnavailableError
-from casefile.agent.store import Store, database
+from casefile.agent.store import Store, pglink
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
         return float(value) if value not in (None, "", "0") else 130.0
 
     monkeypatch.setattr(psycopg.connection, "timeout_from_conninfo", exact)
-    monkeypatch.setattr(database, "CONNECT_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(pglink, "CONNECT_TIMEOUT_S", 0.3)
 
 
 def _open(url: str) -> tuple[BaseException | None, float]:

@@ -32,7 +32,14 @@ from casefile.agent.service.auth import Authenticator, Principal, RateLimiter
 from casefile.agent.service.links import source_links
 from casefile.agent.service.schemas import InvestigationView, investigation_links
 from casefile.agent.service.worker import Worker
-from casefile.agent.store import Claim, DuplicateInvestigation, FeedbackRecord, InvestigationRecord, Store
+from casefile.agent.store import (
+    Claim,
+    DuplicateInvestigation,
+    FeedbackRecord,
+    InvestigationRecord,
+    Store,
+    StoreUnavailable,
+)
 from casefile.agent.ticket import Ticket
 from casefile.tools.deadline import Deadline
 
@@ -287,6 +294,12 @@ class InvestigationService:
             self.metrics.prometheus.observe(result)
         except asyncio.CancelledError:
             raise  # a stop or a lost lease: the lease (released or expired) hands it on
+        except StoreUnavailable as exc:
+            # The store failed, not the investigation: recorded as failed, its note would never be
+            # posted. Its lease runs out and a worker runs it again once the store answers.
+            log.warning("investigation %s: the store is not answering; it resumes when it is: %s", inv, exc)
+            self.store_health(exc)
+            return None
         except Exception as exc:
             self._fail(inv, exc)
             return None

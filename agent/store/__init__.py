@@ -30,7 +30,8 @@ The store is synchronous (each call is one short transaction) and thread-safe;
 the service calls it from its event loop, which is fine for the millisecond
 writes SQLite in WAL mode makes.
 
-Modules: ``database`` (the connection, the schema and its migrations), ``records`` (what the store
+Modules: ``database`` (the connection, the schema and its migrations), ``pglink`` (PostgreSQL
+bounded in time), ``records`` (what the store
 returns), ``investigations`` (with their events and audit log), ``jobs`` (leases on durable
 work), ``feedback``.
 """
@@ -42,9 +43,10 @@ from casefile.agent.store.database import DEFAULT_DATABASE_URL
 from casefile.agent.store.feedback import Feedback
 from casefile.agent.store.investigations import Investigations
 from casefile.agent.store.jobs import Jobs
+from casefile.agent.store.pglink import StoreUnavailable
 from casefile.agent.store.records import *  # noqa: F403  (the package's surface: see __all__)
 
-__all__ = [*records.__all__, "DEFAULT_DATABASE_URL", "Store"]
+__all__ = [*records.__all__, "DEFAULT_DATABASE_URL", "Store", "StoreUnavailable"]
 
 
 class Store(Investigations, Jobs, Feedback):

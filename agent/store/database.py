@@ -18,13 +18,11 @@ from typing import Any
 
 from casefile.agent.errors import ConfigError, UnavailableError
 from casefile.agent.redact import redact
+from casefile.agent.store.pglink import PgLink
 
 __all__ = ["DEFAULT_DATABASE_URL", "Cursor", "Database"]
 
 DEFAULT_DATABASE_URL = "sqlite:///.casefile/casefile.sqlite3"
-# How long a PostgreSQL connection may take unless the URL says (``?connect_timeout=``): psycopg's
-# default is 130 s, which a blackholed database held the service's start and a CLI run's save for.
-CONNECT_TIMEOUT_S = 5.0
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS investigations (
@@ -127,20 +125,25 @@ class Database:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or os.environ.get("CASEFILE_DATABASE_URL") or DEFAULT_DATABASE_URL
         self._lock = threading.RLock()
-        self._conn: Any
+        self._sqlite: sqlite3.Connection | None = None
+        self._pg: PgLink | None = None
         if self.url.startswith("sqlite://"):
             self.dialect = "sqlite"
-            self._conn = self._open_sqlite(self.url)
+            self._sqlite = self._open_sqlite(self.url)
         elif self.url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             self.dialect = "postgresql"
-            self._conn = self._open_postgres(self.url)
+            self._pg = PgLink(self.url)
         else:
             raise ConfigError(f"unsupported database URL scheme: {self.url.split(':', 1)[0]!r}")
-        with self._schema_lock():
-            with self._tx() as cur:
-                for statement in _SCHEMA:
-                    cur.execute(statement)
-            self._migrate()
+        try:
+            with self._schema_lock():
+                with self._tx() as cur:
+                    for statement in _SCHEMA:
+                        cur.execute(statement)
+                self._migrate()
+        except BaseException:
+            self.close()  # a PostgreSQL link given up on would go on reconnecting for no one
+            raise
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:
@@ -149,12 +152,13 @@ class Database:
         if self.dialect != "postgresql":
             yield  # SQLite: BEGIN IMMEDIATE already lets one process at a time in
             return
-        with self._lock:
-            self._conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
-            try:
-                yield
-            finally:
-                self._conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            with self._tx() as cur:
+                cur.execute("SELECT pg_advisory_unlock(?)", (_SCHEMA_LOCK_KEY,))
 
     def _migrate(self) -> None:
         # Columns added after the first release of a table; each ADD runs once per database.
@@ -217,41 +221,26 @@ class Database:
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
-    @staticmethod
-    def _open_postgres(url: str) -> Any:
-        try:
-            import psycopg
-        except ImportError:
-            raise ConfigError(
-                "a PostgreSQL database URL needs psycopg: pip install 'psycopg[binary]'"
-            ) from None
-        url = url.replace("postgresql+psycopg://", "postgresql://")
-        try:
-            own_timeout = "connect_timeout" in psycopg.conninfo.conninfo_to_dict(url)
-            return psycopg.connect(  # a None keyword is left out: the URL's own timeout stands
-                url,
-                autocommit=True,
-                client_encoding="utf8",
-                connect_timeout=None if own_timeout else f"{CONNECT_TIMEOUT_S:g}",
-            )
-        except psycopg.Error as exc:
-            # The message can echo the URL's password; name the host only.
-            host = url.split("@")[-1].split("/")[0]
-            why = str(exc).split("\n")[0].replace(url, host)
-            why = why if "@" not in why and "password=" not in why else type(exc).__name__
-            raise UnavailableError(
-                f"cannot reach the store (PostgreSQL at {host}): {why}; start it or fix CASEFILE_DATABASE_URL"
-            ) from None
-
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._pg is not None:
+                self._pg.close()
+            if self._sqlite is not None:
+                self._sqlite.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        if self._pg is not None:
+            with self._pg.answering() as conn:  # bounded in time: pglink.py
+                yield conn
+        else:
+            yield self._sqlite
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         """One transaction on the shared connection; ``?`` placeholders in every dialect."""
-        with self._lock:
-            cur = Cursor(self._conn.cursor(), self.dialect)
+        with self._lock, self._connection() as conn:
+            cur = Cursor(conn.cursor(), self.dialect)
             # IMMEDIATE: take SQLite's write lock up front, so a read-then-write
             # transaction never fails to upgrade when another process writes too.
             cur.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
