@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,17 @@ from casefile.agent.redact import redact
 _SECRET_KEYS = re.compile(r"(api[_-]?key|authorization|x-api-key|secret|token)$", re.IGNORECASE)
 
 
-def _scrub(value: Any) -> Any:
+def _scrub(value: Any, withhold: Callable[[str], str]) -> Any:
+    """Keys named like secrets masked; every string passed through ``withhold`` (other accounts)."""
     if isinstance(value, Mapping):
-        return {k: "[REDACTED]" if _SECRET_KEYS.search(str(k)) else _scrub(v) for k, v in value.items()}
+        return {
+            k: "[REDACTED]" if _SECRET_KEYS.search(str(k)) else _scrub(v, withhold) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
+        return [_scrub(v, withhold) for v in value]
+    if isinstance(value, str):
+        # A JSON string inside the body (a tool call's arguments) is scrubbed as the text it is.
+        return withhold(value)
     return value
 
 
@@ -31,7 +37,8 @@ class Transcript:
     Lines: ``{"ts", "provider", "model", "ticket_id", "turn", "kind", "body"}`` with
     kind ``request``, ``retry``, ``response`` or ``error``. Bodies are what went over the
     wire minus credentials (never in a body; keys named like secrets are masked
-    anyway) and with :func:`casefile.agent.redact.redact` applied to the whole line.
+    anyway), with every other account's identity withheld (the investigation's own
+    ``LoopState.withhold``) and :func:`casefile.agent.redact.redact` applied to the whole line.
     """
 
     def __init__(self, path: str | Path | None, *, provider: str, model: str) -> None:
@@ -49,7 +56,9 @@ class Transcript:
             "ticket_id": state.ticket.id if state else None,
             "turn": state.turn if state else None,
             "kind": kind,
-            "body": _scrub(body),
+            # As the ledger does for what the model reads: a steered model's answer (its text, its
+            # calls' arguments, its diagnosis) or an error echoing a request names no other account.
+            "body": _scrub(body, state.withhold if state else str),
         }
         line = redact(json.dumps(record, ensure_ascii=False, default=str))[0]
         self.path.parent.mkdir(parents=True, exist_ok=True)
