@@ -9,7 +9,8 @@ An item passes when it names a call of this investigation that succeeded and its
   for the model. Matching ignores case and runs of whitespace; a number may be written
   with fewer decimals than the result holds (``0.37`` for ``0.3695``), and a rate as
   the percentage the model was shown (``37.0%``).
-* **Not an echo.** A value that occurs in the call's own arguments is not evidence:
+* **Not an echo.** A value that occurs in the call's own arguments (in any spelling of the same
+  words: width, case, accents, invisible characters and punctuation aside) is not evidence:
   a search query the model chose comes back in the result, and so do a logs_sql
   query's literals. Tools whose results carry values their caller wrote declare an
   evidence view (``@operation(evidence=...)``, e.g. only the logs_sql columns read
@@ -30,6 +31,7 @@ whatever model produced it; the loop, not the model, sets ``Evidence.tool``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -43,6 +45,8 @@ _NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
 _PERCENT = re.compile(r"^([-+]?\d+(?:\.\d+)?) ?%$")
 _NUMBER_TOKEN = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?![\w.])")
 _WORD = re.compile(r"[^\W\d_]+")
+_FOLDED_WORD = re.compile(r"[^\W_]+")
+_UNSEEN = ("Cf", "Mn", "Me")  # zero-width characters, joiners, soft hyphens, combining accents
 
 # Words that say nothing on their own: English function words and the vocabulary every result shares.
 _COMMON_WORDS = """
@@ -135,14 +139,25 @@ def _matches(needle: str, scalar: Any, *, whole: bool) -> bool:
     return not whole and _occurs_as_tokens(needle, text)
 
 
+def _folded_words(text: str) -> str:
+    """``text``'s words as a tool may give them back: width folded (NFKC), invisible characters and
+    accents dropped, any punctuation a single space (``ｒｅｆｕｎｄ-approved`` → ``refund approved``)."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) not in _UNSEEN)
+    return " ".join(_FOLDED_WORD.findall(unicodedata.normalize("NFKC", bare).casefold()))
+
+
 def _echoed(needle: str, arguments: Mapping[str, Any]) -> bool:
-    """``needle`` occurs in the call's own arguments (as a value, tokens of one, or a number in one)."""
+    """``needle`` occurs in the call's own arguments (as a value, tokens of one, or a number in one),
+    also in another spelling of the same words (a tool hands its arguments back normalised)."""
     number = float(needle) if _NUMBER.match(needle) else None
+    words = _folded_words(needle)
     for _, scalar in _scalars(arguments):
         text = _norm(scalar)
         if needle == text or _occurs_as_tokens(needle, text):
             return True
         if number is not None and any(float(t) == number for t in _NUMBER_TOKEN.findall(text)):
+            return True
+        if words and _occurs_as_tokens(words, _folded_words(text)):
             return True
     return False
 
