@@ -173,15 +173,16 @@ async def run(
     ticket: Ticket | None = None,
     budgets: Budgets | None = None,
     prices: dict[str, dict[str, float]] | None = None,
+    directory: AccountDirectory = DIRECTORY,
 ) -> Investigation:
     ticket = ticket or make_ticket()
-    signals = extract_signals(ticket, DIRECTORY)
+    signals = extract_signals(ticket, directory)
     assert signals.account_id == "acme"
     return await investigate(
         ticket,
         signals=signals,
-        account=DIRECTORY.get("acme"),
-        accounts=DIRECTORY.as_mapping(),
+        account=directory.get("acme"),
+        accounts=directory.as_mapping(),
         toolbox=toolbox,
         model=model,
         runbooks=[RUNBOOK],

@@ -20,12 +20,10 @@ import httpx
 import provider_wires as wires
 import pytest
 import respx
-from llm_fixtures import ACCOUNTS, RUNBOOK, diagnosis_args, make_ticket
+from llm_fixtures import ACCOUNTS, diagnosis_args, run
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.config import Settings
-from casefile.agent.loop import investigate
-from casefile.agent.signals import extract_signals
 from casefile.tools.base import Toolbox
 
 OTHER = {
@@ -45,18 +43,13 @@ def _leaks(text: str) -> list[str]:
     return [name for name in NAMES if name.lower() in text.lower()]
 
 
-async def _investigate(model: Any, toolbox: Toolbox) -> None:
-    ticket = make_ticket()
-    await investigate(
-        ticket,
-        signals=extract_signals(ticket, DIRECTORY),
-        account=DIRECTORY.get("acme"),
-        accounts=DIRECTORY.as_mapping(),
-        toolbox=toolbox,
-        model=model,
-        runbooks=[RUNBOOK],
-        differential=False,
-    )
+async def _transcript_of(
+    wire: Any, responses: Any, router: respx.MockRouter, toolbox: Toolbox, path: Path
+) -> str:
+    """The transcript of acme's investigation by ``wire``'s model answering ``responses``."""
+    router.post(wire.url).mock(side_effect=responses)
+    await run(wire.model_for(router, settings=Settings(transcript=path)), toolbox, directory=DIRECTORY)
+    return path.read_text()
 
 
 def _steered(wire: Any) -> list[Any]:
@@ -79,12 +72,10 @@ async def test_a_steered_model_s_answers_name_no_other_account_in_the_transcript
     wire: Any, router: respx.MockRouter, toolbox: Toolbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wire.set_key(monkeypatch)
-    transcript = tmp_path / "t.jsonl"
-    router.post(wire.url).mock(side_effect=_steered(wire))
-    await _investigate(wire.model_for(router, settings=Settings(transcript=transcript)), toolbox)
-    lines = [json.loads(line) for line in transcript.read_text().splitlines()]
+    text = await _transcript_of(wire, _steered(wire), router, toolbox, tmp_path / "t.jsonl")
+    lines = [json.loads(line) for line in text.splitlines()]
     assert [line["kind"] for line in lines] == ["request", "response", "request", "response"]
-    assert "another account" in transcript.read_text(), "the steered text never reached the transcript"
+    assert "another account" in text, "the steered text never reached the transcript"
     for line in lines:
         assert _leaks(json.dumps(line)) == [], (line["kind"], line["turn"])
 
@@ -95,13 +86,12 @@ async def test_an_error_body_naming_another_account_or_a_secret_is_scrubbed(
 ) -> None:
     """A provider's (or a proxy's) error that echoes what it was sent: another account, a key."""
     wire.set_key(monkeypatch)
-    transcript = tmp_path / "t.jsonl"
     echoed = f"{STEER}; sent with Authorization: Bearer {wire.key}"
     error = {"error": {"message": echoed, "type": "invalid_request_error", "code": "bad"}}
     if wire is wires.ANTHROPIC:
         error = {"type": "error", "error": {"type": "invalid_request_error", "message": echoed}}
-    router.post(wire.url).mock(return_value=httpx.Response(400, json=error))
-    await _investigate(wire.model_for(router, settings=Settings(transcript=transcript)), toolbox)
-    text = transcript.read_text()
+    text = await _transcript_of(
+        wire, [httpx.Response(400, json=error)], router, toolbox, tmp_path / "t.jsonl"
+    )
     assert "error" in [json.loads(line)["kind"] for line in text.splitlines()]
     assert _leaks(text) == [] and wire.key not in text and wire.key[:12] not in text

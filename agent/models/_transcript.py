@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -11,6 +12,8 @@ from typing import Any
 
 from casefile.agent.models.base import LoopState
 from casefile.agent.redact import redact
+
+log = logging.getLogger("casefile.models")
 
 # ---------------------------------------------------------------- transcripts
 
@@ -61,6 +64,13 @@ class Transcript:
             "body": _scrub(body, state.withhold if state else str),
         }
         line = redact(json.dumps(record, ensure_ascii=False, default=str))[0]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        except OSError as exc:
+            # Debugging output: a full disk or an unwritable path costs the transcript, not the turn.
+            log.warning(
+                "transcript %s not written (%s); the investigation goes on without it", self.path, exc
+            )
+            self.path = None

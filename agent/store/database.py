@@ -6,6 +6,7 @@ share; the helpers here are the one way they write times, ids and scrubbed text.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import secrets
 import sqlite3
@@ -18,7 +19,7 @@ from typing import Any
 
 from casefile.agent.errors import ConfigError, UnavailableError
 from casefile.agent.redact import redact
-from casefile.agent.store.pglink import PgLink
+from casefile.agent.store.pglink import PgLink, StoreUnavailable
 
 __all__ = ["DEFAULT_DATABASE_URL", "Cursor", "Database"]
 
@@ -82,6 +83,9 @@ _SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at)",
 ]
+
+# SQLite's messages for a store that cannot take a write now (SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY).
+_SQLITE_UNAVAILABLE = ("database or disk is full", "disk I/O error", "database is locked")
 
 # pg_advisory_lock key held while the schema is created or migrated ("casefile" in ASCII).
 _SCHEMA_LOCK_KEY = 0x63617365_66696C65
@@ -233,8 +237,17 @@ class Database:
         if self._pg is not None:
             with self._pg.answering() as conn:  # bounded in time: pglink.py
                 yield conn
-        else:
+            return
+        try:
             yield self._sqlite
+        except sqlite3.OperationalError as exc:
+            # A full disk, an I/O error, a lock held past busy_timeout: the store failed, not the
+            # caller's work (the service retries such work rather than recording it as failed).
+            if any(why in str(exc) for why in _SQLITE_UNAVAILABLE):
+                raise StoreUnavailable(
+                    f"the store ({self.url.split('://', 1)[-1]}) refused the write: {exc}"
+                ) from exc
+            raise
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
@@ -247,7 +260,9 @@ class Database:
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                # SQLite rolls back by itself on a full disk: a second ROLLBACK would fail and hide why.
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
                 raise
             else:
                 cur.execute("COMMIT")
