@@ -141,12 +141,16 @@ def render_opening(state: LoopState) -> str:
         ticket_id=state.ticket.id,
         now=iso(state.ticket.created_at),
         ticket=fence("ticket", _ticket_text(state), id=state.ticket.id),
-        signals=_redacted(json.dumps(signals, sort_keys=True)),
-        account=_redacted(json.dumps(state.account, sort_keys=True, default=str)) if state.account else None,
+        # Outside the fences too, text read from the ticket or a source (the differential quotes a
+        # bug's title) has its fence tags neutralised: it cannot open a result block of its own.
+        signals=_neutralised(_redacted(json.dumps(signals, sort_keys=True))),
+        account=_neutralised(_redacted(json.dumps(state.account, sort_keys=True, default=str)))
+        if state.account
+        else None,
         candidate=state.signals.account_candidate,
         results=[outcome_block(o, steps.get(o.call_id), state.withhold) for o in state.new_outcomes],
         runbooks=[m.runbook.id for m in state.matches],
-        differential=state.withhold(state.differential.render())
+        differential=_neutralised(state.withhold(state.differential.render()))
         if state.differential.hypotheses or state.differential.observations
         else "",
     ).strip()
