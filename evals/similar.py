@@ -73,6 +73,7 @@ WORLDS = {
     "hirefjord": PACKAGE_DIR / "evals" / "worlds" / "hirefjord",
     "posthorn": PACKAGE_DIR / "evals" / "worlds" / "posthorn",
     "tallyo": PACKAGE_DIR / "evals" / "worlds" / "tallyo",
+    "kinolume": PACKAGE_DIR / "evals" / "worlds" / "kinolume",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -102,6 +102,9 @@ def subject_for(vendor: str, tenant: str) -> dict[str, str]:
         return {"CN": tenant}  # a realm's generated key pair is named after the realm
     if vendor == "shibboleth":
         return {"CN": tenant}  # the IdP installer names its keys after the IdP's host name
+    if vendor == "duo":
+        # Duo SSO generates one key pair per SAML application, named after the Duo account's SSO host
+        return {"C": "US", "ST": "Michigan", "L": "Ann Arbor", "O": "Duo Security", "CN": tenant}
     if vendor == "pingfederate":
         # self-hosted: the admin fills in the subject when generating the signing key pair
         return {"C": "US", "O": tenant, "OU": "PingFederate", "CN": f"{tenant} SAML signing"}

@@ -158,6 +158,7 @@ class IdpSpec(_Spec):
         "pingfederate",
         "keycloak",
         "shibboleth",
+        "duo",
     ]
     entity_id: str
     metadata_url: str

@@ -28,7 +28,8 @@ Description format (all timestamps ISO 8601 UTC ending in ``Z``; every section o
           "status_mix": {"400": 0.006, "404": 0.004},        # the rest is success
           "endpoints": [{"method": "POST", "path": "/v2/shipments", "weight": 40,
                          "ok_status": 201, "latency": {...},
-                         "user_agent": "relay-ios-sdk/2.0"}, ...]   # optional: another client
+                         "user_agent": "relay-ios-sdk/2.0",  # optional: another client
+                         "host": "cdn.relay.example", "region": "ap-southeast-1"}, ...]  # optional: a CDN edge
         }
       },
       "request_anomalies": [

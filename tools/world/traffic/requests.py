@@ -66,6 +66,7 @@ class _Endpoint:
     sigma: float
     req_template: str  # %-template: (request_id[, idempotency key])
     user_agent: str  # the client calling it: the account's, or another (its mobile app's SDK)
+    region: str  # where it is served: the account's region, or a CDN edge's (playback)
 
 
 @dataclass
@@ -153,11 +154,14 @@ def _account_requests(
         mu, sigma = lognormal(ep["latency"], (0, 0)) if ep.get("latency") else default_latency
         ok = int(ep.get("ok_status", 201 if method == "POST" else 200))
         client = _header_safe(f"{what}.endpoints[{n}].user_agent", str(ep.get("user_agent", user_agent)))
-        head = '{"host":"' + host + '","user-agent":"' + client + '","accept":"' + media + '",'
+        # a route served by another host (a CDN edge in front of the API) in another region
+        ep_host = _header_safe(f"{what}.endpoints[{n}].host", str(ep.get("host", host)))
+        head = '{"host":"' + ep_host + '","user-agent":"' + client + '","accept":"' + media + '",'
         head += '"authorization":"Bearer [REDACTED]",'
         if method in _WRITE_METHODS:
             head += '"content-type":"' + media + '","idempotency-key":"%s",'
-        endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}', client))
+        ep_region = str(ep.get("region", region))
+        endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}', client, ep_region))
         weights.append(float(ep.get("weight", 1)))
         if weights[-1] <= 0:
             raise TrafficError(f"{what}.endpoints[{n}]: weight must be positive")
@@ -283,7 +287,7 @@ def _account_requests(
     cols["latency_ms"] += latency
     cols["request_id"] += request_ids
     cols["trace_id"] += [bits(128).to_bytes(16).hex() for _ in range(n_rows)]
-    cols["region"] += [region] * n_rows
+    cols["region"] += [endpoints[e].region for e in eps]
     cols["user_agent"] += [endpoints[e].user_agent for e in eps]
     cols["request_headers"] += request_headers
     cols["response_headers"] += response_headers
