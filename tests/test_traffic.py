@@ -278,6 +278,28 @@ def test_an_endpoint_called_by_another_client_carries_its_user_agent() -> None:
         generate(description)
 
 
+def test_an_endpoint_served_by_a_cdn_edge_carries_its_host_and_region() -> None:
+    """Playback served by a CDN edge in front of the API: its rows name the edge's region, its failing
+    requests the edge's host; the account's other endpoints keep the account's host and region."""
+    description = small(request_anomalies=[anomaly(status=500, share=1.0)])
+    account = description["requests"]["a"]
+    account["host"], account["region"] = "api.example.test", "eu-central-1"
+    account["endpoints"][1].update(host="cdn.example.test", region="edge-sin")
+    got = rows(generate(description)["requests"])
+    regions = {path: {r["region"] for r in got if r["path"] == path} for path in ("/x", "/y")}
+    assert regions == {"/x": {"eu-central-1"}, "/y": {"edge-sin"}}
+    hosts = {
+        path: {
+            json.loads(r["request_headers"])["host"] for r in got if r["path"] == path and r["status"] >= 400
+        }
+        for path in ("/x", "/y")
+    }
+    assert hosts == {"/x": {"api.example.test"}, "/y": {"cdn.example.test"}}
+    account["endpoints"][1]["host"] = 'cdn"x'
+    with pytest.raises(TrafficError, match=r"endpoints\[1\]\.host"):
+        generate(description)
+
+
 def test_an_api_of_another_media_type_is_asked_for_in_it() -> None:
     """A JSON:API service: Accept, and the Content-Type of writes, are application/vnd.api+json."""
     description = small(request_anomalies=[anomaly(status=500, share=1.0)])

@@ -405,6 +405,25 @@ def test_shibboleth_metadata_is_the_idps_own_document_and_parses() -> None:
     assert sso in {u["location"] for u in parsed.sso_urls}
 
 
+def test_duo_sso_metadata_names_duo_and_parses() -> None:
+    """Duo SSO as a SAML IdP: plain SAML 2.0 metadata under the Duo account's SSO host, its signing
+    certificate issued in Duo's name; the parser reads the entity, certificate and SSO URL."""
+    from casefile.tools.sso_metadata import parse_idp_metadata
+    from casefile.tools.world.generate.saml import make_cert, metadata, subject_for
+
+    host = "sso-abc123.sso.duosecurity.com"
+    key = make_cert(subject_for("duo", host), "2025-01-01T00:00:00Z", "2028-01-01T00:00:00Z", 11)
+    entity = f"https://{host}/saml2/sp/DIEXAMPLE0001/metadata"
+    sso = f"https://{host}/saml2/sp/DIEXAMPLE0001/sso"
+    parsed = parse_idp_metadata(metadata("duo", entity, sso, host, [key]).encode())
+    assert parsed.entity_id == entity
+    assert [c.sha1 for c in parsed.certificates] == [key.sha1]
+    assert (
+        "O=Duo Security" in parsed.certificates[0].subject and f"CN={host}" in parsed.certificates[0].subject
+    )
+    assert sso in {u["location"] for u in parsed.sso_urls}
+
+
 def test_a_plan_change_and_an_ended_trial_are_in_the_billing_objects() -> None:
     """``previous_plan``: the previous period's invoice and charge are the old plan's, the current the
     new one's (a downgrade). ``trial_end``: a trial with no card: Stripe's $0 invoice, no charge, the

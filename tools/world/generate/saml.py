@@ -259,7 +259,7 @@ def pingfederate(entity: str, sso_url: str, certs: list[Cert]) -> str:
 
 
 def generic(entity: str, sso_url: str, certs: list[Cert], slo_url: str = "") -> str:
-    """OneLogin, Auth0, JumpCloud and PingOne publish plain SAML 2.0 metadata of this shape."""
+    """OneLogin, Auth0, JumpCloud, PingOne and Duo SSO publish plain SAML 2.0 metadata of this shape."""
     keys = "".join(_key_descriptor(c) for c in certs)
     slo = (
         f'    <md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{slo_url}"/>\n'

@@ -161,7 +161,9 @@ def _account_requests(
         if method in _WRITE_METHODS:
             head += '"content-type":"' + media + '","idempotency-key":"%s",'
         ep_region = str(ep.get("region", region))
-        endpoints.append(_Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}', client, ep_region))
+        endpoints.append(
+            _Endpoint(method, path, ok, mu, sigma, head + '"x-request-id":"%s"}', client, ep_region)
+        )
         weights.append(float(ep.get("weight", 1)))
         if weights[-1] <= 0:
             raise TrafficError(f"{what}.endpoints[{n}]: weight must be positive")
