@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,9 @@ def _fill(store: Store) -> None:
     """The store's disk is full: SQLite may not grow its file by another page (and the free pages
     it has are taken)."""
     assert store._sqlite is not None
+    store._sqlite.execute("CREATE TABLE IF NOT EXISTS filler (b BLOB)")
     pages = store._sqlite.execute("PRAGMA page_count").fetchone()[0]
     store._sqlite.execute(f"PRAGMA max_page_count = {pages}")
-    store._sqlite.execute("CREATE TABLE IF NOT EXISTS filler (b BLOB)")
     for size in (4096, 512, 64):
         with contextlib.suppress(sqlite3.OperationalError):
             for _ in range(10_000):
@@ -98,22 +99,29 @@ def test_a_disk_that_fills_mid_investigation_loses_no_note(tmp_path: Path) -> No
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite3'}")
     zendesk = FakeZendesk()
     turns: list[int] = []
+    filled = threading.Event()
 
     def fills_the_disk_first(state: LoopState) -> ModelReply:
         turns.append(len(turns) + 1)
         if len(turns) == 1:
-            _fill(store)
+            with store._lock:  # the store's own connection: not while the test thread uses it
+                _fill(store)
+            filled.set()
         return diagnosis_step(state)
 
     try:
         factory = lambda ticket: ScriptedModel([fills_the_disk_first])  # noqa: E731
         with _client(store, zendesk=zendesk, factory=factory, lease_s=1.0, poll_s=0.1) as client:
+            service = client.app.state.service  # type: ignore[attr-defined]
             inv = post_webhook(client, {"ticket_id": 48213}).json()["id"]
-            wait_for(lambda: bool(turns))
-            _room(store)
+            wait_for(filled.is_set)
+            wait_for(lambda: service.worker.running == 0)  # the first attempt is over: it could not save
+            assert zendesk.puts == [] and store.get(inv).status == "running"  # type: ignore[union-attr]
+            with store._lock:
+                _room(store)
             wait_for(lambda: store.delivery(inv)[1] is not None, timeout_s=20)
         record = store.get(inv)
         assert record is not None and record.status == "done", record
-        assert len(zendesk.puts) == 1
+        assert len(zendesk.puts) == 1 and len(turns) == 2
     finally:
         store.close()

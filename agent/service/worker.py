@@ -3,7 +3,7 @@
 Accepted work lives in the store, not in memory. A worker (one per service
 process) claims the next claimable investigation with a *lease*
 (:meth:`casefile.agent.store.Store.claim_next`: ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), renews its leases while the work
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), renews the leases of the work it runs while it
 runs, and releases them when it stops. Work whose lease expired (its process
 was killed, or lost the store) is claimed again by whichever worker comes
 next, so after a crash or a restart every accepted investigation, and then
@@ -126,7 +126,9 @@ class Worker:
         while not self._closed:
             await asyncio.sleep(self.lease_s / 3)
             try:
-                held = await asyncio.to_thread(self._store().renew, self.owner, self.lease_s)
+                held = await asyncio.to_thread(
+                    self._store().renew, self.owner, self.lease_s, list(self._running)
+                )
             except Exception as exc:
                 log.warning("renewing leases failed: %s", type(exc).__name__)
                 self._on_store_error(exc)

@@ -12,6 +12,7 @@ the workers' clocks, which must agree to well within a lease (NTP).
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -93,11 +94,17 @@ class Jobs(Database):
                 (error, inv),
             )
 
-    def renew(self, owner: str, lease_s: float) -> set[str]:
-        """Extend every lease ``owner`` holds; returns the ids it still holds (others were taken over)."""
+    def renew(self, owner: str, lease_s: float, running: Collection[str] | None = None) -> set[str]:
+        """Extend the leases ``owner`` holds (only those of ``running`` when given: work that ended
+        without finishing, cut off by the store, must lapse and be claimed again, not be held for
+        ever); returns the ids it still holds (others were taken over)."""
         until = db_time(utc_now() + timedelta(seconds=lease_s))
+        ids = list(running or ())
+        only = "" if running is None else f" AND id IN ({', '.join('?' * len(ids))})" if ids else " AND 0 = 1"
         with self._tx() as cur:
-            cur.execute("UPDATE investigations SET lease_until = ? WHERE owner = ?", (until, owner))
+            cur.execute(
+                f"UPDATE investigations SET lease_until = ? WHERE owner = ?{only}", (until, owner, *ids)
+            )
             cur.execute("SELECT id FROM investigations WHERE owner = ?", (owner,))
             return {row[0] for row in cur.fetchall()}
 
