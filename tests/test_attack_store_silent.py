@@ -193,3 +193,24 @@ def test_a_webhook_s_note_survives_a_store_that_falls_silent_mid_investigation(
         assert not any(e.kind == "investigation_failed" for _, e in store.events(inv, 0))
     finally:
         store.close()
+
+
+def test_healthz_names_the_silent_store_without_its_password(
+    proxy: SilentProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/healthz`` needs no token: it must say the store is not answering, in time, and never echo
+    the database URL's password."""
+    from test_service import _client
+
+    url = proxy.url.replace("casefile@", "casefile:pw-s3cret-9f8e@")
+    store = Store(url)
+    try:
+        with _client(store) as client:
+            proxy.silence()
+            answer, error, took = _timed(lambda: client.get("/healthz"))
+            assert error is None and answer.status_code == 503, (error, answer)
+            assert took < ANSWER_S + GRACE_S + MARGIN_S, took
+            body = answer.text
+            assert "did not answer" in body and "pw-s3cret-9f8e" not in body, body
+    finally:
+        store.close()
