@@ -862,3 +862,44 @@ async def test_async_queries_get_a_thread_each_up_to_the_limit(monkeypatch: pyte
     results = await asyncio.gather(*(connector._query("SELECT 1") for _ in range(8)))
     assert [r.rows for r in results] == [[(1,)]] * 8
     await connector.aclose()
+
+
+async def test_an_error_code_inside_a_2xx_answer_counts_as_an_error(client: Any, ctx: CallContext) -> None:
+    # A batch endpoint answers 200 and names each refused item's code in its body (the log keeps the
+    # code): those answers failed whatever their status. A success's empty code (or "0") does not.
+    rng = random.Random(5)
+    rows: list[dict[str, Any]] = []
+    minute = datetime(2026, 11, 19, tzinfo=UTC)
+    while minute < END:
+        ts = minute + timedelta(seconds=rng.randrange(60))
+        refused = minute >= DAY0 + timedelta(hours=6) and rng.random() < 0.5
+        code = "dom_unverified" if refused else rng.choice(["", "0"])
+        rows.append(_request(rng, ts, "zephyr", "/v2/batch", 200, code))
+        minute += timedelta(minutes=2)
+    load_tables(client, DB + "_inside_200", SCHEMA, {"requests": columns(rows)})
+    connector = ClickHouseConnector(LogsSettings(database=DB + "_inside_200"), client=client)
+    window = {"start": iso(DAY0), "end": iso(DAY0 + timedelta(hours=12))}
+    refused_rows = [
+        r
+        for r in rows
+        if r["error_code"] == "dom_unverified" and DAY0 <= r["ts"] < DAY0 + timedelta(hours=12)
+    ]
+
+    summary = await call(connector, "logs_error_summary", ctx, account_id="zephyr", **window, baseline_days=1)
+    assert summary["errors"] == len(refused_rows) > 0
+    assert summary["by_status"] == [
+        {
+            "status": 200,
+            "count": len(refused_rows),
+            "rate": pytest.approx(len(refused_rows) / summary["requests"], abs=1e-4),
+            "baseline_rate": 0.0,
+        }
+    ]
+    assert summary["top_error_codes"] == [{"error_code": "dom_unverified", "count": len(refused_rows)}]
+    assert summary["spike"] is not None and summary["spike"]["status"] == 200
+
+    top = await call(connector, "logs_top_errors", ctx, account_id="zephyr", **window)
+    assert [(r["status"], r["error_code"], r["count"]) for r in top["top"]] == [
+        (200, "dom_unverified", len(refused_rows))
+    ]
+    assert top["errors"] == len(refused_rows)

@@ -19,16 +19,23 @@ against the runbooks' findings; an LLM gets :meth:`Differential.render` in its f
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.background import platform_change
 from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
-from casefile.agent.differential.incidents import delivery_span, link_incident
+from casefile.agent.differential.incidents import as_incident, delivery_span, link_incident
 from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
-from casefile.agent.differential.picture import ErrorPicture, error_picture, recent, reported_statuses
+from casefile.agent.differential.picture import (
+    ENDED_AFTER,
+    ErrorPicture,
+    error_picture,
+    recent,
+    reported_statuses,
+)
 from casefile.agent.differential.refute import refutations
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify, describe
 from casefile.agent.differential.sources import (
@@ -40,9 +47,9 @@ from casefile.agent.differential.sources import (
     webhook_causes,
 )
 from casefile.agent.differential.sso_story import admin_causes, config_causes, told
-from casefile.agent.differential.topic import evidence_first, unread
+from casefile.agent.differential.topic import evidence_first, names_deliveries, names_other_trouble, unread
 from casefile.agent.phrasebook import reading
-from casefile.tools.base import parse_ts
+from casefile.tools.base import iso, parse_ts
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -151,12 +158,37 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         )
     hypotheses += found
     hooks, hook_notes = webhook_causes(state, evidence)
+    other = names_other_trouble(state)
+    _, last_failed = delivery_span(evidence)
+    over = _failed_until(evidence)
+    if hooks and not names_deliveries(state) and over is not None and over < state.signals.window_start:
+        # Deliveries that failed before the time a ticket not about them speaks of: said, not weighed.
+        hook_notes.append(f"deliveries failed until {iso(over)}, before the time the ticket speaks of")
+        hooks = []
+    # Deliveries are checked on every ticket; failing ones are said beside a ticket about another
+    # symptom, not chosen for it, and slow ones only answer a ticket about deliveries.
+    unasked = (
+        f"the ticket speaks of {other}, not of data that did not reach their systems"
+        if other
+        else "the ticket does not speak of deliveries, and they do not fail"
+        if last_failed is None and not names_deliveries(state)
+        else None
+    )
+    for h in hooks:
+        if unasked is not None:
+            h.confidence = min(h.confidence, UNASKED)
+            h.reasons.append(unasked)
     hypotheses += hooks
     # An incident of ours is linked to the tracker's record of it, found by the failures' own times.
-    for h in api:
-        link_incident(h, evidence, parse_ts(picture.onset), parse_ts(picture.last_at))
-    for h in hooks:
-        link_incident(h, evidence, *delivery_span(evidence))
+    linked = {
+        **{
+            i: h
+            for h in api
+            if (i := link_incident(h, evidence, parse_ts(picture.onset), parse_ts(picture.last_at)))
+        },
+        **{i: h for h in hooks if (i := link_incident(h, evidence, *delivery_span(evidence)))},
+    }
+    as_incident(bug, linked)
     hypotheses += sso
     slow = latency_causes(state, evidence)
     hypotheses += slow
@@ -167,7 +199,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     diff.observations += notes
     if (
         not any(h.category != "no_issue_found" and h.confidence >= 0.5 for h in hypotheses)
-        and not hooks
+        and not (hooks and not unasked)
         and not sso
     ):
         well = healthy(state, evidence, picture, notes)
@@ -184,6 +216,8 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     return diff
 
 
+# How likely failing deliveries are the answer to a ticket about another trouble: an alternative only.
+UNASKED = 0.35
 # Areas whose trouble API error responses do not explain (deliveries we send; how numbers are counted).
 _ELSEWHERE = ("webhook", "data")
 # Areas whose trouble failing API requests may be (an invoice question beside them is not one).
@@ -198,6 +232,12 @@ def _elsewhere(state: LoopState, *, signing_in: bool) -> str | None:
     if s.statuses or s.error_codes or s.endpoints or set(s.areas) & _API_AREAS:
         return None
     return next((a for a in (*_ELSEWHERE, *(("sso",) if signing_in else ())) if a in s.areas), None)
+
+
+def _failed_until(evidence: Evidence) -> datetime | None:
+    """When the account's failing run of deliveries was over (its last bucket's end), if they failed."""
+    _, last = delivery_span(evidence)
+    return last + ENDED_AFTER if last is not None else None
 
 
 def _before_window(state: LoopState, picture: ErrorPicture) -> bool:

@@ -36,6 +36,8 @@ _OPPOSITES = {
     "known_bug": {"deploy_regression", "customer_error"},
     # "A bug in this browser" is what a tracked bug about the same page already says, with its workaround.
     "ui_browser": {"known_bug"},
+    # Events missing for an hour are the deliveries that failed in it, not where a day's boundary falls.
+    "data_timezone": {"webhook_platform", "webhook_customer_endpoint"},
 }
 
 

@@ -21,6 +21,7 @@ from casefile.agent.differential.picture import ErrorPicture
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe
 from casefile.agent.differential.sources import account_name
 from casefile.agent.phrasebook import reading
+from casefile.agent.signals.text import code_name
 from casefile.tools.base import parse_ts
 from casefile.tools.logs_results import TopError
 
@@ -254,7 +255,10 @@ def api_causes(
         # so a deploy that touched the code weakens, but does not overturn, "only this account" —
         # unless the error itself says the customer's own system refused (a deploy of ours does not
         # make their database refuse only them).
-        confidence = 0.8 if not touched or (cls == "customer_system" and not shared) else 0.7
+        # The company's own help center saying what the code means (a condition of the customer's
+        # account) is not weakened by a deploy's timing either.
+        documented = _documented(evidence, top.error_code)
+        confidence = 0.8 if not touched or documented or (cls == "customer_system" and not shared) else 0.7
         if their_change:
             confidence = min(0.85, confidence + 0.05)
         if picture.share < 0.3:
@@ -329,3 +333,10 @@ def _customer_reply(cls: str, status: int, code: str, picture: ErrorPicture, key
 
 def summarise_ruled_out(change: Change) -> Sequence[str]:
     return [f"{v.label}: {v.reason}" for v in change.ruled_out]
+
+
+def _documented(evidence: Evidence, code: str | None) -> bool:
+    """Whether the help center's answer to this investigation's search for ``code`` has an article naming it."""
+    found = evidence.code_docs.get(code_name(code)) if code else None
+    name = code_name(code or "").lower()
+    return found is not None and any(name in f"{a.title} {a.snippet}".lower() for a in found.data.articles)

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from casefile.agent.differential.codes import opaque
 from casefile.agent.differential.model import Cite, cite
 from casefile.agent.differential.queries import bug_queries, docs_query
-from casefile.agent.differential.topic import unread
+from casefile.agent.differential.topic import names_deliveries, names_other_trouble, unread
 from casefile.agent.ledger import CallLedger
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals.text import code_key, code_name
@@ -173,8 +173,12 @@ async def collect(
     # A ticket in a language we do not read, naming no signal: every source is examined, so the
     # evidence can pick the cause its words may have named. (A vague ticket in words we read is
     # asked first: what its sources show would not decide, and would route it by their evidence.)
-    broad = unread(state) == "foreign"
-    webhooks = broad or _wants(state, "webhook", ("webhook",))
+    kind = unread(state)
+    broad = kind == "foreign"
+    # Deliveries into the customer's own systems are checked on every ticket that says something is
+    # wrong: what "never reached" them is told in the product's own words (events, callbacks, "the
+    # sync"), any language. Not on one that says nothing concrete, which is asked first.
+    webhooks = kind != "vague"
     saml = broad or _wants(state, "sso", ("sso",))
     # OAuth tickets may be about an IdP's logins too, but a SAML metadata check only concerns SAML
     # (and an account without one would read as an unavailable source).
@@ -215,9 +219,12 @@ async def collect(
         evidence.latency_all = _view(next(got), Latency)
 
     second: list[tuple[str, dict[str, Any]]] = []
-    compares = _compare_calls(evidence, _onset(evidence) or end)
+    # Failing deliveries date the trouble only of a ticket that names no other.
+    asked = names_other_trouble(state) is None
+    compares = _compare_calls(evidence, _onset(evidence, deliveries=asked) or end)
     second += compares
-    interval = _webhook_interval(evidence)
+    # A failing run over before the time a ticket not about deliveries speaks of is not looked into.
+    interval = _webhook_interval(evidence, after=None if names_deliveries(state) else start)
     if interval is not None:
         second.append(("logs_webhook_deliveries", {"account_id": account, **interval}))
     searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
@@ -291,11 +298,12 @@ def _top_errors_args(state: LoopState, account: str, window: dict[str, str]) -> 
     return {"account_id": account, **window, **({"statuses": reported[:10]} if reported else {})}
 
 
-def _onset(evidence: Evidence) -> datetime | None:
-    """When the account's trouble began, as far as the first wave shows."""
+def _onset(evidence: Evidence, *, deliveries: bool = True) -> datetime | None:
+    """When the account's trouble began, as far as the first wave shows (``deliveries``: their failures
+    may say it)."""
     if evidence.summary and evidence.summary.data.spike:
         return parse_ts(evidence.summary.data.spike.onset)
-    if evidence.webhooks and evidence.webhooks.data.failing_since:
+    if deliveries and evidence.webhooks and evidence.webhooks.data.failing_since:
         return parse_ts(evidence.webhooks.data.failing_since)
     if evidence.logins and evidence.logins.data.failing_since:
         return parse_ts(evidence.logins.data.failing_since)
@@ -343,16 +351,20 @@ def failing_run(history: Sequence[DeliveryHour]) -> list[DeliveryHour]:
     return list(history[first : last + 1])
 
 
-def _webhook_interval(evidence: Evidence) -> dict[str, str] | None:
-    """The hours the account's deliveries failed in, when they are a short part of the window."""
+def _webhook_interval(evidence: Evidence, after: datetime | None = None) -> dict[str, str] | None:
+    """The hours the account's deliveries failed in, when they are not the whole window: the platform is
+    compared over those hours (a day of failures at one endpoint is not diluted by an outage before it).
+    None for a run that was over before ``after``."""
     if evidence.webhooks is None:
         return None
     hours = evidence.webhooks.data.history
     run = failing_run(hours)
-    if not run or len(run) * 3 > len(hours):
+    if not run or len(run) >= len(hours):
         return None
     first, last = parse_ts(run[0].hour), parse_ts(run[-1].hour)
     if first is None or last is None:
         return None
     step = (parse_ts(hours[1].hour) - parse_ts(hours[0].hour)) if len(hours) > 1 else timedelta(hours=1)  # type: ignore[operator]
+    if after is not None and last + step < after:
+        return None
     return {"start": iso(first), "end": iso(last + step)}

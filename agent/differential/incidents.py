@@ -19,7 +19,7 @@ from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
 
-__all__ = ["covering_incident", "delivery_span", "link_incident"]
+__all__ = ["as_incident", "covering_incident", "delivery_span", "link_incident"]
 
 # Filed up to this long before the first failure (an alert before the customers' errors) ...
 FILED_BEFORE = timedelta(hours=1)
@@ -69,13 +69,14 @@ def covering_incident(
 
 def link_incident(
     hypothesis: Hypothesis, evidence: Evidence, first: datetime | None, last: datetime | None
-) -> None:
-    """Cite the incident record covering ``hypothesis``' failures, and name it in what it says."""
+) -> str | None:
+    """Cite the incident record covering ``hypothesis``' failures, and name it in what it says; its
+    identifier, or ``None`` when none is linked."""
     if hypothesis.category not in INCIDENT_CATEGORIES:
-        return
+        return None
     found = covering_incident(evidence, first, last)
     if found is None:
-        return
+        return None
     issue, call_id = found
     hypothesis.evidence.append(
         Cite(
@@ -91,6 +92,21 @@ def link_incident(
     hypothesis.reasons.append(f"incident {issue.identifier} was filed for that time")
     hypothesis.note = f"{hypothesis.note} Incident: {issue.identifier}.".strip()
     hypothesis.reply = f"{hypothesis.reply.rstrip()} (Our reference for this incident: {issue.identifier}.)"
+    return issue.identifier
+
+
+def as_incident(bug: Hypothesis | None, incidents: dict[str, Hypothesis]) -> None:
+    """A tracked "bug" that is the incident record of failures many accounts share (``incidents``: the
+    linked record's id → the incident hypothesis citing it) is that incident, not a defect to wait for:
+    the bug reading yields to it, whatever the issue's state."""
+    if bug is None:
+        return
+    record = next((incidents[c.value] for c in bug.evidence if c.value in incidents), None)
+    if record is None:
+        return
+    bug.confidence = round(min(bug.confidence, record.confidence - 0.1), 2)
+    bug.reasons.append(f"{record.evidence[-1].value} is the incident record of errors other accounts share")
+    record.confidence = round(max(record.confidence, 0.7), 2)
 
 
 def delivery_span(evidence: Evidence) -> tuple[datetime | None, datetime | None]:

@@ -16,6 +16,7 @@ from casefile.agent.differential.queries import path_words, rank_issues, stems, 
 from casefile.agent.differential.semantics import specific_code
 from casefile.agent.differential.sources import account_name
 from casefile.agent.phrasebook import reading
+from casefile.agent.signals.text import extract_areas
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
 
@@ -80,7 +81,11 @@ def known_bug(
             confidence += 0.05  # the customer recognises a known problem and asks how to live with it
         if i == 0 and score >= 1.5 * runner_up:
             confidence += 0.05  # it stands out from every other candidate
-        older = _older_than_suspect(issue, change) or _other_status(issue, picture)
+        older = (
+            _older_than_suspect(issue, change)
+            or _other_status(issue, picture)
+            or _other_symptom(issue, state)
+        )
         if older:
             confidence = min(confidence, 0.85) - 0.25
         when = f" since {picture.onset}" if picture.elevated and picture.onset else ""
@@ -143,6 +148,21 @@ def _other_status(issue: Issue, picture: ErrorPicture) -> str:
         return ""
     shown = ", ".join(str(s) for s in sorted(described))
     return f"the bug describes HTTP {shown}, while the account's errors are {top.status} {top.error_code}".rstrip()
+
+
+# Areas that say what is wrong (slow, can't sign in, not delivered, wrong numbers), not where.
+_SYMPTOM_AREAS = frozenset({"performance", "sso", "oauth", "webhook", "data", "billing", "export"})
+
+
+def _other_symptom(issue: Issue, state: LoopState) -> str:
+    """Why ``issue`` is about another trouble than the ticket's, or '': its title says a symptom (slow,
+    not delivered …) the ticket does not, while the ticket says one of its own. Sharing a page's or an
+    object's name ("pipeline board") is not sharing the symptom."""
+    said = set(state.signals.areas)
+    bug = set(extract_areas(issue.title)) & _SYMPTOM_AREAS
+    if not said or not bug or bug & said:
+        return ""
+    return f"the bug describes another symptom ({', '.join(sorted(bug))}) than the ticket's"
 
 
 def _older_than_suspect(issue: Issue, change: Change | None) -> str:

@@ -31,6 +31,8 @@ __all__ = ["ErrorPicture", "error_picture", "recent", "reported_rows", "reported
 # An incident whose last error is this long before the ticket has ended.
 ENDED_AFTER = timedelta(minutes=60)
 MIN_ELEVATED = 10
+# How many buckets the logs' spike detection waits for before it confirms a jump.
+CONFIRM_BUCKETS = 6
 # A reported error this common among the account's requests counts even when it is not new.
 REPORTED_STEADY_RATE = 0.01
 
@@ -96,6 +98,14 @@ def _incident_like(top: TopErrors, row: TopError) -> bool:
     pair = [r for r in top.top if r.status == row.status and r.error_code == row.error_code]
     shared = top.shared(row.status, row.error_code)
     return all(r.before == 0 for r in pair) and shared is not None and shared.accounts >= 2
+
+
+def _new_everywhere(top: TopErrors, row: TopError) -> bool:
+    """A server error nobody got in the week before (neither this account nor the others) that other
+    accounts got in the same window: an incident of ours, whatever each account's rate (a short outage
+    weighs more in a busy night's traffic than in a quiet one's)."""
+    shared = top.shared(row.status, row.error_code)
+    return _incident_like(top, row) and shared is not None and shared.before == 0
 
 
 def _widespread(top: TopErrors, shared: SharedError | None, count: int) -> bool:
@@ -313,6 +323,18 @@ def _class_picture(
     news = [r for r in rows if r.count - r.before * ratio > _noise(r.before * ratio)] if ratio else []
     firsts = [r.first_at for r in news or rows if r.first_at]
     picture.onset = spike.onset if spike_here and spike else (min(firsts) if firsts else None)
+    # A code the account never got before began with its first error: a jump found in buckets is
+    # confirmed only once the rate stays up (six buckets), which may be a while after it (one request
+    # in three failing). Not a stray one of it the day before.
+    jump = parse_ts(picture.onset)
+    if spike_here and spike and jump:
+        lag = timedelta(minutes=CONFIRM_BUCKETS * spike.bucket_minutes)
+        earlier = [
+            (t, r.first_at)
+            for r in news
+            if r.before == 0 and r.first_at and (t := parse_ts(r.first_at)) and jump - lag <= t < jump
+        ]
+        picture.onset = min(earlier)[1] if earlier else picture.onset
     lasts = [r.last_at for r in rows if r.last_at]
     picture.last_at = max(lasts) if lasts else None
     last = parse_ts(picture.last_at)
@@ -324,7 +346,11 @@ def _class_picture(
     # A client-side code the account began getting while the others' rate stayed as it was is its
     # own, however many others get a few of it too.
     own = picture.elsewhere.reading == "own" and cls in CUSTOMER_SIDE
-    if (_widespread(top, picture.shared, count) and not own) or picture.elsewhere.reading == "platform":
+    if (
+        (_widespread(top, picture.shared, count) and not own)
+        or picture.elsewhere.reading == "platform"
+        or all(_new_everywhere(top, r) for r in rows)
+    ):
         picture.scope = "many accounts"
     elif picture.path and on_path >= 0.8 * count:
         picture.scope = f"this account, on {picture.path}"

@@ -166,7 +166,11 @@ def classify(status: int | None, code: str | None = None, message: str | None = 
         return "other"
     if status in _BY_STATUS:
         return _BY_STATUS[status]
-    return "server" if status >= 500 else "validation" if status >= 400 else "other"
+    if status >= 400:
+        return "server" if status >= 500 else "validation"
+    # A success status that carries an error (a batch answered 200, its refused items' codes in the
+    # body): the request went through, what it asked for was refused as sent.
+    return "validation" if code or message else "other"
 
 
 def worded(text: str) -> bool:

@@ -314,7 +314,12 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     if mine is None or mine.data.p95_ms is None or not mine.data.baseline.p95_ms:
         return []
     ratio = mine.data.p95_ms / mine.data.baseline.p95_ms
-    slow = [a for a in (everyone.data.accounts if everyone else []) if (a.ratio or 0) >= 1.5]
+    # The platform view gives each account's p95 against its own baseline, anonymously (older
+    # results named the accounts).
+    ratios = (
+        (everyone.data.p95_ratios or [a.ratio or 0.0 for a in everyone.data.accounts]) if everyone else []
+    )
+    slow = sorted((r for r in ratios if r >= 1.5), reverse=True)
     if len(slow) >= 3 and everyone is not None:
         return [
             Hypothesis(
@@ -324,8 +329,12 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
                 summary="Platform-wide slowness.",
                 component="api (platform-wide)",
                 evidence=everyone.cite(
-                    slow[0].account_id,
-                    "an account slower than its baseline",
+                    slow[0] if everyone.data.p95_ratios else None,
+                    f"one account's p95 is {slow[0]:g}× its own baseline",
+                )
+                + mine.cite(
+                    mine.data.slowest[0].trace_id if mine.data.slowest else None,
+                    f"trace of {account_name(state)}'s slowest request",
                 ),
                 action="escalate",
                 reply="Thanks for reporting this. We can confirm elevated response times across our API, not only for your account; our on-call engineers are investigating.",

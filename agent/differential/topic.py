@@ -3,9 +3,10 @@
 A ticket names its trouble by its signals (a status, a code, an endpoint, a product area, a
 runbook it triggers) or by a word of failure, in English or, read in English
 (``phrasebook.reading``), in a language of ``differential/languages/``.
-Without either it is *unread*: ``"vague"`` when it is written in a language we read and says
-nothing concrete ("something feels off"), ``"foreign"`` when it is written in a language we do
-not read (a symptom may well be there). Either way the differential then examines the account's
+Without either it is *unread*: ``"vague"`` when it is written in English, the language we read
+whole, and says nothing concrete ("something feels off"), ``"foreign"`` otherwise: a language we
+do not read, or one whose phrase file holds only what we have met so far (a symptom may well be
+there). Either way the differential then examines the account's
 systems broadly and lets the evidence pick the cause, with the confidence the evidence alone
 gives (``__init__.assess``), instead of guessing from words it did not find.
 """
@@ -16,12 +17,20 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 from casefile.agent.differential.model import Hypothesis
-from casefile.agent.phrasebook import known_language, reading
+from casefile.agent.phrasebook import known_language, languages, reading, share
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["Unread", "evidence_first", "readable", "unread"]
+__all__ = [
+    "Unread",
+    "english",
+    "evidence_first",
+    "names_deliveries",
+    "names_other_trouble",
+    "readable",
+    "unread",
+]
 
 Unread = Literal["vague", "foreign"]
 
@@ -50,7 +59,48 @@ def unread(state: LoopState) -> Unread | None:
     text = state.ticket.full_text()
     if _SYMPTOM.search(reading(text)):
         return None
-    return "vague" if readable(text) else "foreign"
+    # Only English is read whole: another language's files hold the phrases met so far, so a ticket
+    # in it that names nothing we read may well name its symptom in words we do not know.
+    return "vague" if english(text) else "foreign"
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def english(text: str) -> bool:
+    """Whether ``text`` is English: enough of its common words (two, and a tenth of the text's words),
+    and no phrase of another language."""
+    words = languages()["en"].words
+    return reading(text) == text and share(text, frozenset(words)) >= max(
+        2, 0.1 * len(_LETTERS.findall(text))
+    )
+
+
+# Areas whose trouble the account's failing deliveries do not answer (what never arrived in the
+# customer's system is read as the webhook area, which comes first).
+_NOT_DELIVERIES = ("api", "oauth", "sso", "billing", "performance", "ui", "export", "data")
+
+
+def names_deliveries(state: LoopState) -> bool:
+    """Whether the ticket speaks of deliveries (the webhook area, or a webhook runbook matched it)."""
+    return "webhook" in state.signals.areas or any("webhook" in m.runbook.id for m in state.matches)
+
+
+def names_other_trouble(state: LoopState) -> str | None:
+    """What the ticket names instead of deliveries (a status, a code, an endpoint, another area), or
+    ``None`` when it names deliveries or nothing they could not be: data that should have reached the
+    customer's own systems is told in the product's words ("the sync", "the little robot"), so the
+    account's deliveries are weighed whenever the ticket names no other trouble."""
+    s = state.signals
+    if names_deliveries(state):
+        return None
+    named = [
+        *(f"HTTP {status}" for status in s.statuses[:1]),
+        *s.error_codes[:1],
+        *s.endpoints[:1],
+        *(f"the {a} area" for a in s.areas if a in _NOT_DELIVERIES),
+    ]
+    return named[0] if named else None
 
 
 # What the evidence alone gives: a cause the data shows clearly (≥ 0.75 with the ticket's words) is kept
@@ -93,7 +143,8 @@ def evidence_first(kind: Unread, hypotheses: list[Hypothesis], over: list[Hypoth
     said = (
         "The ticket names no concrete symptom (no error, endpoint, feature or time)"
         if kind == "vague"
-        else "The ticket is written in a language we do not read, and names no code, status or endpoint"
+        else "The ticket names no code, status or endpoint, and no symptom in words we read (a language we "
+        "do not read, or read only in part)"
     )
     return [
         *hypotheses,

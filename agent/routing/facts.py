@@ -126,7 +126,8 @@ def _webhook_facts(outcomes: Sequence[ToolOutcome], t: EvidenceThresholds) -> It
             deliveries.call_id,
             f"{d.failure_rate:.0%} of deliveries failed since {d.failing_since}",
         )
-    if platform >= t.platform_webhook_failure_rate:
+    # Everyone's failures are this ticket's fact when the account's own deliveries fail too.
+    if platform >= t.platform_webhook_failure_rate and (failing or d.failing_since):
         yield Fact(
             "webhook_platform_failures", deliveries.call_id, f"platform-wide failure rate {platform:.1%}"
         )

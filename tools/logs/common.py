@@ -54,6 +54,9 @@ MAX_WINDOW = timedelta(days=31)
 # Built-in queries are small aggregates; this only catches a mistake in one of them.
 BUILTIN_MAX_RESULT_ROWS = 10_000
 
+# What an error-code column holds for a success in the schemas we have met: nothing, or a word for none.
+_NO_ERROR = "('', '0', 'ok', 'none', 'null', 'success', '-')"
+
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 TS_PARAM = "DateTime64(3, 'UTC')"
 
@@ -91,6 +94,14 @@ class Table:
         self.error = ident(mapping.error) if mapping.error else None
         # Milliseconds since the epoch: unambiguous whatever the column's type and timezone.
         self.ts_ms = f"toUnixTimestamp64Milli(toDateTime64({self.time}, 3, 'UTC'))"
+
+    def failed(self) -> str:
+        """A request that failed: an HTTP status of 400 or more, or an error code set whatever its status
+        (a batch endpoint answers 200 with the refused items' codes in its body)."""
+        if self.error is None:
+            return f"{self.status} >= 400"
+        code = f"lower(ifNull(toString({self.error}), ''))"
+        return f"({self.status} >= 400 OR {code} NOT IN {_NO_ERROR})"
 
     def require(self, *fields: str) -> None:
         missing = [f for f in fields if getattr(self.mapping, f) is None]

@@ -146,7 +146,7 @@ def render_recent_requests(d: Mapping[str, Any]) -> str:
             f"{r['ts']} {r['method'] or ''} {r['path']} {r['status']} {r['error_code'] or '-'} "
             f"{r['latency_ms']}ms req={r['request_id']} key={r['api_key_hash']}"
         )
-    errors = [r for r in rows if isinstance(r["status"], int) and r["status"] >= 400][:2]
+    errors = [r for r in rows if isinstance(r["status"], int) and (r["status"] >= 400 or r["error_code"])][:2]
     for r in errors:
         lines.append(f"headers of {r['request_id']}: request {str(r['request_headers'])[:300]}")
         lines.append(f"  response {str(r['response_headers'])[:300]}")

@@ -41,7 +41,7 @@ class RequestErrors(LogsEngine):
         t = self.requests
         t.require("status")
         base_start = args.start - timedelta(days=args.baseline_days)
-        is_error = f"{t.status} = {{status:UInt16}}" if args.status is not None else f"{t.status} >= 400"
+        is_error = f"{t.status} = {{status:UInt16}}" if args.status is not None else t.failed()
         path_filter = ""
         extra: dict[str, Any] = {"w0": param_ts(args.start)}
         if args.status is not None:
@@ -57,15 +57,14 @@ class RequestErrors(LogsEngine):
         rows, endpoints, codes, fine, hot = await self._breakdown(t, is_error, path_filter, in_window, params)
         requests = sum(int(r["w_n"]) for r in rows)
         base_requests = sum(int(r["b_n"]) for r in rows)
-
-        def counts_as_error(status: int) -> bool:
-            return status == args.status if args.status is not None else status >= 400
-
-        errors = sum(int(r["w_n"]) for r in rows if counts_as_error(int(r["status"])))
-        base_errors = sum(int(r["b_n"]) for r in rows if counts_as_error(int(r["status"])))
+        errors = sum(int(r["w_errors"]) for r in rows)
+        base_errors = sum(int(r["b_errors"]) for r in rows)
+        # Each status's failures: all of a 4xx/5xx's requests, a 2xx's that carry an error code.
+        for r in rows:
+            failing = int(r["status"]) >= 400
+            r["w_n"], r["b_n"] = (r["w_n"], r["b_n"]) if failing else (r["w_errors"], r["b_errors"])
         statuses = sorted(
-            (r for r in rows if int(r["status"]) >= 400 and int(r["w_n"]) > 0),
-            key=lambda r: (-int(r["w_n"]), int(r["status"])),
+            (r for r in rows if int(r["w_n"]) > 0), key=lambda r: (-int(r["w_n"]), int(r["status"]))
         )[:TOP_N]
 
         base_rate = ratio(base_errors, base_requests)
@@ -168,8 +167,8 @@ class RequestErrors(LogsEngine):
             name, i = set_of_mask[int(row[n])]
             sets[name].append((row[i], int(row[n + 1]), int(row[n + 2]), int(row[n + 3]), int(row[n + 4])))
         statuses = [
-            {"status": key, "w_n": w_n, "b_n": b_n}
-            for key, w_n, b_n, _, _ in sorted(sets["status"], key=lambda r: int(r[0]))
+            {"status": key, "w_n": w_n, "b_n": b_n, "w_errors": w_errors, "b_errors": b_errors}
+            for key, w_n, b_n, w_errors, b_errors in sorted(sets["status"], key=lambda r: int(r[0]))
         ]
         endpoints = [
             {
@@ -294,7 +293,7 @@ class RequestErrors(LogsEngine):
                     f"anyIf({message}, {in_window}) AS message, countIf({in_window}) AS n, "
                     f"countIf(NOT ({in_window})) AS before_n, minIf({t.ts_ms}, {in_window}) AS first_ms, "
                     f"maxIf({t.ts_ms}, {in_window}) AS last_ms FROM {t.name} WHERE {t.account_range()}{path_filter} "
-                    f"AND {t.status} >= 400 GROUP BY status, error_code, path, api_key_hash HAVING n > 0 "
+                    f"AND {t.failed()} GROUP BY status, error_code, path, api_key_hash HAVING n > 0 "
                     f"ORDER BY {first}greatest(n - before_n * {ratio:.6f}, 0) DESC, n DESC, status LIMIT {TOP_N}",
                     wide,
                 ),
@@ -303,7 +302,7 @@ class RequestErrors(LogsEngine):
                     self._window_params(args.account_id, base_start, args.start, **extra),
                 ),
                 "keys": self._query(
-                    f"SELECT {key} AS api_key_hash, count() AS n, countIf({t.status} >= 400) AS errors "
+                    f"SELECT {key} AS api_key_hash, count() AS n, countIf({t.failed()}) AS errors "
                     f"FROM {t.name} WHERE {t.account_range()}{path_filter} GROUP BY api_key_hash "
                     f"ORDER BY n DESC LIMIT {TOP_N}",
                     params,
