@@ -406,6 +406,13 @@ def test_a_diagnosed_category_lifts_its_cases_in_proportion_to_the_diagnosis_con
     # The same key, worth more as the diagnosis is surer: a guess leaves the words to decide.
     assert order[0.55][:2] == ["same-words", "same-cause"] and order[0.95][:2] == ["same-cause", "same-words"]
     assert order[0.55][2] < order[0.7][2] < order[0.95][2]
+    # A confidence that is no probability is refused with the argument named, not clamped silently.
+    from pydantic import ValidationError
+
+    from casefile.tools.tickets import TicketsSimilarArgs
+
+    with pytest.raises(ValidationError, match="confidence"):
+        TicketsSimilarArgs(text="sync stopped", category="billing_past_due", confidence=1.5)
 
 
 def test_a_golden_case_the_labels_leave_out_joins_them_by_the_rule(
