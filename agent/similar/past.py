@@ -97,15 +97,18 @@ def case_text(subject: str, category: str, summary: str) -> str:
 def case_doc(case: PastCase) -> Doc:
     """A past case as a candidate: its category and the identifiers its conclusion names are its
     evidence; what else its investigation cited (the codes an account's logs always show, a field of
-    every request) is incidental, and the same investigator cites the same background again."""
+    every request) is incidental, and the same investigator cites the same background again. Its
+    category is casefile's own conclusion, not a person's (``concluded``)."""
     text = case_text(case.subject, case.category, case.summary)
     named = evidence_keys(text)
     cited = {k for value in case.cited for k in evidence_keys(value)}
+    category = category_key(case.category)
     return Doc(
         id=case.investigation_id,
         text=text,
-        evidence={category_key(case.category)} | (cited & named),
+        evidence={category} | (cited & named),
         incidental=cited - named,
+        concluded={category},
     )
 
 
