@@ -187,6 +187,7 @@ def _past_doc(case_id: str, ticket: Ticket, score: CaseScore | None) -> Doc | No
             ticket_id=ticket.id,
             subject=ticket.subject,
             category=score.category,
+            confidence=score.confidence,
             summary=score.summary,
             cited=score.cited,
         )

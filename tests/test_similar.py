@@ -187,24 +187,33 @@ def test_codes_a_past_diagnosis_cited_in_passing_lift_it_less_than_a_ticket_nami
     assert ranking.results[1].shared == ["bug:WGT-0400", "bug:WGT-0409"]
 
 
-def test_a_category_casefile_concluded_lifts_less_than_one_a_person_tagged() -> None:
+def test_a_category_casefile_concluded_lifts_as_much_as_it_was_sure() -> None:
     """Two diagnoses wrong in the same way share their category: the ticket a person solved and
-    tagged with it ranks first at equal words."""
+    tagged with it ranks above a past diagnosis that was unsure, and beside a sure one."""
     from casefile.agent.similar.past import case_doc
     from casefile.agent.similar.query import resolved_doc
 
-    past = case_doc(
-        PastCase(investigation_id="i1", ticket_id="1", subject="Widgets stuck", category="known_bug")
-    )
-    assert past.concluded == {"category:known_bug"}
     solved = resolved_doc("h1", "Widgets stuck", "", None, ["known-bug"])
     others = [Doc(id=f"h{i}", text=f"Gadget question {i}") for i in range(2, 6)]
-    ranking = rank(
-        "Widgets stuck", [past, solved, *others], query_evidence={"category:known_bug"}, embedder=None
-    )
-    scores = {s.id: s.score for s in ranking.results}
-    assert ranking.results[0].id == "h1" and scores["h1"] > scores["i1"] > 1.0  # both still lifted
-    assert ranking.results[1].shared == ["category:known_bug"]
+    scores = {}
+    for confidence in (0.7, 0.95):
+        past = case_doc(
+            PastCase(
+                investigation_id="a-past",  # sorts first: a tie would put it on top
+                ticket_id="1",
+                subject="Widgets stuck",
+                category="known_bug",
+                confidence=confidence,
+            )
+        )
+        assert past.concluded == {"category:known_bug"} and past.trust == (0.5 if confidence == 0.7 else 1.0)
+        ranking = rank(
+            "Widgets stuck", [past, solved, *others], query_evidence={"category:known_bug"}, embedder=None
+        )
+        scores[confidence] = {s.id: s.score for s in ranking.results}
+        assert ranking.results[1].shared == ["category:known_bug"]
+    assert scores[0.7]["h1"] > scores[0.7]["a-past"] > 1.0  # lifted, less than the person's tag
+    assert scores[0.95]["h1"] == scores[0.95]["a-past"]
 
 
 def test_an_endpoint_the_tools_found_is_shared_with_a_ticket_naming_its_operation() -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from casefile.agent.similar.embed import Embedder
 from casefile.agent.similar.evidence import category_key, evidence_keys
-from casefile.agent.similar.query import query_keys
+from casefile.agent.similar.query import category_trust, query_keys
 from casefile.agent.similar.rank import LOAD, Doc, LoadDefault, Match, Ranking, rank
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class PastCase(BaseModel):
     account_id: str | None = None
     subject: str = ""
     category: str
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0, description="how sure it was of it")
     summary: str = ""
     cited: list[str] = Field(default_factory=list, description="the values its evidence cited")
     action: str | None = None
@@ -74,6 +75,7 @@ def past_case(record: InvestigationRecord, subject: str = "") -> PastCase | None
         account_id=diagnosis.account_id,
         subject=subject,
         category=diagnosis.root_cause.category,
+        confidence=diagnosis.confidence.score,
         summary=diagnosis.summary,
         cited=cited_values(diagnosis),
         action=diagnosis.action,
@@ -98,7 +100,7 @@ def case_doc(case: PastCase) -> Doc:
     """A past case as a candidate: its category and the identifiers its conclusion names are its
     evidence; what else its investigation cited (the codes an account's logs always show, a field of
     every request) is incidental, and the same investigator cites the same background again. Its
-    category is casefile's own conclusion, not a person's (``concluded``)."""
+    category is casefile's own conclusion, not a person's (``concluded``), as sure as it was."""
     text = case_text(case.subject, case.category, case.summary)
     named = evidence_keys(text)
     cited = {k for value in case.cited for k in evidence_keys(value)}
@@ -109,6 +111,7 @@ def case_doc(case: PastCase) -> Doc:
         evidence={category} | (cited & named),
         incidental=cited - named,
         concluded={category},
+        trust=category_trust(case.confidence),
     )
 
 

@@ -40,9 +40,6 @@ WORDS_WEIGHT = 0.25
 MAX_SHARED = 3
 _WHERE_FACTOR = 1 / 3  # a shared status or endpoint says where a problem shows, not why
 INCIDENTAL_FACTOR = 1 / 3  # a key a past diagnosis cited in passing, not in its conclusion
-# A category casefile concluded itself, not a person's tag: an investigator wrong in the same way
-# twice would otherwise rank its own mistakes above the tickets people solved.
-CONCLUDED_FACTOR = 2 / 3
 CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
 _TEXT_CHARS = 4000  # the head of a long thread is what it is about
 
@@ -60,6 +57,13 @@ class Doc(BaseModel):
     concluded: set[str] = Field(
         default_factory=set,
         description="keys of its evidence that are an investigator's own conclusion (a past diagnosis' category)",
+    )
+    trust: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="how much its concluded keys count, 0..1: as sure as the investigator was (one wrong "
+        "the same way twice would otherwise rank its own mistakes above the tickets people solved)",
     )
 
 
@@ -103,16 +107,17 @@ def _evidence_bonus(
     keys: Sequence[str],
     rarity: dict[str, float],
     passing: set[str],
-    concluded: set[str],
+    doc: Doc,
     category_trust: float,
 ) -> float:
     """What the keys both carry add: each its kind's weight, times its rarity, less for a key the
-    candidate cited in passing or concluded itself, and a query's category as much as it is trusted."""
+    candidate cited in passing, one it concluded itself as much as it was sure, and the query's
+    category as much as the query's diagnosis is trusted."""
     weights = sorted(
         (
             _weight(k)
             * rarity.get(k, 1.0)
-            * (INCIDENTAL_FACTOR if k in passing else CONCLUDED_FACTOR if k in concluded else 1.0)
+            * (INCIDENTAL_FACTOR if k in passing else doc.trust if k in doc.concluded else 1.0)
             * (category_trust if k.startswith("category:") else 1.0)
             for k in keys
         ),
@@ -161,9 +166,7 @@ def rank(
         results.append(
             Scored(
                 id=doc.id,
-                score=round(
-                    text + _evidence_bonus(common, rarity, passing, doc.concluded, category_trust), 4
-                ),
+                score=round(text + _evidence_bonus(common, rarity, passing, doc, category_trust), 4),
                 meaning=round(float(cosine), 4),
                 shared=common,
             )
@@ -199,9 +202,7 @@ def _bm25(
     for doc, doc_keys, passing in zip(docs, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
         if doc.id in words or common:
-            score = words.get(doc.id, 0.0) + _evidence_bonus(
-                common, rarity, passing, doc.concluded, category_trust
-            )
+            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity, passing, doc, category_trust)
             results.append(Scored(id=doc.id, score=round(score, 4), shared=common))
     results.sort(key=lambda s: (-s.score, s.id))
     if isinstance(embedder, LoadDefault):
