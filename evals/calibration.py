@@ -16,10 +16,20 @@ from pathlib import PurePosixPath
 
 from pydantic import BaseModel, Field
 
+from casefile.agent.calibration import CAPS
 from casefile.evals.charts import CalibrationBin, calibration_bins
 from casefile.evals.scoring import CaseScore, brier
 
-__all__ = ["CONFIDENT", "Reliability", "reliability", "render_reliability", "world_name"]
+__all__ = [
+    "CONFIDENT",
+    "LimitCheck",
+    "Reliability",
+    "limit_checks",
+    "reliability",
+    "render_limits",
+    "render_reliability",
+    "world_name",
+]
 
 CONFIDENT = 0.7  # at or above it most categories resolve and routing trusts the diagnosis' team
 _BINS = 10
@@ -103,4 +113,71 @@ def render_reliability(groups: Sequence[Reliability], *, detail: Iterable[str] =
     for g in groups:
         if g.group in wanted:
             lines += ["", f"{g.group}: confidence   runs  mean conf  passed", *_bins(g)]
+    return "\n".join(lines)
+
+
+class LimitCheck(BaseModel):
+    """One calibration limit (``agent/calibration.py``) checked leave-one-world-out.
+
+    For each world where the limit fired, the confidence it should have said is estimated from the
+    *other* worlds alone: the share of their capped runs that passed, with one pass and one failure
+    added (Laplace), so a cap is not judged by the world it was fitted on. The Brier score of the
+    capped runs at that estimate is set beside their Brier score at the fixed cap.
+    """
+
+    limit: str
+    cap: float
+    runs: int
+    passed: int
+    worlds: dict[str, int] = Field(description="world → capped runs")
+    estimates: dict[str, float] = Field(description="world → the confidence the other worlds' runs give")
+    brier_at_cap: float | None
+    brier_left_out: float | None
+
+
+def _brier(pairs: list[tuple[float, bool]]) -> float | None:
+    return round(sum((c - float(ok)) ** 2 for c, ok in pairs) / len(pairs), 4) if pairs else None
+
+
+def limit_checks(scores: Sequence[CaseScore]) -> list[LimitCheck]:
+    """Every limit that fired in the run, checked leave-one-world-out."""
+    rated = _rated(scores)
+    checks = []
+    for name, cap in CAPS.items():
+        hit = [s for s in rated if name in s.limits]
+        if not hit:
+            continue
+        worlds: dict[str, list[CaseScore]] = {}
+        for s in hit:
+            worlds.setdefault(world_name(s.world), []).append(s)
+        estimates = {}
+        for w in worlds:
+            others = [s for s in hit if world_name(s.world) != w]
+            estimates[w] = round((sum(s.passed for s in others) + 1) / (len(others) + 2), 3)
+        checks.append(
+            LimitCheck(
+                limit=name,
+                cap=cap,
+                runs=len(hit),
+                passed=sum(s.passed for s in hit),
+                worlds={w: len(runs) for w, runs in sorted(worlds.items())},
+                estimates=dict(sorted(estimates.items())),
+                brier_at_cap=_brier([(s.confidence or 0.0, s.passed) for s in hit]),
+                brier_left_out=_brier([(estimates[world_name(s.world)], s.passed) for s in hit]),
+            )
+        )
+    return checks
+
+
+def render_limits(checks: Sequence[LimitCheck]) -> str:
+    """The limits that fired: where, how often right, and the leave-one-world-out estimates."""
+    if not checks:
+        return "no calibration limit lowered a confidence in this run"
+    lines = ["limit (cap): runs, passed; per world: capped runs → confidence the other worlds give"]
+    for c in checks:
+        per = ", ".join(f"{w} {n} → {c.estimates[w]:.2f}" for w, n in c.worlds.items())
+        lines.append(
+            f"{c.limit} ({c.cap:.2f}): {c.runs} runs, {c.passed} passed; {per}; "
+            f"Brier at the cap {c.brier_at_cap}, at the left-out estimates {c.brier_left_out}"
+        )
     return "\n".join(lines)

@@ -162,7 +162,13 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 def _cmd_calibration(args: argparse.Namespace) -> int:
     from casefile.agent.errors import UsageError
-    from casefile.evals.calibration import reliability, render_reliability, world_name
+    from casefile.evals.calibration import (
+        limit_checks,
+        reliability,
+        render_limits,
+        render_reliability,
+        world_name,
+    )
     from casefile.evals.report import load_results
 
     run = load_results(Path(args.results))
@@ -174,6 +180,8 @@ def _cmd_calibration(args: argparse.Namespace) -> int:
         )
     groups = reliability(run.scores, held_out=args.held_out)
     print(render_reliability(groups, detail=("held out", "tuned", "all", *args.detail)))
+    print()
+    print(render_limits(limit_checks(run.scores)))
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from casefile.agent.calibration import limits_in
 from casefile.agent.diagnosis import Spend
 from casefile.agent.similar.past import cited_values
 from casefile.evals.cases import Expected
@@ -35,6 +36,11 @@ class CaseScore(Spend):
     action: str | None = None
     team: str | None = None
     confidence: float | None = None
+    confidence_reasons: list[str] = Field(default_factory=list, description="why the diagnosis was this sure")
+    limits: list[str] = Field(
+        default_factory=list,
+        description="the calibration limits that capped the confidence (agent/calibration.py)",
+    )
     category_ok: bool = False
     top3_ok: bool = Field(
         default=False, description="the expected category is among the diagnosis' top three hypotheses"
@@ -168,6 +174,8 @@ def score_diagnosis(
         action=diagnosis.action,
         team=team,
         confidence=diagnosis.confidence.score,
+        confidence_reasons=list(diagnosis.confidence.reasons),
+        limits=limits_in(diagnosis.confidence.reasons),
         category_ok=diagnosis.root_cause.category == expected.category,
         top3_ok=expected.category in _top3(diagnosis),
         action_ok=action_ok,

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from casefile.agent.calibration import ABSENCE_CAP, ABSENCE_RULE
 from casefile.agent.cli import main
-from casefile.evals.calibration import reliability, render_reliability, world_name
+from casefile.evals.calibration import (
+    limit_checks,
+    reliability,
+    render_limits,
+    render_reliability,
+    world_name,
+)
 from casefile.evals.runner import RunResult
 from casefile.evals.scoring import CaseScore, summarise
 
@@ -74,3 +81,21 @@ def test_the_command_reads_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[s
     # A world the run does not have is a clear error, not an empty figure.
     assert main(["eval", "calibration", str(results), "--held-out", "nowhere"]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_a_limit_is_checked_leave_one_world_out() -> None:
+    capped = [
+        _score("a4", "evals/worlds/ardent", ABSENCE_CAP, False, "escalate"),
+        _score("a5", "evals/worlds/ardent", ABSENCE_CAP, True, "escalate"),
+        _score("b5", "evals/worlds/brisk", ABSENCE_CAP, False, "escalate"),
+    ]
+    for s in capped:
+        s.limits = [ABSENCE_RULE]
+    (check,) = limit_checks([*SCORES, *capped])
+    assert (check.runs, check.passed, check.worlds) == (3, 1, {"ardent": 2, "brisk": 1})
+    # ardent judged by brisk's one failure: (0 + 1) / (1 + 2); brisk by ardent's 1 of 2: (1 + 1) / (2 + 2).
+    assert check.estimates == {"ardent": 0.333, "brisk": 0.5}
+    assert check.brier_at_cap == round(((ABSENCE_CAP**2) * 2 + (1 - ABSENCE_CAP) ** 2) / 3, 4)
+    assert check.brier_left_out == round((0.333**2 + (1 - 0.333) ** 2 + 0.5**2) / 3, 4)
+    assert "ardent 2 → 0.33" in render_limits([check])
+    assert limit_checks(SCORES) == []

@@ -16,11 +16,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casefile.agent.calibration import bound
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Hypothesis
 from casefile.agent.hypotheses import holding_evidence, ranked_causes
 from casefile.agent.models.base import LoopState, Model, ModelReply, Provider
+from casefile.agent.phrasebook import reading
 from casefile.agent.runbooks import Holding, evaluate, runbook_context
 from casefile.tools.bugs_results import issues_in
 
@@ -300,6 +302,14 @@ def _assemble(
     fallback_reason: str | None,
     component: str | None = None,
 ) -> dict[str, Any]:
+    if (state.account or {}).get("id"):
+        # What the investigation could not see bounds how sure it may be (agent/calibration.py).
+        examined = {o.tool for o in state.outcomes if o.ok}
+        limit = bound(category, confidence, state.signals, reading(state.ticket.full_text()), examined)
+        confidence, reasons = limit.confidence, [*reasons, *limit.reasons]
+        if limit.escalate and action != "escalate":
+            action = "escalate"
+            note += " Escalated rather than resolved: " + "; ".join(limit.reasons) + "."
     diagnosis: dict[str, Any] = {
         "ticket_id": state.ticket.id,
         "summary": summary,
