@@ -12,6 +12,11 @@ bounds it by what the investigation could not see, the way a senior engineer wou
   run — leaves "nothing found" a guess: it is capped below what routing resolves and escalated with
   what was checked, rather than sent to the customer as the answer.
 
+* **A ticket we did not read cannot be called vague with confidence.** "The ticket names no concrete
+  symptom" is a judgment of what the customer wrote; about a ticket not written in English, read only
+  through the phrases we know of its language (or none), it more likely says we missed their words: the
+  answer that asks them for an example is capped at 0.4.
+
 The claims are read from the ticket's signals and its English reading (``phrasebook.reading``: a
 ticket in a listed language reads the same), never from a company's own words.
 """
@@ -23,17 +28,32 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from casefile.agent.phrasebook import languages, share
 from casefile.agent.ticket import Signals
 
-__all__ = ["ABSENCE_CAP", "ABSENCE_RULE", "CAPS", "Bound", "Claim", "bound", "claims", "limits_in"]
+__all__ = [
+    "ABSENCE_CAP",
+    "ABSENCE_RULE",
+    "CAPS",
+    "UNREAD_CAP",
+    "UNREAD_RULE",
+    "Bound",
+    "Claim",
+    "bound",
+    "claims",
+    "english",
+    "limits_in",
+]
 
 ClaimKind = Literal["failing requests", "deliveries", "slowness", "signing in", "a defect"]
 
 # Below routing's resolve threshold of every category: an escalation says what was checked.
 ABSENCE_CAP = 0.4
 ABSENCE_RULE = "absence of evidence"
+UNREAD_CAP = 0.4
+UNREAD_RULE = "unread"
 # Each limit's name (the start of the confidence reason it adds) → the confidence it caps at.
-CAPS: dict[str, float] = {ABSENCE_RULE: ABSENCE_CAP}
+CAPS: dict[str, float] = {ABSENCE_RULE: ABSENCE_CAP, UNREAD_RULE: UNREAD_CAP}
 
 # What each complaint needs checked before "nothing is wrong" answers it (tool names of the catalogue).
 _CHECKED_BY: dict[ClaimKind, tuple[str, ...]] = {
@@ -93,8 +113,38 @@ def claims(signals: Signals, said: str) -> list[Claim]:
     return [Claim(kind=k, checked_by=_CHECKED_BY[k]) for k in kinds]
 
 
-def bound(category: str, confidence: float, signals: Signals, said: str, examined: set[str]) -> Bound:
-    """``confidence`` of a diagnosis of ``category``, bounded by what the ``examined`` tools could see."""
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def english(text: str) -> bool:
+    """Whether ``text`` is written in English: a fifth of its words (two at least) are common English words."""
+    words = frozenset(w.lower() for w in languages()["en"].words)
+    return share(text, words) >= max(2, 0.2 * len(_WORD.findall(text)))
+
+
+def bound(
+    category: str,
+    confidence: float,
+    signals: Signals,
+    said: str,
+    examined: set[str],
+    *,
+    unread: bool = False,
+    text: str = "",
+) -> Bound:
+    """``confidence`` of a diagnosis of ``category``, bounded by what the ``examined`` tools could see.
+
+    ``unread``: the ticket names no symptom we read (``differential.topic.unread``); ``text`` its own words.
+    """
+    if category == "insufficient_evidence" and unread and confidence > UNREAD_CAP and not english(text):
+        return Bound(
+            confidence=UNREAD_CAP,
+            reasons=[
+                f"{UNREAD_RULE}: the ticket is not written in English and we read no symptom in it, "
+                "which more likely means we missed its words than that it names none"
+            ],
+            rules=[UNREAD_RULE],
+        )
     if category != "no_issue_found" or confidence <= ABSENCE_CAP:
         return Bound(confidence=confidence)
     told = claims(signals, said)

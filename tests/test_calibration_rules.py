@@ -1,4 +1,4 @@
-"""How sure a diagnosis may say it is (agent/calibration.py), on invented companies.
+"""How sure a diagnosis may say it is (agent/calibration.py, the arbiter's leans), on invented companies.
 
 "Nothing is wrong" refutes a customer only when a check that would have seen their complaint ran:
 a ticket about 500s answered by a healthy error rate stays confident; one about a defect they ask
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from test_differential import NOW, state
 
-from casefile.agent.calibration import ABSENCE_CAP, ABSENCE_RULE, bound, claims
+from casefile.agent.calibration import ABSENCE_CAP, ABSENCE_RULE, UNREAD_CAP, bound, claims, english
+from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Differential, Hypothesis, cite
 from casefile.agent.models.offline import offline_diagnosis
 from casefile.agent.phrasebook import reading
@@ -103,3 +104,40 @@ def test_the_offline_investigator_escalates_a_guessed_nothing_with_what_was_chec
     assert "Escalated rather than resolved" in diagnosis["internal_note"]
     # Every alternative is ranked below the chosen cause's bounded confidence.
     assert all(h["confidence"] <= ABSENCE_CAP for h in diagnosis["hypotheses"])
+
+
+def test_a_ticket_we_did_not_read_is_not_called_vague_with_confidence() -> None:
+    told = state("Something has felt off with the portal for a few days. Could you have a look?")
+    foreign = state(
+        "Vi forsøker å publisere en ny annonse, men den blir ikke lagt ut noe sted. Er noe galt hos dere?"
+    )
+    for s, expected in ((told, 0.6), (foreign, UNREAD_CAP)):
+        text = s.ticket.full_text()
+        limit = bound("insufficient_evidence", 0.6, s.signals, reading(text), LOGS, unread=True, text=text)
+        assert limit.confidence == expected
+    # Only the "names nothing concrete" answer, and only when the ticket was unread.
+    text = foreign.ticket.full_text()
+    assert (
+        bound("insufficient_evidence", 0.6, foreign.signals, reading(text), LOGS, text=text).confidence == 0.6
+    )
+    assert (
+        bound("known_bug", 0.6, foreign.signals, reading(text), LOGS, unread=True, text=text).confidence
+        == 0.6
+    )
+    assert english("Could someone have a look at this for us?")
+    assert not english("Dobrý den, od včerejška nám nechodí žádné události, změnili jste něco?")
+
+
+def test_a_lean_from_another_area_does_not_lower_a_finding() -> None:
+    incident = Hypothesis(
+        category="platform_incident", confidence=0.75, statement="s", summary="s", reply="r"
+    )
+    diff = Differential(hypotheses=[incident])
+    # A report's day boundaries are not made less likely by API errors elsewhere.
+    about_reports = weigh("data_timezone", 0.8, set(), diff, frozenset({"data", "ui"}))
+    assert (about_reports.use_runbook, about_reports.confidence_delta) == (True, 0.0)
+    # A ticket about failing requests: the incident does argue against the finding.
+    about_api = weigh("data_timezone", 0.8, set(), diff, frozenset({"data", "api"}))
+    assert (about_api.use_runbook, about_api.confidence_delta) == (True, -0.1)
+    # Without the ticket's areas every lean counts, as before.
+    assert weigh("data_timezone", 0.8, set(), diff).confidence_delta == -0.1

@@ -12,7 +12,9 @@ finding stands unless the differential contradicts it:
 
 A finding the differential agrees with gains a little confidence; one it
 disagrees with (without a veto) loses some, because contradictory evidence is
-exactly when confidence must drop.
+exactly when confidence must drop — when the cause the general checks lean to
+concerns what the ticket is about: failing API requests do not make a finding
+about how a report counts its days, or about a browser, less likely.
 """
 
 from __future__ import annotations
@@ -41,6 +43,27 @@ _OPPOSITES = {
 }
 
 
+# The product area each cause is about (as the signals name areas); a known bug is about whatever
+# its words matched, so it concerns every ticket.
+_AREA = {
+    "webhook_customer_endpoint": "webhook",
+    "webhook_platform": "webhook",
+    "platform_incident": "api",
+    "deploy_regression": "api",
+    "customer_error": "api",
+    "rate_limit": "api",
+    "performance_account": "performance",
+    "performance_platform": "performance",
+    **{c: "billing" for c in _BILLING},
+    **{
+        c: "sso"
+        for c in ("sso_certificate_expired", "sso_certificate_mismatch", "sso_config", "sso_clock_skew")
+    },
+    "data_timezone": "data",
+    "ui_browser": "ui",
+}
+
+
 @dataclass
 class Verdict:
     use_runbook: bool
@@ -48,8 +71,17 @@ class Verdict:
     why: str = ""
 
 
-def weigh(category: str, confidence: float, cited: set[str], diff: Differential) -> Verdict:
-    """Whether a runbook finding (``category`` at ``confidence``, citing ``cited`` values) stands."""
+def weigh(
+    category: str,
+    confidence: float,
+    cited: set[str],
+    diff: Differential,
+    areas: frozenset[str] | None = None,
+) -> Verdict:
+    """Whether a runbook finding (``category`` at ``confidence``, citing ``cited`` values) stands.
+
+    ``areas``: what the ticket is about (the signals' areas, ``api`` when it names a status, code or
+    endpoint); None weighs every lean as related."""
     best: Hypothesis | None = diff.best
     blamed = cited & set(diff.ruled_out_deploys)
     if blamed:
@@ -90,6 +122,11 @@ def weigh(category: str, confidence: float, cited: set[str], diff: Differential)
         return Verdict(True, 0.0, "the general differential also lists this cause")
     # "Nothing fails on the API" does not contradict a finding about data, billing, a browser or SSO.
     if best.confidence >= max(0.6, confidence - 0.1) and best.category != "no_issue_found":
+        area = _AREA.get(best.category)
+        if areas is not None and area is not None and area not in areas:
+            return Verdict(
+                True, 0.0, f"the general checks' {best.category} concerns another area than the ticket"
+            )
         return Verdict(True, -0.1, f"the general checks lean to {best.category}")
     return Verdict(True)
 

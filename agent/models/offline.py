@@ -20,6 +20,7 @@ from casefile.agent.calibration import bound
 from casefile.agent.diagnosis import Diagnosis
 from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Hypothesis
+from casefile.agent.differential.topic import unread
 from casefile.agent.hypotheses import holding_evidence, ranked_causes
 from casefile.agent.models.base import LoopState, Model, ModelReply, Provider
 from casefile.agent.phrasebook import reading
@@ -53,13 +54,23 @@ def _best_holding(state: LoopState) -> tuple[Holding | None, float, list[str]]:
     notes: list[str] = []
     for holding in _holdings(state):
         cited = {str(e["value"]) for e in holding.evidence if e.get("value")}
-        verdict = weigh(holding.finding.category, holding.finding.confidence, cited, state.differential)
+        verdict = weigh(
+            holding.finding.category, holding.finding.confidence, cited, state.differential, _areas(state)
+        )
         if verdict.use_runbook:
             if verdict.why:
                 notes.append(verdict.why)
             return holding, verdict.confidence_delta, notes
         notes.append(f"runbook finding {holding.runbook.id}/{holding.finding.id} set aside: {verdict.why}")
     return None, 0.0, notes
+
+
+def _areas(state: LoopState) -> frozenset[str]:
+    """What the ticket is about: the signals' areas, and the API when it names a status, code or endpoint
+    or its sign-in tokens or exports (requests to the API too)."""
+    s = state.signals
+    api = s.statuses or s.error_codes or s.endpoints or {"oauth", "export"} & set(s.areas)
+    return frozenset([*s.areas, *(["api"] if api else [])])
 
 
 def _related(evidence: list[dict[str, Any]], state: LoopState) -> list[dict[str, Any]]:
@@ -305,7 +316,16 @@ def _assemble(
     if (state.account or {}).get("id"):
         # What the investigation could not see bounds how sure it may be (agent/calibration.py).
         examined = {o.tool for o in state.outcomes if o.ok}
-        limit = bound(category, confidence, state.signals, reading(state.ticket.full_text()), examined)
+        text = state.ticket.full_text()
+        limit = bound(
+            category,
+            confidence,
+            state.signals,
+            reading(text),
+            examined,
+            unread=unread(state) is not None,
+            text=text,
+        )
         confidence, reasons = limit.confidence, [*reasons, *limit.reasons]
         if limit.escalate and action != "escalate":
             action = "escalate"
