@@ -265,7 +265,9 @@ def test_a_bug_that_shares_a_pages_name_but_not_the_symptom_is_not_the_match() -
     assert same is not None and same.confidence > bug.confidence
 
 
-def test_a_platform_slowdown_is_read_from_the_anonymous_ratios() -> None:
+def _slow_here_and_elsewhere(ratios: list[float]) -> Evidence:
+    """No errors; this account's p95 at 12× its baseline (its slowest trace ``tr-91ab``), and the
+    platform view's anonymous per-account ``ratios``."""
     from casefile.tools.logs_results import Latency
 
     mine = {
@@ -275,21 +277,31 @@ def test_a_platform_slowdown_is_read_from_the_anonymous_ratios() -> None:
         "by_endpoint": [{"path": "/v2/items", "requests": 900, "p95_ms": 3000.0, "baseline_p95_ms": 250.0}],
         "slowest": [{"trace_id": "tr-91ab", "path": "/v2/items", "latency_ms": 21000.0}],
     }
-    everyone = {
-        "scope": "all",
-        "p95_ms": 2800.0,
-        "accounts_compared": 7,
-        "p95_ratios": [11.5, 10.9, 9.8, 1.1, 0.9],
-    }
-    ev = Evidence(
+    everyone = {"scope": "all", "p95_ms": 2800.0, "accounts_compared": len(ratios), "p95_ratios": ratios}
+    return Evidence(
         summary=summary(0, status=500),
         billing=billing(),
         latency=cited(Latency, mine, "c10", "logs_latency"),
         latency_all=cited(Latency, everyone, "c11", "logs_latency"),
     )
+
+
+def test_a_platform_slowdown_is_read_from_the_anonymous_ratios() -> None:
+    ev = _slow_here_and_elsewhere([11.5, 10.9, 9.8, 1.1, 0.9])
     h = best(assess(state("Everything is slow since a few hours"), ev))
     assert h.category == "performance_platform", h
     assert {"tr-91ab", "11.5"} <= {c.value for c in h.evidence}
     # Two slow accounts (this one and another) are not the platform.
-    ev.latency_all = cited(Latency, {**everyone, "p95_ratios": [11.5, 10.9, 1.1, 0.9]}, "c11", "logs_latency")
+    ev = _slow_here_and_elsewhere([11.5, 10.9, 1.1, 0.9])
     assert best(assess(state("Everything is slow since a few hours"), ev)).category == "performance_account"
+
+
+def test_slowness_answers_a_quiet_complaint_not_one_about_another_trouble() -> None:
+    ev = _slow_here_and_elsewhere([11.5, 10.9, 9.8, 1.0])
+    # "No errors, but something is wrong with the API": the latency says what.
+    h = best(assess(state("Since this morning your API is not working right for us, we get no errors"), ev))
+    assert h.category == "performance_platform", h
+    # A ticket about signing in is not answered by the platform's slowness.
+    diff = assess(state("Since this morning our staff cannot sign in with SSO"), ev)
+    slow = next(o for o in diff.hypotheses if o.category == "performance_platform")
+    assert slow.confidence <= 0.35 and any("not of slowness" in r for r in slow.reasons)

@@ -47,7 +47,13 @@ from casefile.agent.differential.sources import (
     webhook_causes,
 )
 from casefile.agent.differential.sso_story import admin_causes, config_causes, told
-from casefile.agent.differential.topic import evidence_first, names_deliveries, names_other_trouble, unread
+from casefile.agent.differential.topic import (
+    evidence_first,
+    names_deliveries,
+    names_other_than_slowness,
+    names_other_trouble,
+    unread,
+)
 from casefile.agent.phrasebook import reading
 from casefile.tools.base import iso, parse_ts
 
@@ -191,6 +197,11 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     as_incident(bug, linked)
     hypotheses += sso
     slow = latency_causes(state, evidence)
+    aside = names_other_than_slowness(state)
+    for h in slow if aside else []:
+        # Latency is checked before "nothing is wrong"; it does not answer a ticket about another trouble.
+        h.confidence = min(h.confidence, UNASKED)
+        h.reasons.append(f"the ticket speaks of {aside}, not of slowness")
     hypotheses += slow
     if slow:
         diff.shape = "delays" if not picture.elevated else "failures and delays"

@@ -79,11 +79,13 @@ def english(text: str) -> bool:
 # Areas whose trouble the account's failing deliveries do not answer (what never arrived in the
 # customer's system is read as the webhook area, which comes first).
 _NOT_DELIVERIES = ("api", "oauth", "sso", "billing", "performance", "ui", "export", "data")
+# Areas whose trouble slowness does not answer (a slow API or page may be what "broken" means).
+_NOT_SLOWNESS = ("oauth", "sso", "billing", "webhook", "export", "data")
 
 
 def names_deliveries(state: LoopState) -> bool:
     """Whether the ticket speaks of deliveries (the webhook area, or a webhook runbook matched it)."""
-    return "webhook" in state.signals.areas or any("webhook" in m.runbook.id for m in state.matches)
+    return _speaks_of(state, "webhook")
 
 
 def names_other_trouble(state: LoopState) -> str | None:
@@ -91,14 +93,27 @@ def names_other_trouble(state: LoopState) -> str | None:
     ``None`` when it names deliveries or nothing they could not be: data that should have reached the
     customer's own systems is told in the product's words ("the sync", "the little robot"), so the
     account's deliveries are weighed whenever the ticket names no other trouble."""
+    return None if names_deliveries(state) else _other(state, _NOT_DELIVERIES, endpoints=True)
+
+
+def names_other_than_slowness(state: LoopState) -> str | None:
+    """What the ticket names that slowness does not answer (an error it quotes, sign-in, billing …), or
+    ``None`` when it speaks of slowness, of the API or a page, or of nothing in particular."""
+    return None if _speaks_of(state, "performance", "slow") else _other(state, _NOT_SLOWNESS, endpoints=False)
+
+
+def _speaks_of(state: LoopState, area: str, runbook_word: str | None = None) -> bool:
+    word = runbook_word or area
+    return area in state.signals.areas or any(word in m.runbook.id for m in state.matches)
+
+
+def _other(state: LoopState, areas: tuple[str, ...], *, endpoints: bool) -> str | None:
     s = state.signals
-    if names_deliveries(state):
-        return None
     named = [
         *(f"HTTP {status}" for status in s.statuses[:1]),
         *s.error_codes[:1],
-        *s.endpoints[:1],
-        *(f"the {a} area" for a in s.areas if a in _NOT_DELIVERIES),
+        *(s.endpoints[:1] if endpoints else []),
+        *(f"the {a} area" for a in s.areas if a in areas),
     ]
     return named[0] if named else None
 
