@@ -235,8 +235,10 @@ CANDIDATES = [
 
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+        for key, item in value.items():
+            # which view a result is ("scope": "account" or "all") is the tool's vocabulary, not data
+            if key != "scope":
+                yield from _strings(item)
     elif isinstance(value, list):
         for item in value:
             yield from _strings(item)
