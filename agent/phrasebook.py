@@ -34,6 +34,7 @@ __all__ = [
     "LANGUAGES_DIR",
     "Language",
     "LanguageError",
+    "english",
     "known_language",
     "languages",
     "load_language",
@@ -215,6 +216,28 @@ def known_language(text: str) -> bool:
         if found >= (1 if not lang.spaced else max(2, 0.1 * total)):
             return True
     return False
+
+
+def english(text: str) -> bool:
+    """Whether ``text`` is written in English, the language every rule reads in full: a tenth of its
+    words at least are English's common words (one at least), more than any other language's, and
+    nearly all are written in ASCII letters (Hungarian's "a", "is" and "az" are not English). Another
+    language, listed or not, is read only by the phrases its file lists, so a ticket in it that names
+    no symptom we read may well name one (``differential/topic.py``)."""
+    words = [w.lower() for w in _TOKEN.findall(text)]
+    if not words or sum(1 for w in words if not w.isascii()) >= _ACCENTED * len(words):
+        return False
+    found = {
+        code: share(text, frozenset(w.lower() for w in lang.words), lang.spaced)
+        for code, lang in languages().items()
+    }
+    ours = found.pop("en", 0)
+    return ours >= max(1, 0.1 * len(words)) and all(ours > n for n in found.values())
+
+
+# The share of words with a letter outside ASCII beyond which a text is not English (names, a quoted
+# word or two stay below it).
+_ACCENTED = 0.1
 
 
 # Readings that say when, not what: not words a bug's title would carry.

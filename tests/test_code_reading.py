@@ -25,6 +25,25 @@ def test_a_prefixed_code_is_read_where_the_text_says_it_is_an_error() -> None:
     assert extract_error_codes("error qrm-0317") == []  # a code is written in capitals
 
 
+def test_camel_case_and_numeric_body_codes_are_read_where_they_name_an_error() -> None:
+    # JSON:API and GraphQL codes are camelCase: read when a part of them names an error
+    assert extract_error_codes("since noon every call fails with crateTokenExpired") == ["crateTokenExpired"]
+    assert extract_error_codes('{"errors": [{"code": "palletSlotsExhausted"}]}') == ["palletSlotsExhausted"]
+    assert extract_error_codes("the palletId and includePath fields are empty") == []
+    # numbers a body's code carries, where the text says so right before them
+    assert extract_error_codes('{"errors":[{"index":0,"code":48812,"message":"rejected"}]}') == ["48812"]
+    assert extract_error_codes("adding the dock fails with error 40871") == ["40871"]
+    assert extract_error_codes("error code 51207 in every answer") == ["51207"]
+    for text in (
+        "order 12345 failed",
+        "zip code 10115",
+        "error since 2027-03-04",
+        "error code 2027",
+        "error 404",
+    ):
+        assert extract_error_codes(text) == [], text
+
+
 def test_a_problem_type_is_read_by_its_slug_and_compared_with_the_uri_the_logs_keep() -> None:
     text = 'The response has "type": "https://api.larkspool.example/problems/pallet-quota-exhausted"'
     assert extract_error_codes(text) == ["pallet-quota-exhausted"]

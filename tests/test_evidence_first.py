@@ -11,6 +11,7 @@ from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.topic import readable, unread
 from casefile.agent.loop import investigate
 from casefile.agent.models.offline import OfflineModel
+from casefile.agent.phrasebook import english
 from casefile.agent.signals import extract_signals
 from casefile.tools.base import Toolbox
 
@@ -28,6 +29,19 @@ def test_a_language_nobody_lists_is_told_from_english_and_the_listed_ones() -> N
     assert unread(state(BASQUE)) == "foreign"
     assert unread(state("Hi, nothing concrete, but it has felt off this week. Could you look?")) == "vague"
     assert unread(state("Our exports fail since this morning")) is None
+
+
+def test_only_english_is_read_in_full() -> None:
+    assert english("Hi, something has felt off with the app this week, can someone look?")
+    assert english("app acting weird lately. can someone look")  # short: one common word is enough
+    # listed languages are read by their phrases only; an unlisted one whose short words look English
+    # ("a", "is", "az") is told by its letters
+    assert not english("Det fungerar inte sedan i går, vi har ett konstigt ärende")
+    assert not english("Szia! A felület is nagyon furcsa ma, az összes gomb szürke és semmi nem történik.")
+    assert not english(BASQUE) and not english("")
+    # a ticket in a listed language that names no symptom we read is not "vague": its words may name
+    # one we do not read, so the evidence decides, as for a language nobody lists
+    assert unread(state("Hej, vi har ett konstigt ärende med systemet sedan förra veckan")) == "foreign"
 
 
 def sso_failing() -> Evidence:
@@ -91,3 +105,11 @@ async def test_an_unread_ticket_examines_every_source(toolbox: Toolbox) -> None:
     # an English ticket that says nothing concrete is asked first, from the usual sources only
     vague = await tools("Hi, nothing concrete, but something has felt off this week. Could someone look?")
     assert "billing_account" in vague and "logs_webhook_deliveries" not in vague
+    # in a language we read only by its phrases, a ticket whose words we read name no more than the
+    # API: the rest of its words may name any source, so every one is examined
+    assert broad <= await tools(
+        "Hej, vårt API-flöde beter sig konstigt sedan i morse, vad händer med kontot?"
+    )
+    # one that names where it fails is examined there, as an English one
+    named = await tools("Våra API-anrop misslyckas med HTTP 429 sedan i morse, vad händer med kontot?")
+    assert "logs_sso_logins" not in named

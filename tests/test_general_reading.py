@@ -160,3 +160,27 @@ def test_a_background_error_of_the_same_class_does_not_date_the_new_trouble() ->
     assert diff.onset == "2027-03-04T08:04:00.000Z"
     h = best(diff)
     assert h.category == "deploy_regression" and "a1b2c3d" in h.statement
+
+
+def test_numbers_shown_on_a_page_are_a_counting_question_not_a_failing_page() -> None:
+    ev = outage_evidence(
+        503, "backend_unavailable", 40, ("2027-03-04T06:00:00.000Z", "2027-03-04T06:40:00.000Z"), (6, 300)
+    )
+    text = "The per-day totals in the Lanternfold dashboard don't match our own reports."
+    assert {"ui", "data"} <= set(extract_areas(text))
+    incident = next(h for h in assess(state(text), ev).hypotheses if h.category == "platform_incident")
+    assert "not failing API requests" in " ".join(incident.reasons)
+    # a page that fails is still answered by the API errors behind it
+    failing = "The Lanternfold dashboard shows an error page since 06:00."
+    incident = next(
+        h
+        for h in assess(state(failing), Evidence(**vars(ev))).hypotheses
+        if h.category == "platform_incident"
+    )
+    assert "not failing API requests" not in " ".join(incident.reasons)
+
+
+def test_events_that_went_missing_were_not_delivered_not_miscounted() -> None:
+    areas = extract_areas("We did not get the missing events from this morning, will they be sent again?")
+    assert "webhook" in areas and "data" not in areas
+    assert "data" in extract_areas("Some records are missing orders from last week's export totals")

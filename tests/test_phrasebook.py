@@ -40,6 +40,8 @@ TICKETS: list[tuple[str, str, set[str], str | None]] = [
     ("zh", "从昨天开始付款失败，发票也没有收到。", {"billing"}, "since yesterday"),
     ("zh", "今天早上开始系统很慢。", {"performance"}, "since this morning"),
     ("ja", "昨日から通知が届きません。", {"webhook"}, "since yesterday"),
+    ("hu", "Tegnap óta nem működik a belépés, a rendszer hibát jelez.", {"sso"}, "since yesterday"),
+    ("hu", "Ma reggel óta minden nagyon lassú a felületen.", {"performance"}, "since this morning"),
 ]
 
 
@@ -61,7 +63,7 @@ def test_each_language_is_read_for_its_areas_time_and_symptom(
 def test_the_languages_customers_write_are_all_there() -> None:
     assert set(languages()) >= {
         *("de", "fr", "es", "sv", "da", "nb", "fi", "pl", "cs", "tr", "id", "ko", "zh"),
-        *("nl", "it", "pt", "ja"),
+        *("nl", "it", "pt", "ja", "hu"),
     }
 
 

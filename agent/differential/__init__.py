@@ -221,7 +221,9 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     kind = unread(state)
     if kind is not None:
         # The ticket does not say what is wrong: the evidence alone picks, with its own confidence.
-        hypotheses = evidence_first(kind, hypotheses, over=api if picture.ended else [])
+        hypotheses = evidence_first(
+            kind, hypotheses, over=api if picture.ended else [], named=[bug] if bug is not None else []
+        )
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)
     return diff
@@ -240,7 +242,10 @@ def _elsewhere(state: LoopState, *, signing_in: bool) -> str | None:
     Signing in is such an area when the account's SSO logins themselves fail (``signing_in``): "can't
     log in" may be an integration's credentials too, and then its API errors are the answer."""
     s = state.signals
-    if s.statuses or s.error_codes or s.endpoints or set(s.areas) & _API_AREAS:
+    # Numbers that do not match are read where they are shown ("the dashboard's per-day numbers"):
+    # the page is not what fails.
+    shown = {"ui"} if "data" in s.areas else set()
+    if s.statuses or s.error_codes or s.endpoints or set(s.areas) & (_API_AREAS - shown):
         return None
     return next((a for a in (*_ELSEWHERE, *(("sso",) if signing_in else ())) if a in s.areas), None)
 

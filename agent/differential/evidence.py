@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from casefile.agent.differential.codes import opaque
 from casefile.agent.differential.model import Cite, cite
 from casefile.agent.differential.queries import bug_queries, docs_query
-from casefile.agent.differential.topic import names_deliveries, names_other_trouble, unread
+from casefile.agent.differential.topic import examine_all, names_deliveries, names_other_trouble, unread
 from casefile.agent.ledger import CallLedger
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals.text import code_key, code_name
@@ -170,11 +170,11 @@ async def collect(
         ("billing_account", {"account_id": account}),
         ("deploys_list", {"start": iso(start - timedelta(days=3)), "end": iso(end)}),
     ]
-    # A ticket in a language we do not read, naming no signal: every source is examined, so the
-    # evidence can pick the cause its words may have named. (A vague ticket in words we read is
-    # asked first: what its sources show would not decide, and would route it by their evidence.)
+    # A ticket in a language we do not read, naming no signal, or one not in English whose read words
+    # name nowhere it fails: every source is examined, so the evidence can pick the cause its words
+    # may have named. (A vague ticket in English is asked first.)
     kind = unread(state)
-    broad = kind == "foreign"
+    broad = kind == "foreign" or examine_all(state)
     # Deliveries into the customer's own systems are checked on every ticket that says something is
     # wrong: what "never reached" them is told in the product's own words (events, callbacks, "the
     # sync"), any language. Not on one that says nothing concrete, which is asked first.

@@ -15,7 +15,9 @@ from casefile.agent.differential.picture import ErrorPicture, reported_statuses
 from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
 from casefile.agent.differential.semantics import specific_code
 from casefile.agent.differential.sources import account_name
-from casefile.agent.phrasebook import reading
+from casefile.agent.differential.topic import partly_read
+from casefile.agent.phrasebook import languages, reading
+from casefile.agent.signals.names import Name, name_words, names
 from casefile.agent.signals.text import extract_areas
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
@@ -60,24 +62,40 @@ def known_bug(
     code_stems = stems(
         [specific_code(top.error_code).lower()] if top and specific_code(top.error_code) else []
     )
+    # In a ticket we read only in part, the names it writes (SMS, FINN.no, a carrier) are words we
+    # can read: shared with a bug's text they count like shared words, and a name spelt as one
+    # (an acronym, a dotted name) in its title is as telling as a code.
+    named = _names(state, product) if partly_read(state) else []
     for i, (score, issue) in enumerate(ranked[:3]):
         if not issue.open:
             continue
         title = stems(terms(issue.title))
-        hits = wanted & title
+        in_title = name_words(issue.title)
+        in_text = name_words(f"{issue.description} {issue.workaround or ''}")
+        # a capitalised word may be a noun (or a page's name) of the ticket's language: in the title only
+        shared = [n for n in named if n.word in in_title or (n.marked and n.word in in_text)]
+        hits = (wanted & title) | {n.word for n in shared}
+        # a dotted name and its first part ("freemail.hu", "freemail") are one name
+        hits -= {h for h in hits if any(o.startswith(f"{h}.") for o in hits)}
+        name_hit = any(n.marked and n.word in in_title for n in shared)
         code_hit = bool(stems(c.lower() for c in state.signals.error_codes) & title)
         # The account's own failing errors are what the bug describes: their code, or their endpoint
         # together with another of the ticket's words (an endpoint's name alone is too common).
         data_hit = picture.elevated and (
             bool(code_stems & title) or bool(path_stems & title and (hits - path_stems))
         )
-        if len(hits) < 2 and not code_hit and not data_hit:
+        asks = bool(_ASKS_WORKAROUND.search(reading(state.ticket.full_text())))
+        # One name alone ("not posted on FINN either") is where the trouble shows, not what it is: it
+        # is the bug only when the customer asks about a known problem.
+        if len(hits) < 2 and not code_hit and not data_hit and not (name_hit and asks):
             continue
         runner_up = next((s for s, other in ranked if other is not issue), 0.0)
         confidence = 0.5 + (0.1 if issue.workaround else 0.0) + 0.1 * min(len(hits) - 1, 2)
         if code_hit or data_hit:
             confidence += 0.15
-        if _ASKS_WORKAROUND.search(reading(state.ticket.full_text())):
+        elif name_hit:
+            confidence += 0.1
+        if asks:
             confidence += 0.05  # the customer recognises a known problem and asks how to live with it
         if i == 0 and score >= 1.5 * runner_up:
             confidence += 0.05  # it stands out from every other candidate
@@ -97,6 +115,11 @@ def known_bug(
             + (" with a workaround." if issue.workaround else "; no workaround yet."),
             component=picture.path or "api",
             reasons=["an open bug's title and description match the ticket's own words and codes"]
+            + (
+                [f"the bug names what the ticket names: {', '.join(n.word for n in shared)}"]
+                if shared
+                else []
+            )
             + ([DESCRIBES_ERRORS] if code_hit or data_hit else [])
             + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"])
             + ([older] if older else []),
@@ -133,6 +156,13 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+def _names(state: LoopState, product: set[str]) -> list[Name]:
+    """The names the ticket writes, but the product's own and any language's common words."""
+    common = {w.lower() for lang in languages().values() for w in lang.words}
+    said = f"{state.ticket.subject}\n{state.ticket.body}"
+    return [n for n in names(said) if n.word not in common and not stems([n.word]) & product]
 
 
 # An HTTP status as issue text states one ("returns `500 internal`", "HTTP 413"), not "450 items".

@@ -302,12 +302,17 @@ def _stem(word: str) -> str:
 
 
 def stems(words: Iterable[str]) -> set[str]:
-    """The words' stems; a hyphenated word also gives its parts ("export-file" is an export and a file)."""
+    """The words' stems; a hyphenated word also gives its parts ("export-file" is an export and a file),
+    a dotted name its first part (a board "FINN.no" is what a customer calls "FINN"; not a dotted code
+    such as ``unavailable.partition_rebalance``)."""
     out: set[str] = set()
     for w in words:
         out.add(_stem(w))
         if "-" in w and "_" not in w:
             out.update(_stem(part) for part in w.split("-") if len(part) >= 3)
+        head = w.split(".")[0]
+        if "." in w and "_" not in w and len(head) >= 3 and head.isalpha():  # not a dotted code
+            out.add(_stem(head))
     return out
 
 

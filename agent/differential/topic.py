@@ -14,10 +14,11 @@ gives (``__init__.assess``), instead of guessing from words it did not find.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from casefile.agent.differential.model import Hypothesis
-from casefile.agent.phrasebook import known_language, languages, reading, share
+from casefile.agent.phrasebook import english, known_language, reading
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -26,8 +27,10 @@ __all__ = [
     "Unread",
     "english",
     "evidence_first",
+    "examine_all",
     "names_deliveries",
     "names_other_trouble",
+    "partly_read",
     "readable",
     "unread",
 ]
@@ -49,6 +52,21 @@ def readable(text: str) -> bool:
     return known_language(text)
 
 
+def partly_read(state: LoopState) -> bool:
+    """The ticket is not in English: what we read of it is its phrases, codes and names, not all it
+    says (``known_bug`` reads its names too)."""
+    return not english(state.ticket.full_text())
+
+
+def examine_all(state: LoopState) -> bool:
+    """Every cheap source is examined (``evidence.collect``): the ticket is read only in part and
+    what we read of it names no status, code or endpoint and no area but the API itself, so its
+    other words may name any source. What we read of a ticket that names where it fails (a 500, the
+    per-day numbers) points where to look, as an English one's words do."""
+    s = state.signals
+    return partly_read(state) and not (s.statuses or s.error_codes or s.endpoints or set(s.areas) - {"api"})
+
+
 def unread(state: LoopState) -> Unread | None:
     """``"vague"`` or ``"foreign"`` when the ticket names no symptom we can read; else ``None``."""
     s = state.signals
@@ -62,18 +80,6 @@ def unread(state: LoopState) -> Unread | None:
     # Only English is read whole: another language's files hold the phrases met so far, so a ticket
     # in it that names nothing we read may well name its symptom in words we do not know.
     return "vague" if english(text) else "foreign"
-
-
-_LETTERS = re.compile(r"[^\W\d_]+")
-
-
-def english(text: str) -> bool:
-    """Whether ``text`` is English: enough of its common words (two, and a tenth of the text's words),
-    and no phrase of another language."""
-    words = languages()["en"].words
-    return reading(text) == text and share(text, frozenset(words)) >= max(
-        2, 0.1 * len(_LETTERS.findall(text))
-    )
 
 
 # Areas whose trouble the account's failing deliveries do not answer (what never arrived in the
@@ -128,7 +134,9 @@ _ASK = (
 )
 
 
-def evidence_first(kind: Unread, hypotheses: list[Hypothesis], over: list[Hypothesis]) -> list[Hypothesis]:
+def evidence_first(
+    kind: Unread, hypotheses: list[Hypothesis], over: list[Hypothesis], named: Sequence[Hypothesis] = ()
+) -> list[Hypothesis]:
     """The hypotheses of a ticket that does not say what is wrong, weighed by the evidence alone.
 
     In a language we do not read, a cause the account's data shows clearly stays first, at most
@@ -140,6 +148,11 @@ def evidence_first(kind: Unread, hypotheses: list[Hypothesis], over: list[Hypoth
     """
     clear = False
     for h in hypotheses:
+        # A cause the ticket's own names found (a tracked bug about the "freemail.hu" addresses it
+        # writes) is not the data alone: it keeps its confidence.
+        if any(h is n for n in named) and kind == "foreign":
+            clear = True
+            continue
         # A customer who says, in words we read, that nothing concrete is wrong is asked first,
         # whatever the data shows; one whose words we cannot read may have named what it shows.
         if (

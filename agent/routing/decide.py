@@ -30,6 +30,14 @@ class TriggerHit:
     hits: list[str]
     by_evidence: bool
     shown_by: list[str] = field(default_factory=list)  # the facts' details, in plain words
+    answered: bool = False
+    """Its words occur only in a part of the thread someone already answered, not in the open ask."""
+
+    @property
+    def binds(self) -> bool:
+        """A binding rule binds on what the customer is asking now; words of an earlier, answered
+        question ("under GDPR we need…", then "Unrelated: …") add urgency like any other rule."""
+        return self.trigger.binding and not self.answered
 
     def describe(self) -> str:
         """Why the ticket skips L1, in words a support agent reads (the rule's id is ``Escalation.trigger``)."""
@@ -52,9 +60,15 @@ def _and(items: list[str]) -> str:
 
 
 def match_triggers(
-    config: RoutingConfig, text: str, signals: Signals | None, facts: Mapping[str, Fact]
+    config: RoutingConfig,
+    text: str,
+    signals: Signals | None,
+    facts: Mapping[str, Fact],
+    ask: str | None = None,
 ) -> tuple[list[TriggerHit], list[str]]:
-    """Rules that fire (best first) and, separately, rules an ``unless`` fact silenced (as notes)."""
+    """Rules that fire (best first) and, separately, rules an ``unless`` fact silenced (as notes).
+    ``ask``: the part of ``text`` still open (``open_ask``); a binding rule whose words and evidence
+    are all outside it is ``answered``."""
     fired: list[tuple[tuple[int, int, int], TriggerHit]] = []
     silenced: list[str] = []
     for order, trigger in enumerate(config.triggers):
@@ -70,7 +84,16 @@ def match_triggers(
             )
             continue
         shown_by = [facts[f].detail for f in trigger.evidence if f in facts]
-        hit = TriggerHit(trigger, evidence + hits, by_evidence=bool(evidence), shown_by=shown_by)
+        answered = (
+            ask is not None
+            and trigger.binding
+            and trigger.scope == "ask"
+            and not evidence
+            and not trigger.hits(ask, signals)
+        )
+        hit = TriggerHit(
+            trigger, evidence + hits, by_evidence=bool(evidence), shown_by=shown_by, answered=answered
+        )
         fired.append(((-trigger.priority, 0 if evidence else 1, order), hit))
     fired.sort(key=lambda item: item[0])
     return [hit for _, hit in fired], silenced
@@ -140,7 +163,7 @@ def select_team(
     threshold, _ = config.decision.rule(category)
     # A confident diagnosis of a cause decides; a weak or causeless one lets rules and evidence decide.
     decides = category not in UNINFORMATIVE and diagnosis.confidence.score >= min(threshold, 0.7)
-    if trigger is not None and trigger.trigger.binding:
+    if trigger is not None and trigger.binds:
         choice = TeamChoice(trigger.trigger.team, "trigger", best.symptom.id if best else None)
     elif decides and named:
         # The diagnosed cause and its owner (the catalogue's, through the diagnosis) decide the team.

@@ -18,6 +18,7 @@ from casefile.agent.packet import (
     fill_calls,
     render_markdown,
 )
+from casefile.agent.routing.ask import open_ask
 from casefile.agent.routing.check import load_routing
 from casefile.agent.routing.decide import decide, match_symptoms, match_triggers, select_team
 from casefile.agent.routing.facts import FACT_PROBES, compute_facts
@@ -47,6 +48,7 @@ async def route(
     """
     config = config or load_routing()
     text = ticket.full_text() if ticket is not None else f"{diagnosis.summary}"
+    ask = open_ask(ticket) if ticket is not None else None
     outcomes, ctx = calls.outcomes, calls.ctx
     account_id = (
         diagnosis.account_id or (account or {}).get("id") or (signals.account_id if signals else None)
@@ -67,7 +69,7 @@ async def route(
         await calls.run(wanted, "routing")
 
     facts = compute_facts(outcomes, config.evidence, diagnosis, ctx.now)
-    fired, silenced = match_triggers(config, text, signals, facts)
+    fired, silenced = match_triggers(config, text, signals, facts, ask)
     # A rule about to fire on words may be silenced by evidence nobody has collected yet: collect it.
     areas = set(signals.areas) if signals else set()
     probes = [
@@ -79,10 +81,10 @@ async def route(
     if probes:
         await collect(probes)
         facts = compute_facts(outcomes, config.evidence, diagnosis, ctx.now)
-        fired, silenced = match_triggers(config, text, signals, facts)
+        fired, silenced = match_triggers(config, text, signals, facts, ask)
     trigger = fired[0] if fired else None
     overruled = ""
-    if trigger is not None and not trigger.trigger.binding:
+    if trigger is not None and not trigger.binds:
         # Words (or a fact about another part of the system) add urgency; they do not overturn a
         # confident, evidenced diagnosis whose fix is the customer's or documented.
         plain = decide(config, diagnosis, facts, None)

@@ -91,6 +91,12 @@ class Trigger(Matchers):
         description="always escalate to this team, whatever the diagnosis (security, data loss, privacy); "
         "otherwise the rule adds urgency and a candidate team, and the diagnosis decides",
     )
+    scope: Literal["ask", "thread"] = Field(
+        default="ask",
+        description="where a binding rule's words bind: `ask`, the open request (the requester's comments "
+        "after the last reply by someone else: a question already answered earlier in the thread only adds "
+        "urgency); `thread`, anywhere in it (a reported breach stays open whatever was answered after it)",
+    )
 
 
 # Categories that name no cause: a trigger's team is as good a guess as any for them.
