@@ -128,7 +128,7 @@ async def submit(client: Any, url: str, ticket: dict[str, Any]) -> dict[str, Any
 async def drained(client: Any, url: str, poll_s: float = 0.05) -> None:
     """Until nothing is queued or running (one cheap request per poll, not one stream per investigation)."""
     while True:
-        health = (await client.get(f"{url}/healthz")).json()
+        health = (await client.get(f"{url}/healthz", headers=AUTH)).json()  # counts need a token
         if health["queued"] == 0 and health["running"] == 0:
             return
         await asyncio.sleep(poll_s)

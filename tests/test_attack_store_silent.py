@@ -198,8 +198,9 @@ def test_a_webhook_s_note_survives_a_store_that_falls_silent_mid_investigation(
 def test_healthz_names_the_silent_store_without_its_password(
     proxy: SilentProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``/healthz`` needs no token: it must say the store is not answering, in time, and never echo
-    the database URL's password."""
+    """``/healthz`` must say the store is not answering, in time, and never echo the database URL's
+    password; without a token it says only that (round 8: not the store's host and port either)."""
+    from service_helpers import AUTH
     from test_service import _client
 
     url = proxy.url.replace("casefile@", "casefile:pw-s3cret-9f8e@")
@@ -207,10 +208,12 @@ def test_healthz_names_the_silent_store_without_its_password(
     try:
         with _client(store) as client:
             proxy.silence()
-            answer, error, took = _timed(lambda: client.get("/healthz"))
+            answer, error, took = _timed(lambda: client.get("/healthz", headers=AUTH))
             assert error is None and answer.status_code == 503, (error, answer)
             assert took < ANSWER_S + GRACE_S + MARGIN_S, took
             body = answer.text
             assert "did not answer" in body and "pw-s3cret-9f8e" not in body, body
+            anonymous = client.get("/healthz")
+            assert anonymous.status_code == 503 and anonymous.json() == {"status": "unhealthy"}
     finally:
         store.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import TICKETS, scripted_factory, settings
+from service_helpers import AUTH, TICKETS, scripted_factory, settings
 
 from casefile.agent.config import ConfigError, load_settings
 from casefile.agent.events import Event
@@ -145,7 +145,7 @@ def test_healthz_lists_disabled_runbooks(tmp_path: Path) -> None:
             settings(), env=_env_with_runbooks(directory), model_factory=scripted_factory(), store=store
         )
         with TestClient(app) as client:
-            health = client.get("/healthz").json()
+            health = client.get("/healthz", headers=AUTH).json()  # why, with a token only
         assert health["status"] == "degraded"
         assert health["runbooks"]["loaded"] == len(list(RUNBOOKS_DIR.glob("*.md")))
         assert health["runbooks"]["disabled"][0].startswith("broken.md:")
