@@ -116,7 +116,8 @@ def test_a_disk_that_fills_mid_investigation_loses_no_note(tmp_path: Path) -> No
             inv = post_webhook(client, {"ticket_id": 48213}).json()["id"]
             wait_for(filled.is_set)
             wait_for(lambda: service.worker.running == 0)  # the first attempt is over: it could not save
-            assert zendesk.puts == [] and store.get(inv).status == "running"  # type: ignore[union-attr]
+            # Not failed: handed back (queued, round 8) or left to its lease (running).
+            assert zendesk.puts == [] and store.get(inv).status in ("queued", "running")  # type: ignore[union-attr]
             with store._lock:
                 _room(store)
             wait_for(lambda: store.delivery(inv)[1] is not None, timeout_s=20)

@@ -294,12 +294,10 @@ class InvestigationService:
             self.metrics.prometheus.observe(result)
         except asyncio.CancelledError:
             raise  # a stop or a lost lease: the lease (released or expired) hands it on
-        except StoreUnavailable as exc:
+        except StoreUnavailable:
             # The store failed, not the investigation: recorded as failed, its note would never be
-            # posted. Its lease runs out and a worker runs it again once the store answers.
-            log.warning("investigation %s: the store is not answering; it resumes when it is: %s", inv, exc)
-            self.store_health(exc)
-            return None
+            # posted. The worker hands it back uncounted and runs it again once the store answers.
+            raise
         except Exception as exc:
             self._fail(inv, exc)
             return None

@@ -29,7 +29,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 
-from casefile.agent.store import Claim, Store
+from casefile.agent.store import Claim, Store, StoreUnavailable
 
 __all__ = ["Worker", "worker_id"]
 
@@ -65,6 +65,8 @@ class Worker:
         self.owner = owner or worker_id()
         self._on_store_error = on_store_error or (lambda exc: None)
         self._running: dict[str, asyncio.Task[None]] = {}
+        # Work whose attempt the store cut off: handed back uncounted once the store answers again.
+        self._cut: list[str] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
@@ -90,6 +92,7 @@ class Worker:
         while not self._closed:
             self._wake.clear()
             try:
+                await self._refund_cut()
                 await self._claim_what_fits()
             except Exception as exc:  # the store is unreachable: report it, try again at the next poll
                 log.warning("claiming work failed: %s", type(exc).__name__)
@@ -110,11 +113,22 @@ class Worker:
             task = asyncio.create_task(self._guarded(claim), name=f"investigation-{claim.id}")
             self._running[claim.id] = task
 
+    async def _refund_cut(self) -> None:
+        """Before claiming anything, hand back the attempts the store cut off without counting them
+        (so they cannot be given up on in between)."""
+        while self._cut:
+            await asyncio.to_thread(self._store().refund, self._cut[0], self.owner, retry_in_s=self.lease_s)
+            self._cut.pop(0)
+
     async def _guarded(self, claim: Claim) -> None:
         try:
             await self._run(claim)
         except asyncio.CancelledError:
             raise
+        except StoreUnavailable as exc:  # the store failed, not the work: it runs again, uncounted
+            log.warning("investigation %s: the store cut this attempt off; it resumes: %s", claim.id, exc)
+            self._on_store_error(exc)
+            self._cut.append(claim.id)
         except Exception:  # the runner records failures itself; this keeps the slot accounting right
             log.exception("investigation %s crashed", claim.id)
         finally:

@@ -119,6 +119,20 @@ class Jobs(Database):
                 (later, scrub(error), id, owner),
             )
 
+    def refund(self, id: str, owner: str, *, retry_in_s: float) -> None:
+        """An attempt the store cut off (it stopped answering, a full disk) was not the work's fault:
+        it does not count towards ``MAX_ATTEMPTS``, or a store down three times would give the work up
+        and its note with it. Held by ``owner`` still, it is claimable again after ``retry_in_s``."""
+        later = db_time(utc_now() + timedelta(seconds=retry_in_s))
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE investigations SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
+                " status = CASE WHEN owner = ? AND status = 'running' THEN 'queued' ELSE status END,"
+                " lease_until = CASE WHEN owner = ? THEN ? ELSE lease_until END,"
+                " owner = CASE WHEN owner = ? THEN NULL ELSE owner END WHERE id = ?",
+                (owner, owner, later, owner, id),
+            )
+
     def release_all(self, owner: str) -> builtins.list[str]:
         """At a clean stop: every lease ``owner`` holds is given back, so others resume at once (a stop
         is not the work's fault: the attempt does not count)."""
