@@ -170,7 +170,7 @@ class Handoff:
         except TimeoutError:
             gave_up.set()
             errors.append(f"delivery took longer than {timeout_s:.0f} s")
-        left = [d for d in self.ledger.of(inv) if d.status not in ("done", "failed")]
+        left = [d for d in await asyncio.to_thread(self.ledger.of, inv) if d.status not in ("done", "failed")]
         if not left:
             return HandoffResult(settled=True)
         wait = backoff_s(attempt, policy=DELIVERY_RETRY)
@@ -179,7 +179,9 @@ class Handoff:
     async def _write_unsettled(
         self, inv: str, requested_by: str, errors: list[str], gave_up: asyncio.Event
     ) -> None:
-        for d in self.ledger.of(inv):
+        # The journal is read and written in threads: a store that stops answering holds this
+        # delivery, not the service's event loop.
+        for d in await asyncio.to_thread(self.ledger.of, inv):
             if gave_up.is_set():
                 return  # the attempt timed out while this one was writing: leave the rest to the next
             if d.status in ("done", "failed"):
@@ -191,7 +193,7 @@ class Handoff:
     async def _one(self, d: Delivery, requested_by: str, gave_up: asyncio.Event) -> str | None:
         """One write; returns why it is still pending (None when settled)."""
         interrupted = d.status == "sending"  # the previous attempt stopped mid-write
-        d = self.ledger.start(d)
+        d = await asyncio.to_thread(self.ledger.start, d)
         started = datetime.now(UTC)
         desk = self.helpdesk.name if self.helpdesk else "helpdesk"
         tool, source = (
@@ -229,8 +231,9 @@ class Handoff:
                 "will retry" if transient else "gave up",
             )
         state: DeliveryState = "done" if reason is None else "pending" if transient else "failed"
-        self.ledger.finish(d, state, error=reason, detail=detail)
-        self.ledger.audit(
+        await asyncio.to_thread(self.ledger.finish, d, state, error=reason, detail=detail)
+        await asyncio.to_thread(
+            self.ledger.audit,
             d,
             tool=tool,
             source=source,

@@ -18,6 +18,7 @@ and left out of both rates, and a note says how many and why.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -233,9 +234,15 @@ async def collect_metrics(
     ``reader`` None: no helpdesk, so FCR is unknown (and said so). A helpdesk that fails is the
     same, with its error; the other figures are computed all the same."""
     until = until or datetime.now(UTC)
-    rows = load_history(store, since, until, tenant)
-    report = await metrics_of(rows, load_bounces(store, tenant), reader, since=since, until=until)
-    records = store.list(since=since, tenant=tenant)
+    # The store is read in a thread: in the service this runs on the event loop.
+    rows, bounces, records = await asyncio.to_thread(
+        lambda: (
+            load_history(store, since, until, tenant),
+            load_bounces(store, tenant),
+            store.list(since=since, tenant=tenant),
+        )
+    )
+    report = await metrics_of(rows, bounces, reader, since=since, until=until)
     report.top_clusters = cluster_report(records, since=since, until=until).clusters[:TOP_CLUSTERS]
     return report
 

@@ -6,6 +6,7 @@ the service passes :func:`slack_poster`, the hand-off's Slack client (``slack_sd
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -72,7 +73,9 @@ async def deliver_review(
     from casefile.agent.routing_cli import parse_since
 
     since = parse_since(settings.since, slot)
-    rows, bounces = load_history(store, since, slot, tenant), load_bounces(store, tenant)
+    rows, bounces = await asyncio.to_thread(  # the service runs this on its event loop
+        lambda: (load_history(store, since, slot, tenant), load_bounces(store, tenant))
+    )
     report = await metrics_of(rows, bounces, reader, since=since, until=slot)
     review = build_review(report, rows, bounces)
     path = review_path(settings.directory, slot)

@@ -59,7 +59,7 @@ async def metrics_report(
 
 
 @router.get("/metrics", include_in_schema=False)
-async def prometheus(service: Service) -> Response:
+def prometheus(service: Service) -> Response:
     return Response(service.metrics.prometheus.exposition(), media_type=CONTENT_TYPE)
 
 

@@ -74,15 +74,18 @@ class ReviewScheduler:
         slot = latest_slot(self.cron, now)
         if (now - slot).total_seconds() > self.settings.catch_up_s:
             return None  # missed while the service was down: the next slot will come
-        if not self.leases.claim(JOB, slot, self.owner, self.settings.lease_s, now):
+        # The leases are the store's: written in a thread, off the service's event loop.
+        if not await asyncio.to_thread(self.leases.claim, JOB, slot, self.owner, self.settings.lease_s, now):
             return None
         try:
             await self.run(slot)
         except Exception as exc:  # the slot is retried on the next tick (at most MAX_ATTEMPTS claims)
             log.warning("weekly review for %s failed: %s", slot.isoformat(), exc)
-            self.leases.release(JOB, slot, self.owner, f"{type(exc).__name__}: {exc}")
+            await asyncio.to_thread(
+                self.leases.release, JOB, slot, self.owner, f"{type(exc).__name__}: {exc}"
+            )
             return None
-        self.leases.finish(JOB, slot, self.owner, self.clock())
+        await asyncio.to_thread(self.leases.finish, JOB, slot, self.owner, self.clock())
         log.info("weekly review for %s delivered", slot.isoformat())
         return slot
 

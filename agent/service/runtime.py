@@ -10,6 +10,7 @@ API) before background ones (webhook), then its internal note.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -29,9 +30,10 @@ from casefile.agent.models.base import Model
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
 from casefile.agent.redact import redact
 from casefile.agent.service.auth import Authenticator, Principal, RateLimiter
+from casefile.agent.service.eventlog import EventLog
 from casefile.agent.service.links import source_links
 from casefile.agent.service.schemas import InvestigationView, investigation_links
-from casefile.agent.service.worker import Worker
+from casefile.agent.service.worker import Worker, call_on
 from casefile.agent.store import (
     Claim,
     DuplicateInvestigation,
@@ -60,11 +62,19 @@ class _Hub:
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
 
     def waiter(self, key: str) -> asyncio.Event:
         return self._events.setdefault(key, asyncio.Event())
 
     def publish(self, key: str) -> None:
+        """From the event loop or from a thread (a route's store work runs off the loop)."""
+        call_on(self._loop, self._set, key)
+
+    def _set(self, key: str) -> None:
         event = self._events.pop(key, None)
         if event is not None:
             event.set()
@@ -135,9 +145,10 @@ class InvestigationService:
         return self._env
 
     async def start(self) -> None:
+        self.hub.bind(asyncio.get_running_loop())
         if self._store is None:
-            self._store = Store(self.config.database_url)
-        claimed = self.store.claim_untenanted(self.config.tenant)
+            self._store = await asyncio.to_thread(Store, self.config.database_url)
+        claimed = await asyncio.to_thread(self.store.claim_untenanted, self.config.tenant)
         if claimed:
             log.info(
                 "%d investigation(s) stored before tenants existed now belong to %s",
@@ -206,7 +217,8 @@ class InvestigationService:
         one was already active (for that tenant: another tenant's same ticket is another investigation).
 
         The row is the durable job: once this returns, the investigation (and with ``post_note``, its
-        internal note on ``helpdesk_ticket_id``) will be finished by some worker, whatever crashes."""
+        internal note on ``helpdesk_ticket_id``) will be finished by some worker, whatever crashes.
+        It writes to the store: call it off the event loop (a route's thread, ``asyncio.to_thread``)."""
         key = _idempotency_key(ticket, principal.tenant)
         deliver_to = (
             str(helpdesk_ticket_id)
@@ -241,7 +253,8 @@ class InvestigationService:
     # -------------------------------------------------------------- running
 
     def record_event(self, inv: str, event: Event) -> None:
-        """Store an event of ``inv`` and wake its SSE streams."""
+        """Store an event of ``inv`` and wake its SSE streams (off the event loop: it waits for the
+        store; a running investigation's events go through its :class:`EventLog`)."""
         self.store.add_event(inv, event)
         self.hub.publish(inv)
 
@@ -252,7 +265,7 @@ class InvestigationService:
         if claim.phase == "investigate":
             record = await self._investigate(claim, deadline)
         else:
-            record = self.store.get(claim.id)
+            record = await asyncio.to_thread(self.store.get, claim.id)
         if record is None or record.diagnosis is None or claim.deliver_to is None:
             return
         # The note shares what is left of the investigation's deadline, with a floor so a run that
@@ -262,12 +275,15 @@ class InvestigationService:
 
     async def _investigate(self, claim: Claim, deadline: Deadline) -> InvestigationRecord | None:
         inv = claim.id
-        ticket, head = self.store.ticket(inv), self.store.get(inv)
+        # Every store call of a run waits in a thread: a store that stops answering holds this
+        # investigation, not the event loop (the other requests, /healthz, other tenants' work).
+        ticket, head = await asyncio.to_thread(lambda: (self.store.ticket(inv), self.store.get(inv)))
         if ticket is None or head is None:
             return None
         self.hub.publish(inv)
+        events = EventLog(self.store, inv, self.hub.publish)
         if claim.attempt > 1:
-            self.record_event(inv, Event(kind="investigation_resumed", data={"attempt": claim.attempt}))
+            events.add(Event(kind="investigation_resumed", data={"attempt": claim.attempt}))
         try:
             model = self.model_factory(ticket) if self.model_factory else None
             result = await run_investigation(
@@ -275,7 +291,7 @@ class InvestigationService:
                 self.env,
                 self.settings,
                 model=model,
-                on_event=lambda e: self.record_event(inv, e),
+                on_event=events.add,
                 deadline=deadline,
                 tenant=head.tenant or self.config.tenant,  # its calls read its tenant's history only
             )
@@ -286,24 +302,28 @@ class InvestigationService:
                 clickhouse_play_url=self.config.clickhouse_play_url,
                 own=result.diagnosis.account_id,
             )
-            if not self.store.save_result(
-                inv, result, claim.requested_by, links=links, owner=self.worker.owner
+            await events.flush()  # stored before the result that ends the stream
+            if not await asyncio.to_thread(
+                self.store.save_result, inv, result, claim.requested_by, links=links, owner=self.worker.owner
             ):
                 log.warning("investigation %s: another worker took it over; this result is dropped", inv)
                 return None
             self.metrics.prometheus.observe(result)
         except asyncio.CancelledError:
+            events.abandon()
             raise  # a stop or a lost lease: the lease (released or expired) hands it on
         except StoreUnavailable:
             # The store failed, not the investigation: recorded as failed, its note would never be
             # posted. The worker hands it back uncounted and runs it again once the store answers.
             raise
         except Exception as exc:
-            self._fail(inv, exc)
+            with contextlib.suppress(Exception):
+                await events.flush()  # what happened before the failure, then the failure
+            await asyncio.to_thread(self._fail, inv, exc)
             return None
         self.store_health(None)
         self.hub.publish(inv)
-        return self.store.get(inv)
+        return await asyncio.to_thread(self.store.get, inv)
 
     def _fail(self, inv: str, exc: BaseException) -> None:
         """Record a failed investigation; when the store cannot even take that, /healthz says so."""
@@ -326,7 +346,7 @@ class InvestigationService:
         inv, owner = claim.id, self.worker.owner
         assert claim.deliver_to is not None and self.handoff is not None
         if record.source == "webhook":
-            self.handoff.plan(record, diagnosis, claim.deliver_to)
+            await asyncio.to_thread(self.handoff.plan, record, diagnosis, claim.deliver_to)
         result = await self.handoff.deliver(
             inv, requested_by=claim.requested_by, timeout_s=timeout_s, attempt=claim.attempt
         )
@@ -337,22 +357,24 @@ class InvestigationService:
                 result.error,
                 result.retry_in_s,
             )
-            self.store.release(
-                inv, owner, retry_in_s=result.retry_in_s, error=f"hand-off not delivered yet: {result.error}"
+            await asyncio.to_thread(
+                self.store.release,
+                inv,
+                owner,
+                retry_in_s=result.retry_in_s,
+                error=f"hand-off not delivered yet: {result.error}",
             )
             self.hub.publish(inv)
             return
-        self.store.mark_delivered(inv, owner)
-        self.record_event(
-            inv,
-            Event(
-                kind="note_delivered",
-                data={"helpdesk": self.helpdesk.name, self.helpdesk.ticket_id_key(): int(claim.deliver_to)},
-            ),
+        await asyncio.to_thread(self.store.mark_delivered, inv, owner)
+        delivered = Event(
+            kind="note_delivered",
+            data={"helpdesk": self.helpdesk.name, self.helpdesk.ticket_id_key(): int(claim.deliver_to)},
         )
+        await asyncio.to_thread(self.record_event, inv, delivered)
 
     def bounced(self, record: InvestigationRecord, entry: FeedbackRecord) -> None:
-        """A bounce owes the ticket an internal note: queued durably for the workers."""
+        """A bounce owes the ticket an internal note: queued durably for the workers (off the loop)."""
         ticket = self.handoff.bounce_ticket(record) if self.handoff else None
         if ticket is not None and self.helpdesk.configured and self.helpdesk.settings.post_notes:
             assert self.handoff is not None
@@ -386,13 +408,13 @@ class InvestigationService:
         """SSE frames: stored events after ``after``, then live ones, then ``end`` with the final status."""
         while True:
             changed = self.hub.waiter(inv)  # taken before reading, so nothing published in between is missed
-            batch = self.store.events(inv, after)
+            batch = await asyncio.to_thread(self.store.events, inv, after)
             for seq, event in batch:
                 yield f"id: {seq}\nevent: {event.kind}\ndata: {event.model_dump_json()}\n\n"
                 after = seq
             if batch:
                 continue
-            record = self.store.get(inv)
+            record = await asyncio.to_thread(self.store.get, inv)
             if record is None or record.status in TERMINAL:
                 status = record.status if record else "unknown"
                 yield f"event: end\ndata: {json.dumps({'id': inv, 'status': status})}\n\n"

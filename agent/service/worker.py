@@ -28,10 +28,11 @@ import os
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from casefile.agent.store import Claim, Store, StoreUnavailable
 
-__all__ = ["Worker", "worker_id"]
+__all__ = ["Worker", "call_on", "worker_id"]
 
 log = logging.getLogger("casefile.service")
 
@@ -39,6 +40,19 @@ log = logging.getLogger("casefile.service")
 def worker_id() -> str:
     """This process's name in the store's ``owner`` column: host, pid, and a nonce (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def call_on(loop: asyncio.AbstractEventLoop | None, fn: Callable[..., object], *args: Any) -> None:
+    """``fn(*args)`` on ``loop``: at once on the loop itself (or before there is one), else handed to
+    it from this thread (asyncio's objects are not thread-safe)."""
+    try:
+        here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        here = None
+    if loop is None or here is loop:
+        fn(*args)
+    else:
+        loop.call_soon_threadsafe(fn, *args)
 
 
 class Worker:
@@ -70,6 +84,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def running(self) -> int:
@@ -79,14 +94,16 @@ class Worker:
         return inv in self._running
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._tasks = [
             asyncio.create_task(self._dispatch(), name="casefile-worker"),
             asyncio.create_task(self._heartbeat(), name="casefile-lease-renewal"),
         ]
 
     def wake(self) -> None:
-        """New work was accepted (by this process): claim it now rather than at the next poll."""
-        self._wake.set()
+        """New work was accepted (by this process): claim it now rather than at the next poll. From
+        the event loop or from a thread (a route's store work runs off the loop)."""
+        call_on(self._loop, self._wake.set)
 
     async def _dispatch(self) -> None:
         while not self._closed:

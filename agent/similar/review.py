@@ -7,6 +7,7 @@ on their own.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -68,7 +69,8 @@ async def measure_docs_gap(
             return SearchOutcome(ok=False, error=str(exc))
         return SearchOutcome(ok=True, articles=[(a.url, a.created_at) for a in found.articles])
 
-    return await docs_gap(bounces(preventable, store), search)
+    bounced = await asyncio.to_thread(bounces, preventable, store)  # the service calls this on its loop
+    return await docs_gap(bounced, search)
 
 
 def shared_causes(

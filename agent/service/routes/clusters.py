@@ -43,7 +43,7 @@ def _linker(service: InvestigationService) -> Linker:
 
 
 @router.get("/v1/reports/clusters", tags=["feedback"])
-async def clusters_report(
+def clusters_report(
     principal: Caller, service: Service, since: str = "24h", until: str | None = None
 ) -> ClusterReport:
     """Investigations that share a cause (a bug, a deploy, an error code): "7 tickets hit ABC-123 today"."""

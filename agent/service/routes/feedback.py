@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter
@@ -22,7 +23,7 @@ router = APIRouter(tags=["feedback"])
 
 
 @router.post("/v1/investigations/{inv}/feedback", status_code=201)
-async def post_feedback(inv: str, body: FeedbackIn, principal: Caller, service: Service) -> dict[str, Any]:
+def post_feedback(inv: str, body: FeedbackIn, principal: Caller, service: Service) -> dict[str, Any]:
     """Record that an escalation bounced back (or was right), with the article that should have prevented it."""
     record = record_or_404(service, inv, principal)
     try:
@@ -44,11 +45,13 @@ async def escalations_report(principal: Caller, service: Service, since: str = "
         start = parse_since(since)
     except UsageError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
-    report = escalation_report(
-        service.store.list(since=start, tenant=principal.tenant),
-        service.store.feedback(since=start, tenant=principal.tenant),
-        since=start,
+    records, feedback = await asyncio.to_thread(
+        lambda: (
+            service.store.list(since=start, tenant=principal.tenant),
+            service.store.feedback(since=start, tenant=principal.tenant),
+        )
     )
+    report = escalation_report(records, feedback, since=start)
     gap = await measure_docs_gap(report.preventable, service.store, service.env.toolbox)
     report.docs_gap = gap.model_dump(mode="json") if gap else None
     return report.as_dict()

@@ -3,6 +3,7 @@ read its audit log, run it again, confirm its candidate account."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from casefile.agent.service.schemas import (
     InvestigationView,
     investigation_links,
 )
+from casefile.agent.store import InvestigationRecord
 
 __all__ = ["router"]
 
@@ -61,10 +63,14 @@ async def create(request: Request, principal: Caller, service: Service) -> Inves
         except TicketError as exc:
             raise ApiError(422, "invalid_ticket", str(exc)) from None
         source = "api"
-    inv, existing = service.submit(
-        ticket, source=source, principal=principal, priority="on_demand", helpdesk_ticket_id=desk_id
-    )
-    record = service.store.get(inv)
+
+    def stored() -> tuple[str, bool, InvestigationRecord | None]:
+        inv, existing = service.submit(
+            ticket, source=source, principal=principal, priority="on_demand", helpdesk_ticket_id=desk_id
+        )
+        return inv, existing, service.store.get(inv)
+
+    inv, existing, record = await asyncio.to_thread(stored)  # the store waits off the event loop
     return InvestigationCreated(
         id=inv,
         status=record.status if record else "queued",
@@ -74,8 +80,12 @@ async def create(request: Request, principal: Caller, service: Service) -> Inves
     )
 
 
+# Routes that only read or write the store are plain functions: FastAPI runs them in its thread pool,
+# so a store that stops answering holds their request, not the event loop (every other request).
+
+
 @router.get("/v1/investigations", response_model=list[InvestigationView])
-async def list_investigations(
+def list_investigations(
     principal: Caller, service: Service, status: str | None = None, since: datetime | None = None
 ) -> list[InvestigationView]:
     """Recent investigations, newest first (at most 500)."""
@@ -90,13 +100,13 @@ async def list_investigations(
 
 
 @router.get("/v1/investigations/{inv}", response_model=InvestigationView)
-async def get_investigation(inv: str, principal: Caller, service: Service) -> InvestigationView:
+def get_investigation(inv: str, principal: Caller, service: Service) -> InvestigationView:
     """Status and, once done, the Diagnosis with a link to each cited source."""
     return service.view(record_or_404(service, inv, principal))
 
 
 @router.get("/v1/investigations/{inv}/audit")
-async def get_audit(inv: str, principal: Caller, service: Service) -> list[dict[str, Any]]:
+def get_audit(inv: str, principal: Caller, service: Service) -> list[dict[str, Any]]:
     """Every tool call of the investigation: tool, arguments, duration, outcome, who asked."""
     record_or_404(service, inv, principal)
     return [row.model_dump(mode="json") for row in service.store.audit(inv)]
@@ -107,7 +117,7 @@ async def get_audit(inv: str, principal: Caller, service: Service) -> list[dict[
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "progress events (SSE)"}},
 )
-async def get_events(
+def get_events(
     request: Request,
     inv: str,
     principal: Caller,
@@ -141,7 +151,7 @@ async def get_events(
     status_code=202,
     response_model=InvestigationCreated,
 )
-async def rerun(inv: str, principal: Caller, service: Service) -> InvestigationCreated:
+def rerun(inv: str, principal: Caller, service: Service) -> InvestigationCreated:
     """Investigate the same (stored, redacted) ticket again; the new investigation links back with rerun_of."""
     record = record_or_404(service, inv, principal)
     if record.status not in TERMINAL:
@@ -169,7 +179,7 @@ async def rerun(inv: str, principal: Caller, service: Service) -> InvestigationC
     status_code=202,
     response_model=InvestigationCreated,
 )
-async def confirm_account(
+def confirm_account(
     inv: str, principal: Caller, service: Service, body: ConfirmAccountIn | None = None
 ) -> InvestigationCreated:
     """An agent confirms the investigation's candidate account (or names the right one): the ticket is

@@ -3,6 +3,7 @@ starts a background investigation whose internal note is posted on the ticket.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request
@@ -59,7 +60,8 @@ async def helpdesk_webhook(helpdesk: str, request: Request, service: Service) ->
         return JSONResponse({"skipped": f"ticket {found} is already tagged {tag}"}, status_code=200)
     ticket = fetched.ticket.model_copy(update={"source": "webhook"})
     try:
-        inv, existing = service.submit(
+        inv, existing = await asyncio.to_thread(  # the store waits off the event loop
+            service.submit,
             ticket,
             source="webhook",
             principal=principal,
