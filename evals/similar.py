@@ -74,6 +74,7 @@ WORLDS = {
     "posthorn": PACKAGE_DIR / "evals" / "worlds" / "posthorn",
     "tallyo": PACKAGE_DIR / "evals" / "worlds" / "tallyo",
     "kinolume": PACKAGE_DIR / "evals" / "worlds" / "kinolume",
+    "afspraq": PACKAGE_DIR / "evals" / "worlds" / "afspraq",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

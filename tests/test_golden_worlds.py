@@ -33,6 +33,7 @@ HELD_OUT = {
     "posthorn",
     "tallyo",
     "kinolume",
+    "afspraq",
 }
 CLASSES = {
     "names",

@@ -575,3 +575,30 @@ def test_an_offline_client_reaches_nothing_and_a_200_may_carry_an_error_code() -
     codes = set(rows["error_code"])
     assert codes == {"", "BAD_USER_INPUT"}
     assert 0.1 < rows["error_code"].count("BAD_USER_INPUT") / len(rows["error_code"]) < 0.3
+
+
+def test_a_sepa_debit_fails_with_the_banks_return_reason_in_the_companys_currency() -> None:
+    """An account paying by SEPA Direct Debit: its charges are sepa_debit under a mandate, a refused debit
+    carries the bank's reason (a revoked mandate: debit_not_authorized) instead of a card decline, and
+    every price, invoice and charge is in the brand's currency; a card account of the same world keeps
+    its card."""
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import ChargeSpec
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    spec.brand.currency = "eur"
+    debtor, other = spec.accounts[0], spec.accounts[1]
+    debtor.billing.payment_method = "sepa_debit"
+    debtor.billing.charges = [ChargeSpec(decline="debit_not_authorized")]
+    data = stripe(spec)
+    mine = [c for c in data["charges"] if c["billing_details"]["email"] == debtor.email]
+    failed = [c for c in mine if c["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["failure_code"] == "debit_not_authorized"
+    assert "unauthorized" in failed[0]["failure_message"]
+    details = failed[0]["payment_method_details"]
+    assert details["type"] == "sepa_debit" and details["sepa_debit"]["mandate"].startswith("mandate_")
+    assert "card" not in details and failed[0]["outcome"]["reason"] is None
+    theirs = next(c for c in data["charges"] if c["billing_details"]["email"] == other.email)
+    assert theirs["payment_method_details"]["type"] == "card"
+    currencies = {c["currency"] for c in data["charges"]} | {i["currency"] for i in data["invoices"]}
+    assert currencies | {p["currency"] for p in data["prices"]} == {"eur"}

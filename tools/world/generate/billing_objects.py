@@ -8,6 +8,7 @@ from typing import Any
 
 from casefile.tools.world.generate.ids import b62, months, sha, sid, ts
 from casefile.tools.world.generate.overage import overage_item, overage_line, overage_price_obj
+from casefile.tools.world.generate.sepa import sepa_charge_fields
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
 from casefile.tools.world.generate.stripe_catalog import (
     address,
@@ -44,7 +45,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
             "amount_decimal": str(unit_amount(spec, plan)),
             "billing_scheme": "per_unit",
             "created": ts(spec.catalog_created),
-            "currency": "usd",
+            "currency": spec.brand.currency,
             "id": sid("price", spec.brand.id_salt + plan),
             "interval": spec.plans[plan].interval,
             "interval_count": 1,
@@ -79,7 +80,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "cancellation_details": {"comment": None, "feedback": None, "reason": billing.cancellation_reason},
         "collection_method": billing.collection_method,
         "created": ts(acc.created),
-        "currency": "usd",
+        "currency": spec.brand.currency,
         "customer": sid("cus", acc.id, long=False),
         "days_until_due": billing.days_until_due,
         "default_payment_method": None if billing.trial_end else sid("pm", acc.id),
@@ -153,7 +154,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
     days = acc.billing.days_until_due
     line = {
         "amount": amount,
-        "currency": "usd",
+        "currency": spec.brand.currency,
         "description": f"Trial period for {spec.plans[plan].name}"
         if trial
         else f"{quantity:,} × {spec.plans[plan].name} (at ${unit / 100:,.2f} / {per})",
@@ -215,7 +216,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "billing_reason": "subscription_create" if trial else "subscription_cycle",
         "collection_method": acc.billing.collection_method,
         "created": period_start,
-        "currency": "usd",
+        "currency": spec.brand.currency,
         "custom_fields": None,
         "customer": sid("cus", acc.id, long=False),
         "customer_address": address(),
@@ -324,7 +325,7 @@ def charge_obj(
             "seller_message": f"The bank returned the decline code `{decline}`.",
             "type": "issuer_declined",
         }
-    return {
+    charge = {
         "amount": amount,
         "amount_captured": 0 if decline else amount,
         "amount_refunded": 0,
@@ -342,7 +343,7 @@ def charge_obj(
         "calculated_statement_descriptor": spec.brand.statement_descriptor,
         "captured": decline is None,
         "created": created,
-        "currency": "usd",
+        "currency": spec.brand.currency,
         "customer": sid("cus", acc.id, long=False),
         "description": "Subscription update",
         "disputed": False,
@@ -411,6 +412,9 @@ def charge_obj(
         "transfer_group": None,
         "source": None,
     }
+    if acc.billing.payment_method == "sepa_debit":
+        charge.update(sepa_charge_fields(acc, decline))
+    return charge
 
 
 def stripe(spec: WorldSpec) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class Brand(_Spec):
     deploy_bot: str = Field(description="the GitHub login that creates deployments and release commits")
     people: dict[str, Person]
     id_salt: str = Field(default="", description="mixed into catalogue ids so two worlds' prices differ")
+    currency: str = Field(default="usd", description="ISO 4217 code, lower case, of every price and invoice")
 
 
 class MeteredSpec(_Spec):
@@ -107,14 +108,20 @@ class PlanSpec(_Spec):
 
 class ChargeSpec(_Spec):
     at: str | None = Field(default=None, description="ISO time; default: an hour after the period start")
-    decline: str | None = Field(default=None, description="insufficient_funds | expired_card | …")
+    decline: str | None = Field(
+        default=None,
+        description="insufficient_funds | expired_card | … (SEPA: debit_not_authorized, account_closed)",
+    )
     seed: str | None = None
 
 
 class BillingSpec(_Spec):
     status: Literal["active", "past_due", "canceled", "unpaid", "trialing"] = "active"
     delinquent: bool = False
-    card_last4: str = "4242"
+    payment_method: Literal["card", "sepa_debit"] = Field(
+        default="card", description="sepa_debit: charges are SEPA Direct Debits in EUR under a mandate"
+    )
+    card_last4: str = Field(default="4242", description="the card's or the debited IBAN's last four digits")
     card_exp_year: int = 2028
     charges: list[ChargeSpec] | None = Field(
         default=None,
