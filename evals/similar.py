@@ -75,6 +75,7 @@ WORLDS = {
     "tallyo": PACKAGE_DIR / "evals" / "worlds" / "tallyo",
     "kinolume": PACKAGE_DIR / "evals" / "worlds" / "kinolume",
     "afspraq": PACKAGE_DIR / "evals" / "worlds" / "afspraq",
+    "tachyra": PACKAGE_DIR / "evals" / "worlds" / "tachyra",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -34,6 +34,7 @@ HELD_OUT = {
     "tallyo",
     "kinolume",
     "afspraq",
+    "tachyra",
 }
 CLASSES = {
     "names",

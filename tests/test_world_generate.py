@@ -602,3 +602,34 @@ def test_a_sepa_debit_fails_with_the_banks_return_reason_in_the_companys_currenc
     assert theirs["payment_method_details"]["type"] == "card"
     currencies = {c["currency"] for c in data["charges"]} | {i["currency"] for i in data["invoices"]}
     assert currencies | {p["currency"] for p in data["prices"]} == {"eur"}
+
+
+def test_a_returned_ach_debit_is_a_bank_account_charge_with_stripes_failure_code() -> None:
+    """A fleet paying by ACH direct debit: its charges are us_bank_account payments, a debit the bank
+    returned (R01) carries Stripe's failure_code insufficient_funds and no card decline, and the invoice
+    stays open for the retry; a card payer's decline is still a card_declined."""
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import ChargeSpec
+
+    spec = load_spec(SCENARIOS / "tachyra.yaml")
+    debit = next(a for a in spec.accounts if a.billing.payment_method == "us_bank_account")
+    debit.billing.charges = [ChargeSpec(decline="insufficient_funds", seed="returned")]
+    card = next(a for a in spec.accounts if a.billing.payment_method == "card")
+    card.billing.charges = [ChargeSpec(decline="insufficient_funds", seed="declined")]
+    objects = stripe(spec)
+    by_name = {c["billing_details"]["name"]: c for c in objects["charges"] if c["status"] == "failed"}
+    returned, declined = by_name[debit.name], by_name[card.name]
+    details = returned["payment_method_details"]
+    assert details["type"] == "us_bank_account" and "card" not in details
+    assert details["us_bank_account"]["last4"] == debit.billing.card_last4
+    assert details["us_bank_account"]["bank_name"] == debit.billing.bank_name
+    assert returned["failure_code"] == "insufficient_funds"
+    assert "insufficient funds" in returned["failure_message"]
+    assert returned["outcome"]["network_decline_code"] is None
+    assert (
+        declined["failure_code"] == "card_declined" and declined["payment_method_details"]["type"] == "card"
+    )
+    assert declined["outcome"]["reason"] == "insufficient_funds"
+    sub = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == debit.id)
+    invoice = next(i for i in objects["invoices"] if i["id"] == sub["latest_invoice"])
+    assert invoice["status"] == "open" and invoice["amount_paid"] == 0

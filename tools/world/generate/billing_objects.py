@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from casefile.tools.world.generate.bank_debit import debit_charge_fields
 from casefile.tools.world.generate.ids import b62, months, sha, sid, ts
 from casefile.tools.world.generate.overage import overage_item, overage_line, overage_price_obj
-from casefile.tools.world.generate.sepa import sepa_charge_fields
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
 from casefile.tools.world.generate.stripe_catalog import (
     address,
@@ -412,8 +412,8 @@ def charge_obj(
         "transfer_group": None,
         "source": None,
     }
-    if acc.billing.payment_method == "sepa_debit":
-        charge.update(sepa_charge_fields(acc, decline))
+    if acc.billing.payment_method != "card":
+        charge.update(debit_charge_fields(acc, decline))
     return charge
 
 

@@ -110,7 +110,7 @@ class ChargeSpec(_Spec):
     at: str | None = Field(default=None, description="ISO time; default: an hour after the period start")
     decline: str | None = Field(
         default=None,
-        description="insufficient_funds | expired_card | … (SEPA: debit_not_authorized, account_closed)",
+        description="insufficient_funds | expired_card | …; a bank debit's return: insufficient_funds (ACH R01), debit_not_authorized, account_closed",
     )
     seed: str | None = None
 
@@ -118,11 +118,13 @@ class ChargeSpec(_Spec):
 class BillingSpec(_Spec):
     status: Literal["active", "past_due", "canceled", "unpaid", "trialing"] = "active"
     delinquent: bool = False
-    payment_method: Literal["card", "sepa_debit"] = Field(
-        default="card", description="sepa_debit: charges are SEPA Direct Debits in EUR under a mandate"
+    payment_method: Literal["card", "sepa_debit", "us_bank_account"] = Field(
+        default="card",
+        description="sepa_debit: SEPA Direct Debits under a mandate; us_bank_account: ACH debits from a US bank account",
     )
-    card_last4: str = Field(default="4242", description="the card's or the debited IBAN's last four digits")
+    card_last4: str = Field(default="4242", description="the card's or the debited account's last four digits")
     card_exp_year: int = 2028
+    bank_name: str = Field(default="", description="the debited bank (us_bank_account)")
     charges: list[ChargeSpec] | None = Field(
         default=None,
         description="the current period's charge attempts; default one success; [] none (unpaid)",
