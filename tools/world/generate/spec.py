@@ -122,7 +122,9 @@ class BillingSpec(_Spec):
         default="card",
         description="sepa_debit: SEPA Direct Debits under a mandate; us_bank_account: ACH debits from a US bank account",
     )
-    card_last4: str = Field(default="4242", description="the card's or the debited account's last four digits")
+    card_last4: str = Field(
+        default="4242", description="the card's or the debited account's last four digits"
+    )
     card_exp_year: int = 2028
     bank_name: str = Field(default="", description="the debited bank (us_bank_account)")
     charges: list[ChargeSpec] | None = Field(
