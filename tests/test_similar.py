@@ -284,9 +284,9 @@ def test_the_packet_searches_history_with_the_diagnosis_identifiers_and_category
     (_, guessed), *_ = fill_calls(
         ["similar_tickets"], FillContext("acct", now, now, Sources([], ticket), unsure), bool
     )
-    assert (
-        "category" not in guessed and "confidence" not in guessed and guessed["evidence"] == parsed.evidence
-    )
+    # A guess adds neither its category, its words nor the identifiers the ticket does not name.
+    assert "category" not in guessed and "confidence" not in guessed and "evidence" not in guessed
+    assert guessed["text"] == "Exports broken\nOur exports fail since Monday."
     assert parsed.confidence == 0.8  # a sure enough diagnosis says how sure, and the tool weighs it
     # Without a diagnosis (nothing concluded yet) the search is the ticket's words alone.
     (_, bare), *_ = fill_calls(["similar_tickets"], FillContext("acct", now, now, Sources([], ticket)), bool)
@@ -399,12 +399,17 @@ def test_the_query_carries_the_diagnosis_in_words_but_not_a_vague_one() -> None:
     assert q.evidence == ["card_declined", "ZED-9"] and q.category == "billing_card_declined"
     vague = investigation_query("Help", "it broke", "insufficient_evidence", "Not enough evidence.")
     assert vague.text == "Help\nit broke" and vague.category is None
-    # A coin toss keeps its words and what its tools cited, not its category as a key.
+    # A coin toss is neither a key nor words: the ticket's own words decide, with the identifiers
+    # its tools cited that the ticket names too (the others are the account's background as often).
     guess = investigation_query(
-        "Facturas", "No podemos pagar", "billing_card_declined", "Declined?", ["ZED-9"], 0.5
+        "Facturas", "No podemos pagar: ZED-9", "billing_card_declined", "Declined?", ["ZED-9", "QX_GONE"], 0.5
     )
-    assert guess.text == "Facturas\nbilling card declined Declined?\nNo podemos pagar"
+    assert guess.text == "Facturas\nNo podemos pagar: ZED-9"
     assert guess.category is None and guess.confidence is None and guess.evidence == ["ZED-9"]
+    lost = investigation_query("Help", "it broke", "insufficient_evidence", "", ["QX_GONE", "qx_gone"])
+    assert lost.evidence == [] and lost.text == "Help\nit broke"
+    named = investigation_query("Help", "we get qx_gone", "insufficient_evidence", "", ["QX_GONE"])
+    assert named.evidence == ["QX_GONE"]  # named by the ticket in another case: still the ticket's own
     leaning = investigation_query(
         "Facturas", "No podemos pagar", "billing_card_declined", "Declined.", [], 0.7
     )

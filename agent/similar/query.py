@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel, Field
 
 from casefile.agent.diagnosis import CATEGORIES
-from casefile.agent.similar.evidence import category_key, evidence_keys, tag_categories
+from casefile.agent.similar.evidence import category_key, evidence_keys, mentioned, tag_categories
 from casefile.agent.similar.rank import Doc
 
 __all__ = [
@@ -63,20 +63,30 @@ def investigation_query(
     """The ticket's words around the diagnosis' own (its category and summary, in the investigator's
     English whatever language the customer wrote in), and the identifiers it cited.
 
-    A diagnosis that found no cause (``insufficient_evidence``) adds nothing but what its tools
-    cited; its category is a key in proportion to its confidence (:func:`category_trust`), so a
-    guessed cause does not lift every past case filed under it as much as a sure one."""
-    evidence = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
+    A diagnosis is a key in proportion to its confidence (:func:`category_trust`). One that is a
+    guess (no trust at all) or found no cause (``insufficient_evidence``) adds neither its words nor
+    the identifiers its tools cited that the ticket does not name: those are the account's
+    background as often as its cause, and a wrong guess would otherwise rank the cases it was wrong
+    about (the ticket's own words and the identifiers it names decide)."""
+    values = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
     informative = category if category and category != "insufficient_evidence" else None
-    cause = " ".join(p for p in ((informative or "").replace("_", " "), summary if informative else "") if p)
-    text = "\n".join(p for p in (subject, cause, body) if p).strip()[:_QUERY_CHARS]
     trusted = informative if category_trust(confidence) > 0 else None
+    if category is not None and trusted is None:
+        values = _named_by(f"{subject}\n{body}", values)
+    cause = " ".join(p for p in ((trusted or "").replace("_", " "), summary if trusted else "") if p)
+    text = "\n".join(p for p in (subject, cause, body) if p).strip()[:_QUERY_CHARS]
     return SimilarQuery(
         text=text,
-        evidence=evidence[:_MAX_EVIDENCE],
+        evidence=values[:_MAX_EVIDENCE],
         category=trusted,
         confidence=confidence if trusted else None,
     )
+
+
+def _named_by(text: str, values: Sequence[str]) -> list[str]:
+    """The cited ``values`` at least one of whose identifiers ``text`` names too."""
+    own = evidence_keys(text)
+    return [v for v in values if (keys := evidence_keys(v)) & (own | mentioned(text, keys))]
 
 
 def query_keys(evidence: Iterable[str], category: str | None = None) -> set[str]:
