@@ -13,7 +13,15 @@ from collections.abc import Iterable
 
 from ..signals.text import PROBLEM_TYPE_CODE
 
-__all__ = ["category_key", "evidence_keys", "identifiers", "mentioned", "shared", "tag_categories"]
+__all__ = [
+    "category_key",
+    "evidence_keys",
+    "identifiers",
+    "mentioned",
+    "shared",
+    "stated_categories",
+    "tag_categories",
+]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
 # A segment of a path or URL (/v1/payment_intents) names an endpoint, and a path template's
@@ -110,6 +118,25 @@ _FAMILIES = frozenset({"billing", "sso", "webhook", "data", "ui", "performance",
 _TOO_BROAD = _FAMILIES | {"account"}
 
 
+def _forms(category: str) -> list[str]:
+    """How a person may name a category: whole, or without its family word (``past_due``)."""
+    family, _, rest = category.partition("_")
+    short = rest if family in _FAMILIES and rest and rest not in _TOO_BROAD else None
+    return [category] if short is None else [category, short]
+
+
+def stated_categories(text: str, categories: Iterable[str]) -> set[str]:
+    """The ``categories`` a resolution states in words of two or more (``certificate mismatch``,
+    ``past due``): where a helpdesk's tags name no cause (``rotated``), the person who solved it
+    still wrote one down."""
+    spaced = re.sub(r"[\s_-]+", " ", text.lower())
+    return {
+        c
+        for c in categories
+        if any("_" in f and re.search(rf"\b{f.replace('_', ' ')}\b", spaced) for f in _forms(c))
+    }
+
+
 def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
     """The ``categories`` a helpdesk's own tags name: ``past-due`` or ``billing_past_due`` names
     billing_past_due, ``customer-error`` customer_error, ``regression`` deploy_regression; tags that
@@ -120,10 +147,7 @@ def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
     categories = list(categories)
     found = set()
     for category in categories:
-        family, _, rest = category.partition("_")
-        short = rest if family in _FAMILIES and rest and rest not in _TOO_BROAD else None
-        forms = [category] if short is None else [category, short]
-        if any(f in names or ("_" in f and set(f.split("_")) <= words) for f in forms):
+        if any(f in names or ("_" in f and set(f.split("_")) <= words) for f in _forms(category)):
             found.add(category)
     for name in names:
         begun = [c for c in categories if "_" in name and c.startswith(name + "_")]

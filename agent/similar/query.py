@@ -14,7 +14,13 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel, Field
 
 from casefile.agent.diagnosis import CATEGORIES
-from casefile.agent.similar.evidence import category_key, evidence_keys, mentioned, tag_categories
+from casefile.agent.similar.evidence import (
+    category_key,
+    evidence_keys,
+    mentioned,
+    stated_categories,
+    tag_categories,
+)
 from casefile.agent.similar.rank import Doc
 
 __all__ = [
@@ -105,6 +111,8 @@ def resolved_text(subject: str, description: str, resolution: str | None, tags: 
 def resolved_doc(
     doc_id: str, subject: str, description: str, resolution: str | None, tags: Sequence[str]
 ) -> Doc:
-    """A resolved ticket as a candidate; the categories its tags name are its evidence too."""
-    keys = {category_key(c) for c in tag_categories(tags, CATEGORIES)}
+    """A resolved ticket as a candidate; the categories its tags name are its evidence too, or, where
+    they name none, those its resolution states in words."""
+    named = tag_categories(tags, CATEGORIES) or stated_categories(resolution or "", CATEGORIES)
+    keys = {category_key(c) for c in named}
     return Doc(id=doc_id, text=resolved_text(subject, description, resolution, tags), evidence=keys)

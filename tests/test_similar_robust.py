@@ -1,0 +1,51 @@
+"""Similar cases when the helpdesk's tags or the diagnosis do not name the cause (invented names only)."""
+
+from __future__ import annotations
+
+from casefile.agent.diagnosis import CATEGORIES
+from casefile.agent.similar.evidence import stated_categories
+from casefile.agent.similar.query import investigation_query, query_keys, resolved_doc
+from casefile.agent.similar.rank import rank
+
+
+def test_a_resolution_that_states_the_cause_names_its_category_where_the_tags_do_not() -> None:
+    rotated = resolved_doc(
+        "rotated",
+        "Login broken after the IdP change",
+        "SAML fails since this morning",
+        "Certificate mismatch: the IdP signs with its new certificate. They re-uploaded the metadata.",
+        ["sso", "saml", "rotated"],
+    )
+    assert "category:sso_certificate_mismatch" in rotated.evidence
+    # The tags win where they name a cause: a resolution's passing words do not add another.
+    tagged = resolved_doc("t", "Slow", "slow pages", "Not a rate limit: a past due invoice.", ["past-due"])
+    assert {k for k in tagged.evidence if k.startswith("category:")} == {"category:billing_past_due"}
+    # A category's words, not one word of them, and not inside another word.
+    assert stated_categories("the certificate was fine; a mismatch of the ACS URL", CATEGORIES) == set()
+    assert stated_categories("Clock-skew on their IdP host", CATEGORIES) == {"sso_clock_skew"}
+
+
+def test_a_wrong_guess_does_not_rank_the_cases_it_was_wrong_about() -> None:
+    """A guessed 'no issue' with a template summary and a background code must not pull the
+    resolved tickets that share them above the one that shares the ticket's symptom."""
+    docs = [
+        resolved_doc("same-template", "All fine", "checked", "No problem found on our side.", ["no-issue"]),
+        resolved_doc("same-background", "Outage", "ZQ_DOWN for an hour", "Our incident, over.", ["incident"]),
+        resolved_doc("same-symptom", "Receipts print twice", "each receipt twice", "Known bug.", ["bug"]),
+    ]
+    q = investigation_query(
+        "Receipts print twice",
+        "Every receipt comes out twice since Monday.",
+        "no_issue_found",
+        "No problem found on our side.",
+        ["ZQ_DOWN"],
+        0.4,
+    )
+    ranking = rank(q.text, docs, query_evidence=query_keys(q.evidence, q.category), embedder=None)
+    assert ranking.results[0].id == "same-symptom"
+    assert all(not s.shared for s in ranking.results)
+    # The same diagnosis, sure of itself, keeps its words and its evidence.
+    sure = investigation_query(
+        "Receipts print twice", "twice", "no_issue_found", "No problem found.", ["ZQ_DOWN"], 0.95
+    )
+    assert sure.evidence == ["ZQ_DOWN"] and sure.category == "no_issue_found" and "No problem" in sure.text
