@@ -342,11 +342,20 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
             for miss in im.misses:
                 print(f"      miss: {miss}")
         text = (tm or tb).precisions
-        wrong += [(p, ib.precisions[q], text[q]) for q, p in misdiagnosed(im or ib, diagnoses).items()]
+        ours = [(p, ib.precisions[q], text[q]) for q, p in misdiagnosed(im or ib, diagnoses).items()]
+        if ours:
+            print(f"      {_wrong_line(ours)}")
+        wrong += ours
     if wrong:
-        by_meaning, by_words, by_text = (_mean(col) for col in zip(*wrong, strict=True))
-        print(
-            f"  diagnosed with another category: {len(wrong)} queries; investigation {by_meaning:.3f} "
-            f"(BM25 {by_words:.3f}), ticket text {by_text:.3f}"
-        )
+        print(f"  all worlds: {_wrong_line(wrong)}")
     return 0
+
+
+def _wrong_line(wrong: list[tuple[float, float, float]]) -> str:
+    """The queries diagnosed with another category: the investigation's search by meaning and by
+    BM25, beside the ticket text's on the same queries."""
+    by_meaning, by_words, by_text = (_mean(col) for col in zip(*wrong, strict=True))
+    return (
+        f"diagnosed with another category: {len(wrong)} queries; investigation {by_meaning:.3f} "
+        f"(BM25 {by_words:.3f}), ticket text {by_text:.3f}"
+    )

@@ -49,3 +49,12 @@ def test_a_wrong_guess_does_not_rank_the_cases_it_was_wrong_about() -> None:
         "Receipts print twice", "twice", "no_issue_found", "No problem found.", ["ZQ_DOWN"], 0.95
     )
     assert sure.evidence == ["ZQ_DOWN"] and sure.category == "no_issue_found" and "No problem" in sure.text
+
+
+def test_eval_similar_states_the_wrongly_diagnosed_queries_beside_their_ticket_text() -> None:
+    from casefile.evals.similar import _wrong_line
+
+    line = _wrong_line([(0.0, 0.5, 1.0), (1.0, 0.5, 0.0), (0.5, 0.5, 0.5)])
+    assert line == (
+        "diagnosed with another category: 3 queries; investigation 0.500 (BM25 0.500), ticket text 0.500"
+    )
