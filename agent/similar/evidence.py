@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import NamedTuple
 
 from ..signals.text import PROBLEM_TYPE_CODE
 
@@ -129,12 +131,22 @@ def stated_categories(text: str, categories: Iterable[str]) -> set[str]:
     """The ``categories`` a resolution states in words of two or more (``certificate mismatch``,
     ``past due``): where a helpdesk's tags name no cause (``rotated``), the person who solved it
     still wrote one down."""
+    phrases = _phrases(tuple(categories))
     spaced = re.sub(r"[\s_-]+", " ", text.lower())
-    return {
-        c
-        for c in categories
-        if any("_" in f and re.search(rf"\b{f.replace('_', ' ')}\b", spaced) for f in _forms(c))
-    }
+    return {phrases.names[m.group(0)] for m in phrases.pattern.finditer(spaced)}
+
+
+class _Phrases(NamedTuple):
+    pattern: re.Pattern[str]
+    names: dict[str, str]
+
+
+@lru_cache(maxsize=4)
+def _phrases(categories: tuple[str, ...]) -> _Phrases:
+    """One pattern for every category's forms of two words or more (a resolution is read once)."""
+    names = {f.replace("_", " "): c for c in categories for f in _forms(c) if "_" in f}
+    alternatives = "|".join(re.escape(p) for p in sorted(names, key=len, reverse=True))
+    return _Phrases(re.compile(rf"\b(?:{alternatives})\b"), names)
 
 
 def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
