@@ -26,6 +26,7 @@ OTHER_ACCOUNT = "[another account]"
 
 # Fields that are the investigation's own record, not text: the account it was scoped to, ids.
 _RECORD_KEYS = frozenset({"account_id", "ticket_id", "call_id", "tool", "model", "runbooks"})
+_PACKET_KEYS = _RECORD_KEYS - {"account_id"}
 # An event's own record: its ``account_id`` may be what a model asked for (a tool's arguments), so
 # it is scrubbed like text (the investigation's own account is never replaced).
 EVENT_RECORD_KEYS = _RECORD_KEYS - {"account_id"}
@@ -147,4 +148,11 @@ class OtherAccounts:
 
 def withhold_other_accounts(diagnosis: Diagnosis, others: OtherAccounts) -> Diagnosis:
     """``diagnosis`` with every other account's identity replaced by ``[another account]``."""
-    return Diagnosis.model_validate(others.scrub_strings(diagnosis.model_dump(mode="json")))
+    data = others.scrub_strings(diagnosis.model_dump(mode="json"))
+    escalation = data.get("escalation") or {}
+    if escalation.get("packet") is not None:
+        # The packet is free-form (its call list carries what a model asked for, a refused call's
+        # ``account_id`` too): only its ids are record, not an ``account_id`` anywhere inside it.
+        packet = diagnosis.escalation.packet if diagnosis.escalation else None
+        escalation["packet"] = others.scrub_strings(packet, keep=_PACKET_KEYS)
+    return Diagnosis.model_validate(data)
