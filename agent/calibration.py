@@ -28,7 +28,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from casefile.agent.phrasebook import languages, share
+from casefile.agent.phrasebook import english
 from casefile.agent.ticket import Signals
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "Claim",
     "bound",
     "claims",
-    "english",
     "limits_in",
 ]
 
@@ -111,15 +110,6 @@ def claims(signals: Signals, said: str) -> list[Claim]:
     if _DEFECT.search(said):
         kinds.append("a defect")
     return [Claim(kind=k, checked_by=_CHECKED_BY[k]) for k in kinds]
-
-
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def english(text: str) -> bool:
-    """Whether ``text`` is written in English: a fifth of its words (two at least) are common English words."""
-    words = frozenset(w.lower() for w in languages()["en"].words)
-    return share(text, words) >= max(2, 0.2 * len(_WORD.findall(text)))
 
 
 def bound(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from test_differential import NOW, state
 
-from casefile.agent.calibration import ABSENCE_CAP, ABSENCE_RULE, UNREAD_CAP, bound, claims, english
+from casefile.agent.calibration import ABSENCE_CAP, ABSENCE_RULE, UNREAD_CAP, bound, claims
 from casefile.agent.differential.arbiter import weigh
 from casefile.agent.differential.model import Differential, Hypothesis, cite
 from casefile.agent.models.offline import offline_diagnosis
-from casefile.agent.phrasebook import reading
+from casefile.agent.phrasebook import english, reading
 from casefile.tools.base import ToolOutcome
 
 LOGS = {"logs_error_summary", "logs_top_errors", "billing_account"}
