@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from casefile.agent.runbooks.model import Finding, Runbook
+from casefile.agent.signals.pasted import prose
 from casefile.agent.templating import compiled_expression, render_value
 from casefile.agent.ticket import Signals, Ticket
 
@@ -22,8 +23,9 @@ class Match:
 
 
 def match_runbooks(runbooks: Iterable[Runbook], ticket: Ticket, signals: Signals) -> list[Match]:
-    """Runbooks whose triggers hit, best first (by the number of distinct hits)."""
-    text = ticket.full_text()
+    """Runbooks whose triggers hit, best first (by the number of distinct hits). Their words are
+    looked for in what the customer wrote, not in output they pasted (its codes are signals)."""
+    text = prose(ticket.full_text())
     matches: list[Match] = []
     for runbook in runbooks:
         reasons = runbook.triggers.hits(text, signals)

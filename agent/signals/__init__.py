@@ -30,6 +30,7 @@ from casefile.agent.phrasebook import reading
 from casefile.agent.redact import PLACEHOLDER_RE
 from casefile.agent.signals import text as extractors
 from casefile.agent.signals import timewindow
+from casefile.agent.signals.pasted import prose
 from casefile.agent.signals.text import *  # noqa: F403  (the package's surface: see __all__)
 from casefile.agent.signals.timewindow import *  # noqa: F403
 from casefile.agent.ticket import AccountSource, Signals, Ticket
@@ -49,6 +50,8 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
     # Placeholders like [REDACTED:stripe_key] must not read as error codes; a ticket in
     # Dutch, Italian, Portuguese or Japanese is read with its support phrases in English too.
     text = reading(PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text()))
+    # What the ticket is about is read from the customer's own sentences, not from output they pasted.
+    said = reading(prose(PLACEHOLDER_RE.sub("[REDACTED]", ticket.full_text())))
     statuses = extractors.extract_statuses(text)
     error_codes = extractors.extract_error_codes(text)
     endpoints = extractors.extract_endpoints(text)
@@ -61,7 +64,7 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
         hosts=extractors.extract_hosts(text),
         endpoints=endpoints,
         areas=extractors.extract_areas(
-            text, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
+            said, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
         ),
         browsers=browsers,
         time_hint=hint,
