@@ -29,6 +29,7 @@ from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.incidents import as_incident, delivery_span, link_incident
 from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
+from casefile.agent.differential.named import named_causes
 from casefile.agent.differential.picture import (
     ENDED_AFTER,
     ErrorPicture,
@@ -221,9 +222,12 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     kind = unread(state)
     if kind is not None:
         # The ticket does not say what is wrong: the evidence alone picks, with its own confidence.
-        hypotheses = evidence_first(
-            kind, hypotheses, over=api if picture.ended else [], named=[bug] if bug is not None else []
-        )
+        # A cause whose statement or values carry a name the ticket writes is not the data alone.
+        named = [
+            *([bug] if bug is not None else []),
+            *named_causes(state, evidence, [h for h in hypotheses if h is not bug]),
+        ]
+        hypotheses = evidence_first(kind, hypotheses, over=api if picture.ended else [], named=named)
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)
     return diff

@@ -12,12 +12,19 @@ from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.glossary import english
 from casefile.agent.differential.model import Hypothesis, cite
 from casefile.agent.differential.picture import ErrorPicture, reported_statuses
-from casefile.agent.differential.queries import path_words, rank_issues, stems, terms
+from casefile.agent.differential.queries import (
+    path_words,
+    product_words,
+    rank_issues,
+    stems,
+    terms,
+    ticket_names,
+)
 from casefile.agent.differential.semantics import specific_code
 from casefile.agent.differential.sources import account_name
 from casefile.agent.differential.topic import partly_read
-from casefile.agent.phrasebook import languages, reading
-from casefile.agent.signals.names import Name, name_words, names
+from casefile.agent.phrasebook import reading
+from casefile.agent.signals.names import name_words
 from casefile.agent.signals.text import extract_areas
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
@@ -55,7 +62,7 @@ def known_bug(
     ranked = rank_issues(pool, " ".join([said, *translated, *path_words(picture.path)]), codes)
     call = {issue.identifier: call_id for issue, call_id in evidence.bugs}
     # Words of the product itself ("<Product> API") match every bug: they are not evidence.
-    product = stems(terms(state.catalog.product or "")) | {"api"}
+    product = product_words(state)
     wanted = stems(terms(" ".join([said, *english(said)]))) - product
     path_stems = stems(path_words(picture.path))
     # A code that only restates its status ("internal") matches every bug about such errors.
@@ -65,7 +72,7 @@ def known_bug(
     # In a ticket we read only in part, the names it writes (SMS, FINN.no, a carrier) are words we
     # can read: shared with a bug's text they count like shared words, and a name spelt as one
     # (an acronym, a dotted name) in its title is as telling as a code.
-    named = _names(state, product) if partly_read(state) else []
+    named = ticket_names(state) if partly_read(state) else []
     for i, (score, issue) in enumerate(ranked[:3]):
         if not issue.open:
             continue
@@ -156,13 +163,6 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
-
-
-def _names(state: LoopState, product: set[str]) -> list[Name]:
-    """The names the ticket writes, but the product's own and any language's common words."""
-    common = {w.lower() for lang in languages().values() for w in lang.words}
-    said = f"{state.ticket.subject}\n{state.ticket.body}"
-    return [n for n in names(said) if n.word not in common and not stems([n.word]) & product]
 
 
 # An HTTP status as issue text states one ("returns `500 internal`", "HTTP 413"), not "450 items".

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.glossary import english
+from casefile.agent.phrasebook import languages
+from casefile.agent.signals.names import Name, names, other_script, split_scripts
 from casefile.agent.signals.text import code_name
 
 if TYPE_CHECKING:
@@ -22,7 +24,17 @@ if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
     from casefile.tools.bugs_results import Issue
 
-__all__ = ["bug_queries", "docs_query", "names_operation", "path_words", "rank_issues", "stems", "terms"]
+__all__ = [
+    "bug_queries",
+    "docs_query",
+    "names_operation",
+    "path_words",
+    "product_words",
+    "rank_issues",
+    "stems",
+    "terms",
+    "ticket_names",
+]
 
 # Letters of any language: "exécutions" is one word, not "ex" and "cutions".
 _WORD = re.compile(r"[^\W\d_][\w.-]*[^\W_]|[^\W\d_]")
@@ -189,9 +201,10 @@ _CODE = re.compile(r"^(?:[a-z]+_[a-z0-9_]+|[A-Z][A-Z0-9_]{3,}|\d{3})$")
 
 
 def terms(text: str) -> list[str]:
-    """Distinctive lower-case words of ``text``, in order, without stop words or ids."""
+    """Distinctive lower-case words of ``text``, in order, without stop words or ids (a name glued to
+    a word of a language written without spaces is a word of its own)."""
     out = []
-    for m in _WORD.finditer(text):
+    for m in _WORD.finditer(split_scripts(text)):
         word = m.group(0).lower().strip(".-")
         if len(word) < 3 or word in _STOP or (any(ch.isdigit() for ch in word) and not _CODE.match(word)):
             continue
@@ -237,7 +250,7 @@ def names_operation(text: str, path: str | None) -> bool:
 
 
 def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
-    """Up to four phrasings, most specific first, each at most ~8 words."""
+    """Up to five phrasings, most specific first, each at most ~8 words."""
     ticket = state.ticket
     codes = list(state.signals.error_codes[:3])
     queries = []
@@ -246,6 +259,12 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     subject = " ".join(dict.fromkeys([*translated[:5], *terms(ticket.subject or "")[:8]]))
     if subject:
         queries.append(subject)
+    # A ticket in another script than the bugs' (Greek, Japanese …) shares with them only the names it
+    # writes in Latin letters (a device, a file type, a vendor): they are searched next.
+    said = f"{ticket.subject or ''} {ticket.body or ''}"
+    named = [n.word for n in ticket_names(state)] if other_script(said) else []
+    if named:
+        queries.append(" ".join(named[:8]))
     body = [w for w in terms(ticket.body or "") if w not in subject.split()][:6]
     if body or codes:
         queries.append(" ".join(dict.fromkeys([*codes, *body]))[:200])
@@ -257,6 +276,25 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     if spike is not None and spike.path:
         queries.append(" ".join([str(spike.status or ""), *path_words(spike.path)]).strip())
     return [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+
+
+def product_words(state: LoopState) -> set[str]:
+    """Words of the product itself ("<Product> API"): they match every bug, so they are not evidence."""
+    return stems(terms(state.catalog.product or "")) | {"api"}
+
+
+def ticket_names(state: LoopState) -> list[Name]:
+    """The names the ticket writes (``signals.names``), but the product's own, who writes (the
+    account's and the requester's names: every statement about the account carries them) and any
+    language's common words."""
+    common = {w.lower() for lang in languages().values() for w in lang.words}
+    product = product_words(state)
+    who = f"{(state.account or {}).get('name') or ''} {state.ticket.requester.name or ''}"
+    own = {n.word for n in names(who.title())} | {w.lower() for w in _WORD.findall(who)}
+    said = f"{state.ticket.subject}\n{state.ticket.body}"
+    return [
+        n for n in names(said) if n.word not in common and n.word not in own and not stems([n.word]) & product
+    ]
 
 
 # A help-center search is ranked by shared words: a long query finds more, and only an article

@@ -5,14 +5,18 @@ names: an acronym (``SMS``), a domain or a dotted product name (``FINN.no``, ``f
 word capitalised inside a sentence (``Telkomsel``), a word with capitals inside it (``LinkedIn``).
 Those are the tokens a bug filed in English shares with the ticket (``differential/known_bug.py``).
 A word capitalised at the start of a sentence or a line is not a name: every language does that.
+In a text written in another script (Greek, Japanese, Cyrillic …) a word in Latin letters is marked
+by its script as an acronym is by its capitals (``Epson``, ``.vtt``, ``Subtitle Edit``), and a
+model or version that mixes letters and digits (``TM-m30III``) is written the same in every language.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Name", "name_words", "names"]
+__all__ = ["Name", "name_words", "names", "other_script", "split_scripts"]
 
 # A token: letters and digits, with dots or hyphens inside (``freemail.hu-s``, ``FINN.no``).
 _TOKEN = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
@@ -41,22 +45,52 @@ def _dotted(token: str) -> bool:
     return len(parts) > 1 and all(p[:1].isalpha() for p in parts if p) and all(parts)
 
 
+def _latin(char: str) -> bool:
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
+
+
+def other_script(text: str) -> bool:
+    """Whether most of ``text``'s letters are not Latin ones (Greek, Cyrillic, Japanese, Thai …)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if not _latin(c)) > len(letters) / 2
+
+
+def split_scripts(text: str) -> str:
+    """``text`` with a space wherever Latin letters or digits meet another script's letters: a
+    language written without spaces glues names to its words (``プリンターはEpsonのTM-m30IIIです``)."""
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if i and char.isalnum() and text[i - 1].isalnum() and _latin(char) != _latin(text[i - 1]):
+            out.append(" ")
+        out.append(char)
+    return "".join(out)
+
+
+# A model, part or version: letters and digits in one token ("TM-m30III", "X200", "S9-Pro").
+_MODEL = re.compile(r"^(?=.*\d)(?=(?:.*[^\W\d_]){2})[^\W_][\w-]*[^\W_]$")
+
+
 def names(text: str) -> list[Name]:
     """The names ``text`` writes, once each, in order. A dotted name also gives its first part
     (``FINN.no`` → ``finn.no`` and ``finn``), since text elsewhere may write it alone."""
     found: dict[str, Name] = {}
+    foreign = other_script(text)
+    text = split_scripts(text)
     for m in _TOKEN.finditer(text):
+        whole = m.group(0).strip(".-")
         # "freemail.hu-s", "SMS-nya": an ending hyphenated to a name is not part of it
-        token = m.group(0).strip(".-").split("-")[0]
+        token = whole.split("-")[0]
         letters = [c for c in token if c.isalpha()]
-        if len(letters) < 2 or any(c.isdigit() for c in token.split(".")[0]):
+        if _MODEL.match(whole) and not whole.isdigit() and "." not in whole:
+            words, marked = [whole.lower()], True
+        elif len(letters) < 2 or any(c.isdigit() for c in token.split(".")[0]):
             continue
-        if _dotted(token):
+        elif _dotted(token):
             words, marked = [token.lower(), token.split(".")[0].lower()], True
-        elif token.isupper():
+        elif token.isupper() or (foreign and all(_latin(c) for c in token)):
             words, marked = [token.lower()], True
-        elif token[0].isupper() and any(c.isupper() for c in token[1:]):
-            words, marked = [token.lower()], True  # LinkedIn
+        elif any(c.isupper() for c in token[1:]) and any(c.islower() for c in token):
+            words, marked = [token.lower()], True  # LinkedIn, iPhone
         elif token[0].isupper() and not _starts_sentence(text, m.start()):
             words, marked = [token.lower()], False
         else:
@@ -72,7 +106,7 @@ def name_words(text: str) -> set[str]:
     """Every token of ``text`` lower-cased, a dotted one also by its first part: what a name is
     looked up in (``FINN.no ads lose …`` holds ``finn``)."""
     out: set[str] = set()
-    for m in _TOKEN.finditer(text):
+    for m in _TOKEN.finditer(split_scripts(text)):
         token = m.group(0).strip(".-").lower()
         out.add(token)
         if _dotted(token):
