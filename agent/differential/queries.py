@@ -275,7 +275,19 @@ def bug_queries(state: LoopState, evidence: Evidence) -> list[str]:
     spike = evidence.summary.data.spike if evidence.summary else None
     if spike is not None and spike.path:
         queries.append(" ".join([str(spike.status or ""), *path_words(spike.path)]).strip())
-    return [q for q in dict.fromkeys(q.strip() for q in queries) if q]
+    return [q for q in dict.fromkeys(_clipped(q.strip()) for q in queries) if q]
+
+
+# bugs_search's query limit: a path or message read from the logs is data, whatever its length (a
+# log row can carry a whole paragraph), and a longer query would lose the search, not shorten it.
+MAX_BUG_QUERY_CHARS = 200
+
+
+def _clipped(query: str) -> str:
+    if len(query) <= MAX_BUG_QUERY_CHARS:
+        return query
+    cut = query[: MAX_BUG_QUERY_CHARS + 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut[:MAX_BUG_QUERY_CHARS]).strip()
 
 
 def product_words(state: LoopState) -> set[str]:
