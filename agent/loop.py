@@ -204,6 +204,7 @@ async def investigate(
     disabled_runbooks: Sequence[str] = (),
     differential: bool = True,
     tenant: str | None = None,
+    helpdesk_tenant: str | None = None,
 ) -> Investigation:
     """Investigate one ticket to a validated, grounded, routed Diagnosis. Never raises for bad sources.
 
@@ -213,7 +214,8 @@ async def investigate(
     ``differential=False`` skips the general differential's evidence collection (only runbook
     plans run before the model): for tests that script a model against exact call ids.
 
-    ``tenant``: the service tenant the investigation belongs to (its calls read that tenant's history).
+    ``tenant``: the service tenant the investigation belongs to (its calls read that tenant's history);
+    ``helpdesk_tenant``: the tenant whose helpdesk the connectors read (another's is refused it).
     """
     budgets = budgets or Budgets()
     deadline = deadline or Deadline.after(budgets.deadline_s, call_cap_s=budgets.tool_timeout_s)
@@ -253,7 +255,12 @@ async def investigate(
         )
         # Every call of this investigation is scoped to its account, whatever the model asks for.
         ctx = CallContext.for_account(
-            signals.account_id, accounts, now=ticket.created_at, requested_by=model.name, tenant=tenant
+            signals.account_id,
+            accounts,
+            now=ticket.created_at,
+            requested_by=model.name,
+            tenant=tenant,
+            helpdesk_tenant=helpdesk_tenant,
         )
         # Preflight, the differential, model turns and routing all call tools through this one ledger.
         calls = CallLedger(

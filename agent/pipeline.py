@@ -225,4 +225,6 @@ async def _investigate(
         catalog=env.catalog,
         deadline=deadline,
         tenant=tenant,
+        # The service's helpdesk is its own tenant's (service.tenant); the CLI (no tenant) reads it.
+        helpdesk_tenant=settings.service.tenant if tenant is not None else None,
     )

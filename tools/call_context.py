@@ -29,7 +29,9 @@ class CallContext:
     baseline can be read along the ``(account, time)`` key; results must aggregate
     over them and never name them. ``tenant`` is the service tenant (a helpdesk, a team) the
     investigation belongs to: casefile's own history (``cases_similar``) is read for it only; None
-    (the operator's CLI, an eval) reads all of it.
+    (the operator's CLI, an eval) reads all of it. ``helpdesk_tenant`` is the tenant whose helpdesk
+    the connectors read (the service's ``service.tenant``): its resolved tickets are that tenant's
+    history, so another tenant's investigation is refused them.
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -38,6 +40,7 @@ class CallContext:
     baseline_accounts: tuple[str, ...] = ()
     requested_by: str = "casefile"
     tenant: str | None = None
+    helpdesk_tenant: str | None = None
 
     @classmethod
     def for_account(
@@ -48,6 +51,7 @@ class CallContext:
         now: datetime | None = None,
         requested_by: str = "casefile",
         tenant: str | None = None,
+        helpdesk_tenant: str | None = None,
     ) -> CallContext:
         """The context of calls scoped to ``account_id``, taking only what they need of ``directory``."""
         directory = directory or {}
@@ -59,6 +63,7 @@ class CallContext:
             baseline_accounts=tuple(sorted(a for a in directory if a != account_id)),
             requested_by=requested_by,
             tenant=tenant,
+            helpdesk_tenant=helpdesk_tenant,
         )
 
     def refusal(self) -> str:
@@ -66,6 +71,18 @@ class CallContext:
         if self.account_id is None:
             return "refused: this investigation has no resolved account, so no per-account data can be read"
         return f"refused: this investigation is scoped to account {self.account_id}"
+
+    def check_helpdesk(self, source: str) -> None:
+        """The helpdesk's history is its tenant's: another tenant's investigation may not read it."""
+        if (
+            self.tenant is not None
+            and self.helpdesk_tenant is not None
+            and self.tenant != self.helpdesk_tenant
+        ):
+            raise ScopeViolation(
+                source,
+                f"refused: the helpdesk's history is tenant {self.helpdesk_tenant}'s, not this investigation's",
+            )
 
     def account_for(self, source: str, account_id: str) -> Mapping[str, Any]:
         """The directory entry of ``account_id``, which must be this context's account."""

@@ -333,6 +333,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         from casefile.agent.similar.query import category_trust, query_keys
         from casefile.agent.similar.rank import rank
 
+        ctx.check_helpdesk(SOURCE)
         terms = query_terms(args.text)
         if not terms:
             raise ToolError(SOURCE, "the text has no searchable words")
