@@ -58,3 +58,30 @@ def test_eval_similar_states_the_wrongly_diagnosed_queries_beside_their_ticket_t
     assert line == (
         "diagnosed with another category: 3 queries; investigation 0.500 (BM25 0.500), ticket text 0.500"
     )
+
+
+def test_tags_naming_a_cause_but_its_last_word_share_its_family_with_the_diagnosis() -> None:
+    from casefile.agent.similar.evidence import family_key
+
+    vague = resolved_doc(
+        "v", "SSO broken", "after the change", "They sent new metadata.", ["sso", "certificate"]
+    )
+    whole = resolved_doc("w", "SSO broken", "expired", "Renewed it.", ["sso", "certificate", "expired"])
+    assert "family:sso_certificate" in vague.evidence
+    assert "family:sso_certificate" not in whole.evidence  # the whole cause says more
+    assert family_key("sso_certificate_mismatch") == "family:sso_certificate"
+    assert family_key("rate_limit") is None  # two words: the category is its own family
+    keys = query_keys([], "sso_certificate_mismatch")
+    assert keys == {"category:sso_certificate_mismatch", "family:sso_certificate"}
+    other = resolved_doc("o", "SSO broken", "after the change", "They sent new metadata.", ["sso", "login"])
+    # A guess's family weighs nothing, a sure one's as much as a category.
+    for trust, first in ((0.0, None), (1.0, "v")):
+        ranking = rank(
+            "SSO broken after the change",
+            [other, vague],
+            query_evidence=keys,
+            embedder=None,
+            category_trust=trust,
+        )
+        scores = {s.id: s.score for s in ranking.results}
+        assert (scores["v"] > scores["o"]) == (first == "v")

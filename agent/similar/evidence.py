@@ -18,11 +18,13 @@ from ..signals.text import PROBLEM_TYPE_CODE
 __all__ = [
     "category_key",
     "evidence_keys",
+    "family_key",
     "identifiers",
     "mentioned",
     "shared",
     "stated_categories",
     "tag_categories",
+    "tag_families",
 ]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
@@ -149,6 +151,23 @@ def _phrases(categories: tuple[str, ...]) -> _Phrases:
     return _Phrases(re.compile(rf"\b(?:{alternatives})\b"), names)
 
 
+def family_key(category: str) -> str | None:
+    """The key of a category's narrower family (``family:sso_certificate`` for
+    sso_certificate_mismatch): what a case tagged ``sso`` and ``certificate``, without the word
+    that tells expired from rotated, shares with it. None for a category of two words or less."""
+    words = category.split("_")
+    return f"family:{'_'.join(words[:-1])}" if len(words) >= 3 else None
+
+
+def tag_families(tags: Iterable[str], categories: Iterable[str], named: Iterable[str] = ()) -> set[str]:
+    """The family keys whose words the ``tags`` all carry, for families none of whose categories is
+    already ``named`` (a ticket tagged with the whole cause carries that instead)."""
+    words = {w for t in tags for w in re.split(r"[\s_-]+", t.strip().lower()) if w}
+    known = {family_key(c) for c in named}
+    families = {f for c in categories if (f := family_key(c))}
+    return {f for f in families if f not in known and set(f.partition(":")[2].split("_")) <= words}
+
+
 def tag_categories(tags: Iterable[str], categories: Iterable[str]) -> set[str]:
     """The ``categories`` a helpdesk's own tags name: ``past-due`` or ``billing_past_due`` names
     billing_past_due, ``customer-error`` customer_error, ``regression`` deploy_regression; tags that
@@ -174,5 +193,10 @@ def shared(a: Iterable[str], b: Iterable[str]) -> list[str]:
     common = set(a) & set(b)
     return sorted(
         common,
-        key=lambda k: (k.startswith("status:"), k.startswith("endpoint:"), k.startswith("category:"), k),
+        key=lambda k: (
+            k.startswith("status:"),
+            k.startswith("endpoint:"),
+            k.startswith(("category:", "family:")),
+            k,
+        ),
     )

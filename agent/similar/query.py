@@ -17,9 +17,11 @@ from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.similar.evidence import (
     category_key,
     evidence_keys,
+    family_key,
     mentioned,
     stated_categories,
     tag_categories,
+    tag_families,
 )
 from casefile.agent.similar.rank import Doc
 
@@ -100,6 +102,8 @@ def query_keys(evidence: Iterable[str], category: str | None = None) -> set[str]
     keys = {key for value in evidence for key in evidence_keys(value)}
     if category:
         keys.add(category_key(category))
+        if family := family_key(category):
+            keys.add(family)
     return keys
 
 
@@ -114,5 +118,5 @@ def resolved_doc(
     """A resolved ticket as a candidate; the categories its tags name are its evidence too, or, where
     they name none, those its resolution states in words."""
     named = tag_categories(tags, CATEGORIES) or stated_categories(resolution or "", CATEGORIES)
-    keys = {category_key(c) for c in named}
+    keys = {category_key(c) for c in named} | tag_families(tags, CATEGORIES, named)
     return Doc(id=doc_id, text=resolved_text(subject, description, resolution, tags), evidence=keys)

@@ -42,6 +42,7 @@ _WHERE_FACTOR = 1 / 3  # a shared status or endpoint says where a problem shows,
 INCIDENTAL_FACTOR = 1 / 3  # a key a past diagnosis cited in passing, not in its conclusion
 CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
 _TEXT_CHARS = 4000  # the head of a long thread is what it is about
+_CONCLUSIONS = ("category:", "family:")  # a diagnosed cause: weighed by how sure the diagnosis is
 
 
 class Doc(BaseModel):
@@ -92,7 +93,7 @@ class Ranking(BaseModel):
 def _weight(key: str) -> float:
     if key.startswith(("status:", "endpoint:")):
         return _WHERE_FACTOR
-    return CATEGORY_FACTOR if key.startswith("category:") else 1.0
+    return CATEGORY_FACTOR if key.startswith(_CONCLUSIONS) else 1.0
 
 
 def _rarity(keys: Sequence[set[str]]) -> dict[str, float]:
@@ -118,7 +119,7 @@ def _evidence_bonus(
             _weight(k)
             * rarity.get(k, 1.0)
             * (INCIDENTAL_FACTOR if k in passing else doc.trust if k in doc.concluded else 1.0)
-            * (category_trust if k.startswith("category:") else 1.0)
+            * (category_trust if k.startswith(_CONCLUSIONS) else 1.0)
             for k in keys
         ),
         reverse=True,
