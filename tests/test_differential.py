@@ -395,6 +395,9 @@ def test_a_healthy_account_resolves_with_a_question() -> None:
         (403, "ip_not_allowlisted", "permission"),
         (403, "subscription_past_due", "billing"),
         (429, "batch_size_exceeded", "plan_limit"),
+        (413, "bulk_send_max_recipients", "plan_limit"),
+        # A batch that failed for another reason is not a limit.
+        (400, "batch_parse_failed", "validation"),
         (429, "", "rate_limit"),
         (422, "invalid_currency", "validation"),
         (410, "", "gone"),

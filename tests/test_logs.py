@@ -251,6 +251,7 @@ async def test_top_errors_carry_each_codes_baseline_at_other_accounts(
     assert (429, "rate_limit_exceeded") in listed  # compared, and nobody else got it: listed with zeros
     assert listed[(429, "rate_limit_exceeded")] == {
         "status": 429, "error_code": "rate_limit_exceeded", "accounts": 0, "count": 0, "before": 0,
+        "first_at": None, "last_at": None,
     }  # fmt: skip
     for (status, code), o in listed.items():
         now = [r for r in window if r["status"] == status and r["error_code"] == code]
@@ -259,6 +260,10 @@ async def test_top_errors_carry_each_codes_baseline_at_other_accounts(
             len(now),
             len(then),
             len({r["account_id"] for r in now}),
+        )
+        # when the others' run of it began and ended in the window (an incident outlives one account)
+        assert (o["first_at"], o["last_at"]) == (
+            (iso(min(r["ts"] for r in now)), iso(max(r["ts"] for r in now))) if now else (None, None)
         )
     assert listed[(500, "internal_error")]["before"] > listed[(500, "internal_error")]["count"] > 0
     assert "acme" not in json.dumps(data["others"])

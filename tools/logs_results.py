@@ -123,6 +123,9 @@ class SharedError(ResultView):
     count: int = 0
     before: int = 0
     """The other accounts' count of it in the days before the window (their baseline)."""
+    first_at: str | None = None
+    last_at: str | None = None
+    """The other accounts' first and last error of it in the window (none when they got none)."""
 
 
 class TopErrors(ResultView):

@@ -51,6 +51,7 @@ from casefile.agent.differential.sso_story import admin_causes, config_causes, t
 from casefile.agent.differential.topic import (
     evidence_first,
     names_deliveries,
+    names_failure_not_slowness,
     names_other_than_slowness,
     names_other_trouble,
     unread,
@@ -198,7 +199,11 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     as_incident(bug, linked)
     hypotheses += sso
     slow = latency_causes(state, evidence)
-    aside = names_other_than_slowness(state)
+    aside = names_other_than_slowness(state) or (
+        "failing requests"
+        if picture.elevated and not picture.ended and names_failure_not_slowness(state)
+        else None
+    )
     for h in slow if aside else []:
         # Latency is checked before "nothing is wrong"; it does not answer a ticket about another trouble.
         h.confidence = min(h.confidence, UNASKED)
@@ -265,7 +270,8 @@ def _before_window(state: LoopState, picture: ErrorPicture) -> bool:
     morning"), or, naming none, the day before it. The day before the window is read for an onset
     just before it, not as the ticket's complaint."""
     last = parse_ts(picture.last_at) if picture.elevated else None
-    return last is not None and last < state.signals.window_start
+    # An incident other accounts still get is not over because this account stopped trying.
+    return last is not None and last < state.signals.window_start and not picture.goes_on
 
 
 def _kinds(state: LoopState, evidence: Evidence) -> list[str]:

@@ -104,7 +104,9 @@ def as_incident(bug: Hypothesis | None, incidents: dict[str, Hypothesis]) -> Non
     record = next((incidents[c.value] for c in bug.evidence if c.value in incidents), None)
     if record is None:
         return
-    bug.confidence = round(min(bug.confidence, record.confidence - 0.1), 2)
+    # The same trouble under another name, not a rival cause: well below the incident, so it is not
+    # weighed as one that "fits almost as well".
+    bug.confidence = round(min(bug.confidence, record.confidence - 0.15), 2)
     bug.reasons.append(f"{record.evidence[-1].value} is the incident record of errors other accounts share")
     record.confidence = round(max(record.confidence, 0.7), 2)
 

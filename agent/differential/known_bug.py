@@ -32,7 +32,7 @@ from casefile.tools.bugs_results import Issue
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["DESCRIBES_ERRORS", "known_bug"]
+__all__ = ["DESCRIBES_ERRORS", "filed_after", "known_bug"]
 
 # A known bug's reason when it names the account's failing errors (their code, or their endpoint).
 DESCRIBES_ERRORS = "the bug names the account's failing errors (their code or endpoint)"
@@ -55,7 +55,9 @@ def known_bug(
     top = picture.top
     codes = [*state.signals.error_codes, *([top.error_code] if top and top.error_code else [])]
     said = f"{state.ticket.subject} {state.ticket.body}"
-    pool = [issue for issue, _ in evidence.bugs]
+    # A bug filed after the customer wrote is not what they hit as a known bug (a world, or a case
+    # investigated again later, sees the tracker as it is now).
+    pool = [issue for issue, _ in evidence.bugs if not filed_after(issue, state)]
     # When nothing shares the ticket's own words (the failing endpoint's words aside), rank by their
     # English equivalents too: bugs are filed in English.
     translated = [] if rank_issues(pool, said, codes) else english(said)
@@ -163,6 +165,13 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+def filed_after(issue: Issue, state: LoopState) -> bool:
+    """Whether ``issue`` was created after the ticket's latest word (its newest public comment)."""
+    created = parse_ts(issue.created_at)
+    said = max(state.ticket.created_at, state.signals.window_end)
+    return created is not None and created > said
 
 
 # An HTTP status as issue text states one ("returns `500 internal`", "HTTP 413"), not "450 items".

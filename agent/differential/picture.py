@@ -21,7 +21,8 @@ from casefile.agent.differential.background import Background, background
 from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Cited, Evidence
 from casefile.agent.differential.queries import names_operation
-from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify
+from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, classify
+from casefile.agent.differential.topic import success_statuses
 from casefile.agent.signals.text import code_key
 from casefile.tools.base import parse_ts
 from casefile.tools.logs_results import ErrorSummary, KeyUsage, SharedError, TopError, TopErrors
@@ -57,6 +58,8 @@ class ErrorPicture:
     shared: SharedError | None = None
     failing_key: KeyUsage | None = None
     """The one API key that fails while the account's other keys succeed."""
+    goes_on: bool = False
+    """This account's errors stopped, but the other accounts still get them: the incident goes on."""
     elsewhere: Background = field(default_factory=lambda: Background("unknown"))
     """The class's codes at other accounts, now and before: usual noise, a platform change, or its own."""
 
@@ -84,10 +87,16 @@ _PHRASES: tuple[tuple[re.Pattern[str], int], ...] = tuple(
 
 
 def reported_statuses(text: str, statuses: Iterable[int] = ()) -> set[int]:
-    """The statuses a ticket reports: the numbers intake found plus the reason phrases it uses."""
+    """The statuses a ticket reports: the numbers intake found plus the reason phrases it uses, and a
+    success status it says the API answered."""
     found = set(statuses)
     found.update(status for pattern, status in _PHRASES if pattern.search(text))
+    found.update(success_statuses(text))
     return found
+
+
+def _success(status: int) -> bool:
+    return 200 <= status < 300
 
 
 def _incident_like(top: TopErrors, row: TopError) -> bool:
@@ -137,10 +146,13 @@ def reported_rows(
 ) -> list[TopError]:
     """The rows of the statuses the ticket reports, of the codes it quotes (``codes``: keys), or of
     the operation it describes in ``said`` ("adding the location" → ``/op/AddLocation``)."""
+    # A 2xx the ticket names stands for every success status: the failure is the code inside it.
+    success = any(_success(s) for s in statuses)
     return [
         r
         for r in rows
         if r.status in statuses
+        or (success and _success(r.status))
         or (r.error_code and code_key(r.error_code) in codes)
         or (said and names_operation(said, r.path))
     ]
@@ -222,6 +234,11 @@ def error_picture(
     # 503s the ticket names matter more than the usual background of 404s.
     quoted = {code_key(c) for c in codes or ()}
     reported = reported_rows(top.top, statuses or set(), quoted, said)
+    if any(_success(s) for s in statuses or ()):
+        # "The API answers 200" reports the failures inside 2xx, not the noise every account gets
+        # inside them too (a code it does not quote, at everyone's rate).
+        only = reported_rows(top.top, {s for s in statuses or () if not _success(s)}, quoted, said)
+        reported = [r for r in reported if r in only or background(top, [r]).reading != "usual"]
     # A small account gets few of an incident's errors: one it never had, that other accounts got
     # at the same time, is enough when the customer reports it.
     incident = any(_incident_like(top, r) for r in reported)
@@ -254,13 +271,46 @@ def error_picture(
                 more *= max(0.1, 1 - _span([row]) / span)
             grown += more
         excess[cls_of] = grown
+    # One class may hold two episodes: an outage two days ago and another code of the same kind
+    # now. Each is pictured on its own run, so one dates and ends by its own errors, not the other's.
     pictures = [
-        _class_picture(top, summary, created_at, cls_of, rows_of, quoted if pool is reported else None)
+        (
+            _class_picture(top, summary, created_at, cls_of, run, quoted if pool is reported else None),
+            excess[cls_of] * sum(r.count for r in run) / sum(r.count for r in rows_of),
+        )
         for cls_of, rows_of in by_class.items()
+        for run in episodes(rows_of)
     ]
-    rank = {p.cls: (excess[p.cls or ""], p.count) for p in pictures}
-    elevated = [p for p in pictures if p.elevated]
-    return max(elevated or pictures, key=lambda p: rank[p.cls])
+    elevated = [p for p in pictures if p[0].elevated]
+    return max(elevated or pictures, key=lambda p: (p[1], p[0].count))[0]
+
+
+# Codes of one class whose errors are this far apart are separate episodes.
+EPISODE_GAP = timedelta(hours=6)
+
+
+def episodes(rows: list[TopError]) -> list[list[TopError]]:
+    """``rows`` in runs of time: each (status, code) spans its first to last error, and codes whose
+    spans come within ``EPISODE_GAP`` of each other are one episode. A code that recurs (a nightly
+    job's every night) is one span, so it stays one episode."""
+    spans: dict[tuple[int, str], list[TopError]] = {}
+    for r in rows:
+        spans.setdefault((r.status, r.error_code), []).append(r)
+    timed = []
+    for pair_rows in spans.values():
+        firsts = [t for t in (parse_ts(r.first_at) for r in pair_rows) if t is not None]
+        lasts = [t for t in (parse_ts(r.last_at) for r in pair_rows) if t is not None]
+        if not firsts or not lasts:
+            return [rows]
+        timed.append((min(firsts), max(lasts), pair_rows))
+    runs: list[tuple[datetime, list[TopError]]] = []
+    for first, last, pair_rows in sorted(timed, key=lambda t: t[0]):
+        if runs and first - runs[-1][0] <= EPISODE_GAP:
+            runs[-1] = (max(runs[-1][0], last), runs[-1][1] + pair_rows)
+        else:
+            runs.append((last, list(pair_rows)))
+    order = {id(r): i for i, r in enumerate(rows)}
+    return [sorted(run, key=lambda r: order[id(r)]) for _, run in runs]
 
 
 def _class_picture(
@@ -298,8 +348,14 @@ def _class_picture(
     if top.baseline_requests:
         # The rows' own history beats the status's: 404 noise is not 404 endpoint_retired.
         expected = before / top.baseline_requests * top.requests
+    # A limit of the account's plan refuses only what goes over it: the attempts to add a third
+    # location are refused, and nothing else is. A refusal the account never got before is the
+    # finding once it was repeated (a single one may be anyone's stray test; quoted, it counts alone).
+    new_limit = cls == "plan_limit" and count >= 2 and all(r.before == 0 for r in rows)
     if all(_incident_like(top, r) for r in rows):
         above = count >= (1 if reported else 2)
+    elif new_limit:
+        above = True
     elif reported:
         # The customer names these errors: that they are there at all is the finding.
         above = count >= _enough(top, rows, quoted or ())
@@ -315,7 +371,13 @@ def _class_picture(
     if picture.elsewhere.reading == "usual" and not reported:
         above = False
     steady = reported and picture.rate >= REPORTED_STEADY_RATE
-    grew = no_baseline or steady or picture.rate > picture.baseline_rate
+    # Inside a 2xx the status says nothing: the codes it carries are compared with their own history.
+    was = (
+        before / top.baseline_requests
+        if _success(status) and top.baseline_requests
+        else picture.baseline_rate
+    )
+    grew = no_baseline or steady or new_limit or picture.rate > was
     picture.elevated = spike_here or (above and grew)
     # The onset is the first error of the rows that grew: a background row of the same class (its
     # usual stray 500 on another endpoint) does not date the new trouble before the change behind it.
@@ -352,6 +414,11 @@ def _class_picture(
         or all(_new_everywhere(top, r) for r in rows)
     ):
         picture.scope = "many accounts"
+        # An incident is over when nobody gets it any more, not when this account last tried: a
+        # small account's last failed request an hour and a half ago is not the outage's end.
+        theirs = [t for r in rows if (o := top.shared(r.status, r.error_code)) and (t := parse_ts(o.last_at))]
+        if picture.ended and cls in OUR_SIDE and theirs and created_at - max(theirs) <= ENDED_AFTER:
+            picture.ended, picture.goes_on = False, True
     elif picture.path and on_path >= 0.8 * count:
         picture.scope = f"this account, on {picture.path}"
     else:

@@ -50,7 +50,10 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
         ),
         (
             "plan_limit",
-            r"plan[_ -]?limit|quota|bulk|batch|usage[_ -]?limit|limit[_ -]?reached|seat|over[_ -]?limit"
+            r"plan[_ -]?limit|quota|usage[_ -]?limit|limit[_ -]?reached|seat|over[_ -]?limit"
+            # a batch or bulk request over its size: not a batch that failed for another reason
+            r"|(?:bulk|batch)[\w -]*?(?:max|limit|too[_ -]?(?:large|big|many)|size|exceed)"
+            r"|(?:max|limit|too[_ -]?(?:large|big|many)|size|exceed)[\w -]*?(?:bulk|batch)"
             r"|max(?:imum)?[_ -]?(?:items|records|size|batch)|too[_ -]?many[_ -]?(?:items|records|rows|objects)"
             r"|upgrade|not[_ -]?(?:included|available)[_ -]?(?:in|on)[_ -]?(?:your[_ -]?)?plan|feature[_ -]?not"
             r"|concurren\w*[_ -]?limit|max[_ -]?concurren\w*"
@@ -151,6 +154,12 @@ _DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# Words of a server-side fault: a code naming them is ours, whatever limit it also names.
+_OURS = re.compile(
+    r"internal|unavailable|upstream|time[_ -]?out|timed[_ -]?out|server|backend", re.IGNORECASE
+)
+
+
 def classify(status: int | None, code: str | None = None, message: str | None = None) -> ErrorClass:
     """The class of one error: its code first, then its message, then its status."""
     for text in (code, message):
@@ -158,7 +167,10 @@ def classify(status: int | None, code: str | None = None, message: str | None = 
             continue
         for cls, pattern in _BY_WORDS:
             if pattern.search(text):
-                # A 5xx whose code merely says "invalid…" is still a server error.
+                # A 5xx whose code merely says "invalid…" is still a server error; one whose code names
+                # a limit of the plan (507 with a storage quota) and nothing of ours is that limit.
+                if status is not None and status >= 500 and cls == "plan_limit" and not _OURS.search(text):
+                    return cls
                 if status is not None and status >= 500 and cls not in OUR_SIDE:
                     return "timeout" if status == 504 else "server"
                 return cls

@@ -29,9 +29,11 @@ __all__ = [
     "evidence_first",
     "examine_all",
     "names_deliveries",
+    "names_failure_not_slowness",
     "names_other_trouble",
     "partly_read",
     "readable",
+    "success_statuses",
     "unread",
 ]
 
@@ -44,6 +46,19 @@ _SYMPTOM = re.compile(
     r"|outages?|no longer|never arriv\w*)\b",
     re.IGNORECASE,
 )
+
+# A success status the text says the API answered ("HTTP 200", "200 OK", "returns 204"): a customer
+# who writes it reports failures carried inside a 2xx (an error code in the body), whatever the code.
+_SUCCESS = re.compile(
+    r"\b(?:https?(?:/[\d.]+)?|status(?: code)?|returns?|returned|answer(?:s|ed)?|respond(?:s|ed)?|comes? back"
+    r"|came back)\s*(?:with\s*)?(?:an?\s*)?(?P<a>2\d\d)\b|\b(?P<b>2\d\d)\s*OK\b",
+    re.IGNORECASE,
+)
+
+
+def success_statuses(text: str) -> set[int]:
+    """The 2xx statuses ``text`` says the API answered."""
+    return {int(m.group("a") or m.group("b")) for m in _SUCCESS.finditer(text)}
 
 
 def readable(text: str) -> bool:
@@ -75,7 +90,8 @@ def unread(state: LoopState) -> Unread | None:
     if s.areas or s.statuses or s.error_codes or s.endpoints or s.exceptions or s.browsers or chosen:
         return None
     text = state.ticket.full_text()
-    if _SYMPTOM.search(reading(text)):
+    # "Every call comes back HTTP 200" names the API's answers: what failed is inside them.
+    if _SYMPTOM.search(reading(text)) or success_statuses(reading(text)):
         return None
     # Only English is read whole: another language's files hold the phrases met so far, so a ticket
     # in it that names nothing we read may well name its symptom in words we do not know.
@@ -100,6 +116,17 @@ def names_other_trouble(state: LoopState) -> str | None:
     customer's own systems is told in the product's words ("the sync", "the little robot"), so the
     account's deliveries are weighed whenever the ticket names no other trouble."""
     return None if names_deliveries(state) else _other(state, _NOT_DELIVERIES, endpoints=True)
+
+
+# Words of slowness (a timeout is one): a ticket saying them may mean latency whatever else it says.
+_SLOW = re.compile(r"\b(?:slow\w*|lag\w*|latenc\w*|time[sd]? ?out|timeout|hang\w*|delay\w*|wait\w*)\b", re.I)
+
+
+def names_failure_not_slowness(state: LoopState) -> bool:
+    """Whether the ticket says, in words we read, that something fails or errs, and nothing of slowness
+    ("gives an error when I book goods in"): the account's failing requests answer it, not latency."""
+    text = reading(state.ticket.full_text())
+    return "performance" not in state.signals.areas and not _SLOW.search(text) and bool(_SYMPTOM.search(text))
 
 
 def names_other_than_slowness(state: LoopState) -> str | None:

@@ -340,7 +340,8 @@ class RequestErrors(LogsEngine):
                     "seen": self._query(
                         f"SELECT {t.status} AS status, {code} AS error_code, "
                         f"uniqExactIf({t.account}, {in_window}) AS accounts, countIf({in_window}) AS n, "
-                        f"countIf(NOT ({in_window})) AS before_n FROM {t.name} WHERE {scope} AND {t.time_range()}"
+                        f"countIf(NOT ({in_window})) AS before_n, minIf({t.ts_ms}, {in_window}) AS first_ms, "
+                        f"maxIf({t.ts_ms}, {in_window}) AS last_ms FROM {t.name} WHERE {scope} AND {t.time_range()}"
                         f"{path_filter} AND ({wanted}) GROUP BY status, error_code ORDER BY n DESC",
                         {**scoped, **pair_params},
                     ),
@@ -367,6 +368,10 @@ class RequestErrors(LogsEngine):
                         "accounts": int(r["accounts"]) if r else 0,
                         "count": int(r["n"]) if r else 0,
                         "before": int(r["before_n"]) if r else 0,
+                        # when the others' run of it began and ended: an incident outlives one account's
+                        # last request
+                        "first_at": from_ms(r["first_ms"]) if r and int(r["n"]) else None,
+                        "last_at": from_ms(r["last_ms"]) if r and int(r["n"]) else None,
                     }
                     for (status, code_of), r in ((p, counted.get(p)) for p in pairs)
                 ),
