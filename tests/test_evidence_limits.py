@@ -187,3 +187,50 @@ def test_failing_requests_answer_a_ticket_about_an_error_not_an_endpoints_slowne
     # Said to be slow, the same account's latency is weighed as before.
     diff = assess(state("stock is slow to update since lunch and gives an error"), ev)
     assert next(h for h in diff.hypotheses if h.category == "performance_account").confidence >= 0.7
+
+
+def _edge(served: int, slow: int) -> Evidence:
+    """No errors; this account's pages come from the edge ``pop-lima`` at 7× its baseline there, its API
+    from ``core-1`` as fast as ever; across the platform ``slow`` of the ``served`` accounts that edge
+    serves are slower than their own baseline, and no account is slow overall."""
+    from casefile.tools.logs_results import Latency
+
+    mine = {
+        "scope": "account",
+        "p95_ms": 600.0,
+        "baseline": {"p95_ms": 500.0},
+        "by_endpoint": [
+            {"path": "/play/{clip}.m3u8", "requests": 900, "p95_ms": 950.0, "baseline_p95_ms": 130.0},
+            {"path": "/v1/clips", "requests": 800, "p95_ms": 200.0, "baseline_p95_ms": 190.0},
+        ],
+        "by_region": [
+            {"region": "core-1", "requests": 800, "p95_ms": 200.0, "baseline_p95_ms": 190.0},
+            {"region": "pop-lima", "requests": 900, "p95_ms": 950.0, "baseline_p95_ms": 130.0},
+        ],
+    }
+    everyone = {
+        "scope": "all",
+        "accounts_compared": 8,
+        "p95_ratios": [1.3, 1.2, 1.0, 1.0, 0.9],
+        "by_region": [
+            {"region": "pop-lima", "accounts": served, "slow_accounts": slow, "top_ratio": 7.3},
+            {"region": "core-1", "accounts": 8, "slow_accounts": 0, "top_ratio": 1.1},
+        ],
+    }
+    return Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        latency=cited(Latency, mine, "c10", "logs_latency"),
+        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
+    )
+
+
+def test_a_region_slow_for_every_account_it_serves_is_the_platform() -> None:
+    ticket = state(
+        "Since yesterday afternoon your API is very slow: our students wait 15 seconds for a lesson."
+    )
+    h = best(assess(ticket, _edge(served=2, slow=2)))
+    assert h.category == "performance_platform", h
+    assert {"pop-lima", "/play/{clip}.m3u8"} <= {c.value for c in h.evidence}
+    # One slow account among those the edge serves is that account's own slowness.
+    assert best(assess(ticket, _edge(served=4, slow=1))).category == "performance_account"

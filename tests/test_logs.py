@@ -345,6 +345,15 @@ async def test_latency_matches_python(
     by_path = {e["path"]: e for e in data["by_endpoint"]}
     assert by_path["/v2/shipments"]["p95_ms"] == exact_quantile(ship, 0.95)
     assert "accounts" not in data
+    # Per region (a CDN edge, a data center): every request here is served from one.
+    assert data["by_region"] == [
+        {
+            "region": "eu-west-1",
+            "requests": len(window),
+            "p95_ms": data["p95_ms"],
+            "baseline_p95_ms": data["baseline"]["p95_ms"],
+        }
+    ]
 
     everyone = await call(connector, "logs_latency", ctx, account_id=None, start=iso(start), end=iso(end))
     assert everyone["scope"] == "all"
@@ -354,6 +363,20 @@ async def test_latency_matches_python(
     assert everyone["p95_ratios"] == sorted(everyone["p95_ratios"], reverse=True)
     assert everyone["slowest"] == [] and "accounts" not in everyone
     assert not any(a in json.dumps(everyone) for a in ("acme", "globex", "stark"))
+    # Per region as aggregates over its accounts: how many, how many slower than their own baseline.
+    ratios = []
+    for who in ("acme", "globex", "stark"):
+        now = [r["latency_ms"] for r in rows["requests"] if r["account_id"] == who and start <= r["ts"] < end]
+        then = [
+            r["latency_ms"]
+            for r in rows["requests"]
+            if r["account_id"] == who and start - timedelta(days=7) <= r["ts"] < start
+        ]
+        ratios.append(exact_quantile(now, 0.95) / max(exact_quantile(then, 0.95), 1))
+    (region,) = everyone["by_region"]
+    assert (region["region"], region["accounts"]) == ("eu-west-1", 3)
+    assert region["slow_accounts"] == sum(r >= 1.5 for r in ratios)
+    assert abs(region["top_ratio"] - max(ratios)) < 0.006
 
 
 async def test_recent_requests_newest_first_and_bounded(

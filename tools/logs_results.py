@@ -258,6 +258,20 @@ class EndpointLatency(ResultView):
     baseline_p95_ms: float | None = None
 
 
+class RegionLatency(ResultView):
+    """One region's latency (a CDN edge, a data center): the account's p95 there against its baseline
+    (scope account), or how many accounts it serves and how many are slower there than their own
+    baseline, with the highest such ratio (scope all)."""
+
+    region: str | None = None
+    requests: int = 0
+    p95_ms: float | None = None
+    baseline_p95_ms: float | None = None
+    accounts: int = 0
+    slow_accounts: int = 0
+    top_ratio: float | None = None
+
+
 class AccountLatency(ResultView):
     account_id: str
     p95_ms: float | None = None
@@ -280,6 +294,7 @@ class Latency(Percentiles):
     requests: int = 0
     baseline: Percentiles = Field(default_factory=Percentiles)
     by_endpoint: list[EndpointLatency] = Field(default_factory=list)
+    by_region: list[RegionLatency] = Field(default_factory=list)
     slowest: list[SlowRequest] = Field(default_factory=list, description="scope account: trace ids to follow")
     accounts: list[AccountLatency] = Field(default_factory=list)
     accounts_compared: int = 0

@@ -39,11 +39,11 @@ from casefile.agent.differential.picture import (
 )
 from casefile.agent.differential.refute import refutations
 from casefile.agent.differential.semantics import CUSTOMER_SIDE, classify, describe
+from casefile.agent.differential.slowness import latency_causes
 from casefile.agent.differential.sources import (
     account_name,
     healthy,
     infra_causes,
-    latency_causes,
     sso_causes,
     webhook_causes,
 )

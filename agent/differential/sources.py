@@ -25,7 +25,6 @@ __all__ = [
     "cite",
     "healthy",
     "infra_causes",
-    "latency_causes",
     "sso_causes",
     "webhook_causes",
 ]
@@ -307,79 +306,6 @@ def sso_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], 
         )
     )
     return out, notes
-
-
-def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
-    mine, everyone = evidence.latency, evidence.latency_all
-    if mine is None or mine.data.p95_ms is None or not mine.data.baseline.p95_ms:
-        return []
-    ratio = mine.data.p95_ms / mine.data.baseline.p95_ms
-    # The platform view gives each account's p95 against its own baseline, anonymously (older
-    # results named the accounts).
-    ratios = (
-        (everyone.data.p95_ratios or [a.ratio or 0.0 for a in everyone.data.accounts]) if everyone else []
-    )
-    slow = sorted((r for r in ratios if r >= 1.5), reverse=True)
-    if len(slow) >= 3 and everyone is not None:
-        return [
-            Hypothesis(
-                category="performance_platform",
-                confidence=0.75,
-                statement=f"Latency is up across the platform: {len(slow)} accounts have a p95 at least 1.5× their baseline.",
-                summary="Platform-wide slowness.",
-                component="api (platform-wide)",
-                evidence=everyone.cite(
-                    slow[0] if everyone.data.p95_ratios else None,
-                    f"one account's p95 is {slow[0]:g}× its own baseline",
-                )
-                + mine.cite(
-                    mine.data.slowest[0].trace_id if mine.data.slowest else None,
-                    f"trace of {account_name(state)}'s slowest request",
-                ),
-                action="escalate",
-                reply="Thanks for reporting this. We can confirm elevated response times across our API, not only for your account; our on-call engineers are investigating.",
-            )
-        ]
-    # One endpoint can crawl while the account-wide p95 barely moves: look at each endpoint too.
-    slow_endpoints = [
-        e
-        for e in mine.data.by_endpoint
-        if e.requests >= 20 and e.p95_ms and e.baseline_p95_ms and e.p95_ms >= 2 * e.baseline_p95_ms
-    ]
-    worst = max(slow_endpoints, key=lambda e: (e.p95_ms or 0) / (e.baseline_p95_ms or 1), default=None)
-    if ratio < 1.5 and worst is None:
-        return []
-    if worst is None:
-        worst = max(mine.data.by_endpoint, key=lambda e: e.p95_ms or 0, default=None)
-    where = (
-        f"{worst.path}: p95 {worst.p95_ms:.0f} ms against {worst.baseline_p95_ms:.0f} ms before"
-        if worst and worst.p95_ms and worst.baseline_p95_ms
-        else f"p95 {mine.data.p95_ms:.0f} ms against a baseline of {mine.data.baseline.p95_ms:.0f} ms"
-    )
-    return [
-        Hypothesis(
-            category="performance_account",
-            confidence=0.7,
-            statement=f"Only {account_name(state)} is slow: {where}; other accounts are at their usual latency.",
-            summary="Slowness limited to this account"
-            + (f" on {worst.path}." if worst and worst.path else "."),
-            component=(worst.path if worst else None) or "api",
-            reasons=["the account's latency is well above its own baseline", "no wider slowdown"],
-            evidence=mine.cite(worst.path if worst else None, "the slowest endpoint")
-            + mine.cite(
-                f"{worst.p95_ms:g}" if worst and worst.p95_ms else None,
-                "its p95 in ms",
-            ),
-            action="escalate",
-            team=state.catalog.owner("api", worst.path if worst else None),
-            reply=(
-                "Thanks for reporting this. Your requests"
-                + (f" to {worst.path}" if worst and worst.path else "")
-                + " have been much slower than usual while the rest of the platform is normal; our backend team is "
-                "looking into it with traces of the slowest calls. We'll update you shortly."
-            ),
-        )
-    ]
 
 
 def _foreign(host: str) -> bool:

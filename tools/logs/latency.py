@@ -7,7 +7,7 @@ from typing import Any
 
 from casefile.tools.base import CallContext, operation
 from casefile.tools.logs.args import LatencyArgs, RecentRequestsArgs
-from casefile.tools.logs.common import LOOKBACK, PLATFORM_RATIOS, TOP_N, TS_PARAM
+from casefile.tools.logs.common import LOOKBACK, PLATFORM_RATIOS, TOP_N, TS_PARAM, ident
 from casefile.tools.logs.engine import LogsEngine
 from casefile.tools.logs.pool import gather
 from casefile.tools.logs.render import render_latency, render_recent_requests
@@ -44,7 +44,7 @@ class RequestTimings(LogsEngine):
         in_window = f"{t.time} >= {{w0:{TS_PARAM}}}"
         lat = f"toFloat64({t.latency})"
 
-        optional = await self._optional(t, ["trace_id"])
+        optional = await self._optional(t, ["trace_id", "region"])
         path_sql = t.path or "''"
         # The queries are independent: they run at once (the connector keeps several clients).
         queries = {
@@ -72,6 +72,8 @@ class RequestTimings(LogsEngine):
                 f"ORDER BY requests DESC, path LIMIT {TOP_N}",
                 span,
             )
+        if optional["region"] != "NULL":
+            queries["regions"] = self._regions(where, path_filter, in_window, lat, span, scoped)
         if not scoped:
             # Other accounts only as an aggregate: how many were compared and their p95 ratios to
             # their own baselines, highest first. Their ids never leave the database.
@@ -116,11 +118,56 @@ class RequestTimings(LogsEngine):
                 for r in slowest
             ],
         }
+        regions = results["regions"].dicts() if "regions" in results else []
+        result["by_region"] = [
+            {
+                "region": r["region"],
+                "requests": int(r["requests"]),
+                "p95_ms": ms_or_none(r["p95"]),
+                "baseline_p95_ms": ms_or_none(r["bp95"]) if int(r["bn"]) else None,
+            }
+            if scoped
+            else {
+                "region": r["region"],
+                "accounts": int(r["accounts"]),
+                "slow_accounts": int(r["slow"]),
+                "top_ratio": float(r["top"]),
+            }
+            for r in regions
+        ]
         if not scoped:
             accounts = results["accounts"].one()
             result["accounts_compared"] = int(accounts["compared"] or 0)
             result["p95_ratios"] = [float(r) for r in accounts["ratios"] or []]
         return result
+
+    def _regions(
+        self, where: str, path_filter: str, in_window: str, lat: str, span: dict[str, Any], scoped: bool
+    ) -> Any:
+        """Latency per region (a CDN edge, a data center): the account's own p95 against its baseline
+        there, or, across the platform, how many accounts each region serves and how many of them are
+        at 1.5× their own baseline there or more, with the highest such ratio (aggregates over at least
+        two accounts; none named)."""
+        t = self.requests
+        region = ident("region")
+        if scoped:
+            return self._query(
+                f"SELECT {region} AS region, countIf({in_window}) AS requests, countIf(NOT ({in_window})) AS bn, "
+                f"quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
+                f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95 FROM {t.name} "
+                f"WHERE {where}{path_filter} GROUP BY region HAVING requests > 0 "
+                f"ORDER BY requests DESC, region LIMIT {TOP_N}",
+                span,
+            )
+        return self._query(
+            f"SELECT region, count() AS accounts, countIf(ratio >= 1.5) AS slow, max(ratio) AS top "
+            f"FROM (SELECT {region} AS region, round(quantileExactIf(0.95)({lat}, {in_window}) / "
+            f"greatest(quantileExactIf(0.95)({lat}, NOT ({in_window})), 1), 2) AS ratio FROM {t.name} "
+            f"WHERE {where}{path_filter} GROUP BY region, {t.account} "
+            f"HAVING countIf({in_window}) >= 20 AND countIf(NOT ({in_window})) >= 20) "
+            f"GROUP BY region HAVING accounts >= 2 ORDER BY slow DESC, top DESC, region LIMIT {TOP_N}",
+            span,
+        )
 
     @operation("logs_recent_requests", RecentRequestsArgs, render=render_recent_requests)
     async def recent_requests(self, args: RecentRequestsArgs, ctx: CallContext) -> dict[str, Any]:

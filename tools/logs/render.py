@@ -122,6 +122,13 @@ def render_latency(d: Mapping[str, Any]) -> str:
             f"{e['path']} | {e['requests']} | {e['p95_ms']} | {e['baseline_p95_ms']}"
             for e in d["by_endpoint"]
         ]
+    for r in d.get("by_region") or []:
+        lines.append(
+            f"region {r['region']}: {r['slow_accounts']} of {r['accounts']} accounts slower than their own "
+            f"baseline (up to {r['top_ratio']}×)"
+            if d["scope"] == "all"
+            else f"region {r['region']} | {r['requests']} | {r['p95_ms']} | {r['baseline_p95_ms']}"
+        )
     if d.get("accounts_compared"):
         lines.append(
             f"{d['accounts_compared']} accounts compared; p95 / own baseline p95, highest first: "
