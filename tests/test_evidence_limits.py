@@ -234,3 +234,82 @@ def test_a_region_slow_for_every_account_it_serves_is_the_platform() -> None:
     assert {"pop-lima", "/play/{clip}.m3u8"} <= {c.value for c in h.evidence}
     # One slow account among those the edge serves is that account's own slowness.
     assert best(assess(ticket, _edge(served=4, slow=1))).category == "performance_account"
+
+
+def test_unread_the_cause_that_breaks_most_of_its_source_is_first() -> None:
+    from casefile.tools.logs_results import WebhookDeliveries
+
+    # Every delivery to their receiver refused since yesterday 15:00; a sliver of their uploads refused
+    # as too large (a fault of its own, on another endpoint) for days.
+    history = [
+        {
+            "hour": f"2027-03-0{3 + h // 24}T{h % 24:02d}:00:00.000Z",
+            "attempts": 20,
+            "failures": 20 if h >= 15 else 0,
+        }
+        for h in range(36)
+    ]
+    hooks = {
+        "attempts": 720,
+        "failures": 420,
+        "failure_rate": 420 / 720,
+        "failing_since": "2027-03-03T15:00:00.000Z",
+        "endpoint_urls": ["https://school.zenvo.example/hooks/in"],
+        "by_response_status": [{"status": 401, "count": 420}],
+        "history": history,
+        "platform": {"attempts": 40000, "failures": 40, "failure_rate": 0.001},
+    }
+    big = row(413, "CLIP_TOO_BIG", 90, path="/v2/clips", first="2027-03-02T09:00:00.000Z")
+    big["before"] = 10
+    errors = top([big])
+    errors.data.requests, errors.data.baseline_requests = 11000, 60000
+    ev = Evidence(
+        summary=summary(90, requests=11000, status=413),
+        top=errors,
+        billing=billing(),
+        webhooks=cited(WebhookDeliveries, hooks, "c6", "logs_webhook_deliveries"),
+    )
+    basque = (
+        "Kaixo, atzo arratsaldetik gure plataforma ez da eguneratzen bideo bat prozesatzen amaitzen denean."
+    )
+    assert unread(state(basque)) == "foreign"
+    diff = assess(state(basque), ev)
+    h = best(diff)
+    assert h.category == "webhook_customer_endpoint", diff.render()
+    sliver = next(o for o in diff.hypotheses if o.category == "customer_error")
+    assert sliver.confidence <= h.confidence - 0.15
+
+
+def test_an_outage_inside_a_longer_failure_is_not_its_cause() -> None:
+    # Since yesterday 13:30 the account's uploads of offline sales are refused (and still are); an outage
+    # of everyone's came and went in between, yesterday 18:05-18:50.
+    refused = row(200, "PACK_UNREADABLE", 21, path="/graph/UploadTills", first="2027-03-03T13:30:00.000Z")
+    refused["last_at"] = "2027-03-04T14:30:00.000Z"
+    outage = row(503, "GATEWAY_DOWN", 79, path="/graph/PlaceBasket", first="2027-03-03T18:05:00.000Z")
+    outage["last_at"] = "2027-03-03T18:50:00.000Z"
+    errors = top(
+        [outage, refused],
+        others=[elsewhere(503, "GATEWAY_DOWN", 9, 2000), elsewhere(200, "PACK_UNREADABLE", 0, 0)],
+    )
+    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
+    bug = issue(
+        "TIL-31",
+        "Offline till uploads rejected with PACK_UNREADABLE on app 4.x",
+        "In Progress",
+        workaround="update the till app",
+        created_at="2027-02-20T10:00:00Z",
+    )
+    ev = Evidence(
+        summary=summary(100, status=503, base_rate=0.0), top=errors, billing=billing(), bugs=[(bug, "c8")]
+    )
+    ticket = state(
+        "Saturday's sales from the hours we were offline are missing from the reports. Are they lost?"
+    )
+    diff = assess(ticket, ev)
+    h = best(diff)
+    assert h.category == "known_bug" and "TIL-31" in h.statement, diff.render()
+    assert all(o.category != "platform_incident" or o.confidence < h.confidence for o in diff.hypotheses)
+    # When the account's own failure ended too, the outage is again a candidate of its own.
+    refused["last_at"] = "2027-03-03T17:00:00.000Z"
+    errors.data.top[1].last_at = "2027-03-03T17:00:00.000Z"  # type: ignore[union-attr]
+    assert any(o.category == "platform_incident" for o in assess(ticket, ev).hypotheses)

@@ -299,6 +299,8 @@ def api_causes(
                 note=f"Customer-side {cls}: {top.status} {top.error_code}.{ruled_note}",
             )
         )
+    for h in out:
+        h.failing_share = picture.rate
     return out, change
 
 

@@ -40,6 +40,9 @@ class Hypothesis(BaseModel):
     reply: str
     note: str = ""
     deploy_sha: str | None = None
+    failing_share: float | None = Field(
+        default=None, description="the share of its source's traffic that fails (requests, deliveries)"
+    )
 
 
 class Differential(BaseModel):

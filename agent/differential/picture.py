@@ -282,7 +282,26 @@ def error_picture(
         for run in episodes(rows_of)
     ]
     elevated = [p for p in pictures if p[0].elevated]
-    return max(elevated or pictures, key=lambda p: (p[1], p[0].count))[0]
+    # An episode that ended inside a longer failure of the account, one that began before it and still
+    # goes on, is an interlude of that failure's story, not its cause: the outage of one evening does
+    # not explain uploads refused since the afternoon and still refused.
+    kept = [p for p in elevated if not any(_within(p[0], o[0]) for o in elevated)]
+    return max(kept or elevated or pictures, key=lambda p: (p[1], p[0].count))[0]
+
+
+def _within(inner: ErrorPicture, outer: ErrorPicture) -> bool:
+    """``inner`` is an incident of many accounts that ended, and ``outer`` a failure of this account's own
+    that began before it and still goes on."""
+    began, first = parse_ts(outer.onset), parse_ts(inner.onset)
+    return (
+        inner.ended
+        and inner.scope == "many accounts"
+        and not outer.ended
+        and not outer.scope.startswith("many")
+        and began is not None
+        and first is not None
+        and began < first
+    )
 
 
 # Codes of one class whose errors are this far apart are separate episodes.

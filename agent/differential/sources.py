@@ -196,6 +196,8 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
             notes.append(
                 f"webhooks delivered normally ({fd.attempts} attempts, {fd.failure_rate:.1%} failures)"
             )
+    for h in out:
+        h.failing_share = d.failure_rate if h.category == "webhook_platform" else fd.failure_rate
     return out, notes
 
 

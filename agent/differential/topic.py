@@ -161,6 +161,22 @@ _ASK = (
 )
 
 
+def _by_how_much_fails(hypotheses: list[Hypothesis], clear: list[Hypothesis]) -> None:
+    """Of the clear causes of a ticket we cannot read, one that breaks most of what its source carries
+    (every delivery refused) is likelier what the customer writes about than a sliver of failing
+    requests elsewhere: the latter loses 0.15 when it fails ten times less."""
+    shares = [h.failing_share for h in clear if h.failing_share is not None]
+    most = max(shares, default=0.0)
+    if most < 0.2:
+        return
+    for h in clear:
+        if h.failing_share is not None and h.failing_share * 10 < most:
+            h.confidence = round(h.confidence - 0.15, 2)
+            h.reasons.append(
+                f"only {h.failing_share:.1%} of its traffic fails, while another cause breaks {most:.0%}"
+            )
+
+
 def evidence_first(
     kind: Unread, hypotheses: list[Hypothesis], over: list[Hypothesis], named: Sequence[Hypothesis] = ()
 ) -> list[Hypothesis]:
@@ -174,6 +190,7 @@ def evidence_first(
     A cause that was ``over`` before the ticket (errors that ended) is not clear without its words.
     """
     clear = False
+    clearly: list[Hypothesis] = []
     for h in hypotheses:
         # A cause the ticket's own names found (a tracked bug about the "freemail.hu" addresses it
         # writes) is not the data alone: it keeps its confidence.
@@ -189,10 +206,12 @@ def evidence_first(
             and not any(h is o for o in over)
         ):
             clear = True
+            clearly.append(h)
             h.confidence = round(min(h.confidence - 0.15, 0.65), 2)
             h.reasons.append("the ticket does not say what is wrong: the account's data alone points here")
         else:
             h.confidence = min(h.confidence, 0.45)
+    _by_how_much_fails(hypotheses, clearly)
     ranked = sorted(hypotheses, key=lambda h: -h.confidence)
     seen = "; ".join(h.summary for h in ranked[:2])
     said = (
