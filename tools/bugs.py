@@ -32,6 +32,7 @@ from casefile.tools.errors import (
     SourceMalformed,
     SourceNotFound,
     SourceRateLimited,
+    SourceUnavailable,
     ToolError,
 )
 from casefile.tools.http import APIConnector, ReadOnlyHTTP
@@ -412,11 +413,21 @@ class LinearConnector(APIConnector[LinearSettings]):
         """
         key = (" ".join(args.query.split()).lower(), args.first)
         task = self._searches.get(key)
-        if task is None:
+        if task is None or (task.done() and (task.cancelled() or task.exception() is not None)):
             task = asyncio.ensure_future(self._search(args.query, args.first))
             self._searches[key] = task
         try:
             return dict(await asyncio.shield(task))
+        except asyncio.CancelledError:
+            # This call's deadline (or a stop) cancelled it: a search still waiting on a silent Linear is
+            # not handed to the next caller, who would wait on it for ever (round 8). A search that
+            # was cancelled itself (the connector closing) is this call's failure, not its cancellation.
+            if self._searches.get(key) is task:
+                del self._searches[key]
+            current = asyncio.current_task()
+            if task.cancelled() and current is not None and not current.cancelling():
+                raise SourceUnavailable(SOURCE, "the search was cancelled") from None
+            raise
         except BaseException:
             # A failure is not cached: the next identical search may succeed.
             if self._searches.get(key) is task and task.done():
