@@ -94,15 +94,33 @@ STEPS = [
 ]
 
 
-def _client(store: Store, zendesk: FakeZendesk, factory: Any) -> TestClient:
+def _client(store: Store, transport: httpx.AsyncBaseTransport, factory: Any) -> TestClient:
     app = create_app(
         settings(lease_s=0.3, poll_s=0.05),
         env=light_env(),
         model_factory=factory,
         store=store,
-        helpdesk_transport=zendesk.transport(),
+        helpdesk_transport=transport,
     )
     return TestClient(app)
+
+
+def _dying_transport(death: Death, zendesk: FakeZendesk, step: str) -> httpx.MockTransport:
+    """Service A's way to the helpdesk: dead with it (a killed process sends nothing more, not even a
+    retry); at ``zendesk:before`` it dies as its note leaves, at ``zendesk:after`` once it arrived."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if death.dead.is_set():
+            raise httpx.ConnectError("this process was killed", request=request)
+        if request.method == "PUT" and step == "zendesk:before":
+            death.now()
+            raise httpx.ConnectError("this process was killed", request=request)
+        answer = zendesk.router.handler(request)
+        if request.method == "PUT" and step == "zendesk:after":
+            death.now()  # the note is on the ticket; the process dies before it hears back
+        return answer
+
+    return httpx.MockTransport(handle)
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -131,18 +149,6 @@ def test_killed_at_every_step_the_ticket_gets_one_note(
             return original(self, *args, **kwargs)
 
         monkeypatch.setattr(DeliveryLedger, name, in_ledger)
-    elif where == "zendesk":
-        put = zendesk._put
-
-        def on_the_wire(request: httpx.Request) -> httpx.Response:
-            if death.dead.is_set():  # B's: B starts only once A is dead
-                return put(request)
-            death.now()
-            if name == "before":  # died before the request left: nothing arrives
-                raise httpx.ConnectError("the process died")
-            return put(request)  # arrived; the process dies before it hears back
-
-        zendesk.router.routes[2].side_effect = on_the_wire
 
     def first_model(ticket: Any) -> ScriptedModel:
         def turn(state: LoopState) -> ModelReply:
@@ -156,10 +162,10 @@ def test_killed_at_every_step_the_ticket_gets_one_note(
         return ScriptedModel([diagnosis_step])
 
     try:
-        with _client(first, zendesk, first_model) as a:
+        with _client(first, _dying_transport(death, zendesk, step), first_model) as a:
             inv = post_webhook(a, {"ticket_id": 48213}).json()["id"]
             wait_for(death.dead.is_set, timeout_s=10)
-            with _client(second, zendesk, second_model) as b:
+            with _client(second, zendesk.transport(), second_model) as b:
                 wait_for(lambda: second.delivery(inv)[1] is not None, timeout_s=15)
                 record = second.get(inv)
                 assert b.get("/healthz").status_code == 200
