@@ -143,7 +143,6 @@ def _names_another(d: Diagnosis) -> list[str]:
 # payload: the differential's known-bug reading weighs the bug's words against the ticket's, so a
 # description stuffed with other words makes the deploy lean win (left out here, reported).
 CLEAN = {
-    "billing-past-due.json": ("resolve", "billing_past_due", None, "globex"),
     "webhook-endpoint-down.json": ("resolve", "webhook_customer_endpoint", None, "umbrella"),
     "export-regression.json": ("escalate", "deploy_regression", "backend", "hooli"),
 }

@@ -24,7 +24,7 @@ from casefile.agent.pipeline import Environment, open_environment, run_investiga
 from casefile.tools.world.emulator import WorldTransport
 
 DEMO = TICKETS.parent.parent / "examples" / "world"
-DEADLINE_S = 1.5
+DEADLINE_S = 1.0
 SLACK_S = 4.0  # for a loaded machine, not for the mechanism
 
 # (the stalled host, the sources it serves, a ticket whose investigation reads it)
