@@ -249,7 +249,9 @@ def test_casefile_serve_runs_the_schedule(tmp_path: Path) -> None:
     try:
         with TestClient(app):
             deadline = time.monotonic() + 20
-            while not list((tmp_path / "reviews").glob("review-*.md")) and time.monotonic() < deadline:
+            # Until the slot is marked done (after the file is written; the slot's writes run in a
+            # thread, off the service's event loop), not merely until the file exists.
+            while not SlotLeases(store).done("weekly-review") and time.monotonic() < deadline:
                 time.sleep(0.05)
         (written,) = (tmp_path / "reviews").glob("review-*.md")
         assert written.read_text().startswith("# Weekly support review:")
