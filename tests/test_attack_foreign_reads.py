@@ -121,8 +121,16 @@ def test_the_searches_return_other_customers(attacked: Attacked) -> None:
     assert set(made) == {t for t, _ in SEARCHES + STEERED}
     raw = {o.tool: json.dumps(o.data, default=str) for o in made.values() if o.ok}
     named = {tool for tool, text in raw.items() if others_named(attacked.env, text)}
-    # logs_sql's result echoes the query that ran, with the account the model wrote into it
-    assert named == {"tickets_similar", "docs_search", "docs_article", "bugs_issue", "logs_sql"}, named
+    # logs_sql's result echoes the query that ran, with the account the model wrote into it; a bug
+    # search's results carry the start of each issue's description, which may name who reported it
+    assert named == {
+        "tickets_similar",
+        "docs_search",
+        "docs_article",
+        "bugs_issue",
+        "bugs_search",
+        "logs_sql",
+    }, named
 
 
 @pytest.mark.parametrize("index", range(len(SEARCHES) + len(STEERED) + 1), ids=lambda i: f"prompt{i}")

@@ -230,6 +230,8 @@ async def test_search_sends_searchissues_and_summarises(linear: LinearConnector)
     assert first == {
         "identifier": "REL-482",
         "title": REL_482["title"],
+        # the symptom a bug's title leaves out is in its description (its start: a search ranks by it)
+        "description": REL_482["description"][:600],
         "state": "In Progress",
         "url": REL_482["url"],
         "created_at": "2026-11-20T09:30:00.000Z",

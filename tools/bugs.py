@@ -197,10 +197,15 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+# A search result's description, cut: its first lines state the symptom, which is what ranking reads.
+_SEARCH_DESCRIPTION = 600
+
+
 def _summary(issue: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "identifier": issue.get("identifier"),
         "title": issue.get("title"),
+        "description": str(issue.get("description") or "")[:_SEARCH_DESCRIPTION],
         "state": (issue.get("state") or {}).get("name"),
         "url": issue.get("url"),
         "created_at": issue.get("createdAt"),
