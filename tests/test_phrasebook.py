@@ -42,6 +42,17 @@ TICKETS: list[tuple[str, str, set[str], str | None]] = [
     ("ja", "昨日から通知が届きません。", {"webhook"}, "since yesterday"),
     ("hu", "Tegnap óta nem működik a belépés, a rendszer hibát jelez.", {"sso"}, "since yesterday"),
     ("hu", "Ma reggel óta minden nagyon lassú a felületen.", {"performance"}, "since this morning"),
+    (
+        "ro",
+        "De ieri plata cu cardul de credit a fost respinsă, factura e neplătită.",
+        {"billing"},
+        "since yesterday",
+    ),
+    ("ro", "Notificările nu mai ajung de azi dimineață.", {"webhook"}, "since this morning"),
+    ("vi", "Từ hôm qua chúng tôi không thể đăng nhập vào hệ thống.", {"sso"}, "since yesterday"),
+    ("vi", "Số liệu theo ngày không khớp với báo cáo của chúng tôi.", {"data"}, None),
+    ("el", "Από χθες δεν μπορούμε να συνδεθούμε στην εφαρμογή.", {"sso"}, "since yesterday"),
+    ("el", "Τα ημερήσια νούμερα δεν ταιριάζουν με τη δική μας αναφορά.", {"data"}, None),
 ]
 
 
@@ -63,7 +74,7 @@ def test_each_language_is_read_for_its_areas_time_and_symptom(
 def test_the_languages_customers_write_are_all_there() -> None:
     assert set(languages()) >= {
         *("de", "fr", "es", "sv", "da", "nb", "fi", "pl", "cs", "tr", "id", "ko", "zh"),
-        *("nl", "it", "pt", "ja", "hu"),
+        *("nl", "it", "pt", "ja", "hu", "ro", "vi", "el"),
     }
 
 
