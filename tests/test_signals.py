@@ -169,6 +169,9 @@ def test_normalise_endpoint_keeps_words() -> None:
         ("the Save button does nothing on the settings page", ["ui"]),
         ("the dashboard is very slow, requests take 30 seconds and then time out", ["ui", "performance"]),
         ("the totals are off by one day, maybe a timezone issue", ["data"]),
+        # a zone that says when something happened is not a question about how days are counted
+        ("nothing came through between 9:05 and 9:50 am (Eastern time zone)", []),
+        ("at 10h30, Central time zone, the sync stopped; our time zone is set right", ["data"]),
         ("hello, quick question about our account", []),
     ],
 )

@@ -367,6 +367,12 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
     }.items()
 }
 _BILLING_CODES = re.compile(r"card_|payment|subscription|insufficient_funds|past_due|invoice")
+# A clock time and the zone it is given in, up to four words after it ("9:05 am (our time zone)",
+# "10h30, Central time zone").
+_ZONED_CLOCK = re.compile(
+    r"\b\d{1,2}(?:[:.h]\d\d)\s*(?:[ap]\.?m\.?)?\s*[(,]?\s*(?:[\w'-]+\s+){0,4}?time ?zones?\b\)?",
+    re.IGNORECASE,
+)
 
 
 def extract_areas(
@@ -378,6 +384,9 @@ def extract_areas(
     browsers: Iterable[str] = (),
 ) -> list[str]:
     """Product areas the ticket is about, in the fixed order of :data:`AREAS`."""
+    # A zone that says when something happened ("at 9:05 (Eastern time zone)") is not a question
+    # about how days are counted.
+    text = _ZONED_CLOCK.sub(" ", text)
     areas = {name for name, pattern in _AREA_PATTERNS.items() if pattern.search(text)}
     statuses, error_codes = list(statuses), list(error_codes)
     if list(endpoints):
