@@ -77,10 +77,22 @@ def test_a_ticket_saying_the_api_answers_200_reports_the_codes_inside_them() -> 
 def test_two_episodes_of_one_kind_are_dated_each_by_its_own_errors() -> None:
     # An outage of everyone's two days ago, over in 45 minutes; since 13:20 today another code of the
     # same kind (a server fault carried inside 200s) at every account.
-    old = row(503, "GATEWAY_DOWN", 60, path="/graph/PlaceBasket", first="2027-03-02T18:05:00.000Z")
-    old["last_at"] = "2027-03-02T18:50:00.000Z"
-    new = row(200, "STOCKBOOK_UNAVAILABLE", 7, path="/graph/CountStock", first="2027-03-04T13:20:00.000Z")
-    new["last_at"] = "2027-03-04T14:50:00.000Z"
+    old = row(
+        503,
+        "GATEWAY_DOWN",
+        60,
+        path="/graph/PlaceBasket",
+        first="2027-03-02T18:05:00.000Z",
+        last="2027-03-02T18:50:00.000Z",
+    )
+    new = row(
+        200,
+        "STOCKBOOK_UNAVAILABLE",
+        7,
+        path="/graph/CountStock",
+        first="2027-03-04T13:20:00.000Z",
+        last="2027-03-04T14:50:00.000Z",
+    )
     errors = top(
         [old, new],
         others=[elsewhere(503, "GATEWAY_DOWN", 9, 2000), elsewhere(200, "STOCKBOOK_UNAVAILABLE", 9, 250)],
@@ -110,8 +122,14 @@ def test_what_a_limit_code_means_whatever_its_status(status: int, code: str, exp
 def _small_account_in_an_outage(others_last: str) -> Evidence:
     """Five 503 ``vault_unavailable`` from this small account until 13:20, and nine other accounts'
     many until ``others_last`` (the ticket is at 15:00)."""
-    mine = row(503, "vault_unavailable", 5, path="/v3/chunks", first="2027-03-04T13:00:00.000Z")
-    mine["last_at"] = "2027-03-04T13:20:00.000Z"
+    mine = row(
+        503,
+        "vault_unavailable",
+        5,
+        path="/v3/chunks",
+        first="2027-03-04T13:00:00.000Z",
+        last="2027-03-04T13:20:00.000Z",
+    )
     shared = elsewhere(503, "vault_unavailable", 9, 400) | {
         "first_at": "2027-03-04T12:58:00.000Z",
         "last_at": others_last,
@@ -283,10 +301,22 @@ def test_unread_the_cause_that_breaks_most_of_its_source_is_first() -> None:
 def test_an_outage_inside_a_longer_failure_is_not_its_cause() -> None:
     # Since yesterday 13:30 the account's uploads of offline sales are refused (and still are); an outage
     # of everyone's came and went in between, yesterday 18:05-18:50.
-    refused = row(200, "PACK_UNREADABLE", 21, path="/graph/UploadTills", first="2027-03-03T13:30:00.000Z")
-    refused["last_at"] = "2027-03-04T14:30:00.000Z"
-    outage = row(503, "GATEWAY_DOWN", 79, path="/graph/PlaceBasket", first="2027-03-03T18:05:00.000Z")
-    outage["last_at"] = "2027-03-03T18:50:00.000Z"
+    refused = row(
+        200,
+        "PACK_UNREADABLE",
+        21,
+        path="/graph/UploadTills",
+        first="2027-03-03T13:30:00.000Z",
+        last="2027-03-04T14:30:00.000Z",
+    )
+    outage = row(
+        503,
+        "GATEWAY_DOWN",
+        79,
+        path="/graph/PlaceBasket",
+        first="2027-03-03T18:05:00.000Z",
+        last="2027-03-03T18:50:00.000Z",
+    )
     errors = top(
         [outage, refused],
         others=[elsewhere(503, "GATEWAY_DOWN", 9, 2000), elsewhere(200, "PACK_UNREADABLE", 0, 0)],
