@@ -34,7 +34,7 @@ def paint(text: str, color: str, stream: TextIO | None = None) -> str:
     return f"\033[{_CODES[color]}m{text}\033[0m"
 
 
-class _Stderr(logging.StreamHandler):
+class _Stderr(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stderr`` is now (tests swap it), not the one at set-up."""
 
     @property

@@ -73,7 +73,8 @@ class FieldChecker:
         except TemplateSyntaxError:
             return None  # syntax is reported by the caller's own check
         if expression:
-            return template.body[0].nodes[0]  # type: ignore[attr-defined]
+            node: nodes.Node = template.body[0].nodes[0]  # type: ignore[attr-defined]
+            return node
         return template
 
     def _infer(self, node: nodes.Node) -> Any:

@@ -13,7 +13,7 @@ with the non-interactive Agg backend, so it renders without a display.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,9 +226,9 @@ def _trend(plt: Any, history: Sequence[RunResult], path: Path) -> None:
     times = [datetime.fromisoformat(r.started_at.replace("Z", "+00:00")) for r in history]
     margin = max((max(times) - min(times)) / 20, timedelta(minutes=30))  # one run alone is still a range
     ax.set_xlim(min(times) - margin, max(times) + margin)
-    locator = mdates.AutoDateLocator(maxticks=8)
+    locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_ylim(-4, 105)
     ax.set_ylabel("pass rate (%)")
     ax.set_title(f"Trend over {len(history)} run(s) in this directory")
@@ -242,7 +242,7 @@ def render_charts(run: RunResult, out_dir: Path, history: Sequence[RunResult] = 
     """Write the four charts into ``out_dir``; ``history`` = earlier runs (oldest first), this one included."""
     plt = _pyplot()
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = [
+    figures: list[tuple[Figure, Callable[[Path], None]]] = [
         (
             Figure(file="pass_by_family.png", title="Pass rate by family"),
             lambda p: _pass_by_family(plt, run, p),

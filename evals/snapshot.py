@@ -249,7 +249,10 @@ def world_files(
             if ex.url.path.startswith("/api/v2/help_center/") and system in ("zendesk", "idp"):
                 system = "helpcenter"
             by_system[system].append(ex)
-    ok = lambda system: [a for ex in by_system[system] if ex.status == 200 and (a := ex.json()) is not None]  # noqa: E731
+
+    def ok(system: str) -> list[Any]:
+        return [a for ex in by_system[system] if ex.status == 200 and (a := ex.json()) is not None]
+
     files = {
         "stripe.json": _dump(_stripe(ok("stripe"))),
         "linear.json": _dump(_linear(ok("linear"))),

@@ -177,7 +177,7 @@ class StripeConnector(APIConnector[StripeSettings]):
         )
 
     async def aclose(self) -> None:
-        await self.http_client.close_async()
+        await self.http_client.close_async()  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
 
     async def _call(self, what: str, request: Callable[[], Awaitable[Any]]) -> Any:
         """One SDK read with our retry policy and errors; returns plain dicts."""

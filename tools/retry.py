@@ -183,7 +183,7 @@ def backoff_s(
     attempt: int, rng: random.Random | None = None, policy: RetryPolicy = CONNECTOR_POLICY
 ) -> float:
     """The wait after failed attempt number ``attempt`` (1-based): exponential, equal jitter."""
-    ceiling = min(policy.base_wait_s * 2 ** (attempt - 1), policy.max_backoff_s)
+    ceiling = min(policy.base_wait_s * 2.0 ** (attempt - 1), policy.max_backoff_s)
     return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 

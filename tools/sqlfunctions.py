@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from sqlglot.tokens import Token, TokenType
+from sqlglot import Token, TokenType
 
 __all__ = ["ALLOWED_FUNCTIONS", "allowed_function", "first_disallowed_call"]
 

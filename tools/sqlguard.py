@@ -48,9 +48,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import Token, TokenType, exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
 
 from casefile.tools.errors import ReadOnlyViolation
 from casefile.tools.sqlfunctions import ALLOWED_FUNCTIONS, first_disallowed_call

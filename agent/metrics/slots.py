@@ -71,7 +71,7 @@ class SlotLeases:
                     " WHERE job = ? AND slot = ? AND done_at IS NULL",
                     (owner, until, *key),
                 )
-                return cur.rowcount == 1
+                return bool(cur.rowcount == 1)
         except Exception as exc:
             if self.store._is_unique_violation(exc):
                 return False  # another replica inserted it first
@@ -87,7 +87,7 @@ class SlotLeases:
                 " WHERE job = ? AND slot = ? AND owner = ?",
                 (_ts(now), job, _ts(slot), owner),
             )
-            return cur.rowcount == 1
+            return bool(cur.rowcount == 1)
 
     def release(self, job: str, slot: datetime, owner: str, error: str) -> None:
         """The work failed: the slot is claimable again at once (until MAX_ATTEMPTS)."""

@@ -276,7 +276,8 @@ class Database:
         sql += "".join(f" AND {condition}" for condition, _ in present)
         with self._tx() as cur:
             cur.execute(f"{sql} ORDER BY {order}", [value for _, value in present])
-            return cur.fetchall()
+            rows: list[Any] = cur.fetchall()
+            return rows
 
     def _is_unique_violation(self, exc: BaseException) -> bool:
         if isinstance(exc, sqlite3.IntegrityError):

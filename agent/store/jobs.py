@@ -156,7 +156,7 @@ class Jobs(Database):
                 f" WHERE id = ?{fence}",
                 (db_time(utc_now()), id, *([owner] if owner is not None else [])),
             )
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     def promote(self, id: str) -> bool:
         """An agent is waiting for a queued investigation: it goes before background work everywhere."""
@@ -166,7 +166,7 @@ class Jobs(Database):
                 " AND priority <> 'on_demand'",
                 (id,),
             )
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     def pending(self) -> int:
         """How much accepted work no worker holds now (queued, or a note waiting to be delivered)."""

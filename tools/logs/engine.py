@@ -35,7 +35,7 @@ def _on_own_thread(
 ) -> Callable[Concatenate[LogsEngine, P], Awaitable[R]]:
     """The async form of a blocking engine method: the same call, run on the engine's executor."""
 
-    async def run(self: LogsEngine, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def run(self: LogsEngine, /, *args: P.args, **kwargs: P.kwargs) -> R:
         # In the caller's context, so the query sees the investigation's deadline (executors don't copy it).
         call = functools.partial(contextvars.copy_context().run, method, self, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, call)
