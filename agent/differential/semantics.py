@@ -173,6 +173,10 @@ def classify(status: int | None, code: str | None = None, message: str | None = 
                     return cls
                 if status is not None and status >= 500 and cls not in OUR_SIDE:
                     return "timeout" if status == 504 else "server"
+                if _refused_as_sent(status, cls):
+                    # A 4xx is the request refused as sent: "…_TIME_OUT_OF_RANGE" is a time outside the
+                    # accepted range, not our timeout; the code's other words, or its status, say what.
+                    return _not_ours(status, text)
                 return cls
     if status is None:
         return "other"
@@ -183,6 +187,21 @@ def classify(status: int | None, code: str | None = None, message: str | None = 
     # A success status that carries an error (a batch answered 200, its refused items' codes in the
     # body): the request went through, what it asked for was refused as sent.
     return "validation" if code or message else "other"
+
+
+def _refused_as_sent(status: int | None, cls: ErrorClass) -> bool:
+    """Whether a class of our side read in a code's words contradicts its 4xx status: the request was
+    refused as sent (a 408 is the one 4xx that is a timeout)."""
+    return cls == "timeout" and status is not None and 400 <= status < 500 and status != 408
+
+
+def _not_ours(status: int | None, text: str) -> ErrorClass:
+    """The class of a 4xx whose code reads as a timeout: the first customer-side class its words name,
+    else its status's."""
+    for cls, pattern in _BY_WORDS:
+        if cls not in OUR_SIDE and pattern.search(text):
+            return cls
+    return _BY_STATUS.get(status or 400, "validation")
 
 
 def worded(text: str) -> bool:
