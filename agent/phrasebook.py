@@ -30,6 +30,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from casefile.agent.digits import ascii_digits
+
 __all__ = [
     "LANGUAGES_DIR",
     "Language",
@@ -208,7 +210,7 @@ def share(text: str, words: frozenset[str], spaced: bool = True) -> int:
 def known_language(text: str) -> bool:
     """Whether ``text`` is written in a language of the phrasebook: it uses its phrases, or enough
     of its common words (two, and a tenth of the text's words, in a language with spaces)."""
-    if reading(text) != text:
+    if _phrased(text) != ascii_digits(text):  # digits of another script are no phrase
         return True
     total = len(_TOKEN.findall(text))
     for lang in languages().values():
@@ -254,14 +256,21 @@ def tells_when(english: str) -> bool:
 
 def meanings(text: str) -> list[str]:
     """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once each."""
-    spaced = _GLUED_NUMBER.sub(" ", text)
+    spaced = _GLUED_NUMBER.sub(" ", ascii_digits(text))
     found = [meaning.strip() for pattern, meaning in _rules() if pattern.search(spaced)]
     return list(dict.fromkeys(m for m in found if not tells_when(m)))
 
 
 def reading(text: str) -> str:
-    """``text``, then (when it uses any known phrase) the same text with those phrases in English."""
-    english = _GLUED_NUMBER.sub(" ", text)
+    """``text``, then (when it uses any known phrase, or digits of another script: "٥٠٣" reads "503") the
+    same text with those phrases in English."""
+    english = _phrased(text)
+    return text if english == text else f"{text}\n\n{english}"
+
+
+def _phrased(text: str) -> str:
+    """``text`` in ASCII digits (numbers glued to a spaceless script set apart), its phrases in English."""
+    english = _GLUED_NUMBER.sub(" ", ascii_digits(text))
     for pattern, meaning in _rules():
         english = pattern.sub(lambda m, meaning=meaning: _english(m, meaning), english)  # type: ignore[misc]
-    return text if english == text else f"{text}\n\n{english}"
+    return english

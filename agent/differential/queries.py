@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.glossary import english
+from casefile.agent.digits import clock_times
 from casefile.agent.phrasebook import languages
 from casefile.agent.signals.names import Name, names, other_script, split_scripts
 from casefile.agent.signals.text import code_name
@@ -366,6 +367,11 @@ def stems(words: Iterable[str]) -> set[str]:
     return out
 
 
+def _words(text: str) -> set[str]:
+    """What a ticket and an issue are compared by: the stems of their words, and their clock times."""
+    return stems(terms(text)) | set(clock_times(text))
+
+
 def rank_issues(
     issues: Iterable[Issue], ticket_text: str, codes: Iterable[str] = ()
 ) -> list[tuple[float, Issue]]:
@@ -373,12 +379,13 @@ def rank_issues(
 
     Shared words weigh by how few of the candidates carry them (a word every
     search result shares, like "rate", says little; "multi-parcel" says a lot),
-    title words twice, error codes four times; an open issue wins ties.
+    title words twice, error codes four times; an open issue wins ties. A clock time is a word too
+    (written in any script's digits: a bug quoting "30:10 for 10:30" shares them with an Arabic ticket).
     """
     pool = list(issues)
-    wanted = stems(terms(ticket_text))
+    wanted = _words(ticket_text)
     code_set = stems(c.lower() for c in codes if c)
-    docs = [(stems(terms(i.title)), stems(terms(f"{i.description} {i.workaround or ''}"))) for i in pool]
+    docs = [(_words(i.title), _words(f"{i.description} {i.workaround or ''}")) for i in pool]
     n = len(pool)
 
     def idf(word: str) -> float:
