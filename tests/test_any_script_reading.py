@@ -1,0 +1,77 @@
+"""How a ticket is read whatever its language or script, on invented companies and invented samples
+(session 9): what a ticket carries in every language (numbers, times, codes) is read as written,
+and a code's words are read with its status. No bundled world's names."""
+
+from __future__ import annotations
+
+from test_differential import best, billing, issue, row, state, summary, top
+
+from casefile.agent.differential import Evidence, assess
+from casefile.agent.differential.queries import bug_queries
+from casefile.agent.differential.semantics import classify
+from casefile.agent.digits import ascii_digits, clock_times
+from casefile.agent.phrasebook import known_language, reading
+from casefile.agent.signals import extract_statuses
+from casefile.agent.signals.names import name_words, names
+
+# An invented language in Thai script with Thai digits: nothing of it is listed anywhere.
+KIOSK = "ใบเสร็จจากตู้ของเราพิมพ์เวลา ๔๕:๑๔ แทน ๑๔:๔๕ ตั้งแต่เมื่อวาน ลูกค้าสับสนมาก"
+
+
+def test_a_4xx_whose_code_says_time_out_is_a_request_refused_as_sent() -> None:
+    # "…_TIME_OUT_OF_RANGE": a time outside the accepted range, refused as sent, not our timeout
+    assert classify(400, "INVALID_ARGUMENT/READING_TIME_OUT_OF_RANGE") == "validation"
+    assert classify(422, "pickup_time_out_of_window") == "validation"
+    assert classify(403, "SLOT_TIME_OUT_OF_POLICY_DENIED") == "permission"
+    # a timeout is ours on a 5xx and on the one 4xx that means it
+    assert classify(504, "UPSTREAM_TIMEOUT") == "timeout"
+    assert classify(408, "REQUEST_TIMEOUT") == "timeout"
+    assert classify(500, "READING_TIME_OUT_OF_RANGE") == "timeout"
+
+
+def test_devices_refused_for_their_clock_are_the_customers_side() -> None:
+    # Weighbridge sensors of an invented company post readings dated years back: the 400s are theirs.
+    errors = [row(400, "INVALID_ARGUMENT/READING_TIME_OUT_OF_RANGE", 180, path="/v1/sensors/{id}/readings")]
+    evidence = Evidence(summary=summary(180, status=400), top=top(errors), billing=billing())
+    diff = assess(
+        state("Since Tuesday your API seems to throw away the readings of some of our scales."), evidence
+    )
+    assert best(diff).category == "customer_error"
+
+
+def test_digits_of_every_script_are_read_as_ascii() -> None:
+    assert (
+        ascii_digits("HTTP ٥٠٣ · ۴۰۳ · ५०० · ๕๐๓ · ５０２ · ١٢٫٥")
+        == "HTTP 503 · 403 · 500 · 503 · 502 · 12.5"
+    )
+    assert extract_statuses(reading("the kiosk answers HTTP ٥٠٣ since ١٠:٣٠")) == [503]
+    # digits alone are no phrase of a language: the text is not thereby one we read
+    assert reading("Ticket 42") == "Ticket 42" and not known_language("ตู้ ๕๐๓ เสีย")
+    # clock times, not a timestamp's nor a longer number's
+    assert clock_times(KIOSK) == ["45:14", "14:45"]
+    assert clock_times("at 2027-02-03T10:30:00Z, 1:2:3, 123:45 and 9:05") == ["9:05"]
+
+
+def test_a_bug_quoting_the_times_a_ticket_writes_is_found_in_any_script() -> None:
+    assert {"45:14", "14:45"} <= {n.word for n in names(KIOSK)}
+    assert "14:45" in name_words("Receipts print 45:14 for 14:45")
+    receipts = issue(
+        "LMR-7",
+        "Thai receipts print the time reversed (45:14 for 14:45)",
+        "In Progress",
+        workaround="Print the time in words.",
+    )
+    other = issue("LMR-9", "Kiosk screen slow after midnight", "Todo")
+    evidence = Evidence(summary=summary(0), billing=billing(), bugs=[(receipts, "c9"), (other, "c9")])
+    found = best(assess(state(KIOSK), evidence))
+    assert found.category == "known_bug" and found.evidence[0].value == "LMR-7"
+    # and the bug search asks for those times, which a tracker finds as written
+    assert "45:14 14:45" in bug_queries(state(KIOSK), Evidence(summary=summary(0), billing=billing()))
+
+
+def test_an_arabic_ticket_is_read_with_its_digits() -> None:
+    # an invented florist's ticket: "saving the order failed - error ٥٠٢ … is this a known issue? a workaround?"
+    said = reading("تعذّر حفظ الطلب – خطأ ٥٠٢ منذ أمس. هل هذا خطأ معروف لديكم؟ وما الحل المؤقت؟")
+    assert extract_statuses(said) == [502]
+    assert "known issue" in said and "workaround" in said and "since yesterday" in said
+    assert known_language("الطلبات لا تصل إلى المتجر")
