@@ -9,6 +9,7 @@ from test_differential import best, billing, issue, row, state, summary, top
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.queries import bug_queries
 from casefile.agent.differential.semantics import classify
+from casefile.agent.differential.topic import unread
 from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
 from casefile.agent.signals import extract_statuses
@@ -75,3 +76,14 @@ def test_an_arabic_ticket_is_read_with_its_digits() -> None:
     assert extract_statuses(said) == [502]
     assert "known issue" in said and "workaround" in said and "since yesterday" in said
     assert known_language("الطلبات لا تصل إلى المتجر")
+
+
+def test_what_should_be_fresh_and_is_not_is_a_symptom() -> None:
+    # an invented port's dispatchers: cranes "stale on the yard board" name what is wrong
+    for said in (
+        "Yard board shows our cranes with stale positions, 30 min old. Is it us or you?",
+        "The berth temps are not updating for three of the reefers since noon.",
+        "Crane positions stopped refreshing on the yard board.",
+    ):
+        assert unread(state(said)) is None, said
+    assert unread(state("Something has felt a bit off with the yard lately. Can someone look?")) == "vague"

@@ -43,7 +43,10 @@ _SYMPTOM = re.compile(
     r"\b(?:fail\w*|errors?|broken|down|slow\w*|refus\w*|reject\w*|denied|time[sd]? ?out|timeout|not working"
     r"|can'?t|cannot|unable|missing|wrong|declin\w*|block\w*|stopp?\w*|crash\w*|forbidden|unauthori\w+|invalid"
     r"|gone|limit\w*|[45]\d\d|known (?:issue|problem|bug)|work-?around|bugs?|freez\w*|stuck|impossible"
-    r"|outages?|no longer|never arriv\w*)\b",
+    r"|outages?|no longer|never arriv\w*"
+    # what should be fresh is not: a map, a board or a value that stopped moving ("stale pings",
+    # "temps not updating", "positions out of date")
+    r"|stale|out of date|outdated|(?:not|stopped|isn'?t|aren'?t|doesn'?t|don'?t) (?:updat|refresh)\w*)\b",
     re.IGNORECASE,
 )
 
