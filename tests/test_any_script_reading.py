@@ -12,7 +12,7 @@ from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.topic import unread
 from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
-from casefile.agent.signals import extract_statuses
+from casefile.agent.signals import extract_areas, extract_statuses
 from casefile.agent.signals.names import name_words, names
 
 # An invented language in Thai script with Thai digits: nothing of it is listed anywhere.
@@ -87,3 +87,9 @@ def test_what_should_be_fresh_and_is_not_is_a_symptom() -> None:
     ):
         assert unread(state(said)) is None, said
     assert unread(state("Something has felt a bit off with the yard lately. Can someone look?")) == "vague"
+
+
+def test_a_polite_japanese_negative_reads_as_the_plain_one() -> None:
+    # an invented bakery chain: "the per-day totals do not match the till's daily close"
+    for said in ("日別の集計がレジの締めと合いません", "日別の集計がレジの締めと一致しません"):
+        assert extract_areas(reading(said)) == ["data"], said
