@@ -4,9 +4,10 @@ and a code's words are read with its status. No bundled world's names."""
 
 from __future__ import annotations
 
-from test_differential import best, billing, issue, row, state, summary, top
+from test_differential import best, billing, cited, issue, row, state, summary, top
 
 from casefile.agent.differential import Evidence, assess
+from casefile.agent.differential.codes import meaning
 from casefile.agent.differential.queries import bug_queries
 from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.topic import unread
@@ -14,6 +15,7 @@ from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
 from casefile.agent.signals import extract_areas, extract_statuses
 from casefile.agent.signals.names import name_words, names
+from casefile.tools.docs import DocsSearchResult
 
 # An invented language in Thai script with Thai digits: nothing of it is listed anywhere.
 KIOSK = "ใบเสร็จจากตู้ของเราพิมพ์เวลา ๔๕:๑๔ แทน ๑๔:๔๕ ตั้งแต่เมื่อวาน ลูกค้าสับสนมาก"
@@ -93,3 +95,29 @@ def test_a_polite_japanese_negative_reads_as_the_plain_one() -> None:
     # an invented bakery chain: "the per-day totals do not match the till's daily close"
     for said in ("日別の集計がレジの締めと合いません", "日別の集計がレジの締めと一致しません"):
         assert extract_areas(reading(said)) == ["data"], said
+
+
+# An invented freight exchange's reference article: every code in one sentence, one of them billing.
+_REFERENCE = {
+    "id": 77,
+    "title": "Error codes of the Cargoline API",
+    "url": "https://help.cargoline.example/hc/articles/77",
+    "snippet": "400 LANE_INVALID (40001), 402 INVOICE_OVERDUE (40230), 409 SLOT_SHIFTED (40907), "
+    "429 RATE_LIMITED (42901).",
+    "labels": [],
+}
+
+
+def test_a_code_in_a_reference_list_is_read_by_its_own_clause() -> None:
+    found = DocsSearchResult.model_validate({"query": "SLOT_SHIFTED", "count": 1, "articles": [_REFERENCE]})
+    # its neighbour's words (INVOICE_OVERDUE) say nothing of SLOT_SHIFTED
+    assert meaning("SLOT_SHIFTED", 409, found) is None
+    docs = cited(DocsSearchResult, found.model_dump(), "c12", "docs_search")
+    evidence = Evidence(
+        summary=summary(60, status=409),
+        top=top([row(409, "SLOT_SHIFTED", 60, path="/v2/bookings/{id}")]),
+        billing=billing(),
+        code_docs={"SLOT_SHIFTED": docs},
+    )
+    diff = assess(state("Since noon your API refuses our booking updates with a 409."), evidence)
+    assert best(diff).category == "customer_error"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from casefile.agent.differential.model import Cite
 from casefile.agent.differential.semantics import ErrorClass, classify, worded
-from casefile.agent.signals.text import code_name
+from casefile.agent.signals.text import code_name, extract_error_codes
 from casefile.tools.docs import Article, DocsSearchResult
 
 if TYPE_CHECKING:
@@ -67,7 +67,9 @@ def meaning(code: str, status: int | None, found: DocsSearchResult) -> CodeMeani
     named = re.compile(rf"(?<![\w-]){re.escape(code)}(?![\w-])", re.IGNORECASE)
     for article in found.articles:
         sentences = [
-            s.strip() for s in _SENTENCE.findall(f"{article.title}.\n{article.snippet}") if named.search(s)
+            _about(s.strip(), named)
+            for s in _SENTENCE.findall(f"{article.title}.\n{article.snippet}")
+            if named.search(s)
         ]
         if not sentences:
             continue
@@ -80,6 +82,14 @@ def meaning(code: str, status: int | None, found: DocsSearchResult) -> CodeMeani
                 code=code, cls=label or classify(status, None, text), article=article, said=said
             )
     return None
+
+
+def _about(sentence: str, named: re.Pattern[str]) -> str:
+    """What ``sentence`` says of the code ``named`` matches: in a list of codes (a reference article's "402
+    INVOICE_OVERDUE (40230), 409 OFFSET_MISMATCH (40901), …") only its own clause, not its neighbours'."""
+    if not any(not named.fullmatch(c) for c in extract_error_codes(sentence)):
+        return sentence
+    return " ".join(c.strip() for c in re.split(r"[,;]", sentence) if named.search(c))
 
 
 def explained(evidence: Evidence, code: str | None, status: int | None) -> tuple[CodeMeaning, str] | None:
