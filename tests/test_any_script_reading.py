@@ -121,3 +121,17 @@ def test_a_code_in_a_reference_list_is_read_by_its_own_clause() -> None:
     )
     diff = assess(state("Since noon your API refuses our booking updates with a 409."), evidence)
     assert best(diff).category == "customer_error"
+
+
+def test_the_article_naming_the_accounts_code_is_cited_and_linked() -> None:
+    # the help center's own words on the very code the account gets, labelled or not
+    found = DocsSearchResult.model_validate({"query": "SLOT_SHIFTED", "count": 1, "articles": [_REFERENCE]})
+    evidence = Evidence(
+        summary=summary(60, status=409),
+        top=top([row(409, "SLOT_SHIFTED", 60, path="/v2/bookings/{id}")]),
+        billing=billing(),
+        code_docs={"SLOT_SHIFTED": cited(DocsSearchResult, found.model_dump(), "c12", "docs_search")},
+    )
+    h = best(assess(state("Since noon your API refuses our booking updates with a 409."), evidence))
+    assert h.category == "customer_error" and "https://help.cargoline.example/hc/articles/77" in h.reply
+    assert any(c.call_id == "c12" and c.value == "Error codes of the Cargoline API" for c in h.evidence)

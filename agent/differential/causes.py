@@ -23,6 +23,7 @@ from casefile.agent.differential.sources import account_name
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals.text import code_name
 from casefile.tools.base import parse_ts
+from casefile.tools.docs import Article
 from casefile.tools.logs_results import TopError
 
 if TYPE_CHECKING:
@@ -257,7 +258,8 @@ def api_causes(
         # make their database refuse only them).
         # The company's own help center saying what the code means (a condition of the customer's
         # account) is not weakened by a deploy's timing either.
-        documented = _documented(evidence, top.error_code)
+        article = _code_article(evidence, top.error_code)
+        documented = article is not None
         confidence = 0.8 if not touched or documented or (cls == "customer_system" and not shared) else 0.7
         if their_change:
             confidence = min(0.85, confidence + 0.05)
@@ -292,10 +294,25 @@ def api_causes(
                     else "a deploy touched that code, but only this account fails",
                 ],
                 evidence=base
-                + cite(tid, tool, key.api_key_hash if key else None, "the failing requests use this API key"),
+                + cite(tid, tool, key.api_key_hash if key else None, "the failing requests use this API key")
+                + (
+                    cite(
+                        article[1],
+                        "docs_search",
+                        article[0].title,
+                        f"the help center explains {top.error_code}",
+                    )
+                    if article
+                    else []
+                ),
                 action="resolve",
                 team=owner,
-                reply=_customer_reply(cls, top.status, code, picture, key.api_key_hash if key else None),
+                reply=_customer_reply(cls, top.status, code, picture, key.api_key_hash if key else None)
+                + (
+                    f"\n\nOur help center explains this code: {article[0].title} — {article[0].url}"
+                    if article and article[0].url
+                    else ""
+                ),
                 note=f"Customer-side {cls}: {top.status} {top.error_code}.{ruled_note}",
             )
         )
@@ -339,6 +356,15 @@ def summarise_ruled_out(change: Change) -> Sequence[str]:
 
 def _documented(evidence: Evidence, code: str | None) -> bool:
     """Whether the help center's answer to this investigation's search for ``code`` has an article naming it."""
+    return _code_article(evidence, code) is not None
+
+
+def _code_article(evidence: Evidence, code: str | None) -> tuple[Article, str] | None:
+    """The first article of the help center's answer to this investigation's search for ``code`` that names
+    it, and that call's id: the company's own words on the code the account gets, labelled or not."""
     found = evidence.code_docs.get(code_name(code)) if code else None
     name = code_name(code or "").lower()
-    return found is not None and any(name in f"{a.title} {a.snippet}".lower() for a in found.data.articles)
+    if found is None:
+        return None
+    article = next((a for a in found.data.articles if name in f"{a.title} {a.snippet}".lower()), None)
+    return (article, found.call_id) if article is not None else None
