@@ -95,6 +95,8 @@ def test_a_polite_japanese_negative_reads_as_the_plain_one() -> None:
     # an invented bakery chain: "the per-day totals do not match the till's daily close"
     for said in ("日別の集計がレジの締めと合いません", "日別の集計がレジの締めと一致しません"):
         assert extract_areas(reading(said)) == ["data"], said
+    # "not in time" holds the same characters and says nothing of numbers
+    assert "data" not in extract_areas(reading("毎晩の取得が遅く、朝の発注に間に合いません"))
 
 
 # An invented freight exchange's reference article: every code in one sentence, one of them billing.
