@@ -76,6 +76,7 @@ WORLDS = {
     "kinolume": PACKAGE_DIR / "evals" / "worlds" / "kinolume",
     "afspraq": PACKAGE_DIR / "evals" / "worlds" / "afspraq",
     "tachyra": PACKAGE_DIR / "evals" / "worlds" / "tachyra",
+    "kerbwatt": PACKAGE_DIR / "evals" / "worlds" / "kerbwatt",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -35,6 +35,7 @@ HELD_OUT = {
     "kinolume",
     "afspraq",
     "tachyra",
+    "kerbwatt",
 }
 CLASSES = {
     "names",

@@ -633,3 +633,69 @@ def test_a_returned_ach_debit_is_a_bank_account_charge_with_stripes_failure_code
     sub = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == debit.id)
     invoice = next(i for i in objects["invoices"] if i["id"] == sub["latest_invoice"])
     assert invoice["status"] == "open" and invoice["amount_paid"] == 0
+
+
+def test_a_bacs_direct_debit_returned_for_a_closed_account_names_the_sort_code_and_mandate() -> None:
+    """A UK account paying by Bacs Direct Debit: its charges are bacs_debit under the payer's mandate with
+    the account's sort code, a debit returned because the payer closed the account carries Stripe's
+    failure_code account_closed (Bacs' ARUDD B) and no card decline, and the invoice stays open; a card
+    payer of the same world keeps its card."""
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import ChargeSpec
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    spec.brand.currency = "gbp"
+    payer, other = spec.accounts[0], spec.accounts[1]
+    payer.billing.payment_method = "bacs_debit"
+    payer.billing.sort_code = "309634"
+    payer.billing.card_last4 = "5510"
+    payer.billing.charges = [ChargeSpec(decline="account_closed", seed="closed")]
+    objects = stripe(spec)
+    mine = [c for c in objects["charges"] if c["billing_details"]["email"] == payer.email]
+    failed = [c for c in mine if c["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["failure_code"] == "account_closed"
+    assert (
+        "closed" in failed[0]["failure_message"]
+        and "account_closed" in failed[0]["outcome"]["seller_message"]
+    )
+    details = failed[0]["payment_method_details"]
+    assert details["type"] == "bacs_debit" and "card" not in details
+    assert details["bacs_debit"]["sort_code"] == "309634" and details["bacs_debit"]["last4"] == "5510"
+    assert details["bacs_debit"]["mandate"].startswith("mandate_")
+    sub = next(s for s in objects["subscriptions"] if s["metadata"]["account_id"] == payer.id)
+    invoice = next(i for i in objects["invoices"] if i["id"] == sub["latest_invoice"])
+    assert invoice["status"] == "open" and invoice["amount_paid"] == 0 and invoice["currency"] == "gbp"
+    theirs = next(c for c in objects["charges"] if c["billing_details"]["email"] == other.email)
+    assert theirs["payment_method_details"]["type"] == "card"
+
+
+def test_an_offline_window_on_some_endpoints_silences_them_while_the_others_are_logged() -> None:
+    """An "offline" window that names methods: the devices' own messages stop (their connection is gone)
+    while their reconnection attempts, another endpoint, are still logged in the same hours, failing
+    with the status an anomaly gives them; outside the window the silenced messages are back."""
+    from casefile.tools.world.traffic import generate
+
+    description = {
+        "seed": 7,
+        "start": "2026-05-04T00:00:00Z",
+        "end": "2026-05-04T12:00:00Z",
+        "error_codes": {"503": ["NoUpstream"]},
+        "requests": {
+            "depot": {"peak_rpm": 40, "trough": 1.0,
+                      "endpoints": [{"method": "GET", "path": "/ws/{device}", "ok_status": 101, "weight": 1},
+                                    {"method": "SEND", "path": "/ws/{device}/Ping", "ok_status": 200, "weight": 4}]},
+        },
+        "request_anomalies": [
+            {"id": "gone", "account": "depot", "start": "2026-05-04T04:00:00Z", "end": "2026-05-04T06:00:00Z",
+             "offline": True, "methods": ["SEND"]},
+            {"id": "refused", "account": "depot", "start": "2026-05-04T04:00:00Z", "end": "2026-05-04T06:00:00Z",
+             "path": "/ws/{device}", "status": 503},
+        ],
+    }  # fmt: skip
+    rows = generate(description)["requests"]
+    during = [i for i, t in enumerate(rows["ts"]) if 4 <= t.hour < 6]
+    assert during and {rows["method"][i] for i in during} == {"GET"}
+    assert {rows["status"][i] for i in during} == {503}
+    assert {rows["error_code"][i] for i in during} == {"NoUpstream"}
+    later = {rows["method"][i] for i, t in enumerate(rows["ts"]) if t.hour >= 6}
+    assert later == {"GET", "SEND"}

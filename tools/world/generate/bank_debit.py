@@ -1,10 +1,10 @@
-"""A charge paid by a bank debit instead of a card: SEPA Direct Debit (Stripe's ``sepa_debit``) or an
-ACH debit from a US bank account (``us_bank_account``).
+"""A charge paid by a bank debit instead of a card: SEPA Direct Debit (Stripe's ``sepa_debit``), an
+ACH debit from a US bank account (``us_bank_account``) or a UK Bacs Direct Debit (``bacs_debit``).
 
 A debit is pulled from the customer's bank account under a mandate they signed; it fails days later
-with the bank's return reason as Stripe's ``failure_code`` (an unpaid debit, NACHA's R01 or SEPA's AM04:
-``insufficient_funds``; a mandate the customer revoked or disputed; a closed account), not with a card
-issuer's decline.
+with the bank's return reason as Stripe's ``failure_code`` (an unpaid debit, NACHA's R01, SEPA's AM04 or
+Bacs' ARUDD 0 "refer to payer": ``insufficient_funds``; a mandate the customer revoked or disputed; a
+closed account, Bacs' ARUDD B), not with a card issuer's decline.
 """
 
 from __future__ import annotations
@@ -31,6 +31,17 @@ def _details(acc: AccountSpec) -> dict[str, Any]:
     """``payment_method_details`` of the account's debit: the mandate and the account debited."""
     mandate = "mandate_1Q" + b62("mandate" + acc.id, 22)
     fingerprint, last4 = b62("fp" + acc.id, 16), acc.billing.card_last4
+    if acc.billing.payment_method == "bacs_debit":
+        # a UK account: a six-digit sort code, no BIC; Bacs mandates are the payer's Direct Debit Instruction
+        return {
+            "bacs_debit": {
+                "fingerprint": fingerprint,
+                "last4": last4,
+                "mandate": mandate,
+                "sort_code": acc.billing.sort_code,
+            },
+            "type": "bacs_debit",
+        }
     if acc.billing.payment_method == "us_bank_account":
         return {
             "type": "us_bank_account",

@@ -118,15 +118,19 @@ class ChargeSpec(_Spec):
 class BillingSpec(_Spec):
     status: Literal["active", "past_due", "canceled", "unpaid", "trialing"] = "active"
     delinquent: bool = False
-    payment_method: Literal["card", "sepa_debit", "us_bank_account"] = Field(
+    payment_method: Literal["card", "sepa_debit", "us_bank_account", "bacs_debit"] = Field(
         default="card",
-        description="sepa_debit: SEPA Direct Debits under a mandate; us_bank_account: ACH debits from a US bank account",
+        description=(
+            "sepa_debit: SEPA Direct Debits under a mandate; us_bank_account: ACH debits from a US bank"
+            " account; bacs_debit: UK Bacs Direct Debits (a sort code and account, in GBP)"
+        ),
     )
     card_last4: str = Field(
         default="4242", description="the card's or the debited account's last four digits"
     )
     card_exp_year: int = 2028
     bank_name: str = Field(default="", description="the debited bank (us_bank_account)")
+    sort_code: str = Field(default="108800", description="the debited UK account's sort code (bacs_debit)")
     charges: list[ChargeSpec] | None = Field(
         default=None,
         description="the current period's charge attempts; default one success; [] none (unpaid)",

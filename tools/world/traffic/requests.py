@@ -177,10 +177,19 @@ def _account_requests(
         if not a.get("offline")
     ]
     # "offline": the account's clients had no connection, so none of their requests reached the API
-    # (a register selling offline uploads its queue later: the failure and the log are hours apart)
-    gaps = [
-        window(a, f"{what} anomaly {a.get('id', n)}") for n, a in enumerate(anomaly_specs) if a.get("offline")
-    ]
+    # (a register selling offline uploads its queue later: the failure and the log are hours apart);
+    # with an endpoint, path or methods, only the matching requests are missing (devices that lost their
+    # connection send nothing while their reconnection attempts still reach the API and fail)
+    gaps: list[tuple[int, int]] = []
+    silences: list[tuple[int, int, frozenset[int]]] = []
+    for n, a in enumerate(anomaly_specs):
+        if a.get("offline"):
+            label = f"{what} anomaly {a.get('id', n)}"
+            if a.get("endpoint") or a.get("path") or a.get("methods"):
+                lo, hi = window(a, label)
+                silences.append((lo, hi, _matching(a, endpoints, label)))
+            else:
+                gaps.append(window(a, label))
 
     # 1. arrival times: Poisson volume per hour following the local diurnal curve
     peak = float(spec.get("peak_rpm", 1)) * 60
@@ -200,12 +209,23 @@ def _account_requests(
 
     # 2. what each request was
     eps = rng.choices(range(len(endpoints)), cum_weights=ep_cum, k=n_rows)
+    if silences:
+        kept = [
+            i
+            for i, (t, e) in enumerate(zip(times, eps, strict=True))
+            if not any(lo <= t < hi and e in chosen for lo, hi, chosen in silences)
+        ]
+        times, eps, n_rows = [times[i] for i in kept], [eps[i] for i in kept], len(kept)
+        if not n_rows:
+            return
     req_keys = [keys[0]] * n_rows if len(keys) == 1 else rng.choices(keys, cum_weights=key_cum, k=n_rows)
     overrides: dict[int, tuple[int, str, float]] = {}
     for t, n in pins:
         anomaly, i = anomalies[n], bisect.bisect_left(times, t)
         while i in overrides:  # two pins on the same millisecond: take the next row
             i += 1
+        if i >= n_rows:  # the pinned row fell in a silence and no request follows it
+            continue
         if eps[i] not in anomaly.endpoints:
             eps[i] = min(anomaly.endpoints)
         req_keys[i] = anomaly.api_key or req_keys[i]
@@ -310,10 +330,9 @@ def _uuid(h: str) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-def _request_anomaly(
-    spec: Mapping[str, Any], endpoints: Sequence[_Endpoint], codes: Mapping[int, list[str]], what: str
-) -> _RequestAnomaly:
-    lo, hi = window(spec, what)
+def _matching(spec: Mapping[str, Any], endpoints: Sequence[_Endpoint], what: str) -> frozenset[int]:
+    """The account's endpoints an anomaly names (``endpoint``: "METHOD /path", ``path``, ``methods``; all
+    of them when it names none)."""
     method = path = None
     if spec.get("endpoint"):
         method, _, path = str(spec["endpoint"]).partition(" ")
@@ -328,6 +347,14 @@ def _request_anomaly(
     )
     if not chosen:
         raise TrafficError(f"{what}: matches none of the account's endpoints")
+    return chosen
+
+
+def _request_anomaly(
+    spec: Mapping[str, Any], endpoints: Sequence[_Endpoint], codes: Mapping[int, list[str]], what: str
+) -> _RequestAnomaly:
+    lo, hi = window(spec, what)
+    chosen = _matching(spec, endpoints, what)
     mix = spec.get("status_mix") or {str(spec.get("status", 500)): spec.get("share", 1.0)}
     cum, statuses = _status_table(mix, codes, what)
     pairs = []
