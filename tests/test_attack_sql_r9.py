@@ -1,0 +1,94 @@
+"""Round-9 attacks on ``logs_sql``'s allow-list, against the parser a fresh install now brings
+(sqlglot 30.x, whose ClickHouse dialect reads and writes some syntax differently from 26.x).
+
+Same harness as ``test_attack_sql.py`` (the real tool: ``Toolbox.execute`` → guard → chdb, for an
+investigation of ``stark``). The guard sends SQL *regenerated* from the tree it checked, so what
+matters is that the regenerated text means to ClickHouse what the tree meant to the guard: string
+literals, heredocs and quoted identifiers ending in a backslash or holding quotes (a
+``UNION … system.tables`` smuggled in a literal would run if a quote came out unescaped; 20,000
+spellings of up to four of ``\\ " ' ` $ a n x 0`` in each quoting were compared, sqlglot's reading
+against chdb's, while writing this: all equal), numbers in the newer spellings (``1_000_000_000``,
+``0b…``, ``0x…``, ``+n``, ``-(-n)``) as sizes of the functions that build data, function names
+quoted or in another case, and the table and scalar functions ClickHouse added since round 8.
+"""
+
+from __future__ import annotations
+
+import pytest
+import test_attack_sql_r7 as r7
+from test_sql_attacks import connector, toolbox  # noqa: F401 - fixtures shared
+
+from casefile.tools.base import Toolbox
+
+REFUSED: list[tuple[str, str]] = [
+    # table functions added or not named before
+    ("table function", "SELECT * FROM icebergLocal('/var/lib/clickhouse/user_files/x')"),
+    ("table function", "SELECT * FROM arrowFlight('127.0.0.1:1', 'dataset')"),
+    ("table function", "SELECT * FROM timeSeriesData(requests)"),
+    ("table function", "SELECT * FROM ytsaurus('http://127.0.0.1:1', '//t', 'token', 'a String')"),
+    ("table function", "SELECT * FROM prometheusQuery(requests, 'up')"),
+    ("table function", "SELECT * FROM hudi('http://127.0.0.1:1/t')"),
+    ("table function", "SELECT * FROM paimon('http://127.0.0.1:1/t')"),
+    ("table function", "SELECT * FROM mongodb('127.0.0.1:1', 'db', 'c', 'u', 'p', 'a String')"),
+    ("table function", "SELECT * FROM redis('127.0.0.1:1', 'k', 'k String')"),
+    ("table function", "SELECT * FROM primes(10)"),
+    ("table function", "SELECT * FROM gcs('http://127.0.0.1:1/b/k')"),
+    ("table function", "SELECT * FROM fileCluster('default', '/etc/passwd')"),
+    ("table function", "SELECT * FROM mergeTreeProjection(currentDatabase(), requests, p)"),
+    ("table function", "SELECT * FROM requests AS r JOIN icebergLocal('/x') AS i ON 1"),
+    # server state and introspection not named before
+    ("function", "SELECT zookeeperSessionUptime() FROM requests"),
+    ("function", "SELECT connectionId() FROM requests"),
+    ("function", "SELECT transactionID() FROM requests"),
+    ("function", "SELECT currentSchemas(true) FROM requests"),
+    ("function", "SELECT getTypeSerializationStreams('String') FROM requests"),
+    ("function", "SELECT getSubcolumn(tuple(1), '1') FROM requests"),
+    ("function", "SELECT arrayReduce('max', [1, 2]) FROM requests"),
+    ("function", "SELECT arrayFold((acc, x) -> acc + x, [1, 2], 0) FROM requests"),
+    ("function", "SELECT runningAccumulate(s) FROM (SELECT sumState(1) AS s FROM requests)"),
+    ("function", "SELECT `hostName`() FROM requests"),
+    ("function", 'SELECT "version"() FROM requests'),
+    ("function", "SELECT HOSTNAME() FROM requests"),
+    # sizes of the functions that build data, in the newer number spellings
+    ("bomb", "SELECT repeat('a', 1_000_000_000) FROM requests"),
+    ("bomb", "SELECT repeat('a', +200000000) FROM requests"),
+    ("bomb", "SELECT repeat('a', -(-200000000)) FROM requests"),
+    ("bomb", "SELECT range(0x10000000) FROM requests"),
+    ("bomb", "SELECT range(0b1111111111111111111111111111) FROM requests"),
+    ("bomb", "SELECT range(CAST(1e9 AS UInt64)) FROM requests"),
+    ("bomb", "SELECT `range`(200000000) FROM requests"),
+    ("bomb", "SELECT \"repeat\"('a', 200000000) FROM requests"),
+    ("bomb", "SELECT LEFTPAD('a', 200000000) FROM requests"),
+    ("bomb", "SELECT space(10000 + 10000) FROM requests"),
+]
+
+READS: list[str] = [
+    # a literal that ends in a backslash, then a second one holding a UNION
+    "SELECT $$x\\$$ AS a, ' UNION ALL SELECT account_id FROM webhook_deliveries --' AS b FROM requests",
+    "SELECT 'x\\\\' AS a, ' UNION ALL SELECT account_id FROM webhook_deliveries --' AS b FROM requests",
+    "SELECT $$x\\$$, $$ UNION ALL SELECT account_id FROM webhook_deliveries -- $$ FROM requests",
+    "SELECT $tag$x\\$tag$ AS a, $tag$' UNION ALL SELECT account_id FROM sso_logins --$tag$ AS b FROM requests",
+    "SELECT '\\x27 UNION ALL SELECT account_id FROM webhook_deliveries --' FROM requests",
+    # quoted identifiers holding quotes and backticks
+    'SELECT account_id AS `a"b` FROM requests',
+    'SELECT account_id AS `a``" UNION ALL SELECT account_id FROM webhook_deliveries --` FROM requests',
+    'SELECT account_id AS "a"" UNION ALL SELECT account_id FROM webhook_deliveries --" FROM requests',
+    # another account named through heredocs and escapes
+    "SELECT account_id FROM requests WHERE account_id = $$acme$$ OR account_id = $t$globex$t$",
+    "SELECT account_id FROM requests WHERE account_id IN ($$acme$$, '\\x67lobex', 'umbrella')",
+]
+
+
+def test_round_nine_attempts_are_distinct() -> None:
+    statements = [sql for _, sql in REFUSED] + READS
+    assert len(statements) == len(set(statements))
+
+
+@pytest.mark.parametrize(("attack", "sql"), REFUSED, ids=[f"{a}-{i}" for i, (a, _) in enumerate(REFUSED)])
+async def test_hostile_sql_is_still_refused(toolbox: Toolbox, attack: str, sql: str) -> None:  # noqa: F811
+    await r7.test_hostile_sql_is_refused_by_the_guard(toolbox, attack, sql)
+
+
+@pytest.mark.parametrize("sql", READS)
+async def test_regenerated_sql_reaches_no_other_account(toolbox: Toolbox, sql: str) -> None:  # noqa: F811
+    await r7.test_another_account_is_not_reached(toolbox, sql)
