@@ -19,6 +19,8 @@ import test_attack_sql_r7 as r7
 from test_sql_attacks import connector, toolbox  # noqa: F401 - fixtures shared
 
 from casefile.tools.base import Toolbox
+from casefile.tools.errors import ReadOnlyViolation
+from casefile.tools.sqlguard import guard_sql
 
 REFUSED: list[tuple[str, str]] = [
     # table functions added or not named before
@@ -92,3 +94,18 @@ async def test_hostile_sql_is_still_refused(toolbox: Toolbox, attack: str, sql: 
 @pytest.mark.parametrize("sql", READS)
 async def test_regenerated_sql_reaches_no_other_account(toolbox: Toolbox, sql: str) -> None:  # noqa: F811
     await r7.test_another_account_is_not_reached(toolbox, sql)
+
+
+def test_format_date_time_is_a_function_not_a_format_clause() -> None:
+    """sqlglot 30 reads formatDateTime's pattern as a ``format`` argument; the FORMAT-clause rule refused
+    every such query (an allowed function) until it looked at clauses only."""
+    sql = guard_sql(
+        "SELECT formatDateTime(ts, '%Y-%m-%d %H') AS hour, count() FROM requests GROUP BY hour",
+        allowed_tables=["requests"],
+        database="logs",
+        max_rows=10,
+    )
+    assert "formatDateTime(" in sql
+    for clause in ("SELECT 1 FROM requests FORMAT JSON", "SELECT 1 UNION ALL SELECT 2 FORMAT CSV"):
+        with pytest.raises(ReadOnlyViolation, match="FORMAT"):
+            guard_sql(clause, allowed_tables=["requests"], database="logs", max_rows=10)
