@@ -9,7 +9,10 @@ literals, heredocs and quoted identifiers ending in a backslash or holding quote
 spellings of up to four of ``\\ " ' ` $ a n x 0`` in each quoting were compared, sqlglot's reading
 against chdb's, while writing this: all equal), numbers in the newer spellings (``1_000_000_000``,
 ``0b…``, ``0x…``, ``+n``, ``-(-n)``) as sizes of the functions that build data, function names
-quoted or in another case, and the table and scalar functions ClickHouse added since round 8.
+quoted or in another case, and the table and scalar functions ClickHouse added since round 8. And
+grounding: 20 queries that write a value into their result (``REPLACE``, ``||``, ``format``, the
+ternary, ``CASE``, pads, lambdas, tuples, a derived table or CTE, ``formatDateTime``'s pattern), each
+value they returned cited as evidence: none grounds (with the provenance rule switched off, all 20 do).
 """
 
 from __future__ import annotations
@@ -109,3 +112,55 @@ def test_format_date_time_is_a_function_not_a_format_clause() -> None:
     for clause in ("SELECT 1 FROM requests FORMAT JSON", "SELECT 1 UNION ALL SELECT 2 FORMAT CSV"):
         with pytest.raises(ReadOnlyViolation, match="FORMAT"):
             guard_sql(clause, allowed_tables=["requests"], database="logs", max_rows=10)
+
+
+# ---------------------------------------------------------------- grounding: a value the query wrote
+
+# Each writes "FORGED" into a result value, on sqlglot 30's reading of the newer spellings; the value
+# it returns (never its echo in the query, which is refused as such) is cited as evidence.
+WRITTEN: list[str] = [
+    "SELECT * REPLACE (concat(path, 'FORGED') AS path) FROM requests LIMIT 2",
+    "SELECT r.* REPLACE (concat(r.path, 'FORGED') AS path) FROM requests AS r LIMIT 2",
+    "SELECT path || 'FORGED' FROM requests LIMIT 2",
+    "SELECT format('{}FORGED', path) FROM requests LIMIT 2",
+    "SELECT replaceRegexpAll(path, '$', 'FORGED') FROM requests LIMIT 2",
+    "SELECT replaceOne(path, substring(path, 1, 1), '/FORGED') FROM requests LIMIT 2",
+    "SELECT multiIf(status > 0, concat(path, 'FORGED'), path) FROM requests LIMIT 2",
+    "SELECT path = 'x' ? path : concat(path, 'FORGED') FROM requests LIMIT 2",
+    "SELECT CASE path WHEN 'x' THEN path ELSE concat(path, 'FORGED') END FROM requests LIMIT 2",
+    "SELECT leftPad(path, 40, 'FORGED') FROM requests LIMIT 2",
+    "SELECT arrayStringConcat(splitByChar('/', path), 'FORGED') FROM requests LIMIT 2",
+    "SELECT concatWithSeparator('FORGED', path, path) FROM requests LIMIT 2",
+    "SELECT coalesce(NULL, concat(path, 'FORGED')) FROM requests LIMIT 2",
+    "SELECT JSONExtractString(concat('{\"a\":\"', path, 'FORGED\"}'), 'a') FROM requests LIMIT 2",
+    "SELECT arrayMap(x -> concat(x, 'FORGED'), [path]) FROM requests LIMIT 2",
+    "SELECT tuple(path, concat(path, 'FORGED')) FROM requests LIMIT 2",
+    "SELECT formatDateTime(ts, '%Y-FORGED') FROM requests LIMIT 2",
+    "SELECT p FROM (SELECT concat(path, 'FORGED') AS p FROM requests) LIMIT 2",
+    "WITH w AS (SELECT concat(path, 'FORGED') AS path FROM requests) SELECT path FROM w LIMIT 2",
+    "SELECT upper(concat(path, 'forged')) AS path FROM requests LIMIT 2",
+]
+
+
+@pytest.mark.parametrize("sql", WRITTEN)
+async def test_a_value_the_query_wrote_grounds_nothing(toolbox: Toolbox, sql: str) -> None:  # noqa: F811
+    from test_sql_attacks import run
+
+    from casefile.agent.diagnosis import Evidence
+    from casefile.agent.grounding import check_evidence
+
+    outcome = await run(toolbox, sql)
+    assert outcome.ok, (sql, outcome.error)
+    written = sorted({v for row in outcome.data["rows"] for v in _strings(row) if "FORGED" in v.upper()})
+    assert written, f"nothing forged came back: the attack tests nothing ({outcome.data['rows'][:2]})"
+    for value in written:
+        cited = Evidence(call_id=outcome.call_id, value=value, claim="the logs show it")
+        assert check_evidence(cited, {outcome.call_id: outcome}) is not None, (sql, value)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
