@@ -80,3 +80,44 @@ def test_another_tenant_s_investigation_links_no_article_of_the_helpdesk(env: En
     assert "support.relayhq.dev" not in text, "an article of the helpdesk's help center reached tenant B"
     own = asyncio.run(run_investigation(ticket, env, load_settings(env={}), tenant=HELPDESK_TENANT))
     assert any(o.ok for o in own.outcomes if o.tool == "docs_search")  # the helpdesk's tenant still reads it
+
+
+@pytest.mark.parametrize(("tenant", "reads"), TENANTS)
+def test_another_tenant_s_review_does_not_search_the_helpdesk_s_help_center(
+    tenant: str | None, reads: bool
+) -> None:
+    """The escalation review's docs gap searches the help center again for each bounced escalation
+    (``/v1/reports/escalations``): for another tenant's review it searched the helpdesk's."""
+    from datetime import timedelta
+
+    from test_similar_review import ARTICLE, NOW, _diagnosis, _save, _settings
+
+    from casefile.agent.metrics.escalations import escalation_report
+    from casefile.agent.similar.review import measure_docs_gap
+    from casefile.agent.store import Store
+    from casefile.tools.base import Toolbox
+    from casefile.tools.docs import HelpCenterConnector
+    from casefile.tools.world.loader import World
+
+    store = Store("sqlite:///:memory:")
+    escalated = _diagnosis("a", "rate_limit", [], escalate=True)
+    inv = _save(store, "T-1", "429 nightly", escalated, "429 Too Many Requests")
+    store.add_feedback(inv, bounced=True, article=ARTICLE, note=None, by="l2")
+    report = escalation_report(store.list(), store.feedback(), since=NOW - timedelta(days=1))
+    toolbox = Toolbox([HelpCenterConnector.build(_settings(), World(DEMO))])
+
+    async def measure() -> Any:
+        try:
+            return await measure_docs_gap(
+                report.preventable, store, toolbox, tenant=tenant, helpdesk_tenant=HELPDESK_TENANT
+            )
+        finally:
+            await toolbox.aclose()
+
+    gap = asyncio.run(measure())
+    store.close()
+    assert gap is not None
+    if reads:
+        assert gap.unavailable is None and gap.findable == 1
+    else:
+        assert gap.findable == 0 and gap.unavailable and "tenant" in gap.unavailable, gap
