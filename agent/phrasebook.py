@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -252,32 +252,16 @@ def tells_when(english: str) -> bool:
     return bool(_WHEN.search(english))
 
 
-# How much of a text the phrase rules read: each of their thousands of patterns passes over it, on
-# the investigation's event loop where no deadline can interrupt it, so a pasted log of 160 kB held
-# an investigation with a 2 s deadline for six minutes (tests/test_attack_inputs.py). A ticket's
-# prose comes first; the signal rules still read the whole text as written.
-READ_CHARS = 16_000
-
-
 def meanings(text: str) -> list[str]:
-    """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once
-    each: of its first :data:`READ_CHARS` characters."""
-    return list(_meanings(text[:READ_CHARS]))
-
-
-@lru_cache(maxsize=64)
-def _meanings(head: str) -> tuple[str, ...]:
-    spaced = _GLUED_NUMBER.sub(" ", head)
+    """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once each."""
+    spaced = _GLUED_NUMBER.sub(" ", text)
     found = [meaning.strip() for pattern, meaning in _rules() if pattern.search(spaced)]
-    return tuple(dict.fromkeys(m for m in found if not tells_when(m)))
+    return list(dict.fromkeys(m for m in found if not tells_when(m)))
 
 
-@lru_cache(maxsize=64)  # an investigation reads its ticket's text several times
 def reading(text: str) -> str:
-    """``text``, then (when it uses any known phrase) its first :data:`READ_CHARS` characters with
-    those phrases in English."""
-    head = text[:READ_CHARS]
-    english = _GLUED_NUMBER.sub(" ", head)
+    """``text``, then (when it uses any known phrase) the same text with those phrases in English."""
+    english = _GLUED_NUMBER.sub(" ", text)
     for pattern, meaning in _rules():
         english = pattern.sub(lambda m, meaning=meaning: _english(m, meaning), english)  # type: ignore[misc]
-    return text if english == head else f"{text}\n\n{english}"
+    return text if english == text else f"{text}\n\n{english}"
