@@ -188,6 +188,7 @@ async def run_investigation(
     from casefile.tools import tracing
 
     env.refresh_runbooks()
+    ticket = ticket.bounded()  # what the rules read is bounded, so the deadline is too
     signals = extract_signals(ticket, env.directory)
     chosen = TracedModel(model or env.conversation(settings))
     with tracing.agent_span(ticket.id, chosen.name) as span:

@@ -59,6 +59,12 @@ class Comment(BaseModel):
     public: bool = True
 
 
+# How much of a ticket an investigation reads (Ticket.bounded): a part (subject, body, a comment)
+# up to PART_CHARS, the whole up to TEXT_CHARS.
+PART_CHARS = 16_000
+TEXT_CHARS = 64_000
+
+
 class Ticket(BaseModel):
     """One support ticket, normalised and already redacted.
 
@@ -86,6 +92,30 @@ class Ticket(BaseModel):
         if value.tzinfo is None:
             raise ValueError("created_at needs a timezone (e.g. 2026-11-20T09:30:00Z)")
         return value
+
+    def bounded(self) -> Ticket:
+        """The ticket as an investigation reads it: each of its subject, body and comments cut at
+        :data:`PART_CHARS` characters, and only the latest comments that fit :data:`TEXT_CHARS` in all.
+
+        Every signal and reading rule passes over the text on the investigation's event loop, where
+        its deadline cannot interrupt CPU work: a 160 kB pasted log held an investigation with a 2 s
+        deadline for six minutes (``tests/test_attack_inputs.py``). The stored ticket stays whole.
+        """
+        subject, body = self.subject[:PART_CHARS], self.body[:PART_CHARS]
+        room = TEXT_CHARS - len(subject) - len(body)
+        kept: list[Comment] = []
+        cut_any = False
+        for comment in reversed(self.comments):
+            cut = comment.body[:PART_CHARS]
+            if len(cut) > room:
+                cut_any = True
+                break
+            room -= len(cut)
+            cut_any = cut_any or cut != comment.body
+            kept.append(comment if cut == comment.body else comment.model_copy(update={"body": cut}))
+        if not cut_any and (subject, body) == (self.subject, self.body):
+            return self
+        return self.model_copy(update={"subject": subject, "body": body, "comments": kept[::-1]})
 
     def full_text(self) -> str:
         """Subject, body and public comments, as one text for signal extraction."""

@@ -64,6 +64,9 @@ _SCRUBBED = {
 }
 
 
+_ROOT = Path(__file__).resolve().parent.parent
+
+
 @pytest.fixture(scope="session", autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Own store, cache and config directories; no user credentials or settings in the environment."""
@@ -79,6 +82,8 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[P
         mp.setenv("XDG_CACHE_HOME", str(home / "xdg-cache"))
         mp.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
         mp.setenv("XDG_DATA_HOME", str(home / "xdg-data"))
+        # A casefile command a test starts runs this checkout too (pyproject's pythonpath is in-process only).
+        mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])))
         yield home
 
 

@@ -63,7 +63,7 @@ def scene(tmp_path: Path) -> Iterator[tuple[Scene, TestClient, Store]]:
     store = Store(url)
     s = Scene(url)
     env = Environment(
-        toolbox=Toolbox([CasesConnector(lambda: store_cases(url))]),
+        toolbox=Toolbox([CasesConnector(lambda tenant: store_cases(url, tenant))]),
         directory=DIRECTORY,  # both helpdesks have an account "acme"
         runbooks=[],
         world=None,
@@ -108,7 +108,7 @@ def test_a_tenant_reads_its_own_past_cases_only(scene: tuple[Scene, TestClient, 
     assert ids[2] == [first_a], f"tenant A read tenant B's case: {s.seen[2]}"
 
     # The tool itself, for each tenant and for none (the operator's CLI reads the whole store).
-    connector = CasesConnector(lambda: store_cases(s.url))
+    connector = CasesConnector(lambda tenant: store_cases(s.url, tenant))
     args = connector.tools()[0].parse_arguments(QUERY)
     for tenant, expected in [
         ("helpdesk-a", {first_a, third_a}),
@@ -119,3 +119,33 @@ def test_a_tenant_reads_its_own_past_cases_only(scene: tuple[Scene, TestClient, 
         ctx = CallContext.for_account("acme", DIRECTORY.as_mapping(), now=datetime.now(UTC), tenant=tenant)
         found = asyncio.run(connector.similar(args, ctx))  # type: ignore[arg-type]
         assert {c.investigation_id for c in found.cases} == expected, tenant
+
+
+def test_another_tenant_s_volume_does_not_push_a_tenant_s_history_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Round 9: the store's newest ``MAX_CASES`` finished investigations were read across tenants, then
+    filtered: a busy tenant A's newer cases pushed tenant B's whole history out of B's searches."""
+    from test_store import _result, _ticket
+
+    from casefile.tools import cases as cases_module
+
+    monkeypatch.setattr(cases_module, "MAX_CASES", 3)  # the rule, on a small store
+    url = f"sqlite:///{tmp_path}/casefile.sqlite3"
+    store = Store(url)
+    mine = store.create_investigation(_ticket("T-b"), source="api", requested_by="b", tenant="helpdesk-b")
+    store.save_result(mine, _result("T-b"), "b")
+    for n in range(4):  # newer, and more than the cap, all tenant A's
+        inv = store.create_investigation(
+            _ticket(f"T-a{n}"), source="api", requested_by="a", tenant="helpdesk-a"
+        )
+        store.save_result(inv, _result(f"T-a{n}"), "a")
+    store.close()
+    connector = CasesConnector(lambda tenant: store_cases(url, tenant))
+    args = connector.tools()[0].parse_arguments({"text": "API calls failing with 429"})
+    for tenant, searched in [("helpdesk-b", 1), ("helpdesk-a", 3), (None, 3)]:
+        ctx = CallContext(account_id="acme", tenant=tenant, now=datetime.now(UTC))
+        found = asyncio.run(connector.similar(args, ctx))  # type: ignore[arg-type]
+        assert found.searched == searched, (tenant, found.searched)
+    ctx = CallContext(account_id="acme", tenant="helpdesk-b", now=datetime.now(UTC))
+    assert [c.investigation_id for c in asyncio.run(connector.similar(args, ctx)).cases] == [mine]  # type: ignore[arg-type]

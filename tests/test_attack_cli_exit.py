@@ -31,8 +31,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TICKET = ROOT / "examples" / "tickets" / "429-spike.json"
 # From the diagnosis' progress line to the process' end: printing the diagnosis and closing the
-# world's connectors. A hang is for ever; this margin is for a loaded machine.
-EXIT_MARGIN_S = 5.0
+# world's connectors. A hang is for ever; this margin is for a loaded machine (5 s failed on main and
+# on a branch alike, 6.3 s and 7.9 s, with the 2-core machine at a load of 18).
+EXIT_MARGIN_S = 15.0
 
 PROVIDER = """
 import asyncio

@@ -198,7 +198,7 @@ def gate() -> Iterator[threading.Event]:
 
 
 def test_a_store_that_never_answers_is_a_timeout_not_a_hang(gate: threading.Event) -> None:
-    def locked_store() -> list[Any]:
+    def locked_store(tenant: str | None) -> list[Any]:
         gate.wait(30)  # a store that never answers (a lock held elsewhere, a dead database host)
         return []
 

@@ -62,7 +62,7 @@ def test_one_unreadable_diagnosis_does_not_take_the_listings_down(store: Store, 
 
 def test_past_diagnoses_still_search_a_store_with_a_bad_row(store: Store) -> None:
     good, _ = _two_done(store, CORRUPTIONS["a category since renamed"])
-    cases = CasesConnector(lambda: store_cases(store.url))
+    cases = CasesConnector(lambda tenant: store_cases(store.url, tenant))
     call = ToolCall(id="c1", tool="cases_similar", arguments={"text": "API calls failing with 429"})
     outcome = asyncio.run(Toolbox([cases]).execute(call, CallContext(account_id="acme")))
     assert outcome.ok, outcome.error

@@ -21,6 +21,7 @@ from test_demo import TICKETS
 from casefile.agent.candidate import CANDIDATE_REPLY
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
+from casefile.agent.investigation import Investigation
 from casefile.agent.pipeline import Environment, run_investigation
 from casefile.agent.ticket import Comment, Requester
 
@@ -59,11 +60,22 @@ def names_globex(text: str) -> list[str]:
     return [g for g in GLOBEX if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", text, re.I)]
 
 
+_RESULTS: dict[str, Investigation] = {}
+
+
+def investigated(env: Environment, field: str) -> Investigation:
+    """The investigation of acme's ticket with ``field`` attacked, run once a module (two tests read it)."""
+    if field not in _RESULTS:
+        change = dict(FIELDS)[field]
+        _RESULTS[field] = asyncio.run(run_investigation(ticket_with(change), env, load_settings(env={})))
+    return _RESULTS[field]
+
+
 @pytest.mark.parametrize(("field", "change"), FIELDS, ids=[f[0] for f in FIELDS])
 def test_another_account_in_a_ticket_field_does_not_move_the_investigation(
     env: Environment, field: str, change: dict[str, Any]
 ) -> None:
-    result = asyncio.run(run_investigation(ticket_with(change), env, load_settings(env={})))
+    result = investigated(env, field)
     d = result.diagnosis
     assert (d.account_id, d.account_source, d.account_candidate) == ("acme", "email_domain", False)
     for o in result.outcomes:
@@ -79,7 +91,7 @@ def test_another_account_in_a_ticket_field_does_not_move_the_investigation(
 
 
 def test_template_syntax_in_the_ticket_is_text_not_a_template(env: Environment) -> None:
-    result = asyncio.run(run_investigation(ticket_with(FIELDS[-1][1]), env, load_settings(env={})))
+    result = investigated(env, "template syntax")
     queries = [o.arguments.get("query") for o in result.outcomes if o.tool == "docs_search"]
     # The runbook's search is the subject, rendered once; the differential's search is the ticket's
     # words as text: neither ever evaluates it (no 49, no customer id).

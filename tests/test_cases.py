@@ -97,7 +97,7 @@ async def test_past_diagnoses_by_shared_bug_and_meaning_without_another_accounts
 ) -> None:
     path = _world(tmp_path, {"investigations": HISTORY}) / "investigations.json"
     outcome = await _call(
-        CasesConnector(lambda: world_cases(path)),
+        CasesConnector(lambda _tenant: world_cases(path)),
         {"text": "We get 429 Too Many Requests on shipments", "evidence": ["rate_limit_exceeded"]},
     )
     assert outcome.ok, outcome.error
@@ -114,11 +114,11 @@ async def test_past_diagnoses_by_shared_bug_and_meaning_without_another_accounts
 
 async def test_a_world_without_history_finds_nothing_and_junk_is_named(tmp_path: Path) -> None:
     empty = await _call(
-        CasesConnector(lambda: world_cases(tmp_path / "investigations.json")), {"text": "429 errors"}
+        CasesConnector(lambda _tenant: world_cases(tmp_path / "investigations.json")), {"text": "429 errors"}
     )
     assert empty.ok and empty.data["cases"] == [] and empty.data["searched"] == 0
     path = _world(tmp_path, {"investigations": [{"id": "x"}]}) / "investigations.json"
-    junk = await _call(CasesConnector(lambda: world_cases(path)), {"text": "429 errors"})
+    junk = await _call(CasesConnector(lambda _tenant: world_cases(path)), {"text": "429 errors"})
     assert not junk.ok and junk.source == "cases" and "investigations.json" in (junk.error or "")
 
 
@@ -139,7 +139,7 @@ async def test_the_store_is_searched_and_a_broken_store_is_unavailable(tmp_path:
         (inv, "Shipments 429", "known_bug")
     ]
 
-    def down() -> list[Any]:
+    def down(tenant: str | None) -> list[Any]:
         raise ConnectionError("could not connect to server")
 
     outcome = await _call(CasesConnector(down), {"text": "429 errors"})

@@ -30,8 +30,9 @@ class CallContext:
     over them and never name them. ``tenant`` is the service tenant (a helpdesk, a team) the
     investigation belongs to: casefile's own history (``cases_similar``) is read for it only; None
     (the operator's CLI, an eval) reads all of it. ``helpdesk_tenant`` is the tenant whose helpdesk
-    the connectors read (the service's ``service.tenant``): its resolved tickets are that tenant's
-    history, so another tenant's investigation is refused them.
+    the connectors read (the service's ``service.tenant``): its resolved tickets and its help center
+    (read with its agent's credentials) are that tenant's, so another tenant's investigation is
+    refused them.
     """
 
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -73,7 +74,8 @@ class CallContext:
         return f"refused: this investigation is scoped to account {self.account_id}"
 
     def check_helpdesk(self, source: str) -> None:
-        """The helpdesk's history is its tenant's: another tenant's investigation may not read it."""
+        """The helpdesk's account (its tickets, its help center) is its tenant's: another tenant's
+        investigation may not read it."""
         if (
             self.tenant is not None
             and self.helpdesk_tenant is not None
@@ -81,7 +83,7 @@ class CallContext:
         ):
             raise ScopeViolation(
                 source,
-                f"refused: the helpdesk's history is tenant {self.helpdesk_tenant}'s, not this investigation's",
+                f"refused: the helpdesk's account is tenant {self.helpdesk_tenant}'s, not this investigation's",
             )
 
     def account_for(self, source: str, account_id: str) -> Mapping[str, Any]:

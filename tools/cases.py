@@ -118,7 +118,7 @@ def cases_evidence(data: Any) -> dict[str, Any]:
     }
 
 
-Loader = Callable[[], list[Any]]  # → list[PastCase]
+Loader = Callable[[str | None], list[Any]]  # a tenant (None: every one) → list[PastCase]
 
 
 def world_cases(path: Path) -> list[Any]:
@@ -144,15 +144,17 @@ def world_cases(path: Path) -> list[Any]:
     return cases
 
 
-def store_cases(url: str | None) -> list[Any]:
-    """The finished investigations of the store at ``url``, newest first."""
+def store_cases(url: str | None, tenant: str | None = None) -> list[Any]:
+    """The finished investigations of the store at ``url`` (``tenant``'s only, when given), newest
+    first: the newest :data:`MAX_CASES` of the tenant's own, so another tenant's volume cannot push
+    them out."""
     from casefile.agent.similar.past import past_case
     from casefile.agent.store import Store
 
     store = Store(url)
     try:
         cases = []
-        for record in store.list(status="done")[:MAX_CASES]:
+        for record in store.list(status="done", tenant=tenant)[:MAX_CASES]:
             ticket = store.ticket(record.id)
             case = past_case(record, ticket.subject if ticket else "")
             if case is not None:
@@ -182,9 +184,9 @@ class CasesConnector(Connector):
     def build(cls, settings: ConnectorSettings, world: StandIns | None = None) -> CasesConnector:
         if world is not None:
             path = Path(world.path) / WORLD_FILE
-            return cls(lambda: world_cases(path))
+            return cls(lambda _tenant: world_cases(path))  # a world's history is one tenant's
         url = settings.section("cases", CasesSettings).database_url
-        return cls(lambda: store_cases(url))
+        return cls(lambda tenant: store_cases(url, tenant))
 
     def __init__(self, loader: Loader) -> None:
         self._loader = loader
@@ -202,7 +204,7 @@ class CasesConnector(Connector):
         from casefile.agent.similar.past import similar_diagnoses
 
         try:
-            loaded = await asyncio.to_thread(self._loader)
+            loaded = await asyncio.to_thread(self._loader, ctx.tenant)
         except ToolError:
             raise
         except Exception as exc:  # the store being down is an unavailable source, not a crash

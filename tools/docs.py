@@ -186,6 +186,7 @@ class HelpCenterConnector(ZendeskAccountConnector[HelpCenterSettings]):
         Each article has its labels: a label that names a diagnosis category means the article
         explains that cause. An article is guidance, not evidence about this customer.
         """
+        ctx.check_helpdesk(SOURCE)
         params = {"query": args.query, "locale": args.locale or self.settings.locale, "per_page": args.limit}
         data = await self._http.get_json(SEARCH_PATH, params, expect=dict)
         raw = data.get("results")
@@ -198,6 +199,7 @@ class HelpCenterConnector(ZendeskAccountConnector[HelpCenterSettings]):
     @operation("docs_article", DocsArticleArgs, render=render_article)
     async def article(self, args: DocsArticleArgs, ctx: CallContext) -> ArticleText:
         """Read one help-center article's text (to check that it answers the question before citing it)."""
+        ctx.check_helpdesk(SOURCE)
         locale = args.locale or self.settings.locale
         data = await self._http.get_json(
             f"/api/v2/help_center/{locale}/articles/{args.article_id}.json", expect=dict

@@ -46,10 +46,17 @@ def bounces(preventable: Sequence[Any], store: Store) -> list[Bounce]:
 
 
 async def measure_docs_gap(
-    preventable: Sequence[Any], store: Store, toolbox: Toolbox | None
+    preventable: Sequence[Any],
+    store: Store,
+    toolbox: Toolbox | None,
+    *,
+    tenant: str | None = None,
+    helpdesk_tenant: str | None = None,
 ) -> DocsGap | None:
     """The docs gap of these bounced escalations, searched through ``toolbox``'s ``docs_search``;
-    None when there is no help center to search."""
+    None when there is no help center to search. ``tenant`` is whose review it is and
+    ``helpdesk_tenant`` whose help center the toolbox reads: another tenant's review is refused it
+    (the gap is then "not measured", with why)."""
     from casefile.tools.base import CallContext, GarbledResult, ToolCall
     from casefile.tools.docs import DocsSearchResult
 
@@ -59,7 +66,9 @@ async def measure_docs_gap(
     async def search(query: str) -> SearchOutcome:
         outcome = await toolbox.execute(
             ToolCall(id="docs-gap", tool="docs_search", arguments={"query": query[:500], "limit": TOP}),
-            CallContext(now=datetime.now(UTC), requested_by="report"),
+            CallContext(
+                now=datetime.now(UTC), requested_by="report", tenant=tenant, helpdesk_tenant=helpdesk_tenant
+            ),
         )
         if not outcome.ok:
             return SearchOutcome(ok=False, error=outcome.error)

@@ -52,6 +52,12 @@ async def escalations_report(principal: Caller, service: Service, since: str = "
         )
     )
     report = escalation_report(records, feedback, since=start)
-    gap = await measure_docs_gap(report.preventable, service.store, service.env.toolbox)
+    gap = await measure_docs_gap(
+        report.preventable,
+        service.store,
+        service.env.toolbox,
+        tenant=principal.tenant,
+        helpdesk_tenant=service.settings.service.tenant,  # the help center is its helpdesk's
+    )
     report.docs_gap = gap.model_dump(mode="json") if gap else None
     return report.as_dict()
