@@ -98,7 +98,8 @@ async def test_tool_timeout_budget_is_used(sources: Tarpit) -> None:
     elapsed, result = await _timed(_env(sources.url), settings)
     assert elapsed < 8, elapsed  # each wave of calls gives up after 0.5 s, not 30 s or the deadline
     timeouts = [o for o in result.outcomes if o.error_kind == "timeout"]
-    assert timeouts and all(o.duration_ms < 1500 for o in timeouts)
+    # Well under the 30 s default and the 20 s deadline; the margin over 0.5 s is a loaded machine's.
+    assert timeouts and all(o.duration_ms < 4000 for o in timeouts)
     assert all("0.5 s" in (o.error or "") for o in timeouts)
 
 
