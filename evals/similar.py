@@ -212,9 +212,13 @@ def score_world(
     diagnoses: dict[str, CaseScore],
     kind: QueryKind,
     pool: Literal["all", "resolved"] = "all",
+    searched: dict[str, CaseScore] | None = None,
 ) -> WorldScore:
     """precision@3 of ``kind``'s search; ``pool`` "resolved" ranks the resolved tickets alone, as the
-    escalation packet's ``tickets_similar`` does (past diagnoses are neither candidates nor mates)."""
+    escalation packet's ``tickets_similar`` does (past diagnoses are neither candidates nor mates).
+    ``searched``: the diagnoses the queries are searched with, when not their own (the past
+    diagnoses among the candidates stay ``diagnoses``): :func:`wrong_diagnoses`' control."""
+    searched = diagnoses if searched is None else searched
     cause_of = {m: cause for cause, members in world.labels.causes.items() for m in members}
     past = {
         cid: doc
@@ -231,7 +235,7 @@ def score_world(
         mates = {m for m in world.labels.causes.get(label or "", []) if m != cid and m in ids}
         if not mates:
             continue
-        search = search_of(ticket, diagnoses.get(cid.removeprefix("case:")), kind)
+        search = search_of(ticket, searched.get(cid.removeprefix("case:")), kind)
         others = [d for d in candidates if d.id != cid]
         ranking = rank(
             search.text,
@@ -256,6 +260,25 @@ def score_world(
         misses=misses,
         precisions=precisions,
     )
+
+
+def wrong_diagnoses(world: World, diagnoses: dict[str, CaseScore]) -> dict[str, CaseScore]:
+    """The control: each labelled golden case searched with another case's diagnosis, the next one
+    (by id, round the world) whose label and diagnosis are another category; a confident wrong diagnosis as the
+    investigator writes one (its category, summary, cited values and confidence). What the ranking
+    is worth when the diagnosis is wrong, measured on every query rather than on the few the
+    investigator happens to get wrong."""
+    cause_of = {m: cause for cause, members in world.labels.causes.items() for m in members}
+    order = sorted(c for c in world.tickets if c in cause_of and c.removeprefix("case:") in diagnoses)
+    swapped: dict[str, CaseScore] = {}
+    for i, cid in enumerate(order):
+        expected = cause_of[cid].split()[0]  # the label's category (a refined cause adds its code)
+        for other in order[i + 1 :] + order[:i]:
+            donor = diagnoses[other.removeprefix("case:")]
+            if cause_of[other].split()[0] != expected and donor.category not in (None, expected):
+                swapped[cid.removeprefix("case:")] = donor.model_copy(update={"category_ok": False})
+                break
+    return swapped
 
 
 def misdiagnosed(score: WorldScore, diagnoses: dict[str, CaseScore]) -> dict[str, float]:
@@ -322,8 +345,9 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
     if model is None:
         print(f"  embedding model unavailable ({embedder_status().reason}): only BM25 is measured")
     head = "investigation: meaning  bm25   ticket text: meaning  bm25   resolved only: meaning"
-    print(f"  {'world':10} {'queries':>7} {'pairs':>5} {'diagnosed':>9}   {head}")
+    print(f"  {'world':10} {'queries':>7} {'pairs':>5} {'diagnosed':>9}   {head}   control: meaning  bm25")
     wrong: list[tuple[float, float, float]] = []  # a wrongly diagnosed query: by meaning, BM25, its text's
+    control: list[tuple[float, float, float]] = []  # every query searched with a wrong diagnosis: the same
     for world in loaded:
         cols = []
         for kind in ("investigation", "text"):
@@ -332,10 +356,14 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
             cols.append((meaning, bm25))
         (im, ib), (tm, tb) = cols
         packet = score_world(world, model, diagnoses, "investigation", "resolved") if model else None
-        shown = [f"{s.precision_at_3:.3f}" if s else "–" for s in (im, ib, tm, tb, packet)]
+        swapped = wrong_diagnoses(world, diagnoses)
+        cm = score_world(world, model, diagnoses, "investigation", searched=swapped) if model else None
+        cb = score_world(world, None, diagnoses, "investigation", searched=swapped)
+        shown = [f"{s.precision_at_3:.3f}" if s else "–" for s in (im, ib, tm, tb, packet, cm, cb)]
         print(
             f"  {world.name:10} {ib.queries:7} {ib.pairs:5} {_right(world, diagnoses):>9}   "
             f"{shown[0]:>22} {shown[1]:>5} {shown[2]:>21} {shown[3]:>5} {shown[4]:>24}"
+            f"   {shown[5]:>16} {shown[6]:>5}"
         )
         if world.by_rule:
             print(f"      labelled by the rule (not in the labels file): {', '.join(world.by_rule)}")
@@ -343,12 +371,15 @@ def cmd_similar(worlds: list[str], run: str | None, verbose: bool) -> int:
             for miss in im.misses:
                 print(f"      miss: {miss}")
         text = (tm or tb).precisions
+        control += [(p, cb.precisions[q], text[q]) for q, p in (cm or cb).precisions.items()]
         ours = [(p, ib.precisions[q], text[q]) for q, p in misdiagnosed(im or ib, diagnoses).items()]
         if ours:
             print(f"      {_wrong_line(ours)}")
         wrong += ours
     if wrong:
         print(f"  all worlds: {_wrong_line(wrong)}")
+    if control:
+        print(f"  all worlds, control: {_wrong_line(control).replace('diagnosed', 'searched', 1)}")
     return 0
 
 

@@ -85,3 +85,46 @@ def test_tags_naming_a_cause_but_its_last_word_share_its_family_with_the_diagnos
         )
         scores = {s.id: s.score for s in ranking.results}
         assert (scores["v"] > scores["o"]) == (first == "v")
+
+
+def test_the_control_searches_each_case_with_a_wrong_diagnosis_of_another_category() -> None:
+    """``eval similar``'s control: each query carries another case's diagnosis (the next by id whose
+    label and diagnosis are another category), the past diagnoses among the candidates their own."""
+    from datetime import UTC, datetime
+
+    from casefile.agent.ticket import Ticket
+    from casefile.evals.scoring import CaseScore
+    from casefile.evals.similar import Labels, World, score_world, wrong_diagnoses
+
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    words = {
+        "a": "Lantern sync fails",
+        "b": "Lantern sync fails",
+        "c": "Invoice unpaid",
+        "d": "Invoice unpaid",
+    }
+    tickets = {f"case:{c}": Ticket(id=c, subject=s, body=s, created_at=now) for c, s in words.items()}
+    labels = Labels(
+        world="w",
+        causes={"known_bug LNT-4": ["case:a", "case:b"], "billing_past_due": ["case:c", "case:d"]},
+    )
+    unpaid = [
+        resolved_doc(f"history:h{i}", "Invoice unpaid", "unpaid", "Past due.", ["past-due"]) for i in (1, 2)
+    ]
+    other = [
+        resolved_doc(f"history:o{i}", f"Question {i}", "how to", "Answered.", ["how-to"]) for i in range(8)
+    ]
+    world = World(name="w", tickets=tickets, history=unpaid + other, labels=labels)
+    bug = CaseScore(
+        case_id="", category="known_bug", confidence=0.9, summary="Open bug LNT-4.", cited=["LNT-4"]
+    )
+    due = CaseScore(case_id="", category="billing_past_due", confidence=0.9, summary="Invoice past due.")
+    diagnoses = {c: (bug if c in "ab" else due).model_copy(update={"case_id": c}) for c in words}
+    swapped = wrong_diagnoses(world, diagnoses)
+    # a's next case of another category is c; d's, round the world, is a.
+    assert {c: s.case_id for c, s in swapped.items()} == {"a": "c", "b": "c", "c": "a", "d": "a"}
+    assert not any(s.category_ok for s in swapped.values())
+    own = score_world(world, None, diagnoses, "investigation")
+    control = score_world(world, None, diagnoses, "investigation", searched=swapped)
+    assert own.precision_at_3 == 1.0
+    assert control.precisions["case:a"] == 0.0  # the past-due diagnosis ranks the unpaid invoices first
