@@ -54,6 +54,7 @@ __all__ = [
     "ZendeskConnector",
     "query_terms",
     "rank_tickets",
+    "ranked_words",
     "similar_evidence",
     "tokenize",
 ]
