@@ -54,7 +54,6 @@ __all__ = [
     "ZendeskConnector",
     "query_terms",
     "rank_tickets",
-    "ranked_words",
     "similar_evidence",
     "tokenize",
 ]
@@ -66,16 +65,6 @@ MAX_SEARCHES = 4
 PER_PAGE = 100
 _URL = re.compile(r"https?://\S+")
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9_]*")
-# Words of the scripts that put spaces between words and share no letter with English: Greek, Cyrillic,
-# Armenian, Hebrew, Arabic, the Indic scripts, Georgian, Korean's Hangul. ``_TOKEN`` sees no word in them, so a ticket
-# written in one would share no word with the resolved tickets written in it. Latin letters with accents
-# stay as ``_TOKEN`` reads them, and scripts written without spaces (Chinese, Japanese, Thai) are left
-# out: a whole sentence would be one word.
-_LETTERS = re.compile(r"[^\W\d_]+")
-_SPACED_SCRIPT = re.compile(
-    "[\u0370-\u03ff\u0400-\u052f\u0530-\u058f\u0590-\u05ff\u0600-\u06ff\u0750-\u077f"
-    "\u0900-\u0dff\u10a0-\u10ff\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]+"
-)
 _STOPWORDS = frozenset(
     """a about after again all also am an and any are as at be been before but by can cannot could did do does
     doing don dont for from get getting got had has have having hello hey hi how i if in into is it its just me
@@ -142,15 +131,6 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text) if t not in _STOPWORDS and len(t) > 1]
 
 
-def ranked_words(text: str) -> list[str]:
-    """The words ranking compares (BM25): :func:`tokenize`'s, and the words of scripts it does not read
-    that separate words with spaces (``_SPACED_SCRIPT``)."""
-    if text.isascii():
-        return tokenize(text)
-    spaced = [w for w in _LETTERS.findall(text.lower()) if len(w) > 1 and _SPACED_SCRIPT.fullmatch(w)]
-    return tokenize(text) + spaced
-
-
 def query_terms(text: str, n: int = MAX_SEARCHES) -> list[str]:
     """The words most likely to be distinctive: codes and numbers first, then the longest."""
     tokens = list(dict.fromkeys(tokenize(text)))
@@ -176,14 +156,14 @@ def _document_doc(doc_id: str, ticket: Mapping[str, Any]) -> Doc:
 
 
 def _document(ticket: Mapping[str, Any]) -> list[str]:
-    return ranked_words(_document_doc("", ticket).text)
+    return tokenize(_document_doc("", ticket).text)
 
 
 def rank_tickets(text: str, tickets: Sequence[Mapping[str, Any]]) -> list[tuple[float, Mapping[str, Any]]]:
     """BM25 scores of ``tickets`` against ``text``, best first; tickets sharing no word are left out."""
     from rank_bm25 import BM25Plus  # imported here: numpy is not needed to list tools
 
-    query = ranked_words(text)
+    query = tokenize(text)
     if not tickets or not query:
         return []
     corpus = [_document(t) for t in tickets]
