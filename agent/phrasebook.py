@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -208,9 +208,11 @@ def share(text: str, words: frozenset[str], spaced: bool = True) -> int:
 
 
 def known_language(text: str) -> bool:
-    """Whether ``text`` is written in a language of the phrasebook: it uses its phrases, or enough
-    of its common words (two, and a tenth of the text's words, in a language with spaces)."""
-    if _phrased(text) != ascii_digits(text):  # digits of another script are no phrase
+    """Whether ``text`` is written in a language of the phrasebook: it uses its phrases (in its first
+    :data:`READ_CHARS` characters), or enough of its common words (two, and a tenth of the text's
+    words, in a language with spaces)."""
+    head = text[:READ_CHARS]
+    if _phrased(head) != ascii_digits(head):  # digits of another script are no phrase
         return True
     total = len(_TOKEN.findall(text))
     for lang in languages().values():
@@ -254,18 +256,32 @@ def tells_when(english: str) -> bool:
     return bool(_WHEN.search(english))
 
 
+# How much of a text the phrase rules read: each of their thousands of patterns passes over it, on
+# the investigation's event loop where no deadline can interrupt it (tests/test_attack_inputs.py).
+# A ticket's prose comes first; the signal rules still read the whole text as written.
+READ_CHARS = 16_000
+
+
 def meanings(text: str) -> list[str]:
-    """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once each."""
-    spaced = _GLUED_NUMBER.sub(" ", ascii_digits(text))
+    """The English of the support phrases ``text`` uses (what is wrong and with what, not when), once
+    each: of its first :data:`READ_CHARS` characters."""
+    return list(_meanings(text[:READ_CHARS]))
+
+
+@lru_cache(maxsize=64)
+def _meanings(head: str) -> tuple[str, ...]:
+    spaced = _GLUED_NUMBER.sub(" ", ascii_digits(head))
     found = [meaning.strip() for pattern, meaning in _rules() if pattern.search(spaced)]
-    return list(dict.fromkeys(m for m in found if not tells_when(m)))
+    return tuple(dict.fromkeys(m for m in found if not tells_when(m)))
 
 
+@lru_cache(maxsize=64)  # an investigation reads its ticket's text several times
 def reading(text: str) -> str:
     """``text``, then (when it uses any known phrase, or digits of another script: "٥٠٣" reads "503") the
-    same text with those phrases in English."""
-    english = _phrased(text)
-    return text if english == text else f"{text}\n\n{english}"
+    same text (its first :data:`READ_CHARS` characters) with those phrases in English."""
+    head = text[:READ_CHARS]
+    english = _phrased(head)
+    return text if english == head else f"{text}\n\n{english}"
 
 
 def _phrased(text: str) -> str:

@@ -6,7 +6,8 @@ one pass each, several times an investigation) cost the text's length times thei
 fix a 17 kB pasted log held an investigation with a 2 s deadline for 33 s and a 160 kB one for six
 minutes (under the shared machine's load), so a customer pasting a log could hold a service's worker
 and its event loop for as long. Now an investigation reads ``Ticket.bounded()`` (each part up to
-``PART_CHARS``, the latest comments up to ``TEXT_CHARS``); the stored ticket stays whole.
+``PART_CHARS``, the latest comments up to ``TEXT_CHARS``), the phrase rules read a text's first
+``READ_CHARS`` and remember their last readings; the stored ticket stays whole.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+import pytest
 from test_demo import TICKETS
 
+from casefile.agent import phrasebook
 from casefile.agent.config import Budgets, Settings
 from casefile.agent.intake import load_ticket
+from casefile.agent.phrasebook import meanings, reading
 from casefile.agent.pipeline import Environment, run_investigation
 from casefile.agent.ticket import PART_CHARS, TEXT_CHARS, Comment, Requester, Ticket
 
@@ -68,3 +72,12 @@ def test_an_investigation_reads_each_part_and_the_latest_comments_up_to_their_bo
     assert len(read.full_text()) <= TEXT_CHARS + 2 * (len(read.comments) + 2)
     long_comment = invented("short", ["z" * (PART_CHARS * 2)]).bounded()
     assert [len(c.body) for c in long_comment.comments] == [PART_CHARS]
+
+
+def test_the_phrase_rules_read_a_text_s_head_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(phrasebook, "READ_CHARS", 400)  # the rule, on a short text (each pass is costly)
+    said = "Der Export funktioniert nicht. "
+    near, far = said + "." * 10, "." * 410 + said
+    assert "is not working" in reading(near) and "is not working" in meanings(near)
+    assert reading(far) == far and meanings(far) == []
+    assert phrasebook.known_language(near) and not phrasebook.known_language("." * 410 + "funktioniert nicht")
