@@ -77,6 +77,7 @@ WORLDS = {
     "afspraq": PACKAGE_DIR / "evals" / "worlds" / "afspraq",
     "tachyra": PACKAGE_DIR / "evals" / "worlds" / "tachyra",
     "kerbwatt": PACKAGE_DIR / "evals" / "worlds" / "kerbwatt",
+    "tutelka": PACKAGE_DIR / "evals" / "worlds" / "tutelka",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -36,6 +36,7 @@ HELD_OUT = {
     "afspraq",
     "tachyra",
     "kerbwatt",
+    "tutelka",
 }
 CLASSES = {
     "names",

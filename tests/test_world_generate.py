@@ -699,3 +699,22 @@ def test_an_offline_window_on_some_endpoints_silences_them_while_the_others_are_
     assert {rows["error_code"][i] for i in during} == {"NoUpstream"}
     later = {rows["method"][i] for i, t in enumerate(rows["ts"]) if t.hour >= 6}
     assert later == {"GET", "SEND"}
+
+
+def test_an_invoices_purchase_order_number_is_a_stripe_custom_field() -> None:
+    """An institution that pays against a purchase order: its invoices and its customer's invoice settings
+    carry the PO number as a Stripe custom field; an account without one keeps ``custom_fields: null``."""
+    from casefile.tools.world.generate.billing_objects import stripe
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    buyer, other = spec.accounts[0], spec.accounts[1]
+    buyer.billing.invoice_fields = {"PO number": "PO-77-0412"}
+    data = stripe(spec)
+    customer = next(c for c in data["customers"] if c["metadata"]["account_id"] == buyer.id)
+    field = [{"name": "PO number", "value": "PO-77-0412"}]
+    assert customer["invoice_settings"]["custom_fields"] == field
+    invoices = [i for i in data["invoices"] if i["customer"] == customer["id"]]
+    assert invoices and all(i["custom_fields"] == field for i in invoices)
+    plain = next(c for c in data["customers"] if c["metadata"]["account_id"] == other.id)
+    assert plain["invoice_settings"]["custom_fields"] is None
+    assert all(i["custom_fields"] is None for i in data["invoices"] if i["customer"] == plain["id"])

@@ -12,6 +12,7 @@ from casefile.tools.world.generate.overage import overage_item, overage_line, ov
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
 from casefile.tools.world.generate.stripe_catalog import (
     address,
+    custom_fields,
     customer_obj,
     price_obj,
     product_obj,
@@ -217,7 +218,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "collection_method": acc.billing.collection_method,
         "created": period_start,
         "currency": spec.brand.currency,
-        "custom_fields": None,
+        "custom_fields": custom_fields(acc),
         "customer": sid("cus", acc.id, long=False),
         "customer_address": address(),
         "customer_email": acc.email,

@@ -148,6 +148,10 @@ class BillingSpec(_Spec):
     trial_end: str | None = Field(
         default=None, description="ISO time a free trial from the account's creation ends (no card on file)"
     )
+    invoice_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="the customer's invoice custom fields (Stripe custom_fields), e.g. a purchase-order number",
+    )
 
     @property
     def collection_method(self) -> str:

@@ -10,6 +10,7 @@ from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
 
 __all__ = [
     "address",
+    "custom_fields",
     "customer_obj",
     "price_obj",
     "product_obj",
@@ -21,6 +22,12 @@ __all__ = [
 
 def address() -> dict[str, Any]:
     return {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
+
+
+def custom_fields(acc: AccountSpec) -> list[dict[str, str]] | None:
+    """Stripe's ``custom_fields`` of the account's invoices (a purchase-order number…), None when it has none."""
+    fields = [{"name": name, "value": value} for name, value in acc.billing.invoice_fields.items()]
+    return fields or None
 
 
 def unit_amount(spec: WorldSpec, plan: str) -> int:
@@ -112,7 +119,7 @@ def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
         "id": sid("cus", acc.id, long=False),
         "invoice_prefix": b62("prefix" + acc.id, 8).upper(),
         "invoice_settings": {
-            "custom_fields": None,
+            "custom_fields": custom_fields(acc),
             "default_payment_method": None
             if acc.billing.trial_end
             else sid("pm", acc.id),  # a trial without a card
