@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_differential import best, billing, cited, elsewhere, row, state, summary, top
+from test_differential import best, billing, cited, elsewhere, issue, row, state, summary, top
 
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
 from casefile.tools.deploys_results import Deployment, DeploysList
-from casefile.tools.logs_results import Latency
+from casefile.tools.logs_results import Latency, WebhookDeliveries
 
 # NOW is 2027-03-04T15:00Z (test_differential.state).
 
@@ -109,3 +109,91 @@ def test_a_deploy_to_another_stack_is_ruled_out_for_this_account() -> None:
     # Where the account is served is not known (or names no stack): no deploy is set aside for its stack.
     diff = assess(state(_TICKET, catalog=_CATALOG), _stacked("production-sa", "dc2"))
     assert best(diff).category == "deploy_regression", diff.render()
+
+
+def _outage_in_hour_buckets() -> Evidence:
+    """Every account's deliveries failing in the 06:00 and 07:00 hour buckets (known to the hour only);
+    the delivering service deployed at 06:05 (inside the first failing hour) and again at 07:00 (its
+    revert, at that hour's end)."""
+    history = [
+        {"hour": f"2027-03-04T{h:02d}:00:00.000Z", "attempts": 30, "failures": 28 if h in (6, 7) else 0}
+        for h in range(0, 15)
+    ]
+    data = {
+        "attempts": 450,
+        "failures": 56,
+        "failure_rate": 56 / 450,
+        "history": history,
+        "endpoint_urls": ["https://ehr.tallowmere.example/hooks"],
+        "platform": {"attempts": 9000, "failures": 1900, "failure_rate": 0.21},
+    }
+    return Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        webhooks=cited(WebhookDeliveries, data, "c6", "logs_webhook_deliveries"),
+        webhooks_interval=cited(
+            WebhookDeliveries,
+            data | {"attempts": 60, "failures": 56, "failure_rate": 56 / 60, "history": history[6:8]},
+            "c7",
+            "logs_webhook_deliveries",
+        ),
+        deploys=cited(
+            DeploysList,
+            {
+                "deployments": [
+                    {
+                        "repo": "tallowmere/pushers",
+                        "sha": sha,
+                        "ref": ref,
+                        "environment": "production",
+                        "created_at": at,
+                    }
+                    for sha, ref, at in (
+                        ("e" * 40, "pushers-3.1.0", "2027-03-04T06:05:00Z"),
+                        ("f" * 40, "pushers-3.1.1", "2027-03-04T07:00:00Z"),
+                        ("a" * 40, "pushers-3.0.9", "2027-03-01T10:00:00Z"),
+                    )
+                ]
+            },
+            "c4",
+            "deploys_list",
+        ),
+    )
+
+
+_PUSHERS = Catalog(
+    components=[Component(id="pushers", kind="webhooks", repos=["tallowmere/pushers"], team="integrations")]
+)
+
+
+def test_a_deploy_inside_the_first_failing_bucket_is_the_suspect_not_the_one_at_its_end() -> None:
+    ticket = (
+        "Updates booked between 6 and 8 this morning were missing in our EHR until later. Anything to resend?"
+    )
+    h = best(assess(state(ticket, catalog=_PUSHERS), _outage_in_hour_buckets()))
+    assert h.category == "webhook_platform", h
+    assert "pushers-3.1.0" in h.statement and "pushers-3.1.1" not in h.statement
+    assert h.deploy_sha == "e" * 40
+
+
+def test_a_bug_matched_on_words_alone_yields_to_what_the_evidence_shows() -> None:
+    ticket = (
+        "Updates booked between 6 and 8 this morning were missing in our EHR until later. Anything to resend?"
+    )
+    ev = _outage_in_hour_buckets()
+    # An open bug about another thing that happens to share the ticket's words ("booked", "updates").
+    ev.bugs = [
+        (
+            issue(
+                "TLW-41",
+                "Updates booked on a moved shift show the old time",
+                "In Progress",
+                workaround="Reload the day view.",
+            ),
+            "c9",
+        )
+    ]
+    diff = assess(state(ticket, catalog=_PUSHERS), ev)
+    assert best(diff).category == "webhook_platform", diff.render()
+    bug = next(h for h in diff.hypotheses if h.category == "known_bug")
+    assert any("names none of what fails" in r for r in bug.reasons)

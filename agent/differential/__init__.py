@@ -27,7 +27,7 @@ from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.incidents import as_incident, delivery_span, link_incident
-from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug
+from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug, words_only
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
 from casefile.agent.differential.named import named_causes
 from casefile.agent.differential.picture import (
@@ -222,6 +222,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         well = healthy(state, evidence, picture, notes)
         if well is not None:
             hypotheses.append(well)
+    words_only(bug, hypotheses)
     diff.unresolved = state.catalog.unresolved(_kinds(state, evidence))
     diff.observations += [f"{tool} failed: {why}" for tool, why in evidence.failed.items()]
     kind = unread(state)

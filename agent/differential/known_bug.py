@@ -32,7 +32,7 @@ from casefile.tools.bugs_results import Issue
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["DESCRIBES_ERRORS", "filed_after", "known_bug"]
+__all__ = ["DESCRIBES_ERRORS", "filed_after", "known_bug", "words_only"]
 
 # A known bug's reason when it names the account's failing errors (their code, or their endpoint).
 DESCRIBES_ERRORS = "the bug names the account's failing errors (their code or endpoint)"
@@ -165,6 +165,26 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+# Causes that say what the data shows failing (not "nothing is wrong", not "we cannot tell").
+_NOT_FOUND = frozenset({"known_bug", "no_issue_found", "insufficient_evidence"})
+# How sure a cause the data shows must be for a bug matched on words alone to yield to it.
+DATA_SHOWS = 0.75
+
+
+def words_only(bug: Hypothesis | None, rivals: list[Hypothesis]) -> None:
+    """A bug matched on the ticket's words alone (it names none of the account's failing errors) gives
+    way, 0.1, to a cause the evidence shows failing with confidence: a plan's allowance refusing every
+    SMS since yesterday, a delivery outage of everyone's with its incident record, against an open bug
+    that shares "appointment" and "reminders" with the ticket."""
+    if bug is None or DESCRIBES_ERRORS in bug.reasons:
+        return
+    shown = [h for h in rivals if h is not bug and h.category not in _NOT_FOUND and h.confidence >= DATA_SHOWS]
+    if shown:
+        best = max(shown, key=lambda h: h.confidence)
+        bug.confidence = round(max(0.05, bug.confidence - 0.1), 2)
+        bug.reasons.append(f"the bug names none of what fails; the evidence shows {best.category}")
 
 
 def filed_after(issue: Issue, state: LoopState) -> bool:
