@@ -180,7 +180,9 @@ def words_only(bug: Hypothesis | None, rivals: list[Hypothesis]) -> None:
     that shares "appointment" and "reminders" with the ticket."""
     if bug is None or DESCRIBES_ERRORS in bug.reasons:
         return
-    shown = [h for h in rivals if h is not bug and h.category not in _NOT_FOUND and h.confidence >= DATA_SHOWS]
+    shown = [
+        h for h in rivals if h is not bug and h.category not in _NOT_FOUND and h.confidence >= DATA_SHOWS
+    ]
     if shown:
         best = max(shown, key=lambda h: h.confidence)
         bug.confidence = round(max(0.05, bug.confidence - 0.1), 2)
