@@ -76,7 +76,8 @@ def known_bug(
     # (an acronym, a dotted name) in its title is as telling as a code.
     named = ticket_names(state) if partly_read(state) else []
     for i, (score, issue) in enumerate(ranked[:3]):
-        if not issue.open:
+        if not issue.open or issue.wish:
+            # An improvement or a feature request is what we may build, not what the customer hit.
             continue
         title = stems(terms(issue.title))
         in_title = name_words(issue.title)
