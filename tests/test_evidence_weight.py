@@ -1,7 +1,9 @@
 """How evidence is weighed (session 9), on invented companies: rules about the shape of the evidence.
 
-A deploy that reached one stack of production concerns the accounts that stack serves. No bundled
-world's names.
+A deploy that reached one stack of production concerns the accounts that stack serves; a webhook
+outage known to the hour is dated by the deploy inside its first failing bucket; a bug matched on words
+alone yields to what the evidence shows failing; an improvement on the tracker is no known bug; a time
+out of range is a refused value, not a timeout. No bundled world's names.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pytest
 from test_differential import best, billing, cited, elsewhere, issue, row, state, summary, top
 
 from casefile.agent.catalog import Catalog, Component
-from casefile.agent.differential import Evidence, assess
+from casefile.agent.differential import Evidence, assess, classify
 from casefile.tools.deploys_results import Deployment, DeploysList
 from casefile.tools.logs_results import Latency, WebhookDeliveries
 
@@ -197,3 +199,31 @@ def test_a_bug_matched_on_words_alone_yields_to_what_the_evidence_shows() -> Non
     assert best(diff).category == "webhook_platform", diff.render()
     bug = next(h for h in diff.hypotheses if h.category == "known_bug")
     assert any("names none of what fails" in r for r in bug.reasons)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, "INVALID_ARGUMENT/READING_TIME_OUT_OF_RANGE", "validation"),  # a time refused, not a timeout
+        (422, "sample_time_out_of_window", "validation"),
+        (504, "UPSTREAM_TIME_OUT", "timeout"),
+        (200, "ledger_timed_out", "timeout"),
+        (503, "DEADLINE_EXCEEDED", "timeout"),
+    ],
+)
+def test_a_time_out_of_range_is_a_refused_value_not_a_timeout(status: int, code: str, expected: str) -> None:
+    assert classify(status, code) == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "chosen"), [(["Bug", "console"], True), (["Improvement", "console"], False)]
+)
+def test_an_improvement_on_the_tracker_is_not_a_known_bug(labels: list[str], chosen: bool) -> None:
+    ticket = "The night shift view of the console cuts our overnight tours in two. Which day is right?"
+    wish = issue(
+        "KLM-88", "Console: night shift view for overnight tours", "Backlog", labels=labels, description=""
+    )
+    diff = assess(
+        state(ticket), Evidence(summary=summary(0, status=500), billing=billing(), bugs=[(wish, "c9")])
+    )
+    assert any(h.category == "known_bug" for h in diff.hypotheses) is chosen, diff.render()
