@@ -15,6 +15,7 @@ from test_differential import best, billing, cited, elsewhere, issue, row, state
 
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess, classify
+from casefile.agent.models.offline import missing_source_cost
 from casefile.tools.deploys_results import Deployment, DeploysList
 from casefile.tools.logs_results import Latency, WebhookDeliveries
 
@@ -227,3 +228,25 @@ def test_an_improvement_on_the_tracker_is_not_a_known_bug(labels: list[str], cho
         state(ticket), Evidence(summary=summary(0, status=500), billing=billing(), bugs=[(wish, "c9")])
     )
     assert any(h.category == "known_bug" for h in diff.hypotheses) is chosen, diff.render()
+
+
+def test_refusals_that_say_the_account_is_unpaid_are_the_enforcement_even_when_steady() -> None:
+    # Past due for a week: its API has refused the same share of requests all along (nothing grew).
+    unpaid = row(400, "PRECONDITION/LEDGER_UNPAID", 30, path="/v4/zones", first="2027-03-03T01:00:00.000Z")
+    unpaid["before"] = 140
+    errors = top([unpaid])
+    errors.data.baseline_requests = 20000
+    ev = Evidence(
+        summary=summary(30, status=400, base_rate=0.007), top=errors, billing=billing("past_due", False)
+    )
+    h = best(
+        assess(state("Since your update yesterday every new zone we send is refused with HTTP 400."), ev)
+    )
+    assert h.category == "billing_past_due" and h.confidence >= 0.8, h
+    assert "PRECONDITION/LEDGER_UNPAID" in h.statement
+
+
+def test_a_source_down_costs_less_when_two_lines_of_evidence_agree() -> None:
+    assert missing_source_cost(agreed=False) == 0.1
+    # 0.85 + 0.03 for the agreement, one corroborating source down: still above a 0.8 threshold.
+    assert 0.85 + 0.03 - missing_source_cost(agreed=True) >= 0.8
