@@ -240,7 +240,7 @@ def test_refusals_that_say_the_account_is_unpaid_are_the_enforcement_even_when_s
         summary=summary(30, status=400, base_rate=0.007), top=errors, billing=billing("past_due", False)
     )
     h = best(
-        assess(state("Since your update yesterday every new zone we send is refused with HTTP 400."), ev)
+        assess(state("Since your update yesterday every new zone we send is refused. Please fix it."), ev)
     )
     assert h.category == "billing_past_due" and h.confidence >= 0.8, h
     assert "PRECONDITION/LEDGER_UNPAID" in h.statement
