@@ -250,3 +250,27 @@ def test_a_source_down_costs_less_when_two_lines_of_evidence_agree() -> None:
     assert missing_source_cost(agreed=False) == 0.1
     # 0.85 + 0.03 for the agreement, one corroborating source down: still above a 0.8 threshold.
     assert 0.85 + 0.03 - missing_source_cost(agreed=True) >= 0.8
+
+
+def test_a_platform_slowdown_names_the_endpoint_the_account_waits_on() -> None:
+    mine = {
+        "scope": "account",
+        "p95_ms": 900.0,
+        "baseline": {"p95_ms": 300.0},
+        "by_endpoint": [
+            {"path": "/v1/berths", "requests": 4000, "p95_ms": 320.0, "baseline_p95_ms": 300.0},
+            {"path": "/v1/berths/availability", "requests": 700, "p95_ms": 6400.0, "baseline_p95_ms": 410.0},
+        ],
+        "slowest": [{"trace_id": "tr-77c0", "path": "/v1/berths/availability", "latency_ms": 9000.0}],
+    }
+    everyone = {"scope": "all", "accounts_compared": 6, "p95_ratios": [15.6, 9.1, 8.8, 1.0, 0.9, 1.1]}
+    ev = Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        latency=cited(Latency, mine, "c10", "logs_latency"),
+        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
+    )
+    h = best(assess(state("Looking up free berths takes forever since this morning"), ev))
+    assert h.category == "performance_platform", h
+    assert "/v1/berths/availability" in h.statement
+    assert h.evidence[0].value == "/v1/berths/availability"
