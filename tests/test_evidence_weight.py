@@ -274,3 +274,47 @@ def test_a_platform_slowdown_names_the_endpoint_the_account_waits_on() -> None:
     assert h.category == "performance_platform", h
     assert "/v1/berths/availability" in h.statement
     assert h.evidence[0].value == "/v1/berths/availability"
+
+
+def test_an_incident_whose_record_the_tickets_words_found_too_is_confirmed() -> None:
+    # Every account's 503 on one route since 13:00, still going on; the tracker's open incident issue
+    # covers that time, and the ticket's words find it as well.
+    mine = row(503, "ledger_unavailable", 12, path="/v3/postings", first="2027-03-04T13:00:00.000Z")
+    shared = elsewhere(503, "ledger_unavailable", 7, 700) | {
+        "first_at": "2027-03-04T12:58:00.000Z",
+        "last_at": "2027-03-04T14:58:00.000Z",
+    }
+    errors = top([mine], others=[shared])
+    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
+    record = issue(
+        "OPS-31",
+        "Postings answer 503 ledger_unavailable (ledger store)",
+        "In Progress",
+        created_at="2027-03-04T13:10:00Z",
+        labels=["Incident"],
+    )
+    ev = Evidence(
+        summary=summary(12, status=503, base_rate=0.0), top=errors, billing=billing(), bugs=[(record, "c8")]
+    )
+    diff = assess(state("Since 13:00 our postings answer 503, the ledger seems unavailable."), ev)
+    h = best(diff)
+    assert h.category == "platform_incident" and h.confidence >= 0.8, diff.render()
+    assert "OPS-31" in h.statement and h.action == "escalate"
+
+
+def test_a_platform_slowdown_does_not_name_an_endpoint_the_account_is_not_slow_on() -> None:
+    mine = {
+        "scope": "account",
+        "p95_ms": 310.0,
+        "baseline": {"p95_ms": 300.0},
+        "by_endpoint": [{"path": "/v1/berths", "requests": 4000, "p95_ms": 310.0, "baseline_p95_ms": 300.0}],
+    }
+    everyone = {"scope": "all", "accounts_compared": 6, "p95_ratios": [15.6, 9.1, 8.8, 1.0, 0.9, 1.1]}
+    ev = Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        latency=cited(Latency, mine, "c10", "logs_latency"),
+        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
+    )
+    h = best(assess(state("Everything takes forever since this morning"), ev))
+    assert h.category == "performance_platform" and "/v1/berths" not in h.statement, h

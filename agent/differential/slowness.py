@@ -57,8 +57,11 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
         (everyone.data.p95_ratios or [a.ratio or 0.0 for a in everyone.data.accounts]) if everyone else []
     )
     slow = sorted((r for r in ratios if r >= 1.5), reverse=True)
-    # What the customer waits on: the account's endpoint that slowed most against its own baseline.
+    # What the customer waits on: the account's endpoint that slowed most against its own baseline,
+    # when it did slow down (not the noise of an account the slowdown spared).
     worst_path = _slowest_path(mine)
+    if worst_path is not None and (worst_path.p95_ms or 0) < 1.5 * (worst_path.baseline_p95_ms or 0):
+        worst_path = None
     if len(slow) >= 3 and everyone is not None:
         return [
             Hypothesis(
