@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_differential import best, billing, cited, elsewhere, issue, row, state, summary, top
+from test_differential import best, billing, cited, elsewhere, issue, row, sso_logins, state, summary, top
 
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess, classify
+from casefile.agent.differential.queries import docs_query
 from casefile.agent.models.offline import missing_source_cost
 from casefile.tools.deploys_results import Deployment, DeploysList
 from casefile.tools.logs_results import Latency, WebhookDeliveries
@@ -318,3 +319,21 @@ def test_a_platform_slowdown_does_not_name_an_endpoint_the_account_is_not_slow_o
     )
     h = best(assess(state("Everything takes forever since this morning"), ev))
     assert h.category == "performance_platform" and "/v1/berths" not in h.statement, h
+
+
+def test_the_help_center_is_searched_with_the_failures_words_before_an_unread_tickets_own() -> None:
+    body = (
+        "Καλημέρα, σήμερα το πρωί αρκετοί γιατροί και υπάλληλοι της ρεσεψιόν είδαν μια σελίδα σφάλματος "
+        "όταν μπήκαν στο σύστημα ραντεβού με τον λογαριασμό του κέντρου, και όταν ξαναδοκίμασαν μετά από ένα "
+        "ή δύο λεπτά η είσοδος λειτούργησε κανονικά. Συνέβη περίπου από τις οκτώ έως τις έντεκα και μισή."
+    )
+    ev = Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        logins=sso_logins("Assertion rejected: NotBefore is in the future (clock skew 140s)", 139, 4),
+    )
+    query = docs_query(state(body, subject="Σφάλμα στην πρώτη είσοδο"), ev).lower().split()
+    assert {"notbefore", "clock", "skew"} <= set(query), query
+    # An English ticket's own words come first, as before: they say what the customer means.
+    english = docs_query(state("Our staff had to sign in twice this morning, the first try failed."), ev)
+    assert english.split().index("twice") < english.split().index("notbefore")

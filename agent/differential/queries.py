@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.glossary import english
+from casefile.agent.phrasebook import english as in_english
 from casefile.agent.phrasebook import languages
 from casefile.agent.signals.names import Name, names, other_script, split_scripts
 from casefile.agent.signals.text import code_name
@@ -331,12 +332,17 @@ def docs_query(state: LoopState, evidence: Evidence) -> str:
         found += [e.error or "" for e in evidence.webhooks.data.by_error[:2]]
     if evidence.top is not None:
         found += [r.message or "" for r in evidence.top.data.top[:2]]
+    failures = [w for text in found for w in terms(text)[:8]]
+    # A ticket not in English is read in part: its own words (another script's, often) do not crowd
+    # out what the logs' failures say, which is what an English article is written in.
+    read = in_english(said)
     words = [
         *(w for reading in english(said) for w in terms(reading)),
         *terms(ticket.subject or ""),
         *(code_name(c) for c in state.signals.error_codes[:3]),
+        *([] if read else failures),
         *terms(ticket.body or ""),
-        *(w for text in found for w in terms(text)[:8]),
+        *(failures if read else []),
     ]
     return " ".join(list(dict.fromkeys(words))[:MAX_DOCS_WORDS])
 
