@@ -16,6 +16,7 @@ from test_differential import best, billing, cited, elsewhere, issue, row, sso_l
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess, classify
 from casefile.agent.differential.queries import docs_query
+from casefile.agent.differential.topic import unread
 from casefile.agent.models.offline import missing_source_cost
 from casefile.tools.deploys_results import Deployment, DeploysList
 from casefile.tools.logs_results import Latency, WebhookDeliveries
@@ -337,3 +338,33 @@ def test_the_help_center_is_searched_with_the_failures_words_before_an_unread_ti
     # An English ticket's own words come first, as before: they say what the customer means.
     english = docs_query(state("Our staff had to sign in twice this morning, the first try failed."), ev)
     assert english.split().index("twice") < english.split().index("notbefore")
+
+
+def _ongoing_incident(first: str) -> Evidence:
+    """503 ``relay_backpressure`` at this account and eight others since ``first``, still going on."""
+    mine = row(
+        503,
+        "relay_backpressure",
+        30,
+        path="relay/{unit}/beacon",
+        first=first,
+        last="2027-03-04T14:58:00.000Z",
+    )
+    shared = elsewhere(503, "relay_backpressure", 8, 900) | {
+        "first_at": first,
+        "last_at": "2027-03-04T14:59:00.000Z",
+    }
+    errors = top([mine], others=[shared])
+    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
+    return Evidence(summary=summary(30, status=503, base_rate=0.0), top=errors, billing=billing())
+
+
+def test_an_ongoing_incident_since_the_time_a_vague_ticket_names_is_what_it_points_at() -> None:
+    ticket = state("Past hour and a half the pins of our vans on the board look old. Is it us or you?")
+    assert unread(ticket) == "vague"
+    diff = assess(ticket, _ongoing_incident("2027-03-04T13:25:00.000Z"))
+    h = best(diff)
+    assert h.category == "platform_incident" and h.confidence >= 0.7, diff.render()
+    # An incident that began the day before is not what "the past hour and a half" points at.
+    diff = assess(ticket, _ongoing_incident("2027-03-03T09:00:00.000Z"))
+    assert best(diff).category == "insufficient_evidence", diff.render()
