@@ -202,6 +202,10 @@ def test_a_bug_matched_on_words_alone_yields_to_what_the_evidence_shows() -> Non
     assert best(diff).category == "webhook_platform", diff.render()
     bug = next(h for h in diff.hypotheses if h.category == "known_bug")
     assert any("names none of what fails" in r for r in bug.reasons)
+    # A customer who asks for a known problem's workaround describes the bug's symptom themselves.
+    asked = assess(state(f"{ticket} Is this a known issue? Any workaround?", catalog=_PUSHERS), ev)
+    bug = next(h for h in asked.hypotheses if h.category == "known_bug")
+    assert not any("names none of what fails" in r for r in bug.reasons), asked.render()
 
 
 @pytest.mark.parametrize(

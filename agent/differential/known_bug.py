@@ -37,6 +37,9 @@ __all__ = ["DESCRIBES_ERRORS", "filed_after", "known_bug", "words_only"]
 # A known bug's reason when it names the account's failing errors (their code, or their endpoint).
 DESCRIBES_ERRORS = "the bug names the account's failing errors (their code or endpoint)"
 
+# A known bug's reason when the customer asks for a known problem or its workaround.
+ASKS_KNOWN = "the customer asks whether it is a known problem, or for a workaround"
+
 # The customer asks whether this is a known problem or for a workaround (in the ticket's reading in
 # English: other languages' phrases for these are in differential/languages/).
 _ASKS_WORKAROUND = re.compile(r"work-?around|known (?:issue|problem|bug)", re.IGNORECASE)
@@ -131,6 +134,7 @@ def known_bug(
                 else []
             )
             + ([DESCRIBES_ERRORS] if code_hit or data_hit else [])
+            + ([ASKS_KNOWN] if asks else [])
             + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"])
             + ([older] if older else []),
             evidence=[
@@ -178,8 +182,10 @@ def words_only(bug: Hypothesis | None, rivals: list[Hypothesis]) -> None:
     """A bug matched on the ticket's words alone (it names none of the account's failing errors) gives
     way, 0.1, to a cause the evidence shows failing with confidence: a plan's allowance refusing every
     SMS since yesterday, a delivery outage of everyone's with its incident record, against an open bug
-    that shares "appointment" and "reminders" with the ticket."""
-    if bug is None or DESCRIBES_ERRORS in bug.reasons:
+    that shares "appointment" and "reminders" with the ticket. Not when the customer asks for a known
+    problem or its workaround: then they describe the bug's symptom themselves."""
+    # A customer who asks for a known problem's workaround names its symptom: the words are theirs.
+    if bug is None or DESCRIBES_ERRORS in bug.reasons or ASKS_KNOWN in bug.reasons:
         return
     shown = [
         h for h in rivals if h is not bug and h.category not in _NOT_FOUND and h.confidence >= DATA_SHOWS
