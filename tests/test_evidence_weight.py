@@ -2,8 +2,8 @@
 
 A deploy that reached one stack of production concerns the accounts that stack serves; a webhook
 outage known to the hour is dated by the deploy inside its first failing bucket; a bug matched on words
-alone yields to what the evidence shows failing; an improvement on the tracker is no known bug; a time
-out of range is a refused value, not a timeout. No bundled world's names.
+alone yields to what the evidence shows failing; an improvement on the tracker is no known bug. No bundled
+world's names.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from test_differential import best, billing, cited, elsewhere, issue, row, sso_logins, state, summary, top
 
 from casefile.agent.catalog import Catalog, Component
-from casefile.agent.differential import Evidence, assess, classify
+from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.queries import docs_query
 from casefile.agent.differential.topic import unread
 from casefile.agent.models.offline import missing_source_cost
@@ -206,20 +206,6 @@ def test_a_bug_matched_on_words_alone_yields_to_what_the_evidence_shows() -> Non
     asked = assess(state(f"{ticket} Is this a known issue? Any workaround?", catalog=_PUSHERS), ev)
     bug = next(h for h in asked.hypotheses if h.category == "known_bug")
     assert not any("names none of what fails" in r for r in bug.reasons), asked.render()
-
-
-@pytest.mark.parametrize(
-    ("status", "code", "expected"),
-    [
-        (400, "INVALID_ARGUMENT/READING_TIME_OUT_OF_RANGE", "validation"),  # a time refused, not a timeout
-        (422, "sample_time_out_of_window", "validation"),
-        (504, "UPSTREAM_TIME_OUT", "timeout"),
-        (200, "ledger_timed_out", "timeout"),
-        (503, "DEADLINE_EXCEEDED", "timeout"),
-    ],
-)
-def test_a_time_out_of_range_is_a_refused_value_not_a_timeout(status: int, code: str, expected: str) -> None:
-    assert classify(status, code) == expected
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from casefile.agent import phrasebook
 from casefile.agent.differential.glossary import english
-from casefile.agent.phrasebook import english as in_english
 from casefile.agent.phrasebook import languages
 from casefile.agent.signals.names import Name, names, other_script, split_scripts
 from casefile.agent.signals.text import code_name
@@ -335,7 +335,7 @@ def docs_query(state: LoopState, evidence: Evidence) -> str:
     failures = [w for text in found for w in terms(text)[:8]]
     # A ticket not in English is read in part: its own words (another script's, often) do not crowd
     # out what the logs' failures say, which is what an English article is written in.
-    read = in_english(said)
+    read = phrasebook.english(said)
     words = [
         *(w for reading in english(said) for w in terms(reading)),
         *terms(ticket.subject or ""),

@@ -83,8 +83,7 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
             r"\bgone\b|deprecated|removed|sunset|retired|no[_ -]?longer[_ -]?(?:supported|available)"
             r"|endpoint[_ -]?removed|version[_ -]?(?:retired|unsupported)",
         ),
-        # not a time that is out of range ("EVENT_TIME_OUT_OF_RANGE": a timestamp refused)
-        ("timeout", r"time[_ -]?out(?![_ -]?of[_ -])|timed[_ -]?out|deadline"),
+        ("timeout", r"time[_ -]?out|timed[_ -]?out|deadline"),
         (
             "server",
             r"internal|server[_ -]?error|unavailable|upstream|bad[_ -]?gateway|unexpected|panic|exception",
