@@ -15,6 +15,8 @@ from test_differential import best, billing, cited, elsewhere, issue, row, sso_l
 
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
+from casefile.agent.differential.known_bug import words_only
+from casefile.agent.differential.model import Hypothesis
 from casefile.agent.differential.queries import docs_query
 from casefile.agent.differential.topic import unread
 from casefile.agent.models.offline import missing_source_cost
@@ -358,3 +360,14 @@ def test_an_ongoing_incident_since_the_time_a_vague_ticket_names_is_what_it_poin
     # An incident that began the day before is not what "the past hour and a half" points at.
     diff = assess(ticket, _ongoing_incident("2027-03-03T09:00:00.000Z"))
     assert best(diff).category == "insufficient_evidence", diff.render()
+
+
+def test_a_bug_does_not_yield_to_the_regression_it_may_have_been_filed_about() -> None:
+    def cause(category: str, confidence: float) -> Hypothesis:
+        return Hypothesis(category=category, confidence=confidence, statement="", summary="", reply="")
+
+    bug = cause("known_bug", 0.85)
+    words_only(bug, [bug, cause("deploy_regression", 0.8)])
+    assert bug.confidence == 0.85
+    words_only(bug, [bug, cause("billing_plan_limit", 0.8)])
+    assert bug.confidence == 0.75

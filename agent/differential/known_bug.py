@@ -187,8 +187,15 @@ def words_only(bug: Hypothesis | None, rivals: list[Hypothesis]) -> None:
     # A customer who asks for a known problem's workaround names its symptom: the words are theirs.
     if bug is None or DESCRIBES_ERRORS in bug.reasons or ASKS_KNOWN in bug.reasons:
         return
+    # A deploy's regression is often what the bug was filed about (the rate limiter "since v2.41.0"):
+    # one story told twice, not a rival the bug must yield to (``_older_than_suspect`` weighs those two).
     shown = [
-        h for h in rivals if h is not bug and h.category not in _NOT_FOUND and h.confidence >= DATA_SHOWS
+        h
+        for h in rivals
+        if h is not bug
+        and h.category not in _NOT_FOUND
+        and h.category != "deploy_regression"
+        and h.confidence >= DATA_SHOWS
     ]
     if shown:
         best = max(shown, key=lambda h: h.confidence)
