@@ -14,6 +14,19 @@ if TYPE_CHECKING:
 __all__ = ["CLOSED_STATES", "BugSearch", "Issue", "issues_in"]
 
 CLOSED_STATES = frozenset({"done", "canceled", "cancelled", "duplicate", "closed", "won't fix"})
+# Labels trackers give a wish, not a defect (Linear's, Jira's and GitHub's usual ones).
+WISH_LABELS = frozenset(
+    {
+        "improvement",
+        "feature",
+        "feature request",
+        "feature-request",
+        "enhancement",
+        "idea",
+        "suggestion",
+        "wish",
+    }
+)
 
 
 class Issue(ResultView):
@@ -30,6 +43,12 @@ class Issue(ResultView):
     @property
     def open(self) -> bool:
         return str(self.state or "").lower() not in CLOSED_STATES
+
+    @property
+    def wish(self) -> bool:
+        """An improvement or feature request, not a defect: labelled as one, and not also as a bug."""
+        names = {str(label or "").strip().lower() for label in self.labels}
+        return bool(names & WISH_LABELS) and "bug" not in names
 
 
 class BugSearch(ResultView):

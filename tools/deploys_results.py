@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field
 
 from casefile.tools.values import ResultView
 
 __all__ = ["Compare", "Deployment", "DeploysList"]
+
+# A production environment's name, alone or with the stack it reaches on either side of a separator.
+_PRODUCTION = re.compile(
+    r"^(?:(?P<before>[a-z0-9]+)[-_./:])?(?:production|prod)(?:[-_./:](?P<after>[a-z0-9]+))?$", re.IGNORECASE
+)
 
 
 class Deployment(ResultView):
@@ -25,9 +32,22 @@ class Deployment(ResultView):
         return f"{self.repo} {self.ref or self.sha[:7]} ({self.sha[:7]})"
 
     @property
+    def production(self) -> bool:
+        """Whether it reached production: the environment ``production`` (or ``prod``), or one stack of it
+        named beside the word (``production-eu``, ``prod_us``, ``eu-production``: a region, a cell)."""
+        return _PRODUCTION.match(self.environment or "production") is not None
+
+    @property
+    def stack(self) -> str | None:
+        """The one stack of production a deploy reached, when its environment names one (``production-eu``
+        → ``eu``); None for all of production."""
+        found = _PRODUCTION.match(self.environment or "production")
+        return ((found.group("before") or found.group("after") or "").lower() or None) if found else None
+
+    @property
     def live(self) -> bool:
         """A production deploy that did not fail."""
-        return (self.environment or "production") == "production" and self.status in (None, "success")
+        return self.production and self.status in (None, "success")
 
 
 class DeploysList(ResultView):

@@ -19,7 +19,7 @@ against the runbooks' findings; an LLM gets :meth:`Differential.render` in its f
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.background import platform_change
@@ -27,7 +27,7 @@ from casefile.agent.differential.billing import billing_causes
 from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.incidents import as_incident, delivery_span, link_incident
-from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug
+from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug, words_only
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
 from casefile.agent.differential.named import named_causes
 from casefile.agent.differential.picture import (
@@ -222,6 +222,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         well = healthy(state, evidence, picture, notes)
         if well is not None:
             hypotheses.append(well)
+    words_only(bug, hypotheses)
     diff.unresolved = state.catalog.unresolved(_kinds(state, evidence))
     diff.observations += [f"{tool} failed: {why}" for tool, why in evidence.failed.items()]
     kind = unread(state)
@@ -232,7 +233,13 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             *([bug] if bug is not None else []),
             *named_causes(state, evidence, [h for h in hypotheses if h is not bug]),
         ]
-        hypotheses = evidence_first(kind, hypotheses, over=api if picture.ended else [], named=named)
+        hypotheses = evidence_first(
+            kind,
+            hypotheses,
+            over=api if picture.ended else [],
+            named=named,
+            timely=_since_then(state, picture, api),
+        )
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)
     return diff
@@ -257,6 +264,22 @@ def _elsewhere(state: LoopState, *, signing_in: bool) -> str | None:
     if s.statuses or s.error_codes or s.endpoints or set(s.areas) & (_API_AREAS - shown):
         return None
     return next((a for a in (*_ELSEWHERE, *(("sso",) if signing_in else ())) if a in s.areas), None)
+
+
+# How long before the time a ticket names ("the past hour and a half", read roughly) an onset may be.
+_NAMED_TIME_SLACK = timedelta(hours=1)
+
+
+def _since_then(state: LoopState, picture: ErrorPicture, api: list[Hypothesis]) -> list[Hypothesis]:
+    """The incident of ours across accounts, still going on, that began about when the ticket says its
+    trouble did: what that time points at."""
+    onset = parse_ts(picture.onset)
+    s = state.signals
+    if not s.time_hint or onset is None or picture.ended:
+        return []
+    if not s.window_start - _NAMED_TIME_SLACK <= onset <= s.window_end:
+        return []
+    return [h for h in api if h.category == "platform_incident"]
 
 
 def _failed_until(evidence: Evidence) -> datetime | None:

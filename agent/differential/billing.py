@@ -15,11 +15,13 @@ from casefile.agent.differential.codes import explained
 from casefile.agent.differential.evidence import Cited, Evidence
 from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
+from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.sources import account_name
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
     from casefile.tools.billing_results import BillingAccount, PaymentFailure
+    from casefile.tools.logs_results import TopError
 
 __all__ = ["billing_causes"]
 
@@ -35,6 +37,16 @@ def billing_causes(
     sub = b.data.subscription if b else None
     top = picture.top
     blocked = picture.elevated and picture.cls in ("billing", "permission", "plan_limit", "credentials")
+    if (
+        not blocked
+        and b is not None
+        and b.data.subscription is not None
+        and b.data.subscription.status in _BAD
+    ):
+        # Refusals that say the account is unpaid are the enforcement whether or not they grew: an
+        # account past due for days has been refused at the same rate all week.
+        enforced = _enforced(evidence)
+        blocked, top = (True, enforced) if enforced is not None else (blocked, top)
     if b is not None and sub is not None and sub.status in _BAD:
         category = (
             "billing_canceled" if sub.status in ("canceled", "incomplete_expired") else "billing_past_due"
@@ -123,6 +135,12 @@ def _help_center(evidence: Evidence, code: str | None, status: int) -> list[Cite
     """The help-center article that says what an opaque code means, when one was read."""
     told = explained(evidence, code, status)
     return told[0].cite(told[1]) if told else []
+
+
+def _enforced(evidence: Evidence) -> TopError | None:
+    """The account's most frequent error row whose code or message says it is unpaid (billing)."""
+    rows = evidence.top.data.top if evidence.top else []
+    return next((r for r in rows if classify(r.status, r.error_code, r.message) == "billing"), None)
 
 
 def _limits(state: LoopState, limits: dict[str, str]) -> str:

@@ -23,7 +23,7 @@ from casefile.agent.differential.queries import path_words, stems, terms
 from casefile.tools.base import parse_ts
 from casefile.tools.deploys_results import Deployment
 
-__all__ = ["Change", "ChangeVerdict", "correlate", "echoed", "inert_file"]
+__all__ = ["Change", "ChangeVerdict", "correlate", "echoed", "inert_file", "stacks_served"]
 
 # A deploy this close before the onset is a strong suspect; up to CHANGE_LOOKBACK a weak one.
 TIGHT = timedelta(minutes=120)
@@ -126,6 +126,15 @@ def _verdict(
     return ChangeVerdict(deploy, minutes, "possible", "a deploy whose relevance could not be checked")
 
 
+def stacks_served(evidence: Evidence) -> set[str]:
+    """The stacks of production (named by deploys' environments: ``production-eu`` → ``eu``) that serve the
+    account: those its requests' regions name as a word (``eu-west-1``). Empty when none is named, or
+    the account's regions are not known: then no deploy is set aside for its stack."""
+    stacks = {d.stack for d in evidence.deploys.data.deployments if d.stack} if evidence.deploys else set()
+    words = {w for region in evidence.regions() for w in re.split(r"[^a-z0-9]+", region.lower()) if w}
+    return stacks & words
+
+
 # What an operation name does rather than what it is about ("SearchSlots", "ListPatients").
 _VERBS = frozenset(
     [
@@ -192,12 +201,23 @@ def correlate(
     if evidence.deploys is None or onset is None:
         return Change(None, [], 0)
     verdicts: list[ChangeVerdict] = []
+    served = stacks_served(evidence)
     for deploy in evidence.deploys.data.deployments:
         at = parse_ts(deploy.created_at)
         if not deploy.live or at is None:
             continue
         before = onset - at
-        if timedelta(0) <= before <= LOOKBACK:
+        elsewhere = served and deploy.stack is not None and deploy.stack not in served
+        if elsewhere and timedelta(hours=-2) < before <= LOOKBACK:
+            verdicts.append(
+                ChangeVerdict(
+                    deploy,
+                    before.total_seconds() / 60,
+                    "ruled_out",
+                    f"reached {deploy.environment}, not the stack serving this account ({', '.join(evidence.regions())})",
+                )
+            )
+        elif timedelta(0) <= before <= LOOKBACK:
             verdicts.append(_verdict(deploy, evidence, catalog, kind, path, words, before))
         elif timedelta(hours=-2) < before < timedelta(0):
             verdicts.append(

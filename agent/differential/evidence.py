@@ -96,6 +96,8 @@ class Evidence:
     """The IdP's own configuration of our app (its admin API), when the account names the app."""
     latency: Cited[Latency] | None = None
     latency_all: Cited[Latency] | None = None
+    served: Cited[Latency] | None = None
+    """The account's own latency read for where it is served (its regions), when production has stacks."""
     bugs: list[tuple[Issue, str]] = field(default_factory=list)
     """Open and closed issues found by the bug searches, best first, with the search's call id."""
     code_docs: dict[str, Cited[DocsSearchResult]] = field(default_factory=dict)
@@ -104,15 +106,23 @@ class Evidence:
     """tool → why its call failed."""
 
     def previous(self, deploy: Deployment) -> Deployment | None:
-        """The live deploy of the same repository just before ``deploy``."""
+        """The live deploy of the same repository, to the same stack, just before ``deploy``."""
         if self.deploys is None:
             return None
         earlier = [
             d
             for d in self.deploys.data.deployments
-            if d.repo == deploy.repo and d.live and d.created_at < deploy.created_at
+            if d.repo == deploy.repo
+            and d.live
+            and d.stack == deploy.stack
+            and d.created_at < deploy.created_at
         ]
         return max(earlier, key=lambda d: d.created_at, default=None)
+
+    def regions(self) -> list[str]:
+        """Where the account's requests are served (the log's region of each), as far as latency was read."""
+        views = [v.data for v in (self.latency, self.served) if v is not None and v.data.scope == "account"]
+        return list(dict.fromkeys(r.region for v in views for r in v.by_region if r.region))
 
 
 def _view(outcome: ToolOutcome | None, model: type[V]) -> Cited[V] | None:
@@ -231,6 +241,14 @@ async def collect(
     quiet = evidence.summary is not None and evidence.summary.data.spike is None
     timing = [] if slow or kind == "vague" or not quiet else _latency_calls(account, start, end)
     second += timing
+    # A deploy that reached one stack of production concerns the accounts served there: where this one
+    # is served is read from its requests (one query), unless its latency already says it.
+    served = (
+        [("logs_latency", {"account_id": account, "start": iso(start), "end": iso(end)})]
+        if not slow and not timing and _stacked(evidence)
+        else []
+    )
+    second += served
     searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
     second += searches
     # Codes that say nothing by their words (E2412) are explained, if at all, in the help center.
@@ -261,6 +279,9 @@ async def collect(
     if timing:
         evidence.latency, evidence.latency_all = (_view(r, Latency) for r in rest[:2])
         rest = rest[2:]
+    if served:
+        evidence.served = _view(rest[0], Latency)
+        rest = rest[1:]
     seen: set[str] = set()
     for outcome in rest:
         found = _view(outcome, BugSearch)
@@ -338,6 +359,11 @@ def _compare_calls(evidence: Evidence, onset: datetime) -> list[tuple[str, dict[
         if previous is not None:
             calls.append(("deploys_compare", {"repo": deploy.repo, "base": previous.sha, "head": deploy.sha}))
     return calls
+
+
+def _stacked(evidence: Evidence) -> bool:
+    """Whether a live deploy of the window reached one stack of production only."""
+    return evidence.deploys is not None and any(d.live and d.stack for d in evidence.deploys.data.deployments)
 
 
 def failing_run(history: Sequence[DeliveryHour]) -> list[DeliveryHour]:

@@ -32,6 +32,9 @@ _INCIDENT_WORDS = re.compile(
 )
 _DATE = re.compile(r"\b(20\d\d-[01]\d-[0-3]\d)\b")
 
+# What an incident gains when the ticket's own words found its tracker record too.
+CONFIRMED = 0.1
+
 # Categories that blame an incident of ours (API-wide or in our deliveries).
 INCIDENT_CATEGORIES = frozenset({"platform_incident", "webhook_platform"})
 
@@ -106,9 +109,12 @@ def as_incident(bug: Hypothesis | None, incidents: dict[str, Hypothesis]) -> Non
         return
     # The same trouble under another name, not a rival cause: well below the incident, so it is not
     # weighed as one that "fits almost as well".
+    # Found twice, by the failures' own times and by the ticket's words, the record confirms the
+    # incident: a 503 of every account's bookings with its open incident issue is not a slowdown.
+    record.confidence = round(max(min(record.confidence + CONFIRMED, 0.85), 0.7), 2)
+    record.reasons.append(f"the ticket's words found {record.evidence[-1].value} too")
     bug.confidence = round(min(bug.confidence, record.confidence - 0.15), 2)
     bug.reasons.append(f"{record.evidence[-1].value} is the incident record of errors other accounts share")
-    record.confidence = round(max(record.confidence, 0.7), 2)
 
 
 def delivery_span(evidence: Evidence) -> tuple[datetime | None, datetime | None]:

@@ -32,10 +32,13 @@ from casefile.tools.bugs_results import Issue
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["DESCRIBES_ERRORS", "filed_after", "known_bug"]
+__all__ = ["DESCRIBES_ERRORS", "filed_after", "known_bug", "words_only"]
 
 # A known bug's reason when it names the account's failing errors (their code, or their endpoint).
 DESCRIBES_ERRORS = "the bug names the account's failing errors (their code or endpoint)"
+
+# A known bug's reason when the customer asks for a known problem or its workaround.
+ASKS_KNOWN = "the customer asks whether it is a known problem, or for a workaround"
 
 # The customer asks whether this is a known problem or for a workaround (in the ticket's reading in
 # English: other languages' phrases for these are in differential/languages/).
@@ -76,7 +79,8 @@ def known_bug(
     # (an acronym, a dotted name) in its title is as telling as a code.
     named = ticket_names(state) if partly_read(state) else []
     for i, (score, issue) in enumerate(ranked[:3]):
-        if not issue.open:
+        if not issue.open or issue.wish:
+            # An improvement or a feature request is what we may build, not what the customer hit.
             continue
         title = stems(terms(issue.title))
         in_title = name_words(issue.title)
@@ -130,6 +134,7 @@ def known_bug(
                 else []
             )
             + ([DESCRIBES_ERRORS] if code_hit or data_hit else [])
+            + ([ASKS_KNOWN] if asks else [])
             + (["it has a workaround"] if issue.workaround else ["it has no workaround yet"])
             + ([older] if older else []),
             evidence=[
@@ -165,6 +170,37 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+# Causes that say what the data shows failing (not "nothing is wrong", not "we cannot tell").
+_NOT_FOUND = frozenset({"known_bug", "no_issue_found", "insufficient_evidence"})
+# How sure a cause the data shows must be for a bug matched on words alone to yield to it.
+DATA_SHOWS = 0.75
+
+
+def words_only(bug: Hypothesis | None, rivals: list[Hypothesis]) -> None:
+    """A bug matched on the ticket's words alone (it names none of the account's failing errors) gives
+    way, 0.1, to a cause the evidence shows failing with confidence: a plan's allowance refusing every
+    SMS since yesterday, a delivery outage of everyone's with its incident record, against an open bug
+    that shares "appointment" and "reminders" with the ticket. Not when the customer asks for a known
+    problem or its workaround: then they describe the bug's symptom themselves."""
+    # A customer who asks for a known problem's workaround names its symptom: the words are theirs.
+    if bug is None or DESCRIBES_ERRORS in bug.reasons or ASKS_KNOWN in bug.reasons:
+        return
+    # A deploy's regression is often what the bug was filed about (the rate limiter "since v2.41.0"):
+    # one story told twice, not a rival the bug must yield to (``_older_than_suspect`` weighs those two).
+    shown = [
+        h
+        for h in rivals
+        if h is not bug
+        and h.category not in _NOT_FOUND
+        and h.category != "deploy_regression"
+        and h.confidence >= DATA_SHOWS
+    ]
+    if shown:
+        best = max(shown, key=lambda h: h.confidence)
+        bug.confidence = round(max(0.05, bug.confidence - 0.1), 2)
+        bug.reasons.append(f"the bug names none of what fails; the evidence shows {best.category}")
 
 
 def filed_after(issue: Issue, state: LoopState) -> bool:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from casefile.agent import phrasebook
 from casefile.agent.differential.glossary import english
 from casefile.agent.digits import clock_times
 from casefile.agent.phrasebook import languages
@@ -332,12 +333,17 @@ def docs_query(state: LoopState, evidence: Evidence) -> str:
         found += [e.error or "" for e in evidence.webhooks.data.by_error[:2]]
     if evidence.top is not None:
         found += [r.message or "" for r in evidence.top.data.top[:2]]
+    failures = [w for text in found for w in terms(text)[:8]]
+    # A ticket not in English is read in part: its own words (another script's, often) do not crowd
+    # out what the logs' failures say, which is what an English article is written in.
+    read = phrasebook.english(said)
     words = [
         *(w for reading in english(said) for w in terms(reading)),
         *terms(ticket.subject or ""),
         *(code_name(c) for c in state.signals.error_codes[:3]),
+        *([] if read else failures),
         *terms(ticket.body or ""),
-        *(w for text in found for w in terms(text)[:8]),
+        *(failures if read else []),
     ]
     return " ".join(list(dict.fromkeys(words))[:MAX_DOCS_WORDS])
 

@@ -16,7 +16,7 @@ from casefile.agent.differential.sources import account_name
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
-    from casefile.tools.logs_results import Latency, RegionLatency
+    from casefile.tools.logs_results import EndpointLatency, Latency, RegionLatency
 
 __all__ = ["latency_causes", "slow_region"]
 
@@ -37,6 +37,15 @@ def slow_region(mine: Cited[Latency], everyone: Cited[Latency]) -> tuple[RegionL
     return max(found, key=lambda f: f[0].top_ratio or 0.0, default=None)
 
 
+def _slowest_path(mine: Cited[Latency]) -> EndpointLatency | None:
+    """The account's endpoint whose p95 rose most against its own baseline."""
+    return max(
+        (e for e in mine.data.by_endpoint if e.p95_ms and e.baseline_p95_ms and e.path),
+        key=lambda e: (e.p95_ms or 0) / (e.baseline_p95_ms or 1),
+        default=None,
+    )
+
+
 def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     mine, everyone = evidence.latency, evidence.latency_all
     if mine is None or mine.data.p95_ms is None or not mine.data.baseline.p95_ms:
@@ -48,15 +57,28 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
         (everyone.data.p95_ratios or [a.ratio or 0.0 for a in everyone.data.accounts]) if everyone else []
     )
     slow = sorted((r for r in ratios if r >= 1.5), reverse=True)
+    # What the customer waits on: the account's endpoint that slowed most against its own baseline,
+    # when it did slow down (not the noise of an account the slowdown spared).
+    worst_path = _slowest_path(mine)
+    if worst_path is not None and (worst_path.p95_ms or 0) < 1.5 * (worst_path.baseline_p95_ms or 0):
+        worst_path = None
     if len(slow) >= 3 and everyone is not None:
         return [
             Hypothesis(
                 category="performance_platform",
                 confidence=0.75,
-                statement=f"Latency is up across the platform: {len(slow)} accounts have a p95 at least 1.5× their baseline.",
+                statement=f"Latency is up across the platform: {len(slow)} accounts have a p95 at least 1.5× their baseline"
+                + (
+                    f"; {account_name(state)}'s slowest is {worst_path.path} (p95 {worst_path.p95_ms:g} ms against "
+                    f"{worst_path.baseline_p95_ms:g} ms before)"
+                    if worst_path
+                    else ""
+                )
+                + ".",
                 summary="Platform-wide slowness.",
                 component="api (platform-wide)",
-                evidence=everyone.cite(
+                evidence=mine.cite(worst_path.path if worst_path else None, "the account's slowest endpoint")
+                + everyone.cite(
                     slow[0] if everyone.data.p95_ratios else None,
                     f"one account's p95 is {slow[0]:g}× its own baseline",
                 )
@@ -71,11 +93,6 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     edge = slow_region(mine, everyone) if everyone is not None else None
     if edge is not None and everyone is not None:
         theirs, here = edge
-        worst_path = max(
-            (e for e in mine.data.by_endpoint if e.p95_ms and e.baseline_p95_ms),
-            key=lambda e: (e.p95_ms or 0) / (e.baseline_p95_ms or 1),
-            default=None,
-        )
         return [
             Hypothesis(
                 category="performance_platform",

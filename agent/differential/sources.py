@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.changes import correlate
@@ -36,6 +37,10 @@ _CONNECT_CODES = {"ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "E
 def account_name(state: LoopState) -> str:
     account = state.account or {}
     return str(account.get("name") or account.get("id") or "the account")
+
+
+# A deploy at a bucket's very end went live in the next bucket.
+_INSIDE = timedelta(seconds=1)
 
 
 def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesis], list[str]]:
@@ -72,9 +77,10 @@ def webhook_causes(state: LoopState, evidence: Evidence) -> tuple[list[Hypothesi
         first_bad = parse_ts(hours[0].hour) if hours else None
         change = correlate(evidence, state.catalog, parse_ts(fd.failing_since) or first_bad, "webhooks")
         if change.suspect is None and first_bad is not None and not fd.failing_since:
-            # Known to the bucket only, the onset is at the latest the first failing bucket's end: a
-            # deploy inside that bucket may have preceded the failures (one before it is surer).
-            change = correlate(evidence, state.catalog, first_bad + bucket, "webhooks")
+            # Known to the bucket only, the onset is before the first failing bucket's end: a deploy
+            # inside that bucket may have preceded the failures (one before it is surer), one at its end
+            # went live in the next bucket, with the failures under way (a revert, often).
+            change = correlate(evidence, state.catalog, first_bad + bucket - _INSIDE, "webhooks")
         suspect = change.suspect
         window = " in the same hours" if narrow else ""
         out.append(

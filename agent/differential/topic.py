@@ -181,7 +181,11 @@ def _by_how_much_fails(hypotheses: list[Hypothesis], clear: list[Hypothesis]) ->
 
 
 def evidence_first(
-    kind: Unread, hypotheses: list[Hypothesis], over: list[Hypothesis], named: Sequence[Hypothesis] = ()
+    kind: Unread,
+    hypotheses: list[Hypothesis],
+    over: list[Hypothesis],
+    named: Sequence[Hypothesis] = (),
+    timely: Sequence[Hypothesis] = (),
 ) -> list[Hypothesis]:
     """The hypotheses of a ticket that does not say what is wrong, weighed by the evidence alone.
 
@@ -190,7 +194,9 @@ def evidence_first(
     customer writes, in words we read, that nothing concrete is wrong, is capped at 0.45 ("nothing
     is wrong" too: we do not know what they looked at). "Insufficient evidence" names what the data
     shows and asks the customer what they see, at 0.6 when nothing stands out, 0.5 beside a clear cause.
-    A cause that was ``over`` before the ticket (errors that ended) is not clear without its words.
+    A cause that was ``over`` before the ticket (errors that ended) is not clear without its words;
+    one ``timely`` (an incident of ours going on since about the time the ticket names) is, in any
+    language.
     """
     clear = False
     clearly: list[Hypothesis] = []
@@ -202,6 +208,13 @@ def evidence_first(
             continue
         # A customer who says, in words we read, that nothing concrete is wrong is asked first,
         # whatever the data shows; one whose words we cannot read may have named what it shows.
+        # An incident of ours going on since the time the ticket names is what that time points at,
+        # whatever else the ticket says in words we do not read ("stale pings on the board"): the time is
+        # the customer's own word, and it keeps its confidence.
+        if any(h is t for t in timely):
+            clear = True
+            h.reasons.append("it began about when the ticket says the trouble did")
+            continue
         if (
             kind == "foreign"
             and h.category not in ("no_issue_found", "insufficient_evidence")

@@ -30,7 +30,7 @@ from casefile.tools.bugs_results import issues_in
 if TYPE_CHECKING:
     from casefile.agent.routing import RoutingConfig
 
-__all__ = ["OfflineModel", "OfflineProvider", "offline_diagnosis"]
+__all__ = ["OfflineModel", "OfflineProvider", "missing_source_cost", "offline_diagnosis"]
 
 _SHA = re.compile(r"^[0-9a-f]{7,40}$")
 _BUG_ID = re.compile(r"^[A-Z][A-Z0-9]+-\d+$")
@@ -188,8 +188,12 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
         f"runbook {holding.runbook.id}: {holding.finding.id}"
     ]
     reasons += notes
+    # The runbook's finding and the general differential reached this cause each from results that
+    # answered: a source that did not could only have corroborated it.
+    best = state.differential.best
+    agreed = best is not None and best.category == holding.finding.category
     for gone in unavailable:
-        confidence -= 0.1
+        confidence -= missing_source_cost(agreed=agreed)
         reasons.append(f"{gone['source']} was unavailable")
     return _assemble(
         state,
@@ -208,6 +212,19 @@ def offline_diagnosis(state: LoopState, *, fallback_reason: str | None = None) -
         runbook_ids=runbook_ids,
         fallback_reason=fallback_reason,
     )
+
+
+# What a source that did not answer costs the diagnosis' confidence: what it held might have changed
+# the cause, unless two lines of evidence (a runbook's finding, the general differential) reached the
+# cause each on its own, when it could only have corroborated it (an IdP's admin API down beside a
+# certificate the metadata and the failing logins both show rotated).
+MISSING_SOURCE = 0.1
+MISSING_CORROBORATION = 0.05
+
+
+def missing_source_cost(*, agreed: bool) -> float:
+    """How much confidence one unavailable source costs; ``agreed``: two lines of evidence agree."""
+    return MISSING_CORROBORATION if agreed else MISSING_SOURCE
 
 
 def _reports_symptom(state: LoopState) -> bool:
@@ -245,7 +262,7 @@ def _from_hypothesis(
         confidence -= 0.05  # two causes fit almost equally well: say so in the number
         reasons.append(f"{runner_up.category} fits almost as well ({runner_up.confidence:.2f})")
     for gone in unavailable:
-        confidence -= 0.1
+        confidence -= missing_source_cost(agreed=False)
         reasons.append(f"{gone['source']} was unavailable")
     fallback_team = state.matches[0].runbook.team if state.matches else "support-l2"
     if hypothesis.team is None and hypothesis.category not in _CAUSELESS:

@@ -156,7 +156,7 @@ def deploys(src: Sources) -> Collected | Missing:
     deployments: dict[str, Deployment] = {}
     for read in lists.reads:
         for d in read.view.deployments:
-            if (d.environment or "production") == "production":
+            if d.production:
                 deployments[f"{d.repo}@{d.sha}"] = d
     recent = sorted(deployments.values(), key=lambda d: d.created_at, reverse=True)[:MAX_ROWS]
     value: dict[str, Any] = {"deployments": [_deployment(d) for d in recent]}
