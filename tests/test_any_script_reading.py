@@ -137,3 +137,8 @@ def test_the_article_naming_the_accounts_code_is_cited_and_linked() -> None:
     h = best(assess(state("Since noon your API refuses our booking updates with a 409."), evidence))
     assert h.category == "customer_error" and "https://help.cargoline.example/hc/articles/77" in h.reply
     assert any(c.call_id == "c12" and c.value == "Error codes of the Cargoline API" for c in h.evidence)
+
+
+def test_numbers_that_do_not_line_up_are_a_data_question() -> None:
+    # an invented bus operator: the shift report's day and the payroll sheets "don't line up"
+    assert "data" in extract_areas("Our payroll sheets don't line up with the daily shift report.")

@@ -362,7 +362,7 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         # Events that went missing were not delivered (the webhook area), not counted wrong.
         "data": r"\bwrong (?:numbers?|totals?|counts?|amounts?|data|values?|dates?|times?)\b"
         r"|\bmissing (?:orders?|records?|rows?|entries|items?|data)\b|\btime ?zones?\b|\boff by\b"
-        r"|\bdiscrepanc(?:y|ies)\b|\bmismatch(?:es|ed)?\b|\b(?:don'?t|doesn'?t|do not|does not) match\b"
+        r"|\bdiscrepanc(?:y|ies)\b|\bmismatch(?:es|ed)?\b|\b(?:don'?t|doesn'?t|do not|does not) (?:match|line up)\b"
         r"|\bduplicat(?:e|ed|es)\b|\bincorrect\b",
     }.items()
 }
