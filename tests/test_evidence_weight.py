@@ -246,6 +246,17 @@ def test_a_source_down_costs_less_when_two_lines_of_evidence_agree() -> None:
     assert 0.85 + 0.03 - missing_source_cost(agreed=True) >= 0.8
 
 
+def _platform_slowdown(mine: dict[str, Any]) -> Evidence:
+    """No errors; three of six accounts far slower than their own baseline; ``mine``: this account's latency."""
+    everyone = {"scope": "all", "accounts_compared": 6, "p95_ratios": [15.6, 9.1, 8.8, 1.0, 0.9, 1.1]}
+    return Evidence(
+        summary=summary(0, status=500),
+        billing=billing(),
+        latency=cited(Latency, mine, "c10", "logs_latency"),
+        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
+    )
+
+
 def test_a_platform_slowdown_names_the_endpoint_the_account_waits_on() -> None:
     mine = {
         "scope": "account",
@@ -257,13 +268,7 @@ def test_a_platform_slowdown_names_the_endpoint_the_account_waits_on() -> None:
         ],
         "slowest": [{"trace_id": "tr-77c0", "path": "/v1/berths/availability", "latency_ms": 9000.0}],
     }
-    everyone = {"scope": "all", "accounts_compared": 6, "p95_ratios": [15.6, 9.1, 8.8, 1.0, 0.9, 1.1]}
-    ev = Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        latency=cited(Latency, mine, "c10", "logs_latency"),
-        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
-    )
+    ev = _platform_slowdown(mine)
     h = best(assess(state("Looking up free berths takes forever since this morning"), ev))
     assert h.category == "performance_platform", h
     assert "/v1/berths/availability" in h.statement
@@ -303,14 +308,7 @@ def test_a_platform_slowdown_does_not_name_an_endpoint_the_account_is_not_slow_o
         "baseline": {"p95_ms": 300.0},
         "by_endpoint": [{"path": "/v1/berths", "requests": 4000, "p95_ms": 310.0, "baseline_p95_ms": 300.0}],
     }
-    everyone = {"scope": "all", "accounts_compared": 6, "p95_ratios": [15.6, 9.1, 8.8, 1.0, 0.9, 1.1]}
-    ev = Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        latency=cited(Latency, mine, "c10", "logs_latency"),
-        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
-    )
-    h = best(assess(state("Everything takes forever since this morning"), ev))
+    h = best(assess(state("Everything takes forever since this morning"), _platform_slowdown(mine)))
     assert h.category == "performance_platform" and "/v1/berths" not in h.statement, h
 
 
