@@ -27,7 +27,7 @@ from casefile.tools.base import Toolbox
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.bugs_results import Issue
 from casefile.tools.deploys_results import Compare, DeploysList
-from casefile.tools.logs_results import ErrorSummary, SsoLogins, TopErrors, WebhookDeliveries
+from casefile.tools.logs_results import ErrorSummary, Latency, SsoLogins, TopErrors, WebhookDeliveries
 
 NOW = datetime(2027, 3, 4, 15, 0, tzinfo=UTC)
 ACCOUNT = {"id": "acct_7", "name": "Blue Heron Foods", "domains": ["blueheron.example"]}
@@ -88,6 +88,16 @@ def webhook_evidence(whole: dict[str, Any], interval: dict[str, Any], **more: An
         webhooks=cited(WebhookDeliveries, whole, "c6", "logs_webhook_deliveries"),
         webhooks_interval=cited(WebhookDeliveries, interval, "c7", "logs_webhook_deliveries"),
         **more,
+    )
+
+
+def latency_evidence(mine: dict[str, Any], everyone: dict[str, Any], **more: Any) -> Evidence:
+    """logs_latency's two answers (this account's, every account's); unless ``more`` says otherwise, no
+    errors and billing in good standing."""
+    return Evidence(
+        latency=cited(Latency, mine, "c10", "logs_latency"),
+        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
+        **{"summary": summary(0, status=500), "billing": billing(), **more},
     )
 
 

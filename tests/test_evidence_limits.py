@@ -11,7 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_differential import best, billing, cited, elsewhere, issue, row, state, summary, top
+from test_differential import (
+    best,
+    billing,
+    cited,
+    elsewhere,
+    issue,
+    latency_evidence,
+    row,
+    state,
+    summary,
+    top,
+)
 
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.picture import reported_statuses
@@ -179,8 +190,6 @@ def test_a_bug_filed_after_the_ticket_is_not_what_the_customer_hit() -> None:
 
 
 def test_failing_requests_answer_a_ticket_about_an_error_not_an_endpoints_slowness() -> None:
-    from casefile.tools.logs_results import Latency
-
     errors = top(
         [row(503, "vault_unavailable", 40, path="/v3/chunks", first="2027-03-04T13:00:00.000Z")],
         others=[elsewhere(503, "vault_unavailable", 9, 4000)],
@@ -192,13 +201,7 @@ def test_failing_requests_answer_a_ticket_about_an_error_not_an_endpoints_slowne
         "by_endpoint": [{"path": "/v3/report", "requests": 90, "p95_ms": 2400.0, "baseline_p95_ms": 1100.0}],
     }
     everyone = {"scope": "all", "p95_ms": 300.0, "accounts_compared": 5, "p95_ratios": [2.1, 1.0, 1.0]}
-    ev = Evidence(
-        summary=summary(40, status=503, base_rate=0.0),
-        top=errors,
-        billing=billing(),
-        latency=cited(Latency, slow, "c10", "logs_latency"),
-        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
-    )
+    ev = latency_evidence(slow, everyone, summary=summary(40, status=503, base_rate=0.0), top=errors)
     diff = assess(state("stock not updating since lunch, gives an error when I book the goods in"), ev)
     perf = next(h for h in diff.hypotheses if h.category == "performance_account")
     assert perf.confidence <= 0.35 and best(diff).category == "platform_incident", diff.render()
@@ -211,8 +214,6 @@ def _edge(served: int, slow: int) -> Evidence:
     """No errors; this account's pages come from the edge ``pop-lima`` at 7× its baseline there, its API
     from ``core-1`` as fast as ever; across the platform ``slow`` of the ``served`` accounts that edge
     serves are slower than their own baseline, and no account is slow overall."""
-    from casefile.tools.logs_results import Latency
-
     mine = {
         "scope": "account",
         "p95_ms": 600.0,
@@ -235,12 +236,7 @@ def _edge(served: int, slow: int) -> Evidence:
             {"region": "core-1", "accounts": 8, "slow_accounts": 0, "top_ratio": 1.1},
         ],
     }
-    return Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        latency=cited(Latency, mine, "c10", "logs_latency"),
-        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
-    )
+    return latency_evidence(mine, everyone)
 
 
 def test_a_region_slow_for_every_account_it_serves_is_the_platform() -> None:

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_differential import best, billing, cited, elsewhere, issue, row, state, summary, top
+from test_differential import (
+    best,
+    billing,
+    cited,
+    elsewhere,
+    issue,
+    latency_evidence,
+    row,
+    state,
+    summary,
+    top,
+)
 
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.evidence import _webhook_interval
@@ -268,7 +279,6 @@ def test_a_bug_that_shares_a_pages_name_but_not_the_symptom_is_not_the_match() -
 def _slow_here_and_elsewhere(ratios: list[float]) -> Evidence:
     """No errors; this account's p95 at 12× its baseline (its slowest trace ``tr-91ab``), and the
     platform view's anonymous per-account ``ratios``."""
-    from casefile.tools.logs_results import Latency
 
     mine = {
         "scope": "account",
@@ -278,12 +288,7 @@ def _slow_here_and_elsewhere(ratios: list[float]) -> Evidence:
         "slowest": [{"trace_id": "tr-91ab", "path": "/v2/items", "latency_ms": 21000.0}],
     }
     everyone = {"scope": "all", "p95_ms": 2800.0, "accounts_compared": len(ratios), "p95_ratios": ratios}
-    return Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        latency=cited(Latency, mine, "c10", "logs_latency"),
-        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
-    )
+    return latency_evidence(mine, everyone)
 
 
 def test_a_platform_slowdown_is_read_from_the_anonymous_ratios() -> None:

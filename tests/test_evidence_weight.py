@@ -11,7 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_differential import best, billing, cited, elsewhere, issue, row, sso_logins, state, summary, top
+from test_differential import (
+    best,
+    billing,
+    cited,
+    elsewhere,
+    issue,
+    latency_evidence,
+    row,
+    sso_logins,
+    state,
+    summary,
+    top,
+)
 
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
@@ -249,12 +261,7 @@ def test_a_source_down_costs_less_when_two_lines_of_evidence_agree() -> None:
 def _platform_slowdown(mine: dict[str, Any]) -> Evidence:
     """No errors; three of six accounts far slower than their own baseline; ``mine``: this account's latency."""
     everyone = {"scope": "all", "accounts_compared": 6, "p95_ratios": [15.6, 9.1, 8.8, 1.0, 0.9, 1.1]}
-    return Evidence(
-        summary=summary(0, status=500),
-        billing=billing(),
-        latency=cited(Latency, mine, "c10", "logs_latency"),
-        latency_all=cited(Latency, everyone, "c11", "logs_latency"),
-    )
+    return latency_evidence(mine, everyone)
 
 
 def test_a_platform_slowdown_names_the_endpoint_the_account_waits_on() -> None:
