@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from test_attack_helpdesk_tenants import DEMO, HELPDESK_TENANT, call_as
 from test_demo import TICKETS
 
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
-from casefile.tools.base import CallContext, ToolCall
+from casefile.tools.base import ToolCall
 
-DEMO = TICKETS.parent.parent / "examples" / "world"
-HELPDESK_TENANT = load_settings(env={}).service.tenant
 CALLS: list[tuple[str, dict[str, Any]]] = [
     ("docs_search", {"query": "429 too many requests"}),
     ("docs_search", {"query": "saml certificate", "locale": "de"}),
@@ -53,15 +51,7 @@ def env() -> Iterator[Environment]:
 def test_only_the_helpdesk_s_tenant_reads_its_help_center(
     env: Environment, tool: str, arguments: dict[str, Any], tenant: str | None, reads: bool
 ) -> None:
-    assert env.directory is not None
-    ctx = CallContext.for_account(
-        "acme",
-        env.directory.as_mapping(),
-        now=datetime(2026, 11, 20, 12, tzinfo=UTC),
-        tenant=tenant,
-        helpdesk_tenant=HELPDESK_TENANT,
-    )
-    outcome = asyncio.run(env.toolbox.execute(ToolCall(id="d1", tool=tool, arguments=arguments), ctx))
+    outcome = call_as(env, tenant, "acme", ToolCall(id="d1", tool=tool, arguments=arguments))
     if reads:
         assert outcome.ok, outcome.error
         assert "help-center" in outcome.rendered or "#360887" in outcome.rendered, outcome.rendered[:200]

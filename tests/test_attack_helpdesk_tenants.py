@@ -21,7 +21,7 @@ from test_demo import TICKETS
 from casefile.agent.config import load_settings
 from casefile.agent.intake import load_ticket
 from casefile.agent.pipeline import Environment, open_environment, run_investigation
-from casefile.tools.base import CallContext, ToolCall
+from casefile.tools.base import CallContext, ToolCall, ToolOutcome
 
 DEMO = TICKETS.parent.parent / "examples" / "world"
 HELPDESK_TENANT = load_settings(env={}).service.tenant
@@ -34,6 +34,20 @@ def env() -> Iterator[Environment]:
     asyncio.run(environment.aclose())
 
 
+def call_as(env: Environment, tenant: str | None, account: str, call: ToolCall) -> ToolOutcome:
+    """``call`` made by an investigation of ``tenant`` (None: single-tenant) for ``account``, in the demo
+    world whose helpdesk (and help center) belongs to the service's own tenant."""
+    assert env.directory is not None
+    ctx = CallContext.for_account(
+        account,
+        env.directory.as_mapping(),
+        now=datetime(2026, 11, 20, 12, tzinfo=UTC),
+        tenant=tenant,
+        helpdesk_tenant=HELPDESK_TENANT,
+    )
+    return asyncio.run(env.toolbox.execute(call, ctx))
+
+
 @pytest.mark.parametrize(
     ("tenant", "reads"),
     [(HELPDESK_TENANT, True), (None, True), ("tenant-b", False), (HELPDESK_TENANT.upper() + "-b", False)],
@@ -41,16 +55,8 @@ def env() -> Iterator[Environment]:
 def test_only_the_helpdesk_s_tenant_reads_its_resolved_tickets(
     env: Environment, tenant: str | None, reads: bool
 ) -> None:
-    assert env.directory is not None
-    ctx = CallContext.for_account(
-        "hooli",
-        env.directory.as_mapping(),
-        now=datetime(2026, 11, 20, 12, tzinfo=UTC),
-        tenant=tenant,
-        helpdesk_tenant=HELPDESK_TENANT,
-    )
     call = ToolCall(id="t1", tool="tickets_similar", arguments={"text": "export endpoint returning 500"})
-    outcome = asyncio.run(env.toolbox.execute(call, ctx))
+    outcome = call_as(env, tenant, "hooli", call)
     assert outcome.ok is reads, (tenant, outcome.error)
     if reads:
         assert outcome.data and outcome.data.get("tickets"), "nothing was found: the attack tests nothing"
