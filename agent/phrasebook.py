@@ -275,7 +275,6 @@ def _meanings(head: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for m in found if not tells_when(m)))
 
 
-@lru_cache(maxsize=64)  # an investigation reads its ticket's text several times
 def reading(text: str) -> str:
     """``text``, then (when it uses any known phrase, or digits of another script: "٥٠٣" reads "503") the
     same text (its first :data:`READ_CHARS` characters) with those phrases in English."""
@@ -284,6 +283,7 @@ def reading(text: str) -> str:
     return text if english == head else f"{text}\n\n{english}"
 
 
+@lru_cache(maxsize=64)  # an investigation reads its ticket's text several times, and known_language too
 def _phrased(text: str) -> str:
     """``text`` in ASCII digits (numbers glued to a spaceless script set apart), its phrases in English."""
     english = _GLUED_NUMBER.sub(" ", ascii_digits(text))
