@@ -78,6 +78,7 @@ WORLDS = {
     "tachyra": PACKAGE_DIR / "evals" / "worlds" / "tachyra",
     "kerbwatt": PACKAGE_DIR / "evals" / "worlds" / "kerbwatt",
     "tutelka": PACKAGE_DIR / "evals" / "worlds" / "tutelka",
+    "loomwharf": PACKAGE_DIR / "evals" / "worlds" / "loomwharf",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -37,6 +37,7 @@ HELD_OUT = {
     "tachyra",
     "kerbwatt",
     "tutelka",
+    "loomwharf",
 }
 CLASSES = {
     "names",
