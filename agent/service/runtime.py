@@ -228,7 +228,7 @@ class InvestigationService:
             and self.helpdesk.settings.post_notes
             else None
         )
-        active = self.store.find_active(key)
+        active = self.store.find_active(key, noted=deliver_to is not None)
         if active is None:
             try:
                 inv = self.store.create_investigation(
