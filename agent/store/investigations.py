@@ -73,8 +73,8 @@ class Investigations(Database):
         note is then part of the durable work (see :meth:`claim_next`).
 
         Raises :class:`DuplicateInvestigation` when another investigation holds the same
-        ``idempotency_key`` (see :meth:`find_active`; with ``deliver_to``, one whose note on that
-        revision was delivered holds it too). The look and the insert are one transaction, so two
+        ``idempotency_key`` (see :meth:`find_active`; with ``deliver_to`` and not a re-run, one whose
+        note on that revision was delivered holds it too). The look and the insert are one transaction, so two
         processes never both start one, however long the first ran between them.
         """
         if priority not in PRIORITIES:
@@ -87,7 +87,8 @@ class Investigations(Database):
                         self.dialect == "postgresql"
                     ):  # BEGIN there does not serialise writers as SQLite's does
                         cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (idempotency_key,))
-                    holder = self._holder(cur, idempotency_key, noted=deliver_to is not None)
+                    noted = deliver_to is not None and rerun_of is None
+                    holder = self._holder(cur, idempotency_key, noted=noted)
                     if holder is not None:
                         raise DuplicateInvestigation(holder)
                 cur.execute(
