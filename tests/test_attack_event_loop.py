@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -207,11 +208,13 @@ def test_an_investigation_waiting_for_the_store_holds_nothing_else(
 
 def _new_investigation_of_48213(client: TestClient, zendesk: FakeZendesk) -> Any:
     """The webhook until it starts a new investigation: the previous test's may still hold the ticket
-    (running, or its note not yet delivered: the webhook answers ``existing``) or tag it as it ends
-    (the webhook skips a tagged ticket); either way, not the attack."""
+    (running, or its note not yet delivered: the webhook answers ``existing``), tag it as it ends
+    (the webhook skips a tagged ticket) or have noted this revision (a delivered note holds it);
+    either way, not the attack. So each try is the ticket untagged at a revision of its own."""
     deadline = time.monotonic() + REACH_S
     while True:
-        zendesk.ticket = dict(zendesk.ticket, tags=[])
+        revision = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        zendesk.ticket = dict(zendesk.ticket, tags=[], updated_at=revision)
         answer = post_webhook(client, {"ticket_id": 48213})
         fresh = answer.status_code == 202 and not answer.json()["existing"]
         if fresh or time.monotonic() > deadline:

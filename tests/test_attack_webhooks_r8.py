@@ -67,6 +67,23 @@ def test_a_replay_while_the_note_waits_for_the_helpdesk_starts_nothing(store: St
     assert [r.id for r in store.list()] == [inv] and len(zendesk.puts) == 1
 
 
+def test_a_delivery_that_read_the_ticket_before_the_note_landed_starts_nothing(store: Store) -> None:  # noqa: F811
+    """The race the burst below once lost in CI: a delivery reads the ticket (no tag yet), the first
+    investigation finishes and its note lands, then that delivery submits. Pinned here by a helpdesk
+    whose reads always answer the untagged ticket."""
+    zendesk = FakeZendesk()
+    untagged = dict(zendesk.ticket)
+    zendesk.router.routes[0].side_effect = lambda request: httpx.Response(
+        200, json={"ticket": untagged, "users": zendesk.users}
+    )
+    with client_for(store, zendesk) as client:
+        inv = _at(client, 0).json()["id"]
+        wait_for(lambda: store.delivery(inv)[1] is not None, timeout_s=15)
+        late = _at(client, 30)
+        assert late.status_code == 202 and late.json()["id"] == inv and late.json()["existing"], late.text
+    assert [r.id for r in store.list()] == [inv] and len(zendesk.puts) == 1
+
+
 def test_a_burst_to_two_processes_on_one_store_is_one_investigation(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     first, second = Store(url), Store(url)

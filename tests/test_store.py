@@ -175,9 +175,35 @@ def _exercise(store: Store) -> None:
     assert store.feedback(since=datetime.now(UTC) + timedelta(minutes=5)) == []
 
 
+def _exercise_noted_key(store: Store) -> None:
+    """A delivered note holds its revision's key against another note-posting submission (a webhook
+    that read the ticket before the note landed), not against an agent asking again."""
+    noted = store.create_investigation(
+        _ticket("T-4"), source="webhook", requested_by="zendesk", idempotency_key="k4", deliver_to="4"
+    )
+    assert store.claim_next("w7", 60.0) is not None  # the only work queued
+    assert store.save_result(noted, _result("T-4"), "zendesk", owner="w7") and store.mark_delivered(
+        noted, "w7"
+    )
+    assert store.find_active("k4") is None and store.find_active("k4", noted=True) == noted
+    with pytest.raises(DuplicateInvestigation) as again:
+        store.create_investigation(
+            _ticket("T-4"), source="webhook", requested_by="zendesk", idempotency_key="k4", deliver_to="4"
+        )
+    assert again.value.existing_id == noted
+    asked = store.create_investigation(_ticket("T-4"), source="api", requested_by="x", idempotency_key="k4")
+    assert asked != noted and store.find_active("k4") == asked
+
+
 def test_sqlite_memory() -> None:
     store = Store("sqlite:///:memory:")
     _exercise(store)
+    store.close()
+
+
+def test_a_delivered_note_holds_its_key_in_sqlite(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'notes.sqlite3'}")
+    _exercise_noted_key(store)
     store.close()
 
 
@@ -222,6 +248,7 @@ def test_postgresql(postgres_url: str) -> None:
     store = Store(postgres_url)
     try:
         _exercise(store)
+        _exercise_noted_key(store)
     finally:
         store.close()
 

@@ -228,7 +228,8 @@ class InvestigationService:
             and self.helpdesk.settings.post_notes
             else None
         )
-        active = self.store.find_active(key)
+        # A webhook's resend must not note a revision twice; a re-run asked for by a person may.
+        active = self.store.find_active(key, noted=deliver_to is not None and rerun_of is None)
         if active is None:
             try:
                 inv = self.store.create_investigation(

@@ -72,14 +72,25 @@ class Investigations(Database):
         ``deliver_to`` names the Zendesk ticket its internal note goes to, once it is done: the
         note is then part of the durable work (see :meth:`claim_next`).
 
-        Raises :class:`DuplicateInvestigation` when another queued or running
-        investigation holds the same ``idempotency_key``.
+        Raises :class:`DuplicateInvestigation` when another investigation holds the same
+        ``idempotency_key`` (see :meth:`find_active`; with ``deliver_to`` and not a re-run, one whose
+        note on that revision was delivered holds it too). The look and the insert are one transaction, so two
+        processes never both start one, however long the first ran between them.
         """
         if priority not in PRIORITIES:
             raise ValueError(f"priority must be one of {PRIORITIES}")
         inv_id = new_id("inv")
         try:
             with self._tx() as cur:
+                if idempotency_key is not None:
+                    if (
+                        self.dialect == "postgresql"
+                    ):  # BEGIN there does not serialise writers as SQLite's does
+                        cur.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (idempotency_key,))
+                    noted = deliver_to is not None and rerun_of is None
+                    holder = self._holder(cur, idempotency_key, noted=noted)
+                    if holder is not None:
+                        raise DuplicateInvestigation(holder)
                 cur.execute(
                     "INSERT INTO investigations (id, tenant, ticket_id, revision, ticket_json, status, source,"
                     " requested_by, priority, idempotency_key, rerun_of, created_at, deliver_to, attempts)"
@@ -107,16 +118,25 @@ class Investigations(Database):
             raise
         return inv_id
 
-    def find_active(self, idempotency_key: str) -> str | None:
-        """The id of the investigation holding this key: queued, running, or done with its note undelivered."""
+    def find_active(self, idempotency_key: str, *, noted: bool = False) -> str | None:
+        """The id of the investigation holding this key: queued, running, or done with its note
+        undelivered; with ``noted`` (a submission that posts a note), also one whose note on this
+        same revision was delivered: a webhook that read the ticket before that note landed (so
+        before its tag) must not start a second investigation and a second note."""
         with self._tx() as cur:
-            cur.execute(
-                "SELECT id FROM investigations WHERE idempotency_key = ? AND (status IN ('queued', 'running')"
-                " OR (status = 'done' AND deliver_to IS NOT NULL AND delivered_at IS NULL))",
-                (idempotency_key,),
-            )
-            row = cur.fetchone()
-        return row[0] if row else None
+            return self._holder(cur, idempotency_key, noted=noted)
+
+    @staticmethod
+    def _holder(cur: Cursor, idempotency_key: str, *, noted: bool) -> str | None:
+        delivered = " OR delivered_at IS NOT NULL" if noted else ""
+        cur.execute(
+            "SELECT id FROM investigations WHERE idempotency_key = ? AND (status IN ('queued', 'running')"
+            f" OR (status = 'done' AND deliver_to IS NOT NULL AND delivered_at IS NULL){delivered})"
+            " ORDER BY created_at DESC",
+            (idempotency_key,),
+        )
+        row = cur.fetchone()
+        return str(row[0]) if row else None
 
     def set_status(self, id: str, status: Status, error: str | None = None) -> None:
         """Move an investigation to ``status``; running stamps started_at, the end states finished_at."""
