@@ -130,7 +130,7 @@ from casefile.agent.service.app import create_app
 
 s = settings(database_url={db!r}, lease_s={lease_s!r}, poll_s=0.1, concurrency={concurrency!r},
              rate_limit_per_minute=100000, rate_limit_burst=10000)
-zendesk = s.service.zendesk.model_copy(update={{"base_url": {zendesk!r}, "timeout_s": 5.0}})
+zendesk = s.service.zendesk.model_copy(update={{"base_url": {zendesk!r}, "timeout_s": {zendesk_timeout_s!r}}})
 s = s.model_copy(update={{"service": s.service.model_copy(update={{"zendesk": zendesk}})}})
 app = create_app(s, env=light_env(), model_factory=scripted_factory(latency_s={latency!r}))
 uvicorn.run(app, host="127.0.0.1", port={port!r}, log_level="warning")
@@ -146,6 +146,7 @@ class ServiceProcess:
         model_latency_s: float = 0.0,
         lease_s: float = 1.5,
         concurrency: int = 8,
+        zendesk_timeout_s: float = 5.0,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -155,6 +156,7 @@ class ServiceProcess:
             lease_s=lease_s,
             concurrency=concurrency,
             zendesk=zendesk_url,
+            zendesk_timeout_s=zendesk_timeout_s,
             latency=model_latency_s,
             port=self.port,
         )

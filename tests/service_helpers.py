@@ -82,6 +82,20 @@ def diagnosis_step(state: LoopState) -> ModelReply:
     )
 
 
+# A wait's bound is for a test that is stuck, not one that is slow: a loaded CI runner (the whole
+# suite on every core beside other jobs) takes seconds for what takes milliseconds alone.
+WAIT_S = 60.0
+
+
+def wait_for(condition: Callable[[], object], what: str = "the condition", timeout_s: float = WAIT_S) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` if it never does within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
 def scripted_factory(latency_s: float = 0.0) -> Callable[[Ticket], Model]:
     return lambda ticket: ScriptedModel([diagnosis_step], latency_s=latency_s)
 

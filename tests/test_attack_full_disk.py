@@ -21,8 +21,7 @@ import provider_wires as wires
 import pytest
 import respx
 from llm_fixtures import run
-from service_helpers import FakeZendesk, post_webhook
-from test_attack_webhooks import wait_for
+from service_helpers import FakeZendesk, post_webhook, wait_for
 
 from casefile.agent.config import Settings
 from casefile.agent.store import Store
@@ -120,7 +119,7 @@ def test_a_disk_that_fills_mid_investigation_loses_no_note(tmp_path: Path) -> No
             assert zendesk.puts == [] and store.get(inv).status in ("queued", "running")  # type: ignore[union-attr]
             with store._lock:
                 _room(store)
-            wait_for(lambda: store.delivery(inv)[1] is not None, timeout_s=20)
+            wait_for(lambda: store.delivery(inv)[1] is not None, "the note")
         record = store.get(inv)
         assert record is not None and record.status == "done", record
         assert len(zendesk.puts) == 1 and len(turns) == 2

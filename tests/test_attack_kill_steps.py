@@ -20,8 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import FakeZendesk, diagnosis_step, light_env, post_webhook, settings
-from test_attack_webhooks import wait_for
+from service_helpers import FakeZendesk, diagnosis_step, light_env, post_webhook, settings, wait_for
 
 from casefile.agent.handoff.ledger import DeliveryLedger
 from casefile.agent.models.base import LoopState, ModelReply
@@ -164,9 +163,9 @@ def test_killed_at_every_step_the_ticket_gets_one_note(
     try:
         with _client(first, _dying_transport(death, zendesk, step), first_model) as a:
             inv = post_webhook(a, {"ticket_id": 48213}).json()["id"]
-            wait_for(death.dead.is_set, timeout_s=10)
+            wait_for(death.dead.is_set, "the first service to die")
             with _client(second, zendesk.transport(), second_model) as b:
-                wait_for(lambda: second.delivery(inv)[1] is not None, timeout_s=15)
+                wait_for(lambda: second.delivery(inv)[1] is not None, "the second service's note")
                 record = second.get(inv)
                 assert b.get("/healthz").status_code == 200
             death.buried.set()

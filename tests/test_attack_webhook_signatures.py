@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from service_helpers import WEBHOOK_SECRET, FakeZendesk, post_webhook
-from test_attack_webhooks import client_for, store, wait_for  # noqa: F401 - fixture shared
+from service_helpers import WEBHOOK_SECRET, FakeZendesk, post_webhook, wait_for
+from test_attack_webhooks import client_for, store  # noqa: F401 - fixture shared
 
 from casefile.agent.helpdesk.zendesk import sign_webhook
 from casefile.agent.store import Store

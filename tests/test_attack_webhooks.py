@@ -9,7 +9,6 @@ and nothing stored for what is refused.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from service_helpers import (
     post_webhook,
     scripted_factory,
     settings,
+    wait_for,
 )
 
 from casefile.agent.helpdesk.zendesk import sign_webhook
@@ -43,13 +43,6 @@ def client_for(store: Store, zendesk: FakeZendesk) -> TestClient:
         helpdesk_transport=zendesk.transport(),
     )
     return TestClient(app)
-
-
-def wait_for(condition: Any, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert condition()
 
 
 SPELLINGS: list[dict[str, Any]] = [

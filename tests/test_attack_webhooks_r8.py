@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
-from service_helpers import FakeZendesk
-from test_attack_webhooks import _signed, client_for, store, wait_for  # noqa: F401 - fixture shared
+from service_helpers import FakeZendesk, wait_for
+from test_attack_webhooks import _signed, client_for, store  # noqa: F401 - fixture shared
 
 from casefile.agent.store import Store
 
@@ -56,14 +56,16 @@ def test_a_replay_while_the_note_waits_for_the_helpdesk_starts_nothing(store: St
     with client_for(store, zendesk) as client:
         inv = _at(client, 0).json()["id"]
         wait_for(lambda: (store.get(inv) or None) is not None and store.get(inv).status == "done")  # type: ignore[union-attr]
-        wait_for(lambda: bool(refused), timeout_s=15)  # the note was tried and the helpdesk was down
+        wait_for(
+            lambda: bool(refused), "the note's refused attempt"
+        )  # the note was tried and the helpdesk was down
         for ago in (0, 5, 90):  # Zendesk resends: the note is still owed, nothing new starts
             again = _at(client, ago)
             assert again.status_code == 202 and again.json()["id"] == inv and again.json()["existing"], (
                 again.text
             )
         down.clear()
-        wait_for(lambda: store.delivery(inv)[1] is not None, timeout_s=15)
+        wait_for(lambda: store.delivery(inv)[1] is not None, "the note")
     assert [r.id for r in store.list()] == [inv] and len(zendesk.puts) == 1
 
 
@@ -103,7 +105,7 @@ def test_a_burst_to_two_processes_on_one_store_is_one_investigation(tmp_path: An
             ids = {x.json()["id"] for x in answers if x.status_code == 202}
             assert len(answers) == 6 and len(ids) == 1, [x.text for x in answers]
             (inv,) = ids
-            wait_for(lambda: first.delivery(inv)[1] is not None, timeout_s=15)
+            wait_for(lambda: first.delivery(inv)[1] is not None, "the note")
         assert [r.id for r in first.list()] == [inv] and len(zendesk.puts) == 1
     finally:
         first.close()

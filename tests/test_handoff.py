@@ -7,16 +7,14 @@ sets the group, priority and tags, puts the packet in the note and posts to Slac
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from service_helpers import AUTH, post_webhook, settings, zendesk_desk
+from service_helpers import AUTH, post_webhook, settings, wait_for, zendesk_desk
 
 from casefile.agent import routing
 from casefile.agent.handoff.slack import SlackSettings
@@ -87,13 +85,6 @@ def _client(store: Store, desk_url: str, slack_url: str) -> TestClient:
     return TestClient(create_app(s, store=store))
 
 
-def _wait(condition: Callable[[], Any], timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_an_escalating_webhook_investigation_hands_off_once(
     tmp_path: Path,
     routing_file: Path,
@@ -112,9 +103,9 @@ def test_an_escalating_webhook_investigation_hands_off_once(
             made = post_webhook(client, {"ticket_id": TICKET_ID})
             assert made.status_code == 202, made.text
             inv = made.json()["id"]
-            _wait(lambda: store.get(inv) is not None and store.get(inv).status == "done")  # type: ignore[union-attr]
+            wait_for(lambda: store.get(inv) is not None and store.get(inv).status == "done")  # type: ignore[union-attr]
             # Done, but the hand-off is pending, shown in the investigation, and retried later.
-            _wait(
+            wait_for(
                 lambda: (
                     client.get(f"/v1/investigations/{inv}", headers=AUTH).json()["handoff"]["state"] != "none"
                 )
@@ -122,7 +113,7 @@ def test_an_escalating_webhook_investigation_hands_off_once(
             view = client.get(f"/v1/investigations/{inv}", headers=AUTH).json()
             assert view["status"] == "done"
             assert view["diagnosis"]["escalation"]["team"] == "backend"
-            _wait(lambda: store.delivery(inv)[1] is not None)
+            wait_for(lambda: store.delivery(inv)[1] is not None)
             view = client.get(f"/v1/investigations/{inv}", headers=AUTH).json()
             handoff = view["handoff"]
             assert handoff["state"] == "done"
@@ -180,10 +171,10 @@ def test_an_escalating_webhook_investigation_hands_off_once(
                 client.post(f"/v1/investigations/{inv}/feedback", json=bounce, headers=AUTH).status_code
                 == 201
             )
-            _wait(lambda: len(zd.notes(TICKET_ID)) == 2)
+            wait_for(lambda: len(zd.notes(TICKET_ID)) == 2)
             bounce_note = zd.notes(TICKET_ID)[1]
             assert "bounced back by backend" in bounce_note and bounce["article"] in bounce_note
-            _wait(lambda: store.delivery(inv)[1] is not None)
+            wait_for(lambda: store.delivery(inv)[1] is not None)
             [entry] = store.feedback(investigation=inv)
             assert entry.via == "sidebar" and entry.team == "backend"
 
@@ -200,10 +191,10 @@ def test_an_escalating_webhook_investigation_hands_off_once(
                 link, content="snippet=Use+the+async+export+macro.&reason=Documented+limit.", headers=form
             )
             assert posted.status_code == 201
-            _wait(lambda: len(zd.notes(TICKET_ID)) == 3)
+            wait_for(lambda: len(zd.notes(TICKET_ID)) == 3)
             assert "Solved by the snippet: Use the async export macro." in zd.notes(TICKET_ID)[2]
             assert [f.via for f in store.feedback(investigation=inv)] == ["sidebar", "slack"]
-            _wait(lambda: store.delivery(inv)[1] is not None)
+            wait_for(lambda: store.delivery(inv)[1] is not None)
     finally:
         store.close()
     assert len(workspace.messages) == 1 and len(zd.notes(TICKET_ID)) == 3

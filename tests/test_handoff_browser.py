@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from service_helpers import TOKEN, serving_app, settings, zendesk_desk
+from service_helpers import TOKEN, serving_app, settings, wait_for, zendesk_desk
 from test_sidebar_browser import HEIGHT, browser, browser_available  # noqa: F401  (fixtures)
 
 from casefile.agent.store import Store
@@ -64,10 +63,7 @@ def test_a_bounce_from_the_sidebar_notes_the_ticket(
         with page.expect_response(lambda r: r.url.endswith("/feedback")) as answer:
             page.click("#bounce-send")
         assert answer.value.status == 201
-        deadline = time.monotonic() + 30
-        while not zd.notes(TICKET_ID):
-            assert time.monotonic() < deadline, "no note reached the ticket"
-            time.sleep(0.05)
+        wait_for(lambda: zd.notes(TICKET_ID), "a note on the ticket")
         [note] = zd.notes(TICKET_ID)
         assert "Solved by the snippet: Macro 'Large exports'" in note
         assert "Reason: The limit is documented. Support can answer it with the macro." in note

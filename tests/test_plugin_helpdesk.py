@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from plugin_install import install_plugin
-from service_helpers import AUTH, TOKEN, light_env, read_sse, scripted_factory
+from service_helpers import AUTH, TOKEN, light_env, read_sse, scripted_factory, wait_for
 
 from casefile.agent.cli import main
 from casefile.agent.config import ConfigError, Settings, load_settings
@@ -152,10 +151,7 @@ def test_the_service_takes_its_signed_webhook_and_posts_its_note(toydesk: None, 
         assert response.status_code == 202, response.text
         inv = response.json()["id"]
         assert read_sse(client, inv)[-1][1]["status"] == "done"
-        for _ in range(200):  # the note is written after the result is stored
-            if desk.replies:
-                break
-            time.sleep(0.01)
+        wait_for(lambda: desk.replies, "the note")  # written after the result is stored
         by_id = client.post("/v1/investigations", json={"toydesk_ticket_id": 7}, headers=AUTH)
         assert by_id.status_code == 202, by_id.text
         spec = client.get("/openapi.json").json()

@@ -16,6 +16,7 @@ from service_helpers import (
     FakeZendesk,
     post_webhook,
     read_sse,
+    wait_for,
 )
 from test_service import TICKET, _client, _error
 
@@ -89,10 +90,7 @@ def test_webhook_investigates_and_posts_an_internal_note(store: Store) -> None:
         inv = response.json()["id"]
         assert read_sse(client, inv)[-1][1]["status"] == "done"
         # The note is written after the result is stored; wait for the write through the event loop.
-        for _ in range(200):
-            if zendesk.puts:
-                break
-            time.sleep(0.01)
+        wait_for(lambda: zendesk.puts, "the note")
     record = store.get(inv)
     assert record is not None and record.source == "webhook" and record.priority == "background"
     assert record.requested_by == "zendesk:webhook"
@@ -104,20 +102,13 @@ def test_webhook_investigates_and_posts_an_internal_note(store: Store) -> None:
     assert set(put) == {"comment", "additional_tags"}
 
 
-def _wait_for(condition: Any, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert condition()
-
-
 def test_rerun_of_a_webhook_investigation_posts_its_note(store: Store) -> None:
     zendesk = FakeZendesk()
     with _client(store, zendesk=zendesk) as client:
         inv = post_webhook(client, {"ticket_id": 48213}).json()["id"]
-        _wait_for(lambda: store.delivery(inv)[1] is not None)
+        wait_for(lambda: store.delivery(inv)[1] is not None, "the note")
         new = client.post(f"/v1/investigations/{inv}/rerun", headers=AUTH).json()["id"]
-        _wait_for(lambda: store.delivery(new)[1] is not None)
+        wait_for(lambda: store.delivery(new)[1] is not None, "the rerun's note")
         # Resent by Zendesk after the note: the ticket is tagged now, nothing new starts.
         again = post_webhook(client, {"ticket_id": 48213})
         assert again.status_code == 200 and "already tagged" in again.json()["skipped"]
@@ -144,7 +135,9 @@ def test_a_store_that_refuses_writes_is_visible(store: Store) -> None:
         health = client.get("/healthz")
         assert health.status_code == 503 and health.json()["status"] == "unhealthy"
         store.create_investigation, store.renew = original, renew  # type: ignore[method-assign]
-        _wait_for(lambda: client.get("/healthz").status_code == 200)  # lease renewals write again
+        wait_for(
+            lambda: client.get("/healthz").status_code == 200, "a healthy store"
+        )  # lease renewals write again
         assert post_webhook(client, {"ticket_id": 48213}).status_code == 202
 
 

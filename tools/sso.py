@@ -14,9 +14,10 @@ Safety rules:
 * **SSRF guard** (``sso_address.py``): https only, a host name (never an IP
   literal) resolving only to global unicast addresses; at most
   :data:`MAX_REDIRECTS` redirects, followed by hand, each checked like the first.
-  Known limit: the address check and the connection resolve the name separately
-  (a DNS-rebinding window); deployments that need it should route egress through
-  a proxy that enforces the same rule.
+  Each connection resolves the name once and connects only to an address it checked
+  (``guarded_transport``), so a DNS server answering the check and the connection
+  differently (DNS rebinding) reaches nothing. Through a proxy set in the environment,
+  the proxy resolves the names and its egress rule is the guard.
 * **Our ACS is probed only on our own origins**: ``settings.acs_origins`` (live),
   or a host the world serves. One GET; a SAML ACS answers it (405, 400, a
   redirect), a missing route answers 404, a broken one 5xx or nothing.
@@ -31,7 +32,6 @@ metadata changed while the investigation ran.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import ipaddress
 import os
@@ -70,6 +70,8 @@ from casefile.tools.sso_address import (
     Resolver,
     UnsafeMetadataURL,
     check_public_address,
+    guarded_transport,
+    public_addresses,
     refuse,
     system_resolver,
 )
@@ -113,6 +115,21 @@ class SSOCheckArgs(ToolArgs):
     """Arguments of sso_check. There is deliberately no URL: it comes from the account directory."""
 
     account_id: AccountId
+
+
+def _reader(transport: httpx.AsyncBaseTransport | None, timeout_s: float) -> httpx.AsyncClient:
+    """A GET-only client that follows no redirect.
+
+    Not tools.http.ReadOnlyHTTP: it turns a 3xx into an error without the Location, and each
+    metadata hop needs the SSRF check before it is requested; the read-only rule is a request hook.
+    """
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout_s,
+        follow_redirects=False,
+        headers={"Accept": "application/samlmetadata+xml, application/xml, text/xml"},
+        event_hooks={"request": [_only_get]},
+    )
 
 
 def _origin(url: str) -> str:
@@ -186,19 +203,14 @@ class SSOConnector(Connector):
         self._acs_host_known = acs_host_known
         # account id -> (wall-clock time, digest, parsed document) of its latest fetch
         self._latest: dict[str, tuple[float, str, IdPMetadata]] = {}
-        # Not tools.http.ReadOnlyHTTP: it turns a 3xx into an error without the Location,
-        # and each hop here needs the SSRF check before it is requested. The same
-        # read-only rule is applied by a request hook.
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=settings.timeout_s,
-            follow_redirects=False,
-            headers={"Accept": "application/samlmetadata+xml, application/xml, text/xml"},
-            event_hooks={"request": [_only_get]},
-        )
+        # The customer's IdP: every connection to an address the SSRF guard passed.
+        self._client = _reader(transport or guarded_transport(self._resolver), settings.timeout_s)
+        # Our own ACS origins only (never a customer's host), which may be on our network.
+        self._acs_client = _reader(transport, settings.timeout_s)
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._acs_client.aclose()
         if self._history is not None:
             self._history.close()
 
@@ -215,16 +227,7 @@ class SSOConnector(Connector):
             pass
         else:
             raise refuse(url, f"host {host} is an IP literal, a host name is required")
-        try:
-            addresses = await asyncio.to_thread(self._resolver, host)
-        except (OSError, UnicodeError) as exc:
-            raise refuse(url, f"host {host} does not resolve ({exc})") from None
-        if not addresses:
-            raise refuse(url, f"host {host} does not resolve")
-        for address in addresses:
-            why = check_public_address(address)
-            if why:
-                raise refuse(url, f"host {host} resolves to {why}")
+        await public_addresses(self._resolver, host, url)
 
     async def _get_limited(self, url: str) -> httpx.Response | bytes:
         """One GET attempt: a redirect comes back as the response, a body as bytes within the cap."""
@@ -305,7 +308,7 @@ class SSOConnector(Connector):
         if not ours:
             return {"url": url, "checked": False, "reason": "not one of our ACS origins (sso.acs_origins)"}
         try:
-            response = await self._client.get(url, headers={"Accept": "*/*"})
+            response = await self._acs_client.get(url, headers={"Accept": "*/*"})
         except httpx.TimeoutException:
             return {"url": url, "checked": True, "answered": False, "status": None, "error": "timeout"}
         except httpx.TransportError as exc:

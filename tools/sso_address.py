@@ -3,17 +3,37 @@
 Even a configured URL is refused (:class:`UnsafeMetadataURL`) unless it is
 ``https``, names a host (never an IP literal) and that host resolves only to
 globally routable unicast addresses.
+
+The connection itself goes through :func:`guarded_transport`: each connection resolves the name
+once, checks every address and connects to one of those very addresses, so a DNS server that
+answers the check with a public address and the connection with an internal one (DNS rebinding)
+reaches nothing (``tests/test_attack_sso_rebinding.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
-from collections.abc import Callable
+import ssl
+from collections.abc import Callable, Iterable
+from urllib.request import getproxies
+
+import httpcore
+import httpx
 
 from casefile.tools.errors import ToolError
 
-__all__ = ["SOURCE", "Resolver", "UnsafeMetadataURL", "check_public_address", "refuse", "system_resolver"]
+__all__ = [
+    "SOURCE",
+    "Resolver",
+    "UnsafeMetadataURL",
+    "check_public_address",
+    "guarded_transport",
+    "public_addresses",
+    "refuse",
+    "system_resolver",
+]
 
 SOURCE = "sso"
 Resolver = Callable[[str], list[str]]
@@ -98,3 +118,75 @@ def check_public_address(address: str) -> str | None:
 def system_resolver(host: str) -> list[str]:
     infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
+
+
+async def public_addresses(resolver: Resolver, host: str, url: str) -> list[str]:
+    """Every address ``host`` resolves to, each one checked; refused (naming ``url``) otherwise."""
+    try:
+        addresses = await asyncio.to_thread(resolver, host)
+    except (OSError, UnicodeError) as exc:
+        raise refuse(url, f"host {host} does not resolve ({exc})") from None
+    if not addresses:
+        raise refuse(url, f"host {host} does not resolve")
+    for address in addresses:
+        why = check_public_address(address)
+        if why:
+            raise refuse(url, f"host {host} resolves to {why}")
+    return addresses
+
+
+class _CheckedConnections(httpcore.AsyncNetworkBackend):
+    """Connects to a name only at an address checked in the same lookup (no second resolution)."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+        self._network = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await public_addresses(self._resolver, host, f"https://{host}:{port}")
+        failed: httpcore.ConnectError | httpcore.ConnectTimeout | None = None
+        for address in addresses:
+            try:
+                return await self._network.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failed = exc
+        assert failed is not None  # public_addresses never returns an empty list
+        raise failed
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise refuse(path, "a Unix socket is not a public host")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    def __init__(self, resolver: Resolver, ssl_context: ssl.SSLContext) -> None:
+        super().__init__(verify=ssl_context)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, network_backend=_CheckedConnections(resolver)
+        )
+
+
+def guarded_transport(resolver: Resolver) -> httpx.AsyncBaseTransport | None:
+    """httpx's own transport, whose every connection goes to an address :func:`check_public_address` passed.
+
+    None when the environment sends https through a proxy (``HTTPS_PROXY``, ``ALL_PROXY``): the
+    proxy resolves the names then, and httpx's transport is kept so that the proxy is used.
+    """
+    proxies = getproxies()
+    if proxies.get("https") or proxies.get("all"):
+        return None
+    return _GuardedTransport(resolver, httpx.create_ssl_context())
