@@ -4,8 +4,9 @@ and a code's words are read with its status. No bundled world's names."""
 
 from __future__ import annotations
 
-from test_differential import best, billing, cited, issue, row, state, summary, top
+from test_differential import best, billing, cited, issue, outage_evidence, row, state, summary, top
 
+from casefile.agent.calibration import claims
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.codes import meaning
 from casefile.agent.differential.queries import bug_queries
@@ -142,3 +143,32 @@ def test_the_article_naming_the_accounts_code_is_cited_and_linked() -> None:
 def test_numbers_that_do_not_line_up_are_a_data_question() -> None:
     # an invented bus operator: the shift report's day and the payroll sheets "don't line up"
     assert "data" in extract_areas("Our payroll sheets don't line up with the daily shift report.")
+
+
+# Session 10. An invented language, nothing of it listed: "URGENT!!! Your kiosks do nothing!!! Call us back!!!"
+SHOUTED_KIOSK = "VORNA!!! Tesh kioskat nimo zarbet!!! Zovnite nas odmah!!!"
+
+
+def test_a_shout_in_any_language_is_a_complaint_that_something_fails() -> None:
+    # punctuation is written alike in every script: the shout says it is urgent and does not work
+    assert unread(state(SHOUTED_KIOSK)) is None
+    assert unread(state("ด่วน!!! ตู้ของเราใช้ไม่ได้!!!")) is None
+    assert [c.kind for c in claims(state(SHOUTED_KIOSK).signals, reading(SHOUTED_KIOSK))] == [
+        "failing requests"
+    ]
+    # one "!!" is emphasis, not a shout, and the same words calmly said stay unread
+    assert unread(state("Tesh kioskat nimo zarbet!! Zovnite nas odmah.")) == "foreign"
+    # English is read whole: its own words say what is wrong, not its punctuation
+    calm = "We need to talk about the renewal of our plan!!! Please call me back today!!!"
+    assert reading(calm) == calm
+
+
+def test_a_healthy_account_behind_a_shout_we_cannot_read_is_told_nothing_is_wrong() -> None:
+    h = best(assess(state(SHOUTED_KIOSK), Evidence(summary=summary(0), billing=billing())))
+    assert h.category == "no_issue_found" and h.confidence >= 0.75 and h.action == "resolve"
+    # the account's own failure is answered as it would be to "nothing works"
+    failing = outage_evidence(
+        503, "kiosk_backend_down", 900, ("2027-03-04T13:40:00.000Z", "2027-03-04T14:58:00.000Z"), (6, 3000)
+    )
+    assert best(assess(state(SHOUTED_KIOSK), failing)).category == "platform_incident"
+
