@@ -172,3 +172,16 @@ def test_a_healthy_account_behind_a_shout_we_cannot_read_is_told_nothing_is_wron
     )
     assert best(assess(state(SHOUTED_KIOSK), failing)).category == "platform_incident"
 
+
+def test_data_that_did_not_get_over_to_a_named_system_is_a_delivery_question() -> None:
+    # an invented freight yard's TMS and an invented school's records system, named by their own names
+    for said in (
+        "Between 9 and 10 none of the gate scans our drivers made\nit over to Ledgerline.",
+        "None of the weighbridge tickets at our Hull and Goole yards came through to our TMS this morning.",
+        "The marks we entered on Friday didn't make it across to Scholaris.",
+    ):
+        assert "webhook" in extract_areas(said), said
+    # reaching a person, or arriving somewhere, is no delivery
+    assert "webhook" not in extract_areas("None of the drivers made it to the depot before the storm.")
+    assert "webhook" not in extract_areas("We could not get through to your phone line.")
+
