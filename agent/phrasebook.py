@@ -34,6 +34,7 @@ from casefile.agent.digits import ascii_digits
 
 __all__ = [
     "LANGUAGES_DIR",
+    "SHOUTED",
     "Language",
     "LanguageError",
     "english",
@@ -42,6 +43,7 @@ __all__ = [
     "load_language",
     "reading",
     "share",
+    "shouts",
     "tells_when",
 ]
 
@@ -277,10 +279,28 @@ def _meanings(head: str) -> tuple[str, ...]:
 
 def reading(text: str) -> str:
     """``text``, then (when it uses any known phrase, or digits of another script: "٥٠٣" reads "503") the
-    same text (its first :data:`READ_CHARS` characters) with those phrases in English."""
+    same text (its first :data:`READ_CHARS` characters) with those phrases in English; and, for a text
+    not in English that shouts (:func:`shouts`), what shouting says in every language: :data:`SHOUTED`."""
     head = text[:READ_CHARS]
-    english = _phrased(head)
-    return text if english == head else f"{text}\n\n{english}"
+    phrased = _phrased(head)
+    read = text if phrased == head else f"{text}\n\n{phrased}"
+    return f"{read}\n\n{SHOUTED}" if shouts(head) and not english(head) else read
+
+
+# What a ticket that shouts says whatever its words: something is urgent and does not work for them.
+SHOUTED = "urgent: it is not working"
+# A run of exclamation marks (ASCII, full width, Spanish's opening one), as a shouting customer types.
+_EXCLAIMED = re.compile(r"[!！¡]{2,}")
+# How many runs make a shout (one "!!" is emphasis; "URGENT!!! … call us!!!" is a shout).
+_SHOUTS = 2
+
+
+def shouts(text: str) -> bool:
+    """Whether ``text`` shouts: runs of exclamation marks, at least :data:`_SHOUTS` of them. Punctuation is
+    the one part of a shouted ticket every script writes alike ("ТЕРМІНОВО!!!", "ด่วนที่สุด!!!"): in a
+    language we do not read it still tells the customer finds something urgently broken, which the
+    account's failing requests answer, as "nothing works" would (``calibration.claims``)."""
+    return len(_EXCLAIMED.findall(text)) >= _SHOUTS
 
 
 @lru_cache(maxsize=64)  # an investigation reads its ticket's text several times, and known_language too

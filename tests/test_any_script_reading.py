@@ -4,8 +4,10 @@ and a code's words are read with its status. No bundled world's names."""
 
 from __future__ import annotations
 
-from test_differential import best, billing, cited, issue, row, state, summary, top
+from test_differential import NOW, best, billing, cited, issue, outage_evidence, row, state, summary, top
 
+from casefile.agent.accounts import AccountDirectory
+from casefile.agent.calibration import claims
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.codes import meaning
 from casefile.agent.differential.queries import bug_queries
@@ -13,8 +15,10 @@ from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.topic import unread
 from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
-from casefile.agent.signals import extract_areas, extract_statuses
+from casefile.agent.signals import extract_areas, extract_signals, extract_statuses
 from casefile.agent.signals.names import name_words, names
+from casefile.agent.signals.zones import day_turns
+from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.docs import DocsSearchResult
 
 # An invented language in Thai script with Thai digits: nothing of it is listed anywhere.
@@ -142,3 +146,67 @@ def test_the_article_naming_the_accounts_code_is_cited_and_linked() -> None:
 def test_numbers_that_do_not_line_up_are_a_data_question() -> None:
     # an invented bus operator: the shift report's day and the payroll sheets "don't line up"
     assert "data" in extract_areas("Our payroll sheets don't line up with the daily shift report.")
+
+
+# Session 10. An invented language, nothing of it listed: "URGENT!!! Your kiosks do nothing!!! Call us back!!!"
+SHOUTED_KIOSK = "VORNA!!! Tesh kioskat nimo zarbet!!! Zovnite nas odmah!!!"
+
+
+def test_a_shout_in_any_language_is_a_complaint_that_something_fails() -> None:
+    # punctuation is written alike in every script: the shout says it is urgent and does not work
+    assert unread(state(SHOUTED_KIOSK)) is None
+    assert unread(state("ด่วน!!! ตู้ของเราใช้ไม่ได้!!!")) is None
+    assert [c.kind for c in claims(state(SHOUTED_KIOSK).signals, reading(SHOUTED_KIOSK))] == [
+        "failing requests"
+    ]
+    # one "!!" is emphasis, not a shout, and the same words calmly said stay unread
+    assert unread(state("Tesh kioskat nimo zarbet!! Zovnite nas odmah.")) == "foreign"
+    # English is read whole: its own words say what is wrong, not its punctuation
+    calm = "We need to talk about the renewal of our plan!!! Please call me back today!!!"
+    assert reading(calm) == calm
+
+
+def test_a_healthy_account_behind_a_shout_we_cannot_read_is_told_nothing_is_wrong() -> None:
+    h = best(assess(state(SHOUTED_KIOSK), Evidence(summary=summary(0), billing=billing())))
+    assert h.category == "no_issue_found" and h.confidence >= 0.75 and h.action == "resolve"
+    # the account's own failure is answered as it would be to "nothing works"
+    failing = outage_evidence(
+        503, "kiosk_backend_down", 900, ("2027-03-04T13:40:00.000Z", "2027-03-04T14:58:00.000Z"), (6, 3000)
+    )
+    assert best(assess(state(SHOUTED_KIOSK), failing)).category == "platform_incident"
+
+
+def test_data_that_did_not_get_over_to_a_named_system_is_a_delivery_question() -> None:
+    # an invented freight yard's TMS and an invented school's records system, named by their own names
+    for said in (
+        "Between 9 and 10 none of the gate scans our drivers made\nit over to Ledgerline.",
+        "None of the weighbridge tickets at our Hull and Goole yards came through to our TMS this morning.",
+        "The marks we entered on Friday didn't make it across to Scholaris.",
+    ):
+        assert "webhook" in extract_areas(said), said
+    # reaching a person, or arriving somewhere, is no delivery
+    assert "webhook" not in extract_areas("None of the drivers made it to the depot before the storm.")
+    assert "webhook" not in extract_areas("We could not get through to your phone line.")
+
+
+def _zoned(body: str, zone: str) -> list[str]:
+    """The areas of an invented spa chain's ticket, its account in ``zone``."""
+    spa = {"id": "zefira", "name": "Zefira Baths", "domains": ["zefira.example"], "timezone": zone}
+    ticket = Ticket(
+        id="Z-2", subject="", body=body, requester=Requester(email="desk@zefira.example"), created_at=NOW
+    )
+    return extract_signals(ticket, AccountDirectory([spa])).areas
+
+
+def test_the_clock_time_the_utc_day_turns_at_is_read_in_the_accounts_zone() -> None:
+    assert day_turns("Asia/Kolkata", NOW) == {"5:30", "05:30", "18:30"}
+    assert day_turns("America/Chicago", NOW) == {"18:00", "6:00", "06:00"}  # CST in March
+    assert day_turns("UTC", NOW) == set() == day_turns("Mars/Olympus", NOW) == day_turns(None, NOW)
+    # invented words around the one thing every language writes alike: "the CSV's day turns at 5:30"
+    said = "Ilmo CSV vorta dravek tursa 5:30 pe, nemo sa kalvi."
+    assert "data" in _zoned(said, "Asia/Kolkata")
+    # the same time is no day's turn for an account in Lisbon, and 7:30 none in Kolkata
+    assert "data" not in _zoned(said, "Europe/Lisbon")
+    assert "data" not in _zoned(said.replace("5:30", "7:30"), "Asia/Kolkata")
+    # nor beside no report, export or day: "the kiosks went dark at 5:30"
+    assert "data" not in _zoned("Ilmo kioskat dravek tursa 5:30 pe.", "Asia/Kolkata")

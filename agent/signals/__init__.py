@@ -22,8 +22,9 @@ Modules: ``text`` (statuses, error codes, exceptions, hosts, endpoints, areas, b
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.phrasebook import reading
@@ -33,6 +34,7 @@ from casefile.agent.signals import timewindow
 from casefile.agent.signals.pasted import prose
 from casefile.agent.signals.text import *  # noqa: F403  (the package's surface: see __all__)
 from casefile.agent.signals.timewindow import *  # noqa: F403
+from casefile.agent.signals.zones import names_day_turn
 from casefile.agent.ticket import AccountSource, Signals, Ticket
 
 __all__ = [
@@ -57,21 +59,40 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
     endpoints = extractors.extract_endpoints(text)
     browsers = extractors.extract_browsers(text)
     hint, start, end = timewindow.extract_time_window(text, reference_time(ticket))
+    account = resolve_account(ticket, directory)
+    areas = extractors.extract_areas(
+        said, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
+    )
+    entry = directory.get(account.account_id) if directory and account.account_id else None
+    if _cuts_the_day(said, areas, entry, ticket.created_at):
+        areas = [a for a in extractors.AREAS if a in {*areas, "data"}]
     return Signals(
         statuses=statuses,
         error_codes=error_codes,
         exceptions=extractors.extract_exceptions(text),
         hosts=extractors.extract_hosts(text),
         endpoints=endpoints,
-        areas=extractors.extract_areas(
-            said, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
-        ),
+        areas=areas,
         browsers=browsers,
         time_hint=hint,
         window_start=start,
         window_end=end,
-        **resolve_account(ticket, directory)._asdict(),
+        **account._asdict(),
     )
+
+
+# A report, an export or a day's count: where the customer looks at days (in any language, "CSV" and
+# "report" are often written as such; the English reading gives the rest).
+_DAYS_SEEN = re.compile(r"\b(?:reports?|daily|per[ -]day|days?)\b", re.IGNORECASE)
+
+
+def _cuts_the_day(said: str, areas: list[str], account: dict[str, Any] | None, at: datetime) -> bool:
+    """The ticket names the clock time at which the UTC day turns in the account's own zone, beside a
+    report, an export or days (``zones``): it asks where a day is cut, a data question."""
+    zone = account.get("timezone") if account else None
+    if "data" in areas or not isinstance(zone, str):
+        return False
+    return ("export" in areas or bool(_DAYS_SEEN.search(said))) and names_day_turn(said, zone, at)
 
 
 def reference_time(ticket: Ticket) -> datetime:

@@ -338,6 +338,13 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         # up in our EHR"): a delivery question whatever the objects are called
         r"|\b(?:never|not|didn'?t|did not|haven'?t|have not|no longer) (?:\w+ )?(?:show(?:ed|n)? up|appear(?:ed)?"
         r"|c[oa]me through|made it|make it|land(?:ed)?|synced) (?:in|into|to|on) (?:our|my)\b|\bmissing (?:from|in) our\b"
+        # the same said of none of them, or as what did not get over or through to a system named by its
+        # own name ("none of the grades our faculty posted made it over to <SIS>", "none of the sessions
+        # came through to our PMS"): a delivery question whatever the objects and the system are called
+        r"|\bnone\s+of\s+(?:[\w'-]+\s+){1,10}?(?:c[oa]me\s+through|showed\s+up|synced)"
+        r"\s+(?:in|into|to|on|at)\b"
+        r"|\b(?:none\s+of|never|not|didn'?t|did\s+not|haven'?t|have\s+not|no\s+longer)\s+(?:[\w'-]+\s+){0,10}?"
+        r"(?:c[oa]me|made\s+it|make\s+it)\s+(?:over|across|through)\s+to\b"
         # the same in the English reading of another language, whose word order puts what never
         # arrived between ("never arrived new appointments into our …")
         r"|\bnever arrived (?:[\w-]+ ){0,3}(?:in|into|to|at) (?:our|my)\b"

@@ -1,0 +1,45 @@
+"""Clock times a ticket writes, read in the account's own time zone.
+
+A customer counting their day in their own zone sees our UTC day turn at a clock time of theirs:
+at 05:30 in Kolkata, at 02:00 in Jerusalem in winter, at 18:00 in Chicago. A ticket that names that
+very time ("from 22:00 the sessions fall on the next day", "the day seems to change at 5:30") beside a
+report or an export speaks of where a day is cut, whatever language it is written in: the digits
+are its one word we read for certain (``agent/digits.py``), and the account directory's ``timezone``
+says which clock times are that turn. A customer reckons the shift either way (their records on
+UTC, our report on theirs, or the reverse), so the turn is taken both ways round: UTC+2 cuts at
+02:00 or 22:00.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from casefile.agent.digits import clock_times
+
+__all__ = ["day_turns", "names_day_turn"]
+
+_DAY = timedelta(hours=24)
+
+
+def day_turns(zone: str | None, at: datetime) -> set[str]:
+    """The clock times (``H:MM``, zero-padded or not) at which the UTC day turns, seen from ``zone``
+    at ``at``, both ways round; none for UTC itself, an unknown zone or none."""
+    try:
+        offset = ZoneInfo(zone).utcoffset(at) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return set()
+    if not offset:
+        return set()
+    turns: set[str] = set()
+    for shift in (offset, -offset):
+        minutes = int((shift % _DAY).total_seconds()) // 60
+        hour, minute = divmod(minutes, 60)
+        turns |= {f"{hour}:{minute:02d}", f"{hour:02d}:{minute:02d}"}
+    return turns
+
+
+def names_day_turn(text: str, zone: str | None, at: datetime) -> bool:
+    """Whether ``text`` writes a clock time at which the UTC day turns in ``zone`` (:func:`day_turns`)."""
+    turns = day_turns(zone, at)
+    return bool(turns) and any(t in turns for t in clock_times(text))
