@@ -751,6 +751,7 @@ def test_an_account_invoiced_in_another_currency_is_billed_at_its_plans_price_in
     invoice = next(i for i in data["invoices"] if i["id"] == sub["latest_invoice"])
     assert (invoice["currency"], invoice["amount_due"]) == ("aud", 3 * 7300)
     assert invoice["lines"]["data"][1]["pricing"]["unit_amount_decimal"] == "55"
+    assert invoice["lines"]["data"][1]["description"].endswith("(at $0.55 / booking)")
     customer = next(c for c in data["customers"] if c["metadata"]["account_id"] == group.id)
     assert customer["currency"] == "aud"
     paid = [c for c in data["charges"] if c["customer"] == customer["id"]]

@@ -18,10 +18,11 @@ from casefile.tools.world.generate.stripe_catalog import (
 __all__ = ["overage_item", "overage_line", "overage_price_obj", "overage_wording"]
 
 
-def overage_wording(over: MeteredSpec) -> str:
-    """The overage price's rate as an invoice line words it: "at $0.80 per 1,000 messages"."""
+def overage_wording(over: MeteredSpec, cents: int | None = None) -> str:
+    """The overage price's rate as an invoice line words it: "at $0.80 per 1,000 messages" (at
+    ``cents`` a unit when given: the rate in the customer's currency)."""
     per = f"per {over.package:,} {over.unit}s" if over.package > 1 else f"/ {over.unit}"
-    return f"at ${over.unit_amount / 100:,.2f} {per}"
+    return f"at ${(over.unit_amount if cents is None else cents) / 100:,.2f} {per}"
 
 
 def overage_price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def overage_line(spec: WorldSpec, acc: AccountSpec, line: dict[str, Any], inv_id
     details = line["parent"]["subscription_item_details"]
     return line | {
         "amount": 0,
-        "description": f"0 × {spec.plans[acc.plan].name} overage ({overage_wording(rate)})",
+        "description": f"0 × {spec.plans[acc.plan].name} overage ({overage_wording(rate, cents)})",
         "id": sid("il", inv_id + "-overage"),
         "parent": line["parent"]
         | {
