@@ -79,6 +79,7 @@ WORLDS = {
     "kerbwatt": PACKAGE_DIR / "evals" / "worlds" / "kerbwatt",
     "tutelka": PACKAGE_DIR / "evals" / "worlds" / "tutelka",
     "loomwharf": PACKAGE_DIR / "evals" / "worlds" / "loomwharf",
+    "roomquay": PACKAGE_DIR / "evals" / "worlds" / "roomquay",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

@@ -38,6 +38,7 @@ HELD_OUT = {
     "kerbwatt",
     "tutelka",
     "loomwharf",
+    "roomquay",
 }
 CLASSES = {
     "names",

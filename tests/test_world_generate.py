@@ -718,3 +718,47 @@ def test_an_invoices_purchase_order_number_is_a_stripe_custom_field() -> None:
     plain = next(c for c in data["customers"] if c["metadata"]["account_id"] == other.id)
     assert plain["invoice_settings"]["custom_fields"] is None
     assert all(i["custom_fields"] is None for i in data["invoices"] if i["customer"] == plain["id"])
+
+
+def test_an_account_invoiced_in_another_currency_is_billed_at_its_plans_price_in_it() -> None:
+    """A customer invoiced in AUD by a USD company: the plan's price offers AUD (Stripe's currency_options,
+    the overage too), and that customer's subscription, invoices, charges and customer record are in AUD
+    at the AUD amounts times its quantity; the other customers stay in the brand's currency; an account
+    invoiced in a currency its plan has no price in is refused."""
+    from pydantic import ValidationError
+
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import MeteredSpec, WorldSpec
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    group, other = spec.accounts[0], spec.accounts[1]
+    plan = spec.plans[group.plan]
+    plan.currency_options = {"aud": 7300}
+    plan.overage = MeteredSpec(
+        unit="booking", unit_amount=35, event_name="bookings", currency_options={"aud": 55}
+    )
+    group.quantity, group.billing.currency = 3, "aud"
+    data = stripe(spec)
+    price = next(
+        p for p in data["prices"] if p["id"] == data["subscriptions"][0]["items"]["data"][0]["price"]["id"]
+    )
+    assert price["currency"] == spec.brand.currency
+    assert price["currency_options"]["aud"]["unit_amount"] == 7300
+    assert price["currency_options"][spec.brand.currency]["unit_amount"] == plan.amount
+    sub = next(s for s in data["subscriptions"] if s["metadata"]["account_id"] == group.id)
+    assert sub["currency"] == "aud" and sub["items"]["data"][0]["plan"]["amount"] == 7300
+    assert sub["items"]["data"][1]["plan"]["amount"] == 55
+    invoice = next(i for i in data["invoices"] if i["id"] == sub["latest_invoice"])
+    assert (invoice["currency"], invoice["amount_due"]) == ("aud", 3 * 7300)
+    assert invoice["lines"]["data"][1]["pricing"]["unit_amount_decimal"] == "55"
+    assert invoice["lines"]["data"][1]["description"].endswith("(at $0.55 / booking)")
+    customer = next(c for c in data["customers"] if c["metadata"]["account_id"] == group.id)
+    assert customer["currency"] == "aud"
+    paid = [c for c in data["charges"] if c["customer"] == customer["id"]]
+    assert paid and {(c["currency"], c["amount"]) for c in paid} == {("aud", 3 * 7300)}
+    rest = next(s for s in data["subscriptions"] if s["metadata"]["account_id"] == other.id)
+    assert rest["currency"] == spec.brand.currency
+    raw = spec.model_dump()
+    raw["plans"][group.plan]["currency_options"] = {}
+    with pytest.raises(ValidationError, match="invoiced in aud"):
+        WorldSpec.model_validate(raw)

@@ -11,6 +11,7 @@ from casefile.tools.world.generate.ids import b62, months, sha, sid, ts
 from casefile.tools.world.generate.overage import overage_item, overage_line, overage_price_obj
 from casefile.tools.world.generate.spec import AccountSpec, ChargeSpec, WorldSpec
 from casefile.tools.world.generate.stripe_catalog import (
+    account_currency,
     address,
     custom_fields,
     customer_obj,
@@ -30,6 +31,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
     start = ts(acc.anchor)
     end = months(start, -spec.plans[plan].period_months)
     every = recurring(spec, plan)
+    currency = account_currency(spec, acc)
     item = {
         "created": ts(acc.created),
         "discounts": [],
@@ -42,11 +44,11 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "tax_rates": [],
         "plan": {
             "active": True,
-            "amount": unit_amount(spec, plan),
-            "amount_decimal": str(unit_amount(spec, plan)),
+            "amount": unit_amount(spec, plan, currency),
+            "amount_decimal": str(unit_amount(spec, plan, currency)),
             "billing_scheme": "per_unit",
             "created": ts(spec.catalog_created),
-            "currency": spec.brand.currency,
+            "currency": currency,
             "id": sid("price", spec.brand.id_salt + plan),
             "interval": spec.plans[plan].interval,
             "interval_count": 1,
@@ -81,7 +83,7 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
         "cancellation_details": {"comment": None, "feedback": None, "reason": billing.cancellation_reason},
         "collection_method": billing.collection_method,
         "created": ts(acc.created),
-        "currency": spec.brand.currency,
+        "currency": currency,
         "customer": sid("cus", acc.id, long=False),
         "days_until_due": billing.days_until_due,
         "default_payment_method": None if billing.trial_end else sid("pm", acc.id),
@@ -134,8 +136,16 @@ def subscription_obj(spec: WorldSpec, acc: AccountSpec, latest_invoice: str) -> 
 
 
 def period_amount(spec: WorldSpec, acc: AccountSpec, plan: str) -> int:
-    """A period's bill: the plan's amount times the account's licensed units (a metered plan: once)."""
-    return spec.plans[plan].amount * (1 if spec.plans[plan].metered else acc.quantity)
+    """A period's bill, in the account's currency: the plan's amount times the account's licensed
+    units (a metered plan: once)."""
+    p, currency = spec.plans[plan], account_currency(spec, acc)
+    if p.metered:
+        return (
+            p.amount
+            if currency == spec.brand.currency
+            else units_billed(spec, plan) * unit_amount(spec, plan, currency)
+        )
+    return unit_amount(spec, plan, currency) * acc.quantity
 
 
 def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: bool, attempts: int, next_attempt: int | None,
@@ -144,7 +154,9 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
     plan = plan or acc.plan
     metered = spec.plans[plan].metered
     amount = 0 if trial else period_amount(spec, acc, plan)
-    unit, quantity = unit_amount(spec, plan), units_billed(spec, plan) * (1 if metered else acc.quantity)
+    currency = account_currency(spec, acc)
+    unit = unit_amount(spec, plan, currency)
+    quantity = units_billed(spec, plan) * (1 if metered else acc.quantity)
     per = metered.unit if metered else spec.plans[plan].interval
     span = spec.plans[plan].period_months
     inv_id = sid("in", f"{acc.id}-{period_start}")
@@ -155,7 +167,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
     days = acc.billing.days_until_due
     line = {
         "amount": amount,
-        "currency": spec.brand.currency,
+        "currency": currency,
         "description": f"Trial period for {spec.plans[plan].name}"
         if trial
         else f"{quantity:,} × {spec.plans[plan].name} (at ${unit / 100:,.2f} / {per})",
@@ -217,7 +229,7 @@ def invoice_obj(spec: WorldSpec, acc: AccountSpec, period_start: int, *, paid: b
         "billing_reason": "subscription_create" if trial else "subscription_cycle",
         "collection_method": acc.billing.collection_method,
         "created": period_start,
-        "currency": spec.brand.currency,
+        "currency": currency,
         "custom_fields": custom_fields(acc),
         "customer": sid("cus", acc.id, long=False),
         "customer_address": address(),
@@ -344,7 +356,7 @@ def charge_obj(
         "calculated_statement_descriptor": spec.brand.statement_descriptor,
         "captured": decline is None,
         "created": created,
-        "currency": spec.brand.currency,
+        "currency": account_currency(spec, acc),
         "customer": sid("cus", acc.id, long=False),
         "description": "Subscription update",
         "disputed": False,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from casefile.tools.settings import LogTableMap
 
@@ -77,6 +77,10 @@ class MeteredSpec(_Spec):
         ge=1,
         description="units billed together, e.g. 1000 (Stripe's transform_quantity.divide_by)",
     )
+    currency_options: dict[str, int] = Field(
+        default_factory=dict,
+        description="the unit's price in other currencies (Stripe's currency_options): ISO code → cents",
+    )
 
 
 class PlanSpec(_Spec):
@@ -95,6 +99,13 @@ class PlanSpec(_Spec):
     )
     metadata: dict[str, str] = Field(default_factory=dict, description="product metadata (plan limits)")
     price_metadata: dict[str, str] = Field(default_factory=dict, description="price metadata")
+    currency_options: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            "the price's amount in other currencies than the brand's (Stripe's currency_options):"
+            " lower-case ISO code → cents, for customers invoiced in that currency"
+        ),
+    )
 
     @property
     def period_months(self) -> int:
@@ -151,6 +162,13 @@ class BillingSpec(_Spec):
     invoice_fields: dict[str, str] = Field(
         default_factory=dict,
         description="the customer's invoice custom fields (Stripe custom_fields), e.g. a purchase-order number",
+    )
+    currency: str | None = Field(
+        default=None,
+        description=(
+            "the currency this customer is invoiced and charged in (lower-case ISO code), when not the"
+            " brand's: its plan's price (and overage) must offer it in currency_options"
+        ),
     )
 
     @property
@@ -320,6 +338,24 @@ class WorldSpec(_Spec):
     traffic: dict[str, Any] | None = Field(
         default=None, description="clickhouse/traffic.json (see examples/README.md); SSO cert_sha1 filled in"
     )
+
+    @model_validator(mode="after")
+    def _priced_currencies(self) -> WorldSpec:
+        """An account invoiced in another currency than the brand's needs its plan priced in it."""
+        for acc in self.accounts:
+            cur = acc.billing.currency
+            if cur is None or cur == self.brand.currency or acc.plan not in self.plans:
+                continue
+            plan = self.plans[acc.plan]
+            priced = [plan.currency_options] + [m.currency_options for m in (plan.metered, plan.overage) if m]
+            if plan.metered is not None:
+                priced = priced[1:]  # a metered plan's price is its unit's
+            if any(cur not in options for options in priced):
+                raise ValueError(
+                    f"account {acc.id} is invoiced in {cur} but plan {acc.plan} has no {cur} price"
+                    " (currency_options)"
+                )
+        return self
 
     @field_validator("log_time_zone")
     @classmethod

@@ -9,9 +9,12 @@ from casefile.tools.world.generate.ids import b62, sid, ts
 from casefile.tools.world.generate.spec import AccountSpec, WorldSpec
 
 __all__ = [
+    "account_currency",
     "address",
+    "currency_options",
     "custom_fields",
     "customer_obj",
+    "in_currency",
     "price_obj",
     "product_obj",
     "recurring",
@@ -30,10 +33,42 @@ def custom_fields(acc: AccountSpec) -> list[dict[str, str]] | None:
     return fields or None
 
 
-def unit_amount(spec: WorldSpec, plan: str) -> int:
-    """What the price charges per unit: the month for a licensed price, one unit used for a metered one."""
+def account_currency(spec: WorldSpec, acc: AccountSpec) -> str:
+    """The currency the account is invoiced and charged in: its own, else the brand's."""
+    return acc.billing.currency or spec.brand.currency
+
+
+def in_currency(spec: WorldSpec, amount: int, options: dict[str, int], currency: str | None) -> int:
+    """``amount`` (in the brand's currency) as priced in ``currency`` by ``options``."""
+    return amount if currency is None or currency == spec.brand.currency else options[currency]
+
+
+def currency_options(spec: WorldSpec, amount: int, options: dict[str, int]) -> dict[str, Any]:
+    """Stripe's ``currency_options`` of a price (none: ``{}``), the brand's currency among them."""
+    if not options:
+        return {}
+    every = {spec.brand.currency: amount} | options
+    return {
+        "currency_options": {
+            cur: {
+                "custom_unit_amount": None,
+                "tax_behavior": "exclusive",
+                "tiers": None,
+                "unit_amount": cents,
+                "unit_amount_decimal": str(cents),
+            }
+            for cur, cents in sorted(every.items())
+        }
+    }
+
+
+def unit_amount(spec: WorldSpec, plan: str, currency: str | None = None) -> int:
+    """What the price charges per unit: the month for a licensed price, one unit used for a metered
+    one; in ``currency`` when given (the plan's ``currency_options``), else the brand's."""
     p = spec.plans[plan]
-    return p.metered.unit_amount if p.metered else p.amount
+    if p.metered:
+        return in_currency(spec, p.metered.unit_amount, p.metered.currency_options, currency)
+    return in_currency(spec, p.amount, p.currency_options, currency)
 
 
 def units_billed(spec: WorldSpec, plan: str) -> int:
@@ -77,7 +112,7 @@ def price_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
         "type": "recurring",
         "unit_amount": amount,
         "unit_amount_decimal": str(amount),
-    }
+    } | currency_options(spec, amount, p.metered.currency_options if p.metered else p.currency_options)
 
 
 def product_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
@@ -110,7 +145,7 @@ def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
         "address": address() | {"country": "US" if "America" in acc.timezone else None},
         "balance": 0,
         "created": ts(acc.created),
-        "currency": spec.brand.currency,
+        "currency": account_currency(spec, acc),
         "default_source": None,
         "delinquent": acc.billing.delinquent,
         "description": acc.name,
