@@ -16,7 +16,7 @@ from casefile.agent.differential.topic import unread
 from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
 from casefile.agent.signals import extract_areas, extract_signals, extract_statuses
-from casefile.agent.signals.names import name_words, names
+from casefile.agent.signals.names import name_words, names, quoted
 from casefile.agent.signals.zones import day_turns
 from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.docs import DocsSearchResult
@@ -210,3 +210,27 @@ def test_the_clock_time_the_utc_day_turns_at_is_read_in_the_accounts_zone() -> N
     assert "data" not in _zoned(said.replace("5:30", "7:30"), "Asia/Kolkata")
     # nor beside no report, export or day: "the kiosks went dark at 5:30"
     assert "data" not in _zoned("Ilmo kioskat dravek tursa 5:30 pe.", "Asia/Kolkata")
+
+
+def test_a_ui_label_the_customer_quotes_finds_the_bug_whose_title_quotes_it() -> None:
+    assert quoted('Els caixers surten «Fora de línia» al panell, i "Sync failed" a la llista.') == [
+        "Fora de línia",
+        "Sync failed",
+    ]
+    # an invented parking operator's bug, and a Catalan ticket quoting the badge in its own words:
+    # "the pay stations show «Offline» in the panel but they take payments; is it a known problem?"
+    badge = issue(
+        "PRK-31",
+        "Control panel marks a pay station Offline after its reboot",
+        "In Progress",
+        workaround="Restart the pay station's modem from the panel.",
+    )
+    other = issue("PRK-40", "Receipts of the pay station are printed twice", "Todo")
+    ticket = (
+        "Els caixers surten «Fora de línia» al panell, però cobren amb normalitat. És un problema conegut?"
+    )
+    evidence = Evidence(summary=summary(0), billing=billing(), bugs=[(badge, "c9"), (other, "c9")])
+    h = best(assess(state(ticket), evidence))
+    assert h.category == "known_bug" and h.evidence[0].value == "PRK-31"
+    assert h.confidence >= 0.8 and h.action == "resolve"
+    assert any("quotes what the bug's title names: offline" in r for r in h.reasons)
