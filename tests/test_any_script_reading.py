@@ -8,6 +8,7 @@ from test_differential import NOW, best, billing, cited, issue, outage_evidence,
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.calibration import claims
+from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.codes import meaning
 from casefile.agent.differential.queries import bug_queries
@@ -17,8 +18,9 @@ from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
 from casefile.agent.signals import extract_areas, extract_signals, extract_statuses
 from casefile.agent.signals.names import name_words, names, quoted
-from casefile.agent.signals.zones import day_turns
+from casefile.agent.signals.zones import day_turns, in_utc
 from casefile.agent.ticket import Requester, Ticket
+from casefile.tools.bugs_results import Issue
 from casefile.tools.docs import DocsSearchResult
 
 # An invented language in Thai script with Thai digits: nothing of it is listed anywhere.
@@ -234,3 +236,37 @@ def test_a_ui_label_the_customer_quotes_finds_the_bug_whose_title_quotes_it() ->
     assert h.category == "known_bug" and h.evidence[0].value == "PRK-31"
     assert h.confidence >= 0.8 and h.action == "resolve"
     assert any("quotes what the bug's title names: offline" in r for r in h.reasons)
+
+
+# An invented parking operator in Tbilisi (UTC+4) writes, in an invented language, "from 21:10 to 22:05
+# yesterday all our pay stations were «offline»; now everything is fine, what was it?"
+SILENT_NIGHT = "Vorta kioskat ot 21:10 do 22:05 nimo «zarbet». Sada sve dobro, shto bilo?"
+
+
+def _incident(title: str, labels: list[str]) -> Issue:
+    return issue("PRK-50", title, "Done", labels=labels, created_at="2027-03-03T17:30:00.000Z")
+
+
+def test_an_incident_record_stating_the_times_the_ticket_names_is_what_they_point_at() -> None:
+    assert in_utc(SILENT_NIGHT, "Asia/Tbilisi", NOW) == ["17:10", "18:05"]
+    assert in_utc("ot 9:05", None, NOW) == ["09:05"]
+    record = _incident("Pay stations disconnected 2027-03-03 17:10-18:05 UTC (gateway)", ["Incident"])
+    evidence = Evidence(summary=summary(0), billing=billing(), bugs=[(record, "c9")])
+    s = state(SILENT_NIGHT)
+    s.account["timezone"] = "Asia/Tbilisi"
+    h = best(assess(s, evidence))
+    assert h.category == "platform_incident" and h.action == "resolve" and "(ended)" in h.summary
+    assert h.evidence[0].value == "PRK-50" and h.confidence >= 0.75
+    # read in UTC, the same times are not the record's: nothing is said of it
+    s.account["timezone"] = "UTC"
+    assert best(assess(s, evidence)).category == "insufficient_evidence"
+
+
+def test_an_incident_of_the_companys_webhooks_by_its_own_name_is_a_delivery_incident() -> None:
+    # the catalogue calls its webhooks "pushes"; the on-call labels the record so
+    pushes = Catalog(components=[Component(id="pushes", kind="webhooks")])
+    record = _incident("Every push timed out 17:10-18:05 UTC", ["Incident", "pushes"])
+    s = state(SILENT_NIGHT, catalog=pushes)
+    s.account["timezone"] = "Asia/Tbilisi"
+    h = best(assess(s, Evidence(summary=summary(0), billing=billing(), bugs=[(record, "c9")])))
+    assert h.category == "webhook_platform" and h.evidence[0].value == "PRK-50"
