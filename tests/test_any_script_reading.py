@@ -212,6 +212,8 @@ def test_the_clock_time_the_utc_day_turns_at_is_read_in_the_accounts_zone() -> N
     assert "data" not in _zoned(said.replace("5:30", "7:30"), "Asia/Kolkata")
     # nor beside no report, export or day: "the kiosks went dark at 5:30"
     assert "data" not in _zoned("Ilmo kioskat dravek tursa 5:30 pe.", "Asia/Kolkata")
+    # nor in a ticket naming a failure at that hour: "the CSV export answers HTTP 502 since 5:30"
+    assert "data" not in _zoned("Ilmo CSV vorta HTTP 502 dravek 5:30 pe.", "Asia/Kolkata")
 
 
 def test_a_ui_label_the_customer_quotes_finds_the_bug_whose_title_quotes_it() -> None:
