@@ -8,6 +8,7 @@ from test_differential import NOW, best, billing, cited, issue, outage_evidence,
 
 from casefile.agent.accounts import AccountDirectory
 from casefile.agent.calibration import claims
+from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.codes import meaning
 from casefile.agent.differential.queries import bug_queries
@@ -16,9 +17,10 @@ from casefile.agent.differential.topic import unread
 from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
 from casefile.agent.signals import extract_areas, extract_signals, extract_statuses
-from casefile.agent.signals.names import name_words, names
-from casefile.agent.signals.zones import day_turns
+from casefile.agent.signals.names import name_words, names, quoted
+from casefile.agent.signals.zones import day_turns, in_utc
 from casefile.agent.ticket import Requester, Ticket
+from casefile.tools.bugs_results import Issue
 from casefile.tools.docs import DocsSearchResult
 
 # An invented language in Thai script with Thai digits: nothing of it is listed anywhere.
@@ -210,3 +212,63 @@ def test_the_clock_time_the_utc_day_turns_at_is_read_in_the_accounts_zone() -> N
     assert "data" not in _zoned(said.replace("5:30", "7:30"), "Asia/Kolkata")
     # nor beside no report, export or day: "the kiosks went dark at 5:30"
     assert "data" not in _zoned("Ilmo kioskat dravek tursa 5:30 pe.", "Asia/Kolkata")
+    # nor in a ticket naming a failure at that hour: "the CSV export answers HTTP 502 since 5:30"
+    assert "data" not in _zoned("Ilmo CSV vorta HTTP 502 dravek 5:30 pe.", "Asia/Kolkata")
+
+
+def test_a_ui_label_the_customer_quotes_finds_the_bug_whose_title_quotes_it() -> None:
+    assert quoted('Els caixers surten «Fora de línia» al panell, i "Sync failed" a la llista.') == [
+        "Fora de línia",
+        "Sync failed",
+    ]
+    # an invented parking operator's bug, and a Catalan ticket quoting the badge in its own words:
+    # "the pay stations show «Offline» in the panel but they take payments; is it a known problem?"
+    badge = issue(
+        "PRK-31",
+        "Control panel marks a pay station Offline after its reboot",
+        "In Progress",
+        workaround="Restart the pay station's modem from the panel.",
+    )
+    other = issue("PRK-40", "Receipts of the pay station are printed twice", "Todo")
+    ticket = (
+        "Els caixers surten «Fora de línia» al panell, però cobren amb normalitat. És un problema conegut?"
+    )
+    evidence = Evidence(summary=summary(0), billing=billing(), bugs=[(badge, "c9"), (other, "c9")])
+    h = best(assess(state(ticket), evidence))
+    assert h.category == "known_bug" and h.evidence[0].value == "PRK-31"
+    assert h.confidence >= 0.8 and h.action == "resolve"
+    assert any("quotes what the bug's title names: offline" in r for r in h.reasons)
+
+
+# An invented parking operator in Tbilisi (UTC+4) writes, in an invented language, "from 21:10 to 22:05
+# yesterday all our pay stations were «offline»; now everything is fine, what was it?"
+SILENT_NIGHT = "Vorta kioskat ot 21:10 do 22:05 nimo «zarbet». Sada sve dobro, shto bilo?"
+
+
+def _incident(title: str, labels: list[str]) -> Issue:
+    return issue("PRK-50", title, "Done", labels=labels, created_at="2027-03-03T17:30:00.000Z")
+
+
+def test_an_incident_record_stating_the_times_the_ticket_names_is_what_they_point_at() -> None:
+    assert in_utc(SILENT_NIGHT, "Asia/Tbilisi", NOW) == ["17:10", "18:05"]
+    assert in_utc("ot 9:05", None, NOW) == ["09:05"]
+    record = _incident("Pay stations disconnected 2027-03-03 17:10-18:05 UTC (gateway)", ["Incident"])
+    evidence = Evidence(summary=summary(0), billing=billing(), bugs=[(record, "c9")])
+    s = state(SILENT_NIGHT)
+    s.account["timezone"] = "Asia/Tbilisi"
+    h = best(assess(s, evidence))
+    assert h.category == "platform_incident" and h.action == "resolve" and "(ended)" in h.summary
+    assert h.evidence[0].value == "PRK-50" and h.confidence >= 0.75
+    # read in UTC, the same times are not the record's: nothing is said of it
+    s.account["timezone"] = "UTC"
+    assert best(assess(s, evidence)).category == "insufficient_evidence"
+
+
+def test_an_incident_of_the_companys_webhooks_by_its_own_name_is_a_delivery_incident() -> None:
+    # the catalogue calls its webhooks "pushes"; the on-call labels the record so
+    pushes = Catalog(components=[Component(id="pushes", kind="webhooks")])
+    record = _incident("Every push timed out 17:10-18:05 UTC", ["Incident", "pushes"])
+    s = state(SILENT_NIGHT, catalog=pushes)
+    s.account["timezone"] = "Asia/Tbilisi"
+    h = best(assess(s, Evidence(summary=summary(0), billing=billing(), bugs=[(record, "c9")])))
+    assert h.category == "webhook_platform" and h.evidence[0].value == "PRK-50"

@@ -53,6 +53,38 @@ TICKETS: list[tuple[str, str, set[str], str | None]] = [
     ("vi", "Số liệu theo ngày không khớp với báo cáo của chúng tôi.", {"data"}, None),
     ("el", "Από χθες δεν μπορούμε να συνδεθούμε στην εφαρμογή.", {"sso"}, "since yesterday"),
     ("el", "Τα ημερήσια νούμερα δεν ταιριάζουν με τη δική μας αναφορά.", {"data"}, None),
+    # session 10, beside the rules that hold for any language (tests/test_any_script_reading.py)
+    (
+        "uk",
+        "З учора не працює вхід через наш корпоративний логін, видає помилку.",
+        {"sso"},
+        "since yesterday",
+    ),
+    ("uk", "Щоденні цифри у звіті не збігаються з нашими.", {"data"}, None),
+    ("sk", "Od včerajšieho rána nám nefunguje prihlásenie, hlási chybu.", {"sso"}, "since yesterday morning"),
+    ("sk", "Platba kartou bola zamietnutá a faktúra je po splatnosti.", {"billing"}, None),
+    (
+        "ca",
+        "Des d'ahir el pagament amb targeta és rebutjat i la factura no quadra.",
+        {"billing"},
+        "since yesterday",
+    ),
+    ("ca", "Les notificacions no arriben des d'aquest matí.", {"webhook"}, "since this morning"),
+    ("hi", "कल से भुगतान विफल हो रहा है और इनवॉइस नहीं मिला।", {"billing"}, "since yesterday"),
+    ("hi", "दैनिक रिपोर्ट के आंकड़े हमारे रिकॉर्ड से मेल नहीं खाते।", {"data"}, None),
+    # languages no world has used yet, in the same template (invented tickets)
+    ("et", "Tere, alates eilsest ei tööta sisselogimine, tuleb veateade.", {"sso"}, "since yesterday"),
+    (
+        "bg",
+        "Здравейте, от вчера плащането с карта е отхвърлено, фактурата е неплатена.",
+        {"billing"},
+        "since yesterday",
+    ),
+    ("ru", "Здравствуйте, со вчерашнего дня не работает вход, пишет ошибка.", {"sso"}, "since yesterday"),
+    ("hr", "Pozdrav, od jutros ne radi prijava, dobivamo grešku.", {"sso"}, "since this morning"),
+    ("ta", "வணக்கம், நேற்று முதல் உள்நுழைவு வேலை செய்யவில்லை, பிழை வருகிறது.", {"sso"}, "since yesterday"),
+    ("fa", "سلام، از دیروز پرداخت با کارت رد شد و فاکتور پرداخت نشده است.", {"billing"}, "since yesterday"),
+    ("tl", "Hi po, mula kahapon hindi gumagana ang pag-login namin, may error.", {"sso"}, "since yesterday"),
 ]
 
 
@@ -74,7 +106,8 @@ def test_each_language_is_read_for_its_areas_time_and_symptom(
 def test_the_languages_customers_write_are_all_there() -> None:
     assert set(languages()) >= {
         *("de", "fr", "es", "sv", "da", "nb", "fi", "pl", "cs", "tr", "id", "ko", "zh"),
-        *("nl", "it", "pt", "ja", "hu", "ro", "vi", "el"),
+        *("nl", "it", "pt", "ja", "hu", "ro", "vi", "el", "uk", "sk", "ca", "hi"),
+        *("et", "bg", "ru", "hr", "ta", "fa", "tl"),
     }
 
 

@@ -30,6 +30,7 @@ from casefile.agent.differential.incidents import as_incident, delivery_span, li
 from casefile.agent.differential.known_bug import DESCRIBES_ERRORS, known_bug, words_only
 from casefile.agent.differential.model import Cite, Differential, Hypothesis
 from casefile.agent.differential.named import named_causes
+from casefile.agent.differential.named_times import told_incidents
 from casefile.agent.differential.picture import (
     ENDED_AFTER,
     ErrorPicture,
@@ -197,7 +198,9 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         **{i: h for h in hooks if (i := link_incident(h, evidence, *delivery_span(evidence)))},
     }
     as_incident(bug, linked)
-    hypotheses += sso
+    # An incident record stating the times the ticket names, in any language (``named_times``).
+    by_times = told_incidents(state, evidence, {c.value for h in hypotheses for c in h.evidence})
+    hypotheses += by_times + sso
     slow = latency_causes(state, evidence)
     aside = names_other_than_slowness(state) or (
         "failing requests"
@@ -238,7 +241,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             hypotheses,
             over=api if picture.ended else [],
             named=named,
-            timely=_since_then(state, picture, api),
+            timely=[*_since_then(state, picture, api), *by_times],
         )
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)

@@ -19,7 +19,7 @@ from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
 
-__all__ = ["as_incident", "covering_incident", "delivery_span", "link_incident"]
+__all__ = ["as_incident", "covering_incident", "delivery_span", "link_incident", "reads_as_incident"]
 
 # Filed up to this long before the first failure (an alert before the customers' errors) ...
 FILED_BEFORE = timedelta(hours=1)
@@ -39,7 +39,8 @@ CONFIRMED = 0.1
 INCIDENT_CATEGORIES = frozenset({"platform_incident", "webhook_platform"})
 
 
-def _reads_as_incident(issue: Issue) -> bool:
+def reads_as_incident(issue: Issue) -> bool:
+    """Whether ``issue`` is the record of an incident: labelled so, or its title says outage, down …"""
     labelled = any("incident" in (label or "").lower() for label in issue.labels)
     return labelled or bool(_INCIDENT_WORDS.search(issue.title))
 
@@ -56,7 +57,7 @@ def covering_incident(
     fits: list[tuple[timedelta, Issue, str]] = []
     for issue, call_id in evidence.bugs:
         filed = parse_ts(issue.created_at)
-        if filed is None or not _reads_as_incident(issue):
+        if filed is None or not reads_as_incident(issue):
             continue
         if not first - FILED_BEFORE <= filed <= last + FILED_AFTER:
             continue

@@ -24,7 +24,7 @@ from casefile.agent.differential.semantics import specific_code
 from casefile.agent.differential.sources import account_name
 from casefile.agent.differential.topic import partly_read
 from casefile.agent.phrasebook import reading
-from casefile.agent.signals.names import name_words
+from casefile.agent.signals.names import name_words, quoted
 from casefile.agent.signals.text import extract_areas
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
@@ -78,6 +78,9 @@ def known_bug(
     # can read: shared with a bug's text they count like shared words, and a name spelt as one
     # (an acronym, a dotted name) in its title is as telling as a code.
     named = ticket_names(state) if partly_read(state) else []
+    # A UI's label the customer quotes («Fora de línia», "Offline"), read in English: a bug whose title
+    # writes it quotes the same screen, which is as telling as a name it shares.
+    labels = stems(terms(" ".join(reading(q) for q in quoted(said)))) - product
     for i, (score, issue) in enumerate(ranked[:3]):
         if not issue.open or issue.wish:
             # An improvement or a feature request is what we may build, not what the customer hit.
@@ -90,7 +93,7 @@ def known_bug(
         hits = (wanted & title) | {n.word for n in shared}
         # a dotted name and its first part ("freemail.hu", "freemail") are one name
         hits -= {h for h in hits if any(o.startswith(f"{h}.") for o in hits)}
-        name_hit = any(n.marked and n.word in in_title for n in shared)
+        name_hit = any(n.marked and n.word in in_title for n in shared) or bool(labels & title)
         code_hit = bool(stems(c.lower() for c in state.signals.error_codes) & title)
         # The account's own failing errors are what the bug describes: their code, or their endpoint
         # together with another of the ticket's words (an endpoint's name alone is too common).
@@ -131,6 +134,11 @@ def known_bug(
             + (
                 [f"the bug names what the ticket names: {', '.join(n.word for n in shared)}"]
                 if shared
+                else []
+            )
+            + (
+                [f"the customer quotes what the bug's title names: {', '.join(sorted(labels & title))}"]
+                if labels & title
                 else []
             )
             + ([DESCRIBES_ERRORS] if code_hit or data_hit else [])

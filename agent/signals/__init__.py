@@ -64,7 +64,8 @@ def extract_signals(ticket: Ticket, directory: AccountDirectory | None) -> Signa
         said, statuses=statuses, error_codes=error_codes, endpoints=endpoints, browsers=browsers
     )
     entry = directory.get(account.account_id) if directory and account.account_id else None
-    if _cuts_the_day(said, areas, entry, ticket.created_at):
+    failing = bool(statuses or error_codes or endpoints)
+    if not failing and _cuts_the_day(said, areas, entry, ticket.created_at):
         areas = [a for a in extractors.AREAS if a in {*areas, "data"}]
     return Signals(
         statuses=statuses,
@@ -88,7 +89,8 @@ _DAYS_SEEN = re.compile(r"\b(?:reports?|daily|per[ -]day|days?)\b", re.IGNORECAS
 
 def _cuts_the_day(said: str, areas: list[str], account: dict[str, Any] | None, at: datetime) -> bool:
     """The ticket names the clock time at which the UTC day turns in the account's own zone, beside a
-    report, an export or days (``zones``): it asks where a day is cut, a data question."""
+    report, an export or days (``zones``): it asks where a day is cut, a data question. Not read in a
+    ticket that names a status, a code or an endpoint: a failure at that hour is no question of days."""
     zone = account.get("timezone") if account else None
     if "data" in areas or not isinstance(zone, str):
         return False

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from casefile.agent.digits import ascii_digits, clock_times
 
-__all__ = ["Name", "name_words", "names", "other_script", "split_scripts"]
+__all__ = ["Name", "name_words", "names", "other_script", "quoted", "split_scripts"]
 
 # A token: letters and digits, with dots or hyphens inside (``freemail.hu-s``, ``FINN.no``).
 _TOKEN = re.compile(r"[^\W_](?:[\w.-]*[^\W_])?")
@@ -116,3 +116,16 @@ def name_words(text: str) -> set[str]:
         if _dotted(token):
             out.add(token.split(".")[0])
     return out
+
+
+# A short run of text between quotation marks of any language (« », “ ”, „ “, " ", 「 」, ‹ ›): the
+# words of a screen the customer copies (a badge, a button, a message), not a sentence of their own.
+_QUOTED = re.compile(
+    r"«([^»\n]{1,40})»|“([^”\n]{1,40})”|„([^“”\n]{1,40})[“”]|\"([^\"\n]{1,40})\"|「([^」\n]{1,40})」|‹([^›\n]{1,40})›"
+)
+
+
+def quoted(text: str) -> list[str]:
+    """What ``text`` quotes in a few words (at most four), once each, in order: a UI's own label."""
+    found = (next(g for g in m.groups() if g is not None).strip() for m in _QUOTED.finditer(text))
+    return list(dict.fromkeys(q for q in found if q and len(q.split()) <= 4))

@@ -12,12 +12,12 @@ UTC, our report on theirs, or the reverse), so the turn is taken both ways round
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from casefile.agent.digits import clock_times
 
-__all__ = ["day_turns", "names_day_turn"]
+__all__ = ["day_turns", "in_utc", "names_day_turn"]
 
 _DAY = timedelta(hours=24)
 
@@ -43,3 +43,26 @@ def names_day_turn(text: str, zone: str | None, at: datetime) -> bool:
     """Whether ``text`` writes a clock time at which the UTC day turns in ``zone`` (:func:`day_turns`)."""
     turns = day_turns(zone, at)
     return bool(turns) and any(t in turns for t in clock_times(text))
+
+
+def in_utc(text: str, zone: str | None, at: datetime) -> list[str]:
+    """The clock times ``text`` writes, read as the account's own (``zone``) on the day of ``at`` (the
+    day before when that is still to come), in UTC (``HH:MM``), once each, in order; as written (zero-
+    padded) without a zone."""
+    try:
+        tz = ZoneInfo(zone) if zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = None
+    out: list[str] = []
+    for clock in clock_times(text):
+        hour, minute = (int(part) for part in clock.split(":"))
+        if hour > 23 or minute > 59:
+            continue
+        if tz is None:
+            out.append(f"{hour:02d}:{minute:02d}")
+            continue
+        local = at.astimezone(tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if local > at:
+            local -= _DAY
+        out.append(local.astimezone(UTC).strftime("%H:%M"))
+    return list(dict.fromkeys(out))
