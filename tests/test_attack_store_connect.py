@@ -7,7 +7,8 @@ run's save and every ``cases_similar`` (which opens the store) with it. The stor
 names the host and never the password.
 
 libpq (and psycopg) never wait less than 2 s; the tests lift that floor so they stay fast, and a
-store that passed no timeout would still wait 130 s (the test gives up on it at 3 s and fails).
+store that passed no timeout would still wait 130 s (the test gives up on it at 60 s and fails; the
+bounds are for that, not for how fast a loaded machine runs a 0.3 s timeout).
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ def fast_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pglink, "CONNECT_TIMEOUT_S", 0.3)
 
 
+HANG_S = 60.0  # psycopg's own default is 130 s
+
+
 def _open(url: str) -> tuple[BaseException | None, float]:
-    """Store(url) in a thread: (what it raised, seconds); a store still waiting after 3 s fails the test."""
+    """Store(url) in a thread: (what it raised, seconds); a store still waiting after HANG_S fails the test."""
     result: list[BaseException | None] = []
 
     def attempt() -> None:
@@ -78,8 +82,8 @@ def _open(url: str) -> tuple[BaseException | None, float]:
     t0 = time.monotonic()
     thread = threading.Thread(target=attempt, daemon=True)
     thread.start()
-    thread.join(3.0)
-    assert result, "Store() was still waiting for a silent PostgreSQL after 3 s"
+    thread.join(HANG_S)
+    assert result, f"Store() was still waiting for a silent PostgreSQL after {HANG_S:g} s"
     return result[0], time.monotonic() - t0
 
 
@@ -96,7 +100,7 @@ def _open(url: str) -> tuple[BaseException | None, float]:
 def test_a_silent_database_is_given_up_on(silent_port: int, url: str) -> None:
     error, took = _open(url.format(port=silent_port))
     assert isinstance(error, UnavailableError), error
-    assert took < 1.5
+    assert took < HANG_S / 2, took
     message = str(error)
     assert "127.0.0.1" in message and "s3cret-pw" not in message and "\n" not in message
 
@@ -105,4 +109,4 @@ def test_a_silent_database_is_given_up_on(silent_port: int, url: str) -> None:
 def test_the_url_s_own_connect_timeout_is_kept(silent_port: int) -> None:
     error, took = _open(f"postgresql://u:p@127.0.0.1:{silent_port}/db?connect_timeout=0.9")
     assert isinstance(error, UnavailableError), error
-    assert 0.8 <= took < 2.0
+    assert took >= 0.8, took  # the URL's 0.9 s, not the store's 0.3 s

@@ -27,8 +27,8 @@ from casefile.agent.store import Store, pglink
 
 ANSWER_S = 0.8  # the store's answer limit in these tests (the server's statement_timeout too)
 GRACE_S = 0.2
-HANG_S = 10.0  # a store call still waiting after this long is a hang
-MARGIN_S = 4.0  # for a loaded machine, not for the mechanism
+HANG_S = 60.0  # a store call still waiting after this long is a hang
+MARGIN_S = 10.0  # for a loaded machine, not for the mechanism (which, unfixed, waits for ever)
 
 
 @pytest.fixture
@@ -102,9 +102,12 @@ def test_once_given_up_on_the_store_fails_at_once_then_comes_back(
         inv = store.create_investigation(make_ticket(), source="api", requested_by="t")
         proxy.silence()
         _timed(lambda: store.get(inv))
-        for _ in range(20):
-            _, error, took = _timed(lambda: store.get(inv))
-            assert "trying again" in _one_line_without_secrets(error) and took < 0.5, took
+        tries = [_timed(lambda: store.get(inv)) for _ in range(20)]
+        for _, error, _took in tries:
+            assert "trying again" in _one_line_without_secrets(error)
+        # Twenty waits would take twenty answer limits (16 s); a loaded machine may slow a few calls.
+        spent = sum(took for *_, took in tries)
+        assert spent < 5 * ANSWER_S, spent
         proxy.speak()
         deadline = time.monotonic() + HANG_S
         while time.monotonic() < deadline:
@@ -144,20 +147,13 @@ def test_casefile_investigate_prints_its_diagnosis_and_exits_73(
     assert out.strip(), "the diagnosis was not printed"
 
 
-def _until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + HANG_S
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting after {HANG_S:g} s for {what}"
-        threading.Event().wait(0.05)
-
-
 def test_a_webhook_s_note_survives_a_store_that_falls_silent_mid_investigation(
     proxy: SilentProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store falls silent while the first attempt runs: that attempt gives up (it is not recorded
     as failed: the store, not the investigation, failed), its lease runs out, and once the store
     answers again the next attempt finishes it and posts the internal note, once."""
-    from service_helpers import FakeZendesk, diagnosis_step, post_webhook
+    from service_helpers import FakeZendesk, diagnosis_step, post_webhook, wait_for
     from test_service import _client
 
     from casefile.agent.models.base import LoopState, ModelReply
@@ -182,10 +178,10 @@ def test_a_webhook_s_note_survives_a_store_that_falls_silent_mid_investigation(
             accepted = post_webhook(client, {"ticket_id": 48213})
             assert accepted.status_code == 202, accepted.text
             inv = accepted.json()["id"]
-            _until(lambda: store._pg is not None and store._pg._conn is None, "the store to be given up on")
+            wait_for(lambda: store._pg is not None and store._pg._conn is None, "the store to be given up on")
             proxy.speak()
-            _until(lambda: bool(zendesk.puts), "the internal note")
-            _until(lambda: any(e.kind == "note_delivered" for _, e in store.events(inv, 0)), "the delivery")
+            wait_for(lambda: bool(zendesk.puts), "the internal note")
+            wait_for(lambda: any(e.kind == "note_delivered" for _, e in store.events(inv, 0)), "the delivery")
         record = store.get(inv)
         assert record is not None and record.status == "done", record
         assert len(zendesk.puts) == 1 and inv in zendesk.puts[0]["ticket"]["comment"]["body"]

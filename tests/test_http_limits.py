@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
-from service_helpers import light_env, scripted_factory, serving, settings
+from service_helpers import light_env, scripted_factory, serving, settings, wait_for
 
 from casefile.agent.service.app import create_app
 from casefile.agent.service.server import guarded_protocol
@@ -27,7 +27,7 @@ def server() -> Iterator[str]:
         port=0,
         log_level="warning",
         http=guarded_protocol(1.0),
-        timeout_keep_alive=5,
+        timeout_keep_alive=60,  # far beyond the request limit: only the guard ends a slow request
         limit_concurrency=200,
     )
     with serving(config) as port:
@@ -35,11 +35,13 @@ def server() -> Iterator[str]:
 
 
 def _closed_by_peer(sock: socket.socket) -> bool:
+    """The server ended the connection (silence is not an end: it still holds the connection open)."""
+    sock.settimeout(0.05)
     try:
-        sock.sendall(b"X")
-        sock.settimeout(0.05)
         return sock.recv(1) == b""
-    except (ConnectionError, OSError):
+    except TimeoutError:
+        return False
+    except ConnectionError:
         return True
 
 
@@ -50,12 +52,8 @@ def test_slow_senders_are_dropped_and_health_still_answers(server: str) -> None:
         sock = socket.create_connection((host, int(port)))
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # and never the blank line
         slow.append(sock)
-    t0 = time.monotonic()
-    assert httpx.get(f"http://{server}/healthz", timeout=2).status_code == 200  # others are served meanwhile
-    time.sleep(1.6)
-    dropped = sum(_closed_by_peer(s) for s in slow)
-    assert dropped == len(slow), dropped
-    assert time.monotonic() - t0 < 3
+    assert httpx.get(f"http://{server}/healthz", timeout=30).status_code == 200  # others are served meanwhile
+    wait_for(lambda: all(_closed_by_peer(s) for s in slow), "every slow sender dropped")  # EOF stays EOF
     for sock in slow:
         sock.close()
 
@@ -64,11 +62,9 @@ def test_a_body_that_never_ends_is_dropped(server: str) -> None:
     host, port = server.split(":")
     sock = socket.create_connection((host, int(port)))
     sock.sendall(b"POST /v1/investigations HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
-    sock.settimeout(3)
-    start = time.monotonic()
+    sock.settimeout(30)  # the server's limit is 1 s; a server that never ends it raises here
     while sock.recv(65536):  # whatever it says, the server ends the connection
         pass
-    assert time.monotonic() - start < 2.5
     sock.close()
 
 

@@ -687,7 +687,7 @@ def test_concurrent_queries_use_separate_clients_up_to_the_limit(monkeypatch: py
     peak = 0
     started = 0
     guard = threading.Lock()
-    both_running = threading.Barrier(2, timeout=5)
+    both_running = threading.Barrier(2, timeout=60)  # a bound for a stuck test, not a slow one
     made: list[Any] = []
 
     class SlowClient:
@@ -735,17 +735,19 @@ def test_engine_lock_lets_queries_overlap_but_not_a_load() -> None:
 
     lock = EngineLock()
     events: list[str] = []
-    readers_in = threading.Barrier(2, timeout=5)
+    # Both readers hold the lock at once before the load asks for it (a load already waiting would
+    # rightly keep the second reader out: with a 10 ms head start, a late thread deadlocked here).
+    readers_in = threading.Barrier(3, timeout=60)
 
     def reader(name: str) -> None:
         with lock.shared():
             events.append(f"{name} in")
-            readers_in.wait()  # both readers hold the lock at once
+            readers_in.wait()
             time.sleep(0.05)
             events.append(f"{name} out")
 
     def writer() -> None:
-        time.sleep(0.01)
+        readers_in.wait()
         # Re-entrant for its thread, and the loading thread may query what it loads.
         with lock.exclusive(), lock.exclusive(), lock.shared():
             events.append("load")
@@ -755,7 +757,7 @@ def test_engine_lock_lets_queries_overlap_but_not_a_load() -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=5)
+        t.join(timeout=60)
     assert events.index("load") > max(events.index("a out"), events.index("b out"))
 
 
@@ -872,7 +874,7 @@ async def test_async_queries_get_a_thread_each_up_to_the_limit(monkeypatch: pyte
     """Eight slow queries at once: asyncio's default executor (cores + 4 threads) would queue some."""
     import threading
 
-    all_running = threading.Barrier(8, timeout=5)
+    all_running = threading.Barrier(8, timeout=60)
 
     class SlowClient:
         def create_query_context(self, **kwargs: Any) -> Any:

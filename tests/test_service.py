@@ -339,7 +339,7 @@ async def test_reserve_lets_on_demand_start_while_background_fills_every_slot(st
         await asyncio.sleep(0.01)
     names.update(_tickets(store, ["agent"], "on_demand"))
     worker.wake()
-    await asyncio.wait_for(both.wait(), 2)
+    await asyncio.wait_for(both.wait(), 60)
     assert started == ["bg0", "bg1", "agent"]  # no third background job took the reserved slot
     # A queued background job an agent asks for is promoted, in the store (every replica sees it).
     bg2 = next(i for i, n in names.items() if n == "bg2")
