@@ -150,7 +150,7 @@ def test_the_runner_leaves_a_stubborn_task_and_a_stuck_thread_behind() -> None:
     t0 = time.monotonic()
     try:
         assert run_to_end(main(), grace_s=0.1) == "diagnosis"
-        assert time.monotonic() - t0 < 1.5
+        assert time.monotonic() - t0 < 10  # the grace, 0.1 s, on a loaded machine; unfixed: never
         assert all(t.daemon for t in threading.enumerate() if t.name == "casefile-call")
     finally:
         never.set()
@@ -208,12 +208,13 @@ def test_eval_run_ends_when_a_model_turn_never_does(tmp_path: Path, monkeypatch:
     codes: list[int] = []
     command = threading.Thread(target=lambda: codes.append(main(argv)), daemon=True)
     command.start()
-    command.join(20)
+    command.join(120)  # the case's deadline is 0.8 s; the bound is for a stuck command, not a slow one
+    returned = bool(codes)  # before the turn is released: once it is, even a stuck command returns
     import casefile_stuckai  # type: ignore[import-not-found]  # the plug-in written above
 
     casefile_stuckai._NEVER.set()
-    command.join(5)
-    assert codes, "casefile eval run never returned after its case's deadline"
+    command.join(60)
+    assert returned, "casefile eval run never returned after its case's deadline"
     assert (tmp_path / "run" / "results.json").exists()
 
 
