@@ -269,6 +269,16 @@ class Database:
             finally:
                 cur.close()
 
+    def _clock(self, cur: Cursor) -> datetime:
+        """Now by the store's clock, for leases: PostgreSQL's is one clock for every replica (their own
+        may disagree or jump, and a lease written by one clock and read by another was taken while
+        it was live); SQLite's processes share a host, and so its clock."""
+        if self.dialect != "postgresql":
+            return utc_now()
+        cur.execute("SELECT clock_timestamp()")
+        now: datetime = cur.fetchone()[0]
+        return now.astimezone(UTC)
+
     def _rows(self, sql: str, filters: Sequence[tuple[str, Any]], order: str) -> builtins.list[Any]:
         """The rows of ``sql`` (ending in its WHERE clause) with each ``(condition, value)`` whose
         value is not None ANDed on, in ``order``."""

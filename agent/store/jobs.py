@@ -5,8 +5,10 @@ then its internal note to deliver (done, deliver_to set, delivered_at empty). A 
 the next one with a lease (owner, lease_until), renews it while it works, and gives it up
 when done; a lease that expires (a killed process) makes the row claimable again. Claiming is
 one transaction: SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL (concurrent replicas each skip
-the rows another is taking), BEGIN IMMEDIATE on SQLite (one writer at a time). Times come from
-the workers' clocks, which must agree to well within a lease (NTP).
+the rows another is taking), BEGIN IMMEDIATE on SQLite (one writer at a time). A lease's times
+are the store's clock (``Database._clock``): PostgreSQL's, whatever each replica's own says, so a
+replica whose clock runs ahead or behind neither takes another's live work nor leaves its own
+to be taken (``tests/test_attack_clocks.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Literal
 
-from casefile.agent.store.database import Cursor, Database, db_time, parse_db_time, scrub, utc_now
+from casefile.agent.store.database import Cursor, Database, db_time, parse_db_time, scrub
 from casefile.agent.store.records import Claim
 
 __all__ = ["Jobs"]
@@ -37,7 +39,6 @@ class Jobs(Database):
 
     def claim_next(self, owner: str, lease_s: float, *, on_demand_only: bool = False) -> Claim | None:
         """Lease the next claimable work to ``owner`` for ``lease_s``: on-demand first, then the oldest."""
-        now = utc_now()
         sql = f"SELECT id, status, priority, requested_by, source, deliver_to, attempts FROM investigations WHERE {self._CLAIMABLE}"
         if on_demand_only:
             sql += " AND priority = 'on_demand'"
@@ -46,6 +47,7 @@ class Jobs(Database):
             sql += " FOR UPDATE SKIP LOCKED"
         while True:
             with self._tx() as cur:
+                now = self._clock(cur)
                 cur.execute(sql, (db_time(now),))
                 row = cur.fetchone()
                 if row is None:
@@ -98,10 +100,10 @@ class Jobs(Database):
         """Extend the leases ``owner`` holds (only those of ``running`` when given: work that ended
         without finishing, cut off by the store, must lapse and be claimed again, not be held for
         ever); returns the ids it still holds (others were taken over)."""
-        until = db_time(utc_now() + timedelta(seconds=lease_s))
         ids = list(running or ())
         only = "" if running is None else f" AND id IN ({', '.join('?' * len(ids))})" if ids else " AND 0 = 1"
         with self._tx() as cur:
+            until = db_time(self._clock(cur) + timedelta(seconds=lease_s))
             cur.execute(
                 f"UPDATE investigations SET lease_until = ? WHERE owner = ?{only}", (until, owner, *ids)
             )
@@ -110,8 +112,8 @@ class Jobs(Database):
 
     def release(self, id: str, owner: str, *, retry_in_s: float = 0.0, error: str | None = None) -> None:
         """Give work back unfinished (a stop, a failed delivery): claimable again after ``retry_in_s``."""
-        later = db_time(utc_now() + timedelta(seconds=retry_in_s)) if retry_in_s > 0 else None
         with self._tx() as cur:
+            later = db_time(self._clock(cur) + timedelta(seconds=retry_in_s)) if retry_in_s > 0 else None
             cur.execute(
                 "UPDATE investigations SET owner = NULL, lease_until = ?,"
                 " status = CASE WHEN status = 'running' THEN 'queued' ELSE status END,"
@@ -123,8 +125,8 @@ class Jobs(Database):
         """An attempt the store cut off (it stopped answering, a full disk) was not the work's fault:
         it does not count towards ``MAX_ATTEMPTS``, or a store down three times would give the work up
         and its note with it. Held by ``owner`` still, it is claimable again after ``retry_in_s``."""
-        later = db_time(utc_now() + timedelta(seconds=retry_in_s))
         with self._tx() as cur:
+            later = db_time(self._clock(cur) + timedelta(seconds=retry_in_s))
             cur.execute(
                 "UPDATE investigations SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,"
                 " status = CASE WHEN owner = ? AND status = 'running' THEN 'queued' ELSE status END,"
@@ -154,7 +156,7 @@ class Jobs(Database):
             cur.execute(
                 "UPDATE investigations SET delivered_at = ?, owner = NULL, lease_until = NULL"
                 f" WHERE id = ?{fence}",
-                (db_time(utc_now()), id, *([owner] if owner is not None else [])),
+                (db_time(self._clock(cur)), id, *([owner] if owner is not None else [])),
             )
             return bool(cur.rowcount > 0)
 
@@ -171,7 +173,9 @@ class Jobs(Database):
     def pending(self) -> int:
         """How much accepted work no worker holds now (queued, or a note waiting to be delivered)."""
         with self._tx() as cur:
-            cur.execute(f"SELECT COUNT(*) FROM investigations WHERE {self._CLAIMABLE}", (db_time(utc_now()),))
+            cur.execute(
+                f"SELECT COUNT(*) FROM investigations WHERE {self._CLAIMABLE}", (db_time(self._clock(cur)),)
+            )
             return int(cur.fetchone()[0])
 
     def delivery(self, id: str) -> tuple[str | None, datetime | None]:
