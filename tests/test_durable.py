@@ -100,6 +100,9 @@ def _finish_on_a_second_process(
     second = ServiceProcess(database, zendesk.url, model_latency_s=0.0, lease_s=15.0)
     try:
         wait_for(lambda: len(_finished(store)) == len(tickets), what)
+    except AssertionError as exc:
+        states = [(r.ticket_id, r.status, r.error, store.delivery(r.id)[1]) for r in store.list()]
+        raise AssertionError(f"{exc}: {states}") from None
     finally:
         second.stop()
 
