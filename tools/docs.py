@@ -40,7 +40,10 @@ __all__ = [
 
 SOURCE = "docs"
 SEARCH_PATH = "/api/v2/help_center/articles/search"
-_TAG = re.compile(r"<[^>]+>")
+# A tag ends before the next "<": linear in the body (``<[^>]+>`` scanned from every unclosed "<" to
+# the end, quadratic: a 1 MB body of them held the event loop for minutes), and a lone "<" in text
+# ("a < b") is text, not the start of a tag swallowing what follows.
+_TAG = re.compile(r"<[^<>]+>")
 _ARTICLE_TEXT_CHARS = 4000
 # A locale is a path segment of the article URL: letters, digits and hyphens only ("en-us", "es-419"),
 # so "../../tickets/1.json?" cannot make it another endpoint of the helpdesk.
