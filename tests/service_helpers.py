@@ -88,12 +88,17 @@ WAIT_S = 60.0
 
 
 def wait_for(condition: Callable[[], object], what: str = "the condition", timeout_s: float = WAIT_S) -> None:
-    """Poll ``condition`` until it holds; fail naming ``what`` if it never does within ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
+    """Poll ``condition`` until it holds; fail naming ``what`` if it never does within ``timeout_s``.
+
+    The pause grows from 10 ms to 200 ms: a quick condition is seen at once, and a long wait does not
+    keep taking the store's lock (a SQLite read here is a write transaction) from the service it waits on.
+    """
+    deadline, pause = time.monotonic() + timeout_s, 0.01
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.2)
 
 
 def scripted_factory(latency_s: float = 0.0) -> Callable[[Ticket], Model]:
