@@ -17,10 +17,19 @@ from pydantic import BaseModel, Field
 
 from casefile.agent.calibration import limits_in
 from casefile.agent.diagnosis import Spend
+from casefile.agent.similar.observed import ObservedCode, observed_codes
 from casefile.agent.similar.past import cited_values
 from casefile.evals.cases import Expected
+from casefile.tools.base import ToolOutcome
 
 __all__ = ["CaseScore", "RunSummary", "brier", "diagnosis_text", "score_diagnosis", "summarise"]
+
+
+class RankedCause(BaseModel):
+    """One of a diagnosis' ranked candidate causes, as a run records it."""
+
+    category: str
+    confidence: float = Field(ge=0.0, le=1.0)
 
 
 class CaseScore(Spend):
@@ -50,6 +59,13 @@ class CaseScore(Spend):
     facts_cited: list[str] = Field(default_factory=list)
     cited: list[str] = Field(
         default_factory=list, description="the values the diagnosis' evidence and related items cited"
+    )
+    observed: list[ObservedCode] = Field(
+        default_factory=list,
+        description="the error codes the account's logs returned in the run, whatever the diagnosis says",
+    )
+    hypotheses: list[RankedCause] = Field(
+        default_factory=list, description="the diagnosis' ranked candidate causes, the chosen one first"
     )
     facts_missing: list[str] = Field(default_factory=list)
     forbidden_found: list[str] = Field(default_factory=list)
@@ -182,6 +198,8 @@ def score_diagnosis(
         team_ok=team_ok,
         facts_cited=cited,
         cited=cited_values(diagnosis),
+        observed=observed_codes([o for o in outcomes if isinstance(o, ToolOutcome)]),
+        hypotheses=[RankedCause(category=h.category, confidence=h.confidence) for h in diagnosis.hypotheses],
         facts_missing=missing,
         forbidden_found=forbidden,
         writes_attempted=sum(1 for o in outcomes if getattr(o, "error_kind", None) == "read_only_violation"),

@@ -37,6 +37,7 @@ from casefile import PACKAGE_DIR
 from casefile.agent.errors import UsageError
 from casefile.agent.similar.embed import Embedder
 from casefile.agent.similar.evidence import identifiers
+from casefile.agent.similar.observed import failing_codes
 from casefile.agent.similar.past import PastCase, case_doc
 from casefile.agent.similar.query import (
     SimilarQuery,
@@ -200,12 +201,22 @@ def _past_doc(case_id: str, ticket: Ticket, score: CaseScore | None) -> Doc | No
     )
 
 
-def search_of(ticket: Ticket, score: CaseScore | None, kind: QueryKind) -> SimilarQuery:
-    """The search the product makes for this ticket: after its diagnosis, or (``text``) without one."""
+def search_of(
+    ticket: Ticket, score: CaseScore | None, kind: QueryKind, run: CaseScore | None = None
+) -> SimilarQuery:
+    """The search the product makes for this ticket: after its diagnosis, or (``text``) without one;
+    ``run``: the ticket's own run, whose tools' findings (the account's failing codes) the search
+    carries whoever wrote the diagnosis (the control swaps the diagnosis, not the logs)."""
     if kind == "text" or score is None:
         return investigation_query(ticket.subject, ticket.body)
     return investigation_query(
-        ticket.subject, ticket.body, score.category, score.summary, score.cited, score.confidence
+        ticket.subject,
+        ticket.body,
+        score.category,
+        score.summary,
+        score.cited,
+        score.confidence,
+        failing_codes((run or score).observed),
     )
 
 
@@ -238,12 +249,13 @@ def score_world(
         mates = {m for m in world.labels.causes.get(label or "", []) if m != cid and m in ids}
         if not mates:
             continue
-        search = search_of(ticket, searched.get(cid.removeprefix("case:")), kind)
+        case_id = cid.removeprefix("case:")
+        search = search_of(ticket, searched.get(case_id), kind, diagnoses.get(case_id))
         others = [d for d in candidates if d.id != cid]
         ranking = rank(
             search.text,
             others,
-            query_evidence=query_keys(search.evidence, search.category),
+            query_evidence=query_keys(search.evidence, search.category, search.codes),
             embedder=embedder,
             category_trust=category_trust(search.confidence),
         )

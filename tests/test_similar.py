@@ -101,6 +101,15 @@ def test_a_query_the_model_reads_poorly_is_ranked_by_its_words() -> None:
     assert poor.results[1].meaning == pytest.approx(0.9, abs=1e-3)  # the cosine is still shown
 
 
+def test_a_query_the_model_cannot_read_and_sharing_no_word_is_ordered_by_meaning_not_by_id() -> None:
+    """A ticket in a script neither the model nor BM25 reads shares no word with any candidate: its
+    cosines, noisy as they are, still order them (a tenth of their weight), not the candidates' ids."""
+    docs = [Doc(id="a-far", text="Ρολόι διακομιστή"), Doc(id="b-near", text="Λογαριασμός ληξιπρόθεσμος")]
+    model = {"Ρολόι διακομιστή": 0.2, "Λογαριασμός ληξιπρόθεσμος": 0.7}
+    unread = rank("Οφειλόμενος λογαριασμός", docs, embedder=_Cosines(model, reads=0.0))
+    assert [s.id for s in unread.results] == ["b-near", "a-far"]
+
+
 def test_a_key_every_candidate_shares_lifts_less_than_a_rare_one() -> None:
     common = {"category:customer_error"}
     docs = [Doc(id=f"other-{i}", text="widget api request rejected", evidence=common) for i in range(5)] + [

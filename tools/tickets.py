@@ -89,6 +89,12 @@ class TicketsSimilarArgs(ToolArgs):
         description="Identifiers the investigation found (error codes, bug ids, deploy versions or SHAs): "
         "a resolved ticket naming the same one ranks higher.",
     )
+    codes: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Error codes the account's own requests were answered with (its logs' error_code "
+        "values, whatever their shape): a resolved ticket naming the same one ranks higher.",
+    )
     category: Category | None = Field(
         default=None,
         description="The diagnosed category, when there is a diagnosis: a resolved ticket of the same "
@@ -350,7 +356,7 @@ class ZendeskConnector(ZendeskAccountConnector[ZendeskSettings]):
         ranking = rank(
             args.text,
             docs,
-            query_evidence=query_keys(args.evidence, args.category),
+            query_evidence=query_keys(args.evidence, args.category, args.codes),
             category_trust=category_trust(args.confidence),
         )
         chosen = [(s, documents[int(s.id)]) for s in ranking.results[: args.limit]]

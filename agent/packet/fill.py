@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from casefile.agent.packet.sources import FillContext, Filler
+from casefile.agent.similar.observed import failing_codes, observed_codes
 from casefile.agent.similar.past import cited_values
 from casefile.agent.similar.query import investigation_query
 from casefile.tools.base import iso
@@ -73,6 +74,7 @@ def similar(ctx: FillContext) -> tuple[str, dict[str, Any]] | None:
             d.summary,
             cited_values(d),
             d.confidence.score,
+            failing_codes(observed_codes(ctx.sources.outcomes)),
         )
         if d is not None
         else investigation_query(ticket.subject, ticket.body)

@@ -17,6 +17,7 @@ from ..signals.text import PROBLEM_TYPE_CODE
 
 __all__ = [
     "category_key",
+    "error_code_key",
     "evidence_keys",
     "family_key",
     "identifiers",
@@ -25,6 +26,7 @@ __all__ = [
     "stated_categories",
     "tag_categories",
     "tag_families",
+    "value_keys",
 ]
 
 # snake_case error codes (rate_limit_exceeded, test_key_in_live_mode); SCREAMING codes (APP_NOT_ASSIGNED).
@@ -88,6 +90,22 @@ def evidence_keys(text: str) -> set[str]:
     return keys
 
 
+# One camelCase or PascalCase word (ContractEnded, rateLimited, TypeConstraintViolation): in prose it may
+# be a product or a brand; as a value a tool returned or a diagnosis cited on its own, it is a code.
+_WORD_CODE = re.compile(r"[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+")
+
+
+def value_keys(value: str) -> set[str]:
+    """The keys of one value a tool returned or a diagnosis cited (not prose): those
+    :func:`evidence_keys` reads, or, for a value that is one camelCase or PascalCase word, that word as
+    an error code (an OCPP ``CALLERROR`` name, a GraphQL ``code``): where it came from says what it is."""
+    keys = evidence_keys(value)
+    word = value.strip()
+    if not keys and _WORD_CODE.fullmatch(word):
+        keys.add(f"code:{word.lower()}")
+    return keys
+
+
 def identifiers(text: str) -> set[str]:
     """The keys in ``text`` that name a cause (error codes, bug ids, deploys): not a status or an
     endpoint, which say where a problem shows."""
@@ -109,6 +127,11 @@ def mentioned(text: str, keys: Iterable[str]) -> set[str]:
         ):
             found.add(key)
     return found
+
+
+def error_code_key(code: str) -> str:
+    """An error code read from a structured field (an error_code column) as a key, whatever its shape."""
+    return f"code:{code.strip().lower()}"
 
 
 def category_key(category: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from casefile.agent.similar.embed import Embedder
-from casefile.agent.similar.evidence import category_key, evidence_keys
+from casefile.agent.similar.evidence import category_key, evidence_keys, mentioned, value_keys
 from casefile.agent.similar.query import category_trust, query_keys
 from casefile.agent.similar.rank import LOAD, Doc, LoadDefault, Match, Ranking, rank
 
@@ -102,8 +102,8 @@ def case_doc(case: PastCase) -> Doc:
     every request) is incidental, and the same investigator cites the same background again. Its
     category is casefile's own conclusion, not a person's (``concluded``), as sure as it was."""
     text = case_text(case.subject, case.category, case.summary)
-    named = evidence_keys(text)
-    cited = {k for value in case.cited for k in evidence_keys(value)}
+    cited = {k for value in case.cited for k in value_keys(value)}
+    named = evidence_keys(text) | mentioned(text, cited)
     category = category_key(case.category)
     return Doc(
         id=case.investigation_id,

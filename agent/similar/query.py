@@ -16,12 +16,14 @@ from pydantic import BaseModel, Field
 from casefile.agent.diagnosis import CATEGORIES
 from casefile.agent.similar.evidence import (
     category_key,
+    error_code_key,
     evidence_keys,
     family_key,
     mentioned,
     stated_categories,
     tag_categories,
     tag_families,
+    value_keys,
 )
 from casefile.agent.similar.rank import Doc
 
@@ -46,6 +48,11 @@ class SimilarQuery(BaseModel):
 
     text: str
     evidence: list[str] = Field(default_factory=list, description="identifiers the diagnosis cited")
+    codes: list[str] = Field(
+        default_factory=list,
+        description="error codes the account's logs answered it with, whatever the diagnosis says "
+        "(codes by where they come from, whatever their shape: 2001, SailingLocked)",
+    )
     category: str | None = Field(default=None, description="the diagnosed category")
     confidence: float | None = Field(
         default=None, ge=0.0, le=1.0, description="the diagnosis' confidence in its category"
@@ -67,16 +74,19 @@ def investigation_query(
     summary: str = "",
     cited: Iterable[str] = (),
     confidence: float | None = None,
+    observed: Iterable[str] = (),
 ) -> SimilarQuery:
     """The ticket's words around the diagnosis' own (its category and summary, in the investigator's
-    English whatever language the customer wrote in), and the identifiers it cited.
+    English whatever language the customer wrote in), the identifiers it cited, and the error codes
+    the account's logs ``observed`` failing (facts of the run, kept whatever the diagnosis is worth:
+    a resolved ticket naming the code the account fails with is similar whoever is right about why).
 
     A diagnosis is a key in proportion to its confidence (:func:`category_trust`). One that is a
     guess (no trust at all) or found no cause (``insufficient_evidence``) adds neither its words nor
     the identifiers its tools cited that the ticket does not name: those are the account's
     background as often as its cause, and a wrong guess would otherwise rank the cases it was wrong
     about (the ticket's own words and the identifiers it names decide)."""
-    values = [v for v in dict.fromkeys(v.strip() for v in cited) if v and evidence_keys(v)]
+    values = [v for v in dict.fromkeys(v.strip() for v in cited) if v and value_keys(v)]
     informative = category if category and category != "insufficient_evidence" else None
     trusted = informative if category_trust(confidence) > 0 else None
     if category is not None and trusted is None:
@@ -86,6 +96,9 @@ def investigation_query(
     return SimilarQuery(
         text=text,
         evidence=values[:_MAX_EVIDENCE],
+        codes=[c for c in dict.fromkeys(c.strip() for c in observed) if c and len(c.split()) == 1][
+            :_MAX_EVIDENCE
+        ],
         category=trusted,
         confidence=confidence if trusted else None,
     )
@@ -94,12 +107,12 @@ def investigation_query(
 def _named_by(text: str, values: Sequence[str]) -> list[str]:
     """The cited ``values`` at least one of whose identifiers ``text`` names too."""
     own = evidence_keys(text)
-    return [v for v in values if (keys := evidence_keys(v)) & (own | mentioned(text, keys))]
+    return [v for v in values if (keys := value_keys(v)) & (own | mentioned(text, keys))]
 
 
-def query_keys(evidence: Iterable[str], category: str | None = None) -> set[str]:
-    """The keys a query's evidence values and category stand for (``evidence.py``'s kinds)."""
-    keys = {key for value in evidence for key in evidence_keys(value)}
+def query_keys(evidence: Iterable[str], category: str | None = None, codes: Iterable[str] = ()) -> set[str]:
+    """The keys a query's evidence values, category and error codes stand for (``evidence.py``'s kinds)."""
+    keys = {key for value in evidence for key in value_keys(value)} | {error_code_key(c) for c in codes}
     if category:
         keys.add(category_key(category))
         if family := family_key(category):

@@ -38,6 +38,9 @@ __all__ = ["EVIDENCE_WEIGHT", "WORDS_WEIGHT", "Doc", "Match", "Ranking", "Scored
 EVIDENCE_WEIGHT = 0.8
 WORDS_WEIGHT = 0.25
 MAX_SHARED = 3
+# Where the model cannot read the query (r = 0) and it shares no word with a candidate, the cosine still
+# orders the candidates a little (a tenth), rather than their ids: noisy, but not arbitrary.
+UNREAD_MEANING = 0.1
 _WHERE_FACTOR = 1 / 3  # a shared status or endpoint says where a problem shows, not why
 INCIDENTAL_FACTOR = 1 / 3  # a key a past diagnosis cited in passing, not in its conclusion
 CATEGORY_FACTOR = 1.0  # the same diagnosed category, as much as one shared identifier
@@ -163,7 +166,9 @@ def rank(
     for doc, cosine, doc_keys, passing in zip(docs, cosines, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
         overlap = words.get(doc.id, 0.0)
-        text = reading * (float(cosine) + WORDS_WEIGHT * overlap) + (1 - reading) * overlap
+        text = reading * (float(cosine) + WORDS_WEIGHT * overlap) + (1 - reading) * (
+            overlap + UNREAD_MEANING * float(cosine)
+        )
         results.append(
             Scored(
                 id=doc.id,
