@@ -40,6 +40,7 @@ from casefile.tools.deploys_results import Compare, Deployment, DeploysList
 from casefile.tools.docs import DocsSearchResult
 from casefile.tools.logs_results import (
     DeliveryHour,
+    EndpointLatency,
     ErrorSummary,
     Latency,
     SsoLogins,
@@ -53,7 +54,15 @@ from casefile.tools.values import GarbledResult
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
 
-__all__ = ["Cited", "Evidence", "collect", "failing_run"]
+__all__ = [
+    "PLATFORM_ACCOUNTS",
+    "PLATFORM_SLOW",
+    "Cited",
+    "Evidence",
+    "collect",
+    "failing_run",
+    "slowed_endpoint",
+]
 
 T = TypeVar("T", bound=BaseModel)
 V = TypeVar("V", bound=BaseModel)
@@ -63,6 +72,9 @@ CHANGE_LOOKBACK = timedelta(hours=6)
 MAX_COMPARES = 3
 MAX_BUG_SEARCHES = 3
 MAX_CODE_SEARCHES = 2
+# The platform is slow when this many accounts are at this many times their own baseline p95.
+PLATFORM_SLOW = 1.5
+PLATFORM_ACCOUNTS = 3
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,9 @@ class Evidence:
     """The IdP's own configuration of our app (its admin API), when the account names the app."""
     latency: Cited[Latency] | None = None
     latency_all: Cited[Latency] | None = None
+    latency_endpoint: Cited[Latency] | None = None
+    """The platform's latency on the account's slowed endpoint (every account's ratio there, unnamed), read
+    when that one endpoint crawls: a slowdown of one endpoint for everyone barely moves anyone's overall p95."""
     served: Cited[Latency] | None = None
     """The account's own latency read for where it is served (its regions), when production has stacks."""
     bugs: list[tuple[Issue, str]] = field(default_factory=list)
@@ -249,6 +264,9 @@ async def collect(
         else []
     )
     second += served
+    # The account's one slowed endpoint is compared across the platform on that endpoint alone.
+    along = _endpoint_call(evidence, start, end)
+    second += along
     searches = [("bugs_search", {"query": q}) for q in bug_queries(state, evidence)[:MAX_BUG_SEARCHES]]
     second += searches
     # Codes that say nothing by their words (E2412) are explained, if at all, in the help center.
@@ -282,6 +300,9 @@ async def collect(
     if served:
         evidence.served = _view(rest[0], Latency)
         rest = rest[1:]
+    if along:
+        evidence.latency_endpoint = _view(rest[0], Latency)
+        rest = rest[1:]
     seen: set[str] = set()
     for outcome in rest:
         found = _view(outcome, BugSearch)
@@ -289,6 +310,10 @@ async def collect(
             if issue.identifier not in seen:
                 seen.add(issue.identifier)
                 evidence.bugs.append((issue, found.call_id))  # type: ignore[union-attr]
+    # Latency read only now (a complaint the errors do not bear out) may show one endpoint crawling too.
+    late = _endpoint_call(evidence, start, end) if timing else []
+    if late:
+        evidence.latency_endpoint = _view((await caller.wave(late))[0], Latency)
     evidence.failed = caller.failed
     return evidence
 
@@ -297,6 +322,37 @@ def _latency_calls(account: str, start: datetime, end: datetime) -> list[tuple[s
     """The account's latency and the platform's over the ticket's window."""
     window = {"start": iso(start), "end": iso(end)}
     return [("logs_latency", {"account_id": account, **window}), ("logs_latency", window)]
+
+
+# An endpoint of the account is slowed when its p95 is this many times its own baseline, over enough requests.
+SLOWED = 2.0
+SLOWED_REQUESTS = 20
+
+
+def slowed_endpoint(latency: Latency) -> EndpointLatency | None:
+    """The account's endpoint whose p95 rose most against its own baseline, when it at least doubled
+    over ``SLOWED_REQUESTS`` requests or more: one endpoint can crawl while the account's p95 barely moves."""
+    slowed = [
+        e
+        for e in latency.by_endpoint
+        if e.path
+        and e.requests >= SLOWED_REQUESTS
+        and e.p95_ms
+        and e.baseline_p95_ms
+        and e.p95_ms >= SLOWED * e.baseline_p95_ms
+    ]
+    return max(slowed, key=lambda e: (e.p95_ms or 0) / (e.baseline_p95_ms or 1), default=None)
+
+
+def _endpoint_call(evidence: Evidence, start: datetime, end: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The platform's latency on the account's slowed endpoint, unless the platform is already seen slow
+    as a whole (three accounts at 1.5× their baseline) or no endpoint of the account slowed."""
+    mine = evidence.latency.data if evidence.latency is not None else None
+    worst = slowed_endpoint(mine) if mine is not None else None
+    everyone = evidence.latency_all.data.p95_ratios if evidence.latency_all is not None else []
+    if worst is None or sum(r >= PLATFORM_SLOW for r in everyone) >= PLATFORM_ACCOUNTS:
+        return []
+    return [("logs_latency", {"start": iso(start), "end": iso(end), "path": worst.path})]
 
 
 def _opaque_codes(evidence: Evidence, quoted: Sequence[str] = ()) -> list[str]:

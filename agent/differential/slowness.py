@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from casefile.agent.differential.evidence import Cited, Evidence
+from casefile.agent.differential.evidence import (
+    PLATFORM_ACCOUNTS,
+    PLATFORM_SLOW,
+    Cited,
+    Evidence,
+    slowed_endpoint,
+)
 from casefile.agent.differential.model import Hypothesis
 from casefile.agent.differential.sources import account_name
 
@@ -46,6 +52,47 @@ def _slowest_path(mine: Cited[Latency]) -> EndpointLatency | None:
     )
 
 
+def _endpoint_everywhere(evidence: Evidence, worst: EndpointLatency | None) -> Cited[Latency] | None:
+    """The platform's latency on the account's slowed endpoint, when enough accounts are slower there
+    than their own baseline (this account and two others at least): that endpoint is slow for everyone."""
+    along = evidence.latency_endpoint
+    if worst is None or along is None or {e.path for e in along.data.by_endpoint} - {worst.path}:
+        return None
+    slow = [r for r in along.data.p95_ratios if r >= PLATFORM_SLOW]
+    return along if len(slow) >= PLATFORM_ACCOUNTS else None
+
+
+def _endpoint_platform(
+    state: LoopState, mine: Cited[Latency], along: Cited[Latency], worst: EndpointLatency
+) -> Hypothesis:
+    """One endpoint slow for every account that calls it: the platform's, whatever the overall figures say."""
+    slow = sorted((r for r in along.data.p95_ratios if r >= PLATFORM_SLOW), reverse=True)
+    return Hypothesis(
+        category="performance_platform",
+        confidence=0.75,
+        statement=(
+            f"{worst.path} is slow for every account that calls it, not only {account_name(state)}: {len(slow)} "
+            f"accounts' p95 there is at least {PLATFORM_SLOW:g}× their own baseline (up to {slow[0]:g}×); this "
+            f"account's is {worst.p95_ms:g} ms against {worst.baseline_p95_ms:g} ms before, while its other "
+            "endpoints are at their usual latency."
+        ),
+        summary=f"Platform slowness on {worst.path}, for every account that calls it.",
+        component=f"{worst.path} (platform-wide)",
+        reasons=[
+            "the account's slowed endpoint is as slow for the other accounts that call it",
+            "the overall latency hides it: the endpoint is a small share of the traffic",
+        ],
+        evidence=mine.cite(worst.path, "the account's slowed endpoint")
+        + mine.cite(f"{worst.p95_ms:g}" if worst.p95_ms else None, "its p95 in ms")
+        + along.cite(slow[0], f"one account's p95 on {worst.path} is {slow[0]:g}× its own baseline"),
+        action="escalate",
+        reply=(
+            f"Thanks for reporting this. We can confirm that {worst.path} is answering much more slowly than usual "
+            "for every customer that calls it, not only for your account; our on-call engineers are investigating."
+        ),
+    )
+
+
 def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     mine, everyone = evidence.latency, evidence.latency_all
     if mine is None or mine.data.p95_ms is None or not mine.data.baseline.p95_ms:
@@ -56,13 +103,13 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
     ratios = (
         (everyone.data.p95_ratios or [a.ratio or 0.0 for a in everyone.data.accounts]) if everyone else []
     )
-    slow = sorted((r for r in ratios if r >= 1.5), reverse=True)
+    slow = sorted((r for r in ratios if r >= PLATFORM_SLOW), reverse=True)
     # What the customer waits on: the account's endpoint that slowed most against its own baseline,
     # when it did slow down (not the noise of an account the slowdown spared).
     worst_path = _slowest_path(mine)
     if worst_path is not None and (worst_path.p95_ms or 0) < 1.5 * (worst_path.baseline_p95_ms or 0):
         worst_path = None
-    if len(slow) >= 3 and everyone is not None:
+    if len(slow) >= PLATFORM_ACCOUNTS and everyone is not None:
         return [
             Hypothesis(
                 category="performance_platform",
@@ -124,12 +171,10 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
             )
         ]
     # One endpoint can crawl while the account-wide p95 barely moves: look at each endpoint too.
-    slow_endpoints = [
-        e
-        for e in mine.data.by_endpoint
-        if e.requests >= 20 and e.p95_ms and e.baseline_p95_ms and e.p95_ms >= 2 * e.baseline_p95_ms
-    ]
-    worst = max(slow_endpoints, key=lambda e: (e.p95_ms or 0) / (e.baseline_p95_ms or 1), default=None)
+    worst = slowed_endpoint(mine.data)
+    along = _endpoint_everywhere(evidence, worst)
+    if along is not None and worst is not None:
+        return [_endpoint_platform(state, mine, along, worst)]
     if ratio < 1.5 and worst is None:
         return []
     if worst is None:

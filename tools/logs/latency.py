@@ -15,6 +15,20 @@ from casefile.tools.logs.values import as_utc, from_ms, ms_or_none, param_ts, pl
 
 __all__ = ["RequestTimings"]
 
+# Endpoints listed besides the busiest: those whose p95 rose most against their own baseline, over at
+# least this many requests in the window and in the baseline.
+SLOWED_N = 3
+SLOWED_MIN = 20
+
+
+def _busiest_then_slowed(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The busiest endpoints' rows, then those of the endpoints that slowed most not among them."""
+    rows = [*(results["endpoints"].dicts() if "endpoints" in results else [])]
+    seen = {r["path"] for r in rows}
+    return rows + [
+        r for r in (results["slowed"].dicts() if "slowed" in results else []) if r["path"] not in seen
+    ]
+
 
 class RequestTimings(LogsEngine):
     """logs_latency and logs_recent_requests."""
@@ -64,12 +78,20 @@ class RequestTimings(LogsEngine):
                 window,
             )
         if t.path is not None:
-            queries["endpoints"] = self._query(
+            per_path = (
                 f"SELECT {t.path} AS path, countIf({in_window}) AS requests, "
                 f"quantileExactIf(0.95)({lat}, {in_window}) AS p95, "
                 f"quantileExactIf(0.95)({lat}, NOT ({in_window})) AS bp95, countIf(NOT ({in_window})) AS bn "
-                f"FROM {t.name} WHERE {where}{path_filter} GROUP BY path HAVING requests > 0 "
-                f"ORDER BY requests DESC, path LIMIT {TOP_N}",
+                f"FROM {t.name} WHERE {where}{path_filter} GROUP BY path "
+            )
+            queries["endpoints"] = self._query(
+                f"{per_path}HAVING requests > 0 ORDER BY requests DESC, path LIMIT {TOP_N}", span
+            )
+            # The busiest endpoints hide a little-used one that crawls (a nightly report's pages among
+            # thousands of device frames): those that slowed most against their own baseline are listed too.
+            queries["slowed"] = self._query(
+                f"{per_path}HAVING requests >= {SLOWED_MIN} AND bn >= {SLOWED_MIN} "
+                f"ORDER BY p95 / greatest(bp95, 1) DESC, path LIMIT {SLOWED_N}",
                 span,
             )
         if optional["region"] != "NULL":
@@ -96,7 +118,7 @@ class RequestTimings(LogsEngine):
                 "p95_ms": ms_or_none(r["p95"]),
                 "baseline_p95_ms": ms_or_none(r["bp95"]) if int(r["bn"]) else None,
             }
-            for r in (results["endpoints"].dicts() if "endpoints" in results else [])
+            for r in _busiest_then_slowed(results)
         ]
         slowest = results["slowest"].dicts() if scoped else []
         result: dict[str, Any] = {
