@@ -13,18 +13,29 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from llm_fixtures import SCHEMA
 from test_differential import (
     best,
+    billing,
     cited,
+    compare,
+    deploys,
+    elsewhere,
+    issue,
     latency_evidence,
+    row,
     state,
+    summary,
+    top,
 )
 from test_logs import _request, call, columns
 
-from casefile.agent.differential import assess
+from casefile.agent.catalog import Catalog, Component
+from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.evidence import slowed_endpoint
 from casefile.tools.base import CallContext
+from casefile.tools.billing_results import BillingAccount
 from casefile.tools.logs import ClickHouseConnector
 from casefile.tools.logs_results import Latency
 from casefile.tools.settings import LogsSettings
@@ -124,3 +135,136 @@ async def test_a_little_used_endpoint_that_crawls_is_listed_beside_the_busiest(c
     report = next(e for e in data["by_endpoint"] if e["path"] == "/v1/reports/trips")
     assert report["p95_ms"] == 9000.0 and report["baseline_p95_ms"] == 200.0
     assert slowed_endpoint(Latency.model_validate(data)) is not None
+
+
+def _canceled_at(when: str) -> Any:
+    """A subscription canceled at ``when``."""
+    data = billing("canceled", False).data.model_dump()
+    data["subscriptions"][0]["canceled_at"] = when
+    data["standing_reasons"] = [f"subscription sub_9 is canceled since {when}"]
+    return cited(BillingAccount, data, "c3", "billing_account")
+
+
+def _refused_since(first: str, when: str) -> Evidence:
+    """Every locker's reconnection refused with 403 ``AgreementLapsed`` since ``first``; the subscription
+    canceled at ``when``."""
+    errors = top([row(403, "AgreementLapsed", 260, path="/v1/lockers/{id}/session", first=first)])
+    return Evidence(summary=summary(260, status=403, base_rate=0.0), top=errors, billing=_canceled_at(when))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Every one of our lockers is disconnected since the morning. What is going on?",
+        # A language we do not read: the data alone speaks, and the two sources agree to the minute.
+        "Kaikki kaappimme ovat irti aamusta asti. Mitä tapahtuu?",
+    ],
+)
+def test_refusals_that_began_the_minute_the_subscription_ended_are_its_enforcement(body: str) -> None:
+    diff = assess(state(body), _refused_since("2027-03-04T00:00:21.000Z", "2027-03-04T00:00:00Z"))
+    h = best(diff)
+    assert h.category == "billing_canceled" and h.confidence >= 0.8 and h.action == "resolve", diff.render()
+    rival = next(x for x in diff.hypotheses if x.category == "customer_error")
+    assert rival.confidence <= h.confidence - 0.2, diff.render()
+
+
+def test_refusals_that_began_long_after_the_cancellation_are_not_timed_by_it() -> None:
+    diff = assess(
+        state("Kaikki kaappimme ovat irti aamusta asti. Mitä tapahtuu?"),
+        _refused_since("2027-03-04T06:40:00.000Z", "2027-03-02T00:00:00Z"),
+    )
+    canceled = next(h for h in diff.hypotheses if h.category == "billing_canceled")
+    assert "the refusals began when the subscription ended" not in canceled.reasons
+    assert canceled.confidence < 0.7, diff.render()
+
+
+def _incident_with_its_record() -> Evidence:
+    """Every account's 500 ``fault`` on one route since 13:00, going on; the tracker's incident issue,
+    filed at 13:10, names the route."""
+    mine = row(500, "fault", 23, path="/v1/lockers/{id}/unlock", first="2027-03-04T13:00:00.000Z")
+    shared = elsewhere(500, "fault", 9, 900) | {
+        "first_at": "2027-03-04T12:59:00.000Z",
+        "last_at": "2027-03-04T14:58:00.000Z",
+    }
+    errors = top([mine], others=[shared])
+    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
+    record = issue(
+        "OPS-88",
+        "Unlock failing with fault for a share of lockers (keyring)",
+        "In Progress",
+        created_at="2027-03-04T13:10:00Z",
+        labels=["Incident"],
+    )
+    return Evidence(
+        summary=summary(23, status=500, base_rate=0.0), top=errors, billing=billing(), bugs=[(record, "c8")]
+    )
+
+
+def test_an_incident_confirmed_by_its_record_keeps_its_confidence_in_a_ticket_we_do_not_read() -> None:
+    diff = assess(state("Asiakkaat eivät saa kaappeja auki. Mitä tapahtuu?"), _incident_with_its_record())
+    h = best(diff)
+    # At 0.7 or more routing trusts the diagnosis' own team (the incident's on-call, not the route's owner).
+    assert h.category == "platform_incident" and h.confidence >= 0.7, diff.render()
+    assert "OPS-88" in h.statement
+    bug = next(x for x in diff.hypotheses if x.category == "known_bug")
+    assert bug.confidence <= h.confidence - 0.15
+
+
+_LOCKERS = Catalog(
+    components=[
+        Component(id="locker-api", kind="api", repos=["lockerly/gate"], paths=["/v1/"], team="gate-eng")
+    ]
+)
+
+
+def _refused_after_deploy(deployed: str, before_rate: float) -> Evidence:
+    """400 ``TypeMismatch`` on the account's locker events from 09:11, 55 % of them since; the endpoint
+    refused ``before_rate`` of them before; a deploy that changed the events' validation at ``deployed``."""
+    sha = "f" * 40
+    errors = top(
+        [row(400, "TypeMismatch", 300, path="/v1/lockers/{id}/events", first="2027-03-04T09:11:05.000Z")]
+    )
+    endpoint = {
+        "path": "/v1/lockers/{id}/events",
+        "requests": 545,
+        "errors": 300,
+        "error_rate": 0.55,
+        "baseline_error_rate": before_rate,
+    }
+    return Evidence(
+        summary=summary(300, status=400, base_rate=0.001, top_endpoints=[endpoint]),
+        top=errors,
+        billing=billing(),
+        deploys=deploys(
+            ("lockerly/gate", sha, deployed), ("lockerly/gate", "c" * 40, "2027-03-01T10:00:00Z")
+        ),
+        compares={sha: compare("lockerly/gate", sha, ["gate/events/validate.go"])},
+    )
+
+
+_EVENTS = "Our locker events are refused with 400 TypeMismatch since this morning. We changed nothing."
+
+
+def test_requests_refused_from_minutes_after_a_deploy_that_changed_their_endpoint_are_its_regression() -> (
+    None
+):
+    diff = assess(state(_EVENTS, catalog=_LOCKERS), _refused_after_deploy("2027-03-04T09:10:00Z", 0.004))
+    h = best(diff)
+    assert h.category == "deploy_regression" and h.team == "gate-eng", diff.render()
+    assert any("refuses 55% since" in r for r in h.reasons)
+    theirs = next(x for x in diff.hypotheses if x.category == "customer_error")
+    assert theirs.confidence <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("deployed", "before_rate"),
+    [
+        ("2027-03-04T08:40:00Z", 0.004),  # half an hour before: the customer's change may be what began
+        ("2027-03-04T09:10:00Z", 0.3),  # the endpoint refused their requests before the deploy too
+    ],
+)
+def test_refusals_not_timed_by_the_deploy_or_refused_before_stay_the_customers(
+    deployed: str, before_rate: float
+) -> None:
+    diff = assess(state(_EVENTS, catalog=_LOCKERS), _refused_after_deploy(deployed, before_rate))
+    assert best(diff).category == "customer_error", diff.render()

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.background import platform_change
-from casefile.agent.differential.billing import billing_causes
+from casefile.agent.differential.billing import ENDED_AT_ONSET, billing_causes
 from casefile.agent.differential.causes import api_causes
 from casefile.agent.differential.evidence import Cited, Evidence, collect
 from casefile.agent.differential.incidents import as_incident, delivery_span, link_incident
@@ -158,6 +158,12 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
                         f"open bug {bug.evidence[0].value if bug.evidence else ''} names these errors"
                     )
     found, notes = billing_causes(state, evidence, picture)
+    # Refusals that began the minute the subscription ended are its enforcement, not the customer's mistake.
+    enforced = [h for h in found if ENDED_AT_ONSET in h.reasons]
+    for h in api if enforced else []:
+        if h.category in ("customer_error", "rate_limit"):
+            h.confidence = round(max(0.05, h.confidence - 0.25), 2)
+            h.reasons.append(f"they began when the subscription ended ({enforced[0].category})")
     notes = ended + notes
     if not picture.elevated and picture.top is not None and picture.elsewhere.reading == "usual":
         top = picture.top
@@ -197,7 +203,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         },
         **{i: h for h in hooks if (i := link_incident(h, evidence, *delivery_span(evidence)))},
     }
-    as_incident(bug, linked)
+    confirmed = as_incident(bug, linked)
     # An incident record stating the times the ticket names, in any language (``named_times``).
     by_times = told_incidents(state, evidence, {c.value for h in hypotheses for c in h.evidence})
     hypotheses += by_times + sso
@@ -232,9 +238,12 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
     if kind is not None:
         # The ticket does not say what is wrong: the evidence alone picks, with its own confidence.
         # A cause whose statement or values carry a name the ticket writes is not the data alone.
+        # The incident the bug's record turned out to be stands where the bug stood: found by the
+        # failures' times and by the search, it is no more the data alone than the bug was.
         named = [
             *([bug] if bug is not None else []),
-            *named_causes(state, evidence, [h for h in hypotheses if h is not bug]),
+            *([confirmed] if confirmed is not None else []),
+            *named_causes(state, evidence, [h for h in hypotheses if h is not bug and h is not confirmed]),
         ]
         hypotheses = evidence_first(
             kind,
@@ -242,6 +251,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             over=api if picture.ended else [],
             named=named,
             timely=[*_since_then(state, picture, api), *by_times],
+            agreed=enforced,
         )
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.codes import explained
@@ -17,15 +18,36 @@ from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
 from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.sources import account_name
+from casefile.tools.base import parse_ts
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
     from casefile.tools.billing_results import BillingAccount, PaymentFailure
     from casefile.tools.logs_results import TopError
 
-__all__ = ["billing_causes"]
+__all__ = ["ENDED_AT_ONSET", "billing_causes", "ended_at_onset"]
 
 _BAD = ("past_due", "unpaid", "canceled", "incomplete_expired")
+_ENDED = ("canceled", "incomplete_expired")
+
+# A billing cause's reason when the account's refusals began the moment its subscription ended.
+ENDED_AT_ONSET = "the refusals began when the subscription ended"
+# How soon after the subscription ended its refusals begin when they are its enforcement (the next
+# request a device or a script makes).
+_ENFORCED_WITHIN = timedelta(minutes=15)
+
+
+def ended_at_onset(evidence: Evidence, picture: ErrorPicture) -> bool:
+    """Whether the account's elevated refusals (a 4xx: permission, billing, credentials …) began within
+    minutes after its subscription was canceled: the cancellation's enforcement, whatever the code says
+    (``ContractEnded`` on a 403 reads as a permission), not a mistake of the customer's made that minute."""
+    sub = evidence.billing.data.subscription if evidence.billing else None
+    ended = parse_ts(sub.canceled_at) if sub is not None and sub.status in _ENDED else None
+    onset = parse_ts(picture.onset) if picture.elevated else None
+    top = picture.top
+    if ended is None or onset is None or top is None or not 400 <= top.status < 500:
+        return False
+    return timedelta(0) <= onset - ended <= _ENFORCED_WITHIN
 
 
 def billing_causes(
@@ -48,11 +70,10 @@ def billing_causes(
         enforced = _enforced(evidence)
         blocked, top = (True, enforced) if enforced is not None else (blocked, top)
     if b is not None and sub is not None and sub.status in _BAD:
-        category = (
-            "billing_canceled" if sub.status in ("canceled", "incomplete_expired") else "billing_past_due"
-        )
+        category = "billing_canceled" if sub.status in _ENDED else "billing_past_due"
         # Stronger when the API's refusals are what a blocked account gets.
         confidence = 0.85 if blocked or "billing" in state.signals.areas else 0.6
+        timed = blocked and ended_at_onset(evidence, picture)
         refusals = (
             f"; the API refuses its requests with {top.status} {top.error_code}".rstrip()
             if blocked and top
@@ -68,7 +89,8 @@ def billing_causes(
                 summary=f"Not an outage: the subscription is {sub.status.replace('_', ' ')}.",
                 component="billing",
                 reasons=[f"the subscription is {sub.status}"]
-                + (["the API errors are the billing enforcement"] if blocked else []),
+                + (["the API errors are the billing enforcement"] if blocked else [])
+                + ([ENDED_AT_ONSET] if timed else []),
                 evidence=b.cite(sub.status, f"subscription {sub.id} is {sub.status}")
                 + (
                     evidence.top.cite(

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from casefile.agent.differential.changes import Change, correlate, echoed
+from casefile.agent.differential.changes import Change, ChangeVerdict, correlate, echoed
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Hypothesis, cite
 from casefile.agent.differential.picture import ErrorPicture
@@ -122,13 +122,20 @@ def api_causes(
         if suspect is not None and suspect.relevance == "touched" and cls in CUSTOMER_SIDE and not shared
         else []
     )
+    # Payloads the endpoint took until minutes after a deploy that changed it, and refuses since, were
+    # not changed by the customer that minute: the deploy's stricter reading of them is.
+    stricter = (
+        _refused_since_deploy(evidence, suspect, picture)
+        if suspect is not None and suspect.relevance == "touched" and cls == "validation" and not shared
+        else None
+    )
 
     if (
         suspect is not None
         and suspect.relevance in ("touched", "component")
-        and (cls in OUR_SIDE or shared or echo)
+        and (cls in OUR_SIDE or shared or echo or stricter)
     ):
-        strength = 0.75 if echo else {"touched": 0.8, "component": 0.7}[suspect.relevance]
+        strength = 0.75 if echo or stricter else {"touched": 0.8, "component": 0.7}[suspect.relevance]
         repo_owner = next((c.team for c in state.catalog.for_repo(suspect.deploy.repo) if c.team), owner)
         out.append(
             Hypothesis(
@@ -148,6 +155,8 @@ def api_causes(
                     if shared
                     else f"the ticket describes what the deploy changed ({', '.join(echo)})"
                     if echo
+                    else stricter
+                    if stricter
                     else "the errors are server-side",
                 ],
                 evidence=base
@@ -267,8 +276,8 @@ def api_causes(
             confidence -= 0.1
         if shared:
             confidence -= 0.15  # other accounts get it too: less clearly this one's doing
-        if echo:
-            confidence = 0.5  # the deploy that touched the endpoint is what they describe
+        if echo or stricter:
+            confidence = 0.5  # the deploy that touched the endpoint is what they describe, or what refuses
         only = ", which only this account gets" if not shared else ""
         key = picture.failing_key
         key_text = (
@@ -319,6 +328,32 @@ def api_causes(
     for h in out:
         h.failing_share = picture.rate
     return out, change
+
+
+# A deploy this close before the first refusal is the change the refusals follow (the next requests after
+# it went live), not a customer's change made the same minutes.
+_STRICTER_WITHIN = 10.0
+# The endpoint took the account's requests before (its own error rate then at most this) and refuses a
+# large share of them since (at least this).
+_TOOK_BEFORE = 0.05
+_REFUSES_SINCE = 0.2
+
+
+def _refused_since_deploy(evidence: Evidence, suspect: ChangeVerdict, picture: ErrorPicture) -> str | None:
+    """Why the refusals of ``picture``'s endpoint are ``suspect``'s stricter validation, or ``None``: the
+    account sent the endpoint requests it took (few errors in the baseline), the deploy that changed the
+    endpoint went live minutes before the first refusal, and a large share of the endpoint's requests is
+    refused since. A customer's own malformed payloads start with their change, not with ours."""
+    summary = evidence.summary.data if evidence.summary else None
+    endpoint = next((e for e in summary.top_endpoints if e.path == picture.path), None) if summary else None
+    if endpoint is None or endpoint.baseline_error_rate is None or suspect.minutes_before > _STRICTER_WITHIN:
+        return None
+    if endpoint.baseline_error_rate > _TOOK_BEFORE or endpoint.error_rate < _REFUSES_SINCE:
+        return None
+    return (
+        f"the endpoint took the account's requests before ({endpoint.baseline_error_rate:.0%} refused) and refuses "
+        f"{endpoint.error_rate:.0%} since, from {suspect.minutes_before:.0f} minutes after the deploy"
+    )
 
 
 def _customer_reply(cls: str, status: int, code: str, picture: ErrorPicture, key: str | None) -> str:

@@ -99,15 +99,15 @@ def link_incident(
     return issue.identifier
 
 
-def as_incident(bug: Hypothesis | None, incidents: dict[str, Hypothesis]) -> None:
+def as_incident(bug: Hypothesis | None, incidents: dict[str, Hypothesis]) -> Hypothesis | None:
     """A tracked "bug" that is the incident record of failures many accounts share (``incidents``: the
     linked record's id → the incident hypothesis citing it) is that incident, not a defect to wait for:
-    the bug reading yields to it, whatever the issue's state."""
+    the bug reading yields to it, whatever the issue's state. The incident so confirmed, or ``None``."""
     if bug is None:
-        return
+        return None
     record = next((incidents[c.value] for c in bug.evidence if c.value in incidents), None)
     if record is None:
-        return
+        return None
     # The same trouble under another name, not a rival cause: well below the incident, so it is not
     # weighed as one that "fits almost as well".
     # Found twice, by the failures' own times and by the ticket's words, the record confirms the
@@ -116,6 +116,7 @@ def as_incident(bug: Hypothesis | None, incidents: dict[str, Hypothesis]) -> Non
     record.reasons.append(f"the ticket's words found {record.evidence[-1].value} too")
     bug.confidence = round(min(bug.confidence, record.confidence - 0.15), 2)
     bug.reasons.append(f"{record.evidence[-1].value} is the incident record of errors other accounts share")
+    return record
 
 
 def delivery_span(evidence: Evidence) -> tuple[datetime | None, datetime | None]:

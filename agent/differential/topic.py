@@ -186,6 +186,7 @@ def evidence_first(
     over: list[Hypothesis],
     named: Sequence[Hypothesis] = (),
     timely: Sequence[Hypothesis] = (),
+    agreed: Sequence[Hypothesis] = (),
 ) -> list[Hypothesis]:
     """The hypotheses of a ticket that does not say what is wrong, weighed by the evidence alone.
 
@@ -196,7 +197,8 @@ def evidence_first(
     shows and asks the customer what they see, at 0.6 when nothing stands out, 0.5 beside a clear cause.
     A cause that was ``over`` before the ticket (errors that ended) is not clear without its words;
     one ``timely`` (an incident of ours going on since about the time the ticket names) is, in any
-    language.
+    language, and so is one two sources ``agreed`` on to the minute (the refusals began the minute the
+    subscription ended): the customer's words could add little to that.
     """
     clear = False
     clearly: list[Hypothesis] = []
@@ -214,6 +216,9 @@ def evidence_first(
         if any(h is t for t in timely):
             clear = True
             h.reasons.append("it began about when the ticket says the trouble did")
+            continue
+        if any(h is a for a in agreed):
+            clear = True
             continue
         if (
             kind == "foreign"
