@@ -28,6 +28,7 @@ from test_differential import (
     state,
     summary,
     top,
+    webhook_evidence,
 )
 from test_logs import _request, call, columns
 
@@ -268,3 +269,47 @@ def test_refusals_not_timed_by_the_deploy_or_refused_before_stay_the_customers(
 ) -> None:
     diff = assess(state(_EVENTS, catalog=_LOCKERS), _refused_after_deploy(deployed, before_rate))
     assert best(diff).category == "customer_error", diff.render()
+
+
+def _our_delivery_outage() -> Evidence:
+    """No failing requests, billing in good standing; the account's deliveries failed 06:00-08:00 while
+    40 % of every account's failed in those hours (an outage of ours)."""
+    hours = [
+        {"hour": f"2027-03-04T{h:02d}:00:00.000Z", "attempts": 50, "failures": 45 if h in (6, 7) else 0}
+        for h in range(0, 15)
+    ]
+    whole = {
+        "attempts": 750,
+        "failures": 90,
+        "failure_rate": 0.12,
+        "failing_since": "2027-03-04T06:00:00.000Z",
+        "endpoint_urls": ["https://pms.harbourlights.example/hooks"],
+        "history": hours,
+        "platform": {"attempts": 90000, "failures": 3000, "failure_rate": 0.033},
+    }
+    interval = {
+        **whole,
+        "failure_rate": 0.9,
+        "platform": {"attempts": 5000, "failures": 2000, "failure_rate": 0.4},
+    }
+    return webhook_evidence(whole, interval)
+
+
+# "post the charges to the guests' bills", "left without paying": billing words, not a billing trouble.
+_UNPAID_GUESTS = (
+    "Between 6 and 8 this morning none of the locker rentals reached our front-desk system, so we could "
+    "not post the locker charges to the guests' bills; two guests left without paying. Fine since."
+)
+
+
+def test_an_outage_of_our_deliveries_is_not_set_aside_for_an_area_its_own_check_found_sound() -> None:
+    ticket = state(_UNPAID_GUESTS)
+    assert "billing" in ticket.signals.areas and "webhook" not in ticket.signals.areas
+    diff = assess(ticket, _our_delivery_outage())
+    assert best(diff).category == "webhook_platform", diff.render()
+    # Billing not in good standing: the ticket may well be about it, and the deliveries stay aside.
+    ev = _our_delivery_outage()
+    ev.billing = billing("past_due", False)
+    diff = assess(ticket, ev)
+    hooks = next(h for h in diff.hypotheses if h.category == "webhook_platform")
+    assert hooks.confidence <= 0.35 and best(diff).category != "webhook_platform", diff.render()

@@ -173,7 +173,12 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         )
     hypotheses += found
     hooks, hook_notes = webhook_causes(state, evidence)
-    other = names_other_trouble(state)
+    # An outage of our deliveries, when the account's requests are sound, is not set aside for a trouble
+    # the ticket's words name (its area only: no status, code or endpoint) whose own check found nothing
+    # wrong: "guests left without paying" beside billing in good standing is what the deliveries that
+    # never came lost them.
+    ours = not picture.elevated and any(h.category == "webhook_platform" for h in hooks)
+    other = names_other_trouble(state, _sound(evidence, picture) if ours else ())
     _, last_failed = delivery_span(evidence)
     over = _failed_until(evidence)
     if hooks and not names_deliveries(state) and over is not None and over < state.signals.window_start:
@@ -293,6 +298,17 @@ def _since_then(state: LoopState, picture: ErrorPicture, api: list[Hypothesis]) 
     if not s.window_start - _NAMED_TIME_SLACK <= onset <= s.window_end:
         return []
     return [h for h in api if h.category == "platform_incident"]
+
+
+def _sound(evidence: Evidence, picture: ErrorPicture) -> list[str]:
+    """The areas whose own check found nothing wrong: billing in good standing, the API without elevated
+    errors, sign-ins that all succeeded."""
+    logins = evidence.logins.data if evidence.logins is not None else None
+    return [
+        *(["billing"] if evidence.billing is not None and evidence.billing.data.in_good_standing else []),
+        *(["api"] if evidence.summary is not None and not picture.elevated else []),
+        *(["sso"] if logins is not None and logins.attempts and not logins.failures else []),
+    ]
 
 
 def _failed_until(evidence: Evidence) -> datetime | None:

@@ -113,12 +113,15 @@ def names_deliveries(state: LoopState) -> bool:
     return _speaks_of(state, "webhook")
 
 
-def names_other_trouble(state: LoopState) -> str | None:
+def names_other_trouble(state: LoopState, cleared: Sequence[str] = ()) -> str | None:
     """What the ticket names instead of deliveries (a status, a code, an endpoint, another area), or
     ``None`` when it names deliveries or nothing they could not be: data that should have reached the
     customer's own systems is told in the product's words ("the sync", "the little robot"), so the
-    account's deliveries are weighed whenever the ticket names no other trouble."""
-    return None if names_deliveries(state) else _other(state, _NOT_DELIVERIES, endpoints=True)
+    account's deliveries are weighed whenever the ticket names no other trouble. An area in ``cleared``
+    (its own check found it sound: billing in good standing) is not another trouble."""
+    if names_deliveries(state):
+        return None
+    return _other(state, tuple(a for a in _NOT_DELIVERIES if a not in cleared), endpoints=True)
 
 
 # Words of slowness (a timeout is one): a ticket saying them may mean latency whatever else it says.
