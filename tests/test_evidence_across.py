@@ -34,7 +34,7 @@ from test_logs import _request, call, columns
 
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
-from casefile.agent.differential.evidence import slowed_endpoint
+from casefile.agent.differential.evidence import _endpoint_call, slowed_endpoint
 from casefile.tools.base import CallContext
 from casefile.tools.billing_results import BillingAccount
 from casefile.tools.logs import ClickHouseConnector
@@ -87,6 +87,23 @@ def test_an_endpoint_slow_for_every_account_that_calls_it_is_the_platform() -> N
     assert best(assess(ticket, ev)).category == "performance_account"
     # Without the comparison on the endpoint (not read), the account's own slowness too.
     assert best(assess(ticket, latency_evidence(_MINE, _EVERYONE))).category == "performance_account"
+
+
+def test_the_slowed_endpoint_is_compared_across_accounts_unless_the_platform_is_already_slow() -> None:
+    start, end = datetime(2027, 3, 4, 6, tzinfo=UTC), datetime(2027, 3, 4, 15, tzinfo=UTC)
+    calls = _endpoint_call(latency_evidence(_MINE, _EVERYONE), start, end)
+    assert calls == [
+        (
+            "logs_latency",
+            {
+                "start": "2027-03-04T06:00:00Z",
+                "end": "2027-03-04T15:00:00Z",
+                "path": "/partner/v3/parcels",
+            },
+        )
+    ]
+    slow_everywhere = {**_EVERYONE, "p95_ratios": [9.0, 7.5, 3.1, 1.0]}
+    assert _endpoint_call(latency_evidence(_MINE, slow_everywhere), start, end) == []
 
 
 def test_an_endpoint_slowed_over_too_few_requests_or_not_doubled_is_not_slowed() -> None:
@@ -282,7 +299,7 @@ def _our_delivery_outage() -> Evidence:
         "attempts": 750,
         "failures": 90,
         "failure_rate": 0.12,
-        "failing_since": "2027-03-04T06:00:00.000Z",
+        "failing_since": "2027-03-04T06:00:00Z",
         "endpoint_urls": ["https://pms.harbourlights.example/hooks"],
         "history": hours,
         "platform": {"attempts": 90000, "failures": 3000, "failure_rate": 0.033},
