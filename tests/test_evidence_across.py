@@ -82,8 +82,9 @@ def test_an_endpoint_slow_for_every_account_that_calls_it_is_the_platform() -> N
     assert h.category == "performance_platform", h
     assert "/partner/v3/parcels" in h.statement and h.action == "escalate"
     assert any(c.call_id == "c12" and c.value == "15.0" for c in h.evidence)
-    # Only this account is slow there: the account's own slowness, as before.
-    ev = latency_evidence(_MINE, _EVERYONE, latency_endpoint=_on_the_endpoint([15.0, 1.1, 1.0, 0.9]))
+    # Only this account is slow there (the others' few requests a little slower, as a quiet endpoint's p95
+    # wanders): the account's own slowness, as before.
+    ev = latency_evidence(_MINE, _EVERYONE, latency_endpoint=_on_the_endpoint([15.0, 1.9, 1.8, 1.7, 0.9]))
     assert best(assess(ticket, ev)).category == "performance_account"
     # Without the comparison on the endpoint (not read), the account's own slowness too.
     assert best(assess(ticket, latency_evidence(_MINE, _EVERYONE))).category == "performance_account"

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PLATFORM_ACCOUNTS",
     "PLATFORM_SLOW",
+    "SLOWED",
     "Cited",
     "Evidence",
     "collect",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from casefile.agent.differential.evidence import (
     PLATFORM_ACCOUNTS,
     PLATFORM_SLOW,
+    SLOWED,
     Cited,
     Evidence,
     slowed_endpoint,
@@ -53,12 +54,13 @@ def _slowest_path(mine: Cited[Latency]) -> EndpointLatency | None:
 
 
 def _endpoint_everywhere(evidence: Evidence, worst: EndpointLatency | None) -> Cited[Latency] | None:
-    """The platform's latency on the account's slowed endpoint, when enough accounts are slower there
-    than their own baseline (this account and two others at least): that endpoint is slow for everyone."""
+    """The platform's latency on the account's slowed endpoint, when enough accounts are at twice their
+    own baseline there or more (this account and two others at least): that endpoint is slow for everyone."""
     along = evidence.latency_endpoint
     if worst is None or along is None or {e.path for e in along.data.by_endpoint} - {worst.path}:
         return None
-    slow = [r for r in along.data.p95_ratios if r >= PLATFORM_SLOW]
+    # Doubled, as the account's own endpoint: a few requests' p95 at 1.8× is the noise of a quiet endpoint.
+    slow = [r for r in along.data.p95_ratios if r >= SLOWED]
     return along if len(slow) >= PLATFORM_ACCOUNTS else None
 
 
@@ -66,13 +68,13 @@ def _endpoint_platform(
     state: LoopState, mine: Cited[Latency], along: Cited[Latency], worst: EndpointLatency
 ) -> Hypothesis:
     """One endpoint slow for every account that calls it: the platform's, whatever the overall figures say."""
-    slow = sorted((r for r in along.data.p95_ratios if r >= PLATFORM_SLOW), reverse=True)
+    slow = sorted((r for r in along.data.p95_ratios if r >= SLOWED), reverse=True)
     return Hypothesis(
         category="performance_platform",
         confidence=0.75,
         statement=(
             f"{worst.path} is slow for every account that calls it, not only {account_name(state)}: {len(slow)} "
-            f"accounts' p95 there is at least {PLATFORM_SLOW:g}× their own baseline (up to {slow[0]:g}×); this "
+            f"accounts' p95 there is at least {SLOWED:g}× their own baseline (up to {slow[0]:g}×); this "
             f"account's is {worst.p95_ms:g} ms against {worst.baseline_p95_ms:g} ms before, while its other "
             "endpoints are at their usual latency."
         ),
