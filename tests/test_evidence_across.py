@@ -331,3 +331,37 @@ def test_an_outage_of_our_deliveries_is_not_set_aside_for_an_area_its_own_check_
     diff = assess(ticket, ev)
     hooks = next(h for h in diff.hypotheses if h.category == "webhook_platform")
     assert hooks.confidence <= 0.35 and best(diff).category != "webhook_platform", diff.render()
+
+
+def _new_code_at(other_first: str, other_before: int = 0) -> Evidence:
+    """409 ``ReceiptIdClash`` on the account's receipts since 22:30 the day before (never before); one
+    other account got the same code 230 times since ``other_first`` (``other_before`` in the week before)."""
+    mine = row(409, "ReceiptIdClash", 208, path="/v1/receipts", first="2027-03-03T22:30:00.000Z")
+    twin = elsewhere(409, "ReceiptIdClash", 1, 230) | {"first_at": other_first, "before": other_before}
+    errors = top([mine], others=[twin])
+    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
+    return Evidence(summary=summary(208, status=409, base_rate=0.0), top=errors, billing=billing())
+
+
+_RECEIPTS = "Since yesterday some of our receipts are refused with 409 ReceiptIdClash. Can you check?"
+
+
+def test_a_new_refusal_another_account_began_getting_the_same_day_is_less_clearly_the_customers() -> None:
+    h = best(assess(state(_RECEIPTS), _new_code_at("2027-03-03T03:00:00.000Z")))
+    assert h.category == "customer_error" and h.confidence < 0.7, h  # below routing's resolve threshold
+    assert any("began getting the same new 409 ReceiptIdClash" in r for r in h.reasons)
+    assert "only this account" not in h.statement
+
+
+@pytest.mark.parametrize(
+    ("other_first", "other_before"),
+    [
+        ("2027-02-27T03:00:00.000Z", 0),  # the other account's began days earlier: its own story
+        ("2027-03-03T03:00:00.000Z", 40),  # the other account always gets it: its usual mistake
+    ],
+)
+def test_a_refusal_another_account_did_not_begin_the_same_day_stays_the_customers(
+    other_first: str, other_before: int
+) -> None:
+    h = best(assess(state(_RECEIPTS), _new_code_at(other_first, other_before)))
+    assert h.category == "customer_error" and h.confidence >= 0.75, h

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.changes import Change, ChangeVerdict, correlate, echoed
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Hypothesis, cite
 from casefile.agent.differential.picture import ErrorPicture
-from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe
+from casefile.agent.differential.semantics import CUSTOMER_SIDE, OUR_SIDE, describe, specific_code
 from casefile.agent.differential.sources import account_name
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals.text import code_name
@@ -276,9 +277,12 @@ def api_causes(
             confidence -= 0.1
         if shared:
             confidence -= 0.15  # other accounts get it too: less clearly this one's doing
+        twin = _new_at_another(evidence, picture) if not shared else None
+        if twin:
+            confidence -= 0.15  # two customers rarely begin the same new mistake the same day
         if echo or stricter:
             confidence = 0.5  # the deploy that touched the endpoint is what they describe, or what refuses
-        only = ", which only this account gets" if not shared else ""
+        only = ", which only this account gets" if not shared and not twin else ""
         key = picture.failing_key
         key_text = (
             f", all from one API key ({key.api_key_hash}) while the account's other keys work" if key else ""
@@ -297,7 +301,11 @@ def api_causes(
                 component="customer integration",
                 reasons=[
                     f"the dominant errors are {top.status} {top.error_code}".strip(),
-                    "no other account gets them" if not shared else "other accounts get them too",
+                    twin
+                    if twin
+                    else "no other account gets them"
+                    if not shared
+                    else "other accounts get them too",
                     "no deploy on our side touched the failing endpoint"
                     if not touched
                     else "a deploy touched that code, but only this account fails",
@@ -328,6 +336,32 @@ def api_causes(
     for h in out:
         h.failing_share = picture.rate
     return out, change
+
+
+# How close another account's first error of the same new code is to this account's onset.
+_SAME_DAY = timedelta(hours=24)
+
+
+def _new_at_another(evidence: Evidence, picture: ErrorPicture) -> str | None:
+    """Why the account's refusal is less clearly its own, or ``None``: a code that says more than its status
+    (``specific_code``), which neither this account nor any other got in the days before, that another
+    account (too few to call it many) began getting within a day of this account's onset, about as often.
+    Two customers rarely begin the same new mistake the same day: a change of ours, or a tool both use."""
+    top, errors = picture.top, evidence.top.data if evidence.top else None
+    onset = parse_ts(picture.onset)
+    if top is None or errors is None or onset is None or not specific_code(top.error_code):
+        return None
+    twin = errors.shared(top.status, top.error_code)
+    began = parse_ts(twin.first_at) if twin is not None else None
+    if twin is None or began is None or not twin.accounts or twin.before or twin.count < 0.2 * top.count:
+        return None
+    mine = [r for r in picture.rows if (r.status, r.error_code) == (top.status, top.error_code)]
+    if any(r.before for r in mine) or abs(began - onset) > _SAME_DAY:
+        return None
+    return (
+        f"{twin.accounts} other account{'s' if twin.accounts > 1 else ''} began getting the same new "
+        f"{top.status} {top.error_code} within a day ({twin.count} since {twin.first_at})"
+    )
 
 
 # A deploy this close before the first refusal is the change the refusals follow (the next requests after
