@@ -126,8 +126,8 @@ _SLOWED_FROM = datetime(2027, 3, 3, 22, tzinfo=UTC)
 
 
 def _crawling_report_rows(seed: int = 5) -> list[dict[str, Any]]:
-    """One account: twelve busy device endpoints, and a report endpoint called once an hour whose
-    answers take seconds from ``_SLOWED_FROM`` on (a fraction of a second before)."""
+    """One account: twelve busy device endpoints, and two report endpoints called once an hour, one of
+    whose answers take seconds from ``_SLOWED_FROM`` on (a fraction of a second before)."""
     rng = random.Random(seed)
     out: list[dict[str, Any]] = []
     busy = [f"/v1/units/{{id}}/frame{n}" for n in range(12)]
@@ -138,7 +138,10 @@ def _crawling_report_rows(seed: int = 5) -> list[dict[str, Any]]:
         if minute.minute == 0:
             report = _request(rng, minute + timedelta(seconds=5), "tamsin", "/v1/reports/trips", 200, "")
             report["latency_ms"] = 9000.0 if minute >= _SLOWED_FROM else 200.0
-            out.append(report)
+            # Another hourly report a little slower (twice): a quiet endpoint's p95 wanders that far.
+            fleet = _request(rng, minute + timedelta(seconds=9), "tamsin", "/v1/reports/fleet", 200, "")
+            fleet["latency_ms"] = 420.0 if minute >= _SLOWED_FROM else 200.0
+            out += [report, fleet]
         minute += timedelta(minutes=1)
     return out
 
@@ -150,6 +153,7 @@ async def test_a_little_used_endpoint_that_crawls_is_listed_beside_the_busiest(c
     data = await call(connector, "logs_latency", CallContext(now=_NOW), account_id="tamsin", **window)
     paths = [e["path"] for e in data["by_endpoint"]]
     assert "/v1/reports/trips" in paths[10:], paths  # after the ten busiest
+    assert "/v1/reports/fleet" not in paths, paths
     assert len(paths) == len(set(paths))
     report = next(e for e in data["by_endpoint"] if e["path"] == "/v1/reports/trips")
     assert report["p95_ms"] == 9000.0 and report["baseline_p95_ms"] == 200.0

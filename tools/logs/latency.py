@@ -15,10 +15,12 @@ from casefile.tools.logs.values import as_utc, from_ms, ms_or_none, param_ts, pl
 
 __all__ = ["RequestTimings"]
 
-# Endpoints listed besides the busiest: those whose p95 rose most against their own baseline, over at
-# least this many requests in the window and in the baseline.
+# Endpoints listed besides the busiest: those whose p95 rose most against their own baseline, at least
+# SLOWED_RATIO times, over at least SLOWED_MIN requests in the window and in the baseline (a quiet
+# endpoint's p95 over a few dozen requests wanders to twice its baseline by chance).
 SLOWED_N = 3
-SLOWED_MIN = 20
+SLOWED_MIN = 30
+SLOWED_RATIO = 3
 
 
 def _busiest_then_slowed(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,6 +93,7 @@ class RequestTimings(LogsEngine):
             # thousands of device frames): those that slowed most against their own baseline are listed too.
             queries["slowed"] = self._query(
                 f"{per_path}HAVING requests >= {SLOWED_MIN} AND bn >= {SLOWED_MIN} "
+                f"AND p95 >= {SLOWED_RATIO} * greatest(bp95, 1) "
                 f"ORDER BY p95 / greatest(bp95, 1) DESC, path LIMIT {SLOWED_N}",
                 span,
             )
