@@ -173,7 +173,8 @@ def latency_causes(state: LoopState, evidence: Evidence) -> list[Hypothesis]:
             )
         ]
     # One endpoint can crawl while the account-wide p95 barely moves: look at each endpoint too.
-    worst = slowed_endpoint(mine.data)
+    own = mine.data
+    worst = slowed_endpoint(own)
     along = _endpoint_everywhere(evidence, worst)
     if along is not None and worst is not None:
         return [_endpoint_platform(state, mine, along, worst)]
