@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 
 from casefile.tools.base import GarbledResult, ToolOutcome
-from casefile.tools.logs_results import ErrorSummary, TopErrors
+from casefile.tools.logs_results import ErrorSummary, SharedError, TopError, TopErrors
 
 __all__ = ["ObservedCode", "failing_codes", "observed_codes"]
 
@@ -92,18 +92,8 @@ def _codes(outcome: ToolOutcome) -> list[ObservedCode]:
 def _compared(top: TopErrors) -> list[ObservedCode]:
     """Each code of the account's top errors (its rows summed over statuses and paths) with its share of
     the account's requests now and before, and of the other accounts' requests."""
-    now: Counter[str] = Counter()
-    before: Counter[str] = Counter()
-    for row in top.top:
-        if row.error_code:
-            now[row.error_code] += row.count
-            before[row.error_code] += row.before
-    others: Counter[str] = Counter()
-    others_before: Counter[str] = Counter()
-    for other in top.others:
-        if other.error_code:
-            others[other.error_code] += other.count
-            others_before[other.error_code] += other.before
+    now, before = _by_code(top.top)
+    others, others_before = _by_code(top.others)
     return [
         ObservedCode(
             code=code,
@@ -115,6 +105,17 @@ def _compared(top: TopErrors) -> list[ObservedCode]:
         )
         for code, count in now.items()
     ]
+
+
+def _by_code(rows: Sequence[TopError | SharedError]) -> tuple[Counter[str], Counter[str]]:
+    """Rows summed by error code: the counts in the window and before it (rows without a code left out)."""
+    now: Counter[str] = Counter()
+    before: Counter[str] = Counter()
+    for row in rows:
+        if row.error_code:
+            now[row.error_code] += row.count
+            before[row.error_code] += row.before
+    return now, before
 
 
 def _share(count: int, requests: int) -> float | None:
