@@ -101,6 +101,22 @@ def latency_evidence(mine: dict[str, Any], everyone: dict[str, Any], **more: Any
     )
 
 
+def incident_evidence(
+    mine: dict[str, Any], shared: dict[str, Any], errors: int, status: int, record: tuple[str, str]
+) -> Evidence:
+    """The account's ``errors`` (``mine``) beside other accounts' ``shared`` row, in good standing, and the
+    tracker's incident issue ``record`` (identifier, title), In Progress since 13:10."""
+    found = top([mine], others=[shared])
+    found.data.baseline_requests, found.data.others_requests = 20000, 90000
+    incident = issue(*record, "In Progress", created_at="2027-03-04T13:10:00Z", labels=["Incident"])
+    return Evidence(
+        summary=summary(errors, status=status, base_rate=0.0),
+        top=found,
+        billing=billing(),
+        bugs=[(incident, "c8")],
+    )
+
+
 def summary(
     errors: int,
     requests: int = 4000,

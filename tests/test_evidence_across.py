@@ -22,7 +22,7 @@ from test_differential import (
     compare,
     deploys,
     elsewhere,
-    issue,
+    incident_evidence,
     latency_evidence,
     row,
     state,
@@ -209,17 +209,8 @@ def _incident_with_its_record() -> Evidence:
         "first_at": "2027-03-04T12:59:00.000Z",
         "last_at": "2027-03-04T14:58:00.000Z",
     }
-    errors = top([mine], others=[shared])
-    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
-    record = issue(
-        "OPS-88",
-        "Unlock failing with fault for a share of lockers (keyring)",
-        "In Progress",
-        created_at="2027-03-04T13:10:00Z",
-        labels=["Incident"],
-    )
-    return Evidence(
-        summary=summary(23, status=500, base_rate=0.0), top=errors, billing=billing(), bugs=[(record, "c8")]
+    return incident_evidence(
+        mine, shared, 23, 500, ("OPS-88", "Unlock failing with fault for a share of lockers (keyring)")
     )
 
 

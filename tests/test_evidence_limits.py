@@ -16,6 +16,7 @@ from test_differential import (
     billing,
     cited,
     elsewhere,
+    incident_evidence,
     issue,
     latency_evidence,
     row,
@@ -145,18 +146,7 @@ def _small_account_in_an_outage(others_last: str) -> Evidence:
         "first_at": "2027-03-04T12:58:00.000Z",
         "last_at": others_last,
     }
-    errors = top([mine], others=[shared])
-    errors.data.baseline_requests, errors.data.others_requests = 20000, 90000
-    record = issue(
-        "OPS-12",
-        "Chunk writes: elevated 503 vault_unavailable",
-        "In Progress",
-        created_at="2027-03-04T13:10:00Z",
-        labels=["Incident"],
-    )
-    return Evidence(
-        summary=summary(5, status=503, base_rate=0.0), top=errors, billing=billing(), bugs=[(record, "c8")]
-    )
+    return incident_evidence(mine, shared, 5, 503, ("OPS-12", "Chunk writes: elevated 503 vault_unavailable"))
 
 
 def test_an_incident_is_over_when_nobody_gets_it_not_when_one_account_stopped_trying() -> None:
