@@ -762,3 +762,40 @@ def test_an_account_invoiced_in_another_currency_is_billed_at_its_plans_price_in
     raw["plans"][group.plan]["currency_options"] = {}
     with pytest.raises(ValidationError, match="invoiced in aud"):
         WorldSpec.model_validate(raw)
+
+
+def test_a_prepaid_balance_is_the_customers_credit_and_its_recharges_are_charges_outside_invoices() -> None:
+    """A customer that prepays usage: its Stripe balance is negative (credit left), its auto-recharge
+    settings are customer metadata, and each recharge is a card charge of its own amount (a declined one
+    with the issuer's code) that no invoice holds; an account without one keeps a zero balance."""
+    from casefile.tools.world.generate.billing_objects import stripe
+    from casefile.tools.world.generate.spec import TopUpSpec
+
+    spec = load_spec(SCENARIOS / "paysaga.yaml")
+    prepaid, other = spec.accounts[0], spec.accounts[1]
+    prepaid.billing.balance = -125
+    prepaid.billing.customer_metadata = {"auto_recharge": "on", "recharge_below_usd": "20"}
+    prepaid.billing.top_ups = [
+        TopUpSpec(at="2026-12-08T10:00:00Z", amount=10000),
+        TopUpSpec(at="2026-12-10T10:00:00Z", amount=10000, decline="insufficient_funds",
+                  description="Auto-recharge"),
+    ]  # fmt: skip
+    data = stripe(spec)
+    customer = next(c for c in data["customers"] if c["metadata"]["account_id"] == prepaid.id)
+    assert customer["balance"] == -125
+    assert customer["metadata"] == {
+        "account_id": prepaid.id,
+        "domain": prepaid.domains[0],
+        "auto_recharge": "on",
+        "recharge_below_usd": "20",
+    }
+    top_ups = [c for c in data["charges"] if c["customer"] == customer["id"] and c["amount"] == 10000]
+    assert [(c["status"], c["failure_code"], c["description"]) for c in top_ups] == [
+        ("failed", "card_declined", "Auto-recharge"),
+        ("succeeded", None, "Balance recharge"),
+    ]
+    assert top_ups[0]["outcome"]["reason"] == "insufficient_funds"
+    invoiced = {i["charge"] for i in data["invoices"] if i.get("charge")}
+    assert not invoiced & {c["id"] for c in top_ups}
+    plain = next(c for c in data["customers"] if c["metadata"]["account_id"] == other.id)
+    assert plain["balance"] == 0 and set(plain["metadata"]) == {"account_id", "domain"}

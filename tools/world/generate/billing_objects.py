@@ -312,7 +312,13 @@ DECLINES = {
 
 
 def charge_obj(
-    spec: WorldSpec, acc: AccountSpec, created: int, amount: int, decline: str | None, seed: str
+    spec: WorldSpec,
+    acc: AccountSpec,
+    created: int,
+    amount: int,
+    decline: str | None,
+    seed: str,
+    description: str = "Subscription update",
 ) -> dict[str, Any]:
     charge_id = "ch_3Q" + b62("ch" + seed, 22)
     last4 = acc.billing.card_last4
@@ -358,7 +364,7 @@ def charge_obj(
         "created": created,
         "currency": account_currency(spec, acc),
         "customer": sid("cus", acc.id, long=False),
-        "description": "Subscription update",
+        "description": description,
         "disputed": False,
         "failure_balance_transaction": None,
         "failure_code": "card_declined" if decline else None,
@@ -479,6 +485,11 @@ def stripe(spec: WorldSpec) -> dict[str, Any]:
                           paid_at=paid_at)  # fmt: skip
         invoices.append(inv)
         subs.append(subscription_obj(spec, acc, inv["id"]))
+        for n, top_up in enumerate(billing.top_ups):  # a prepaid balance's recharges, outside the invoices
+            seed = f"{acc.id}-top-up-{n}"
+            charges.append(
+                charge_obj(spec, acc, ts(top_up.at), top_up.amount, top_up.decline, seed, top_up.description)
+            )
     return {
         "customers": customers,
         "subscriptions": subs,

@@ -126,6 +126,15 @@ class ChargeSpec(_Spec):
     seed: str | None = None
 
 
+class TopUpSpec(_Spec):
+    """A charge outside the invoices: a prepaid balance recharged by card (automatically or by hand)."""
+
+    at: str = Field(description="ISO time of the charge")
+    amount: int = Field(gt=0, description="in cents, in the customer's currency")
+    decline: str | None = Field(default=None, description="the issuer's decline code; None: it succeeded")
+    description: str = Field(default="Balance recharge", description="the charge's description")
+
+
 class BillingSpec(_Spec):
     status: Literal["active", "past_due", "canceled", "unpaid", "trialing"] = "active"
     delinquent: bool = False
@@ -169,6 +178,17 @@ class BillingSpec(_Spec):
             "the currency this customer is invoiced and charged in (lower-case ISO code), when not the"
             " brand's: its plan's price (and overage) must offer it in currency_options"
         ),
+    )
+    balance: int = Field(
+        default=0,
+        description="the customer's Stripe balance in cents: negative is credit left (a prepaid balance), positive is owed",
+    )
+    customer_metadata: dict[str, str] = Field(
+        default_factory=dict,
+        description="more metadata on the Stripe customer, e.g. a prepaid balance's auto-recharge settings",
+    )
+    top_ups: list[TopUpSpec] = Field(
+        default_factory=list, description="charges outside the invoices: a prepaid balance's recharges"
     )
 
     @property

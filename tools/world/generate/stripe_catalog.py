@@ -143,7 +143,7 @@ def product_obj(spec: WorldSpec, plan: str) -> dict[str, Any]:
 def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
     return {
         "address": address() | {"country": "US" if "America" in acc.timezone else None},
-        "balance": 0,
+        "balance": acc.billing.balance,
         "created": ts(acc.created),
         "currency": account_currency(spec, acc),
         "default_source": None,
@@ -162,7 +162,7 @@ def customer_obj(spec: WorldSpec, acc: AccountSpec) -> dict[str, Any]:
             "rendering_options": None,
         },
         "livemode": True,
-        "metadata": {"account_id": acc.id, "domain": acc.domains[0]},
+        "metadata": {"account_id": acc.id, "domain": acc.domains[0]} | acc.billing.customer_metadata,
         "name": acc.name,
         "next_invoice_sequence": 14,
         "object": "customer",
