@@ -81,6 +81,7 @@ WORLDS = {
     "tutelka": PACKAGE_DIR / "evals" / "worlds" / "tutelka",
     "loomwharf": PACKAGE_DIR / "evals" / "worlds" / "loomwharf",
     "roomquay": PACKAGE_DIR / "evals" / "worlds" / "roomquay",
+    "ringmoor": PACKAGE_DIR / "evals" / "worlds" / "ringmoor",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

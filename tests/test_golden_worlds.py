@@ -39,6 +39,7 @@ HELD_OUT = {
     "tutelka",
     "loomwharf",
     "roomquay",
+    "ringmoor",
 }
 CLASSES = {
     "names",
