@@ -5,6 +5,7 @@ name, logged as ``hm:<code>``, and whose REST API's codes are ``FAMILY/REASON``)
 from __future__ import annotations
 
 from casefile.agent.similar.evidence import code_tail, error_code_key, mentioned
+from casefile.agent.similar.observed import ObservedCode, failing_codes
 from casefile.agent.similar.query import investigation_query, query_keys, resolved_doc
 from casefile.agent.similar.rank import Doc, rank
 
@@ -60,6 +61,7 @@ def test_a_namespaced_code_is_keyed_by_the_part_people_write() -> None:
     assert error_code_key("https://saltmere.example/problems/berth-locked") == "code:berth-locked"
     # What follows the namespace is no code on its own: the whole stays the key.
     assert code_tail("soap:Server") == "soap:Server" and code_tail("hm:7") == "hm:7"
+    assert code_tail("4.53") == "4.53"  # a number is no namespace
     assert error_code_key("BerthLocked") == "code:berthlocked" and error_code_key("7710") == "code:7710"
 
 
@@ -92,3 +94,15 @@ def test_the_code_the_account_fails_with_finds_the_tickets_that_quote_it_without
     )
     assert ranking.results[0].id == "H-allowance" and ranking.results[0].shared == ["code:7710"]
     assert {s.id: s.shared for s in ranking.results}["H-allowance-fa"] == ["code:7710"]
+
+
+def test_the_accounts_failure_is_the_code_that_dominates_its_own_errors() -> None:
+    """Over a window nobody else's logs cover, every new code looks like the account's own: the code its
+    requests fail with is the one that dominates; one answered a tenth as often is beside it."""
+    observed = [
+        ObservedCode(code="hm:7710", count=600, rate=0.016, before=0.0, others=0.0),
+        ObservedCode(code="hm:392", count=8, rate=0.0002, before=0.0, others=0.0),
+        ObservedCode(code="hm:497", count=61, rate=0.0016, before=0.0, others=0.0),
+    ]
+    assert all(c.own for c in observed)
+    assert failing_codes(observed) == ["hm:7710", "hm:497"]

@@ -141,7 +141,7 @@ def error_code_key(code: str) -> str:
 # The part of a structured code after its namespace's separator, where that part is a code on its own:
 # a number of two digits or more, words joined by _ or -, camelCase, or letters then digits (not a plain
 # word: ``soap:Server``'s "Server" is any server).
-_SEPARATED = re.compile(r"(?P<ns>\S*?[A-Za-z0-9])[:/.](?P<tail>[^:/.\s]+)")
+_SEPARATED = re.compile(r"(?P<ns>[A-Za-z]\S*?[A-Za-z0-9])[:/.](?P<tail>[^:/.\s]+)")
 _TAIL_CODE = re.compile(
     r"\d{2,}|[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+|[A-Za-z]+\d+"
 )
