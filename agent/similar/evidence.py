@@ -17,6 +17,7 @@ from ..signals.text import PROBLEM_TYPE_CODE
 
 __all__ = [
     "category_key",
+    "code_tail",
     "error_code_key",
     "evidence_keys",
     "family_key",
@@ -115,8 +116,9 @@ def identifiers(text: str) -> set[str]:
 def mentioned(text: str, keys: Iterable[str]) -> set[str]:
     """The error codes and endpoints among ``keys`` that ``text`` names verbatim, whatever their
     shape: a code the investigation read from a structured field (``token-expired``), or an endpoint
-    from a log's path (``labels:generate``), is found in a person's prose too."""
-    lowered = text.lower()
+    from a log's path (``labels:generate``), is found in a person's prose too, and a numeric code
+    written in the customer's own digits (``۹۴۲۹``) as well."""
+    lowered = _ascii_digits(text.lower())
     found = set()
     for key in keys:
         kind, _, value = key.partition(":")
@@ -130,8 +132,33 @@ def mentioned(text: str, keys: Iterable[str]) -> set[str]:
 
 
 def error_code_key(code: str) -> str:
-    """An error code read from a structured field (an error_code column) as a key, whatever its shape."""
-    return f"code:{code.strip().lower()}"
+    """An error code read from a structured field (an error_code column) as a key, whatever its shape;
+    a code behind its protocol's or family's name (``ota:9429``, ``RESOURCE_EXHAUSTED/RATE_LIMITED``,
+    ``unavailable.partition_rebalance``) by its own last part, which is what people write ("Error 9429")."""
+    return f"code:{code_tail(code.strip()).lower()}"
+
+
+# The part of a structured code after its namespace's separator, where that part is a code on its own:
+# a number of two digits or more, words joined by _ or -, camelCase, or letters then digits (not a plain
+# word: ``soap:Server``'s "Server" is any server).
+_SEPARATED = re.compile(r"(?P<ns>[A-Za-z]\S*?[A-Za-z0-9])[:/.](?P<tail>[^:/.\s]+)")
+_TAIL_CODE = re.compile(
+    r"\d{2,}|[A-Za-z][A-Za-z0-9]*(?:[_-][A-Za-z0-9]+)+|[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+|[A-Za-z]+\d+"
+)
+
+
+def code_tail(code: str) -> str:
+    """``code`` without its namespace when what follows the namespace is itself a code, else ``code``."""
+    m = _SEPARATED.fullmatch(code)
+    return m.group("tail") if m and _TAIL_CODE.fullmatch(m.group("tail")) else code
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of any script as its ASCII digit (Persian ``۹`` is 9)."""
+    return text if text.isascii() else _OTHER_DIGIT.sub(lambda m: str(int(m.group(0))), text)
+
+
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
 
 
 def category_key(category: str) -> str:

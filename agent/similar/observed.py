@@ -27,6 +27,8 @@ FACTOR = 3.0
 # Fewer requests than this answered with a code is chance, not the account's failure.
 MIN_COUNT = 5
 MAX_FAILING = 3
+# The account's failure is what dominates its own errors: a code a tenth as frequent is beside it.
+SHARE = 0.1
 
 
 class ObservedCode(BaseModel):
@@ -69,8 +71,11 @@ def observed_codes(outcomes: Sequence[ToolOutcome]) -> list[ObservedCode]:
 
 
 def failing_codes(observed: Sequence[ObservedCode], limit: int = MAX_FAILING) -> list[str]:
-    """The codes a similar-case search carries: the account's own failures, most frequent first."""
-    return [c.code for c in observed if c.own][:limit]
+    """The codes a similar-case search carries: the account's own failures, most frequent first; one
+    answered less than a :data:`SHARE` of the most frequent one's count is beside the failure, not it."""
+    own = [c for c in observed if c.own]
+    most = max((c.count for c in own), default=0)
+    return [c.code for c in own if c.count >= SHARE * most][:limit]
 
 
 def _codes(outcome: ToolOutcome) -> list[ObservedCode]:
