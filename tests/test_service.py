@@ -349,6 +349,39 @@ async def test_reserve_lets_on_demand_start_while_background_fills_every_slot(st
     assert {r.status for r in store.list()} == {"queued"}  # nothing lost, nothing left running
 
 
+async def test_a_late_lease_renewal_is_not_another_attempt(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loaded machine renews late: the lease of work this worker runs has run out when it next
+    looks for work. It must not claim that work again: each claim counts an attempt, and three gave
+    the work up (the kill -9 test's flake: the killed process's late renewals had spent two)."""
+    inv = next(iter(_tickets(store, ["slow"], "background")))
+    attempts: list[int] = []
+    release = asyncio.Event()
+    claims: list[Claim | None] = []
+    claim_next = store.claim_next
+
+    def lapsed_at_once(owner: str, lease_s: float, **kwargs: Any) -> Claim | None:
+        claims.append(claim_next(owner, -1.0, **kwargs))  # every lease has run out by the next look
+        return claims[-1]
+
+    async def run(claim: Claim) -> None:
+        attempts.append(claim.attempt)
+        await release.wait()
+
+    monkeypatch.setattr(store, "claim_next", lapsed_at_once)
+    worker = Worker(lambda: store, run, concurrency=2, lease_s=60.0, poll_s=0.01)
+    worker.start()
+    while len(claims) < 3:  # the first claim, then two more looks while its lease had run out
+        await asyncio.sleep(0.01)
+    monkeypatch.setattr(store, "claim_next", claim_next)
+    assert attempts == [1] and [c.id for c in claims if c is not None] == [inv]
+    taken = store.claim_next("next-process", 60.0)  # this process dies now: its work is resumed
+    assert taken is not None and (taken.id, taken.attempt) == (inv, 2)
+    release.set()
+    await worker.aclose()
+
+
 def test_secrets_never_in_responses_or_logs(store: Store, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     zendesk = FakeZendesk()

@@ -122,6 +122,7 @@ def _exercise(store: Store) -> None:
     assert store.renew("w1", 60.0) == {other}
     store.renew("w1", -1.0)  # w1 stops renewing: its lease runs out
     assert store.pending() == 1
+    assert store.claim_next("w1", 60.0, running=[other]) is None  # w1 runs it still: its renewal is late
     taken = store.claim_next("w3", 60.0)
     assert taken is not None and (taken.id, taken.attempt) == (other, 2)
     assert store.renew("w1", 60.0) == set()  # w1 learns it lost the work ...

@@ -120,13 +120,16 @@ class Worker:
     async def _claim_what_fits(self) -> None:
         while len(self._running) < self.concurrency + self.reserve and not self._closed:
             on_demand_only = len(self._running) >= self.concurrency
+            # What runs here is never claimed again: a late renewal (its lease ran out) is not an attempt.
             claim = await asyncio.to_thread(
-                self._store().claim_next, self.owner, self.lease_s, on_demand_only=on_demand_only
+                self._store().claim_next,
+                self.owner,
+                self.lease_s,
+                on_demand_only=on_demand_only,
+                running=list(self._running),
             )
             if claim is None:
                 return
-            if claim.id in self._running:
-                continue  # our own renewal was late and the lease ran out: we hold it again, it runs once
             task = asyncio.create_task(self._guarded(claim), name=f"investigation-{claim.id}")
             self._running[claim.id] = task
 

@@ -37,9 +37,18 @@ class Jobs(Database):
         " OR (status = 'done' AND deliver_to IS NOT NULL AND delivered_at IS NULL))"
     )
 
-    def claim_next(self, owner: str, lease_s: float, *, on_demand_only: bool = False) -> Claim | None:
-        """Lease the next claimable work to ``owner`` for ``lease_s``: on-demand first, then the oldest."""
+    def claim_next(
+        self, owner: str, lease_s: float, *, on_demand_only: bool = False, running: Collection[str] = ()
+    ) -> Claim | None:
+        """Lease the next claimable work to ``owner`` for ``lease_s``: on-demand first, then the oldest.
+
+        ``running`` is the work ``owner`` is running now: never claimed again, even when its lease ran
+        out before a late renewal (a loaded machine), for each claim counts an attempt and three give
+        the work up; the renewal extends it, unless another worker took it over in between."""
         sql = f"SELECT id, status, priority, requested_by, source, deliver_to, attempts FROM investigations WHERE {self._CLAIMABLE}"
+        held = list(running)
+        if held:
+            sql += f" AND id NOT IN ({', '.join('?' * len(held))})"
         if on_demand_only:
             sql += " AND priority = 'on_demand'"
         sql += " ORDER BY CASE priority WHEN 'on_demand' THEN 0 ELSE 1 END, created_at LIMIT 1"
@@ -48,7 +57,7 @@ class Jobs(Database):
         while True:
             with self._tx() as cur:
                 now = self._clock(cur)
-                cur.execute(sql, (db_time(now),))
+                cur.execute(sql, (db_time(now), *held))
                 row = cur.fetchone()
                 if row is None:
                     return None
