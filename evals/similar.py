@@ -82,6 +82,7 @@ WORLDS = {
     "loomwharf": PACKAGE_DIR / "evals" / "worlds" / "loomwharf",
     "roomquay": PACKAGE_DIR / "evals" / "worlds" / "roomquay",
     "ringmoor": PACKAGE_DIR / "evals" / "worlds" / "ringmoor",
+    "quernstore": PACKAGE_DIR / "evals" / "worlds" / "quernstore",
 }
 K = 3
 QueryKind = Literal["investigation", "text"]

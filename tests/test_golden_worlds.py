@@ -40,6 +40,7 @@ HELD_OUT = {
     "loomwharf",
     "roomquay",
     "ringmoor",
+    "quernstore",
 }
 CLASSES = {
     "names",
