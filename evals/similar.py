@@ -260,6 +260,7 @@ def score_world(
             query_evidence=query_keys(search.evidence, search.category, search.codes),
             embedder=embedder,
             category_trust=category_trust(search.confidence),
+            plain=search_of(ticket, None, "text").text,
         )
         top = [s.id for s in ranking.results[:K]]
         precision = len(mates.intersection(top)) / min(K, len(mates))

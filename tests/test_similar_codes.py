@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from casefile.agent.similar.evidence import code_tail, error_code_key, mentioned
 from casefile.agent.similar.observed import ObservedCode, failing_codes
-from casefile.agent.similar.query import investigation_query, query_keys, resolved_doc
+from casefile.agent.similar.past import PastCase, case_doc
+from casefile.agent.similar.query import category_trust, investigation_query, query_keys, resolved_doc
 from casefile.agent.similar.rank import Doc, rank
 
 SUBJECT = "Berths closed on every booking site"
@@ -106,3 +107,44 @@ def test_the_accounts_failure_is_the_code_that_dominates_its_own_errors() -> Non
     ]
     assert all(c.own for c in observed)
     assert failing_codes(observed) == ["hm:7710", "hm:497"]
+
+
+TEMPLATE = (
+    "Rejected request payloads (validation) to /hm/availability: a problem in the customer's integration."
+)
+
+
+def _echo_ranking(confidence: float, plain: str | None) -> list[str]:
+    """A search after a diagnosis in the investigator's template wording, among resolved tickets and a
+    past diagnosis of another marina the same investigator wrote in the same words."""
+    q = investigation_query(SUBJECT, BODY, "customer_error", TEMPLATE, [], confidence, ["hm:7710"])
+    past = case_doc(
+        PastCase(
+            investigation_id="inv-rooms",
+            ticket_id="T-3",
+            subject="Rates refused for one pontoon",
+            category="customer_error",
+            confidence=0.8,
+            summary=TEMPLATE,
+        )
+    )
+    ranking = rank(
+        q.text,
+        [*_history(), past],
+        query_evidence=query_keys(q.evidence, q.category, q.codes),
+        embedder=None,
+        category_trust=category_trust(q.confidence),
+        plain=plain,
+    )
+    return [s.id for s in ranking.results]
+
+
+def test_a_past_diagnosis_worded_like_the_diagnosis_counts_as_far_as_the_diagnosis_is_trusted() -> None:
+    """Two diagnoses by one investigator share its template whenever they share a category: against a
+    past diagnosis the diagnosis' words weigh as its category does (its trust), the ticket's the rest."""
+    plain = investigation_query(SUBJECT, BODY).text
+    assert _echo_ranking(0.7, None)[0] == "inv-rooms"  # the template's words decide
+    ranked = _echo_ranking(0.7, plain)
+    assert ranked[0] == "H-allowance" and ranked.index("inv-rooms") > 1
+    # A sure diagnosis' words count in full: the ticket's own change nothing.
+    assert _echo_ranking(0.95, plain) == _echo_ranking(0.95, None)

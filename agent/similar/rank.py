@@ -145,9 +145,16 @@ def rank(
     embedder: Embedder | LoadDefault | None = LOAD,
     limit: int | None = None,
     category_trust: float = 1.0,
+    plain: str | None = None,
 ) -> Ranking:
     """``docs`` best first against ``query`` (candidates sharing nothing with it are left out by BM25 only);
-    a ``category:`` key of ``query_evidence`` weighs ``category_trust`` (0..1) of a full key."""
+    a ``category:`` key of ``query_evidence`` weighs ``category_trust`` (0..1) of a full key.
+
+    ``plain``: the query's own words without a diagnosis' (the ticket's subject and body), when ``query``
+    carries one. A candidate that is an investigator's conclusion (a past diagnosis) is then compared
+    with the diagnosis' words as far as the diagnosis is trusted and with ``plain`` for the rest: two
+    diagnoses by the same investigator share its phrasing whenever they share a category, so their
+    words matching is the category again, and weighs as the category does."""
     if not docs and isinstance(embedder, LoadDefault):  # nothing to rank: don't load the model for it
         return Ranking(method="meaning")
     model = load_embedder() if isinstance(embedder, LoadDefault) else embedder
@@ -156,29 +163,69 @@ def rank(
     keys = [k | d.incidental for k, d in zip(named, docs, strict=True)]
     incidental = [d.incidental - k for k, d in zip(named, docs, strict=True)]
     rarity = _rarity(keys)
+    echo = plain is not None and plain != query and category_trust < 1 and any(d.concluded for d in docs)
+    texts = _texts(query, docs, model)
+    if echo and plain is not None:
+        own = _texts(plain, docs, model)
+        texts = [
+            _blend(t, o, category_trust) if d.concluded else t
+            for t, o, d in zip(texts, own, docs, strict=True)
+        ]
     if model is None:
-        return _bm25(query, docs, wanted, keys, incidental, rarity, limit, embedder, category_trust)
-    vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
-    cosines = vectors[1:] @ vectors[0] if len(docs) else []
-    words = _word_scores(query, docs)
+        return _bm25(docs, texts, wanted, keys, incidental, rarity, limit, embedder, category_trust)
     reading = model.reading(query)
     results = []
-    for doc, cosine, doc_keys, passing in zip(docs, cosines, keys, incidental, strict=True):
+    for doc, text, doc_keys, passing in zip(docs, texts, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
-        overlap = words.get(doc.id, 0.0)
-        text = reading * (float(cosine) + WORDS_WEIGHT * overlap) + (1 - reading) * (
-            overlap + UNREAD_MEANING * float(cosine)
-        )
         results.append(
             Scored(
                 id=doc.id,
-                score=round(text + _evidence_bonus(common, rarity, passing, doc, category_trust), 4),
-                meaning=round(float(cosine), 4),
+                score=round(text.score + _evidence_bonus(common, rarity, passing, doc, category_trust), 4),
+                meaning=round(text.cosine, 4) if text.cosine is not None else None,
                 shared=common,
             )
         )
     results.sort(key=lambda s: (-s.score, s.id))
     return Ranking(method="meaning", model=model.name, reading=reading, results=results[:limit])
+
+
+class _Text(BaseModel):
+    """How close a candidate's text is to the query's: the score ranking adds to its evidence, the
+    cosine it reports, and whether it shares a word (BM25 leaves out one sharing neither a word nor a key)."""
+
+    score: float
+    cosine: float | None = None
+    worded: bool = False
+
+
+def _texts(query: str, docs: Sequence[Doc], model: Embedder | None) -> list[_Text]:
+    """Each candidate's text score against ``query``: by meaning and words as the model reads the query
+    (the module's docstring), or the relative BM25+ score alone without a model."""
+    words = _word_scores(query, docs)
+    if model is None:
+        return [_Text(score=words.get(d.id, 0.0), worded=d.id in words) for d in docs]
+    vectors = model.embed([query[:_TEXT_CHARS], *(d.text[:_TEXT_CHARS] for d in docs)])
+    cosines = vectors[1:] @ vectors[0] if len(docs) else []
+    reading = model.reading(query)
+    texts = []
+    for doc, cosine in zip(docs, cosines, strict=True):
+        overlap, meaning = words.get(doc.id, 0.0), float(cosine)
+        score = reading * (meaning + WORDS_WEIGHT * overlap) + (1 - reading) * (
+            overlap + UNREAD_MEANING * meaning
+        )
+        texts.append(_Text(score=score, cosine=meaning, worded=doc.id in words))
+    return texts
+
+
+def _blend(diagnosed: _Text, own: _Text, trust: float) -> _Text:
+    """A past diagnosis' text score: against the diagnosis' words as far as it is trusted, else against
+    the ticket's own."""
+    return diagnosed.model_copy(
+        update={
+            "score": trust * diagnosed.score + (1 - trust) * own.score,
+            "worded": diagnosed.worded or own.worded,
+        }
+    )
 
 
 def _word_scores(query: str, docs: Sequence[Doc]) -> dict[str, float]:
@@ -191,8 +238,8 @@ def _word_scores(query: str, docs: Sequence[Doc]) -> dict[str, float]:
 
 
 def _bm25(
-    query: str,
     docs: Sequence[Doc],
+    texts: Sequence[_Text],
     wanted: set[str],
     keys: list[set[str]],
     incidental: list[set[str]],
@@ -203,12 +250,11 @@ def _bm25(
 ) -> Ranking:
     """Word overlap relative to the best candidate's, plus the same bonus for shared evidence;
     a candidate sharing neither a word nor an identifier is left out."""
-    words = _word_scores(query, docs)
     results = []
-    for doc, doc_keys, passing in zip(docs, keys, incidental, strict=True):
+    for doc, text, doc_keys, passing in zip(docs, texts, keys, incidental, strict=True):
         common = shared(wanted, doc_keys)
-        if doc.id in words or common:
-            score = words.get(doc.id, 0.0) + _evidence_bonus(common, rarity, passing, doc, category_trust)
+        if text.worded or common:
+            score = text.score + _evidence_bonus(common, rarity, passing, doc, category_trust)
             results.append(Scored(id=doc.id, score=round(score, 4), shared=common))
     results.sort(key=lambda s: (-s.score, s.id))
     if isinstance(embedder, LoadDefault):
