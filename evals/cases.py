@@ -105,7 +105,7 @@ def uses_world(case: GoldenCase, world: Path) -> bool:
     from casefile.tools.world.loader import World, WorldError
 
     try:
-        return Path(world).resolve() in World(case.world).layers
+        return Path(world).resolve() in World.layers_of(case.world)
     except WorldError:
         return False
 

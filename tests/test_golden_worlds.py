@@ -59,8 +59,10 @@ def cases() -> list[GoldenCase]:
     return load_cases()
 
 
-def by_world(cases: list[GoldenCase], world: Path) -> list[GoldenCase]:
-    return [c for c in cases if uses_world(c, world)]
+@pytest.fixture(scope="module")
+def by_world(cases: list[GoldenCase]) -> dict[str, list[GoldenCase]]:
+    """Each bundled world's cases (its own and its overlays'), by the world's name: found once."""
+    return {world.name: [c for c in cases if uses_world(c, world)] for world in [DEMO, *OTHER_WORLDS]}
 
 
 def test_every_case_is_well_formed(cases: list[GoldenCase]) -> None:
@@ -75,8 +77,10 @@ def test_every_case_is_well_formed(cases: list[GoldenCase]) -> None:
         assert not exp.needs_tools or not [f for f in exp.must_cite if f.lower() in text], case.id
 
 
-def test_each_world_has_its_share_of_the_golden_set(cases: list[GoldenCase]) -> None:
-    counts = {world.name: len(by_world(cases, world)) for world in [DEMO, *OTHER_WORLDS]}
+def test_each_world_has_its_share_of_the_golden_set(
+    cases: list[GoldenCase], by_world: dict[str, list[GoldenCase]]
+) -> None:
+    counts = {name: len(mine) for name, mine in by_world.items()}
     assert counts["world"] >= 45, counts
     assert all(n >= (20 if name in HELD_OUT else 40) for name, n in counts.items() if name != "world"), counts
     assert sum(counts.values()) == len(cases), "a case runs against no bundled world"
@@ -84,8 +88,10 @@ def test_each_world_has_its_share_of_the_golden_set(cases: list[GoldenCase]) -> 
 
 
 @pytest.mark.parametrize("world", OTHER_WORLDS, ids=lambda p: p.name)
-def test_each_other_world_covers_every_failure_class(cases: list[GoldenCase], world: Path) -> None:
-    tags = Counter(t for c in by_world(cases, world) for t in c.tags)
+def test_each_other_world_covers_every_failure_class(
+    by_world: dict[str, list[GoldenCase]], world: Path
+) -> None:
+    tags = Counter(t for c in by_world[world.name] for t in c.tags)
     assert not CLASSES - set(tags), sorted(CLASSES - set(tags))
     for needed in ("zendesk_thread", "unknown_requester"):
         assert tags[needed], needed
@@ -102,8 +108,8 @@ def test_zendesk_threads_are_exports_with_a_later_public_comment(cases: list[Gol
 
 
 @pytest.mark.parametrize("world", OTHER_WORLDS, ids=lambda p: p.name)
-def test_a_sample_of_each_worlds_cases_validates(cases: list[GoldenCase], world: Path) -> None:
-    mine = by_world(cases, world)
+def test_a_sample_of_each_worlds_cases_validates(by_world: dict[str, list[GoldenCase]], world: Path) -> None:
+    mine = by_world[world.name]
     overlay = [c for c in mine if c.world != world.resolve()]
     plain = [c for c in mine if c.world == world.resolve()]
     sample = overlay[:2] + plain[:2]

@@ -96,15 +96,17 @@ class World:
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.source = Path(path).resolve()
-        if not self.source.is_dir():
-            raise WorldError(f"world not found: {path}")
-        self.layers = self._layers(self.source)
+        self.layers = self.layers_of(path)
+        self.source = self.layers[0]
         self.path = self.source if len(self.layers) == 1 else self._merged_view()
 
     @staticmethod
-    def _layers(path: Path) -> list[Path]:
-        """The overlay chain, most specific first."""
+    def layers_of(world: str | Path) -> list[Path]:
+        """The overlay chain of the world directory ``world``, most specific first (resolved), without
+        building an overlay's merged view: which worlds a case runs against, cheaply."""
+        path = Path(world).resolve()
+        if not path.is_dir():
+            raise WorldError(f"world not found: {world}")
         layers = [path]
         seen = {path}
         while True:
