@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -80,18 +81,50 @@ def test_there_are_worlds_to_check() -> None:
     assert "hirefjord/ats-core" in world_identifiers(PACKAGE_DIR / "evals" / "worlds" / "hirefjord")
 
 
+def names_pattern(names: set[str]) -> re.Pattern[str]:
+    """Any of ``names`` (any case) as a whole identifier: not inside a word, path or domain.
+
+    The names are one prefix tree (``acme(?:-logistics)?``), so each position of a text is tried
+    against one branch per first letter, not against every name; a longer name is tried before a
+    shorter one it starts with, as in a plain alternation sorted longest first. Only positions that
+    start like a name are looked at at all (the lookahead on the first letters)."""
+    tree: dict[str, dict[str, Any]] = {}
+    for name in {n.lower() for n in names}:
+        node = tree
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branches(node: dict[str, Any]) -> str:
+        ways = [re.escape(char) + branches(rest) for char, rest in sorted(node.items()) if char]
+        if not ways:
+            return ""
+        body = ways[0] if len(ways) == 1 else "(?:" + "|".join(ways) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    firsts = "".join(re.escape(c) for c in sorted({n[0] for n in tree}))
+    return re.compile(rf"(?=[{firsts}])(?<![\w/.-]){branches(tree)}(?![\w-])", re.IGNORECASE)
+
+
+def test_the_names_pattern_finds_whole_identifiers_only() -> None:
+    pattern = names_pattern({"Acme", "acme-logistics", "Acme Logistics", "relay/api", "REL-482"})
+    text = "acme; ACME LOGISTICS, acme-logistics and rel-482 but not acmes, xacme, /acme, acme-x, rel-4821"
+    assert [m.group(0) for m in pattern.finditer(text)] == [
+        "acme",
+        "ACME LOGISTICS",
+        "acme-logistics",
+        "rel-482",
+    ]
+    assert pattern.findall("see relay/api.") == ["relay/api"]
+
+
 def test_knowledge_names_no_identifier_of_a_bundled_world() -> None:
     found = []
+    texts = {path: path.read_text(encoding="utf-8") for path in _knowledge_files()}
     for world in _worlds():
-        names = world_identifiers(world)
-        pattern = re.compile(
-            r"(?<![\w/.-])(?:"
-            + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-            + r")(?![\w-])",
-            re.IGNORECASE,
-        )
-        for path in _knowledge_files():
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                for m in pattern.finditer(line):
-                    found.append(f"{path.relative_to(ROOT)}:{number}: {m.group(0)} ({world.name})")
+        pattern = names_pattern(world_identifiers(world))
+        for path, text in texts.items():
+            for m in pattern.finditer(text):  # a name never spans lines: the matches of line by line
+                number = text.count("\n", 0, m.start()) + 1
+                found.append(f"{path.relative_to(ROOT)}:{number}: {m.group(0)} ({world.name})")
     assert not found, "world identifiers in knowledge files:\n" + "\n".join(found)
