@@ -222,6 +222,13 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
         # Latency is checked before "nothing is wrong"; it does not answer a ticket about another trouble.
         h.confidence = min(h.confidence, UNASKED)
         h.reasons.append(f"the ticket speaks of {aside}, not of slowness")
+    unsaid = not aside and names_failure_not_slowness(state)
+    for h in slow if unsaid else []:
+        # A ticket that says in words we read that something fails (goes missing, is refused) and nothing of
+        # slowness may be seeing the slowness, but did not say so: an alternative, not a confident answer.
+        if h.confidence > UNSAID:
+            h.confidence = UNSAID
+            h.reasons.append("the ticket says something fails, not that it is slow")
     hypotheses += slow
     if slow:
         diff.shape = "delays" if not picture.elevated else "failures and delays"
@@ -256,7 +263,7 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
             over=api if picture.ended else [],
             named=named,
             timely=[*_since_then(state, picture, api), *by_times],
-            agreed=enforced,
+            agreed=[*enforced, *_recorded_ongoing(state, picture, api, linked)],
         )
     diff.hypotheses = sorted(hypotheses, key=lambda h: -h.confidence)
     diff.against = refutations(evidence, diff)
@@ -265,6 +272,8 @@ def assess(state: LoopState, evidence: Evidence) -> Differential:
 
 # How likely failing deliveries are the answer to a ticket about another trouble: an alternative only.
 UNASKED = 0.35
+# How likely slowness is the answer to a ticket that says something fails and nothing of slowness.
+UNSAID = 0.6
 # Areas whose trouble API error responses do not explain (deliveries we send; how numbers are counted).
 _ELSEWHERE = ("webhook", "data")
 # Areas whose trouble failing API requests may be (an invoice question beside them is not one).
@@ -298,6 +307,25 @@ def _since_then(state: LoopState, picture: ErrorPicture, api: list[Hypothesis]) 
     if not s.window_start - _NAMED_TIME_SLACK <= onset <= s.window_end:
         return []
     return [h for h in api if h.category == "platform_incident"]
+
+
+# How long before a ticket an incident still going on began, for a ticket whose words we do not read to be
+# written about it (the customer writes while it happens).
+_FRESH = timedelta(hours=3)
+
+
+def _recorded_ongoing(
+    state: LoopState, picture: ErrorPicture, api: list[Hypothesis], linked: dict[str, Hypothesis]
+) -> list[Hypothesis]:
+    """The incident of ours the account's errors are part of, begun within ``_FRESH`` before the ticket and
+    still going on, whose tracker record the failures' own times linked: two sources agree (every account's
+    logs, the on-call's record) and the customer wrote while it happened, so it is clear without the
+    ticket's words, as a cancellation the refusals began with is. One begun days before the ticket is not
+    what a ticket we cannot read is clearly about."""
+    onset = parse_ts(picture.onset)
+    if picture.ended or onset is None or not timedelta(0) <= state.ticket.created_at - onset <= _FRESH:
+        return []
+    return [h for h in api if h.category == "platform_incident" and any(h is x for x in linked.values())]
 
 
 def _sound(evidence: Evidence, picture: ErrorPicture) -> list[str]:

@@ -64,6 +64,12 @@ _AREA = {
 }
 
 
+# How sure the general checks must be of a cause the data shows for a runbook's bug they did not match to
+# give way; and the causes that are no such showing.
+SHOWN = 0.75
+_NOT_A_CAUSE = frozenset({"known_bug", "no_issue_found", "insufficient_evidence"})
+
+
 @dataclass
 class Verdict:
     use_runbook: bool
@@ -102,6 +108,19 @@ def weigh(
     other_bug = _other_bug(category, cited, same)
     if other_bug:
         return Verdict(False, why=f"the ticket's own words match another known bug ({other_bug})")
+    if (
+        category == "known_bug"
+        and same is None
+        and best.confidence >= SHOWN
+        and best.category not in _NOT_A_CAUSE
+    ):
+        # A bug the general ranking did not match at all, neither by the ticket's words nor by the account's
+        # errors (a runbook found it by the failing endpoint's name in its text), against a cause the
+        # account's own data shows: the data is the answer, the bug a neighbour on the same endpoint.
+        return Verdict(
+            False,
+            why=f"the general checks match no bug to the ticket or its errors, and show {best.category}",
+        )
     if best.category == category:
         return Verdict(True, 0.03, "the general differential reaches the same cause")
     strong = best.confidence >= 0.7

@@ -38,16 +38,22 @@ _ENFORCED_WITHIN = timedelta(minutes=15)
 
 
 def ended_at_onset(evidence: Evidence, picture: ErrorPicture) -> bool:
-    """Whether the account's elevated refusals (a 4xx: permission, billing, credentials …) began within
+    """Whether the account's elevated refusals (a 4xx, or a code inside a 2xx: `refusal`) began within
     minutes after its subscription was canceled: the cancellation's enforcement, whatever the code says
     (``ContractEnded`` on a 403 reads as a permission), not a mistake of the customer's made that minute."""
     sub = evidence.billing.data.subscription if evidence.billing else None
     ended = parse_ts(sub.canceled_at) if sub is not None and sub.status in _ENDED else None
     onset = parse_ts(picture.onset) if picture.elevated else None
     top = picture.top
-    if ended is None or onset is None or top is None or not 400 <= top.status < 500:
+    if ended is None or onset is None or top is None or not refusal(top):
         return False
     return timedelta(0) <= onset - ended <= _ENFORCED_WITHIN
+
+
+def refusal(row: TopError) -> bool:
+    """A request refused as sent: a 4xx, or a success status carrying an error code (a protocol that
+    answers every message 200 and says no inside it: an ``<Errors>`` element, an MDN's disposition)."""
+    return 400 <= row.status < 500 or (200 <= row.status < 300 and bool(row.error_code))
 
 
 def billing_causes(
@@ -58,7 +64,11 @@ def billing_causes(
     b = evidence.billing
     sub = b.data.subscription if b else None
     top = picture.top
-    blocked = picture.elevated and picture.cls in ("billing", "permission", "plan_limit", "credentials")
+    # Refusals that began the minute the subscription ended are its enforcement whatever their code says.
+    blocked = picture.elevated and (
+        picture.cls in ("billing", "permission", "plan_limit", "credentials")
+        or ended_at_onset(evidence, picture)
+    )
     if (
         not blocked
         and b is not None

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from casefile.agent.differential.changes import Change, ChangeVerdict, correlate, echoed
+from casefile.agent.differential.codes import naming
 from casefile.agent.differential.evidence import Evidence
 from casefile.agent.differential.model import Hypothesis, cite
 from casefile.agent.differential.picture import ErrorPicture
@@ -123,17 +124,26 @@ def api_causes(
         if suspect is not None and suspect.relevance == "touched" and cls in CUSTOMER_SIDE and not shared
         else []
     )
+    their_change = bool(_THEIR_CHANGE.search(reading(state.ticket.full_text())))
     # Payloads the endpoint took until minutes after a deploy that changed it, and refuses since, were
-    # not changed by the customer that minute: the deploy's stricter reading of them is.
+    # not changed by the customer that minute: the deploy's stricter reading of them is. So is a refusal
+    # the account never got before, beginning minutes after a deploy of what serves the endpoint (the
+    # catalogue's component, whatever its files are named), unless the customer says they changed something.
     stricter = (
         _refused_since_deploy(evidence, suspect, picture)
-        if suspect is not None and suspect.relevance == "touched" and cls == "validation" and not shared
+        if suspect is not None
+        and cls == "validation"
+        and not shared
+        and (
+            suspect.relevance == "touched"
+            or (_serves(state, suspect, picture.path) and _new_refusal(picture) and not their_change)
+        )
         else None
     )
 
     if (
         suspect is not None
-        and suspect.relevance in ("touched", "component")
+        and (suspect.relevance in ("touched", "component") or stricter)
         and (cls in OUR_SIDE or shared or echo or stricter)
     ):
         strength = 0.75 if echo or stricter else {"touched": 0.8, "component": 0.7}[suspect.relevance]
@@ -260,15 +270,14 @@ def api_causes(
             )
 
     if cls in CUSTOMER_SIDE:
-        their_change = bool(_THEIR_CHANGE.search(reading(state.ticket.full_text())))
-        touched = suspect is not None and suspect.relevance == "touched"
+        touched = suspect is not None and (suspect.relevance == "touched" or bool(stricter))
         # Other accounts are the control group: a change of ours that broke this would fail them too,
         # so a deploy that touched the code weakens, but does not overturn, "only this account" —
         # unless the error itself says the customer's own system refused (a deploy of ours does not
         # make their database refuse only them).
         # The company's own help center saying what the code means (a condition of the customer's
         # account) is not weakened by a deploy's timing either.
-        article = _code_article(evidence, top.error_code)
+        article = _code_article(evidence, top.error_code, top.status)
         documented = article is not None
         confidence = 0.8 if not touched or documented or (cls == "customer_system" and not shared) else 0.7
         if their_change:
@@ -377,17 +386,41 @@ def _refused_since_deploy(evidence: Evidence, suspect: ChangeVerdict, picture: E
     """Why the refusals of ``picture``'s endpoint are ``suspect``'s stricter validation, or ``None``: the
     account sent the endpoint requests it took (few errors in the baseline), the deploy that changed the
     endpoint went live minutes before the first refusal, and a large share of the endpoint's requests is
-    refused since. A customer's own malformed payloads start with their change, not with ours."""
+    refused since (over the window, or the account's rate after the jump the summary found on them).
+    A customer's own malformed payloads start with their change, not with ours."""
     summary = evidence.summary.data if evidence.summary else None
     endpoint = next((e for e in summary.top_endpoints if e.path == picture.path), None) if summary else None
     if endpoint is None or endpoint.baseline_error_rate is None or suspect.minutes_before > _STRICTER_WITHIN:
         return None
-    if endpoint.baseline_error_rate > _TOOK_BEFORE or endpoint.error_rate < _REFUSES_SINCE:
+    spike = summary.spike if summary is not None else None
+    top = picture.top
+    jumped = (
+        spike.after_rate
+        if spike is not None
+        and top is not None
+        and spike.onset == picture.onset
+        and spike.status in (None, top.status)
+        else 0.0
+    )
+    since = max(endpoint.error_rate, jumped)
+    if endpoint.baseline_error_rate > _TOOK_BEFORE or since < _REFUSES_SINCE:
         return None
     return (
         f"the endpoint took the account's requests before ({endpoint.baseline_error_rate:.0%} refused) and refuses "
-        f"{endpoint.error_rate:.0%} since, from {suspect.minutes_before:.0f} minutes after the deploy"
+        f"{since:.0%} since, from {suspect.minutes_before:.0f} minutes after the deploy"
     )
+
+
+def _serves(state: LoopState, suspect: ChangeVerdict, path: str | None) -> bool:
+    """Whether ``suspect`` deploys the repository the catalogue declares as serving ``path``."""
+    serving = state.catalog.for_path(path)
+    repo = suspect.deploy.repo.lower()
+    return serving is not None and not serving.inferred and repo in {r.lower() for r in serving.repos}
+
+
+def _new_refusal(picture: ErrorPicture) -> bool:
+    """Every row of the class is a code the account never got in the week before."""
+    return bool(picture.rows) and all(r.error_code and r.before == 0 for r in picture.rows)
 
 
 def _customer_reply(cls: str, status: int, code: str, picture: ErrorPicture, key: str | None) -> str:
@@ -428,12 +461,13 @@ def _documented(evidence: Evidence, code: str | None) -> bool:
     return _code_article(evidence, code) is not None
 
 
-def _code_article(evidence: Evidence, code: str | None) -> tuple[Article, str] | None:
+def _code_article(
+    evidence: Evidence, code: str | None, status: int | None = None
+) -> tuple[Article, str] | None:
     """The first article of the help center's answer to this investigation's search for ``code`` that names
     it, and that call's id: the company's own words on the code the account gets, labelled or not."""
     found = evidence.code_docs.get(code_name(code)) if code else None
-    name = code_name(code or "").lower()
-    if found is None:
+    if found is None or code is None:
         return None
-    article = next((a for a in found.data.articles if name in f"{a.title} {a.snippet}".lower()), None)
+    article = next((a for a in found.data.articles if naming(code_name(code), status, a)), None)
     return (article, found.call_id) if article is not None else None

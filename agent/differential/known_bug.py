@@ -25,9 +25,10 @@ from casefile.agent.differential.sources import account_name
 from casefile.agent.differential.topic import partly_read
 from casefile.agent.phrasebook import reading
 from casefile.agent.signals.names import name_words, quoted
-from casefile.agent.signals.text import extract_areas
+from casefile.agent.signals.text import code_name, extract_areas
 from casefile.tools.base import parse_ts
 from casefile.tools.bugs_results import Issue
+from casefile.tools.logs_results import TopError
 
 if TYPE_CHECKING:
     from casefile.agent.models.base import LoopState
@@ -98,7 +99,9 @@ def known_bug(
         # The account's own failing errors are what the bug describes: their code, or their endpoint
         # together with another of the ticket's words (an endpoint's name alone is too common).
         data_hit = picture.elevated and (
-            bool(code_stems & title) or bool(path_stems & title and (hits - path_stems))
+            bool(code_stems & title)
+            or bool(path_stems & title and (hits - path_stems))
+            or _writes_code(f"{issue.title} {issue.description} {issue.workaround or ''}", top)
         )
         asks = bool(_ASKS_WORKAROUND.search(reading(state.ticket.full_text())))
         # One name alone ("not posted on FINN either") is where the trouble shows, not what it is: it
@@ -178,6 +181,18 @@ def known_bug(
             note=f"Matched {issue.identifier} by the ticket's words (score {score:.1f}).",
         )
     return None
+
+
+def _writes_code(text: str, top: TopError | None) -> bool:
+    """Whether ``text`` (a bug's title, description and workaround) writes the account's failing code, its
+    parts in order whatever separates them ("AK5 R 5" for ``AK5-R-5``, "E 4012" for ``E-4012``): a code
+    with letters, that says more than its status (a bare number is any number of the text)."""
+    code = code_name(specific_code(top.error_code if top else None))
+    parts = [p for p in re.split(r"[\W_]+", code) if p]
+    if len(code) < 3 or not any(c.isalpha() for c in code) or not parts:
+        return False
+    spelled = r"[\W_]{1,3}".join(re.escape(p) for p in parts)
+    return bool(re.search(rf"(?<![^\W_]){spelled}(?![^\W_])", text, re.IGNORECASE))
 
 
 # Causes that say what the data shows failing (not "nothing is wrong", not "we cannot tell").

@@ -306,9 +306,12 @@ def ticket_names(state: LoopState) -> list[Name]:
     who = f"{(state.account or {}).get('name') or ''} {state.ticket.requester.name or ''}"
     own = {n.word for n in names(who.title())} | {w.lower() for w in _WORD.findall(who)}
     said = f"{state.ticket.subject}\n{state.ticket.body}"
-    return [
-        n for n in names(said) if n.word not in common and n.word not in own and not stems([n.word]) & product
-    ]
+    found = names(said)
+    # The product's own hosts (``extranet.<product>.io`` in a pasted URL) and their first parts name where
+    # the customer was, which every bug about that part of the product names too: not what went wrong.
+    hosts = [n.word for n in found if "." in n.word and stems(n.word.split(".")) & product]
+    own |= {*hosts, *(h.split(".")[0] for h in hosts)}
+    return [n for n in found if n.word not in common and n.word not in own and not stems([n.word]) & product]
 
 
 # A help-center search is ranked by shared words: a long query finds more, and only an article

@@ -86,7 +86,9 @@ _BY_WORDS: tuple[tuple[ErrorClass, re.Pattern[str]], ...] = tuple(
         ("timeout", r"time[_ -]?out|timed[_ -]?out|deadline"),
         (
             "server",
-            r"internal|server[_ -]?error|unavailable|upstream|bad[_ -]?gateway|unexpected|panic|exception",
+            r"internal|server[_ -]?error|unavailable|upstream|bad[_ -]?gateway|unexpected|panic|exception"
+            # a protocol's "system error" (retry later) is the receiving system's fault, not the message's
+            r"|system[_ -]?(?:error|failure|fault)",
         ),
         (
             "not_found",

@@ -168,10 +168,18 @@ _KEBAB_ERRORISH = re.compile(
 )
 
 
+# A protocol's code as a log keeps it, behind the name of its scheme: ``ota:9409``, ``soap:Server``,
+# ``ocpp:SecurityError`` (one short name and a colon; a URN's many colons or a URL's are no scheme).
+_SCHEMED = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,11}:(?P<c>[^:/\s]+)$")
+
+
 def code_name(code: str) -> str:
     """A code as a customer or a help center writes it: a problem type's URI (as logs keep it) by
-    its last segment, the slug (``…/problems/crate-rejected`` → ``crate-rejected``)."""
-    return code.rstrip("/").rsplit("/", 1)[-1]
+    its last segment, the slug (``…/problems/crate-rejected`` → ``crate-rejected``), and a protocol's
+    code by itself, without the scheme a log put before it (``ota:9409`` → ``9409``)."""
+    name = code.rstrip("/").rsplit("/", 1)[-1]
+    schemed = _SCHEMED.match(name)
+    return schemed.group("c") if schemed else name
 
 
 def code_key(code: str) -> str:
