@@ -382,6 +382,48 @@ async def test_a_late_lease_renewal_is_not_another_attempt(
     await worker.aclose()
 
 
+async def test_work_claimed_while_a_renewal_runs_is_not_stopped_by_its_answer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renewal asks about the work running when it starts; work claimed while it runs (its store
+    call waits on a loaded machine) is not in its answer and must not be stopped as 'lease lost'
+    (test_kill_9_mid_investigation: a resumed ticket stopped so, its lease then held 15 s unrenewed)."""
+    answered, go, calls = threading.Event(), threading.Event(), [0]
+    renew = store.renew
+
+    def slow_renew(owner: str, lease_s: float, running: Any = None) -> set[str]:
+        held = renew(owner, lease_s, running)
+        calls[0] += 1
+        if calls[0] == 1:  # the first renewal has its answer, and is slow to come back with it
+            answered.set()
+            go.wait(60)
+        return held
+
+    started, stopped, release = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def run(claim: Claim) -> None:
+        started.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+
+    monkeypatch.setattr(store, "renew", slow_renew)
+    worker = Worker(lambda: store, run, concurrency=1, lease_s=0.3, poll_s=0.01)
+    worker.start()
+    await asyncio.to_thread(answered.wait, 60)
+    _tickets(store, ["claimed-meanwhile"], "background")
+    worker.wake()
+    await asyncio.wait_for(started.wait(), 60)
+    go.set()
+    while calls[0] < 2:  # the next renewal: the first one's answer has been acted on
+        await asyncio.sleep(0.01)
+    assert not stopped.is_set()
+    release.set()
+    await worker.aclose()
+
+
 def test_secrets_never_in_responses_or_logs(store: Store, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     zendesk = FakeZendesk()

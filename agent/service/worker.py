@@ -159,17 +159,18 @@ class Worker:
         """Renew this worker's leases; work whose lease was lost (taken over) is stopped here."""
         while not self._closed:
             await asyncio.sleep(self.lease_s / 3)
+            running = list(self._running)
             try:
-                held = await asyncio.to_thread(
-                    self._store().renew, self.owner, self.lease_s, list(self._running)
-                )
+                held = await asyncio.to_thread(self._store().renew, self.owner, self.lease_s, running)
             except Exception as exc:
                 log.warning("renewing leases failed: %s", type(exc).__name__)
                 self._on_store_error(exc)
                 continue
             self._on_store_error(None)
-            for inv, task in list(self._running.items()):
-                if inv not in held and not task.done():
+            # Only the work this renewal was asked about: work claimed while it ran is not in its answer.
+            for inv in running:
+                task = self._running.get(inv)
+                if task is not None and inv not in held and not task.done():
                     log.warning("investigation %s: lease lost to another worker; stopping here", inv)
                     task.cancel()
 
