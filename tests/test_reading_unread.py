@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_differential import best, billing, cited, deploy_before_500s, row, state, summary, top
+from test_differential import NOW, best, billing, cited, deploy_before_500s, row, state, summary, top
 from test_differential_reasoning import declined
 
+from casefile.agent.accounts import AccountDirectory
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.topic import readable, unread
+from casefile.agent.signals import extract_areas, extract_signals
+from casefile.agent.signals.zones import names_turn_hour
+from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.billing_results import BillingAccount
 
 # An invented language: no file lists it, none of its words is English.
@@ -48,12 +52,21 @@ def test_a_fault_in_the_accounts_own_hands_behind_an_unread_ticket_is_answered()
     assert said.category == h.category and said.confidence > h.confidence
 
 
-def test_two_faults_of_the_account_behind_an_unread_ticket_leave_it_open() -> None:
-    # its own refusals, and its subscription canceled: which one does it write about?
-    ev = _own_refusals(billing("canceled", good=False))
+def test_refusals_inside_200s_from_the_minute_the_subscription_ended_are_its_enforcement() -> None:
+    # every message answered 200 with a refusal code since the second the subscription was canceled: not the
+    # customer's own mistake, however sure the data alone would make that
+    canceled = billing("canceled", good=False).data.model_dump()
+    canceled["subscriptions"][0]["canceled_at"] = "2027-03-04T09:00:00Z"
+    errors = top([row(200, "err_7041", 300, path="/xml/rates", first="2027-03-04T09:00:08.000Z")])
+    ev = Evidence(
+        summary=summary(300, status=200, base_rate=0.0),
+        top=errors,
+        billing=cited(BillingAccount, canceled, "c3", "billing_account"),
+    )
     diff = assess(state(VELMIC), ev)
-    assert {h.category for h in diff.hypotheses} >= {"customer_error", "billing_canceled"}, diff.render()
-    assert all(h.confidence <= 0.65 for h in diff.hypotheses), diff.render()
+    h = best(diff)
+    assert h.category == "billing_canceled" and h.action == "resolve" and h.confidence >= 0.8, diff.render()
+    assert all(x.confidence < 0.7 for x in diff.hypotheses if x.category == "customer_error"), diff.render()
 
 
 def test_a_change_of_ours_behind_an_unread_ticket_stays_a_lean() -> None:
@@ -109,3 +122,32 @@ def test_language_files_can_be_hidden_to_measure_a_language_without_one(monkeypa
         monkeypatch.delenv("CASEFILE_HIDE_LANGUAGES")
         phrasebook.languages.cache_clear()
     assert "tr" in phrasebook.languages()
+
+
+def _zoned(body: str, zone: str) -> list[str]:
+    """The areas of an invented dental group's ticket, its account in ``zone``."""
+    clinic = {"id": "dentora", "name": "Dentora Clinics", "domains": ["dentora.example"], "timezone": zone}
+    ticket = Ticket(
+        id="V-3", subject="", body=body, requester=Requester(email="desk@dentora.example"), created_at=NOW
+    )
+    return extract_signals(ticket, AccountDirectory([clinic])).areas
+
+
+def test_the_hour_a_day_turns_at_written_bare_in_an_unread_ticket_asks_where_days_are_cut() -> None:
+    # "the daily report puts what came in before 9 on the day before", in invented words and two scripts
+    for said in ("Velmo raport kesh 9 pelu dravi nuvra ke.", "ベルモ 레포트 9시 이전 ドラヴィ"):
+        assert "data" in _zoned(said, "Asia/Seoul"), said  # the UTC day turns at 9:00 there
+        assert "data" not in _zoned(said, "Europe/Helsinki"), said  # at 2:00 or 22:00 there
+    assert names_turn_hour("قبل الساعة ٤", "Asia/Dubai", NOW)
+    # a clock time, a date or a share is no bare hour
+    assert not names_turn_hour("10:09, 2027-03-09, 9%, 9.5", "Asia/Seoul", NOW)
+    # not read beside anything we do read, nor in a shout, nor in English (read whole, by its words)
+    assert "data" not in _zoned("Velmo HTTP 502 kesh 9 pelu.", "Asia/Seoul")
+    assert "data" not in _zoned("Velmo!!! kesh 9 pelu!!!", "Asia/Seoul")
+    assert "data" not in _zoned("The kiosks went dark at 9 and nobody could pay.", "Asia/Seoul")
+
+
+def test_none_of_them_making_it_into_a_named_system_is_a_delivery_question() -> None:
+    said = "Between noon and 1:20pm none of the channel bookings made it into Hostwell at our lodges."
+    assert "webhook" in extract_areas(said)
+    assert "webhook" not in extract_areas("None of the drivers made it to the depot before the storm.")

@@ -168,25 +168,20 @@ _ASK = (
 
 
 # A cause in the account's own hands (what the differential resolves: its endpoint refusing deliveries, its
-# plan's limit, its IdP's clock, its subscription), shown clearly (at least this sure with the ticket's words)
-# and the one thing the data finds wrong, is what the ticket we cannot read is about nearly every time; a
-# cause of ours (an incident, a slowdown, a deploy) reaches other accounts too and may not be what this
-# customer writes about, and two faults of the account's leave open which one they write about.
+# plan's limit, its IdP's clock, its subscription), shown clearly (at least this sure with the ticket's words),
+# is what the ticket we cannot read is about nearly every time; a cause of ours (an incident, a slowdown, a
+# deploy) reaches other accounts too and may not be what this customer writes about.
 OWN_CLEAR = 0.8
 OWN_UNREAD = 0.75
 OTHER_UNREAD = 0.65
-# How sure another cause must be to leave open which one an unread ticket is about.
-RIVAL = 0.5
 
 
-def _unread_confidence(h: Hypothesis, rivals: Sequence[Hypothesis]) -> float:
+def _unread_confidence(h: Hypothesis) -> float:
     """What a cause the account's data shows clearly keeps when the ticket's words are not read: below what
-    the customer's words would give; a fault only the account's own side has (:data:`OWN_CLEAR`), beside no
-    other cause of :data:`RIVAL` or more (``rivals``: their confidences before any cap), keeps more
-    (:data:`OWN_UNREAD`, measured by hiding every language file: evals/README.md, "Reading a language with
-    no file") than one of ours (:data:`OTHER_UNREAD`)."""
-    alone = not any(r.category != h.category and r.confidence >= RIVAL for r in rivals)
-    if h.action == "resolve" and h.confidence >= OWN_CLEAR and alone:
+    the customer's words would give; a fault only the account's own side has (:data:`OWN_CLEAR`) keeps
+    more (:data:`OWN_UNREAD`, measured by hiding every language file: evals/README.md, "Reading a language
+    with no file") than one of ours (:data:`OTHER_UNREAD`)."""
+    if h.action == "resolve" and h.confidence >= OWN_CLEAR:
         return round(min(h.confidence - 0.05, OWN_UNREAD), 2)
     return round(min(h.confidence - 0.15, OTHER_UNREAD), 2)
 
@@ -229,10 +224,6 @@ def evidence_first(
     """
     clear = False
     clearly: list[Hypothesis] = []
-    # the causes as the data alone weighed them, before any is capped here
-    causes = [
-        h.model_copy() for h in hypotheses if h.category not in ("no_issue_found", "insufficient_evidence")
-    ]
     for h in hypotheses:
         # A cause the ticket's own names found (a tracked bug about the "freemail.hu" addresses it
         # writes) is not the data alone: it keeps its confidence.
@@ -259,7 +250,7 @@ def evidence_first(
         ):
             clear = True
             clearly.append(h)
-            h.confidence = _unread_confidence(h, causes)
+            h.confidence = _unread_confidence(h)
             h.reasons.append("the ticket does not say what is wrong: the account's data alone points here")
         else:
             h.confidence = min(h.confidence, 0.45)
