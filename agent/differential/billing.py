@@ -40,18 +40,14 @@ _ENFORCED_WITHIN = timedelta(minutes=15)
 
 
 def ended_at_onset(evidence: Evidence, picture: ErrorPicture) -> bool:
-    """Whether the account's elevated refusals (a 4xx: permission, billing, credentials …; a code inside a 2xx) began within
+    """Whether the account's elevated refusals (a 4xx: permission, billing, credentials …) began within
     minutes after its subscription was canceled: the cancellation's enforcement, whatever the code says
     (``ContractEnded`` on a 403 reads as a permission), not a mistake of the customer's made that minute."""
     sub = evidence.billing.data.subscription if evidence.billing else None
     ended = parse_ts(sub.canceled_at) if sub is not None and sub.status in _ENDED else None
     onset = parse_ts(picture.onset) if picture.elevated else None
     top = picture.top
-    # a refusal: a 4xx, or a 2xx carrying an error code (the request went through, what it asked was refused)
-    refused = top is not None and (
-        400 <= top.status < 500 or (200 <= top.status < 300 and bool(top.error_code))
-    )
-    if ended is None or onset is None or not refused:
+    if ended is None or onset is None or top is None or not 400 <= top.status < 500:
         return False
     return timedelta(0) <= onset - ended <= _ENFORCED_WITHIN
 
@@ -64,12 +60,7 @@ def billing_causes(
     b = evidence.billing
     sub = b.data.subscription if b else None
     top = picture.top
-    # Refusals of any kind (a code inside a 200 too) that began the minute the subscription ended are its
-    # enforcement, as those that say so are.
-    blocked = picture.elevated and (
-        picture.cls in ("billing", "permission", "plan_limit", "credentials")
-        or ended_at_onset(evidence, picture)
-    )
+    blocked = picture.elevated and picture.cls in ("billing", "permission", "plan_limit", "credentials")
     if (
         not blocked
         and b is not None
