@@ -22,6 +22,7 @@ Chinese) a phrase matches anywhere, and a number glued to its script ("403エラ
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
@@ -33,11 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from casefile.agent.digits import ascii_digits
 
 __all__ = [
+    "HIDE_LANGUAGES",
     "LANGUAGES_DIR",
     "SHOUTED",
     "Language",
     "LanguageError",
     "english",
+    "hidden_languages",
     "known_language",
     "languages",
     "load_language",
@@ -156,10 +159,27 @@ def load_language(path: Path) -> Language:
         raise LanguageError(f"{path}: {' '.join(str(exc).split())}") from exc
 
 
+# Language codes left unloaded, comma-separated: the ablation that measures how a language nobody wrote a
+# file for is read (``CASEFILE_HIDE_LANGUAGES=tr,ko casefile eval run --tag lang:tr``; evals/README.md,
+# "Reading a language with no file"). English is never hidden: every rule reads it.
+HIDE_LANGUAGES = "CASEFILE_HIDE_LANGUAGES"
+
+
+def hidden_languages() -> frozenset[str]:
+    """The language codes :data:`HIDE_LANGUAGES` leaves out (never ``en``)."""
+    codes = {c.strip().lower() for c in os.environ.get("CASEFILE_HIDE_LANGUAGES", "").split(",")}
+    return frozenset(codes - {"", "en"})
+
+
 @cache
 def languages() -> dict[str, Language]:
-    """Every language file, by its code (the file's name)."""
-    return {path.stem: load_language(path) for path in sorted(LANGUAGES_DIR.glob("*.yaml"))}
+    """Every language file, by its code (the file's name), but those :data:`HIDE_LANGUAGES` hides."""
+    hidden = hidden_languages()
+    return {
+        path.stem: load_language(path)
+        for path in sorted(LANGUAGES_DIR.glob("*.yaml"))
+        if path.stem not in hidden
+    }
 
 
 @cache

@@ -124,7 +124,8 @@ def test_a_symptom_in_german_spanish_or_french_is_not_a_vague_ticket() -> None:
     # Words of a listed language that name no symptom we read: the evidence decides, below what the
     # customer's own words would give (only English is read whole; see test_evidence_structure.py).
     vague = assess(state("Hallo, irgendwie fühlt sich alles komisch an diese Woche."), ev)
-    assert best(vague).category == "customer_error" and best(vague).confidence <= 0.65
+    # (a fault in the account's own hands keeps 0.75 at most, session 11: test_reading_unread.py)
+    assert best(vague).category == "customer_error" and best(vague).confidence <= 0.75
     assert any(h.category == "insufficient_evidence" for h in vague.hypotheses)
     quiet = Evidence(summary=summary_of({422: (0, 0.001)}), billing=billing())
     asked = best(assess(state("Hallo, irgendwie fühlt sich alles komisch an diese Woche."), quiet))

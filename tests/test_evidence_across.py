@@ -198,7 +198,9 @@ def test_refusals_that_began_long_after_the_cancellation_are_not_timed_by_it() -
     )
     canceled = next(h for h in diff.hypotheses if h.category == "billing_canceled")
     assert "the refusals began when the subscription ended" not in canceled.reasons
-    assert canceled.confidence < 0.7, diff.render()
+    # not kept whole as two sources agreeing to the minute are (>= 0.8): the data alone, in the account's
+    # own hands (test_reading_unread.py)
+    assert canceled.confidence <= 0.75, diff.render()
 
 
 def _incident_with_its_record() -> Evidence:

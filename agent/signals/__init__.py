@@ -27,14 +27,14 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from casefile.agent.accounts import AccountDirectory
-from casefile.agent.phrasebook import reading
+from casefile.agent.phrasebook import english, reading, shouts
 from casefile.agent.redact import PLACEHOLDER_RE
 from casefile.agent.signals import text as extractors
 from casefile.agent.signals import timewindow
 from casefile.agent.signals.pasted import prose
 from casefile.agent.signals.text import *  # noqa: F403  (the package's surface: see __all__)
 from casefile.agent.signals.timewindow import *  # noqa: F403
-from casefile.agent.signals.zones import names_day_turn
+from casefile.agent.signals.zones import names_day_turn, names_turn_hour
 from casefile.agent.ticket import AccountSource, Signals, Ticket
 
 __all__ = [
@@ -94,7 +94,12 @@ def _cuts_the_day(said: str, areas: list[str], account: dict[str, Any] | None, a
     zone = account.get("timezone") if account else None
     if "data" in areas or not isinstance(zone, str):
         return False
-    return ("export" in areas or bool(_DAYS_SEEN.search(said))) and names_day_turn(said, zone, at)
+    if ("export" in areas or bool(_DAYS_SEEN.search(said))) and names_day_turn(said, zone, at):
+        return True
+    # A ticket we read nothing of (not English, no area): the hour its customer's day turns at, written
+    # bare in any script ("오전 9시 이전에 들어온 예약이 전날로", before 9 a.m. in Seoul), is the one word of
+    # it we read for certain, and with nothing else read it asks where a day is cut.
+    return not areas and not english(said) and not shouts(said) and names_turn_hour(said, zone, at)
 
 
 def reference_time(ticket: Ticket) -> datetime:

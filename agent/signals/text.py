@@ -350,7 +350,7 @@ _AREA_PATTERNS: dict[str, re.Pattern[str]] = {
         # own name ("none of the grades our faculty posted made it over to <SIS>", "none of the sessions
         # came through to our PMS"): a delivery question whatever the objects and the system are called
         r"|\bnone\s+of\s+(?:[\w'-]+\s+){1,10}?(?:c[oa]me\s+through|showed\s+up|synced)"
-        r"\s+(?:in|into|to|on|at)\b"
+        r"\s+(?:in|into|to|on|at)\b|\bnone\s+of\s+(?:[\w'-]+\s+){1,10}?made\s+it\s+into\b"
         r"|\b(?:none\s+of|never|not|didn'?t|did\s+not|haven'?t|have\s+not|no\s+longer)\s+(?:[\w'-]+\s+){0,10}?"
         r"(?:c[oa]me|made\s+it|make\s+it)\s+(?:over|across|through)\s+to\b"
         # the same in the English reading of another language, whose word order puts what never

@@ -12,12 +12,13 @@ UTC, our report on theirs, or the reverse), so the turn is taken both ways round
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from casefile.agent.digits import clock_times
+from casefile.agent.digits import ascii_digits, clock_times
 
-__all__ = ["day_turns", "in_utc", "names_day_turn"]
+__all__ = ["day_turns", "in_utc", "names_day_turn", "names_turn_hour"]
 
 _DAY = timedelta(hours=24)
 
@@ -43,6 +44,20 @@ def names_day_turn(text: str, zone: str | None, at: datetime) -> bool:
     """Whether ``text`` writes a clock time at which the UTC day turns in ``zone`` (:func:`day_turns`)."""
     turns = day_turns(zone, at)
     return bool(turns) and any(t in turns for t in clock_times(text))
+
+
+# An hour written bare, in any script's digits: not part of a longer number, a clock time, a date, a
+# decimal or a share ("9시", "8点", "الساعة ٤", "at 4"; not "10:30", "3.5", "2027-04-06", "40%").
+_BARE_HOUR = re.compile(r"(?<![\d:.,/-])(?:[01]?\d|2[0-3])(?![\d:.,/%-])")
+
+
+def names_turn_hour(text: str, zone: str | None, at: datetime) -> bool:
+    """Whether ``text`` writes, bare, the hour at which the UTC day turns in ``zone`` when it turns on the
+    hour (Seoul's 9, Dubai's 4 or 20): how a customer whose words we cannot read says "before 9 a.m." in
+    any language ("오전 9시 이전", "早上8点以前", "قبل الساعة ٤")."""
+    turns = {t for t in day_turns(zone, at) if t.endswith(":00")}
+    hours = {int(m.group()) for m in _BARE_HOUR.finditer(ascii_digits(text))}
+    return any(f"{hour}:00" in turns for hour in hours)
 
 
 def in_utc(text: str, zone: str | None, at: datetime) -> list[str]:
