@@ -4,9 +4,20 @@ and a code's words are read with its status. No bundled world's names."""
 
 from __future__ import annotations
 
-from test_differential import NOW, best, billing, cited, issue, outage_evidence, row, state, summary, top
+from test_differential import (
+    NOW,
+    best,
+    billing,
+    cited,
+    issue,
+    outage_evidence,
+    row,
+    state,
+    summary,
+    top,
+    zoned_areas,
+)
 
-from casefile.agent.accounts import AccountDirectory
 from casefile.agent.calibration import claims
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
@@ -16,10 +27,9 @@ from casefile.agent.differential.semantics import classify
 from casefile.agent.differential.topic import unread
 from casefile.agent.digits import ascii_digits, clock_times
 from casefile.agent.phrasebook import known_language, reading
-from casefile.agent.signals import extract_areas, extract_signals, extract_statuses
+from casefile.agent.signals import extract_areas, extract_statuses
 from casefile.agent.signals.names import name_words, names, quoted
 from casefile.agent.signals.zones import day_turns, in_utc
-from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.bugs_results import Issue
 from casefile.tools.docs import DocsSearchResult
 
@@ -191,29 +201,20 @@ def test_data_that_did_not_get_over_to_a_named_system_is_a_delivery_question() -
     assert "webhook" not in extract_areas("We could not get through to your phone line.")
 
 
-def _zoned(body: str, zone: str) -> list[str]:
-    """The areas of an invented spa chain's ticket, its account in ``zone``."""
-    spa = {"id": "zefira", "name": "Zefira Baths", "domains": ["zefira.example"], "timezone": zone}
-    ticket = Ticket(
-        id="Z-2", subject="", body=body, requester=Requester(email="desk@zefira.example"), created_at=NOW
-    )
-    return extract_signals(ticket, AccountDirectory([spa])).areas
-
-
 def test_the_clock_time_the_utc_day_turns_at_is_read_in_the_accounts_zone() -> None:
     assert day_turns("Asia/Kolkata", NOW) == {"5:30", "05:30", "18:30"}
     assert day_turns("America/Chicago", NOW) == {"18:00", "6:00", "06:00"}  # CST in March
     assert day_turns("UTC", NOW) == set() == day_turns("Mars/Olympus", NOW) == day_turns(None, NOW)
     # invented words around the one thing every language writes alike: "the CSV's day turns at 5:30"
     said = "Ilmo CSV vorta dravek tursa 5:30 pe, nemo sa kalvi."
-    assert "data" in _zoned(said, "Asia/Kolkata")
+    assert "data" in zoned_areas(said, "Asia/Kolkata")
     # the same time is no day's turn for an account in Lisbon, and 7:30 none in Kolkata
-    assert "data" not in _zoned(said, "Europe/Lisbon")
-    assert "data" not in _zoned(said.replace("5:30", "7:30"), "Asia/Kolkata")
+    assert "data" not in zoned_areas(said, "Europe/Lisbon")
+    assert "data" not in zoned_areas(said.replace("5:30", "7:30"), "Asia/Kolkata")
     # nor beside no report, export or day: "the kiosks went dark at 5:30"
-    assert "data" not in _zoned("Ilmo kioskat dravek tursa 5:30 pe.", "Asia/Kolkata")
+    assert "data" not in zoned_areas("Ilmo kioskat dravek tursa 5:30 pe.", "Asia/Kolkata")
     # nor in a ticket naming a failure at that hour: "the CSV export answers HTTP 502 since 5:30"
-    assert "data" not in _zoned("Ilmo CSV vorta HTTP 502 dravek 5:30 pe.", "Asia/Kolkata")
+    assert "data" not in zoned_areas("Ilmo CSV vorta HTTP 502 dravek 5:30 pe.", "Asia/Kolkata")
 
 
 def test_a_ui_label_the_customer_quotes_finds_the_bug_whose_title_quotes_it() -> None:

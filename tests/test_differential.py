@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from llm_fixtures import diagnosis_body
 
+from casefile.agent.accounts import AccountDirectory
 from casefile.agent.catalog import Catalog, Component, complete
 from casefile.agent.config import Budgets
 from casefile.agent.differential import Cited, Evidence, assess, classify
@@ -236,6 +237,15 @@ def compare(repo: str, head: str, files: list[str]) -> Cited[Any]:
         "c5",
         "deploys_compare",
     )
+
+
+def zoned_areas(body: str, zone: str) -> list[str]:
+    """The areas read in an invented spa chain's ticket, its account in ``zone`` (a day's turn is local)."""
+    spa = {"id": "zefira", "name": "Zefira Baths", "domains": ["zefira.example"], "timezone": zone}
+    ticket = Ticket(
+        id="Z-2", subject="", body=body, requester=Requester(email="desk@zefira.example"), created_at=NOW
+    )
+    return extract_signals(ticket, AccountDirectory([spa])).areas
 
 
 def best(diff: Differential) -> Hypothesis:

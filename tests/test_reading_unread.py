@@ -6,16 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_differential import NOW, best, billing, cited, deploy_before_500s, row, state, summary, top
+from test_differential import (
+    NOW,
+    best,
+    billing,
+    cited,
+    deploy_before_500s,
+    row,
+    state,
+    summary,
+    top,
+    zoned_areas,
+)
 from test_differential_reasoning import declined
 
-from casefile.agent.accounts import AccountDirectory
 from casefile.agent.catalog import Catalog, Component
 from casefile.agent.differential import Evidence, assess
 from casefile.agent.differential.topic import readable, unread
-from casefile.agent.signals import extract_areas, extract_signals
+from casefile.agent.signals import extract_areas
 from casefile.agent.signals.zones import names_turn_hour
-from casefile.agent.ticket import Requester, Ticket
 from casefile.tools.billing_results import BillingAccount
 
 # An invented language: no file lists it, none of its words is English.
@@ -124,27 +133,18 @@ def test_language_files_can_be_hidden_to_measure_a_language_without_one(monkeypa
     assert "tr" in phrasebook.languages()
 
 
-def _zoned(body: str, zone: str) -> list[str]:
-    """The areas of an invented dental group's ticket, its account in ``zone``."""
-    clinic = {"id": "dentora", "name": "Dentora Clinics", "domains": ["dentora.example"], "timezone": zone}
-    ticket = Ticket(
-        id="V-3", subject="", body=body, requester=Requester(email="desk@dentora.example"), created_at=NOW
-    )
-    return extract_signals(ticket, AccountDirectory([clinic])).areas
-
-
 def test_the_hour_a_day_turns_at_written_bare_in_an_unread_ticket_asks_where_days_are_cut() -> None:
     # "the daily report puts what came in before 9 on the day before", in invented words and two scripts
     for said in ("Velmo raport kesh 9 pelu dravi nuvra ke.", "ベルモ 레포트 9시 이전 ドラヴィ"):
-        assert "data" in _zoned(said, "Asia/Seoul"), said  # the UTC day turns at 9:00 there
-        assert "data" not in _zoned(said, "Europe/Helsinki"), said  # at 2:00 or 22:00 there
+        assert "data" in zoned_areas(said, "Asia/Seoul"), said  # the UTC day turns at 9:00 there
+        assert "data" not in zoned_areas(said, "Europe/Helsinki"), said  # at 2:00 or 22:00 there
     assert names_turn_hour("قبل الساعة ٤", "Asia/Dubai", NOW)
     # a clock time, a date or a share is no bare hour
     assert not names_turn_hour("10:09, 2027-03-09, 9%, 9.5", "Asia/Seoul", NOW)
     # not read beside anything we do read, nor in a shout, nor in English (read whole, by its words)
-    assert "data" not in _zoned("Velmo HTTP 502 kesh 9 pelu.", "Asia/Seoul")
-    assert "data" not in _zoned("Velmo!!! kesh 9 pelu!!!", "Asia/Seoul")
-    assert "data" not in _zoned("The kiosks went dark at 9 and nobody could pay.", "Asia/Seoul")
+    assert "data" not in zoned_areas("Velmo HTTP 502 kesh 9 pelu.", "Asia/Seoul")
+    assert "data" not in zoned_areas("Velmo!!! kesh 9 pelu!!!", "Asia/Seoul")
+    assert "data" not in zoned_areas("The kiosks went dark at 9 and nobody could pay.", "Asia/Seoul")
 
 
 def test_none_of_them_making_it_into_a_named_system_is_a_delivery_question() -> None:
